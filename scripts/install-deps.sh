@@ -1,0 +1,30 @@
+#!/bin/sh
+# Installs what Herald's build and tests need, only when it is missing:
+# Debian packages (real BGP peers and packet tools) when running as root, then npm packages
+# (which also builds the native addon).
+set -eu
+cd "$(dirname "$0")/.."
+
+need=""
+for pair in bird:bird2 birdc:bird2 gobgpd:gobgpd /usr/lib/frr/bgpd:frr exabgp:exabgp \
+            arping:iputils-arping ndisc6:ndisc6 tcpdump:tcpdump ip:iproute2; do
+  cmd=${pair%%:*}; pkg=${pair#*:}
+  if [ "${cmd#/}" != "$cmd" ]; then [ -x "$cmd" ] && continue; else command -v "$cmd" >/dev/null 2>&1 && continue; fi
+  case " $need " in *" $pkg "*) ;; *) need="$need $pkg" ;; esac
+done
+if [ -n "$need" ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "install-deps: installing Debian packages:$need"
+    apt-get update -qq
+    # shellcheck disable=SC2086
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $need >/dev/null
+  else
+    echo "install-deps: missing Debian packages:$need (not root or no apt-get; network tests will fail)" >&2
+  fi
+fi
+
+stamp=node_modules/.package-lock.json
+if [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ] || [ package.json -nt "$stamp" ]; then
+  echo "install-deps: npm ci"
+  npm ci --no-audit --no-fund
+fi

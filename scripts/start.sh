@@ -1,0 +1,7 @@
+#!/bin/sh
+# The README's main command: installs what is missing, then runs Herald's main job.
+set -eu
+cd "$(dirname "$0")/.."
+sh scripts/install-deps.sh
+if [ "$#" -eq 0 ]; then set -- validate -f crds/samples/; fi
+exec node bin/herald.js "$@"
