@@ -4,14 +4,20 @@
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { dirname, join } from 'node:path';
 
+// A closed pipe (herald validate ... | head) is not an error.
+process.stdout.on('error', (err) => {
+  if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw err;
+});
+
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 let entry;
 try {
   const { register } = await import('tsx/esm/api');
   register();
-  entry = join(root, 'src', 'cli', 'main.ts');
+  entry = join(root, 'cmd', 'main.ts');
 } catch {
-  entry = join(root, 'dist', 'src', 'cli', 'main.js');
+  entry = join(root, 'dist', 'cmd', 'main.js');
 }
 const { main } = await import(pathToFileURL(entry).href);
 process.exitCode = await main(process.argv.slice(2));

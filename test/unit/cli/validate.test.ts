@@ -1,0 +1,64 @@
+import { expect } from 'chai';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { spawnSync } from 'node:child_process';
+import { runValidate } from '../../../src/cli/validate.js';
+
+const INVALID = 'test/fixtures/invalid';
+
+function capture(): { io: { stdout: PassThrough; stderr: PassThrough }; out: () => string; err: () => string } {
+  const stdout = new PassThrough();
+  const stderr = new PassThrough();
+  const o: Buffer[] = [];
+  const e: Buffer[] = [];
+  stdout.on('data', (b: Buffer) => o.push(b));
+  stderr.on('data', (b: Buffer) => e.push(b));
+  return { io: { stdout, stderr }, out: () => Buffer.concat(o).toString(), err: () => Buffer.concat(e).toString() };
+}
+
+describe('herald validate', () => {
+  it('accepts a complete valid configuration and summarises it', async () => {
+    const c = capture();
+    expect(await runValidate(['test/fixtures/valid'], c.io)).to.equal(0);
+    expect(c.out()).to.match(/^valid: 10 object\(s\) \(3 IPAddressPool, 1 L2Advertisement, 1 BGPAdvertisement, 1 BGPPeer, 1 BFDProfile, 1 Community, 1 Secret\); 1 other object\(s\) not checked\n$/);
+  });
+
+  const files = readdirSync(INVALID).filter((f) => f.endsWith('.yaml')).sort();
+  it('has at least 25 distinct invalid fixtures', () => {
+    expect(files.length).to.be.at.least(25);
+  });
+  for (const file of files) {
+    const header = /^# expect: (.*)$/m.exec(readFileSync(join(INVALID, file), 'utf8'));
+    it(`rejects ${file}`, async () => {
+      expect(header, 'fixture needs an "# expect:" header').to.not.equal(null);
+      const words = header![1]!.split(' ');
+      const c = capture();
+      expect(await runValidate([join(INVALID, file)], c.io)).to.equal(1);
+      const lines = c.out().split('\n');
+      if (words[0] === 'YAML') {
+        expect(lines.some((l) => l.includes('YAML:'))).to.equal(true, c.out());
+        return;
+      }
+      const [kind = '', name = '', field = '', ...reason] = words;
+      const wanted = `${kind} ${name}`;
+      const objectRe = new RegExp(`: ${kind} ([a-z0-9-]+/)?${name.replace(/[.]/g, '\\.')}: ${field.replace(/[.[\]]/g, '\\$&')}: `);
+      const hit = lines.find((l) => objectRe.test(l) && l.includes(reason.join(' ')));
+      expect(hit, `no line names ${wanted} / ${field} / ${reason.join(' ')} in:\n${c.out()}`).to.be.a('string');
+      expect(hit!.startsWith(join(INVALID, file) + ': ')).to.equal(true, 'line starts with the file name');
+    });
+  }
+
+  it('runs as the herald binary: exit 0 on valid, 1 on invalid, 2 on bad usage', () => {
+    const run = (...args: string[]) => spawnSync(process.execPath, ['bin/herald.js', ...args], { encoding: 'utf8' });
+    const ok = run('validate', '-f', 'test/fixtures/valid');
+    expect(ok.status, ok.stderr).to.equal(0);
+    expect(ok.stdout).to.match(/^valid: /);
+    const bad = run('validate', '-f', INVALID);
+    expect(bad.status).to.equal(1);
+    expect(bad.stdout.split('\n').filter(Boolean).length).to.be.at.least(files.length);
+    const usage = run('validate');
+    expect(usage.status).to.equal(2);
+    expect(usage.stderr).to.match(/Missing required argument: file/);
+  });
+});
