@@ -5,4 +5,5 @@ cd "$(dirname "$0")/.."
 sh scripts/install-deps.sh
 echo "== typecheck"; npx tsc -p tsconfig.json --noEmit
 echo "== lint"; npx eslint .
+if [ "$#" -eq 0 ]; then set -- 'test/**/*.test.ts'; fi
 echo "== tests"; npx c8 mocha "$@"
