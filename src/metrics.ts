@@ -1,0 +1,72 @@
+/**
+ * Prometheus registry factory and the small HTTP server every Herald program exposes:
+ * /metrics, /healthz (the process is alive) and /readyz (caches synced, leader or not).
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { collectDefaultMetrics, Registry } from 'prom-client';
+import type { Logger } from './core/logger.js';
+
+export function createMetricsRegistry(opts: { defaultMetrics?: boolean; labels?: Record<string, string> } = {}): Registry {
+  const registry = new Registry();
+  if (opts.labels) registry.setDefaultLabels(opts.labels);
+  if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'herald_' });
+  return registry;
+}
+
+export interface OpsServerOptions {
+  readonly registry: Registry;
+  readonly host?: string;
+  /** 0 picks a free port. */
+  readonly port: number;
+  /** Why the program is not ready, or undefined when it is. */
+  readonly notReadyReason: () => string | undefined;
+  readonly logger: Logger;
+}
+
+export interface OpsServer {
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+export async function startOpsServer(opts: OpsServerOptions): Promise<OpsServer> {
+  const server: Server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path === '/metrics') {
+      opts.registry.metrics().then(
+        (body) => {
+          res.writeHead(200, { 'content-type': opts.registry.contentType });
+          res.end(body);
+        },
+        (err: unknown) => {
+          opts.logger.error('metrics collection failed', { error: String(err) });
+          res.writeHead(500).end();
+        },
+      );
+      return;
+    }
+    if (path === '/healthz') {
+      res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
+      return;
+    }
+    if (path === '/readyz') {
+      const why = opts.notReadyReason();
+      res.writeHead(why ? 503 : 200, { 'content-type': 'text/plain' }).end(why ? `not ready: ${why}\n` : 'ok\n');
+      return;
+    }
+    res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(opts.port, opts.host ?? '0.0.0.0', () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+  return {
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
