@@ -16,6 +16,11 @@ export default tseslint.config(
     },
   },
   {
+    files: ['**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs' },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
     // Only src/k8s may import the Kubernetes client (ARCHITECTURE.md).
     files: ['src/**/*.ts', 'controller/**/*.ts', 'speaker/**/*.ts'],
     ignores: ['src/k8s/**'],
