@@ -4,6 +4,7 @@
  * invalid objects are left out of the model, objects with only transient errors (a
  * reference to something that does not exist yet) stay in.
  */
+import { API_VERSION, GROUP as HERALD_GROUP, KINDS } from '../api/group.js';
 import type { ConfigError, ObjectRef } from '../core/errors.js';
 import { readBgpAdvertisement, readL2Advertisement } from './advertisements.js';
 import { readNamespace, readNode, readSecret } from './cluster.js';
@@ -15,14 +16,11 @@ import { readBfdProfile, readCommunityAliases, readPeer } from './peers.js';
 import { readPool, rejectOverlappingPools, type PoolEntry } from './pools.js';
 import { ErrorSink } from './reader.js';
 
-export const HERALD_GROUP = 'herald.dev';
-export const HERALD_VERSION = 'v1beta1';
-export const HERALD_API_VERSION = `${HERALD_GROUP}/${HERALD_VERSION}`;
-
+const HERALD_API_VERSION = API_VERSION;
 /** Herald kinds that carry configuration. */
-export const CONFIG_KINDS = ['IPAddressPool', 'L2Advertisement', 'BGPAdvertisement', 'BGPPeer', 'BFDProfile', 'Community'] as const;
+const CONFIG_KINDS: readonly string[] = KINDS.filter((k) => !k.statusOnly).map((k) => k.kind);
 /** Herald kinds that hold status only; accepted and not part of the model. */
-export const STATUS_KINDS = ['ServiceL2Status', 'ServiceBGPStatus', 'BGPSessionState', 'ConfigurationState'] as const;
+const STATUS_KINDS: readonly string[] = KINDS.filter((k) => k.statusOnly).map((k) => k.kind);
 
 export interface ParseOptions {
   /** When set, Herald objects outside this namespace are ignored (with an error). */
@@ -61,7 +59,7 @@ export function parseConfig(objects: readonly unknown[], opts: ParseOptions = {}
       return;
     }
     if (group === HERALD_GROUP) {
-      const known = (CONFIG_KINDS as readonly string[]).includes(env.kind) || (STATUS_KINDS as readonly string[]).includes(env.kind);
+      const known = CONFIG_KINDS.includes(env.kind) || STATUS_KINDS.includes(env.kind);
       if (!known) {
         env.root.error('kind', `unknown Herald kind "${env.kind}" (known: ${[...CONFIG_KINDS, ...STATUS_KINDS].join(', ')})`);
         return;
@@ -74,7 +72,7 @@ export function parseConfig(objects: readonly unknown[], opts: ParseOptions = {}
         env.root.error('metadata.namespace', `Herald reads its configuration from namespace "${opts.namespace}" only`);
         return;
       }
-      if ((STATUS_KINDS as readonly string[]).includes(env.kind)) return;
+      if (STATUS_KINDS.includes(env.kind)) return;
     } else if (CORE_KINDS[env.kind] !== env.apiVersion) {
       ignored.push(env.ref);
       return;

@@ -1,0 +1,4 @@
+export * from './annotations.js';
+export * from './group.js';
+export * from './meta.js';
+export * from './types.js';

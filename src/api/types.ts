@@ -1,0 +1,183 @@
+/**
+ * TypeScript mirrors of the CRDs in crds/*.yaml, which are the source of truth.
+ * test/unit/api/drift.test.ts fails when a schema field has no counterpart here or the
+ * reverse, or when required-ness differs.
+ */
+import type { ConditionsStatus, HeraldObject, LabelSelector } from './meta.js';
+
+// ---- IPAddressPool
+export interface ServiceAllocation {
+  priority?: number;
+  namespaces?: string[];
+  namespaceSelectors?: LabelSelector[];
+  serviceSelectors?: LabelSelector[];
+}
+
+export interface IPAddressPoolSpec {
+  /** CIDRs or `start-end` ranges, IPv4 and IPv6. */
+  addresses: string[];
+  autoAssign?: boolean;
+  avoidBuggyIPs?: boolean;
+  serviceAllocation?: ServiceAllocation;
+}
+
+/** Counts are decimal strings: a /64 holds 2^64 addresses. */
+export interface IPAddressPoolStatus extends ConditionsStatus {
+  assignedIPv4?: string;
+  assignedIPv6?: string;
+  availableIPv4?: string;
+  availableIPv6?: string;
+}
+
+export type IPAddressPool = HeraldObject<'IPAddressPool', IPAddressPoolSpec, IPAddressPoolStatus>;
+
+// ---- L2Advertisement
+export interface PreferredNodeSelector {
+  /** 1-100. */
+  weight: number;
+  preference: LabelSelector;
+}
+
+export interface L2AdvertisementSpec {
+  ipAddressPools?: string[];
+  ipAddressPoolSelectors?: LabelSelector[];
+  nodeSelectors?: LabelSelector[];
+  preferredNodeSelectors?: PreferredNodeSelector[];
+  interfaces?: string[];
+  serviceSelectors?: LabelSelector[];
+}
+
+export type L2Advertisement = HeraldObject<'L2Advertisement', L2AdvertisementSpec, ConditionsStatus>;
+
+// ---- BGPAdvertisement
+export interface BGPAdvertisementSpec {
+  aggregationLength?: number;
+  aggregationLengthV6?: number;
+  localPref?: number;
+  /** `a:b`, `large:a:b:c`, or a Community alias name. */
+  communities?: string[];
+  ipAddressPools?: string[];
+  ipAddressPoolSelectors?: LabelSelector[];
+  nodeSelectors?: LabelSelector[];
+  peers?: string[];
+  serviceSelectors?: LabelSelector[];
+}
+
+export type BGPAdvertisement = HeraldObject<'BGPAdvertisement', BGPAdvertisementSpec, ConditionsStatus>;
+
+// ---- BGPPeer
+export interface SecretReference {
+  name: string;
+  namespace?: string;
+}
+
+export interface BGPPeerSpec {
+  myASN: number;
+  peerASN?: number;
+  dynamicASN?: 'internal' | 'external';
+  peerAddress: string;
+  sourceAddress?: string;
+  peerPort?: number;
+  /** Durations such as `90s`, `1m30s`. */
+  holdTime?: string;
+  keepaliveTime?: string;
+  connectTime?: string;
+  routerID?: string;
+  nodeSelectors?: LabelSelector[];
+  password?: string;
+  passwordSecret?: SecretReference;
+  bfdProfile?: string;
+  enableGracefulRestart?: boolean;
+  ebgpMultiHop?: boolean;
+  vrf?: string;
+  disableMP?: boolean;
+  dualStackAddressFamily?: boolean;
+}
+
+export type BGPPeer = HeraldObject<'BGPPeer', BGPPeerSpec, ConditionsStatus>;
+
+// ---- BFDProfile
+export interface BFDProfileSpec {
+  receiveInterval?: number;
+  transmitInterval?: number;
+  detectMultiplier?: number;
+  echoInterval?: number;
+  echoMode?: boolean;
+  passiveMode?: boolean;
+  minimumTtl?: number;
+}
+
+export type BFDProfile = HeraldObject<'BFDProfile', BFDProfileSpec, ConditionsStatus>;
+
+// ---- Community
+export interface CommunityAliasEntry {
+  name: string;
+  value: string;
+}
+
+export interface CommunitySpec {
+  communities?: CommunityAliasEntry[];
+}
+
+export type Community = HeraldObject<'Community', CommunitySpec, ConditionsStatus>;
+
+// ---- Status kinds (spec is empty; written by Herald)
+export type EmptySpec = Record<string, never>;
+
+export interface InterfaceRef {
+  name: string;
+}
+
+export interface ServiceL2StatusStatus {
+  node?: string;
+  serviceName?: string;
+  serviceNamespace?: string;
+  interfaces?: InterfaceRef[];
+}
+
+export type ServiceL2Status = HeraldObject<'ServiceL2Status', EmptySpec, ServiceL2StatusStatus>;
+
+export interface ServiceBGPStatusStatus {
+  node?: string;
+  serviceName?: string;
+  serviceNamespace?: string;
+  peers?: string[];
+}
+
+export type ServiceBGPStatus = HeraldObject<'ServiceBGPStatus', EmptySpec, ServiceBGPStatusStatus>;
+
+export type BGPSessionPhase = 'Idle' | 'Connect' | 'Active' | 'OpenSent' | 'OpenConfirm' | 'Established';
+
+export interface BGPSessionStateStatus {
+  node?: string;
+  peer?: string;
+  peerAddress?: string;
+  state?: BGPSessionPhase;
+  lastError?: string;
+  establishedTime?: string;
+  prefixesSent?: number;
+}
+
+export type BGPSessionState = HeraldObject<'BGPSessionState', EmptySpec, BGPSessionStateStatus>;
+
+export interface ConfigurationErrorEntry {
+  kind: string;
+  namespace?: string;
+  name: string;
+  field: string;
+  reason: string;
+  transient?: boolean;
+}
+
+export interface ConfigurationStateStatus extends ConditionsStatus {
+  component?: 'controller' | 'speaker';
+  node?: string;
+  result?: 'Valid' | 'Invalid' | 'Unknown';
+  errors?: ConfigurationErrorEntry[];
+}
+
+export type ConfigurationState = HeraldObject<'ConfigurationState', EmptySpec, ConfigurationStateStatus>;
+
+export type AnyHeraldObject =
+  | IPAddressPool | L2Advertisement | BGPAdvertisement | BGPPeer | BFDProfile | Community
+  | ServiceL2Status | ServiceBGPStatus | BGPSessionState | ConfigurationState;
