@@ -7,8 +7,9 @@ import { errorMessage, HeraldError } from '../src/core/errors.js';
 import { LOG_LEVELS } from '../src/core/logger.js';
 import type { CliIO } from '../src/cli/io.js';
 import { validateCommand } from '../src/cli/validate.js';
+import { apiserverCommand } from './apiserver.js';
 
-export async function main(argv: readonly string[], io: CliIO = process): Promise<number> {
+export async function main(argv: readonly string[], io: CliIO = process, waitForStop: () => Promise<void> = signalled): Promise<number> {
   let exitCode = 0;
   const setExit = (code: number): void => {
     exitCode = code;
@@ -18,6 +19,7 @@ export async function main(argv: readonly string[], io: CliIO = process): Promis
     .usage('$0 <command> [options]')
     .option('log-level', { choices: LOG_LEVELS, default: 'info' as const, describe: 'log verbosity' })
     .command(validateCommand(io, setExit))
+    .command(apiserverCommand(io, waitForStop))
     .demandCommand(1, 'name a command')
     .strict()
     .help()
@@ -35,4 +37,17 @@ export async function main(argv: readonly string[], io: CliIO = process): Promis
     return usage ? 2 : 1;
   }
   return exitCode;
+}
+
+/** Resolves on the first SIGINT or SIGTERM; long-running commands stop then. */
+function signalled(): Promise<void> {
+  return new Promise((resolve) => {
+    const done = (): void => {
+      process.off('SIGINT', done);
+      process.off('SIGTERM', done);
+      resolve();
+    };
+    process.once('SIGINT', done);
+    process.once('SIGTERM', done);
+  });
 }

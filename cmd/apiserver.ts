@@ -1,0 +1,41 @@
+/** `herald apiserver`: the embedded Kubernetes API server, standalone. */
+import type { CommandModule } from 'yargs';
+import { loadManifests } from '../src/cli/validate.js';
+import type { CliIO } from '../src/cli/io.js';
+import { applyObjects, startApiServer } from '../lab/apiserver/index.js';
+
+interface Args {
+  port: number;
+  host: string;
+  'kubeconfig-out'?: string;
+  apply: string[];
+  'enforce-rbac': boolean;
+}
+
+export function apiserverCommand(io: CliIO, waitForStop: () => Promise<void>): CommandModule<object, Args> {
+  return {
+    command: 'apiserver',
+    describe: 'run the embedded Kubernetes API server (for kubectl, tests and the lab)',
+    builder: (y) =>
+      y
+        .option('port', { type: 'number', default: 6443, describe: 'port to listen on (0 picks a free one)' })
+        .option('host', { type: 'string', default: '127.0.0.1', describe: 'address to listen on' })
+        .option('kubeconfig-out', { type: 'string', describe: 'write an admin kubeconfig here' })
+        .option('apply', { type: 'string', array: true, default: [] as string[], describe: 'manifests (files or folders) to create at start, e.g. crds/' })
+        .option('enforce-rbac', { type: 'boolean', default: false, describe: 'authorize ServiceAccount tokens with the stored RBAC objects' }) as never,
+    handler: async (args) => {
+      const server = await startApiServer({ port: args.port, host: args.host, enforceRbac: args['enforce-rbac'] });
+      if (args.apply.length > 0) {
+        const { objects, problems } = await loadManifests(args.apply);
+        for (const p of problems) io.stderr.write(`herald apiserver: ${p.source}: ${p.message}\n`);
+        const results = applyObjects(server.core, objects.map((o) => o.object));
+        for (const r of results) if (!r.ok) io.stderr.write(`herald apiserver: ${r.ref}: ${r.message}\n`);
+        io.stdout.write(`applied ${results.filter((r) => r.ok).length} of ${results.length} objects\n`);
+      }
+      if (args['kubeconfig-out']) server.writeKubeconfig(args['kubeconfig-out']);
+      io.stdout.write(`herald apiserver listening on ${server.url}${args['kubeconfig-out'] ? `; kubeconfig: ${args['kubeconfig-out']}` : ''}\n`);
+      await waitForStop();
+      await server.stop();
+    },
+  };
+}
