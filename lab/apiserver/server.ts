@@ -72,6 +72,8 @@ interface Route {
   readonly namespace?: string;
   readonly name?: string;
   readonly sub?: 'status';
+  /** The deprecated `/watch/` path prefix. */
+  readonly legacyWatch: boolean;
 }
 
 function send(res: ServerResponse, code: number, body: unknown): void {
@@ -149,7 +151,8 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
       version = segs[2]!;
       rest = segs.slice(3);
     } else return undefined;
-    if (rest[0] === 'watch') rest = rest.slice(1);
+    const legacyWatch = rest[0] === 'watch';
+    if (legacyWatch) rest = rest.slice(1);
     let namespace: string | undefined;
     if (rest[0] === 'namespaces' && rest.length >= 3 && !(rest.length === 3 && (rest[2] === 'status' || rest[2] === 'finalize'))) {
       namespace = rest[1];
@@ -168,6 +171,7 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
       ...(namespace !== undefined ? { namespace } : {}),
       ...(name !== undefined ? { name } : {}),
       ...(subText === 'status' ? { sub: 'status' as const } : {}),
+      legacyWatch,
     };
   }
 
@@ -327,7 +331,7 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
       }
       return send(res, 200, discovery(path));
     }
-    const watch = q.get('watch') === 'true' || q.get('watch') === '1' || path.includes('/watch/');
+    const watch = q.get('watch') === 'true' || q.get('watch') === '1' || r.legacyWatch;
     const verb = verbOf(method, r, watch);
     requestCounts.set(verb, (requestCounts.get(verb) ?? 0) + 1);
     if (enforceRbac) {

@@ -1,0 +1,327 @@
+/**
+ * Herald's door to the Kubernetes API. Requests go through @kubernetes/client-node's own
+ * HTTP stack (KubeConfig authentication and TLS, its fetch library) and watches through its
+ * `Watch`; callers see plain JSON objects and a `KubeApiError` with the Status reason.
+ */
+import { HttpMethod, IsomorphicFetchHttpLibrary, KubeConfig, RequestContext, Watch } from '@kubernetes/client-node';
+import { HeraldError } from '../core/errors.js';
+
+export interface ObjectMeta {
+  name: string;
+  namespace?: string;
+  uid?: string;
+  resourceVersion?: string;
+  generation?: number;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  finalizers?: string[];
+  deletionTimestamp?: string;
+  creationTimestamp?: string;
+  generateName?: string;
+  ownerReferences?: { apiVersion: string; kind: string; name: string; uid: string; controller?: boolean }[];
+}
+
+export interface KubeObject {
+  apiVersion?: string;
+  kind?: string;
+  metadata: ObjectMeta;
+  [field: string]: unknown;
+}
+
+/** Where a kind lives in the API. */
+export interface ResourceType {
+  readonly group: string;
+  readonly version: string;
+  readonly plural: string;
+  readonly kind: string;
+  readonly namespaced: boolean;
+}
+
+export type KubeErrorReason =
+  | 'NotFound'
+  | 'AlreadyExists'
+  | 'Conflict'
+  | 'Invalid'
+  | 'Forbidden'
+  | 'Unauthorized'
+  | 'Expired'
+  | 'Gone'
+  | 'TooManyRequests'
+  | 'InternalError'
+  | 'BadRequest'
+  | 'Timeout'
+  | 'ServiceUnavailable'
+  | 'Unknown';
+
+/** A failed API call: the HTTP status and the Status object's reason and message. */
+export class KubeApiError extends HeraldError {
+  override readonly code = 'Internal' as const;
+  constructor(
+    readonly statusCode: number,
+    readonly reason: KubeErrorReason,
+    message: string,
+    readonly status?: Record<string, unknown>,
+  ) {
+    super('Internal', message);
+    this.name = 'KubeApiError';
+  }
+}
+
+export function isNotFound(err: unknown): boolean {
+  return err instanceof KubeApiError && err.statusCode === 404;
+}
+
+export function isConflict(err: unknown): boolean {
+  return err instanceof KubeApiError && err.statusCode === 409 && err.reason === 'Conflict';
+}
+
+export function isAlreadyExists(err: unknown): boolean {
+  return err instanceof KubeApiError && err.statusCode === 409 && err.reason === 'AlreadyExists';
+}
+
+export function isGone(err: unknown): boolean {
+  return err instanceof KubeApiError && err.statusCode === 410;
+}
+
+export interface ListResult<T extends KubeObject = KubeObject> {
+  readonly items: T[];
+  readonly resourceVersion: string;
+  readonly continue?: string;
+}
+
+export interface ListOptions {
+  readonly namespace?: string;
+  readonly labelSelector?: string;
+  readonly fieldSelector?: string;
+  readonly limit?: number;
+  readonly continue?: string;
+  readonly resourceVersion?: string;
+}
+
+export interface WatchOptions {
+  readonly namespace?: string;
+  readonly labelSelector?: string;
+  readonly fieldSelector?: string;
+  readonly resourceVersion?: string;
+  readonly allowWatchBookmarks?: boolean;
+  readonly timeoutSeconds?: number;
+}
+
+export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
+
+export interface WatchStream {
+  stop(): void;
+}
+
+export type PatchKind = 'merge' | 'json' | 'strategic';
+
+const PATCH_CONTENT_TYPE: Record<PatchKind, string> = {
+  merge: 'application/merge-patch+json',
+  json: 'application/json-patch+json',
+  strategic: 'application/strategic-merge-patch+json',
+};
+
+function knownReason(r: unknown, code: number): KubeErrorReason {
+  const reasons: KubeErrorReason[] = ['NotFound', 'AlreadyExists', 'Conflict', 'Invalid', 'Forbidden', 'Unauthorized', 'Expired', 'Gone', 'TooManyRequests', 'InternalError', 'BadRequest', 'Timeout', 'ServiceUnavailable'];
+  if (typeof r === 'string' && (reasons as string[]).includes(r)) return r as KubeErrorReason;
+  if (code === 404) return 'NotFound';
+  if (code === 409) return 'Conflict';
+  if (code === 410) return 'Expired';
+  if (code === 429) return 'TooManyRequests';
+  if (code === 503) return 'ServiceUnavailable';
+  if (code >= 500) return 'InternalError';
+  return 'Unknown';
+}
+
+export function resourcePath(t: ResourceType, namespace?: string, name?: string, sub?: string): string {
+  const base = t.group === '' ? `/api/${t.version}` : `/apis/${t.group}/${t.version}`;
+  const ns = t.namespaced && namespace !== undefined ? `/namespaces/${encodeURIComponent(namespace)}` : '';
+  return `${base}${ns}/${t.plural}${name !== undefined ? `/${encodeURIComponent(name)}` : ''}${sub ? `/${sub}` : ''}`;
+}
+
+export function apiVersionOf(t: ResourceType): string {
+  return t.group === '' ? t.version : `${t.group}/${t.version}`;
+}
+
+/** The operations Herald needs, on any resource type. */
+export class KubeClient {
+  private readonly http = new IsomorphicFetchHttpLibrary();
+  private readonly watcher: Watch;
+  private readonly server: string;
+
+  constructor(readonly kubeConfig: KubeConfig) {
+    const cluster = kubeConfig.getCurrentCluster();
+    if (!cluster) throw new HeraldError('Usage', 'the kubeconfig has no current cluster');
+    this.server = cluster.server.replace(/\/+$/, '');
+    this.watcher = new Watch(kubeConfig);
+  }
+
+  static fromFile(path: string): KubeClient {
+    const kc = new KubeConfig();
+    kc.loadFromFile(path);
+    return new KubeClient(kc);
+  }
+
+  static fromString(text: string): KubeClient {
+    const kc = new KubeConfig();
+    kc.loadFromString(text);
+    return new KubeClient(kc);
+  }
+
+  /** In-cluster service account, or $KUBECONFIG / ~/.kube/config; the caller decides which. */
+  static fromDefault(): KubeClient {
+    const kc = new KubeConfig();
+    kc.loadFromDefault();
+    return new KubeClient(kc);
+  }
+
+  /** The namespace of the current kubeconfig context, or `default`. */
+  defaultNamespace(): string {
+    const ctx = this.kubeConfig.getContextObject(this.kubeConfig.getCurrentContext());
+    return ctx?.namespace ?? 'default';
+  }
+
+  async request(method: HttpMethod, path: string, query: Record<string, string | number | boolean | undefined> = {}, body?: unknown, contentType = 'application/json'): Promise<unknown> {
+    const ctx = new RequestContext(this.server + path, method);
+    for (const [k, v] of Object.entries(query)) if (v !== undefined) ctx.setQueryParam(k, String(v));
+    ctx.setHeaderParam('Accept', 'application/json');
+    if (body !== undefined) {
+      ctx.setHeaderParam('Content-Type', contentType);
+      ctx.setBody(JSON.stringify(body));
+    }
+    await this.kubeConfig.applySecurityAuthentication(ctx);
+    let response;
+    try {
+      response = await this.http.send(ctx).toPromise();
+    } catch (err) {
+      throw new KubeApiError(0, 'Unknown', `${method} ${path}: ${(err as Error).message}`);
+    }
+    const text = await response.body.text();
+    let parsed: unknown;
+    try {
+      parsed = text === '' ? undefined : JSON.parse(text);
+    } catch {
+      parsed = undefined;
+    }
+    if (response.httpStatusCode < 200 || response.httpStatusCode > 299) {
+      const status = (parsed ?? {}) as Record<string, unknown>;
+      const message = typeof status['message'] === 'string' ? status['message'] : `${method} ${path}: HTTP ${response.httpStatusCode} ${text.slice(0, 200)}`;
+      throw new KubeApiError(response.httpStatusCode, knownReason(status['reason'], response.httpStatusCode), message, status);
+    }
+    return parsed;
+  }
+
+  async list<T extends KubeObject = KubeObject>(t: ResourceType, opts: ListOptions = {}): Promise<ListResult<T>> {
+    const out = (await this.request(HttpMethod.GET, resourcePath(t, opts.namespace), {
+      labelSelector: opts.labelSelector,
+      fieldSelector: opts.fieldSelector,
+      limit: opts.limit,
+      continue: opts.continue,
+      resourceVersion: opts.resourceVersion,
+    })) as { items?: T[]; metadata?: { resourceVersion?: string; continue?: string } };
+    const items = (out.items ?? []).map((o) => ({ ...o, apiVersion: apiVersionOf(t), kind: t.kind }));
+    return {
+      items,
+      resourceVersion: out.metadata?.resourceVersion ?? '',
+      ...(out.metadata?.continue ? { continue: out.metadata.continue } : {}),
+    };
+  }
+
+  /** Every page of a list (limit/continue), as one consistent snapshot. */
+  async listAll<T extends KubeObject = KubeObject>(t: ResourceType, opts: Omit<ListOptions, 'continue'> = {}): Promise<ListResult<T>> {
+    const items: T[] = [];
+    let cont: string | undefined;
+    let rv = '';
+    do {
+      const page: ListResult<T> = await this.list<T>(t, { ...opts, ...(cont ? { continue: cont } : {}) });
+      items.push(...page.items);
+      rv = page.resourceVersion;
+      cont = page.continue;
+    } while (cont);
+    return { items, resourceVersion: rv };
+  }
+
+  async get<T extends KubeObject = KubeObject>(t: ResourceType, namespace: string | undefined, name: string): Promise<T> {
+    return (await this.request(HttpMethod.GET, resourcePath(t, namespace, name))) as T;
+  }
+
+  /** The object, or undefined when it does not exist. */
+  async tryGet<T extends KubeObject = KubeObject>(t: ResourceType, namespace: string | undefined, name: string): Promise<T | undefined> {
+    try {
+      return await this.get<T>(t, namespace, name);
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  async create<T extends KubeObject = KubeObject>(t: ResourceType, obj: KubeObject): Promise<T> {
+    const body = { ...obj, apiVersion: apiVersionOf(t), kind: t.kind };
+    return (await this.request(HttpMethod.POST, resourcePath(t, obj.metadata.namespace), {}, body)) as T;
+  }
+
+  async replace<T extends KubeObject = KubeObject>(t: ResourceType, obj: KubeObject): Promise<T> {
+    const body = { ...obj, apiVersion: apiVersionOf(t), kind: t.kind };
+    return (await this.request(HttpMethod.PUT, resourcePath(t, obj.metadata.namespace, obj.metadata.name), {}, body)) as T;
+  }
+
+  async replaceStatus<T extends KubeObject = KubeObject>(t: ResourceType, obj: KubeObject): Promise<T> {
+    const body = { ...obj, apiVersion: apiVersionOf(t), kind: t.kind };
+    return (await this.request(HttpMethod.PUT, resourcePath(t, obj.metadata.namespace, obj.metadata.name, 'status'), {}, body)) as T;
+  }
+
+  async patch<T extends KubeObject = KubeObject>(t: ResourceType, namespace: string | undefined, name: string, patch: unknown, opts: { kind?: PatchKind; status?: boolean } = {}): Promise<T> {
+    const kind = opts.kind ?? 'merge';
+    return (await this.request(HttpMethod.PATCH, resourcePath(t, namespace, name, opts.status ? 'status' : undefined), {}, patch, PATCH_CONTENT_TYPE[kind])) as T;
+  }
+
+  async delete(t: ResourceType, namespace: string | undefined, name: string, opts: { preconditions?: { uid?: string; resourceVersion?: string } } = {}): Promise<void> {
+    const body = opts.preconditions ? { kind: 'DeleteOptions', apiVersion: 'v1', preconditions: opts.preconditions } : undefined;
+    await this.request(HttpMethod.DELETE, resourcePath(t, namespace, name), {}, body);
+  }
+
+  /** Deletes when present; true when something was deleted. */
+  async tryDelete(t: ResourceType, namespace: string | undefined, name: string): Promise<boolean> {
+    try {
+      await this.delete(t, namespace, name);
+      return true;
+    } catch (err) {
+      if (isNotFound(err)) return false;
+      throw err;
+    }
+  }
+
+  /**
+   * Streams watch events through client-node's Watch. `onDone` runs once when the stream
+   * ends, with the error (an HTTP status becomes a KubeApiError) or undefined.
+   */
+  async watch<T extends KubeObject = KubeObject>(
+    t: ResourceType,
+    opts: WatchOptions,
+    onEvent: (type: WatchEventType, object: T) => void,
+    onDone: (err: unknown) => void,
+  ): Promise<WatchStream> {
+    const query: Record<string, string | boolean | number> = {};
+    if (opts.labelSelector !== undefined) query['labelSelector'] = opts.labelSelector;
+    if (opts.fieldSelector !== undefined) query['fieldSelector'] = opts.fieldSelector;
+    if (opts.resourceVersion !== undefined) query['resourceVersion'] = opts.resourceVersion;
+    if (opts.allowWatchBookmarks) query['allowWatchBookmarks'] = true;
+    if (opts.timeoutSeconds !== undefined) query['timeoutSeconds'] = opts.timeoutSeconds;
+    let done = false;
+    const finish = (err: unknown): void => {
+      if (done) return;
+      done = true;
+      const e = err as { statusCode?: number; message?: string } | null | undefined;
+      if (e && typeof e.statusCode === 'number') onDone(new KubeApiError(e.statusCode, knownReason(undefined, e.statusCode), e.message ?? `watch failed: HTTP ${e.statusCode}`));
+      else if (e && (e as { name?: string }).name === 'AbortError') onDone(undefined);
+      else onDone(e ?? undefined);
+    };
+    const controller = await this.watcher.watch(resourcePath(t, opts.namespace), query, (type: string, obj: unknown) => onEvent(type as WatchEventType, obj as T), finish);
+    return {
+      stop: () => {
+        done = true;
+        controller.abort();
+      },
+    };
+  }
+}

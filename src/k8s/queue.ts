@@ -1,0 +1,111 @@
+/**
+ * A de-duplicating work queue with rate-limited retries, after client-go's workqueue: a key
+ * added many times before it is processed is processed once; a key being processed is not
+ * handed out again until `done`, and is re-queued then if it was added meanwhile.
+ */
+import type { Clock, TimerHandle } from '../core/clock.js';
+
+export interface WorkQueueOptions {
+  readonly clock: Clock;
+  /** Delay of the first retry; doubles per failure up to maxDelayMs. */
+  readonly baseDelayMs?: number;
+  readonly maxDelayMs?: number;
+}
+
+export class WorkQueue {
+  private readonly queue: string[] = [];
+  private readonly dirty = new Set<string>();
+  private readonly processing = new Set<string>();
+  private readonly failures = new Map<string, number>();
+  private readonly delayed = new Map<string, TimerHandle>();
+  private readonly waiters: ((key: string | undefined) => void)[] = [];
+  private shuttingDown = false;
+  private readonly clock: Clock;
+  private readonly baseDelayMs: number;
+  private readonly maxDelayMs: number;
+
+  constructor(opts: WorkQueueOptions) {
+    this.clock = opts.clock;
+    this.baseDelayMs = opts.baseDelayMs ?? 5;
+    this.maxDelayMs = opts.maxDelayMs ?? 300_000;
+  }
+
+  add(key: string): void {
+    if (this.shuttingDown || this.dirty.has(key)) return;
+    this.dirty.add(key);
+    if (this.processing.has(key)) return;
+    const waiter = this.waiters.shift();
+    if (waiter) {
+      this.dirty.delete(key);
+      this.processing.add(key);
+      waiter(key);
+    } else this.queue.push(key);
+  }
+
+  /** Adds after a delay; a later, shorter delay for the same key wins. */
+  addAfter(key: string, ms: number): void {
+    if (this.shuttingDown) return;
+    if (ms <= 0) return this.add(key);
+    this.delayed.get(key)?.cancel();
+    this.delayed.set(
+      key,
+      this.clock.setTimeout(() => {
+        this.delayed.delete(key);
+        this.add(key);
+      }, ms),
+    );
+  }
+
+  /** Re-queues with exponential backoff; returns the delay used. */
+  addRateLimited(key: string): number {
+    const n = this.failures.get(key) ?? 0;
+    this.failures.set(key, n + 1);
+    const delay = Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** n);
+    this.addAfter(key, delay);
+    return delay;
+  }
+
+  /** Clears the failure count of a key that succeeded. */
+  forget(key: string): void {
+    this.failures.delete(key);
+  }
+
+  retries(key: string): number {
+    return this.failures.get(key) ?? 0;
+  }
+
+  /** The next key, waiting for one; undefined once shut down. */
+  get(): Promise<string | undefined> {
+    if (this.shuttingDown) return Promise.resolve(undefined);
+    const key = this.queue.shift();
+    if (key !== undefined) {
+      this.dirty.delete(key);
+      this.processing.add(key);
+      return Promise.resolve(key);
+    }
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  done(key: string): void {
+    this.processing.delete(key);
+    if (this.dirty.has(key)) {
+      this.dirty.delete(key);
+      this.add(key);
+    }
+  }
+
+  len(): number {
+    return this.queue.length;
+  }
+
+  isIdle(): boolean {
+    return this.queue.length === 0 && this.processing.size === 0 && this.delayed.size === 0;
+  }
+
+  shutdown(): void {
+    this.shuttingDown = true;
+    for (const t of this.delayed.values()) t.cancel();
+    this.delayed.clear();
+    for (const w of this.waiters.splice(0)) w(undefined);
+  }
+}
