@@ -19,7 +19,8 @@ export async function startTestCluster(opts: ApiServerOptions & { herald?: boole
   const client = new KubeClient(kc);
   if (opts.herald) {
     for (const crd of loadCrds()) {
-      const { file: _file, ...body } = crd;
+      const body: Record<string, unknown> = { ...crd };
+      delete body['file'];
       server.core.create(server.core.registry.lookup('apiextensions.k8s.io', 'v1', 'customresourcedefinitions')!, undefined, body);
     }
   }
