@@ -1,0 +1,221 @@
+/**
+ * The src/k8s adapters against a live API server: the embedded one always, and a real
+ * cluster too when HERALD_TEST_KUBECONFIG names a kubeconfig. Fault-injection cases run on
+ * the embedded server only, since only it can inject faults.
+ */
+import { expect } from 'chai';
+import { systemClock } from '../../../src/core/clock.js';
+import { RecordingLogger } from '../../../src/core/logger.js';
+import { CONFIGMAPS, EVENTS, EventRecorder, Informer, KubeClient, LEASES, LeaderElector, NAMESPACES, SERVICES, StatusWriter, objectKey, setCondition, type Condition, type KubeObject } from '../../../src/k8s/index.js';
+import { eventually, startTestCluster, type TestCluster } from '../../support/apiserver.js';
+
+interface Target {
+  readonly name: string;
+  setup(): Promise<{ client: KubeClient; cluster?: TestCluster; teardown(): Promise<void> }>;
+}
+
+const targets: Target[] = [
+  {
+    name: 'embedded API server',
+    setup: async () => {
+      const cluster = await startTestCluster();
+      return { client: cluster.client, cluster, teardown: () => cluster.server.stop() };
+    },
+  },
+];
+const real = process.env['HERALD_TEST_KUBECONFIG'];
+if (real) {
+  targets.push({ name: `real cluster (${real})`, setup: () => Promise.resolve({ client: KubeClient.fromFile(real), teardown: () => Promise.resolve() }) });
+}
+
+for (const target of targets) {
+  describe(`k8s adapters on the ${target.name}`, function () {
+    let client: KubeClient;
+    let cluster: TestCluster | undefined;
+    let teardown: () => Promise<void>;
+    const ns = `herald-adapters-${process.pid}`;
+    const logger = new RecordingLogger();
+
+    before(async () => {
+      ({ client, cluster, teardown } = await target.setup());
+      await client.create(NAMESPACES, { metadata: { name: ns } });
+    });
+    after(async () => {
+      await client.tryDelete(NAMESPACES, undefined, ns).catch(() => undefined);
+      await teardown();
+    });
+
+    describe('informer', () => {
+      let informer: Informer;
+      const log: string[] = [];
+      before(async () => {
+        informer = new Informer({ client, type: CONFIGMAPS, namespace: ns, clock: systemClock(), logger, backoff: { baseMs: 20, maxMs: 200 }, pageSize: 2 });
+        informer.addHandlers({
+          onAdd: (o) => log.push(`add ${o.metadata.name} ${JSON.stringify(o['data'] ?? {})}`),
+          onUpdate: (o, old) => {
+            if (o.metadata.resourceVersion !== old.metadata.resourceVersion) log.push(`update ${o.metadata.name} ${JSON.stringify(o['data'] ?? {})}`);
+          },
+          onDelete: (o) => log.push(`delete ${o.metadata.name}`),
+        });
+        informer.addIndexer('tier', (o) => [o.metadata.labels?.['tier'] ?? '']);
+        for (const n of ['a', 'b', 'c']) await client.create(CONFIGMAPS, { metadata: { name: n, namespace: ns, labels: { tier: n === 'c' ? 'gold' : 'std' } } });
+        informer.start();
+        await informer.waitForSync();
+      });
+      after(() => informer.stop());
+
+      const settle = async (want: string[]): Promise<void> => {
+        await eventually(() => log.length >= want.length, `informer events ${want.join(', ')}`);
+        expect(log.splice(0)).to.deep.equal(want);
+      };
+
+      it('lists (in pages), then delivers adds, updates and deletes once each, and indexes the cache', async () => {
+        await settle(['add a {}', 'add b {}', 'add c {}']);
+        expect(informer.byIndex('tier', 'gold').map((o) => o.metadata.name)).to.deep.equal(['c']);
+        await client.patch(CONFIGMAPS, ns, 'a', { data: { v: '1' } });
+        await client.delete(CONFIGMAPS, ns, 'b');
+        await settle(['update a {"v":"1"}', 'delete b']);
+        expect(informer.list().map(objectKey).sort()).to.deep.equal([`${ns}/a`, `${ns}/c`]);
+      });
+
+      it('recovers from dropped watches with no missed or duplicated events', async function () {
+        if (!cluster) this.skip();
+        const watchesBefore = informer.stats.watches;
+        let dropped = 0;
+        for (let i = 0; i < 5; i++) {
+          dropped += cluster!.server.faults.dropWatches();
+          await client.patch(CONFIGMAPS, ns, 'a', { data: { v: String(10 + i) } });
+        }
+        await settle(['update a {"v":"10"}', 'update a {"v":"11"}', 'update a {"v":"12"}', 'update a {"v":"13"}', 'update a {"v":"14"}']);
+        expect(dropped).to.be.greaterThan(0);
+        expect(informer.stats.watches).to.be.at.least(watchesBefore + dropped);
+      });
+
+      it('relists on 410 Gone and reconciles what it missed', async function () {
+        if (!cluster) this.skip();
+        const relists = informer.stats.relistsOnGone;
+        // The next watch attempt fails, so the informer is away while history is compacted.
+        cluster!.server.faults.failNext({ resource: 'configmaps', verb: 'watch', count: 1, status: 500 });
+        cluster!.server.faults.dropWatches();
+        await client.create(CONFIGMAPS, { metadata: { name: 'd', namespace: ns } });
+        await client.delete(CONFIGMAPS, ns, 'c');
+        cluster!.server.faults.compact();
+        await settle(['add d {}', 'delete c']);
+        expect(informer.stats.relistsOnGone).to.equal(relists + 1);
+        expect(informer.byIndex('tier', 'gold')).to.deep.equal([]);
+      });
+    });
+
+    describe('status writer', () => {
+      it('writes a condition through /status and keeps lastTransitionTime when the status holds', async () => {
+        const writer = new StatusWriter({ client });
+        await client.create(SERVICES, { metadata: { name: 'sw', namespace: ns }, spec: { type: 'LoadBalancer', ports: [{ port: 80 }] } });
+        const cond = (status: 'True' | 'False', at: string) => (o: KubeObject) => {
+          const st = (o['status'] ?? {}) as { conditions?: Condition[] };
+          const next = setCondition(st.conditions, { type: 'herald.dev/AddressAssigned', status, reason: 'Test', message: 'm' }, at);
+          return next === st.conditions ? undefined : { ...st, conditions: next };
+        };
+        const first = await writer.update(SERVICES, ns, 'sw', cond('True', '2026-01-01T00:00:00Z'));
+        expect(first.result).to.equal('written');
+        const same = await writer.update(SERVICES, ns, 'sw', cond('True', '2026-01-02T00:00:00Z'));
+        expect(same.result).to.equal('unchanged');
+        const got = await client.get(SERVICES, ns, 'sw');
+        expect((got['status'] as { conditions: Condition[] }).conditions[0]!.lastTransitionTime).to.equal('2026-01-01T00:00:00Z');
+      });
+
+      it('re-reads and re-applies after a real conflict, keeping the other writer\'s change', async () => {
+        const writer = new StatusWriter({ client });
+        const stale = await client.get(SERVICES, ns, 'sw');
+        await client.patch(SERVICES, ns, 'sw', { status: { loadBalancer: { ingress: [{ ip: '192.0.2.1' }] } } }, { status: true });
+        const out = await writer.update(SERVICES, ns, 'sw', (o) => ({ ...(o['status'] as object), conditions: [] }), stale);
+        expect(out.attempts).to.equal(2);
+        const got = await client.get(SERVICES, ns, 'sw');
+        expect(got['status']).to.deep.equal({ loadBalancer: { ingress: [{ ip: '192.0.2.1' }] }, conditions: [] });
+      });
+
+      it('survives injected 409s', async function () {
+        if (!cluster) this.skip();
+        cluster!.server.faults.failNext({ resource: 'services', verb: 'update', count: 3, status: 409 });
+        const writer = new StatusWriter({ client });
+        const out = await writer.update(SERVICES, ns, 'sw', (o) => ({ ...(o['status'] as object), loadBalancer: {} }));
+        expect([out.result, out.attempts]).to.deep.equal(['written', 4]);
+      });
+
+      it('reports a deleted object as gone', async () => {
+        const writer = new StatusWriter({ client });
+        const out = await writer.update(SERVICES, ns, 'never-there', () => ({}));
+        expect(out.result).to.equal('gone');
+      });
+    });
+
+    describe('event recorder', () => {
+      it('aggregates repeats into one Event with a count, like client-go', async () => {
+        const svc = await client.get(SERVICES, ns, 'sw');
+        const rec = new EventRecorder({ client, clock: systemClock(), logger, component: 'herald-controller' });
+        const ref = { apiVersion: 'v1', kind: 'Service', name: 'sw', namespace: ns, uid: svc.metadata.uid! };
+        for (let i = 0; i < 3; i++) void rec.record(ref, 'Warning', 'AllocationFailed', 'pool "a" is exhausted');
+        void rec.record(ref, 'Normal', 'IPAllocated', 'assigned 192.0.2.1 from pool "a"');
+        await rec.flush();
+        const events = (await client.list(EVENTS, { namespace: ns, fieldSelector: 'involvedObject.name=sw' })).items;
+        const summary = events.map((e) => `${String(e['reason'])} x${String(e['count'])}`).sort();
+        expect(summary).to.deep.equal(['AllocationFailed x3', 'IPAllocated x1']);
+        const failed = events.find((e) => e['reason'] === 'AllocationFailed')!;
+        expect(failed['source']).to.deep.equal({ component: 'herald-controller' });
+        expect((failed['involvedObject'] as { uid: string }).uid).to.equal(svc.metadata.uid);
+      });
+    });
+
+    describe('leader election', () => {
+      const make = (identity: string, log: string[]): LeaderElector =>
+        new LeaderElector({
+          client,
+          clock: systemClock(),
+          logger,
+          namespace: ns,
+          name: 'herald-controller',
+          identity,
+          leaseDurationMs: 1500,
+          renewDeadlineMs: 1000,
+          retryPeriodMs: 200,
+          onStartedLeading: () => log.push(`${identity} leads @${Date.now()}`),
+          onStoppedLeading: () => log.push(`${identity} stops @${Date.now()}`),
+        });
+
+      it('one of two candidates leads; the leader killed, the other leads within leaseDuration', async () => {
+        const log: string[] = [];
+        const a = make('a', log);
+        a.start();
+        await eventually(() => a.isLeader(), 'a to lead');
+        const b = make('b', log);
+        b.start();
+        // b must not take a lease that a keeps renewing.
+        const before = (await client.get(LEASES, ns, 'herald-controller'))['spec'] as { renewTime: string };
+        await eventually(async () => (((await client.get(LEASES, ns, 'herald-controller'))['spec'] as { renewTime: string }).renewTime !== before.renewTime ? true : undefined), 'a to renew');
+        expect(b.isLeader()).to.equal(false);
+        const killedAt = Date.now();
+        await a.stop({ release: false });
+        await eventually(() => b.isLeader(), 'b to lead', 5000);
+        const tookMs = Date.now() - killedAt;
+        expect(tookMs, 'takeover time').to.be.at.most(1500 + 200 * 1.2 + 500);
+        const lease = (await client.get(LEASES, ns, 'herald-controller'))['spec'] as { holderIdentity: string; leaseTransitions: number };
+        expect([lease.holderIdentity, lease.leaseTransitions]).to.deep.equal(['b', 1]);
+        await b.stop();
+        const released = (await client.get(LEASES, ns, 'herald-controller'))['spec'] as { holderIdentity: string };
+        expect(released.holderIdentity).to.equal('');
+      });
+
+      it('a released lease is taken at once by the next candidate', async () => {
+        const log: string[] = [];
+        const c1 = make('c1', log);
+        c1.start();
+        await eventually(() => c1.isLeader(), 'c1 to lead');
+        const c2 = make('c2', log);
+        c2.start();
+        await c1.stop();
+        await eventually(() => c2.isLeader(), 'c2 to lead after the release');
+        await c2.stop();
+        expect(log.map((l) => l.split(' @')[0])).to.deep.equal(['c1 leads', 'c1 stops', 'c2 leads', 'c2 stops']);
+      });
+    });
+  });
+}
