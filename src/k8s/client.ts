@@ -3,6 +3,7 @@
  * HTTP stack (KubeConfig authentication and TLS, its fetch library) and watches through its
  * `Watch`; callers see plain JSON objects and a `KubeApiError` with the Status reason.
  */
+import { Agent as HttpsAgent, type AgentOptions } from 'node:https';
 import { HttpMethod, IsomorphicFetchHttpLibrary, KubeConfig, RequestContext, Watch } from '@kubernetes/client-node';
 import { HeraldError } from '../core/errors.js';
 
@@ -175,6 +176,32 @@ export class KubeClient {
     return new KubeClient(kc);
   }
 
+  /**
+   * client-node builds a new TLS agent for every request, so every call pays a handshake.
+   * Keep one keep-alive agent per distinct TLS setting instead; credentials in headers are
+   * still applied per request by client-node.
+   */
+  private readonly agents = new Map<string, HttpsAgent>();
+
+  private reuseAgent(ctx: RequestContext): void {
+    const agent = ctx.getAgent();
+    if (!(agent instanceof HttpsAgent)) return;
+    const o = (agent as HttpsAgent & { options: AgentOptions }).options;
+    const key = JSON.stringify([o.ca, o.cert, o.key, o.pfx, o.rejectUnauthorized, o.servername]);
+    let shared = this.agents.get(key);
+    if (!shared) {
+      shared = new HttpsAgent({ ...o, keepAlive: true, maxSockets: 32 });
+      this.agents.set(key, shared);
+    }
+    ctx.setAgent(shared);
+  }
+
+  /** Closes kept-alive connections (call when done with the client). */
+  close(): void {
+    for (const a of this.agents.values()) a.destroy();
+    this.agents.clear();
+  }
+
   /** The namespace of the current kubeconfig context, or `default`. */
   defaultNamespace(): string {
     const ctx = this.kubeConfig.getContextObject(this.kubeConfig.getCurrentContext());
@@ -190,6 +217,7 @@ export class KubeClient {
       ctx.setBody(JSON.stringify(body));
     }
     await this.kubeConfig.applySecurityAuthentication(ctx);
+    this.reuseAgent(ctx);
     let response;
     try {
       response = await this.http.send(ctx).toPromise();

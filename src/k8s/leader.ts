@@ -162,14 +162,21 @@ export class LeaderElector {
     }
   }
 
-  /** Stops campaigning; a leader gives the Lease up so another candidate takes it at once. */
-  async stop(): Promise<void> {
+  /**
+   * Stops campaigning; a leader gives the Lease up so another candidate takes it at once.
+   * `release: false` walks away without touching the Lease (what a crash looks like).
+   */
+  async stop(opts: { release?: boolean } = {}): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
     this.timer?.cancel();
     await this.busy;
     if (!this.leading) return;
     this.leading = false;
+    if (opts.release === false) {
+      this.opts.onStoppedLeading();
+      return;
+    }
     try {
       const lease = await this.opts.client.tryGet<Lease>(LEASES, this.opts.namespace, this.opts.name);
       if (lease && lease.spec?.holderIdentity === this.opts.identity) {
