@@ -83,4 +83,28 @@ describe('embedded API server: kubectl', function () {
     const gone = await kubectl('get', 'svc', 'web');
     expect(gone.err).to.include('services "web" not found');
   });
+
+  it('herald apiserver runs standalone, applies crds/ and stops cleanly on SIGTERM', async () => {
+    const out = join(dir, 'standalone.kubeconfig');
+    const proc = spawn(process.execPath, [join(CRD_DIR, '..', 'bin', 'herald.js'), 'apiserver', '--port', '0', '--kubeconfig-out', out, '--apply', CRD_DIR], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let log = '';
+    proc.stdout.on('data', (d: Buffer) => (log += d.toString()));
+    proc.stderr.on('data', (d: Buffer) => (log += d.toString()));
+    const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
+    try {
+      await eventually(() => log.includes('listening on https://'), 'herald apiserver to listen', 20_000);
+      expect(log).to.match(/applied (\d+) of \1 objects/);
+      const saved = kubeconfig;
+      kubeconfig = out;
+      try {
+        const crds = await ok('get', 'crds', '-o', 'name');
+        expect(crds.trim().split('\n')).to.have.length(10);
+      } finally {
+        kubeconfig = saved;
+      }
+    } finally {
+      proc.kill('SIGTERM');
+    }
+    expect(await exited).to.equal(0);
+  });
 });

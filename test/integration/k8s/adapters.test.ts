@@ -4,7 +4,7 @@
  * the embedded server only, since only it can inject faults.
  */
 import { expect } from 'chai';
-import { systemClock } from '../../../src/core/clock.js';
+import { FakeClock, systemClock } from '../../../src/core/clock.js';
 import { RecordingLogger } from '../../../src/core/logger.js';
 import { CONFIGMAPS, EVENTS, EventRecorder, Informer, KubeClient, LEASES, LeaderElector, NAMESPACES, SERVICES, StatusWriter, objectKey, setCondition, type Condition, type KubeObject } from '../../../src/k8s/index.js';
 import { eventually, startTestCluster, type TestCluster } from '../../support/apiserver.js';
@@ -103,6 +103,30 @@ for (const target of targets) {
         await settle(['add d {}', 'delete c']);
         expect(informer.stats.relistsOnGone).to.equal(relists + 1);
         expect(informer.byIndex('tier', 'gold')).to.deep.equal([]);
+      });
+    });
+
+    describe('informer resync', () => {
+      it('re-delivers every cached object as an update each resync period (injected clock)', async () => {
+        const clock = new FakeClock();
+        const inf = new Informer({ client, type: SERVICES, namespace: 'default', clock, logger, resyncMs: 30_000 });
+        await client.create(SERVICES, { metadata: { name: 'resync', namespace: 'default' }, spec: { ports: [{ port: 80 }] } });
+        const resynced: string[] = [];
+        inf.addHandlers({ onUpdate: (o, old) => (o === old ? resynced.push(o.metadata.name) : undefined) });
+        inf.start();
+        try {
+          await inf.waitForSync();
+          clock.advance(29_999);
+          expect(resynced).to.deep.equal([]);
+          clock.advance(1);
+          expect(resynced).to.include('resync');
+          const n = resynced.length;
+          clock.advance(30_000);
+          expect(resynced.length).to.equal(2 * n);
+        } finally {
+          inf.stop();
+          await client.delete(SERVICES, 'default', 'resync');
+        }
       });
     });
 
