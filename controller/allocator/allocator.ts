@@ -50,8 +50,13 @@ function otherFamily(f: IPFamily): IPFamily {
 
 export class Allocator {
   private pools = new Map<string, PoolState>();
+  /** The pools in preference order (priority, then name). */
+  private ordered: PoolState[] = [];
   private readonly held = new Map<string, Held>();
-  private readonly holders = new Map<string, Set<string>>();
+  /** Services per address; arrays, since almost every address has exactly one. */
+  private readonly holders = new Map<string, string[]>();
+  /** Services per sharing key, to find an address to share without scanning everything. */
+  private readonly bySharingKey = new Map<string, Set<string>>();
 
   /**
    * Replaces the pool set. Assignments stay: an address still inside its pool (or another
@@ -59,6 +64,7 @@ export class Allocator {
    */
   setPools(pools: Iterable<Pool>): { notInPool: string[] } {
     this.pools = new Map([...pools].map((p) => [p.name, new PoolState(p)]));
+    this.ordered = [...this.pools.values()].sort((a, b) => comparePools(a.pool, b.pool));
     const notInPool: string[] = [];
     for (const [key, h] of this.held) {
       const home = this.homeFor(h.ips, h.req, h.pool);
@@ -92,12 +98,14 @@ export class Allocator {
     const h = this.held.get(key);
     if (!h) return false;
     this.held.delete(key);
+    if (h.req.sharingKey) this.bySharingKey.get(h.req.sharingKey)?.delete(key);
     for (const ip of h.ips) {
-      const set = this.holders.get(ipKey(ip));
-      set?.delete(key);
-      if (set && set.size === 0) {
-        this.holders.delete(ipKey(ip));
-        for (const p of this.pools.values()) if (p.inRanges(ip)) p.markFree(ip);
+      const k = ipKey(ip);
+      const list = (this.holders.get(k) ?? []).filter((x) => x !== key);
+      if (list.length > 0) this.holders.set(k, list);
+      else {
+        this.holders.delete(k);
+        for (const p of this.ordered) if (p.inRanges(ip)) p.markFree(ip);
       }
     }
     return true;
@@ -105,17 +113,23 @@ export class Allocator {
 
   private commit(req: ServiceRequest, ips: IP[], pool: string | undefined): void {
     this.held.set(req.key, { ips, pool, req });
-    for (const ip of ips) {
-      let set = this.holders.get(ipKey(ip));
-      if (!set) this.holders.set(ipKey(ip), (set = new Set()));
+    if (req.sharingKey) {
+      let set = this.bySharingKey.get(req.sharingKey);
+      if (!set) this.bySharingKey.set(req.sharingKey, (set = new Set()));
       set.add(req.key);
+    }
+    for (const ip of ips) {
+      const k = ipKey(ip);
+      const list = this.holders.get(k);
+      if (!list) this.holders.set(k, [req.key]);
+      else if (!list.includes(req.key)) list.push(req.key);
     }
     this.markEverywhere(ips);
   }
 
   /** An address in use is used in whatever pool's ranges hold it, served by it or not. */
   private markEverywhere(ips: readonly IP[]): void {
-    for (const ip of ips) for (const p of this.pools.values()) if (p.inRanges(ip)) p.markUsed(ip);
+    for (const ip of ips) for (const p of this.ordered) if (p.inRanges(ip)) p.markUsed(ip);
   }
 
   /** A pool that contains every address and may serve the Service, preferring `hint`. */
@@ -123,7 +137,7 @@ export class Allocator {
     const fits = (p: PoolState | undefined): p is PoolState => p !== undefined && ips.every((ip) => p.contains(ip)) && poolServes(p.pool, req);
     const hinted = hint !== undefined ? this.pools.get(hint) : undefined;
     if (fits(hinted)) return hinted;
-    return [...this.pools.values()].sort((a, b) => comparePools(a.pool, b.pool)).find(fits);
+    return this.ordered.find(fits);
   }
 
   /** Why `req` may not use `ip` now, given the other Services holding it. */
@@ -236,8 +250,9 @@ export class Allocator {
       return { ok: true, ip: requested };
     }
     if (req.sharingKey) {
-      for (const [key, h] of this.held) {
-        if (key === req.key || h.pool !== pool.name || h.req.sharingKey !== req.sharingKey) continue;
+      for (const key of this.bySharingKey.get(req.sharingKey) ?? []) {
+        const h = this.held.get(key);
+        if (!h || key === req.key || h.pool !== pool.name) continue;
         const ip = h.ips.find((x) => x.family === family);
         if (ip && !this.useProblem(req, ip)) return { ok: true, ip };
       }
@@ -263,7 +278,7 @@ export class Allocator {
       if (serving.length === 0) return { reason: 'NoMatchingPool', message: `pool "${homes[0]!.name}" holds ${req.requestedIPs.map(formatIP).join(', ')} but does not serve ${req.key}` };
       return { pools: serving.sort((a, b) => comparePools(a.pool, b.pool)) };
     }
-    const pools = [...this.pools.values()].filter((p) => p.pool.autoAssign && poolServes(p.pool, req)).sort((a, b) => comparePools(a.pool, b.pool));
+    const pools = this.ordered.filter((p) => p.pool.autoAssign && poolServes(p.pool, req));
     if (pools.length === 0) return { reason: 'NoMatchingPool', message: `no pool with autoAssign serves ${req.key}` };
     return { pools };
   }
@@ -294,9 +309,9 @@ export class Allocator {
         }
         ips.push(got.ip);
         // Mark at once so a dual-stack pick never hands the same address twice.
-        pool.markUsed(got.ip);
+        if (wanted.length > 1) pool.markUsed(got.ip);
       }
-      for (const ip of ips) if (!this.holders.has(ipKey(ip))) pool.markFree(ip);
+      if (wanted.length > 1) for (const ip of ips) if (!this.holders.has(ipKey(ip))) pool.markFree(ip);
       if (problem) {
         // A requested address pins the pool: its problem is the answer.
         if (req.requestedIPs.length > 0 || req.requestedPool !== undefined) return fail(problem.reason, problem.message, pool.name);
