@@ -8,6 +8,7 @@ import { LOG_LEVELS } from '../src/core/logger.js';
 import type { CliIO } from '../src/cli/io.js';
 import { validateCommand } from '../src/cli/validate.js';
 import { apiserverCommand } from './apiserver.js';
+import { controllerCommand } from './controller.js';
 
 export async function main(argv: readonly string[], io: CliIO = process, waitForStop: () => Promise<void> = signalled): Promise<number> {
   let exitCode = 0;
@@ -20,6 +21,7 @@ export async function main(argv: readonly string[], io: CliIO = process, waitFor
     .option('log-level', { choices: LOG_LEVELS, default: 'info' as const, describe: 'log verbosity' })
     .command(validateCommand(io, setExit))
     .command(apiserverCommand(io, waitForStop))
+    .command(controllerCommand(io, waitForStop, setExit))
     .demandCommand(1, 'name a command')
     .strict()
     .help()

@@ -1,0 +1,62 @@
+/** `herald controller`: assigns LoadBalancer addresses. */
+import type { CommandModule } from 'yargs';
+import type { CliIO } from '../src/cli/io.js';
+import { createWinstonLogger } from '../src/cli/logging.js';
+import type { LogLevel } from '../src/core/logger.js';
+import { KubeClient } from '../src/k8s/index.js';
+import { runController } from '../controller/main.js';
+
+interface Args {
+  kubeconfig?: string;
+  namespace: string;
+  'lb-class'?: string;
+  'leader-elect': boolean;
+  'lease-name': string;
+  'lease-duration': number;
+  'renew-deadline': number;
+  'retry-period': number;
+  'metrics-port': number;
+  'metrics-host': string;
+  'log-level': LogLevel;
+}
+
+export function controllerCommand(io: CliIO, waitForStop: () => Promise<void>, setExit: (code: number) => void): CommandModule<object, Args> {
+  return {
+    command: 'controller',
+    describe: 'assign external IPs to Services of type LoadBalancer from IPAddressPools',
+    builder: (y) =>
+      y
+        .option('kubeconfig', { type: 'string', describe: 'kubeconfig file (default: in-cluster, then $KUBECONFIG, then ~/.kube/config)' })
+        .option('namespace', { type: 'string', default: process.env['POD_NAMESPACE'] ?? 'herald-system', describe: "namespace of Herald's configuration" })
+        .option('lb-class', { type: 'string', describe: 'serve only Services with this spec.loadBalancerClass (default: those with none)' })
+        .option('leader-elect', { type: 'boolean', default: false, describe: 'run only while holding the Lease (for more than one replica)' })
+        .option('lease-name', { type: 'string', default: 'herald-controller' })
+        .option('lease-duration', { type: 'number', default: 15, describe: 'seconds' })
+        .option('renew-deadline', { type: 'number', default: 10, describe: 'seconds' })
+        .option('retry-period', { type: 'number', default: 2, describe: 'seconds' })
+        .option('metrics-port', { type: 'number', default: 7472 })
+        .option('metrics-host', { type: 'string', default: '0.0.0.0' }) as never,
+    handler: async (args) => {
+      const logger = createWinstonLogger({ level: args['log-level'], stream: io.stderr });
+      const client = args.kubeconfig ? KubeClient.fromFile(args.kubeconfig) : KubeClient.fromDefault();
+      const running = await runController({
+        client,
+        logger,
+        namespace: args.namespace,
+        ...(args['lb-class'] ? { lbClass: args['lb-class'] } : {}),
+        leaderElect: args['leader-elect'],
+        leaseName: args['lease-name'],
+        ...(process.env['POD_NAME'] ? { identity: process.env['POD_NAME'] } : {}),
+        leaseDurationMs: args['lease-duration'] * 1000,
+        renewDeadlineMs: args['renew-deadline'] * 1000,
+        retryPeriodMs: args['retry-period'] * 1000,
+        metricsPort: args['metrics-port'],
+        metricsHost: args['metrics-host'],
+        stopSignal: waitForStop(),
+      });
+      const why = await running.done;
+      client.close();
+      if (why === 'lostLeadership') setExit(1);
+    },
+  };
+}

@@ -1,0 +1,109 @@
+/**
+ * The controller's composition root: options in, dependencies wired, run until stopped.
+ * With leader election only the Lease holder runs the controller; a standby that takes over
+ * builds its state from the cluster.
+ */
+import { hostname } from 'node:os';
+import { systemClock, type Clock } from '../src/core/clock.js';
+import type { Logger } from '../src/core/logger.js';
+import { LeaderElector, type KubeClient } from '../src/k8s/index.js';
+import { createMetricsRegistry, startOpsServer } from '../src/metrics.js';
+import { Controller } from './controller.js';
+
+export interface ControllerMainOptions {
+  readonly client: KubeClient;
+  readonly logger: Logger;
+  readonly namespace: string;
+  readonly lbClass?: string;
+  readonly leaderElect: boolean;
+  readonly leaseName?: string;
+  readonly identity?: string;
+  readonly leaseDurationMs?: number;
+  readonly renewDeadlineMs?: number;
+  readonly retryPeriodMs?: number;
+  readonly metricsPort: number;
+  readonly metricsHost?: string;
+  readonly clock?: Clock;
+  /** Resolves when the program should stop. */
+  readonly stopSignal: Promise<void>;
+}
+
+export interface RunningController {
+  readonly metricsPort: number;
+  /** The running controller while this process leads (or always, without election). */
+  current(): Controller | undefined;
+  /** Resolves when the process has stopped, with why. */
+  readonly done: Promise<'stopped' | 'lostLeadership'>;
+}
+
+export async function runController(opts: ControllerMainOptions): Promise<RunningController> {
+  const clock = opts.clock ?? systemClock();
+  const registry = createMetricsRegistry({ labels: { component: 'controller' } });
+  const log = opts.logger;
+  let controller: Controller | undefined;
+  let leading = !opts.leaderElect;
+  const ops = await startOpsServer({
+    registry,
+    port: opts.metricsPort,
+    ...(opts.metricsHost ? { host: opts.metricsHost } : {}),
+    logger: log,
+    notReadyReason: () => (opts.leaderElect && !leading ? undefined : controller?.notReadyReason() ?? 'starting'),
+  });
+  const make = (): Controller =>
+    new Controller({ client: opts.client, clock, logger: log, registry, namespace: opts.namespace, ...(opts.lbClass !== undefined ? { lbClass: opts.lbClass } : {}) });
+
+  let resolveDone: (why: 'stopped' | 'lostLeadership') => void = () => undefined;
+  const done = new Promise<'stopped' | 'lostLeadership'>((r) => (resolveDone = r));
+
+  if (!opts.leaderElect) {
+    controller = make();
+    await controller.start();
+    void opts.stopSignal.then(async () => {
+      await controller?.stop();
+      await ops.close();
+      resolveDone('stopped');
+    });
+    return { metricsPort: ops.port, current: () => controller, done };
+  }
+
+  let stopping = false;
+  const elector = new LeaderElector({
+    client: opts.client,
+    clock,
+    logger: log,
+    namespace: opts.namespace,
+    name: opts.leaseName ?? 'herald-controller',
+    identity: opts.identity ?? `${hostname()}-${process.pid}`,
+    ...(opts.leaseDurationMs !== undefined ? { leaseDurationMs: opts.leaseDurationMs } : {}),
+    ...(opts.renewDeadlineMs !== undefined ? { renewDeadlineMs: opts.renewDeadlineMs } : {}),
+    ...(opts.retryPeriodMs !== undefined ? { retryPeriodMs: opts.retryPeriodMs } : {}),
+    onStartedLeading: () => {
+      leading = true;
+      controller = make();
+      controller.start().catch((err: unknown) => log.error('controller failed to start', { error: String(err) }));
+    },
+    onStoppedLeading: () => {
+      const was = controller;
+      controller = undefined;
+      leading = false;
+      void was?.stop().then(async () => {
+        if (!stopping) {
+          // Like client-go users: a process that lost the lease exits and starts clean.
+          log.error('lost leadership; stopping');
+          await ops.close();
+          resolveDone('lostLeadership');
+        }
+      });
+    },
+    onNewLeader: (id) => log.info('controller leader', { leader: id }),
+  });
+  elector.start();
+  void opts.stopSignal.then(async () => {
+    stopping = true;
+    await elector.stop();
+    await controller?.stop();
+    await ops.close();
+    resolveDone('stopped');
+  });
+  return { metricsPort: ops.port, current: () => controller, done };
+}
