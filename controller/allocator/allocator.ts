@@ -12,8 +12,10 @@ import type { Assignment, FailureReason, PoolStats, ServiceRequest } from './typ
 
 interface Held {
   ips: IP[];
-  /** Undefined when the addresses fit no pool any more. */
+  /** The pool that holds the addresses now; undefined when they fit no pool any more. */
   pool: string | undefined;
+  /** The pool they were given from (what the annotation records); survives pool edits. */
+  origin: string | undefined;
   req: ServiceRequest;
 }
 
@@ -111,8 +113,8 @@ export class Allocator {
     return true;
   }
 
-  private commit(req: ServiceRequest, ips: IP[], pool: string | undefined): void {
-    this.held.set(req.key, { ips, pool, req });
+  private commit(req: ServiceRequest, ips: IP[], pool: string | undefined, origin: string | undefined = pool): void {
+    this.held.set(req.key, { ips, pool, origin, req });
     if (req.sharingKey) {
       let set = this.bySharingKey.get(req.sharingKey);
       if (!set) this.bySharingKey.set(req.sharingKey, (set = new Set()));
@@ -171,10 +173,10 @@ export class Allocator {
     const invalid = this.requestProblem(req);
     if (invalid) return fail('InvalidRequest', invalid);
     const mine = this.held.get(req.key);
-    const cur = mine ? { ips: mine.ips, pool: mine.pool } : current && current.ips.length > 0 ? { ips: [...current.ips], pool: current.pool } : undefined;
+    const cur = mine ? { ips: mine.ips, pool: mine.pool ?? mine.origin, origin: mine.origin } : current && current.ips.length > 0 ? { ips: [...current.ips], pool: current.pool, origin: current.pool } : undefined;
     let conflict: { ips: IP[]; holder: string; reason: FailureReason } | undefined;
     if (cur) {
-      const kept = this.tryKeep(req, cur.ips, cur.pool, mine !== undefined);
+      const kept = this.tryKeep(req, cur.ips, cur.pool, cur.origin, mine !== undefined);
       if (kept.ok) return kept;
       if (kept.conflict && req.requestedIPs.length === 0) conflict = kept.conflict;
       else if (kept.conflict) return fail(kept.conflict.reason, kept.message);
@@ -194,14 +196,14 @@ export class Allocator {
     return undefined;
   }
 
-  /** Whether the Service's current addresses still agree with its own request. */
-  private requestMatches(req: ServiceRequest, ips: readonly IP[], pool: string | undefined): boolean {
+  /**
+   * Whether the Service's current addresses still agree with its own request. `origin` is
+   * the pool they were given from; when unknown, a pool request is taken as satisfied (a pool
+   * edit must never look like a request change).
+   */
+  private requestMatches(req: ServiceRequest, ips: readonly IP[], origin: string | undefined): boolean {
     if (req.requestedIPs.length > 0 && !sameIPs(req.requestedIPs, ips)) return false;
-    if (req.requestedPool !== undefined && pool !== undefined && req.requestedPool !== pool) return false;
-    if (req.requestedPool !== undefined && pool === undefined) {
-      const p = this.pools.get(req.requestedPool);
-      if (p && !ips.every((ip) => p.contains(ip))) return false;
-    }
+    if (req.requestedPool !== undefined && origin !== undefined && req.requestedPool !== origin) return false;
     const fams = ips.map((ip) => ip.family);
     if (new Set(fams).size !== fams.length) return false;
     if (req.familyPolicy === 'SingleStack' && (ips.length !== 1 || fams[0] !== (req.families[0] ?? 'IPv4'))) return false;
@@ -209,10 +211,10 @@ export class Allocator {
     return true;
   }
 
-  private tryKeep(req: ServiceRequest, ips: readonly IP[], pool: string | undefined, known: boolean):
+  private tryKeep(req: ServiceRequest, ips: readonly IP[], pool: string | undefined, origin: string | undefined, known: boolean):
     | (AllocateResult & { ok: true })
     | { ok: false; message: string; conflict?: { ips: IP[]; holder: string; reason: FailureReason } } {
-    if (!this.requestMatches(req, ips, pool)) return { ok: false, message: 'request changed' };
+    if (!this.requestMatches(req, ips, origin)) return { ok: false, message: 'request changed' };
     const blocked: IP[] = [];
     let problem: { reason: FailureReason; message: string; holder: string } | undefined;
     for (const ip of ips) {
@@ -237,7 +239,7 @@ export class Allocator {
       }
     }
     if (known) this.release(req.key);
-    this.commit(req, kept, home?.name);
+    this.commit(req, kept, home?.name, home?.name ?? origin ?? pool);
     return { ok: true, ips: kept, pool: home?.name ?? pool, changed: gained, notInPool: home === undefined };
   }
 

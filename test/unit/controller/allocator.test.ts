@@ -203,6 +203,16 @@ const scripts: Script[] = [
     ],
   },
   {
+    name: 'a shrinking pool is not a change of a pool request',
+    pools: { p1: { addresses: ['192.0.2.0/30'] } },
+    steps: [
+      { assign: 'ns/s', with: { requestedPool: 'p1' }, want: ['192.0.2.0'], pool: 'p1' },
+      { pools: { p1: { addresses: ['192.0.2.2/31'] } }, notInPool: ['ns/s'] },
+      { assign: 'ns/s', with: { requestedPool: 'p1' }, want: ['192.0.2.0'], notInPool: true, changed: false },
+      { assign: 'ns/t', with: { requestedPool: 'p1' }, want: ['192.0.2.2'] },
+    ],
+  },
+  {
     name: 'a changed request moves the Service',
     pools: { a: V4, b: { addresses: ['198.51.100.0/30'] } },
     steps: [
