@@ -126,7 +126,8 @@ export class Controller {
     const onPools = (): void => {
       if (this.ready) this.reloadPools(true);
     };
-    this.pools.addHandlers({ onAdd: onPools, onUpdate: (o, old) => (o.metadata.resourceVersion !== old.metadata.resourceVersion ? onPools() : undefined), onDelete: onPools });
+    // Only spec changes matter: a status write (ours) must not trigger a reload.
+    this.pools.addHandlers({ onAdd: onPools, onUpdate: (o, old) => (o.metadata.generation !== old.metadata.generation ? onPools() : undefined), onDelete: onPools });
     this.services.addIndexer('namespace', (o) => [o.metadata.namespace ?? '']);
     this.services.start();
     this.namespaces.start();
@@ -170,7 +171,7 @@ export class Controller {
   private onServiceDeleted(o: ServiceObject): void {
     const key = serviceKey(o);
     const had = this.allocator.assignmentOf(key);
-    if (this.allocator.release(key) && had && had.pool) this.poolQueue.add(had.pool);
+    if (this.allocator.release(key) && had && had.pool) this.poolQueue.addAfter(had.pool, 1000);
   }
 
   private namespaceLabels(ns: string): Record<string, string> {
@@ -245,7 +246,8 @@ export class Controller {
       desired = { ...desired, events: [...told, ...desired.events] };
     }
     const after = this.allocator.assignmentOf(key);
-    for (const pool of new Set([before?.pool, after?.pool])) if (pool) this.poolQueue.add(pool);
+    // Pool status is coalesced: at most one write per pool per second.
+    for (const pool of new Set([before?.pool, after?.pool])) if (pool) this.poolQueue.addAfter(pool, 1000);
     await this.write(svc, desired);
   }
 
@@ -271,19 +273,23 @@ export class Controller {
       const oldCond = conditionsOf(svc).find((c) => c.type === SERVICE_CONDITION_ADDRESS_ASSIGNED);
       const conditionChanged = !oldCond || oldCond.status !== desired.condition.status || oldCond.reason !== desired.condition.reason || oldCond.message !== desired.condition.message;
       const ingress = desired.ips.map((ip) => ({ ip: formatIP(ip), ipMode: 'VIP' }));
-      const out = await this.writer.update(SERVICES, ns, name, (o) => {
-        const st = (o['status'] as Record<string, unknown> | undefined) ?? {};
-        const conds = setCondition(conditionsOf(o), { ...desired.condition, observedGeneration: o.metadata.generation ?? 1 }, now);
-        const lb = desired.ips.length > 0 ? { ingress } : {};
-        const curLb = st['loadBalancer'] ?? {};
-        if (JSON.stringify(curLb) === JSON.stringify(lb) && conds === conditionsOf(o)) return undefined;
-        return { ...st, loadBalancer: lb, conditions: conds };
-      }, svc);
-      if (out.result === 'written') this.counts.writes++;
-      if (out.result === 'gone') return;
+      // Status and annotation go out together: the status as a strategic-merge patch that
+      // touches only the ingress list and Herald's own condition (merged by type), so it needs
+      // no resourceVersion and cannot conflict with the annotation patch or other writers.
+      const current = conditionsOf(svc);
+      const conds = setCondition(current, { ...desired.condition, observedGeneration: svc.metadata.generation ?? 1 }, now);
+      const ours = conds.find((x) => x.type === SERVICE_CONDITION_ADDRESS_ASSIGNED)!;
+      const curLb = (svc['status'] as { loadBalancer?: unknown } | undefined)?.loadBalancer ?? {};
+      const lb = desired.ips.length > 0 ? { ingress } : {};
+      const writes: Promise<boolean>[] = [];
+      if (JSON.stringify(curLb) !== JSON.stringify(lb) || conds !== current) {
+        writes.push(this.patchStatus(ns, name, { loadBalancer: desired.ips.length > 0 ? { ingress } : { ingress: null }, conditions: [ours] }));
+      }
       const annotation = svc.metadata.annotations?.[IP_ALLOCATED_FROM_POOL];
       const want = desired.ips.length > 0 ? desired.pool : undefined;
-      if ((want ?? null) !== (annotation ?? null)) await this.patchPoolAnnotation(ns, name, want ?? null);
+      if ((want ?? null) !== (annotation ?? null)) writes.push(this.patchPoolAnnotation(ns, name, want ?? null));
+      const done = await Promise.all(writes);
+      if (done.some((ok) => !ok)) return;
       for (const e of desired.events) {
         if (e.reason === 'MetalLBAnnotation') {
           const uid = svc.metadata.uid ?? `${ns}/${name}`;
@@ -299,12 +305,27 @@ export class Controller {
     for (const e of events) void this.events.record(ref, e.type, e.reason, e.message);
   }
 
-  private async patchPoolAnnotation(ns: string, name: string, pool: string | null): Promise<void> {
+  /** False when the Service is gone. */
+  private async patchPoolAnnotation(ns: string, name: string, pool: string | null): Promise<boolean> {
     try {
       await this.opts.client.patch(SERVICES, ns, name, { metadata: { annotations: { [IP_ALLOCATED_FROM_POOL]: pool } } });
       this.counts.writes++;
+      return true;
     } catch (err) {
       if (!isNotFound(err)) throw err;
+      return false;
+    }
+  }
+
+  /** False when the Service is gone. */
+  private async patchStatus(ns: string, name: string, status: Record<string, unknown>): Promise<boolean> {
+    try {
+      await this.opts.client.patch(SERVICES, ns, name, { status }, { kind: 'strategic', status: true });
+      this.counts.writes++;
+      return true;
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+      return false;
     }
   }
 

@@ -450,8 +450,15 @@ export class ApiCore {
         else delete next['status'];
       }
     }
-    next = this.admit(info, next, old);
-    if (info.resource === 'services' && sub === 'status') this.validateServiceStatus(info, next);
+    if (sub === 'status') {
+      // A status write cannot change the spec: only the status rules apply.
+      if (info.schema) next = this.admit(info, next, old);
+      else if (info.group === '' && info.resource === 'services') this.validateServiceStatus(info, next);
+    } else if (info.group === '' && info.resource === 'services' && same(next['spec'], old['spec'])) {
+      // Metadata-only change (labels, annotations, finalizers): allocations stay as they are.
+    } else {
+      next = this.admit(info, next, old);
+    }
     const specChanged = !same(withoutKeys(next, ['metadata', 'status']), withoutKeys(old, ['metadata', 'status']));
     if (specChanged && sub !== 'status') next.metadata.generation = (old.metadata.generation ?? 1) + 1;
     else next.metadata.generation = old.metadata.generation ?? 1;

@@ -62,7 +62,7 @@ export interface ApiServer {
   serviceAccountToken(namespace: string, name: string): string;
   kubeconfig(token?: string, namespace?: string): string;
   writeKubeconfig(path: string, token?: string, namespace?: string): void;
-  /** Requests served so far, by verb. */
+  /** Requests served so far, by `verb resource[/status]`. */
   readonly requestCounts: Map<string, number>;
   stop(): Promise<void>;
 }
@@ -333,7 +333,7 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
     }
     const watch = q.get('watch') === 'true' || q.get('watch') === '1' || r.legacyWatch;
     const verb = verbOf(method, r, watch);
-    requestCounts.set(verb, (requestCounts.get(verb) ?? 0) + 1);
+    requestCounts.set(`${verb} ${resourceKey(r.info)}${r.sub ? '/status' : ''}`, (requestCounts.get(`${verb} ${resourceKey(r.info)}${r.sub ? '/status' : ''}`) ?? 0) + 1);
     if (enforceRbac) {
       const a: Attributes = {
         user,

@@ -34,6 +34,8 @@ export class ServiceNetwork {
   private readonly cidrs: CIDR[];
   private readonly usedIPs = new Set<string>();
   private readonly usedPorts = new Set<number>();
+  /** What the admit in progress took, to give back if it fails. */
+  private journal: { ips: string[]; ports: number[] } | undefined;
   private readonly portRange: readonly [number, number];
   private readonly cursor = new Map<IPFamily, bigint>();
   private portCursor: number;
@@ -66,6 +68,7 @@ export class ServiceNetwork {
       v++;
       if (!this.usedIPs.has(text)) {
         this.usedIPs.add(text);
+        this.journal?.ips.push(text);
         this.cursor.set(family, v);
         return text;
       }
@@ -83,6 +86,7 @@ export class ServiceNetwork {
     const text = formatIP(parsed);
     if (this.usedIPs.has(text)) invalid(field, `Invalid value: "${ip}": provided IP is already allocated`);
     this.usedIPs.add(text);
+    this.journal?.ips.push(text);
     return text;
   }
 
@@ -93,6 +97,7 @@ export class ServiceNetwork {
       this.portCursor = this.portCursor >= hi ? lo : this.portCursor + 1;
       if (!this.usedPorts.has(p)) {
         this.usedPorts.add(p);
+        this.journal?.ports.push(p);
         return p;
       }
     }
@@ -104,6 +109,7 @@ export class ServiceNetwork {
     if (p < lo || p > hi) invalid(field, `Invalid value: ${p}: provided port is not in the valid range. The range of valid ports is ${lo}-${hi}`);
     if (this.usedPorts.has(p)) invalid(field, `Invalid value: ${p}: provided port is already allocated`);
     this.usedPorts.add(p);
+    this.journal?.ports.push(p);
     return p;
   }
 
@@ -120,17 +126,26 @@ export class ServiceNetwork {
    * transactional: on error nothing stays reserved.
    */
   admit(svc: Obj, old: Obj | undefined): Obj {
-    const snapshot = { ips: new Set(this.usedIPs), ports: new Set(this.usedPorts) };
     if (old) this.release(old);
+    this.journal = { ips: [], ports: [] };
     try {
       return this.admitInner(structuredClone(svc), old);
     } catch (err) {
-      this.usedIPs.clear();
-      for (const ip of snapshot.ips) this.usedIPs.add(ip);
-      this.usedPorts.clear();
-      for (const p of snapshot.ports) this.usedPorts.add(p);
+      for (const ip of this.journal.ips) this.usedIPs.delete(ip);
+      for (const p of this.journal.ports) this.usedPorts.delete(p);
+      if (old) this.retake(old);
       throw err;
+    } finally {
+      this.journal = undefined;
     }
+  }
+
+  /** Re-marks what a stored Service holds (after a failed update released it). */
+  private retake(svc: Obj): void {
+    const spec = asObj(svc['spec']);
+    for (const ip of (spec['clusterIPs'] as string[] | undefined) ?? []) if (ip !== 'None') this.usedIPs.add(ip);
+    for (const p of (spec['ports'] as Obj[] | undefined) ?? []) if (typeof p['nodePort'] === 'number') this.usedPorts.add(p['nodePort']);
+    if (typeof spec['healthCheckNodePort'] === 'number') this.usedPorts.add(spec['healthCheckNodePort']);
   }
 
   private admitInner(svc: Obj, old: Obj | undefined): Obj {

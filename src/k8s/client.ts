@@ -179,7 +179,8 @@ export class KubeClient {
   /**
    * client-node builds a new TLS agent for every request, so every call pays a handshake.
    * Keep one keep-alive agent per distinct TLS setting instead; credentials in headers are
-   * still applied per request by client-node.
+   * still applied per request by client-node. The setting is recognised by cheap identity
+   * (lengths and ends of the PEM material), not by serialising it on every request.
    */
   private readonly agents = new Map<string, HttpsAgent>();
 
@@ -187,7 +188,13 @@ export class KubeClient {
     const agent = ctx.getAgent();
     if (!(agent instanceof HttpsAgent)) return;
     const o = (agent as HttpsAgent & { options: AgentOptions }).options;
-    const key = JSON.stringify([o.ca, o.cert, o.key, o.pfx, o.rejectUnauthorized, o.servername]);
+    const tag = (v: unknown): string => {
+      if (v === undefined || v === null) return '-';
+      if (Buffer.isBuffer(v)) return `${v.length}:${v.subarray(-24).toString('hex')}`;
+      const t = String(v);
+      return `${t.length}:${t.slice(-48)}`;
+    };
+    const key = [tag(o.ca), tag(o.cert), tag(o.key), tag(o.pfx), String(o.rejectUnauthorized), String(o.servername)].join('|');
     let shared = this.agents.get(key);
     if (!shared) {
       shared = new HttpsAgent({ ...o, keepAlive: true, maxSockets: 32 });

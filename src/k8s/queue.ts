@@ -17,7 +17,7 @@ export class WorkQueue {
   private readonly dirty = new Set<string>();
   private readonly processing = new Set<string>();
   private readonly failures = new Map<string, number>();
-  private readonly delayed = new Map<string, TimerHandle>();
+  private readonly delayed = new Map<string, { handle: TimerHandle; due: number }>();
   private readonly waiters: ((key: string | undefined) => void)[] = [];
   private shuttingDown = false;
   private readonly clock: Clock;
@@ -42,18 +42,22 @@ export class WorkQueue {
     } else this.queue.push(key);
   }
 
-  /** Adds after a delay; a later, shorter delay for the same key wins. */
+  /**
+   * Adds after a delay. A key already waiting keeps the earlier of the two due times, so
+   * repeated calls coalesce instead of postponing the key for ever.
+   */
   addAfter(key: string, ms: number): void {
     if (this.shuttingDown) return;
     if (ms <= 0) return this.add(key);
-    this.delayed.get(key)?.cancel();
-    this.delayed.set(
-      key,
-      this.clock.setTimeout(() => {
-        this.delayed.delete(key);
-        this.add(key);
-      }, ms),
-    );
+    const due = this.clock.monotonic() + ms;
+    const waiting = this.delayed.get(key);
+    if (waiting && waiting.due <= due) return;
+    waiting?.handle.cancel();
+    const handle = this.clock.setTimeout(() => {
+      this.delayed.delete(key);
+      this.add(key);
+    }, ms);
+    this.delayed.set(key, { handle, due });
   }
 
   /** Re-queues with exponential backoff; returns the delay used. */
@@ -104,7 +108,7 @@ export class WorkQueue {
 
   shutdown(): void {
     this.shuttingDown = true;
-    for (const t of this.delayed.values()) t.cancel();
+    for (const t of this.delayed.values()) t.handle.cancel();
     this.delayed.clear();
     for (const w of this.waiters.splice(0)) w(undefined);
   }

@@ -34,8 +34,9 @@ describe('k8s: work queue', () => {
     const clock = new FakeClock();
     const q = new WorkQueue({ clock, baseDelayMs: 10, maxDelayMs: 100 });
     expect([q.addRateLimited('a'), q.addRateLimited('a'), q.addRateLimited('a'), q.addRateLimited('a'), q.addRateLimited('a')]).to.deep.equal([10, 20, 40, 80, 100]);
+    // The key waits for the earliest retry it was given.
     expect(q.len()).to.equal(0);
-    clock.advance(99);
+    clock.advance(9);
     expect(q.len()).to.equal(0);
     clock.advance(1);
     expect(q.len()).to.equal(1);
@@ -44,12 +45,20 @@ describe('k8s: work queue', () => {
     expect(q.addRateLimited('a')).to.equal(10);
   });
 
-  it('addAfter keeps the latest delay for a key and shutdown wakes waiters with undefined', async () => {
+  it('addAfter keeps the earlier due time for a key, and shutdown wakes waiters with undefined', async () => {
     const clock = new FakeClock();
     const q = new WorkQueue({ clock });
     q.addAfter('a', 50);
     q.addAfter('a', 10);
+    q.addAfter('a', 30);
     clock.advance(10);
+    expect(q.len()).to.equal(1);
+    await q.get();
+    q.done('a');
+    q.addAfter('b', 20);
+    clock.advance(15);
+    q.addAfter('b', 20);
+    clock.advance(5);
     expect(q.len()).to.equal(1);
     await q.get();
     const waiting = q.get();
