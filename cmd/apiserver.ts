@@ -10,6 +10,7 @@ interface Args {
   'kubeconfig-out'?: string;
   apply: string[];
   'enforce-rbac': boolean;
+  'service-cidr': string[];
 }
 
 export function apiserverCommand(io: CliIO, waitForStop: () => Promise<void>): CommandModule<object, Args> {
@@ -22,9 +23,10 @@ export function apiserverCommand(io: CliIO, waitForStop: () => Promise<void>): C
         .option('host', { type: 'string', default: '127.0.0.1', describe: 'address to listen on' })
         .option('kubeconfig-out', { type: 'string', describe: 'write an admin kubeconfig here' })
         .option('apply', { type: 'string', array: true, default: [] as string[], describe: 'manifests (files or folders) to create at start, e.g. crds/' })
-        .option('enforce-rbac', { type: 'boolean', default: false, describe: 'authorize ServiceAccount tokens with the stored RBAC objects' }) as never,
+        .option('enforce-rbac', { type: 'boolean', default: false, describe: 'authorize ServiceAccount tokens with the stored RBAC objects' })
+        .option('service-cidr', { type: 'string', array: true, default: [] as string[], describe: 'Service clusterIP ranges, one per family (default 198.51.100.128/25 and 2001:db8:fff::/112)' }) as never,
     handler: async (args) => {
-      const server = await startApiServer({ port: args.port, host: args.host, enforceRbac: args['enforce-rbac'] });
+      const server = await startApiServer({ port: args.port, host: args.host, enforceRbac: args['enforce-rbac'], ...(args['service-cidr'].length > 0 ? { serviceCIDRs: args['service-cidr'] } : {}) });
       if (args.apply.length > 0) {
         const { objects, problems } = await loadManifests(args.apply);
         for (const p of problems) io.stderr.write(`herald apiserver: ${p.source}: ${p.message}\n`);
