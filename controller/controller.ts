@@ -4,6 +4,7 @@
  * status and ConfigurationState. On start it replays Services that already hold addresses
  * (oldest first) before any pending Service is given one.
  */
+import { randomBytes } from 'node:crypto';
 import type { Registry } from 'prom-client';
 import { Counter, Gauge, Histogram } from 'prom-client';
 import { GROUP, VERSION } from '../src/api/group.js';
@@ -13,7 +14,7 @@ import { errorMessage } from '../src/core/errors.js';
 import type { Logger } from '../src/core/logger.js';
 import { parseConfig } from '../src/config/parse.js';
 import type { ConfigError } from '../src/core/errors.js';
-import { EventRecorder, Informer, NAMESPACES, SERVICES, StatusWriter, WorkQueue, heraldResource, isNotFound, setCondition, type Condition, type KubeClient, type KubeObject } from '../src/k8s/index.js';
+import { EventRecorder, Informer, NAMESPACES, SECRETS, SERVICES, StatusWriter, isAlreadyExists, WorkQueue, heraldResource, isNotFound, setCondition, type Condition, type KubeClient, type KubeObject } from '../src/k8s/index.js';
 import { formatIP } from '../src/net/ip.js';
 import { Allocator } from './allocator/allocator.js';
 import { reconcileService, type Desired, type EventIntent } from './reconcile.js';
@@ -34,7 +35,14 @@ export interface ControllerOptions {
   readonly workers?: number;
   readonly resyncMs?: number;
   readonly random?: () => number;
+  /** Pool status writes are coalesced over this window (default 1000 ms). */
+  readonly poolStatusDelayMs?: number;
+  /** Source of the memberlist key; crypto.randomBytes by default. */
+  readonly randomBytes?: (n: number) => Buffer;
 }
+
+/** The Secret the speakers use to authenticate membership messages; the controller makes it. */
+export const MEMBERLIST_SECRET = 'herald-memberlist';
 
 interface Metrics {
   readonly allocations: Counter;
@@ -139,6 +147,7 @@ export class Controller {
     for (const s of this.services.list()) this.enqueue(serviceKey(s));
     for (let i = 0; i < (this.opts.workers ?? 16); i++) this.workersDone.push(this.work());
     this.workersDone.push(this.poolWork());
+    await this.ensureMemberlistSecret();
     this.log.info('controller started', { services: this.services.list().length, pools: this.allocator.poolNames().length });
   }
 
@@ -171,7 +180,7 @@ export class Controller {
   private onServiceDeleted(o: ServiceObject): void {
     const key = serviceKey(o);
     const had = this.allocator.assignmentOf(key);
-    if (this.allocator.release(key) && had && had.pool) this.poolQueue.addAfter(had.pool, 1000);
+    if (this.allocator.release(key) && had && had.pool) this.poolQueue.addAfter(had.pool, this.opts.poolStatusDelayMs ?? 1000);
   }
 
   private namespaceLabels(ns: string): Record<string, string> {
@@ -247,7 +256,7 @@ export class Controller {
     }
     const after = this.allocator.assignmentOf(key);
     // Pool status is coalesced: at most one write per pool per second.
-    for (const pool of new Set([before?.pool, after?.pool])) if (pool) this.poolQueue.addAfter(pool, 1000);
+    for (const pool of new Set([before?.pool, after?.pool])) if (pool) this.poolQueue.addAfter(pool, this.opts.poolStatusDelayMs ?? 1000);
     await this.write(svc, desired);
   }
 
@@ -379,6 +388,18 @@ export class Controller {
     }, obj);
     const ref = { apiVersion: `${GROUP}/${VERSION}`, kind: 'IPAddressPool', name, namespace: this.opts.namespace, ...(obj.metadata.uid ? { uid: obj.metadata.uid } : {}) };
     for (const e of invalid) void this.events.record(ref, 'Warning', 'ConfigInvalid', `${e.field}: ${e.reason}`);
+  }
+
+  /** Creates the speakers' membership key once per installation (like MetalLB's controller). */
+  private async ensureMemberlistSecret(): Promise<void> {
+    try {
+      if (await this.opts.client.tryGet(SECRETS, this.opts.namespace, MEMBERLIST_SECRET)) return;
+      const key = (this.opts.randomBytes ?? randomBytes)(32).toString('base64');
+      await this.opts.client.create(SECRETS, { metadata: { name: MEMBERLIST_SECRET, namespace: this.opts.namespace }, type: 'Opaque', data: { secretkey: Buffer.from(key).toString('base64') } });
+      this.log.info('created the memberlist secret', { secret: `${this.opts.namespace}/${MEMBERLIST_SECRET}` });
+    } catch (err) {
+      if (!isAlreadyExists(err)) this.log.warn('could not create the memberlist secret', { error: errorMessage(err) });
+    }
   }
 
   private async writeConfigurationState(): Promise<void> {

@@ -25,7 +25,8 @@ async function listFiles(path: string): Promise<string[]> {
   for (const entry of (await readdir(path, { withFileTypes: true })).sort((a, b) => a.name.localeCompare(b.name))) {
     const full = join(path, entry.name);
     if (entry.isDirectory()) out.push(...(await listFiles(full)));
-    else if (/\.(ya?ml|json)$/i.test(entry.name)) out.push(full);
+    // A kustomization file is a build recipe, not a Kubernetes object.
+    else if (/\.(ya?ml|json)$/i.test(entry.name) && !/^kustomization\.ya?ml$/i.test(entry.name)) out.push(full);
   }
   return out;
 }

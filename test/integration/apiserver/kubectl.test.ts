@@ -41,7 +41,7 @@ describe('embedded API server: kubectl', function () {
   });
 
   it('applies the CRDs and the samples, and a second apply changes nothing', async () => {
-    await ok('apply', '-f', CRD_DIR);
+    await ok('apply', '-k', CRD_DIR);
     writeFileSync(join(dir, 'ns.yaml'), 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: herald-system\n');
     expect(await ok('create', '-f', join(dir, 'ns.yaml'))).to.include('namespace/herald-system created');
     const first = await ok('apply', '-f', join(CRD_DIR, 'samples', 'ipaddresspool.yaml'));

@@ -34,7 +34,7 @@ describe('controller on the embedded API server', function () {
   const logger = new RecordingLogger();
 
   const startController = async (): Promise<Controller> => {
-    const ctl = new Controller({ client: c.client, clock: systemClock(), logger, registry: createMetricsRegistry({ defaultMetrics: false }), namespace: NS, workers: 4 });
+    const ctl = new Controller({ client: c.client, clock: systemClock(), logger, registry: createMetricsRegistry({ defaultMetrics: false }), namespace: NS, workers: 4, poolStatusDelayMs: 10 });
     await ctl.start();
     return ctl;
   };

@@ -98,7 +98,7 @@ describe('controller: restart property on the embedded API server', function () 
         for (const p of (await c.client.list(POOLS, { namespace: NS })).items) await c.client.delete(POOLS, NS, p.metadata.name);
         await c.client.create(POOLS, { metadata: { name: 'p1', namespace: NS }, spec: { addresses: ['192.0.2.0/30'] } });
         const start = async (): Promise<Controller> => {
-          const ctl = new Controller({ client: c.client, clock: systemClock(), logger: new RecordingLogger(), registry: createMetricsRegistry({ defaultMetrics: false }), namespace: NS, workers: 4 });
+          const ctl = new Controller({ client: c.client, clock: systemClock(), logger: new RecordingLogger(), registry: createMetricsRegistry({ defaultMetrics: false }), namespace: NS, workers: 4, poolStatusDelayMs: 10 });
           await ctl.start();
           return ctl;
         };
