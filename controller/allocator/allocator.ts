@@ -137,6 +137,11 @@ export class Allocator {
   /** A pool that contains every address and may serve the Service, preferring `hint`. */
   private homeFor(ips: readonly IP[], req: ServiceRequest, hint: string | undefined): PoolState | undefined {
     const fits = (p: PoolState | undefined): p is PoolState => p !== undefined && ips.every((ip) => p.contains(ip)) && poolServes(p.pool, req);
+    // A Service that names its pool lives in that pool or in none.
+    if (req.requestedPool !== undefined) {
+      const named = this.pools.get(req.requestedPool);
+      return fits(named) ? named : undefined;
+    }
     const hinted = hint !== undefined ? this.pools.get(hint) : undefined;
     if (fits(hinted)) return hinted;
     return this.ordered.find(fits);
@@ -239,7 +244,8 @@ export class Allocator {
       }
     }
     if (known) this.release(req.key);
-    this.commit(req, kept, home?.name, home?.name ?? origin ?? pool);
+    // The origin stays what it was: a pool edit that moves the address's home is not a new allocation.
+    this.commit(req, kept, home?.name, origin ?? home?.name ?? pool);
     return { ok: true, ips: kept, pool: home?.name ?? pool, changed: gained, notInPool: home === undefined };
   }
 

@@ -213,6 +213,17 @@ const scripts: Script[] = [
     ],
   },
   {
+    name: 'a Service that names its pool is never re-homed into another pool',
+    pools: { p1: { addresses: ['192.0.2.0/30'] } },
+    steps: [
+      { assign: 'ns/s', with: { requestedPool: 'p1' }, want: ['192.0.2.0'], pool: 'p1' },
+      { pools: { p1: { addresses: ['198.51.100.0/30'] }, p2: { addresses: ['192.0.2.0/30'] } }, notInPool: ['ns/s'] },
+      { assign: 'ns/s', with: { requestedPool: 'p1' }, want: ['192.0.2.0'], notInPool: true, changed: false },
+      { assign: 'ns/s', with: { requestedPool: 'p1' }, want: ['192.0.2.0'], notInPool: true, changed: false },
+      { assign: 'ns/other', with: { requestedPool: 'p2' }, want: ['192.0.2.1'] },
+    ],
+  },
+  {
     name: 'a changed request moves the Service',
     pools: { a: V4, b: { addresses: ['198.51.100.0/30'] } },
     steps: [
