@@ -1,0 +1,78 @@
+/**
+ * Runs one Herald BGP session inside a network namespace for interop tests. Commands come
+ * as JSON lines on stdin ({"cmd":"start",...} / {"cmd":"set","routes":[...]} / {"cmd":"stop"}),
+ * state changes and stats go out as JSON lines on stdout.
+ */
+import { createInterface } from 'node:readline';
+import { BgpSession, type Route } from '../../speaker/bgp/session.js';
+import { tcpTransport } from '../../speaker/bgp/transport.js';
+import { systemClock } from '../../src/core/clock.js';
+import { RecordingLogger } from '../../src/core/logger.js';
+import { parseCIDR } from '../../src/net/cidr.js';
+import { parseIP } from '../../src/net/ip.js';
+
+interface StartCmd {
+  cmd: 'start';
+  peerAddress: string;
+  peerPort?: number;
+  localAddress?: string;
+  myAsn: number;
+  peerAsn?: number;
+  dynamicAsn?: 'internal' | 'external';
+  routerId: string;
+  holdTime: number;
+  families: ('IPv4' | 'IPv6')[];
+  gracefulRestart?: number;
+}
+
+const out = (o: unknown): void => {
+  process.stdout.write(`${JSON.stringify(o)}\n`);
+};
+
+let session: BgpSession | undefined;
+const logger = new RecordingLogger();
+
+createInterface({ input: process.stdin }).on('line', (line) => {
+  const msg = JSON.parse(line) as { cmd: string } & Record<string, unknown>;
+  if (msg.cmd === 'start') {
+    const c = msg as unknown as StartCmd;
+    session = new BgpSession({
+      name: 'peer',
+      peerAddress: parseIP(c.peerAddress),
+      ...(c.peerPort ? { peerPort: c.peerPort } : {}),
+      ...(c.localAddress ? { localAddress: c.localAddress } : {}),
+      transport: tcpTransport,
+      clock: systemClock(),
+      logger,
+      fsm: {
+        myAsn: c.myAsn,
+        ...(c.peerAsn !== undefined ? { peerAsn: c.peerAsn } : {}),
+        ...(c.dynamicAsn ? { dynamicAsn: c.dynamicAsn } : {}),
+        routerId: c.routerId,
+        holdTime: c.holdTime,
+        connectRetryTime: 2,
+        capabilities: {
+          multiprotocol: c.families.map((f) => ({ afi: f === 'IPv4' ? 1 : 2, safi: 1 })),
+          routeRefresh: true,
+          extendedMessage: false,
+          fourOctetAs: c.myAsn,
+          other: [],
+          ...(c.gracefulRestart ? { gracefulRestart: { restarting: false, restartTime: c.gracefulRestart, families: c.families.map((f) => ({ afi: f === 'IPv4' ? 1 : 2, safi: 1, forwardingPreserved: true })) } } : {}),
+        },
+      },
+    });
+    session.onStateChange((state, reason) => out({ event: 'state', state, reason }));
+    session.start();
+  } else if (msg.cmd === 'set' && session) {
+    const routes = (msg['routes'] as { prefix: string; communities?: number[]; largeCommunities?: [number, number, number][]; localPref?: number }[]).map(
+      (r): Route => ({ prefix: parseCIDR(r.prefix), ...(r.communities ? { communities: r.communities } : {}), ...(r.largeCommunities ? { largeCommunities: r.largeCommunities } : {}), ...(r.localPref !== undefined ? { localPref: r.localPref } : {}) }),
+    );
+    session.setAdvertisements(routes);
+    out({ event: 'set', count: routes.length, stats: session.stats });
+  } else if (msg.cmd === 'stats' && session) {
+    out({ event: 'stats', state: session.state(), stats: session.stats, lastError: session.lastErrorMessage() });
+  } else if (msg.cmd === 'stop') {
+    session?.stop();
+    setTimeout(() => process.exit(0), 50);
+  }
+});

@@ -1,0 +1,71 @@
+/**
+ * Throwaway network namespaces for tests: created with unique names, connected by veth
+ * pairs, torn down (processes killed first) even when the test fails. Documentation
+ * addresses only; nothing is attached to the host's own interfaces.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+
+export function run(cmd: string, args: string[]): string {
+  const r = spawnSync(cmd, args, { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')}: ${r.stderr || r.stdout}`);
+  return r.stdout;
+}
+
+export function canUseNetns(): boolean {
+  return process.getuid?.() === 0 && spawnSync('ip', ['netns', 'list']).status === 0;
+}
+
+export class Netns {
+  private readonly created: string[] = [];
+  private readonly procs: ChildProcess[] = [];
+  private seq = 0;
+
+  /** `prefix` keeps names short (interface names are limited to 15 characters). */
+  constructor(private readonly prefix = `h${process.pid % 100000}`) {}
+
+  add(role: string): string {
+    const name = `${this.prefix}-${role}`;
+    spawnSync('ip', ['netns', 'del', name]);
+    run('ip', ['netns', 'add', name]);
+    this.created.push(name);
+    this.exec(name, ['ip', 'link', 'set', 'lo', 'up']);
+    return name;
+  }
+
+  exec(ns: string, args: string[]): string {
+    return run('ip', ['netns', 'exec', ns, ...args]);
+  }
+
+  /** A veth pair between two namespaces, with addresses (CIDR notation) on each end. */
+  link(a: string, aAddrs: string[], b: string, bAddrs: string[]): { aIf: string; bIf: string } {
+    const n = this.seq++;
+    const aIf = `va${n}`;
+    const bIf = `vb${n}`;
+    run('ip', ['link', 'add', `${this.prefix}${aIf}`, 'type', 'veth', 'peer', 'name', `${this.prefix}${bIf}`]);
+    run('ip', ['link', 'set', `${this.prefix}${aIf}`, 'netns', a, 'name', aIf]);
+    run('ip', ['link', 'set', `${this.prefix}${bIf}`, 'netns', b, 'name', bIf]);
+    for (const [ns, ifc, addrs] of [[a, aIf, aAddrs], [b, bIf, bAddrs]] as const) {
+      for (const addr of addrs) this.exec(ns, ['ip', 'addr', 'add', addr, 'dev', ifc, ...(addr.includes(':') ? ['nodad'] : [])]);
+      this.exec(ns, ['ip', 'link', 'set', ifc, 'up']);
+    }
+    return { aIf, bIf };
+  }
+
+  /** Starts a long-running process inside a namespace; killed at teardown. */
+  spawn(ns: string, cmd: string, args: string[], opts: { cwd?: string } = {}): ChildProcess {
+    const p = spawn('ip', ['netns', 'exec', ns, cmd, ...args], { stdio: ['pipe', 'pipe', 'pipe'], ...(opts.cwd ? { cwd: opts.cwd } : {}) });
+    this.procs.push(p);
+    return p;
+  }
+
+  async teardown(): Promise<void> {
+    for (const p of this.procs) if (p.exitCode === null) p.kill('SIGKILL');
+    for (const ns of this.created) {
+      const pids = spawnSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' }).stdout.split('\n').filter((x) => x.trim() !== '');
+      for (const pid of pids) spawnSync('kill', ['-9', pid]);
+    }
+    await new Promise((r) => setTimeout(r, 20));
+    for (const ns of this.created) spawnSync('ip', ['netns', 'del', ns]);
+    this.created.length = 0;
+  }
+}
