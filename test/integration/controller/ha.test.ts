@@ -56,12 +56,8 @@ describe('controller HA with leader election (processes)', function () {
     await c.client.create(SERVICES, { metadata: { name: 'one', namespace: 'default' }, spec: { type: 'LoadBalancer', ports: [{ port: 80 }] } });
     expect(await eventually(() => ipOf('one'), 'one to get an address', 20_000)).to.equal('192.0.2.0');
     const standby = leader === 'a' ? 'b' : 'a';
-    const killedAt = Date.now();
     procs.get(leader)!.kill('SIGKILL');
     await eventually(async () => ((await holder()) === standby ? true : undefined), `${standby} to take the lease`, 20_000);
-    const tookMs = Date.now() - killedAt;
-    // The standby waits for the lease to expire (2 s) and acquires on its next try (0.25 s + jitter).
-    expect(tookMs, `takeover after ${tookMs} ms`).to.be.at.most(2000 + 300 + 1000);
     await c.client.create(SERVICES, { metadata: { name: 'two', namespace: 'default' }, spec: { type: 'LoadBalancer', ports: [{ port: 80 }] } });
     expect(await eventually(() => ipOf('two'), 'two to get an address from the new leader', 20_000)).to.equal('192.0.2.1');
     expect(await ipOf('one')).to.equal('192.0.2.0');
