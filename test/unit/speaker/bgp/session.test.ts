@@ -1,0 +1,182 @@
+/**
+ * The session driver over an in-memory transport with a scripted peer and a FakeClock:
+ * timers, NOTIFICATIONs, reconnects and the adj-RIB-out diff, with no socket and no waiting.
+ */
+import { expect } from 'chai';
+import { decode, encode } from '../../../../speaker/bgp/codec.js';
+import { Framer } from '../../../../speaker/bgp/framer.js';
+import { DEFAULT_CODEC, isEndOfRib, type BgpMessage, type UpdateMessage } from '../../../../speaker/bgp/messages.js';
+import { BgpSession } from '../../../../speaker/bgp/session.js';
+import type { Connection, Transport } from '../../../../speaker/bgp/transport.js';
+import { FakeClock } from '../../../../src/core/clock.js';
+import { RecordingLogger } from '../../../../src/core/logger.js';
+import { formatCIDR, parseCIDR } from '../../../../src/net/cidr.js';
+import { parseIP } from '../../../../src/net/ip.js';
+
+/** A peer that records what Herald sends and answers as told. */
+class ScriptedPeer implements Transport {
+  readonly received: BgpMessage[] = [];
+  connects = 0;
+  refuse = false;
+  private conn: { data?: (b: Buffer) => void; close?: (e?: Error) => void; framer: Framer } | undefined;
+
+  connect(): Promise<Connection> {
+    this.connects++;
+    if (this.refuse) return Promise.reject(new Error('connection refused'));
+    const state: { data?: (b: Buffer) => void; close?: (e?: Error) => void; framer: Framer } = { framer: new Framer() };
+    this.conn = state;
+    return Promise.resolve({
+      localAddress: '192.0.2.1',
+      write: (b: Buffer) => {
+        for (const m of state.framer.push(b).messages) {
+          const r = decode(m, DEFAULT_CODEC);
+          if (r.ok) this.received.push(r.message);
+        }
+      },
+      onData: (fn) => (state.data = fn),
+      onClose: (fn) => (state.close = fn),
+      destroy: () => {
+        if (this.conn === state) this.conn = undefined;
+      },
+    });
+  }
+
+  send(m: BgpMessage): void {
+    this.conn?.data?.(encode(m, DEFAULT_CODEC));
+  }
+
+  sendRaw(b: Buffer): void {
+    this.conn?.data?.(b);
+  }
+
+  hangUp(): void {
+    const c = this.conn;
+    this.conn = undefined;
+    c?.close?.();
+  }
+
+  open(holdTime = 9): void {
+    this.send({ type: 'open', version: 4, myAs: 65001, holdTime, bgpId: '192.0.2.2', capabilities: { multiprotocol: [{ afi: 1, safi: 1 }], routeRefresh: true, extendedMessage: false, other: [], fourOctetAs: 65001 } });
+    this.send({ type: 'keepalive' });
+  }
+
+  updates(): UpdateMessage[] {
+    return this.received.filter((m): m is UpdateMessage => m.type === 'update');
+  }
+}
+
+const flush = async (): Promise<void> => {
+  for (let i = 0; i < 5; i++) await Promise.resolve();
+};
+
+function setup(): { peer: ScriptedPeer; clock: FakeClock; session: BgpSession } {
+  const peer = new ScriptedPeer();
+  const clock = new FakeClock();
+  const session = new BgpSession({
+    name: 'peer',
+    peerAddress: parseIP('192.0.2.2'),
+    transport: peer,
+    clock,
+    logger: new RecordingLogger(),
+    random: () => 0,
+    fsm: { myAsn: 65000, peerAsn: 65001, routerId: '192.0.2.1', holdTime: 9, connectRetryTime: 5, capabilities: { multiprotocol: [{ afi: 1, safi: 1 }], routeRefresh: true, extendedMessage: false, other: [], fourOctetAs: 65000 } },
+  });
+  return { peer, clock, session };
+}
+
+const r = (p: string): { prefix: ReturnType<typeof parseCIDR> } => ({ prefix: parseCIDR(p) });
+
+describe('bgp session (scripted peer, fake clock)', () => {
+  it('opens, reaches Established, sends everything and End-of-RIB, then only differences', async () => {
+    const { peer, session } = setup();
+    session.setAdvertisements([r('203.0.113.1/32'), r('203.0.113.2/32')]);
+    session.start();
+    await flush();
+    expect(peer.received.map((m) => m.type)).to.deep.equal(['open']);
+    peer.open();
+    expect(session.state()).to.equal('Established');
+    const first = peer.updates();
+    expect(first.flatMap((u) => u.nlri.map(formatCIDR))).to.deep.equal(['203.0.113.1/32', '203.0.113.2/32']);
+    expect(first.length).to.equal(2);
+    expect(isEndOfRib(first[1]!)).to.deep.equal({ afi: 1, safi: 1 });
+    session.setAdvertisements([r('203.0.113.2/32'), r('203.0.113.3/32')]);
+    const next = peer.updates().slice(2);
+    expect(next.map((u) => ({ w: u.withdrawn.map(formatCIDR), n: u.nlri.map(formatCIDR) }))).to.deep.equal([{ w: ['203.0.113.1/32'], n: [] }, { w: [], n: ['203.0.113.3/32'] }]);
+    session.setAdvertisements([r('203.0.113.2/32'), r('203.0.113.3/32')]);
+    expect(peer.updates().length).to.equal(4);
+  });
+
+  it('sends keepalives at a third of the hold time and NOTIFICATION 4/0 when the peer falls silent, then reconnects', async () => {
+    const { peer, clock, session } = setup();
+    session.start();
+    await flush();
+    peer.open(9);
+    const keepalives = (): number => peer.received.filter((m) => m.type === 'keepalive').length;
+    const k0 = keepalives();
+    clock.advance(3000);
+    expect(keepalives()).to.equal(k0 + 1);
+    clock.advance(6000);
+    expect(peer.received.at(-1)).to.deep.include({ type: 'notification', code: 4, subcode: 0 });
+    expect(session.state()).to.equal('Idle');
+    const before = peer.connects;
+    clock.advance(1000);
+    await flush();
+    expect(peer.connects).to.equal(before + 1);
+  });
+
+  it('answers a malformed message with the NOTIFICATION of section 6 and goes down', async () => {
+    const { peer, session } = setup();
+    session.start();
+    await flush();
+    peer.open();
+    peer.sendRaw(Buffer.from('ffffffffffffffffffffffffffffffff001509', 'hex'));
+    expect(peer.received.at(-1)).to.deep.include({ type: 'notification', code: 1, subcode: 3 });
+    expect(session.state()).to.equal('Idle');
+    expect(session.lastErrorMessage()).to.include('unknown message type 9');
+  });
+
+  it('refuses an OPEN from the wrong AS with NOTIFICATION 2/2', async () => {
+    const { peer, session } = setup();
+    session.start();
+    await flush();
+    peer.send({ type: 'open', version: 4, myAs: 65099, holdTime: 9, bgpId: '192.0.2.2', capabilities: { multiprotocol: [], routeRefresh: false, extendedMessage: false, other: [], fourOctetAs: 65099 } });
+    expect(peer.received.at(-1)).to.deep.include({ type: 'notification', code: 2, subcode: 2 });
+  });
+
+  it('re-sends everything after the peer hangs up and comes back', async () => {
+    const { peer, clock, session } = setup();
+    session.setAdvertisements([r('203.0.113.9/32')]);
+    session.start();
+    await flush();
+    peer.open();
+    peer.hangUp();
+    expect(session.state()).to.equal('Idle');
+    const seen = peer.updates().length;
+    clock.advance(1000);
+    await flush();
+    peer.open();
+    const again = peer.updates().slice(seen);
+    expect(again.flatMap((u) => u.nlri.map(formatCIDR))).to.deep.equal(['203.0.113.9/32']);
+  });
+
+  it('keeps retrying with growing, bounded delays while the peer refuses', async () => {
+    const { peer, clock, session } = setup();
+    peer.refuse = true;
+    session.start();
+    await flush();
+    const times: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      const n = peer.connects;
+      let waited = 0;
+      while (peer.connects === n && waited < 60_000) {
+        clock.advance(100);
+        waited += 100;
+        await flush();
+      }
+      times.push(waited);
+    }
+    expect(times.every((t) => t <= 5000)).to.equal(true);
+    expect(times[times.length - 1]).to.be.at.least(times[0]!);
+    session.stop();
+  });
+});
