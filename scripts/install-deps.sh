@@ -28,3 +28,10 @@ if [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ] || [ package.json -nt
   echo "install-deps: npm ci"
   npm ci --no-audit --no-fund
 fi
+
+# The native addon (AF_PACKET, TCP-MD5): npm ci builds it; rebuild when it is missing or older than its source.
+addon=build/Release/herald_native.node
+if [ ! -f "$addon" ] || [ native/src/addon.cc -nt "$addon" ] || [ binding.gyp -nt "$addon" ]; then
+  echo "install-deps: building the native addon"
+  npm run build:native --silent >/dev/null
+fi

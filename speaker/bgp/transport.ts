@@ -1,5 +1,5 @@
 /** How a BGP session reaches its peer: an interface, and the plain TCP implementation. */
-import { createConnection, type Socket } from 'node:net';
+import { createConnection, Socket } from 'node:net';
 
 export interface Connection {
   readonly localAddress: string;
@@ -58,3 +58,34 @@ export const tcpTransport: Transport = {
       });
     }),
 };
+
+/**
+ * TCP with the socket options Node cannot set, through the native addon: TCP-MD5 (RFC 2385)
+ * for the peer and an IP TTL (ebgpMultiHop). The key never appears in errors or logs.
+ */
+export function nativeTcpTransport(native: { tcpSocket(family: 4 | 6, opts: { md5Peer?: string; md5Key?: string; ttl?: number }): number }, opts: { md5Key?: string; ttl?: number }): Transport {
+  return {
+    connect: (c) =>
+      new Promise((resolve, reject) => {
+        const family = c.host.includes(':') ? 6 : 4;
+        let fd: number;
+        try {
+          fd = native.tcpSocket(family, { ...(opts.md5Key ? { md5Peer: c.host, md5Key: opts.md5Key } : {}), ...(opts.ttl ? { ttl: opts.ttl } : {}) });
+        } catch (err) {
+          reject(new Error(`could not create the BGP socket: ${(err as Error).message}`));
+          return;
+        }
+        const socket = new Socket({ fd, readable: true, writable: true });
+        const timer = setTimeout(() => socket.destroy(new Error(`connect to ${c.host}:${c.port} timed out`)), c.timeoutMs);
+        socket.once('connect', () => {
+          clearTimeout(timer);
+          resolve(wrap(socket));
+        });
+        socket.once('error', (err) => {
+          clearTimeout(timer);
+          reject(err);
+        });
+        socket.connect({ host: c.host, port: c.port, ...(c.localAddress ? { localAddress: c.localAddress } : {}) });
+      }),
+  };
+}

@@ -5,7 +5,8 @@
  */
 import { createInterface } from 'node:readline';
 import { BgpSession, type Route } from '../../speaker/bgp/session.js';
-import { tcpTransport } from '../../speaker/bgp/transport.js';
+import { nativeTcpTransport, tcpTransport } from '../../speaker/bgp/transport.js';
+import { loadNative } from '../../native/index.js';
 import { systemClock } from '../../src/core/clock.js';
 import { RecordingLogger } from '../../src/core/logger.js';
 import { parseCIDR } from '../../src/net/cidr.js';
@@ -23,6 +24,7 @@ interface StartCmd {
   holdTime: number;
   families: ('IPv4' | 'IPv6')[];
   gracefulRestart?: number;
+  md5Key?: string;
 }
 
 const out = (o: unknown): void => {
@@ -41,7 +43,7 @@ createInterface({ input: process.stdin }).on('line', (line) => {
       peerAddress: parseIP(c.peerAddress),
       ...(c.peerPort ? { peerPort: c.peerPort } : {}),
       ...(c.localAddress ? { localAddress: c.localAddress } : {}),
-      transport: tcpTransport,
+      transport: c.md5Key ? nativeTcpTransport(loadNative(), { md5Key: c.md5Key }) : tcpTransport,
       clock: systemClock(),
       logger,
       fsm: {

@@ -1,0 +1,58 @@
+/**
+ * Loads Herald's native addon (built by `npm install` from binding.gyp). When it cannot be
+ * loaded, callers get a NativeUnavailable error that names the cause; BGP without MD5 and
+ * everything else keep working.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { HeraldError } from '../src/core/errors.js';
+
+export interface PacketSocketHandle {
+  readonly ifindex: number;
+  start(onFrame: (frame: Buffer) => void): void;
+  send(frame: Buffer): number;
+  addMembership(mac: Buffer): void;
+  close(): void;
+}
+
+export interface NativeAddon {
+  PacketSocket: new (ifname: string, opts?: { arp?: boolean; ndp?: boolean }) => PacketSocketHandle;
+  tcpSocket(family: 4 | 6, opts: { md5Peer?: string; md5Key?: string; ttl?: number }): number;
+}
+
+let cached: { addon?: NativeAddon; error?: HeraldError } | undefined;
+
+function candidates(): string[] {
+  const here = dirname(fileURLToPath(import.meta.url));
+  // native/index.ts in a checkout; dist/native/index.js in a build.
+  return [join(here, '..', 'build', 'Release', 'herald_native.node'), join(here, '..', '..', 'build', 'Release', 'herald_native.node')];
+}
+
+export function loadNative(): NativeAddon {
+  if (!cached) {
+    const path = candidates().find((p) => existsSync(p));
+    if (!path) {
+      cached = { error: new HeraldError('NativeUnavailable', `Herald's native addon is not built (looked for ${candidates().join(', ')}); run "npm install" with a C++ compiler available`) };
+    } else {
+      try {
+        cached = { addon: createRequire(import.meta.url)(path) as NativeAddon };
+      } catch (err) {
+        cached = { error: new HeraldError('NativeUnavailable', `Herald's native addon failed to load from ${path}: ${(err as Error).message}`, { cause: err }) };
+      }
+    }
+  }
+  if (cached.error) throw cached.error;
+  return cached.addon!;
+}
+
+/** Whether the addon loads, and why not. */
+export function nativeStatus(): { ok: true } | { ok: false; reason: string } {
+  try {
+    loadNative();
+    return { ok: true };
+  } catch (err) {
+    return { ok: false, reason: (err as Error).message };
+  }
+}

@@ -1,0 +1,260 @@
+// Herald's small native addon: an AF_PACKET socket bound to one interface (classic BPF
+// filter, multicast membership, non-blocking receive through libuv, whole-frame send), and
+// the TCP_MD5SIG / IP TTL socket options Node cannot set. Nothing else: every parse and
+// decision is TypeScript.
+#include <napi.h>
+#include <uv.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/filter.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+namespace {
+
+Napi::Error SysError(Napi::Env env, const std::string& what, int err) {
+  Napi::Error e = Napi::Error::New(env, what + ": " + strerror(err));
+  e.Set("errno", Napi::Number::New(env, err));
+  e.Set("code", Napi::String::New(env, "ESYSCALL"));
+  return e;
+}
+
+// Classic BPF: accept ARP (ethertype 0x0806), and ICMPv6 Neighbor Solicitations (ethertype
+// 0x86dd, next header 58 right after the fixed IPv6 header, ICMPv6 type 135). The kernel
+// hands AF_PACKET VLAN-tagged frames with the tag moved to metadata, so offsets are those of
+// an untagged frame. Everything else is dropped in the kernel.
+std::vector<sock_filter> Filter(bool arp, bool ndp) {
+  std::vector<sock_filter> f;
+  f.push_back(BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 12));                 // ethertype
+  f.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x0806, 0, 1));       // ARP?
+  f.push_back(BPF_STMT(BPF_RET | BPF_K, arp ? 0xffffu : 0u));
+  f.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x86dd, 0, 5));       // IPv6?
+  f.push_back(BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 20));                  // next header
+  f.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 58, 0, 3));           // ICMPv6?
+  f.push_back(BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 54));                  // ICMPv6 type
+  f.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 135, 0, 1));          // NS?
+  f.push_back(BPF_STMT(BPF_RET | BPF_K, ndp ? 0xffffu : 0u));
+  f.push_back(BPF_STMT(BPF_RET | BPF_K, 0));
+  return f;
+}
+
+class PacketSocket : public Napi::ObjectWrap<PacketSocket> {
+ public:
+  static Napi::Function Init(Napi::Env env) {
+    return DefineClass(env, "PacketSocket",
+                       {InstanceMethod("start", &PacketSocket::Start), InstanceMethod("send", &PacketSocket::Send),
+                        InstanceMethod("addMembership", &PacketSocket::AddMembership),
+                        InstanceMethod("close", &PacketSocket::Close), InstanceAccessor("ifindex", &PacketSocket::IfIndex, nullptr)});
+  }
+
+  // new PacketSocket(ifname, { arp, ndp })
+  PacketSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<PacketSocket>(info) {
+    Napi::Env env = info.Env();
+    std::string ifname = info[0].As<Napi::String>();
+    Napi::Object opts = info.Length() > 1 && info[1].IsObject() ? info[1].As<Napi::Object>() : Napi::Object::New(env);
+    bool arp = !opts.Has("arp") || opts.Get("arp").ToBoolean();
+    bool ndp = !opts.Has("ndp") || opts.Get("ndp").ToBoolean();
+    ifindex_ = if_nametoindex(ifname.c_str());
+    if (ifindex_ == 0) {
+      SysError(env, "if_nametoindex(" + ifname + ")", errno).ThrowAsJavaScriptException();
+      return;
+    }
+    fd_ = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, htons(ETH_P_ALL));
+    if (fd_ < 0) {
+      SysError(env, "socket(AF_PACKET)", errno).ThrowAsJavaScriptException();
+      return;
+    }
+    std::vector<sock_filter> code = Filter(arp, ndp);
+    sock_fprog prog{static_cast<unsigned short>(code.size()), code.data()};
+    if (setsockopt(fd_, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) < 0) {
+      int e = errno;
+      ::close(fd_);
+      fd_ = -1;
+      SysError(env, "SO_ATTACH_FILTER", e).ThrowAsJavaScriptException();
+      return;
+    }
+    sockaddr_ll sll{};
+    sll.sll_family = AF_PACKET;
+    sll.sll_protocol = htons(ETH_P_ALL);
+    sll.sll_ifindex = static_cast<int>(ifindex_);
+    if (bind(fd_, reinterpret_cast<sockaddr*>(&sll), sizeof(sll)) < 0) {
+      int e = errno;
+      ::close(fd_);
+      fd_ = -1;
+      SysError(env, "bind(" + ifname + ")", e).ThrowAsJavaScriptException();
+      return;
+    }
+  }
+
+  ~PacketSocket() override { Shutdown(); }
+
+ private:
+  Napi::Value IfIndex(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), ifindex_); }
+
+  // start(onFrame(buffer)) — frames this host sent itself (PACKET_OUTGOING) are dropped.
+  Napi::Value Start(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (fd_ < 0 || polling_) return env.Undefined();
+    callback_ = Napi::Persistent(info[0].As<Napi::Function>());
+    env_ = env;
+    uv_loop_t* loop = nullptr;
+    napi_get_uv_event_loop(env, &loop);
+    poll_ = new uv_poll_t;
+    poll_->data = this;
+    uv_poll_init(loop, poll_, fd_);
+    uv_poll_start(poll_, UV_READABLE, &PacketSocket::OnReadable);
+    polling_ = true;
+    Ref();
+    return env.Undefined();
+  }
+
+  static void OnReadable(uv_poll_t* handle, int status, int events) {
+    auto* self = static_cast<PacketSocket*>(handle->data);
+    if (status < 0 || self->fd_ < 0) return;
+    Napi::HandleScope scope(self->env_);
+    unsigned char buf[65536];
+    for (int i = 0; i < 64; i++) {
+      sockaddr_ll from{};
+      socklen_t len = sizeof(from);
+      ssize_t n = recvfrom(self->fd_, buf, sizeof(buf), 0, reinterpret_cast<sockaddr*>(&from), &len);
+      if (n < 0) break;
+      if (from.sll_pkttype == PACKET_OUTGOING) continue;
+      Napi::Buffer<unsigned char> frame = Napi::Buffer<unsigned char>::Copy(self->env_, buf, static_cast<size_t>(n));
+      self->callback_.Call({frame});
+    }
+  }
+
+  Napi::Value Send(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Napi::Buffer<unsigned char> frame = info[0].As<Napi::Buffer<unsigned char>>();
+    if (fd_ < 0) {
+      Napi::Error::New(env, "socket is closed").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    sockaddr_ll to{};
+    to.sll_family = AF_PACKET;
+    to.sll_ifindex = static_cast<int>(ifindex_);
+    to.sll_halen = ETH_ALEN;
+    if (frame.Length() >= 6) memcpy(to.sll_addr, frame.Data(), 6);
+    ssize_t n = sendto(fd_, frame.Data(), frame.Length(), 0, reinterpret_cast<sockaddr*>(&to), sizeof(to));
+    if (n < 0) {
+      SysError(env, "sendto", errno).ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    return Napi::Number::New(env, static_cast<double>(n));
+  }
+
+  // addMembership(macBuffer): receive frames sent to this multicast MAC (e.g. 33:33:ff:xx:xx:xx).
+  Napi::Value AddMembership(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Napi::Buffer<unsigned char> mac = info[0].As<Napi::Buffer<unsigned char>>();
+    packet_mreq mr{};
+    mr.mr_ifindex = static_cast<int>(ifindex_);
+    mr.mr_type = PACKET_MR_MULTICAST;
+    mr.mr_alen = ETH_ALEN;
+    memcpy(mr.mr_address, mac.Data(), ETH_ALEN);
+    if (setsockopt(fd_, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &mr, sizeof(mr)) < 0) {
+      SysError(env, "PACKET_ADD_MEMBERSHIP", errno).ThrowAsJavaScriptException();
+    }
+    return env.Undefined();
+  }
+
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    Shutdown();
+    return info.Env().Undefined();
+  }
+
+  void Shutdown() {
+    if (polling_) {
+      uv_poll_stop(poll_);
+      uv_close(reinterpret_cast<uv_handle_t*>(poll_), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
+      poll_ = nullptr;
+      polling_ = false;
+      callback_.Reset();
+      Unref();
+    }
+    if (fd_ >= 0) {
+      ::close(fd_);
+      fd_ = -1;
+    }
+  }
+
+  int fd_ = -1;
+  unsigned int ifindex_ = 0;
+  bool polling_ = false;
+  uv_poll_t* poll_ = nullptr;
+  Napi::FunctionReference callback_;
+  Napi::Env env_ = nullptr;
+};
+
+bool FillSockaddr(const std::string& addr, sockaddr_storage* ss, int family) {
+  memset(ss, 0, sizeof(*ss));
+  if (family == AF_INET) {
+    auto* sin = reinterpret_cast<sockaddr_in*>(ss);
+    sin->sin_family = AF_INET;
+    return inet_pton(AF_INET, addr.c_str(), &sin->sin_addr) == 1;
+  }
+  auto* sin6 = reinterpret_cast<sockaddr_in6*>(ss);
+  sin6->sin6_family = AF_INET6;
+  return inet_pton(AF_INET6, addr.c_str(), &sin6->sin6_addr) == 1;
+}
+
+// tcpSocket(family 4|6, { md5Peer?, md5Key?, ttl? }) -> fd: a TCP socket with TCP_MD5SIG for
+// one peer (RFC 2385) and/or an IP TTL / hop limit, for `new net.Socket({ fd })`.
+Napi::Value TcpSocket(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int family = info[0].As<Napi::Number>().Int32Value() == 6 ? AF_INET6 : AF_INET;
+  Napi::Object opts = info.Length() > 1 && info[1].IsObject() ? info[1].As<Napi::Object>() : Napi::Object::New(env);
+  int fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_TCP);
+  if (fd < 0) {
+    SysError(env, "socket(TCP)", errno).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  if (opts.Has("md5Peer") && opts.Has("md5Key")) {
+    std::string peer = opts.Get("md5Peer").As<Napi::String>();
+    std::string key = opts.Get("md5Key").As<Napi::String>();
+    tcp_md5sig sig{};
+    if (!FillSockaddr(peer, &sig.tcpm_addr, family) || key.size() > TCP_MD5SIG_MAXKEYLEN) {
+      ::close(fd);
+      Napi::Error::New(env, "TCP_MD5SIG: bad peer address or key longer than 80 bytes").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    sig.tcpm_keylen = static_cast<uint16_t>(key.size());
+    memcpy(sig.tcpm_key, key.data(), key.size());
+    if (setsockopt(fd, IPPROTO_TCP, TCP_MD5SIG, &sig, sizeof(sig)) < 0) {
+      int e = errno;
+      ::close(fd);
+      SysError(env, "setsockopt(TCP_MD5SIG)", e).ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+  }
+  if (opts.Has("ttl")) {
+    int ttl = opts.Get("ttl").As<Napi::Number>().Int32Value();
+    int r = family == AF_INET ? setsockopt(fd, IPPROTO_IP, IP_TTL, &ttl, sizeof(ttl)) : setsockopt(fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, &ttl, sizeof(ttl));
+    if (r < 0) {
+      int e = errno;
+      ::close(fd);
+      SysError(env, "setsockopt(TTL)", e).ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+  }
+  return Napi::Number::New(env, fd);
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("PacketSocket", PacketSocket::Init(env));
+  exports.Set("tcpSocket", Napi::Function::New(env, TcpSocket));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(herald_native, Init)
