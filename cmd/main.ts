@@ -9,6 +9,7 @@ import type { CliIO } from '../src/cli/io.js';
 import { validateCommand } from '../src/cli/validate.js';
 import { apiserverCommand } from './apiserver.js';
 import { controllerCommand } from './controller.js';
+import { speakerCommand } from './speaker.js';
 
 export async function main(argv: readonly string[], io: CliIO = process, waitForStop: () => Promise<void> = signalled): Promise<number> {
   let exitCode = 0;
@@ -22,6 +23,7 @@ export async function main(argv: readonly string[], io: CliIO = process, waitFor
     .command(validateCommand(io, setExit))
     .command(apiserverCommand(io, waitForStop))
     .command(controllerCommand(io, waitForStop, setExit))
+    .command(speakerCommand(io, waitForStop))
     .demandCommand(1, 'name a command')
     .strict()
     .help()

@@ -3,7 +3,7 @@
  * authentication, optional RBAC, discovery, tables, watch streaming and fault injection.
  */
 import { randomBytes } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { generate as generateCertificate } from 'selfsigned';
@@ -48,6 +48,12 @@ export interface ApiServerOptions extends CoreOptions {
   readonly adminToken?: string;
   /** Serve HTTPS with a fresh self-signed certificate (default). kubectl sends tokens only over TLS. */
   readonly tls?: boolean;
+  /**
+   * Also accept connections on this Unix socket (the same TLS and API). Network namespaces
+   * do not isolate the filesystem, so a forwarder on 127.0.0.1 inside a namespace reaches
+   * the server through it without any traffic outside loopback.
+   */
+  readonly unixSocket?: string;
 }
 
 export interface ApiServer {
@@ -442,6 +448,19 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
     server.once('error', reject);
     server.listen(opts.port ?? 0, hostName, () => resolve());
   });
+  let unixServer: ReturnType<typeof createHttpServer> | undefined;
+  if (opts.unixSocket) {
+    rmSync(opts.unixSocket, { force: true });
+    unixServer = cert ? createHttpsServer({ cert: cert.cert, key: cert.key }, listener) : createHttpServer(listener);
+    unixServer.on('connection', (s: Socket) => {
+      sockets.add(s);
+      s.on('close', () => sockets.delete(s));
+    });
+    await new Promise<void>((resolve, reject) => {
+      unixServer!.once('error', reject);
+      unixServer!.listen(opts.unixSocket, () => resolve());
+    });
+  }
   const addr = server.address() as AddressInfo;
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
   const url = `${cert ? 'https' : 'http'}://${host}:${addr.port}`;
@@ -495,6 +514,8 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
         server.close(() => resolve());
         for (const s of sockets) s.destroy();
       });
+      if (unixServer) await new Promise<void>((resolve) => unixServer!.close(() => resolve()));
+      if (opts.unixSocket) rmSync(opts.unixSocket, { force: true });
     },
   };
 }

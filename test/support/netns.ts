@@ -23,8 +23,13 @@ export class Netns {
   /** `prefix` keeps names short (interface names are limited to 15 characters). */
   constructor(private readonly prefix = `h${process.pid % 100000}`) {}
 
+  /** The namespace name for a role. */
+  name(role: string): string {
+    return `${this.prefix}-${role}`;
+  }
+
   add(role: string): string {
-    const name = `${this.prefix}-${role}`;
+    const name = this.name(role);
     spawnSync('ip', ['netns', 'del', name]);
     run('ip', ['netns', 'add', name]);
     this.created.push(name);
@@ -49,6 +54,26 @@ export class Netns {
       this.exec(ns, ['ip', 'link', 'set', ifc, 'up']);
     }
     return { aIf, bIf };
+  }
+
+  /** A Linux bridge inside `ns` (the LAN); returns its name. */
+  bridge(ns: string): string {
+    this.exec(ns, ['ip', 'link', 'add', 'br0', 'type', 'bridge']);
+    this.exec(ns, ['ip', 'link', 'set', 'br0', 'up']);
+    return 'br0';
+  }
+
+  /** Plugs `ns` into the bridge in `brNs` with a veth named `eth0` on its side. */
+  attach(brNs: string, ns: string, addrs: string[]): string {
+    const n = this.seq++;
+    run('ip', ['link', 'add', `${this.prefix}p${n}`, 'type', 'veth', 'peer', 'name', `${this.prefix}q${n}`]);
+    run('ip', ['link', 'set', `${this.prefix}p${n}`, 'netns', brNs, 'name', `p${n}`]);
+    run('ip', ['link', 'set', `${this.prefix}q${n}`, 'netns', ns, 'name', 'eth0']);
+    this.exec(brNs, ['ip', 'link', 'set', `p${n}`, 'master', 'br0']);
+    this.exec(brNs, ['ip', 'link', 'set', `p${n}`, 'up']);
+    for (const addr of addrs) this.exec(ns, ['ip', 'addr', 'add', addr, 'dev', 'eth0', ...(addr.includes(':') ? ['nodad'] : [])]);
+    this.exec(ns, ['ip', 'link', 'set', 'eth0', 'up']);
+    return 'eth0';
   }
 
   /** Starts a long-running process inside a namespace; killed at teardown. */

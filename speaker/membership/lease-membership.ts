@@ -1,0 +1,115 @@
+/**
+ * Which speakers are alive, from Leases: each speaker renews `herald-speaker-<node>` in the
+ * Herald namespace every `renewMs`; a speaker whose Lease has not changed for `expireMs`
+ * (measured on our own clock from when we last saw it change) is dead. A speaker that stops
+ * cleanly deletes its Lease, so the others see it leave at once.
+ */
+import type { Clock, TimerHandle } from '../../src/core/clock.js';
+import { errorMessage } from '../../src/core/errors.js';
+import type { Logger } from '../../src/core/logger.js';
+import { Informer, isAlreadyExists, isNotFound, LEASES, type KubeClient, type KubeObject } from '../../src/k8s/index.js';
+
+export const SPEAKER_LEASE_PREFIX = 'herald-speaker-';
+const LABEL = 'app.kubernetes.io/component';
+
+export interface MembershipOptions {
+  readonly client: KubeClient;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly namespace: string;
+  readonly node: string;
+  readonly renewMs?: number;
+  readonly expireMs?: number;
+  readonly onChange: () => void;
+}
+
+export class LeaseMembership {
+  private readonly informer: Informer;
+  private readonly seen = new Map<string, { renew: string; at: number }>();
+  private renewTimer: TimerHandle | undefined;
+  private checkTimer: TimerHandle | undefined;
+  private lastAlive = '';
+  private stopped = false;
+
+  constructor(private readonly opts: MembershipOptions) {
+    this.informer = new Informer({ client: opts.client, type: LEASES, namespace: opts.namespace, labelSelector: `${LABEL}=speaker`, clock: opts.clock, logger: opts.logger });
+    const observe = (o: KubeObject): void => {
+      const node = o.metadata.name.slice(SPEAKER_LEASE_PREFIX.length);
+      const renew = String((o['spec'] as { renewTime?: string } | undefined)?.renewTime ?? '');
+      const prev = this.seen.get(node);
+      if (!prev || prev.renew !== renew) this.seen.set(node, { renew, at: this.opts.clock.monotonic() });
+      this.check();
+    };
+    this.informer.addHandlers({
+      onAdd: observe,
+      onUpdate: observe,
+      onDelete: (o) => {
+        this.seen.delete(o.metadata.name.slice(SPEAKER_LEASE_PREFIX.length));
+        this.check();
+      },
+    });
+  }
+
+  async start(): Promise<void> {
+    this.informer.start();
+    await this.renew();
+    await this.informer.waitForSync();
+    this.tick();
+  }
+
+  /** Live speakers (this node always included while running). */
+  alive(): Set<string> {
+    const now = this.opts.clock.monotonic();
+    const expire = this.opts.expireMs ?? 3000;
+    const out = new Set<string>([...this.seen].filter(([, s]) => now - s.at <= expire).map(([n]) => n));
+    if (!this.stopped) out.add(this.opts.node);
+    return out;
+  }
+
+  private check(): void {
+    const now = [...this.alive()].sort().join(',');
+    if (now !== this.lastAlive) {
+      this.lastAlive = now;
+      this.opts.logger.info('speaker membership', { alive: now });
+      this.opts.onChange();
+    }
+  }
+
+  private tick(): void {
+    if (this.stopped) return;
+    this.checkTimer = this.opts.clock.setTimeout(() => {
+      this.check();
+      this.tick();
+    }, 250);
+  }
+
+  private async renew(): Promise<void> {
+    if (this.stopped) return;
+    const name = `${SPEAKER_LEASE_PREFIX}${this.opts.node}`;
+    const now = new Date(this.opts.clock.now()).toISOString().replace('Z', '000Z');
+    try {
+      const cur = await this.opts.client.tryGet(LEASES, this.opts.namespace, name);
+      if (!cur) {
+        await this.opts.client.create(LEASES, { metadata: { name, namespace: this.opts.namespace, labels: { [LABEL]: 'speaker' } }, spec: { holderIdentity: this.opts.node, leaseDurationSeconds: Math.ceil((this.opts.expireMs ?? 3000) / 1000), renewTime: now } });
+      } else {
+        await this.opts.client.patch(LEASES, this.opts.namespace, name, { spec: { holderIdentity: this.opts.node, renewTime: now } });
+      }
+    } catch (err) {
+      if (!isAlreadyExists(err)) this.opts.logger.warn('could not renew the speaker lease', { error: errorMessage(err) });
+    }
+    this.renewTimer = this.opts.clock.setTimeout(() => void this.renew(), this.opts.renewMs ?? 1000);
+  }
+
+  /** Leaves: deletes our Lease so the others elect new owners at once. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.renewTimer?.cancel();
+    this.checkTimer?.cancel();
+    this.informer.stop();
+    try {
+      await this.opts.client.delete(LEASES, this.opts.namespace, `${SPEAKER_LEASE_PREFIX}${this.opts.node}`);
+    } catch (err) {
+      if (!isNotFound(err)) this.opts.logger.warn('could not delete the speaker lease', { error: errorMessage(err) });
+    }
+  }
+}

@@ -1,0 +1,258 @@
+/**
+ * The speaker on one node: watches the cluster, computes this node's desired announcements
+ * (pure), and drives the Layer 2 and BGP engines; reports ServiceL2Status,
+ * ServiceBGPStatus, BGPSessionState and ConfigurationState, Events and metrics.
+ */
+import { networkInterfaces } from 'node:os';
+import { Gauge, type Registry } from 'prom-client';
+import { IP_ALLOCATED_FROM_POOL } from '../src/api/annotations.js';
+import { GROUP, VERSION } from '../src/api/group.js';
+import type { Clock } from '../src/core/clock.js';
+import { errorMessage } from '../src/core/errors.js';
+import type { Logger } from '../src/core/logger.js';
+import { parseConfig } from '../src/config/parse.js';
+import { anySelectorMatches } from '../src/config/label-selector.js';
+import { ENDPOINT_SLICES, EventRecorder, heraldResource, Informer, isAlreadyExists, isNotFound, NODES, SECRETS, SERVICES, StatusWriter, WorkQueue, type KubeClient, type KubeObject } from '../src/k8s/index.js';
+import { tryParseIP, type IP } from '../src/net/ip.js';
+import type { NativeAddon } from '../native/index.js';
+import { BgpManager } from './bgp/manager.js';
+import { desiredState, type EndpointInfo, type ServiceInfo } from './desired.js';
+import { L2Engine } from './layer2/engine.js';
+import { LeaseMembership } from './membership/lease-membership.js';
+
+const HERALD_KINDS = ['IPAddressPool', 'L2Advertisement', 'BGPAdvertisement', 'BGPPeer', 'BFDProfile', 'Community'] as const;
+const L2_STATUS = heraldResource('ServiceL2Status');
+const BGP_STATUS = heraldResource('ServiceBGPStatus');
+const SESSION_STATE = heraldResource('BGPSessionState');
+const CONFIG_STATE = heraldResource('ConfigurationState');
+
+export interface SpeakerOptions {
+  readonly client: KubeClient;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly registry: Registry;
+  readonly node: string;
+  readonly namespace: string;
+  readonly lbClass?: string;
+  /** The native addon, or why it is unavailable (Layer 2 then fails clearly; BGP still runs). */
+  readonly native: NativeAddon | { error: string };
+  readonly memberExpireMs?: number;
+}
+
+function dnsName(...parts: string[]): string {
+  return parts.join('-').toLowerCase().replace(/[^a-z0-9.-]/g, '-').replace(/^-+|-+$/g, '').slice(0, 253);
+}
+
+export class Speaker {
+  private readonly informers: Informer[] = [];
+  private readonly services: Informer;
+  private readonly slices: Informer;
+  private readonly nodes: Informer;
+  private readonly secrets: Informer;
+  private readonly herald = new Map<string, Informer>();
+  private readonly queue: WorkQueue;
+  private readonly membership: LeaseMembership;
+  private readonly l2?: L2Engine;
+  private readonly bgp: BgpManager;
+  private readonly events: EventRecorder;
+  private readonly writer: StatusWriter;
+  private readonly log: Logger;
+  private ready = false;
+  private stopped = false;
+  private worker: Promise<void> | undefined;
+  private lastL2 = new Map<string, string>();
+  private lastBgp = new Map<string, string>();
+  private readonly metrics: { announced: Gauge; l2Frames: Gauge; sessionUp: Gauge };
+  private readonly l2Counters = { requests: 0, answers: 0, gratuitous: 0, malformed: 0 };
+
+  constructor(private readonly opts: SpeakerOptions) {
+    this.log = opts.logger.child({ component: 'speaker', node: opts.node });
+    const base = { client: opts.client, clock: opts.clock, logger: this.log };
+    this.services = new Informer({ ...base, type: SERVICES });
+    this.slices = new Informer({ ...base, type: ENDPOINT_SLICES });
+    this.nodes = new Informer({ ...base, type: NODES });
+    this.secrets = new Informer({ ...base, type: SECRETS, namespace: opts.namespace });
+    for (const k of HERALD_KINDS) this.herald.set(k, new Informer({ ...base, type: heraldResource(k), namespace: opts.namespace }));
+    this.informers.push(this.services, this.slices, this.nodes, this.secrets, ...this.herald.values());
+    this.queue = new WorkQueue({ clock: opts.clock, baseDelayMs: 100, maxDelayMs: 10_000 });
+    this.membership = new LeaseMembership({ ...base, namespace: opts.namespace, node: opts.node, ...(opts.memberExpireMs ? { expireMs: opts.memberExpireMs } : {}), onChange: () => this.kick() });
+    const native = 'error' in opts.native ? undefined : opts.native;
+    if (native) this.l2 = new L2Engine({ native, clock: opts.clock, logger: this.log, counters: this.l2Counters });
+    else this.log.error('layer2 mode unavailable: the native addon did not load; BGP mode still runs', { cause: (opts.native as { error: string }).error });
+    this.bgp = new BgpManager({ clock: opts.clock, logger: this.log, ...(native ? { native } : { nativeError: (opts.native as { error: string }).error }), ...(this.routerId() ? { defaultRouterId: this.routerId()! } : {}) });
+    this.events = new EventRecorder({ client: opts.client, clock: opts.clock, logger: this.log, component: 'herald-speaker', host: opts.node });
+    this.writer = new StatusWriter({ client: opts.client });
+    this.metrics = {
+      announced: new Gauge({ name: 'herald_speaker_announced_ips', help: 'Service IPs this node announces', labelNames: ['protocol'], registers: [opts.registry] }),
+      l2Frames: new Gauge({
+        name: 'herald_speaker_l2_frames_total',
+        help: 'ARP/NDP requests seen, answers sent, gratuitous announcements sent, malformed frames dropped',
+        labelNames: ['kind'],
+        registers: [opts.registry],
+        collect: () => {
+          for (const [k, v] of Object.entries(this.l2Counters)) this.metrics.l2Frames.set({ kind: k }, v);
+        },
+      }),
+      sessionUp: new Gauge({ name: 'herald_speaker_bgp_session_up', help: '1 when the BGP session is Established', labelNames: ['peer'], registers: [opts.registry] }),
+    };
+  }
+
+  private routerId(): string | undefined {
+    for (const addrs of Object.values(networkInterfaces())) for (const a of addrs ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
+    return undefined;
+  }
+
+  notReadyReason(): string | undefined {
+    return this.ready ? undefined : 'caches not synced';
+  }
+
+  async start(): Promise<void> {
+    for (const inf of this.informers) {
+      inf.addHandlers({ onAdd: () => this.kick(), onUpdate: () => this.kick(), onDelete: () => this.kick() });
+      inf.start();
+    }
+    await Promise.all(this.informers.map((i) => i.waitForSync()));
+    await this.membership.start();
+    this.ready = true;
+    this.worker = this.work();
+    this.kick();
+    this.log.info('speaker started');
+  }
+
+  private kick(): void {
+    if (this.ready && !this.stopped) this.queue.addAfter('sync', 10);
+  }
+
+  private async work(): Promise<void> {
+    for (;;) {
+      const key = await this.queue.get();
+      if (key === undefined) return;
+      try {
+        await this.sync();
+        this.queue.forget(key);
+      } catch (err) {
+        this.log.warn('speaker sync failed, will retry', { error: errorMessage(err) });
+        this.queue.addRateLimited(key);
+      } finally {
+        this.queue.done(key);
+      }
+    }
+  }
+
+  private async sync(): Promise<void> {
+    const objects: unknown[] = [];
+    for (const [kind, inf] of this.herald) for (const o of inf.list()) objects.push({ ...o, apiVersion: `${GROUP}/${VERSION}`, kind });
+    for (const n of this.nodes.list()) objects.push({ ...n, apiVersion: 'v1', kind: 'Node' });
+    for (const s of this.secrets.list()) objects.push({ ...s, apiVersion: 'v1', kind: 'Secret' });
+    const parsed = parseConfig(objects);
+    const services: ServiceInfo[] = [];
+    for (const s of this.services.list()) {
+      const spec = (s['spec'] ?? {}) as { type?: string; loadBalancerClass?: string; externalTrafficPolicy?: string };
+      if (spec.type !== 'LoadBalancer' || (spec.loadBalancerClass ?? undefined) !== this.opts.lbClass) continue;
+      const ips = (((s['status'] as { loadBalancer?: { ingress?: { ip?: string }[] } } | undefined)?.loadBalancer?.ingress) ?? []).map((i) => (i.ip ? tryParseIP(i.ip) : undefined)).filter((ip): ip is IP => ip !== undefined);
+      if (ips.length === 0) continue;
+      const pool = s.metadata.annotations?.[IP_ALLOCATED_FROM_POOL];
+      services.push({ key: `${s.metadata.namespace}/${s.metadata.name}`, labels: s.metadata.labels ?? {}, ips, ...(pool ? { pool } : {}), trafficPolicy: spec.externalTrafficPolicy === 'Local' ? 'Local' : 'Cluster' });
+    }
+    const endpoints = new Map<string, EndpointInfo[]>();
+    for (const sl of this.slices.list()) {
+      const svc = sl.metadata.labels?.['kubernetes.io/service-name'];
+      if (!svc) continue;
+      const key = `${sl.metadata.namespace}/${svc}`;
+      const list = endpoints.get(key) ?? [];
+      for (const e of ((sl['endpoints'] as { nodeName?: string; conditions?: { ready?: boolean } }[] | undefined) ?? [])) list.push({ node: e.nodeName ?? '', ready: e.conditions?.ready !== false });
+      endpoints.set(key, list);
+    }
+    const desired = desiredState({ node: this.opts.node, config: parsed.config, services, endpoints, liveSpeakers: this.membership.alive() });
+    // Layer 2.
+    if (this.l2) {
+      const { taken } = this.l2.setOwned(new Map([...desired.l2].map(([ip, v]) => [ip, v.interfaces])));
+      for (const ip of taken) {
+        for (const key of desired.l2.get(ip)?.services ?? []) {
+          const [ns, name] = key.split('/') as [string, string];
+          void this.events.record({ apiVersion: 'v1', kind: 'Service', namespace: ns, name }, 'Normal', 'nodeAssigned', `announcing ${ip} from node ${this.opts.node} via L2`);
+        }
+      }
+    }
+    // BGP.
+    const me = parsed.config.nodes.get(this.opts.node);
+    const peers = [...parsed.config.peers.values()].filter((p) => p.nodeSelectors.length === 0 || (me !== undefined && anySelectorMatches(p.nodeSelectors, me.labels)));
+    this.bgp.apply(peers, desired.bgp);
+    for (const [peer, s] of this.bgp.states()) this.metrics.sessionUp.set({ peer }, s.state() === 'Established' ? 1 : 0);
+    this.metrics.announced.set({ protocol: 'l2' }, desired.l2.size);
+    this.metrics.announced.set({ protocol: 'bgp' }, new Set(desired.decisions.filter((d) => d.bgp.announce).map((d) => d.ip)).size);
+    await this.writeStatuses(desired.decisions.filter((d) => d.l2.announce).map((d) => d.service), desired.decisions.filter((d) => d.bgp.announce).map((d) => d.service), desired);
+  }
+
+  private async writeStatuses(l2Services: string[], bgpServices: string[], desired: ReturnType<typeof desiredState>): Promise<void> {
+    const nextL2 = new Map<string, string>();
+    for (const svc of new Set(l2Services)) {
+      const [ns, name] = svc.split('/') as [string, string];
+      const interfaces = [...new Set([...desired.l2.values()].filter((v) => v.services.includes(svc)).flatMap((v) => v.interfaces))].sort();
+      nextL2.set(dnsName('l2', ns, name, this.opts.node), JSON.stringify({ node: this.opts.node, serviceName: name, serviceNamespace: ns, interfaces: interfaces.map((i) => ({ name: i })) }));
+    }
+    const nextBgp = new Map<string, string>();
+    for (const svc of new Set(bgpServices)) {
+      const [ns, name] = svc.split('/') as [string, string];
+      const peers = [...desired.bgp].filter(([, routes]) => routes.length > 0).map(([p]) => p).sort();
+      nextBgp.set(dnsName('bgp', ns, name, this.opts.node), JSON.stringify({ node: this.opts.node, serviceName: name, serviceNamespace: ns, peers }));
+    }
+    await this.reconcileStatusObjects(L2_STATUS, this.lastL2, nextL2);
+    await this.reconcileStatusObjects(BGP_STATUS, this.lastBgp, nextBgp);
+    this.lastL2 = nextL2;
+    this.lastBgp = nextBgp;
+  }
+
+  private async reconcileStatusObjects(type: typeof L2_STATUS, before: Map<string, string>, after: Map<string, string>): Promise<void> {
+    for (const [name] of before) {
+      if (!after.has(name)) await this.opts.client.tryDelete(type, this.opts.namespace, name);
+    }
+    for (const [name, statusText] of after) {
+      if (before.get(name) === statusText) continue;
+      const status = JSON.parse(statusText) as Record<string, unknown>;
+      let obj: KubeObject | undefined = await this.opts.client.tryGet(type, this.opts.namespace, name);
+      if (!obj) {
+        try {
+          obj = await this.opts.client.create(type, { metadata: { name, namespace: this.opts.namespace, labels: { 'herald.dev/node': this.opts.node } }, spec: {} });
+        } catch (err) {
+          if (!isAlreadyExists(err)) throw err;
+          obj = await this.opts.client.get(type, this.opts.namespace, name);
+        }
+      }
+      await this.writer.update(type, this.opts.namespace, name, () => status, obj);
+    }
+  }
+
+  /** Per-peer session state objects; called periodically by main. */
+  async writeSessionStates(): Promise<void> {
+    for (const [peer, s] of this.bgp.states()) {
+      const name = dnsName(this.opts.node, peer);
+      const status = { node: this.opts.node, peer, state: s.state(), ...(s.lastErrorMessage() ? { lastError: s.lastErrorMessage() } : {}), ...(s.establishedSince() ? { establishedTime: new Date(s.establishedSince()!).toISOString().replace(/\.\d{3}Z$/, 'Z') } : {}), prefixesSent: s.stats.prefixesAnnounced };
+      try {
+        const obj = (await this.opts.client.tryGet(SESSION_STATE, this.opts.namespace, name)) ?? (await this.opts.client.create(SESSION_STATE, { metadata: { name, namespace: this.opts.namespace, labels: { 'herald.dev/node': this.opts.node } }, spec: {} }));
+        await this.writer.update(SESSION_STATE, this.opts.namespace, name, (o) => (JSON.stringify(o['status'] ?? {}) === JSON.stringify(status) ? undefined : status), obj);
+      } catch (err) {
+        if (!isNotFound(err) && !isAlreadyExists(err)) this.log.warn('could not write BGPSessionState', { peer, error: errorMessage(err) });
+      }
+    }
+    void CONFIG_STATE;
+  }
+
+  l2Owned(): Map<string, string[]> {
+    return this.l2?.owns() ?? new Map();
+  }
+
+  /** SIGTERM: leave the membership at once (a new L2 owner takes over), close BGP with Cease. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.membership.stop();
+    this.queue.shutdown();
+    await this.worker;
+    this.l2?.close();
+    this.bgp.stopAll();
+    for (const i of this.informers) i.stop();
+    for (const name of this.lastL2.keys()) await this.opts.client.tryDelete(L2_STATUS, this.opts.namespace, name).catch(() => false);
+    for (const name of this.lastBgp.keys()) await this.opts.client.tryDelete(BGP_STATUS, this.opts.namespace, name).catch(() => false);
+    await this.events.flush();
+  }
+}

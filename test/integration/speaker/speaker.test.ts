@@ -1,0 +1,125 @@
+/**
+ * End to end on one machine: the embedded API server, the controller, and two speakers as
+ * processes in node namespaces on a bridged LAN with a BIRD router and a client namespace.
+ * L2: arping from the client reaches the elected owner's MAC. BGP: BIRD learns the /32 from
+ * both nodes; deleting the Service withdraws it. Status objects follow.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { expect } from 'chai';
+import { Controller } from '../../../controller/controller.js';
+import { electOwner } from '../../../speaker/election.js';
+import { systemClock } from '../../../src/core/clock.js';
+import { RecordingLogger } from '../../../src/core/logger.js';
+import { ENDPOINT_SLICES, NAMESPACES, NODES, SERVICES, heraldResource, type KubeObject } from '../../../src/k8s/index.js';
+import { createMetricsRegistry } from '../../../src/metrics.js';
+import { eventually, startTestCluster, type TestCluster } from '../../support/apiserver.js';
+import { Bird } from '../../support/bgp-peers.js';
+import { REPO_ROOT } from '../../support/crds.js';
+import { canUseNetns, Netns } from '../../support/netns.js';
+import { requireTool } from '../../support/tools.js';
+
+const NS = 'herald-system';
+const NODE_IPS: Record<string, string> = { 'node-a': '192.0.2.1', 'node-b': '192.0.2.2' };
+
+describe('speakers end to end (API server, controller, 2 node namespaces, BIRD, client)', function () {
+  this.timeout(120_000);
+  let net: Netns;
+  let c: TestCluster;
+  let dir: string;
+  let controller: Controller;
+  let bird: Bird;
+  const macs: Record<string, string> = {};
+
+  before(async function () {
+    requireTool(this, 'bird');
+    requireTool(this, 'arping');
+    if (!canUseNetns()) {
+      if (process.env['CI'] === 'true') throw new Error('netns tests need root');
+      this.skip();
+    }
+    dir = mkdtempSync(join(tmpdir(), 'herald-e2e-'));
+    const sock = join(dir, 'api.sock');
+    c = await startTestCluster({ herald: true, unixSocket: sock });
+    net = new Netns();
+    const lan = net.add('lan');
+    net.bridge(lan);
+    const router = net.add('rtr');
+    net.attach(lan, router, ['192.0.2.254/24']);
+    const client = net.add('cli');
+    net.attach(lan, client, ['192.0.2.200/24']);
+    await c.client.create(NAMESPACES, { metadata: { name: NS } });
+    bird = new Bird(net, router, `
+router id 192.0.2.254;
+protocol device {}
+ipv4 table master4;
+template bgp speakers { local 192.0.2.254 as 65001; passive on; hold time 9; ipv4 { import all; export none; }; }
+protocol bgp node_a from speakers { neighbor 192.0.2.1 as 65000; }
+protocol bgp node_b from speakers { neighbor 192.0.2.2 as 65000; }
+`);
+    await bird.ready();
+    for (const [name, ip] of Object.entries(NODE_IPS)) {
+      const ns = net.add(name.replace('node-', 'n'));
+      net.attach(lan, ns, [`${ip}/24`]);
+      macs[name] = net.exec(ns, ['cat', '/sys/class/net/eth0/address']).trim().toUpperCase();
+      await c.client.create(NODES, { metadata: { name, labels: { 'kubernetes.io/hostname': name } }, status: { conditions: [{ type: 'Ready', status: 'True' }], addresses: [{ type: 'InternalIP', address: ip }] } });
+      net.spawn(ns, process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'lab', 'ns-forwarder.ts'), '6443', sock], { cwd: REPO_ROOT });
+      const kc = join(dir, `${name}.kubeconfig`);
+      c.server.writeKubeconfig(kc);
+      const port = new URL(c.server.url).port;
+      const text = readFileSync(kc, 'utf8').replace(`127.0.0.1:${port}`, '127.0.0.1:6443');
+      writeFileSync(kc, text);
+      const p = net.spawn(ns, process.execPath, [join(REPO_ROOT, 'bin', 'herald.js'), 'speaker', '--kubeconfig', kc, '--node', name, '--metrics-port', '0', '--metrics-host', '127.0.0.1', '--log-level', 'info'], { cwd: REPO_ROOT });
+      p.stderr!.on('data', (d: Buffer) => {
+        if (process.env['HERALD_TEST_VERBOSE']) process.stderr.write(`[${name}] ${d.toString()}`);
+      });
+    }
+    const pool = heraldResource('IPAddressPool');
+    await c.client.create(pool, { metadata: { name: 'lan', namespace: NS }, spec: { addresses: ['192.0.2.64/28'] } } as KubeObject);
+    await c.client.create(pool, { metadata: { name: 'routed', namespace: NS }, spec: { addresses: ['203.0.113.0/28'] } } as KubeObject);
+    await c.client.create(heraldResource('L2Advertisement'), { metadata: { name: 'lan', namespace: NS }, spec: { ipAddressPools: ['lan'] } } as KubeObject);
+    await c.client.create(heraldResource('BGPAdvertisement'), { metadata: { name: 'routed', namespace: NS }, spec: { ipAddressPools: ['routed'] } } as KubeObject);
+    await c.client.create(heraldResource('BGPPeer'), { metadata: { name: 'router', namespace: NS }, spec: { myASN: 65000, peerASN: 65001, peerAddress: '192.0.2.254', holdTime: '9s' } } as KubeObject);
+    controller = new Controller({ client: c.client, clock: systemClock(), logger: new RecordingLogger(), registry: createMetricsRegistry({ defaultMetrics: false }), namespace: NS, poolStatusDelayMs: 10 });
+    await controller.start();
+  });
+
+  after(async () => {
+    await controller?.stop();
+    await net?.teardown();
+    bird?.cleanup();
+    await c?.server.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  const service = async (name: string, pool: string): Promise<string> => {
+    await c.client.create(SERVICES, { metadata: { name, namespace: 'default', annotations: { 'herald.dev/address-pool': pool } }, spec: { type: 'LoadBalancer', selector: { app: name }, ports: [{ port: 80 }] } });
+    await c.client.create(ENDPOINT_SLICES, { metadata: { name: `${name}-1`, namespace: 'default', labels: { 'kubernetes.io/service-name': name } }, addressType: 'IPv4', endpoints: [{ addresses: ['192.0.2.1'], nodeName: 'node-a', conditions: { ready: true } }], ports: [{ port: 80 }] } as KubeObject);
+    return eventually(async () => ((await c.client.get(SERVICES, 'default', name))['status'] as { loadBalancer?: { ingress?: { ip: string }[] } }).loadBalancer?.ingress?.[0]?.ip, `${name} to get an address`);
+  };
+
+  it('Layer 2: the elected owner answers ARP for the service IP with its MAC', async () => {
+    const ip = await service('web', 'lan');
+    const owner = electOwner(ip, [{ node: 'node-a', weight: 0 }, { node: 'node-b', weight: 0 }]).owner!;
+    const out = await eventually(() => {
+      const r = spawnSync('ip', ['netns', 'exec', net.name('cli'), 'arping', '-c', '1', '-w', '1', '-I', 'eth0', ip], { encoding: 'utf8' });
+      return r.status === 0 ? r.stdout.toUpperCase() : undefined;
+    }, 'an ARP answer for the service IP', 30_000, 200);
+    expect(out).to.include(`[${macs[owner]!}]`);
+    await eventually(() => c.client.tryGet(heraldResource('ServiceL2Status'), NS, `l2-default-web-${owner}`), 'ServiceL2Status of the owner', 20_000);
+  });
+
+  it('BGP: the router learns the /32 from both nodes; deleting the Service withdraws it', async () => {
+    const ip = await service('api', 'routed');
+    await eventually(() => {
+      const t = bird.routes('master4');
+      const start = t.indexOf(`${ip}/32`);
+      if (start < 0) return undefined;
+      return t.includes('via 192.0.2.1') && t.includes('via 192.0.2.2') ? true : undefined;
+    }, 'the route from both nodes at BIRD', 60_000, 200);
+    await c.client.delete(SERVICES, 'default', 'api');
+    await eventually(() => !bird.routes('master4').includes(`${ip}/32`) || undefined, 'the withdrawal at BIRD', 30_000, 200);
+  });
+});
