@@ -32,6 +32,7 @@ describe('speakers end to end (API server, controller, 2 node namespaces, BIRD, 
   let controller: Controller;
   let bird: Bird;
   const macs: Record<string, string> = {};
+  const speakers: Record<string, import('node:child_process').ChildProcess> = {};
 
   before(async function () {
     requireTool(this, 'bird');
@@ -71,7 +72,7 @@ protocol bgp node_b from speakers { neighbor 192.0.2.2 as 65000; }
       const port = new URL(c.server.url).port;
       const text = readFileSync(kc, 'utf8').replace(`127.0.0.1:${port}`, '127.0.0.1:6443');
       writeFileSync(kc, text);
-      const p = net.spawn(ns, process.execPath, [join(REPO_ROOT, 'bin', 'herald.js'), 'speaker', '--kubeconfig', kc, '--node', name, '--metrics-port', '0', '--metrics-host', '127.0.0.1', '--log-level', 'info'], { cwd: REPO_ROOT });
+      const p = (speakers[name] = net.spawn(ns, process.execPath, [join(REPO_ROOT, 'bin', 'herald.js'), 'speaker', '--kubeconfig', kc, '--node', name, '--metrics-port', '0', '--metrics-host', '127.0.0.1', '--log-level', 'info'], { cwd: REPO_ROOT }));
       p.stderr!.on('data', (d: Buffer) => {
         if (process.env['HERALD_TEST_VERBOSE']) process.stderr.write(`[${name}] ${d.toString()}`);
       });
@@ -103,10 +104,13 @@ protocol bgp node_b from speakers { neighbor 192.0.2.2 as 65000; }
   it('Layer 2: the elected owner answers ARP for the service IP with its MAC', async () => {
     const ip = await service('web', 'lan');
     const owner = electOwner(ip, [{ node: 'node-a', weight: 0 }, { node: 'node-b', weight: 0 }]).owner!;
+    // While the speakers first find each other both may answer; wait until only the owner does.
+    const other = owner === 'node-a' ? 'node-b' : 'node-a';
     const out = await eventually(() => {
-      const r = spawnSync('ip', ['netns', 'exec', net.name('cli'), 'arping', '-c', '1', '-w', '1', '-I', 'eth0', ip], { encoding: 'utf8' });
-      return r.status === 0 ? r.stdout.toUpperCase() : undefined;
-    }, 'an ARP answer for the service IP', 30_000, 200);
+      const r = spawnSync('ip', ['netns', 'exec', net.name('cli'), 'arping', '-c', '2', '-w', '2', '-I', 'eth0', ip], { encoding: 'utf8' });
+      const text = r.stdout.toUpperCase();
+      return r.status === 0 && text.includes(`[${macs[owner]!}]`) && !text.includes(`[${macs[other]!}]`) ? text : undefined;
+    }, 'ARP answers from the owner only', 30_000, 200);
     expect(out).to.include(`[${macs[owner]!}]`);
     await eventually(() => c.client.tryGet(heraldResource('ServiceL2Status'), NS, `l2-default-web-${owner}`), 'ServiceL2Status of the owner', 20_000);
   });
@@ -121,5 +125,22 @@ protocol bgp node_b from speakers { neighbor 192.0.2.2 as 65000; }
     }, 'the route from both nodes at BIRD', 60_000, 200);
     await c.client.delete(SERVICES, 'default', 'api');
     await eventually(() => !bird.routes('master4').includes(`${ip}/32`) || undefined, 'the withdrawal at BIRD', 30_000, 200);
+  });
+
+  it('failover: the owner dies (SIGKILL), the other speaker takes over and the client ARP entry moves', async () => {
+    const ip = ((await c.client.get(SERVICES, 'default', 'web'))['status'] as { loadBalancer: { ingress: { ip: string }[] } }).loadBalancer.ingress[0]!.ip;
+    const owner = electOwner(ip, [{ node: 'node-a', weight: 0 }, { node: 'node-b', weight: 0 }]).owner!;
+    const other = owner === 'node-a' ? 'node-b' : 'node-a';
+    // The endpoint is on node-a; policy Cluster lets either node own the IP.
+    const client = net.name('cli');
+    spawnSync('ip', ['netns', 'exec', client, 'sysctl', '-qw', 'net.ipv4.conf.eth0.arp_accept=1']);
+    speakers[owner]!.kill('SIGKILL');
+    const out = await eventually(() => {
+      const r = spawnSync('ip', ['netns', 'exec', client, 'arping', '-c', '1', '-w', '1', '-I', 'eth0', ip], { encoding: 'utf8' });
+      return r.status === 0 && r.stdout.toUpperCase().includes(`[${macs[other]!}]`) ? r.stdout : undefined;
+    }, `${other} to answer for ${ip}`, 30_000, 200);
+    expect(out.toUpperCase()).to.not.include(`[${macs[owner]!}]`);
+    // The gratuitous announcement moved the client's neighbour entry too.
+    await eventually(() => spawnSync('ip', ['netns', 'exec', client, 'ip', 'neigh', 'show', ip], { encoding: 'utf8' }).stdout.toUpperCase().includes(macs[other]!) || undefined, 'the neighbour entry to move', 20_000, 200);
   });
 });
