@@ -10,6 +10,13 @@ import { validateCommand } from '../src/cli/validate.js';
 import { apiserverCommand } from './apiserver.js';
 import { controllerCommand } from './controller.js';
 import { speakerCommand } from './speaker.js';
+import { labCommand } from './lab.js';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The checkout (cmd/ in a checkout, dist/cmd/ in a build). */
+const HERE = dirname(fileURLToPath(import.meta.url));
+const REPO_ROOT = HERE.endsWith(join('dist', 'cmd')) ? join(HERE, '..', '..') : join(HERE, '..');
 
 export async function main(argv: readonly string[], io: CliIO = process, waitForStop: () => Promise<void> = signalled): Promise<number> {
   let exitCode = 0;
@@ -24,6 +31,7 @@ export async function main(argv: readonly string[], io: CliIO = process, waitFor
     .command(apiserverCommand(io, waitForStop))
     .command(controllerCommand(io, waitForStop, setExit))
     .command(speakerCommand(io, waitForStop))
+    .command(labCommand(io, REPO_ROOT, waitForStop))
     .demandCommand(1, 'name a command')
     .strict()
     .help()

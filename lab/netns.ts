@@ -100,6 +100,13 @@ export class Netns {
     return p;
   }
 
+  /** A long-running process in the host namespace (loopback only); killed at teardown. */
+  spawnHost(cmd: string, args: string[]): ChildProcess {
+    const p = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.procs.push(p);
+    return p;
+  }
+
   async teardown(): Promise<void> {
     for (const p of this.procs) if (p.exitCode === null) p.kill('SIGKILL');
     for (const ns of this.created) {

@@ -1,0 +1,50 @@
+/** `herald lab` and `herald lab down`. */
+import { join } from 'node:path';
+import type { CommandModule } from 'yargs';
+import type { CliIO } from '../src/cli/io.js';
+import { HeraldError } from '../src/core/errors.js';
+import { labDown, labPreflight, runLab } from '../lab/lab.js';
+
+interface Args {
+  action?: string;
+  nodes: number;
+  scenario?: string;
+  port: number;
+  'state-dir': string;
+  rounds?: number;
+}
+
+export function labCommand(io: CliIO, root: string, waitForStop: () => Promise<void>): CommandModule<object, Args> {
+  return {
+    command: 'lab [action]',
+    describe: 'run Herald end to end on this machine (network namespaces, BIRD, real packets); "lab down" cleans up',
+    builder: (y) =>
+      y
+        .positional('action', { type: 'string', choices: ['up', 'down'], default: 'up' })
+        .option('nodes', { type: 'number', default: 3, describe: 'node namespaces (1-9)' })
+        .option('scenario', { type: 'string', choices: ['failover'], describe: 'run a scenario and report it' })
+        .option('port', { type: 'number', default: 6443, describe: 'API server port on 127.0.0.1 (for kubectl)' })
+        .option('state-dir', { type: 'string', default: join(root, '.lab'), describe: 'kubeconfigs, logs and sockets' })
+        .option('rounds', { type: 'number', describe: 'stop after printing the table this many times' }) as never,
+    handler: async (args) => {
+      const why = labPreflight();
+      if (why) throw new HeraldError('Usage', why);
+      if (args.action === 'down') {
+        const n = labDown(args['state-dir']);
+        io.stdout.write(`herald lab: removed ${n} namespaces\n`);
+        return;
+      }
+      if (args.nodes < 1 || args.nodes > 9) throw new HeraldError('Usage', '--nodes must be between 1 and 9');
+      await runLab({
+        root,
+        nodes: args.nodes,
+        stateDir: args['state-dir'],
+        port: args.port,
+        ...(args.scenario === 'failover' ? { scenario: 'failover' as const } : {}),
+        out: io.stdout,
+        stop: waitForStop(),
+        ...(args.rounds !== undefined ? { rounds: args.rounds } : {}),
+      });
+    },
+  };
+}
