@@ -6,7 +6,7 @@ set -eu
 cd "$(dirname "$0")/.."
 
 need=""
-for pair in bird:bird2 birdc:bird2 gobgpd:gobgpd /usr/lib/frr/bgpd:frr exabgp:exabgp \
+for pair in curl:curl bird:bird2 birdc:bird2 gobgpd:gobgpd /usr/lib/frr/bgpd:frr exabgp:exabgp \
             arping:iputils-arping ndisc6:ndisc6 tcpdump:tcpdump ip:iproute2; do
   cmd=${pair%%:*}; pkg=${pair#*:}
   if [ "${cmd#/}" != "$cmd" ]; then [ -x "$cmd" ] && continue; else command -v "$cmd" >/dev/null 2>&1 && continue; fi

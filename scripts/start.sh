@@ -3,5 +3,5 @@
 set -eu
 cd "$(dirname "$0")/.."
 sh scripts/install-deps.sh
-if [ "$#" -eq 0 ]; then set -- validate -f crds/samples/; fi
+if [ "$#" -eq 0 ]; then set -- lab; fi
 exec node bin/herald.js "$@"
