@@ -42,21 +42,24 @@ function wrap(socket: Socket): Connection {
   };
 }
 
+/** Resolves with the connection once `socket` connects, or rejects on error or timeout. */
+function whenConnected(socket: Socket, opts: ConnectOptions): Promise<Connection> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => socket.destroy(new Error(`connect to ${opts.host}:${opts.port} timed out`)), opts.timeoutMs);
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      resolve(wrap(socket));
+    });
+    socket.once('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+  });
+}
+
 /** Plain TCP (no MD5, default TTL). */
 export const tcpTransport: Transport = {
-  connect: (opts) =>
-    new Promise((resolve, reject) => {
-      const socket = createConnection({ host: opts.host, port: opts.port, ...(opts.localAddress ? { localAddress: opts.localAddress } : {}), noDelay: true });
-      const timer = setTimeout(() => socket.destroy(new Error(`connect to ${opts.host}:${opts.port} timed out`)), opts.timeoutMs);
-      socket.once('connect', () => {
-        clearTimeout(timer);
-        resolve(wrap(socket));
-      });
-      socket.once('error', (err) => {
-        clearTimeout(timer);
-        reject(err);
-      });
-    }),
+  connect: (opts) => whenConnected(createConnection({ host: opts.host, port: opts.port, ...(opts.localAddress ? { localAddress: opts.localAddress } : {}), noDelay: true }), opts),
 };
 
 /**
@@ -65,27 +68,17 @@ export const tcpTransport: Transport = {
  */
 export function nativeTcpTransport(native: { tcpSocket(family: 4 | 6, opts: { md5Peer?: string; md5Key?: string; ttl?: number }): number }, opts: { md5Key?: string; ttl?: number }): Transport {
   return {
-    connect: (c) =>
-      new Promise((resolve, reject) => {
-        const family = c.host.includes(':') ? 6 : 4;
-        let fd: number;
-        try {
-          fd = native.tcpSocket(family, { ...(opts.md5Key ? { md5Peer: c.host, md5Key: opts.md5Key } : {}), ...(opts.ttl ? { ttl: opts.ttl } : {}) });
-        } catch (err) {
-          reject(new Error(`could not create the BGP socket: ${(err as Error).message}`));
-          return;
-        }
-        const socket = new Socket({ fd, readable: true, writable: true });
-        const timer = setTimeout(() => socket.destroy(new Error(`connect to ${c.host}:${c.port} timed out`)), c.timeoutMs);
-        socket.once('connect', () => {
-          clearTimeout(timer);
-          resolve(wrap(socket));
-        });
-        socket.once('error', (err) => {
-          clearTimeout(timer);
-          reject(err);
-        });
-        socket.connect({ host: c.host, port: c.port, ...(c.localAddress ? { localAddress: c.localAddress } : {}) });
-      }),
+    connect: (c) => {
+      let fd: number;
+      try {
+        fd = native.tcpSocket(c.host.includes(':') ? 6 : 4, { ...(opts.md5Key ? { md5Peer: c.host, md5Key: opts.md5Key } : {}), ...(opts.ttl ? { ttl: opts.ttl } : {}) });
+      } catch (err) {
+        return Promise.reject(new Error(`could not create the BGP socket: ${(err as Error).message}`));
+      }
+      const socket = new Socket({ fd, readable: true, writable: true });
+      const connected = whenConnected(socket, c);
+      socket.connect({ host: c.host, port: c.port, ...(c.localAddress ? { localAddress: c.localAddress } : {}) });
+      return connected;
+    },
   };
 }

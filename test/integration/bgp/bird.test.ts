@@ -6,8 +6,7 @@
 import { expect } from 'chai';
 import { eventually } from '../../support/apiserver.js';
 import { Bird, HeraldDriver } from '../../support/bgp-peers.js';
-import { canUseNetns, Netns } from '../../support/netns.js';
-import { requireTool } from '../../support/tools.js';
+import { useNetns } from '../../support/netns.js';
 
 function birdConfig(opts: { as: number; peerAs: number; neighbor: string; local: string; v6?: boolean; password?: string }): string {
   return `
@@ -29,37 +28,26 @@ protocol bgp herald {
 
 describe('BGP engine against BIRD 2 (netns)', function () {
   this.timeout(60_000);
-  let net: Netns;
   const birds: Bird[] = [];
 
-  before(function () {
-    requireTool(this, 'bird');
-    if (!canUseNetns()) {
-      if (process.env['CI'] === 'true') throw new Error('netns tests need root');
-      this.skip();
-    }
-  });
-  beforeEach(() => {
-    net = new Netns();
-  });
-  afterEach(async () => {
-    await net.teardown();
+  const netns = useNetns(this, ['bird']);
+  afterEach(() => {
     for (const b of birds.splice(0)) b.cleanup();
   });
 
   const topology = (): { h: string; r: string } => {
-    const h = net.add('h');
-    const r = net.add('r');
-    net.link(h, ['192.0.2.1/24', '2001:db8::1/64'], r, ['192.0.2.2/24', '2001:db8::2/64']);
+    const h = netns().add('h');
+    const r = netns().add('r');
+    netns().link(h, ['192.0.2.1/24', '2001:db8::1/64'], r, ['192.0.2.2/24', '2001:db8::2/64']);
     return { h, r };
   };
 
   it('eBGP over IPv4: announces with AS path, next hop, communities and large communities; withdraws', async () => {
     const { h, r } = topology();
-    const bird = new Bird(net, r, birdConfig({ as: 65001, peerAs: 65000, neighbor: '192.0.2.1', local: '192.0.2.2' }));
+    const bird = new Bird(netns(), r, birdConfig({ as: 65001, peerAs: 65000, neighbor: '192.0.2.1', local: '192.0.2.2' }));
     birds.push(bird);
     await bird.ready();
-    const herald = new HeraldDriver(net, h);
+    const herald = new HeraldDriver(netns(), h);
     herald.send({ cmd: 'start', peerAddress: '192.0.2.2', myAsn: 65000, peerAsn: 65001, routerId: '192.0.2.1', holdTime: 9, families: ['IPv4'] });
     await herald.waitState('Established');
     herald.send({ cmd: 'set', routes: [{ prefix: '203.0.113.10/32', communities: [65000 * 65536 + 100], largeCommunities: [[65000, 1, 2]] }, { prefix: '203.0.113.11/32' }] });
@@ -80,10 +68,10 @@ describe('BGP engine against BIRD 2 (netns)', function () {
 
   it('iBGP over IPv4 carries LOCAL_PREF and an empty AS path', async () => {
     const { h, r } = topology();
-    const bird = new Bird(net, r, birdConfig({ as: 65000, peerAs: 65000, neighbor: '192.0.2.1', local: '192.0.2.2' }));
+    const bird = new Bird(netns(), r, birdConfig({ as: 65000, peerAs: 65000, neighbor: '192.0.2.1', local: '192.0.2.2' }));
     birds.push(bird);
     await bird.ready();
-    const herald = new HeraldDriver(net, h);
+    const herald = new HeraldDriver(netns(), h);
     herald.send({ cmd: 'start', peerAddress: '192.0.2.2', myAsn: 65000, peerAsn: 65000, routerId: '192.0.2.1', holdTime: 9, families: ['IPv4'] });
     await herald.waitState('Established');
     herald.send({ cmd: 'set', routes: [{ prefix: '198.51.100.7/32', localPref: 250 }] });
@@ -98,10 +86,10 @@ describe('BGP engine against BIRD 2 (netns)', function () {
   it('eBGP over IPv6 (MP_REACH_NLRI): /128s with the IPv6 next hop; survives a BIRD restart', async () => {
     const { h, r } = topology();
     const conf = birdConfig({ as: 65001, peerAs: 65000, neighbor: '2001:db8::1', local: '2001:db8::2', v6: true });
-    const bird = new Bird(net, r, conf);
+    const bird = new Bird(netns(), r, conf);
     birds.push(bird);
     await bird.ready();
-    const herald = new HeraldDriver(net, h);
+    const herald = new HeraldDriver(netns(), h);
     herald.send({ cmd: 'start', peerAddress: '2001:db8::2', myAsn: 65000, dynamicAsn: 'external', routerId: '192.0.2.1', holdTime: 9, families: ['IPv6'] });
     await herald.waitState('Established');
     herald.send({ cmd: 'set', routes: [{ prefix: '2001:db8:100::10/128' }, { prefix: '2001:db8:100::11/128' }] });
@@ -117,10 +105,10 @@ describe('BGP engine against BIRD 2 (netns)', function () {
 
   it('TCP-MD5 (RFC 2385): the right password establishes, a wrong one never does', async () => {
     const { h, r } = topology();
-    const bird = new Bird(net, r, birdConfig({ as: 65001, peerAs: 65000, neighbor: '192.0.2.1', local: '192.0.2.2', password: 'correct horse' }));
+    const bird = new Bird(netns(), r, birdConfig({ as: 65001, peerAs: 65000, neighbor: '192.0.2.1', local: '192.0.2.2', password: 'correct horse' }));
     birds.push(bird);
     await bird.ready();
-    const wrong = new HeraldDriver(net, h);
+    const wrong = new HeraldDriver(netns(), h);
     wrong.send({ cmd: 'start', peerAddress: '192.0.2.2', myAsn: 65000, peerAsn: 65001, routerId: '192.0.2.1', holdTime: 9, families: ['IPv4'], md5Key: 'battery staple' });
     // The wrong key never gets past TCP: wait until it has failed to connect, then check.
     await eventually(() => {
@@ -130,7 +118,7 @@ describe('BGP engine against BIRD 2 (netns)', function () {
     expect(wrong.state()).to.not.equal('Established');
     expect(bird.protocolState('herald')).to.not.include('Established');
     wrong.send({ cmd: 'stop' });
-    const right = new HeraldDriver(net, h);
+    const right = new HeraldDriver(netns(), h);
     right.send({ cmd: 'start', peerAddress: '192.0.2.2', myAsn: 65000, peerAsn: 65001, routerId: '192.0.2.1', holdTime: 9, families: ['IPv4'], md5Key: 'correct horse' });
     await right.waitState('Established', 30_000);
     right.send({ cmd: 'set', routes: [{ prefix: '203.0.113.50/32' }] });

@@ -9,35 +9,24 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import { eventually } from '../../support/apiserver.js';
 import { HeraldDriver } from '../../support/bgp-peers.js';
-import { canUseNetns, Netns } from '../../support/netns.js';
-import { requireTool } from '../../support/tools.js';
+import { useNetns } from '../../support/netns.js';
 
 describe('BGP engine against FRR and GoBGP (netns)', function () {
   this.timeout(90_000);
-  let net: Netns;
   let dir: string;
 
-  before(function () {
-    requireTool(this, 'gobgpd');
-    requireTool(this, 'vtysh');
-    if (!canUseNetns()) {
-      if (process.env['CI'] === 'true') throw new Error('netns tests need root');
-      this.skip();
-    }
-  });
+  const netns = useNetns(this, ['gobgpd', 'vtysh']);
   beforeEach(() => {
-    net = new Netns();
     dir = mkdtempSync(join(tmpdir(), 'herald-peer-'));
   });
   afterEach(async () => {
-    await net.teardown();
     rmSync(dir, { recursive: true, force: true });
   });
 
   const topology = (): { h: string; r: string } => {
-    const h = net.add('h');
-    const r = net.add('r');
-    net.link(h, ['192.0.2.1/24'], r, ['192.0.2.2/24']);
+    const h = netns().add('h');
+    const r = netns().add('r');
+    netns().link(h, ['192.0.2.1/24'], r, ['192.0.2.2/24']);
     return { h, r };
   };
 
@@ -58,8 +47,8 @@ router bgp 65001
  exit-address-family
 `,
     );
-    net.spawn(r, '/usr/lib/frr/bgpd', ['-Z', '-S', '-f', join(dir, 'frr.conf'), '-i', join(dir, 'bgpd.pid'), '--vty_socket', dir, '-P', '0', '-l', '192.0.2.2', '-n']);
-    const vtysh = (cmd: string): string => net.exec(r, ['vtysh', '--vty_socket', dir, '-c', cmd]);
+    netns().spawn(r, '/usr/lib/frr/bgpd', ['-Z', '-S', '-f', join(dir, 'frr.conf'), '-i', join(dir, 'bgpd.pid'), '--vty_socket', dir, '-P', '0', '-l', '192.0.2.2', '-n']);
+    const vtysh = (cmd: string): string => netns().exec(r, ['vtysh', '--vty_socket', dir, '-c', cmd]);
     await eventually(() => {
       try {
         return vtysh('show bgp summary') !== undefined || undefined;
@@ -67,7 +56,7 @@ router bgp 65001
         return undefined;
       }
     }, 'FRR to start', 15_000, 100);
-    const herald = new HeraldDriver(net, h);
+    const herald = new HeraldDriver(netns(), h);
     herald.send({ cmd: 'start', peerAddress: '192.0.2.2', myAsn: 65000, peerAsn: 65001, routerId: '192.0.2.1', holdTime: 9, families: ['IPv4'] });
     await herald.waitState('Established', 30_000);
     herald.send({ cmd: 'set', routes: [{ prefix: '203.0.113.20/32', communities: [65000 * 65536 + 7] }, { prefix: '203.0.113.21/32' }] });
@@ -111,9 +100,9 @@ router bgp 65001
 `,
     );
     const sock = join(dir, 'api.sock');
-    net.spawn(r, 'gobgpd', ['-f', join(dir, 'gobgpd.toml'), '-p', '--pprof-disable', '--api-hosts', `unix://${sock}`]);
-    const gobgp = (...args: string[]): string => net.exec(r, ['gobgp', '--target', `unix://${sock}`, ...args]);
-    const herald = new HeraldDriver(net, h);
+    netns().spawn(r, 'gobgpd', ['-f', join(dir, 'gobgpd.toml'), '-p', '--pprof-disable', '--api-hosts', `unix://${sock}`]);
+    const gobgp = (...args: string[]): string => netns().exec(r, ['gobgp', '--target', `unix://${sock}`, ...args]);
+    const herald = new HeraldDriver(netns(), h);
     await eventually(() => {
       try {
         return gobgp('neighbor') !== undefined || undefined;

@@ -8,34 +8,19 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import { eventually } from '../../support/apiserver.js';
 import { REPO_ROOT } from '../../support/crds.js';
-import { canUseNetns, Netns } from '../../support/netns.js';
-import { requireTool } from '../../support/tools.js';
+import { useNetns } from '../../support/netns.js';
 import { spawnSync } from 'node:child_process';
 
 describe('layer2 responder on real packets (netns, arping, ndisc6)', function () {
   this.timeout(30_000);
-  let net: Netns;
 
-  before(function () {
-    requireTool(this, 'arping');
-    requireTool(this, 'ndisc6');
-    if (!canUseNetns()) {
-      if (process.env['CI'] === 'true') throw new Error('netns tests need root');
-      this.skip();
-    }
-  });
-  beforeEach(() => {
-    net = new Netns();
-  });
-  afterEach(async () => {
-    await net.teardown();
-  });
+  const netns = useNetns(this, ['arping', 'ndisc6']);
 
   it('answers ARP and NS for owned IPs with its MAC, and nothing else', async () => {
-    const node = net.add('n');
-    const client = net.add('c');
-    const { aIf, bIf } = net.link(node, ['192.0.2.1/24', '2001:db8::1/64'], client, ['192.0.2.2/24', '2001:db8::2/64']);
-    const p = net.spawn(node, process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'test', 'support', 'l2-responder.ts'), aIf, '192.0.2.10', '2001:db8::a'], { cwd: REPO_ROOT });
+    const node = netns().add('n');
+    const client = netns().add('c');
+    const { aIf, bIf } = netns().link(node, ['192.0.2.1/24', '2001:db8::1/64'], client, ['192.0.2.2/24', '2001:db8::2/64']);
+    const p = netns().spawn(node, process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'test', 'support', 'l2-responder.ts'), aIf, '192.0.2.10', '2001:db8::a'], { cwd: REPO_ROOT });
     const lines: Record<string, string | boolean>[] = [];
     createInterface({ input: p.stdout! }).on('line', (l) => lines.push(JSON.parse(l) as Record<string, string | boolean>));
     p.stderr!.on('data', (d: Buffer) => process.stderr.write(`[responder] ${d.toString()}`));

@@ -5,33 +5,19 @@ import { expect } from 'chai';
 import { nativeStatus } from '../../../native/index.js';
 import { eventually } from '../../support/apiserver.js';
 import { REPO_ROOT } from '../../support/crds.js';
-import { canUseNetns, Netns } from '../../support/netns.js';
-import { requireTool } from '../../support/tools.js';
+import { useNetns } from '../../support/netns.js';
 
 describe('native addon', function () {
   this.timeout(30_000);
-  let net: Netns;
 
-  before(function () {
-    requireTool(this, 'arping');
-    if (!canUseNetns()) {
-      if (process.env['CI'] === 'true') throw new Error('netns tests need root');
-      this.skip();
-    }
-  });
-  beforeEach(() => {
-    net = new Netns();
-  });
-  afterEach(async () => {
-    await net.teardown();
-  });
+  const netns = useNetns(this, ['arping']);
 
   it('loads (built by npm install)', () => {
     expect(nativeStatus()).to.deep.equal({ ok: true });
   });
 
   const probe = (ns: string, ifname: string): { lines: Record<string, unknown>[]; send: (hex: string) => void } => {
-    const p = net.spawn(ns, process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'test', 'support', 'packet-probe.ts'), ifname], { cwd: REPO_ROOT });
+    const p = netns().spawn(ns, process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'test', 'support', 'packet-probe.ts'), ifname], { cwd: REPO_ROOT });
     const lines: Record<string, unknown>[] = [];
     createInterface({ input: p.stdout! }).on('line', (l) => lines.push(JSON.parse(l) as Record<string, unknown>));
     p.stderr!.on('data', (d: Buffer) => process.stderr.write(`[probe] ${d.toString()}`));
@@ -39,13 +25,13 @@ describe('native addon', function () {
   };
 
   it('receives ARP requests through its filter, not other traffic, and sends whole frames', async () => {
-    const a = net.add('a');
-    const b = net.add('b');
-    const { aIf, bIf } = net.link(a, ['192.0.2.1/24'], b, ['192.0.2.2/24']);
+    const a = netns().add('a');
+    const b = netns().add('b');
+    const { aIf, bIf } = netns().link(a, ['192.0.2.1/24'], b, ['192.0.2.2/24']);
     const pa = probe(a, aIf);
     await eventually(() => pa.lines.some((l) => l['ready']) || undefined, 'probe ready');
     // An ARP request from b for an address nobody has.
-    void net.spawn(b, 'arping', ['-c', '1', '-w', '1', '-I', bIf, '192.0.2.9']);
+    void netns().spawn(b, 'arping', ['-c', '1', '-w', '1', '-I', bIf, '192.0.2.9']);
     const arp = await eventually(() => pa.lines.find((l) => typeof l['frame'] === 'string' && (l['frame'] as string).slice(24, 28) === '0806'), 'the ARP request at the probe');
     const frame = Buffer.from(arp['frame'] as string, 'hex');
     expect(frame.readUInt16BE(20)).to.equal(1); // ARP opcode request
