@@ -2,20 +2,12 @@
  * Object storage with one monotonically increasing resourceVersion, a bounded history of
  * changes for watches, and compaction (after which older versions answer 410 Gone).
  */
+import type { ObjectMeta } from '../../src/api/meta.js';
 
 export type Obj = Record<string, unknown> & { metadata: Meta };
 
-export interface Meta {
+export interface Meta extends ObjectMeta {
   name: string;
-  namespace?: string;
-  resourceVersion?: string;
-  uid?: string;
-  generation?: number;
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
-  finalizers?: string[];
-  deletionTimestamp?: string;
-  creationTimestamp?: string;
   [k: string]: unknown;
 }
 

@@ -6,19 +6,11 @@
 import { Agent as HttpsAgent, type AgentOptions } from 'node:https';
 import { HttpMethod, IsomorphicFetchHttpLibrary, KubeConfig, RequestContext, Watch } from '@kubernetes/client-node';
 import { HeraldError } from '../core/errors.js';
+import type { ObjectMeta as ApiObjectMeta } from '../api/meta.js';
 
-export interface ObjectMeta {
+/** Kubernetes ObjectMeta as Herald reads it: the API's shape with the name always set. */
+export interface ObjectMeta extends ApiObjectMeta {
   name: string;
-  namespace?: string;
-  uid?: string;
-  resourceVersion?: string;
-  generation?: number;
-  labels?: Record<string, string>;
-  annotations?: Record<string, string>;
-  finalizers?: string[];
-  deletionTimestamp?: string;
-  creationTimestamp?: string;
-  generateName?: string;
   ownerReferences?: { apiVersion: string; kind: string; name: string; uid: string; controller?: boolean }[];
 }
 
