@@ -15,6 +15,7 @@ interface Args {
   'metrics-port': number;
   'metrics-host': string;
   'member-expire': number;
+  'member-port': number;
   'log-level': LogLevel;
 }
 
@@ -30,12 +31,13 @@ export function speakerCommand(io: CliIO, waitForStop: () => Promise<void>): Com
         .option('lb-class', { type: 'string', describe: 'serve only Services with this loadBalancerClass' })
         .option('metrics-port', { type: 'number', default: 7473 })
         .option('metrics-host', { type: 'string', default: '0.0.0.0' })
-        .option('member-expire', { type: 'number', default: 3, describe: 'seconds without a Lease renewal before a speaker is taken for dead' }) as never,
+        .option('member-expire', { type: 'number', default: 3, describe: 'seconds without a Lease renewal before a speaker is taken for dead (until the UDP detector runs)' })
+        .option('member-port', { type: 'number', default: 7946, describe: 'UDP port of the SWIM failure detector; 0 disables it' }) as never,
     handler: async (args) => {
       if (!args.node) throw new HeraldError('Usage', 'the node name is needed: --node or $NODE_NAME');
       const logger = createWinstonLogger({ level: args['log-level'], stream: io.stderr }).child({ node: args.node });
       const client = args.kubeconfig ? KubeClient.fromFile(args.kubeconfig) : KubeClient.fromDefault();
-      const r = await runSpeaker({ client, logger, node: args.node, namespace: args.namespace, ...(args['lb-class'] ? { lbClass: args['lb-class'] } : {}), metricsPort: args['metrics-port'], metricsHost: args['metrics-host'], memberExpireMs: args['member-expire'] * 1000, stopSignal: waitForStop() });
+      const r = await runSpeaker({ client, logger, node: args.node, namespace: args.namespace, ...(args['lb-class'] ? { lbClass: args['lb-class'] } : {}), metricsPort: args['metrics-port'], metricsHost: args['metrics-host'], memberExpireMs: args['member-expire'] * 1000, memberPort: args['member-port'], stopSignal: waitForStop() });
       await r.done;
       client.close();
     },

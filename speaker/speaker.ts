@@ -19,6 +19,7 @@ import { BgpManager } from './bgp/manager.js';
 import { desiredState, type EndpointInfo, type ServiceInfo } from './desired.js';
 import { L2Engine } from './layer2/engine.js';
 import { LeaseMembership } from './membership/lease-membership.js';
+import { SwimMembership } from './membership/swim-driver.js';
 
 const HERALD_KINDS = ['IPAddressPool', 'L2Advertisement', 'BGPAdvertisement', 'BGPPeer', 'BFDProfile', 'Community'] as const;
 const L2_STATUS = heraldResource('ServiceL2Status');
@@ -37,7 +38,12 @@ export interface SpeakerOptions {
   /** The native addon, or why it is unavailable (Layer 2 then fails clearly; BGP still runs). */
   readonly native: NativeAddon | { error: string };
   readonly memberExpireMs?: number;
+  /** UDP port of the SWIM failure detector (memberlist Secret present); 0 disables it. */
+  readonly memberPort?: number;
 }
+
+/** The Secret (made by the controller) whose `secretkey` authenticates membership datagrams. */
+const MEMBERLIST_SECRET = 'herald-memberlist';
 
 function dnsName(...parts: string[]): string {
   return parts.join('-').toLowerCase().replace(/[^a-z0-9.-]/g, '-').replace(/^-+|-+$/g, '').slice(0, 253);
@@ -52,6 +58,8 @@ export class Speaker {
   private readonly herald = new Map<string, Informer>();
   private readonly queue: WorkQueue;
   private readonly membership: LeaseMembership;
+  private swim: SwimMembership | undefined;
+  private swimStarting = false;
   private readonly l2?: L2Engine;
   private readonly bgp: BgpManager;
   private readonly events: EventRecorder;
@@ -145,6 +153,8 @@ export class Speaker {
     for (const n of this.nodes.list()) objects.push({ ...n, apiVersion: 'v1', kind: 'Node' });
     for (const s of this.secrets.list()) objects.push({ ...s, apiVersion: 'v1', kind: 'Secret' });
     const parsed = parseConfig(objects);
+    this.ensureSwim(parsed.config.secrets.get(`${this.opts.namespace}/${MEMBERLIST_SECRET}`)?.data['secretkey']);
+    this.swim?.setMembers(this.nodes.list().map((n) => n.metadata.name));
     const services: ServiceInfo[] = [];
     for (const s of this.services.list()) {
       const spec = (s['spec'] ?? {}) as { type?: string; loadBalancerClass?: string; externalTrafficPolicy?: string };
@@ -163,7 +173,7 @@ export class Speaker {
       for (const e of ((sl['endpoints'] as { nodeName?: string; conditions?: { ready?: boolean } }[] | undefined) ?? [])) list.push({ node: e.nodeName ?? '', ready: e.conditions?.ready !== false });
       endpoints.set(key, list);
     }
-    const desired = desiredState({ node: this.opts.node, config: parsed.config, services, endpoints, liveSpeakers: this.membership.alive() });
+    const desired = desiredState({ node: this.opts.node, config: parsed.config, services, endpoints, liveSpeakers: this.swim ? this.swim.alive() : this.membership.alive() });
     // Layer 2.
     if (this.l2) {
       const { taken } = this.l2.setOwned(new Map([...desired.l2].map(([ip, v]) => [ip, v.interfaces])));
@@ -223,6 +233,26 @@ export class Speaker {
     }
   }
 
+  /** Starts the UDP failure detector once the memberlist key exists (Lease membership until then). */
+  private ensureSwim(key: string | undefined): void {
+    if (this.swim || this.swimStarting || !key || this.opts.memberPort === 0) return;
+    this.swimStarting = true;
+    const addressOf = (node: string): string | undefined => {
+      const n = this.nodes.get(node);
+      const addrs = ((n?.['status'] as { addresses?: { type: string; address: string }[] } | undefined)?.addresses ?? []);
+      return addrs.find((a) => a.type === 'InternalIP')?.address;
+    };
+    const swim = new SwimMembership({ node: this.opts.node, key: Buffer.from(key), port: this.opts.memberPort ?? 7946, clock: this.opts.clock, logger: this.log, addressOf, onChange: () => this.kick() });
+    swim.start().then(
+      () => {
+        this.swim = swim;
+        this.log.info('membership: SWIM failure detector running', { port: this.opts.memberPort ?? 7946 });
+        this.kick();
+      },
+      (err: unknown) => this.log.warn('membership: SWIM unavailable, staying with Leases', { error: errorMessage(err) }),
+    );
+  }
+
   /** Per-peer session state objects; called periodically by main. */
   async writeSessionStates(): Promise<void> {
     for (const [peer, s] of this.bgp.states()) {
@@ -245,6 +275,7 @@ export class Speaker {
   /** SIGTERM: leave the membership at once (a new L2 owner takes over), close BGP with Cease. */
   async stop(): Promise<void> {
     this.stopped = true;
+    this.swim?.stop();
     await this.membership.stop();
     this.queue.shutdown();
     await this.worker;

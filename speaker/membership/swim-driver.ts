@@ -1,0 +1,124 @@
+/**
+ * Runs the SWIM detector over UDP between speakers (port 7946 by default), every datagram
+ * authenticated with HMAC-SHA256 under the memberlist Secret's key; unauthenticated or
+ * malformed datagrams are dropped and counted, never believed.
+ */
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createSocket, type Socket } from 'node:dgram';
+import type { Clock, TimerHandle } from '../../src/core/clock.js';
+import type { Logger } from '../../src/core/logger.js';
+import { Swim, type Send, type SwimMessage } from './swim.js';
+
+export interface SwimDriverOptions {
+  readonly node: string;
+  readonly key: Buffer;
+  readonly port?: number;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly random?: () => number;
+  /** The UDP address of a member's speaker (its node's InternalIP). */
+  readonly addressOf: (node: string) => string | undefined;
+  readonly onChange: () => void;
+}
+
+export class SwimMembership {
+  private readonly swim: Swim;
+  private socket: Socket | undefined;
+  private timer: TimerHandle | undefined;
+  private stopped = false;
+  readonly counters = { sent: 0, received: 0, rejected: 0 };
+
+  constructor(private readonly opts: SwimDriverOptions) {
+    this.swim = new Swim({ self: opts.node, random: opts.random ?? Math.random });
+  }
+
+  private sign(m: SwimMessage): Buffer {
+    const body = JSON.stringify(m);
+    const h = createHmac('sha256', this.opts.key).update(body).digest('hex');
+    return Buffer.from(JSON.stringify({ m: body, h }));
+  }
+
+  private verify(data: Buffer): SwimMessage | undefined {
+    try {
+      const env = JSON.parse(data.toString('utf8')) as { m?: unknown; h?: unknown };
+      if (typeof env.m !== 'string' || typeof env.h !== 'string') return undefined;
+      const want = createHmac('sha256', this.opts.key).update(env.m).digest();
+      const got = Buffer.from(env.h, 'hex');
+      if (got.length !== want.length || !timingSafeEqual(got, want)) return undefined;
+      const m = JSON.parse(env.m) as SwimMessage;
+      return typeof m.from === 'string' && Array.isArray(m.updates) ? m : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  private send(sends: readonly Send[]): void {
+    for (const s of sends) {
+      const addr = this.opts.addressOf(s.to);
+      if (!addr || !this.socket) continue;
+      // A dual-stack IPv6 socket reaches IPv4 peers through their v4-mapped addresses.
+      this.socket.send(this.sign(s.message), this.opts.port ?? 7946, addr.includes(':') ? addr : `::ffff:${addr}`);
+      this.counters.sent++;
+    }
+  }
+
+  async start(): Promise<void> {
+    const socket = createSocket({ type: 'udp6', ipv6Only: false, reuseAddr: true });
+    socket.on('message', (data) => {
+      const m = this.verify(data);
+      if (!m) {
+        this.counters.rejected++;
+        return;
+      }
+      this.counters.received++;
+      const r = this.swim.receive(m, this.opts.clock.monotonic());
+      this.send(r.sends);
+      if (r.changed) this.changed();
+    });
+    socket.on('error', (err) => this.opts.logger.warn('membership socket error', { error: err.message }));
+    await new Promise<void>((resolve, reject) => {
+      socket.once('error', reject);
+      socket.bind(this.opts.port ?? 7946, '::', () => resolve());
+    });
+    this.socket = socket;
+    this.loop();
+  }
+
+  private lastAlive = '';
+
+  private changed(): void {
+    const now = [...this.swim.alive()].sort().join(',');
+    if (now === this.lastAlive) return;
+    this.lastAlive = now;
+    this.opts.logger.info('speaker membership', { alive: now });
+    this.opts.onChange();
+  }
+
+  private loop(): void {
+    if (this.stopped) return;
+    const r = this.swim.tick(this.opts.clock.monotonic());
+    this.send(r.sends);
+    if (r.changed) this.changed();
+    this.timer = this.opts.clock.setTimeout(() => this.loop(), 20);
+  }
+
+  /** The nodes that may run speakers. */
+  setMembers(nodes: readonly string[]): void {
+    this.swim.setKnown(nodes);
+  }
+
+  alive(): Set<string> {
+    return this.swim.alive();
+  }
+
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.timer?.cancel();
+    this.send(this.swim.leave());
+    const s = this.socket;
+    this.socket = undefined;
+    // Let the leave datagrams go out before closing.
+    setImmediate(() => s?.close());
+  }
+}

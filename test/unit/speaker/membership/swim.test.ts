@@ -1,0 +1,112 @@
+/** The SWIM detector over a simulated network with a fake clock: detection, refutation, indirect probes, leave. */
+import { expect } from 'chai';
+import { Swim, type Send } from '../../../../speaker/membership/swim.js';
+
+/** Members on a simulated network; `cut` drops messages between two members. */
+class World {
+  now = 0;
+  readonly nodes = new Map<string, Swim>();
+  readonly down = new Set<string>();
+  readonly cuts = new Set<string>();
+  private queue: { at: number; from: string; send: Send }[] = [];
+
+  constructor(names: string[], seed = 1) {
+    let s = seed;
+    const random = (): number => {
+      s = (s * 16807) % 2147483647;
+      return (s - 1) / 2147483646;
+    };
+    for (const n of names) {
+      const w = new Swim({ self: n, random });
+      w.setKnown(names);
+      this.nodes.set(n, w);
+    }
+  }
+
+  cut(a: string, b: string): void {
+    this.cuts.add(`${a}|${b}`);
+    this.cuts.add(`${b}|${a}`);
+  }
+
+  private deliver(from: string, sends: Send[]): void {
+    for (const s of sends) this.queue.push({ at: this.now + 1, from, send: s });
+  }
+
+  run(ms: number): void {
+    const end = this.now + ms;
+    for (; this.now <= end; this.now += 5) {
+      const due = this.queue.filter((q) => q.at <= this.now);
+      this.queue = this.queue.filter((q) => q.at > this.now);
+      for (const q of due) {
+        if (this.down.has(q.send.to) || this.down.has(q.from) || this.cuts.has(`${q.from}|${q.send.to}`)) continue;
+        this.deliver(q.send.to, this.nodes.get(q.send.to)!.receive(q.send.message, this.now).sends);
+      }
+      for (const [n, w] of this.nodes) if (!this.down.has(n)) this.deliver(n, w.tick(this.now).sends);
+    }
+  }
+
+  aliveAt(n: string): string[] {
+    return [...this.nodes.get(n)!.alive()].sort();
+  }
+}
+
+describe('membership: SWIM failure detector (simulated network, fake clock)', () => {
+  it('members are alive only once heard from, then all see all', () => {
+    const w = new World(['a', 'b', 'c']);
+    expect(w.aliveAt('a')).to.deep.equal(['a']);
+    w.run(1000);
+    for (const n of ['a', 'b', 'c']) expect(w.aliveAt(n)).to.deep.equal(['a', 'b', 'c']);
+  });
+
+  it('a member that dies is dead everywhere well under a second later', () => {
+    const w = new World(['a', 'b', 'c', 'd']);
+    w.run(1000);
+    w.down.add('c');
+    const t0 = w.now;
+    let detected = -1;
+    for (let i = 0; i < 200 && detected < 0; i++) {
+      w.run(5);
+      if (['a', 'b', 'd'].every((n) => !w.aliveAt(n).includes('c'))) detected = w.now - t0;
+    }
+    expect(detected).to.be.within(0, 1000);
+  });
+
+  it('a member whose direct link is cut stays alive through indirect probes', () => {
+    const w = new World(['a', 'b', 'c']);
+    w.run(1000);
+    w.cut('a', 'b');
+    w.run(3000);
+    expect(w.aliveAt('a')).to.include('b');
+    expect(w.aliveAt('b')).to.include('a');
+  });
+
+  it('a suspected member refutes by raising its incarnation', () => {
+    const w = new World(['a', 'b', 'c']);
+    w.run(1000);
+    // b is cut off from everyone briefly, long enough to be suspected, not long enough to die.
+    w.cut('a', 'b');
+    w.cut('c', 'b');
+    w.run(250);
+    w.cuts.clear();
+    w.run(2000);
+    for (const n of ['a', 'c']) expect(w.aliveAt(n)).to.include('b');
+  });
+
+  it('a member that leaves is gone at once, and can come back', () => {
+    const w = new World(['a', 'b', 'c']);
+    w.run(1000);
+    const sends = w.nodes.get('c')!.leave();
+    for (const s of sends) w.nodes.get(s.to)!.receive(s.message, w.now);
+    expect(w.aliveAt('a')).to.deep.equal(['a', 'b']);
+    expect(w.aliveAt('b')).to.deep.equal(['a', 'b']);
+    w.down.add('c');
+    w.run(1000);
+    // A restarted speaker (new instance) is taken back once heard from.
+    w.down.delete('c');
+    const fresh = new Swim({ self: 'c', random: () => 0.5 });
+    fresh.setKnown(['a', 'b', 'c']);
+    w.nodes.set('c', fresh);
+    w.run(1500);
+    expect(w.aliveAt('a')).to.deep.equal(['a', 'b', 'c']);
+  });
+});
