@@ -80,7 +80,7 @@ export class Netns {
     return 'br0';
   }
 
-  /** Plugs `ns` into the bridge in `brNs` with a veth named `eth0` on its side. */
+  /** Plugs `ns` into the bridge in `brNs` with a veth named `eth0` on its side; returns the bridge port. */
   attach(brNs: string, ns: string, addrs: string[]): string {
     const n = this.seq++;
     run('ip', ['link', 'add', `${this.prefix}p${n}`, 'type', 'veth', 'peer', 'name', `${this.prefix}q${n}`]);
@@ -90,7 +90,7 @@ export class Netns {
     this.exec(brNs, ['ip', 'link', 'set', `p${n}`, 'up']);
     for (const addr of addrs) this.exec(ns, ['ip', 'addr', 'add', addr, 'dev', 'eth0', ...(addr.includes(':') ? ['nodad'] : [])]);
     this.exec(ns, ['ip', 'link', 'set', 'eth0', 'up']);
-    return 'eth0';
+    return `p${n}`;
   }
 
   /** Starts a long-running process inside a namespace; killed at teardown. */

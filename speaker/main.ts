@@ -31,7 +31,10 @@ export async function runSpeaker(opts: SpeakerMainOptions): Promise<{ done: Prom
   const speaker = new Speaker({ client: opts.client, clock, logger: opts.logger, registry, node: opts.node, namespace: opts.namespace, native, ...(opts.lbClass ? { lbClass: opts.lbClass } : {}), ...(opts.memberExpireMs ? { memberExpireMs: opts.memberExpireMs } : {}), ...(opts.memberPort !== undefined ? { memberPort: opts.memberPort } : {}) });
   const ops = await startOpsServer({ registry, port: opts.metricsPort, ...(opts.metricsHost ? { host: opts.metricsHost } : {}), logger: opts.logger, notReadyReason: () => speaker.notReadyReason() });
   await speaker.start();
-  const timer = setInterval(() => void speaker.writeSessionStates(), 5000);
+  const timer = setInterval(() => {
+    void speaker.writeSessionStates();
+    speaker.resync();
+  }, 5000);
   timer.unref();
   const done = opts.stopSignal.then(async () => {
     clearInterval(timer);

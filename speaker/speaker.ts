@@ -20,6 +20,7 @@ import { desiredState, type EndpointInfo, type ServiceInfo } from './desired.js'
 import { L2Engine } from './layer2/engine.js';
 import { LeaseMembership } from './membership/lease-membership.js';
 import { SwimMembership } from './membership/swim-driver.js';
+import { SplitBrainGuard } from './membership/split-brain.js';
 
 const HERALD_KINDS = ['IPAddressPool', 'L2Advertisement', 'BGPAdvertisement', 'BGPPeer', 'BFDProfile', 'Community'] as const;
 const L2_STATUS = heraldResource('ServiceL2Status');
@@ -40,6 +41,8 @@ export interface SpeakerOptions {
   readonly memberExpireMs?: number;
   /** UDP port of the SWIM failure detector (memberlist Secret present); 0 disables it. */
   readonly memberPort?: number;
+  /** Stop Layer 2 announcing when this speaker sees a minority of the members (default on). */
+  readonly splitBrainGuard?: boolean;
 }
 
 /** The Secret (made by the controller) whose `secretkey` authenticates membership datagrams. */
@@ -59,6 +62,8 @@ export class Speaker {
   private readonly queue: WorkQueue;
   private readonly membership: LeaseMembership;
   private swim: SwimMembership | undefined;
+  private readonly guard = new SplitBrainGuard();
+  private guarded = false;
   private swimStarting = false;
   private readonly l2?: L2Engine;
   private readonly bgp: BgpManager;
@@ -127,6 +132,11 @@ export class Speaker {
     this.log.info('speaker started');
   }
 
+  /** Recomputes soon (timers that matter without an event, like the split-brain settle window). */
+  resync(): void {
+    this.kick();
+  }
+
   private kick(): void {
     if (this.ready && !this.stopped) this.queue.addAfter('sync', 10);
   }
@@ -173,12 +183,19 @@ export class Speaker {
       for (const e of ((sl['endpoints'] as { nodeName?: string; conditions?: { ready?: boolean } }[] | undefined) ?? [])) list.push({ node: e.nodeName ?? '', ready: e.conditions?.ready !== false });
       endpoints.set(key, list);
     }
-    const desired = desiredState({ node: this.opts.node, config: parsed.config, services, endpoints, liveSpeakers: this.swim ? this.swim.alive() : this.membership.alive() });
+    const alive = this.swim ? this.swim.alive() : this.membership.alive();
+    const desired = desiredState({ node: this.opts.node, config: parsed.config, services, endpoints, liveSpeakers: alive });
+    const guard = this.opts.splitBrainGuard === false ? { allowed: true as const } : this.guard.check(alive.size, this.opts.clock.monotonic());
+    if (!guard.allowed) {
+      if (!this.guarded) this.log.warn('split-brain guard: not answering for Layer 2 IPs', { reason: guard.reason });
+    } else if (this.guarded) this.log.info('split-brain guard: lifted');
+    this.guarded = !guard.allowed;
+    const l2 = guard.allowed ? desired.l2 : new Map<string, { ip: IP; interfaces: readonly string[]; services: readonly string[] }>();
     // Layer 2.
     if (this.l2) {
-      const { taken } = this.l2.setOwned(new Map([...desired.l2].map(([ip, v]) => [ip, v.interfaces])));
+      const { taken } = this.l2.setOwned(new Map([...l2].map(([ip, v]) => [ip, v.interfaces])));
       for (const ip of taken) {
-        for (const key of desired.l2.get(ip)?.services ?? []) {
+        for (const key of l2.get(ip)?.services ?? []) {
           const [ns, name] = key.split('/') as [string, string];
           void this.events.record({ apiVersion: 'v1', kind: 'Service', namespace: ns, name }, 'Normal', 'nodeAssigned', `announcing ${ip} from node ${this.opts.node} via L2`);
         }
@@ -189,9 +206,9 @@ export class Speaker {
     const peers = [...parsed.config.peers.values()].filter((p) => p.nodeSelectors.length === 0 || (me !== undefined && anySelectorMatches(p.nodeSelectors, me.labels)));
     this.bgp.apply(peers, desired.bgp);
     for (const [peer, s] of this.bgp.states()) this.metrics.sessionUp.set({ peer }, s.state() === 'Established' ? 1 : 0);
-    this.metrics.announced.set({ protocol: 'l2' }, desired.l2.size);
+    this.metrics.announced.set({ protocol: 'l2' }, l2.size);
     this.metrics.announced.set({ protocol: 'bgp' }, new Set(desired.decisions.filter((d) => d.bgp.announce).map((d) => d.ip)).size);
-    await this.writeStatuses(desired.decisions.filter((d) => d.l2.announce).map((d) => d.service), desired.decisions.filter((d) => d.bgp.announce).map((d) => d.service), desired);
+    await this.writeStatuses(guard.allowed ? desired.decisions.filter((d) => d.l2.announce).map((d) => d.service) : [], desired.decisions.filter((d) => d.bgp.announce).map((d) => d.service), desired);
   }
 
   private async writeStatuses(l2Services: string[], bgpServices: string[], desired: ReturnType<typeof desiredState>): Promise<void> {

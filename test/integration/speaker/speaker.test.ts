@@ -22,9 +22,10 @@ import { canUseNetns, Netns } from '../../support/netns.js';
 import { requireTool } from '../../support/tools.js';
 
 const NS = 'herald-system';
-const NODE_IPS: Record<string, string> = { 'node-a': '192.0.2.1', 'node-b': '192.0.2.2' };
+const NODE_IPS: Record<string, string> = { 'node-a': '192.0.2.1', 'node-b': '192.0.2.2', 'node-c': '192.0.2.3' };
+const ALL = Object.keys(NODE_IPS).map((node) => ({ node, weight: 0 }));
 
-describe('speakers end to end (API server, controller, 2 node namespaces, BIRD, client)', function () {
+describe('speakers end to end (API server, controller, 3 node namespaces, BIRD, client)', function () {
   this.timeout(120_000);
   let net: Netns;
   let c: TestCluster;
@@ -33,6 +34,8 @@ describe('speakers end to end (API server, controller, 2 node namespaces, BIRD, 
   let bird: Bird;
   const macs: Record<string, string> = {};
   const speakers: Record<string, import('node:child_process').ChildProcess> = {};
+  const ports: Record<string, string> = {};
+  let lanNs = '';
 
   before(async function () {
     requireTool(this, 'bird');
@@ -46,6 +49,7 @@ describe('speakers end to end (API server, controller, 2 node namespaces, BIRD, 
     c = await startTestCluster({ herald: true, unixSocket: sock });
     net = new Netns();
     const lan = net.add('lan');
+    lanNs = lan;
     net.bridge(lan);
     const router = net.add('rtr');
     net.attach(lan, router, ['192.0.2.254/24']);
@@ -59,11 +63,12 @@ ipv4 table master4;
 template bgp speakers { local 192.0.2.254 as 65001; passive on; hold time 9; ipv4 { import all; export none; }; }
 protocol bgp node_a from speakers { neighbor 192.0.2.1 as 65000; }
 protocol bgp node_b from speakers { neighbor 192.0.2.2 as 65000; }
+protocol bgp node_c from speakers { neighbor 192.0.2.3 as 65000; }
 `);
     await bird.ready();
     for (const [name, ip] of Object.entries(NODE_IPS)) {
       const ns = net.add(name.replace('node-', 'n'));
-      net.attach(lan, ns, [`${ip}/24`]);
+      ports[name] = net.attach(lan, ns, [`${ip}/24`]);
       macs[name] = net.exec(ns, ['cat', '/sys/class/net/eth0/address']).trim().toUpperCase();
       await c.client.create(NODES, { metadata: { name, labels: { 'kubernetes.io/hostname': name } }, status: { conditions: [{ type: 'Ready', status: 'True' }], addresses: [{ type: 'InternalIP', address: ip }] } });
       net.spawn(ns, process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'lab', 'ns-forwarder.ts'), '6443', sock], { cwd: REPO_ROOT });
@@ -103,34 +108,58 @@ protocol bgp node_b from speakers { neighbor 192.0.2.2 as 65000; }
 
   it('Layer 2: the elected owner answers ARP for the service IP with its MAC', async () => {
     const ip = await service('web', 'lan');
-    const owner = electOwner(ip, [{ node: 'node-a', weight: 0 }, { node: 'node-b', weight: 0 }]).owner!;
+    const owner = electOwner(ip, ALL).owner!;
     // While the speakers first find each other both may answer; wait until only the owner does.
-    const other = owner === 'node-a' ? 'node-b' : 'node-a';
+    const others = Object.keys(NODE_IPS).filter((n) => n !== owner);
     const out = await eventually(() => {
       const r = spawnSync('ip', ['netns', 'exec', net.name('cli'), 'arping', '-c', '2', '-w', '2', '-I', 'eth0', ip], { encoding: 'utf8' });
       const text = r.stdout.toUpperCase();
-      return r.status === 0 && text.includes(`[${macs[owner]!}]`) && !text.includes(`[${macs[other]!}]`) ? text : undefined;
+      return r.status === 0 && text.includes(`[${macs[owner]!}]`) && others.every((o) => !text.includes(`[${macs[o]!}]`)) ? text : undefined;
     }, 'ARP answers from the owner only', 30_000, 200);
     expect(out).to.include(`[${macs[owner]!}]`);
     await eventually(() => c.client.tryGet(heraldResource('ServiceL2Status'), NS, `l2-default-web-${owner}`), 'ServiceL2Status of the owner', 20_000);
   });
 
-  it('BGP: the router learns the /32 from both nodes; deleting the Service withdraws it', async () => {
+  it('BGP: the router learns the /32 from every node; deleting the Service withdraws it', async () => {
     const ip = await service('api', 'routed');
     await eventually(() => {
       const t = bird.routes('master4');
       const start = t.indexOf(`${ip}/32`);
       if (start < 0) return undefined;
-      return t.includes('via 192.0.2.1') && t.includes('via 192.0.2.2') ? true : undefined;
-    }, 'the route from both nodes at BIRD', 60_000, 200);
+      return t.includes('via 192.0.2.1') && t.includes('via 192.0.2.2') && t.includes('via 192.0.2.3') ? true : undefined;
+    }, 'the route from every node at BIRD', 60_000, 200);
     await c.client.delete(SERVICES, 'default', 'api');
     await eventually(() => !bird.routes('master4').includes(`${ip}/32`) || undefined, 'the withdrawal at BIRD', 30_000, 200);
   });
 
+  it('partition: the owner cut off alone stops announcing; the majority elects a new owner', async () => {
+    const ip = ((await c.client.get(SERVICES, 'default', 'web'))['status'] as { loadBalancer: { ingress: { ip: string }[] } }).loadBalancer.ingress[0]!.ip;
+    const owner = electOwner(ip, ALL).owner!;
+    const next = electOwner(ip, ALL.filter((x) => x.node !== owner)).owner!;
+    netns_exec(lanNs, ['ip', 'link', 'set', ports[owner]!, 'down']);
+    try {
+      // The isolated speaker still reaches the API (through its namespace's loopback) and withdraws its claim.
+      await eventually(async () => ((await c.client.tryGet(heraldResource('ServiceL2Status'), NS, `l2-default-web-${owner}`)) === undefined ? true : undefined), `${owner} to stop announcing`, 20_000, 200);
+      const out = await eventually(() => {
+        const r = spawnSync('ip', ['netns', 'exec', net.name('cli'), 'arping', '-c', '1', '-w', '1', '-I', 'eth0', ip], { encoding: 'utf8' });
+        return r.status === 0 && r.stdout.toUpperCase().includes(`[${macs[next]!}]`) ? r.stdout : undefined;
+      }, `${next} to answer`, 20_000, 200);
+      expect(out).to.not.equal(undefined);
+    } finally {
+      netns_exec(lanNs, ['ip', 'link', 'set', ports[owner]!, 'up']);
+    }
+    // Healed: the original owner is elected again and answers alone.
+    await eventually(() => {
+      const r = spawnSync('ip', ['netns', 'exec', net.name('cli'), 'arping', '-c', '2', '-w', '2', '-I', 'eth0', ip], { encoding: 'utf8' });
+      const text = r.stdout.toUpperCase();
+      return r.status === 0 && text.includes(`[${macs[owner]!}]`) && !text.includes(`[${macs[next]!}]`) ? true : undefined;
+    }, 'the partition to heal', 30_000, 200);
+  });
+
   it('failover: the owner dies (SIGKILL), the other speaker takes over and the client ARP entry moves', async () => {
     const ip = ((await c.client.get(SERVICES, 'default', 'web'))['status'] as { loadBalancer: { ingress: { ip: string }[] } }).loadBalancer.ingress[0]!.ip;
-    const owner = electOwner(ip, [{ node: 'node-a', weight: 0 }, { node: 'node-b', weight: 0 }]).owner!;
-    const other = owner === 'node-a' ? 'node-b' : 'node-a';
+    const owner = electOwner(ip, ALL).owner!;
+    const other = electOwner(ip, ALL.filter((c) => c.node !== owner)).owner!;
     // The endpoint is on node-a; policy Cluster lets either node own the IP.
     const client = net.name('cli');
     spawnSync('ip', ['netns', 'exec', client, 'sysctl', '-qw', 'net.ipv4.conf.eth0.arp_accept=1']);
@@ -144,3 +173,7 @@ protocol bgp node_b from speakers { neighbor 192.0.2.2 as 65000; }
     await eventually(() => spawnSync('ip', ['netns', 'exec', client, 'ip', 'neigh', 'show', ip], { encoding: 'utf8' }).stdout.toUpperCase().includes(macs[other]!) || undefined, 'the neighbour entry to move', 20_000, 200);
   });
 });
+
+function netns_exec(ns: string, args: string[]): void {
+  spawnSync('ip', ['netns', 'exec', ns, ...args]);
+}
