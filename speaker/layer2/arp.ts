@@ -116,8 +116,8 @@ export function gratuitousArpRequest(ip: IP, mac: Uint8Array): Buffer {
 
 /**
  * Gratuitous ARP, reply form (RFC 2002 §4.6): broadcast, sender IP = target IP = the address,
- * and the target hardware address is also our MAC. Linux counts a reply as gratuitous only when
- * tha equals sha (net/ipv4/arp.c, arp_is_garp), which matters with arp_accept.
+ * and "the Target Hardware Address is also set to the link-layer address to which this cache
+ * entry should be updated", i.e. our MAC.
  */
 export function gratuitousArpReply(ip: IP, mac: Uint8Array): Buffer {
   return buildArp({ op: ARP_REPLY, ethDst: BROADCAST_MAC, senderMac: mac, senderIP: ip, targetMac: mac, targetIP: ip });

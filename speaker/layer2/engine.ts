@@ -12,7 +12,7 @@ import { formatIP, parseIP, tryParseIP, type IP } from '../../src/net/ip.js';
 import { parseMAC } from '../../src/net/mac.js';
 import type { NativeAddon, PacketSocketHandle } from '../../native/index.js';
 import { Announcer } from './announcer.js';
-import { describe as describeFrame, gratuitousArpReply, gratuitousArpRequest, multicastMac, parseFrame, solicitedNode, unsolicitedAdvertisement } from './frames.js';
+import { describePacket, gratuitousArpReply, gratuitousArpRequest, multicastMac, parseFrame, solicitedNode, unsolicitedAdvertisement } from './frames.js';
 import { respond } from './responder.js';
 
 export interface L2EngineOptions {
@@ -131,7 +131,7 @@ export class L2Engine {
       sock.send(r.frame);
       this.counters.answers++;
     } catch (err) {
-      this.opts.logger.warn('layer2: send failed', { interface: ifname, request: describeFrame(parsed.packet), error: errorMessage(err) });
+      this.opts.logger.warn('layer2: send failed', { interface: ifname, request: describePacket(parsed.packet), error: errorMessage(err) });
     }
   }
 
