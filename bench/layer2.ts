@@ -137,7 +137,7 @@ async function failoverBench(trials: number): Promise<string[]> {
           const m = /^([\d.]+) ([0-9a-f:]{17}) > ff:ff:ff:ff:ff:ff/.exec(l);
           if (!m) return;
           const from = macs.get(m[2]!);
-          if (from && from !== owner && l.includes(` ${ip}`)) {
+          if (from && from !== owner && l.includes(` ${ip}`) && Number(m[1]) >= killedAt) {
             clearTimeout(timer);
             resolve(Number(m[1]) - killedAt);
           }

@@ -194,12 +194,15 @@ export class Speaker {
     // Layer 2.
     if (this.l2) {
       const { taken } = this.l2.setOwned(new Map([...l2].map(([ip, v]) => [ip, v.interfaces])));
+      const takenServices = new Set<string>();
       for (const ip of taken) {
         for (const key of l2.get(ip)?.services ?? []) {
+          takenServices.add(key);
           const [ns, name] = key.split('/') as [string, string];
           void this.events.record({ apiVersion: 'v1', kind: 'Service', namespace: ns, name }, 'Normal', 'nodeAssigned', `announcing ${ip} from node ${this.opts.node} via L2`);
         }
       }
+      if (takenServices.size > 0) await this.forgetDeadOwners(takenServices, alive);
     }
     // BGP.
     const me = parsed.config.nodes.get(this.opts.node);
@@ -268,6 +271,22 @@ export class Speaker {
       },
       (err: unknown) => this.log.warn('membership: SWIM unavailable, staying with Leases', { error: errorMessage(err) }),
     );
+  }
+
+  /**
+   * A speaker that died cannot delete its ServiceL2Status objects: the node that takes an IP
+   * over removes the ones of dead members for the same Services.
+   */
+  private async forgetDeadOwners(services: ReadonlySet<string>, alive: ReadonlySet<string>): Promise<void> {
+    try {
+      for (const o of (await this.opts.client.list(L2_STATUS, { namespace: this.opts.namespace })).items) {
+        const st = (o['status'] ?? {}) as { node?: string; serviceName?: string; serviceNamespace?: string };
+        if (!st.node || st.node === this.opts.node || alive.has(st.node)) continue;
+        if (services.has(`${st.serviceNamespace ?? ''}/${st.serviceName ?? ''}`)) await this.opts.client.tryDelete(L2_STATUS, this.opts.namespace, o.metadata.name);
+      }
+    } catch (err) {
+      this.log.warn('could not clean the status of dead speakers', { error: errorMessage(err) });
+    }
   }
 
   /** Per-peer session state objects; called periodically by main. */

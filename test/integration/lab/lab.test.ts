@@ -9,6 +9,14 @@ import { REPO_ROOT } from '../../support/crds.js';
 import { canUseNetns } from '../../support/netns.js';
 import { requireTool } from '../../support/tools.js';
 
+/** Lines the lab must print: every demo Service served (mode and announcer known), and the failover. */
+const WANT = [
+  /default\/web-l2 +192\.0\.2\.\d+ +lan-v4 +L2 +node-[\w,-]+ +node-\w \(\d+ ms\)/,
+  /default\/web-l2-v6 +2001:db8::64:\w* +lan-v6 +L2 +node-[\w,-]+ +node-\w \(\d+ ms\)/,
+  /default\/web-bgp +203\.0\.113\.\d+ +routed-v4 +BGP +node-a,node-b +node-\w \(\d+ ms\)/,
+  /scenario failover: traffic flows through node-\w after \d+ ms/,
+];
+
 describe('herald lab', function () {
   this.timeout(180_000);
 
@@ -30,7 +38,7 @@ describe('herald lab', function () {
         let asked = false;
         p.stdout.on('data', (d: Buffer) => {
           text += d.toString();
-          const done = /web-bgp .*node-\w \(\d+ ms\)/.test(text) && /web-l2 .*node-\w \(\d+ ms\)/.test(text) && /web-l2-v6 .*node-\w \(\d+ ms\)/.test(text) && text.includes('traffic flows through');
+          const done = WANT.every((re) => re.test(text));
           if (done && !asked) {
             asked = true;
             p.kill('SIGINT');
@@ -39,10 +47,7 @@ describe('herald lab', function () {
         p.stderr.on('data', (d: Buffer) => (text += d.toString()));
         p.on('exit', () => resolve(text));
       });
-      expect(out).to.match(/default\/web-l2 +192\.0\.2\.\d+ +lan-v4 +L2 +node-\w +node-\w \(\d+ ms\)/);
-      expect(out).to.match(/default\/web-l2-v6 +2001:db8::64:\w* +lan-v6 +L2 +node-\w +node-\w \(\d+ ms\)/);
-      expect(out).to.match(/default\/web-bgp +203\.0\.113\.\d+ +routed-v4 +BGP +node-a,node-b +node-\w \(\d+ ms\)/);
-      expect(out).to.match(/scenario failover: traffic flows through node-\w after \d+ ms/);
+      for (const re of WANT) expect(out).to.match(re);
       expect(out).to.include('herald lab: stopped and cleaned up');
       expect(Netns.existing('hl')).to.deep.equal([]);
     } finally {
