@@ -14,6 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Controller } from '../controller/controller.js';
+import { electOwner } from '../speaker/election.js';
 import { applyObjects, startApiServer } from '../lab/apiserver/index.js';
 import { Netns } from '../lab/netns.js';
 import { systemClock } from '../src/core/clock.js';
@@ -117,15 +118,16 @@ async function failoverBench(trials: number): Promise<string[]> {
     }
     const times: number[] = [];
     for (let t = 0; t < trials; t++) {
-      await sleep(2500); // let membership settle after the previous trial's restart
-      // The owner as the speakers report it (exactly one ServiceL2Status for the Service).
-      let owner: string | undefined;
-      for (let i = 0; i < 100 && !owner; i++) {
-        const st = (await client.list(heraldResource('ServiceL2Status'), { namespace: 'herald-system' })).items.map((o) => (o['status'] as { node?: string } | undefined)?.node).filter((n): n is string => !!n);
-        if (st.length === 1) owner = st[0];
-        else await sleep(100);
+      // Settled: all three speakers up and exactly the elected owner reporting the Service.
+      const owner = electOwner(ip, nodes.map((node) => ({ node, weight: 0 }))).owner!;
+      let settled = false;
+      for (let i = 0; i < 300 && !settled; i++) {
+        const st = (await client.list(heraldResource('ServiceL2Status'), { namespace: 'herald-system' })).items.map((o) => (o['status'] as { node?: string } | undefined)?.node);
+        settled = st.length === 1 && st[0] === owner;
+        if (!settled) await sleep(100);
       }
-      if (!owner) continue;
+      if (!settled) continue;
+      await sleep(1500); // past the owner's own announcement repeats' start
       const tcpdump = spawn('ip', ['netns', 'exec', cli, 'tcpdump', '-l', '-n', '-e', '-tt', '-i', 'eth0', 'arp'], { stdio: ['ignore', 'pipe', 'ignore'] });
       await sleep(300);
       const killedAt = Date.now() / 1000;

@@ -195,20 +195,26 @@ ${nodes.map((n, i) => `protocol bgp ${n.replace('-', '_')} from speakers { neigh
 }
 
 async function failover(net: Netns, client: string, admin: KubeClient, procs: { name: string; proc: ChildProcess }[], say: (l: string) => void): Promise<void> {
-  const curl = (ip: string): string | undefined => {
-    const r = spawnSync('ip', ['netns', 'exec', client, 'curl', '-s', '-m', '1', `http://${ip}/`], { encoding: 'utf8' });
+  const curl = (host: string): string | undefined => {
+    const r = spawnSync('ip', ['netns', 'exec', client, 'curl', '-s', '-m', '1', `http://${host}/`], { encoding: 'utf8' });
     return r.status === 0 ? r.stdout.trim() : undefined;
   };
+  const ipOf = async (name: string): Promise<string | undefined> =>
+    (((await admin.tryGet(SERVICES, 'default', name))?.['status'] as { loadBalancer?: { ingress?: { ip: string }[] } } | undefined)?.loadBalancer?.ingress ?? [])[0]?.ip;
+  const url = (ip: string): string => (ip.includes(':') ? `[${ip}]` : ip);
   let ip: string | undefined;
   let before: string | undefined;
-  for (let i = 0; i < 120 && !(ip && before); i++) {
-    const s = await admin.tryGet(SERVICES, 'default', 'web-l2');
-    ip = ((s?.['status'] as { loadBalancer?: { ingress?: { ip: string }[] } } | undefined)?.loadBalancer?.ingress ?? [])[0]?.ip;
-    before = ip ? curl(ip) : undefined;
-    if (!(ip && before)) await new Promise((r) => setTimeout(r, 500));
+  // Start once the whole lab serves: every demo Service answers.
+  for (let i = 0; i < 240 && !(ip && before); i++) {
+    const all = await Promise.all(['web-l2', 'web-l2-v6', 'web-bgp'].map(ipOf));
+    const answers = all.map((x) => (x ? curl(url(x)) : undefined));
+    if (answers.every((a) => a !== undefined)) {
+      ip = all[0];
+      before = answers[0];
+    } else await new Promise((r) => setTimeout(r, 500));
   }
   if (!ip || !before) {
-    say('scenario failover: web-l2 never became reachable');
+    say('scenario failover: the demo Services never all became reachable');
     return;
   }
   const victim = procs.find((p) => p.name === `${before} speaker`);

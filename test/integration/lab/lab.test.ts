@@ -33,7 +33,7 @@ describe('herald lab', function () {
     const state = mkdtempSync(join(tmpdir(), 'herald-lab-'));
     try {
       const out = await new Promise<string>((resolve) => {
-        const p = spawn(process.execPath, [join(REPO_ROOT, 'bin', 'herald.js'), 'lab', '--nodes', '2', '--rounds', '40', '--port', '0', '--state-dir', state, '--scenario', 'failover'], { stdio: ['ignore', 'pipe', 'pipe'] });
+        const p = spawn(process.execPath, [join(REPO_ROOT, 'bin', 'herald.js'), 'lab', '--nodes', '2', '--rounds', '90', '--port', '0', '--state-dir', state, '--scenario', 'failover'], { stdio: ['ignore', 'pipe', 'pipe'] });
         let text = '';
         let asked = false;
         p.stdout.on('data', (d: Buffer) => {
