@@ -6,7 +6,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { PatchError, jsonPatch, mergePatch, strategicMergePatch, type Json } from './patch.js';
 import { groupVersion, resourceKey, Registry, type ResourceInfo } from './registry.js';
-import { compileSchema, type JsonSchema } from './schema.js';
+import { admitCrd, crdResources } from './crd.js';
 import { matchFields, matchLabels, parseFieldSelector, parseLabelSelector, SelectorError, type FieldRequirement, type LabelRequirement } from './selectors.js';
 import { ServiceInvalid, ServiceNetwork, type ServiceNetworkOptions } from './services.js';
 import { alreadyExists, ApiError, badRequest, conflict, gone, invalidObject, notFound, type Target } from './status.js';
@@ -333,67 +333,12 @@ export class ApiCore {
   }
 
   private admitCrd(obj: Obj): Obj {
-    const t: Target = { qualified: 'customresourcedefinitions.apiextensions.k8s.io', group: 'apiextensions.k8s.io', kind: 'CustomResourceDefinition' };
-    const spec = isObj(obj['spec']) ? obj['spec'] : {};
-    const names = isObj(spec['names']) ? spec['names'] : {};
-    const fail = (field: string, message: string): never => {
-      throw invalidObject(t, obj.metadata.name, [{ field, reason: 'FieldValueInvalid', message: `${field}: ${message}` }]);
-    };
-    if (typeof spec['group'] !== 'string' || spec['group'] === '') fail('spec.group', 'Required value');
-    if (typeof names['plural'] !== 'string' || typeof names['kind'] !== 'string') fail('spec.names', 'Required value: plural and kind');
-    if (obj.metadata.name !== `${String(names['plural'])}.${String(spec['group'])}`) {
-      fail('metadata.name', `Invalid value: "${obj.metadata.name}": must be spec.names.plural+"."+spec.group`);
-    }
-    if (spec['scope'] !== 'Namespaced' && spec['scope'] !== 'Cluster') fail('spec.scope', `Unsupported value: "${String(spec['scope'])}": supported values: "Cluster", "Namespaced"`);
-    const versions = Array.isArray(spec['versions']) ? (spec['versions'] as Record<string, unknown>[]) : [];
-    if (versions.length === 0) fail('spec.versions', 'Invalid value: must have exactly one version marked as storage version');
-    if (versions.filter((v) => v['storage'] === true).length !== 1) fail('spec.versions', 'Invalid value: must have exactly one version marked as storage version');
-    versions.forEach((v, i) => {
-      const schema = (v['schema'] as { openAPIV3Schema?: unknown } | undefined)?.openAPIV3Schema;
-      if (!isObj(schema)) fail(`spec.versions[${i}].schema.openAPIV3Schema`, 'Required value: schemas are required');
-      try {
-        compileSchema(schema as JsonSchema);
-      } catch (err) {
-        fail(`spec.versions[${i}].schema.openAPIV3Schema`, `Invalid value: ${(err as Error).message}`);
-      }
-    });
-    const storage = versions.find((v) => v['storage'] === true)!;
-    return {
-      ...obj,
-      status: {
-        acceptedNames: { ...names, singular: names['singular'] ?? String(names['kind']).toLowerCase(), listKind: names['listKind'] ?? `${String(names['kind'])}List` },
-        conditions: [
-          { type: 'NamesAccepted', status: 'True', reason: 'NoConflicts', message: 'no conflicts found', lastTransitionTime: this.timestamp() },
-          { type: 'Established', status: 'True', reason: 'InitialNamesAccepted', message: 'the initial names have been accepted', lastTransitionTime: this.timestamp() },
-        ],
-        storedVersions: [storage['name']],
-      },
-    } as Obj;
+    return admitCrd(obj, this.timestamp());
   }
 
   private registerCrd(crd: Obj): void {
-    const spec = crd['spec'] as Record<string, unknown>;
-    const names = spec['names'] as Record<string, unknown>;
     this.registry.removeCrd(crd.metadata.name);
-    for (const v of spec['versions'] as Record<string, unknown>[]) {
-      if (v['served'] === false) continue;
-      const schema = (v['schema'] as { openAPIV3Schema: JsonSchema }).openAPIV3Schema;
-      this.registry.add({
-        group: String(spec['group']),
-        version: String(v['name']),
-        resource: String(names['plural']),
-        singular: String(names['singular'] ?? String(names['kind']).toLowerCase()),
-        kind: String(names['kind']),
-        namespaced: spec['scope'] === 'Namespaced',
-        shortNames: (names['shortNames'] as string[] | undefined) ?? [],
-        categories: (names['categories'] as string[] | undefined) ?? [],
-        hasStatus: isObj((v['subresources'] as Record<string, unknown> | undefined)?.['status']),
-        fields: [],
-        schema: compileSchema(schema),
-        printerColumns: (v['additionalPrinterColumns'] as ResourceInfo['printerColumns']) ?? [],
-        crd: crd.metadata.name,
-      });
-    }
+    for (const r of crdResources(crd)) this.registry.add(r);
   }
 
   private afterWrite(info: ResourceInfo, stored: Obj, old: Obj | undefined): void {
@@ -676,34 +621,4 @@ function randomSuffix(): string {
   const alphabet = 'bcdfghjklmnpqrstvwxz2456789';
   const bytes = randomBytes(5);
   return [...bytes].map((b) => alphabet[b % alphabet.length]).join('');
-}
-
-/** Creates (or replaces) objects in order, the way `kubectl apply` would; CRDs first. */
-export function applyObjects(core: ApiCore, objects: readonly unknown[]): { ref: string; ok: boolean; message: string }[] {
-  const ordered = [...objects].sort((a, b) => rank(a) - rank(b));
-  return ordered.map((o) => {
-    const obj = isObj(o) ? o : {};
-    const [group, version] = String(obj['apiVersion'] ?? '').includes('/') ? String(obj['apiVersion']).split('/') : ['', String(obj['apiVersion'] ?? '')];
-    const kind = String(obj['kind'] ?? '');
-    const meta = isObj(obj['metadata']) ? obj['metadata'] : {};
-    const ref = `${kind} ${meta['namespace'] ? `${String(meta['namespace'])}/` : ''}${String(meta['name'] ?? '')}`;
-    const info = core.registry.all().find((r) => r.group === group && r.version === version && r.kind === kind);
-    if (!info) return { ref, ok: false, message: `no resource type for ${String(obj['apiVersion'])} ${kind}` };
-    const ns = info.namespaced ? String(meta['namespace'] ?? 'default') : undefined;
-    try {
-      const existing = core.store.get(resourceKey(info), ns, String(meta['name']));
-      if (existing) core.patch(info, ns, String(meta['name']), 'merge', obj);
-      else core.create(info, ns, obj);
-      return { ref, ok: true, message: 'applied' };
-    } catch (err) {
-      return { ref, ok: false, message: (err as Error).message };
-    }
-  });
-}
-
-function rank(o: unknown): number {
-  const kind = isObj(o) ? o['kind'] : undefined;
-  if (kind === 'CustomResourceDefinition') return 0;
-  if (kind === 'Namespace') return 1;
-  return 2;
 }

@@ -1,3 +1,4 @@
 export { startApiServer, KUBERNETES_VERSION, type ApiServer, type ApiServerOptions, type Faults, type FailRule } from './server.js';
-export { ApiCore, applyObjects } from './core.js';
+export { ApiCore } from './core.js';
+export { applyObjects } from './apply.js';
 export { serviceAccountUser, type UserInfo } from './rbac.js';
