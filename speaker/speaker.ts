@@ -75,7 +75,7 @@ export class Speaker {
   private worker: Promise<void> | undefined;
   private lastL2 = new Map<string, string>();
   private lastBgp = new Map<string, string>();
-  private readonly metrics: { announced: Gauge; l2Frames: Gauge; sessionUp: Gauge };
+  private readonly metrics: { announced: Gauge; l2Frames: Gauge; sessionUp: Gauge; bgpMessages: Gauge };
   private readonly l2Counters = { requests: 0, answers: 0, gratuitous: 0, malformed: 0 };
 
   constructor(private readonly opts: SpeakerOptions) {
@@ -107,6 +107,17 @@ export class Speaker {
         },
       }),
       sessionUp: new Gauge({ name: 'herald_speaker_bgp_session_up', help: '1 when the BGP session is Established', labelNames: ['peer'], registers: [opts.registry] }),
+      bgpMessages: new Gauge({
+        name: 'herald_speaker_bgp_messages_total',
+        help: 'BGP messages per peer: updates, keepalives and notifications, sent and received; prefixes announced',
+        labelNames: ['peer', 'kind'],
+        registers: [opts.registry],
+        collect: () => {
+          for (const [peer, session] of this.bgp.states()) {
+            for (const [kind, v] of Object.entries(session.stats)) this.metrics.bgpMessages.set({ peer, kind }, v);
+          }
+        },
+      }),
     };
   }
 

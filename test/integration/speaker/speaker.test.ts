@@ -77,7 +77,7 @@ protocol bgp node_c from speakers { neighbor 192.0.2.3 as 65000; }
       const port = new URL(c.server.url).port;
       const text = readFileSync(kc, 'utf8').replace(`127.0.0.1:${port}`, '127.0.0.1:6443');
       writeFileSync(kc, text);
-      const p = (speakers[name] = net.spawn(ns, process.execPath, [join(REPO_ROOT, 'bin', 'herald.js'), 'speaker', '--kubeconfig', kc, '--node', name, '--metrics-port', '0', '--metrics-host', '127.0.0.1', '--log-level', 'info'], { cwd: REPO_ROOT }));
+      const p = (speakers[name] = net.spawn(ns, process.execPath, [join(REPO_ROOT, 'bin', 'herald.js'), 'speaker', '--kubeconfig', kc, '--node', name, '--metrics-port', '7473', '--metrics-host', '127.0.0.1', '--log-level', 'info'], { cwd: REPO_ROOT }));
       p.stderr!.on('data', (d: Buffer) => {
         if (process.env['HERALD_TEST_VERBOSE']) process.stderr.write(`[${name}] ${d.toString()}`);
       });
@@ -128,6 +128,13 @@ protocol bgp node_c from speakers { neighbor 192.0.2.3 as 65000; }
       if (start < 0) return undefined;
       return t.includes('via 192.0.2.1') && t.includes('via 192.0.2.2') && t.includes('via 192.0.2.3') ? true : undefined;
     }, 'the route from every node at BIRD', 60_000, 200);
+    // The speaker's metrics say the same.
+    const metrics = await eventually(() => {
+      const r = spawnSync('ip', ['netns', 'exec', net.name('na'), 'curl', '-s', 'http://127.0.0.1:7473/metrics'], { encoding: 'utf8' });
+      return r.stdout.includes('herald_speaker_bgp_session_up{peer="router"') ? r.stdout : undefined;
+    }, 'speaker metrics', 20_000, 200);
+    expect(metrics).to.match(/herald_speaker_bgp_session_up\{peer="router"[^}]*\} 1/);
+    expect(metrics).to.match(/herald_speaker_bgp_messages_total\{peer="router",kind="prefixesAnnounced"[^}]*\} [1-9]/);
     await c.client.delete(SERVICES, 'default', 'api');
     await eventually(() => !bird.routes('master4').includes(`${ip}/32`) || undefined, 'the withdrawal at BIRD', 30_000, 200);
   });
