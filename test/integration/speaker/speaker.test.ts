@@ -139,6 +139,27 @@ protocol bgp node_c from speakers { neighbor 192.0.2.3 as 65000; }
     await eventually(() => !bird.routes('master4').includes(`${ip}/32`) || undefined, 'the withdrawal at BIRD', 30_000, 200);
   });
 
+  it('BGP with externalTrafficPolicy Local: only nodes with a ready local endpoint announce', async () => {
+    await c.client.create(SERVICES, { metadata: { name: 'local', namespace: 'default', annotations: { 'herald.dev/address-pool': 'routed' } }, spec: { type: 'LoadBalancer', externalTrafficPolicy: 'Local', selector: { app: 'local' }, ports: [{ port: 80 }] } });
+    await c.client.create(ENDPOINT_SLICES, { metadata: { name: 'local-1', namespace: 'default', labels: { 'kubernetes.io/service-name': 'local' } }, addressType: 'IPv4', endpoints: [{ addresses: ['192.0.2.2'], nodeName: 'node-b', conditions: { ready: true } }], ports: [{ port: 80 }] } as KubeObject);
+    const ip = await eventually(async () => ((await c.client.get(SERVICES, 'default', 'local'))['status'] as { loadBalancer?: { ingress?: { ip: string }[] } }).loadBalancer?.ingress?.[0]?.ip, 'local to get an address');
+    const entry = (): string => {
+      const t = bird.routes('master4');
+      const i = t.indexOf(`${ip}/32`);
+      if (i < 0) return '';
+      const rest = t.slice(i + 1);
+      const next = rest.search(/\n\S/);
+      return t.slice(i, next < 0 ? undefined : i + 1 + next);
+    };
+    await eventually(() => entry().includes('via 192.0.2.2') || undefined, 'the route from node-b', 30_000, 200);
+    expect(entry()).to.not.include('via 192.0.2.1');
+    expect(entry()).to.not.include('via 192.0.2.3');
+    // The endpoint moves to node-c: node-b withdraws, node-c announces.
+    await c.client.patch(ENDPOINT_SLICES, 'default', 'local-1', { endpoints: [{ addresses: ['192.0.2.3'], nodeName: 'node-c', conditions: { ready: true } }] });
+    await eventually(() => (entry().includes('via 192.0.2.3') && !entry().includes('via 192.0.2.2')) || undefined, 'the route to follow the endpoint', 30_000, 200);
+    await c.client.delete(SERVICES, 'default', 'local');
+  });
+
   it('partition: the owner cut off alone stops announcing; the majority elects a new owner', async () => {
     const ip = ((await c.client.get(SERVICES, 'default', 'web'))['status'] as { loadBalancer: { ingress: { ip: string }[] } }).loadBalancer.ingress[0]!.ip;
     const owner = electOwner(ip, ALL).owner!;
