@@ -32,6 +32,11 @@ export class HeraldDriver {
     this.proc.stderr!.on('data', (d: Buffer) => process.stderr.write(`[driver ${ns}] ${d.toString()}`));
   }
 
+  /** Dies without a word (no Cease), like a crashed speaker. */
+  kill(): void {
+    this.proc.kill('SIGKILL');
+  }
+
   send(cmd: Record<string, unknown>): void {
     this.proc.stdin!.write(`${JSON.stringify(cmd)}\n`);
   }

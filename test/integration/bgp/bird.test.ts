@@ -8,7 +8,7 @@ import { eventually } from '../../support/apiserver.js';
 import { Bird, HeraldDriver } from '../../support/bgp-peers.js';
 import { useNetns } from '../../support/netns.js';
 
-function birdConfig(opts: { as: number; peerAs: number; neighbor: string; local: string; v6?: boolean; password?: string }): string {
+function birdConfig(opts: { as: number; peerAs: number; neighbor: string; local: string; v6?: boolean; password?: string; gracefulRestart?: boolean }): string {
   return `
 router id 192.0.2.254;
 log stderr all;
@@ -21,6 +21,7 @@ protocol bgp herald {
   passive on;
   hold time 9;
   ${opts.password ? `password "${opts.password}";` : ''}
+  ${opts.gracefulRestart ? 'graceful restart on;' : ''}
   ${opts.v6 ? 'ipv6 { import all; export none; };' : 'ipv4 { import all; export none; };'}
 }
 `;
@@ -123,5 +124,28 @@ describe('BGP engine against BIRD 2 (netns)', function () {
     await right.waitState('Established', 30_000);
     right.send({ cmd: 'set', routes: [{ prefix: '203.0.113.50/32' }] });
     await eventually(() => bird.routes('master4').includes('203.0.113.50/32') || undefined, 'route over the MD5 session');
+  });
+
+  it('graceful restart (RFC 4724): the speaker dies, BIRD keeps its routes; it comes back, re-sends, End-of-RIB', async () => {
+    const { h, r } = topology();
+    const bird = new Bird(netns(), r, birdConfig({ as: 65001, peerAs: 65000, neighbor: '192.0.2.1', local: '192.0.2.2', gracefulRestart: true }));
+    birds.push(bird);
+    await bird.ready();
+    const start = { cmd: 'start', peerAddress: '192.0.2.2', myAsn: 65000, peerAsn: 65001, routerId: '192.0.2.1', holdTime: 9, families: ['IPv4'], gracefulRestart: 120 };
+    const first = new HeraldDriver(netns(), h);
+    first.send(start);
+    await first.waitState('Established');
+    first.send({ cmd: 'set', routes: [{ prefix: '203.0.113.70/32' }] });
+    await eventually(() => bird.routes('master4').includes('203.0.113.70/32') || undefined, 'the route at BIRD');
+    first.kill();
+    // The session is gone, the route stays (stale) for the restart time.
+    await eventually(() => !bird.protocolState('herald').includes('Established') || undefined, 'BIRD to notice the restart', 20_000, 100);
+    expect(bird.routes('master4')).to.include('203.0.113.70/32');
+    const second = new HeraldDriver(netns(), h);
+    second.send(start);
+    second.send({ cmd: 'set', routes: [{ prefix: '203.0.113.70/32' }] });
+    await second.waitState('Established');
+    await eventually(() => bird.protocolState('herald').includes('Established') || undefined, 'the session back at BIRD', 20_000, 100);
+    expect(bird.routes('master4')).to.include('203.0.113.70/32');
   });
 });
