@@ -8,7 +8,7 @@ import { eventually } from '../../support/apiserver.js';
 import { Bird, HeraldDriver } from '../../support/bgp-peers.js';
 import { useNetns } from '../../support/netns.js';
 
-function birdConfig(opts: { as: number; peerAs: number; neighbor: string; local: string; v6?: boolean; password?: string; gracefulRestart?: boolean }): string {
+function birdConfig(opts: { as: number; peerAs: number; neighbor: string; local: string; v6?: boolean; password?: string; gracefulRestart?: boolean; holdTime?: number }): string {
   return `
 router id 192.0.2.254;
 log stderr all;
@@ -19,7 +19,7 @@ protocol bgp herald {
   local ${opts.local} as ${opts.as};
   neighbor ${opts.neighbor} as ${opts.peerAs};
   passive on;
-  hold time 9;
+  hold time ${opts.holdTime ?? 9};
   ${opts.password ? `password "${opts.password}";` : ''}
   ${opts.gracefulRestart ? 'graceful restart on;' : ''}
   ${opts.v6 ? 'ipv6 { import all; export none; };' : 'ipv4 { import all; export none; };'}
@@ -36,10 +36,11 @@ describe('BGP engine against BIRD 2 (netns)', function () {
     for (const b of birds.splice(0)) b.cleanup();
   });
 
+  let routerIf = '';
   const topology = (): { h: string; r: string } => {
     const h = netns().add('h');
     const r = netns().add('r');
-    netns().link(h, ['192.0.2.1/24', '2001:db8::1/64'], r, ['192.0.2.2/24', '2001:db8::2/64']);
+    routerIf = netns().link(h, ['192.0.2.1/24', '2001:db8::1/64'], r, ['192.0.2.2/24', '2001:db8::2/64']).bIf;
     return { h, r };
   };
 
@@ -147,5 +148,22 @@ describe('BGP engine against BIRD 2 (netns)', function () {
     await second.waitState('Established');
     await eventually(() => bird.protocolState('herald').includes('Established') || undefined, 'the session back at BIRD', 20_000, 100);
     expect(bird.routes('master4')).to.include('203.0.113.70/32');
+  });
+
+  it('link cut: the hold timer expires on both sides; the link back, the session and the routes return', async () => {
+    const { h, r } = topology();
+    const bird = new Bird(netns(), r, birdConfig({ as: 65001, peerAs: 65000, neighbor: '192.0.2.1', local: '192.0.2.2', holdTime: 3 }));
+    birds.push(bird);
+    await bird.ready();
+    const herald = new HeraldDriver(netns(), h);
+    herald.send({ cmd: 'start', peerAddress: '192.0.2.2', myAsn: 65000, peerAsn: 65001, routerId: '192.0.2.1', holdTime: 3, families: ['IPv4'] });
+    await herald.waitState('Established');
+    herald.send({ cmd: 'set', routes: [{ prefix: '203.0.113.80/32' }] });
+    await eventually(() => bird.routes('master4').includes('203.0.113.80/32') || undefined, 'the route at BIRD');
+    netns().exec(r, ['ip', 'link', 'set', routerIf, 'down']);
+    await eventually(() => (herald.state() !== 'Established' && !bird.routes('master4').includes('203.0.113.80/32')) || undefined, 'both hold timers to expire', 20_000, 100);
+    netns().exec(r, ['ip', 'link', 'set', routerIf, 'up']);
+    await herald.waitState('Established', 30_000);
+    await eventually(() => bird.routes('master4').includes('203.0.113.80/32') || undefined, 'the route back at BIRD', 20_000, 100);
   });
 });
