@@ -7,7 +7,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { expect } from 'chai';
 import { Controller } from '../../../controller/controller.js';
 import { electOwner } from '../../../speaker/election.js';
@@ -191,12 +191,25 @@ protocol bgp node_c from speakers { neighbor 192.0.2.3 as 65000; }
     // The endpoint is on node-a; policy Cluster lets either node own the IP.
     const client = net.name('cli');
     spawnSync('ip', ['netns', 'exec', client, 'sysctl', '-qw', 'net.ipv4.conf.eth0.arp_accept=1']);
+    // tcpdump at the client sees the new owner's gratuitous announcements.
+    const dump = spawn('ip', ['netns', 'exec', client, 'tcpdump', '-l', '-n', '-e', '-i', 'eth0', 'arp'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    let seen = '';
+    dump.stdout.on('data', (d: Buffer) => (seen += d.toString()));
+    await new Promise((r) => setTimeout(r, 300));
     speakers[owner]!.kill('SIGKILL');
     const out = await eventually(() => {
       const r = spawnSync('ip', ['netns', 'exec', client, 'arping', '-c', '1', '-w', '1', '-I', 'eth0', ip], { encoding: 'utf8' });
       return r.status === 0 && r.stdout.toUpperCase().includes(`[${macs[other]!}]`) ? r.stdout : undefined;
     }, `${other} to answer for ${ip}`, 30_000, 200);
     expect(out.toUpperCase()).to.not.include(`[${macs[owner]!}]`);
+    try {
+      await eventually(() => {
+        const garp = seen.split('\n').find((l) => l.toLowerCase().includes(`${macs[other]!.toLowerCase()} > ff:ff:ff:ff:ff:ff`) && l.includes(` ${ip}`));
+        return garp;
+      }, `a gratuitous ARP for ${ip} from ${other}`, 10_000, 100);
+    } finally {
+      dump.kill();
+    }
     // The gratuitous announcement moved the client's neighbour entry too.
     await eventually(() => spawnSync('ip', ['netns', 'exec', client, 'ip', 'neigh', 'show', ip], { encoding: 'utf8' }).stdout.toUpperCase().includes(macs[other]!) || undefined, 'the neighbour entry to move', 20_000, 200);
   });
