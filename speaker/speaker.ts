@@ -174,6 +174,7 @@ export class Speaker {
     for (const n of this.nodes.list()) objects.push({ ...n, apiVersion: 'v1', kind: 'Node' });
     for (const s of this.secrets.list()) objects.push({ ...s, apiVersion: 'v1', kind: 'Secret' });
     const parsed = parseConfig(objects);
+    await this.writeConfigurationState(parsed.errors);
     this.ensureSwim(parsed.config.secrets.get(`${this.opts.namespace}/${MEMBERLIST_SECRET}`)?.data['secretkey']);
     this.swim?.setMembers(this.nodes.list().map((n) => n.metadata.name));
     const services: ServiceInfo[] = [];
@@ -264,6 +265,25 @@ export class Speaker {
     }
   }
 
+  private lastConfigState = '';
+
+  /** ConfigurationState `speaker-<node>`: Valid, or Invalid with every configuration error this speaker sees. */
+  private async writeConfigurationState(errors: readonly { object: { kind: string; name: string; namespace?: string }; field: string; reason: string; transient: boolean }[]): Promise<void> {
+    const entries = errors.map((e) => ({ kind: e.object.kind, ...(e.object.namespace ? { namespace: e.object.namespace } : {}), name: e.object.name, field: e.field, reason: e.reason, ...(e.transient ? { transient: true } : {}) }));
+    const result = entries.some((e) => !e.transient) ? 'Invalid' : 'Valid';
+    const status = { component: 'speaker', node: this.opts.node, result, errors: entries };
+    const text = JSON.stringify(status);
+    if (text === this.lastConfigState) return;
+    const name = dnsName('speaker', this.opts.node);
+    try {
+      const obj = (await this.opts.client.tryGet(CONFIG_STATE, this.opts.namespace, name)) ?? (await this.opts.client.create(CONFIG_STATE, { metadata: { name, namespace: this.opts.namespace, labels: { 'herald.dev/node': this.opts.node } }, spec: {} }));
+      await this.writer.update(CONFIG_STATE, this.opts.namespace, name, () => status, obj);
+      this.lastConfigState = text;
+    } catch (err) {
+      this.log.warn('could not write ConfigurationState', { error: errorMessage(err) });
+    }
+  }
+
   /** Starts the UDP failure detector once the memberlist key exists (Lease membership until then). */
   private ensureSwim(key: string | undefined): void {
     if (this.swim || this.swimStarting || !key || this.opts.memberPort === 0) return;
@@ -312,7 +332,6 @@ export class Speaker {
         if (!isNotFound(err) && !isAlreadyExists(err)) this.log.warn('could not write BGPSessionState', { peer, error: errorMessage(err) });
       }
     }
-    void CONFIG_STATE;
   }
 
   l2Owned(): Map<string, string[]> {

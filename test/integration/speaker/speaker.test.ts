@@ -128,6 +128,9 @@ protocol bgp node_c from speakers { neighbor 192.0.2.3 as 65000; }
       if (start < 0) return undefined;
       return t.includes('via 192.0.2.1') && t.includes('via 192.0.2.2') && t.includes('via 192.0.2.3') ? true : undefined;
     }, 'the route from every node at BIRD', 60_000, 200);
+    // Each speaker reports its view of the configuration.
+    const cs = await eventually(() => c.client.tryGet(heraldResource('ConfigurationState'), NS, 'speaker-node-a'), 'the speaker ConfigurationState', 20_000, 200);
+    expect(cs['status']).to.deep.include({ component: 'speaker', node: 'node-a', result: 'Valid' });
     // The speaker's metrics say the same.
     const metrics = await eventually(() => {
       const r = spawnSync('ip', ['netns', 'exec', net.name('na'), 'curl', '-s', 'http://127.0.0.1:7473/metrics'], { encoding: 'utf8' });
