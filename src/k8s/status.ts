@@ -50,21 +50,16 @@ export class StatusWriter {
     this.maxAttempts = opts.maxAttempts ?? 8;
   }
 
-  /**
-   * Applies `mutate` to the current object's status and writes it through /status.
-   * `mutate` gets a copy of the latest object and returns the new status, or undefined for
-   * "no change". Starts from `cached` when given (saving a read), re-reading after conflicts.
-   */
-  async update<T extends KubeObject>(type: ResourceType, namespace: string | undefined, name: string, mutate: (obj: T) => unknown, cached?: T): Promise<StatusOutcome<T>> {
+  /** Reads (or starts from `cached`), lets `write` send a change, and on 409 reads again and retries. */
+  private async retrying<T extends KubeObject>(type: ResourceType, namespace: string | undefined, name: string, cached: T | undefined, write: (current: T) => Promise<T> | undefined): Promise<StatusOutcome<T>> {
     let current: T | undefined = cached;
     for (let attempt = 1; ; attempt++) {
       current ??= await this.opts.client.tryGet<T>(type, namespace, name);
       if (!current) return { result: 'gone', attempts: attempt };
-      const status = mutate(structuredClone(current));
-      if (status === undefined) return { result: 'unchanged', object: current, attempts: attempt };
+      const pending = write(current);
+      if (!pending) return { result: 'unchanged', object: current, attempts: attempt };
       try {
-        const written = await this.opts.client.replaceStatus<T>(type, { ...current, status });
-        return { result: 'written', object: written, attempts: attempt };
+        return { result: 'written', object: await pending, attempts: attempt };
       } catch (err) {
         if (!isConflict(err) || attempt >= this.maxAttempts) throw err;
         current = undefined;
@@ -73,23 +68,25 @@ export class StatusWriter {
   }
 
   /**
+   * Applies `mutate` to the current object's status and writes it through /status.
+   * `mutate` gets a copy of the latest object and returns the new status, or undefined for
+   * "no change". Starts from `cached` when given (saving a read), re-reading after conflicts.
+   */
+  update<T extends KubeObject>(type: ResourceType, namespace: string | undefined, name: string, mutate: (obj: T) => unknown, cached?: T): Promise<StatusOutcome<T>> {
+    return this.retrying(type, namespace, name, cached, (current) => {
+      const status = mutate(structuredClone(current));
+      return status === undefined ? undefined : this.opts.client.replaceStatus<T>(type, { ...current, status });
+    });
+  }
+
+  /**
    * The same with a main-resource write (annotations, labels, finalizers): `mutate` returns
    * the whole new object or undefined.
    */
-  async updateObject<T extends KubeObject>(type: ResourceType, namespace: string | undefined, name: string, mutate: (obj: T) => T | undefined, cached?: T): Promise<StatusOutcome<T>> {
-    let current: T | undefined = cached;
-    for (let attempt = 1; ; attempt++) {
-      current ??= await this.opts.client.tryGet<T>(type, namespace, name);
-      if (!current) return { result: 'gone', attempts: attempt };
+  updateObject<T extends KubeObject>(type: ResourceType, namespace: string | undefined, name: string, mutate: (obj: T) => T | undefined, cached?: T): Promise<StatusOutcome<T>> {
+    return this.retrying(type, namespace, name, cached, (current) => {
       const next = mutate(structuredClone(current));
-      if (next === undefined) return { result: 'unchanged', object: current, attempts: attempt };
-      try {
-        const written = await this.opts.client.replace<T>(type, { ...next, metadata: { ...next.metadata, resourceVersion: current.metadata.resourceVersion! } });
-        return { result: 'written', object: written, attempts: attempt };
-      } catch (err) {
-        if (!isConflict(err) || attempt >= this.maxAttempts) throw err;
-        current = undefined;
-      }
-    }
+      return next === undefined ? undefined : this.opts.client.replace<T>(type, { ...next, metadata: { ...next.metadata, resourceVersion: current.metadata.resourceVersion! } });
+    });
   }
 }
