@@ -58,6 +58,8 @@ export class Speaker {
   private readonly slices: Informer;
   private readonly nodes: Informer;
   private readonly secrets: Informer;
+  /** This node's own status objects, so one deleted by someone else is written again. */
+  private readonly ownStatus = new Map<string, Informer>();
   private readonly herald = new Map<string, Informer>();
   private readonly queue: WorkQueue;
   private readonly membership: LeaseMembership;
@@ -86,7 +88,8 @@ export class Speaker {
     this.nodes = new Informer({ ...base, type: NODES });
     this.secrets = new Informer({ ...base, type: SECRETS, namespace: opts.namespace });
     for (const k of HERALD_KINDS) this.herald.set(k, new Informer({ ...base, type: heraldResource(k), namespace: opts.namespace }));
-    this.informers.push(this.services, this.slices, this.nodes, this.secrets, ...this.herald.values());
+    for (const t of [L2_STATUS, BGP_STATUS]) this.ownStatus.set(t.plural, new Informer({ ...base, type: t, namespace: opts.namespace, labelSelector: `herald.dev/node=${opts.node}` }));
+    this.informers.push(this.services, this.slices, this.nodes, this.secrets, ...this.herald.values(), ...this.ownStatus.values());
     this.queue = new WorkQueue({ clock: opts.clock, baseDelayMs: 100, maxDelayMs: 10_000 });
     this.membership = new LeaseMembership({ ...base, namespace: opts.namespace, node: opts.node, ...(opts.memberExpireMs ? { expireMs: opts.memberExpireMs } : {}), onChange: () => this.kick() });
     const native = 'error' in opts.native ? undefined : opts.native;
@@ -215,6 +218,7 @@ export class Speaker {
         }
       }
       if (takenServices.size > 0) await this.forgetDeadOwners(takenServices, alive);
+
     }
     // BGP.
     const me = parsed.config.nodes.get(this.opts.node);
@@ -249,8 +253,10 @@ export class Speaker {
     for (const [name] of before) {
       if (!after.has(name)) await this.opts.client.tryDelete(type, this.opts.namespace, name);
     }
+    const cache = this.ownStatus.get(type.plural);
     for (const [name, statusText] of after) {
-      if (before.get(name) === statusText) continue;
+      const cached = cache?.get(`${this.opts.namespace}/${name}`);
+      if (before.get(name) === statusText && cached && JSON.stringify(cached['status'] ?? {}) === statusText) continue;
       const status = JSON.parse(statusText) as Record<string, unknown>;
       let obj: KubeObject | undefined = await this.opts.client.tryGet(type, this.opts.namespace, name);
       if (!obj) {
@@ -312,7 +318,8 @@ export class Speaker {
     try {
       for (const o of (await this.opts.client.list(L2_STATUS, { namespace: this.opts.namespace })).items) {
         const st = (o['status'] ?? {}) as { node?: string; serviceName?: string; serviceNamespace?: string };
-        if (!st.node || st.node === this.opts.node || alive.has(st.node)) continue;
+        // Only members known to be dead: one not heard from yet may be alive and announcing.
+        if (!st.node || st.node === this.opts.node || alive.has(st.node) || (this.swim && !this.swim.isDead(st.node))) continue;
         if (services.has(`${st.serviceNamespace ?? ''}/${st.serviceName ?? ''}`)) await this.opts.client.tryDelete(L2_STATUS, this.opts.namespace, o.metadata.name);
       }
     } catch (err) {

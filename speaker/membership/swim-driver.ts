@@ -111,6 +111,12 @@ export class SwimMembership {
     return this.swim.alive();
   }
 
+  /** Known dead or gone (not merely not heard from yet). */
+  isDead(node: string): boolean {
+    const st = this.swim.stateOf(node);
+    return st === 'dead' || st === 'left';
+  }
+
   stop(): void {
     if (this.stopped) return;
     this.stopped = true;
