@@ -65,6 +65,8 @@ export class Speaker {
   private readonly membership: LeaseMembership;
   private swim: SwimMembership | undefined;
   private readonly guard = new SplitBrainGuard();
+  /** announceFailed already told, by IP and cause. */
+  private readonly toldFailed = new Set<string>();
   private guarded = false;
   private swimStarting = false;
   private readonly l2?: L2Engine;
@@ -208,7 +210,17 @@ export class Speaker {
     const l2 = guard.allowed ? desired.l2 : new Map<string, { ip: IP; interfaces: readonly string[]; services: readonly string[] }>();
     // Layer 2.
     if (this.l2) {
-      const { taken } = this.l2.setOwned(new Map([...l2].map(([ip, v]) => [ip, v.interfaces])));
+      const { taken, failed } = this.l2.setOwned(new Map([...l2].map(([ip, v]) => [ip, v.interfaces])));
+      for (const [ip, cause] of failed) {
+        const key = `${ip}|${cause}`;
+        if (this.toldFailed.has(key)) continue;
+        this.toldFailed.add(key);
+        this.log.error('layer2: cannot announce', { ip, cause });
+        for (const svc of l2.get(ip)?.services ?? []) {
+          const [ns, name] = svc.split('/') as [string, string];
+          void this.events.record({ apiVersion: 'v1', kind: 'Service', namespace: ns, name }, 'Warning', 'announceFailed', `node ${this.opts.node} cannot announce ${ip} via L2: ${cause}`);
+        }
+      }
       const takenServices = new Set<string>();
       for (const ip of taken) {
         for (const key of l2.get(ip)?.services ?? []) {

@@ -60,7 +60,11 @@ export class L2Engine {
   }
 
   /** IP text -> the interfaces to answer on ([] = choose). Returns the IPs taken over. */
-  setOwned(want: ReadonlyMap<string, readonly string[]>): { taken: string[]; released: string[] } {
+  /**
+   * `failed` lists owned IPs that cannot be announced anywhere (no selected interface exists,
+   * or none could be opened), with the cause.
+   */
+  setOwned(want: ReadonlyMap<string, readonly string[]>): { taken: string[]; released: string[]; failed: Map<string, string> } {
     const ifaces = listInterfaces();
     const next = new Map<string, Set<string>>();
     for (const [ipText, wanted] of want) {
@@ -70,6 +74,7 @@ export class L2Engine {
     }
     const taken: string[] = [];
     const released: string[] = [];
+    const failed = new Map<string, string>();
     for (const [ipText, set] of this.owned) {
       for (const ifname of set) if (!next.get(ipText)?.has(ifname)) this.announcer.stop(parseIP(ipText), ifname);
       if (!next.has(ipText)) released.push(ipText);
@@ -77,9 +82,12 @@ export class L2Engine {
     this.owned = next;
     for (const [ipText, set] of next) {
       const ip = parseIP(ipText);
+      if (set.size === 0) failed.set(ipText, `none of the interfaces ${JSON.stringify(want.get(ipText) ?? [])} exists on this node`);
+      let opened = 0;
       for (const ifname of set) {
         const s = this.ensureSocket(ifname, ifaces);
         if (!s) continue;
+        opened++;
         if (ip.family === 'IPv6') {
           const group = multicastMac(solicitedNode(ip)).toString('hex');
           if (!s.groups.has(group)) {
@@ -88,6 +96,7 @@ export class L2Engine {
           }
         }
       }
+      if (set.size > 0 && opened === 0) failed.set(ipText, `could not open ${[...set].join(', ')} (see the speaker log)`);
       if (!this.wasOwned.has(ipText)) {
         // Taken over here: announce at once, then repeat.
         taken.push(ipText);
@@ -95,7 +104,7 @@ export class L2Engine {
       }
     }
     this.wasOwned = new Set(next.keys());
-    return { taken, released };
+    return { taken, released, failed };
   }
 
   private wasOwned = new Set<string>();

@@ -13,7 +13,7 @@ import { Controller } from '../../../controller/controller.js';
 import { electOwner } from '../../../speaker/election.js';
 import { systemClock } from '../../../src/core/clock.js';
 import { RecordingLogger } from '../../../src/core/logger.js';
-import { ENDPOINT_SLICES, NAMESPACES, NODES, SERVICES, heraldResource, type KubeObject } from '../../../src/k8s/index.js';
+import { ENDPOINT_SLICES, EVENTS, NAMESPACES, NODES, SERVICES, heraldResource, type KubeObject } from '../../../src/k8s/index.js';
 import { createMetricsRegistry } from '../../../src/metrics.js';
 import { eventually, startTestCluster, type TestCluster } from '../../support/apiserver.js';
 import { Bird } from '../../support/bgp-peers.js';
@@ -161,6 +161,19 @@ protocol bgp node_c from speakers { neighbor 192.0.2.3 as 65000; }
     await c.client.patch(ENDPOINT_SLICES, 'default', 'local-1', { endpoints: [{ addresses: ['192.0.2.3'], nodeName: 'node-c', conditions: { ready: true } }] });
     await eventually(() => (entry().includes('via 192.0.2.3') && !entry().includes('via 192.0.2.2')) || undefined, 'the route to follow the endpoint', 30_000, 200);
     await c.client.delete(SERVICES, 'default', 'local');
+  });
+
+  it('an L2Advertisement naming an interface the node lacks gives an announceFailed Event', async () => {
+    const pool = heraldResource('IPAddressPool');
+    await c.client.create(pool, { metadata: { name: 'odd', namespace: NS }, spec: { addresses: ['192.0.2.96/28'] } } as KubeObject);
+    await c.client.create(heraldResource('L2Advertisement'), { metadata: { name: 'odd', namespace: NS }, spec: { ipAddressPools: ['odd'], interfaces: ['missing0'] } } as KubeObject);
+    await service('odd', 'odd');
+    const events = await eventually(async () => {
+      const evs = (await c.client.list(EVENTS, { namespace: 'default', fieldSelector: 'involvedObject.name=odd' })).items;
+      return evs.find((e) => e['reason'] === 'announceFailed');
+    }, 'an announceFailed Event', 30_000, 200);
+    expect(String(events['message'])).to.include('missing0');
+    await c.client.delete(SERVICES, 'default', 'odd');
   });
 
   it('partition: the owner cut off alone stops announcing; the majority elects a new owner', async () => {
