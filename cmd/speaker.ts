@@ -32,12 +32,13 @@ export function speakerCommand(io: CliIO, waitForStop: () => Promise<void>): Com
         .option('metrics-port', { type: 'number', default: 7473 })
         .option('metrics-host', { type: 'string', default: '0.0.0.0' })
         .option('member-expire', { type: 'number', default: 3, describe: 'seconds without a Lease renewal before a speaker is taken for dead (until the UDP detector runs)' })
-        .option('member-port', { type: 'number', default: 7946, describe: 'UDP port of the SWIM failure detector; 0 disables it' }) as never,
+        .option('member-port', { type: 'number', default: 7946, describe: 'UDP port of the SWIM failure detector; 0 disables it' })
+        .option('bgp-listen', { type: 'boolean', default: true, describe: "accept routers' BGP connections on the peers' ports (passive peers need it); --no-bgp-listen when another BGP daemon owns the port" }) as never,
     handler: async (args) => {
       if (!args.node) throw new HeraldError('Usage', 'the node name is needed: --node or $NODE_NAME');
       const logger = createWinstonLogger({ level: args['log-level'], stream: io.stderr }).child({ node: args.node });
       const client = args.kubeconfig ? KubeClient.fromFile(args.kubeconfig) : KubeClient.fromDefault();
-      const r = await runSpeaker({ client, logger, node: args.node, namespace: args.namespace, ...(args['lb-class'] ? { lbClass: args['lb-class'] } : {}), metricsPort: args['metrics-port'], metricsHost: args['metrics-host'], memberExpireMs: args['member-expire'] * 1000, memberPort: args['member-port'], stopSignal: waitForStop() });
+      const r = await runSpeaker({ client, logger, node: args.node, namespace: args.namespace, ...(args['lb-class'] ? { lbClass: args['lb-class'] } : {}), metricsPort: args['metrics-port'], metricsHost: args['metrics-host'], memberExpireMs: args['member-expire'] * 1000, memberPort: args['member-port'], bgpListen: args['bgp-listen'] !== false, stopSignal: waitForStop() });
       await r.done;
       client.close();
     },

@@ -20,6 +20,8 @@ export interface PacketSocketHandle {
 export interface NativeAddon {
   PacketSocket: new (ifname: string, opts?: { arp?: boolean; ndp?: boolean }) => PacketSocketHandle;
   tcpSocket(family: 4 | 6, opts: { md5Peer?: string; md5Key?: string; ttl?: number }): number;
+  /** Sets (empty key: removes) one peer's TCP-MD5 key on an existing socket, e.g. a listener. */
+  tcpMd5(fd: number, peer: string, key: string): void;
 }
 
 let cached: { addon?: NativeAddon; error?: HeraldError } | undefined;

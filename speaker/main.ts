@@ -16,6 +16,7 @@ export interface SpeakerMainOptions {
   readonly metricsHost?: string;
   readonly memberExpireMs?: number;
   readonly memberPort?: number;
+  readonly bgpListen?: boolean;
   readonly stopSignal: Promise<void>;
 }
 
@@ -28,7 +29,7 @@ export async function runSpeaker(opts: SpeakerMainOptions): Promise<{ done: Prom
   } catch (err) {
     native = { error: (err as Error).message };
   }
-  const speaker = new Speaker({ client: opts.client, clock, logger: opts.logger, registry, node: opts.node, namespace: opts.namespace, native, ...(opts.lbClass ? { lbClass: opts.lbClass } : {}), ...(opts.memberExpireMs ? { memberExpireMs: opts.memberExpireMs } : {}), ...(opts.memberPort !== undefined ? { memberPort: opts.memberPort } : {}) });
+  const speaker = new Speaker({ client: opts.client, clock, logger: opts.logger, registry, node: opts.node, namespace: opts.namespace, native, ...(opts.lbClass ? { lbClass: opts.lbClass } : {}), ...(opts.memberExpireMs ? { memberExpireMs: opts.memberExpireMs } : {}), ...(opts.memberPort !== undefined ? { memberPort: opts.memberPort } : {}), ...(opts.bgpListen !== undefined ? { bgpListen: opts.bgpListen } : {}) });
   const ops = await startOpsServer({ registry, port: opts.metricsPort, ...(opts.metricsHost ? { host: opts.metricsHost } : {}), logger: opts.logger, notReadyReason: () => speaker.notReadyReason() });
   await speaker.start();
   const timer = setInterval(() => {

@@ -43,6 +43,8 @@ export interface SpeakerOptions {
   readonly memberPort?: number;
   /** Stop Layer 2 announcing when this speaker sees a minority of the members (default on). */
   readonly splitBrainGuard?: boolean;
+  /** Accept routers' BGP connections on the peers' ports (default on; passive peers need it). */
+  readonly bgpListen?: boolean;
 }
 
 /** The Secret (made by the controller) whose `secretkey` authenticates membership datagrams. */
@@ -97,7 +99,7 @@ export class Speaker {
     const native = 'error' in opts.native ? undefined : opts.native;
     if (native) this.l2 = new L2Engine({ native, clock: opts.clock, logger: this.log, counters: this.l2Counters });
     else this.log.error('layer2 mode unavailable: the native addon did not load; BGP mode still runs', { cause: (opts.native as { error: string }).error });
-    this.bgp = new BgpManager({ clock: opts.clock, logger: this.log, ...(native ? { native } : { nativeError: (opts.native as { error: string }).error }), ...(this.routerId() ? { defaultRouterId: this.routerId()! } : {}) });
+    this.bgp = new BgpManager({ clock: opts.clock, logger: this.log, ...(native ? { native } : { nativeError: (opts.native as { error: string }).error }), ...(this.routerId() ? { defaultRouterId: this.routerId()! } : {}), nodeAddresses: this.nodeAddresses(), listen: opts.bgpListen ?? true });
     this.events = new EventRecorder({ client: opts.client, clock: opts.clock, logger: this.log, component: 'herald-speaker', host: opts.node });
     this.writer = new StatusWriter({ client: opts.client });
     this.metrics = {
@@ -129,6 +131,20 @@ export class Speaker {
   private routerId(): string | undefined {
     for (const addrs of Object.values(networkInterfaces())) for (const a of addrs ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
     return undefined;
+  }
+
+  /** This node's first IPv4 and first global IPv6 address: next hops for dual-stack sessions. */
+  private nodeAddresses(): { v4?: IP; v6?: IP } {
+    const out: { v4?: IP; v6?: IP } = {};
+    for (const addrs of Object.values(networkInterfaces())) {
+      for (const a of addrs ?? []) {
+        if (a.internal) continue;
+        const ip = tryParseIP(a.address);
+        if (ip?.family === 'IPv4') out.v4 ??= ip;
+        else if (ip?.family === 'IPv6' && !a.address.toLowerCase().startsWith('fe80')) out.v6 ??= ip;
+      }
+    }
+    return out;
   }
 
   notReadyReason(): string | undefined {
@@ -357,7 +373,11 @@ export class Speaker {
     return this.l2?.owns() ?? new Map();
   }
 
-  /** SIGTERM: leave the membership at once (a new L2 owner takes over), close BGP with Cease. */
+  /**
+   * SIGTERM: leave the membership at once (a new L2 owner takes over); close BGP sessions with
+   * Cease (the routers withdraw), or, where graceful restart was negotiated, without one so
+   * the routers keep the routes while this speaker restarts.
+   */
   async stop(): Promise<void> {
     this.stopped = true;
     this.swim?.stop();
@@ -365,7 +385,7 @@ export class Speaker {
     this.queue.shutdown();
     await this.worker;
     this.l2?.close();
-    this.bgp.stopAll();
+    this.bgp.stopAll({ graceful: true });
     for (const i of this.informers) i.stop();
     for (const name of this.lastL2.keys()) await this.opts.client.tryDelete(L2_STATUS, this.opts.namespace, name).catch(() => false);
     for (const name of this.lastBgp.keys()) await this.opts.client.tryDelete(BGP_STATUS, this.opts.namespace, name).catch(() => false);

@@ -249,9 +249,45 @@ Napi::Value TcpSocket(const Napi::CallbackInfo& info) {
   return Napi::Number::New(env, fd);
 }
 
+// tcpMd5(fd, peer, key): sets (or with an empty key removes) the TCP_MD5SIG key for one
+// peer on an existing socket, typically a listening one: accepted connections inherit it.
+// An IPv4 peer on an IPv6 socket gets its v4-mapped address, as the kernel matches it.
+Napi::Value TcpMd5(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  std::string peer = info[1].As<Napi::String>();
+  std::string key = info[2].As<Napi::String>();
+  sockaddr_storage local{};
+  socklen_t len = sizeof(local);
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&local), &len) < 0) {
+    SysError(env, "getsockname", errno).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  int family = local.ss_family == AF_INET6 ? AF_INET6 : AF_INET;
+  bool v4peer = peer.find(':') == std::string::npos;
+  if (family == AF_INET6 && v4peer) peer = "::ffff:" + peer;
+  if (family == AF_INET && !v4peer) {
+    Napi::Error::New(env, "TCP_MD5SIG: an IPv6 peer on an IPv4 socket").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  tcp_md5sig sig{};
+  if (!FillSockaddr(peer, &sig.tcpm_addr, family) || key.size() > TCP_MD5SIG_MAXKEYLEN) {
+    Napi::Error::New(env, "TCP_MD5SIG: bad peer address or key longer than 80 bytes").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  sig.tcpm_keylen = static_cast<uint16_t>(key.size());
+  memcpy(sig.tcpm_key, key.data(), key.size());
+  if (setsockopt(fd, IPPROTO_TCP, TCP_MD5SIG, &sig, sizeof(sig)) < 0) {
+    SysError(env, "setsockopt(TCP_MD5SIG)", errno).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  return env.Undefined();
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("PacketSocket", PacketSocket::Init(env));
   exports.Set("tcpSocket", Napi::Function::New(env, TcpSocket));
+  exports.Set("tcpMd5", Napi::Function::New(env, TcpMd5));
   return exports;
 }
 

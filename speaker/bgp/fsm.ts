@@ -33,6 +33,8 @@ export interface FsmConfig {
   readonly keepaliveTime?: number;
   readonly connectRetryTime: number;
   readonly capabilities: Capabilities;
+  /** PassiveTcpEstablishment (§8.1.1): never connect out, wait in Active for the peer. */
+  readonly passive?: boolean;
 }
 
 export interface FsmState {
@@ -85,6 +87,11 @@ function to(name: FsmStateName, s: FsmState, actions: FsmAction[], extra: Partia
 }
 
 const STOP_ALL: FsmAction[] = [{ type: 'stopTimer', timer: 'connectRetry' }, { type: 'stopTimer', timer: 'hold' }, { type: 'stopTimer', timer: 'keepalive' }];
+
+/** After a failed connection: wait in Active; an active peer connects again when ConnectRetry expires. */
+function retryLater(cfg: FsmConfig): FsmAction[] {
+  return cfg.passive ? [{ type: 'drop' }] : [{ type: 'drop' }, { type: 'startTimer', timer: 'connectRetry', seconds: cfg.connectRetryTime }];
+}
 
 /** Back to Idle after an error: drop, count, tell the driver (§8.2.2 "release all resources"). */
 function toIdle(s: FsmState, reason: string, notify?: { code: number; subcode: number; data?: Buffer }): Transition {
@@ -143,7 +150,10 @@ export function transition(s: FsmState, e: FsmEvent, cfg: FsmConfig): Transition
   }
   switch (s.name) {
     case 'Idle':
-      if (e.type === 'ManualStart') return to('Connect', s, [{ type: 'startTimer', timer: 'connectRetry', seconds: cfg.connectRetryTime }, { type: 'connect' }]);
+      if (e.type === 'ManualStart') {
+        if (cfg.passive) return to('Active', s, []);
+        return to('Connect', s, [{ type: 'startTimer', timer: 'connectRetry', seconds: cfg.connectRetryTime }, { type: 'connect' }]);
+      }
       return { state: s, actions: [] };
 
     case 'Connect':
@@ -152,11 +162,12 @@ export function transition(s: FsmState, e: FsmEvent, cfg: FsmConfig): Transition
         case 'ManualStart':
           return { state: s, actions: [] };
         case 'ConnectRetryTimerExpires':
+          if (cfg.passive) return to('Active', s, []);
           return to('Connect', s, [{ type: 'drop' }, { type: 'startTimer', timer: 'connectRetry', seconds: cfg.connectRetryTime }, { type: 'connect' }]);
         case 'TcpConnected':
           return to('OpenSent', s, [{ type: 'stopTimer', timer: 'connectRetry' }, { type: 'sendOpen' }, { type: 'startTimer', timer: 'hold', seconds: LARGE_HOLD_TIME }]);
         case 'TcpConnectionFails':
-          return to('Active', s, [{ type: 'drop' }, { type: 'startTimer', timer: 'connectRetry', seconds: cfg.connectRetryTime }]);
+          return to('Active', s, retryLater(cfg));
         case 'MessageError':
           return toIdle(s, e.error.reason, { code: e.error.code, subcode: e.error.subcode, data: e.error.data });
         case 'NotifMsg':
@@ -180,7 +191,7 @@ export function transition(s: FsmState, e: FsmEvent, cfg: FsmConfig): Transition
         case 'HoldTimerExpires':
           return toIdle(s, 'hold timer expired waiting for OPEN', { code: ERR_HOLD_TIMER_EXPIRED, subcode: 0 });
         case 'TcpConnectionFails':
-          return to('Active', s, [{ type: 'drop' }, { type: 'startTimer', timer: 'connectRetry', seconds: cfg.connectRetryTime }]);
+          return to('Active', s, [{ type: 'stopTimer', timer: 'hold' }, ...retryLater(cfg)]);
         case 'MessageError':
           return toIdle(s, e.error.reason, { code: e.error.code, subcode: e.error.subcode, data: e.error.data });
         case 'NotifMsg':

@@ -8,6 +8,7 @@ import type { Logger } from '../../src/core/logger.js';
 import type { Peer } from '../../src/config/model.js';
 import { formatIP, type IP } from '../../src/net/ip.js';
 import type { NativeAddon } from '../../native/index.js';
+import { BgpListener } from './listener.js';
 import { BgpSession, type Route } from './session.js';
 import { nativeTcpTransport, tcpTransport, type Transport } from './transport.js';
 
@@ -19,22 +20,41 @@ export interface ManagerOptions {
   readonly nativeError?: string;
   /** This node's IPv4 address for the router ID when a peer does not set one. */
   readonly defaultRouterId?: string;
+  /** This node's addresses: next hops for the other family on dual-stack sessions. */
+  readonly nodeAddresses?: { readonly v4?: IP; readonly v6?: IP };
+  /**
+   * Accept routers' connections on the peers' ports (needed by passive peers; active peers
+   * also accept, with collision detection). Default true; `host` for tests.
+   */
+  readonly listen?: boolean | { readonly host: string };
 }
+
+/** Sessions created this soon after start set the graceful-restart Restart State bit. */
+const RESTART_WINDOW_MS = 120_000;
 
 interface Running {
   readonly session: BgpSession;
   readonly fingerprint: string;
 }
 
+function passwordOf(p: Peer): string | undefined {
+  return p.password.kind === 'plain' ? p.password.value : p.password.kind === 'secret' ? p.password.value : undefined;
+}
+
 export function peerFingerprint(p: Peer): string {
   const pw = p.password.kind === 'none' ? '' : p.password.kind === 'plain' ? `p:${p.password.value}` : `s:${p.password.value ?? ''}`;
-  return JSON.stringify([p.myASN, p.peerASN, p.dynamicASN, formatIP(p.peerAddress), p.sourceAddress ? formatIP(p.sourceAddress) : '', p.peerPort, p.holdTime, p.keepaliveTime, p.connectTime, p.routerID ? formatIP(p.routerID) : '', pw, p.ebgpMultiHop, p.enableGracefulRestart]);
+  return JSON.stringify([p.myASN, p.peerASN, p.dynamicASN, formatIP(p.peerAddress), p.sourceAddress ? formatIP(p.sourceAddress) : '', p.peerPort, p.holdTime, p.keepaliveTime, p.connectTime, p.routerID ? formatIP(p.routerID) : '', pw, p.ebgpMultiHop, p.enableGracefulRestart, p.passive, p.dualStackAddressFamily]);
 }
 
 export class BgpManager {
   private readonly sessions = new Map<string, Running>();
+  private readonly listeners = new Map<number, BgpListener>();
+  private readonly startedAt: number;
+  private peers: readonly Peer[] = [];
 
-  constructor(private readonly opts: ManagerOptions) {}
+  constructor(private readonly opts: ManagerOptions) {
+    this.startedAt = opts.clock.now();
+  }
 
   /** Peers for this node, and the routes each should have. */
   apply(peers: readonly Peer[], routes: ReadonlyMap<string, readonly Route[]>): void {
@@ -56,10 +76,51 @@ export class BgpManager {
       }
       this.sessions.get(p.name)?.session.setAdvertisements(routes.get(p.name) ?? []);
     }
+    this.peers = peers;
+    this.applyListeners(peers);
+  }
+
+  /** One listener per peer port, with the TCP-MD5 keys of that port's peers. */
+  private applyListeners(peers: readonly Peer[]): void {
+    if (this.opts.listen === false) return;
+    const host = typeof this.opts.listen === 'object' ? this.opts.listen.host : undefined;
+    const ports = new Set(peers.map((p) => p.peerPort));
+    for (const [port, l] of this.listeners) {
+      if (ports.has(port)) continue;
+      l.close();
+      this.listeners.delete(port);
+    }
+    for (const port of ports) {
+      let l = this.listeners.get(port);
+      if (!l) {
+        l = new BgpListener({ port, ...(host ? { host } : {}), logger: this.opts.logger, ...(this.opts.native ? { native: this.opts.native } : {}), onConnection: (remote, conn) => this.incoming(port, remote, conn) });
+        this.listeners.set(port, l);
+        void l.start();
+      }
+      const keys = new Map<string, string>();
+      for (const p of peers) {
+        const pw = passwordOf(p);
+        if (p.peerPort === port && pw !== undefined) keys.set(formatIP(p.peerAddress), pw);
+      }
+      l.setKeys(keys);
+    }
+  }
+
+  private incoming(port: number, remote: string, conn: Parameters<BgpSession['accept']>[0]): boolean {
+    const p = this.peers.find((x) => x.peerPort === port && formatIP(x.peerAddress) === remote);
+    const s = p ? this.sessions.get(p.name)?.session : undefined;
+    if (!s) return false;
+    s.accept(conn);
+    return true;
+  }
+
+  /** Why the listener of a peer's port does not work, if it does not. */
+  listenerFailure(peer: Peer): string | undefined {
+    return this.listeners.get(peer.peerPort)?.failure();
   }
 
   private create(p: Peer): BgpSession | undefined {
-    const password = p.password.kind === 'plain' ? p.password.value : p.password.kind === 'secret' ? p.password.value : undefined;
+    const password = passwordOf(p);
     if (p.password.kind === 'secret' && password === undefined) {
       this.opts.logger.warn('bgp: the password Secret is missing; not connecting', { peer: p.name, secret: `${p.password.namespace}/${p.password.name}` });
       return undefined;
@@ -78,7 +139,11 @@ export class BgpManager {
       this.opts.logger.error('bgp: no router ID (set routerID on the BGPPeer, or give the node an IPv4 address)', { peer: p.name });
       return undefined;
     }
-    const families = [{ afi: 1, safi: 1 }, { afi: 2, safi: 1 }];
+    // The session's own family, and with dualStackAddressFamily the other one too (RFC 4760).
+    const v4 = p.peerAddress.family === 'IPv4';
+    const families = p.dualStackAddressFamily ? [{ afi: 1, safi: 1 }, { afi: 2, safi: 1 }] : [{ afi: v4 ? 1 : 2, safi: 1 }];
+    const other = p.dualStackAddressFamily ? (v4 ? this.opts.nodeAddresses?.v6 : this.opts.nodeAddresses?.v4) : undefined;
+    if (p.dualStackAddressFamily && !other) this.opts.logger.warn('bgp: dualStackAddressFamily is set but this node has no address of the other family for the next hop', { peer: p.name });
     return new BgpSession({
       name: p.name,
       peerAddress: p.peerAddress as IP,
@@ -87,7 +152,10 @@ export class BgpManager {
       transport,
       clock: this.opts.clock,
       logger: this.opts.logger,
+      ...(other ? (v4 ? { nextHopV6: other } : { nextHopV4: other }) : {}),
+      restarted: this.opts.clock.now() - this.startedAt < RESTART_WINDOW_MS,
       fsm: {
+        passive: p.passive,
         myAsn: p.myASN,
         ...(p.peerASN !== undefined ? { peerAsn: p.peerASN } : {}),
         ...(p.dynamicASN !== undefined ? { dynamicAsn: p.dynamicASN } : {}),
@@ -111,8 +179,14 @@ export class BgpManager {
     return new Map([...this.sessions].map(([n, r]) => [n, r.session]));
   }
 
-  stopAll(): void {
-    for (const r of this.sessions.values()) r.session.stop();
+  /**
+   * Closes every session: with Cease, or with `graceful` (a restarting speaker) silently where
+   * graceful restart was negotiated, so the routers keep the routes for the restart time.
+   */
+  stopAll(opts: { graceful?: boolean } = {}): void {
+    for (const r of this.sessions.values()) r.session.stop(opts);
     this.sessions.clear();
+    for (const l of this.listeners.values()) l.close();
+    this.listeners.clear();
   }
 }

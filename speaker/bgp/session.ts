@@ -6,23 +6,17 @@
 import type { Clock, TimerHandle } from '../../src/core/clock.js';
 import { errorMessage } from '../../src/core/errors.js';
 import type { Logger } from '../../src/core/logger.js';
-import { formatCIDR, type CIDR } from '../../src/net/cidr.js';
 import { formatIP, tryParseIP, type IP } from '../../src/net/ip.js';
 import { backoffDelay } from '../../src/k8s/backoff.js';
 import { decode, encode } from './codec.js';
 import { Framer } from './framer.js';
-import { INITIAL, transition, type FsmAction, type FsmConfig, type FsmEvent, type FsmState, type Negotiated, type Timer } from './fsm.js';
-import { AFI_IPV4, AFI_IPV6, AS_SEQUENCE, AS_TRANS, MAX_EXTENDED_MESSAGE, MAX_MESSAGE, type CodecOptions, type LargeCommunity, type PathAttributes } from './messages.js';
-import { endOfRib, packAnnouncements, packWithdrawals } from './packer.js';
+import { INITIAL, LARGE_HOLD_TIME, transition, type FsmAction, type FsmConfig, type FsmEvent, type FsmState, type Negotiated, type Timer } from './fsm.js';
+import { AS_TRANS, CEASE_COLLISION_RESOLUTION, ERR_CEASE, MAX_EXTENDED_MESSAGE, MAX_MESSAGE, type BgpMessage, type CodecOptions, type OpenMessage } from './messages.js';
+import { AdjRibOut, type Route } from './rib-out.js';
+import { CollisionCandidate, type CandidateResult } from './collision.js';
 import type { Connection, Transport } from './transport.js';
 
-export interface Route {
-  readonly prefix: CIDR;
-  readonly communities?: readonly number[];
-  readonly largeCommunities?: readonly LargeCommunity[];
-  /** Sent to iBGP peers only; 100 when not given. */
-  readonly localPref?: number;
-}
+export type { Route } from './rib-out.js';
 
 export interface SessionOptions {
   readonly name: string;
@@ -38,6 +32,11 @@ export interface SessionOptions {
   readonly nextHopV4?: IP;
   readonly nextHopV6?: IP;
   readonly connectTimeoutMs?: number;
+  /**
+   * This speaker has just restarted: the first OPEN sets the graceful-restart Restart State
+   * bit (RFC 4724 §3), so a peer keeping our stale routes need not wait for our End-of-RIB.
+   */
+  readonly restarted?: boolean;
 }
 
 export interface SessionStats {
@@ -51,11 +50,6 @@ export interface SessionStats {
   establishedTransitions: number;
 }
 
-interface Desired {
-  readonly route: Route;
-  readonly key: string;
-}
-
 export class BgpSession {
   private fsm: FsmState = INITIAL;
   private conn: Connection | undefined;
@@ -63,9 +57,12 @@ export class BgpSession {
   private readonly timers = new Map<Timer, TimerHandle>();
   private restartTimer: TimerHandle | undefined;
   private stopped = true;
-  private desired = new Map<string, Desired>();
-  /** What the peer has from us: prefix -> attribute key. */
-  private sent = new Map<string, string>();
+  private readonly rib = new AdjRibOut();
+  /** Whether the current connection is one we opened (for collision resolution, §6.8). */
+  private initiatedLocally = false;
+  /** A connection the peer opened while we already had one (§6.8), until its OPEN decides. */
+  private candidate: CollisionCandidate | undefined;
+  private restarting: boolean;
   private codec: CodecOptions = { fourOctetAs: true, maxMessageSize: MAX_MESSAGE };
   private failures = 0;
   private lastError = '';
@@ -76,6 +73,7 @@ export class BgpSession {
 
   constructor(private readonly opts: SessionOptions) {
     this.log = opts.logger.child({ peer: opts.name, peerAddress: formatIP(opts.peerAddress) });
+    this.restarting = opts.restarted ?? false;
   }
 
   state(): string {
@@ -104,23 +102,95 @@ export class BgpSession {
     this.fire({ type: 'ManualStart' });
   }
 
-  /** Sends Cease and closes. */
-  stop(): void {
+  /**
+   * Sends Cease and closes. With `graceful`, when both sides negotiated graceful restart, the
+   * connection is closed without a NOTIFICATION instead, so the peer keeps our routes for the
+   * restart time (RFC 4724 §4.2): for a speaker that is restarting, not one going away.
+   */
+  stop(opts: { graceful?: boolean } = {}): void {
     this.stopped = true;
     this.restartTimer?.cancel();
+    this.candidate?.reject();
+    this.candidate = undefined;
+    if (opts.graceful && this.fsm.name === 'Established' && this.fsm.negotiated?.peerGracefulRestart && this.opts.fsm.capabilities.gracefulRestart) {
+      this.log.info('bgp: closing without Cease so the peer keeps our routes (graceful restart)');
+      this.conn?.destroy();
+      this.conn = undefined;
+    }
     this.fire({ type: 'ManualStop' });
   }
 
   /** The whole set of routes this peer should have; only the difference is sent. */
   setAdvertisements(routes: readonly Route[]): void {
-    const next = new Map<string, Desired>();
-    for (const r of routes) next.set(formatCIDR(r.prefix), { route: r, key: this.attrKey(r) });
-    this.desired = next;
+    this.rib.setDesired(routes);
     if (this.fsm.name === 'Established') this.sync(false);
   }
 
-  private attrKey(r: Route): string {
-    return JSON.stringify([r.prefix.family, [...(r.communities ?? [])].sort((a, b) => a - b), [...(r.largeCommunities ?? [])].map((l) => l.join(':')).sort(), r.localPref ?? null]);
+  /**
+   * A TCP connection the peer opened to our listener. Refused while stopped or Idle (§8.2.2);
+   * taken as the session's connection in Connect/Active; otherwise it is a collision (§6.8),
+   * decided when its OPEN arrives.
+   */
+  accept(conn: Connection): void {
+    if (this.stopped || this.fsm.name === 'Idle') {
+      this.log.debug('bgp: refusing an incoming connection while idle');
+      conn.destroy();
+      return;
+    }
+    if (this.fsm.name === 'Connect' || this.fsm.name === 'Active') {
+      this.adopt(conn, false, new Framer());
+      this.fire({ type: 'TcpConnected' });
+      return;
+    }
+    this.second(conn, false);
+  }
+
+  /** A second connection while this one is past Active: §6.8 decides when its OPEN arrives. */
+  private second(conn: Connection, initiatedLocally: boolean): void {
+    this.candidate?.reject();
+    this.candidate = new CollisionCandidate(conn, initiatedLocally, {
+      fsm: this.opts.fsm,
+      clock: this.opts.clock,
+      log: this.log,
+      open: () => this.openMessage(),
+      existing: () => ({ state: this.fsm.name, initiatedLocally: this.initiatedLocally, ...(this.fsm.negotiated ? { negotiated: this.fsm.negotiated } : {}) }),
+      decided: (r) => this.collisionDecided(r),
+    });
+  }
+
+  /**
+   * The second connection won: the current one is closed (Cease/collision, or silently when
+   * an Established session is replaced by the restarted peer's new one) and the winner, whose
+   * own FSM is in OpenSent with the peer's OPEN in hand, becomes the session's connection.
+   */
+  private collisionDecided(r: CandidateResult): void {
+    this.candidate = undefined;
+    if (r.kind === 'rejected') return;
+    const before = this.fsm.name;
+    if (before === 'Established') {
+      this.log.info('bgp: the peer restarted (graceful restart); its new connection replaces the old one');
+      this.rib.reset();
+      this.establishedAt = undefined;
+    } else if (this.conn) {
+      this.send({ type: 'notification', code: ERR_CEASE, subcode: CEASE_COLLISION_RESOLUTION, data: Buffer.alloc(0) });
+      this.stats.notificationsSent++;
+    }
+    this.conn?.destroy();
+    this.conn = undefined;
+    for (const t of this.timers.values()) t.cancel();
+    this.timers.clear();
+    this.fsm = { name: 'OpenSent', connectRetryCounter: this.fsm.connectRetryCounter };
+    this.adopt(r.conn, r.initiatedLocally, r.framer);
+    this.perform({ type: 'startTimer', timer: 'hold', seconds: LARGE_HOLD_TIME });
+    if (before !== 'OpenSent') for (const l of this.listeners) l('OpenSent');
+    this.fire({ type: 'BGPOpen', open: r.open });
+    for (const raw of r.rest) if (!this.handle(r.conn, raw)) return;
+  }
+
+  private openMessage(): OpenMessage {
+    const caps = this.opts.fsm.capabilities;
+    const gr = caps.gracefulRestart ? { gracefulRestart: { ...caps.gracefulRestart, restarting: this.restarting } } : {};
+    return { type: 'open', version: 4, myAs: this.opts.fsm.myAsn > 0xffff ? AS_TRANS : this.opts.fsm.myAsn, holdTime: this.opts.fsm.holdTime, bgpId: this.opts.fsm.routerId, capabilities: { ...caps, ...gr } };
   }
 
   private fire(e: FsmEvent): void {
@@ -142,9 +212,13 @@ export class BgpSession {
       case 'drop':
         this.conn?.destroy();
         this.conn = undefined;
+        if (this.fsm.name === 'Idle') {
+          this.candidate?.reject();
+          this.candidate = undefined;
+        }
         break;
       case 'sendOpen':
-        this.send({ type: 'open', version: 4, myAs: this.opts.fsm.myAsn > 0xffff ? AS_TRANS : this.opts.fsm.myAsn, holdTime: this.opts.fsm.holdTime, bgpId: this.opts.fsm.routerId, capabilities: this.opts.fsm.capabilities });
+        this.send(this.openMessage());
         break;
       case 'sendKeepalive':
         this.send({ type: 'keepalive' });
@@ -172,21 +246,23 @@ export class BgpSession {
         this.stats.establishedTransitions++;
         this.codec = { fourOctetAs: a.negotiated.fourOctetAs, maxMessageSize: a.negotiated.extendedMessage ? MAX_EXTENDED_MESSAGE : MAX_MESSAGE };
         this.framer.setMaxSize(this.codec.maxMessageSize);
-        this.log.info('bgp session established', { peerAs: a.negotiated.peerAs, holdTime: a.negotiated.holdTime, families: a.negotiated.families.map((f) => `${f.afi}/${f.safi}`) });
-        this.sent.clear();
+        this.log.info('bgp session established', { peerAs: a.negotiated.peerAs, holdTime: a.negotiated.holdTime, families: a.negotiated.families.map((f) => `${f.afi}/${f.safi}`), initiatedLocally: this.initiatedLocally });
+        this.restarting = false;
+        this.rib.reset();
         this.sync(true);
         break;
       case 'down':
         this.lastError = a.reason;
         this.establishedAt = undefined;
-        this.sent.clear();
+        this.rib.reset();
         this.stats.prefixesAnnounced = 0;
         if (a.reason !== 'stopped') this.log.warn('bgp session down', { reason: a.reason });
         this.failures++;
         for (const l of this.listeners) l(this.fsm.name, a.reason);
         if (!this.stopped) {
           // Automatic restart (§8.1.1 AutomaticStart) after a jittered, growing delay.
-          const delay = backoffDelay(this.failures, { baseMs: 500, maxMs: Math.max(1000, this.opts.fsm.connectRetryTime * 1000) }, this.opts.random ?? Math.random);
+          // A passive session only waits in Active, so it goes back there at once.
+          const delay = this.opts.fsm.passive ? 0 : backoffDelay(this.failures, { baseMs: 500, maxMs: Math.max(1000, this.opts.fsm.connectRetryTime * 1000) }, this.opts.random ?? Math.random);
           this.restartTimer = this.opts.clock.setTimeout(() => {
             if (!this.stopped) this.fire({ type: 'ManualStart' });
           }, delay);
@@ -196,7 +272,6 @@ export class BgpSession {
   }
 
   private async connect(): Promise<void> {
-    this.framer = new Framer();
     try {
       const conn = await this.opts.transport.connect({
         host: formatIP(this.opts.peerAddress),
@@ -204,68 +279,83 @@ export class BgpSession {
         ...(this.opts.localAddress ? { localAddress: this.opts.localAddress } : {}),
         timeoutMs: this.opts.connectTimeoutMs ?? 5000,
       });
+      if (!this.stopped && (this.fsm.name === 'OpenSent' || this.fsm.name === 'OpenConfirm') && !this.initiatedLocally) {
+        // We took the peer's connection while ours was in flight: both race to OPEN (§6.8).
+        this.second(conn, true);
+        return;
+      }
       if (this.stopped || (this.fsm.name !== 'Connect' && this.fsm.name !== 'Active')) {
         conn.destroy();
         return;
       }
-      this.conn = conn;
-      conn.onData((d) => this.receive(conn, d));
-      conn.onClose((err) => {
-        if (this.conn !== conn) return;
-        this.conn = undefined;
-        this.fire({ type: 'TcpConnectionFails' });
-        if (err) this.lastError = errorMessage(err);
-      });
+      this.adopt(conn, true, new Framer());
       this.fire({ type: 'TcpConnected' });
     } catch (err) {
+      if (this.fsm.name !== 'Connect' && this.fsm.name !== 'Active') return;
       this.lastError = errorMessage(err);
       this.log.debug('bgp connect failed', { error: this.lastError });
       this.fire({ type: 'TcpConnectionFails' });
     }
   }
 
+  private adopt(conn: Connection, initiatedLocally: boolean, framer: Framer): void {
+    this.conn = conn;
+    this.framer = framer;
+    this.initiatedLocally = initiatedLocally;
+    conn.onData((d) => this.receive(conn, d));
+    conn.onClose((err) => {
+      if (this.conn !== conn) return;
+      this.conn = undefined;
+      this.fire({ type: 'TcpConnectionFails' });
+      if (err) this.lastError = errorMessage(err);
+    });
+  }
+
   private receive(conn: Connection, data: Buffer): void {
     if (this.conn !== conn) return;
     const framed = this.framer.push(data);
-    for (const raw of framed.messages) {
-      const r = decode(raw, this.codec);
-      if (!r.ok) {
-        this.log.warn('malformed message from peer', { reason: r.error.reason, code: r.error.code, subcode: r.error.subcode });
-        this.fire({ type: raw[18] === 2 ? 'UpdateMsgErr' : 'MessageError', error: r.error });
-        return;
-      }
-      const m = r.message;
-      switch (m.type) {
-        case 'open':
-          this.fire({ type: 'BGPOpen', open: m });
-          break;
-        case 'keepalive':
-          this.stats.keepalivesReceived++;
-          this.fire({ type: 'KeepAliveMsg' });
-          break;
-        case 'update':
-          this.stats.updatesReceived++;
-          if (m.treatAsWithdraw) this.log.debug('peer UPDATE treated as withdraw', { reason: m.treatAsWithdraw });
-          this.fire({ type: 'UpdateMsg' });
-          break;
-        case 'notification':
-          this.stats.notificationsReceived++;
-          this.log.warn('peer sent NOTIFICATION', { code: m.code, subcode: m.subcode });
-          this.fire({ type: 'NotifMsg', code: m.code, subcode: m.subcode });
-          return;
-        case 'routeRefresh':
-          if (this.fsm.name === 'Established') {
-            this.sent.clear();
-            this.sync(true);
-          }
-          break;
-      }
-      if (this.conn !== conn) return;
-    }
+    for (const raw of framed.messages) if (!this.handle(conn, raw)) return;
     if (framed.error) this.fire({ type: 'MessageError', error: framed.error });
   }
 
-  private send(m: Parameters<typeof encode>[0]): void {
+  /** One framed message; false when the connection is gone and the rest must be dropped. */
+  private handle(conn: Connection, raw: Buffer): boolean {
+    const r = decode(raw, this.codec);
+    if (!r.ok) {
+      this.log.warn('malformed message from peer', { reason: r.error.reason, code: r.error.code, subcode: r.error.subcode });
+      this.fire({ type: raw[18] === 2 ? 'UpdateMsgErr' : 'MessageError', error: r.error });
+      return false;
+    }
+    const m = r.message;
+    switch (m.type) {
+      case 'open':
+        this.fire({ type: 'BGPOpen', open: m });
+        break;
+      case 'keepalive':
+        this.stats.keepalivesReceived++;
+        this.fire({ type: 'KeepAliveMsg' });
+        break;
+      case 'update':
+        this.stats.updatesReceived++;
+        if (m.treatAsWithdraw) this.log.debug('peer UPDATE treated as withdraw', { reason: m.treatAsWithdraw });
+        this.fire({ type: 'UpdateMsg' });
+        break;
+      case 'notification':
+        this.stats.notificationsReceived++;
+        this.log.warn('peer sent NOTIFICATION', { code: m.code, subcode: m.subcode });
+        this.fire({ type: 'NotifMsg', code: m.code, subcode: m.subcode });
+        return false;
+      case 'routeRefresh':
+        if (this.fsm.name === 'Established') {
+          this.rib.reset();
+          this.sync(true);
+        }
+        break;
+    }
+    return this.conn === conn;
+  }
+
+  private send(m: BgpMessage): void {
     if (!this.conn) return;
     this.conn.write(encode(m, this.codec));
   }
@@ -281,69 +371,17 @@ export class BgpSession {
   private sync(full: boolean): void {
     const n = this.fsm.negotiated;
     if (!n || !this.conn) return;
-    const families = new Set(n.families.map((f) => f.afi));
-    const myAsn = this.opts.fsm.myAsn;
-    const asPath: PathAttributes = n.ibgp
-      ? { asPath: [] }
-      : n.fourOctetAs || myAsn <= 0xffff
-        ? { asPath: [{ type: AS_SEQUENCE, asns: [myAsn] }] }
-        : { asPath: [{ type: AS_SEQUENCE, asns: [AS_TRANS] }], as4Path: [{ type: AS_SEQUENCE, asns: [myAsn] }] };
-    // Withdraw what is gone or whose attributes changed (changed ones are re-announced below).
-    const withdraw: CIDR[] = [];
-    for (const [key, attrKey] of this.sent) {
-      const d = this.desired.get(key);
-      if (!d) withdraw.push(parseKey(key));
-      else if (d.key !== attrKey) this.sent.delete(key);
+    const updates = this.rib.diff({
+      negotiated: n,
+      myAsn: this.opts.fsm.myAsn,
+      codec: this.codec,
+      nextHop: (f) => this.nextHopFor(f),
+      unannounceable: (family, prefixes) => this.log.warn('no next hop for this family on this session; prefixes not announced', { family, prefixes }),
+    }, full);
+    for (const u of updates) {
+      this.send(u);
+      this.stats.updatesSent++;
     }
-    for (const p of withdraw) this.sent.delete(formatCIDR(p));
-    const groups = new Map<string, Route[]>();
-    for (const [key, d] of this.desired) {
-      if (this.sent.get(key) === d.key) continue;
-      const afi = d.route.prefix.family === 'IPv4' ? AFI_IPV4 : AFI_IPV6;
-      if (!families.has(afi)) continue;
-      const g = groups.get(d.key) ?? [];
-      g.push(d.route);
-      groups.set(d.key, g);
-    }
-    for (const fam of ['IPv4', 'IPv6'] as const) {
-      const ws = withdraw.filter((p) => p.family === fam);
-      for (const u of packWithdrawals(ws, this.codec)) {
-        this.send(u);
-        this.stats.updatesSent++;
-      }
-    }
-    for (const routes of groups.values()) {
-      const first = routes[0]!;
-      const nh = this.nextHopFor(first.prefix.family);
-      if (!nh) {
-        this.log.warn('no next hop for this family on this session; prefixes not announced', { family: first.prefix.family, prefixes: routes.length });
-        continue;
-      }
-      const attrs: PathAttributes = {
-        origin: 0,
-        ...asPath,
-        ...(n.ibgp ? { localPref: first.localPref ?? 100 } : {}),
-        ...(first.communities && first.communities.length > 0 ? { communities: [...first.communities].sort((a, b) => a - b) } : {}),
-        ...(first.largeCommunities && first.largeCommunities.length > 0 ? { largeCommunities: [...first.largeCommunities] } : {}),
-      };
-      for (const u of packAnnouncements(routes.map((r) => r.prefix), attrs, [nh], this.codec)) {
-        this.send(u);
-        this.stats.updatesSent++;
-      }
-      for (const r of routes) this.sent.set(formatCIDR(r.prefix), this.attrKey(r));
-    }
-    this.stats.prefixesAnnounced = this.sent.size;
-    if (full) {
-      for (const f of n.families) {
-        this.send(endOfRib(f.afi));
-        this.stats.updatesSent++;
-      }
-    }
+    this.stats.prefixesAnnounced = this.rib.sentCount();
   }
-}
-
-function parseKey(key: string): CIDR {
-  const [addr, len] = key.split('/');
-  const ip = tryParseIP(addr!)!;
-  return { family: ip.family, base: ip.value, prefixLength: Number(len) };
 }

@@ -21,7 +21,8 @@ export interface Transport {
   connect(opts: ConnectOptions): Promise<Connection>;
 }
 
-function wrap(socket: Socket): Connection {
+/** A connected socket as a Connection (also used for connections our listener accepts). */
+export function wrapSocket(socket: Socket): Connection {
   let closed = false;
   const closers: ((err?: Error) => void)[] = [];
   let lastError: Error | undefined;
@@ -48,7 +49,7 @@ function whenConnected(socket: Socket, opts: ConnectOptions): Promise<Connection
     const timer = setTimeout(() => socket.destroy(new Error(`connect to ${opts.host}:${opts.port} timed out`)), opts.timeoutMs);
     socket.once('connect', () => {
       clearTimeout(timer);
-      resolve(wrap(socket));
+      resolve(wrapSocket(socket));
     });
     socket.once('error', (err) => {
       clearTimeout(timer);

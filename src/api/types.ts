@@ -88,6 +88,8 @@ export interface BGPPeerSpec {
   passwordSecret?: SecretReference;
   bfdProfile?: string;
   enableGracefulRestart?: boolean;
+  /** Herald: never connect out; wait for the peer to connect to the speaker (port peerPort). */
+  passive?: boolean;
   ebgpMultiHop?: boolean;
   vrf?: string;
   disableMP?: boolean;

@@ -92,6 +92,7 @@ export interface Peer {
   readonly password: PeerPassword;
   readonly bfdProfile?: string;
   readonly enableGracefulRestart: boolean;
+  readonly passive: boolean;
   readonly ebgpMultiHop: boolean;
   readonly vrf: string;
   readonly disableMP: boolean;

@@ -48,7 +48,7 @@ export function readPeer(
   }
   spec.only([
     'myASN', 'peerASN', 'dynamicASN', 'peerAddress', 'sourceAddress', 'peerPort', 'holdTime', 'keepaliveTime',
-    'connectTime', 'routerID', 'nodeSelectors', 'password', 'passwordSecret', 'bfdProfile', 'enableGracefulRestart',
+    'connectTime', 'routerID', 'nodeSelectors', 'password', 'passwordSecret', 'bfdProfile', 'enableGracefulRestart', 'passive',
     'ebgpMultiHop', 'vrf', 'disableMP', 'dualStackAddressFamily',
   ]);
   const myASN = spec.int('myASN', 1, ASN_MAX);
@@ -123,6 +123,7 @@ export function readPeer(
   }
   const nodeSelectors = spec.objectList('nodeSelectors').map(readLabelSelector);
   const enableGracefulRestart = spec.bool('enableGracefulRestart') ?? false;
+  const passive = spec.bool('passive') ?? false;
   const vrf = spec.string('vrf') ?? '';
   const disableMP = spec.bool('disableMP') ?? false;
   const dualStackAddressFamily = spec.bool('dualStackAddressFamily') ?? false;
@@ -144,6 +145,7 @@ export function readPeer(
     password,
     ...(bfdProfile !== undefined ? { bfdProfile } : {}),
     enableGracefulRestart,
+    passive,
     ebgpMultiHop,
     vrf,
     disableMP,

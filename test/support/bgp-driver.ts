@@ -4,6 +4,7 @@
  * state changes and stats go out as JSON lines on stdout.
  */
 import { createInterface } from 'node:readline';
+import { BgpListener } from '../../speaker/bgp/listener.js';
 import { BgpSession, type Route } from '../../speaker/bgp/session.js';
 import { nativeTcpTransport, tcpTransport } from '../../speaker/bgp/transport.js';
 import { loadNative } from '../../native/index.js';
@@ -25,6 +26,14 @@ interface StartCmd {
   families: ('IPv4' | 'IPv6')[];
   gracefulRestart?: number;
   md5Key?: string;
+  /** Never connect out; wait on the listener. */
+  passive?: boolean;
+  /** Also accept the peer's connections on peerPort (collision detection). */
+  listen?: boolean;
+  nextHopV4?: string;
+  nextHopV6?: string;
+  /** The first OPEN sets the graceful-restart Restart State bit. */
+  restarted?: boolean;
 }
 
 const out = (o: unknown): void => {
@@ -32,6 +41,7 @@ const out = (o: unknown): void => {
 };
 
 let session: BgpSession | undefined;
+let listener: BgpListener | undefined;
 const logger = new RecordingLogger();
 
 createInterface({ input: process.stdin }).on('line', (line) => {
@@ -46,7 +56,11 @@ createInterface({ input: process.stdin }).on('line', (line) => {
       transport: c.md5Key ? nativeTcpTransport(loadNative(), { md5Key: c.md5Key }) : tcpTransport,
       clock: systemClock(),
       logger,
+      ...(c.nextHopV4 ? { nextHopV4: parseIP(c.nextHopV4) } : {}),
+      ...(c.nextHopV6 ? { nextHopV6: parseIP(c.nextHopV6) } : {}),
+      ...(c.restarted ? { restarted: true } : {}),
       fsm: {
+        ...(c.passive ? { passive: true } : {}),
         myAsn: c.myAsn,
         ...(c.peerAsn !== undefined ? { peerAsn: c.peerAsn } : {}),
         ...(c.dynamicAsn ? { dynamicAsn: c.dynamicAsn } : {}),
@@ -65,6 +79,21 @@ createInterface({ input: process.stdin }).on('line', (line) => {
     });
     session.onStateChange((state, reason) => out({ event: 'state', state, reason }));
     session.start();
+    if (c.passive || c.listen) {
+      const s = session;
+      listener = new BgpListener({
+        port: c.peerPort ?? 179,
+        logger,
+        ...(c.md5Key ? { native: loadNative() } : {}),
+        onConnection: (remote, conn) => {
+          if (remote !== c.peerAddress) return false;
+          s.accept(conn);
+          return true;
+        },
+      });
+      if (c.md5Key) listener.setKeys(new Map([[c.peerAddress, c.md5Key]]));
+      void listener.start().then(() => out({ event: 'listening', lastError: listener?.failure() }));
+    }
   } else if (msg.cmd === 'set' && session) {
     const routes = (msg['routes'] as { prefix: string; communities?: number[]; largeCommunities?: [number, number, number][]; localPref?: number }[]).map(
       (r): Route => ({ prefix: parseCIDR(r.prefix), ...(r.communities ? { communities: r.communities } : {}), ...(r.largeCommunities ? { largeCommunities: r.largeCommunities } : {}), ...(r.localPref !== undefined ? { localPref: r.localPref } : {}) }),
@@ -74,7 +103,8 @@ createInterface({ input: process.stdin }).on('line', (line) => {
   } else if (msg.cmd === 'stats' && session) {
     out({ event: 'stats', state: session.state(), stats: session.stats, lastError: session.lastErrorMessage() });
   } else if (msg.cmd === 'stop') {
-    session?.stop();
+    listener?.close();
+    session?.stop({ graceful: msg['graceful'] === true });
     setTimeout(() => process.exit(0), 50);
   }
 });

@@ -41,7 +41,7 @@ const cases: { from: FsmState['name']; event: FsmEvent; to: FsmState['name']; ac
   { from: 'OpenSent', event: { type: 'BGPOpen', open: open({ myAs: 65009 }, { fourOctetAs: 65009 }) }, to: 'Idle', actions: ['sendNotification:2/2', 'stopTimer:connectRetry', 'stopTimer:hold', 'stopTimer:keepalive', 'drop', 'down'] },
   { from: 'OpenSent', event: { type: 'BGPOpen', open: open({ bgpId: '0.0.0.0' }) }, to: 'Idle', actions: ['sendNotification:2/3', 'stopTimer:connectRetry', 'stopTimer:hold', 'stopTimer:keepalive', 'drop', 'down'] },
   { from: 'OpenSent', event: { type: 'HoldTimerExpires' }, to: 'Idle', actions: ['sendNotification:4/0', 'stopTimer:connectRetry', 'stopTimer:hold', 'stopTimer:keepalive', 'drop', 'down'] },
-  { from: 'OpenSent', event: { type: 'TcpConnectionFails' }, to: 'Active', actions: ['drop', 'startTimer:connectRetry'] },
+  { from: 'OpenSent', event: { type: 'TcpConnectionFails' }, to: 'Active', actions: ['stopTimer:hold', 'drop', 'startTimer:connectRetry'] },
   { from: 'OpenSent', event: { type: 'MessageError', error: err }, to: 'Idle', actions: ['sendNotification:1/2', 'stopTimer:connectRetry', 'stopTimer:hold', 'stopTimer:keepalive', 'drop', 'down'] },
   { from: 'OpenSent', event: { type: 'KeepAliveMsg' }, to: 'Idle', actions: ['sendNotification:5/1', 'stopTimer:connectRetry', 'stopTimer:hold', 'stopTimer:keepalive', 'drop', 'down'] },
   { from: 'OpenSent', event: { type: 'ManualStop' }, to: 'Idle', actions: ['sendNotification:6/2', 'stopTimer:connectRetry', 'stopTimer:hold', 'stopTimer:keepalive', 'drop', 'down'] },

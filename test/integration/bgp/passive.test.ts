@@ -1,0 +1,119 @@
+/**
+ * Herald's listener against BIRD 2 in network namespaces: a passive session that BIRD
+ * connects to (also with TCP-MD5 keys on the listening socket), both sides active and
+ * listening (one connection survives, §6.8), and IPv4 prefixes over an IPv6 session
+ * (dualStackAddressFamily).
+ */
+import { expect } from 'chai';
+import { eventually } from '../../support/apiserver.js';
+import { Bird, HeraldDriver } from '../../support/bgp-peers.js';
+import { useNetns } from '../../support/netns.js';
+
+function birdConfig(opts: { neighbor: string; local: string; passive: boolean; password?: string; channels: string }): string {
+  return `
+router id 192.0.2.254;
+log stderr all;
+protocol device {}
+ipv4 table master4;
+ipv6 table master6;
+protocol bgp herald {
+  local ${opts.local} as 65001;
+  neighbor ${opts.neighbor} as 65000;
+  passive ${opts.passive ? 'on' : 'off'};
+  connect delay time 1;
+  connect retry time 1;
+  error wait time 1,2;
+  hold time 9;
+  ${opts.password ? `password "${opts.password}";` : ''}
+  ${opts.channels}
+}
+`;
+}
+
+const V4 = 'ipv4 { import all; export none; };';
+
+describe('BGP listener: passive sessions and collisions against BIRD 2 (netns)', function () {
+  this.timeout(60_000);
+  const birds: Bird[] = [];
+  const netns = useNetns(this, ['bird', 'ss']);
+  afterEach(() => {
+    for (const b of birds.splice(0)) b.cleanup();
+  });
+
+  const topology = (): { h: string; r: string } => {
+    const h = netns().add('h');
+    const r = netns().add('r');
+    netns().link(h, ['192.0.2.1/24', '2001:db8::1/64'], r, ['192.0.2.2/24', '2001:db8::2/64']);
+    return { h, r };
+  };
+
+  /** Established TCP connections in a namespace to or from port 179, as "local remote" pairs. */
+  const bgpConnections = (ns: string): string[] =>
+    netns()
+      .exec(ns, ['ss', '-Htn', 'state', 'established'])
+      .split('\n')
+      .map((l) => l.trim().split(/\s+/))
+      .filter((f) => f.length >= 4 && (f[2]!.endsWith(':179') || f[3]!.endsWith(':179')))
+      .map((f) => `${f[2]} ${f[3]}`.replace(/\[::ffff:([0-9.]+)\]/g, '$1'));
+
+  async function withBird(config: string, r: string): Promise<Bird> {
+    const bird = new Bird(netns(), r, config);
+    birds.push(bird);
+    await bird.ready();
+    return bird;
+  }
+
+  it('passive: never connects out; BIRD connects to the listener and learns the routes', async () => {
+    const { h, r } = topology();
+    const herald = new HeraldDriver(netns(), h);
+    herald.send({ cmd: 'start', peerAddress: '192.0.2.2', myAsn: 65000, peerAsn: 65001, routerId: '192.0.2.1', holdTime: 9, families: ['IPv4'], passive: true });
+    await eventually(() => herald.events.find((e) => e.event === 'listening'), 'the listener');
+    const bird = await withBird(birdConfig({ neighbor: '192.0.2.1', local: '192.0.2.2', passive: false, channels: V4 }), r);
+    await herald.waitState('Established');
+    herald.send({ cmd: 'set', routes: [{ prefix: '203.0.113.20/32' }] });
+    await eventually(() => bird.routes('master4').includes('203.0.113.20/32') || undefined, 'the route at BIRD');
+    // The one connection is BIRD's: Herald's side of it is port 179.
+    const conns = bgpConnections(h);
+    expect(conns).to.have.length(1);
+    expect(conns[0]).to.match(/^192\.0\.2\.1:179 192\.0\.2\.2:\d+$/);
+  });
+
+  it('passive with TCP-MD5: the key set on the listening socket lets BIRD in', async () => {
+    const { h, r } = topology();
+    const herald = new HeraldDriver(netns(), h);
+    herald.send({ cmd: 'start', peerAddress: '192.0.2.2', myAsn: 65000, peerAsn: 65001, routerId: '192.0.2.1', holdTime: 9, families: ['IPv4'], passive: true, md5Key: 'listen-secret' });
+    const listening = await eventually(() => herald.events.find((e) => e.event === 'listening'), 'the listener');
+    expect(listening.lastError).to.equal(undefined);
+    const bird = await withBird(birdConfig({ neighbor: '192.0.2.1', local: '192.0.2.2', passive: false, password: 'listen-secret', channels: V4 }), r);
+    await herald.waitState('Established');
+    herald.send({ cmd: 'set', routes: [{ prefix: '203.0.113.21/32' }] });
+    await eventually(() => bird.routes('master4').includes('203.0.113.21/32') || undefined, 'the route at BIRD');
+  });
+
+  it('both active and listening: the sessions settle on one connection and stay up', async () => {
+    const { h, r } = topology();
+    const bird = await withBird(birdConfig({ neighbor: '192.0.2.1', local: '192.0.2.2', passive: false, channels: V4 }), r);
+    const herald = new HeraldDriver(netns(), h);
+    herald.send({ cmd: 'start', peerAddress: '192.0.2.2', myAsn: 65000, peerAsn: 65001, routerId: '192.0.2.1', holdTime: 9, families: ['IPv4'], listen: true });
+    await herald.waitState('Established');
+    herald.send({ cmd: 'set', routes: [{ prefix: '203.0.113.22/32' }] });
+    await eventually(() => bird.routes('master4').includes('203.0.113.22/32') || undefined, 'the route at BIRD');
+    await eventually(() => bgpConnections(r).length === 1 || undefined, 'exactly one BGP connection');
+    expect(bird.protocolState('herald')).to.include('Established');
+  });
+
+  it('dualStackAddressFamily: IPv4 prefixes over an IPv6 session carry the IPv4 next hop', async () => {
+    const { h, r } = topology();
+    const bird = await withBird(birdConfig({ neighbor: '2001:db8::1', local: '2001:db8::2', passive: true, channels: 'ipv4 { import all; export none; }; ipv6 { import all; export none; };' }), r);
+    const herald = new HeraldDriver(netns(), h);
+    herald.send({ cmd: 'start', peerAddress: '2001:db8::2', myAsn: 65000, peerAsn: 65001, routerId: '192.0.2.1', holdTime: 9, families: ['IPv4', 'IPv6'], nextHopV4: '192.0.2.1' });
+    await herald.waitState('Established');
+    herald.send({ cmd: 'set', routes: [{ prefix: '203.0.113.23/32' }, { prefix: '2001:db8:5::23/128' }] });
+    const v4 = await eventually(() => {
+      const t = bird.routes('master4');
+      return t.includes('203.0.113.23/32') ? t : undefined;
+    }, 'the IPv4 route at BIRD');
+    expect(v4).to.match(/BGP\.next_hop: 192\.0\.2\.1\b/);
+    await eventually(() => bird.routes('master6').includes('2001:db8:5::23/128') || undefined, 'the IPv6 route at BIRD');
+  });
+});
