@@ -282,23 +282,25 @@ export class Controller {
       const oldCond = conditionsOf(svc).find((c) => c.type === SERVICE_CONDITION_ADDRESS_ASSIGNED);
       const conditionChanged = !oldCond || oldCond.status !== desired.condition.status || oldCond.reason !== desired.condition.reason || oldCond.message !== desired.condition.message;
       const ingress = desired.ips.map((ip) => ({ ip: formatIP(ip), ipMode: 'VIP' }));
-      // Status and annotation go out together: the status as a strategic-merge patch that
-      // touches only the ingress list and Herald's own condition (merged by type), so it needs
-      // no resourceVersion and cannot conflict with the annotation patch or other writers.
+      // Status and annotation go out in one write: a strategic-merge patch to services/status
+      // that touches only the ingress list, Herald's own condition (merged by type) and the
+      // pool annotation (a Service's status strategy resets only the spec, so metadata written
+      // through /status is kept). It needs no resourceVersion and cannot conflict with others.
       const current = conditionsOf(svc);
       const conds = setCondition(current, { ...desired.condition, observedGeneration: svc.metadata.generation ?? 1 }, now);
       const ours = conds.find((x) => x.type === SERVICE_CONDITION_ADDRESS_ASSIGNED)!;
       const curLb = (svc['status'] as { loadBalancer?: unknown } | undefined)?.loadBalancer ?? {};
       const lb = desired.ips.length > 0 ? { ingress } : {};
-      const writes: Promise<boolean>[] = [];
-      if (JSON.stringify(curLb) !== JSON.stringify(lb) || conds !== current) {
-        writes.push(this.patchStatus(ns, name, { loadBalancer: desired.ips.length > 0 ? { ingress } : { ingress: null }, conditions: [ours] }));
-      }
       const annotation = svc.metadata.annotations?.[IP_ALLOCATED_FROM_POOL];
       const want = desired.ips.length > 0 ? desired.pool : undefined;
-      if ((want ?? null) !== (annotation ?? null)) writes.push(this.patchPoolAnnotation(ns, name, want ?? null));
-      const done = await Promise.all(writes);
-      if (done.some((ok) => !ok)) return;
+      const annotationChanged = (want ?? null) !== (annotation ?? null);
+      if (JSON.stringify(curLb) !== JSON.stringify(lb) || conds !== current || annotationChanged) {
+        const patch = {
+          ...(annotationChanged ? { metadata: { annotations: { [IP_ALLOCATED_FROM_POOL]: want ?? null } } } : {}),
+          status: { loadBalancer: desired.ips.length > 0 ? { ingress } : { ingress: null }, conditions: [ours] },
+        };
+        if (!(await this.patchStatus(ns, name, patch))) return;
+      }
       for (const e of desired.events) {
         if (e.reason === 'MetalLBAnnotation') {
           const uid = svc.metadata.uid ?? `${ns}/${name}`;
@@ -327,9 +329,9 @@ export class Controller {
   }
 
   /** False when the Service is gone. */
-  private async patchStatus(ns: string, name: string, status: Record<string, unknown>): Promise<boolean> {
+  private async patchStatus(ns: string, name: string, patch: Record<string, unknown>): Promise<boolean> {
     try {
-      await this.opts.client.patch(SERVICES, ns, name, { status }, { kind: 'strategic', status: true });
+      await this.opts.client.patch(SERVICES, ns, name, patch, { kind: 'strategic', status: true });
       this.counts.writes++;
       return true;
     } catch (err) {

@@ -368,27 +368,30 @@ export class ApiCore {
       // Custom resources refuse an unconditional PUT, as kube-apiserver does.
       throw invalidObject(target(info), name, [{ field: 'metadata.resourceVersion', reason: 'FieldValueInvalid', message: 'metadata.resourceVersion: Invalid value: 0x0: must be specified for an update' }]);
     }
+    const keepMeta: Meta = {
+      ...meta,
+      name: old.metadata.name,
+      uid: old.metadata.uid!,
+      creationTimestamp: old.metadata.creationTimestamp!,
+      generation: old.metadata.generation ?? 1,
+      ...(old.metadata.namespace !== undefined ? { namespace: old.metadata.namespace } : {}),
+    };
+    delete keepMeta.deletionTimestamp;
+    if (old.metadata.deletionTimestamp) {
+      keepMeta.deletionTimestamp = old.metadata.deletionTimestamp;
+      keepMeta['deletionGracePeriodSeconds'] = old.metadata['deletionGracePeriodSeconds'];
+      const added = (keepMeta.finalizers ?? []).filter((f) => !(old.metadata.finalizers ?? []).includes(f));
+      if (added.length > 0) {
+        throw invalidObject(target(info), name, [{ field: 'metadata.finalizers', reason: 'FieldValueForbidden', message: `metadata.finalizers: Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers ${JSON.stringify(added)}` }]);
+      }
+    }
     let next: Obj;
     if (sub === 'status') {
-      next = { ...old, status: body['status'] } as Obj;
+      // Built-in kinds' status strategies reset only the spec, so metadata (labels,
+      // annotations) written through /status is kept, as kube-apiserver does for Services;
+      // a custom resource's /status keeps everything but the status.
+      next = info.schema ? ({ ...old, status: body['status'] } as Obj) : ({ ...old, metadata: keepMeta, status: body['status'] } as Obj);
     } else {
-      const keepMeta: Meta = {
-        ...meta,
-        name: old.metadata.name,
-        uid: old.metadata.uid!,
-        creationTimestamp: old.metadata.creationTimestamp!,
-        generation: old.metadata.generation ?? 1,
-        ...(old.metadata.namespace !== undefined ? { namespace: old.metadata.namespace } : {}),
-      };
-      delete keepMeta.deletionTimestamp;
-      if (old.metadata.deletionTimestamp) {
-        keepMeta.deletionTimestamp = old.metadata.deletionTimestamp;
-        keepMeta['deletionGracePeriodSeconds'] = old.metadata['deletionGracePeriodSeconds'];
-        const added = (keepMeta.finalizers ?? []).filter((f) => !(old.metadata.finalizers ?? []).includes(f));
-        if (added.length > 0) {
-          throw invalidObject(target(info), name, [{ field: 'metadata.finalizers', reason: 'FieldValueForbidden', message: `metadata.finalizers: Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers ${JSON.stringify(added)}` }]);
-        }
-      }
       next = { ...withoutKeys(body as Obj, ['apiVersion', 'kind']), metadata: keepMeta } as Obj;
       if (info.hasStatus) {
         if (old['status'] !== undefined) next['status'] = old['status'];

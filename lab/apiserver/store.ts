@@ -107,7 +107,9 @@ export class Store {
 
   private record(change: Change): void {
     this.history.push(change);
-    if (this.history.length > this.historyLimit) {
+    // Trimmed in batches (a quarter of the limit at a time), so each write costs O(1)
+    // amortized instead of copying the whole history.
+    if (this.history.length > this.historyLimit + Math.max(1, this.historyLimit >> 2)) {
       const cut = this.history.length - this.historyLimit;
       this.compactedAt = this.history[cut - 1]!.rv;
       this.history = this.history.slice(cut);

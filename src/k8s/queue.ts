@@ -13,7 +13,9 @@ export interface WorkQueueOptions {
 }
 
 export class WorkQueue {
-  private readonly queue: string[] = [];
+  /** Keys in FIFO order from `head` on (Array.shift is O(n) on long arrays: 10k keys cost seconds). */
+  private queue: string[] = [];
+  private head = 0;
   private readonly dirty = new Set<string>();
   private readonly processing = new Set<string>();
   private readonly failures = new Map<string, number>();
@@ -81,7 +83,11 @@ export class WorkQueue {
   /** The next key, waiting for one; undefined once shut down. */
   get(): Promise<string | undefined> {
     if (this.shuttingDown) return Promise.resolve(undefined);
-    const key = this.queue.shift();
+    const key = this.head < this.queue.length ? this.queue[this.head++] : undefined;
+    if (this.head > 1024 && this.head * 2 > this.queue.length) {
+      this.queue = this.queue.slice(this.head);
+      this.head = 0;
+    }
     if (key !== undefined) {
       this.dirty.delete(key);
       this.processing.add(key);
@@ -99,11 +105,11 @@ export class WorkQueue {
   }
 
   len(): number {
-    return this.queue.length;
+    return this.queue.length - this.head;
   }
 
   isIdle(): boolean {
-    return this.queue.length === 0 && this.processing.size === 0 && this.delayed.size === 0;
+    return this.len() === 0 && this.processing.size === 0 && this.delayed.size === 0;
   }
 
   shutdown(): void {

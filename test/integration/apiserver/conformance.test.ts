@@ -174,6 +174,16 @@ describe('embedded API server: conformance through client-node', function () {
       expect(e.statusCode).to.equal(409);
     });
 
+    it('metadata through /status: kept for a Service (its status strategy resets only the spec), ignored for a custom resource', async () => {
+      await c.client.create(SERVICES, svc('stm'));
+      const out = await c.client.patch(SERVICES, 'default', 'stm', { metadata: { annotations: { 'herald.dev/ip-allocated-from-pool': 'p' } }, status: { loadBalancer: { ingress: [{ ip: '192.0.2.9', ipMode: 'VIP' }] } } }, { kind: 'strategic', status: true });
+      expect(out.metadata.annotations).to.deep.equal({ 'herald.dev/ip-allocated-from-pool': 'p' });
+      await c.client.create(POOLS, pool('stm', ['192.0.2.16/28']));
+      const cr = await c.client.patch(POOLS, 'default', 'stm', { metadata: { annotations: { a: 'b' } }, status: { assignedIPv4: '1' } }, { status: true });
+      expect(cr.metadata.annotations ?? {}).to.deep.equal({});
+      expect(cr['status']).to.deep.equal({ assignedIPv4: '1' });
+    });
+
     it('status patch touches only status', async () => {
       await c.client.create(SERVICES, svc('stp'));
       const out = await c.client.patch(SERVICES, 'default', 'stp', { spec: { type: 'ClusterIP' }, status: { loadBalancer: { ingress: [{ ip: '192.0.2.7', ipMode: 'VIP' }] } } }, { status: true });
