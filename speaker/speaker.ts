@@ -13,6 +13,7 @@ import type { Logger } from '../src/core/logger.js';
 import { parseConfig } from '../src/config/parse.js';
 import { anySelectorMatches } from '../src/config/label-selector.js';
 import { ENDPOINT_SLICES, EventRecorder, heraldResource, Informer, isAlreadyExists, isNotFound, NODES, SECRETS, SERVICES, StatusWriter, WorkQueue, type KubeClient, type KubeObject } from '../src/k8s/index.js';
+import { cidrContains } from '../src/net/cidr.js';
 import { tryParseIP, type IP } from '../src/net/ip.js';
 import type { NativeAddon } from '../native/index.js';
 import { BgpManager } from './bgp/manager.js';
@@ -99,7 +100,7 @@ export class Speaker {
     const native = 'error' in opts.native ? undefined : opts.native;
     if (native) this.l2 = new L2Engine({ native, clock: opts.clock, logger: this.log, counters: this.l2Counters });
     else this.log.error('layer2 mode unavailable: the native addon did not load; BGP mode still runs', { cause: (opts.native as { error: string }).error });
-    this.bgp = new BgpManager({ clock: opts.clock, logger: this.log, ...(native ? { native } : { nativeError: (opts.native as { error: string }).error }), ...(this.routerId() ? { defaultRouterId: this.routerId()! } : {}), nodeAddresses: this.nodeAddresses(), listen: opts.bgpListen ?? true });
+    this.bgp = new BgpManager({ clock: opts.clock, logger: this.log, ...(native ? { native } : { nativeError: (opts.native as { error: string }).error }), ...(this.routerId() ? { defaultRouterId: this.routerId()! } : {}), nodeAddresses: this.nodeAddresses(), listen: opts.bgpListen ?? true, onChange: () => this.kick() });
     this.events = new EventRecorder({ client: opts.client, clock: opts.clock, logger: this.log, component: 'herald-speaker', host: opts.node });
     this.writer = new StatusWriter({ client: opts.client });
     this.metrics = {
@@ -252,6 +253,19 @@ export class Speaker {
     const me = parsed.config.nodes.get(this.opts.node);
     const peers = [...parsed.config.peers.values()].filter((p) => p.nodeSelectors.length === 0 || (me !== undefined && anySelectorMatches(p.nodeSelectors, me.labels)));
     this.bgp.apply(peers, desired.bgp);
+    for (const [peer, cause] of this.bgp.failures()) {
+      for (const route of desired.bgp.get(peer) ?? []) {
+        for (const d of desired.decisions) {
+          const ip = tryParseIP(d.ip);
+          if (!d.bgp.announce || !ip || !cidrContains(route.prefix, ip)) continue;
+          const key = `bgp|${peer}|${d.service}|${d.ip}|${cause}`;
+          if (this.toldFailed.has(key)) continue;
+          this.toldFailed.add(key);
+          const [ns, name] = d.service.split('/') as [string, string];
+          void this.events.record({ apiVersion: 'v1', kind: 'Service', namespace: ns, name }, 'Warning', 'announceFailed', `node ${this.opts.node} cannot announce ${d.ip} to BGP peer ${peer}: ${cause}`);
+        }
+      }
+    }
     for (const [peer, s] of this.bgp.states()) this.metrics.sessionUp.set({ peer }, s.state() === 'Established' ? 1 : 0);
     this.metrics.announced.set({ protocol: 'l2' }, l2.size);
     this.metrics.announced.set({ protocol: 'bgp' }, new Set(desired.decisions.filter((d) => d.bgp.announce).map((d) => d.ip)).size);
@@ -357,9 +371,16 @@ export class Speaker {
 
   /** Per-peer session state objects; called periodically by main. */
   async writeSessionStates(): Promise<void> {
+    const states = new Map<string, Record<string, unknown>>();
+    const failures = this.bgp.failures();
     for (const [peer, s] of this.bgp.states()) {
+      const lastError = failures.get(peer) ?? s.lastErrorMessage();
+      states.set(peer, { node: this.opts.node, peer, state: s.state(), ...(lastError ? { lastError } : {}), ...(s.establishedSince() ? { establishedTime: new Date(s.establishedSince()!).toISOString().replace(/\.\d{3}Z$/, 'Z') } : {}), prefixesSent: s.stats.prefixesAnnounced });
+    }
+    // Peers that have no session at all are reported too, Idle with the reason.
+    for (const [peer, cause] of failures) if (!states.has(peer)) states.set(peer, { node: this.opts.node, peer, state: 'Idle', lastError: cause, prefixesSent: 0 });
+    for (const [peer, status] of states) {
       const name = dnsName(this.opts.node, peer);
-      const status = { node: this.opts.node, peer, state: s.state(), ...(s.lastErrorMessage() ? { lastError: s.lastErrorMessage() } : {}), ...(s.establishedSince() ? { establishedTime: new Date(s.establishedSince()!).toISOString().replace(/\.\d{3}Z$/, 'Z') } : {}), prefixesSent: s.stats.prefixesAnnounced };
       try {
         const obj = (await this.opts.client.tryGet(SESSION_STATE, this.opts.namespace, name)) ?? (await this.opts.client.create(SESSION_STATE, { metadata: { name, namespace: this.opts.namespace, labels: { 'herald.dev/node': this.opts.node } }, spec: {} }));
         await this.writer.update(SESSION_STATE, this.opts.namespace, name, (o) => (JSON.stringify(o['status'] ?? {}) === JSON.stringify(status) ? undefined : status), obj);

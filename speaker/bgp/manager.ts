@@ -27,6 +27,8 @@ export interface ManagerOptions {
    * also accept, with collision detection). Default true; `host` for tests.
    */
   readonly listen?: boolean | { readonly host: string };
+  /** Told when something changes outside apply() (a listener failed to start). */
+  readonly onChange?: () => void;
 }
 
 /** Sessions created this soon after start set the graceful-restart Restart State bit. */
@@ -51,6 +53,8 @@ export class BgpManager {
   private readonly listeners = new Map<number, BgpListener>();
   private readonly startedAt: number;
   private peers: readonly Peer[] = [];
+  /** Peers that cannot have a session, and why. */
+  private readonly failed = new Map<string, string>();
 
   constructor(private readonly opts: ManagerOptions) {
     this.startedAt = opts.clock.now();
@@ -67,10 +71,16 @@ export class BgpManager {
         this.opts.logger.info('bgp: session removed', { peer: name, reason: p ? 'peer changed' : 'peer no longer selects this node' });
       }
     }
+    const before = new Map(this.failed);
+    this.failed.clear();
     for (const p of peers) {
       if (!this.sessions.has(p.name)) {
         const s = this.create(p);
-        if (!s) continue;
+        if (typeof s === 'string') {
+          this.failed.set(p.name, s);
+          if (before.get(p.name) !== s) this.opts.logger.error('bgp: cannot open a session to this peer', { peer: p.name, cause: s });
+          continue;
+        }
         this.sessions.set(p.name, { session: s, fingerprint: peerFingerprint(p) });
         s.start();
       }
@@ -93,9 +103,12 @@ export class BgpManager {
     for (const port of ports) {
       let l = this.listeners.get(port);
       if (!l) {
-        l = new BgpListener({ port, ...(host ? { host } : {}), logger: this.opts.logger, ...(this.opts.native ? { native: this.opts.native } : {}), onConnection: (remote, conn) => this.incoming(port, remote, conn) });
+        const started = new BgpListener({ port, ...(host ? { host } : {}), logger: this.opts.logger, ...(this.opts.native ? { native: this.opts.native } : {}), onConnection: (remote, conn) => this.incoming(port, remote, conn) });
+        l = started;
         this.listeners.set(port, l);
-        void l.start();
+        void l.start().then(() => {
+          if (started.failure()) this.opts.onChange?.();
+        });
       }
       const keys = new Map<string, string>();
       for (const p of peers) {
@@ -114,30 +127,37 @@ export class BgpManager {
     return true;
   }
 
-  /** Why the listener of a peer's port does not work, if it does not. */
-  listenerFailure(peer: Peer): string | undefined {
-    return this.listeners.get(peer.peerPort)?.failure();
+  /**
+   * Peers of this node that cannot announce, and why: no session could be made (a missing
+   * password Secret, no native addon for TCP-MD5 or TTL, no router ID), or a passive peer
+   * whose port cannot be listened on.
+   */
+  failures(): ReadonlyMap<string, string> {
+    const out = new Map(this.failed);
+    for (const p of this.peers) {
+      const why = p.passive ? this.listeners.get(p.peerPort)?.failure() : undefined;
+      if (why && !out.has(p.name)) out.set(p.name, why);
+    }
+    return out;
   }
 
-  private create(p: Peer): BgpSession | undefined {
+  /** The session, or why there cannot be one. */
+  private create(p: Peer): BgpSession | string {
     const password = passwordOf(p);
     if (p.password.kind === 'secret' && password === undefined) {
-      this.opts.logger.warn('bgp: the password Secret is missing; not connecting', { peer: p.name, secret: `${p.password.namespace}/${p.password.name}` });
-      return undefined;
+      return `the password Secret ${p.password.namespace}/${p.password.name} is missing (or has no "password" key)`;
     }
     let transport: Transport = tcpTransport;
     const ttl = p.ebgpMultiHop ? 255 : undefined;
     if (password !== undefined || ttl !== undefined) {
       if (!this.opts.native) {
-        this.opts.logger.error('bgp: this peer needs the native addon (TCP-MD5 or TTL), which is unavailable', { peer: p.name, cause: this.opts.nativeError ?? 'not loaded' });
-        return undefined;
+        return `the peer needs TCP-MD5 or a TTL, which need Herald's native addon: ${this.opts.nativeError ?? 'not loaded'}`;
       }
       transport = nativeTcpTransport(this.opts.native, { ...(password !== undefined ? { md5Key: password } : {}), ...(ttl !== undefined ? { ttl } : {}) });
     }
     const routerId = p.routerID ? formatIP(p.routerID) : this.opts.defaultRouterId;
     if (!routerId) {
-      this.opts.logger.error('bgp: no router ID (set routerID on the BGPPeer, or give the node an IPv4 address)', { peer: p.name });
-      return undefined;
+      return 'no router ID: set routerID on the BGPPeer, or give the node an IPv4 address';
     }
     // The session's own family, and with dualStackAddressFamily the other one too (RFC 4760).
     const v4 = p.peerAddress.family === 'IPv4';

@@ -9,7 +9,7 @@ import { eventually } from '../../support/apiserver.js';
 import { Bird, HeraldDriver } from '../../support/bgp-peers.js';
 import { useNetns } from '../../support/netns.js';
 
-function birdConfig(opts: { neighbor: string; local: string; passive: boolean; password?: string; channels: string }): string {
+function birdConfig(opts: { neighbor: string; local: string; passive: boolean; password?: string; channels: string; gracefulRestart?: boolean }): string {
   return `
 router id 192.0.2.254;
 log stderr all;
@@ -25,6 +25,7 @@ protocol bgp herald {
   error wait time 1,2;
   hold time 9;
   ${opts.password ? `password "${opts.password}";` : ''}
+  ${opts.gracefulRestart ? 'graceful restart on;' : ''}
   ${opts.channels}
 }
 `;
@@ -116,4 +117,31 @@ describe('BGP listener: passive sessions and collisions against BIRD 2 (netns)',
     expect(v4).to.match(/BGP\.next_hop: 192\.0\.2\.1\b/);
     await eventually(() => bird.routes('master6').includes('2001:db8:5::23/128') || undefined, 'the IPv6 route at BIRD');
   });
+
+  for (const gr of [true, false]) {
+    it(gr ? 'graceful stop with graceful restart: no Cease, BIRD keeps the route; the restarted speaker sets the R bit and takes it over' : 'graceful stop without graceful restart: Cease, BIRD withdraws the route', async () => {
+      const { h, r } = topology();
+      const bird = await withBird(birdConfig({ neighbor: '192.0.2.1', local: '192.0.2.2', passive: true, gracefulRestart: gr, channels: V4 }), r);
+      const start = { cmd: 'start', peerAddress: '192.0.2.2', myAsn: 65000, peerAsn: 65001, routerId: '192.0.2.1', holdTime: 9, families: ['IPv4'], ...(gr ? { gracefulRestart: 120 } : {}) };
+      const first = new HeraldDriver(netns(), h);
+      first.send(start);
+      await first.waitState('Established');
+      first.send({ cmd: 'set', routes: [{ prefix: '203.0.113.24/32' }] });
+      await eventually(() => bird.routes('master4').includes('203.0.113.24/32') || undefined, 'the route at BIRD');
+      first.send({ cmd: 'stop', graceful: true });
+      await eventually(() => !bird.protocolState('herald').includes('Established') || undefined, 'BIRD to see the session close', 20_000, 100);
+      if (!gr) {
+        await eventually(() => !bird.routes('master4').includes('203.0.113.24/32') || undefined, 'the withdrawal at BIRD');
+        expect(bird.birdc('show', 'protocols', 'all', 'herald')).to.match(/Cease|Administrative shutdown/i);
+        return;
+      }
+      expect(bird.routes('master4')).to.include('203.0.113.24/32');
+      const second = new HeraldDriver(netns(), h);
+      second.send({ ...start, restarted: true });
+      second.send({ cmd: 'set', routes: [{ prefix: '203.0.113.24/32' }] });
+      await second.waitState('Established');
+      await eventually(() => bird.protocolState('herald').includes('Established') || undefined, 'the session back at BIRD', 20_000, 100);
+      expect(bird.routes('master4')).to.include('203.0.113.24/32');
+    });
+  }
 });

@@ -176,6 +176,25 @@ protocol bgp node_c from speakers { neighbor 192.0.2.3 as 65000; }
     await c.client.delete(SERVICES, 'default', 'odd');
   });
 
+  it('a BGPPeer whose password Secret is missing gives announceFailed Events and a BGPSessionState with the cause', async () => {
+    const pool = heraldResource('IPAddressPool');
+    await c.client.create(pool, { metadata: { name: 'locked', namespace: NS }, spec: { addresses: ['203.0.113.32/28'] } } as KubeObject);
+    await c.client.create(heraldResource('BGPPeer'), { metadata: { name: 'locked-peer', namespace: NS }, spec: { myASN: 65000, peerASN: 65001, peerAddress: '192.0.2.253', passwordSecret: { name: 'no-such-secret', namespace: NS } } } as KubeObject);
+    await c.client.create(heraldResource('BGPAdvertisement'), { metadata: { name: 'locked', namespace: NS }, spec: { ipAddressPools: ['locked'], peers: ['locked-peer'] } } as KubeObject);
+    const ip = await service('locked', 'locked');
+    const ev = await eventually(async () => {
+      const evs = (await c.client.list(EVENTS, { namespace: 'default', fieldSelector: 'involvedObject.name=locked' })).items;
+      return evs.find((e) => e['reason'] === 'announceFailed');
+    }, 'an announceFailed Event', 30_000, 200);
+    expect(String(ev['message'])).to.include(ip).and.include('locked-peer').and.include('no-such-secret');
+    const state = await eventually(() => c.client.tryGet(heraldResource('BGPSessionState'), NS, 'node-a-locked-peer'), 'the BGPSessionState of the peer', 30_000, 200);
+    expect(state['status']).to.deep.include({ peer: 'locked-peer', state: 'Idle' });
+    expect(String((state['status'] as { lastError?: string }).lastError)).to.include('no-such-secret');
+    await c.client.delete(SERVICES, 'default', 'locked');
+    await c.client.delete(heraldResource('BGPAdvertisement'), NS, 'locked');
+    await c.client.delete(heraldResource('BGPPeer'), NS, 'locked-peer');
+  });
+
   it('partition: the owner cut off alone stops announcing; the majority elects a new owner', async () => {
     const ip = ((await c.client.get(SERVICES, 'default', 'web'))['status'] as { loadBalancer: { ingress: { ip: string }[] } }).loadBalancer.ingress[0]!.ip;
     const owner = electOwner(ip, ALL).owner!;
