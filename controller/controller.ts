@@ -6,7 +6,6 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Registry } from 'prom-client';
-import { Counter, Gauge, Histogram } from 'prom-client';
 import { GROUP, VERSION } from '../src/api/group.js';
 import { IP_ALLOCATED_FROM_POOL, SERVICE_CONDITION_ADDRESS_ASSIGNED } from '../src/api/annotations.js';
 import type { Clock } from '../src/core/clock.js';
@@ -14,14 +13,16 @@ import { errorMessage } from '../src/core/errors.js';
 import type { Logger } from '../src/core/logger.js';
 import { parseConfig } from '../src/config/parse.js';
 import type { ConfigError } from '../src/core/errors.js';
-import { EventRecorder, Informer, NAMESPACES, SECRETS, SERVICES, StatusWriter, isAlreadyExists, WorkQueue, heraldResource, isNotFound, setCondition, type Condition, type KubeClient, type KubeObject } from '../src/k8s/index.js';
+import { EventRecorder, Informer, NAMESPACES, SERVICES, StatusWriter, WorkQueue, heraldResource, isNotFound, setCondition, type KubeClient, type KubeObject } from '../src/k8s/index.js';
 import { formatIP } from '../src/net/ip.js';
 import { Allocator } from './allocator/allocator.js';
 import { reconcileService, type Desired, type EventIntent } from './reconcile.js';
 import { serviceKey, viewService, type ServiceObject } from './service-view.js';
+import { conditionsOf, ensureMemberlistSecret, makeMetrics, writeConfigurationState, writePoolStatus, type Metrics, type StatusDeps } from './status-objects.js';
+
+export { MEMBERLIST_SECRET } from './status-objects.js';
 
 const POOLS = heraldResource('IPAddressPool');
-const CONFIG_STATES = heraldResource('ConfigurationState');
 
 export interface ControllerOptions {
   readonly client: KubeClient;
@@ -39,33 +40,6 @@ export interface ControllerOptions {
   readonly poolStatusDelayMs?: number;
   /** Source of the memberlist key; crypto.randomBytes by default. */
   readonly randomBytes?: (n: number) => Buffer;
-}
-
-/** The Secret the speakers use to authenticate membership messages; the controller makes it. */
-export const MEMBERLIST_SECRET = 'herald-memberlist';
-
-interface Metrics {
-  readonly allocations: Counter;
-  readonly failures: Counter;
-  readonly reconcileSeconds: Histogram;
-  readonly queueDepth: Gauge;
-  readonly poolAddresses: Gauge;
-  readonly poolInUse: Gauge;
-}
-
-function makeMetrics(registry: Registry): Metrics {
-  return {
-    allocations: new Counter({ name: 'herald_controller_allocations_total', help: 'Services given addresses', registers: [registry] }),
-    failures: new Counter({ name: 'herald_controller_allocation_failures_total', help: 'Failed allocations by reason', labelNames: ['reason'], registers: [registry] }),
-    reconcileSeconds: new Histogram({ name: 'herald_controller_reconcile_duration_seconds', help: 'Time to reconcile one Service', buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5], registers: [registry] }),
-    queueDepth: new Gauge({ name: 'herald_controller_queue_depth', help: 'Service keys waiting', registers: [registry] }),
-    poolAddresses: new Gauge({ name: 'herald_pool_addresses_total', help: 'Usable addresses per pool and family (saturates above 2^53)', labelNames: ['pool', 'family'], registers: [registry] }),
-    poolInUse: new Gauge({ name: 'herald_pool_addresses_in_use', help: 'Addresses in use per pool and family', labelNames: ['pool', 'family'], registers: [registry] }),
-  };
-}
-
-function conditionsOf(obj: KubeObject): Condition[] {
-  return ((obj['status'] as { conditions?: Condition[] } | undefined)?.conditions ?? []).filter((c) => c && typeof c.type === 'string');
 }
 
 /**
@@ -357,72 +331,21 @@ export class Controller {
     }
   }
 
-  private async writePoolStatus(name: string): Promise<void> {
+  private writePoolStatus(name: string): Promise<void> {
     const obj = this.pools.get(`${this.opts.namespace}/${name}`);
-    if (!obj) return;
-    const stats = this.allocator.stats(name);
-    const errors = this.configErrors.filter((e) => e.object.kind === 'IPAddressPool' && e.object.name === name);
-    const now = new Date(this.opts.clock.now()).toISOString().replace(/\.\d{3}Z$/, 'Z');
-    if (stats) {
-      for (const f of ['IPv4', 'IPv6'] as const) {
-        const total = stats[f].assigned + stats[f].available;
-        this.metrics.poolAddresses.set({ pool: name, family: f }, total > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(total));
-        this.metrics.poolInUse.set({ pool: name, family: f }, Number(stats[f].assigned));
-      }
-    }
-    const invalid = errors.filter((e) => !e.transient);
-    const cond = invalid.length > 0
-      ? { type: 'Valid', status: 'False' as const, reason: 'Invalid', message: invalid.map((e) => `${e.field}: ${e.reason}`).join('; ') }
-      : { type: 'Valid', status: 'True' as const, reason: 'Valid', message: 'the pool is valid and serving' };
-    await this.writer.update(POOLS, this.opts.namespace, name, (o) => {
-      const st = (o['status'] as Record<string, unknown> | undefined) ?? {};
-      const conds = setCondition(conditionsOf(o), { ...cond, observedGeneration: o.metadata.generation ?? 1 }, now);
-      const next: Record<string, unknown> = {
-        ...st,
-        assignedIPv4: String(stats?.IPv4.assigned ?? 0n),
-        assignedIPv6: String(stats?.IPv6.assigned ?? 0n),
-        availableIPv4: String(stats?.IPv4.available ?? 0n),
-        availableIPv6: String(stats?.IPv6.available ?? 0n),
-        observedGeneration: o.metadata.generation ?? 1,
-        conditions: conds,
-      };
-      return JSON.stringify(next) === JSON.stringify(st) ? undefined : next;
-    }, obj);
-    const ref = { apiVersion: `${GROUP}/${VERSION}`, kind: 'IPAddressPool', name, namespace: this.opts.namespace, ...(obj.metadata.uid ? { uid: obj.metadata.uid } : {}) };
-    for (const e of invalid) void this.events.record(ref, 'Warning', 'ConfigInvalid', `${e.field}: ${e.reason}`);
+    if (!obj) return Promise.resolve();
+    return writePoolStatus(this.statusDeps(), obj, this.allocator.stats(name));
   }
 
-  /** Creates the speakers' membership key once per installation (like MetalLB's controller). */
-  private async ensureMemberlistSecret(): Promise<void> {
-    try {
-      if (await this.opts.client.tryGet(SECRETS, this.opts.namespace, MEMBERLIST_SECRET)) return;
-      const key = (this.opts.randomBytes ?? randomBytes)(32).toString('base64');
-      await this.opts.client.create(SECRETS, { metadata: { name: MEMBERLIST_SECRET, namespace: this.opts.namespace }, type: 'Opaque', data: { secretkey: Buffer.from(key).toString('base64') } });
-      this.log.info('created the memberlist secret', { secret: `${this.opts.namespace}/${MEMBERLIST_SECRET}` });
-    } catch (err) {
-      if (!isAlreadyExists(err)) this.log.warn('could not create the memberlist secret', { error: errorMessage(err) });
-    }
+  private ensureMemberlistSecret(): Promise<void> {
+    return ensureMemberlistSecret(this.statusDeps(), this.opts.randomBytes ?? randomBytes);
   }
 
-  private async writeConfigurationState(): Promise<void> {
-    const name = 'controller';
-    const errors = this.configErrors.map((e) => ({ kind: e.object.kind, ...(e.object.namespace ? { namespace: e.object.namespace } : {}), name: e.object.name, field: e.field, reason: e.reason, ...(e.transient ? { transient: true } : {}) }));
-    const result = errors.some((e) => !e.transient) ? 'Invalid' : 'Valid';
-    const now = new Date(this.opts.clock.now()).toISOString().replace(/\.\d{3}Z$/, 'Z');
-    let existing = await this.opts.client.tryGet(CONFIG_STATES, this.opts.namespace, name);
-    if (!existing) {
-      try {
-        existing = await this.opts.client.create(CONFIG_STATES, { metadata: { name, namespace: this.opts.namespace, labels: { 'app.kubernetes.io/component': 'controller' } }, spec: {} });
-      } catch (err) {
-        if (!isNotFound(err)) throw err;
-        return;
-      }
-    }
-    await this.writer.update(CONFIG_STATES, this.opts.namespace, name, (o) => {
-      const st = (o['status'] as Record<string, unknown> | undefined) ?? {};
-      const conds = setCondition(conditionsOf(o), { type: 'Valid', status: result === 'Valid' ? 'True' : 'False', reason: result, message: result === 'Valid' ? 'configuration accepted' : `${errors.length} configuration error(s)` }, now);
-      const next = { ...st, component: 'controller', result, errors, conditions: conds };
-      return JSON.stringify(next) === JSON.stringify(st) ? undefined : next;
-    }, existing);
+  private writeConfigurationState(): Promise<void> {
+    return writeConfigurationState(this.statusDeps());
+  }
+
+  private statusDeps(): StatusDeps {
+    return { client: this.opts.client, writer: this.writer, clock: this.opts.clock, log: this.log, namespace: this.opts.namespace, configErrors: this.configErrors, metrics: this.metrics, events: this.events };
   }
 }

@@ -1,0 +1,128 @@
+/**
+ * The controller's writes besides Services: pool status (counts per family and the Valid
+ * condition, with a ConfigInvalid Event per error), its ConfigurationState, and the
+ * speakers' memberlist Secret. Also its metrics and the condition helper they share.
+ */
+import type { Registry } from 'prom-client';
+import { Counter, Gauge, Histogram } from 'prom-client';
+import { GROUP, VERSION } from '../src/api/group.js';
+import type { Clock } from '../src/core/clock.js';
+import { errorMessage, type ConfigError } from '../src/core/errors.js';
+import type { Logger } from '../src/core/logger.js';
+import { SECRETS, heraldResource, isAlreadyExists, isNotFound, setCondition, type Condition, type EventRecorder, type KubeClient, type KubeObject, type StatusWriter } from '../src/k8s/index.js';
+import type { PoolStats } from './allocator/types.js';
+
+const POOLS = heraldResource('IPAddressPool');
+const CONFIG_STATES = heraldResource('ConfigurationState');
+
+/** The Secret the speakers use to authenticate membership messages; the controller makes it. */
+export const MEMBERLIST_SECRET = 'herald-memberlist';
+
+export interface Metrics {
+  readonly allocations: Counter;
+  readonly failures: Counter;
+  readonly reconcileSeconds: Histogram;
+  readonly queueDepth: Gauge;
+  readonly poolAddresses: Gauge;
+  readonly poolInUse: Gauge;
+}
+
+export function makeMetrics(registry: Registry): Metrics {
+  return {
+    allocations: new Counter({ name: 'herald_controller_allocations_total', help: 'Services given addresses', registers: [registry] }),
+    failures: new Counter({ name: 'herald_controller_allocation_failures_total', help: 'Failed allocations by reason', labelNames: ['reason'], registers: [registry] }),
+    reconcileSeconds: new Histogram({ name: 'herald_controller_reconcile_duration_seconds', help: 'Time to reconcile one Service', buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5], registers: [registry] }),
+    queueDepth: new Gauge({ name: 'herald_controller_queue_depth', help: 'Service keys waiting', registers: [registry] }),
+    poolAddresses: new Gauge({ name: 'herald_pool_addresses_total', help: 'Usable addresses per pool and family (saturates above 2^53)', labelNames: ['pool', 'family'], registers: [registry] }),
+    poolInUse: new Gauge({ name: 'herald_pool_addresses_in_use', help: 'Addresses in use per pool and family', labelNames: ['pool', 'family'], registers: [registry] }),
+  };
+}
+
+export function conditionsOf(obj: KubeObject): Condition[] {
+  return ((obj['status'] as { conditions?: Condition[] } | undefined)?.conditions ?? []).filter((c) => c && typeof c.type === 'string');
+}
+
+export interface StatusDeps {
+  readonly client: KubeClient;
+  readonly writer: StatusWriter;
+  readonly clock: Clock;
+  readonly log: Logger;
+  /** Where Herald's configuration lives. */
+  readonly namespace: string;
+  readonly configErrors: readonly ConfigError[];
+  readonly metrics: Metrics;
+  readonly events: EventRecorder;
+}
+
+function now(d: StatusDeps): string {
+  return new Date(d.clock.now()).toISOString().replace(/\.\d{3}Z$/, 'Z');
+}
+
+/** Pool status: assigned/available per family, observedGeneration, the Valid condition. */
+export async function writePoolStatus(d: StatusDeps, obj: KubeObject, stats: PoolStats | undefined): Promise<void> {
+  const name = obj.metadata.name;
+  const errors = d.configErrors.filter((e) => e.object.kind === 'IPAddressPool' && e.object.name === name);
+  if (stats) {
+    for (const f of ['IPv4', 'IPv6'] as const) {
+      const total = stats[f].assigned + stats[f].available;
+      d.metrics.poolAddresses.set({ pool: name, family: f }, total > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(total));
+      d.metrics.poolInUse.set({ pool: name, family: f }, Number(stats[f].assigned));
+    }
+  }
+  const invalid = errors.filter((e) => !e.transient);
+  const cond = invalid.length > 0
+    ? { type: 'Valid', status: 'False' as const, reason: 'Invalid', message: invalid.map((e) => `${e.field}: ${e.reason}`).join('; ') }
+    : { type: 'Valid', status: 'True' as const, reason: 'Valid', message: 'the pool is valid and serving' };
+  const at = now(d);
+  await d.writer.update(POOLS, d.namespace, name, (o) => {
+    const st = (o['status'] as Record<string, unknown> | undefined) ?? {};
+    const conds = setCondition(conditionsOf(o), { ...cond, observedGeneration: o.metadata.generation ?? 1 }, at);
+    const next: Record<string, unknown> = {
+      ...st,
+      assignedIPv4: String(stats?.IPv4.assigned ?? 0n),
+      assignedIPv6: String(stats?.IPv6.assigned ?? 0n),
+      availableIPv4: String(stats?.IPv4.available ?? 0n),
+      availableIPv6: String(stats?.IPv6.available ?? 0n),
+      observedGeneration: o.metadata.generation ?? 1,
+      conditions: conds,
+    };
+    return JSON.stringify(next) === JSON.stringify(st) ? undefined : next;
+  }, obj);
+  const ref = { apiVersion: `${GROUP}/${VERSION}`, kind: 'IPAddressPool', name, namespace: d.namespace, ...(obj.metadata.uid ? { uid: obj.metadata.uid } : {}) };
+  for (const e of invalid) void d.events.record(ref, 'Warning', 'ConfigInvalid', `${e.field}: ${e.reason}`);
+}
+
+/** Creates the speakers' membership key once per installation (like MetalLB's controller). */
+export async function ensureMemberlistSecret(d: StatusDeps, random: (n: number) => Buffer): Promise<void> {
+  try {
+    if (await d.client.tryGet(SECRETS, d.namespace, MEMBERLIST_SECRET)) return;
+    const key = random(32).toString('base64');
+    await d.client.create(SECRETS, { metadata: { name: MEMBERLIST_SECRET, namespace: d.namespace }, type: 'Opaque', data: { secretkey: Buffer.from(key).toString('base64') } });
+    d.log.info('created the memberlist secret', { secret: `${d.namespace}/${MEMBERLIST_SECRET}` });
+  } catch (err) {
+    if (!isAlreadyExists(err)) d.log.warn('could not create the memberlist secret', { error: errorMessage(err) });
+  }
+}
+
+/** ConfigurationState "controller": Valid, or Invalid with every configuration error. */
+export async function writeConfigurationState(d: StatusDeps): Promise<void> {
+  const name = 'controller';
+  const errors = d.configErrors.map((e) => ({ kind: e.object.kind, ...(e.object.namespace ? { namespace: e.object.namespace } : {}), name: e.object.name, field: e.field, reason: e.reason, ...(e.transient ? { transient: true } : {}) }));
+  const result = errors.some((e) => !e.transient) ? 'Invalid' : 'Valid';
+  const at = now(d);
+  let existing = await d.client.tryGet(CONFIG_STATES, d.namespace, name);
+  if (!existing) {
+    try {
+      existing = await d.client.create(CONFIG_STATES, { metadata: { name, namespace: d.namespace, labels: { 'app.kubernetes.io/component': 'controller' } }, spec: {} });
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+      return;
+    }
+  }
+  await d.writer.update(CONFIG_STATES, d.namespace, name, (o) => {
+    const st = (o['status'] as Record<string, unknown> | undefined) ?? {};
+    const conds = setCondition(conditionsOf(o), { type: 'Valid', status: result === 'Valid' ? 'True' : 'False', reason: result, message: result === 'Valid' ? 'configuration accepted' : `${errors.length} configuration error(s)` }, at);
+    const next = { ...st, component: 'controller', result, errors, conditions: conds };
+    return JSON.stringify(next) === JSON.stringify(st) ? undefined : next;
+  }, existing);
+}
