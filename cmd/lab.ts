@@ -12,9 +12,12 @@ interface Args {
   port: number;
   'state-dir': string;
   rounds?: number;
+  once?: boolean;
+  json?: boolean;
+  'once-timeout': number;
 }
 
-export function labCommand(io: CliIO, root: string, waitForStop: () => Promise<void>): CommandModule<object, Args> {
+export function labCommand(io: CliIO, root: string, waitForStop: () => Promise<void>, setExit: (code: number) => void = () => undefined): CommandModule<object, Args> {
   return {
     command: 'lab [action]',
     describe: 'run Herald end to end on this machine (network namespaces, BIRD, real packets); "lab down" cleans up',
@@ -25,7 +28,10 @@ export function labCommand(io: CliIO, root: string, waitForStop: () => Promise<v
         .option('scenario', { type: 'string', choices: ['failover'], describe: 'run a scenario and report it' })
         .option('port', { type: 'number', default: 6443, describe: 'API server port on 127.0.0.1 (for kubectl)' })
         .option('state-dir', { type: 'string', default: join(root, '.lab'), describe: 'kubeconfigs, logs and sockets' })
-        .option('rounds', { type: 'number', describe: 'stop after printing the table this many times' }) as never,
+        .option('rounds', { type: 'number', describe: 'stop after printing the table this many times' })
+        .option('once', { type: 'boolean', describe: 'wait until every demo Service answers, print once, run the scenario, clean up; exit 1 unless all of it worked' })
+        .option('once-timeout', { type: 'number', default: 180, describe: 'seconds --once waits for the demo Services' })
+        .option('json', { type: 'boolean', describe: 'print JSON (one document per table, with the scenario result) instead of the table' }) as never,
     handler: async (args) => {
       const why = labPreflight();
       if (why) throw new HeraldError('Usage', why);
@@ -35,7 +41,7 @@ export function labCommand(io: CliIO, root: string, waitForStop: () => Promise<v
         return;
       }
       if (args.nodes < 1 || args.nodes > 9) throw new HeraldError('Usage', '--nodes must be between 1 and 9');
-      await runLab({
+      const result = await runLab({
         root,
         nodes: args.nodes,
         stateDir: args['state-dir'],
@@ -44,7 +50,11 @@ export function labCommand(io: CliIO, root: string, waitForStop: () => Promise<v
         out: io.stdout,
         stop: waitForStop(),
         ...(args.rounds !== undefined ? { rounds: args.rounds } : {}),
+        ...(args.once ? { once: true, onceTimeoutMs: args['once-timeout'] * 1000 } : {}),
+        ...(args.json ? { json: true } : {}),
+        err: io.stderr,
       });
+      if (args.once && !result.ok) setExit(1);
     },
   };
 }

@@ -31,7 +31,7 @@ export async function main(argv: readonly string[], io: CliIO = process, waitFor
     .command(apiserverCommand(io, waitForStop))
     .command(controllerCommand(io, waitForStop, setExit))
     .command(speakerCommand(io, waitForStop))
-    .command(labCommand(io, REPO_ROOT, waitForStop))
+    .command(labCommand(io, REPO_ROOT, waitForStop, setExit))
     .demandCommand(1, 'name a command')
     .strict()
     .help()

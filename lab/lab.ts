@@ -6,7 +6,7 @@
  * shows each Service, its IPs, mode, announcing nodes and a real curl from the client.
  */
 import { spawnSync, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { applyObjects, startApiServer, type ApiServer } from './apiserver/index.js';
@@ -26,6 +26,41 @@ export interface LabOptions {
   readonly stop: Promise<void>;
   /** Print the table this many times then stop (tests); forever when undefined. */
   readonly rounds?: number;
+  /**
+   * Come up, wait until every demo Service answers (or `onceTimeoutMs`, default 180 s),
+   * print once, run the scenario, clean up; the result says whether all of it worked.
+   */
+  readonly once?: boolean;
+  readonly onceTimeoutMs?: number;
+  /** Machine-readable output on `out` (one JSON document per table); messages go to `err`. */
+  readonly json?: boolean;
+  readonly err?: NodeJS.WritableStream;
+}
+
+/** One line of the table: a Service address, who announces it, and a real curl through it. */
+export interface LabRow {
+  readonly service: string;
+  readonly ip: string;
+  readonly pool: string;
+  readonly mode: string;
+  readonly announcedBy: readonly string[];
+  readonly curl: { readonly ok: boolean; readonly node?: string; readonly ms?: number };
+}
+
+export interface ScenarioResult {
+  readonly name: 'failover';
+  readonly ok: boolean;
+  readonly message: string;
+  readonly ip?: string;
+  readonly from?: string;
+  readonly to?: string;
+  readonly ms?: number;
+}
+
+export interface LabResult {
+  readonly ok: boolean;
+  readonly services: readonly LabRow[];
+  readonly scenario?: ScenarioResult;
 }
 
 export function labPreflight(): string | undefined {
@@ -36,8 +71,30 @@ export function labPreflight(): string | undefined {
   return undefined;
 }
 
-/** Removes every namespace and process of a previous lab (`herald lab down`, or before a start). */
+/** The file where the lab notes the processes it starts outside namespaces too. */
+const PIDS = 'pids';
+
+function cmdline(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
+  } catch {
+    return '';
+  }
+}
+
+/**
+ * Removes every namespace and process of a previous lab (`herald lab down`, or before a
+ * start): namespaces with the lab's prefix (their processes first), and processes it noted in
+ * the state directory that still run with that directory on their command line.
+ */
 export function labDown(stateDir: string): number {
+  const pidFile = join(stateDir, PIDS);
+  if (existsSync(pidFile)) {
+    for (const pid of readFileSync(pidFile, 'utf8').split('\n').map(Number).filter((n) => n > 0)) {
+      if (cmdline(pid).includes(stateDir)) spawnSync('kill', ['-9', String(pid)]);
+    }
+    rmSync(pidFile, { force: true });
+  }
   const left = Netns.existing(LAB_PREFIX);
   Netns.removeAll(left);
   rmSync(join(stateDir, 'api.sock'), { force: true });
@@ -54,10 +111,11 @@ function kustomize(root: string): Record<string, unknown>[] {
   return parseAllDocuments(r.stdout).map((d) => d.toJS() as Record<string, unknown>);
 }
 
-export async function runLab(o: LabOptions): Promise<void> {
+export async function runLab(o: LabOptions): Promise<LabResult> {
   const say = (line: string): void => {
-    o.out.write(`${line}\n`);
+    (o.json ? (o.err ?? process.stderr) : o.out).write(`${line}\n`);
   };
+  let result: LabResult = { ok: false, services: [] };
   const cleaned = labDown(o.stateDir);
   if (cleaned > 0) say(`removed ${cleaned} namespaces left by an earlier lab`);
   mkdirSync(o.stateDir, { recursive: true });
@@ -71,6 +129,7 @@ export async function runLab(o: LabOptions): Promise<void> {
     const file = createWriteStream(join(o.stateDir, `${name.replace(/\s+/g, '-')}.log`));
     proc.stdout?.pipe(file);
     proc.stderr?.pipe(file);
+    if (proc.pid) appendFileSync(join(o.stateDir, PIDS), `${proc.pid}\n`);
     return proc;
   };
   try {
@@ -149,8 +208,7 @@ ${nodes.map((n, i) => `protocol bgp ${n.replace('-', '_')} from speakers { neigh
     const ipsOnLo = new Set<string>();
     let stopped = false;
     void o.stop.then(() => (stopped = true));
-    const scenarioDone = o.scenario === 'failover' ? failover(net, client, admin, procs, say) : undefined;
-    for (let round = 0; !stopped && (o.rounds === undefined || round < o.rounds); round++) {
+    const observe = async (): Promise<LabRow[]> => {
       const svcs = (await admin.list(SERVICES)).items.filter((s) => (s['spec'] as { type?: string }).type === 'LoadBalancer');
       // Keep every node's lo in step with the service IPs.
       for (const s of svcs) {
@@ -162,39 +220,75 @@ ${nodes.map((n, i) => `protocol bgp ${n.replace('-', '_')} from speakers { neigh
       }
       const l2 = (await admin.list(heraldResource('ServiceL2Status'), { namespace: 'herald-system' })).items;
       const bgp = (await admin.list(heraldResource('ServiceBGPStatus'), { namespace: 'herald-system' })).items;
-      const rows = [['SERVICE', 'IP', 'POOL', 'MODE', 'ANNOUNCED BY', 'CURL FROM CLIENT']];
+      const of = (x: KubeObject): { serviceName?: string; serviceNamespace?: string; node?: string } => (x['status'] as { serviceName?: string; node?: string } | undefined) ?? {};
+      const rows: LabRow[] = [];
       for (const s of svcs) {
         const name = s.metadata.name;
         const ips = ((s['status'] as { loadBalancer?: { ingress?: { ip: string }[] } }).loadBalancer?.ingress ?? []).map((i) => i.ip);
-        const by = [...l2, ...bgp].filter((x) => (x['status'] as { serviceName?: string } | undefined)?.serviceName === name).map((x) => (x['status'] as { node: string }).node).sort();
-        const mode = bgp.some((x) => (x['status'] as { serviceName?: string } | undefined)?.serviceName === name) ? 'BGP' : l2.some((x) => (x['status'] as { serviceName?: string } | undefined)?.serviceName === name) ? 'L2' : '-';
+        const by = [...l2, ...bgp].filter((x) => of(x).serviceName === name).map((x) => of(x).node ?? '').sort();
+        const mode = bgp.some((x) => of(x).serviceName === name) ? 'BGP' : l2.some((x) => of(x).serviceName === name) ? 'L2' : '-';
         for (const ip of ips.length > 0 ? ips : ['<pending>']) {
-          let result = '-';
+          let curl: LabRow['curl'] = { ok: false };
           if (ip !== '<pending>') {
             const t = Date.now();
             const r = spawnSync('ip', ['netns', 'exec', client, 'curl', '-s', '-m', '1', `http://${ip.includes(':') ? `[${ip}]` : ip}/`], { encoding: 'utf8' });
-            result = r.status === 0 ? `${r.stdout.trim()} (${Date.now() - t} ms)` : 'no answer';
+            if (r.status === 0) curl = { ok: true, node: r.stdout.trim(), ms: Date.now() - t };
           }
-          rows.push([`default/${name}`, ip, s.metadata.annotations?.['herald.dev/ip-allocated-from-pool'] ?? '-', mode, by.join(',') || '-', result]);
+          rows.push({ service: `default/${name}`, ip, pool: s.metadata.annotations?.['herald.dev/ip-allocated-from-pool'] ?? '-', mode, announcedBy: by, curl });
         }
       }
-      const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+      return rows;
+    };
+    const print = (rows: readonly LabRow[], scenario?: ScenarioResult): void => {
+      if (o.json) {
+        o.out.write(`${JSON.stringify({ time: new Date().toISOString(), allReachable: allServed(rows, demo.length), services: rows, ...(scenario ? { scenario } : {}) })}\n`);
+        return;
+      }
+      const cells = [['SERVICE', 'IP', 'POOL', 'MODE', 'ANNOUNCED BY', 'CURL FROM CLIENT'], ...rows.map((r) => [r.service, r.ip, r.pool, r.mode, r.announcedBy.join(',') || '-', r.curl.ok ? `${r.curl.node ?? ''} (${r.curl.ms ?? 0} ms)` : r.ip === '<pending>' ? '-' : 'no answer'])];
+      const widths = cells[0]!.map((_, i) => Math.max(...cells.map((r) => r[i]!.length)));
       say(`\n${new Date().toISOString()}`);
-      for (const r of rows) say(r.map((c, i) => c.padEnd(widths[i]!)).join('  '));
-      await Promise.race([new Promise((r) => setTimeout(r, 2000)), o.stop]);
+      for (const r of cells) say(r.map((c, i) => c.padEnd(widths[i]!)).join('  '));
+    };
+    const scenarioDone = o.scenario === 'failover' ? failover(client, admin, procs, say) : undefined;
+    if (o.once) {
+      const deadline = Date.now() + (o.onceTimeoutMs ?? 180_000);
+      let rows = await observe();
+      while (!stopped && !allServed(rows, demo.length) && Date.now() < deadline) {
+        await Promise.race([new Promise((r) => setTimeout(r, 1000)), o.stop]);
+        rows = await observe();
+      }
+      const scenario = await scenarioDone;
+      result = { ok: allServed(rows, demo.length) && (scenario?.ok ?? true), services: rows, ...(scenario ? { scenario } : {}) };
+      print(rows, scenario);
+    } else {
+      for (let round = 0; !stopped && (o.rounds === undefined || round < o.rounds); round++) {
+        const rows = await observe();
+        result = { ok: allServed(rows, demo.length), services: rows };
+        print(rows);
+        await Promise.race([new Promise((r) => setTimeout(r, 2000)), o.stop]);
+      }
+      const scenario = await scenarioDone;
+      if (scenario) result = { ...result, scenario };
     }
-    await scenarioDone;
   } finally {
     void logTo;
     for (const p of procs) if (p.proc.exitCode === null) p.proc.kill('SIGTERM');
     await new Promise((r) => setTimeout(r, 300));
     await net.teardown();
     await server.stop();
+    rmSync(join(o.stateDir, PIDS), { force: true });
     say('herald lab: stopped and cleaned up');
   }
+  return result;
 }
 
-async function failover(net: Netns, client: string, admin: KubeClient, procs: { name: string; proc: ChildProcess }[], say: (l: string) => void): Promise<void> {
+/** Every demo Service has an address that answered the client's curl. */
+function allServed(rows: readonly LabRow[], services: number): boolean {
+  const ok = new Set(rows.filter((r) => r.curl.ok).map((r) => r.service));
+  return ok.size >= services && rows.every((r) => r.curl.ok || !r.service.startsWith('default/web-'));
+}
+
+async function failover(client: string, admin: KubeClient, procs: { name: string; proc: ChildProcess }[], say: (l: string) => void): Promise<ScenarioResult> {
   const curl = (host: string): string | undefined => {
     const r = spawnSync('ip', ['netns', 'exec', client, 'curl', '-s', '-m', '1', `http://${host}/`], { encoding: 'utf8' });
     return r.status === 0 ? r.stdout.trim() : undefined;
@@ -214,8 +308,9 @@ async function failover(net: Netns, client: string, admin: KubeClient, procs: { 
     } else await new Promise((r) => setTimeout(r, 500));
   }
   if (!ip || !before) {
-    say('scenario failover: the demo Services never all became reachable');
-    return;
+    const message = 'the demo Services never all became reachable';
+    say(`scenario failover: ${message}`);
+    return { name: 'failover', ok: false, message };
   }
   const victim = procs.find((p) => p.name === `${before} speaker`);
   say(`scenario failover: ${ip} is served by ${before}; killing its speaker`);
@@ -224,14 +319,14 @@ async function failover(net: Netns, client: string, admin: KubeClient, procs: { 
   for (;;) {
     const now = curl(ip);
     if (now && now !== before) {
-      say(`scenario failover: traffic flows through ${now} after ${Date.now() - t} ms`);
-      return;
+      const ms = Date.now() - t;
+      say(`scenario failover: traffic flows through ${now} after ${ms} ms`);
+      return { name: 'failover', ok: true, message: `traffic flows through ${now} after ${ms} ms`, ip, from: before, to: now, ms };
     }
     if (Date.now() - t > 60_000) {
       say('scenario failover: no new owner within 60 s');
-      return;
+      return { name: 'failover', ok: false, message: 'no new owner within 60 s', ip, from: before };
     }
     await new Promise((r) => setTimeout(r, 50));
   }
-  void net;
 }
