@@ -4,6 +4,7 @@ import type { CommandModule } from 'yargs';
 import type { CliIO } from '../src/cli/io.js';
 import { HeraldError } from '../src/core/errors.js';
 import { labDown, labPreflight, runLab } from '../lab/lab.js';
+import { SCENARIOS, type ScenarioName } from '../lab/scenarios.js';
 
 interface Args {
   action?: string;
@@ -25,7 +26,7 @@ export function labCommand(io: CliIO, root: string, waitForStop: () => Promise<v
       y
         .positional('action', { type: 'string', choices: ['up', 'down'], default: 'up' })
         .option('nodes', { type: 'number', default: 3, describe: 'node namespaces (1-9)' })
-        .option('scenario', { type: 'string', choices: ['failover'], describe: 'run a scenario and report it' })
+        .option('scenario', { type: 'string', choices: [...SCENARIOS], describe: 'run a scenario and report it: failover (kill the L2 owner), bgp-withdraw (stop one BGP speaker), local (externalTrafficPolicy Local)' })
         .option('port', { type: 'number', default: 6443, describe: 'API server port on 127.0.0.1 (for kubectl)' })
         .option('state-dir', { type: 'string', default: join(root, '.lab'), describe: 'kubeconfigs, logs and sockets' })
         .option('rounds', { type: 'number', describe: 'stop after printing the table this many times' })
@@ -46,7 +47,7 @@ export function labCommand(io: CliIO, root: string, waitForStop: () => Promise<v
         nodes: args.nodes,
         stateDir: args['state-dir'],
         port: args.port,
-        ...(args.scenario === 'failover' ? { scenario: 'failover' as const } : {}),
+        ...(args.scenario ? { scenario: args.scenario as ScenarioName } : {}),
         out: io.stdout,
         stop: waitForStop(),
         ...(args.rounds !== undefined ? { rounds: args.rounds } : {}),

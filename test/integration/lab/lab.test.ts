@@ -97,6 +97,19 @@ describe('herald lab', function () {
     nothingLeft();
   });
 
+  for (const scenario of ['bgp-withdraw', 'local']) {
+    it(`--once --scenario ${scenario}: the router follows (stopped speaker withdrawn / only the endpoint's node), traffic keeps flowing`, async () => {
+      const run = herald(['lab', '--once', '--json', '--nodes', '2', '--port', '0', '--state-dir', state, '--scenario', scenario]);
+      const { code, out, err } = await run.done;
+      expect(code, err).to.equal(0);
+      const result = JSON.parse(out.trim().split('\n').at(-1)!) as LabResult;
+      expect(result.scenario, err).to.deep.include({ name: scenario, ok: true });
+      if (scenario === 'bgp-withdraw') expect(result.scenario).to.deep.include({ from: 'node-b', to: 'node-a' });
+      else expect(result.scenario).to.deep.include({ to: 'node-b' });
+      nothingLeft();
+    });
+  }
+
   it('a lab killed with SIGKILL leaves namespaces and processes that "herald lab down" removes', async () => {
     const run = herald(['lab', '--json', '--nodes', '1', '--port', '0', '--state-dir', state]);
     // Up far enough that every kind of process runs (the first table is printed).
