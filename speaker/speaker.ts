@@ -12,7 +12,7 @@ import { errorMessage } from '../src/core/errors.js';
 import type { Logger } from '../src/core/logger.js';
 import { parseConfig } from '../src/config/parse.js';
 import { anySelectorMatches } from '../src/config/label-selector.js';
-import { ENDPOINT_SLICES, EventRecorder, heraldResource, Informer, isAlreadyExists, isNotFound, NODES, SECRETS, SERVICES, StatusWriter, WorkQueue, type KubeClient, type KubeObject } from '../src/k8s/index.js';
+import { ENDPOINT_SLICES, EventRecorder, heraldResource, Informer, isAlreadyExists, isNotFound, NODES, PODS, SECRETS, SERVICES, StatusWriter, WorkQueue, type KubeClient, type KubeObject } from '../src/k8s/index.js';
 import { cidrContains } from '../src/net/cidr.js';
 import { tryParseIP, type IP } from '../src/net/ip.js';
 import type { NativeAddon } from '../native/index.js';
@@ -22,6 +22,7 @@ import { L2Engine } from './layer2/engine.js';
 import { LeaseMembership } from './membership/lease-membership.js';
 import { SwimMembership } from './membership/swim-driver.js';
 import { SplitBrainGuard } from './membership/split-brain.js';
+import { notReadyNodes, SPEAKER_POD_SELECTOR } from './membership/pod-readiness.js';
 
 const HERALD_KINDS = ['IPAddressPool', 'L2Advertisement', 'BGPAdvertisement', 'BGPPeer', 'BFDProfile', 'Community'] as const;
 const L2_STATUS = heraldResource('ServiceL2Status');
@@ -61,6 +62,8 @@ export class Speaker {
   private readonly slices: Informer;
   private readonly nodes: Informer;
   private readonly secrets: Informer;
+  /** The speaker pods, for their readiness (a second membership input). */
+  private readonly pods: Informer;
   /** This node's own status objects, so one deleted by someone else is written again. */
   private readonly ownStatus = new Map<string, Informer>();
   private readonly herald = new Map<string, Informer>();
@@ -92,9 +95,10 @@ export class Speaker {
     this.slices = new Informer({ ...base, type: ENDPOINT_SLICES });
     this.nodes = new Informer({ ...base, type: NODES });
     this.secrets = new Informer({ ...base, type: SECRETS, namespace: opts.namespace });
+    this.pods = new Informer({ ...base, type: PODS, namespace: opts.namespace, labelSelector: SPEAKER_POD_SELECTOR });
     for (const k of HERALD_KINDS) this.herald.set(k, new Informer({ ...base, type: heraldResource(k), namespace: opts.namespace }));
     for (const t of [L2_STATUS, BGP_STATUS]) this.ownStatus.set(t.plural, new Informer({ ...base, type: t, namespace: opts.namespace, labelSelector: `herald.dev/node=${opts.node}` }));
-    this.informers.push(this.services, this.slices, this.nodes, this.secrets, ...this.herald.values(), ...this.ownStatus.values());
+    this.informers.push(this.services, this.slices, this.nodes, this.secrets, this.pods, ...this.herald.values(), ...this.ownStatus.values());
     this.queue = new WorkQueue({ clock: opts.clock, baseDelayMs: 100, maxDelayMs: 10_000 });
     this.membership = new LeaseMembership({ ...base, namespace: opts.namespace, node: opts.node, ...(opts.memberExpireMs ? { expireMs: opts.memberExpireMs } : {}), onChange: () => this.kick() });
     const native = 'error' in opts.native ? undefined : opts.native;
@@ -218,7 +222,9 @@ export class Speaker {
       endpoints.set(key, list);
     }
     const alive = this.swim ? this.swim.alive() : this.membership.alive();
-    const desired = desiredState({ node: this.opts.node, config: parsed.config, services, endpoints, liveSpeakers: alive });
+    const notReady = notReadyNodes(this.pods.list());
+    const candidates = notReady.size === 0 ? alive : new Set([...alive].filter((n) => !notReady.has(n)));
+    const desired = desiredState({ node: this.opts.node, config: parsed.config, services, endpoints, liveSpeakers: candidates });
     const guard = this.opts.splitBrainGuard === false ? { allowed: true as const } : this.guard.check(alive.size, this.opts.clock.monotonic());
     if (!guard.allowed) {
       if (!this.guarded) this.log.warn('split-brain guard: not answering for Layer 2 IPs', { reason: guard.reason });

@@ -13,7 +13,7 @@ import { Controller } from '../../../controller/controller.js';
 import { electOwner } from '../../../speaker/election.js';
 import { systemClock } from '../../../src/core/clock.js';
 import { RecordingLogger } from '../../../src/core/logger.js';
-import { ENDPOINT_SLICES, EVENTS, NAMESPACES, NODES, SERVICES, heraldResource, type KubeObject } from '../../../src/k8s/index.js';
+import { ENDPOINT_SLICES, EVENTS, NAMESPACES, NODES, PODS, SERVICES, heraldResource, type KubeObject } from '../../../src/k8s/index.js';
 import { createMetricsRegistry } from '../../../src/metrics.js';
 import { eventually, startTestCluster, type TestCluster } from '../../support/apiserver.js';
 import { Bird } from '../../support/bgp-peers.js';
@@ -118,6 +118,31 @@ protocol bgp node_c from speakers { neighbor 192.0.2.3 as 65000; }
     }, 'ARP answers from the owner only', 30_000, 200);
     expect(out).to.include(`[${macs[owner]!}]`);
     await eventually(() => c.client.tryGet(heraldResource('ServiceL2Status'), NS, `l2-default-web-${owner}`), 'ServiceL2Status of the owner', 20_000);
+  });
+
+  it('Layer 2: a speaker whose pod is not Ready is no candidate; the next node in the order takes over', async () => {
+    const ip = await eventually(async () => ((await c.client.get(SERVICES, 'default', 'web'))['status'] as { loadBalancer?: { ingress?: { ip: string }[] } }).loadBalancer?.ingress?.[0]?.ip, 'web to have an address');
+    const owner = electOwner(ip, ALL).owner!;
+    const next = electOwner(ip, ALL.filter((n) => n.node !== owner)).owner!;
+    for (const node of Object.keys(NODE_IPS)) {
+      await c.client.create(PODS, { metadata: { name: `speaker-${node}`, namespace: NS, labels: { 'app.kubernetes.io/component': 'speaker' } }, spec: { nodeName: node, containers: [{ name: 'speaker', image: 'herald' }] } });
+      await c.client.patch(PODS, NS, `speaker-${node}`, { status: { conditions: [{ type: 'Ready', status: node === owner ? 'False' : 'True' }] } }, { status: true });
+    }
+    try {
+      await eventually(() => {
+        const r = spawnSync('ip', ['netns', 'exec', net.name('cli'), 'arping', '-c', '2', '-w', '2', '-I', 'eth0', ip], { encoding: 'utf8' });
+        const text = r.stdout.toUpperCase();
+        return r.status === 0 && text.includes(`[${macs[next]!}]`) && !text.includes(`[${macs[owner]!}]`) ? true : undefined;
+      }, `ARP answers from ${next} only`, 30_000, 200);
+      await eventually(() => c.client.tryGet(heraldResource('ServiceL2Status'), NS, `l2-default-web-${next}`), 'ServiceL2Status of the new owner', 20_000);
+    } finally {
+      for (const node of Object.keys(NODE_IPS)) await c.client.tryDelete(PODS, NS, `speaker-${node}`);
+    }
+    // Pods gone: the owner by the hash order answers again.
+    await eventually(() => {
+      const r = spawnSync('ip', ['netns', 'exec', net.name('cli'), 'arping', '-c', '2', '-w', '2', '-I', 'eth0', ip], { encoding: 'utf8' });
+      return r.status === 0 && r.stdout.toUpperCase().includes(`[${macs[owner]!}]`) ? true : undefined;
+    }, `ARP answers from ${owner} again`, 30_000, 200);
   });
 
   it('BGP: the router learns the /32 from every node; deleting the Service withdraws it', async () => {
