@@ -73,6 +73,8 @@ export class Speaker {
   private readonly guard = new SplitBrainGuard();
   /** announceFailed already told, by IP and cause. */
   private readonly toldFailed = new Set<string>();
+  /** "service|ip" announced via BGP at the last pass, for nodeAssigned Events. */
+  private bgpAnnounced = new Set<string>();
   private guarded = false;
   private swimStarting = false;
   private readonly l2?: L2Engine;
@@ -259,6 +261,18 @@ export class Speaker {
     const me = parsed.config.nodes.get(this.opts.node);
     const peers = [...parsed.config.peers.values()].filter((p) => p.nodeSelectors.length === 0 || (me !== undefined && anySelectorMatches(p.nodeSelectors, me.labels)));
     this.bgp.apply(peers, desired.bgp);
+    const nowBgp = new Set<string>();
+    for (const d of desired.decisions) {
+      if (!d.bgp.announce) continue;
+      const key = `${d.service}|${d.ip}`;
+      nowBgp.add(key);
+      if (this.bgpAnnounced.has(key)) continue;
+      const ip = tryParseIP(d.ip);
+      const peersOf = [...desired.bgp].filter(([, routes]) => ip !== undefined && routes.some((r) => cidrContains(r.prefix, ip))).map(([p]) => p).sort();
+      const [ns, name] = d.service.split('/') as [string, string];
+      void this.events.record({ apiVersion: 'v1', kind: 'Service', namespace: ns, name }, 'Normal', 'nodeAssigned', `announcing ${d.ip} from node ${this.opts.node} via BGP to ${peersOf.join(', ') || 'no peer'}`);
+    }
+    this.bgpAnnounced = nowBgp;
     for (const [peer, cause] of this.bgp.failures()) {
       for (const route of desired.bgp.get(peer) ?? []) {
         for (const d of desired.decisions) {

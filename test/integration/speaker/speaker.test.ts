@@ -163,6 +163,11 @@ protocol bgp node_c from speakers { neighbor 192.0.2.3 as 65000; }
     }, 'speaker metrics', 20_000, 200);
     expect(metrics).to.match(/herald_speaker_bgp_session_up\{peer="router"[^}]*\} 1/);
     expect(metrics).to.match(/herald_speaker_bgp_messages_total\{peer="router",kind="prefixesAnnounced"[^}]*\} [1-9]/);
+    const assigned = await eventually(async () => {
+      const evs = (await c.client.list(EVENTS, { namespace: 'default', fieldSelector: 'involvedObject.name=api' })).items.filter((e) => e['reason'] === 'nodeAssigned');
+      return evs.length === 3 ? evs : undefined;
+    }, 'a nodeAssigned Event from each node', 20_000, 200);
+    expect(assigned.map((e) => String(e['message'])).sort()).to.deep.equal(['node-a', 'node-b', 'node-c'].map((n) => `announcing ${ip} from node ${n} via BGP to router`));
     await c.client.delete(SERVICES, 'default', 'api');
     await eventually(() => !bird.routes('master4').includes(`${ip}/32`) || undefined, 'the withdrawal at BIRD', 30_000, 200);
   });
