@@ -12,12 +12,13 @@ import { errorMessage } from '../src/core/errors.js';
 import type { Logger } from '../src/core/logger.js';
 import { parseConfig } from '../src/config/parse.js';
 import { anySelectorMatches } from '../src/config/label-selector.js';
-import { ENDPOINT_SLICES, EventRecorder, heraldResource, Informer, isAlreadyExists, isNotFound, NODES, PODS, SECRETS, SERVICES, StatusWriter, WorkQueue, type KubeClient, type KubeObject } from '../src/k8s/index.js';
+import { ENDPOINT_SLICES, EventRecorder, heraldResource, Informer, NODES, PODS, SECRETS, SERVICES, StatusWriter, WorkQueue, type KubeClient } from '../src/k8s/index.js';
 import { cidrContains } from '../src/net/cidr.js';
 import { tryParseIP, type IP } from '../src/net/ip.js';
 import type { NativeAddon } from '../native/index.js';
 import { BgpManager } from './bgp/manager.js';
 import { desiredState, type EndpointInfo, type ServiceInfo } from './desired.js';
+import { BGP_STATUS, L2_STATUS, SpeakerStatusObjects } from './status-objects.js';
 import { L2Engine } from './layer2/engine.js';
 import { LeaseMembership } from './membership/lease-membership.js';
 import { SwimMembership } from './membership/swim-driver.js';
@@ -25,10 +26,6 @@ import { SplitBrainGuard } from './membership/split-brain.js';
 import { notReadyNodes, SPEAKER_POD_SELECTOR } from './membership/pod-readiness.js';
 
 const HERALD_KINDS = ['IPAddressPool', 'L2Advertisement', 'BGPAdvertisement', 'BGPPeer', 'BFDProfile', 'Community'] as const;
-const L2_STATUS = heraldResource('ServiceL2Status');
-const BGP_STATUS = heraldResource('ServiceBGPStatus');
-const SESSION_STATE = heraldResource('BGPSessionState');
-const CONFIG_STATE = heraldResource('ConfigurationState');
 
 export interface SpeakerOptions {
   readonly client: KubeClient;
@@ -52,9 +49,6 @@ export interface SpeakerOptions {
 /** The Secret (made by the controller) whose `secretkey` authenticates membership datagrams. */
 const MEMBERLIST_SECRET = 'herald-memberlist';
 
-function dnsName(...parts: string[]): string {
-  return parts.join('-').toLowerCase().replace(/[^a-z0-9.-]/g, '-').replace(/^-+|-+$/g, '').slice(0, 253);
-}
 
 export class Speaker {
   private readonly informers: Informer[] = [];
@@ -85,8 +79,7 @@ export class Speaker {
   private ready = false;
   private stopped = false;
   private worker: Promise<void> | undefined;
-  private lastL2 = new Map<string, string>();
-  private lastBgp = new Map<string, string>();
+  private readonly status: SpeakerStatusObjects;
   private readonly metrics: { announced: Gauge; l2Frames: Gauge; sessionUp: Gauge; bgpMessages: Gauge };
   private readonly l2Counters = { requests: 0, answers: 0, gratuitous: 0, malformed: 0 };
 
@@ -109,6 +102,7 @@ export class Speaker {
     this.bgp = new BgpManager({ clock: opts.clock, logger: this.log, ...(native ? { native } : { nativeError: (opts.native as { error: string }).error }), ...(this.routerId() ? { defaultRouterId: this.routerId()! } : {}), nodeAddresses: this.nodeAddresses(), listen: opts.bgpListen ?? true, onChange: () => this.kick() });
     this.events = new EventRecorder({ client: opts.client, clock: opts.clock, logger: this.log, component: 'herald-speaker', host: opts.node });
     this.writer = new StatusWriter({ client: opts.client });
+    this.status = new SpeakerStatusObjects({ client: opts.client, writer: this.writer, namespace: opts.namespace, node: opts.node, log: this.log, own: this.ownStatus });
     this.metrics = {
       announced: new Gauge({ name: 'herald_speaker_announced_ips', help: 'Service IPs this node announces', labelNames: ['protocol'], registers: [opts.registry] }),
       l2Frames: new Gauge({
@@ -202,7 +196,7 @@ export class Speaker {
     for (const n of this.nodes.list()) objects.push({ ...n, apiVersion: 'v1', kind: 'Node' });
     for (const s of this.secrets.list()) objects.push({ ...s, apiVersion: 'v1', kind: 'Secret' });
     const parsed = parseConfig(objects);
-    await this.writeConfigurationState(parsed.errors);
+    await this.status.writeConfigurationState(parsed.errors);
     this.ensureSwim(parsed.config.secrets.get(`${this.opts.namespace}/${MEMBERLIST_SECRET}`)?.data['secretkey']);
     this.swim?.setMembers(this.nodes.list().map((n) => n.metadata.name));
     const services: ServiceInfo[] = [];
@@ -254,7 +248,8 @@ export class Speaker {
           void this.events.record({ apiVersion: 'v1', kind: 'Service', namespace: ns, name }, 'Normal', 'nodeAssigned', `announcing ${ip} from node ${this.opts.node} via L2`);
         }
       }
-      if (takenServices.size > 0) await this.forgetDeadOwners(takenServices, alive);
+      // Only members known to be dead: one not heard from yet may be alive and announcing.
+      if (takenServices.size > 0) await this.status.forgetDeadOwners(takenServices, (n) => !alive.has(n) && (!this.swim || this.swim.isDead(n)));
 
     }
     // BGP.
@@ -289,67 +284,7 @@ export class Speaker {
     for (const [peer, s] of this.bgp.states()) this.metrics.sessionUp.set({ peer }, s.state() === 'Established' ? 1 : 0);
     this.metrics.announced.set({ protocol: 'l2' }, l2.size);
     this.metrics.announced.set({ protocol: 'bgp' }, new Set(desired.decisions.filter((d) => d.bgp.announce).map((d) => d.ip)).size);
-    await this.writeStatuses(guard.allowed ? desired.decisions.filter((d) => d.l2.announce).map((d) => d.service) : [], desired.decisions.filter((d) => d.bgp.announce).map((d) => d.service), desired);
-  }
-
-  private async writeStatuses(l2Services: string[], bgpServices: string[], desired: ReturnType<typeof desiredState>): Promise<void> {
-    const nextL2 = new Map<string, string>();
-    for (const svc of new Set(l2Services)) {
-      const [ns, name] = svc.split('/') as [string, string];
-      const interfaces = [...new Set([...desired.l2.values()].filter((v) => v.services.includes(svc)).flatMap((v) => v.interfaces))].sort();
-      nextL2.set(dnsName('l2', ns, name, this.opts.node), JSON.stringify({ node: this.opts.node, serviceName: name, serviceNamespace: ns, interfaces: interfaces.map((i) => ({ name: i })) }));
-    }
-    const nextBgp = new Map<string, string>();
-    for (const svc of new Set(bgpServices)) {
-      const [ns, name] = svc.split('/') as [string, string];
-      const peers = [...desired.bgp].filter(([, routes]) => routes.length > 0).map(([p]) => p).sort();
-      nextBgp.set(dnsName('bgp', ns, name, this.opts.node), JSON.stringify({ node: this.opts.node, serviceName: name, serviceNamespace: ns, peers }));
-    }
-    await this.reconcileStatusObjects(L2_STATUS, this.lastL2, nextL2);
-    await this.reconcileStatusObjects(BGP_STATUS, this.lastBgp, nextBgp);
-    this.lastL2 = nextL2;
-    this.lastBgp = nextBgp;
-  }
-
-  private async reconcileStatusObjects(type: typeof L2_STATUS, before: Map<string, string>, after: Map<string, string>): Promise<void> {
-    for (const [name] of before) {
-      if (!after.has(name)) await this.opts.client.tryDelete(type, this.opts.namespace, name);
-    }
-    const cache = this.ownStatus.get(type.plural);
-    for (const [name, statusText] of after) {
-      const cached = cache?.get(`${this.opts.namespace}/${name}`);
-      if (before.get(name) === statusText && cached && JSON.stringify(cached['status'] ?? {}) === statusText) continue;
-      const status = JSON.parse(statusText) as Record<string, unknown>;
-      let obj: KubeObject | undefined = await this.opts.client.tryGet(type, this.opts.namespace, name);
-      if (!obj) {
-        try {
-          obj = await this.opts.client.create(type, { metadata: { name, namespace: this.opts.namespace, labels: { 'herald.dev/node': this.opts.node } }, spec: {} });
-        } catch (err) {
-          if (!isAlreadyExists(err)) throw err;
-          obj = await this.opts.client.get(type, this.opts.namespace, name);
-        }
-      }
-      await this.writer.update(type, this.opts.namespace, name, () => status, obj);
-    }
-  }
-
-  private lastConfigState = '';
-
-  /** ConfigurationState `speaker-<node>`: Valid, or Invalid with every configuration error this speaker sees. */
-  private async writeConfigurationState(errors: readonly { object: { kind: string; name: string; namespace?: string }; field: string; reason: string; transient: boolean }[]): Promise<void> {
-    const entries = errors.map((e) => ({ kind: e.object.kind, ...(e.object.namespace ? { namespace: e.object.namespace } : {}), name: e.object.name, field: e.field, reason: e.reason, ...(e.transient ? { transient: true } : {}) }));
-    const result = entries.some((e) => !e.transient) ? 'Invalid' : 'Valid';
-    const status = { component: 'speaker', node: this.opts.node, result, errors: entries };
-    const text = JSON.stringify(status);
-    if (text === this.lastConfigState) return;
-    const name = dnsName('speaker', this.opts.node);
-    try {
-      const obj = (await this.opts.client.tryGet(CONFIG_STATE, this.opts.namespace, name)) ?? (await this.opts.client.create(CONFIG_STATE, { metadata: { name, namespace: this.opts.namespace, labels: { 'herald.dev/node': this.opts.node } }, spec: {} }));
-      await this.writer.update(CONFIG_STATE, this.opts.namespace, name, () => status, obj);
-      this.lastConfigState = text;
-    } catch (err) {
-      this.log.warn('could not write ConfigurationState', { error: errorMessage(err) });
-    }
+    await this.status.writeServiceStatuses(guard.allowed ? desired.decisions.filter((d) => d.l2.announce).map((d) => d.service) : [], desired.decisions.filter((d) => d.bgp.announce).map((d) => d.service), desired);
   }
 
   /** Starts the UDP failure detector once the memberlist key exists (Lease membership until then). */
@@ -372,42 +307,17 @@ export class Speaker {
     );
   }
 
-  /**
-   * A speaker that died cannot delete its ServiceL2Status objects: the node that takes an IP
-   * over removes the ones of dead members for the same Services.
-   */
-  private async forgetDeadOwners(services: ReadonlySet<string>, alive: ReadonlySet<string>): Promise<void> {
-    try {
-      for (const o of (await this.opts.client.list(L2_STATUS, { namespace: this.opts.namespace })).items) {
-        const st = (o['status'] ?? {}) as { node?: string; serviceName?: string; serviceNamespace?: string };
-        // Only members known to be dead: one not heard from yet may be alive and announcing.
-        if (!st.node || st.node === this.opts.node || alive.has(st.node) || (this.swim && !this.swim.isDead(st.node))) continue;
-        if (services.has(`${st.serviceNamespace ?? ''}/${st.serviceName ?? ''}`)) await this.opts.client.tryDelete(L2_STATUS, this.opts.namespace, o.metadata.name);
-      }
-    } catch (err) {
-      this.log.warn('could not clean the status of dead speakers', { error: errorMessage(err) });
-    }
-  }
-
   /** Per-peer session state objects; called periodically by main. */
   async writeSessionStates(): Promise<void> {
-    const states = new Map<string, Record<string, unknown>>();
     const failures = this.bgp.failures();
-    for (const [peer, s] of this.bgp.states()) {
+    const sessions = [...this.bgp.states()].map(([peer, s]) => {
       const lastError = failures.get(peer) ?? s.lastErrorMessage();
-      states.set(peer, { node: this.opts.node, peer, state: s.state(), ...(lastError ? { lastError } : {}), ...(s.establishedSince() ? { establishedTime: new Date(s.establishedSince()!).toISOString().replace(/\.\d{3}Z$/, 'Z') } : {}), prefixesSent: s.stats.prefixesAnnounced });
-    }
+      const since = s.establishedSince();
+      return { peer, state: s.state(), ...(lastError ? { lastError } : {}), ...(since ? { establishedSince: since } : {}), prefixesSent: s.stats.prefixesAnnounced };
+    });
     // Peers that have no session at all are reported too, Idle with the reason.
-    for (const [peer, cause] of failures) if (!states.has(peer)) states.set(peer, { node: this.opts.node, peer, state: 'Idle', lastError: cause, prefixesSent: 0 });
-    for (const [peer, status] of states) {
-      const name = dnsName(this.opts.node, peer);
-      try {
-        const obj = (await this.opts.client.tryGet(SESSION_STATE, this.opts.namespace, name)) ?? (await this.opts.client.create(SESSION_STATE, { metadata: { name, namespace: this.opts.namespace, labels: { 'herald.dev/node': this.opts.node } }, spec: {} }));
-        await this.writer.update(SESSION_STATE, this.opts.namespace, name, (o) => (JSON.stringify(o['status'] ?? {}) === JSON.stringify(status) ? undefined : status), obj);
-      } catch (err) {
-        if (!isNotFound(err) && !isAlreadyExists(err)) this.log.warn('could not write BGPSessionState', { peer, error: errorMessage(err) });
-      }
-    }
+    for (const [peer, cause] of failures) if (!sessions.some((x) => x.peer === peer)) sessions.push({ peer, state: 'Idle', lastError: cause, prefixesSent: 0 });
+    await this.status.writeSessionStates(sessions);
   }
 
   l2Owned(): Map<string, string[]> {
@@ -428,8 +338,7 @@ export class Speaker {
     this.l2?.close();
     this.bgp.stopAll({ graceful: true });
     for (const i of this.informers) i.stop();
-    for (const name of this.lastL2.keys()) await this.opts.client.tryDelete(L2_STATUS, this.opts.namespace, name).catch(() => false);
-    for (const name of this.lastBgp.keys()) await this.opts.client.tryDelete(BGP_STATUS, this.opts.namespace, name).catch(() => false);
+    await this.status.deleteServiceStatuses();
     await this.events.flush();
   }
 }

@@ -1,0 +1,148 @@
+/**
+ * What a speaker writes about itself in herald-system: ServiceL2Status / ServiceBGPStatus per
+ * announced Service (deleted when no longer true, rewritten if someone else deletes them),
+ * BGPSessionState per peer, ConfigurationState `speaker-<node>`; and, for a node taking over
+ * an IP, the removal of dead members' ServiceL2Status.
+ */
+import { errorMessage } from '../src/core/errors.js';
+import type { Logger } from '../src/core/logger.js';
+import { heraldResource, isAlreadyExists, isNotFound, type Informer, type KubeClient, type KubeObject, type StatusWriter } from '../src/k8s/index.js';
+import type { DesiredState } from './desired.js';
+
+export const L2_STATUS = heraldResource('ServiceL2Status');
+export const BGP_STATUS = heraldResource('ServiceBGPStatus');
+const SESSION_STATE = heraldResource('BGPSessionState');
+const CONFIG_STATE = heraldResource('ConfigurationState');
+
+export function dnsName(...parts: string[]): string {
+  return parts.join('-').toLowerCase().replace(/[^a-z0-9.-]/g, '-').replace(/^-+|-+$/g, '').slice(0, 253);
+}
+
+export interface StatusObjectsOptions {
+  readonly client: KubeClient;
+  readonly writer: StatusWriter;
+  readonly namespace: string;
+  readonly node: string;
+  readonly log: Logger;
+  /** This node's own status objects by plural (an informer each), to notice deletions. */
+  readonly own: ReadonlyMap<string, Informer>;
+}
+
+export interface SessionStatus {
+  readonly peer: string;
+  readonly state: string;
+  readonly lastError?: string;
+  readonly establishedSince?: number;
+  readonly prefixesSent: number;
+}
+
+export interface ConfigErrorView {
+  readonly object: { readonly kind: string; readonly name: string; readonly namespace?: string };
+  readonly field: string;
+  readonly reason: string;
+  readonly transient: boolean;
+}
+
+export class SpeakerStatusObjects {
+  private lastL2 = new Map<string, string>();
+  private lastBgp = new Map<string, string>();
+  private lastConfigState = '';
+
+  constructor(private readonly o: StatusObjectsOptions) {}
+
+  /** The Services this node announces via L2 and via BGP. */
+  async writeServiceStatuses(l2Services: readonly string[], bgpServices: readonly string[], desired: DesiredState): Promise<void> {
+    const nextL2 = new Map<string, string>();
+    for (const svc of new Set(l2Services)) {
+      const [ns, name] = svc.split('/') as [string, string];
+      const interfaces = [...new Set([...desired.l2.values()].filter((v) => v.services.includes(svc)).flatMap((v) => v.interfaces))].sort();
+      nextL2.set(dnsName('l2', ns, name, this.o.node), JSON.stringify({ node: this.o.node, serviceName: name, serviceNamespace: ns, interfaces: interfaces.map((i) => ({ name: i })) }));
+    }
+    const nextBgp = new Map<string, string>();
+    for (const svc of new Set(bgpServices)) {
+      const [ns, name] = svc.split('/') as [string, string];
+      const peers = [...desired.bgp].filter(([, routes]) => routes.length > 0).map(([p]) => p).sort();
+      nextBgp.set(dnsName('bgp', ns, name, this.o.node), JSON.stringify({ node: this.o.node, serviceName: name, serviceNamespace: ns, peers }));
+    }
+    await this.reconcile(L2_STATUS, this.lastL2, nextL2);
+    await this.reconcile(BGP_STATUS, this.lastBgp, nextBgp);
+    this.lastL2 = nextL2;
+    this.lastBgp = nextBgp;
+  }
+
+  private async reconcile(type: typeof L2_STATUS, before: Map<string, string>, after: Map<string, string>): Promise<void> {
+    const { client, namespace } = this.o;
+    for (const [name] of before) {
+      if (!after.has(name)) await client.tryDelete(type, namespace, name);
+    }
+    const cache = this.o.own.get(type.plural);
+    for (const [name, statusText] of after) {
+      const cached = cache?.get(`${namespace}/${name}`);
+      if (before.get(name) === statusText && cached && JSON.stringify(cached['status'] ?? {}) === statusText) continue;
+      const status = JSON.parse(statusText) as Record<string, unknown>;
+      let obj: KubeObject | undefined = await client.tryGet(type, namespace, name);
+      if (!obj) {
+        try {
+          obj = await client.create(type, { metadata: { name, namespace, labels: { 'herald.dev/node': this.o.node } }, spec: {} });
+        } catch (err) {
+          if (!isAlreadyExists(err)) throw err;
+          obj = await client.get(type, namespace, name);
+        }
+      }
+      await this.o.writer.update(type, namespace, name, () => status, obj);
+    }
+  }
+
+  /** ConfigurationState `speaker-<node>`: Valid, or Invalid with every configuration error this speaker sees. */
+  async writeConfigurationState(errors: readonly ConfigErrorView[]): Promise<void> {
+    const entries = errors.map((e) => ({ kind: e.object.kind, ...(e.object.namespace ? { namespace: e.object.namespace } : {}), name: e.object.name, field: e.field, reason: e.reason, ...(e.transient ? { transient: true } : {}) }));
+    const result = entries.some((e) => !e.transient) ? 'Invalid' : 'Valid';
+    const status = { component: 'speaker', node: this.o.node, result, errors: entries };
+    const text = JSON.stringify(status);
+    if (text === this.lastConfigState) return;
+    const name = dnsName('speaker', this.o.node);
+    try {
+      const obj = (await this.o.client.tryGet(CONFIG_STATE, this.o.namespace, name)) ?? (await this.o.client.create(CONFIG_STATE, { metadata: { name, namespace: this.o.namespace, labels: { 'herald.dev/node': this.o.node } }, spec: {} }));
+      await this.o.writer.update(CONFIG_STATE, this.o.namespace, name, () => status, obj);
+      this.lastConfigState = text;
+    } catch (err) {
+      this.o.log.warn('could not write ConfigurationState', { error: errorMessage(err) });
+    }
+  }
+
+  /**
+   * A speaker that died cannot delete its ServiceL2Status objects: the node that takes an IP
+   * over removes the ones of members known to be dead (`dead`) for the same Services.
+   */
+  async forgetDeadOwners(services: ReadonlySet<string>, dead: (node: string) => boolean): Promise<void> {
+    try {
+      for (const o of (await this.o.client.list(L2_STATUS, { namespace: this.o.namespace })).items) {
+        const st = (o['status'] ?? {}) as { node?: string; serviceName?: string; serviceNamespace?: string };
+        if (!st.node || st.node === this.o.node || !dead(st.node)) continue;
+        if (services.has(`${st.serviceNamespace ?? ''}/${st.serviceName ?? ''}`)) await this.o.client.tryDelete(L2_STATUS, this.o.namespace, o.metadata.name);
+      }
+    } catch (err) {
+      this.o.log.warn('could not clean the status of dead speakers', { error: errorMessage(err) });
+    }
+  }
+
+  /** BGPSessionState `<node>-<peer>` for each peer. */
+  async writeSessionStates(sessions: readonly SessionStatus[]): Promise<void> {
+    for (const s of sessions) {
+      const status = { node: this.o.node, peer: s.peer, state: s.state, ...(s.lastError ? { lastError: s.lastError } : {}), ...(s.establishedSince ? { establishedTime: new Date(s.establishedSince).toISOString().replace(/\.\d{3}Z$/, 'Z') } : {}), prefixesSent: s.prefixesSent };
+      const name = dnsName(this.o.node, s.peer);
+      try {
+        const obj = (await this.o.client.tryGet(SESSION_STATE, this.o.namespace, name)) ?? (await this.o.client.create(SESSION_STATE, { metadata: { name, namespace: this.o.namespace, labels: { 'herald.dev/node': this.o.node } }, spec: {} }));
+        await this.o.writer.update(SESSION_STATE, this.o.namespace, name, (o) => (JSON.stringify(o['status'] ?? {}) === JSON.stringify(status) ? undefined : status), obj);
+      } catch (err) {
+        if (!isNotFound(err) && !isAlreadyExists(err)) this.o.log.warn('could not write BGPSessionState', { peer: s.peer, error: errorMessage(err) });
+      }
+    }
+  }
+
+  /** On a clean stop: this node announces nothing any more. */
+  async deleteServiceStatuses(): Promise<void> {
+    for (const name of this.lastL2.keys()) await this.o.client.tryDelete(L2_STATUS, this.o.namespace, name).catch(() => false);
+    for (const name of this.lastBgp.keys()) await this.o.client.tryDelete(BGP_STATUS, this.o.namespace, name).catch(() => false);
+  }
+}
