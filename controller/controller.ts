@@ -13,7 +13,7 @@ import { errorMessage } from '../src/core/errors.js';
 import type { Logger } from '../src/core/logger.js';
 import { parseConfig } from '../src/config/parse.js';
 import type { ConfigError } from '../src/core/errors.js';
-import { EventRecorder, Informer, NAMESPACES, SERVICES, StatusWriter, WorkQueue, heraldResource, isNotFound, setCondition, type KubeClient, type KubeObject } from '../src/k8s/index.js';
+import { EventRecorder, Informer, NAMESPACES, SERVICES, StatusWriter, WorkQueue, heraldResource, isNotFound, setCondition, type KubeClient, type KubeObject, type ObjectReference } from '../src/k8s/index.js';
 import { formatIP } from '../src/net/ip.js';
 import { Allocator } from './allocator/allocator.js';
 import { reconcileService, type Desired, type EventIntent } from './reconcile.js';
@@ -23,6 +23,9 @@ import { conditionsOf, ensureMemberlistSecret, makeMetrics, writeConfigurationSt
 export { MEMBERLIST_SECRET } from './status-objects.js';
 
 const POOLS = heraldResource('IPAddressPool');
+
+/** The longest a Service Event waits for queued Service writes. */
+const EVENT_DELAY_MS = 2000;
 
 export interface ControllerOptions {
   readonly client: KubeClient;
@@ -68,6 +71,9 @@ export class Controller {
   private readonly workersDone: Promise<void>[] = [];
   /** Service UIDs already told that their MetalLB annotations are honoured. */
   private readonly toldMetalLB = new Set<string>();
+  private readonly pendingEvents: { ref: ObjectReference; e: EventIntent; at: number }[] = [];
+  private eventHead = 0;
+  private eventPump: Promise<void> | undefined;
   /** Conflicts found by the start-up replay, told by the Service's first sync. */
   private readonly replayEvents = new Map<string, EventIntent[]>();
   readonly counts = { reconciles: 0, writes: 0 };
@@ -125,6 +131,30 @@ export class Controller {
     this.log.info('controller started', { services: this.services.list().length, pools: this.allocator.poolNames().length });
   }
 
+  /**
+   * Service Events are written after the Service writes they describe: while Services wait
+   * in the queue, an Event waits too (at most EVENT_DELAY_MS), so a burst of new Services
+   * gets its addresses first and its IPAllocated Events right after.
+   */
+  private emit(ref: ObjectReference, e: EventIntent): void {
+    this.pendingEvents.push({ ref, e, at: this.opts.clock.monotonic() });
+    if (this.eventPump) return;
+    this.eventPump = (async () => {
+      while (this.eventHead < this.pendingEvents.length) {
+        const next = this.pendingEvents[this.eventHead]!;
+        if (!this.stopping && this.queue.len() > 0 && this.opts.clock.monotonic() - next.at < EVENT_DELAY_MS) {
+          await new Promise<void>((r) => this.opts.clock.setTimeout(r, 20));
+          continue;
+        }
+        this.eventHead++;
+        await this.events.record(next.ref, next.e.type, next.e.reason, next.e.message);
+      }
+      this.pendingEvents.length = 0;
+      this.eventHead = 0;
+      this.eventPump = undefined;
+    })();
+  }
+
   async stop(): Promise<void> {
     this.stopping = true;
     this.services.stop();
@@ -133,6 +163,7 @@ export class Controller {
     this.queue.shutdown();
     this.poolQueue.shutdown();
     await Promise.all(this.workersDone);
+    await this.eventPump;
     await this.events.flush();
   }
 
@@ -287,7 +318,7 @@ export class Controller {
       if (desired.result === 'failed' && conditionChanged) this.metrics.failures.inc({ reason: desired.condition.reason });
     }
     const ref = { apiVersion: 'v1', kind: 'Service', name, namespace: ns, ...(svc.metadata.uid ? { uid: svc.metadata.uid } : {}) };
-    for (const e of events) void this.events.record(ref, e.type, e.reason, e.message);
+    for (const e of events) this.emit(ref, e);
   }
 
   /** False when the Service is gone. */
