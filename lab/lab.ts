@@ -248,12 +248,12 @@ ${nodes.map((n, i) => `protocol bgp ${n.replace('-', '_')} from speakers { neigh
       // The table is the cluster before the scenario; the scenario then reports on its own.
       const deadline = Date.now() + (o.onceTimeoutMs ?? 180_000);
       let rows = await observe();
-      while (!stopped && !allServed(rows, demo.length) && Date.now() < deadline) {
+      while (!stopped && !allServed(rows, demo.length, nodes.length) && Date.now() < deadline) {
         await Promise.race([new Promise((r) => setTimeout(r, 1000)), o.stop]);
         rows = await observe();
       }
-      const scenario = allServed(rows, demo.length) && !stopped ? await startScenario() : undefined;
-      result = { ok: allServed(rows, demo.length) && (scenario?.ok ?? true), services: rows, ...(scenario ? { scenario } : {}) };
+      const scenario = allServed(rows, demo.length, nodes.length) && !stopped ? await startScenario() : undefined;
+      result = { ok: allServed(rows, demo.length, nodes.length) && (scenario?.ok ?? true), services: rows, ...(scenario ? { scenario } : {}) };
       print(rows, scenario);
     } else {
       const scenarioDone = startScenario();
@@ -279,10 +279,12 @@ ${nodes.map((n, i) => `protocol bgp ${n.replace('-', '_')} from speakers { neigh
 }
 
 /** Every demo Service has an address that answered the client's curl and known announcers. */
-function allServed(rows: readonly LabRow[], services: number): boolean {
+function allServed(rows: readonly LabRow[], services: number, bgpNodes = 1): boolean {
   // Served means answered through a node that announces it (the client's neighbour entry may
-  // briefly point at a node that answered while the speakers were still finding each other).
-  const served = (r: LabRow): boolean => r.curl.ok && r.mode !== '-' && r.announcedBy.includes(r.curl.node ?? '');
+  // briefly point at a node that answered while the speakers were still finding each other);
+  // --once also waits for a BGP Service to be announced by `bgpNodes` nodes (every node: the
+  // demo's has externalTrafficPolicy Cluster).
+  const served = (r: LabRow): boolean => r.curl.ok && r.mode !== '-' && r.announcedBy.includes(r.curl.node ?? '') && (r.mode !== 'BGP' || r.announcedBy.length >= bgpNodes);
   const ok = new Set(rows.filter(served).map((r) => r.service));
   return ok.size >= services && rows.every((r) => served(r) || !r.service.startsWith('default/web-'));
 }

@@ -128,8 +128,14 @@ export async function runScenario(name: ScenarioName, ctx: ScenarioContext): Pro
       return via.length > 0 && !via.includes(ctx.nodeIp(last)) ? via : undefined;
     });
     if (!gone) return fail(`BIRD still routes ${ip} via ${last} after ${LIMIT_MS / 1000} s`, { ip, from: last });
-    const answer = curl(ctx, ip);
-    if (!answer || answer === last) return fail(`${ip} does not answer from another node after the withdrawal`, { ip, from: last });
+    // BIRD's table changes first; the router's kernel follows a moment later, so traffic is
+    // polled as well rather than tried once.
+    const answered = await timed(() => {
+      const now = curl(ctx, ip);
+      return now && now !== last ? now : undefined;
+    });
+    if (!answered) return fail(`${ip} does not answer from another node after the withdrawal`, { ip, from: last });
+    const answer = answered.value;
     const message = `BIRD withdrew ${last}'s route after ${gone.ms} ms; traffic flows through ${answer}`;
     ctx.say(`scenario bgp-withdraw: ${message}`);
     return { name, ok: true, message, ip, from: last, to: answer, ms: gone.ms };
