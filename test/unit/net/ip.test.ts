@@ -1,4 +1,6 @@
 import { expect } from 'chai';
+import fc from 'fast-check';
+import { Address4, Address6 } from 'ip-address';
 import { compareIP, formatIP, ipFromBytes, ipToBytes, parseIP, tryParseIP } from '../../../src/net/ip.js';
 
 describe('net/ip', () => {
@@ -32,5 +34,31 @@ describe('net/ip', () => {
   it('round-trips bytes', () => {
     expect([...ipToBytes(parseIP('192.0.2.1'))]).to.deep.equal([192, 0, 2, 1]);
     expect(formatIP(ipFromBytes(ipToBytes(parseIP('2001:db8::abcd'))))).to.equal('2001:db8::abcd');
+  });
+  // The dotted-quad fast path and the IPv6 memo must agree with ip-address exactly.
+  it('IPv4 text and values agree with ip-address (property)', () => {
+    fc.assert(fc.property(fc.integer({ min: 0, max: 0xffffffff }), (v) => {
+      const text = formatIP({ family: 'IPv4', value: BigInt(v) });
+      expect(text).to.equal(Address4.fromBigInt(BigInt(v)).correctForm());
+      expect(parseIP(text).value).to.equal(BigInt(v));
+    }), { numRuns: 2000 });
+  });
+  it('IPv4 validity agrees with ip-address on quad-shaped text (property)', () => {
+    const octet = fc.oneof(fc.integer({ min: 0, max: 999 }).map(String), fc.constantFrom('00', '01', '007', '099', '255', '256', '0'));
+    fc.assert(fc.property(fc.tuple(octet, octet, octet, octet), (parts) => {
+      const text = parts.join('.');
+      const ours = tryParseIP(text);
+      expect(ours !== undefined, text).to.equal(Address4.isValid(text));
+      if (ours) expect(ours.value).to.equal(new Address4(text).bigInt());
+    }), { numRuns: 2000 });
+  });
+  it('IPv6 text and values agree with ip-address, also when asked twice (property)', () => {
+    fc.assert(fc.property(fc.bigInt({ min: 0n, max: (1n << 128n) - 1n }), (v) => {
+      for (let i = 0; i < 2; i++) {
+        const text = formatIP({ family: 'IPv6', value: v });
+        expect(text).to.equal(Address6.fromBigInt(v).correctForm());
+        expect(parseIP(text).value).to.equal(v);
+      }
+    }), { numRuns: 1000 });
   });
 });
