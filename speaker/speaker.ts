@@ -24,7 +24,10 @@ import { LeaseMembership } from './membership/lease-membership.js';
 import { SwimMembership } from './membership/swim-driver.js';
 import { SplitBrainGuard } from './membership/split-brain.js';
 import { notReadyNodes, SPEAKER_POD_SELECTOR } from './membership/pod-readiness.js';
+import { endpointSliceView, serviceView } from './views.js';
 
+/** A full pass at least this often even when no event asked for one. */
+const FULL_RESYNC_MS = 5 * 60_000;
 const HERALD_KINDS = ['IPAddressPool', 'L2Advertisement', 'BGPAdvertisement', 'BGPPeer', 'BFDProfile', 'Community'] as const;
 
 export interface SpeakerOptions {
@@ -70,6 +73,9 @@ export class Speaker {
   /** "service|ip" announced via BGP at the last pass, for nodeAssigned Events. */
   private bgpAnnounced = new Set<string>();
   private guarded = false;
+  /** Something changed since the last pass started. */
+  private dirty = true;
+  private lastSync = 0;
   private swimStarting = false;
   private readonly l2?: L2Engine;
   private readonly bgp: BgpManager;
@@ -86,8 +92,8 @@ export class Speaker {
   constructor(private readonly opts: SpeakerOptions) {
     this.log = opts.logger.child({ component: 'speaker', node: opts.node });
     const base = { client: opts.client, clock: opts.clock, logger: this.log };
-    this.services = new Informer({ ...base, type: SERVICES });
-    this.slices = new Informer({ ...base, type: ENDPOINT_SLICES });
+    this.services = new Informer({ ...base, type: SERVICES, transform: serviceView });
+    this.slices = new Informer({ ...base, type: ENDPOINT_SLICES, transform: endpointSliceView });
     this.nodes = new Informer({ ...base, type: NODES });
     this.secrets = new Informer({ ...base, type: SECRETS, namespace: opts.namespace });
     this.pods = new Informer({ ...base, type: PODS, namespace: opts.namespace, labelSelector: SPEAKER_POD_SELECTOR });
@@ -165,12 +171,23 @@ export class Speaker {
     this.log.info('speaker started');
   }
 
-  /** Recomputes soon (timers that matter without an event, like the split-brain settle window). */
+  /**
+   * Called periodically: recomputes only when something changed that no event reports (the
+   * split-brain guard's settle window ending), or when the last full pass is FULL_RESYNC_MS old
+   * (a safety net); with 10k Services a pass is not free, and an idle speaker stays idle.
+   * Session metrics follow the sessions here.
+   */
   resync(): void {
-    this.kick();
+    if (!this.ready || this.stopped) return;
+    for (const [peer, s] of this.bgp.states()) this.metrics.sessionUp.set({ peer }, s.state() === 'Established' ? 1 : 0);
+    const now = this.opts.clock.monotonic();
+    const alive = this.swim ? this.swim.alive() : this.membership.alive();
+    const guarded = this.opts.splitBrainGuard !== false && !this.guard.check(alive.size, now).allowed;
+    if (this.dirty || guarded !== this.guarded || now - this.lastSync >= FULL_RESYNC_MS) this.kick();
   }
 
   private kick(): void {
+    this.dirty = true;
     if (this.ready && !this.stopped) this.queue.addAfter('sync', 10);
   }
 
@@ -191,6 +208,9 @@ export class Speaker {
   }
 
   private async sync(): Promise<void> {
+    // Events from here on ask for another pass.
+    this.dirty = false;
+    this.lastSync = this.opts.clock.monotonic();
     const objects: unknown[] = [];
     for (const [kind, inf] of this.herald) for (const o of inf.list()) objects.push({ ...o, apiVersion: `${GROUP}/${VERSION}`, kind });
     for (const n of this.nodes.list()) objects.push({ ...n, apiVersion: 'v1', kind: 'Node' });
@@ -301,6 +321,7 @@ export class Speaker {
       () => {
         this.swim = swim;
         this.log.info('membership: SWIM failure detector running', { port: this.opts.memberPort ?? 7946 });
+        this.membership.relax();
         this.kick();
       },
       (err: unknown) => this.log.warn('membership: SWIM unavailable, staying with Leases', { error: errorMessage(err) }),
@@ -317,7 +338,7 @@ export class Speaker {
     });
     // Peers that have no session at all are reported too, Idle with the reason.
     for (const [peer, cause] of failures) if (!sessions.some((x) => x.peer === peer)) sessions.push({ peer, state: 'Idle', lastError: cause, prefixesSent: 0 });
-    await this.status.writeSessionStates(sessions);
+    await this.status.writeSessionStates(sessions, this.opts.clock.monotonic());
   }
 
   l2Owned(): Map<string, string[]> {

@@ -47,21 +47,31 @@ export class SpeakerStatusObjects {
   private lastL2 = new Map<string, string>();
   private lastBgp = new Map<string, string>();
   private lastConfigState = '';
+  private readonly lastSession = new Map<string, { text: string; at: number }>();
 
   constructor(private readonly o: StatusObjectsOptions) {}
 
   /** The Services this node announces via L2 and via BGP. */
   async writeServiceStatuses(l2Services: readonly string[], bgpServices: readonly string[], desired: DesiredState): Promise<void> {
+    // Interfaces per Service in one pass over the owned IPs (not one per Service: 10k Services).
+    const interfacesOf = new Map<string, Set<string>>();
+    for (const v of desired.l2.values()) {
+      for (const svc of v.services) {
+        let set = interfacesOf.get(svc);
+        if (!set) interfacesOf.set(svc, (set = new Set()));
+        for (const i of v.interfaces) set.add(i);
+      }
+    }
     const nextL2 = new Map<string, string>();
     for (const svc of new Set(l2Services)) {
       const [ns, name] = svc.split('/') as [string, string];
-      const interfaces = [...new Set([...desired.l2.values()].filter((v) => v.services.includes(svc)).flatMap((v) => v.interfaces))].sort();
+      const interfaces = [...(interfacesOf.get(svc) ?? [])].sort();
       nextL2.set(dnsName('l2', ns, name, this.o.node), JSON.stringify({ node: this.o.node, serviceName: name, serviceNamespace: ns, interfaces: interfaces.map((i) => ({ name: i })) }));
     }
     const nextBgp = new Map<string, string>();
+    const peers = [...desired.bgp].filter(([, routes]) => routes.length > 0).map(([p]) => p).sort();
     for (const svc of new Set(bgpServices)) {
       const [ns, name] = svc.split('/') as [string, string];
-      const peers = [...desired.bgp].filter(([, routes]) => routes.length > 0).map(([p]) => p).sort();
       nextBgp.set(dnsName('bgp', ns, name, this.o.node), JSON.stringify({ node: this.o.node, serviceName: name, serviceNamespace: ns, peers }));
     }
     await this.reconcile(L2_STATUS, this.lastL2, nextL2);
@@ -126,14 +136,22 @@ export class SpeakerStatusObjects {
     }
   }
 
-  /** BGPSessionState `<node>-<peer>` for each peer. */
-  async writeSessionStates(sessions: readonly SessionStatus[]): Promise<void> {
+  /**
+   * BGPSessionState `<node>-<peer>` for each peer. Called every few seconds: a state equal to
+   * the one last written is not read back again, except once a minute (someone may have
+   * deleted or edited it).
+   */
+  async writeSessionStates(sessions: readonly SessionStatus[], now: number): Promise<void> {
     for (const s of sessions) {
       const status = { node: this.o.node, peer: s.peer, state: s.state, ...(s.lastError ? { lastError: s.lastError } : {}), ...(s.establishedSince ? { establishedTime: new Date(s.establishedSince).toISOString().replace(/\.\d{3}Z$/, 'Z') } : {}), prefixesSent: s.prefixesSent };
       const name = dnsName(this.o.node, s.peer);
+      const text = JSON.stringify(status);
+      const last = this.lastSession.get(name);
+      if (last && last.text === text && now - last.at < 60_000) continue;
       try {
         const obj = (await this.o.client.tryGet(SESSION_STATE, this.o.namespace, name)) ?? (await this.o.client.create(SESSION_STATE, { metadata: { name, namespace: this.o.namespace, labels: { 'herald.dev/node': this.o.node } }, spec: {} }));
-        await this.o.writer.update(SESSION_STATE, this.o.namespace, name, (o) => (JSON.stringify(o['status'] ?? {}) === JSON.stringify(status) ? undefined : status), obj);
+        await this.o.writer.update(SESSION_STATE, this.o.namespace, name, (o) => (JSON.stringify(o['status'] ?? {}) === text ? undefined : status), obj);
+        this.lastSession.set(name, { text, at: now });
       } catch (err) {
         if (!isNotFound(err) && !isAlreadyExists(err)) this.o.log.warn('could not write BGPSessionState', { peer: s.peer, error: errorMessage(err) });
       }

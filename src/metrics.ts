@@ -10,7 +10,9 @@ import type { Logger } from './core/logger.js';
 export function createMetricsRegistry(opts: { defaultMetrics?: boolean; labels?: Record<string, string> } = {}): Registry {
   const registry = new Registry();
   if (opts.labels) registry.setDefaultLabels(opts.labels);
-  if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'herald_' });
+  // The event-loop lag histogram samples on a timer: every 100 ms, not prom-client's default
+  // 10 ms, which alone woke an idle speaker 100 times a second.
+  if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'herald_', eventLoopMonitoringPrecision: 100 });
   return registry;
 }
 

@@ -1,8 +1,13 @@
 /**
  * Which speakers are alive, from Leases: each speaker renews `herald-speaker-<node>` in the
- * Herald namespace every `renewMs`; a speaker whose Lease has not changed for `expireMs`
- * (measured on our own clock from when we last saw it change) is dead. A speaker that stops
- * cleanly deletes its Lease, so the others see it leave at once.
+ * Herald namespace every `renewMs`; a speaker whose Lease has not changed for `expireMs`, or
+ * for the longer leaseDurationSeconds the Lease itself states (measured on our own clock from
+ * when we last saw it change), is dead. A speaker that stops cleanly deletes its Lease, so the
+ * others see it leave at once.
+ *
+ * Once the UDP failure detector runs, Leases are only the fallback: `relax()` renews every
+ * 10 s and states 30 s, so an idle cluster is not a stream of API writes (every speaker sees
+ * every renewal); a speaker still on Leases honours the stated duration.
  */
 import type { Clock, TimerHandle } from '../../src/core/clock.js';
 import { errorMessage } from '../../src/core/errors.js';
@@ -25,19 +30,25 @@ export interface MembershipOptions {
 
 export class LeaseMembership {
   private readonly informer: Informer;
-  private readonly seen = new Map<string, { renew: string; at: number }>();
+  private readonly seen = new Map<string, { renew: string; at: number; durationMs: number }>();
+  private renewMs: number;
+  private durationMs: number;
   private renewTimer: TimerHandle | undefined;
   private checkTimer: TimerHandle | undefined;
   private lastAlive = '';
   private stopped = false;
 
   constructor(private readonly opts: MembershipOptions) {
+    this.renewMs = opts.renewMs ?? 1000;
+    this.durationMs = opts.expireMs ?? 3000;
     this.informer = new Informer({ client: opts.client, type: LEASES, namespace: opts.namespace, labelSelector: `${LABEL}=speaker`, clock: opts.clock, logger: opts.logger });
     const observe = (o: KubeObject): void => {
       const node = o.metadata.name.slice(SPEAKER_LEASE_PREFIX.length);
-      const renew = String((o['spec'] as { renewTime?: string } | undefined)?.renewTime ?? '');
+      const spec = (o['spec'] as { renewTime?: string; leaseDurationSeconds?: number } | undefined) ?? {};
+      const renew = String(spec.renewTime ?? '');
+      const durationMs = (Number(spec.leaseDurationSeconds) || 0) * 1000;
       const prev = this.seen.get(node);
-      if (!prev || prev.renew !== renew) this.seen.set(node, { renew, at: this.opts.clock.monotonic() });
+      if (!prev || prev.renew !== renew) this.seen.set(node, { renew, at: this.opts.clock.monotonic(), durationMs });
       this.check();
     };
     this.informer.addHandlers({
@@ -61,7 +72,7 @@ export class LeaseMembership {
   alive(): Set<string> {
     const now = this.opts.clock.monotonic();
     const expire = this.opts.expireMs ?? 3000;
-    const out = new Set<string>([...this.seen].filter(([, s]) => now - s.at <= expire).map(([n]) => n));
+    const out = new Set<string>([...this.seen].filter(([, s]) => now - s.at <= Math.max(expire, s.durationMs)).map(([n]) => n));
     if (!this.stopped) out.add(this.opts.node);
     return out;
   }
@@ -83,21 +94,32 @@ export class LeaseMembership {
     }, 250);
   }
 
+  /** The failure detector runs elsewhere: renew every `renewMs`, stating `durationMs`. */
+  relax(renewMs = 10_000, durationMs = 30_000): void {
+    if (this.renewMs === renewMs && this.durationMs === durationMs) return;
+    this.renewMs = renewMs;
+    this.durationMs = durationMs;
+    this.opts.logger.info('speaker lease: renewing less often (the failure detector runs over UDP)', { renewSeconds: renewMs / 1000, durationSeconds: durationMs / 1000 });
+  }
+
+  /** One write per renewal: the informer's cache says whether our Lease exists. */
   private async renew(): Promise<void> {
     if (this.stopped) return;
     const name = `${SPEAKER_LEASE_PREFIX}${this.opts.node}`;
     const now = new Date(this.opts.clock.now()).toISOString().replace('Z', '000Z');
+    const spec = { holderIdentity: this.opts.node, leaseDurationSeconds: Math.ceil(this.durationMs / 1000), renewTime: now };
+    const patch = (): Promise<unknown> => this.opts.client.patch(LEASES, this.opts.namespace, name, { spec });
+    const create = (): Promise<unknown> => this.opts.client.create(LEASES, { metadata: { name, namespace: this.opts.namespace, labels: { [LABEL]: 'speaker' } }, spec });
     try {
-      const cur = await this.opts.client.tryGet(LEASES, this.opts.namespace, name);
-      if (!cur) {
-        await this.opts.client.create(LEASES, { metadata: { name, namespace: this.opts.namespace, labels: { [LABEL]: 'speaker' } }, spec: { holderIdentity: this.opts.node, leaseDurationSeconds: Math.ceil((this.opts.expireMs ?? 3000) / 1000), renewTime: now } });
+      if (this.informer.hasSynced() && this.informer.get(`${this.opts.namespace}/${name}`)) {
+        await patch().catch((err: unknown) => (isNotFound(err) ? create() : Promise.reject(err)));
       } else {
-        await this.opts.client.patch(LEASES, this.opts.namespace, name, { spec: { holderIdentity: this.opts.node, renewTime: now } });
+        await create().catch((err: unknown) => (isAlreadyExists(err) ? patch() : Promise.reject(err)));
       }
     } catch (err) {
-      if (!isAlreadyExists(err)) this.opts.logger.warn('could not renew the speaker lease', { error: errorMessage(err) });
+      this.opts.logger.warn('could not renew the speaker lease', { error: errorMessage(err) });
     }
-    this.renewTimer = this.opts.clock.setTimeout(() => void this.renew(), this.opts.renewMs ?? 1000);
+    this.renewTimer = this.opts.clock.setTimeout(() => void this.renew(), this.renewMs);
   }
 
   /** Leaves: deletes our Lease so the others elect new owners at once. */

@@ -74,6 +74,8 @@ export class SwimMembership {
       const r = this.swim.receive(m, this.opts.clock.monotonic());
       this.send(r.sends);
       if (r.changed) this.changed();
+      // A message can bring a deadline forward (gossip about a new suspect).
+      this.schedule();
     });
     socket.on('error', (err) => this.opts.logger.warn('membership socket error', { error: err.message }));
     await new Promise<void>((resolve, reject) => {
@@ -99,7 +101,15 @@ export class SwimMembership {
     const r = this.swim.tick(this.opts.clock.monotonic());
     this.send(r.sends);
     if (r.changed) this.changed();
-    this.timer = this.opts.clock.setTimeout(() => this.loop(), 20);
+    this.schedule();
+  }
+
+  /** Wakes at the protocol's next deadline (not on a fixed poll: an idle node stays idle). */
+  private schedule(): void {
+    if (this.stopped) return;
+    this.timer?.cancel();
+    const now = this.opts.clock.monotonic();
+    this.timer = this.opts.clock.setTimeout(() => this.loop(), Math.max(1, this.swim.nextDeadline(now) - now));
   }
 
   /** The nodes that may run speakers. */

@@ -153,6 +153,18 @@ export class Swim {
     return this.order.shift();
   }
 
+  /**
+   * When tick() next has something to do (a probe period ending, an ack timing out, a suspect
+   * expiring): the driver sleeps until then instead of polling. Never before `now`.
+   */
+  nextDeadline(now: number): number {
+    let at = this.periodStart + this.periodMs;
+    const p = this.probe;
+    if (p && !p.indirectSent) at = Math.min(at, p.sentAt + this.ackTimeoutMs);
+    for (const m of this.members.values()) if (m.state === 'suspect') at = Math.min(at, m.since + this.suspicionMs);
+    return Math.max(at, now);
+  }
+
   /** Advances time; returns the messages to send and whether the live set changed. */
   tick(now: number): { sends: Send[]; changed: boolean } {
     const sends: Send[] = [];

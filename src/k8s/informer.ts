@@ -30,6 +30,12 @@ export interface InformerOptions {
   readonly backoff?: { baseMs: number; maxMs: number };
   /** Page size for the initial and recovery lists. */
   readonly pageSize?: number;
+  /**
+   * Keeps only what the owner reads of each object (client-go's SetTransform): applied to
+   * every listed and watched object before it is cached or handed to a handler. It must keep
+   * metadata.name, namespace and resourceVersion.
+   */
+  readonly transform?: (obj: KubeObject) => KubeObject;
 }
 
 export type Indexer<T> = (obj: T) => readonly string[];
@@ -195,9 +201,10 @@ export class Informer<T extends KubeObject = KubeObject> {
     }
   }
 
-  private upsert(key: string, obj: T): void {
+  private upsert(key: string, raw: T): void {
     const old = this.cache.get(key);
-    if (old && old.metadata.resourceVersion === obj.metadata.resourceVersion) return;
+    if (old && old.metadata.resourceVersion === raw.metadata.resourceVersion) return;
+    const obj = this.opts.transform ? (this.opts.transform(raw) as T) : raw;
     this.cache.set(key, obj);
     this.reindex(key, old, obj);
     for (const h of this.handlers) {
@@ -206,11 +213,12 @@ export class Informer<T extends KubeObject = KubeObject> {
     }
   }
 
-  private remove(key: string, obj: T): void {
+  private remove(key: string, raw: T): void {
     const old = this.cache.get(key);
     if (!old) return;
     this.cache.delete(key);
     this.reindex(key, old, undefined);
+    const obj = this.opts.transform && raw !== old ? (this.opts.transform(raw) as T) : raw;
     for (const h of this.handlers) h.onDelete?.(obj);
   }
 

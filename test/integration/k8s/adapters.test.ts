@@ -106,6 +106,32 @@ for (const target of targets) {
       });
     });
 
+    describe('informer transform', () => {
+      it('caches and hands out only what the transform keeps, on list, watch and delete', async () => {
+        const keep = (o: KubeObject): KubeObject => ({ metadata: { name: o.metadata.name, namespace: o.metadata.namespace!, resourceVersion: o.metadata.resourceVersion! }, data: { v: (o['data'] as Record<string, string> | undefined)?.['v'] ?? '' } });
+        await client.create(CONFIGMAPS, { metadata: { name: 'tx-a', namespace: ns, labels: { big: 'yes' } }, data: { v: '1', blob: 'x'.repeat(1000) } });
+        const inf = new Informer({ client, type: CONFIGMAPS, namespace: ns, clock: systemClock(), logger, transform: keep });
+        const seen: string[] = [];
+        const mine = (o: KubeObject): boolean => o.metadata.name === 'tx-a';
+        inf.addHandlers({ onAdd: (o) => (mine(o) ? seen.push(`add ${JSON.stringify(o['data'])} ${o.metadata.labels ? 'labels' : ''}`) : undefined), onUpdate: (o) => (mine(o) ? seen.push(`update ${JSON.stringify(o['data'])}`) : undefined), onDelete: (o) => (mine(o) ? seen.push(`delete ${JSON.stringify(o['data'])}`) : undefined) });
+        inf.start();
+        try {
+          await inf.waitForSync();
+          await client.patch(CONFIGMAPS, ns, 'tx-a', { data: { v: '2' } });
+          await eventually(() => seen.some((l) => l.startsWith('update')), 'the update');
+          const cached = inf.get(`${ns}/tx-a`)!;
+          expect(cached['data']).to.deep.equal({ v: '2' });
+          expect(cached.metadata.labels).to.equal(undefined);
+          expect(cached.metadata.resourceVersion).to.be.a('string');
+          await client.delete(CONFIGMAPS, ns, 'tx-a');
+          await eventually(() => seen.some((l) => l.startsWith('delete')), 'the delete');
+          expect(seen).to.deep.equal(['add {"v":"1"} ', 'update {"v":"2"}', 'delete {"v":"2"}']);
+        } finally {
+          inf.stop();
+        }
+      });
+    });
+
     describe('informer resync', () => {
       it('re-delivers every cached object as an update each resync period (injected clock)', async () => {
         const clock = new FakeClock();

@@ -9,8 +9,11 @@ class World {
   readonly down = new Set<string>();
   readonly cuts = new Set<string>();
   private queue: { at: number; from: string; send: Send }[] = [];
+  /** Driven: each member ticks only at its nextDeadline(), as the UDP driver does. */
+  private readonly due = new Map<string, number>();
+  ticks = 0;
 
-  constructor(names: string[], seed = 1) {
+  constructor(names: string[], seed = 1, private readonly driven = false) {
     let s = seed;
     const random = (): number => {
       s = (s * 16807) % 2147483647;
@@ -39,9 +42,16 @@ class World {
       this.queue = this.queue.filter((q) => q.at > this.now);
       for (const q of due) {
         if (this.down.has(q.send.to) || this.down.has(q.from) || this.cuts.has(`${q.from}|${q.send.to}`)) continue;
-        this.deliver(q.send.to, this.nodes.get(q.send.to)!.receive(q.send.message, this.now).sends);
+        const to = this.nodes.get(q.send.to)!;
+        this.deliver(q.send.to, to.receive(q.send.message, this.now).sends);
+        if (this.driven) this.due.set(q.send.to, to.nextDeadline(this.now));
       }
-      for (const [n, w] of this.nodes) if (!this.down.has(n)) this.deliver(n, w.tick(this.now).sends);
+      for (const [n, w] of this.nodes) {
+        if (this.down.has(n) || (this.driven && (this.due.get(n) ?? 0) > this.now)) continue;
+        this.ticks++;
+        this.deliver(n, w.tick(this.now).sends);
+        if (this.driven) this.due.set(n, w.nextDeadline(this.now));
+      }
     }
   }
 
@@ -108,5 +118,42 @@ describe('membership: SWIM failure detector (simulated network, fake clock)', ()
     w.nodes.set('c', fresh);
     w.run(1500);
     expect(w.aliveAt('a')).to.deep.equal(['a', 'b', 'c']);
+  });
+  describe('ticking only at nextDeadline() (the driver sleeps in between)', () => {
+    it('a member that dies is still dead everywhere well under a second later', () => {
+      const w = new World(['a', 'b', 'c', 'd'], 1, true);
+      w.run(1000);
+      w.down.add('c');
+      const t0 = w.now;
+      let detected = -1;
+      for (let i = 0; i < 200 && detected < 0; i++) {
+        w.run(5);
+        if (['a', 'b', 'd'].every((n) => !w.aliveAt(n).includes('c'))) detected = w.now - t0;
+      }
+      expect(detected).to.be.within(0, 1000);
+    });
+
+    it('a member whose direct link is cut stays alive through indirect probes', () => {
+      const w = new World(['a', 'b', 'c'], 1, true);
+      w.run(1000);
+      w.cut('a', 'b');
+      w.run(3000);
+      expect(w.aliveAt('a')).to.include('b');
+      expect(w.aliveAt('b')).to.include('a');
+    });
+
+    it('a lone member wakes once per probe period, not on every poll', () => {
+      const w = new World(['a'], 1, true);
+      w.run(10_000);
+      // 10 s at a 200 ms period: about 50 ticks (polling every 5 ms would be 2000).
+      expect(w.ticks).to.be.within(45, 55);
+    });
+
+    it('never names a deadline before now', () => {
+      const sw = new Swim({ self: 'a', random: () => 0.5 });
+      sw.setKnown(['a', 'b']);
+      sw.tick(0);
+      expect(sw.nextDeadline(10_000)).to.equal(10_000);
+    });
   });
 });

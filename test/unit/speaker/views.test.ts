@@ -1,0 +1,39 @@
+/** What the speaker keeps of Services and EndpointSlices (its informer transforms). */
+import { expect } from 'chai';
+import { endpointSliceView, serviceView } from '../../../speaker/views.js';
+
+describe('speaker: cached views of Services and EndpointSlices', () => {
+  it('a Service keeps labels, the pool annotation, type, class, traffic policy and ingress IPs', () => {
+    const v = serviceView({
+      metadata: { name: 'web', namespace: 'shop', resourceVersion: '7', uid: 'u1', labels: { app: 'web' }, annotations: { 'herald.dev/ip-allocated-from-pool': 'lan', 'kubectl.kubernetes.io/last-applied-configuration': '{...}' } },
+      spec: { type: 'LoadBalancer', loadBalancerClass: 'herald.dev/lb', externalTrafficPolicy: 'Local', ports: [{ port: 80 }], selector: { app: 'web' }, clusterIP: '198.51.100.10' },
+      status: { loadBalancer: { ingress: [{ ip: '192.0.2.10', ipMode: 'VIP', ports: [{ port: 80, protocol: 'TCP' }] }, { hostname: 'x.example' }] } },
+    });
+    expect(v).to.deep.equal({
+      metadata: { name: 'web', namespace: 'shop', resourceVersion: '7', labels: { app: 'web' }, annotations: { 'herald.dev/ip-allocated-from-pool': 'lan' } },
+      spec: { type: 'LoadBalancer', loadBalancerClass: 'herald.dev/lb', externalTrafficPolicy: 'Local' },
+      status: { loadBalancer: { ingress: [{ ip: '192.0.2.10' }] } },
+    });
+  });
+
+  it('a Service without status, labels or annotations stays well formed', () => {
+    expect(serviceView({ metadata: { name: 'a', namespace: 'b', resourceVersion: '1' }, spec: { type: 'ClusterIP', loadBalancerClass: null } })).to.deep.equal({
+      metadata: { name: 'a', namespace: 'b', resourceVersion: '1' },
+      spec: { type: 'ClusterIP' },
+      status: { loadBalancer: { ingress: [] } },
+    });
+  });
+
+  it('an EndpointSlice keeps its Service label and each endpoint node and readiness', () => {
+    const v = endpointSliceView({
+      metadata: { name: 'web-x1', namespace: 'shop', resourceVersion: '9', labels: { 'kubernetes.io/service-name': 'web', 'endpointslice.kubernetes.io/managed-by': 'x' } },
+      addressType: 'IPv4',
+      endpoints: [{ addresses: ['192.0.2.21'], nodeName: 'n1', conditions: { ready: true, serving: true } }, { addresses: ['192.0.2.22'], conditions: { ready: false } }, { addresses: ['192.0.2.23'] }],
+      ports: [{ port: 80 }],
+    });
+    expect(v).to.deep.equal({
+      metadata: { name: 'web-x1', namespace: 'shop', resourceVersion: '9', labels: { 'kubernetes.io/service-name': 'web' } },
+      endpoints: [{ nodeName: 'n1', conditions: { ready: true } }, { conditions: { ready: false } }, {}],
+    });
+  });
+});
