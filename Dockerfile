@@ -15,6 +15,7 @@ COPY lab ./lab
 COPY cmd ./cmd
 COPY crds ./crds
 COPY bin ./bin
+COPY scripts/build.mjs ./scripts/build.mjs
 RUN npm run build && npm prune --omit=dev
 
 FROM node:20-bookworm-slim

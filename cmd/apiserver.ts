@@ -2,7 +2,6 @@
 import type { CommandModule } from 'yargs';
 import { loadManifests } from '../src/cli/validate.js';
 import type { CliIO } from '../src/cli/io.js';
-import { applyObjects, startApiServer } from '../lab/apiserver/index.js';
 
 interface Args {
   port: number;
@@ -26,6 +25,7 @@ export function apiserverCommand(io: CliIO, waitForStop: () => Promise<void>): C
         .option('enforce-rbac', { type: 'boolean', default: false, describe: 'authorize ServiceAccount tokens with the stored RBAC objects' })
         .option('service-cidr', { type: 'string', array: true, default: [] as string[], describe: 'Service clusterIP ranges, one per family (default 198.51.100.128/25 and 2001:db8:fff::/112)' }) as never,
     handler: async (args) => {
+      const { applyObjects, startApiServer } = await import('../lab/apiserver/index.js');
       const server = await startApiServer({ port: args.port, host: args.host, enforceRbac: args['enforce-rbac'], ...(args['service-cidr'].length > 0 ? { serviceCIDRs: args['service-cidr'] } : {}) });
       if (args.apply.length > 0) {
         const { objects, problems } = await loadManifests(args.apply);

@@ -4,7 +4,6 @@ import type { CliIO } from '../src/cli/io.js';
 import { createWinstonLogger } from '../src/cli/logging.js';
 import type { LogLevel } from '../src/core/logger.js';
 import { KubeClient } from '../src/k8s/index.js';
-import { runController } from '../controller/main.js';
 
 interface Args {
   kubeconfig?: string;
@@ -37,6 +36,7 @@ export function controllerCommand(io: CliIO, waitForStop: () => Promise<void>, s
         .option('metrics-port', { type: 'number', default: 7472 })
         .option('metrics-host', { type: 'string', default: '0.0.0.0' }) as never,
     handler: async (args) => {
+      const { runController } = await import('../controller/main.js');
       const logger = createWinstonLogger({ level: args['log-level'], stream: io.stderr });
       const client = args.kubeconfig ? KubeClient.fromFile(args.kubeconfig) : KubeClient.fromDefault();
       const running = await runController({

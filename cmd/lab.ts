@@ -3,7 +3,6 @@ import { join } from 'node:path';
 import type { CommandModule } from 'yargs';
 import type { CliIO } from '../src/cli/io.js';
 import { HeraldError } from '../src/core/errors.js';
-import { labDown, labPreflight, runLab } from '../lab/lab.js';
 import { SCENARIOS, type ScenarioName } from '../lab/scenarios.js';
 
 interface Args {
@@ -34,6 +33,7 @@ export function labCommand(io: CliIO, root: string, waitForStop: () => Promise<v
         .option('once-timeout', { type: 'number', default: 180, describe: 'seconds --once waits for the demo Services' })
         .option('json', { type: 'boolean', describe: 'print JSON (one document per table, with the scenario result) instead of the table' }) as never,
     handler: async (args) => {
+      const { labDown, labPreflight, runLab } = await import('../lab/lab.js');
       const why = labPreflight();
       if (why) throw new HeraldError('Usage', why);
       if (args.action === 'down') {

@@ -1,6 +1,8 @@
 /**
  * The `herald` binary's composition root: the only place that sees every program
- * (src/, controller/, speaker/, lab/) and reads argv.
+ * (src/, controller/, speaker/, lab/) and reads argv. Each command loads its program when it
+ * runs (a dynamic import in its handler): a speaker never loads the controller, the lab or
+ * the embedded API server (about 20 MB of memory per process).
  */
 import yargs from 'yargs';
 import { errorMessage, HeraldError } from '../src/core/errors.js';

@@ -5,7 +5,6 @@ import { createWinstonLogger } from '../src/cli/logging.js';
 import { HeraldError } from '../src/core/errors.js';
 import type { LogLevel } from '../src/core/logger.js';
 import { KubeClient } from '../src/k8s/index.js';
-import { runSpeaker } from '../speaker/main.js';
 
 interface Args {
   kubeconfig?: string;
@@ -35,6 +34,7 @@ export function speakerCommand(io: CliIO, waitForStop: () => Promise<void>): Com
         .option('member-port', { type: 'number', default: 7946, describe: 'UDP port of the SWIM failure detector; 0 disables it' })
         .option('bgp-listen', { type: 'boolean', default: true, describe: "accept routers' BGP connections on the peers' ports (passive peers need it); --no-bgp-listen when another BGP daemon owns the port" }) as never,
     handler: async (args) => {
+      const { runSpeaker } = await import('../speaker/main.js');
       if (!args.node) throw new HeraldError('Usage', 'the node name is needed: --node or $NODE_NAME');
       const logger = createWinstonLogger({ level: args['log-level'], stream: io.stderr }).child({ node: args.node });
       const client = args.kubeconfig ? KubeClient.fromFile(args.kubeconfig) : KubeClient.fromDefault();

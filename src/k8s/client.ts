@@ -4,7 +4,7 @@
  * `Watch`; callers see plain JSON objects and a `KubeApiError` with the Status reason.
  */
 import { Agent as HttpsAgent, type AgentOptions } from 'node:https';
-import { HttpMethod, IsomorphicFetchHttpLibrary, KubeConfig, RequestContext, Watch } from '@kubernetes/client-node';
+import { HttpMethod, IsomorphicFetchHttpLibrary, KubeConfig, RequestContext, Watch } from './client-node.js';
 import { HeraldError } from '../core/errors.js';
 import type { ObjectMeta as ApiObjectMeta } from '../api/meta.js';
 
