@@ -24,7 +24,7 @@ import { LeaseMembership } from './membership/lease-membership.js';
 import { SwimMembership } from './membership/swim-driver.js';
 import { SplitBrainGuard } from './membership/split-brain.js';
 import { notReadyNodes, SPEAKER_POD_SELECTOR } from './membership/pod-readiness.js';
-import { endpointSliceView, serviceView } from './views.js';
+import { endpointSliceView, ownStatusView, serviceView } from './views.js';
 
 /** A full pass at least this often even when no event asked for one. */
 const FULL_RESYNC_MS = 5 * 60_000;
@@ -98,7 +98,7 @@ export class Speaker {
     this.secrets = new Informer({ ...base, type: SECRETS, namespace: opts.namespace });
     this.pods = new Informer({ ...base, type: PODS, namespace: opts.namespace, labelSelector: SPEAKER_POD_SELECTOR });
     for (const k of HERALD_KINDS) this.herald.set(k, new Informer({ ...base, type: heraldResource(k), namespace: opts.namespace }));
-    for (const t of [L2_STATUS, BGP_STATUS]) this.ownStatus.set(t.plural, new Informer({ ...base, type: t, namespace: opts.namespace, labelSelector: `herald.dev/node=${opts.node}` }));
+    for (const t of [L2_STATUS, BGP_STATUS]) this.ownStatus.set(t.plural, new Informer({ ...base, type: t, namespace: opts.namespace, labelSelector: `herald.dev/node=${opts.node}`, transform: ownStatusView }));
     this.informers.push(this.services, this.slices, this.nodes, this.secrets, this.pods, ...this.herald.values(), ...this.ownStatus.values());
     this.queue = new WorkQueue({ clock: opts.clock, baseDelayMs: 100, maxDelayMs: 10_000 });
     this.membership = new LeaseMembership({ ...base, namespace: opts.namespace, node: opts.node, ...(opts.memberExpireMs ? { expireMs: opts.memberExpireMs } : {}), onChange: () => this.kick() });

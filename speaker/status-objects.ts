@@ -24,7 +24,7 @@ export interface StatusObjectsOptions {
   readonly namespace: string;
   readonly node: string;
   readonly log: Logger;
-  /** This node's own status objects by plural (an informer each), to notice deletions. */
+  /** This node's own status objects by plural (an informer each, ownStatusView), to notice deletions and edits. */
   readonly own: ReadonlyMap<string, Informer>;
 }
 
@@ -88,7 +88,7 @@ export class SpeakerStatusObjects {
     const cache = this.o.own.get(type.plural);
     for (const [name, statusText] of after) {
       const cached = cache?.get(`${namespace}/${name}`);
-      if (before.get(name) === statusText && cached && JSON.stringify(cached['status'] ?? {}) === statusText) continue;
+      if (before.get(name) === statusText && cached && cached['statusText'] === statusText) continue;
       const status = JSON.parse(statusText) as Record<string, unknown>;
       let obj: KubeObject | undefined = await client.tryGet(type, namespace, name);
       if (!obj) {

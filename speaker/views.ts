@@ -31,3 +31,11 @@ export function endpointSliceView(o: KubeObject): KubeObject {
   const endpoints = ((o['endpoints'] as { nodeName?: string; conditions?: { ready?: boolean } }[] | undefined) ?? []).map((e) => ({ ...(e.nodeName !== undefined ? { nodeName: e.nodeName } : {}), ...(e.conditions?.ready !== undefined ? { conditions: { ready: e.conditions.ready } } : {}) }));
   return { metadata: meta(o, svc !== undefined ? { labels: { [SERVICE_NAME_LABEL]: svc } } : {}), endpoints };
 }
+
+/**
+ * One of this speaker's own status objects (ServiceL2Status, ServiceBGPStatus): its status
+ * as JSON text, which is what the speaker compares with the status it wants written.
+ */
+export function ownStatusView(o: KubeObject): KubeObject {
+  return { metadata: meta(o), statusText: JSON.stringify(o['status'] ?? {}) };
+}

@@ -1,6 +1,6 @@
 /** What the speaker keeps of Services and EndpointSlices (its informer transforms). */
 import { expect } from 'chai';
-import { endpointSliceView, serviceView } from '../../../speaker/views.js';
+import { endpointSliceView, ownStatusView, serviceView } from '../../../speaker/views.js';
 
 describe('speaker: cached views of Services and EndpointSlices', () => {
   it('a Service keeps labels, the pool annotation, type, class, traffic policy and ingress IPs', () => {
@@ -35,5 +35,13 @@ describe('speaker: cached views of Services and EndpointSlices', () => {
       metadata: { name: 'web-x1', namespace: 'shop', resourceVersion: '9', labels: { 'kubernetes.io/service-name': 'web' } },
       endpoints: [{ nodeName: 'n1', conditions: { ready: true } }, { conditions: { ready: false } }, {}],
     });
+  });
+
+  it("the speaker's own status object keeps its status as JSON text", () => {
+    expect(ownStatusView({ metadata: { name: 'bgp-shop-web-n1', namespace: 'herald-system', resourceVersion: '4', labels: { 'herald.dev/node': 'n1' } }, spec: {}, status: { node: 'n1', peers: ['r1'] } })).to.deep.equal({
+      metadata: { name: 'bgp-shop-web-n1', namespace: 'herald-system', resourceVersion: '4' },
+      statusText: '{"node":"n1","peers":["r1"]}',
+    });
+    expect(ownStatusView({ metadata: { name: 'x', namespace: 'y' } })['statusText']).to.equal('{}');
   });
 });
