@@ -1,0 +1,332 @@
+/**
+ * One speaker with N announced BGP Services (issue #7): its RSS and idle CPU once BIRD holds
+ * every route, and the time from a Service's IP assignment (the status patch the controller
+ * would make) to the route at BIRD.
+ *
+ * The embedded API server runs as its own process; the speaker (`bin/herald.js speaker`) runs
+ * as its own process in a node namespace and reaches the API through lab/ns-forwarder.ts; BIRD
+ * runs in a router namespace over a veth. References printed beside the figures, all from the
+ * same run: the same speaker before any Service exists (RSS and idle CPU), BIRD holding the
+ * same routes (RSS and CPU over the same window), the issue's targets, and for the latency the
+ * time until the bench's own watch sees the patched Service (the API's delivery floor).
+ *
+ * Addresses: the pool is 198.18.0.0/16 and the cluster IPs come from 198.19.0.0/16, both in
+ * 198.18.0.0/15, the RFC 2544 benchmark block: allowed in benches only (10k addresses do not
+ * fit the RFC 5737 documentation ranges), never in tests. The links use 192.0.2.0/24.
+ *
+ *   sudo npx tsx bench/speaker.ts [--n 10000] [--trials 50] [--window 20] [--tsx]
+ *   HERALD_BENCH_SPEAKER_NODE_ARGS='--cpu-prof --cpu-prof-dir=DIR' profiles the speaker.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { parseAllDocuments } from 'yaml';
+import { IP_ALLOCATED_FROM_POOL } from '../src/api/annotations.js';
+import { ENDPOINT_SLICES, heraldResource, KubeClient, NAMESPACES, NODES, SECRETS, SERVICES, type KubeObject, type WatchStream } from '../src/k8s/index.js';
+import { Netns } from '../lab/netns.js';
+import { REPO_ROOT } from '../test/support/crds.js';
+import { BirdCtl } from './support/bird-ctl.js';
+import { childPids, clockTicks, cpuPercent, peakRssBytes, rssBytes } from './support/proc-stats.js';
+
+const NS = 'herald-system';
+const APP_NS = 'bench';
+const NODE = 'node-a';
+const POOL = 'bench';
+const TARGET_RSS_MB = 120;
+const TARGET_IDLE_CPU = 1;
+
+function arg(name: string, dflt: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(process.argv[i + 1]) : dflt;
+}
+
+function pct(xs: readonly number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Polls until `what` holds; throws after the deadline (a bench must not hang). */
+async function until(what: () => boolean | Promise<boolean>, label: string, timeoutMs: number, everyMs = 50): Promise<number> {
+  const t = performance.now();
+  while (!(await what())) {
+    if (performance.now() - t > timeoutMs) throw new Error(`timed out waiting for ${label}`);
+    await sleep(everyMs);
+  }
+  return (performance.now() - t) / 1000;
+}
+
+/**
+ * Waits (at most 180 s) until the process's RSS moved by less than 1 MB over 20 s, sampled
+ * each second: after a burst V8's memory reducer returns the garbage in rounds, some seconds
+ * apart, and that work is not idleness. Returns the seconds waited.
+ */
+async function settle(pid: number): Promise<number> {
+  const t = performance.now();
+  const samples: number[] = [];
+  while (performance.now() - t < 180_000) {
+    samples.push(rssBytes(pid));
+    const last = samples.slice(-21);
+    if (last.length === 21 && Math.max(...last) - Math.min(...last) < 1024 * 1024) break;
+    await sleep(1000);
+  }
+  return (performance.now() - t) / 1000;
+}
+
+async function pool(n: number, concurrency: number, op: (i: number) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (next < n) await op(next++);
+  }));
+}
+
+/** The i-th benchmark address, 198.18.0.1 upwards. */
+function benchIP(i: number): string {
+  const v = i + 1;
+  return `198.18.${(v >> 8) & 255}.${v & 255}`;
+}
+
+const mb = (bytes: number): string => (bytes / 1024 / 1024).toFixed(1);
+
+interface Run {
+  dir: string;
+  net: Netns;
+  api?: ChildProcess;
+  client?: KubeClient;
+  bird?: BirdCtl;
+  watches: WatchStream[];
+  speaker?: ChildProcess;
+  speakerLog: string[];
+}
+
+async function cleanup(run: Run): Promise<void> {
+  for (const w of run.watches) w.stop();
+  run.bird?.close();
+  run.client?.close();
+  // A graceful stop lets --cpu-prof write its profile.
+  const sp = run.speaker;
+  if (sp && sp.exitCode === null && sp.signalCode === null) {
+    sp.kill('SIGTERM');
+    await Promise.race([new Promise((r) => sp.once('exit', r)), sleep(10_000)]);
+  }
+  await run.net.teardown();
+  if (run.api && run.api.exitCode === null) {
+    run.api.kill('SIGTERM');
+    await Promise.race([new Promise((r) => run.api!.once('exit', r)), sleep(5_000)]);
+    if (run.api.exitCode === null) run.api.kill('SIGKILL');
+  }
+  rmSync(run.dir, { recursive: true, force: true });
+}
+
+/**
+ * The speaker's command line. By default `npm run build`'s output (what the image runs, in
+ * the run's temporary folder, with this checkout's node_modules and native build linked in);
+ * with `--tsx`, bin/herald.js as in a checkout (tsx compiles at load time and costs memory).
+ */
+function speakerCommand(dir: string, tsx: boolean): string[] {
+  if (tsx) return [join(REPO_ROOT, 'bin', 'herald.js')];
+  const out = join(dir, 'build');
+  const r = spawnSync(process.execPath, [join(REPO_ROOT, 'scripts', 'build.mjs'), '--outDir', join(out, 'dist')], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`npm run build failed:\n${r.stdout}${r.stderr}`);
+  symlinkSync(join(REPO_ROOT, 'node_modules'), join(out, 'node_modules'));
+  symlinkSync(join(REPO_ROOT, 'build'), join(out, 'build'));
+  writeFileSync(join(out, 'package.json'), JSON.stringify({ type: 'module' }));
+  writeFileSync(join(out, 'herald.js'), "import { main } from './dist/cmd/main.js';\nprocess.exitCode = await main(process.argv.slice(2));\n");
+  return [join(out, 'herald.js')];
+}
+
+/** NODE_OPTIONS from the speaker container's env in manifests/speaker.yaml, as arguments. */
+function manifestNodeOptions(): string[] {
+  for (const doc of parseAllDocuments(readFileSync(join(REPO_ROOT, 'manifests', 'speaker.yaml'), 'utf8'))) {
+    const o = doc.toJS() as { kind?: string; spec?: { template?: { spec?: { containers?: { name: string; env?: { name: string; value?: string }[] }[] } } } } | null;
+    if (o?.kind !== 'DaemonSet') continue;
+    const env = o.spec?.template?.spec?.containers?.find((c) => c.name === 'speaker')?.env ?? [];
+    return (env.find((e) => e.name === 'NODE_OPTIONS')?.value ?? '').split(' ').filter((a) => a !== '');
+  }
+  return [];
+}
+
+async function bench(run: Run, opts: { n: number; trials: number; windowSecs: number; tsx: boolean }): Promise<string[]> {
+  const { n, trials, windowSecs } = opts;
+  const { dir, net } = run;
+  const hz = clockTicks();
+  const speakerCmd = speakerCommand(dir, opts.tsx);
+  // The API server, in its own process.
+  const sock = join(dir, 'api.sock');
+  const kubeconfig = join(dir, 'kubeconfig');
+  const api = (run.api = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'bench', 'support', 'apiserver-process.ts'), sock, kubeconfig, '198.19.0.0/16'], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] }));
+  await new Promise<void>((resolve, reject) => {
+    createInterface({ input: api.stdout! }).on('line', (l) => (l.startsWith('ready') ? resolve() : undefined));
+    api.once('exit', (code) => reject(new Error(`the API server exited (${code})`)));
+  });
+  const client = (run.client = KubeClient.fromString(readFileSync(kubeconfig, 'utf8')));
+
+  // The router and the node, one veth between them.
+  const rtr = net.add('rtr');
+  const node = net.add('node');
+  net.link(rtr, ['192.0.2.254/24'], node, ['192.0.2.1/24']);
+  const ctl = join(dir, 'bird.ctl');
+  writeFileSync(join(dir, 'bird.conf'), `router id 192.0.2.254;
+protocol device {}
+ipv4 table master4;
+protocol bgp node_a { local 192.0.2.254 as 65001; neighbor 192.0.2.1 as 65000; passive on; hold time 9; ipv4 { import all; export none; }; }
+`);
+  net.spawn(rtr, 'bird', ['-f', '-c', join(dir, 'bird.conf'), '-s', ctl, '-P', join(dir, 'bird.pid')]);
+  await until(() => existsSync(ctl), 'BIRD to start', 10_000);
+  const bird = (run.bird = await BirdCtl.connect(ctl));
+  await until(() => existsSync(join(dir, 'bird.pid')), 'BIRD pid file', 10_000);
+  const birdPid = Number(readFileSync(join(dir, 'bird.pid'), 'utf8').trim());
+
+  // Cluster objects: one Node, a BGP pool, its advertisement and the peer.
+  await client.create(NAMESPACES, { metadata: { name: NS } });
+  await client.create(NAMESPACES, { metadata: { name: APP_NS } });
+  await client.create(NODES, { metadata: { name: NODE, labels: { 'kubernetes.io/hostname': NODE } }, status: { conditions: [{ type: 'Ready', status: 'True' }], addresses: [{ type: 'InternalIP', address: '192.0.2.1' }] } });
+  await client.create(heraldResource('IPAddressPool'), { metadata: { name: POOL, namespace: NS }, spec: { addresses: ['198.18.0.0/16'] } } as KubeObject);
+  await client.create(heraldResource('BGPAdvertisement'), { metadata: { name: POOL, namespace: NS }, spec: { ipAddressPools: [POOL] } } as KubeObject);
+  // The memberlist Secret the controller makes: with it the speaker runs its UDP failure
+  // detector, as in a cluster (Leases are then only the fallback, renewed every 10 s).
+  await client.create(SECRETS, { metadata: { name: 'herald-memberlist', namespace: NS }, type: 'Opaque', data: { secretkey: Buffer.from('bench-memberlist-key-0123456789ab').toString('base64') } });
+  await client.create(heraldResource('BGPPeer'), { metadata: { name: 'router', namespace: NS }, spec: { myASN: 65000, peerASN: 65001, peerAddress: '192.0.2.254', holdTime: '9s' } } as KubeObject);
+
+  // Watches: Services with an address (latency reference) and this node's ServiceBGPStatus objects.
+  const seenAt = new Map<string, number>();
+  const svcList = await client.list(SERVICES, { namespace: APP_NS, limit: 1 });
+  run.watches.push(await client.watch(SERVICES, { namespace: APP_NS, resourceVersion: svcList.resourceVersion }, (type, o) => {
+    const ingress = (o['status'] as { loadBalancer?: { ingress?: unknown[] } } | undefined)?.loadBalancer?.ingress ?? [];
+    if (type !== 'DELETED' && ingress.length > 0 && !seenAt.has(o.metadata.name)) seenAt.set(o.metadata.name, performance.now());
+  }, () => undefined));
+  const statuses = new Set<string>();
+  const stList = await client.list(heraldResource('ServiceBGPStatus'), { namespace: NS, limit: 1 });
+  run.watches.push(await client.watch(heraldResource('ServiceBGPStatus'), { namespace: NS, resourceVersion: stList.resourceVersion }, (type, o) => {
+    const svc = (o['status'] as { serviceName?: string } | undefined)?.serviceName;
+    if (!svc) return;
+    if (type === 'DELETED') statuses.delete(svc);
+    else statuses.add(svc);
+  }, () => undefined));
+
+  // The speaker, in the node namespace, reaching the API through a forwarder on its loopback.
+  net.spawn(node, process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'lab', 'ns-forwarder.ts'), '6443', sock], { cwd: REPO_ROOT }).stdout!.resume();
+  const speakerKc = join(dir, 'speaker.kubeconfig');
+  writeFileSync(speakerKc, readFileSync(kubeconfig, 'utf8').replace(/127\.0\.0\.1:\d+/, '127.0.0.1:6443'));
+  const nodeArgs = (process.env['HERALD_BENCH_SPEAKER_NODE_ARGS'] ?? '').split(' ').filter((a) => a !== '');
+  // The speaker runs with the NODE_OPTIONS its DaemonSet sets (manifests/speaker.yaml).
+  const nodeOptions = manifestNodeOptions();
+  const speaker = (run.speaker = net.spawn(node, process.execPath, [...nodeOptions, ...nodeArgs, ...speakerCmd, 'speaker', '--kubeconfig', speakerKc, '--node', NODE, '--member-port', '7946', '--metrics-port', '0', '--metrics-host', '127.0.0.1', '--log-level', 'info'], { cwd: REPO_ROOT }));
+  speaker.stdout!.resume();
+  createInterface({ input: speaker.stderr! }).on('line', (l) => {
+    run.speakerLog.push(l);
+    if (run.speakerLog.length > 200) run.speakerLog.shift();
+  });
+  const pid = speaker.pid!;
+  // `ip netns exec` execs the program: the pid is the speaker's own.
+  await until(() => readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'node', "the speaker's exec", 10_000, 5);
+  const alive = (): void => {
+    if (speaker.exitCode !== null || speaker.signalCode !== null) throw new Error(`the speaker exited:\n${run.speakerLog.join('\n')}`);
+  };
+  await until(async () => (alive(), (await bird.protocolInfo('node_a')).includes('Established')), 'the BGP session', 60_000, 100);
+  // Idle means: nothing is announced yet and the start-up writes are done.
+  await until(async () => (await client.tryGet(heraldResource('ConfigurationState'), NS, `speaker-${NODE}`)) !== undefined, 'the speaker ConfigurationState', 30_000);
+  await until(() => run.speakerLog.some((l) => l.includes('SWIM failure detector running')), "the speaker's failure detector", 30_000);
+  await settle(pid);
+  const emptyRss = rssBytes(pid);
+  const [emptyCpu] = await cpuPercent([pid], windowSecs * 500, hz);
+
+  // N Services with endpoints on the node, then each given an address as the controller would.
+  const tCreate = performance.now();
+  const service = (name: string): KubeObject => ({ metadata: { name, namespace: APP_NS }, spec: { type: 'LoadBalancer', ipFamilies: ['IPv4'], allocateLoadBalancerNodePorts: false, selector: { app: name }, ports: [{ port: 80 }] } });
+  const slice = (name: string): KubeObject => ({ metadata: { name: `${name}-1`, namespace: APP_NS, labels: { 'kubernetes.io/service-name': name } }, addressType: 'IPv4', endpoints: [{ addresses: ['192.0.2.1'], nodeName: NODE, conditions: { ready: true } }], ports: [{ port: 80 }] } as KubeObject);
+  const assign = (name: string, ip: string): Promise<unknown> => client.patch(SERVICES, APP_NS, name, { metadata: { annotations: { [IP_ALLOCATED_FROM_POOL]: POOL } }, status: { loadBalancer: { ingress: [{ ip, ipMode: 'VIP' }] } } }, { status: true });
+  await pool(n, 16, async (i) => {
+    await client.create(SERVICES, service(`s-${i}`));
+    await client.create(ENDPOINT_SLICES, slice(`s-${i}`));
+    await assign(`s-${i}`, benchIP(i));
+  });
+  const assignedSecs = (performance.now() - tCreate) / 1000;
+  // The trial Services exist with endpoints from the start; they get addresses one at a time later.
+  await pool(trials, 4, async (i) => {
+    await client.create(SERVICES, service(`t-${i}`));
+    await client.create(ENDPOINT_SLICES, slice(`t-${i}`));
+  });
+  const tAssigned = performance.now();
+  await until(async () => (alive(), (await bird.routeCount()) >= n), `${n} routes at BIRD`, 600_000, 100);
+  const allRoutesSecs = (performance.now() - tAssigned) / 1000;
+  await until(() => (alive(), statuses.size >= n), `${n} ServiceBGPStatus objects`, 600_000, 100);
+  const statusSecs = (performance.now() - tAssigned) / 1000;
+
+  // Steady state: RSS and CPU over the window, beside BIRD and the API server in the same window.
+  // The burst leaves garbage that V8 returns over the next seconds: settled means RSS steady.
+  const peakRss = peakRssBytes(pid);
+  const settledSecs = await settle(pid);
+  const rss = rssBytes(pid);
+  const kids = childPids(pid);
+  const kidsRss = kids.reduce((s, k) => s + rssBytes(k), 0);
+  const birdRss = rssBytes(birdPid);
+  const [cpu, birdCpu, apiCpu] = await cpuPercent([pid, birdPid, api.pid!], windowSecs * 1000, hz);
+  const rssAfterWindow = rssBytes(pid);
+
+  // Latency trials: patch one Service's status, poll BIRD's control socket until the route is there.
+  const routeMs: number[] = [];
+  const watchMs: number[] = [];
+  for (let t = 0; t < trials; t++) {
+    const name = `t-${t}`;
+    const ip = `198.18.200.${t + 1}`;
+    const t0 = performance.now();
+    await assign(name, ip);
+    await until(() => (alive(), bird.hasRoute(`${ip}/32`)), `the route for ${ip}`, 60_000, 2);
+    routeMs.push(performance.now() - t0);
+    await until(() => seenAt.has(name), `the watch to see ${name}`, 30_000, 2);
+    watchMs.push(seenAt.get(name)! - t0);
+    // The speaker's status write for it closes its sync: the next trial starts from idle.
+    await until(() => statuses.has(name), `the ServiceBGPStatus of ${name}`, 60_000, 5);
+  }
+  const finalRoutes = await bird.routeCount();
+
+  const ok = (v: number, target: number): string => (v < target ? 'meets' : 'MISSES');
+  const lat = (xs: number[]): string => `p50 ${pct(xs, 50).toFixed(1).padStart(7)} ms   p99 ${pct(xs, 99).toFixed(1).padStart(7)} ms   max ${Math.max(...xs).toFixed(1).padStart(7)} ms`;
+  return [
+    `herald bench speaker: ${n} BGP Services on one node, BIRD ${finalRoutes} routes at the end (node ${process.version}, ${trials} trials, ${windowSecs} s window)`,
+    `  the speaker runs ${opts.tsx ? 'bin/herald.js through tsx (a checkout)' : "npm run build's output (as in the image)"}${nodeOptions.length > 0 ? ` with the manifest's NODE_OPTIONS ${nodeOptions.join(' ')}` : ''}`,
+    `  setup: ${n} Services + EndpointSlices created and assigned in ${assignedSecs.toFixed(1)} s; all ${n} routes at BIRD ${allRoutesSecs.toFixed(1)} s after the last assignment, all ${n} ServiceBGPStatus written after ${statusSecs.toFixed(1)} s`,
+    `  speaker RSS (VmRSS)        ${mb(rss).padStart(7)} MB settled (${settledSecs.toFixed(0)} s after the last status write; ${mb(rssAfterWindow)} MB after the window)   target < ${TARGET_RSS_MB} MB: ${ok(rss / 1024 / 1024, TARGET_RSS_MB)}`,
+    `    peak during the burst of ${n} Services (VmHWM) ${mb(peakRss)} MB`,
+    `    reference: same speaker, no Services   ${mb(emptyRss).padStart(7)} MB`,
+    `    reference: BIRD holding the same routes ${mb(birdRss).padStart(6)} MB`,
+    ...(kids.length > 0 ? [`    not counted: the speaker's ${kids.length} child process(es) (tsx's esbuild in a checkout) ${mb(kidsRss)} MB`] : []),
+    `  speaker idle CPU           ${cpu!.toFixed(2).padStart(7)} % of one core   target < ${TARGET_IDLE_CPU} %: ${ok(cpu!, TARGET_IDLE_CPU)}`,
+    `    reference: same speaker, no Services   ${emptyCpu!.toFixed(2).padStart(7)} % (over ${windowSecs / 2} s)`,
+    `    reference: BIRD, same window            ${birdCpu!.toFixed(2).padStart(6)} %;  API server process ${apiCpu!.toFixed(2)} %`,
+    `  IP assignment (status patch) -> route at BIRD   ${lat(routeMs)}`,
+    `    reference: patch -> the bench's own watch event ${lat(watchMs)}`,
+    '  (2-core machine shared with other work: figures are indicative only)',
+  ];
+}
+
+async function main(): Promise<void> {
+  const n = arg('n', 10_000);
+  const trials = arg('trials', 50);
+  const windowSecs = arg('window', 20);
+  if (process.getuid?.() !== 0) throw new Error('bench/speaker needs root (network namespaces)');
+  for (const tool of ['bird', 'birdc', 'ip']) {
+    if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) throw new Error(`bench/speaker needs ${tool}`);
+  }
+  const run: Run = { dir: mkdtempSync(join(tmpdir(), 'herald-bsp-')), net: new Netns(`bsp${process.pid % 10000}`), watches: [], speakerLog: [] };
+  let interrupted = false;
+  const onSignal = (): void => {
+    if (interrupted) return;
+    interrupted = true;
+    void cleanup(run).finally(() => process.exit(130));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    const lines = await bench(run, { n, trials, windowSecs, tsx: process.argv.includes('--tsx') });
+    process.stdout.write(`${lines.join('\n')}\n`);
+  } finally {
+    if (!interrupted) await cleanup(run);
+  }
+}
+
+await main();
