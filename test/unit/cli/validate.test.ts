@@ -49,7 +49,9 @@ describe('herald validate', () => {
     });
   }
 
-  it('runs as the herald binary: exit 0 on valid, 1 on invalid, 2 on bad usage', () => {
+  it('runs as the herald binary: exit 0 on valid, 1 on invalid, 2 on bad usage', function () {
+    // Three processes that each compile the CLI through tsx: seconds apiece on a busy machine.
+    this.timeout(90_000);
     const run = (...args: string[]) => spawnSync(process.execPath, ['bin/herald.js', ...args], { encoding: 'utf8' });
     const ok = run('validate', '-f', 'test/fixtures/valid');
     expect(ok.status, ok.stderr).to.equal(0);
