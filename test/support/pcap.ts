@@ -16,3 +16,33 @@ export function readPcap(path: string): Buffer[] {
   }
   return frames;
 }
+
+/**
+ * The TCP byte stream one side sent, from captured Ethernet/IPv4 frames: the segments from
+ * `src`:`srcPort` in sequence order, each byte once (retransmissions dropped).
+ */
+export function tcpStream(frames: readonly Buffer[], src: string, srcPort: number): Buffer {
+  const segments = new Map<number, Buffer>();
+  for (const f of frames) {
+    if (f.length < 34 || f.readUInt16BE(12) !== 0x0800) continue;
+    const ip = f.subarray(14);
+    if (ip[9] !== 6) continue;
+    if ([...ip.subarray(12, 16)].join('.') !== src) continue;
+    const ihl = (ip[0]! & 0x0f) * 4;
+    const total = ip.readUInt16BE(2);
+    const tcp = ip.subarray(ihl, total);
+    if (tcp.readUInt16BE(0) !== srcPort) continue;
+    const payload = tcp.subarray((tcp[12]! >> 4) * 4);
+    if (payload.length > 0) segments.set(tcp.readUInt32BE(4), payload);
+  }
+  const seqs = [...segments.keys()].sort((a, b) => a - b);
+  const out: Buffer[] = [];
+  let next = seqs[0];
+  for (const s of seqs) {
+    const p = segments.get(s)!;
+    if (next === undefined || s + p.length <= next) continue;
+    out.push(p.subarray(Math.max(0, next - s)));
+    next = s + p.length;
+  }
+  return Buffer.concat(out);
+}
