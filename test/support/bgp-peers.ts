@@ -89,3 +89,23 @@ export class Bird {
     rmSync(this.dir, { recursive: true, force: true });
   }
 }
+
+/** gobgpd.toml for a passive router (hold 9 s) with one neighbor and the given families. */
+export function gobgpdConfig(o: { as: number; routerId: string; local: string; neighbor: string; peerAs: number; families: readonly ('ipv4' | 'ipv6')[] }): string {
+  const afiSafis = o.families.map((f) => `  [[neighbors.afi-safis]]\n    [neighbors.afi-safis.config]\n      afi-safi-name = "${f}-unicast"\n`).join('');
+  return `[global.config]
+  as = ${o.as}
+  router-id = "${o.routerId}"
+  port = 179
+  local-address-list = ["${o.local}"]
+[[neighbors]]
+  [neighbors.config]
+    neighbor-address = "${o.neighbor}"
+    peer-as = ${o.peerAs}
+  [neighbors.transport.config]
+    passive-mode = true
+  [neighbors.timers.config]
+    hold-time = 9
+    keepalive-interval = 3
+${afiSafis}`;
+}

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { eventually } from '../../support/apiserver.js';
-import { HeraldDriver } from '../../support/bgp-peers.js';
+import { gobgpdConfig, HeraldDriver } from '../../support/bgp-peers.js';
 import { useNetns } from '../../support/netns.js';
 
 describe('BGP engine against FRR and GoBGP (netns)', function () {
@@ -80,24 +80,7 @@ router bgp 65001
     const { h, r } = topology();
     writeFileSync(
       join(dir, 'gobgpd.toml'),
-      `[global.config]
-  as = 65001
-  router-id = "192.0.2.2"
-  port = 179
-  local-address-list = ["192.0.2.2"]
-[[neighbors]]
-  [neighbors.config]
-    neighbor-address = "192.0.2.1"
-    peer-as = 65000
-  [neighbors.transport.config]
-    passive-mode = true
-  [neighbors.timers.config]
-    hold-time = 9
-    keepalive-interval = 3
-  [[neighbors.afi-safis]]
-    [neighbors.afi-safis.config]
-      afi-safi-name = "ipv4-unicast"
-`,
+      gobgpdConfig({ as: 65001, routerId: '192.0.2.2', local: '192.0.2.2', neighbor: '192.0.2.1', peerAs: 65000, families: ['ipv4'] }),
     );
     const sock = join(dir, 'api.sock');
     netns().spawn(r, 'gobgpd', ['-f', join(dir, 'gobgpd.toml'), '-p', '--pprof-disable', '--api-hosts', `unix://${sock}`]);

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { eventually } from '../../support/apiserver.js';
-import { Bird, HeraldDriver } from '../../support/bgp-peers.js';
+import { Bird, gobgpdConfig, HeraldDriver } from '../../support/bgp-peers.js';
 import { useNetns, type Netns } from '../../support/netns.js';
 
 interface Seen {
@@ -125,24 +125,7 @@ router bgp ${c.ibgp ? 65000 : 65001}
 
 function startGobgp(net: Netns, ns: string, c: Case, { dir }: { dir: string }): Router {
   const sock = join(dir, 'api.sock');
-  writeFileSync(join(dir, 'gobgpd.toml'), `[global.config]
-  as = ${c.ibgp ? 65000 : 65001}
-  router-id = "192.0.2.2"
-  port = 179
-  local-address-list = ["${c.v6 ? ROUTER.v6 : ROUTER.v4}"]
-[[neighbors]]
-  [neighbors.config]
-    neighbor-address = "${c.v6 ? HERALD.v6 : HERALD.v4}"
-    peer-as = 65000
-  [neighbors.transport.config]
-    passive-mode = true
-  [neighbors.timers.config]
-    hold-time = 9
-    keepalive-interval = 3
-  [[neighbors.afi-safis]]
-    [neighbors.afi-safis.config]
-      afi-safi-name = "${c.v6 ? 'ipv6' : 'ipv4'}-unicast"
-`);
+  writeFileSync(join(dir, 'gobgpd.toml'), gobgpdConfig({ as: c.ibgp ? 65000 : 65001, routerId: '192.0.2.2', local: c.v6 ? ROUTER.v6 : ROUTER.v4, neighbor: c.v6 ? HERALD.v6 : HERALD.v4, peerAs: 65000, families: [c.v6 ? 'ipv6' : 'ipv4'] }));
   net.spawn(ns, 'gobgpd', ['-f', join(dir, 'gobgpd.toml'), '-p', '--pprof-disable', '--api-hosts', `unix://${sock}`]);
   type Attr = { type: number; as_paths?: { asns: number[] }[]; nexthop?: string; value?: unknown; communities?: number[] };
   const rib = (): Record<string, { nexthop?: string; attrs: Attr[] }[]> => {
