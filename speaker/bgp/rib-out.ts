@@ -28,30 +28,73 @@ export interface DiffContext {
 }
 
 interface Desired {
-  readonly route: Route;
+  route: Route;
   readonly key: string;
+  /** The setDesired call that last named it. */
+  gen: number;
 }
 
+/** The attributes a route is sent with, as a key; plain routes (the usual case) share one per family. */
 function attrKey(r: Route): string {
+  if (!r.communities?.length && !r.largeCommunities?.length && r.localPref === undefined) return r.prefix.family;
   return JSON.stringify([r.prefix.family, [...(r.communities ?? [])].sort((a, b) => a - b), [...(r.largeCommunities ?? [])].map((l) => l.join(':')).sort(), r.localPref ?? null]);
 }
 
-function parseKey(key: string): CIDR {
+/**
+ * A prefix as a map key, made for every prefix on every setDesired (100k of them): an IPv4 /32
+ * (what a speaker announces) is its address shifted into the signed 32-bit range, a number V8
+ * hashes cheaply; anything else is its text.
+ */
+type PrefixKey = number | string;
+const V4_OFFSET = 2 ** 31;
+
+function prefixKey(c: CIDR): PrefixKey {
+  return c.family === 'IPv4' && c.prefixLength === 32 ? Number(c.base) - V4_OFFSET : formatCIDR(c);
+}
+
+function parseKey(key: PrefixKey): CIDR {
+  if (typeof key === 'number') return { family: 'IPv4', base: BigInt(key + V4_OFFSET), prefixLength: 32 };
   const [addr, len] = key.split('/');
   const ip = tryParseIP(addr!)!;
   return { family: ip.family, base: ip.value, prefixLength: Number(len) };
 }
 
 export class AdjRibOut {
-  private desired = new Map<string, Desired>();
+  private readonly desired = new Map<PrefixKey, Desired>();
   /** What the peer has from us: prefix -> attribute key. */
-  private readonly sent = new Map<string, string>();
+  private readonly sent = new Map<PrefixKey, string>();
+  /**
+   * Prefixes an incremental diff must look at: changed by setDesired since the last diff, or
+   * left unsent by it (no next hop, family not negotiated). A full diff looks at everything.
+   */
+  private dirty = new Set<PrefixKey>();
 
-  /** The whole set of routes the peer should have. */
+  private gen = 0;
+
+  /**
+   * The whole set of routes the peer should have. Updated in place (entries that stay are
+   * only re-stamped; new, changed and missing ones are marked dirty): with 100k prefixes and
+   * one of them changing, this walk is all the work.
+   */
   setDesired(routes: readonly Route[]): void {
-    const next = new Map<string, Desired>();
-    for (const r of routes) next.set(formatCIDR(r.prefix), { route: r, key: attrKey(r) });
-    this.desired = next;
+    const gen = ++this.gen;
+    for (const r of routes) {
+      const k = prefixKey(r.prefix);
+      const key = attrKey(r);
+      const have = this.desired.get(k);
+      if (have && have.key === key) {
+        have.route = r;
+        have.gen = gen;
+        continue;
+      }
+      this.desired.set(k, { route: r, key, gen });
+      this.dirty.add(k);
+    }
+    for (const [k, d] of this.desired) {
+      if (d.gen === gen) continue;
+      this.desired.delete(k);
+      this.dirty.add(k);
+    }
   }
 
   /** The peer has nothing from us (a new connection, or it asked for a route refresh). */
@@ -73,18 +116,32 @@ export class AdjRibOut {
       : n.fourOctetAs || ctx.myAsn <= 0xffff
         ? { asPath: [{ type: AS_SEQUENCE, asns: [ctx.myAsn] }] }
         : { asPath: [{ type: AS_SEQUENCE, asns: [AS_TRANS] }], as4Path: [{ type: AS_SEQUENCE, asns: [ctx.myAsn] }] };
+    // Only the prefixes that may differ: all of them for a full diff, else the dirty ones.
+    const keys: Iterable<PrefixKey> = full ? new Set([...this.sent.keys(), ...this.desired.keys()]) : this.dirty;
+    this.dirty = new Set();
     // Withdraw what is gone; forget what changed attributes (re-announced below: an implicit withdraw).
     const withdraw: CIDR[] = [];
-    for (const [key, sentKey] of this.sent) {
+    const announce: Desired[] = [];
+    for (const key of keys) {
+      const sentKey = this.sent.get(key);
       const d = this.desired.get(key);
-      if (!d) withdraw.push(parseKey(key));
-      else if (d.key !== sentKey) this.sent.delete(key);
+      if (!d) {
+        if (sentKey !== undefined) {
+          withdraw.push(parseKey(key));
+          this.sent.delete(key);
+        }
+        continue;
+      }
+      if (sentKey === d.key) continue;
+      if (sentKey !== undefined) this.sent.delete(key);
+      if (!families.has(d.route.prefix.family === 'IPv4' ? AFI_IPV4 : AFI_IPV6)) {
+        this.dirty.add(key);
+        continue;
+      }
+      announce.push(d);
     }
-    for (const p of withdraw) this.sent.delete(formatCIDR(p));
     const groups = new Map<string, Route[]>();
-    for (const [key, d] of this.desired) {
-      if (this.sent.get(key) === d.key) continue;
-      if (!families.has(d.route.prefix.family === 'IPv4' ? AFI_IPV4 : AFI_IPV6)) continue;
+    for (const d of announce) {
       const g = groups.get(d.key);
       if (g) g.push(d.route);
       else groups.set(d.key, [d.route]);
@@ -95,6 +152,7 @@ export class AdjRibOut {
       const nh = ctx.nextHop(first.prefix.family);
       if (!nh) {
         ctx.unannounceable?.(first.prefix.family, routes.length);
+        for (const r of routes) this.dirty.add(prefixKey(r.prefix));
         continue;
       }
       const attrs: PathAttributes = {
@@ -105,7 +163,7 @@ export class AdjRibOut {
         ...(first.largeCommunities && first.largeCommunities.length > 0 ? { largeCommunities: [...first.largeCommunities] } : {}),
       };
       out.push(...packAnnouncements(routes.map((r) => r.prefix), attrs, [nh], ctx.codec));
-      for (const r of routes) this.sent.set(formatCIDR(r.prefix), key);
+      for (const r of routes) this.sent.set(prefixKey(r.prefix), key);
     }
     if (full) for (const f of n.families) out.push(endOfRib(f.afi));
     return out;

@@ -23,8 +23,11 @@ export function familyBits(family: IPFamily): number {
   return family === 'IPv4' ? 32 : 128;
 }
 
+const V4_MAX = (1n << 32n) - 1n;
+const V6_MAX = (1n << 128n) - 1n;
+
 export function familyMax(family: IPFamily): bigint {
-  return (1n << BigInt(familyBits(family))) - 1n;
+  return family === 'IPv4' ? V4_MAX : V6_MAX;
 }
 
 const V4_SHAPE = /^\d{1,3}(\.\d{1,3}){3}$/;

@@ -41,6 +41,7 @@ const out = (o: unknown): void => {
 };
 
 let session: BgpSession | undefined;
+let routes: Route[] = [];
 let listener: BgpListener | undefined;
 const logger = new RecordingLogger();
 
@@ -95,11 +96,26 @@ createInterface({ input: process.stdin }).on('line', (line) => {
       void listener.start().then(() => out({ event: 'listening', lastError: listener?.failure() }));
     }
   } else if (msg.cmd === 'set' && session) {
-    const routes = (msg['routes'] as { prefix: string; communities?: number[]; largeCommunities?: [number, number, number][]; localPref?: number }[]).map(
+    routes = (msg['routes'] as { prefix: string; communities?: number[]; largeCommunities?: [number, number, number][]; localPref?: number }[]).map(
       (r): Route => ({ prefix: parseCIDR(r.prefix), ...(r.communities ? { communities: r.communities } : {}), ...(r.largeCommunities ? { largeCommunities: r.largeCommunities } : {}), ...(r.localPref !== undefined ? { localPref: r.localPref } : {}) }),
     );
     session.setAdvertisements(routes);
     out({ event: 'set', count: routes.length, stats: session.stats });
+  } else if (msg.cmd === 'range' && session) {
+    // Host routes counted up from a base address (benches: 100k prefixes without 100k JSON objects).
+    routes = [];
+    for (const r of msg['ranges'] as { base: string; count: number }[]) {
+      const base = parseIP(r.base);
+      const bits = base.family === 'IPv4' ? 32 : 128;
+      for (let i = 0; i < r.count; i++) routes.push({ prefix: { family: base.family, base: base.value + BigInt(i), prefixLength: bits } });
+    }
+    session.setAdvertisements(routes);
+    out({ event: 'set', count: routes.length, stats: session.stats });
+  } else if (msg.cmd === 'remove' && session) {
+    const gone = parseCIDR(msg['prefix'] as string);
+    routes = routes.filter((r) => !(r.prefix.family === gone.family && r.prefix.base === gone.base && r.prefix.prefixLength === gone.prefixLength));
+    session.setAdvertisements(routes);
+    out({ event: 'removed', prefix: msg['prefix'] });
   } else if (msg.cmd === 'stats' && session) {
     out({ event: 'stats', state: session.state(), stats: session.stats, lastError: session.lastErrorMessage() });
   } else if (msg.cmd === 'stop') {

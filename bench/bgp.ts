@@ -1,0 +1,240 @@
+/**
+ * bench/bgp (issue #5): N IPv4 /32s and M IPv6 /128s announced to a BIRD peer over one eBGP
+ * session (IPv4 transport, both families): the time from Established until BIRD holds them all,
+ * the UPDATE messages on the wire (counted from a tcpdump capture, decoded), then withdraw
+ * trials (one prefix removed -> gone from BIRD's table, BIRD's control socket polled every
+ * 2 ms) and the RSS of the process running Herald's session. In the same run the same prefix
+ * set is announced to a fresh BIRD by FRR bgpd (`network` statements), for the ratio.
+ * GoBGP is not a reference here: its CLI adds one route per process and its MRT injection
+ * loses routes at this size (docs/bgp.md).
+ *
+ * Addresses: IPv4 prefixes from 198.18.0.0/15 (RFC 2544, benchmarks only: 100k do not fit the
+ * documentation ranges), IPv6 from 2001:db8::/32, links on 192.0.2.0/24 and 2001:db8::/64.
+ *
+ *   sudo npx tsx bench/bgp.ts [--v4 100000] [--v6 20000] [--trials 20] [--no-frr]
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { Netns } from '../lab/netns.js';
+import { decode } from '../speaker/bgp/codec.js';
+import { DEFAULT_CODEC } from '../speaker/bgp/messages.js';
+import { formatIP } from '../src/net/ip.js';
+import { REPO_ROOT } from '../test/support/crds.js';
+import { readPcap } from '../test/support/pcap.js';
+import { BirdCtl } from './support/bird-ctl.js';
+import { rssBytes } from './support/proc-stats.js';
+
+const SPK = { v4: '192.0.2.1', v6: '2001:db8::1' };
+const RTR = { v4: '192.0.2.2', v6: '2001:db8::2' };
+const V4_BASE = 198n * 2n ** 24n + 18n * 2n ** 16n; // 198.18.0.0
+const V6_BASE = 0x20010db8000b0000n << 64n; // 2001:db8:b::
+
+function arg(name: string, dflt: number): number {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? Number(process.argv[i + 1]) : dflt;
+}
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+async function until(what: () => boolean | Promise<boolean>, label: string, timeoutMs: number, everyMs = 20): Promise<void> {
+  const t = performance.now();
+  while (!(await what())) {
+    if (performance.now() - t > timeoutMs) throw new Error(`timed out waiting for ${label}`);
+    await sleep(everyMs);
+  }
+}
+function pct(xs: readonly number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
+}
+const v4 = (i: number): string => `${formatIP({ family: 'IPv4', value: V4_BASE + BigInt(i) })}/32`;
+const v6 = (i: number): string => `${formatIP({ family: 'IPv6', value: V6_BASE + BigInt(i) })}/128`;
+
+interface Bird {
+  ctl: BirdCtl;
+  pid: number;
+  stop(): void;
+}
+
+async function startBird(net: Netns, ns: string, dir: string, name: string): Promise<Bird> {
+  const d = join(dir, name);
+  spawnSync('mkdir', ['-p', d]);
+  writeFileSync(join(d, 'bird.conf'), `router id ${RTR.v4};
+protocol device {}
+ipv4 table master4;
+ipv6 table master6;
+protocol bgp spk {
+  local ${RTR.v4} as 65001;
+  neighbor ${SPK.v4} as 65000;
+  passive on;
+  hold time 90;
+  ipv4 { import all; export none; };
+  ipv6 { import all; export none; };
+}
+`);
+  const p = net.spawn(ns, 'bird', ['-f', '-c', join(d, 'bird.conf'), '-s', join(d, 'bird.ctl'), '-P', join(d, 'bird.pid')]);
+  await until(() => existsSync(join(d, 'bird.ctl')) && existsSync(join(d, 'bird.pid')), 'BIRD', 10_000);
+  const ctl = await BirdCtl.connect(join(d, 'bird.ctl'));
+  const pid = Number(readFileSync(join(d, 'bird.pid'), 'utf8').trim());
+  return { ctl, pid, stop: () => (ctl.close(), p.kill('SIGTERM')) };
+}
+
+/** Seconds from BIRD's session reaching Established until it holds `total` routes. */
+async function timeToAll(bird: Bird, total: number): Promise<{ secs: number; established: number }> {
+  await until(async () => (await bird.ctl.protocolInfo('spk')).includes('Established'), 'the session at BIRD', 300_000, 10);
+  const t0 = performance.now();
+  await until(async () => (await bird.ctl.routeCount()) >= total, `${total} routes at BIRD`, 600_000, 20);
+  return { secs: (performance.now() - t0) / 1000, established: t0 };
+}
+
+/** UPDATEs in a capture of the speaker's side (to port 179): [IPv4 NLRI, IPv6 NLRI, End-of-RIB/other]. */
+function countUpdates(pcap: string): [number, number, number] {
+  const segs = new Map<number, Buffer>();
+  for (const f of readPcap(pcap)) {
+    if (f.length < 34 || f.readUInt16BE(12) !== 0x0800) continue;
+    const ip = f.subarray(14);
+    if (ip[9] !== 6 || [...ip.subarray(12, 16)].join('.') !== SPK.v4) continue;
+    const tcp = ip.subarray((ip[0]! & 15) * 4, ip.readUInt16BE(2));
+    if (tcp.readUInt16BE(2) !== 179) continue;
+    const payload = tcp.subarray((tcp[12]! >> 4) * 4);
+    if (payload.length > 0) segs.set(tcp.readUInt32BE(4), payload);
+  }
+  const seqs = [...segs.keys()].sort((a, b) => a - b);
+  const parts: Buffer[] = [];
+  let next = seqs[0];
+  for (const s of seqs) {
+    const p = segs.get(s)!;
+    if (next === undefined || s + p.length <= next) continue;
+    parts.push(p.subarray(Math.max(0, next - s)));
+    next = s + p.length;
+  }
+  const stream = Buffer.concat(parts);
+  const n: [number, number, number] = [0, 0, 0];
+  for (let off = 0; off + 19 <= stream.length; ) {
+    const len = stream.readUInt16BE(off + 16);
+    const r = decode(stream.subarray(off, off + len), DEFAULT_CODEC);
+    off += len;
+    if (!r.ok || r.message.type !== 'update') continue;
+    if (r.message.nlri.length > 0) n[0]++;
+    else if ((r.message.attributes.mpReach?.nlri.length ?? 0) > 0) n[1]++;
+    else n[2]++;
+  }
+  return n;
+}
+
+async function main(): Promise<void> {
+  const n4 = arg('v4', 100_000);
+  const n6 = arg('v6', 20_000);
+  const trials = arg('trials', 20);
+  const withFrr = !process.argv.includes('--no-frr');
+  if (process.getuid?.() !== 0) throw new Error('bench/bgp needs root (network namespaces)');
+  for (const tool of ['bird', 'tcpdump', ...(withFrr ? ['vtysh'] : [])]) {
+    if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) throw new Error(`bench/bgp needs ${tool}`);
+  }
+  if (n4 > 131_072) throw new Error('--v4 at most 131072 (198.18.0.0/15)');
+  const total = n4 + n6;
+  const net = new Netns(`bbg${process.pid % 1000}`);
+  const dir = mkdtempSync(join(tmpdir(), 'herald-bbg-'));
+  const procs: ChildProcess[] = [];
+  const cleanup = async (): Promise<void> => {
+    for (const p of procs) if (p.exitCode === null) p.kill('SIGKILL');
+    await net.teardown();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => void cleanup().finally(() => process.exit(130)));
+  try {
+    const spk = net.add('s');
+    const rtr = net.add('r');
+    const { bIf } = net.link(spk, [`${SPK.v4}/24`, `${SPK.v6}/64`], rtr, [`${RTR.v4}/24`, `${RTR.v6}/64`]);
+    const lines: string[] = [];
+
+    // Herald: the session engine (test/support/bgp-driver.ts) in the speaker namespace.
+    const bird = await startBird(net, rtr, dir, 'herald');
+    const pcap = join(dir, 'herald.pcap');
+    const dump = spawn('ip', ['netns', 'exec', rtr, 'tcpdump', '-i', bIf, '-U', '-s', '0', '-w', pcap, 'tcp port 179'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    procs.push(dump);
+    let dumpErr = '';
+    dump.stderr!.on('data', (d: Buffer) => (dumpErr += d.toString()));
+    await until(() => dumpErr.includes('listening on'), 'tcpdump', 10_000);
+    const driver = net.spawn(spk, process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'test', 'support', 'bgp-driver.ts')], { cwd: REPO_ROOT });
+    const events: Record<string, unknown>[] = [];
+    createInterface({ input: driver.stdout! }).on('line', (l) => events.push(JSON.parse(l) as Record<string, unknown>));
+    driver.stderr!.on('data', (d: Buffer) => process.stderr.write(`[herald] ${d.toString()}`));
+    driver.stdin!.write(`${JSON.stringify({ cmd: 'start', peerAddress: RTR.v4, myAsn: 65000, peerAsn: 65001, routerId: SPK.v4, holdTime: 90, families: ['IPv4', 'IPv6'], nextHopV6: SPK.v6 })}\n`);
+    driver.stdin!.write(`${JSON.stringify({ cmd: 'range', ranges: [{ base: v4(0).split('/')[0], count: n4 }, { base: v6(0).split('/')[0], count: n6 }] })}\n`);
+    const herald = await timeToAll(bird, total);
+    await sleep(500); // not a test: let the capture take the last segments
+    dump.kill('SIGINT');
+    await new Promise((r) => dump.once('exit', r));
+    const [u4, u6, uOther] = countUpdates(pcap);
+    const bound4 = Math.ceil(n4 / 800) + 1;
+    const rssHerald = rssBytes(driver.pid!);
+    const birdRss = rssBytes(bird.pid);
+
+    // Withdraw one prefix at a time: gone from BIRD's table.
+    const withdrawMs: number[] = [];
+    for (let t = 0; t < trials; t++) {
+      const prefix = v4(t * 997);
+      const t0 = performance.now();
+      driver.stdin!.write(`${JSON.stringify({ cmd: 'remove', prefix })}\n`);
+      await until(async () => !(await bird.ctl.hasRoute(prefix)), `the withdrawal of ${prefix}`, 30_000, 2);
+      withdrawMs.push(performance.now() - t0);
+    }
+    driver.kill('SIGTERM');
+    bird.stop();
+
+    lines.push(`herald bench bgp: ${n4} IPv4 /32 + ${n6} IPv6 /128 over one eBGP session (IPv4 transport) to BIRD (node ${process.version})`);
+    lines.push(`  Herald:   all ${total} at BIRD ${herald.secs.toFixed(2)} s after Established (${Math.round(total / herald.secs)} prefixes/s)`);
+    lines.push(`    UPDATEs on the wire: ${u4} with IPv4 NLRI (target <= ceil(${n4}/800)+1 = ${bound4}: ${u4 <= bound4 ? 'meets' : 'MISSES'}), ${u6} with IPv6 MP_REACH, ${uOther} End-of-RIB/other`);
+    lines.push(`    withdraw one prefix -> gone at BIRD (${trials} trials): p50 ${pct(withdrawMs, 50).toFixed(1)} ms, p99 ${pct(withdrawMs, 99).toFixed(1)} ms (target p50 < 100 ms: ${pct(withdrawMs, 50) < 100 ? 'meets' : 'MISSES'})`);
+    lines.push(`    RSS of the process running the session with ${total} prefixes: ${(rssHerald / 1048576).toFixed(1)} MB (test/support/bgp-driver.ts through tsx); BIRD holding them: ${(birdRss / 1048576).toFixed(1)} MB`);
+
+    if (withFrr) {
+      // FRR bgpd: the same prefixes as network statements, to a fresh BIRD.
+      const bird2 = await startBird(net, rtr, dir, 'frr');
+      const frrDir = join(dir, 'frrd');
+      spawnSync('mkdir', ['-p', frrDir]);
+      const nets4: string[] = [];
+      for (let i = 0; i < n4; i++) nets4.push(`  network ${v4(i)}`);
+      const nets6: string[] = [];
+      for (let i = 0; i < n6; i++) nets6.push(`  network ${v6(i)}`);
+      writeFileSync(join(frrDir, 'frr.conf'), `hostname s
+router bgp 65000
+ bgp router-id ${SPK.v4}
+ no bgp ebgp-requires-policy
+ no bgp default ipv4-unicast
+ no bgp network import-check
+ neighbor ${RTR.v4} remote-as 65001
+ neighbor ${RTR.v4} timers 30 90
+ address-family ipv4 unicast
+${nets4.join('\n')}
+  neighbor ${RTR.v4} activate
+ exit-address-family
+ address-family ipv6 unicast
+${nets6.join('\n')}
+  neighbor ${RTR.v4} activate
+  neighbor ${RTR.v4} route-map nh6 out
+ exit-address-family
+route-map nh6 permit 10
+ set ipv6 next-hop global ${SPK.v6}
+`);
+      const tStart = performance.now();
+      const bgpd = net.spawn(spk, '/usr/lib/frr/bgpd', ['-Z', '-S', '-f', join(frrDir, 'frr.conf'), '-i', join(frrDir, 'bgpd.pid'), '--vty_socket', frrDir, '-P', '0', '-l', SPK.v4, '-n']);
+      const frr = await timeToAll(bird2, total);
+      const startToEstablished = (frr.established - tStart) / 1000;
+      const frrRss = rssBytes(Number(readFileSync(join(frrDir, 'bgpd.pid'), 'utf8').trim()));
+      bgpd.kill('SIGTERM');
+      bird2.stop();
+      lines.push(`  FRR bgpd: all ${total} at BIRD ${frr.secs.toFixed(2)} s after Established (${Math.round(total / frr.secs)} prefixes/s; it loaded its configuration and reached Established ${startToEstablished.toFixed(1)} s after start)`);
+      lines.push(`    bgpd RSS with them: ${(frrRss / 1048576).toFixed(1)} MB`);
+      lines.push(`  ratio Herald/FRR time to all routes: ${(herald.secs / frr.secs).toFixed(2)}x (target <= 1: ${herald.secs <= frr.secs ? 'meets' : 'MISSES'})`);
+    }
+    lines.push('  (2-core machine shared with other work: figures are indicative only)');
+    process.stdout.write(`${lines.join('\n')}\n`);
+  } finally {
+    await cleanup();
+  }
+}
+
+await main();
