@@ -23,9 +23,10 @@ import { decode } from '../speaker/bgp/codec.js';
 import { DEFAULT_CODEC } from '../speaker/bgp/messages.js';
 import { formatIP } from '../src/net/ip.js';
 import { REPO_ROOT } from '../test/support/crds.js';
-import { readPcap } from '../test/support/pcap.js';
+import { readPcap, tcpStream } from '../test/support/pcap.js';
 import { BirdCtl } from './support/bird-ctl.js';
 import { rssBytes } from './support/proc-stats.js';
+import { until } from './support/wait.js';
 
 const SPK = { v4: '192.0.2.1', v6: '2001:db8::1' };
 const RTR = { v4: '192.0.2.2', v6: '2001:db8::2' };
@@ -37,13 +38,6 @@ function arg(name: string, dflt: number): number {
   return i >= 0 ? Number(process.argv[i + 1]) : dflt;
 }
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-async function until(what: () => boolean | Promise<boolean>, label: string, timeoutMs: number, everyMs = 20): Promise<void> {
-  const t = performance.now();
-  while (!(await what())) {
-    if (performance.now() - t > timeoutMs) throw new Error(`timed out waiting for ${label}`);
-    await sleep(everyMs);
-  }
-}
 function pct(xs: readonly number[], p: number): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
@@ -90,26 +84,7 @@ async function timeToAll(bird: Bird, total: number): Promise<{ secs: number; est
 
 /** UPDATEs in a capture of the speaker's side (to port 179): [IPv4 NLRI, IPv6 NLRI, End-of-RIB/other]. */
 function countUpdates(pcap: string): [number, number, number] {
-  const segs = new Map<number, Buffer>();
-  for (const f of readPcap(pcap)) {
-    if (f.length < 34 || f.readUInt16BE(12) !== 0x0800) continue;
-    const ip = f.subarray(14);
-    if (ip[9] !== 6 || [...ip.subarray(12, 16)].join('.') !== SPK.v4) continue;
-    const tcp = ip.subarray((ip[0]! & 15) * 4, ip.readUInt16BE(2));
-    if (tcp.readUInt16BE(2) !== 179) continue;
-    const payload = tcp.subarray((tcp[12]! >> 4) * 4);
-    if (payload.length > 0) segs.set(tcp.readUInt32BE(4), payload);
-  }
-  const seqs = [...segs.keys()].sort((a, b) => a - b);
-  const parts: Buffer[] = [];
-  let next = seqs[0];
-  for (const s of seqs) {
-    const p = segs.get(s)!;
-    if (next === undefined || s + p.length <= next) continue;
-    parts.push(p.subarray(Math.max(0, next - s)));
-    next = s + p.length;
-  }
-  const stream = Buffer.concat(parts);
+  const stream = tcpStream(readPcap(pcap), SPK.v4, { dst: 179 });
   const n: [number, number, number] = [0, 0, 0];
   for (let off = 0; off + 19 <= stream.length; ) {
     const len = stream.readUInt16BE(off + 16);

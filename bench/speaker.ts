@@ -29,6 +29,7 @@ import { Netns } from '../lab/netns.js';
 import { REPO_ROOT } from '../test/support/crds.js';
 import { BirdCtl } from './support/bird-ctl.js';
 import { childPids, clockTicks, cpuPercent, peakRssBytes, rssBytes } from './support/proc-stats.js';
+import { until } from './support/wait.js';
 
 const NS = 'herald-system';
 const APP_NS = 'bench';
@@ -48,16 +49,6 @@ function pct(xs: readonly number[], p: number): number {
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** Polls until `what` holds; throws after the deadline (a bench must not hang). */
-async function until(what: () => boolean | Promise<boolean>, label: string, timeoutMs: number, everyMs = 50): Promise<number> {
-  const t = performance.now();
-  while (!(await what())) {
-    if (performance.now() - t > timeoutMs) throw new Error(`timed out waiting for ${label}`);
-    await sleep(everyMs);
-  }
-  return (performance.now() - t) / 1000;
-}
 
 /**
  * Waits (at most 180 s) until the process's RSS moved by less than 1 MB over 20 s, sampled

@@ -19,9 +19,10 @@ export function readPcap(path: string): Buffer[] {
 
 /**
  * The TCP byte stream one side sent, from captured Ethernet/IPv4 frames: the segments from
- * `src`:`srcPort` in sequence order, each byte once (retransmissions dropped).
+ * `src` with that source port (a number) or destination port ({ dst }), in sequence order,
+ * each byte once (retransmissions dropped).
  */
-export function tcpStream(frames: readonly Buffer[], src: string, srcPort: number): Buffer {
+export function tcpStream(frames: readonly Buffer[], src: string, port: number | { readonly dst: number }): Buffer {
   const segments = new Map<number, Buffer>();
   for (const f of frames) {
     if (f.length < 34 || f.readUInt16BE(12) !== 0x0800) continue;
@@ -31,7 +32,7 @@ export function tcpStream(frames: readonly Buffer[], src: string, srcPort: numbe
     const ihl = (ip[0]! & 0x0f) * 4;
     const total = ip.readUInt16BE(2);
     const tcp = ip.subarray(ihl, total);
-    if (tcp.readUInt16BE(0) !== srcPort) continue;
+    if (typeof port === 'number' ? tcp.readUInt16BE(0) !== port : tcp.readUInt16BE(2) !== port.dst) continue;
     const payload = tcp.subarray((tcp[12]! >> 4) * 4);
     if (payload.length > 0) segments.set(tcp.readUInt32BE(4), payload);
   }
