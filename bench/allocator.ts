@@ -13,11 +13,7 @@
 import { Allocator, type ServiceRequest } from '../controller/allocator/index.js';
 import { parseConfig } from '../src/config/parse.js';
 import { parseIP } from '../src/net/ip.js';
-
-function arg(name: string, dflt: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : dflt;
-}
+import { arg } from './support/common.js';
 
 function request(i: number): ServiceRequest {
   return {

@@ -8,11 +8,7 @@
  */
 import { startApiServer } from '../lab/apiserver/index.js';
 import { CONFIGMAPS, KubeClient, NAMESPACES } from '../src/k8s/index.js';
-
-function arg(name: string, dflt: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : dflt;
-}
+import { arg } from './support/common.js';
 
 async function timed(n: number, concurrency: number, op: (i: number) => Promise<unknown>): Promise<number> {
   let next = 0;

@@ -26,22 +26,13 @@ import { REPO_ROOT } from '../test/support/crds.js';
 import { readPcap, tcpStream } from '../test/support/pcap.js';
 import { BirdCtl } from './support/bird-ctl.js';
 import { rssBytes } from './support/proc-stats.js';
-import { until } from './support/wait.js';
+import { arg, pct, sleep, until } from './support/common.js';
 
 const SPK = { v4: '192.0.2.1', v6: '2001:db8::1' };
 const RTR = { v4: '192.0.2.2', v6: '2001:db8::2' };
 const V4_BASE = 198n * 2n ** 24n + 18n * 2n ** 16n; // 198.18.0.0
 const V6_BASE = 0x20010db8000b0000n << 64n; // 2001:db8:b::
 
-function arg(name: string, dflt: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : dflt;
-}
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-function pct(xs: readonly number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
-}
 const v4 = (i: number): string => `${formatIP({ family: 'IPv4', value: V4_BASE + BigInt(i) })}/32`;
 const v6 = (i: number): string => `${formatIP({ family: 'IPv6', value: V6_BASE + BigInt(i) })}/128`;
 

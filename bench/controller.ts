@@ -19,29 +19,7 @@ import { CRDS, KubeClient, NAMESPACES, SERVICES, heraldResource, type KubeObject
 import { createMetricsRegistry } from '../src/metrics.js';
 import { CRD_DIR, REPO_ROOT } from '../test/support/crds.js';
 import { join } from 'node:path';
-
-function arg(name: string, dflt: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : dflt;
-}
-
-async function pool(n: number, concurrency: number, op: (i: number) => Promise<unknown>): Promise<number> {
-  let next = 0;
-  const t = performance.now();
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (next < n) await op(next++);
-  }));
-  return (performance.now() - t) / 1000;
-}
-
-async function until(what: () => boolean, timeoutMs: number): Promise<number> {
-  const t = performance.now();
-  while (!what()) {
-    if (performance.now() - t > timeoutMs) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return (performance.now() - t) / 1000;
-}
+import { arg, pool, until } from './support/common.js';
 
 async function main(): Promise<void> {
   const n = arg('n', 10_000);
@@ -53,7 +31,7 @@ async function main(): Promise<void> {
   const server = spawn(process.execPath, [...profile, join(REPO_ROOT, 'bin', 'herald.js'), 'apiserver', '--port', '0', '--kubeconfig-out', kubeconfig, '--apply', CRD_DIR, '--service-cidr', '2001:db8:fff::/108'], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   server.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  await until(() => out.includes('listening on'), 30_000);
+  await until(() => out.includes('listening on'), 'the API server', 30_000, 100);
   const client = KubeClient.fromString(readFileSync(kubeconfig, 'utf8'));
   void CRDS;
   await client.create(NAMESPACES, { metadata: { name: 'bench' } });
@@ -87,9 +65,9 @@ async function main(): Promise<void> {
   let t = performance.now();
   const ctl = mk();
   await ctl.start();
-  await until(() => assigned() === n, 600_000);
+  await until(() => assigned() === n, 'every Service assigned', 600_000, 100);
   const controllerSecs = (performance.now() - t) / 1000;
-  await until(() => ctl.isIdle(), 600_000);
+  await until(() => ctl.isIdle(), 'the controller idle', 600_000, 100);
   const snapshot = new Map(withAddress);
   await ctl.stop();
 
@@ -97,7 +75,7 @@ async function main(): Promise<void> {
   const again = mk();
   await again.start();
   const readySecs = (performance.now() - t) / 1000;
-  await until(() => again.isIdle(), 600_000);
+  await until(() => again.isIdle(), 'the restarted controller idle', 600_000, 100);
   const idleSecs = (performance.now() - t) / 1000;
   let changed = 0;
   for (const o of (await client.listAll(SERVICES, { namespace: 'bench', limit: 1000 })).items) {

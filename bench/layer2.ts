@@ -22,18 +22,7 @@ import { RecordingLogger } from '../src/core/logger.js';
 import { ENDPOINT_SLICES, KubeClient, NAMESPACES, NODES, SERVICES, heraldResource, type KubeObject } from '../src/k8s/index.js';
 import { createMetricsRegistry } from '../src/metrics.js';
 import { loadCrds, REPO_ROOT } from '../test/support/crds.js';
-
-function arg(name: string, dflt: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : dflt;
-}
-
-function pct(xs: number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+import { arg, pct, sleep } from './support/common.js';
 
 /** One arping per probe (its interval is whole seconds): each prints the reply's RTT. */
 function arpingRtts(ns: string, ip: string, probes: number): number[] {

@@ -29,7 +29,7 @@ import { Netns } from '../lab/netns.js';
 import { REPO_ROOT } from '../test/support/crds.js';
 import { BirdCtl } from './support/bird-ctl.js';
 import { childPids, clockTicks, cpuPercent, peakRssBytes, rssBytes } from './support/proc-stats.js';
-import { until } from './support/wait.js';
+import { arg, pct, pool, sleep, until } from './support/common.js';
 
 const NS = 'herald-system';
 const APP_NS = 'bench';
@@ -37,18 +37,6 @@ const NODE = 'node-a';
 const POOL = 'bench';
 const TARGET_RSS_MB = 120;
 const TARGET_IDLE_CPU = 1;
-
-function arg(name: string, dflt: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : dflt;
-}
-
-function pct(xs: readonly number[], p: number): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Waits (at most 180 s) until the process's RSS moved by less than 1 MB over 20 s, sampled
@@ -65,13 +53,6 @@ async function settle(pid: number): Promise<number> {
     await sleep(1000);
   }
   return (performance.now() - t) / 1000;
-}
-
-async function pool(n: number, concurrency: number, op: (i: number) => Promise<unknown>): Promise<void> {
-  let next = 0;
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (next < n) await op(next++);
-  }));
 }
 
 /** The i-th benchmark address, 198.18.0.1 upwards. */
