@@ -31,7 +31,10 @@ export interface MembershipOptions {
 export class LeaseMembership {
   private readonly informer: Informer;
   private readonly seen = new Map<string, { renew: string; at: number; durationMs: number }>();
+  /** How long a Lease may stay unchanged before its speaker counts as dead (unless it states longer). */
+  private readonly expireMs: number;
   private renewMs: number;
+  /** What our own Lease states as leaseDurationSeconds. */
   private durationMs: number;
   private renewTimer: TimerHandle | undefined;
   private checkTimer: TimerHandle | undefined;
@@ -39,8 +42,9 @@ export class LeaseMembership {
   private stopped = false;
 
   constructor(private readonly opts: MembershipOptions) {
+    this.expireMs = opts.expireMs ?? 3000;
     this.renewMs = opts.renewMs ?? 1000;
-    this.durationMs = opts.expireMs ?? 3000;
+    this.durationMs = this.expireMs;
     this.informer = new Informer({ client: opts.client, type: LEASES, namespace: opts.namespace, labelSelector: `${LABEL}=speaker`, clock: opts.clock, logger: opts.logger });
     const observe = (o: KubeObject): void => {
       const node = o.metadata.name.slice(SPEAKER_LEASE_PREFIX.length);
@@ -71,8 +75,7 @@ export class LeaseMembership {
   /** Live speakers (this node always included while running). */
   alive(): Set<string> {
     const now = this.opts.clock.monotonic();
-    const expire = this.opts.expireMs ?? 3000;
-    const out = new Set<string>([...this.seen].filter(([, s]) => now - s.at <= Math.max(expire, s.durationMs)).map(([n]) => n));
+    const out = new Set<string>([...this.seen].filter(([, s]) => now - s.at <= Math.max(this.expireMs, s.durationMs)).map(([n]) => n));
     if (!this.stopped) out.add(this.opts.node);
     return out;
   }
