@@ -4,20 +4,22 @@
  * the UPDATE messages on the wire (counted from a tcpdump capture, decoded), then withdraw
  * trials (one prefix removed -> gone from BIRD's table, BIRD's control socket polled every
  * 2 ms) and the RSS of the process running Herald's session. In the same run the same prefix
- * set is announced to a fresh BIRD by FRR bgpd (`network` statements), for the ratio.
- * GoBGP is not a reference here: its CLI adds one route per process and its MRT injection
- * loses routes at this size (docs/bgp.md).
+ * set is announced to a fresh BIRD by FRR bgpd (`network` statements) and by gobgpd (its
+ * global RIB loaded through the gRPC API while the neighbor is administratively down, then
+ * the neighbor enabled), for the ratios. Herald's session runs in plain node from an esbuild
+ * bundle of the test driver, so its RSS is the engine's and not a TypeScript loader's.
  *
  * Addresses: IPv4 prefixes from 198.18.0.0/15 (RFC 2544, benchmarks only: 100k do not fit the
  * documentation ranges), IPv6 from 2001:db8::/32, links on 192.0.2.0/24 and 2001:db8::/64.
  *
- *   sudo npx tsx bench/bgp.ts [--v4 100000] [--v6 20000] [--trials 20] [--no-frr]
+ *   sudo npx tsx bench/bgp.ts [--v4 100000] [--v6 20000] [--trials 20] [--no-frr] [--no-gobgp]
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { build } from 'esbuild';
 import { Netns } from '../lab/netns.js';
 import { decode } from '../speaker/bgp/codec.js';
 import { DEFAULT_CODEC } from '../speaker/bgp/messages.js';
@@ -25,8 +27,9 @@ import { formatIP } from '../src/net/ip.js';
 import { REPO_ROOT } from '../test/support/crds.js';
 import { readPcap, tcpStream } from '../test/support/pcap.js';
 import { BirdCtl } from './support/bird-ctl.js';
+import { GobgpApi } from './support/gobgp-api.js';
 import { rssBytes } from './support/proc-stats.js';
-import { arg, pct, sleep, until } from './support/common.js';
+import { arg, pct, until } from './support/common.js';
 
 const SPK = { v4: '192.0.2.1', v6: '2001:db8::1' };
 const RTR = { v4: '192.0.2.2', v6: '2001:db8::2' };
@@ -94,8 +97,9 @@ async function main(): Promise<void> {
   const n6 = arg('v6', 20_000);
   const trials = arg('trials', 20);
   const withFrr = !process.argv.includes('--no-frr');
+  const withGobgp = !process.argv.includes('--no-gobgp');
   if (process.getuid?.() !== 0) throw new Error('bench/bgp needs root (network namespaces)');
-  for (const tool of ['bird', 'tcpdump', ...(withFrr ? ['vtysh'] : [])]) {
+  for (const tool of ['bird', 'tcpdump', ...(withFrr ? ['vtysh'] : []), ...(withGobgp ? ['gobgpd'] : [])]) {
     if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) throw new Error(`bench/bgp needs ${tool}`);
   }
   if (n4 > 131_072) throw new Error('--v4 at most 131072 (198.18.0.0/15)');
@@ -118,22 +122,38 @@ async function main(): Promise<void> {
     // Herald: the session engine (test/support/bgp-driver.ts) in the speaker namespace.
     const bird = await startBird(net, rtr, dir, 'herald');
     const pcap = join(dir, 'herald.pcap');
-    const dump = spawn('ip', ['netns', 'exec', rtr, 'tcpdump', '-i', bIf, '-U', '-s', '0', '-w', pcap, 'tcp port 179'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const dump = spawn('ip', ['netns', 'exec', rtr, 'tcpdump', '-i', bIf, '-U', '-B', '65536', '-s', '0', '-w', pcap, 'tcp port 179'], { stdio: ['ignore', 'ignore', 'pipe'] });
     procs.push(dump);
     let dumpErr = '';
     dump.stderr!.on('data', (d: Buffer) => (dumpErr += d.toString()));
     await until(() => dumpErr.includes('listening on'), 'tcpdump', 10_000);
-    const driver = net.spawn(spk, process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'test', 'support', 'bgp-driver.ts')], { cwd: REPO_ROOT });
+    const driverJs = join(dir, 'bgp-driver.mjs');
+    await build({ entryPoints: [join(REPO_ROOT, 'test', 'support', 'bgp-driver.ts')], outfile: driverJs, bundle: true, platform: 'node', format: 'esm', target: 'node20', logLevel: 'warning' });
+    const driver = net.spawn(spk, process.execPath, [driverJs], { cwd: REPO_ROOT });
     const events: Record<string, unknown>[] = [];
     createInterface({ input: driver.stdout! }).on('line', (l) => events.push(JSON.parse(l) as Record<string, unknown>));
     driver.stderr!.on('data', (d: Buffer) => process.stderr.write(`[herald] ${d.toString()}`));
     driver.stdin!.write(`${JSON.stringify({ cmd: 'start', peerAddress: RTR.v4, myAsn: 65000, peerAsn: 65001, routerId: SPK.v4, holdTime: 90, families: ['IPv4', 'IPv6'], nextHopV6: SPK.v6 })}\n`);
     driver.stdin!.write(`${JSON.stringify({ cmd: 'range', ranges: [{ base: v4(0).split('/')[0], count: n4 }, { base: v6(0).split('/')[0], count: n6 }] })}\n`);
     const herald = await timeToAll(bird, total);
-    await sleep(500); // not a test: let the capture take the last segments
+    // The capture is complete once it holds both End-of-RIB markers (a hole, if tcpdump lost a
+    // segment, never fills: the deadline then names it).
+    let counted: [number, number, number] = [0, 0, 0];
+    let hole = '';
+    await until(() => {
+      try {
+        counted = countUpdates(pcap);
+        hole = '';
+      } catch (e) {
+        hole = (e as Error).message;
+      }
+      return counted[2] >= 2;
+    }, 'both End-of-RIBs in the capture', 30_000, 100).catch((e: Error) => {
+      throw new Error(`${e.message}${hole ? `: ${hole}` : ''}; tcpdump: ${dumpErr.trim()}`);
+    });
     dump.kill('SIGINT');
     await new Promise((r) => dump.once('exit', r));
-    const [u4, u6, uOther] = countUpdates(pcap);
+    const [u4, u6, uOther] = counted;
     const bound4 = Math.ceil(n4 / 800) + 1;
     const rssHerald = rssBytes(driver.pid!);
     const birdRss = rssBytes(bird.pid);
@@ -154,7 +174,7 @@ async function main(): Promise<void> {
     lines.push(`  Herald:   all ${total} at BIRD ${herald.secs.toFixed(2)} s after Established (${Math.round(total / herald.secs)} prefixes/s)`);
     lines.push(`    UPDATEs on the wire: ${u4} with IPv4 NLRI (target <= ceil(${n4}/800)+1 = ${bound4}: ${u4 <= bound4 ? 'meets' : 'MISSES'}), ${u6} with IPv6 MP_REACH, ${uOther} End-of-RIB/other`);
     lines.push(`    withdraw one prefix -> gone at BIRD (${trials} trials): p50 ${pct(withdrawMs, 50).toFixed(1)} ms, p99 ${pct(withdrawMs, 99).toFixed(1)} ms (target p50 < 100 ms: ${pct(withdrawMs, 50) < 100 ? 'meets' : 'MISSES'})`);
-    lines.push(`    RSS of the process running the session with ${total} prefixes: ${(rssHerald / 1048576).toFixed(1)} MB (test/support/bgp-driver.ts through tsx); BIRD holding them: ${(birdRss / 1048576).toFixed(1)} MB`);
+    lines.push(`    RSS of the process running the session with ${total} prefixes: ${(rssHerald / 1048576).toFixed(1)} MB (the session engine and its driver, bundled, plain node); BIRD holding them: ${(birdRss / 1048576).toFixed(1)} MB`);
 
     if (withFrr) {
       // FRR bgpd: the same prefixes as network statements, to a fresh BIRD.
@@ -195,6 +215,55 @@ route-map nh6 permit 10
       lines.push(`  FRR bgpd: all ${total} at BIRD ${frr.secs.toFixed(2)} s after Established (${Math.round(total / frr.secs)} prefixes/s; it loaded its configuration and reached Established ${startToEstablished.toFixed(1)} s after start)`);
       lines.push(`    bgpd RSS with them: ${(frrRss / 1048576).toFixed(1)} MB`);
       lines.push(`  ratio Herald/FRR time to all routes: ${(herald.secs / frr.secs).toFixed(2)}x (target <= 1: ${herald.secs <= frr.secs ? 'meets' : 'MISSES'})`);
+    }
+    if (withGobgp) {
+      // gobgpd: its global RIB loaded over gRPC with the neighbor down, then the neighbor enabled.
+      const bird3 = await startBird(net, rtr, dir, 'gobgp');
+      const gDir = join(dir, 'gobgpd');
+      spawnSync('mkdir', ['-p', gDir]);
+      writeFileSync(join(gDir, 'gobgpd.toml'), `[global.config]
+  as = 65000
+  router-id = "${SPK.v4}"
+  local-address-list = ["${SPK.v4}"]
+[[neighbors]]
+  [neighbors.config]
+    neighbor-address = "${RTR.v4}"
+    peer-as = 65001
+    admin-down = true
+  [neighbors.timers.config]
+    connect-retry = 1
+    hold-time = 90
+    keepalive-interval = 30
+  [[neighbors.afi-safis]]
+    [neighbors.afi-safis.config]
+      afi-safi-name = "ipv4-unicast"
+  [[neighbors.afi-safis]]
+    [neighbors.afi-safis.config]
+      afi-safi-name = "ipv6-unicast"
+`);
+      const sock = join(gDir, 'api.sock');
+      const gobgpd = net.spawn(spk, 'gobgpd', ['-f', join(gDir, 'gobgpd.toml'), '-p', '--pprof-disable', '--api-hosts', `unix://${sock}`]);
+      procs.push(gobgpd);
+      await until(() => existsSync(sock), 'the GoBGP API socket', 10_000);
+      const api = new GobgpApi(`unix://${sock}`);
+      const nh4 = Buffer.from(SPK.v4.split('.').map(Number));
+      const nh6 = Buffer.from('20010db8000000000000000000000001', 'hex');
+      const addr = (base: bigint, i: number, bytes: number): Buffer => Buffer.from((base + BigInt(i)).toString(16).padStart(bytes * 2, '0'), 'hex');
+      const tLoad = performance.now();
+      await api.addPaths(n4, (i) => ({ family: 'IPv4', addr: addr(V4_BASE, i, 4), len: 32, nextHop: nh4 }));
+      await api.addPaths(n6, (i) => ({ family: 'IPv6', addr: addr(V6_BASE, i, 16), len: 128, nextHop: nh6 }));
+      const [g4, g6] = [await api.destinations('IPv4'), await api.destinations('IPv6')];
+      if (g4 !== n4 || g6 !== n6) throw new Error(`GoBGP's RIB holds ${g4} IPv4 and ${g6} IPv6 destinations, not ${n4} and ${n6}`);
+      const loadSecs = (performance.now() - tLoad) / 1000;
+      await api.enablePeer(RTR.v4);
+      const gobgp = await timeToAll(bird3, total);
+      const gobgpRss = rssBytes(gobgpd.pid!);
+      api.close();
+      gobgpd.kill('SIGTERM');
+      bird3.stop();
+      lines.push(`  GoBGP:    all ${total} at BIRD ${gobgp.secs.toFixed(2)} s after Established (${Math.round(total / gobgp.secs)} prefixes/s; its RIB was loaded over gRPC in ${loadSecs.toFixed(1)} s before the neighbor was enabled)`);
+      lines.push(`    gobgpd RSS with them: ${(gobgpRss / 1048576).toFixed(1)} MB`);
+      lines.push(`  ratio Herald/GoBGP time to all routes: ${(herald.secs / gobgp.secs).toFixed(2)}x (target < 1: ${herald.secs < gobgp.secs ? 'meets' : 'MISSES'})`);
     }
     lines.push('  (2-core machine shared with other work: figures are indicative only)');
     process.stdout.write(`${lines.join('\n')}\n`);

@@ -19,11 +19,14 @@ export function readPcap(path: string): Buffer[] {
 
 /**
  * The TCP byte stream one side sent, from captured Ethernet/IPv4 frames: the segments from
- * `src` with that source port (a number) or destination port ({ dst }), in sequence order,
- * each byte once (retransmissions dropped).
+ * `src` with that source port (a number) or destination port ({ dst }), in sequence order
+ * (relative to the first segment seen, so a wrap of the 32-bit sequence number is harmless),
+ * each byte once (retransmissions dropped). A hole (a segment the capture missed) throws:
+ * the bytes after it cannot be framed.
  */
 export function tcpStream(frames: readonly Buffer[], src: string, port: number | { readonly dst: number }): Buffer {
   const segments = new Map<number, Buffer>();
+  let base: number | undefined;
   for (const f of frames) {
     if (f.length < 34 || f.readUInt16BE(12) !== 0x0800) continue;
     const ip = f.subarray(14);
@@ -34,15 +37,18 @@ export function tcpStream(frames: readonly Buffer[], src: string, port: number |
     const tcp = ip.subarray(ihl, total);
     if (typeof port === 'number' ? tcp.readUInt16BE(0) !== port : tcp.readUInt16BE(2) !== port.dst) continue;
     const payload = tcp.subarray((tcp[12]! >> 4) * 4);
-    if (payload.length > 0) segments.set(tcp.readUInt32BE(4), payload);
+    if (payload.length === 0) continue;
+    base ??= tcp.readUInt32BE(4);
+    segments.set((tcp.readUInt32BE(4) - base) >>> 0, payload);
   }
-  const seqs = [...segments.keys()].sort((a, b) => a - b);
+  const offsets = [...segments.keys()].sort((a, b) => a - b);
   const out: Buffer[] = [];
-  let next = seqs[0];
-  for (const s of seqs) {
+  let next = 0;
+  for (const s of offsets) {
     const p = segments.get(s)!;
-    if (next === undefined || s + p.length <= next) continue;
-    out.push(p.subarray(Math.max(0, next - s)));
+    if (s > next) throw new Error(`the capture misses ${s - next} bytes of the stream from ${src} after byte ${next}`);
+    if (s + p.length <= next) continue;
+    out.push(p.subarray(next - s));
     next = s + p.length;
   }
   return Buffer.concat(out);
