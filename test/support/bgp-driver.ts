@@ -26,6 +26,8 @@ interface StartCmd {
   families: ('IPv4' | 'IPv6')[];
   gracefulRestart?: number;
   md5Key?: string;
+  /** IP TTL / hop limit of the session's packets (what ebgpMultiHop sets: 255). */
+  ttl?: number;
   /** Never connect out; wait on the listener. */
   passive?: boolean;
   /** Also accept the peer's connections on peerPort (collision detection). */
@@ -54,7 +56,7 @@ createInterface({ input: process.stdin }).on('line', (line) => {
       peerAddress: parseIP(c.peerAddress),
       ...(c.peerPort ? { peerPort: c.peerPort } : {}),
       ...(c.localAddress ? { localAddress: c.localAddress } : {}),
-      transport: c.md5Key ? nativeTcpTransport(loadNative(), { md5Key: c.md5Key }) : tcpTransport,
+      transport: c.md5Key || c.ttl ? nativeTcpTransport(loadNative(), { ...(c.md5Key ? { md5Key: c.md5Key } : {}), ...(c.ttl ? { ttl: c.ttl } : {}) }) : tcpTransport,
       clock: systemClock(),
       logger,
       ...(c.nextHopV4 ? { nextHopV4: parseIP(c.nextHopV4) } : {}),

@@ -8,7 +8,7 @@ import { eventually } from '../../support/apiserver.js';
 import { Bird, HeraldDriver } from '../../support/bgp-peers.js';
 import { useNetns } from '../../support/netns.js';
 
-function birdConfig(opts: { as: number; peerAs: number; neighbor: string; local: string; v6?: boolean; password?: string; gracefulRestart?: boolean; holdTime?: number }): string {
+function birdConfig(opts: { as: number; peerAs: number; neighbor: string; local: string; v6?: boolean; password?: string; gracefulRestart?: boolean; holdTime?: number; ttlSecurity?: boolean }): string {
   return `
 router id 192.0.2.254;
 log stderr all;
@@ -22,6 +22,7 @@ protocol bgp herald {
   hold time ${opts.holdTime ?? 9};
   ${opts.password ? `password "${opts.password}";` : ''}
   ${opts.gracefulRestart ? 'graceful restart on;' : ''}
+  ${opts.ttlSecurity ? 'ttl security on;' : ''}
   ${opts.v6 ? 'ipv6 { import all; export none; };' : 'ipv4 { import all; export none; };'}
 }
 `;
@@ -165,5 +166,29 @@ describe('BGP engine against BIRD 2 (netns)', function () {
     netns().exec(r, ['ip', 'link', 'set', routerIf, 'up']);
     await herald.waitState('Established', 30_000);
     await eventually(() => bird.routes('master4').includes('203.0.113.80/32') || undefined, 'the route back at BIRD', 20_000, 100);
+  });
+
+  it('TTL 255 (ebgpMultiHop): the session passes BIRD\'s TTL security (GTSM, RFC 5082) and stays up', async () => {
+    const { h, r } = topology();
+    // BIRD sets IP_MINTTL 255 on the connection: any segment of Herald's with a lower TTL is
+    // dropped, so BIRD's 3 s hold timer would expire unless every KEEPALIVE carries TTL 255.
+    const bird = new Bird(netns(), r, birdConfig({ as: 65001, peerAs: 65000, neighbor: '192.0.2.1', local: '192.0.2.2', holdTime: 3, ttlSecurity: true }));
+    birds.push(bird);
+    await bird.ready();
+    const herald = new HeraldDriver(netns(), h);
+    herald.send({ cmd: 'start', peerAddress: '192.0.2.2', myAsn: 65000, peerAsn: 65001, routerId: '192.0.2.1', holdTime: 3, families: ['IPv4'], ttl: 255 });
+    await herald.waitState('Established', 30_000);
+    herald.send({ cmd: 'set', routes: [{ prefix: '203.0.113.90/32' }] });
+    await eventually(() => bird.routes('master4').includes('203.0.113.90/32') || undefined, 'the route over the TTL 255 session');
+    // Three hold times' worth of KEEPALIVEs (one a second) later the session is the same one.
+    await eventually(() => {
+      herald.send({ cmd: 'stats' });
+      const last = [...herald.events].reverse().find((e) => e.event === 'stats') as { stats?: { keepalivesSent: number } } | undefined;
+      return (last?.stats?.keepalivesSent ?? 0) >= 9 || undefined;
+    }, 'nine KEEPALIVEs sent', 30_000, 200);
+    expect(herald.events.filter((e) => e.event === 'state' && e.state === 'Established')).to.have.length(1);
+    expect(herald.state()).to.equal('Established');
+    expect(bird.protocolState('herald')).to.include('Established');
+    expect(bird.routes('master4')).to.include('203.0.113.90/32');
   });
 });

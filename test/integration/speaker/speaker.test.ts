@@ -193,6 +193,47 @@ protocol bgp node_c from speakers { neighbor 192.0.2.3 as 65000; }
     await c.client.delete(SERVICES, 'default', 'local');
   });
 
+  it('BGPPeer ebgpMultiHop: the sessions carry TTL 255 and pass a router\'s TTL security (GTSM)', async () => {
+    // A second router that drops every segment of a session whose TTL is below 255.
+    const ns = net.add('gtsm');
+    net.attach(lanNs, ns, ['192.0.2.252/24']);
+    const gtsm = new Bird(net, ns, `
+router id 192.0.2.252;
+protocol device {}
+ipv4 table master4;
+template bgp speakers { local 192.0.2.252 as 65002; passive on; hold time 3; ttl security on; ipv4 { import all; export none; }; }
+protocol bgp node_a from speakers { neighbor 192.0.2.1 as 65000; }
+protocol bgp node_b from speakers { neighbor 192.0.2.2 as 65000; }
+protocol bgp node_c from speakers { neighbor 192.0.2.3 as 65000; }
+`);
+    try {
+      await gtsm.ready();
+      const pool = heraldResource('IPAddressPool');
+      await c.client.create(pool, { metadata: { name: 'gtsm', namespace: NS }, spec: { addresses: ['203.0.113.48/28'] } } as KubeObject);
+      await c.client.create(heraldResource('BGPPeer'), { metadata: { name: 'gtsm-router', namespace: NS }, spec: { myASN: 65000, peerASN: 65002, peerAddress: '192.0.2.252', holdTime: '3s', ebgpMultiHop: true } } as KubeObject);
+      await c.client.create(heraldResource('BGPAdvertisement'), { metadata: { name: 'gtsm', namespace: NS }, spec: { ipAddressPools: ['gtsm'], peers: ['gtsm-router'] } } as KubeObject);
+      const ip = await service('gtsm', 'gtsm');
+      // An UPDATE gets through only with TTL 255: the route from every node is the proof.
+      await eventually(() => {
+        const t = gtsm.routes('master4');
+        return (t.includes(`${ip}/32`) && ['192.0.2.1', '192.0.2.2', '192.0.2.3'].every((n) => t.includes(`via ${n}`))) || undefined;
+      }, 'the route from every node at the GTSM router', 60_000, 200);
+      const state = await eventually(() => c.client.tryGet(heraldResource('BGPSessionState'), NS, 'node-a-gtsm-router'), 'the BGPSessionState of the peer', 30_000, 200);
+      expect(state['status']).to.deep.include({ peer: 'gtsm-router', state: 'Established' });
+      await c.client.delete(SERVICES, 'default', 'gtsm');
+      await eventually(() => !gtsm.routes('master4').includes(`${ip}/32`) || undefined, 'the withdrawal at the GTSM router', 30_000, 200);
+      await c.client.delete(heraldResource('BGPAdvertisement'), NS, 'gtsm');
+      await c.client.delete(heraldResource('BGPPeer'), NS, 'gtsm-router');
+    } finally {
+      try {
+        gtsm.birdc('down');
+      } catch {
+        // already gone; the namespace teardown kills what is left
+      }
+      gtsm.cleanup();
+    }
+  });
+
   it('an L2Advertisement naming an interface the node lacks gives an announceFailed Event', async () => {
     const pool = heraldResource('IPAddressPool');
     await c.client.create(pool, { metadata: { name: 'odd', namespace: NS }, spec: { addresses: ['192.0.2.96/28'] } } as KubeObject);
