@@ -22,6 +22,8 @@ export interface NativeAddon {
   tcpSocket(family: 4 | 6, opts: { md5Peer?: string; md5Key?: string; ttl?: number }): number;
   /** Sets (empty key: removes) one peer's TCP-MD5 key on an existing socket, e.g. a listener. */
   tcpMd5(fd: number, peer: string, key: string): void;
+  /** Sets the IP TTL / hop limit (-1: the system default) of an existing socket, e.g. a listener. */
+  ipTtl(fd: number, ttl: number): void;
 }
 
 let cached: { addon?: NativeAddon; error?: HeraldError } | undefined;

@@ -284,10 +284,39 @@ Napi::Value TcpMd5(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// ipTtl(fd, ttl): the IP TTL / hop limit of an existing socket (-1: the system default),
+// typically a listening one: the SYN-ACK and accepted connections carry it. An IPv6 socket
+// gets both, since its IPv4 peers (v4-mapped) use the IPv4 TTL.
+Napi::Value IpTtl(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = info[0].As<Napi::Number>().Int32Value();
+  int ttl = info[1].As<Napi::Number>().Int32Value();
+  if (ttl != -1 && (ttl < 1 || ttl > 255)) {
+    Napi::RangeError::New(env, "TTL: 1 to 255, or -1 for the default").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  sockaddr_storage local{};
+  socklen_t len = sizeof(local);
+  if (getsockname(fd, reinterpret_cast<sockaddr*>(&local), &len) < 0) {
+    SysError(env, "getsockname", errno).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  if (local.ss_family == AF_INET6 && setsockopt(fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, &ttl, sizeof(ttl)) < 0) {
+    SysError(env, "setsockopt(IPV6_UNICAST_HOPS)", errno).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  if (setsockopt(fd, IPPROTO_IP, IP_TTL, &ttl, sizeof(ttl)) < 0) {
+    SysError(env, "setsockopt(IP_TTL)", errno).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  return env.Undefined();
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("PacketSocket", PacketSocket::Init(env));
   exports.Set("tcpSocket", Napi::Function::New(env, TcpSocket));
   exports.Set("tcpMd5", Napi::Function::New(env, TcpMd5));
+  exports.Set("ipTtl", Napi::Function::New(env, IpTtl));
   return exports;
 }
 

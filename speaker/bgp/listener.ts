@@ -2,7 +2,9 @@
  * The speaker's BGP listener on one port: routers connect to it (passive peers always, and
  * active peers when their connection races ours, RFC 4271 §6.8). Connections are handed to
  * the session of the peer they come from; anything else is closed. TCP-MD5 keys are set on
- * the listening socket per peer, so accepted connections inherit them.
+ * the listening socket per peer, so accepted connections inherit them; so is the TTL when a
+ * peer on the port wants 255 (ebgpMultiHop): the SYN-ACK already carries it, as a router
+ * applying TTL security (GTSM) requires.
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import { errorMessage } from '../../src/core/errors.js';
@@ -23,6 +25,9 @@ export interface ListenerOptions {
 export class BgpListener {
   private server: Server | undefined;
   private keys = new Map<string, string>();
+  /** Wanted TTL of the listening socket; `applied` is what the socket has. */
+  private ttl: number | undefined;
+  private appliedTtl: number | undefined;
   private error: string | undefined;
 
   constructor(private readonly opts: ListenerOptions) {}
@@ -48,6 +53,7 @@ export class BgpListener {
     const want = this.keys;
     this.keys = new Map();
     this.setKeys(want);
+    this.setTtl(this.ttl);
     this.opts.logger.info('bgp: listening', { port: this.opts.port });
   }
 
@@ -84,6 +90,23 @@ export class BgpListener {
         this.opts.logger.warn('bgp: could not remove a TCP-MD5 key from the listener', { peer, error: errorMessage(err) });
       }
       this.keys.delete(peer);
+    }
+  }
+
+  /** The TTL of connections on this port (undefined: the system default). */
+  setTtl(ttl: number | undefined): void {
+    this.ttl = ttl;
+    const fd = this.fd();
+    if (fd === undefined || ttl === this.appliedTtl) return;
+    if (!this.opts.native) {
+      this.opts.logger.error('bgp: cannot set the TTL on the listener without the native addon', { port: this.opts.port });
+      return;
+    }
+    try {
+      this.opts.native.ipTtl(fd, ttl ?? -1);
+      this.appliedTtl = ttl;
+    } catch (err) {
+      this.opts.logger.error('bgp: could not set the TTL on the listener', { port: this.opts.port, ttl, error: errorMessage(err) });
     }
   }
 

@@ -33,6 +33,8 @@ export interface ManagerOptions {
 
 /** Sessions created this soon after start set the graceful-restart Restart State bit. */
 const RESTART_WINDOW_MS = 120_000;
+/** The IP TTL of sessions with ebgpMultiHop: the router may be many hops away, and GTSM (RFC 5082) routers accept it. */
+const MULTIHOP_TTL = 255;
 
 interface Running {
   readonly session: BgpSession;
@@ -90,7 +92,7 @@ export class BgpManager {
     this.applyListeners(peers);
   }
 
-  /** One listener per peer port, with the TCP-MD5 keys of that port's peers. */
+  /** One listener per peer port, with the TCP-MD5 keys of that port's peers, and TTL 255 when one of them has ebgpMultiHop. */
   private applyListeners(peers: readonly Peer[]): void {
     if (this.opts.listen === false) return;
     const host = typeof this.opts.listen === 'object' ? this.opts.listen.host : undefined;
@@ -116,6 +118,7 @@ export class BgpManager {
         if (p.peerPort === port && pw !== undefined) keys.set(formatIP(p.peerAddress), pw);
       }
       l.setKeys(keys);
+      l.setTtl(peers.some((p) => p.peerPort === port && p.ebgpMultiHop) ? MULTIHOP_TTL : undefined);
     }
   }
 
@@ -148,7 +151,7 @@ export class BgpManager {
       return `the password Secret ${p.password.namespace}/${p.password.name} is missing (or has no "password" key)`;
     }
     let transport: Transport = tcpTransport;
-    const ttl = p.ebgpMultiHop ? 255 : undefined;
+    const ttl = p.ebgpMultiHop ? MULTIHOP_TTL : undefined;
     if (password !== undefined || ttl !== undefined) {
       if (!this.opts.native) {
         return `the peer needs TCP-MD5 or a TTL, which need Herald's native addon: ${this.opts.nativeError ?? 'not loaded'}`;

@@ -87,7 +87,7 @@ createInterface({ input: process.stdin }).on('line', (line) => {
       listener = new BgpListener({
         port: c.peerPort ?? 179,
         logger,
-        ...(c.md5Key ? { native: loadNative() } : {}),
+        ...(c.md5Key || c.ttl ? { native: loadNative() } : {}),
         onConnection: (remote, conn) => {
           if (remote !== c.peerAddress) return false;
           s.accept(conn);
@@ -95,6 +95,7 @@ createInterface({ input: process.stdin }).on('line', (line) => {
         },
       });
       if (c.md5Key) listener.setKeys(new Map([[c.peerAddress, c.md5Key]]));
+      if (c.ttl) listener.setTtl(c.ttl);
       void listener.start().then(() => out({ event: 'listening', lastError: listener?.failure() }));
     }
   } else if (msg.cmd === 'set' && session) {

@@ -37,6 +37,10 @@ export class HeraldDriver {
     this.proc.kill('SIGKILL');
   }
 
+  exited(): boolean {
+    return this.proc.exitCode !== null || this.proc.signalCode !== null;
+  }
+
   send(cmd: Record<string, unknown>): void {
     this.proc.stdin!.write(`${JSON.stringify(cmd)}\n`);
   }

@@ -9,7 +9,7 @@ import { eventually } from '../../support/apiserver.js';
 import { Bird, HeraldDriver } from '../../support/bgp-peers.js';
 import { useNetns } from '../../support/netns.js';
 
-function birdConfig(opts: { neighbor: string; local: string; passive: boolean; password?: string; channels: string; gracefulRestart?: boolean }): string {
+function birdConfig(opts: { neighbor: string; local: string; passive: boolean; password?: string; channels: string; gracefulRestart?: boolean; ttlSecurity?: boolean }): string {
   return `
 router id 192.0.2.254;
 log stderr all;
@@ -26,6 +26,7 @@ protocol bgp herald {
   hold time 9;
   ${opts.password ? `password "${opts.password}";` : ''}
   ${opts.gracefulRestart ? 'graceful restart on;' : ''}
+  ${opts.ttlSecurity ? 'ttl security on; startup hold time 3;' : ''}
   ${opts.channels}
 }
 `;
@@ -90,6 +91,33 @@ describe('BGP listener: passive sessions and collisions against BIRD 2 (netns)',
     herald.send({ cmd: 'set', routes: [{ prefix: '203.0.113.21/32' }] });
     await eventually(() => bird.routes('master4').includes('203.0.113.21/32') || undefined, 'the route at BIRD');
   });
+
+  for (const v6 of [false, true]) {
+    it(`passive with TTL 255 (ebgpMultiHop) over IPv${v6 ? 6 : 4}: accepted connections carry it and pass BIRD's TTL security (GTSM)`, async () => {
+      const { h, r } = topology();
+      const [heraldIp, birdIp] = v6 ? ['2001:db8::1', '2001:db8::2'] : ['192.0.2.1', '192.0.2.2'];
+      const start = { cmd: 'start', peerAddress: birdIp, myAsn: 65000, peerAsn: 65001, routerId: '192.0.2.1', holdTime: 3, families: [v6 ? 'IPv6' : 'IPv4'], passive: true };
+      // BIRD connects and then sets IP_MINTTL 255: Herald's KEEPALIVE with the default TTL is
+      // dropped, BIRD never gets to Established and the session fails on a hold timer. (Its
+      // NOTIFICATION and FIN are dropped too: BIRD gives up on that connection only when its
+      // startup hold timer runs out, 3 s here instead of 240.)
+      const plain = new HeraldDriver(netns(), h);
+      plain.send(start);
+      await eventually(() => plain.events.find((e) => e.event === 'listening'), 'the listener');
+      const bird = await withBird(birdConfig({ neighbor: heraldIp, local: birdIp, passive: false, ttlSecurity: true, channels: v6 ? 'ipv6 { import all; export none; };' : V4 }), r);
+      await eventually(() => plain.events.find((e) => e.event === 'state' && e.state === 'Idle' && e.reason), 'the default-TTL session to fail', 30_000, 50);
+      expect(bird.protocolState('herald')).to.not.include('Established');
+      plain.send({ cmd: 'stop' });
+      await eventually(() => plain.exited() || undefined, 'the first driver to exit');
+      const herald = new HeraldDriver(netns(), h);
+      herald.send({ ...start, ttl: 255 });
+      await herald.waitState('Established', 30_000);
+      const prefix = v6 ? '2001:db8:100::22/128' : '203.0.113.22/32';
+      herald.send({ cmd: 'set', routes: [{ prefix }] });
+      await eventually(() => bird.routes(v6 ? 'master6' : 'master4').includes(prefix) || undefined, 'the route at BIRD');
+      await eventually(() => bird.protocolState('herald').includes('Established') || undefined, 'BIRD to be Established');
+    });
+  }
 
   it('both active and listening: the sessions settle on one connection and stay up', async () => {
     const { h, r } = topology();
