@@ -120,7 +120,11 @@ export function negotiate(open: OpenMessage, cfg: FsmConfig): { ok: true; negoti
   }
   if (open.holdTime === 1 || open.holdTime === 2) return { ok: false, code: ERR_OPEN, subcode: ERR_OPEN_UNACCEPTABLE_HOLD, reason: `hold time ${open.holdTime}` };
   const holdTime = Math.min(open.holdTime, cfg.holdTime);
-  const keepaliveTime = holdTime === 0 ? 0 : Math.max(1, Math.min(cfg.keepaliveTime ?? Math.floor(holdTime / 3), Math.floor(holdTime / 3) || 1));
+  // The configured keepalive stands while the hold time is ours (the CRD keeps it below the
+  // hold time); a peer that imposes a smaller hold time gets a third of it, as RFC 4271 §4.4
+  // suggests, or the configured value if that is smaller still.
+  const third = Math.max(1, Math.floor(holdTime / 3));
+  const keepaliveTime = holdTime === 0 ? 0 : cfg.keepaliveTime !== undefined && holdTime >= cfg.holdTime ? Math.max(1, Math.min(cfg.keepaliveTime, holdTime - 1)) : Math.min(cfg.keepaliveTime ?? third, third);
   const ours = cfg.capabilities.multiprotocol;
   // Without multiprotocol capabilities on either side, IPv4 unicast is implied (RFC 4760 §8).
   const theirs = open.capabilities.multiprotocol.length > 0 ? open.capabilities.multiprotocol : [{ afi: 1, safi: 1 }];

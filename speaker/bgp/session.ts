@@ -64,7 +64,10 @@ export class BgpSession {
   private candidate: CollisionCandidate | undefined;
   private restarting: boolean;
   private codec: CodecOptions = { fourOctetAs: true, maxMessageSize: MAX_MESSAGE };
+  /** Failed connects and lost sessions since the last Established: the retry backoff grows with it. */
   private failures = 0;
+  /** The connect in flight, if any: a new attempt or a drop aborts it, so attempts never overlap. */
+  private connecting: AbortController | undefined;
   private lastError = '';
   private establishedAt: number | undefined;
   private readonly listeners: ((state: string, reason?: string) => void)[] = [];
@@ -210,6 +213,7 @@ export class BgpSession {
         void this.connect();
         break;
       case 'drop':
+        this.abandonConnect();
         this.conn?.destroy();
         this.conn = undefined;
         if (this.fsm.name === 'Idle') {
@@ -271,14 +275,38 @@ export class BgpSession {
     }
   }
 
+  /**
+   * Aborts the connect in flight, if any. On the way back to Connect (the retry timer fired
+   * before the peer answered) that attempt failed: it is counted, so the next delay grows,
+   * and reported.
+   */
+  private abandonConnect(): void {
+    if (!this.connecting) return;
+    this.connecting.abort();
+    this.connecting = undefined;
+    if (this.fsm.name === 'Connect' && !this.stopped) {
+      this.lastError = `connect to ${formatIP(this.opts.peerAddress)} port ${this.opts.peerPort ?? 179}: no answer before the next attempt`;
+      this.failures++;
+    }
+  }
+
   private async connect(): Promise<void> {
+    this.abandonConnect();
+    const attempt = new AbortController();
+    this.connecting = attempt;
     try {
       const conn = await this.opts.transport.connect({
         host: formatIP(this.opts.peerAddress),
         port: this.opts.peerPort ?? 179,
         ...(this.opts.localAddress ? { localAddress: this.opts.localAddress } : {}),
         timeoutMs: this.opts.connectTimeoutMs ?? 5000,
+        signal: attempt.signal,
       });
+      if (attempt.signal.aborted) {
+        conn.destroy();
+        return;
+      }
+      this.connecting = undefined;
       if (!this.stopped && (this.fsm.name === 'OpenSent' || this.fsm.name === 'OpenConfirm') && !this.initiatedLocally) {
         // We took the peer's connection while ours was in flight: both race to OPEN (§6.8).
         this.second(conn, true);
@@ -291,8 +319,11 @@ export class BgpSession {
       this.adopt(conn, true, new Framer());
       this.fire({ type: 'TcpConnected' });
     } catch (err) {
+      if (attempt.signal.aborted) return;
+      this.connecting = undefined;
       if (this.fsm.name !== 'Connect' && this.fsm.name !== 'Active') return;
       this.lastError = errorMessage(err);
+      this.failures++;
       this.log.debug('bgp connect failed', { error: this.lastError });
       this.fire({ type: 'TcpConnectionFails' });
     }

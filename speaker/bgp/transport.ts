@@ -15,6 +15,8 @@ export interface ConnectOptions {
   readonly port: number;
   readonly localAddress?: string;
   readonly timeoutMs: number;
+  /** Aborting it destroys the socket and rejects the connect (a newer attempt replaced it). */
+  readonly signal?: AbortSignal;
 }
 
 export interface Transport {
@@ -47,12 +49,19 @@ export function wrapSocket(socket: Socket): Connection {
 function whenConnected(socket: Socket, opts: ConnectOptions): Promise<Connection> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => socket.destroy(new Error(`connect to ${opts.host}:${opts.port} timed out`)), opts.timeoutMs);
+    const abort = (): void => {
+      socket.destroy(new Error(`connect to ${opts.host}:${opts.port} aborted`));
+    };
+    if (opts.signal?.aborted) abort();
+    opts.signal?.addEventListener('abort', abort, { once: true });
     socket.once('connect', () => {
       clearTimeout(timer);
+      opts.signal?.removeEventListener('abort', abort);
       resolve(wrapSocket(socket));
     });
     socket.once('error', (err) => {
       clearTimeout(timer);
+      opts.signal?.removeEventListener('abort', abort);
       reject(err);
     });
   });

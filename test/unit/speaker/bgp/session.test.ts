@@ -7,7 +7,7 @@ import { decode, encode } from '../../../../speaker/bgp/codec.js';
 import { Framer } from '../../../../speaker/bgp/framer.js';
 import { DEFAULT_CODEC, isEndOfRib, type BgpMessage, type UpdateMessage } from '../../../../speaker/bgp/messages.js';
 import { BgpSession } from '../../../../speaker/bgp/session.js';
-import type { Connection, Transport } from '../../../../speaker/bgp/transport.js';
+import type { ConnectOptions, Connection, Transport } from '../../../../speaker/bgp/transport.js';
 import { FakeClock } from '../../../../src/core/clock.js';
 import { RecordingLogger } from '../../../../src/core/logger.js';
 import { formatCIDR, parseCIDR } from '../../../../src/net/cidr.js';
@@ -18,11 +18,26 @@ class ScriptedPeer implements Transport {
   readonly received: BgpMessage[] = [];
   connects = 0;
   refuse = false;
+  /** Connects neither succeed nor fail until aborted (a peer that drops SYNs). */
+  hang = false;
+  inFlight = 0;
+  maxInFlight = 0;
+  readonly options: ConnectOptions[] = [];
   private conn: { data?: (b: Buffer) => void; close?: (e?: Error) => void; framer: Framer } | undefined;
 
-  connect(): Promise<Connection> {
+  connect(opts: ConnectOptions): Promise<Connection> {
     this.connects++;
+    this.options.push(opts);
     if (this.refuse) return Promise.reject(new Error('connection refused'));
+    if (this.hang) {
+      this.maxInFlight = Math.max(this.maxInFlight, ++this.inFlight);
+      return new Promise((_resolve, reject) => {
+        opts.signal?.addEventListener('abort', () => {
+          this.inFlight--;
+          reject(new Error('aborted'));
+        });
+      });
+    }
     const state: { data?: (b: Buffer) => void; close?: (e?: Error) => void; framer: Framer } = { framer: new Framer() };
     this.conn = state;
     return Promise.resolve({
@@ -159,12 +174,12 @@ describe('bgp session (scripted peer, fake clock)', () => {
     expect(again.flatMap((u) => u.nlri.map(formatCIDR))).to.deep.equal(['203.0.113.9/32']);
   });
 
-  it('keeps retrying with growing, bounded delays while the peer refuses', async () => {
-    const { peer, clock, session } = setup();
+  it('keeps retrying with jittered exponential delays bounded by connectTime while the peer refuses', async () => {
+    const { peer, clock, session } = setup(); // random 0: no jitter; connectRetryTime 5 s
     peer.refuse = true;
     session.start();
     await flush();
-    const times: number[] = [];
+    const waits: number[] = [];
     for (let i = 0; i < 6; i++) {
       const n = peer.connects;
       let waited = 0;
@@ -173,10 +188,62 @@ describe('bgp session (scripted peer, fake clock)', () => {
         waited += 100;
         await flush();
       }
-      times.push(waited);
+      waits.push(waited);
     }
-    expect(times.every((t) => t <= 5000)).to.equal(true);
-    expect(times[times.length - 1]).to.be.at.least(times[0]!);
+    // 500 ms doubling from the first failure, then connectTime.
+    expect(waits).to.deep.equal([1000, 2000, 4000, 5000, 5000, 5000]);
     session.stop();
   });
+
+  it('the jitter adds up to a fifth to each delay', async () => {
+    const peer = new ScriptedPeer();
+    const clock = new FakeClock();
+    const session = new BgpSession({ name: 'peer', peerAddress: parseIP('192.0.2.2'), transport: peer, clock, logger: new RecordingLogger(), random: () => 1, fsm: { myAsn: 65000, peerAsn: 65001, routerId: '192.0.2.1', holdTime: 9, connectRetryTime: 30, capabilities: { multiprotocol: [{ afi: 1, safi: 1 }], routeRefresh: true, extendedMessage: false, other: [], fourOctetAs: 65000 } } });
+    peer.refuse = true;
+    session.start();
+    await flush();
+    const n = peer.connects;
+    clock.advance(1199);
+    await flush();
+    expect(peer.connects).to.equal(n);
+    clock.advance(1);
+    await flush();
+    expect(peer.connects).to.equal(n + 1);
+    session.stop();
+  });
+
+  it('a connect that hangs is aborted when the next attempt starts: never two in flight, and the delays grow', async () => {
+    const { peer, clock, session } = setup();
+    peer.hang = true;
+    session.start();
+    await flush();
+    const waits: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      const n = peer.connects;
+      let waited = 0;
+      while (peer.connects === n && waited < 60_000) {
+        clock.advance(100);
+        waited += 100;
+        await flush();
+      }
+      waits.push(waited);
+    }
+    // The first timer was set before any failure; each unanswered attempt then counts as one.
+    expect(waits).to.deep.equal([500, 1000, 2000, 4000, 5000, 5000]);
+    expect(peer.maxInFlight).to.equal(1);
+    expect(session.lastErrorMessage()).to.equal('connect to 192.0.2.2 port 179: no answer before the next attempt');
+    session.stop();
+    await flush();
+    expect(peer.inFlight).to.equal(0);
+  });
+
+  it('connects to the configured port from the configured local address', async () => {
+    const peer = new ScriptedPeer();
+    const session = new BgpSession({ name: 'peer', peerAddress: parseIP('192.0.2.2'), peerPort: 1179, localAddress: '192.0.2.9', transport: peer, clock: new FakeClock(), logger: new RecordingLogger(), random: () => 0, fsm: { myAsn: 65000, peerAsn: 65001, routerId: '192.0.2.1', holdTime: 9, connectRetryTime: 5, capabilities: { multiprotocol: [{ afi: 1, safi: 1 }], routeRefresh: true, extendedMessage: false, other: [], fourOctetAs: 65000 } } });
+    session.start();
+    await flush();
+    expect(peer.options[0]).to.deep.include({ host: '192.0.2.2', port: 1179, localAddress: '192.0.2.9' });
+    session.stop();
+  });
+
 });
