@@ -5,7 +5,7 @@
  */
 import type { CIDR } from '../../src/net/cidr.js';
 import type { IP } from '../../src/net/ip.js';
-import { encodeAttributes } from './codec.js';
+import { encodeAttributes } from './attributes.js';
 import { AFI_IPV4, AFI_IPV6, HEADER_LENGTH, SAFI_UNICAST, type CodecOptions, type PathAttributes, type UpdateMessage } from './messages.js';
 import { prefixWireLength } from './wire.js';
 

@@ -1,4 +1,4 @@
-/** Small shared helpers for the BGP codec: prefixes and addresses on the wire. */
+/** Small shared helpers for the BGP codec: prefixes, addresses and fixed-size fields on the wire. */
 import { familyBits, ipFromBytes, ipToBytes, type IP, type IPFamily } from '../../src/net/ip.js';
 import type { CIDR } from '../../src/net/cidr.js';
 import { AFI_IPV4, AFI_IPV6 } from './messages.js';
@@ -64,4 +64,18 @@ export function ipv4FromString(text: string): Buffer {
   const parts = text.split('.').map(Number);
   if (parts.length !== 4 || parts.some((p) => !Number.isInteger(p) || p < 0 || p > 255)) throw new Error(`"${text}" is not a dotted-quad BGP identifier`);
   return Buffer.from(parts);
+}
+
+/** A 2-octet big-endian field. */
+export function u16(n: number): Buffer {
+  const b = Buffer.alloc(2);
+  b.writeUInt16BE(n);
+  return b;
+}
+
+/** A 4-octet big-endian field. */
+export function u32(n: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeUInt32BE(n >>> 0);
+  return b;
 }
