@@ -1,44 +1,23 @@
 /**
- * The API semantics, independent of HTTP: create, read, list, update, patch, delete and
- * watch with kube-apiserver's rules for resourceVersion, generation, status, finalizers,
- * namespaces, selectors, paging, custom resources and Service allocation.
+ * The API semantics, independent of HTTP: create, read, update, patch and delete with
+ * kube-apiserver's rules for resourceVersion, generation, status, finalizers, namespaces,
+ * custom resources and Service allocation. Admission lives in admission.ts, and lists,
+ * paging and watches in list-watch.ts; this class ties them to the store.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
+import { admit, checkKind, checkName, validateServiceStatus, type AdmissionContext } from './admission.js';
+import { crdResources } from './crd.js';
+import { ListWatch, type ListOptions, type WatchEvent, type WatchHandle, type WatchOptions } from './list-watch.js';
+import { isObj, present, same, target, withoutKeys } from './objects.js';
 import { PatchError, jsonPatch, mergePatch, strategicMergePatch, type Json } from './patch.js';
-import { groupVersion, resourceKey, Registry, type ResourceInfo } from './registry.js';
-import { admitCrd, crdResources } from './crd.js';
-import { matchFields, matchLabels, parseFieldSelector, parseLabelSelector, SelectorError, type FieldRequirement, type LabelRequirement } from './selectors.js';
-import { ServiceInvalid, ServiceNetwork, type ServiceNetworkOptions } from './services.js';
-import { alreadyExists, ApiError, badRequest, conflict, gone, invalidObject, notFound, type Target } from './status.js';
-import { Store, TooOldError, type Change, type Meta, type Obj } from './store.js';
-import { tryParseIP } from '../../src/net/ip.js';
+import { resourceKey, Registry, type ResourceInfo } from './registry.js';
+import { ServiceNetwork, type ServiceNetworkOptions } from './services.js';
+import { alreadyExists, ApiError, badRequest, conflict, invalidObject, notFound } from './status.js';
+import { Store, type Meta, type Obj } from './store.js';
+
+export type { ListOptions, WatchEvent, WatchHandle, WatchOptions } from './list-watch.js';
 
 export type PatchType = 'merge' | 'json' | 'strategic' | 'apply';
-
-export interface ListOptions {
-  readonly labelSelector?: string;
-  readonly fieldSelector?: string;
-  readonly limit?: number;
-  readonly continue?: string;
-  readonly resourceVersion?: string;
-}
-
-export interface WatchOptions {
-  readonly labelSelector?: string;
-  readonly fieldSelector?: string;
-  readonly resourceVersion?: string;
-  readonly allowWatchBookmarks?: boolean;
-}
-
-export interface WatchEvent {
-  readonly type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
-  readonly object: Record<string, unknown>;
-}
-
-export interface WatchHandle {
-  bookmark(): void;
-  stop(): void;
-}
 
 export interface CoreOptions extends ServiceNetworkOptions {
   /** Milliseconds since the epoch; the lab passes a real clock, tests may pass a fake one. */
@@ -48,55 +27,20 @@ export interface CoreOptions extends ServiceNetworkOptions {
 
 const SYSTEM_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
 
-const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const DNS_1035 = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
-
-function isObj(v: unknown): v is Record<string, unknown> {
-  return v !== null && typeof v === 'object' && !Array.isArray(v);
-}
-
-function canonical(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(canonical);
-  if (isObj(v)) {
-    const out: Record<string, unknown> = {};
-    for (const k of Object.keys(v).sort()) if (v[k] !== undefined) out[k] = canonical(v[k]);
-    return out;
-  }
-  return v;
-}
-
-function same(a: unknown, b: unknown): boolean {
-  return JSON.stringify(canonical(a)) === JSON.stringify(canonical(b));
-}
-
-function withoutKeys(o: Obj, keys: readonly string[]): Record<string, unknown> {
-  const out: Record<string, unknown> = { ...o };
-  for (const k of keys) delete out[k];
-  return out;
-}
-
-function target(info: ResourceInfo): Target {
-  return { qualified: resourceKey(info), group: info.group, kind: info.kind };
-}
-
-interface Snapshot {
-  readonly rv: number;
-  readonly items: Obj[];
-}
-
 export class ApiCore {
   readonly registry = new Registry();
   readonly store: Store;
   private readonly services: ServiceNetwork;
   private readonly now: () => number;
-  private readonly snapshots = new Map<string, Snapshot>();
-  private readonly watches = new Set<{ close(): void }>();
+  private readonly admission: AdmissionContext;
+  private readonly reads: ListWatch;
 
   constructor(opts: CoreOptions = {}) {
     this.store = new Store(opts.historyLimit);
     this.services = new ServiceNetwork(opts);
     this.now = opts.now ?? Date.now;
+    this.admission = { services: this.services, timestamp: () => this.timestamp() };
+    this.reads = new ListWatch(this.store);
     const ns = this.registry.lookup('', 'v1', 'namespaces')!;
     for (const name of SYSTEM_NAMESPACES) this.create(ns, undefined, { metadata: { name } });
   }
@@ -107,7 +51,7 @@ export class ApiCore {
 
   /** The object as a client sees it: apiVersion and kind of the version asked for. */
   present(info: ResourceInfo, o: Obj): Obj {
-    return { apiVersion: groupVersion(info), kind: info.kind, ...withoutKeys(o, ['apiVersion', 'kind']) } as unknown as Obj;
+    return present(info, o);
   }
 
   // ---------------------------------------------------------------- reads
@@ -118,96 +62,12 @@ export class ApiCore {
     return this.present(info, o);
   }
 
-  private selectors(info: ResourceInfo, opts: { labelSelector?: string; fieldSelector?: string }): { labels: LabelRequirement[]; fields: FieldRequirement[] } {
-    try {
-      return {
-        labels: parseLabelSelector(opts.labelSelector),
-        fields: parseFieldSelector(opts.fieldSelector, ['metadata.name', 'metadata.namespace', ...info.fields]),
-      };
-    } catch (err) {
-      if (err instanceof SelectorError) throw badRequest(`unable to parse requirement: ${err.message}`);
-      throw err;
-    }
-  }
-
+  /** Selected objects of a type, one page at a time when `limit` is set (see ListWatch.list). */
   list(info: ResourceInfo, ns: string | undefined, opts: ListOptions = {}): Record<string, unknown> {
-    const { labels, fields } = this.selectors(info, opts);
-    let rv: number;
-    let items: Obj[];
-    let offset = 0;
-    let snapshotId: string | undefined;
-    if (opts.continue) {
-      const token = this.decodeContinue(opts.continue);
-      const snap = this.snapshots.get(token.id);
-      if (!snap || snap.rv < this.store.oldestWatchableRv()) {
-        throw gone('The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.');
-      }
-      rv = snap.rv;
-      items = snap.items;
-      offset = token.offset;
-      snapshotId = token.id;
-    } else {
-      if (opts.resourceVersion && /^\d+$/.test(opts.resourceVersion) && Number(opts.resourceVersion) > this.store.currentRv()) {
-        throw new ApiError(504, 'Timeout', `Too large resource version: ${opts.resourceVersion}, current: ${this.store.currentRv()}`);
-      }
-      rv = this.store.currentRv();
-      items = this.store
-        .list(resourceKey(info), info.namespaced ? ns : undefined)
-        .filter((o) => matchLabels(labels, o.metadata.labels) && matchFields(fields, o));
-    }
-    const limit = opts.limit && opts.limit > 0 ? opts.limit : undefined;
-    const page = limit ? items.slice(offset, offset + limit) : items.slice(offset);
-    const metadata: Record<string, unknown> = { resourceVersion: String(rv) };
-    if (limit && offset + limit < items.length) {
-      if (!snapshotId) {
-        snapshotId = randomBytes(8).toString('hex');
-        this.snapshots.set(snapshotId, { rv, items });
-        while (this.snapshots.size > 64) this.snapshots.delete(this.snapshots.keys().next().value!);
-      }
-      metadata['continue'] = Buffer.from(JSON.stringify({ id: snapshotId, offset: offset + limit, rv })).toString('base64url');
-      metadata['remainingItemCount'] = items.length - offset - limit;
-    }
-    return {
-      apiVersion: groupVersion(info),
-      kind: `${info.kind}List`,
-      metadata,
-      items: page.map((o) => this.present(info, o)),
-    };
-  }
-
-  private decodeContinue(text: string): { id: string; offset: number } {
-    try {
-      const t = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as { id?: unknown; offset?: unknown };
-      if (typeof t.id === 'string' && typeof t.offset === 'number') return { id: t.id, offset: t.offset };
-    } catch {
-      // fall through
-    }
-    throw badRequest('invalid continue token');
+    return this.reads.list(info, ns, opts);
   }
 
   // ---------------------------------------------------------------- writes
-
-  private checkName(info: ResourceInfo, name: string): void {
-    const t = target(info);
-    const bad = (msg: string): never => {
-      throw invalidObject(t, name, [{ field: 'metadata.name', reason: 'FieldValueInvalid', message: `metadata.name: Invalid value: "${name}": ${msg}` }]);
-    };
-    if (info.group === 'rbac.authorization.k8s.io') {
-      if (name === '.' || name === '..' || /[/%]/.test(name)) bad('may not contain "/" or "%" and may not be "." or ".."');
-      return;
-    }
-    if (info.resource === 'services') {
-      if (name.length > 63 || !DNS_1035.test(name)) bad("a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character");
-      return;
-    }
-    if (info.resource === 'namespaces') {
-      if (name.length > 63 || !DNS_LABEL.test(name)) bad("a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character");
-      return;
-    }
-    if (name.length > 253 || !DNS_SUBDOMAIN.test(name)) {
-      bad("a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character");
-    }
-  }
 
   private requireNamespace(info: ResourceInfo, ns: string | undefined, creating: boolean): void {
     if (!info.namespaced) return;
@@ -219,15 +79,9 @@ export class ApiCore {
     }
   }
 
-  private checkKind(info: ResourceInfo, body: Record<string, unknown>): void {
-    if (body['kind'] !== undefined && body['kind'] !== info.kind) {
-      throw badRequest(`the API version in the data (${String(body['apiVersion'])}) does not match the expected API version (${groupVersion(info)}) or kind ${String(body['kind'])} is not ${info.kind}`);
-    }
-  }
-
   create(info: ResourceInfo, ns: string | undefined, body: unknown): Obj {
     if (!isObj(body)) throw badRequest('the body of the request was in an unknown format');
-    this.checkKind(info, body);
+    checkKind(info, body);
     const meta: Meta = { ...(isObj(body['metadata']) ? (body['metadata'] as Meta) : ({} as Meta)) };
     if (info.namespaced) {
       if (meta.namespace !== undefined && meta.namespace !== '' && ns !== undefined && meta.namespace !== ns) {
@@ -243,7 +97,7 @@ export class ApiCore {
         throw invalidObject(target(info), '', [{ field: 'metadata.name', reason: 'FieldValueRequired', message: 'metadata.name: Required value: name or generateName is required' }]);
       }
     }
-    this.checkName(info, meta.name);
+    checkName(info, meta.name);
     this.requireNamespace(info, meta.namespace, true);
     if (this.store.get(resourceKey(info), meta.namespace, meta.name)) throw alreadyExists(target(info), meta.name);
     delete meta.resourceVersion;
@@ -254,86 +108,10 @@ export class ApiCore {
     meta.generation = 1;
     let obj = { ...withoutKeys(body as Obj, ['apiVersion', 'kind']), metadata: meta } as Obj;
     if (info.hasStatus && info.schema) delete obj['status'];
-    obj = this.admit(info, obj, undefined);
+    obj = admit(this.admission, info, obj, undefined);
     const stored = this.store.put(resourceKey(info), obj);
     this.afterWrite(info, stored, undefined);
     return this.present(info, stored);
-  }
-
-  /** Kind-specific defaulting and validation shared by create and update. */
-  private admit(info: ResourceInfo, obj: Obj, old: Obj | undefined): Obj {
-    const t = target(info);
-    if (info.schema) {
-      const r = info.schema.admit(obj, old);
-      if (!r.ok) throw invalidObject(t, obj.metadata.name, r.causes);
-      return r.object as Obj;
-    }
-    switch (`${info.group}/${info.resource}`) {
-      case '/services': {
-        try {
-          const out = this.services.admit(obj, old);
-          if (!old) out['status'] = { loadBalancer: {} };
-          this.validateServiceStatus(info, out);
-          return out as Obj;
-        } catch (err) {
-          if (err instanceof ServiceInvalid) throw invalidObject(t, obj.metadata.name, err.causes);
-          throw err;
-        }
-      }
-      case '/namespaces': {
-        const labels = { ...(obj.metadata.labels ?? {}), 'kubernetes.io/metadata.name': obj.metadata.name };
-        const spec = isObj(obj['spec']) ? obj['spec'] : {};
-        return {
-          ...obj,
-          metadata: { ...obj.metadata, labels },
-          spec: { finalizers: ['kubernetes'], ...spec },
-          status: old ? old['status'] : { phase: 'Active' },
-        } as Obj;
-      }
-      case '/secrets': {
-        const data: Record<string, string> = { ...((obj['data'] as Record<string, string> | undefined) ?? {}) };
-        for (const [k, v] of Object.entries((obj['stringData'] as Record<string, string> | undefined) ?? {})) {
-          data[k] = Buffer.from(String(v), 'utf8').toString('base64');
-        }
-        const out = withoutKeys(obj, ['stringData']) as Obj;
-        if (Object.keys(data).length > 0) out['data'] = data;
-        out['type'] ??= 'Opaque';
-        if (old && old['type'] !== out['type']) {
-          throw invalidObject(t, obj.metadata.name, [{ field: 'type', reason: 'FieldValueInvalid', message: `type: Invalid value: "${String(out['type'])}": field is immutable` }]);
-        }
-        return out;
-      }
-      case '/pods':
-        if (!old && !isObj(obj['status'])) return { ...obj, status: { phase: 'Pending' } } as Obj;
-        return obj;
-      case 'apiextensions.k8s.io/customresourcedefinitions':
-        return this.admitCrd(obj);
-      default:
-        return obj;
-    }
-  }
-
-  private validateServiceStatus(info: ResourceInfo, svc: Record<string, unknown>): void {
-    const status = isObj(svc['status']) ? svc['status'] : {};
-    const lb = isObj(status['loadBalancer']) ? status['loadBalancer'] : {};
-    const ingress = Array.isArray(lb['ingress']) ? lb['ingress'] : [];
-    ingress.forEach((ing: unknown, i: number) => {
-      const entry = isObj(ing) ? ing : {};
-      const field = `status.loadBalancer.ingress[${i}]`;
-      if (entry['ip'] !== undefined && !tryParseIP(String(entry['ip']))) {
-        throw invalidObject(target(info), String((svc['metadata'] as Meta).name), [{ field: `${field}.ip`, reason: 'FieldValueInvalid', message: `${field}.ip: Invalid value: "${String(entry['ip'])}": must be a valid IP address` }]);
-      }
-      if (entry['ipMode'] !== undefined && entry['ip'] === undefined) {
-        throw invalidObject(target(info), String((svc['metadata'] as Meta).name), [{ field: `${field}.ipMode`, reason: 'FieldValueForbidden', message: `${field}.ipMode: Forbidden: may not be specified when \`ip\` is not` }]);
-      }
-      if (entry['ipMode'] !== undefined && entry['ipMode'] !== 'VIP' && entry['ipMode'] !== 'Proxy') {
-        throw invalidObject(target(info), String((svc['metadata'] as Meta).name), [{ field: `${field}.ipMode`, reason: 'FieldValueNotSupported', message: `${field}.ipMode: Unsupported value: "${String(entry['ipMode'])}": supported values: "Proxy", "VIP"` }]);
-      }
-    });
-  }
-
-  private admitCrd(obj: Obj): Obj {
-    return admitCrd(obj, this.timestamp());
   }
 
   private registerCrd(crd: Obj): void {
@@ -355,7 +133,7 @@ export class ApiCore {
     const old = this.store.get(key, scope, name);
     if (!old) throw notFound(target(info), name);
     if (!isObj(body)) throw badRequest('the body of the request was in an unknown format');
-    this.checkKind(info, body);
+    checkKind(info, body);
     const meta: Meta = { ...(isObj(body['metadata']) ? (body['metadata'] as Meta) : ({} as Meta)) };
     if (meta.name !== undefined && meta.name !== name) throw badRequest(`the name of the object (${meta.name}) does not match the name on the URL (${name})`);
     if (info.namespaced && meta.namespace !== undefined && meta.namespace !== ns) {
@@ -400,12 +178,12 @@ export class ApiCore {
     }
     if (sub === 'status') {
       // A status write cannot change the spec: only the status rules apply.
-      if (info.schema) next = this.admit(info, next, old);
-      else if (info.group === '' && info.resource === 'services') this.validateServiceStatus(info, next);
+      if (info.schema) next = admit(this.admission, info, next, old);
+      else if (info.group === '' && info.resource === 'services') validateServiceStatus(info, next);
     } else if (info.group === '' && info.resource === 'services' && same(next['spec'], old['spec'])) {
       // Metadata-only change (labels, annotations, finalizers): allocations stay as they are.
     } else {
-      next = this.admit(info, next, old);
+      next = admit(this.admission, info, next, old);
     }
     const specChanged = !same(withoutKeys(next, ['metadata', 'status']), withoutKeys(old, ['metadata', 'status']));
     if (specChanged && sub !== 'status') next.metadata.generation = (old.metadata.generation ?? 1) + 1;
@@ -550,73 +328,17 @@ export class ApiCore {
    * empty or "0"). Throws ApiError 410 for a version older than the retained history.
    */
   watch(info: ResourceInfo, ns: string | undefined, opts: WatchOptions, send: (e: WatchEvent) => void, close: () => void): WatchHandle {
-    const { labels, fields } = this.selectors(info, opts);
-    const scope = info.namespaced ? ns : undefined;
-    const matches = (o: Obj | undefined): boolean =>
-      o !== undefined && (scope === undefined || o.metadata.namespace === scope) && matchLabels(labels, o.metadata.labels) && matchFields(fields, o);
-    const deliver = (c: Change): void => {
-      const now = matches(c.object);
-      const before = matches(c.previous);
-      let type: WatchEvent['type'] | undefined;
-      if (c.type === 'ADDED') type = now ? 'ADDED' : undefined;
-      else if (c.type === 'DELETED') type = before || now ? 'DELETED' : undefined;
-      else if (now && before) type = 'MODIFIED';
-      else if (now) type = 'ADDED';
-      else if (before) type = 'DELETED';
-      if (type) send({ type, object: this.present(info, c.object) });
-    };
-    const rvText = opts.resourceVersion ?? '';
-    let fromRv: number;
-    const initial: Obj[] = [];
-    if (rvText === '' || rvText === '0') {
-      fromRv = this.store.currentRv();
-      initial.push(...this.store.list(resourceKey(info), scope).filter(matches));
-    } else if (/^\d+$/.test(rvText)) {
-      fromRv = Number(rvText);
-    } else {
-      throw badRequest(`invalid resource version "${rvText}"`);
-    }
-    let sub: ReturnType<Store['subscribe']>;
-    try {
-      sub = this.store.subscribe(resourceKey(info), fromRv, deliver);
-    } catch (err) {
-      if (err instanceof TooOldError) throw gone(`too old resource version: ${err.requested} (${err.oldest})`);
-      throw err;
-    }
-    for (const o of initial) send({ type: 'ADDED', object: this.present(info, o) });
-    for (const c of sub.replay) deliver(c);
-    const entry = {
-      close: () => {
-        sub.unsubscribe();
-        this.watches.delete(entry);
-        close();
-      },
-    };
-    this.watches.add(entry);
-    return {
-      bookmark: () => {
-        if (opts.allowWatchBookmarks) {
-          send({ type: 'BOOKMARK', object: { apiVersion: groupVersion(info), kind: info.kind, metadata: { resourceVersion: String(this.store.currentRv()) } } });
-        }
-      },
-      stop: () => {
-        sub.unsubscribe();
-        this.watches.delete(entry);
-      },
-    };
+    return this.reads.watch(info, ns, opts, send, close);
   }
 
   /** Ends every open watch (the client sees its stream close). */
   dropWatches(): number {
-    const all = [...this.watches];
-    for (const w of all) w.close();
-    return all.length;
+    return this.reads.dropWatches();
   }
 
   /** Forgets history and paging snapshots: older watches and continues get 410. */
   compact(): void {
-    this.store.compact();
-    this.snapshots.clear();
+    this.reads.compact();
   }
 }
 

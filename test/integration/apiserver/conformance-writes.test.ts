@@ -1,21 +1,13 @@
 /**
- * The embedded API server's semantics, spoken to through @kubernetes/client-node over HTTPS:
- * the typed APIs (CoreV1Api, CustomObjectsApi, VersionApi, Watch) and Herald's KubeClient.
+ * Writing through the embedded API server with Herald's KubeClient over HTTPS: object
+ * metadata and error Statuses, the status subresource and generation, the three patch types,
+ * finalizers and deletion, custom resources against their CRD schema, and Service
+ * defaulting and allocation.
  */
-import { ApiException, CoreV1Api, CustomObjectsApi, VersionApi, Watch } from '@kubernetes/client-node';
 import { expect } from 'chai';
-import { apiError, eventually, startTestCluster, type TestCluster } from '../../support/apiserver.js';
-import { heraldResource, SERVICES, NAMESPACES, CONFIGMAPS, LEASES, type KubeObject } from '../../../src/k8s/index.js';
-
-const POOLS = heraldResource('IPAddressPool');
-
-function pool(name: string, addresses: string[], extra: Record<string, unknown> = {}): KubeObject {
-  return { metadata: { name, namespace: 'default' }, spec: { addresses, ...extra } };
-}
-
-function svc(name: string, spec: Record<string, unknown> = {}, meta: Record<string, unknown> = {}): KubeObject {
-  return { metadata: { name, namespace: 'default', ...meta }, spec: { type: 'LoadBalancer', ports: [{ name: 'http', port: 80 }], ...spec } };
-}
+import { apiError, startTestCluster, type TestCluster } from '../../support/apiserver.js';
+import { pool, POOLS, svc } from '../../support/conformance.js';
+import { heraldResource, SERVICES, NAMESPACES, CONFIGMAPS } from '../../../src/k8s/index.js';
 
 describe('embedded API server: conformance through client-node', function () {
   let c: TestCluster;
@@ -24,52 +16,6 @@ describe('embedded API server: conformance through client-node', function () {
   });
   after(async () => {
     await c.server.stop();
-  });
-
-  describe('discovery', () => {
-    it('serves /version, /api, /apis and resource lists', async () => {
-      const v = await c.kc.makeApiClient(VersionApi).getCode();
-      expect(v.major).to.equal('1');
-      const api = (await c.client.request('GET' as never, '/api')) as { versions: string[] };
-      expect(api.versions).to.deep.equal(['v1']);
-      const apis = (await c.client.request('GET' as never, '/apis')) as { groups: { name: string }[] };
-      const names = apis.groups.map((g) => g.name);
-      for (const g of ['herald.dev', 'discovery.k8s.io', 'coordination.k8s.io', 'rbac.authorization.k8s.io', 'apiextensions.k8s.io', 'events.k8s.io']) {
-        expect(names).to.include(g);
-      }
-      const core = (await c.client.request('GET' as never, '/api/v1')) as { resources: { name: string; namespaced: boolean }[] };
-      const coreNames = core.resources.map((r) => r.name);
-      for (const r of ['namespaces', 'services', 'services/status', 'nodes', 'nodes/status', 'pods', 'secrets', 'configmaps', 'events']) expect(coreNames).to.include(r);
-      const herald = (await c.client.request('GET' as never, '/apis/herald.dev/v1beta1')) as { resources: { name: string; kind: string }[] };
-      expect(herald.resources.map((r) => r.kind)).to.include.members(['IPAddressPool', 'BGPPeer', 'ServiceL2Status']);
-    });
-  });
-
-  describe('typed client-node APIs work unchanged', () => {
-    it('CoreV1Api creates, reads, lists and deletes a namespace and a service', async () => {
-      const core = c.kc.makeApiClient(CoreV1Api);
-      await core.createNamespace({ body: { metadata: { name: 'typed' } } });
-      const created = await core.createNamespacedService({ namespace: 'typed', body: { metadata: { name: 'web' }, spec: { type: 'LoadBalancer', ports: [{ port: 80 }] } } });
-      expect(created.spec?.clusterIP).to.match(/^198\.51\.100\./);
-      const list = await core.listNamespacedService({ namespace: 'typed' });
-      expect(list.items.map((s) => s.metadata?.name)).to.deep.equal(['web']);
-      await core.deleteNamespacedService({ namespace: 'typed', name: 'web' });
-      try {
-        await core.readNamespacedService({ namespace: 'typed', name: 'web' });
-        expect.fail('service still exists');
-      } catch (err) {
-        expect((err as ApiException<unknown>).code).to.equal(404);
-      }
-      await core.deleteNamespace({ name: 'typed' });
-    });
-
-    it('CustomObjectsApi reads Herald custom resources', async () => {
-      await c.client.create(POOLS, pool('typed-pool', ['192.0.2.0/28']));
-      const api = c.kc.makeApiClient(CustomObjectsApi);
-      const got = (await api.getNamespacedCustomObject({ group: 'herald.dev', version: 'v1beta1', namespace: 'default', plural: 'ipaddresspools', name: 'typed-pool' })) as KubeObject;
-      expect((got['spec'] as { addresses: string[] }).addresses).to.deep.equal(['192.0.2.0/28']);
-      await c.client.delete(POOLS, 'default', 'typed-pool');
-    });
   });
 
   describe('object metadata and errors', () => {
@@ -224,121 +170,6 @@ describe('embedded API server: conformance through client-node', function () {
     });
   });
 
-  describe('selectors and paging', () => {
-    before(async () => {
-      await c.client.create(NAMESPACES, { metadata: { name: 'sel' } });
-      for (let i = 0; i < 7; i++) {
-        await c.client.create(CONFIGMAPS, { metadata: { name: `cm-${i}`, namespace: 'sel', labels: { tier: i % 2 === 0 ? 'even' : 'odd', idx: String(i) } } });
-      }
-    });
-
-    const names = (items: KubeObject[]): string[] => items.map((o) => o.metadata.name);
-    const cases: { name: string; label?: string; field?: string; want: string[] }[] = [
-      { name: 'equality', label: 'tier=odd', want: ['cm-1', 'cm-3', 'cm-5'] },
-      { name: 'inequality', label: 'tier!=odd', want: ['cm-0', 'cm-2', 'cm-4', 'cm-6'] },
-      { name: 'set in', label: 'idx in (1,2)', want: ['cm-1', 'cm-2'] },
-      { name: 'set notin and exists', label: 'idx notin (0,1,2,3),tier', want: ['cm-4', 'cm-5', 'cm-6'] },
-      { name: 'does not exist', label: '!tier', want: [] },
-      { name: 'field metadata.name', field: 'metadata.name=cm-3', want: ['cm-3'] },
-      { name: 'field and label', field: 'metadata.name!=cm-0', label: 'tier=even', want: ['cm-2', 'cm-4', 'cm-6'] },
-    ];
-    for (const tc of cases) {
-      it(`selects: ${tc.name}`, async () => {
-        const out = await c.client.list(CONFIGMAPS, { namespace: 'sel', ...(tc.label ? { labelSelector: tc.label } : {}), ...(tc.field ? { fieldSelector: tc.field } : {}) });
-        expect(names(out.items)).to.deep.equal(tc.want);
-      });
-    }
-
-    it('refuses an unsupported field selector with 400', async () => {
-      const e = await apiError(c.client.list(CONFIGMAPS, { namespace: 'sel', fieldSelector: 'spec.nope=1' }));
-      expect(e.statusCode).to.equal(400);
-    });
-
-    it('limit/continue pages through a consistent snapshot', async () => {
-      const first = await c.client.list(CONFIGMAPS, { namespace: 'sel', limit: 3 });
-      expect(names(first.items)).to.deep.equal(['cm-0', 'cm-1', 'cm-2']);
-      await c.client.create(CONFIGMAPS, { metadata: { name: 'cm-00', namespace: 'sel' } });
-      const second = await c.client.list(CONFIGMAPS, { namespace: 'sel', limit: 3, continue: first.continue! });
-      expect(names(second.items)).to.deep.equal(['cm-3', 'cm-4', 'cm-5']);
-      expect(second.resourceVersion).to.equal(first.resourceVersion);
-      const third = await c.client.list(CONFIGMAPS, { namespace: 'sel', limit: 3, continue: second.continue! });
-      expect(names(third.items)).to.deep.equal(['cm-6']);
-      expect(third.continue).to.equal(undefined);
-      const all = await c.client.listAll(CONFIGMAPS, { namespace: 'sel', limit: 2 });
-      expect(all.items).to.have.length(8);
-    });
-
-    it('a continue token from before a compaction gets 410 Expired', async () => {
-      const first = await c.client.list(CONFIGMAPS, { namespace: 'sel', limit: 2 });
-      c.server.faults.compact();
-      const e = await apiError(c.client.list(CONFIGMAPS, { namespace: 'sel', limit: 2, continue: first.continue! }));
-      expect([e.statusCode, e.reason]).to.deep.equal([410, 'Expired']);
-    });
-  });
-
-  describe('watch', () => {
-    it('streams ADDED, MODIFIED, DELETED from a resourceVersion, and BOOKMARKs when asked', async () => {
-      await c.client.create(NAMESPACES, { metadata: { name: 'watch' } });
-      const start = await c.client.list(CONFIGMAPS, { namespace: 'watch' });
-      const seen: string[] = [];
-      let bookmarks = 0;
-      const w = new Watch(c.kc);
-      const ctl = await w.watch('/api/v1/namespaces/watch/configmaps', { resourceVersion: start.resourceVersion, allowWatchBookmarks: true }, (type: string, obj: KubeObject) => {
-        if (type === 'BOOKMARK') bookmarks++;
-        else seen.push(`${type} ${obj.metadata.name}`);
-      }, () => undefined);
-      try {
-        await c.client.create(CONFIGMAPS, { metadata: { name: 'w1', namespace: 'watch' } });
-        await c.client.patch(CONFIGMAPS, 'watch', 'w1', { data: { a: '1' } });
-        await c.client.delete(CONFIGMAPS, 'watch', 'w1');
-        await eventually(() => seen.length === 3 && bookmarks > 0, 'three events and a bookmark');
-        expect(seen).to.deep.equal(['ADDED w1', 'MODIFIED w1', 'DELETED w1']);
-      } finally {
-        ctl.abort();
-      }
-    });
-
-    it('replays changes made after the given resourceVersion, before the watch started', async () => {
-      const start = await c.client.list(CONFIGMAPS, { namespace: 'watch' });
-      await c.client.create(CONFIGMAPS, { metadata: { name: 'early', namespace: 'watch' } });
-      const seen: string[] = [];
-      const s = await c.client.watch(CONFIGMAPS, { namespace: 'watch', resourceVersion: start.resourceVersion }, (t, o) => seen.push(`${t} ${o.metadata.name}`), () => undefined);
-      try {
-        await eventually(() => seen.length === 1, 'replayed event');
-        expect(seen).to.deep.equal(['ADDED early']);
-      } finally {
-        s.stop();
-      }
-    });
-
-    it('a label-selected watch sees an object leave the selection as DELETED', async () => {
-      await c.client.create(CONFIGMAPS, { metadata: { name: 'lbl', namespace: 'watch', labels: { keep: 'yes' } } });
-      const seen: string[] = [];
-      const s = await c.client.watch(CONFIGMAPS, { namespace: 'watch', labelSelector: 'keep=yes', resourceVersion: '0' }, (t, o) => seen.push(`${t} ${o.metadata.name}`), () => undefined);
-      try {
-        await eventually(() => seen.length === 1, 'initial ADDED');
-        await c.client.patch(CONFIGMAPS, 'watch', 'lbl', { metadata: { labels: { keep: 'no' } } });
-        await eventually(() => seen.length === 2, 'DELETED on leaving the selection');
-        expect(seen).to.deep.equal(['ADDED lbl', 'DELETED lbl']);
-      } finally {
-        s.stop();
-      }
-    });
-
-    it('a resourceVersion older than the retained history gets 410 Gone', async () => {
-      const old = await c.client.list(CONFIGMAPS, { namespace: 'watch' });
-      await c.client.create(CONFIGMAPS, { metadata: { name: 'after', namespace: 'watch' } });
-      c.server.faults.compact();
-      const events: { type: string; code?: number }[] = [];
-      let ended = false;
-      await c.client.watch(CONFIGMAPS, { namespace: 'watch', resourceVersion: old.resourceVersion }, (t, o) => events.push({ type: t, code: (o as unknown as { code?: number }).code! }), () => {
-        ended = true;
-      });
-      await eventually(() => ended, 'watch to end');
-      expect(events).to.deep.equal([{ type: 'ERROR', code: 410 }]);
-    });
-  });
-
   describe('custom resources', () => {
     it('validates against the CRD schema with a 422 naming the field', async () => {
       const e = await apiError(c.client.create(POOLS, pool('bad-type', ['192.0.2.0/28'], { autoAssign: 'yes' })));
@@ -440,40 +271,6 @@ describe('embedded API server: conformance through client-node', function () {
     it('headless Services keep clusterIP None', async () => {
       const s = await c.client.create(SERVICES, svc('headless', { type: 'ClusterIP', clusterIP: 'None' }));
       expect((s['spec'] as { clusterIPs: string[] }).clusterIPs).to.deep.equal(['None']);
-    });
-  });
-
-  describe('authentication, RBAC and faults', () => {
-    it('refuses a request without a valid token (401)', async () => {
-      const { KubeClient } = await import('../../../src/k8s/client.js');
-      const anon = KubeClient.fromString(c.server.kubeconfig('not-a-token'));
-      const e = await apiError(anon.list(CONFIGMAPS, { namespace: 'default' }));
-      expect(e.statusCode).to.equal(401);
-    });
-
-    it('injects 500, 429 and 409 for the next N requests of a resource, then recovers', async () => {
-      c.server.faults.failNext({ resource: 'leases.coordination.k8s.io', verb: 'list', count: 2, status: 500 });
-      const e1 = await apiError(c.client.list(LEASES, { namespace: 'default' }));
-      const e2 = await apiError(c.client.list(LEASES, { namespace: 'default' }));
-      expect([e1.statusCode, e2.statusCode]).to.deep.equal([500, 500]);
-      await c.client.list(LEASES, { namespace: 'default' });
-      c.server.faults.failNext({ resource: 'configmaps', verb: 'create', count: 1, status: 429 });
-      const e3 = await apiError(c.client.create(CONFIGMAPS, { metadata: { name: 'throttled', namespace: 'default' } }));
-      expect([e3.statusCode, e3.reason]).to.deep.equal([429, 'TooManyRequests']);
-    });
-
-    it('a hung request stays unanswered until the fault is cleared', async () => {
-      c.server.faults.failNext({ resource: 'configmaps', verb: 'get', count: 1, status: 'hang' });
-      let settled = false;
-      const p = c.client.get(CONFIGMAPS, 'default', 'noop').then(
-        () => (settled = true),
-        () => (settled = true),
-      );
-      await c.client.list(CONFIGMAPS, { namespace: 'default' });
-      expect(settled).to.equal(false);
-      c.server.faults.clear();
-      await p;
-      expect(settled).to.equal(true);
     });
   });
 });
