@@ -6,8 +6,8 @@
 import { formatCIDR, type CIDR } from '../../src/net/cidr.js';
 import { tryParseIP, type IP } from '../../src/net/ip.js';
 import type { Negotiated } from './fsm.js';
-import { AFI_IPV4, AFI_IPV6, AS_SEQUENCE, AS_TRANS, type CodecOptions, type LargeCommunity, type PathAttributes, type UpdateMessage } from './messages.js';
-import { endOfRib, packAnnouncements, packWithdrawals } from './packer.js';
+import { AFI_IPV4, AFI_IPV6, AS_SEQUENCE, AS_TRANS, type LargeCommunity, type PathAttributes, type UpdateMessage } from './messages.js';
+import { endOfRib, packAnnouncements, packWithdrawals, type AnnounceOptions } from './packer.js';
 
 export interface Route {
   readonly prefix: CIDR;
@@ -20,7 +20,8 @@ export interface Route {
 export interface DiffContext {
   readonly negotiated: Negotiated;
   readonly myAsn: number;
-  readonly codec: CodecOptions;
+  /** The negotiated message options, and whether IPv4 goes in MP_REACH/MP_UNREACH (an IPv6 session). */
+  readonly codec: AnnounceOptions;
   /** The next hop for a family on this session, if it has one. */
   readonly nextHop: (family: 'IPv4' | 'IPv6') => IP | undefined;
   /** Told about prefixes that cannot be announced (no next hop for their family). */

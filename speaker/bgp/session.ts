@@ -405,7 +405,8 @@ export class BgpSession {
     const updates = this.rib.diff({
       negotiated: n,
       myAsn: this.opts.fsm.myAsn,
-      codec: this.codec,
+      // IPv4 over an IPv6 session (dualStackAddressFamily) travels in MP_REACH_NLRI (RFC 4760).
+      codec: { ...this.codec, ipv4ViaMp: this.opts.peerAddress.family === 'IPv6' },
       nextHop: (f) => this.nextHopFor(f),
       unannounceable: (family, prefixes) => this.log.warn('no next hop for this family on this session; prefixes not announced', { family, prefixes }),
     }, full);

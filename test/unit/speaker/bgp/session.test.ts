@@ -237,6 +237,29 @@ describe('bgp session (scripted peer, fake clock)', () => {
     expect(peer.inFlight).to.equal(0);
   });
 
+  it('over an IPv6 session, IPv4 prefixes travel in MP_REACH_NLRI / MP_UNREACH_NLRI with the IPv4 next hop', async () => {
+    const peer = new ScriptedPeer();
+    const both = [{ afi: 1, safi: 1 }, { afi: 2, safi: 1 }];
+    const session = new BgpSession({ name: 'peer', peerAddress: parseIP('2001:db8::2'), nextHopV4: parseIP('192.0.2.1'), transport: peer, clock: new FakeClock(), logger: new RecordingLogger(), random: () => 0, fsm: { myAsn: 65000, peerAsn: 65001, routerId: '192.0.2.1', holdTime: 9, connectRetryTime: 5, capabilities: { multiprotocol: both, routeRefresh: true, extendedMessage: false, other: [], fourOctetAs: 65000 } } });
+    session.setAdvertisements([r('203.0.113.1/32')]);
+    session.start();
+    await flush();
+    peer.send({ type: 'open', version: 4, myAs: 65001, holdTime: 9, bgpId: '192.0.2.2', capabilities: { multiprotocol: both, routeRefresh: true, extendedMessage: false, other: [], fourOctetAs: 65001 } });
+    peer.send({ type: 'keepalive' });
+    expect(session.state()).to.equal('Established');
+    const updates = peer.received.filter((m): m is UpdateMessage => m.type === 'update' && !isEndOfRib(m));
+    expect(updates).to.have.length(1);
+    expect(updates[0]!.nlri).to.deep.equal([]);
+    expect(updates[0]!.attributes.nextHop).to.equal(undefined);
+    const mp = updates[0]!.attributes.mpReach!;
+    expect([mp.afi, mp.safi, mp.nextHops.map((h) => h.family), mp.nlri.map(formatCIDR)]).to.deep.equal([1, 1, ['IPv4'], ['203.0.113.1/32']]);
+    session.setAdvertisements([]);
+    const last = peer.received[peer.received.length - 1] as UpdateMessage;
+    expect(last.withdrawn).to.deep.equal([]);
+    expect([last.attributes.mpUnreach?.afi, last.attributes.mpUnreach?.withdrawn.map(formatCIDR)]).to.deep.equal([1, ['203.0.113.1/32']]);
+    session.stop();
+  });
+
   it('connects to the configured port from the configured local address', async () => {
     const peer = new ScriptedPeer();
     const session = new BgpSession({ name: 'peer', peerAddress: parseIP('192.0.2.2'), peerPort: 1179, localAddress: '192.0.2.9', transport: peer, clock: new FakeClock(), logger: new RecordingLogger(), random: () => 0, fsm: { myAsn: 65000, peerAsn: 65001, routerId: '192.0.2.1', holdTime: 9, connectRetryTime: 5, capabilities: { multiprotocol: [{ afi: 1, safi: 1 }], routeRefresh: true, extendedMessage: false, other: [], fourOctetAs: 65000 } } });
