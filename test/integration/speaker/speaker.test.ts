@@ -13,7 +13,7 @@ import { Controller } from '../../../controller/controller.js';
 import { electOwner } from '../../../speaker/election.js';
 import { systemClock } from '../../../src/core/clock.js';
 import { RecordingLogger } from '../../../src/core/logger.js';
-import { ENDPOINT_SLICES, EVENTS, NAMESPACES, NODES, PODS, SERVICES, heraldResource, type KubeObject } from '../../../src/k8s/index.js';
+import { ENDPOINT_SLICES, EVENTS, NAMESPACES, NODES, PODS, SECRETS, SERVICES, heraldResource, type KubeObject } from '../../../src/k8s/index.js';
 import { createMetricsRegistry } from '../../../src/metrics.js';
 import { eventually, startTestCluster, type TestCluster } from '../../support/apiserver.js';
 import { Bird } from '../../support/bgp-peers.js';
@@ -35,6 +35,8 @@ describe('speakers end to end (API server, controller, 3 node namespaces, BIRD, 
   const macs: Record<string, string> = {};
   const speakers: Record<string, import('node:child_process').ChildProcess> = {};
   const ports: Record<string, string> = {};
+  /** Everything each speaker wrote to stderr (its log), to check what it never says. */
+  const logs: Record<string, string> = {};
   let lanNs = '';
 
   before(async function () {
@@ -78,7 +80,9 @@ protocol bgp node_c from speakers { neighbor 192.0.2.3 as 65000; }
       const text = readFileSync(kc, 'utf8').replace(`127.0.0.1:${port}`, '127.0.0.1:6443');
       writeFileSync(kc, text);
       const p = (speakers[name] = net.spawn(ns, process.execPath, [join(REPO_ROOT, 'bin', 'herald.js'), 'speaker', '--kubeconfig', kc, '--node', name, '--metrics-port', '7473', '--metrics-host', '127.0.0.1', '--log-level', 'info'], { cwd: REPO_ROOT }));
+      logs[name] = '';
       p.stderr!.on('data', (d: Buffer) => {
+        logs[name] += d.toString();
         if (process.env['HERALD_TEST_VERBOSE']) process.stderr.write(`[${name}] ${d.toString()}`);
       });
     }
@@ -231,6 +235,54 @@ protocol bgp node_c from speakers { neighbor 192.0.2.3 as 65000; }
         // already gone; the namespace teardown kills what is left
       }
       gtsm.cleanup();
+    }
+  });
+
+  it('BGPPeer options end to end: sourceAddress, routerID, peerPort and a passwordSecret (TCP-MD5) on the one selected node; the password is in no log', async () => {
+    const password = 'md5-e2e-9f3c';
+    // node-a gets a second address to source the session from; the router accepts only that
+    // address, on port 1179, with the TCP-MD5 key.
+    const na = net.name('na');
+    net.exec(na, ['ip', 'addr', 'add', '192.0.2.11/24', 'dev', 'eth0']);
+    const ns = net.add('opts');
+    net.attach(lanNs, ns, ['192.0.2.251/24']);
+    const router = new Bird(net, ns, `
+router id 192.0.2.251;
+protocol device {}
+ipv4 table master4;
+protocol bgp node_a { local 192.0.2.251 port 1179 as 65003; neighbor 192.0.2.11 as 65000; passive on; hold time 9; password "${password}"; ipv4 { import all; export none; }; }
+`);
+    try {
+      await router.ready();
+      await c.client.create(SECRETS, { metadata: { name: 'router-md5', namespace: NS }, type: 'kubernetes.io/basic-auth', data: { password: Buffer.from(password).toString('base64') } });
+      const pool = heraldResource('IPAddressPool');
+      await c.client.create(pool, { metadata: { name: 'opts', namespace: NS }, spec: { addresses: ['203.0.113.64/28'] } } as KubeObject);
+      await c.client.create(heraldResource('BGPPeer'), { metadata: { name: 'opts-router', namespace: NS }, spec: { myASN: 65000, peerASN: 65003, peerAddress: '192.0.2.251', peerPort: 1179, sourceAddress: '192.0.2.11', routerID: '198.51.100.77', holdTime: '9s', passwordSecret: { name: 'router-md5' }, nodeSelectors: [{ matchLabels: { 'kubernetes.io/hostname': 'node-a' } }] } } as KubeObject);
+      await c.client.create(heraldResource('BGPAdvertisement'), { metadata: { name: 'opts', namespace: NS }, spec: { ipAddressPools: ['opts'], peers: ['opts-router'] } } as KubeObject);
+      const ip = await service('opts', 'opts');
+      await eventually(() => router.routes('master4').includes(`${ip}/32`) || undefined, 'the route at the router', 60_000, 200);
+      const info = router.birdc('show', 'protocols', 'all', 'node_a');
+      expect(info).to.match(/Neighbor address:\s+192\.0\.2\.11/);
+      expect(info).to.match(/Neighbor ID:\s+198\.51\.100\.77/);
+      // Only node-a is selected: the other nodes have no session with this peer.
+      expect(await c.client.tryGet(heraldResource('BGPSessionState'), NS, 'node-b-opts-router')).to.equal(undefined);
+      const state = await eventually(() => c.client.tryGet(heraldResource('BGPSessionState'), NS, 'node-a-opts-router'), 'the BGPSessionState of node-a', 30_000, 200);
+      expect(state['status']).to.deep.include({ peer: 'opts-router', state: 'Established' });
+      await c.client.delete(SERVICES, 'default', 'opts');
+      await eventually(() => !router.routes('master4').includes(`${ip}/32`) || undefined, 'the withdrawal at the router', 30_000, 200);
+      await c.client.delete(heraldResource('BGPAdvertisement'), NS, 'opts');
+      await c.client.delete(heraldResource('BGPPeer'), NS, 'opts-router');
+      await c.client.delete(SECRETS, NS, 'router-md5');
+      for (const [node, text] of Object.entries(logs)) expect(text.includes(password), `${node}'s log holds the password`).to.equal(false);
+      expect(logs['node-a']).to.include('opts-router');
+    } finally {
+      try {
+        router.birdc('down');
+      } catch {
+        // already gone; the namespace teardown kills what is left
+      }
+      router.cleanup();
+      net.exec(na, ['ip', 'addr', 'del', '192.0.2.11/24', 'dev', 'eth0']);
     }
   });
 
