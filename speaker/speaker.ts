@@ -120,13 +120,24 @@ export class Speaker {
           for (const [k, v] of Object.entries(this.l2Counters)) this.metrics.l2Frames.set({ kind: k }, v);
         },
       }),
-      sessionUp: new Gauge({ name: 'herald_speaker_bgp_session_up', help: '1 when the BGP session is Established', labelNames: ['peer'], registers: [opts.registry] }),
+      // Both read the sessions at scrape time, starting empty: a deleted peer leaves no series behind.
+      sessionUp: new Gauge({
+        name: 'herald_speaker_bgp_session_up',
+        help: '1 when the BGP session is Established',
+        labelNames: ['peer'],
+        registers: [opts.registry],
+        collect: () => {
+          this.metrics.sessionUp.reset();
+          for (const [peer, s] of this.bgp.states()) this.metrics.sessionUp.set({ peer }, s.state() === 'Established' ? 1 : 0);
+        },
+      }),
       bgpMessages: new Gauge({
         name: 'herald_speaker_bgp_messages_total',
         help: 'BGP messages per peer: updates, keepalives and notifications, sent and received; prefixes announced',
         labelNames: ['peer', 'kind'],
         registers: [opts.registry],
         collect: () => {
+          this.metrics.bgpMessages.reset();
           for (const [peer, session] of this.bgp.states()) {
             for (const [kind, v] of Object.entries(session.stats)) this.metrics.bgpMessages.set({ peer, kind }, v);
           }
@@ -175,11 +186,9 @@ export class Speaker {
    * Called periodically: recomputes only when something changed that no event reports (the
    * split-brain guard's settle window ending), or when the last full pass is FULL_RESYNC_MS old
    * (a safety net); with 10k Services a pass is not free, and an idle speaker stays idle.
-   * Session metrics follow the sessions here.
    */
   resync(): void {
     if (!this.ready || this.stopped) return;
-    for (const [peer, s] of this.bgp.states()) this.metrics.sessionUp.set({ peer }, s.state() === 'Established' ? 1 : 0);
     const now = this.opts.clock.monotonic();
     const alive = this.swim ? this.swim.alive() : this.membership.alive();
     const guarded = this.opts.splitBrainGuard !== false && !this.guard.check(alive.size, now).allowed;
@@ -301,7 +310,6 @@ export class Speaker {
         }
       }
     }
-    for (const [peer, s] of this.bgp.states()) this.metrics.sessionUp.set({ peer }, s.state() === 'Established' ? 1 : 0);
     this.metrics.announced.set({ protocol: 'l2' }, l2.size);
     this.metrics.announced.set({ protocol: 'bgp' }, new Set(desired.decisions.filter((d) => d.bgp.announce).map((d) => d.ip)).size);
     await this.status.writeServiceStatuses(guard.allowed ? desired.decisions.filter((d) => d.l2.announce).map((d) => d.service) : [], desired.decisions.filter((d) => d.bgp.announce).map((d) => d.service), desired);

@@ -268,11 +268,22 @@ protocol bgp node_a { local 192.0.2.251 port 1179 as 65003; neighbor 192.0.2.11 
       expect(await c.client.tryGet(heraldResource('BGPSessionState'), NS, 'node-b-opts-router')).to.equal(undefined);
       const state = await eventually(() => c.client.tryGet(heraldResource('BGPSessionState'), NS, 'node-a-opts-router'), 'the BGPSessionState of node-a', 30_000, 200);
       expect(state['status']).to.deep.include({ peer: 'opts-router', state: 'Established' });
+      // node-a's metrics: the session up, messages counted both ways.
+      const metricsOf = (): string => spawnSync('ip', ['netns', 'exec', na, 'curl', '-s', 'http://127.0.0.1:7473/metrics'], { encoding: 'utf8' }).stdout;
+      const m = await eventually(() => {
+        const t = metricsOf();
+        return /herald_speaker_bgp_messages_total\{peer="opts-router",kind="keepalivesReceived"[^}]*\} [1-9]/.test(t) ? t : undefined;
+      }, 'node-a\'s metrics for the peer', 30_000, 200);
+      expect(m).to.match(/herald_speaker_bgp_session_up\{peer="opts-router"[^}]*\} 1/);
+      for (const kind of ['updatesSent', 'keepalivesSent', 'prefixesAnnounced']) expect(m).to.match(new RegExp(`herald_speaker_bgp_messages_total\\{peer="opts-router",kind="${kind}"[^}]*\\} [1-9]`));
+      expect(m).to.match(/herald_speaker_bgp_messages_total\{peer="opts-router",kind="notificationsReceived"[^}]*\} 0/);
       await c.client.delete(SERVICES, 'default', 'opts');
       await eventually(() => !router.routes('master4').includes(`${ip}/32`) || undefined, 'the withdrawal at the router', 30_000, 200);
       await c.client.delete(heraldResource('BGPAdvertisement'), NS, 'opts');
       await c.client.delete(heraldResource('BGPPeer'), NS, 'opts-router');
       await c.client.delete(SECRETS, NS, 'router-md5');
+      // The peer gone, its series go too.
+      await eventually(() => !metricsOf().includes('peer="opts-router"') || undefined, 'the peer\'s series to leave node-a\'s metrics', 30_000, 200);
       for (const [node, text] of Object.entries(logs)) expect(text.includes(password), `${node}'s log holds the password`).to.equal(false);
       expect(logs['node-a']).to.include('opts-router');
     } finally {
