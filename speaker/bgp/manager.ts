@@ -189,7 +189,8 @@ export class BgpManager {
         capabilities: {
           multiprotocol: families,
           routeRefresh: true,
-          extendedMessage: false,
+          // RFC 8654: up to 65535-byte messages where the router agrees (fewer UPDATEs).
+          extendedMessage: true,
           fourOctetAs: p.myASN,
           other: [],
           ...(p.enableGracefulRestart ? { gracefulRestart: { restarting: false, restartTime: 120, families: families.map((f) => ({ ...f, forwardingPreserved: true })) } } : {}),

@@ -26,6 +26,8 @@ interface StartCmd {
   families: ('IPv4' | 'IPv6')[];
   gracefulRestart?: number;
   md5Key?: string;
+  /** Advertise extended messages (RFC 8654), as the speaker does. */
+  extendedMessage?: boolean;
   /** IP TTL / hop limit of the session's packets (what ebgpMultiHop sets: 255). */
   ttl?: number;
   /** Never connect out; wait on the listener. */
@@ -73,7 +75,7 @@ createInterface({ input: process.stdin }).on('line', (line) => {
         capabilities: {
           multiprotocol: c.families.map((f) => ({ afi: f === 'IPv4' ? 1 : 2, safi: 1 })),
           routeRefresh: true,
-          extendedMessage: false,
+          extendedMessage: c.extendedMessage === true,
           fourOctetAs: c.myAsn,
           other: [],
           ...(c.gracefulRestart ? { gracefulRestart: { restarting: false, restartTime: c.gracefulRestart, families: c.families.map((f) => ({ afi: f === 'IPv4' ? 1 : 2, safi: 1, forwardingPreserved: true })) } } : {}),

@@ -1,7 +1,7 @@
 /**
  * Herald's BGP engine against FRR's bgpd and GoBGP in network namespaces: the session comes
  * up, the router's RIB holds exactly Herald's prefixes with next hop, AS path and
- * communities, and a withdrawal disappears there.
+ * communities, and a withdrawal disappears there; extended messages with FRR.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -74,6 +74,61 @@ router bgp 65001
       const j = JSON.parse(vtysh('show bgp ipv4 unicast json')) as { routes?: Record<string, unknown[]> };
       return j.routes && !j.routes['203.0.113.21/32'] ? true : undefined;
     }, 'withdrawal at FRR', 20_000);
+  });
+
+  it('FRR bgpd: extended messages (RFC 8654) negotiated, 1533 prefixes in one UPDATE; large communities', async () => {
+    const { h, r } = topology();
+    writeFileSync(
+      join(dir, 'frr.conf'),
+      `hostname r
+router bgp 65001
+ bgp router-id 192.0.2.2
+ no bgp ebgp-requires-policy
+ no bgp default ipv4-unicast
+ neighbor 192.0.2.1 remote-as 65000
+ neighbor 192.0.2.1 passive
+ neighbor 192.0.2.1 timers 3 9
+ address-family ipv4 unicast
+  neighbor 192.0.2.1 activate
+ exit-address-family
+`,
+    );
+    netns().spawn(r, '/usr/lib/frr/bgpd', ['-Z', '-S', '-f', join(dir, 'frr.conf'), '-i', join(dir, 'bgpd.pid'), '--vty_socket', dir, '-P', '0', '-l', '192.0.2.2', '-n']);
+    const vtysh = (cmd: string): string => netns().exec(r, ['vtysh', '--vty_socket', dir, '-c', cmd]);
+    await eventually(() => {
+      try {
+        return vtysh('show bgp summary') !== undefined || undefined;
+      } catch {
+        return undefined;
+      }
+    }, 'FRR to start', 15_000, 100);
+    const herald = new HeraldDriver(netns(), h);
+    herald.send({ cmd: 'start', peerAddress: '192.0.2.2', myAsn: 65000, peerAsn: 65001, routerId: '192.0.2.1', holdTime: 9, families: ['IPv4'], extendedMessage: true });
+    await herald.waitState('Established', 30_000);
+    const caps = JSON.parse(vtysh('show bgp neighbors 192.0.2.1 json')) as Record<string, { neighborCapabilities?: Record<string, unknown> }>;
+    expect(caps['192.0.2.1']?.neighborCapabilities?.['extendedMessage']).to.equal('advertisedAndReceived');
+    // Every prefix of length 24 to 32 inside the three documentation /24s: 3 x 511, about
+    // 7.6 kB of NLRI: two UPDATEs at 4096 bytes, one at 65535.
+    const prefixes: string[] = [];
+    for (const base of ['192.0.2', '198.51.100', '203.0.113']) {
+      for (let len = 24; len <= 32; len++) for (let i = 0; i < 256; i += 2 ** (32 - len)) prefixes.push(`${base}.${i}/${len}`);
+    }
+    const lastStats = (): number | undefined => (herald.events.filter((e) => e.event === 'stats').pop() as { stats?: { updatesSent: number } } | undefined)?.stats?.updatesSent;
+    herald.send({ cmd: 'stats' });
+    const sentBefore = await eventually(lastStats, 'stats');
+    herald.send({ cmd: 'set', routes: prefixes.map((prefix) => ({ prefix, largeCommunities: [[65000, 1, 2]] })) });
+    await eventually(() => {
+      const j = JSON.parse(vtysh('show bgp ipv4 unicast summary json')) as { peers?: Record<string, { pfxRcd?: number }> };
+      return j.peers?.['192.0.2.1']?.pfxRcd === prefixes.length || undefined;
+    }, `${prefixes.length} prefixes at FRR`, 20_000, 100);
+    herald.send({ cmd: 'stats' });
+    const sentAfter = await eventually(() => {
+      const n = lastStats();
+      return n !== undefined && n !== sentBefore ? n : undefined;
+    }, 'stats after the announcement');
+    expect(sentAfter - sentBefore).to.equal(1);
+    const detail = JSON.parse(vtysh('show bgp ipv4 unicast 198.51.100.77/32 json')) as { paths: { largeCommunity?: { string: string } }[] };
+    expect(detail.paths[0]!.largeCommunity?.string).to.equal('65000:1:2');
   });
 
   it('GoBGP: eBGP routes with next hop, AS path, large communities; withdrawal', async () => {
