@@ -14,7 +14,7 @@ import { parseConfig } from '../src/config/parse.js';
 import { anySelectorMatches } from '../src/config/label-selector.js';
 import { ENDPOINT_SLICES, EventRecorder, heraldResource, Informer, NODES, PODS, SECRETS, SERVICES, StatusWriter, WorkQueue, type KubeClient } from '../src/k8s/index.js';
 import { cidrContains } from '../src/net/cidr.js';
-import { tryParseIP, type IP } from '../src/net/ip.js';
+import { formatIP, tryParseIP, type IP } from '../src/net/ip.js';
 import type { NativeAddon } from '../native/index.js';
 import { BgpManager } from './bgp/manager.js';
 import { desiredState, type EndpointInfo, type ServiceInfo } from './desired.js';
@@ -105,7 +105,10 @@ export class Speaker {
     const native = 'error' in opts.native ? undefined : opts.native;
     if (native) this.l2 = new L2Engine({ native, clock: opts.clock, logger: this.log, counters: this.l2Counters });
     else this.log.error('layer2 mode unavailable: the native addon did not load; BGP mode still runs', { cause: (opts.native as { error: string }).error });
-    this.bgp = new BgpManager({ clock: opts.clock, logger: this.log, ...(native ? { native } : { nativeError: (opts.native as { error: string }).error }), ...(this.routerId() ? { defaultRouterId: this.routerId()! } : {}), nodeAddresses: this.nodeAddresses(), listen: opts.bgpListen ?? true, onChange: () => this.kick() });
+    this.bgp = new BgpManager({ clock: opts.clock, logger: this.log, ...(native ? { native } : { nativeError: (opts.native as { error: string }).error }), defaultRouterId: () => {
+        const v4 = this.nodeAddresses().v4;
+        return v4 ? formatIP(v4) : undefined;
+      }, nodeAddresses: () => this.nodeAddresses(), listen: opts.bgpListen ?? true, onChange: () => this.kick() });
     this.events = new EventRecorder({ client: opts.client, clock: opts.clock, logger: this.log, component: 'herald-speaker', host: opts.node });
     this.writer = new StatusWriter({ client: opts.client });
     this.status = new SpeakerStatusObjects({ client: opts.client, writer: this.writer, namespace: opts.namespace, node: opts.node, log: this.log, own: this.ownStatus });
@@ -146,14 +149,21 @@ export class Speaker {
     };
   }
 
-  private routerId(): string | undefined {
-    for (const addrs of Object.values(networkInterfaces())) for (const a of addrs ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
-    return undefined;
-  }
-
-  /** This node's first IPv4 and first global IPv6 address: next hops for dual-stack sessions. */
+  /**
+   * This node's addresses, for the router ID (IPv4) and the next hop of the other family on
+   * dual-stack sessions: its Node object's InternalIPs first (what the cluster knows it by;
+   * host interfaces may include bridges with the same address on every node), else the
+   * first non-internal host interface address of each family.
+   */
   private nodeAddresses(): { v4?: IP; v6?: IP } {
     const out: { v4?: IP; v6?: IP } = {};
+    const node = this.nodes.get(this.opts.node);
+    for (const a of ((node?.['status'] as { addresses?: { type: string; address: string }[] } | undefined)?.addresses ?? [])) {
+      if (a.type !== 'InternalIP') continue;
+      const ip = tryParseIP(a.address);
+      if (ip?.family === 'IPv4') out.v4 ??= ip;
+      else if (ip?.family === 'IPv6') out.v6 ??= ip;
+    }
     for (const addrs of Object.values(networkInterfaces())) {
       for (const a of addrs ?? []) {
         if (a.internal) continue;

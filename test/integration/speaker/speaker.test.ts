@@ -157,6 +157,10 @@ protocol bgp node_c from speakers { neighbor 192.0.2.3 as 65000; }
       if (start < 0) return undefined;
       return t.includes('via 192.0.2.1') && t.includes('via 192.0.2.2') && t.includes('via 192.0.2.3') ? true : undefined;
     }, 'the route from every node at BIRD', 60_000, 200);
+    // With no routerID on the BGPPeer, each node's BGP identifier is its Node's InternalIP.
+    for (const [proto, id] of [['node_a', '192.0.2.1'], ['node_b', '192.0.2.2'], ['node_c', '192.0.2.3']] as const) {
+      expect(bird.birdc('show', 'protocols', 'all', proto)).to.match(new RegExp(`Neighbor ID:\\s+${id.replace(/\./g, '\\.')}\\n`));
+    }
     // Each speaker reports its view of the configuration.
     const cs = await eventually(() => c.client.tryGet(heraldResource('ConfigurationState'), NS, 'speaker-node-a'), 'the speaker ConfigurationState', 20_000, 200);
     expect(cs['status']).to.deep.include({ component: 'speaker', node: 'node-a', result: 'Valid' });
