@@ -295,6 +295,11 @@ export class Speaker {
     const me = parsed.config.nodes.get(this.opts.node);
     const peers = [...parsed.config.peers.values()].filter((p) => p.nodeSelectors.length === 0 || (me !== undefined && anySelectorMatches(p.nodeSelectors, me.labels)));
     this.bgp.apply(peers, desired.bgp);
+    for (const p of peers) {
+      if (p.bfdProfile === undefined || this.toldFailed.has(`bfd|${p.name}`)) continue;
+      this.toldFailed.add(`bfd|${p.name}`);
+      this.log.warn('bgp: BGPPeer names a bfdProfile, but the speaker does not run BFD yet; the session relies on its hold timer', { peer: p.name, bfdProfile: p.bfdProfile });
+    }
     const nowBgp = new Set<string>();
     for (const d of desired.decisions) {
       if (!d.bgp.announce) continue;

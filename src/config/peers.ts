@@ -125,6 +125,9 @@ export function readPeer(
   const enableGracefulRestart = spec.bool('enableGracefulRestart') ?? false;
   const passive = spec.bool('passive') ?? false;
   const vrf = spec.string('vrf') ?? '';
+  // MetalLB runs such sessions in a Linux VRF through FRR; Herald's speaker has no VRF
+  // support, and a session from the default table could reach a different network.
+  if (vrf !== '') spec.error('vrf', `"${vrf}": sessions in a VRF are not supported by Herald's speaker; remove the field to peer from the default routing table`);
   const disableMP = spec.bool('disableMP') ?? false;
   const dualStackAddressFamily = spec.bool('dualStackAddressFamily') ?? false;
   if (hasHardErrors(env) || myASN === undefined || peerAddress === undefined) return undefined;
