@@ -261,7 +261,8 @@ protocol bgp node_a { local 192.0.2.251 port 1179 as 65003; neighbor 192.0.2.11 
       await c.client.create(SECRETS, { metadata: { name: 'router-md5', namespace: NS }, type: 'kubernetes.io/basic-auth', data: { password: Buffer.from(password).toString('base64') } });
       const pool = heraldResource('IPAddressPool');
       await c.client.create(pool, { metadata: { name: 'opts', namespace: NS }, spec: { addresses: ['203.0.113.64/28'] } } as KubeObject);
-      await c.client.create(heraldResource('BGPPeer'), { metadata: { name: 'opts-router', namespace: NS }, spec: { myASN: 65000, peerASN: 65003, peerAddress: '192.0.2.251', peerPort: 1179, sourceAddress: '192.0.2.11', routerID: '198.51.100.77', holdTime: '9s', passwordSecret: { name: 'router-md5' }, nodeSelectors: [{ matchLabels: { 'kubernetes.io/hostname': 'node-a' } }] } } as KubeObject);
+      await c.client.create(heraldResource('BFDProfile'), { metadata: { name: 'fast', namespace: NS }, spec: {} } as KubeObject);
+      await c.client.create(heraldResource('BGPPeer'), { metadata: { name: 'opts-router', namespace: NS }, spec: { myASN: 65000, peerASN: 65003, peerAddress: '192.0.2.251', peerPort: 1179, sourceAddress: '192.0.2.11', routerID: '198.51.100.77', holdTime: '9s', passwordSecret: { name: 'router-md5' }, bfdProfile: 'fast', nodeSelectors: [{ matchLabels: { 'kubernetes.io/hostname': 'node-a' } }] } } as KubeObject);
       await c.client.create(heraldResource('BGPAdvertisement'), { metadata: { name: 'opts', namespace: NS }, spec: { ipAddressPools: ['opts'], peers: ['opts-router'] } } as KubeObject);
       const ip = await service('opts', 'opts');
       await eventually(() => router.routes('master4').includes(`${ip}/32`) || undefined, 'the route at the router', 60_000, 200);
@@ -290,6 +291,9 @@ protocol bgp node_a { local 192.0.2.251 port 1179 as 65003; neighbor 192.0.2.11 
       await eventually(() => !metricsOf().includes('peer="opts-router"') || undefined, 'the peer\'s series to leave node-a\'s metrics', 30_000, 200);
       for (const [node, text] of Object.entries(logs)) expect(text.includes(password), `${node}'s log holds the password`).to.equal(false);
       expect(logs['node-a']).to.include('opts-router');
+      // BFD is not run: said once, naming the peer.
+      expect(logs['node-a']!.split('\n').filter((l) => l.includes('does not run BFD') && l.includes('opts-router'))).to.have.length(1);
+      await c.client.delete(heraldResource('BFDProfile'), NS, 'fast');
     } finally {
       try {
         router.birdc('down');
