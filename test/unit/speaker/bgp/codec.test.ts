@@ -74,6 +74,27 @@ describe('bgp codec: messages from hand-written bytes', () => {
     expect(encode(u, DEFAULT_CODEC).equals(bytes)).to.equal(true);
   });
 
+  it('UPDATE to a 2-octet-AS peer: AS_PATH [AS_TRANS] in 2-byte ASNs plus AS4_PATH [4200000001] (RFC 6793 §4.2.2)', () => {
+    const attrs =
+      '40 01 01 00' + // ORIGIN IGP
+      '40 02 04 02 01 5ba0' + // AS_PATH: AS_SEQUENCE [23456] in 2-byte ASNs
+      '40 03 04 c0000201' + // NEXT_HOP 192.0.2.1
+      'c0 11 06 02 01 fa56ea01'; // AS4_PATH: AS_SEQUENCE [4200000001] (optional transitive, type 17)
+    const a = hex(attrs);
+    const nlri = hex('20 cb007101'); // 203.0.113.1/32
+    const body = Buffer.concat([hex('0000'), Buffer.from([0, a.length]), a, nlri]);
+    const bytes = Buffer.concat([hex(MARKER), Buffer.from([0, 19 + body.length, 2]), body]);
+    const twoByte = { ...DEFAULT_CODEC, fourOctetAs: false };
+    const r = decode(bytes, twoByte);
+    expect(r.ok).to.equal(true);
+    const u = (r as { message: UpdateMessage }).message;
+    expect(u.attributes).to.deep.equal({ origin: 0, asPath: [{ type: 2, asns: [23456] }], nextHop: parseIP('192.0.2.1'), as4Path: [{ type: 2, asns: [4200000001] }] });
+    expect(encode(u, twoByte).equals(bytes)).to.equal(true);
+    // The 4-byte AS in AS_PATH itself is written as AS_TRANS on a 2-octet session.
+    const direct = encode({ type: 'update', withdrawn: [], nlri: u.nlri, attributes: { origin: 0, asPath: [{ type: 2, asns: [4200000001] }], nextHop: parseIP('192.0.2.1') } }, twoByte);
+    expect(direct.includes(hex('40 02 04 02 01 5ba0'))).to.equal(true);
+  });
+
   it('UPDATE with MP_REACH_NLRI for IPv6, and MP_UNREACH_NLRI (RFC 4760)', () => {
     const mp = '0002 01 10 20010db8000000000000000000000001 00 80 20010db8000000000000000000000064'; // nh 2001:db8::1, 2001:db8::64/128
     const mpBuf = hex(mp);

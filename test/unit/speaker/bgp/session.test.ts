@@ -158,6 +158,22 @@ describe('bgp session (scripted peer, fake clock)', () => {
     expect(peer.received.at(-1)).to.deep.include({ type: 'notification', code: 2, subcode: 2 });
   });
 
+  it('a ROUTE-REFRESH from the peer (RFC 2918) gets the whole Adj-RIB-Out again, with End-of-RIB, on the same session', async () => {
+    const { peer, session } = setup();
+    session.setAdvertisements([r('203.0.113.1/32'), r('203.0.113.2/32')]);
+    session.start();
+    await flush();
+    peer.open();
+    const before = peer.updates().length;
+    peer.send({ type: 'routeRefresh', afi: 1, safi: 1 });
+    const again = peer.updates().slice(before);
+    expect(again.flatMap((u) => u.nlri.map(formatCIDR))).to.deep.equal(['203.0.113.1/32', '203.0.113.2/32']);
+    expect(isEndOfRib(again[again.length - 1]!)).to.deep.equal({ afi: 1, safi: 1 });
+    expect(session.state()).to.equal('Established');
+    expect(session.stats.establishedTransitions).to.equal(1);
+    session.stop();
+  });
+
   it('re-sends everything after the peer hangs up and comes back', async () => {
     const { peer, clock, session } = setup();
     session.setAdvertisements([r('203.0.113.9/32')]);
