@@ -2,7 +2,7 @@
  * The interop matrix: Herald's engine against BIRD 2, FRR bgpd and GoBGP, each with eBGP and
  * iBGP, over IPv4 and over IPv6 transport. Each router's RIB, read with its own tool
  * (birdc, vtysh, gobgp), must show exactly Herald's prefix with the right next hop, AS path,
- * community and (iBGP) local-pref; the withdrawal must disappear there.
+ * community, the large community and (iBGP) local-pref; the withdrawal must disappear there.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,6 +18,8 @@ interface Seen {
   readonly asPath: string;
   readonly localPref?: number;
   readonly communities: readonly string[];
+  /** "global:local1:local2" each. */
+  readonly largeCommunities: readonly string[];
 }
 
 interface Router {
@@ -78,6 +80,7 @@ protocol bgp herald {
         asPath: (/BGP\.as_path:(.*)/.exec(e)?.[1] ?? '').trim(),
         ...(c.ibgp && lp ? { localPref: Number(lp[1]) } : {}),
         communities: [...((/BGP\.community: (.*)/.exec(e)?.[1] ?? '').matchAll(/\((\d+),(\d+)\)/g))].map((x) => `${x[1]}:${x[2]}`),
+        largeCommunities: [...((/BGP\.large_community: (.*)/.exec(e)?.[1] ?? '').matchAll(/\((\d+), (\d+), (\d+)\)/g))].map((x) => `${x[1]}:${x[2]}:${x[3]}`),
       };
     },
   };
@@ -109,7 +112,7 @@ router bgp ${c.ibgp ? 65000 : 65001}
       }
     },
     route: (prefix) => {
-      const d = JSON.parse(vtysh(`show bgp ${fam} unicast ${prefix} json`)) as { paths?: { aspath: { string: string }; locPrf?: number; localpref?: number; community?: { string: string }; nexthops: { ip: string; scope?: string }[] }[] };
+      const d = JSON.parse(vtysh(`show bgp ${fam} unicast ${prefix} json`)) as { paths?: { aspath: { string: string }; locPrf?: number; localpref?: number; community?: { string: string }; largeCommunity?: { string: string }; nexthops: { ip: string; scope?: string }[] }[] };
       const p = d.paths?.[0];
       if (!p) return undefined;
       return {
@@ -118,6 +121,7 @@ router bgp ${c.ibgp ? 65000 : 65001}
         asPath: p.aspath.string === 'Local' ? '' : p.aspath.string,
         ...(c.ibgp && (p.locPrf ?? p.localpref) !== undefined ? { localPref: p.locPrf ?? p.localpref } : {}),
         communities: p.community?.string.split(' ') ?? [],
+        largeCommunities: p.largeCommunity?.string.split(' ') ?? [],
       };
     },
   };
@@ -128,6 +132,7 @@ function startGobgp(net: Netns, ns: string, c: Case, { dir }: { dir: string }): 
   writeFileSync(join(dir, 'gobgpd.toml'), gobgpdConfig({ as: c.ibgp ? 65000 : 65001, routerId: '192.0.2.2', local: c.v6 ? ROUTER.v6 : ROUTER.v4, neighbor: c.v6 ? HERALD.v6 : HERALD.v4, peerAs: 65000, families: [c.v6 ? 'ipv6' : 'ipv4'] }));
   net.spawn(ns, 'gobgpd', ['-f', join(dir, 'gobgpd.toml'), '-p', '--pprof-disable', '--api-hosts', `unix://${sock}`]);
   type Attr = { type: number; as_paths?: { asns: number[] }[]; nexthop?: string; value?: unknown; communities?: number[] };
+  type Large = { ASN: number; LocalData1: number; LocalData2: number };
   const rib = (): Record<string, { nexthop?: string; attrs: Attr[] }[]> => {
     try {
       return JSON.parse(net.exec(ns, ['gobgp', '--target', `unix://${sock}`, 'global', 'rib', '-a', c.v6 ? 'ipv6' : 'ipv4', '-j'])) as Record<string, { nexthop?: string; attrs: Attr[] }[]>;
@@ -147,6 +152,7 @@ function startGobgp(net: Netns, ns: string, c: Case, { dir }: { dir: string }): 
         asPath: (p.attrs.find((a) => a.type === 2)?.as_paths ?? []).flatMap((s) => s.asns).join(' '),
         ...(c.ibgp && typeof lp === 'number' ? { localPref: lp } : {}),
         communities: (p.attrs.find((a) => a.type === 8)?.communities ?? []).map((x) => `${Math.floor(x / 65536)}:${x % 65536}`),
+        largeCommunities: ((p.attrs.find((a) => a.type === 32)?.value as Large[] | undefined) ?? []).map((l) => `${l.ASN}:${l.LocalData1}:${l.LocalData2}`),
       };
     },
   };
@@ -176,15 +182,16 @@ describe('BGP interop matrix: BIRD, FRR, GoBGP × eBGP, iBGP × IPv4, IPv6 trans
           herald.send({ cmd: 'start', peerAddress: v6 ? ROUTER.v6 : ROUTER.v4, myAsn: 65000, peerAsn: ibgp ? 65000 : 65001, routerId: HERALD.v4, holdTime: 9, families: [v6 ? 'IPv6' : 'IPv4'] });
           await herald.waitState('Established', 40_000);
           const [kept, gone] = v6 ? ['2001:db8:7::10/128', '2001:db8:7::11/128'] : ['203.0.113.40/32', '203.0.113.41/32'];
-          herald.send({ cmd: 'set', routes: [{ prefix: kept, communities: [65000 * 65536 + 7], localPref: 250 }, { prefix: gone }] });
+          herald.send({ cmd: 'set', routes: [{ prefix: kept, communities: [65000 * 65536 + 7], largeCommunities: [[65000, 7, 8]], localPref: 250 }, { prefix: gone }] });
           await eventually(() => (router.prefixes().includes(kept) && router.prefixes().includes(gone)) || undefined, `both prefixes at ${name}`, 30_000, 100);
           expect(router.prefixes().sort()).to.deep.equal([kept, gone].sort());
           const seen = router.route(kept)!;
           expect(seen.nextHop).to.equal(v6 ? HERALD.v6 : HERALD.v4);
           expect(seen.asPath).to.equal(ibgp ? '' : '65000');
           expect(seen.communities).to.deep.equal(['65000:7']);
+          expect(seen.largeCommunities).to.deep.equal(['65000:7:8']);
           if (ibgp) expect(seen.localPref).to.equal(250);
-          herald.send({ cmd: 'set', routes: [{ prefix: kept, communities: [65000 * 65536 + 7], localPref: 250 }] });
+          herald.send({ cmd: 'set', routes: [{ prefix: kept, communities: [65000 * 65536 + 7], largeCommunities: [[65000, 7, 8]], localPref: 250 }] });
           await eventually(() => !router.prefixes().includes(gone) || undefined, `the withdrawal at ${name}`, 30_000, 100);
           expect(router.prefixes()).to.deep.equal([kept]);
         });
