@@ -14,6 +14,7 @@ import { INITIAL, LARGE_HOLD_TIME, transition, type FsmAction, type FsmConfig, t
 import { AS_TRANS, CEASE_COLLISION_RESOLUTION, ERR_CEASE, MAX_EXTENDED_MESSAGE, MAX_MESSAGE, type BgpMessage, type CodecOptions, type OpenMessage } from './messages.js';
 import { AdjRibOut, type Route } from './rib-out.js';
 import { CollisionCandidate, type CandidateResult } from './collision.js';
+import { Dialer } from './dialer.js';
 import type { Connection, Transport } from './transport.js';
 
 export type { Route } from './rib-out.js';
@@ -66,8 +67,8 @@ export class BgpSession {
   private codec: CodecOptions = { fourOctetAs: true, maxMessageSize: MAX_MESSAGE };
   /** Failed connects and lost sessions since the last Established: the retry backoff grows with it. */
   private failures = 0;
-  /** The connect in flight, if any: a new attempt or a drop aborts it, so attempts never overlap. */
-  private connecting: AbortController | undefined;
+  /** Outgoing connects, one at a time. */
+  private readonly dialer: Dialer;
   private lastError = '';
   private establishedAt: number | undefined;
   private readonly listeners: ((state: string, reason?: string) => void)[] = [];
@@ -77,6 +78,12 @@ export class BgpSession {
   constructor(private readonly opts: SessionOptions) {
     this.log = opts.logger.child({ peer: opts.name, peerAddress: formatIP(opts.peerAddress) });
     this.restarting = opts.restarted ?? false;
+    this.dialer = new Dialer(opts.transport, {
+      host: formatIP(opts.peerAddress),
+      port: opts.peerPort ?? 179,
+      ...(opts.localAddress ? { localAddress: opts.localAddress } : {}),
+      timeoutMs: opts.connectTimeoutMs ?? 5000,
+    });
   }
 
   state(): string {
@@ -281,9 +288,7 @@ export class BgpSession {
    * and reported.
    */
   private abandonConnect(): void {
-    if (!this.connecting) return;
-    this.connecting.abort();
-    this.connecting = undefined;
+    if (!this.dialer.abandon()) return;
     if (this.fsm.name === 'Connect' && !this.stopped) {
       this.lastError = `connect to ${formatIP(this.opts.peerAddress)} port ${this.opts.peerPort ?? 179}: no answer before the next attempt`;
       this.failures++;
@@ -292,41 +297,28 @@ export class BgpSession {
 
   private async connect(): Promise<void> {
     this.abandonConnect();
-    const attempt = new AbortController();
-    this.connecting = attempt;
-    try {
-      const conn = await this.opts.transport.connect({
-        host: formatIP(this.opts.peerAddress),
-        port: this.opts.peerPort ?? 179,
-        ...(this.opts.localAddress ? { localAddress: this.opts.localAddress } : {}),
-        timeoutMs: this.opts.connectTimeoutMs ?? 5000,
-        signal: attempt.signal,
-      });
-      if (attempt.signal.aborted) {
-        conn.destroy();
-        return;
-      }
-      this.connecting = undefined;
-      if (!this.stopped && (this.fsm.name === 'OpenSent' || this.fsm.name === 'OpenConfirm') && !this.initiatedLocally) {
-        // We took the peer's connection while ours was in flight: both race to OPEN (§6.8).
-        this.second(conn, true);
-        return;
-      }
-      if (this.stopped || (this.fsm.name !== 'Connect' && this.fsm.name !== 'Active')) {
-        conn.destroy();
-        return;
-      }
-      this.adopt(conn, true, new Framer());
-      this.fire({ type: 'TcpConnected' });
-    } catch (err) {
-      if (attempt.signal.aborted) return;
-      this.connecting = undefined;
+    const r = await this.dialer.dial();
+    if (r.kind === 'aborted') return;
+    if (r.kind === 'failed') {
       if (this.fsm.name !== 'Connect' && this.fsm.name !== 'Active') return;
-      this.lastError = errorMessage(err);
+      this.lastError = r.error;
       this.failures++;
       this.log.debug('bgp connect failed', { error: this.lastError });
       this.fire({ type: 'TcpConnectionFails' });
+      return;
     }
+    const conn = r.conn;
+    if (!this.stopped && (this.fsm.name === 'OpenSent' || this.fsm.name === 'OpenConfirm') && !this.initiatedLocally) {
+      // We took the peer's connection while ours was in flight: both race to OPEN (§6.8).
+      this.second(conn, true);
+      return;
+    }
+    if (this.stopped || (this.fsm.name !== 'Connect' && this.fsm.name !== 'Active')) {
+      conn.destroy();
+      return;
+    }
+    this.adopt(conn, true, new Framer());
+    this.fire({ type: 'TcpConnected' });
   }
 
   private adopt(conn: Connection, initiatedLocally: boolean, framer: Framer): void {
