@@ -167,7 +167,10 @@ describe('controller on the embedded API server', function () {
     const st = p['status'] as Record<string, unknown>;
     expect([st['assignedIPv4'], st['availableIPv4'], st['assignedIPv6'], st['availableIPv6']]).to.deep.equal([String(inMain.size), String(8 - inMain.size), '0', '0']);
     expect((st['conditions'] as Cond[])[0]).to.include({ type: 'Valid', status: 'True' });
-    const cs = await eventually(() => c.client.tryGet(CONFIG_STATES, NS, 'controller'), 'ConfigurationState');
+    const cs = await eventually(async () => {
+      const o = await c.client.tryGet(CONFIG_STATES, NS, 'controller');
+      return o?.['status'] ? o : undefined;
+    }, 'ConfigurationState with its status');
     expect((cs['status'] as { result: string }).result).to.equal('Valid');
   });
 

@@ -162,7 +162,10 @@ protocol bgp node_c from speakers { neighbor 192.0.2.3 as 65000; }
       expect(bird.birdc('show', 'protocols', 'all', proto)).to.match(new RegExp(`Neighbor ID:\\s+${id.replace(/\./g, '\\.')}\\n`));
     }
     // Each speaker reports its view of the configuration.
-    const cs = await eventually(() => c.client.tryGet(heraldResource('ConfigurationState'), NS, 'speaker-node-a'), 'the speaker ConfigurationState', 20_000, 200);
+    const cs = await eventually(async () => {
+      const o = await c.client.tryGet(heraldResource('ConfigurationState'), NS, 'speaker-node-a');
+      return o?.['status'] ? o : undefined;
+    }, 'the speaker ConfigurationState with its status', 20_000, 200);
     expect(cs['status']).to.deep.include({ component: 'speaker', node: 'node-a', result: 'Valid' });
     // The speaker's metrics say the same.
     const metrics = await eventually(() => {
@@ -226,7 +229,10 @@ protocol bgp node_c from speakers { neighbor 192.0.2.3 as 65000; }
         const t = gtsm.routes('master4');
         return (t.includes(`${ip}/32`) && ['192.0.2.1', '192.0.2.2', '192.0.2.3'].every((n) => t.includes(`via ${n}`))) || undefined;
       }, 'the route from every node at the GTSM router', 60_000, 200);
-      const state = await eventually(() => c.client.tryGet(heraldResource('BGPSessionState'), NS, 'node-a-gtsm-router'), 'the BGPSessionState of the peer', 30_000, 200);
+      const state = await eventually(async () => {
+        const o = await c.client.tryGet(heraldResource('BGPSessionState'), NS, 'node-a-gtsm-router');
+        return (o?.['status'] as { state?: string } | undefined)?.state === 'Established' ? o : undefined;
+      }, 'the BGPSessionState of the peer to say Established', 30_000, 200);
       expect(state['status']).to.deep.include({ peer: 'gtsm-router', state: 'Established' });
       await c.client.delete(SERVICES, 'default', 'gtsm');
       await eventually(() => !gtsm.routes('master4').includes(`${ip}/32`) || undefined, 'the withdrawal at the GTSM router', 30_000, 200);
@@ -271,7 +277,11 @@ protocol bgp node_a { local 192.0.2.251 port 1179 as 65003; neighbor 192.0.2.11 
       expect(info).to.match(/Neighbor ID:\s+198\.51\.100\.77/);
       // Only node-a is selected: the other nodes have no session with this peer.
       expect(await c.client.tryGet(heraldResource('BGPSessionState'), NS, 'node-b-opts-router')).to.equal(undefined);
-      const state = await eventually(() => c.client.tryGet(heraldResource('BGPSessionState'), NS, 'node-a-opts-router'), 'the BGPSessionState of node-a', 30_000, 200);
+      // The object may exist a moment before its status is written: wait for the status.
+      const state = await eventually(async () => {
+        const o = await c.client.tryGet(heraldResource('BGPSessionState'), NS, 'node-a-opts-router');
+        return (o?.['status'] as { state?: string } | undefined)?.state === 'Established' ? o : undefined;
+      }, 'the BGPSessionState of node-a to say Established', 30_000, 200);
       expect(state['status']).to.deep.include({ peer: 'opts-router', state: 'Established' });
       // node-a's metrics: the session up, messages counted both ways.
       const metricsOf = (): string => spawnSync('ip', ['netns', 'exec', na, 'curl', '-s', 'http://127.0.0.1:7473/metrics'], { encoding: 'utf8' }).stdout;
@@ -329,7 +339,10 @@ protocol bgp node_a { local 192.0.2.251 port 1179 as 65003; neighbor 192.0.2.11 
       return evs.find((e) => e['reason'] === 'announceFailed');
     }, 'an announceFailed Event', 30_000, 200);
     expect(String(ev['message'])).to.include(ip).and.include('locked-peer').and.include('no-such-secret');
-    const state = await eventually(() => c.client.tryGet(heraldResource('BGPSessionState'), NS, 'node-a-locked-peer'), 'the BGPSessionState of the peer', 30_000, 200);
+    const state = await eventually(async () => {
+      const o = await c.client.tryGet(heraldResource('BGPSessionState'), NS, 'node-a-locked-peer');
+      return (o?.['status'] as { lastError?: string } | undefined)?.lastError ? o : undefined;
+    }, 'the BGPSessionState of the peer with its cause', 30_000, 200);
     expect(state['status']).to.deep.include({ peer: 'locked-peer', state: 'Idle' });
     expect(String((state['status'] as { lastError?: string }).lastError)).to.include('no-such-secret');
     await c.client.delete(SERVICES, 'default', 'locked');
