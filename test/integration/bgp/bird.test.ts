@@ -143,12 +143,20 @@ describe('BGP engine against BIRD 2 (netns)', function () {
     // The session is gone, the route stays (stale) for the restart time.
     await eventually(() => !bird.protocolState('herald').includes('Established') || undefined, 'BIRD to notice the restart', 20_000, 100);
     expect(bird.routes('master4')).to.include('203.0.113.70/32');
+    expect(bird.birdc('show', 'protocols', 'all', 'herald')).to.include('Neighbor graceful restart active').and.match(/Restart timer:\s+1[01]\d\./);
     const second = new HeraldDriver(netns(), h);
     second.send(start);
     second.send({ cmd: 'set', routes: [{ prefix: '203.0.113.70/32' }] });
     await second.waitState('Established');
-    await eventually(() => bird.protocolState('herald').includes('Established') || undefined, 'the session back at BIRD', 20_000, 100);
+    // End-of-RIB ends BIRD's restart handling.
+    await eventually(() => {
+      const info = bird.birdc('show', 'protocols', 'all', 'herald');
+      return (info.includes('Established') && !info.includes('graceful restart active')) || undefined;
+    }, 'the session back at BIRD, restart handling over', 20_000, 100);
     expect(bird.routes('master4')).to.include('203.0.113.70/32');
+    // No flap: BIRD never withdrew the route (the accepted import withdraws stay 0).
+    const withdraws = /Import withdraws:\s+(\d+)\s+(\d+)\s+\S+\s+(\d+)\s+(\d+)/.exec(bird.birdc('show', 'protocols', 'all', 'herald'));
+    expect(withdraws?.slice(1).map(Number)).to.deep.equal([0, 0, 0, 0]);
   });
 
   it('link cut: the hold timer expires on both sides; the link back, the session and the routes return', async () => {
