@@ -1,24 +1,19 @@
 /**
- * End to end on one machine: the embedded API server, the controller, and two speakers as
- * processes in node namespaces on a bridged LAN with a BIRD router and a client namespace.
- * L2: arping from the client reaches the elected owner's MAC. BGP: BIRD learns the /32 from
- * both nodes; deleting the Service withdraws it. Status objects follow.
+ * End to end on one machine (test/support/speaker-cluster.ts): the embedded API server, the
+ * controller, and three speakers as processes in node namespaces on a bridged LAN with a BIRD
+ * router and a client namespace. L2: arping from the client reaches the elected owner's MAC;
+ * readiness, partition and failover. BGP: BIRD learns the /32 from every node; deleting the
+ * Service withdraws it; BGPPeer and BGPAdvertisement options reach other routers. Status
+ * objects, Events and metrics follow.
  */
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import { expect } from 'chai';
-import { Controller } from '../../../controller/controller.js';
 import { electOwner } from '../../../speaker/election.js';
-import { systemClock } from '../../../src/core/clock.js';
-import { RecordingLogger } from '../../../src/core/logger.js';
-import { ENDPOINT_SLICES, EVENTS, NAMESPACES, NODES, PODS, SECRETS, SERVICES, heraldResource, type KubeObject } from '../../../src/k8s/index.js';
-import { createMetricsRegistry } from '../../../src/metrics.js';
-import { eventually, startTestCluster, type TestCluster } from '../../support/apiserver.js';
+import { ENDPOINT_SLICES, EVENTS, PODS, SECRETS, SERVICES, heraldResource, type KubeObject } from '../../../src/k8s/index.js';
+import { eventually, type TestCluster } from '../../support/apiserver.js';
 import { Bird } from '../../support/bgp-peers.js';
-import { REPO_ROOT } from '../../support/crds.js';
-import { canUseNetns, Netns } from '../../support/netns.js';
+import { canUseNetns, type Netns } from '../../support/netns.js';
+import { SpeakerCluster } from '../../support/speaker-cluster.js';
 import { requireTool } from '../../support/tools.js';
 
 const NS = 'herald-system';
@@ -27,16 +22,11 @@ const ALL = Object.keys(NODE_IPS).map((node) => ({ node, weight: 0 }));
 
 describe('speakers end to end (API server, controller, 3 node namespaces, BIRD, client)', function () {
   this.timeout(120_000);
+  const e = new SpeakerCluster(NS, NODE_IPS);
+  const { macs, speakers, ports, logs } = e;
   let net: Netns;
   let c: TestCluster;
-  let dir: string;
-  let controller: Controller;
   let bird: Bird;
-  const macs: Record<string, string> = {};
-  const speakers: Record<string, import('node:child_process').ChildProcess> = {};
-  const ports: Record<string, string> = {};
-  /** Everything each speaker wrote to stderr (its log), to check what it never says. */
-  const logs: Record<string, string> = {};
   let lanNs = '';
 
   before(async function () {
@@ -46,63 +36,11 @@ describe('speakers end to end (API server, controller, 3 node namespaces, BIRD, 
       if (process.env['CI'] === 'true') throw new Error('netns tests need root');
       this.skip();
     }
-    dir = mkdtempSync(join(tmpdir(), 'herald-e2e-'));
-    const sock = join(dir, 'api.sock');
-    c = await startTestCluster({ herald: true, unixSocket: sock });
-    net = new Netns();
-    const lan = net.add('lan');
-    lanNs = lan;
-    net.bridge(lan);
-    const router = net.add('rtr');
-    net.attach(lan, router, ['192.0.2.254/24']);
-    const client = net.add('cli');
-    net.attach(lan, client, ['192.0.2.200/24']);
-    await c.client.create(NAMESPACES, { metadata: { name: NS } });
-    bird = new Bird(net, router, `
-router id 192.0.2.254;
-protocol device {}
-ipv4 table master4;
-template bgp speakers { local 192.0.2.254 as 65001; passive on; hold time 9; ipv4 { import all; export none; }; }
-protocol bgp node_a from speakers { neighbor 192.0.2.1 as 65000; }
-protocol bgp node_b from speakers { neighbor 192.0.2.2 as 65000; }
-protocol bgp node_c from speakers { neighbor 192.0.2.3 as 65000; }
-`);
-    await bird.ready();
-    for (const [name, ip] of Object.entries(NODE_IPS)) {
-      const ns = net.add(name.replace('node-', 'n'));
-      ports[name] = net.attach(lan, ns, [`${ip}/24`]);
-      macs[name] = net.exec(ns, ['cat', '/sys/class/net/eth0/address']).trim().toUpperCase();
-      await c.client.create(NODES, { metadata: { name, labels: { 'kubernetes.io/hostname': name } }, status: { conditions: [{ type: 'Ready', status: 'True' }], addresses: [{ type: 'InternalIP', address: ip }] } });
-      net.spawn(ns, process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'lab', 'ns-forwarder.ts'), '6443', sock], { cwd: REPO_ROOT });
-      const kc = join(dir, `${name}.kubeconfig`);
-      c.server.writeKubeconfig(kc);
-      const port = new URL(c.server.url).port;
-      const text = readFileSync(kc, 'utf8').replace(`127.0.0.1:${port}`, '127.0.0.1:6443');
-      writeFileSync(kc, text);
-      const p = (speakers[name] = net.spawn(ns, process.execPath, [join(REPO_ROOT, 'bin', 'herald.js'), 'speaker', '--kubeconfig', kc, '--node', name, '--metrics-port', '7473', '--metrics-host', '127.0.0.1', '--log-level', 'info'], { cwd: REPO_ROOT }));
-      logs[name] = '';
-      p.stderr!.on('data', (d: Buffer) => {
-        logs[name] += d.toString();
-        if (process.env['HERALD_TEST_VERBOSE']) process.stderr.write(`[${name}] ${d.toString()}`);
-      });
-    }
-    const pool = heraldResource('IPAddressPool');
-    await c.client.create(pool, { metadata: { name: 'lan', namespace: NS }, spec: { addresses: ['192.0.2.64/28'] } } as KubeObject);
-    await c.client.create(pool, { metadata: { name: 'routed', namespace: NS }, spec: { addresses: ['203.0.113.0/28'] } } as KubeObject);
-    await c.client.create(heraldResource('L2Advertisement'), { metadata: { name: 'lan', namespace: NS }, spec: { ipAddressPools: ['lan'] } } as KubeObject);
-    await c.client.create(heraldResource('BGPAdvertisement'), { metadata: { name: 'routed', namespace: NS }, spec: { ipAddressPools: ['routed'] } } as KubeObject);
-    await c.client.create(heraldResource('BGPPeer'), { metadata: { name: 'router', namespace: NS }, spec: { myASN: 65000, peerASN: 65001, peerAddress: '192.0.2.254', holdTime: '9s' } } as KubeObject);
-    controller = new Controller({ client: c.client, clock: systemClock(), logger: new RecordingLogger(), registry: createMetricsRegistry({ defaultMetrics: false }), namespace: NS, poolStatusDelayMs: 10 });
-    await controller.start();
+    await e.start();
+    [net, c, bird, lanNs] = [e.net!, e.c!, e.bird!, e.lanNs];
   });
 
-  after(async () => {
-    await controller?.stop();
-    await net?.teardown();
-    bird?.cleanup();
-    await c?.server.stop();
-    if (dir) rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => e.stop());
 
   const service = async (name: string, pool: string): Promise<string> => {
     await c.client.create(SERVICES, { metadata: { name, namespace: 'default', annotations: { 'herald.dev/address-pool': pool } }, spec: { type: 'LoadBalancer', selector: { app: name }, ports: [{ port: 80 }] } });
@@ -204,7 +142,7 @@ protocol bgp node_c from speakers { neighbor 192.0.2.3 as 65000; }
     await c.client.delete(SERVICES, 'default', 'local');
   });
 
-  it('BGPPeer ebgpMultiHop: the sessions carry TTL 255 and pass a router\'s TTL security (GTSM)', async () => {
+  it('BGPPeer ebgpMultiHop: the sessions carry TTL 255 and pass a router\'s TTL security (GTSM); aggregationLength, a Community alias and a large community reach it', async () => {
     // A second router that drops every segment of a session whose TTL is below 255.
     const ns = net.add('gtsm');
     net.attach(lanNs, ns, ['192.0.2.252/24']);
@@ -222,21 +160,26 @@ protocol bgp node_c from speakers { neighbor 192.0.2.3 as 65000; }
       const pool = heraldResource('IPAddressPool');
       await c.client.create(pool, { metadata: { name: 'gtsm', namespace: NS }, spec: { addresses: ['203.0.113.48/28'] } } as KubeObject);
       await c.client.create(heraldResource('BGPPeer'), { metadata: { name: 'gtsm-router', namespace: NS }, spec: { myASN: 65000, peerASN: 65002, peerAddress: '192.0.2.252', holdTime: '3s', ebgpMultiHop: true } } as KubeObject);
-      await c.client.create(heraldResource('BGPAdvertisement'), { metadata: { name: 'gtsm', namespace: NS }, spec: { ipAddressPools: ['gtsm'], peers: ['gtsm-router'] } } as KubeObject);
+      // The advertisement also aggregates to /28 and tags a Community alias and a large community.
+      await c.client.create(heraldResource('Community'), { metadata: { name: 'edge', namespace: NS }, spec: { communities: [{ name: 'edge-in', value: '65000:300' }] } } as KubeObject);
+      await c.client.create(heraldResource('BGPAdvertisement'), { metadata: { name: 'gtsm', namespace: NS }, spec: { ipAddressPools: ['gtsm'], peers: ['gtsm-router'], aggregationLength: 28, communities: ['edge-in', 'large:65000:4:5'] } } as KubeObject);
       const ip = await service('gtsm', 'gtsm');
       // An UPDATE gets through only with TTL 255: the route from every node is the proof.
-      await eventually(() => {
+      const entry = await eventually(() => {
         const t = gtsm.routes('master4');
-        return (t.includes(`${ip}/32`) && ['192.0.2.1', '192.0.2.2', '192.0.2.3'].every((n) => t.includes(`via ${n}`))) || undefined;
+        return (t.includes('203.0.113.48/28') && ['192.0.2.1', '192.0.2.2', '192.0.2.3'].every((n) => t.includes(`via ${n}`))) ? t : undefined;
       }, 'the route from every node at the GTSM router', 60_000, 200);
+      expect(entry).to.not.include(`${ip}/32`);
+      expect(entry).to.include('BGP.community: (65000,300)').and.include('BGP.large_community: (65000, 4, 5)');
       const state = await eventually(async () => {
         const o = await c.client.tryGet(heraldResource('BGPSessionState'), NS, 'node-a-gtsm-router');
         return (o?.['status'] as { state?: string } | undefined)?.state === 'Established' ? o : undefined;
       }, 'the BGPSessionState of the peer to say Established', 30_000, 200);
       expect(state['status']).to.deep.include({ peer: 'gtsm-router', state: 'Established' });
       await c.client.delete(SERVICES, 'default', 'gtsm');
-      await eventually(() => !gtsm.routes('master4').includes(`${ip}/32`) || undefined, 'the withdrawal at the GTSM router', 30_000, 200);
+      await eventually(() => !gtsm.routes('master4').includes('203.0.113.48/28') || undefined, 'the withdrawal at the GTSM router', 30_000, 200);
       await c.client.delete(heraldResource('BGPAdvertisement'), NS, 'gtsm');
+      await c.client.delete(heraldResource('Community'), NS, 'edge');
       await c.client.delete(heraldResource('BGPPeer'), NS, 'gtsm-router');
     } finally {
       try {

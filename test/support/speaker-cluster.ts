@@ -1,0 +1,98 @@
+/**
+ * The end-to-end speaker fixture: the embedded API server, the controller in process, a
+ * bridged LAN in its own namespace with a BIRD router (AS 65001, one passive session per
+ * node), a client namespace, and one `herald speaker` process per node namespace reaching
+ * the API through lab/ns-forwarder.ts. Pools `lan` (L2, 192.0.2.64/28) and `routed` (BGP,
+ * 203.0.113.0/28) and the BGPPeer `router` exist from the start. `stop()` removes whatever
+ * `start()` got to create, even when it failed halfway.
+ */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
+import { Controller } from '../../controller/controller.js';
+import { systemClock } from '../../src/core/clock.js';
+import { RecordingLogger } from '../../src/core/logger.js';
+import { NAMESPACES, NODES, heraldResource, type KubeObject } from '../../src/k8s/index.js';
+import { createMetricsRegistry } from '../../src/metrics.js';
+import { startTestCluster, type TestCluster } from './apiserver.js';
+import { Bird } from './bgp-peers.js';
+import { REPO_ROOT } from './crds.js';
+import { Netns } from './netns.js';
+
+export class SpeakerCluster {
+  net: Netns | undefined;
+  c: TestCluster | undefined;
+  bird: Bird | undefined;
+  /** The namespace holding the LAN bridge (attach more hosts to it). */
+  lanNs = '';
+  /** Per node: its eth0 MAC (upper case), its bridge port, its speaker process, and everything the speaker wrote to stderr (its log). */
+  readonly macs: Record<string, string> = {};
+  readonly ports: Record<string, string> = {};
+  readonly speakers: Record<string, ChildProcess> = {};
+  readonly logs: Record<string, string> = {};
+  private dir: string | undefined;
+  private controller: Controller | undefined;
+
+  constructor(
+    private readonly ns: string,
+    private readonly nodeIps: Readonly<Record<string, string>>,
+  ) {}
+
+  async start(): Promise<void> {
+    const dir = (this.dir = mkdtempSync(join(tmpdir(), 'herald-e2e-')));
+    const sock = join(dir, 'api.sock');
+    const c = (this.c = await startTestCluster({ herald: true, unixSocket: sock }));
+    const net = (this.net = new Netns());
+    const lan = net.add('lan');
+    this.lanNs = lan;
+    net.bridge(lan);
+    const router = net.add('rtr');
+    net.attach(lan, router, ['192.0.2.254/24']);
+    const client = net.add('cli');
+    net.attach(lan, client, ['192.0.2.200/24']);
+    await c.client.create(NAMESPACES, { metadata: { name: this.ns } });
+    const protocols = Object.entries(this.nodeIps).map(([name, ip]) => `protocol bgp ${name.replace('-', '_')} from speakers { neighbor ${ip} as 65000; }`);
+    this.bird = new Bird(net, router, `
+router id 192.0.2.254;
+protocol device {}
+ipv4 table master4;
+template bgp speakers { local 192.0.2.254 as 65001; passive on; hold time 9; ipv4 { import all; export none; }; }
+${protocols.join('\n')}
+`);
+    await this.bird.ready();
+    for (const [name, ip] of Object.entries(this.nodeIps)) {
+      const ns = net.add(name.replace('node-', 'n'));
+      this.ports[name] = net.attach(lan, ns, [`${ip}/24`]);
+      this.macs[name] = net.exec(ns, ['cat', '/sys/class/net/eth0/address']).trim().toUpperCase();
+      await c.client.create(NODES, { metadata: { name, labels: { 'kubernetes.io/hostname': name } }, status: { conditions: [{ type: 'Ready', status: 'True' }], addresses: [{ type: 'InternalIP', address: ip }] } });
+      net.spawn(ns, process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'lab', 'ns-forwarder.ts'), '6443', sock], { cwd: REPO_ROOT });
+      const kc = join(dir, `${name}.kubeconfig`);
+      c.server.writeKubeconfig(kc);
+      const port = new URL(c.server.url).port;
+      writeFileSync(kc, readFileSync(kc, 'utf8').replace(`127.0.0.1:${port}`, '127.0.0.1:6443'));
+      const p = (this.speakers[name] = net.spawn(ns, process.execPath, [join(REPO_ROOT, 'bin', 'herald.js'), 'speaker', '--kubeconfig', kc, '--node', name, '--metrics-port', '7473', '--metrics-host', '127.0.0.1', '--log-level', 'info'], { cwd: REPO_ROOT }));
+      this.logs[name] = '';
+      p.stderr!.on('data', (d: Buffer) => {
+        this.logs[name] += d.toString();
+        if (process.env['HERALD_TEST_VERBOSE']) process.stderr.write(`[${name}] ${d.toString()}`);
+      });
+    }
+    const pool = heraldResource('IPAddressPool');
+    await c.client.create(pool, { metadata: { name: 'lan', namespace: this.ns }, spec: { addresses: ['192.0.2.64/28'] } } as KubeObject);
+    await c.client.create(pool, { metadata: { name: 'routed', namespace: this.ns }, spec: { addresses: ['203.0.113.0/28'] } } as KubeObject);
+    await c.client.create(heraldResource('L2Advertisement'), { metadata: { name: 'lan', namespace: this.ns }, spec: { ipAddressPools: ['lan'] } } as KubeObject);
+    await c.client.create(heraldResource('BGPAdvertisement'), { metadata: { name: 'routed', namespace: this.ns }, spec: { ipAddressPools: ['routed'] } } as KubeObject);
+    await c.client.create(heraldResource('BGPPeer'), { metadata: { name: 'router', namespace: this.ns }, spec: { myASN: 65000, peerASN: 65001, peerAddress: '192.0.2.254', holdTime: '9s' } } as KubeObject);
+    this.controller = new Controller({ client: c.client, clock: systemClock(), logger: new RecordingLogger(), registry: createMetricsRegistry({ defaultMetrics: false }), namespace: this.ns, poolStatusDelayMs: 10 });
+    await this.controller.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.controller?.stop();
+    await this.net?.teardown();
+    this.bird?.cleanup();
+    await this.c?.server.stop();
+    if (this.dir) rmSync(this.dir, { recursive: true, force: true });
+  }
+}
