@@ -7,25 +7,17 @@ import { present } from './objects.js';
 import { groupVersion, resourceKey, type ResourceInfo } from './registry.js';
 import { matchFields, matchLabels, parseFieldSelector, parseLabelSelector, SelectorError, type FieldRequirement, type LabelRequirement } from './selectors.js';
 import { ApiError, badRequest, gone } from './status.js';
+import type { ListOptions as ClientListOptions, WatchEventType, WatchOptions as ClientWatchOptions } from '../../src/k8s/client.js';
 import { TooOldError, type Change, type Obj, type Store } from './store.js';
 
-export interface ListOptions {
-  readonly labelSelector?: string;
-  readonly fieldSelector?: string;
-  readonly limit?: number;
-  readonly continue?: string;
-  readonly resourceVersion?: string;
-}
+/** A list's query parameters: the client's, with the namespace in the path instead. */
+export type ListOptions = Omit<ClientListOptions, 'namespace'>;
 
-export interface WatchOptions {
-  readonly labelSelector?: string;
-  readonly fieldSelector?: string;
-  readonly resourceVersion?: string;
-  readonly allowWatchBookmarks?: boolean;
-}
+/** What the store's watch needs of a watch's query (the HTTP layer keeps timeoutSeconds: watch-stream.ts). */
+export type WatchOptions = Omit<ClientWatchOptions, 'namespace' | 'timeoutSeconds'>;
 
 export interface WatchEvent {
-  readonly type: 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
+  readonly type: WatchEventType;
   readonly object: Record<string, unknown>;
 }
 

@@ -32,6 +32,18 @@ export async function startTestCluster(opts: ApiServerOptions & { herald?: boole
   };
 }
 
+/** One cluster with Herald's CRDs for a whole suite: started before its tests, stopped after; `use` receives it. */
+export function withHeraldCluster(suite: Mocha.Suite, use: (c: TestCluster) => void): void {
+  let c: TestCluster | undefined;
+  suite.beforeAll(async () => {
+    c = await startTestCluster({ herald: true });
+    use(c);
+  });
+  suite.afterAll(async () => {
+    await c?.server.stop();
+  });
+}
+
 /** Polls `fn` until it returns a value other than undefined/false, or fails after the deadline. */
 export async function eventually<T>(fn: () => T | undefined | false | Promise<T | undefined | false>, what: string, timeoutMs = 10_000, everyMs = 10): Promise<T> {
   const deadline = Date.now() + timeoutMs;

@@ -92,6 +92,16 @@ export class Bird {
   cleanup(): void {
     rmSync(this.dir, { recursive: true, force: true });
   }
+
+  /** Shuts BIRD down (`birdc down`) and removes its files; a BIRD already gone is fine (the namespace teardown kills what is left). */
+  stop(): void {
+    try {
+      this.birdc('down');
+    } catch {
+      // already gone
+    }
+    this.cleanup();
+  }
 }
 
 /** gobgpd.toml for a passive router (hold 9 s) with one neighbor and the given families. */

@@ -5,18 +5,13 @@
  */
 import { ApiException, CoreV1Api, CustomObjectsApi, VersionApi } from '@kubernetes/client-node';
 import { expect } from 'chai';
-import { apiError, startTestCluster, type TestCluster } from '../../support/apiserver.js';
+import { apiError, type TestCluster, withHeraldCluster } from '../../support/apiserver.js';
 import { pool, POOLS } from '../../support/conformance.js';
 import { CONFIGMAPS, LEASES, type KubeObject } from '../../../src/k8s/index.js';
 
 describe('embedded API server: conformance through client-node', function () {
   let c: TestCluster;
-  before(async () => {
-    c = await startTestCluster({ herald: true });
-  });
-  after(async () => {
-    await c.server.stop();
-  });
+  withHeraldCluster(this, (started) => (c = started));
 
   describe('discovery', () => {
     it('serves /version, /api, /apis and resource lists', async () => {

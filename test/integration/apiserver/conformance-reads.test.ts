@@ -5,17 +5,12 @@
  */
 import { Watch } from '@kubernetes/client-node';
 import { expect } from 'chai';
-import { apiError, eventually, startTestCluster, type TestCluster } from '../../support/apiserver.js';
+import { apiError, eventually, type TestCluster, withHeraldCluster } from '../../support/apiserver.js';
 import { NAMESPACES, CONFIGMAPS, type KubeObject } from '../../../src/k8s/index.js';
 
 describe('embedded API server: conformance through client-node', function () {
   let c: TestCluster;
-  before(async () => {
-    c = await startTestCluster({ herald: true });
-  });
-  after(async () => {
-    await c.server.stop();
-  });
+  withHeraldCluster(this, (started) => (c = started));
 
   describe('selectors and paging', () => {
     before(async () => {

@@ -5,18 +5,13 @@
  * defaulting and allocation.
  */
 import { expect } from 'chai';
-import { apiError, startTestCluster, type TestCluster } from '../../support/apiserver.js';
+import { apiError, type TestCluster, withHeraldCluster } from '../../support/apiserver.js';
 import { pool, POOLS, svc } from '../../support/conformance.js';
 import { heraldResource, SERVICES, NAMESPACES, CONFIGMAPS } from '../../../src/k8s/index.js';
 
 describe('embedded API server: conformance through client-node', function () {
   let c: TestCluster;
-  before(async () => {
-    c = await startTestCluster({ herald: true });
-  });
-  after(async () => {
-    await c.server.stop();
-  });
+  withHeraldCluster(this, (started) => (c = started));
 
   describe('object metadata and errors', () => {
     it('assigns uid, creationTimestamp, generation and a resourceVersion that only grows', async () => {

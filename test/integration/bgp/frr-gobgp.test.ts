@@ -30,8 +30,8 @@ describe('BGP engine against FRR and GoBGP (netns)', function () {
     return { h, r };
   };
 
-  it('FRR bgpd: eBGP routes with next hop, AS path and communities; withdrawal', async () => {
-    const { h, r } = topology();
+  /** FRR bgpd in `r` (AS 65001, passive towards 192.0.2.1, hold 9 s, IPv4 unicast), started; returns a vtysh for it. */
+  async function startFrr(r: string): Promise<(cmd: string) => string> {
     writeFileSync(
       join(dir, 'frr.conf'),
       `hostname r
@@ -56,6 +56,12 @@ router bgp 65001
         return undefined;
       }
     }, 'FRR to start', 15_000, 100);
+    return vtysh;
+  }
+
+  it('FRR bgpd: eBGP routes with next hop, AS path and communities; withdrawal', async () => {
+    const { h, r } = topology();
+    const vtysh = await startFrr(r);
     const herald = new HeraldDriver(netns(), h);
     herald.send({ cmd: 'start', peerAddress: '192.0.2.2', myAsn: 65000, peerAsn: 65001, routerId: '192.0.2.1', holdTime: 9, families: ['IPv4'] });
     await herald.waitState('Established', 30_000);
@@ -78,30 +84,7 @@ router bgp 65001
 
   it('FRR bgpd: extended messages (RFC 8654) negotiated, 1533 prefixes in one UPDATE; large communities', async () => {
     const { h, r } = topology();
-    writeFileSync(
-      join(dir, 'frr.conf'),
-      `hostname r
-router bgp 65001
- bgp router-id 192.0.2.2
- no bgp ebgp-requires-policy
- no bgp default ipv4-unicast
- neighbor 192.0.2.1 remote-as 65000
- neighbor 192.0.2.1 passive
- neighbor 192.0.2.1 timers 3 9
- address-family ipv4 unicast
-  neighbor 192.0.2.1 activate
- exit-address-family
-`,
-    );
-    netns().spawn(r, '/usr/lib/frr/bgpd', ['-Z', '-S', '-f', join(dir, 'frr.conf'), '-i', join(dir, 'bgpd.pid'), '--vty_socket', dir, '-P', '0', '-l', '192.0.2.2', '-n']);
-    const vtysh = (cmd: string): string => netns().exec(r, ['vtysh', '--vty_socket', dir, '-c', cmd]);
-    await eventually(() => {
-      try {
-        return vtysh('show bgp summary') !== undefined || undefined;
-      } catch {
-        return undefined;
-      }
-    }, 'FRR to start', 15_000, 100);
+    const vtysh = await startFrr(r);
     const herald = new HeraldDriver(netns(), h);
     herald.send({ cmd: 'start', peerAddress: '192.0.2.2', myAsn: 65000, peerAsn: 65001, routerId: '192.0.2.1', holdTime: 9, families: ['IPv4'], extendedMessage: true });
     await herald.waitState('Established', 30_000);

@@ -42,6 +42,13 @@ describe('speakers end to end (API server, controller, 3 node namespaces, BIRD, 
 
   after(() => e.stop());
 
+  /** Another BIRD router on the LAN, at `ip`, with these protocols. */
+  const lanRouter = (role: string, ip: string, protocols: string): Bird => {
+    const ns = net.add(role);
+    net.attach(lanNs, ns, [`${ip}/24`]);
+    return new Bird(net, ns, `router id ${ip};\nprotocol device {}\nipv4 table master4;\n${protocols}`);
+  };
+
   const service = async (name: string, pool: string): Promise<string> => {
     await c.client.create(SERVICES, { metadata: { name, namespace: 'default', annotations: { 'herald.dev/address-pool': pool } }, spec: { type: 'LoadBalancer', selector: { app: name }, ports: [{ port: 80 }] } });
     await c.client.create(ENDPOINT_SLICES, { metadata: { name: `${name}-1`, namespace: 'default', labels: { 'kubernetes.io/service-name': name } }, addressType: 'IPv4', endpoints: [{ addresses: ['192.0.2.1'], nodeName: 'node-a', conditions: { ready: true } }], ports: [{ port: 80 }] } as KubeObject);
@@ -144,13 +151,7 @@ describe('speakers end to end (API server, controller, 3 node namespaces, BIRD, 
 
   it('BGPPeer ebgpMultiHop: the sessions carry TTL 255 and pass a router\'s TTL security (GTSM); aggregationLength, a Community alias and a large community reach it', async () => {
     // A second router that drops every segment of a session whose TTL is below 255.
-    const ns = net.add('gtsm');
-    net.attach(lanNs, ns, ['192.0.2.252/24']);
-    const gtsm = new Bird(net, ns, `
-router id 192.0.2.252;
-protocol device {}
-ipv4 table master4;
-template bgp speakers { local 192.0.2.252 as 65002; passive on; hold time 3; ttl security on; ipv4 { import all; export none; }; }
+    const gtsm = lanRouter('gtsm', '192.0.2.252', `template bgp speakers { local 192.0.2.252 as 65002; passive on; hold time 3; ttl security on; ipv4 { import all; export none; }; }
 protocol bgp node_a from speakers { neighbor 192.0.2.1 as 65000; }
 protocol bgp node_b from speakers { neighbor 192.0.2.2 as 65000; }
 protocol bgp node_c from speakers { neighbor 192.0.2.3 as 65000; }
@@ -182,12 +183,7 @@ protocol bgp node_c from speakers { neighbor 192.0.2.3 as 65000; }
       await c.client.delete(heraldResource('Community'), NS, 'edge');
       await c.client.delete(heraldResource('BGPPeer'), NS, 'gtsm-router');
     } finally {
-      try {
-        gtsm.birdc('down');
-      } catch {
-        // already gone; the namespace teardown kills what is left
-      }
-      gtsm.cleanup();
+      gtsm.stop();
     }
   });
 
@@ -197,13 +193,7 @@ protocol bgp node_c from speakers { neighbor 192.0.2.3 as 65000; }
     // address, on port 1179, with the TCP-MD5 key.
     const na = net.name('na');
     net.exec(na, ['ip', 'addr', 'add', '192.0.2.11/24', 'dev', 'eth0']);
-    const ns = net.add('opts');
-    net.attach(lanNs, ns, ['192.0.2.251/24']);
-    const router = new Bird(net, ns, `
-router id 192.0.2.251;
-protocol device {}
-ipv4 table master4;
-protocol bgp node_a { local 192.0.2.251 port 1179 as 65003; neighbor 192.0.2.11 as 65000; passive on; hold time 9; password "${password}"; ipv4 { import all; export none; }; }
+    const router = lanRouter('opts', '192.0.2.251', `protocol bgp node_a { local 192.0.2.251 port 1179 as 65003; neighbor 192.0.2.11 as 65000; passive on; hold time 9; password "${password}"; ipv4 { import all; export none; }; }
 `);
     try {
       await router.ready();
@@ -248,12 +238,7 @@ protocol bgp node_a { local 192.0.2.251 port 1179 as 65003; neighbor 192.0.2.11 
       expect(logs['node-a']!.split('\n').filter((l) => l.includes('does not run BFD') && l.includes('opts-router'))).to.have.length(1);
       await c.client.delete(heraldResource('BFDProfile'), NS, 'fast');
     } finally {
-      try {
-        router.birdc('down');
-      } catch {
-        // already gone; the namespace teardown kills what is left
-      }
-      router.cleanup();
+      router.stop();
       net.exec(na, ['ip', 'addr', 'del', '192.0.2.11/24', 'dev', 'eth0']);
     }
   });

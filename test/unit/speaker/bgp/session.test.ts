@@ -101,6 +101,22 @@ function setup(): { peer: ScriptedPeer; clock: FakeClock; session: BgpSession } 
 
 const r = (p: string): { prefix: ReturnType<typeof parseCIDR> } => ({ prefix: parseCIDR(p) });
 
+/** The fake time, in 100 ms steps, from each connect attempt to the next, `count` times. */
+async function waitsBetweenConnects(peer: ScriptedPeer, clock: FakeClock, count: number): Promise<number[]> {
+  const waits: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const n = peer.connects;
+    let waited = 0;
+    while (peer.connects === n && waited < 60_000) {
+      clock.advance(100);
+      waited += 100;
+      await flush();
+    }
+    waits.push(waited);
+  }
+  return waits;
+}
+
 describe('bgp session (scripted peer, fake clock)', () => {
   it('opens, reaches Established, sends everything and End-of-RIB, then only differences', async () => {
     const { peer, session } = setup();
@@ -195,17 +211,7 @@ describe('bgp session (scripted peer, fake clock)', () => {
     peer.refuse = true;
     session.start();
     await flush();
-    const waits: number[] = [];
-    for (let i = 0; i < 6; i++) {
-      const n = peer.connects;
-      let waited = 0;
-      while (peer.connects === n && waited < 60_000) {
-        clock.advance(100);
-        waited += 100;
-        await flush();
-      }
-      waits.push(waited);
-    }
+    const waits = await waitsBetweenConnects(peer, clock, 6);
     // 500 ms doubling from the first failure, then connectTime.
     expect(waits).to.deep.equal([1000, 2000, 4000, 5000, 5000, 5000]);
     session.stop();
@@ -233,17 +239,7 @@ describe('bgp session (scripted peer, fake clock)', () => {
     peer.hang = true;
     session.start();
     await flush();
-    const waits: number[] = [];
-    for (let i = 0; i < 6; i++) {
-      const n = peer.connects;
-      let waited = 0;
-      while (peer.connects === n && waited < 60_000) {
-        clock.advance(100);
-        waited += 100;
-        await flush();
-      }
-      waits.push(waited);
-    }
+    const waits = await waitsBetweenConnects(peer, clock, 6);
     // The first timer was set before any failure; each unanswered attempt then counts as one.
     expect(waits).to.deep.equal([500, 1000, 2000, 4000, 5000, 5000]);
     expect(peer.maxInFlight).to.equal(1);
