@@ -14,7 +14,7 @@ import { parseConfig } from '../src/config/parse.js';
 import { anySelectorMatches } from '../src/config/label-selector.js';
 import { ENDPOINT_SLICES, EventRecorder, heraldResource, Informer, NODES, PODS, SECRETS, SERVICES, StatusWriter, WorkQueue, type KubeClient } from '../src/k8s/index.js';
 import { cidrContains } from '../src/net/cidr.js';
-import { formatIP, tryParseIP, type IP } from '../src/net/ip.js';
+import { tryParseIP, type IP } from '../src/net/ip.js';
 import type { NativeAddon } from '../native/index.js';
 import { BgpManager } from './bgp/manager.js';
 import { desiredState, type EndpointInfo, type ServiceInfo } from './desired.js';
@@ -105,10 +105,7 @@ export class Speaker {
     const native = 'error' in opts.native ? undefined : opts.native;
     if (native) this.l2 = new L2Engine({ native, clock: opts.clock, logger: this.log, counters: this.l2Counters });
     else this.log.error('layer2 mode unavailable: the native addon did not load; BGP mode still runs', { cause: (opts.native as { error: string }).error });
-    this.bgp = new BgpManager({ clock: opts.clock, logger: this.log, ...(native ? { native } : { nativeError: (opts.native as { error: string }).error }), defaultRouterId: () => {
-        const v4 = this.nodeAddresses().v4;
-        return v4 ? formatIP(v4) : undefined;
-      }, nodeAddresses: () => this.nodeAddresses(), listen: opts.bgpListen ?? true, onChange: () => this.kick() });
+    this.bgp = new BgpManager({ clock: opts.clock, logger: this.log, ...(native ? { native } : { nativeError: (opts.native as { error: string }).error }), nodeAddresses: () => this.nodeAddresses(), listen: opts.bgpListen ?? true, onChange: () => this.kick() });
     this.events = new EventRecorder({ client: opts.client, clock: opts.clock, logger: this.log, component: 'herald-speaker', host: opts.node });
     this.writer = new StatusWriter({ client: opts.client });
     this.status = new SpeakerStatusObjects({ client: opts.client, writer: this.writer, namespace: opts.namespace, node: opts.node, log: this.log, own: this.ownStatus });

@@ -17,7 +17,7 @@ export class Dialer {
 
   constructor(
     private readonly transport: Transport,
-    private readonly target: Omit<ConnectOptions, 'signal'>,
+    readonly target: Omit<ConnectOptions, 'signal'>,
   ) {}
 
   /** Aborts the attempt in flight; true if there was one. */

@@ -18,9 +18,10 @@ export interface ManagerOptions {
   /** For TCP-MD5 and TTL; without it, peers with a password cannot connect (reported). */
   readonly native?: NativeAddon;
   readonly nativeError?: string;
-  /** This node's IPv4 address for the router ID when a peer does not set one. */
-  readonly defaultRouterId?: () => string | undefined;
-  /** This node's addresses: next hops for the other family on dual-stack sessions. */
+  /**
+   * This node's addresses, read when a session is made: the IPv4 one is the router ID of
+   * peers that set none; both are next hops for the other family on dual-stack sessions.
+   */
   readonly nodeAddresses?: () => { readonly v4?: IP; readonly v6?: IP };
   /**
    * Accept routers' connections on the peers' ports (needed by passive peers; active peers
@@ -158,15 +159,15 @@ export class BgpManager {
       }
       transport = nativeTcpTransport(this.opts.native, { ...(password !== undefined ? { md5Key: password } : {}), ...(ttl !== undefined ? { ttl } : {}) });
     }
-    const routerId = p.routerID ? formatIP(p.routerID) : this.opts.defaultRouterId?.();
+    const addrs = this.opts.nodeAddresses?.();
+    const routerId = p.routerID ? formatIP(p.routerID) : addrs?.v4 ? formatIP(addrs.v4) : undefined;
     if (!routerId) {
       return 'no router ID: set routerID on the BGPPeer, or give the node an IPv4 address';
     }
     // The session's own family, and with dualStackAddressFamily the other one too (RFC 4760).
     const v4 = p.peerAddress.family === 'IPv4';
     const families = p.dualStackAddressFamily ? [{ afi: 1, safi: 1 }, { afi: 2, safi: 1 }] : [{ afi: v4 ? 1 : 2, safi: 1 }];
-    const addrs = p.dualStackAddressFamily ? this.opts.nodeAddresses?.() : undefined;
-    const other = v4 ? addrs?.v6 : addrs?.v4;
+    const other = p.dualStackAddressFamily ? (v4 ? addrs?.v6 : addrs?.v4) : undefined;
     if (p.dualStackAddressFamily && !other) this.opts.logger.warn('bgp: dualStackAddressFamily is set but this node has no address of the other family for the next hop', { peer: p.name });
     return new BgpSession({
       name: p.name,

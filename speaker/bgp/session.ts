@@ -290,7 +290,7 @@ export class BgpSession {
   private abandonConnect(): void {
     if (!this.dialer.abandon()) return;
     if (this.fsm.name === 'Connect' && !this.stopped) {
-      this.lastError = `connect to ${formatIP(this.opts.peerAddress)} port ${this.opts.peerPort ?? 179}: no answer before the next attempt`;
+      this.lastError = `connect to ${this.dialer.target.host} port ${this.dialer.target.port}: no answer before the next attempt`;
       this.failures++;
     }
   }
