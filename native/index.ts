@@ -17,6 +17,16 @@ export interface PacketSocketHandle {
   close(): void;
 }
 
+/** A UDP socket that sends with a fixed TTL / hop limit and sees each datagram's received TTL (BFD). */
+export interface UdpTtlSocketHandle {
+  /** The bound local port. */
+  readonly port: number;
+  send(data: Buffer, address: string, port: number): number;
+  close(): void;
+}
+
+export type UdpTtlMessageHandler = (data: Buffer, address: string, port: number, ttl: number) => void;
+
 export interface NativeAddon {
   PacketSocket: new (ifname: string, opts?: { arp?: boolean; ndp?: boolean }) => PacketSocketHandle;
   tcpSocket(family: 4 | 6, opts: { md5Peer?: string; md5Key?: string; ttl?: number }): number;
@@ -24,6 +34,8 @@ export interface NativeAddon {
   tcpMd5(fd: number, peer: string, key: string): void;
   /** Sets the IP TTL / hop limit (-1: the system default) of an existing socket, e.g. a listener. */
   ipTtl(fd: number, ttl: number): void;
+  /** Throws with code EADDRINUSE when the port is taken. Without onMessage the socket only sends. */
+  udpTtlSocket(opts: { family: 4 | 6; address?: string; port?: number; ttl?: number }, onMessage?: UdpTtlMessageHandler): UdpTtlSocketHandle;
 }
 
 let cached: { addon?: NativeAddon; error?: HeraldError } | undefined;

@@ -17,6 +17,8 @@ import { cidrContains } from '../src/net/cidr.js';
 import { tryParseIP, type IP } from '../src/net/ip.js';
 import type { NativeAddon } from '../native/index.js';
 import { BgpManager } from './bgp/manager.js';
+import { bfdStatusView } from './bfd/binding.js';
+import { registerBfdMetrics } from './bfd/metrics.js';
 import { desiredState, type EndpointInfo, type ServiceInfo } from './desired.js';
 import { BGP_STATUS, L2_STATUS, SpeakerStatusObjects } from './status-objects.js';
 import { L2Engine } from './layer2/engine.js';
@@ -106,6 +108,7 @@ export class Speaker {
     if (native) this.l2 = new L2Engine({ native, clock: opts.clock, logger: this.log, counters: this.l2Counters });
     else this.log.error('layer2 mode unavailable: the native addon did not load; BGP mode still runs', { cause: (opts.native as { error: string }).error });
     this.bgp = new BgpManager({ clock: opts.clock, logger: this.log, ...(native ? { native } : { nativeError: (opts.native as { error: string }).error }), nodeAddresses: () => this.nodeAddresses(), listen: opts.bgpListen ?? true, onChange: () => this.kick() });
+    registerBfdMetrics(opts.registry, () => this.bgp.bfd);
     this.events = new EventRecorder({ client: opts.client, clock: opts.clock, logger: this.log, component: 'herald-speaker', host: opts.node });
     this.writer = new StatusWriter({ client: opts.client });
     this.status = new SpeakerStatusObjects({ client: opts.client, writer: this.writer, namespace: opts.namespace, node: opts.node, log: this.log, own: this.ownStatus });
@@ -291,12 +294,7 @@ export class Speaker {
     // BGP.
     const me = parsed.config.nodes.get(this.opts.node);
     const peers = [...parsed.config.peers.values()].filter((p) => p.nodeSelectors.length === 0 || (me !== undefined && anySelectorMatches(p.nodeSelectors, me.labels)));
-    this.bgp.apply(peers, desired.bgp);
-    for (const p of peers) {
-      if (p.bfdProfile === undefined || this.toldFailed.has(`bfd|${p.name}`)) continue;
-      this.toldFailed.add(`bfd|${p.name}`);
-      this.log.warn('bgp: BGPPeer names a bfdProfile, but the speaker does not run BFD yet; the session relies on its hold timer', { peer: p.name, bfdProfile: p.bfdProfile });
-    }
+    this.bgp.apply(peers, desired.bgp, parsed.config.bfdProfiles);
     const nowBgp = new Set<string>();
     for (const d of desired.decisions) {
       if (!d.bgp.announce) continue;
@@ -354,7 +352,8 @@ export class Speaker {
     const sessions = [...this.bgp.states()].map(([peer, s]) => {
       const lastError = failures.get(peer) ?? s.lastErrorMessage();
       const since = s.establishedSince();
-      return { peer, state: s.state(), ...(lastError ? { lastError } : {}), ...(since ? { establishedSince: since } : {}), prefixesSent: s.stats.prefixesAnnounced };
+      const bfd = bfdStatusView(this.bgp.bfd.status(peer));
+      return { peer, state: s.state(), ...(lastError ? { lastError } : {}), ...(since ? { establishedSince: since } : {}), prefixesSent: s.stats.prefixesAnnounced, ...(bfd ? { bfd } : {}) };
     });
     // Peers that have no session at all are reported too, Idle with the reason.
     for (const [peer, cause] of failures) if (!sessions.some((x) => x.peer === peer)) sessions.push({ peer, state: 'Idle', lastError: cause, prefixesSent: 0 });

@@ -5,6 +5,7 @@
  * an IP, the removal of dead members' ServiceL2Status.
  */
 import { errorMessage } from '../src/core/errors.js';
+import type { BGPSessionBFDStatus } from '../src/api/types.js';
 import type { Logger } from '../src/core/logger.js';
 import { heraldResource, isAlreadyExists, isNotFound, type Informer, type KubeClient, type KubeObject, type StatusWriter } from '../src/k8s/index.js';
 import type { DesiredState } from './desired.js';
@@ -34,6 +35,7 @@ export interface SessionStatus {
   readonly lastError?: string;
   readonly establishedSince?: number;
   readonly prefixesSent: number;
+  readonly bfd?: BGPSessionBFDStatus;
 }
 
 export interface ConfigErrorView {
@@ -143,7 +145,7 @@ export class SpeakerStatusObjects {
    */
   async writeSessionStates(sessions: readonly SessionStatus[], now: number): Promise<void> {
     for (const s of sessions) {
-      const status = { node: this.o.node, peer: s.peer, state: s.state, ...(s.lastError ? { lastError: s.lastError } : {}), ...(s.establishedSince ? { establishedTime: new Date(s.establishedSince).toISOString().replace(/\.\d{3}Z$/, 'Z') } : {}), prefixesSent: s.prefixesSent };
+      const status = { node: this.o.node, peer: s.peer, state: s.state, ...(s.lastError ? { lastError: s.lastError } : {}), ...(s.establishedSince ? { establishedTime: new Date(s.establishedSince).toISOString().replace(/\.\d{3}Z$/, 'Z') } : {}), prefixesSent: s.prefixesSent, ...(s.bfd ? { bfd: s.bfd } : {}) };
       const name = dnsName(this.o.node, s.peer);
       const text = JSON.stringify(status);
       const last = this.lastSession.get(name);

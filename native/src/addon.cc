@@ -312,11 +312,170 @@ Napi::Value IpTtl(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// ---- UDP with TTL (BFD, RFC 5881/5883): a datagram socket that sends with a fixed TTL / hop
+// limit and reports the TTL each datagram arrived with (IP_RECVTTL / IPV6_RECVHOPLIMIT and
+// recvmsg), which Node's dgram cannot. udpTtlSocket({family, address, port, ttl}, onMessage?)
+// returns {port, send(buf, addr, port), close()}; onMessage(buf, fromAddr, fromPort, ttl).
+struct UdpTtl {
+  int fd = -1;
+  int family = AF_INET;
+  uv_poll_t* poll = nullptr;
+  Napi::FunctionReference cb;
+  napi_env env = nullptr;
+};
+
+void UdpTtlShutdown(UdpTtl* s) {
+  if (s->poll) {
+    uv_poll_stop(s->poll);
+    uv_close(reinterpret_cast<uv_handle_t*>(s->poll), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
+    s->poll = nullptr;
+    s->cb.Reset();
+  }
+  if (s->fd >= 0) {
+    ::close(s->fd);
+    s->fd = -1;
+  }
+}
+
+void UdpTtlReadable(uv_poll_t* handle, int status, int events) {
+  auto* s = static_cast<UdpTtl*>(handle->data);
+  if (status < 0 || s->fd < 0) return;
+  Napi::Env env(s->env);
+  Napi::HandleScope scope(env);
+  unsigned char buf[2048];
+  for (int i = 0; i < 64 && s->fd >= 0; i++) {
+    sockaddr_storage from{};
+    iovec iov{buf, sizeof(buf)};
+    alignas(cmsghdr) unsigned char control[128];
+    msghdr msg{};
+    msg.msg_name = &from;
+    msg.msg_namelen = sizeof(from);
+    msg.msg_iov = &iov;
+    msg.msg_iovlen = 1;
+    msg.msg_control = control;
+    msg.msg_controllen = sizeof(control);
+    ssize_t n = recvmsg(s->fd, &msg, 0);
+    if (n < 0) break;
+    int ttl = -1;
+    for (cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+      if ((c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_TTL) || (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_HOPLIMIT)) memcpy(&ttl, CMSG_DATA(c), sizeof(ttl));
+    }
+    char addr[INET6_ADDRSTRLEN] = "";
+    int port = 0;
+    if (from.ss_family == AF_INET) {
+      auto* a = reinterpret_cast<sockaddr_in*>(&from);
+      inet_ntop(AF_INET, &a->sin_addr, addr, sizeof(addr));
+      port = ntohs(a->sin_port);
+    } else {
+      auto* a = reinterpret_cast<sockaddr_in6*>(&from);
+      inet_ntop(AF_INET6, &a->sin6_addr, addr, sizeof(addr));
+      port = ntohs(a->sin6_port);
+    }
+    s->cb.Call({Napi::Buffer<unsigned char>::Copy(env, buf, static_cast<size_t>(n)), Napi::String::New(env, addr), Napi::Number::New(env, port), Napi::Number::New(env, ttl)});
+  }
+}
+
+Napi::Value UdpTtlSocket(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object opts = info[0].As<Napi::Object>();
+  int family = opts.Get("family").As<Napi::Number>().Int32Value() == 6 ? AF_INET6 : AF_INET;
+  std::string address = opts.Has("address") ? opts.Get("address").As<Napi::String>().Utf8Value() : "";
+  int port = opts.Has("port") ? opts.Get("port").As<Napi::Number>().Int32Value() : 0;
+  int ttl = opts.Has("ttl") ? opts.Get("ttl").As<Napi::Number>().Int32Value() : 255;
+  if (ttl < 1 || ttl > 255 || port < 0 || port > 65535) {
+    Napi::RangeError::New(env, "udpTtlSocket: ttl 1 to 255, port 0 to 65535").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  sockaddr_storage local{};
+  if (!FillSockaddr(address.empty() ? (family == AF_INET ? "0.0.0.0" : "::") : address, &local, family)) {
+    Napi::Error::New(env, "udpTtlSocket: bad local address " + address).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  if (family == AF_INET) reinterpret_cast<sockaddr_in*>(&local)->sin_port = htons(static_cast<uint16_t>(port));
+  else reinterpret_cast<sockaddr_in6*>(&local)->sin6_port = htons(static_cast<uint16_t>(port));
+  int fd = socket(family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    SysError(env, "socket(SOCK_DGRAM)", errno).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  int one = 1;
+  int rc = family == AF_INET
+      ? (setsockopt(fd, IPPROTO_IP, IP_TTL, &ttl, sizeof(ttl)) | setsockopt(fd, IPPROTO_IP, IP_RECVTTL, &one, sizeof(one)))
+      : (setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) | setsockopt(fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, &ttl, sizeof(ttl)) |
+         setsockopt(fd, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, &one, sizeof(one)));
+  if (rc != 0) {
+    int err = errno;
+    ::close(fd);
+    SysError(env, "setsockopt(TTL)", err).ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  socklen_t len = family == AF_INET ? sizeof(sockaddr_in) : sizeof(sockaddr_in6);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&local), len) < 0) {
+    int err = errno;
+    ::close(fd);
+    Napi::Error e = SysError(env, "bind", err);
+    if (err == EADDRINUSE) e.Set("code", Napi::String::New(env, "EADDRINUSE"));
+    e.ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  len = sizeof(local);
+  getsockname(fd, reinterpret_cast<sockaddr*>(&local), &len);
+  int bound = ntohs(family == AF_INET ? reinterpret_cast<sockaddr_in*>(&local)->sin_port : reinterpret_cast<sockaddr_in6*>(&local)->sin6_port);
+  auto* s = new UdpTtl();
+  s->fd = fd;
+  s->family = family;
+  if (info.Length() > 1 && info[1].IsFunction()) {
+    s->cb = Napi::Persistent(info[1].As<Napi::Function>());
+    s->env = env;
+    uv_loop_t* loop = nullptr;
+    napi_get_uv_event_loop(env, &loop);
+    s->poll = new uv_poll_t;
+    s->poll->data = s;
+    uv_poll_init(loop, s->poll, fd);
+    uv_poll_start(s->poll, UV_READABLE, UdpTtlReadable);
+  }
+  Napi::Object obj = Napi::Object::New(env);
+  obj.Set("port", Napi::Number::New(env, bound));
+  obj.Set("send", Napi::Function::New(env, [](const Napi::CallbackInfo& ci) -> Napi::Value {
+    auto* st = static_cast<UdpTtl*>(ci.Data());
+    Napi::Env e = ci.Env();
+    if (st->fd < 0) {
+      Napi::Error::New(e, "socket is closed").ThrowAsJavaScriptException();
+      return e.Undefined();
+    }
+    Napi::Buffer<unsigned char> data = ci[0].As<Napi::Buffer<unsigned char>>();
+    sockaddr_storage to{};
+    if (!FillSockaddr(ci[1].As<Napi::String>().Utf8Value(), &to, st->family)) {
+      Napi::Error::New(e, "send: bad address for this socket's family").ThrowAsJavaScriptException();
+      return e.Undefined();
+    }
+    uint16_t p = htons(static_cast<uint16_t>(ci[2].As<Napi::Number>().Int32Value()));
+    if (st->family == AF_INET) reinterpret_cast<sockaddr_in*>(&to)->sin_port = p;
+    else reinterpret_cast<sockaddr_in6*>(&to)->sin6_port = p;
+    ssize_t n = sendto(st->fd, data.Data(), data.Length(), 0, reinterpret_cast<sockaddr*>(&to), st->family == AF_INET ? sizeof(sockaddr_in) : sizeof(sockaddr_in6));
+    if (n < 0) {
+      SysError(e, "sendto", errno).ThrowAsJavaScriptException();
+      return e.Undefined();
+    }
+    return Napi::Number::New(e, static_cast<double>(n));
+  }, "send", s));
+  obj.Set("close", Napi::Function::New(env, [](const Napi::CallbackInfo& ci) -> Napi::Value {
+    UdpTtlShutdown(static_cast<UdpTtl*>(ci.Data()));
+    return ci.Env().Undefined();
+  }, "close", s));
+  obj.AddFinalizer([](Napi::Env, UdpTtl* st) {
+    UdpTtlShutdown(st);
+    delete st;
+  }, s);
+  return obj;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("PacketSocket", PacketSocket::Init(env));
   exports.Set("tcpSocket", Napi::Function::New(env, TcpSocket));
   exports.Set("tcpMd5", Napi::Function::New(env, TcpMd5));
   exports.Set("ipTtl", Napi::Function::New(env, IpTtl));
+  exports.Set("udpTtlSocket", Napi::Function::New(env, UdpTtlSocket));
   return exports;
 }
 

@@ -5,9 +5,11 @@
  */
 import type { Clock } from '../../src/core/clock.js';
 import type { Logger } from '../../src/core/logger.js';
-import type { Peer } from '../../src/config/model.js';
+import type { BfdProfile, Peer } from '../../src/config/model.js';
 import { formatIP, type IP } from '../../src/net/ip.js';
 import type { NativeAddon } from '../../native/index.js';
+import { createBfdBinding, type BgpBfdBinding } from '../bfd/binding.js';
+import type { BfdSockets } from '../bfd/sockets.js';
 import { BgpListener } from './listener.js';
 import { BgpSession, type Route } from './session.js';
 import { nativeTcpTransport, tcpTransport, type Transport } from './transport.js';
@@ -30,6 +32,8 @@ export interface ManagerOptions {
   readonly listen?: boolean | { readonly host: string };
   /** Told when something changes outside apply() (a listener failed to start). */
   readonly onChange?: () => void;
+  /** BFD's UDP sockets (tests); by default the native addon's. */
+  readonly bfdSockets?: BfdSockets;
 }
 
 /** Sessions created this soon after start set the graceful-restart Restart State bit. */
@@ -59,12 +63,23 @@ export class BgpManager {
   /** Peers that cannot have a session, and why. */
   private readonly failed = new Map<string, string>();
 
+  /** BFD sessions of the peers with a bfdProfile; BFD Down resets the BGP session. */
+  readonly bfd: BgpBfdBinding;
+
   constructor(private readonly opts: ManagerOptions) {
     this.startedAt = opts.clock.now();
+    const resetBgp = (peer: string, reason: string): void => {
+      const s = this.sessions.get(peer)?.session;
+      if (!s) return;
+      opts.logger.warn('bgp: resetting the session, its routes are withdrawn', { peer, reason });
+      s.stop();
+      s.start();
+    };
+    this.bfd = createBfdBinding({ ...opts, resetBgp, ...(opts.bfdSockets ? { sockets: opts.bfdSockets } : {}) });
   }
 
-  /** Peers for this node, and the routes each should have. */
-  apply(peers: readonly Peer[], routes: ReadonlyMap<string, readonly Route[]>): void {
+  /** Peers for this node, and the routes each should have; BFD runs for peers whose bfdProfile is in `bfdProfiles`. */
+  apply(peers: readonly Peer[], routes: ReadonlyMap<string, readonly Route[]>, bfdProfiles: ReadonlyMap<string, BfdProfile> = new Map()): void {
     const want = new Map(peers.map((p) => [p.name, p]));
     for (const [name, r] of this.sessions) {
       const p = want.get(name);
@@ -91,6 +106,7 @@ export class BgpManager {
     }
     this.peers = peers;
     this.applyListeners(peers);
+    this.bfd.apply(peers, bfdProfiles);
   }
 
   /** One listener per peer port, with the TCP-MD5 keys of that port's peers, and TTL 255 when one of them has ebgpMultiHop. */
@@ -210,6 +226,7 @@ export class BgpManager {
    * graceful restart was negotiated, so the routers keep the routes for the restart time.
    */
   stopAll(opts: { graceful?: boolean } = {}): void {
+    this.bfd.stopAll();
     for (const r of this.sessions.values()) r.session.stop(opts);
     this.sessions.clear();
     for (const l of this.listeners.values()) l.close();

@@ -158,6 +158,15 @@ export interface BGPSessionStateStatus {
   lastError?: string;
   establishedTime?: string;
   prefixesSent?: number;
+  bfd?: BGPSessionBFDStatus;
+}
+
+export interface BGPSessionBFDStatus {
+  state?: 'AdminDown' | 'Down' | 'Init' | 'Up';
+  diagnostic?: string;
+  error?: string;
+  transmitInterval?: number;
+  detectionTime?: number;
 }
 
 export type BGPSessionState = HeraldObject<'BGPSessionState', EmptySpec, BGPSessionStateStatus>;

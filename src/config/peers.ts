@@ -172,6 +172,9 @@ export function readBfdProfile(env: Envelope): BfdProfile | undefined {
     passiveMode: s?.bool('passiveMode') ?? false,
     minimumTtl: s?.int('minimumTtl', 1, 254) ?? 254,
   };
+  // Echo packets (RFC 5880 §6.4) are addressed to this node itself and looped back by the
+  // peer's forwarding plane: that needs raw packet sockets the speaker does not use for BFD.
+  if (profile.echoMode) s?.error('echoMode', 'echo mode is not supported by Herald: set echoMode to false (asynchronous mode detects failures at the profile\'s intervals)');
   return hasHardErrors(env) ? undefined : profile;
 }
 
