@@ -12,6 +12,10 @@ import { authTypeName, diagName, encodeControl, type BfdState, type ControlPacke
 
 /** §6.8.3: while not Up, bfd.DesiredMinTxInterval is at least one second. */
 export const SLOW_TX_MS = 1000;
+/** §6.8.7: periodic packets are never closer than 75 % of the interval. */
+const MIN_GAP = 0.75;
+/** A timer that fires this much before its deadline is re-armed for the rest. */
+const EARLY_MS = 0.05;
 
 export interface BfdTimers {
   /** bfd.DesiredMinTxInterval once Up (MetalLB transmitInterval), ms. */
@@ -76,6 +80,9 @@ export class BfdSession {
   private advertisedTxMs: number;
   private polling = false;
   private txTimer: TimerHandle | undefined;
+  /** Monotonic ms: the deadline of the last periodic packet, and when the last one went out. */
+  private lastDue: number | undefined;
+  private lastPeriodicAt: number | undefined;
   private detectTimer: TimerHandle | undefined;
   private closed = false;
   private readonly toldAuth = new Set<number>();
@@ -151,7 +158,7 @@ export class BfdSession {
     if (this.fsm.name !== 'AdminDown') this.armDetect();
     this.apply(transition(this.fsm, { type: 'Recv', remoteState: p.state }));
     if (p.poll) this.sendPacket({ final: true });
-    else if (this.txIntervalMs() !== oldTx || !this.txTimer) this.schedule();
+    if (this.txIntervalMs() !== oldTx || !this.txTimer) this.schedule();
   }
 
   private txIntervalMs(): number {
@@ -215,18 +222,46 @@ export class BfdSession {
     return true;
   }
 
+  /**
+   * Arms the next periodic packet. Deadlines are anchored on the previous deadline, not on
+   * when the timer really fired, so a late wake-up (a busy machine) is caught up on the next
+   * packet instead of stretching every interval; but never sooner than 75 % of the interval
+   * after the last periodic packet (§6.8.7), and never before the deadline (timers may fire a
+   * little early).
+   */
   private schedule(): void {
     this.txTimer?.cancel();
     this.txTimer = undefined;
     if (!this.periodic()) return;
-    this.txTimer = this.opts.clock.setTimeout(() => {
-      this.txTimer = undefined;
-      this.sendPacket({});
-    }, jitteredInterval(this.txIntervalMs(), this.opts.timers.detectMult, this.opts.random));
+    const now = this.opts.clock.monotonic();
+    const interval = this.txIntervalMs();
+    const anchor = this.lastDue ?? now;
+    let due = anchor + jitteredInterval(interval, this.opts.timers.detectMult, this.opts.random);
+    if (this.lastPeriodicAt !== undefined) due = Math.max(due, this.lastPeriodicAt + MIN_GAP * interval);
+    this.arm(Math.max(due, now));
   }
 
-  private sendPacket(o: { final?: boolean }): void {
+  private arm(due: number): void {
+    this.txTimer = this.opts.clock.setTimeout(() => {
+      this.txTimer = undefined;
+      if (this.opts.clock.monotonic() < due - EARLY_MS) {
+        this.arm(due);
+        return;
+      }
+      this.lastDue = due;
+      this.sendPacket({ periodic: true });
+    }, Math.max(0, due - this.opts.clock.monotonic()));
+  }
+
+  /** `periodic`: from the timer; `final`: a reply to a Poll, outside the schedule; otherwise a state change, which restarts the schedule. */
+  private sendPacket(o: { final?: boolean; periodic?: boolean }): void {
     if (this.closed) return;
+    const now = this.opts.clock.monotonic();
+    if (o.periodic) this.lastPeriodicAt = now;
+    else if (!o.final) {
+      this.lastDue = now;
+      this.lastPeriodicAt = now;
+    }
     const mayStart = !(this.opts.timers.passive && this.remoteDiscr === 0);
     if (mayStart || o.final) {
       const packet = encodeControl({
@@ -245,6 +280,6 @@ export class BfdSession {
       this.stats.packetsSent++;
       this.opts.send(packet);
     }
-    this.schedule();
+    if (!o.final || !this.txTimer) this.schedule();
   }
 }
