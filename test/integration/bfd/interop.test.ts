@@ -118,6 +118,21 @@ describe('BFD against FRR bfdd and BIRD (netns)', function () {
     expect(herald.logs.some((l) => l.log === 'bfd: session up' && l.fields['bfd'] === 'multihop')).to.equal(true);
   });
 
+  it('FRR bfdd over IPv6: hop limit 255 sent and checked, Up, and Down on a graceful stop with AdminDown', async () => {
+    const h = netns().add('h');
+    const r = netns().add('r');
+    netns().link(h, ['2001:db8::1/64'], r, ['2001:db8::2/64']);
+    const bfdd = frr(r, 'peer 2001:db8::1 local-address 2001:db8::2');
+    await bfdd.start();
+    const herald = new BfdDriver(netns(), h);
+    herald.start({ ...PEER, peerAddress: '2001:db8::2' }, { transmitInterval: 100, receiveInterval: 100 });
+    await herald.wait('Herald Up over IPv6', (s) => s.bfd?.state === 'Up' && s.bfd.negotiated?.remoteDesiredMinTxMs === 150);
+    await bfdd.wait('FRR Up over IPv6', (p) => p.status === 'up' && p['remote-transmit-interval'] === 100);
+    await herald.stop();
+    await bfdd.wait('FRR down by AdminDown', (p) => p.status === 'down');
+    expect(bfdd.peer()['remote-diagnostic']).to.equal('administratively down');
+  });
+
   const birdConfig = (): string => `router id ${ROUTER};
 protocol device {}
 protocol bfd {
