@@ -75,7 +75,7 @@ describe('BFD against FRR bfdd and BIRD (netns)', function () {
     bfdd.kill();
     let ms = await elapsedUntil(t0, 'Herald to detect bfdd gone', () => herald.last()?.bfd?.state === 'Down');
     expect(herald.last()?.bfd?.diagnostic).to.equal('controlDetectionTimeExpired');
-    expect(ms).to.be.within(300, 1200);
+    expect(ms).to.be.within(250, 1200);
     // Back: Up again by itself.
     bfdd = frr(r, `peer ${HERALD} local-address ${ROUTER}`);
     await bfdd.start();
@@ -86,7 +86,7 @@ describe('BFD against FRR bfdd and BIRD (netns)', function () {
     herald.kill();
     ms = await elapsedUntil(t0, 'FRR to detect Herald gone', () => bfdd.peer().status === 'down');
     expect(bfdd.peer().diagnostic).to.equal('control detection time expired');
-    expect(ms).to.be.within(400, 1500);
+    expect(ms).to.be.within(350, 1500);
     // A new Herald comes Up; then its link is cut: both sides detect, and recover when it heals.
     herald = new BfdDriver(netns(), h);
     herald.start(PEER, { transmitInterval: 100, receiveInterval: 100, detectMultiplier: 3 });
