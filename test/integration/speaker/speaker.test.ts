@@ -193,14 +193,15 @@ protocol bgp node_c from speakers { neighbor 192.0.2.3 as 65000; }
     // address, on port 1179, with the TCP-MD5 key.
     const na = net.name('na');
     net.exec(na, ['ip', 'addr', 'add', '192.0.2.11/24', 'dev', 'eth0']);
-    const router = lanRouter('opts', '192.0.2.251', `protocol bgp node_a { local 192.0.2.251 port 1179 as 65003; neighbor 192.0.2.11 as 65000; passive on; hold time 9; password "${password}"; ipv4 { import all; export none; }; }
+    const router = lanRouter('opts', '192.0.2.251', `protocol bfd { interface "*" { interval 100 ms; }; }
+protocol bgp node_a { local 192.0.2.251 port 1179 as 65003; neighbor 192.0.2.11 as 65000; passive on; hold time 9; password "${password}"; bfd on; ipv4 { import all; export none; }; }
 `);
     try {
       await router.ready();
       await c.client.create(SECRETS, { metadata: { name: 'router-md5', namespace: NS }, type: 'kubernetes.io/basic-auth', data: { password: Buffer.from(password).toString('base64') } });
       const pool = heraldResource('IPAddressPool');
       await c.client.create(pool, { metadata: { name: 'opts', namespace: NS }, spec: { addresses: ['203.0.113.64/28'] } } as KubeObject);
-      await c.client.create(heraldResource('BFDProfile'), { metadata: { name: 'fast', namespace: NS }, spec: {} } as KubeObject);
+      await c.client.create(heraldResource('BFDProfile'), { metadata: { name: 'fast', namespace: NS }, spec: { transmitInterval: 100, receiveInterval: 100 } } as KubeObject);
       await c.client.create(heraldResource('BGPPeer'), { metadata: { name: 'opts-router', namespace: NS }, spec: { myASN: 65000, peerASN: 65003, peerAddress: '192.0.2.251', peerPort: 1179, sourceAddress: '192.0.2.11', routerID: '198.51.100.77', holdTime: '9s', passwordSecret: { name: 'router-md5' }, bfdProfile: 'fast', nodeSelectors: [{ matchLabels: { 'kubernetes.io/hostname': 'node-a' } }] } } as KubeObject);
       await c.client.create(heraldResource('BGPAdvertisement'), { metadata: { name: 'opts', namespace: NS }, spec: { ipAddressPools: ['opts'], peers: ['opts-router'] } } as KubeObject);
       const ip = await service('opts', 'opts');
@@ -216,8 +217,15 @@ protocol bgp node_c from speakers { neighbor 192.0.2.3 as 65000; }
         return (o?.['status'] as { state?: string } | undefined)?.state === 'Established' ? o : undefined;
       }, 'the BGPSessionState of node-a to say Established', 30_000, 200);
       expect(state['status']).to.deep.include({ peer: 'opts-router', state: 'Established' });
-      // The bfdProfile starts BFD; this BIRD runs none, so it stays Down without touching BGP.
-      expect(state['status']).to.have.nested.property('bfd.state', 'Down');
+      // The bfdProfile runs BFD from the sourceAddress; BIRD (bfd on) sees it Up, and so does the status.
+      const bfd = await eventually(async () => {
+        const o = await c.client.tryGet(heraldResource('BGPSessionState'), NS, 'node-a-opts-router');
+        const b = (o?.['status'] as { bfd?: { state?: string } } | undefined)?.bfd;
+        return b?.state === 'Up' ? b : undefined;
+      }, 'BFD Up in the BGPSessionState', 30_000, 200);
+      // Detection: BIRD's default multiplier 5 x max(our 100 ms, BIRD's 100 ms).
+      expect(bfd).to.deep.equal({ state: 'Up', transmitInterval: 100, detectionTime: 500 });
+      expect(router.birdc('show', 'bfd', 'sessions')).to.match(/192\.0\.2\.11\s+eth0\s+Up/);
       // node-a's metrics: the session up, messages counted both ways.
       const metricsOf = (): string => spawnSync('ip', ['netns', 'exec', na, 'curl', '-s', 'http://127.0.0.1:7473/metrics'], { encoding: 'utf8' }).stdout;
       const m = await eventually(() => {
@@ -225,7 +233,7 @@ protocol bgp node_c from speakers { neighbor 192.0.2.3 as 65000; }
         return /herald_speaker_bgp_messages_total\{peer="opts-router",kind="keepalivesReceived"[^}]*\} [1-9]/.test(t) ? t : undefined;
       }, 'node-a\'s metrics for the peer', 30_000, 200);
       expect(m).to.match(/herald_speaker_bgp_session_up\{peer="opts-router"[^}]*\} 1/);
-      expect(m).to.match(/herald_speaker_bfd_session_up\{peer="opts-router"[^}]*\} 0/);
+      expect(m).to.match(/herald_speaker_bfd_session_up\{peer="opts-router"[^}]*\} 1/);
       for (const kind of ['updatesSent', 'keepalivesSent', 'prefixesAnnounced']) expect(m).to.match(new RegExp(`herald_speaker_bgp_messages_total\\{peer="opts-router",kind="${kind}"[^}]*\\} [1-9]`));
       expect(m).to.match(/herald_speaker_bgp_messages_total\{peer="opts-router",kind="notificationsReceived"[^}]*\} 0/);
       await c.client.delete(SERVICES, 'default', 'opts');
