@@ -118,6 +118,22 @@ describe('BFD against FRR bfdd and BIRD (netns)', function () {
     expect(herald.logs.some((l) => l.log === 'bfd: session up' && l.fields['bfd'] === 'multihop')).to.equal(true);
   });
 
+  it('FRR bfdd: detectMultiplier is what the router multiplies by (as in MetalLB\'s FRR): profile 2 against FRR\'s 10', async () => {
+    const { h, r } = topology();
+    const bfdd = frr(r, `peer ${HERALD} local-address ${ROUTER}`, '  receive-interval 100\n  transmit-interval 100\n  detect-multiplier 10\n');
+    await bfdd.start();
+    const herald = new BfdDriver(netns(), h);
+    herald.start(PEER, { transmitInterval: 100, receiveInterval: 100, detectMultiplier: 2 });
+    const up = await herald.wait('Up at 100 ms', (s) => s.bfd?.state === 'Up' && s.bfd.negotiated?.remoteDesiredMinTxMs === 100);
+    // Herald waits FRR's 10 x 100 ms; FRR waits Herald's 2 x 100 ms.
+    expect(up.bfd?.negotiated).to.deep.include({ detectMs: 1000, remoteDetectMult: 10 });
+    await bfdd.wait('FRR Up', (p) => p.status === 'up' && p['remote-transmit-interval'] === 100 && p['remote-detect-multiplier'] === 2);
+    const t0 = performance.now();
+    herald.kill();
+    const ms = await elapsedUntil(t0, 'FRR to detect Herald gone', () => bfdd.peer().status === 'down');
+    expect(ms).to.be.within(100, 600);
+  });
+
   it('FRR bfdd over IPv6: hop limit 255 sent and checked, Up, and Down on a graceful stop with AdminDown', async () => {
     const h = netns().add('h');
     const r = netns().add('r');
