@@ -1,6 +1,7 @@
 /** RFC 5880 §4 Control packets: bytes written out by hand, §6.8.6 reception checks, §4.2–4.4 auth sections. */
 import { expect } from 'chai';
-import { AUTH_TYPE, decodeControl, encodeControl, type ControlFields } from '../../../../speaker/bfd/packet.js';
+import fc from 'fast-check';
+import { AUTH_TYPE, BfdDecodeError, decodeControl, encodeControl, type ControlFields } from '../../../../speaker/bfd/packet.js';
 
 // Version 1, diag 1 | state Up (3<<6), P | mult 3 | len 24 | my 0x01020304 | your 0x0a0b0c0d |
 // desired tx 300 ms = 300000 µs = 0x000493e0 | required rx 100 ms = 0x000186a0 | echo 0.
@@ -68,5 +69,30 @@ describe('BFD Control packet codec', () => {
 
   it('ignores bytes after the length field (§6.8.6 uses the Length)', () => {
     expect(decodeControl(Buffer.concat([UP_POLL, Buffer.alloc(8)])).myDiscriminator).to.equal(0x01020304);
+  });
+
+  it('fuzz: any bytes decode or fail with a BfdDecodeError, never anything else', () => {
+    const valid = fc.constantFrom(UP_POLL, withAuth(Buffer.from([1, 9, 5, ...Buffer.from('secret')])), withAuth(Buffer.concat([Buffer.from([4, 28, 1, 0, 0, 0, 0, 1]), Buffer.alloc(20)])));
+    const mutated = fc.tuple(valid, fc.array(fc.tuple(fc.nat(60), fc.integer({ min: 0, max: 255 })), { maxLength: 6 }), fc.nat(60)).map(([b, flips, cut]) => {
+      const c = Buffer.from(b);
+      for (const [i, v] of flips) if (i < c.length) c[i] = v;
+      return c.subarray(0, Math.max(cut, 0));
+    });
+    fc.assert(fc.property(fc.oneof(fc.uint8Array({ maxLength: 80 }).map((u) => Buffer.from(u)), mutated), (b) => {
+      try {
+        const p = decodeControl(b);
+        expect(p.myDiscriminator).to.not.equal(0);
+      } catch (err) {
+        expect(err).to.be.instanceOf(BfdDecodeError);
+      }
+    }), { numRuns: 3000, seed: 17 });
+  });
+
+  it('property: encode then decode gives the fields back', () => {
+    const state = fc.constantFrom('AdminDown', 'Down', 'Init', 'Up' as const);
+    fc.assert(fc.property(state, fc.integer({ min: 0, max: 31 }), fc.integer({ min: 1, max: 255 }), fc.integer({ min: 1, max: 0xffffffff }), fc.integer({ min: 1, max: 0xffffffff }), fc.integer({ min: 0, max: 4_000_000 }), fc.boolean(), (st, diag, mult, my, your, us, poll) => {
+      const f: ControlFields = { diag, state: st, poll, final: !poll && us % 2 === 0, detectMult: mult, myDiscriminator: my, yourDiscriminator: your, desiredMinTxMs: us / 1000, requiredMinRxMs: (us + 1) / 1000, requiredMinEchoRxMs: 0 };
+      expect(decodeControl(encodeControl(f))).to.deep.equal({ ...f, controlPlaneIndependent: false, demand: false });
+    }), { numRuns: 2000, seed: 5 });
   });
 });
