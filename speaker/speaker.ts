@@ -12,7 +12,7 @@ import { errorMessage } from '../src/core/errors.js';
 import type { Logger } from '../src/core/logger.js';
 import { parseConfig } from '../src/config/parse.js';
 import { anySelectorMatches } from '../src/config/label-selector.js';
-import { ENDPOINT_SLICES, EventRecorder, heraldResource, Informer, NODES, PODS, SECRETS, SERVICES, StatusWriter, WorkQueue, type KubeClient } from '../src/k8s/index.js';
+import { ENDPOINT_SLICES, EventRecorder, type ObjectReference, heraldResource, Informer, NODES, PODS, SECRETS, SERVICES, StatusWriter, WorkQueue, type KubeClient } from '../src/k8s/index.js';
 import { cidrContains } from '../src/net/cidr.js';
 import { tryParseIP, type IP } from '../src/net/ip.js';
 import type { NativeAddon } from '../native/index.js';
@@ -20,6 +20,7 @@ import { BgpManager } from './bgp/manager.js';
 import { desiredState, type EndpointInfo, type ServiceInfo } from './desired.js';
 import { BGP_STATUS, L2_STATUS, SpeakerStatusObjects } from './status-objects.js';
 import { L2Engine } from './layer2/engine.js';
+import { NetlinkLinks } from './layer2/links.js';
 import { LeaseMembership } from './membership/lease-membership.js';
 import { SwimMembership } from './membership/swim-driver.js';
 import { SplitBrainGuard } from './membership/split-brain.js';
@@ -78,6 +79,7 @@ export class Speaker {
   private lastSync = 0;
   private swimStarting = false;
   private readonly l2?: L2Engine;
+  private readonly links?: NetlinkLinks;
   private readonly bgp: BgpManager;
   private readonly events: EventRecorder;
   private readonly writer: StatusWriter;
@@ -103,7 +105,10 @@ export class Speaker {
     this.queue = new WorkQueue({ clock: opts.clock, baseDelayMs: 100, maxDelayMs: 10_000 });
     this.membership = new LeaseMembership({ ...base, namespace: opts.namespace, node: opts.node, ...(opts.memberExpireMs ? { expireMs: opts.memberExpireMs } : {}), onChange: () => this.kick() });
     const native = 'error' in opts.native ? undefined : opts.native;
-    if (native) this.l2 = new L2Engine({ native, clock: opts.clock, logger: this.log, counters: this.l2Counters });
+    if (native) {
+      this.links = new NetlinkLinks({ native, logger: this.log });
+      this.l2 = new L2Engine({ native, links: this.links, clock: opts.clock, logger: this.log, counters: this.l2Counters, onChange: () => this.kick() });
+    }
     else this.log.error('layer2 mode unavailable: the native addon did not load; BGP mode still runs', { cause: (opts.native as { error: string }).error });
     this.bgp = new BgpManager({ clock: opts.clock, logger: this.log, ...(native ? { native } : { nativeError: (opts.native as { error: string }).error }), nodeAddresses: () => this.nodeAddresses(), listen: opts.bgpListen ?? true, onChange: () => this.kick() });
     this.events = new EventRecorder({ client: opts.client, clock: opts.clock, logger: this.log, component: 'herald-speaker', host: opts.node });
@@ -172,6 +177,13 @@ export class Speaker {
     return out;
   }
 
+  /** The Service `namespace/name` as an Event's involvedObject, with its uid so `kubectl describe` finds the Event. */
+  private serviceRef(key: string): ObjectReference {
+    const [namespace, name] = key.split('/') as [string, string];
+    const uid = this.services.get(key)?.metadata.uid;
+    return { apiVersion: 'v1', kind: 'Service', namespace, name, ...(uid !== undefined ? { uid } : {}) };
+  }
+
   notReadyReason(): string | undefined {
     return this.ready ? undefined : 'caches not synced';
   }
@@ -182,6 +194,11 @@ export class Speaker {
       inf.start();
     }
     await Promise.all(this.informers.map((i) => i.waitForSync()));
+    try {
+      await this.links?.start();
+    } catch (err) {
+      this.log.error('layer2: cannot watch the node\'s links (netlink); link events will go unnoticed', { event: 'linkWatchFailed', error: errorMessage(err) });
+    }
     await this.membership.start();
     this.ready = true;
     this.worker = this.work();
@@ -265,28 +282,34 @@ export class Speaker {
     const l2 = guard.allowed ? desired.l2 : new Map<string, { ip: IP; interfaces: readonly string[]; services: readonly string[] }>();
     // Layer 2.
     if (this.l2) {
-      const { taken, failed } = this.l2.setOwned(new Map([...l2].map(([ip, v]) => [ip, v.interfaces])));
-      for (const [ip, cause] of failed) {
-        const key = `${ip}|${cause}`;
+      const { taken, failed, deferred } = this.l2.setOwned(new Map([...l2].map(([ip, v]) => [ip, v.interfaces])));
+      for (const [ip, why] of failed) {
+        const key = `l2|${ip}|${why.message}`;
         if (this.toldFailed.has(key)) continue;
         this.toldFailed.add(key);
-        this.log.error('layer2: cannot announce', { ip, cause });
-        for (const svc of l2.get(ip)?.services ?? []) {
-          const [ns, name] = svc.split('/') as [string, string];
-          void this.events.record({ apiVersion: 'v1', kind: 'Service', namespace: ns, name }, 'Warning', 'announceFailed', `node ${this.opts.node} cannot announce ${ip} via L2: ${cause}`);
-        }
+        this.log.error('layer2: cannot announce', { event: 'announceFailed', ip, reason: why.reason, cause: why.message, services: l2.get(ip)?.services ?? [] });
+        for (const svc of l2.get(ip)?.services ?? []) void this.events.record(this.serviceRef(svc), 'Warning', 'announceFailed', `node ${this.opts.node} cannot announce ${ip} via L2: ${why.message}`);
+      }
+      for (const [ip, why] of deferred) {
+        const key = `l2|${ip}|${why.reason}`;
+        if (this.toldFailed.has(key)) continue;
+        this.toldFailed.add(key);
+        this.log.info('layer2: not announcing for now', { event: 'announceDeferred', ip, reason: why.reason, cause: why.message });
+      }
+      // What is announced again may fail again later, and must be told again then.
+      for (const key of this.toldFailed) {
+        const [proto, ip] = key.split('|');
+        if (proto === 'l2' && ip !== undefined && !failed.has(ip) && !deferred.has(ip)) this.toldFailed.delete(key);
       }
       const takenServices = new Set<string>();
       for (const ip of taken) {
         for (const key of l2.get(ip)?.services ?? []) {
           takenServices.add(key);
-          const [ns, name] = key.split('/') as [string, string];
-          void this.events.record({ apiVersion: 'v1', kind: 'Service', namespace: ns, name }, 'Normal', 'nodeAssigned', `announcing ${ip} from node ${this.opts.node} via L2`);
+          void this.events.record(this.serviceRef(key), 'Normal', 'nodeAssigned', `announcing ${ip} from node ${this.opts.node} via L2`);
         }
       }
       // Only members known to be dead: one not heard from yet may be alive and announcing.
       if (takenServices.size > 0) await this.status.forgetDeadOwners(takenServices, (n) => !alive.has(n) && (!this.swim || this.swim.isDead(n)));
-
     }
     // BGP.
     const me = parsed.config.nodes.get(this.opts.node);
@@ -305,8 +328,7 @@ export class Speaker {
       if (this.bgpAnnounced.has(key)) continue;
       const ip = tryParseIP(d.ip);
       const peersOf = [...desired.bgp].filter(([, routes]) => ip !== undefined && routes.some((r) => cidrContains(r.prefix, ip))).map(([p]) => p).sort();
-      const [ns, name] = d.service.split('/') as [string, string];
-      void this.events.record({ apiVersion: 'v1', kind: 'Service', namespace: ns, name }, 'Normal', 'nodeAssigned', `announcing ${d.ip} from node ${this.opts.node} via BGP to ${peersOf.join(', ') || 'no peer'}`);
+      void this.events.record(this.serviceRef(d.service), 'Normal', 'nodeAssigned', `announcing ${d.ip} from node ${this.opts.node} via BGP to ${peersOf.join(', ') || 'no peer'}`);
     }
     this.bgpAnnounced = nowBgp;
     for (const [peer, cause] of this.bgp.failures()) {
@@ -317,8 +339,7 @@ export class Speaker {
           const key = `bgp|${peer}|${d.service}|${d.ip}|${cause}`;
           if (this.toldFailed.has(key)) continue;
           this.toldFailed.add(key);
-          const [ns, name] = d.service.split('/') as [string, string];
-          void this.events.record({ apiVersion: 'v1', kind: 'Service', namespace: ns, name }, 'Warning', 'announceFailed', `node ${this.opts.node} cannot announce ${d.ip} to BGP peer ${peer}: ${cause}`);
+          void this.events.record(this.serviceRef(d.service), 'Warning', 'announceFailed', `node ${this.opts.node} cannot announce ${d.ip} to BGP peer ${peer}: ${cause}`);
         }
       }
     }
@@ -377,6 +398,7 @@ export class Speaker {
     this.queue.shutdown();
     await this.worker;
     this.l2?.close();
+    this.links?.close();
     this.bgp.stopAll({ graceful: true });
     for (const i of this.informers) i.stop();
     await this.status.deleteServiceStatuses();

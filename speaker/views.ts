@@ -10,10 +10,10 @@ const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 
 function meta(o: KubeObject, extra: Partial<KubeObject['metadata']> = {}): KubeObject['metadata'] {
   const m = o.metadata;
-  return { name: m.name, ...(m.namespace !== undefined ? { namespace: m.namespace } : {}), ...(m.resourceVersion !== undefined ? { resourceVersion: m.resourceVersion } : {}), ...extra };
+  return { name: m.name, ...(m.namespace !== undefined ? { namespace: m.namespace } : {}), ...(m.uid !== undefined ? { uid: m.uid } : {}), ...(m.resourceVersion !== undefined ? { resourceVersion: m.resourceVersion } : {}), ...extra };
 }
 
-/** A Service: labels, the pool annotation, type, class, traffic policy and ingress IPs. */
+/** A Service: its uid (Events name it), labels, the pool annotation, type, class, traffic policy and ingress IPs. */
 export function serviceView(o: KubeObject): KubeObject {
   const spec = (o['spec'] ?? {}) as { type?: string; loadBalancerClass?: string; externalTrafficPolicy?: string };
   const ingress = ((o['status'] as { loadBalancer?: { ingress?: { ip?: string }[] } } | undefined)?.loadBalancer?.ingress ?? []).filter((i) => i.ip !== undefined).map((i) => ({ ip: i.ip }));
