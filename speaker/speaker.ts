@@ -177,6 +177,25 @@ export class Speaker {
     return out;
   }
 
+  /**
+   * The live speakers: SWIM's view once it has heard from (or given up on) every member,
+   * the Lease view until then (SWIM starts knowing only itself).
+   */
+  private aliveSpeakers(): Set<string> {
+    return this.swim?.converged() ? this.swim.alive() : this.membership.alive();
+  }
+
+  /** This node's own link that is down, if the link holding its InternalIP is (the node is cut off, not the others gone). */
+  private isolatedLink(): string | undefined {
+    if (!this.links) return undefined;
+    const { v4, v6 } = this.nodeAddresses();
+    for (const i of this.links.interfaces()) {
+      if (i.up) continue;
+      if (i.addrs.some((a) => (v4 && a.ip.family === 'IPv4' && a.ip.value === v4.value) || (v6 && a.ip.family === 'IPv6' && a.ip.value === v6.value))) return i.name;
+    }
+    return undefined;
+  }
+
   /** The Service `namespace/name` as an Event's involvedObject, with its uid so `kubectl describe` finds the Event. */
   private serviceRef(key: string): ObjectReference {
     const [namespace, name] = key.split('/') as [string, string];
@@ -214,8 +233,8 @@ export class Speaker {
   resync(): void {
     if (!this.ready || this.stopped) return;
     const now = this.opts.clock.monotonic();
-    const alive = this.swim ? this.swim.alive() : this.membership.alive();
-    const guarded = this.opts.splitBrainGuard !== false && !this.guard.check(alive.size, now).allowed;
+    const alive = this.aliveSpeakers();
+    const guarded = this.opts.splitBrainGuard !== false && !this.guard.check(alive.size, now, this.isolatedLink()).allowed;
     if (this.dirty || guarded !== this.guarded || now - this.lastSync >= FULL_RESYNC_MS) this.kick();
   }
 
@@ -270,14 +289,19 @@ export class Speaker {
       for (const e of ((sl['endpoints'] as { nodeName?: string; conditions?: { ready?: boolean } }[] | undefined) ?? [])) list.push({ node: e.nodeName ?? '', ready: e.conditions?.ready !== false });
       endpoints.set(key, list);
     }
-    const alive = this.swim ? this.swim.alive() : this.membership.alive();
+    const alive = this.aliveSpeakers();
     const notReady = notReadyNodes(this.pods.list());
     const candidates = notReady.size === 0 ? alive : new Set([...alive].filter((n) => !notReady.has(n)));
     const desired = desiredState({ node: this.opts.node, config: parsed.config, services, endpoints, liveSpeakers: candidates });
-    const guard = this.opts.splitBrainGuard === false ? { allowed: true as const } : this.guard.check(alive.size, this.opts.clock.monotonic());
+    const guard = this.opts.splitBrainGuard === false ? { allowed: true as const } : this.guard.check(alive.size, this.opts.clock.monotonic(), this.isolatedLink());
     if (!guard.allowed) {
-      if (!this.guarded) this.log.warn('split-brain guard: not answering for Layer 2 IPs', { reason: guard.reason });
-    } else if (this.guarded) this.log.info('split-brain guard: lifted');
+      if (!this.guarded) this.log.warn('split-brain guard: not answering for Layer 2 IPs', { event: 'splitBrainGuard', reason: guard.reason, alive: [...alive].sort() });
+    } else if (this.guarded) this.log.info('split-brain guard: lifted', { event: 'splitBrainGuardLifted', alive: [...alive].sort() });
+    const meKnown = this.nodes.get(this.opts.node) !== undefined;
+    if (!meKnown && !this.toldFailed.has('node|missing')) {
+      this.toldFailed.add('node|missing');
+      this.log.warn(`this node's Node object ${this.opts.node} does not exist: announcing nothing from it`, { event: 'nodeNotFound' });
+    } else if (meKnown) this.toldFailed.delete('node|missing');
     this.guarded = !guard.allowed;
     const l2 = guard.allowed ? desired.l2 : new Map<string, { ip: IP; interfaces: readonly string[]; services: readonly string[] }>();
     // Layer 2.
@@ -345,7 +369,7 @@ export class Speaker {
     }
     this.metrics.announced.set({ protocol: 'l2' }, l2.size);
     this.metrics.announced.set({ protocol: 'bgp' }, new Set(desired.decisions.filter((d) => d.bgp.announce).map((d) => d.ip)).size);
-    await this.status.writeServiceStatuses(guard.allowed ? desired.decisions.filter((d) => d.l2.announce).map((d) => d.service) : [], desired.decisions.filter((d) => d.bgp.announce).map((d) => d.service), desired);
+    await this.status.writeServiceStatuses(guard.allowed ? desired.decisions.filter((d) => d.l2.announce).map((d) => d.service) : [], desired.decisions.filter((d) => d.bgp.announce).map((d) => d.service), desired, this.l2?.owns() ?? new Map());
   }
 
   /** Starts the UDP failure detector once the memberlist key exists (Lease membership until then). */
@@ -364,6 +388,13 @@ export class Speaker {
         this.log.info('membership: SWIM failure detector running', { port: this.opts.memberPort ?? 7946 });
         this.membership.relax();
         this.kick();
+        // Members that never answer leave SWIM unconverged until its bound: decide again then.
+        const poll = (): void => {
+          if (this.stopped) return;
+          if (swim.converged()) this.kick();
+          else this.opts.clock.setTimeout(poll, 200);
+        };
+        poll();
       },
       (err: unknown) => this.log.warn('membership: SWIM unavailable, staying with Leases', { error: errorMessage(err) }),
     );

@@ -32,6 +32,8 @@ export interface L2EngineOptions {
   /** Something the owner decision depends on changed (links, a grace or hold ending): decide again. */
   readonly onChange?: () => void;
   readonly linkGraceMs?: number;
+  /** Random source for the reopen backoff's jitter. */
+  readonly random?: () => number;
   readonly rejoinHoldMs?: number;
   /** Announcer timing (tests and benches). */
   readonly announceRepeats?: number;
@@ -99,6 +101,7 @@ export class L2Engine {
       clock: opts.clock,
       logger: opts.logger,
       interfaces: () => opts.links.interfaces(),
+      ...(opts.random ? { random: opts.random } : {}),
       onFrame: (name, sock, frame) => this.onFrame(name, sock, frame),
       onReopened: (name) => this.announceOn(name, 'socket reopened'),
     });

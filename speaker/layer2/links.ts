@@ -71,6 +71,26 @@ export class LinkTable {
     return changes;
   }
 
+  private addrsBefore: Map<number, string> | undefined;
+
+  /** Starts an address dump: every address is read again. */
+  beginAddressDump(): void {
+    this.addrsBefore = new Map([...this.rows].map(([i, r]) => [i, [...r.addrs.keys()].sort().join(',')]));
+    for (const r of this.rows.values()) r.addrs.clear();
+  }
+
+  /** Ends an address dump: links whose addresses differ from before it are reported. */
+  endAddressDump(): LinkChange[] {
+    const before = this.addrsBefore;
+    this.addrsBefore = undefined;
+    if (!before) return [];
+    const changes: LinkChange[] = [];
+    for (const [index, r] of this.rows) {
+      if (r.name !== 'lo' && before.has(index) && before.get(index) !== [...r.addrs.keys()].sort().join(',')) changes.push({ kind: 'addresses', name: r.name, index });
+    }
+    return changes;
+  }
+
   apply(m: NetlinkMessage): LinkChange[] {
     if (m.type === 'link') {
       this.seen?.add(m.index);
@@ -107,7 +127,7 @@ export class LinkTable {
       const had = row.addrs.has(key);
       if (m.deleted) row.addrs.delete(key);
       else row.addrs.set(key, { ip: m.ip, prefix: m.prefix });
-      if (had === !m.deleted || row.name === 'lo') return [];
+      if (had === !m.deleted || row.name === 'lo' || this.addrsBefore) return [];
       return [{ kind: 'addresses', name: row.name, index: m.index }];
     }
     return [];
@@ -170,6 +190,7 @@ export class NetlinkLinks implements LinkSource {
     if (!this.sock) return;
     this.dumping = what;
     if (what === 'links') this.table.beginDump();
+    else this.table.beginAddressDump();
     try {
       this.sock.send(dumpRequest(what, this.seq++, this.order));
     } catch (err) {
@@ -201,6 +222,7 @@ export class NetlinkLinks implements LinkSource {
           changes.push(...this.table.endDump());
           this.dump('addresses');
         } else if (this.dumping === 'addresses') {
+          changes.push(...this.table.endAddressDump());
           this.dumping = undefined;
           if (this.redump) {
             this.redump = false;

@@ -83,10 +83,17 @@ export class SwimMembership {
       socket.bind(this.opts.port ?? 7946, '::', () => resolve());
     });
     this.socket = socket;
+    this.startedAt = this.opts.clock.monotonic();
     this.loop();
   }
 
   private lastAlive = '';
+  private startedAt = 0;
+
+  /** Whether the detector has heard (or given up on) every member since it started: until then its live set is not yet meaningful. */
+  converged(): boolean {
+    return this.socket !== undefined && this.swim.converged(this.startedAt, this.opts.clock.monotonic());
+  }
 
   private changed(): void {
     const now = [...this.swim.alive()].sort().join(',');

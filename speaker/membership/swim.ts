@@ -84,6 +84,16 @@ export class Swim {
     return out;
   }
 
+  /**
+   * Whether this member's view can be trusted yet: every known member has been heard from or
+   * probed without answer, or a whole probe round plus the suspicion time has passed since
+   * `since` (a member that never answers stays 'unknown').
+   */
+  converged(since: number, now: number): boolean {
+    if ([...this.members.values()].every((m) => m.state !== 'unknown')) return true;
+    return now - since >= (this.members.size + 1) * this.periodMs + this.ackTimeoutMs + this.suspicionMs;
+  }
+
   stateOf(name: string): MemberState | 'unknown' | undefined {
     return name === this.opts.self ? 'alive' : this.members.get(name)?.state;
   }

@@ -61,6 +61,19 @@ class World {
 }
 
 describe('membership: SWIM failure detector (simulated network, fake clock)', () => {
+  it('converges once every member is heard from, or after a probe round and the suspicion time', () => {
+    const w = new World(['a', 'b', 'c']);
+    const a = w.nodes.get('a')!;
+    expect(a.converged(0, 0)).to.equal(false);
+    w.run(1000);
+    expect(a.converged(0, 1000)).to.equal(true);
+    const lonely = new Swim({ self: 'x', random: () => 0.5 });
+    lonely.setKnown(['x', 'y', 'z']);
+    // Defaults: 200 ms periods, 80 ms ack timeout, 400 ms suspicion: (2 + 1) * 200 + 80 + 400.
+    expect(lonely.converged(0, 1079)).to.equal(false);
+    expect(lonely.converged(0, 1080)).to.equal(true);
+  });
+
   it('members are alive only once heard from, then all see all', () => {
     const w = new World(['a', 'b', 'c']);
     expect(w.aliveAt('a')).to.deep.equal(['a']);
