@@ -19,7 +19,7 @@ import type { NativeAddon } from '../native/index.js';
 import { BgpManager } from './bgp/manager.js';
 import { desiredState, type EndpointInfo, type ServiceInfo } from './desired.js';
 import { BGP_STATUS, L2_STATUS, SpeakerStatusObjects } from './status-objects.js';
-import { L2Engine } from './layer2/engine.js';
+import { DEFAULT_REJOIN_HOLD_MS, L2Engine } from './layer2/engine.js';
 import { NetlinkLinks } from './layer2/links.js';
 import { LeaseMembership } from './membership/lease-membership.js';
 import { SwimMembership } from './membership/swim-driver.js';
@@ -74,6 +74,8 @@ export class Speaker {
   /** "service|ip" announced via BGP at the last pass, for nodeAssigned Events. */
   private bgpAnnounced = new Set<string>();
   private guarded = false;
+  /** Until when (monotonic) no new Layer 2 IP is taken: just back from a partition. */
+  private rejoinUntil = 0;
   /** Something changed since the last pass started. */
   private dirty = true;
   private lastSync = 0;
@@ -302,8 +304,18 @@ export class Speaker {
       this.toldFailed.add('node|missing');
       this.log.warn(`this node's Node object ${this.opts.node} does not exist: announcing nothing from it`, { event: 'nodeNotFound' });
     } else if (meKnown) this.toldFailed.delete('node|missing');
+    const now = this.opts.clock.monotonic();
+    if (this.guarded && guard.allowed) {
+      // Back from a partition: who is dead in this view was learnt while cut off. Take no new IP
+      // until every member has been probed again, or this node would claim IPs of members it
+      // has not heard from yet (and announce them from a non-owner).
+      this.rejoinUntil = now + DEFAULT_REJOIN_HOLD_MS;
+      this.log.info('layer2: back from a partition; taking no new IP until membership agrees again', { event: 'rejoining', holdMs: DEFAULT_REJOIN_HOLD_MS });
+      this.opts.clock.setTimeout(() => this.kick(), DEFAULT_REJOIN_HOLD_MS);
+    }
     this.guarded = !guard.allowed;
-    const l2 = guard.allowed ? desired.l2 : new Map<string, { ip: IP; interfaces: readonly string[]; services: readonly string[] }>();
+    const owned = this.l2?.owns() ?? new Map<string, string[]>();
+    const l2 = !guard.allowed ? new Map<string, { ip: IP; interfaces: readonly string[]; services: readonly string[] }>() : now < this.rejoinUntil ? new Map([...desired.l2].filter(([ip]) => owned.has(ip))) : desired.l2;
     // Layer 2.
     if (this.l2) {
       const { taken, failed, deferred } = this.l2.setOwned(new Map([...l2].map(([ip, v]) => [ip, v.interfaces])));

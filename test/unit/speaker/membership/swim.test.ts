@@ -107,6 +107,21 @@ describe('membership: SWIM failure detector (simulated network, fake clock)', ()
     });
   }
 
+  it('stale gossip that a member failed does not outweigh hearing from it directly', () => {
+    const a = new Swim({ self: 'a', random: () => 0.5 });
+    a.setKnown(['a', 'b', 'c']);
+    a.receive({ type: 'ping', seq: 1, from: 'c', updates: [{ name: 'c', state: 'alive', incarnation: 3 }] }, 1000);
+    // b still gossips what it believed while c was cut off from it.
+    a.receive({ type: 'ping', seq: 2, from: 'b', updates: [{ name: 'c', state: 'dead', incarnation: 3 }] }, 1100);
+    expect(a.stateOf('c')).to.equal('alive');
+    // Not heard from for longer than the suspicion time: the same gossip is believed.
+    a.receive({ type: 'ping', seq: 3, from: 'b', updates: [{ name: 'c', state: 'dead', incarnation: 3 }] }, 1500);
+    expect(a.stateOf('c')).to.equal('dead');
+    // A newer incarnation from c itself (its refutation) always wins.
+    a.receive({ type: 'ack', seq: 9, from: 'b', updates: [{ name: 'c', state: 'alive', incarnation: 4 }] }, 1600);
+    expect(a.stateOf('c')).to.equal('alive');
+  });
+
   it('a suspected member refutes by raising its incarnation', () => {
     const w = new World(['a', 'b', 'c']);
     w.run(1000);
