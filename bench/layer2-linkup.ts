@@ -4,7 +4,7 @@
  * every 10 ms through an AF_PACKET socket (test/support/packet-probe.ts: no neighbour cache,
  * no arping interval floor) and notes which MAC answers when. Two kinds of flap of the
  * owner's eth0:
- *   - short (300 ms, under the failure-detection time): nobody else takes over; the figure
+ *   - short (200 ms, under the 500 ms grace and the failure-detection time): nobody else takes over; the figure
  *     is link-up -> the owner's answer;
  *   - long (2 s): another node takes the IP over while it is down; the figures are link-up ->
  *     the first answer from any node (the client is served again) and link-up -> the elected
@@ -86,7 +86,7 @@ export async function linkUpBench(flaps: number): Promise<string[]> {
     for (let i = 0; i < flaps; i++) {
       await settled();
       net.exec(ownerNs, ['ip', 'link', 'set', 'eth0', 'down']);
-      await sleep(300);
+      await sleep(200);
       net.exec(ownerNs, ['ip', 'link', 'set', 'eth0', 'up']);
       const up = performance.now();
       const t = await firstAfter(up, (n) => n === owner);
@@ -113,7 +113,7 @@ export async function linkUpBench(flaps: number): Promise<string[]> {
     const fmt = (xs: number[]): string => `p50 ${pct(xs, 50).toFixed(0)} ms   p99 ${pct(xs, 99).toFixed(0)} ms   max ${Math.max(...xs).toFixed(0)} ms`;
     return [
       `link-up -> first correct ARP answer at a client asking every 10 ms (3 speakers, the owner's own eth0 flapped), ${flaps} flaps each:`,
-      `  short flap (300 ms), the owner answers again:            ${fmt(short)}`,
+      `  short flap (200 ms), the owner answers again:            ${fmt(short)}`,
       `  long outage (2 s, another node took over), any answer:   ${fmt(longAny)}`,
       `  long outage, the elected owner answers again:            ${fmt(longOwner)}`,
       `  flaps without an answer within 15 s: ${lost}`,

@@ -109,7 +109,7 @@ export class Speaker {
     const native = 'error' in opts.native ? undefined : opts.native;
     if (native) {
       this.links = new NetlinkLinks({ native, logger: this.log });
-      this.l2 = new L2Engine({ native, links: this.links, clock: opts.clock, logger: this.log, counters: this.l2Counters, onChange: () => this.kick() });
+      this.l2 = new L2Engine({ native, links: this.links, clock: opts.clock, logger: this.log, counters: this.l2Counters, onChange: () => this.kick(), membershipAgreesSince: (since) => this.swim?.heardFromAllSince(since) === true });
     }
     else this.log.error('layer2 mode unavailable: the native addon did not load; BGP mode still runs', { cause: (opts.native as { error: string }).error });
     this.bgp = new BgpManager({ clock: opts.clock, logger: this.log, ...(native ? { native } : { nativeError: (opts.native as { error: string }).error }), nodeAddresses: () => this.nodeAddresses(), listen: opts.bgpListen ?? true, onChange: () => this.kick() });
@@ -307,11 +307,19 @@ export class Speaker {
     const now = this.opts.clock.monotonic();
     if (this.guarded && guard.allowed) {
       // Back from a partition: who is dead in this view was learnt while cut off. Take no new IP
-      // until every member has been probed again, or this node would claim IPs of members it
-      // has not heard from yet (and announce them from a non-owner).
+      // until every member has been heard from again (or the hold ends), or this node would
+      // claim IPs of members it has not heard from yet (and announce them from a non-owner).
+      const since = now;
       this.rejoinUntil = now + DEFAULT_REJOIN_HOLD_MS;
       this.log.info('layer2: back from a partition; taking no new IP until membership agrees again', { event: 'rejoining', holdMs: DEFAULT_REJOIN_HOLD_MS });
-      this.opts.clock.setTimeout(() => this.kick(), DEFAULT_REJOIN_HOLD_MS);
+      const check = (): void => {
+        if (this.stopped || this.rejoinUntil === 0) return;
+        if (this.swim?.heardFromAllSince(since) || this.opts.clock.monotonic() >= this.rejoinUntil) {
+          this.rejoinUntil = 0;
+          this.kick();
+        } else this.opts.clock.setTimeout(check, 100);
+      };
+      this.opts.clock.setTimeout(check, 100);
     }
     this.guarded = !guard.allowed;
     const owned = this.l2?.owns() ?? new Map<string, string[]>();

@@ -22,6 +22,8 @@ import { respond } from './responder.js';
 export const DEFAULT_LINK_GRACE_MS = 500;
 /** After a longer outage, how long the engine takes no new IP once the link is back (membership converging). */
 export const DEFAULT_REJOIN_HOLD_MS = 2000;
+/** While a hold lasts, how often membership is asked whether it agrees again. */
+const HOLD_CHECK_MS = 100;
 
 export interface L2EngineOptions {
   readonly native: Pick<NativeAddon, 'PacketSocket'>;
@@ -32,6 +34,11 @@ export interface L2EngineOptions {
   /** Something the owner decision depends on changed (links, a grace or hold ending): decide again. */
   readonly onChange?: () => void;
   readonly linkGraceMs?: number;
+  /**
+   * Whether membership agrees again since `since` (monotonic ms: every member heard from):
+   * ends a rejoin hold early. Without it the hold lasts rejoinHoldMs.
+   */
+  readonly membershipAgreesSince?: (since: number) => boolean;
   /** Random source for the reopen backoff's jitter. */
   readonly random?: () => number;
   readonly rejoinHoldMs?: number;
@@ -71,8 +78,10 @@ export interface SetOwnedResult {
 interface LinkTimes {
   /** Monotonic time the link went down (undefined while up). */
   downSince?: number;
-  /** Until when, after a long outage, nothing new is taken on it. */
+  /** Until when, after a long outage, nothing new is taken on it (unless membership agrees earlier). */
   holdUntil?: number;
+  /** When the link came back (the hold's start). */
+  upAt?: number;
 }
 
 export class L2Engine {
@@ -133,8 +142,8 @@ export class L2Engine {
           continue;
         }
         if (t?.downSince !== undefined && downFor >= this.graceMs) {
-          this.times.set(c.name, { holdUntil: now + this.holdMs });
-          this.wake(now + this.holdMs);
+          this.times.set(c.name, { holdUntil: now + this.holdMs, upAt: now });
+          this.wake(now + HOLD_CHECK_MS);
           this.opts.logger.info('layer2: link up after a long outage; taking no new IP until membership agrees again', { ...log, downForMs: Math.round(downFor), holdMs: this.holdMs });
         } else {
           this.times.delete(c.name);
@@ -162,14 +171,18 @@ export class L2Engine {
         this.timer = undefined;
         this.timerAt = Infinity;
         const now = this.opts.clock.monotonic();
-        for (const [name, t] of this.times) if (t.holdUntil !== undefined && t.holdUntil <= now) this.times.delete(name);
-        // The next hold or grace still ahead.
-        const ahead = [...this.times.values()].map((t) => (t.holdUntil ?? (t.downSince !== undefined ? t.downSince + this.graceMs : Infinity))).filter((at) => at > now);
+        for (const [name, t] of this.times) if (t.holdUntil !== undefined && (t.holdUntil <= now || this.agreedSince(t.upAt))) this.times.delete(name);
+        // The next hold check or grace end still ahead.
+        const ahead = [...this.times.values()].map((t) => (t.holdUntil !== undefined ? Math.min(t.holdUntil, now + HOLD_CHECK_MS) : t.downSince !== undefined ? t.downSince + this.graceMs : Infinity)).filter((at) => at > now);
         if (ahead.length > 0) this.wake(Math.min(...ahead));
         this.opts.onChange?.();
       },
       Math.max(0, at - this.opts.clock.monotonic()),
     );
+  }
+
+  private agreedSince(upAt: number | undefined): boolean {
+    return upAt !== undefined && this.opts.membershipAgreesSince?.(upAt) === true;
   }
 
   /** Owned IPs on `name`: announce them again at once (the link or socket is back). */
@@ -188,7 +201,7 @@ export class L2Engine {
     const i = this.iface(name);
     const t = this.times.get(name);
     if (!i || !i.up) return t?.downSince !== undefined && now - t.downSince < this.graceMs && i ? 'flapping' : 'down';
-    if (t?.holdUntil !== undefined && now < t.holdUntil) return 'rejoining';
+    if (t?.holdUntil !== undefined && now < t.holdUntil && !this.agreedSince(t.upAt)) return 'rejoining';
     return 'up';
   }
 

@@ -128,6 +128,11 @@ export class SwimMembership {
     return this.swim.alive();
   }
 
+  /** Whether every member has been heard from directly since `since` (monotonic ms). */
+  heardFromAllSince(since: number): boolean {
+    return this.swim.heardFromAllSince(since);
+  }
+
   /** Known dead or gone (not merely not heard from yet). */
   isDead(node: string): boolean {
     const st = this.swim.stateOf(node);

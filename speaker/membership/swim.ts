@@ -96,6 +96,11 @@ export class Swim {
     return now - since >= (this.members.size + 1) * this.periodMs + this.ackTimeoutMs + this.suspicionMs;
   }
 
+  /** Whether every member (but those that left) has been heard from directly at or after `since`. */
+  heardFromAllSince(since: number): boolean {
+    return [...this.members.values()].every((m) => m.state === 'left' || m.heardAt >= since);
+  }
+
   stateOf(name: string): MemberState | 'unknown' | undefined {
     return name === this.opts.self ? 'alive' : this.members.get(name)?.state;
   }

@@ -75,7 +75,7 @@ function gratuitousFor(ip: string, s: FakeSocket, from = 0): number {
   return s.sent.slice(from).filter((f) => (addr.family === 'IPv4' ? f.readUInt16BE(12) === 0x0806 && f.subarray(38, 42).equals(Buffer.from(ip.split('.').map(Number))) : f.readUInt16BE(12) === 0x86dd && f.readUInt8(54) === 136)).length;
 }
 
-function setup(): { engine: L2Engine; clock: FakeClock; changes: () => number; log: RecordingLogger } {
+function setup(agrees?: (since: number) => boolean): { engine: L2Engine; clock: FakeClock; changes: () => number; log: RecordingLogger } {
   links = new FakeLinks();
   links.ifaces = [{ name: 'eth0', index: 2, mac: MAC, up: true, mtu: 1500, addrs: [{ ip: parseIP('192.0.2.1'), prefix: 24 }, { ip: parseIP('2001:db8::1'), prefix: 64 }] }];
   FakeSocket.all = [];
@@ -83,7 +83,7 @@ function setup(): { engine: L2Engine; clock: FakeClock; changes: () => number; l
   const clock = new FakeClock();
   const log = new RecordingLogger();
   let n = 0;
-  const engine = new L2Engine({ native: { PacketSocket: FakeSocket }, links, clock, logger: log, onChange: () => n++, announceRepeats: 2, announceIntervalMs: 1000, random: () => 0 });
+  const engine = new L2Engine({ native: { PacketSocket: FakeSocket }, links, clock, logger: log, onChange: () => n++, announceRepeats: 2, announceIntervalMs: 1000, random: () => 0, ...(agrees ? { membershipAgreesSince: agrees } : {}) });
   return { engine, clock, changes: () => n, log };
 }
 
@@ -137,6 +137,24 @@ describe('layer2 engine: link events (FakeClock, fake sockets)', () => {
     // Nothing owned closed the socket; taking the IPs again opened one.
     expect(s.closed).to.equal(true);
     expect(gratuitousFor(V4, FakeSocket.all.at(-1)!)).to.equal(2);
+  });
+
+  it('ends the rejoin hold as soon as membership agrees again (every member heard from since the link came back)', () => {
+    let heardSince = Infinity;
+    const { engine, clock, changes } = setup((since) => heardSince >= since);
+    engine.setOwned(want);
+    links.set('eth0', { up: false }, 'down');
+    clock.advance(DEFAULT_LINK_GRACE_MS);
+    engine.setOwned(want);
+    links.set('eth0', { up: true }, 'up');
+    heardSince = -Infinity;
+    expect(engine.setOwned(want).deferred.get(V4)?.reason).to.equal('rejoining');
+    const before = changes();
+    clock.advance(300);
+    heardSince = clock.monotonic();
+    clock.advance(100);
+    expect(changes()).to.be.greaterThan(before); // asked for a decision when it agreed
+    expect(engine.setOwned(want).taken).to.deep.equal([V4, V6]);
   });
 
   it('never announces an IP it no longer owns: pending repeats stop on release', () => {
