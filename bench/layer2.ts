@@ -4,9 +4,11 @@
  *     run, against the kernel answering for an address configured on the interface;
  *  2. failover: T trials of SIGKILLing the owner's speaker (3 speakers, controller, embedded
  *     API server) -> the first gratuitous ARP from the new owner seen by tcpdump in the
- *     client namespace.
+ *     client namespace;
+ *  3. link-up: F flaps of the owner's own eth0, short and long -> the first correct ARP
+ *     answer at a client (bench/layer2-linkup.ts).
  *
- *   sudo npx tsx bench/layer2.ts [--probes 200] [--trials 20]
+ *   sudo npx tsx bench/layer2.ts [--probes 200] [--trials 20] [--flaps 20] [--only rtt|failover|linkup]
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -23,6 +25,7 @@ import { ENDPOINT_SLICES, KubeClient, NAMESPACES, NODES, SERVICES, heraldResourc
 import { createMetricsRegistry } from '../src/metrics.js';
 import { loadCrds, REPO_ROOT } from '../test/support/crds.js';
 import { arg, pct, sleep } from './support/common.js';
+import { linkUpBench } from './layer2-linkup.js';
 
 /** One arping per probe (its interval is whole seconds): each prints the reply's RTT. */
 function arpingRtts(ns: string, ip: string, probes: number): number[] {
@@ -153,5 +156,13 @@ async function failoverBench(trials: number): Promise<string[]> {
 
 const probes = arg('probes', 200);
 const trials = arg('trials', 20);
-const lines = [`herald bench layer2 (node ${process.version})`, ...(await rttBench(probes)), ...(await failoverBench(trials))];
+const flaps = arg('flaps', 20);
+const onlyAt = process.argv.indexOf('--only');
+const only = onlyAt >= 0 ? process.argv[onlyAt + 1] : undefined;
+const lines = [
+  `herald bench layer2 (node ${process.version})`,
+  ...(!only || only === 'rtt' ? await rttBench(probes) : []),
+  ...(!only || only === 'failover' ? await failoverBench(trials) : []),
+  ...(!only || only === 'linkup' ? await linkUpBench(flaps) : []),
+];
 process.stdout.write(`${lines.join('\n')}\n`);

@@ -11,9 +11,24 @@ import { HeraldError } from '../src/core/errors.js';
 
 export interface PacketSocketHandle {
   readonly ifindex: number;
-  start(onFrame: (frame: Buffer) => void): void;
+  /**
+   * Frames arrive on `onFrame`. A socket error (ENETDOWN on link down, …) is cleared,
+   * reported on `onError` and reading goes on.
+   */
+  start(onFrame: (frame: Buffer) => void, onError?: (message: string) => void): void;
   send(frame: Buffer): number;
   addMembership(mac: Buffer): void;
+  /** Frames handed over, socket errors seen, bytes waiting in the kernel's receive queue. */
+  stats(): { received: number; errors: number; queued: number };
+  close(): void;
+}
+
+/** NETLINK_ROUTE, subscribed to link and address notifications. */
+export interface NetlinkSocketHandle {
+  /** Each datagram (one or more netlink messages) on `onMessages`; ENOBUFS and other errors on `onError`. */
+  start(onMessages: (datagram: Buffer) => void, onError?: (message: string) => void): void;
+  /** Sends a request (e.g. an RTM_GETLINK dump). */
+  send(request: Buffer): number;
   close(): void;
 }
 
@@ -29,6 +44,7 @@ export type UdpTtlMessageHandler = (data: Buffer, address: string, port: number,
 
 export interface NativeAddon {
   PacketSocket: new (ifname: string, opts?: { arp?: boolean; ndp?: boolean }) => PacketSocketHandle;
+  NetlinkSocket: new () => NetlinkSocketHandle;
   tcpSocket(family: 4 | 6, opts: { md5Peer?: string; md5Key?: string; ttl?: number }): number;
   /** Sets (empty key: removes) one peer's TCP-MD5 key on an existing socket, e.g. a listener. */
   tcpMd5(fd: number, peer: string, key: string): void;

@@ -17,6 +17,8 @@ export type NoAnnounce =
   | 'noLocalEndpoints'
   | 'noHealthyEndpoints'
   | 'nodeExcluded'
+  /** This node has no Node object (deleted, or not yet seen). */
+  | 'nodeNotFound'
   | 'nodeNotSelected'
   | 'poolNotFound'
   | 'noPeers'
@@ -105,7 +107,7 @@ function l2Decision(inp: DesiredInputs, svc: ServiceInfo, ip: IP, pool: Pool): {
     if (!advs.some((a) => nodeSelected(a.nodeSelectors, n))) return { announce: false, reason: 'nodeNotSelected' };
     return endpointsOk(svc, eps, name);
   };
-  const mine = eligible(inp.node);
+  const mine: Decision = me === undefined ? { announce: false, reason: 'nodeNotFound' } : eligible(inp.node);
   const interfaces = [...new Set(advs.filter((a) => nodeSelected(a.nodeSelectors, me)).flatMap((a) => a.interfaces))].sort();
   if (!mine.announce) return { decision: mine, interfaces };
   const candidates: Candidate[] = [...inp.config.nodes.keys()]
@@ -124,6 +126,7 @@ function bgpRoutes(inp: DesiredInputs, svc: ServiceInfo, ip: IP, pool: Pool): { 
   const me = inp.config.nodes.get(inp.node);
   const advs: BgpAdvertisement[] = [...inp.config.bgpAdvertisements.values()].filter((a) => advertises(a, pool, svc));
   if (advs.length === 0) return { decision: { announce: false, reason: 'noMatchingAdvertisement' }, routes: [] };
+  if (me === undefined) return { decision: { announce: false, reason: 'nodeNotFound' }, routes: [] };
   if (excluded(me)) return { decision: { announce: false, reason: 'nodeExcluded' }, routes: [] };
   const mine = advs.filter((a) => nodeSelected(a.nodeSelectors, me));
   if (mine.length === 0) return { decision: { announce: false, reason: 'nodeNotSelected' }, routes: [] };

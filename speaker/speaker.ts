@@ -12,7 +12,7 @@ import { errorMessage } from '../src/core/errors.js';
 import type { Logger } from '../src/core/logger.js';
 import { parseConfig } from '../src/config/parse.js';
 import { anySelectorMatches } from '../src/config/label-selector.js';
-import { ENDPOINT_SLICES, EventRecorder, heraldResource, Informer, NODES, PODS, SECRETS, SERVICES, StatusWriter, WorkQueue, type KubeClient } from '../src/k8s/index.js';
+import { ENDPOINT_SLICES, EventRecorder, type ObjectReference, heraldResource, Informer, NODES, PODS, SECRETS, SERVICES, StatusWriter, WorkQueue, type KubeClient } from '../src/k8s/index.js';
 import { cidrContains } from '../src/net/cidr.js';
 import { tryParseIP, type IP } from '../src/net/ip.js';
 import type { NativeAddon } from '../native/index.js';
@@ -21,7 +21,8 @@ import { bfdStatusView } from './bfd/binding.js';
 import { registerBfdMetrics } from './bfd/metrics.js';
 import { desiredState, type EndpointInfo, type ServiceInfo } from './desired.js';
 import { BGP_STATUS, L2_STATUS, SpeakerStatusObjects } from './status-objects.js';
-import { L2Engine } from './layer2/engine.js';
+import { DEFAULT_REJOIN_HOLD_MS, L2Engine } from './layer2/engine.js';
+import { NetlinkLinks } from './layer2/links.js';
 import { LeaseMembership } from './membership/lease-membership.js';
 import { SwimMembership } from './membership/swim-driver.js';
 import { SplitBrainGuard } from './membership/split-brain.js';
@@ -75,11 +76,14 @@ export class Speaker {
   /** "service|ip" announced via BGP at the last pass, for nodeAssigned Events. */
   private bgpAnnounced = new Set<string>();
   private guarded = false;
+  /** Until when (monotonic) no new Layer 2 IP is taken: just back from a partition. */
+  private rejoinUntil = 0;
   /** Something changed since the last pass started. */
   private dirty = true;
   private lastSync = 0;
   private swimStarting = false;
   private readonly l2?: L2Engine;
+  private readonly links?: NetlinkLinks;
   private readonly bgp: BgpManager;
   private readonly events: EventRecorder;
   private readonly writer: StatusWriter;
@@ -105,7 +109,10 @@ export class Speaker {
     this.queue = new WorkQueue({ clock: opts.clock, baseDelayMs: 100, maxDelayMs: 10_000 });
     this.membership = new LeaseMembership({ ...base, namespace: opts.namespace, node: opts.node, ...(opts.memberExpireMs ? { expireMs: opts.memberExpireMs } : {}), onChange: () => this.kick() });
     const native = 'error' in opts.native ? undefined : opts.native;
-    if (native) this.l2 = new L2Engine({ native, clock: opts.clock, logger: this.log, counters: this.l2Counters });
+    if (native) {
+      this.links = new NetlinkLinks({ native, logger: this.log });
+      this.l2 = new L2Engine({ native, links: this.links, clock: opts.clock, logger: this.log, counters: this.l2Counters, onChange: () => this.kick(), membershipAgreesSince: (since) => this.swim?.heardFromAllSince(since) === true });
+    }
     else this.log.error('layer2 mode unavailable: the native addon did not load; BGP mode still runs', { cause: (opts.native as { error: string }).error });
     this.bgp = new BgpManager({ clock: opts.clock, logger: this.log, ...(native ? { native } : { nativeError: (opts.native as { error: string }).error }), nodeAddresses: () => this.nodeAddresses(), listen: opts.bgpListen ?? true, onChange: () => this.kick() });
     registerBfdMetrics(opts.registry, () => this.bgp.bfd);
@@ -175,6 +182,32 @@ export class Speaker {
     return out;
   }
 
+  /**
+   * The live speakers: SWIM's view once it has heard from (or given up on) every member,
+   * the Lease view until then (SWIM starts knowing only itself).
+   */
+  private aliveSpeakers(): Set<string> {
+    return this.swim?.converged() ? this.swim.alive() : this.membership.alive();
+  }
+
+  /** This node's own link that is down, if the link holding its InternalIP is (the node is cut off, not the others gone). */
+  private isolatedLink(): string | undefined {
+    if (!this.links) return undefined;
+    const { v4, v6 } = this.nodeAddresses();
+    for (const i of this.links.interfaces()) {
+      if (i.up) continue;
+      if (i.addrs.some((a) => (v4 && a.ip.family === 'IPv4' && a.ip.value === v4.value) || (v6 && a.ip.family === 'IPv6' && a.ip.value === v6.value))) return i.name;
+    }
+    return undefined;
+  }
+
+  /** The Service `namespace/name` as an Event's involvedObject, with its uid so `kubectl describe` finds the Event. */
+  private serviceRef(key: string): ObjectReference {
+    const [namespace, name] = key.split('/') as [string, string];
+    const uid = this.services.get(key)?.metadata.uid;
+    return { apiVersion: 'v1', kind: 'Service', namespace, name, ...(uid !== undefined ? { uid } : {}) };
+  }
+
   notReadyReason(): string | undefined {
     return this.ready ? undefined : 'caches not synced';
   }
@@ -185,6 +218,11 @@ export class Speaker {
       inf.start();
     }
     await Promise.all(this.informers.map((i) => i.waitForSync()));
+    try {
+      await this.links?.start();
+    } catch (err) {
+      this.log.error('layer2: cannot watch the node\'s links (netlink); link events will go unnoticed', { event: 'linkWatchFailed', error: errorMessage(err) });
+    }
     await this.membership.start();
     this.ready = true;
     this.worker = this.work();
@@ -200,8 +238,8 @@ export class Speaker {
   resync(): void {
     if (!this.ready || this.stopped) return;
     const now = this.opts.clock.monotonic();
-    const alive = this.swim ? this.swim.alive() : this.membership.alive();
-    const guarded = this.opts.splitBrainGuard !== false && !this.guard.check(alive.size, now).allowed;
+    const alive = this.aliveSpeakers();
+    const guarded = this.opts.splitBrainGuard !== false && !this.guard.check(alive.size, now, this.isolatedLink()).allowed;
     if (this.dirty || guarded !== this.guarded || now - this.lastSync >= FULL_RESYNC_MS) this.kick();
   }
 
@@ -256,40 +294,69 @@ export class Speaker {
       for (const e of ((sl['endpoints'] as { nodeName?: string; conditions?: { ready?: boolean } }[] | undefined) ?? [])) list.push({ node: e.nodeName ?? '', ready: e.conditions?.ready !== false });
       endpoints.set(key, list);
     }
-    const alive = this.swim ? this.swim.alive() : this.membership.alive();
+    const alive = this.aliveSpeakers();
     const notReady = notReadyNodes(this.pods.list());
     const candidates = notReady.size === 0 ? alive : new Set([...alive].filter((n) => !notReady.has(n)));
     const desired = desiredState({ node: this.opts.node, config: parsed.config, services, endpoints, liveSpeakers: candidates });
-    const guard = this.opts.splitBrainGuard === false ? { allowed: true as const } : this.guard.check(alive.size, this.opts.clock.monotonic());
+    const guard = this.opts.splitBrainGuard === false ? { allowed: true as const } : this.guard.check(alive.size, this.opts.clock.monotonic(), this.isolatedLink());
     if (!guard.allowed) {
-      if (!this.guarded) this.log.warn('split-brain guard: not answering for Layer 2 IPs', { reason: guard.reason });
-    } else if (this.guarded) this.log.info('split-brain guard: lifted');
+      if (!this.guarded) this.log.warn('split-brain guard: not answering for Layer 2 IPs', { event: 'splitBrainGuard', reason: guard.reason, alive: [...alive].sort() });
+    } else if (this.guarded) this.log.info('split-brain guard: lifted', { event: 'splitBrainGuardLifted', alive: [...alive].sort() });
+    const meKnown = this.nodes.get(this.opts.node) !== undefined;
+    if (!meKnown && !this.toldFailed.has('node|missing')) {
+      this.toldFailed.add('node|missing');
+      this.log.warn(`this node's Node object ${this.opts.node} does not exist: announcing nothing from it`, { event: 'nodeNotFound' });
+    } else if (meKnown) this.toldFailed.delete('node|missing');
+    const now = this.opts.clock.monotonic();
+    if (this.guarded && guard.allowed) {
+      // Back from a partition: who is dead in this view was learnt while cut off. Take no new IP
+      // until every member has been heard from again (or the hold ends), or this node would
+      // claim IPs of members it has not heard from yet (and announce them from a non-owner).
+      const since = now;
+      this.rejoinUntil = now + DEFAULT_REJOIN_HOLD_MS;
+      this.log.info('layer2: back from a partition; taking no new IP until membership agrees again', { event: 'rejoining', holdMs: DEFAULT_REJOIN_HOLD_MS });
+      const check = (): void => {
+        if (this.stopped || this.rejoinUntil === 0) return;
+        if (this.swim?.heardFromAllSince(since) || this.opts.clock.monotonic() >= this.rejoinUntil) {
+          this.rejoinUntil = 0;
+          this.kick();
+        } else this.opts.clock.setTimeout(check, 100);
+      };
+      this.opts.clock.setTimeout(check, 100);
+    }
     this.guarded = !guard.allowed;
-    const l2 = guard.allowed ? desired.l2 : new Map<string, { ip: IP; interfaces: readonly string[]; services: readonly string[] }>();
+    const owned = this.l2?.owns() ?? new Map<string, string[]>();
+    const l2 = !guard.allowed ? new Map<string, { ip: IP; interfaces: readonly string[]; services: readonly string[] }>() : now < this.rejoinUntil ? new Map([...desired.l2].filter(([ip]) => owned.has(ip))) : desired.l2;
     // Layer 2.
     if (this.l2) {
-      const { taken, failed } = this.l2.setOwned(new Map([...l2].map(([ip, v]) => [ip, v.interfaces])));
-      for (const [ip, cause] of failed) {
-        const key = `${ip}|${cause}`;
+      const { taken, failed, deferred } = this.l2.setOwned(new Map([...l2].map(([ip, v]) => [ip, v.interfaces])));
+      for (const [ip, why] of failed) {
+        const key = `l2|${ip}|${why.message}`;
         if (this.toldFailed.has(key)) continue;
         this.toldFailed.add(key);
-        this.log.error('layer2: cannot announce', { ip, cause });
-        for (const svc of l2.get(ip)?.services ?? []) {
-          const [ns, name] = svc.split('/') as [string, string];
-          void this.events.record({ apiVersion: 'v1', kind: 'Service', namespace: ns, name }, 'Warning', 'announceFailed', `node ${this.opts.node} cannot announce ${ip} via L2: ${cause}`);
-        }
+        this.log.error('layer2: cannot announce', { event: 'announceFailed', ip, reason: why.reason, cause: why.message, services: l2.get(ip)?.services ?? [] });
+        for (const svc of l2.get(ip)?.services ?? []) void this.events.record(this.serviceRef(svc), 'Warning', 'announceFailed', `node ${this.opts.node} cannot announce ${ip} via L2: ${why.message}`);
+      }
+      for (const [ip, why] of deferred) {
+        const key = `l2|${ip}|${why.reason}`;
+        if (this.toldFailed.has(key)) continue;
+        this.toldFailed.add(key);
+        this.log.info('layer2: not announcing for now', { event: 'announceDeferred', ip, reason: why.reason, cause: why.message });
+      }
+      // What is announced again may fail again later, and must be told again then.
+      for (const key of this.toldFailed) {
+        const [proto, ip] = key.split('|');
+        if (proto === 'l2' && ip !== undefined && !failed.has(ip) && !deferred.has(ip)) this.toldFailed.delete(key);
       }
       const takenServices = new Set<string>();
       for (const ip of taken) {
         for (const key of l2.get(ip)?.services ?? []) {
           takenServices.add(key);
-          const [ns, name] = key.split('/') as [string, string];
-          void this.events.record({ apiVersion: 'v1', kind: 'Service', namespace: ns, name }, 'Normal', 'nodeAssigned', `announcing ${ip} from node ${this.opts.node} via L2`);
+          void this.events.record(this.serviceRef(key), 'Normal', 'nodeAssigned', `announcing ${ip} from node ${this.opts.node} via L2`);
         }
       }
       // Only members known to be dead: one not heard from yet may be alive and announcing.
       if (takenServices.size > 0) await this.status.forgetDeadOwners(takenServices, (n) => !alive.has(n) && (!this.swim || this.swim.isDead(n)));
-
     }
     // BGP.
     const me = parsed.config.nodes.get(this.opts.node);
@@ -303,8 +370,7 @@ export class Speaker {
       if (this.bgpAnnounced.has(key)) continue;
       const ip = tryParseIP(d.ip);
       const peersOf = [...desired.bgp].filter(([, routes]) => ip !== undefined && routes.some((r) => cidrContains(r.prefix, ip))).map(([p]) => p).sort();
-      const [ns, name] = d.service.split('/') as [string, string];
-      void this.events.record({ apiVersion: 'v1', kind: 'Service', namespace: ns, name }, 'Normal', 'nodeAssigned', `announcing ${d.ip} from node ${this.opts.node} via BGP to ${peersOf.join(', ') || 'no peer'}`);
+      void this.events.record(this.serviceRef(d.service), 'Normal', 'nodeAssigned', `announcing ${d.ip} from node ${this.opts.node} via BGP to ${peersOf.join(', ') || 'no peer'}`);
     }
     this.bgpAnnounced = nowBgp;
     for (const [peer, cause] of this.bgp.failures()) {
@@ -315,14 +381,13 @@ export class Speaker {
           const key = `bgp|${peer}|${d.service}|${d.ip}|${cause}`;
           if (this.toldFailed.has(key)) continue;
           this.toldFailed.add(key);
-          const [ns, name] = d.service.split('/') as [string, string];
-          void this.events.record({ apiVersion: 'v1', kind: 'Service', namespace: ns, name }, 'Warning', 'announceFailed', `node ${this.opts.node} cannot announce ${d.ip} to BGP peer ${peer}: ${cause}`);
+          void this.events.record(this.serviceRef(d.service), 'Warning', 'announceFailed', `node ${this.opts.node} cannot announce ${d.ip} to BGP peer ${peer}: ${cause}`);
         }
       }
     }
     this.metrics.announced.set({ protocol: 'l2' }, l2.size);
     this.metrics.announced.set({ protocol: 'bgp' }, new Set(desired.decisions.filter((d) => d.bgp.announce).map((d) => d.ip)).size);
-    await this.status.writeServiceStatuses(guard.allowed ? desired.decisions.filter((d) => d.l2.announce).map((d) => d.service) : [], desired.decisions.filter((d) => d.bgp.announce).map((d) => d.service), desired);
+    await this.status.writeServiceStatuses(guard.allowed ? desired.decisions.filter((d) => d.l2.announce).map((d) => d.service) : [], desired.decisions.filter((d) => d.bgp.announce).map((d) => d.service), desired, this.l2?.owns() ?? new Map());
   }
 
   /** Starts the UDP failure detector once the memberlist key exists (Lease membership until then). */
@@ -341,6 +406,13 @@ export class Speaker {
         this.log.info('membership: SWIM failure detector running', { port: this.opts.memberPort ?? 7946 });
         this.membership.relax();
         this.kick();
+        // Members that never answer leave SWIM unconverged until its bound: decide again then.
+        const poll = (): void => {
+          if (this.stopped) return;
+          if (swim.converged()) this.kick();
+          else this.opts.clock.setTimeout(poll, 200);
+        };
+        poll();
       },
       (err: unknown) => this.log.warn('membership: SWIM unavailable, staying with Leases', { error: errorMessage(err) }),
     );
@@ -376,6 +448,7 @@ export class Speaker {
     this.queue.shutdown();
     await this.worker;
     this.l2?.close();
+    this.links?.close();
     this.bgp.stopAll({ graceful: true });
     for (const i of this.informers) i.stop();
     await this.status.deleteServiceStatuses();

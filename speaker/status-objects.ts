@@ -53,19 +53,26 @@ export class SpeakerStatusObjects {
 
   constructor(private readonly o: StatusObjectsOptions) {}
 
-  /** The Services this node announces via L2 and via BGP. */
-  async writeServiceStatuses(l2Services: readonly string[], bgpServices: readonly string[], desired: DesiredState): Promise<void> {
+  /**
+   * The Services this node announces via L2 and via BGP; `l2Owned` is what the Layer 2
+   * engine really answers for (IP -> interfaces): a Service is reported with the interfaces
+   * it is answered on, and not at all while none of its IPs is answered.
+   */
+  async writeServiceStatuses(l2Services: readonly string[], bgpServices: readonly string[], desired: DesiredState, l2Owned: ReadonlyMap<string, readonly string[]>): Promise<void> {
     // Interfaces per Service in one pass over the owned IPs (not one per Service: 10k Services).
     const interfacesOf = new Map<string, Set<string>>();
-    for (const v of desired.l2.values()) {
+    for (const [ip, v] of desired.l2) {
+      const on = l2Owned.get(ip);
+      if (!on) continue;
       for (const svc of v.services) {
         let set = interfacesOf.get(svc);
         if (!set) interfacesOf.set(svc, (set = new Set()));
-        for (const i of v.interfaces) set.add(i);
+        for (const i of on) set.add(i);
       }
     }
     const nextL2 = new Map<string, string>();
     for (const svc of new Set(l2Services)) {
+      if (!interfacesOf.has(svc)) continue;
       const [ns, name] = svc.split('/') as [string, string];
       const interfaces = [...(interfacesOf.get(svc) ?? [])].sort();
       nextL2.set(dnsName('l2', ns, name, this.o.node), JSON.stringify({ node: this.o.node, serviceName: name, serviceNamespace: ns, interfaces: interfaces.map((i) => ({ name: i })) }));

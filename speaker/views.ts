@@ -13,13 +13,13 @@ function meta(o: KubeObject, extra: Partial<KubeObject['metadata']> = {}): KubeO
   return { name: m.name, ...(m.namespace !== undefined ? { namespace: m.namespace } : {}), ...(m.resourceVersion !== undefined ? { resourceVersion: m.resourceVersion } : {}), ...extra };
 }
 
-/** A Service: labels, the pool annotation, type, class, traffic policy and ingress IPs. */
+/** A Service: its uid (Events name it), labels, the pool annotation, type, class, traffic policy and ingress IPs. */
 export function serviceView(o: KubeObject): KubeObject {
   const spec = (o['spec'] ?? {}) as { type?: string; loadBalancerClass?: string; externalTrafficPolicy?: string };
   const ingress = ((o['status'] as { loadBalancer?: { ingress?: { ip?: string }[] } } | undefined)?.loadBalancer?.ingress ?? []).filter((i) => i.ip !== undefined).map((i) => ({ ip: i.ip }));
   const pool = o.metadata.annotations?.[IP_ALLOCATED_FROM_POOL];
   return {
-    metadata: meta(o, { ...(o.metadata.labels ? { labels: o.metadata.labels } : {}), ...(pool !== undefined ? { annotations: { [IP_ALLOCATED_FROM_POOL]: pool } } : {}) }),
+    metadata: meta(o, { ...(o.metadata.uid !== undefined ? { uid: o.metadata.uid } : {}), ...(o.metadata.labels ? { labels: o.metadata.labels } : {}), ...(pool !== undefined ? { annotations: { [IP_ALLOCATED_FROM_POOL]: pool } } : {}) }),
     spec: { ...(spec.type !== undefined ? { type: spec.type } : {}), ...(spec.loadBalancerClass != null ? { loadBalancerClass: spec.loadBalancerClass } : {}), ...(spec.externalTrafficPolicy !== undefined ? { externalTrafficPolicy: spec.externalTrafficPolicy } : {}) },
     status: { loadBalancer: { ingress } },
   };

@@ -1,5 +1,6 @@
 // Herald's small native addon: an AF_PACKET socket bound to one interface (classic BPF
-// filter, multicast membership, non-blocking receive through libuv, whole-frame send), and
+// filter, multicast membership, non-blocking receive through libuv, whole-frame send), a
+// NETLINK_ROUTE socket for link and address notifications, and
 // the TCP_MD5SIG / IP TTL socket options Node cannot set. Nothing else: every parse and
 // decision is TypeScript.
 #include <napi.h>
@@ -11,12 +12,18 @@
 #include <linux/filter.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <linux/sockios.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <unistd.h>
+
+#include <vector>
 
 namespace {
 
@@ -52,7 +59,8 @@ class PacketSocket : public Napi::ObjectWrap<PacketSocket> {
     return DefineClass(env, "PacketSocket",
                        {InstanceMethod("start", &PacketSocket::Start), InstanceMethod("send", &PacketSocket::Send),
                         InstanceMethod("addMembership", &PacketSocket::AddMembership),
-                        InstanceMethod("close", &PacketSocket::Close), InstanceAccessor("ifindex", &PacketSocket::IfIndex, nullptr)});
+                        InstanceMethod("close", &PacketSocket::Close), InstanceMethod("stats", &PacketSocket::Stats),
+                        InstanceAccessor("ifindex", &PacketSocket::IfIndex, nullptr)});
   }
 
   // new PacketSocket(ifname, { arp, ndp })
@@ -99,11 +107,15 @@ class PacketSocket : public Napi::ObjectWrap<PacketSocket> {
  private:
   Napi::Value IfIndex(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), ifindex_); }
 
-  // start(onFrame(buffer)) — frames this host sent itself (PACKET_OUTGOING) are dropped.
+  // start(onFrame(buffer), onError?(message)) — frames this host sent itself
+  // (PACKET_OUTGOING) are dropped. A socket error (ENETDOWN when the link goes down, ENXIO
+  // when it is unregistered) makes libuv stop the watcher; it is cleared, reported through
+  // onError and reading is re-armed, so a link flap never ends reception.
   Napi::Value Start(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     if (fd_ < 0 || polling_) return env.Undefined();
     callback_ = Napi::Persistent(info[0].As<Napi::Function>());
+    if (info.Length() > 1 && info[1].IsFunction()) onError_ = Napi::Persistent(info[1].As<Napi::Function>());
     env_ = env;
     uv_loop_t* loop = nullptr;
     napi_get_uv_event_loop(env, &loop);
@@ -118,18 +130,53 @@ class PacketSocket : public Napi::ObjectWrap<PacketSocket> {
 
   static void OnReadable(uv_poll_t* handle, int status, int events) {
     auto* self = static_cast<PacketSocket*>(handle->data);
-    if (status < 0 || self->fd_ < 0) return;
+    if (self->fd_ < 0) return;
     Napi::HandleScope scope(self->env_);
+    if (status < 0) {
+      int err = 0;
+      socklen_t len = sizeof(err);
+      getsockopt(self->fd_, SOL_SOCKET, SO_ERROR, &err, &len);
+      self->errors_++;
+      if (self->polling_) uv_poll_start(self->poll_, UV_READABLE, &PacketSocket::OnReadable);
+      self->ReportError(err != 0 ? strerror(err) : uv_strerror(status));
+      return;
+    }
     unsigned char buf[65536];
-    for (int i = 0; i < 64; i++) {
+    for (int i = 0; i < 64 && self->fd_ >= 0; i++) {
       sockaddr_ll from{};
       socklen_t len = sizeof(from);
       ssize_t n = recvfrom(self->fd_, buf, sizeof(buf), 0, reinterpret_cast<sockaddr*>(&from), &len);
-      if (n < 0) break;
+      if (n < 0) {
+        // EAGAIN: drained. Anything else (ENETDOWN) was consumed by this call: say so.
+        if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+          self->errors_++;
+          self->ReportError(strerror(errno));
+        }
+        break;
+      }
       if (from.sll_pkttype == PACKET_OUTGOING) continue;
+      self->received_++;
       Napi::Buffer<unsigned char> frame = Napi::Buffer<unsigned char>::Copy(self->env_, buf, static_cast<size_t>(n));
       self->callback_.Call({frame});
     }
+  }
+
+  void ReportError(const char* message) {
+    if (onError_.IsEmpty()) return;
+    onError_.Call({Napi::String::New(env_, message)});
+  }
+
+  // stats() -> { received, errors, queued }: frames handed to JS, socket errors seen, and
+  // bytes waiting in the receive queue (SIOCINQ: a watchdog's evidence of a stalled reader).
+  Napi::Value Stats(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    int queued = 0;
+    if (fd_ >= 0 && ioctl(fd_, SIOCINQ, &queued) < 0) queued = 0;
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("received", Napi::Number::New(env, static_cast<double>(received_)));
+    out.Set("errors", Napi::Number::New(env, static_cast<double>(errors_)));
+    out.Set("queued", Napi::Number::New(env, queued));
+    return out;
   }
 
   Napi::Value Send(const Napi::CallbackInfo& info) {
@@ -179,6 +226,7 @@ class PacketSocket : public Napi::ObjectWrap<PacketSocket> {
       poll_ = nullptr;
       polling_ = false;
       callback_.Reset();
+      onError_.Reset();
       Unref();
     }
     if (fd_ >= 0) {
@@ -192,6 +240,137 @@ class PacketSocket : public Napi::ObjectWrap<PacketSocket> {
   bool polling_ = false;
   uv_poll_t* poll_ = nullptr;
   Napi::FunctionReference callback_;
+  Napi::FunctionReference onError_;
+  Napi::Env env_ = nullptr;
+  uint64_t received_ = 0;
+  uint64_t errors_ = 0;
+};
+
+// A NETLINK_ROUTE socket subscribed to link and address changes (RTM_NEWLINK/DELLINK,
+// RTM_NEWADDR/DELADDR): new NetlinkSocket(); start(onMessages(buffer), onError(message));
+// send(request) for dumps. Each datagram goes to JS whole; parsing is TypeScript. Needs no
+// privilege. ENOBUFS (the kernel dropped notifications) is reported so the caller re-dumps.
+class NetlinkSocket : public Napi::ObjectWrap<NetlinkSocket> {
+ public:
+  static Napi::Function Init(Napi::Env env) {
+    return DefineClass(env, "NetlinkSocket",
+                       {InstanceMethod("start", &NetlinkSocket::Start), InstanceMethod("send", &NetlinkSocket::Send),
+                        InstanceMethod("close", &NetlinkSocket::Close)});
+  }
+
+  NetlinkSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NetlinkSocket>(info) {
+    Napi::Env env = info.Env();
+    fd_ = socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_ROUTE);
+    if (fd_ < 0) {
+      SysError(env, "socket(AF_NETLINK)", errno).ThrowAsJavaScriptException();
+      return;
+    }
+    int rcvbuf = 1 << 20;
+    setsockopt(fd_, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf));
+    sockaddr_nl snl{};
+    snl.nl_family = AF_NETLINK;
+    snl.nl_groups = RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR;
+    if (bind(fd_, reinterpret_cast<sockaddr*>(&snl), sizeof(snl)) < 0) {
+      int e = errno;
+      ::close(fd_);
+      fd_ = -1;
+      SysError(env, "bind(AF_NETLINK)", e).ThrowAsJavaScriptException();
+      return;
+    }
+  }
+
+  ~NetlinkSocket() override { Shutdown(); }
+
+ private:
+  Napi::Value Start(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (fd_ < 0 || polling_) return env.Undefined();
+    callback_ = Napi::Persistent(info[0].As<Napi::Function>());
+    if (info.Length() > 1 && info[1].IsFunction()) onError_ = Napi::Persistent(info[1].As<Napi::Function>());
+    env_ = env;
+    uv_loop_t* loop = nullptr;
+    napi_get_uv_event_loop(env, &loop);
+    poll_ = new uv_poll_t;
+    poll_->data = this;
+    uv_poll_init(loop, poll_, fd_);
+    uv_poll_start(poll_, UV_READABLE, &NetlinkSocket::OnReadable);
+    polling_ = true;
+    Ref();
+    return env.Undefined();
+  }
+
+  static void OnReadable(uv_poll_t* handle, int status, int events) {
+    auto* self = static_cast<NetlinkSocket*>(handle->data);
+    if (self->fd_ < 0) return;
+    Napi::HandleScope scope(self->env_);
+    if (status < 0) {
+      int err = 0;
+      socklen_t len = sizeof(err);
+      getsockopt(self->fd_, SOL_SOCKET, SO_ERROR, &err, &len);
+      if (self->polling_) uv_poll_start(self->poll_, UV_READABLE, &NetlinkSocket::OnReadable);
+      self->ReportError(err != 0 ? strerror(err) : uv_strerror(status));
+      return;
+    }
+    std::vector<unsigned char> buf(1 << 16);
+    for (int i = 0; i < 64 && self->fd_ >= 0; i++) {
+      ssize_t n = recv(self->fd_, buf.data(), buf.size(), 0);
+      if (n < 0) {
+        if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) self->ReportError(strerror(errno));
+        break;
+      }
+      Napi::Buffer<unsigned char> msg = Napi::Buffer<unsigned char>::Copy(self->env_, buf.data(), static_cast<size_t>(n));
+      self->callback_.Call({msg});
+    }
+  }
+
+  void ReportError(const char* message) {
+    if (onError_.IsEmpty()) return;
+    onError_.Call({Napi::String::New(env_, message)});
+  }
+
+  Napi::Value Send(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    Napi::Buffer<unsigned char> req = info[0].As<Napi::Buffer<unsigned char>>();
+    if (fd_ < 0) {
+      Napi::Error::New(env, "socket is closed").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    sockaddr_nl to{};
+    to.nl_family = AF_NETLINK;
+    ssize_t n = sendto(fd_, req.Data(), req.Length(), 0, reinterpret_cast<sockaddr*>(&to), sizeof(to));
+    if (n < 0) {
+      SysError(env, "sendto(AF_NETLINK)", errno).ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    return Napi::Number::New(env, static_cast<double>(n));
+  }
+
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    Shutdown();
+    return info.Env().Undefined();
+  }
+
+  void Shutdown() {
+    if (polling_) {
+      uv_poll_stop(poll_);
+      uv_close(reinterpret_cast<uv_handle_t*>(poll_), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
+      poll_ = nullptr;
+      polling_ = false;
+      callback_.Reset();
+      onError_.Reset();
+      Unref();
+    }
+    if (fd_ >= 0) {
+      ::close(fd_);
+      fd_ = -1;
+    }
+  }
+
+  int fd_ = -1;
+  bool polling_ = false;
+  uv_poll_t* poll_ = nullptr;
+  Napi::FunctionReference callback_;
+  Napi::FunctionReference onError_;
   Napi::Env env_ = nullptr;
 };
 
@@ -472,6 +651,7 @@ Napi::Value UdpTtlSocket(const Napi::CallbackInfo& info) {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("PacketSocket", PacketSocket::Init(env));
+  exports.Set("NetlinkSocket", NetlinkSocket::Init(env));
   exports.Set("tcpSocket", Napi::Function::New(env, TcpSocket));
   exports.Set("tcpMd5", Napi::Function::New(env, TcpMd5));
   exports.Set("ipTtl", Napi::Function::New(env, IpTtl));

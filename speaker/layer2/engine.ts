@@ -1,160 +1,309 @@
 /**
  * The Layer 2 engine on one node: AF_PACKET sockets on the selected interfaces, answering
  * ARP/NDP for the IPs this node owns (through the pure responder), and gratuitous
- * announcements when it takes an IP over.
+ * announcements when it takes an IP over. Link events (netlink) keep it answering: a link
+ * that comes back after a short flap gets its IPs announced again at once; a link down long
+ * enough for another node to have taken its IPs over gives them up, and after it comes back
+ * the engine takes nothing new until membership has had time to agree again.
  */
-import { networkInterfaces } from 'node:os';
-import type { Clock } from '../../src/core/clock.js';
+import type { Clock, TimerHandle } from '../../src/core/clock.js';
 import { errorMessage } from '../../src/core/errors.js';
 import type { Logger } from '../../src/core/logger.js';
 import { cidrContains, cidrOf } from '../../src/net/cidr.js';
 import { formatIP, parseIP, tryParseIP, type IP } from '../../src/net/ip.js';
-import { parseMAC } from '../../src/net/mac.js';
 import type { NativeAddon, PacketSocketHandle } from '../../native/index.js';
 import { Announcer } from './announcer.js';
 import { describePacket, gratuitousArpReply, gratuitousArpRequest, multicastMac, parseFrame, solicitedNode, unsolicitedAdvertisement } from './frames.js';
+import { LinkSockets } from './link-sockets.js';
+import type { Iface, LinkChange, LinkSource } from './links.js';
 import { respond } from './responder.js';
 
+/** A link down for less than this keeps its IPs: no other node can have taken them over yet. */
+export const DEFAULT_LINK_GRACE_MS = 500;
+/** After a longer outage, how long the engine takes no new IP once the link is back (membership converging). */
+export const DEFAULT_REJOIN_HOLD_MS = 2000;
+/** While a hold lasts, how often membership is asked whether it agrees again. */
+const HOLD_CHECK_MS = 100;
+
 export interface L2EngineOptions {
-  readonly native: NativeAddon;
+  readonly native: Pick<NativeAddon, 'PacketSocket'>;
+  readonly links: LinkSource;
   readonly clock: Clock;
   readonly logger: Logger;
   readonly counters?: { requests: number; answers: number; gratuitous: number; malformed: number };
+  /** Something the owner decision depends on changed (links, a grace or hold ending): decide again. */
+  readonly onChange?: () => void;
+  readonly linkGraceMs?: number;
+  /**
+   * Whether membership agrees again since `since` (monotonic ms: every member heard from):
+   * ends a rejoin hold early. Without it the hold lasts rejoinHoldMs.
+   */
+  readonly membershipAgreesSince?: (since: number) => boolean;
+  /** Random source for the reopen backoff's jitter. */
+  readonly random?: () => number;
+  readonly rejoinHoldMs?: number;
+  /** Announcer timing (tests and benches). */
+  readonly announceRepeats?: number;
+  readonly announceIntervalMs?: number;
 }
 
-interface Iface {
-  readonly name: string;
-  readonly mac: Buffer;
-  readonly addrs: { ip: IP; prefix: number }[];
-}
+const VIRTUAL = /^(lo|veth|cni|docker|kube-|flannel|cali|vxlan|tunl|virbr|br-|lxc)/;
 
-const VIRTUAL = /^(lo|veth|cni|docker|kube-|flannel|cali|vxlan|tunl|virbr|br-)/;
-
-export function listInterfaces(): Iface[] {
-  return Object.entries(networkInterfaces())
-    .map(([name, addrs]) => ({
-      name,
-      mac: parseMAC((addrs ?? [])[0]?.mac ?? '00:00:00:00:00:00'),
-      addrs: (addrs ?? []).filter((a) => !a.internal).map((a) => ({ ip: parseIP(a.address.replace(/%.*$/, '')), prefix: Number(a.cidr?.split('/')[1] ?? 32) })),
-    }))
-    .filter((i) => i.name !== 'lo');
-}
+type Selectable = Pick<Iface, 'name' | 'addrs'>;
 
 /** The interfaces to answer on: the advertisement's, else those whose subnet holds the IP, else every non-virtual one. */
-export function selectInterfaces(ip: IP, wanted: readonly string[], ifaces: readonly Iface[]): string[] {
+export function selectInterfaces(ip: IP, wanted: readonly string[], ifaces: readonly Selectable[]): string[] {
   if (wanted.length > 0) return ifaces.filter((i) => wanted.includes(i.name)).map((i) => i.name);
   const onSubnet = ifaces.filter((i) => i.addrs.some((a) => a.ip.family === ip.family && cidrContains(cidrOf(a.ip, a.prefix), ip)));
   if (onSubnet.length > 0) return onSubnet.map((i) => i.name);
   return ifaces.filter((i) => !VIRTUAL.test(i.name)).map((i) => i.name);
 }
 
+/** Why an IP this node should own is not announced, as the speaker reports it. */
+export interface NotAnnounced {
+  readonly reason: 'noInterface' | 'openFailed' | 'linkDown' | 'rejoining';
+  readonly message: string;
+}
+
+export interface SetOwnedResult {
+  /** IPs newly announced (gratuitous announcements sent). */
+  readonly taken: string[];
+  readonly released: string[];
+  /** Owned IPs that cannot be announced (configuration or system problems: worth an Event). */
+  readonly failed: Map<string, NotAnnounced>;
+  /** Owned IPs held back by link state (a link down, or back and rejoining): worth a log line. */
+  readonly deferred: Map<string, NotAnnounced>;
+}
+
+interface LinkTimes {
+  /** Monotonic time the link went down (undefined while up). */
+  downSince?: number;
+  /** Until when, after a long outage, nothing new is taken on it (unless membership agrees earlier). */
+  holdUntil?: number;
+  /** When the link came back (the hold's start). */
+  upAt?: number;
+}
+
 export class L2Engine {
-  private readonly sockets = new Map<string, { sock: PacketSocketHandle; mac: Buffer; groups: Set<string> }>();
   private owned = new Map<string, Set<string>>();
   private readonly announcer: Announcer;
+  private readonly sockets: LinkSockets;
+  private readonly times = new Map<string, LinkTimes>();
+  private timer: TimerHandle | undefined;
+  private timerAt = Infinity;
   readonly counters;
+  private readonly graceMs: number;
+  private readonly holdMs: number;
 
   constructor(private readonly opts: L2EngineOptions) {
     this.counters = opts.counters ?? { requests: 0, answers: 0, gratuitous: 0, malformed: 0 };
-    this.announcer = new Announcer({ clock: opts.clock, send: (ip, ifname) => this.sendGratuitous(ip, ifname) });
+    this.graceMs = opts.linkGraceMs ?? DEFAULT_LINK_GRACE_MS;
+    this.holdMs = opts.rejoinHoldMs ?? DEFAULT_REJOIN_HOLD_MS;
+    this.announcer = new Announcer({
+      clock: opts.clock,
+      send: (ip, ifname) => this.sendGratuitous(ip, ifname),
+      ...(opts.announceRepeats !== undefined ? { repeats: opts.announceRepeats } : {}),
+      ...(opts.announceIntervalMs !== undefined ? { intervalMs: opts.announceIntervalMs } : {}),
+    });
+    this.sockets = new LinkSockets({
+      native: opts.native,
+      clock: opts.clock,
+      logger: opts.logger,
+      interfaces: () => opts.links.interfaces(),
+      ...(opts.random ? { random: opts.random } : {}),
+      onFrame: (name, sock, frame) => this.onFrame(name, sock, frame),
+      onReopened: (name) => this.announceOn(name, 'socket reopened'),
+    });
+    opts.links.onChange((changes) => this.onLinks(changes));
   }
 
-  /** IP text -> the interfaces to answer on ([] = choose). Returns the IPs taken over. */
+  private iface(name: string): Iface | undefined {
+    return this.opts.links.interfaces().find((i) => i.name === name);
+  }
+
+  private onLinks(changes: readonly LinkChange[]): void {
+    const now = this.opts.clock.monotonic();
+    for (const c of changes) {
+      const log = { event: `link${c.kind[0]!.toUpperCase()}${c.kind.slice(1)}`, interface: c.name, ifindex: c.index };
+      if (c.kind === 'removed') {
+        this.opts.logger.info('layer2: interface removed', log);
+        this.sockets.drop(c.name, 'interface removed');
+        this.times.set(c.name, { downSince: this.times.get(c.name)?.downSince ?? now });
+      } else if (c.kind === 'down') {
+        this.opts.logger.info('layer2: link down', log);
+        this.times.set(c.name, { downSince: now });
+        this.wake(now + this.graceMs);
+      } else if (c.kind === 'up' || c.kind === 'added' || c.kind === 'recreated') {
+        const t = this.times.get(c.name);
+        const downFor = t?.downSince !== undefined ? now - t.downSince : 0;
+        const iface = this.iface(c.name);
+        if (iface?.up === false) {
+          this.opts.logger.info(`layer2: interface ${c.kind}, link still down`, log);
+          continue;
+        }
+        if (t?.downSince !== undefined && downFor >= this.graceMs) {
+          this.times.set(c.name, { holdUntil: now + this.holdMs, upAt: now });
+          this.wake(now + HOLD_CHECK_MS);
+          this.opts.logger.info('layer2: link up after a long outage; taking no new IP until membership agrees again', { ...log, downForMs: Math.round(downFor), holdMs: this.holdMs });
+        } else {
+          this.times.delete(c.name);
+          this.opts.logger.info('layer2: link up', { ...log, downForMs: Math.round(downFor) });
+          if (iface && this.isSelected(c.name)) this.sockets.ensure(iface);
+          this.announceOn(c.name, 'link up');
+        }
+      } else this.opts.logger.info(`layer2: ${c.kind === 'mtu' ? 'MTU' : 'addresses'} changed`, log);
+    }
+    this.opts.onChange?.();
+  }
+
+  private isSelected(name: string): boolean {
+    for (const set of this.owned.values()) if (set.has(name)) return true;
+    return false;
+  }
+
+  /** Calls onChange at `at` (a grace or hold ending), keeping the earliest pending wake-up. */
+  private wake(at: number): void {
+    if (at >= this.timerAt) return;
+    this.timer?.cancel();
+    this.timerAt = at;
+    this.timer = this.opts.clock.setTimeout(
+      () => {
+        this.timer = undefined;
+        this.timerAt = Infinity;
+        const now = this.opts.clock.monotonic();
+        for (const [name, t] of this.times) if (t.holdUntil !== undefined && (t.holdUntil <= now || this.agreedSince(t.upAt))) this.times.delete(name);
+        // The next hold check or grace end still ahead.
+        const ahead = [...this.times.values()].map((t) => (t.holdUntil !== undefined ? Math.min(t.holdUntil, now + HOLD_CHECK_MS) : t.downSince !== undefined ? t.downSince + this.graceMs : Infinity)).filter((at) => at > now);
+        if (ahead.length > 0) this.wake(Math.min(...ahead));
+        this.opts.onChange?.();
+      },
+      Math.max(0, at - this.opts.clock.monotonic()),
+    );
+  }
+
+  private agreedSince(upAt: number | undefined): boolean {
+    return upAt !== undefined && this.opts.membershipAgreesSince?.(upAt) === true;
+  }
+
+  /** Owned IPs on `name`: announce them again at once (the link or socket is back). */
+  private announceOn(name: string, why: string): void {
+    let n = 0;
+    for (const [ipText, set] of this.owned) {
+      if (!set.has(name)) continue;
+      this.announcer.announce(parseIP(ipText), name);
+      n++;
+    }
+    if (n > 0) this.opts.logger.info('layer2: announcing again', { event: 'reannounce', interface: name, ips: n, reason: why });
+  }
+
+  /** Whether `name` can carry an IP now: up, or down for less than the grace time. */
+  private usable(name: string, now: number): 'up' | 'flapping' | 'down' | 'rejoining' {
+    const i = this.iface(name);
+    const t = this.times.get(name);
+    if (!i || !i.up) return t?.downSince !== undefined && now - t.downSince < this.graceMs && i ? 'flapping' : 'down';
+    if (t?.holdUntil !== undefined && now < t.holdUntil && !this.agreedSince(t.upAt)) return 'rejoining';
+    return 'up';
+  }
+
   /**
-   * `failed` lists owned IPs that cannot be announced anywhere (no selected interface exists,
-   * or none could be opened), with the cause.
+   * IP text -> the interfaces the advertisement names ([] = choose). Returns what was taken
+   * over, released, and why owned IPs are not announced.
    */
-  setOwned(want: ReadonlyMap<string, readonly string[]>): { taken: string[]; released: string[]; failed: Map<string, string> } {
-    const ifaces = listInterfaces();
+  setOwned(want: ReadonlyMap<string, readonly string[]>): SetOwnedResult {
+    const ifaces = this.opts.links.interfaces();
+    const now = this.opts.clock.monotonic();
     const next = new Map<string, Set<string>>();
+    const failed = new Map<string, NotAnnounced>();
+    const deferred = new Map<string, NotAnnounced>();
     for (const [ipText, wanted] of want) {
       const ip = tryParseIP(ipText);
       if (!ip) continue;
-      next.set(ipText, new Set(selectInterfaces(ip, wanted, ifaces)));
+      const selected = selectInterfaces(ip, wanted, ifaces);
+      if (selected.length === 0) {
+        failed.set(ipText, {
+          reason: 'noInterface',
+          message: wanted.length > 0 ? `none of the interfaces ${wanted.join(', ')} exists` : `no interface to answer on (none has a subnet holding ${ipText}, and no non-virtual interface exists)`,
+        });
+        continue;
+      }
+      const had = this.owned.get(ipText);
+      const keep = new Set<string>();
+      const states = selected.map((n) => [n, this.usable(n, now)] as const);
+      for (const [n, st] of states) {
+        // Up: answer there. A short flap keeps what it had. Rejoining keeps what it had, takes nothing new.
+        if (st === 'up' || ((st === 'flapping' || st === 'rejoining') && had?.has(n))) keep.add(n);
+      }
+      if (keep.size === 0) {
+        const down = states.filter(([, st]) => st === 'down' || st === 'flapping').map(([n]) => n);
+        if (down.length === states.length) deferred.set(ipText, { reason: 'linkDown', message: `${down.join(', ')} ${down.length === 1 ? 'is' : 'are'} down` });
+        else deferred.set(ipText, { reason: 'rejoining', message: `${states.filter(([, st]) => st === 'rejoining').map(([n]) => n).join(', ')} came back after an outage; waiting for membership to agree before taking it` });
+        continue;
+      }
+      next.set(ipText, keep);
     }
     const taken: string[] = [];
     const released: string[] = [];
-    const failed = new Map<string, string>();
     for (const [ipText, set] of this.owned) {
       for (const ifname of set) if (!next.get(ipText)?.has(ifname)) this.announcer.stop(parseIP(ipText), ifname);
       if (!next.has(ipText)) released.push(ipText);
     }
+    const previous = this.owned;
     this.owned = next;
+    const inUse = new Set<string>();
+    for (const set of next.values()) for (const n of set) inUse.add(n);
+    this.sockets.retain(inUse);
     for (const [ipText, set] of next) {
       const ip = parseIP(ipText);
-      if (set.size === 0) failed.set(ipText, `none of the interfaces ${JSON.stringify(want.get(ipText) ?? [])} exists on this node`);
       let opened = 0;
       for (const ifname of set) {
-        const s = this.ensureSocket(ifname, ifaces);
+        const iface = ifaces.find((i) => i.name === ifname);
+        const s = iface ? this.sockets.ensure(iface) : undefined;
         if (!s) continue;
         opened++;
-        if (ip.family === 'IPv6') {
-          const group = multicastMac(solicitedNode(ip)).toString('hex');
-          if (!s.groups.has(group)) {
-            s.sock.addMembership(Buffer.from(group, 'hex'));
-            s.groups.add(group);
-          }
-        }
+        if (ip.family === 'IPv6') this.sockets.addMembership(ifname, multicastMac(solicitedNode(ip)));
       }
-      if (set.size > 0 && opened === 0) failed.set(ipText, `could not open ${[...set].join(', ')} (see the speaker log)`);
-      if (!this.wasOwned.has(ipText)) {
-        // Taken over here: announce at once, then repeat.
-        taken.push(ipText);
-        for (const ifname of set) if (this.sockets.has(ifname)) this.announcer.announce(ip, ifname);
-      }
+      if (opened === 0) failed.set(ipText, { reason: 'openFailed', message: `could not open ${[...set].join(', ')} (retrying; see the speaker log)` });
+      const before = previous.get(ipText);
+      if (!before) taken.push(ipText);
+      // Announce on every interface newly carrying it: at once, then repeated.
+      for (const ifname of set) if (!before?.has(ifname) && this.sockets.get(ifname)) this.announcer.announce(ip, ifname);
     }
-    this.wasOwned = new Set(next.keys());
-    return { taken, released, failed };
+    return { taken, released, failed, deferred };
   }
 
-  private wasOwned = new Set<string>();
-
-  private ensureSocket(ifname: string, ifaces: readonly Iface[]): { sock: PacketSocketHandle; mac: Buffer; groups: Set<string> } | undefined {
-    const have = this.sockets.get(ifname);
-    if (have) return have;
-    const iface = ifaces.find((i) => i.name === ifname);
-    if (!iface) return undefined;
-    try {
-      const sock = new this.opts.native.PacketSocket(ifname, { arp: true, ndp: true });
-      const entry = { sock, mac: iface.mac, groups: new Set<string>() };
-      sock.start((frame) => this.onFrame(ifname, entry.mac, sock, frame));
-      this.sockets.set(ifname, entry);
-      this.opts.logger.info('layer2: listening', { interface: ifname });
-      return entry;
-    } catch (err) {
-      this.opts.logger.error('layer2: cannot open the interface', { interface: ifname, error: errorMessage(err) });
-      return undefined;
-    }
-  }
-
-  private onFrame(ifname: string, mac: Buffer, sock: PacketSocketHandle, frame: Buffer): void {
+  private onFrame(ifname: string, sock: PacketSocketHandle, frame: Buffer): void {
     const parsed = parseFrame(frame);
     if (!parsed.ok) {
       this.counters.malformed++;
       return;
     }
     this.counters.requests++;
+    const mac = this.iface(ifname)?.mac;
+    if (!mac) return;
     const r = respond(parsed.packet, ifname, mac, { owned: this.owned });
     if (!r.answer) return;
     try {
       sock.send(r.frame);
       this.counters.answers++;
     } catch (err) {
-      this.opts.logger.warn('layer2: send failed', { interface: ifname, request: describePacket(parsed.packet), error: errorMessage(err) });
+      this.opts.logger.warn('layer2: send failed', { event: 'sendFailed', interface: ifname, request: describePacket(parsed.packet), error: errorMessage(err) });
     }
   }
 
+  /** Sent only for an IP owned on `ifname` at this moment, and only while that link is up. */
   private sendGratuitous(ip: IP, ifname: string): void {
+    if (!this.owned.get(formatIP(ip))?.has(ifname)) return;
     const s = this.sockets.get(ifname);
-    if (!s) return;
+    const iface = this.iface(ifname);
+    if (!s || !iface?.up) return;
     try {
       if (ip.family === 'IPv4') {
-        s.sock.send(gratuitousArpRequest(ip, s.mac));
-        s.sock.send(gratuitousArpReply(ip, s.mac));
-      } else s.sock.send(unsolicitedAdvertisement(ip, s.mac));
+        s.sock.send(gratuitousArpRequest(ip, iface.mac));
+        s.sock.send(gratuitousArpReply(ip, iface.mac));
+      } else s.sock.send(unsolicitedAdvertisement(ip, iface.mac));
       this.counters.gratuitous++;
     } catch (err) {
-      this.opts.logger.warn('layer2: gratuitous announcement failed', { ip: formatIP(ip), interface: ifname, error: errorMessage(err) });
+      this.opts.logger.warn('layer2: gratuitous announcement failed', { event: 'gratuitousFailed', ip: formatIP(ip), interface: ifname, error: errorMessage(err) });
     }
   }
 
@@ -162,10 +311,14 @@ export class L2Engine {
     return new Map([...this.owned].map(([ip, set]) => [ip, [...set].sort()]));
   }
 
+  socketCounters(): LinkSockets['counters'] {
+    return this.sockets.counters;
+  }
+
   close(): void {
     this.announcer.stopAll();
-    for (const s of this.sockets.values()) s.sock.close();
-    this.sockets.clear();
+    this.timer?.cancel();
+    this.sockets.close();
     this.owned.clear();
   }
 }

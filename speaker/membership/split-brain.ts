@@ -16,8 +16,17 @@ export class SplitBrainGuard {
 
   constructor(private readonly opts: GuardOptions = {}) {}
 
-  /** Feeds the live count at `now`; returns whether Layer 2 announcing is allowed, and why not. */
-  check(alive: number, now: number): { allowed: true } | { allowed: false; reason: string } {
+  /**
+   * Feeds the live count at `now`; returns whether Layer 2 announcing is allowed, and why not.
+   * `isolated` names this node's own link that is down: the others did not go away, this node
+   * is cut off, so the reference does not follow the count down while it lasts.
+   */
+  check(alive: number, now: number, isolated?: string): { allowed: true } | { allowed: false; reason: string } {
+    if (isolated !== undefined) {
+      this.lastCount = alive;
+      this.stableSince = now;
+      if (alive < this.reference) return { allowed: false, reason: `this node's link ${isolated} is down: it sees ${alive} of the ${this.reference} speakers and announces nothing until the link is back` };
+    }
     if (alive !== this.lastCount) {
       this.lastCount = alive;
       this.stableSince = now;

@@ -83,10 +83,17 @@ export class SwimMembership {
       socket.bind(this.opts.port ?? 7946, '::', () => resolve());
     });
     this.socket = socket;
+    this.startedAt = this.opts.clock.monotonic();
     this.loop();
   }
 
   private lastAlive = '';
+  private startedAt = 0;
+
+  /** Whether the detector has heard (or given up on) every member since it started: until then its live set is not yet meaningful. */
+  converged(): boolean {
+    return this.socket !== undefined && this.swim.converged(this.startedAt, this.opts.clock.monotonic());
+  }
 
   private changed(): void {
     const now = [...this.swim.alive()].sort().join(',');
@@ -119,6 +126,11 @@ export class SwimMembership {
 
   alive(): Set<string> {
     return this.swim.alive();
+  }
+
+  /** Whether every member has been heard from directly since `since` (monotonic ms). */
+  heardFromAllSince(since: number): boolean {
+    return this.swim.heardFromAllSince(since);
   }
 
   /** Known dead or gone (not merely not heard from yet). */

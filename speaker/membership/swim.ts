@@ -41,6 +41,8 @@ interface Member {
   state: MemberState | 'unknown';
   incarnation: number;
   since: number;
+  /** When a message from the member itself last arrived (-Infinity: never). */
+  heardAt: number;
 }
 
 interface Probe {
@@ -74,7 +76,7 @@ export class Swim {
 
   /** The members there could be (the nodes that run speakers); others are forgotten. */
   setKnown(names: readonly string[]): void {
-    for (const n of names) if (n !== this.opts.self && !this.members.has(n)) this.members.set(n, { state: 'unknown', incarnation: 0, since: 0 });
+    for (const n of names) if (n !== this.opts.self && !this.members.has(n)) this.members.set(n, { state: 'unknown', incarnation: 0, since: 0, heardAt: -Infinity });
     for (const n of [...this.members.keys()]) if (!names.includes(n)) this.members.delete(n);
   }
 
@@ -82,6 +84,21 @@ export class Swim {
     const out = new Set<string>([this.opts.self]);
     for (const [n, m] of this.members) if (m.state === 'alive' || m.state === 'suspect') out.add(n);
     return out;
+  }
+
+  /**
+   * Whether this member's view can be trusted yet: every known member has been heard from or
+   * probed without answer, or a whole probe round plus the suspicion time has passed since
+   * `since` (a member that never answers stays 'unknown').
+   */
+  converged(since: number, now: number): boolean {
+    if ([...this.members.values()].every((m) => m.state !== 'unknown')) return true;
+    return now - since >= (this.members.size + 1) * this.periodMs + this.ackTimeoutMs + this.suspicionMs;
+  }
+
+  /** Whether every member (but those that left) has been heard from directly at or after `since`. */
+  heardFromAllSince(since: number): boolean {
+    return [...this.members.values()].every((m) => m.state === 'left' || m.heardAt >= since);
   }
 
   stateOf(name: string): MemberState | 'unknown' | undefined {
@@ -124,6 +141,10 @@ export class Swim {
       if (!m) continue;
       const newer = u.incarnation > m.incarnation;
       const same = u.incarnation === m.incarnation;
+      // Gossip that it failed, at the incarnation we just heard it at ourselves, is older news
+      // than our own evidence: believing it would flip the member dead and alive again (the
+      // member refutes with a higher incarnation as soon as the gossip reaches it).
+      if (same && u.state !== 'alive' && u.state !== 'left' && now - m.heardAt < this.suspicionMs) continue;
       if (u.state === 'alive' && (newer || (m.state === 'unknown'))) changed = this.set(u.name, 'alive', u.incarnation, now) || changed;
       else if (u.state === 'suspect' && (newer || (same && m.state === 'alive'))) changed = this.set(u.name, 'suspect', u.incarnation, now) || changed;
       else if ((u.state === 'dead' || u.state === 'left') && (newer || same) && m.state !== u.state) changed = this.set(u.name, u.state, u.incarnation, now) || changed;
@@ -135,6 +156,7 @@ export class Swim {
   private heard(name: string, now: number): boolean {
     const m = this.members.get(name);
     if (!m) return false;
+    m.heardAt = now;
     if (m.state === 'alive') return false;
     return this.set(name, 'alive', m.incarnation, now);
   }

@@ -53,3 +53,21 @@ export function tcpStream(frames: readonly Buffer[], src: string, port: number |
   }
   return Buffer.concat(out);
 }
+
+/** The frames of a classic pcap file with their capture time (milliseconds since the epoch). */
+export function readPcapTimed(path: string): { ms: number; frame: Buffer }[] {
+  const data = readFileSync(path);
+  if (data.length < 24) return [];
+  const magic = data.readUInt32LE(0);
+  const le = magic === 0xa1b2c3d4 || magic === 0xa1b23c4d;
+  const nano = (le ? magic : data.readUInt32BE(0)) === 0xa1b23c4d;
+  const u32 = (off: number): number => (le ? data.readUInt32LE(off) : data.readUInt32BE(off));
+  const out: { ms: number; frame: Buffer }[] = [];
+  for (let off = 24; off + 16 <= data.length; ) {
+    const captured = u32(off + 8);
+    if (off + 16 + captured > data.length) break; // a record cut short by the capture ending
+    out.push({ ms: u32(off) * 1000 + u32(off + 4) / (nano ? 1e6 : 1e3), frame: data.subarray(off + 16, off + 16 + captured) });
+    off += 16 + captured;
+  }
+  return out;
+}

@@ -66,7 +66,16 @@ describe('speakers end to end (API server, controller, 3 node namespaces, BIRD, 
       return r.status === 0 && text.includes(`[${macs[owner]!}]`) && others.every((o) => !text.includes(`[${macs[o]!}]`)) ? text : undefined;
     }, 'ARP answers from the owner only', 30_000, 200);
     expect(out).to.include(`[${macs[owner]!}]`);
-    await eventually(() => c.client.tryGet(heraldResource('ServiceL2Status'), NS, `l2-default-web-${owner}`), 'ServiceL2Status of the owner', 20_000);
+    const st = await eventually(async () => (await c.client.tryGet(heraldResource('ServiceL2Status'), NS, `l2-default-web-${owner}`))?.['status'] as { interfaces?: { name: string }[] } | undefined, 'ServiceL2Status of the owner', 20_000);
+    // The interface it really answers on (the engine chose it by subnet: never an empty list).
+    expect(st.interfaces).to.deep.equal([{ name: 'eth0' }]);
+    // kubectl describe finds a Service's Events by its uid: the speaker's must carry it.
+    const uid = (await c.client.get(SERVICES, 'default', 'web')).metadata.uid;
+    const evs = await eventually(async () => {
+      const items = (await c.client.list(EVENTS, { namespace: 'default', fieldSelector: `involvedObject.uid=${uid}` })).items;
+      return items.some((e) => e['reason'] === 'nodeAssigned' && e['message'] === `announcing ${ip} from node ${owner} via L2`) ? items : undefined;
+    }, "the owner's nodeAssigned Event under the Service's uid");
+    expect(evs.filter((e) => e['reason'] === 'nodeAssigned').every((e) => (e['source'] as { component?: string } | undefined)?.component === 'herald-speaker')).to.equal(true);
   });
 
   it('Layer 2: a speaker whose pod is not Ready is no candidate; the next node in the order takes over', async () => {

@@ -53,6 +53,7 @@ describe('speaker desired state: Layer 2', () => {
     { name: 'a node outside the nodeSelectors', node: 'node-c', s: svc('ns/web', [ip], 'l2v4'), eps: allReady('node-c'), want: 'nodeNotSelected' },
     { name: 'an excluded node (label)', node: 'node-x', s: svc('ns/web', [ip], 'l2v4'), eps: allReady('node-c'), want: 'nodeExcluded' },
     { name: 'an excluded node (NetworkUnavailable)', node: 'node-n', s: svc('ns/web', [ip], 'l2v4'), eps: allReady('node-c'), want: 'nodeExcluded' },
+    { name: 'a node whose Node object is gone', node: 'node-gone', s: svc('ns/web', [ip], 'l2v4'), eps: allReady('node-c'), want: 'nodeNotFound' },
     { name: 'no ready endpoint anywhere', node: owner, s: svc('ns/web', [ip], 'l2v4'), eps: [{ node: 'node-a', ready: false }], want: 'noHealthyEndpoints' },
     { name: 'Local without a local endpoint', node: 'node-b', s: svc('ns/loc', [ip], 'l2v4', 'Local'), eps: allReady('node-a'), want: 'noLocalEndpoints' },
     { name: 'Local: the only node with an endpoint owns it', node: 'node-a', s: svc('ns/loc', [ip], 'l2v4', 'Local'), eps: allReady('node-a'), want: 'announce' },
@@ -109,6 +110,7 @@ describe('speaker desired state: BGP', () => {
     { name: 'Local without one', node: 'node-b', s: svc('ns/l', ['203.0.113.6'], 'bgp', 'Local'), eps: allReady('node-a'), want: 'noLocalEndpoints' },
     { name: 'no ready endpoints at all', node: 'node-a', s: svc('ns/l', ['203.0.113.6'], 'bgp'), eps: [], want: 'noHealthyEndpoints' },
     { name: 'excluded node', node: 'node-x', s: svc('ns/l', ['203.0.113.6'], 'bgp'), eps: allReady('node-a'), want: 'nodeExcluded' },
+    { name: 'a node whose Node object is gone', node: 'node-gone', s: svc('ns/l', ['203.0.113.6'], 'bgp'), eps: allReady('node-a'), want: 'nodeNotFound' },
     { name: 'pool without a BGPAdvertisement', node: 'node-a', s: svc('ns/l', ['192.0.2.9'], 'l2v4'), eps: allReady('node-a'), want: 'noMatchingAdvertisement' },
   ];
   for (const tc of cases) {

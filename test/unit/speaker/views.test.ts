@@ -3,14 +3,14 @@ import { expect } from 'chai';
 import { endpointSliceView, ownStatusView, serviceView } from '../../../speaker/views.js';
 
 describe('speaker: cached views of Services and EndpointSlices', () => {
-  it('a Service keeps labels, the pool annotation, type, class, traffic policy and ingress IPs', () => {
+  it('a Service keeps its uid (for Events), labels, the pool annotation, type, class, traffic policy and ingress IPs', () => {
     const v = serviceView({
       metadata: { name: 'web', namespace: 'shop', resourceVersion: '7', uid: 'u1', labels: { app: 'web' }, annotations: { 'herald.dev/ip-allocated-from-pool': 'lan', 'kubectl.kubernetes.io/last-applied-configuration': '{...}' } },
       spec: { type: 'LoadBalancer', loadBalancerClass: 'herald.dev/lb', externalTrafficPolicy: 'Local', ports: [{ port: 80 }], selector: { app: 'web' }, clusterIP: '198.51.100.10' },
       status: { loadBalancer: { ingress: [{ ip: '192.0.2.10', ipMode: 'VIP', ports: [{ port: 80, protocol: 'TCP' }] }, { hostname: 'x.example' }] } },
     });
     expect(v).to.deep.equal({
-      metadata: { name: 'web', namespace: 'shop', resourceVersion: '7', labels: { app: 'web' }, annotations: { 'herald.dev/ip-allocated-from-pool': 'lan' } },
+      metadata: { name: 'web', namespace: 'shop', resourceVersion: '7', uid: 'u1', labels: { app: 'web' }, annotations: { 'herald.dev/ip-allocated-from-pool': 'lan' } },
       spec: { type: 'LoadBalancer', loadBalancerClass: 'herald.dev/lb', externalTrafficPolicy: 'Local' },
       status: { loadBalancer: { ingress: [{ ip: '192.0.2.10' }] } },
     });

@@ -26,4 +26,23 @@ describe('membership: split-brain guard', () => {
     expect(g.check(2, 2).allowed).to.equal(false);
     expect(g.check(3, 3).allowed).to.equal(true);
   });
+
+  it('a node whose own link is down is cut off: it stays stopped however long it lasts, and says why', () => {
+    const g = new SplitBrainGuard({ settleMs: 30_000 });
+    g.check(3, 0);
+    for (const t of [1000, 31_000, 120_000]) {
+      const r = g.check(1, t, 'eth0');
+      expect(r.allowed).to.equal(false);
+      if (!r.allowed) expect(r.reason).to.equal("this node's link eth0 is down: it sees 1 of the 3 speakers and announces nothing until the link is back");
+    }
+    // Back: the others are heard again, nothing was lowered meanwhile.
+    expect(g.check(3, 121_000).allowed).to.equal(true);
+  });
+
+  it('cuts off even a two-node cluster (the guard is otherwise off there)', () => {
+    const g = new SplitBrainGuard();
+    g.check(2, 0);
+    expect(g.check(1, 1, 'eth0').allowed).to.equal(false);
+    expect(g.check(1, 2).allowed).to.equal(true);
+  });
 });

@@ -61,6 +61,19 @@ class World {
 }
 
 describe('membership: SWIM failure detector (simulated network, fake clock)', () => {
+  it('converges once every member is heard from, or after a probe round and the suspicion time', () => {
+    const w = new World(['a', 'b', 'c']);
+    const a = w.nodes.get('a')!;
+    expect(a.converged(0, 0)).to.equal(false);
+    w.run(1000);
+    expect(a.converged(0, 1000)).to.equal(true);
+    const lonely = new Swim({ self: 'x', random: () => 0.5 });
+    lonely.setKnown(['x', 'y', 'z']);
+    // Defaults: 200 ms periods, 80 ms ack timeout, 400 ms suspicion: (2 + 1) * 200 + 80 + 400.
+    expect(lonely.converged(0, 1079)).to.equal(false);
+    expect(lonely.converged(0, 1080)).to.equal(true);
+  });
+
   it('members are alive only once heard from, then all see all', () => {
     const w = new World(['a', 'b', 'c']);
     expect(w.aliveAt('a')).to.deep.equal(['a']);
@@ -93,6 +106,21 @@ describe('membership: SWIM failure detector (simulated network, fake clock)', ()
       expect(w.aliveAt('b')).to.include('a');
     });
   }
+
+  it('stale gossip that a member failed does not outweigh hearing from it directly', () => {
+    const a = new Swim({ self: 'a', random: () => 0.5 });
+    a.setKnown(['a', 'b', 'c']);
+    a.receive({ type: 'ping', seq: 1, from: 'c', updates: [{ name: 'c', state: 'alive', incarnation: 3 }] }, 1000);
+    // b still gossips what it believed while c was cut off from it.
+    a.receive({ type: 'ping', seq: 2, from: 'b', updates: [{ name: 'c', state: 'dead', incarnation: 3 }] }, 1100);
+    expect(a.stateOf('c')).to.equal('alive');
+    // Not heard from for longer than the suspicion time: the same gossip is believed.
+    a.receive({ type: 'ping', seq: 3, from: 'b', updates: [{ name: 'c', state: 'dead', incarnation: 3 }] }, 1500);
+    expect(a.stateOf('c')).to.equal('dead');
+    // A newer incarnation from c itself (its refutation) always wins.
+    a.receive({ type: 'ack', seq: 9, from: 'b', updates: [{ name: 'c', state: 'alive', incarnation: 4 }] }, 1600);
+    expect(a.stateOf('c')).to.equal('alive');
+  });
 
   it('a suspected member refutes by raising its incarnation', () => {
     const w = new World(['a', 'b', 'c']);

@@ -1,0 +1,234 @@
+/**
+ * The Layer 2 engine's link-event behaviour on a FakeClock, with a recording fake of the
+ * addon's packet socket and a link table driven by the test: what is announced after a
+ * short flap and after a long outage, a re-created interface, a stalled socket, a socket
+ * that fails to open, and that gratuitous announcements only ever go out for owned IPs.
+ */
+import { expect } from 'chai';
+import { FakeClock } from '../../../../src/core/clock.js';
+import { RecordingLogger } from '../../../../src/core/logger.js';
+import { parseIP } from '../../../../src/net/ip.js';
+import type { PacketSocketHandle } from '../../../../native/index.js';
+import { DEFAULT_LINK_GRACE_MS, DEFAULT_REJOIN_HOLD_MS, L2Engine } from '../../../../speaker/layer2/engine.js';
+import { WATCHDOG_INTERVAL_MS } from '../../../../speaker/layer2/link-sockets.js';
+import type { Iface, LinkChange, LinkSource } from '../../../../speaker/layer2/links.js';
+
+class FakeLinks implements LinkSource {
+  ifaces: Iface[] = [];
+  private listener: ((c: readonly LinkChange[]) => void) | undefined;
+  interfaces(): readonly Iface[] {
+    return this.ifaces;
+  }
+  onChange(l: (c: readonly LinkChange[]) => void): void {
+    this.listener = l;
+  }
+  set(name: string, patch: Partial<Iface>, kind: LinkChange['kind']): void {
+    const i = this.ifaces.findIndex((x) => x.name === name);
+    const next = { ...(this.ifaces[i] ?? { name, index: 0, mac: Buffer.alloc(6), up: true, mtu: 1500, addrs: [] }), ...patch };
+    if (kind === 'removed') this.ifaces.splice(i, 1);
+    else if (i >= 0) this.ifaces[i] = next;
+    else this.ifaces.push(next);
+    this.listener?.([{ kind, name, index: next.index }]);
+  }
+}
+
+class FakeSocket implements PacketSocketHandle {
+  static all: FakeSocket[] = [];
+  static failOpen = 0;
+  readonly ifindex: number;
+  sent: Buffer[] = [];
+  groups: string[] = [];
+  closed = false;
+  stat = { received: 0, errors: 0, queued: 0 };
+  constructor(readonly ifname: string) {
+    if (FakeSocket.failOpen > 0) {
+      FakeSocket.failOpen--;
+      throw new Error(`socket(${ifname}): no such device`);
+    }
+    this.ifindex = links.ifaces.find((i) => i.name === ifname)?.index ?? 0;
+    FakeSocket.all.push(this);
+  }
+  start(): void {}
+  send(frame: Buffer): number {
+    this.sent.push(frame);
+    return frame.length;
+  }
+  addMembership(mac: Buffer): void {
+    this.groups.push(mac.toString('hex'));
+  }
+  stats(): { received: number; errors: number; queued: number } {
+    return this.stat;
+  }
+  close(): void {
+    this.closed = true;
+  }
+}
+
+let links: FakeLinks;
+const V4 = '192.0.2.10';
+const V6 = '2001:db8::a';
+const MAC = Buffer.from([2, 0, 0, 0, 0, 1]);
+
+/** Gratuitous frames sent for `ip` (ARP target / NA target in the frame) since `from`. */
+function gratuitousFor(ip: string, s: FakeSocket, from = 0): number {
+  const addr = parseIP(ip);
+  return s.sent.slice(from).filter((f) => (addr.family === 'IPv4' ? f.readUInt16BE(12) === 0x0806 && f.subarray(38, 42).equals(Buffer.from(ip.split('.').map(Number))) : f.readUInt16BE(12) === 0x86dd && f.readUInt8(54) === 136)).length;
+}
+
+function setup(agrees?: (since: number) => boolean): { engine: L2Engine; clock: FakeClock; changes: () => number; log: RecordingLogger } {
+  links = new FakeLinks();
+  links.ifaces = [{ name: 'eth0', index: 2, mac: MAC, up: true, mtu: 1500, addrs: [{ ip: parseIP('192.0.2.1'), prefix: 24 }, { ip: parseIP('2001:db8::1'), prefix: 64 }] }];
+  FakeSocket.all = [];
+  FakeSocket.failOpen = 0;
+  const clock = new FakeClock();
+  const log = new RecordingLogger();
+  let n = 0;
+  const engine = new L2Engine({ native: { PacketSocket: FakeSocket }, links, clock, logger: log, onChange: () => n++, announceRepeats: 2, announceIntervalMs: 1000, random: () => 0, ...(agrees ? { membershipAgreesSince: agrees } : {}) });
+  return { engine, clock, changes: () => n, log };
+}
+
+const want = new Map<string, string[]>([[V4, []], [V6, []]]);
+
+describe('layer2 engine: link events (FakeClock, fake sockets)', () => {
+  it('takes both IPs on the subnet link, joins the solicited-node group, and announces each at once', () => {
+    const { engine } = setup();
+    const r = engine.setOwned(want);
+    expect(r.taken).to.deep.equal([V4, V6]);
+    const s = FakeSocket.all[0]!;
+    expect(s.groups).to.deep.equal(['3333ff00000a']);
+    expect(gratuitousFor(V4, s)).to.equal(2); // request + reply
+    expect(gratuitousFor(V6, s)).to.equal(1);
+  });
+
+  it('after a short flap keeps its IPs and announces them again at once on link-up', () => {
+    const { engine, clock } = setup();
+    engine.setOwned(want);
+    const s = FakeSocket.all[0]!;
+    const mark = s.sent.length;
+    links.set('eth0', { up: false }, 'down');
+    clock.advance(DEFAULT_LINK_GRACE_MS / 2);
+    expect(engine.setOwned(want).released).to.deep.equal([]);
+    links.set('eth0', { up: true }, 'up');
+    expect(gratuitousFor(V4, s, mark)).to.equal(2);
+    expect(gratuitousFor(V6, s, mark)).to.equal(1);
+    expect(FakeSocket.all).to.have.length(1); // the same socket: reading goes on
+  });
+
+  it('sends nothing while the link is down, gives its IPs up after the grace time, takes nothing new while rejoining', () => {
+    const { engine, clock, changes } = setup();
+    engine.setOwned(want);
+    const s = FakeSocket.all[0]!;
+    links.set('eth0', { up: false }, 'down');
+    const mark = s.sent.length;
+    clock.advance(5000); // the announcer's repeats fall while the link is down
+    expect(s.sent.length).to.equal(mark);
+    expect(changes()).to.be.greaterThan(1); // the grace ending asked for a decision
+    const down = engine.setOwned(want);
+    expect(down.released).to.deep.equal([V4, V6]);
+    expect(down.deferred.get(V4)).to.deep.include({ reason: 'linkDown', message: 'eth0 is down' });
+    links.set('eth0', { up: true }, 'up');
+    const rejoining = engine.setOwned(want);
+    expect(rejoining.taken).to.deep.equal([]);
+    expect(rejoining.deferred.get(V4)?.reason).to.equal('rejoining');
+    expect(s.sent.length).to.equal(mark);
+    clock.advance(DEFAULT_REJOIN_HOLD_MS);
+    const back = engine.setOwned(want);
+    expect(back.taken).to.deep.equal([V4, V6]);
+    // Nothing owned closed the socket; taking the IPs again opened one.
+    expect(s.closed).to.equal(true);
+    expect(gratuitousFor(V4, FakeSocket.all.at(-1)!)).to.equal(2);
+  });
+
+  it('ends the rejoin hold as soon as membership agrees again (every member heard from since the link came back)', () => {
+    let heardSince = Infinity;
+    const { engine, clock, changes } = setup((since) => heardSince >= since);
+    engine.setOwned(want);
+    links.set('eth0', { up: false }, 'down');
+    clock.advance(DEFAULT_LINK_GRACE_MS);
+    engine.setOwned(want);
+    links.set('eth0', { up: true }, 'up');
+    heardSince = -Infinity;
+    expect(engine.setOwned(want).deferred.get(V4)?.reason).to.equal('rejoining');
+    const before = changes();
+    clock.advance(300);
+    heardSince = clock.monotonic();
+    clock.advance(100);
+    expect(changes()).to.be.greaterThan(before); // asked for a decision when it agreed
+    expect(engine.setOwned(want).taken).to.deep.equal([V4, V6]);
+  });
+
+  it('never announces an IP it no longer owns: pending repeats stop on release', () => {
+    const { engine, clock } = setup();
+    engine.setOwned(want);
+    const s = FakeSocket.all[0]!;
+    engine.setOwned(new Map([[V6, []]]));
+    const mark = s.sent.length;
+    clock.advance(10_000);
+    expect(gratuitousFor(V4, s, mark)).to.equal(0);
+    expect(gratuitousFor(V6, s, mark)).to.equal(2); // its own two repeats
+  });
+
+  it('opens a new socket when the interface comes back with a new ifindex, joining its groups again', () => {
+    const { engine } = setup();
+    engine.setOwned(want);
+    const old = FakeSocket.all[0]!;
+    links.set('eth0', {}, 'removed');
+    expect(old.closed).to.equal(true);
+    expect(engine.setOwned(want).failed.get(V4)).to.deep.include({ reason: 'noInterface' });
+    links.set('eth0', { index: 7, mac: MAC, up: true, mtu: 1500, addrs: [{ ip: parseIP('192.0.2.1'), prefix: 24 }, { ip: parseIP('2001:db8::1'), prefix: 64 }] }, 'added');
+    const r = engine.setOwned(want);
+    expect(r.taken).to.deep.equal([V4, V6]);
+    const now = FakeSocket.all.at(-1)!;
+    expect(now.ifindex).to.equal(7);
+    expect(now.groups).to.deep.equal(['3333ff00000a']);
+    expect(gratuitousFor(V4, now)).to.equal(2);
+  });
+
+  it('reopens a socket that stopped delivering (frames queued, none read) and announces again', () => {
+    const { engine, clock, log } = setup();
+    engine.setOwned(want);
+    const s = FakeSocket.all[0]!;
+    s.stat = { received: 10, errors: 0, queued: 4096 };
+    clock.advance(WATCHDOG_INTERVAL_MS);
+    expect(s.closed).to.equal(false); // one look is no proof
+    clock.advance(WATCHDOG_INTERVAL_MS);
+    expect(s.closed).to.equal(true);
+    const now = FakeSocket.all.at(-1)!;
+    expect(now).to.not.equal(s);
+    expect(now.groups).to.deep.equal(['3333ff00000a']);
+    expect(gratuitousFor(V4, now)).to.equal(2);
+    expect(log.records.some((r) => r.fields['event'] === 'socketStalled' && r.fields['interface'] === 'eth0')).to.equal(true);
+  });
+
+  it('leaves a socket alone while it reads what arrives', () => {
+    const { engine, clock } = setup();
+    engine.setOwned(want);
+    const s = FakeSocket.all[0]!;
+    for (let i = 1; i <= 5; i++) {
+      s.stat = { received: i * 10, errors: 0, queued: 512 };
+      clock.advance(WATCHDOG_INTERVAL_MS);
+    }
+    expect(s.closed).to.equal(false);
+  });
+
+  it('retries a socket that failed to open, with backoff, and announces once it opens', () => {
+    const { engine, clock, log } = setup();
+    FakeSocket.failOpen = 2;
+    const r = engine.setOwned(want);
+    expect(r.failed.get(V4)?.reason).to.equal('openFailed');
+    expect(FakeSocket.all).to.have.length(0);
+    clock.advance(60_000);
+    expect(FakeSocket.all).to.have.length(1);
+    expect(gratuitousFor(V4, FakeSocket.all[0]!)).to.be.greaterThan(0);
+    const tries = log.records.filter((x) => x.fields['event'] === 'interfaceOpenFailed').map((x) => x.fields['retryInMs']);
+    expect(tries).to.deep.equal([500, 1000]);
+  });
+
+  it('says which interfaces are missing, never an empty list', () => {
+    const { engine } = setup();
+    const r = engine.setOwned(new Map([[V4, ['eth9', 'bond1']]]));
+    expect(r.failed.get(V4)?.message).to.equal('none of the interfaces eth9, bond1 exists');
+    links.ifaces = [];
+    expect(engine.setOwned(new Map([[V4, []]])).failed.get(V4)?.message).to.match(/^no interface to answer on/);
+  });
+});
