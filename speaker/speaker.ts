@@ -215,6 +215,16 @@ export class Speaker {
       inf.start();
     }
     await Promise.all(this.informers.map((i) => i.waitForSync()));
+    // The link holding this node's address going down and up: SWIM's failures meanwhile were this node's own.
+    let ownLinkDownAt: number | undefined;
+    this.links?.onChange(() => {
+      const down = this.isolatedLink() !== undefined;
+      if (down && ownLinkDownAt === undefined) ownLinkDownAt = this.opts.clock.monotonic();
+      else if (!down && ownLinkDownAt !== undefined) {
+        this.swim?.forgive(ownLinkDownAt);
+        ownLinkDownAt = undefined;
+      }
+    });
     try {
       await this.links?.start();
     } catch (err) {
