@@ -91,7 +91,7 @@ export class Speaker {
   private worker: Promise<void> | undefined;
   private readonly status: SpeakerStatusObjects;
   private readonly metrics: { announced: Gauge; l2Frames: Gauge; sessionUp: Gauge; bgpMessages: Gauge };
-  private readonly l2Counters = { requests: 0, answers: 0, gratuitous: 0, malformed: 0 };
+  private readonly l2Counters = { requests: 0, answers: 0, gratuitous: 0, malformed: 0, rateLimited: 0 };
 
   constructor(private readonly opts: SpeakerOptions) {
     this.log = opts.logger.child({ component: 'speaker', node: opts.node });
@@ -120,7 +120,7 @@ export class Speaker {
       announced: new Gauge({ name: 'herald_speaker_announced_ips', help: 'Service IPs this node announces', labelNames: ['protocol'], registers: [opts.registry] }),
       l2Frames: new Gauge({
         name: 'herald_speaker_l2_frames_total',
-        help: 'ARP/NDP requests seen, answers sent, gratuitous announcements sent, malformed frames dropped',
+        help: 'ARP/NDP requests seen, answers sent, gratuitous announcements sent, malformed frames dropped, answers held back by the per-asker limit',
         labelNames: ['kind'],
         registers: [opts.registry],
         collect: () => {
