@@ -43,7 +43,7 @@ export interface UdpTtlSocketHandle {
 export type UdpTtlMessageHandler = (data: Buffer, address: string, port: number, ttl: number) => void;
 
 export interface NativeAddon {
-  PacketSocket: new (ifname: string, opts?: { arp?: boolean; ndp?: boolean }) => PacketSocketHandle;
+  PacketSocket: new (ifname: string, opts?: { arp?: boolean; ndp?: boolean; arpRequestsOnly?: boolean }) => PacketSocketHandle;
   NetlinkSocket: new () => NetlinkSocketHandle;
   tcpSocket(family: 4 | 6, opts: { md5Peer?: string; md5Key?: string; ttl?: number }): number;
   /** Sets (empty key: removes) one peer's TCP-MD5 key on an existing socket, e.g. a listener. */

@@ -93,7 +93,7 @@ export class Speaker {
   private worker: Promise<void> | undefined;
   private readonly status: SpeakerStatusObjects;
   private readonly metrics: { announced: Gauge; l2Frames: Gauge; sessionUp: Gauge; bgpMessages: Gauge };
-  private readonly l2Counters = { requests: 0, answers: 0, gratuitous: 0, malformed: 0 };
+  private readonly l2Counters = { requests: 0, answers: 0, gratuitous: 0, malformed: 0, rateLimited: 0 };
 
   constructor(private readonly opts: SpeakerOptions) {
     this.log = opts.logger.child({ component: 'speaker', node: opts.node });
@@ -123,7 +123,7 @@ export class Speaker {
       announced: new Gauge({ name: 'herald_speaker_announced_ips', help: 'Service IPs this node announces', labelNames: ['protocol'], registers: [opts.registry] }),
       l2Frames: new Gauge({
         name: 'herald_speaker_l2_frames_total',
-        help: 'ARP/NDP requests seen, answers sent, gratuitous announcements sent, malformed frames dropped',
+        help: 'ARP/NDP requests seen, answers sent, gratuitous announcements sent, malformed frames dropped, answers held back by the per-asker limit',
         labelNames: ['kind'],
         registers: [opts.registry],
         collect: () => {
@@ -218,6 +218,16 @@ export class Speaker {
       inf.start();
     }
     await Promise.all(this.informers.map((i) => i.waitForSync()));
+    // The link holding this node's address going down and up: SWIM's failures meanwhile were this node's own.
+    let ownLinkDownAt: number | undefined;
+    this.links?.onChange(() => {
+      const down = this.isolatedLink() !== undefined;
+      if (down && ownLinkDownAt === undefined) ownLinkDownAt = this.opts.clock.monotonic();
+      else if (!down && ownLinkDownAt !== undefined) {
+        this.swim?.forgive(ownLinkDownAt);
+        ownLinkDownAt = undefined;
+      }
+    });
     try {
       await this.links?.start();
     } catch (err) {

@@ -38,11 +38,22 @@ Napi::Error SysError(Napi::Env env, const std::string& what, int err) {
 // 0x86dd, next header 58 right after the fixed IPv6 header, ICMPv6 type 135). The kernel
 // hands AF_PACKET VLAN-tagged frames with the tag moved to metadata, so offsets are those of
 // an untagged frame. Everything else is dropped in the kernel.
-std::vector<sock_filter> Filter(bool arp, bool ndp) {
+// With `arpRequestsOnly`, ARP replies (and other operations) are dropped too: a responder
+// answers requests only, and a flood of junk replies then never reaches JavaScript.
+std::vector<sock_filter> Filter(bool arp, bool ndp, bool arpRequestsOnly) {
+  std::vector<sock_filter> arpPart;
+  if (arpRequestsOnly) {
+    arpPart.push_back(BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 20));          // ARP operation
+    arpPart.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 1, 0, 1));     // request?
+    arpPart.push_back(BPF_STMT(BPF_RET | BPF_K, arp ? 0xffffu : 0u));
+    arpPart.push_back(BPF_STMT(BPF_RET | BPF_K, 0));
+  } else {
+    arpPart.push_back(BPF_STMT(BPF_RET | BPF_K, arp ? 0xffffu : 0u));
+  }
   std::vector<sock_filter> f;
   f.push_back(BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 12));                 // ethertype
-  f.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x0806, 0, 1));       // ARP?
-  f.push_back(BPF_STMT(BPF_RET | BPF_K, arp ? 0xffffu : 0u));
+  f.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x0806, 0, static_cast<unsigned char>(arpPart.size())));  // ARP?
+  f.insert(f.end(), arpPart.begin(), arpPart.end());
   f.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 0x86dd, 0, 5));       // IPv6?
   f.push_back(BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 20));                  // next header
   f.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 58, 0, 3));           // ICMPv6?
@@ -63,13 +74,14 @@ class PacketSocket : public Napi::ObjectWrap<PacketSocket> {
                         InstanceAccessor("ifindex", &PacketSocket::IfIndex, nullptr)});
   }
 
-  // new PacketSocket(ifname, { arp, ndp })
+  // new PacketSocket(ifname, { arp, ndp, arpRequestsOnly })
   PacketSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<PacketSocket>(info) {
     Napi::Env env = info.Env();
     std::string ifname = info[0].As<Napi::String>();
     Napi::Object opts = info.Length() > 1 && info[1].IsObject() ? info[1].As<Napi::Object>() : Napi::Object::New(env);
     bool arp = !opts.Has("arp") || opts.Get("arp").ToBoolean();
     bool ndp = !opts.Has("ndp") || opts.Get("ndp").ToBoolean();
+    bool arpRequestsOnly = opts.Has("arpRequestsOnly") && opts.Get("arpRequestsOnly").ToBoolean();
     ifindex_ = if_nametoindex(ifname.c_str());
     if (ifindex_ == 0) {
       SysError(env, "if_nametoindex(" + ifname + ")", errno).ThrowAsJavaScriptException();
@@ -80,7 +92,7 @@ class PacketSocket : public Napi::ObjectWrap<PacketSocket> {
       SysError(env, "socket(AF_PACKET)", errno).ThrowAsJavaScriptException();
       return;
     }
-    std::vector<sock_filter> code = Filter(arp, ndp);
+    std::vector<sock_filter> code = Filter(arp, ndp, arpRequestsOnly);
     sock_fprog prog{static_cast<unsigned short>(code.size()), code.data()};
     if (setsockopt(fd_, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) < 0) {
       int e = errno;

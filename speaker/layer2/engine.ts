@@ -16,6 +16,7 @@ import { Announcer } from './announcer.js';
 import { describePacket, gratuitousArpReply, gratuitousArpRequest, multicastMac, parseFrame, solicitedNode, unsolicitedAdvertisement } from './frames.js';
 import { LinkSockets } from './link-sockets.js';
 import type { Iface, LinkChange, LinkSource } from './links.js';
+import { DEFAULT_REPLY_LIMIT, ReplyLimiter, type RateLimitOptions } from './rate-limit.js';
 import { respond } from './responder.js';
 
 /** A link down for less than this keeps its IPs: no other node can have taken them over yet. */
@@ -30,7 +31,9 @@ export interface L2EngineOptions {
   readonly links: LinkSource;
   readonly clock: Clock;
   readonly logger: Logger;
-  readonly counters?: { requests: number; answers: number; gratuitous: number; malformed: number };
+  readonly counters?: { requests: number; answers: number; gratuitous: number; malformed: number; rateLimited: number };
+  /** Replies per asker (default DEFAULT_REPLY_LIMIT). */
+  readonly replyLimit?: RateLimitOptions;
   /** Something the owner decision depends on changed (links, a grace or hold ending): decide again. */
   readonly onChange?: () => void;
   readonly linkGraceMs?: number;
@@ -94,9 +97,11 @@ export class L2Engine {
   readonly counters;
   private readonly graceMs: number;
   private readonly holdMs: number;
+  private readonly limiter: ReplyLimiter;
 
   constructor(private readonly opts: L2EngineOptions) {
-    this.counters = opts.counters ?? { requests: 0, answers: 0, gratuitous: 0, malformed: 0 };
+    this.counters = opts.counters ?? { requests: 0, answers: 0, gratuitous: 0, malformed: 0, rateLimited: 0 };
+    this.limiter = new ReplyLimiter(opts.replyLimit ?? DEFAULT_REPLY_LIMIT);
     this.graceMs = opts.linkGraceMs ?? DEFAULT_LINK_GRACE_MS;
     this.holdMs = opts.rejoinHoldMs ?? DEFAULT_REJOIN_HOLD_MS;
     this.announcer = new Announcer({
@@ -282,6 +287,11 @@ export class L2Engine {
     if (!mac) return;
     const r = respond(parsed.packet, ifname, mac, { owned: this.owned });
     if (!r.answer) return;
+    // One asker flooding requests for our IPs gets its share, not the LAN's.
+    if (!this.limiter.allow(frame.subarray(6, 12).toString('hex'), this.opts.clock.monotonic())) {
+      this.counters.rateLimited++;
+      return;
+    }
     try {
       sock.send(r.frame);
       this.counters.answers++;

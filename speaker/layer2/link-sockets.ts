@@ -66,7 +66,7 @@ export class LinkSockets {
 
   private tryOpen(name: string, index: number, groups: ReadonlySet<string>): LinkSocket | undefined {
     try {
-      const sock = new this.opts.native.PacketSocket(name, { arp: true, ndp: true });
+      const sock = new this.opts.native.PacketSocket(name, { arp: true, ndp: true, arpRequestsOnly: true });
       const entry: LinkSocket = { name, index: sock.ifindex, sock, groups: new Set() };
       sock.start(
         (frame) => this.opts.onFrame(name, sock, frame),

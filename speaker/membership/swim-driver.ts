@@ -128,6 +128,14 @@ export class SwimMembership {
     return this.swim.alive();
   }
 
+  /** This node's own link was down from `since` until now: failures seen meanwhile were its own (see Swim.forgive). */
+  forgive(since: number): void {
+    const now = this.opts.clock.monotonic();
+    this.opts.logger.info('membership: own link back; members suspected while it was down are given a fresh probe', { event: 'membershipForgive', downForMs: Math.round(now - since) });
+    if (this.swim.forgive(since, now)) this.changed();
+    this.schedule();
+  }
+
   /** Whether every member has been heard from directly since `since` (monotonic ms). */
   heardFromAllSince(since: number): boolean {
     return this.swim.heardFromAllSince(since);

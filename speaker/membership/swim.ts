@@ -96,6 +96,24 @@ export class Swim {
     return now - since >= (this.members.size + 1) * this.periodMs + this.ackTimeoutMs + this.suspicionMs;
   }
 
+  /**
+   * This member's own link was down from `since` until `now`: the probes that failed then
+   * failed for its own reason. Members it suspected or declared dead meanwhile are alive
+   * again (a fresh probe decides), and the probe in flight is dropped. Returns whether the
+   * live set changed.
+   */
+  forgive(since: number, now: number): boolean {
+    let changed = false;
+    for (const m of this.members.values()) {
+      if ((m.state !== 'suspect' && m.state !== 'dead') || m.since < since) continue;
+      changed ||= m.state === 'dead';
+      m.state = 'alive';
+      m.since = now;
+    }
+    this.probe = undefined;
+    return changed;
+  }
+
   /** Whether every member (but those that left) has been heard from directly at or after `since`. */
   heardFromAllSince(since: number): boolean {
     return [...this.members.values()].every((m) => m.state === 'left' || m.heardAt >= since);

@@ -36,6 +36,7 @@ class FakeSocket implements PacketSocketHandle {
   static all: FakeSocket[] = [];
   static failOpen = 0;
   readonly ifindex: number;
+  onFrame: ((frame: Buffer) => void) | undefined;
   sent: Buffer[] = [];
   groups: string[] = [];
   closed = false;
@@ -48,7 +49,9 @@ class FakeSocket implements PacketSocketHandle {
     this.ifindex = links.ifaces.find((i) => i.name === ifname)?.index ?? 0;
     FakeSocket.all.push(this);
   }
-  start(): void {}
+  start(onFrame: (frame: Buffer) => void): void {
+    this.onFrame = onFrame;
+  }
   send(frame: Buffer): number {
     this.sent.push(frame);
     return frame.length;
@@ -230,5 +233,26 @@ describe('layer2 engine: link events (FakeClock, fake sockets)', () => {
     expect(r.failed.get(V4)?.message).to.equal('none of the interfaces eth9, bond1 exists');
     links.ifaces = [];
     expect(engine.setOwned(new Map([[V4, []]])).failed.get(V4)?.message).to.match(/^no interface to answer on/);
+  });
+
+  it('answers one asker at most its burst plus its rate, and still answers the others', () => {
+    const { engine, clock } = setup();
+    engine.setOwned(want);
+    const s = FakeSocket.all[0]!;
+    // who-has 192.0.2.10 from 02:00:00:00:00:xx (hand-built: Ethernet, ARP request).
+    const ask = (last: number): Buffer => {
+      const mac = `0200000000${last.toString(16).padStart(2, '0')}`;
+      return Buffer.from(['ffffffffffff', mac, '0806', '0001', '0800', '06', '04', '0001', mac, 'c0000202', '000000000000', 'c000020a'].join(''), 'hex');
+    };
+    const mark = s.sent.length;
+    for (let i = 0; i < 200; i++) s.onFrame!(ask(0x66));
+    const toFlooder = s.sent.slice(mark).filter((f) => f.subarray(0, 6).toString('hex') === '020000000066').length;
+    expect(toFlooder).to.equal(50);
+    expect(engine.counters.rateLimited).to.equal(150);
+    s.onFrame!(ask(0x77));
+    expect(s.sent.at(-1)!.subarray(0, 6).toString('hex')).to.equal('020000000077');
+    clock.advance(1000);
+    for (let i = 0; i < 200; i++) s.onFrame!(ask(0x66));
+    expect(s.sent.slice(mark).filter((f) => f.subarray(0, 6).toString('hex') === '020000000066').length).to.equal(100);
   });
 });

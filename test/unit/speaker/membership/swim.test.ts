@@ -107,6 +107,29 @@ describe('membership: SWIM failure detector (simulated network, fake clock)', ()
     });
   }
 
+  it("a member's own outage is forgiven: those it suspected or declared dead meanwhile are alive again", () => {
+    const w = new World(['a', 'b', 'c']);
+    w.run(1000);
+    const t0 = w.now;
+    w.cut('a', 'b');
+    w.cut('a', 'c');
+    w.run(1500);
+    expect(w.aliveAt('a')).to.deep.equal(['a']);
+    w.cuts.clear();
+    const a = w.nodes.get('a')!;
+    expect(a.forgive(t0, w.now)).to.equal(true);
+    expect(w.aliveAt('a')).to.deep.equal(['a', 'b', 'c']);
+    w.run(2000);
+    expect(w.aliveAt('a')).to.deep.equal(['a', 'b', 'c']);
+    // Failures seen before the outage stay.
+    const x = new Swim({ self: 'x', random: () => 0.5 });
+    x.setKnown(['x', 'y']);
+    x.receive({ type: 'ping', seq: 1, from: 'y', updates: [] }, 0);
+    x.receive({ type: 'ping', seq: 2, from: 'z', updates: [{ name: 'y', state: 'dead', incarnation: 0 }] }, 1000);
+    expect(x.forgive(2000, 2500)).to.equal(false);
+    expect(x.stateOf('y')).to.equal('dead');
+  });
+
   it('stale gossip that a member failed does not outweigh hearing from it directly', () => {
     const a = new Swim({ self: 'a', random: () => 0.5 });
     a.setKnown(['a', 'b', 'c']);
