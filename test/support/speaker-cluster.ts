@@ -37,7 +37,27 @@ export class SpeakerCluster {
   constructor(
     private readonly ns: string,
     private readonly nodeIps: Readonly<Record<string, string>>,
+    /** `wrap`: a command the speaker runs under (e.g. setpriv with the DaemonSet's privileges). */
+    private readonly opts: { readonly wrap?: readonly string[] } = {},
   ) {}
+
+  /** The namespace of a node. */
+  nodeNs(name: string): string {
+    return this.net!.name(name.replace('node-', 'n'));
+  }
+
+  /** Starts (or, after it died, starts again) the speaker of a node, under `wrap` if given; its log goes to `logs`. */
+  spawnSpeaker(name: string, wrap = this.opts.wrap): ChildProcess {
+    const kc = join(this.dir!, `${name}.kubeconfig`);
+    const cmd = [...(wrap ?? []), process.execPath, join(REPO_ROOT, 'bin', 'herald.js'), 'speaker', '--kubeconfig', kc, '--node', name, '--metrics-port', '7473', '--metrics-host', '127.0.0.1', '--log-level', 'info'];
+    const p = (this.speakers[name] = this.net!.spawn(this.nodeNs(name), cmd[0]!, cmd.slice(1), { cwd: REPO_ROOT }));
+    this.logs[name] ??= '';
+    p.stderr!.on('data', (d: Buffer) => {
+      this.logs[name] += d.toString();
+      if (process.env['HERALD_TEST_VERBOSE']) process.stderr.write(`[${name}] ${d.toString()}`);
+    });
+    return p;
+  }
 
   async start(): Promise<void> {
     const dir = (this.dir = mkdtempSync(join(tmpdir(), 'herald-e2e-')));
@@ -71,12 +91,7 @@ ${protocols.join('\n')}
       c.server.writeKubeconfig(kc);
       const port = new URL(c.server.url).port;
       writeFileSync(kc, readFileSync(kc, 'utf8').replace(`127.0.0.1:${port}`, '127.0.0.1:6443'));
-      const p = (this.speakers[name] = net.spawn(ns, process.execPath, [join(REPO_ROOT, 'bin', 'herald.js'), 'speaker', '--kubeconfig', kc, '--node', name, '--metrics-port', '7473', '--metrics-host', '127.0.0.1', '--log-level', 'info'], { cwd: REPO_ROOT }));
-      this.logs[name] = '';
-      p.stderr!.on('data', (d: Buffer) => {
-        this.logs[name] += d.toString();
-        if (process.env['HERALD_TEST_VERBOSE']) process.stderr.write(`[${name}] ${d.toString()}`);
-      });
+      this.spawnSpeaker(name);
     }
     const pool = heraldResource('IPAddressPool');
     await c.client.create(pool, { metadata: { name: 'lan', namespace: this.ns }, spec: { addresses: ['192.0.2.64/28'] } } as KubeObject);
