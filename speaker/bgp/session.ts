@@ -11,10 +11,11 @@ import { backoffDelay } from '../../src/k8s/backoff.js';
 import { decode, encode } from './codec.js';
 import { Framer } from './framer.js';
 import { INITIAL, LARGE_HOLD_TIME, transition, type FsmAction, type FsmConfig, type FsmEvent, type FsmState, type Negotiated, type Timer } from './fsm.js';
-import { AS_TRANS, CEASE_COLLISION_RESOLUTION, ERR_CEASE, MAX_EXTENDED_MESSAGE, MAX_MESSAGE, type BgpMessage, type CodecOptions, type OpenMessage } from './messages.js';
+import { AFI_IPV4, AS_TRANS, CEASE_COLLISION_RESOLUTION, ERR_CEASE, MAX_EXTENDED_MESSAGE, MAX_MESSAGE, type BgpMessage, type CodecOptions, type OpenMessage } from './messages.js';
 import { AdjRibOut, type Route } from './rib-out.js';
 import { CollisionCandidate, type CandidateResult } from './collision.js';
 import { Dialer } from './dialer.js';
+import { endOfRib } from './packer.js';
 import type { Connection, Transport } from './transport.js';
 
 export type { Route } from './rib-out.js';
@@ -369,13 +370,23 @@ export class BgpSession {
         this.fire({ type: 'NotifMsg', code: m.code, subcode: m.subcode });
         return false;
       case 'routeRefresh':
-        if (this.fsm.name === 'Established') {
-          this.rib.reset();
-          this.sync(true);
-        }
+        this.refresh(m.afi, m.safi);
         break;
     }
     return this.conn === conn;
+  }
+
+  /** ROUTE-REFRESH (RFC 2918 §4): that family's routes again, then its End-of-RIB; the other family is left alone. */
+  private refresh(afi: number, safi: number): void {
+    if (this.fsm.name !== 'Established') return;
+    if (!this.fsm.negotiated?.families.some((f) => f.afi === afi && f.safi === safi)) {
+      this.log.info('bgp: ignoring a ROUTE-REFRESH for a family this session did not negotiate', { afi, safi });
+      return;
+    }
+    this.rib.refresh(afi === AFI_IPV4 ? 'IPv4' : 'IPv6');
+    this.sync(false);
+    this.send(endOfRib(afi));
+    this.stats.updatesSent++;
   }
 
   private send(m: BgpMessage): void {

@@ -190,6 +190,43 @@ describe('bgp session (scripted peer, fake clock)', () => {
     session.stop();
   });
 
+  it('a ROUTE-REFRESH for one family re-sends only that family and only its End-of-RIB; one for a family not negotiated is ignored', async () => {
+    const peer = new ScriptedPeer();
+    const both = [{ afi: 1, safi: 1 }, { afi: 2, safi: 1 }];
+    const session = new BgpSession({ name: 'peer', peerAddress: parseIP('192.0.2.2'), nextHopV6: parseIP('2001:db8::1'), transport: peer, clock: new FakeClock(), logger: new RecordingLogger(), random: () => 0, fsm: { myAsn: 65000, peerAsn: 65001, routerId: '192.0.2.1', holdTime: 9, connectRetryTime: 5, capabilities: { multiprotocol: both, routeRefresh: true, extendedMessage: false, other: [], fourOctetAs: 65000 } } });
+    session.setAdvertisements([r('203.0.113.1/32'), r('203.0.113.2/32'), r('2001:db8:5::1/128')]);
+    session.start();
+    await flush();
+    peer.send({ type: 'open', version: 4, myAs: 65001, holdTime: 9, bgpId: '192.0.2.2', capabilities: { multiprotocol: both, routeRefresh: true, extendedMessage: false, other: [], fourOctetAs: 65001 } });
+    peer.send({ type: 'keepalive' });
+    expect(session.state()).to.equal('Established');
+    /** What an UPDATE carries, as text: announced and withdrawn prefixes, or the End-of-RIB it is. */
+    const show = (u: UpdateMessage): string => {
+      const eor = isEndOfRib(u);
+      if (eor) return `EoR ${eor.afi}/${eor.safi}`;
+      return [...u.nlri, ...(u.attributes.mpReach?.nlri ?? [])].map((p) => `+${formatCIDR(p)}`).concat([...u.withdrawn, ...(u.attributes.mpUnreach?.withdrawn ?? [])].map((p) => `-${formatCIDR(p)}`)).join(' ');
+    };
+    const since = (n: number): string[] => peer.updates().slice(n).map(show);
+    expect(since(0)).to.deep.equal(['+203.0.113.1/32 +203.0.113.2/32', '+2001:db8:5::1/128', 'EoR 1/1', 'EoR 2/1']);
+    let n = peer.updates().length;
+    peer.send({ type: 'routeRefresh', afi: 1, safi: 1 });
+    expect(since(n)).to.deep.equal(['+203.0.113.1/32 +203.0.113.2/32', 'EoR 1/1']);
+    n = peer.updates().length;
+    peer.send({ type: 'routeRefresh', afi: 2, safi: 1 });
+    expect(since(n)).to.deep.equal(['+2001:db8:5::1/128', 'EoR 2/1']);
+    // Later changes are still incremental: the refresh left the Adj-RIB-Out consistent.
+    n = peer.updates().length;
+    session.setAdvertisements([r('203.0.113.1/32'), r('2001:db8:5::1/128')]);
+    expect(since(n)).to.deep.equal(['-203.0.113.2/32']);
+    // A family not negotiated (IPv4 multicast, SAFI 2): nothing is sent, the session stays up.
+    n = peer.updates().length;
+    peer.send({ type: 'routeRefresh', afi: 1, safi: 2 });
+    expect(since(n)).to.deep.equal([]);
+    expect(session.state()).to.equal('Established');
+    expect(session.stats.establishedTransitions).to.equal(1);
+    session.stop();
+  });
+
   it('re-sends everything after the peer hangs up and comes back', async () => {
     const { peer, clock, session } = setup();
     session.setAdvertisements([r('203.0.113.9/32')]);
