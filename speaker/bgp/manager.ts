@@ -208,6 +208,7 @@ export class BgpManager {
       logger: this.opts.logger,
       ...(other ? (v4 ? { nextHopV6: other } : { nextHopV4: other }) : {}),
       restarted: this.opts.clock.now() - this.startedAt < RESTART_WINDOW_MS,
+      ...(password !== undefined ? { tcpMd5: true } : {}),
       fsm: {
         passive: p.passive,
         myAsn: p.myASN,

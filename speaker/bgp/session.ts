@@ -14,7 +14,7 @@ import { INITIAL, LARGE_HOLD_TIME, transition, type FsmAction, type FsmConfig, t
 import { AFI_IPV4, AS_TRANS, CEASE_COLLISION_RESOLUTION, ERR_CEASE, MAX_EXTENDED_MESSAGE, MAX_MESSAGE, type BgpMessage, type CodecOptions, type OpenMessage } from './messages.js';
 import { AdjRibOut, type Route } from './rib-out.js';
 import { CollisionCandidate, type CandidateResult } from './collision.js';
-import { Dialer } from './dialer.js';
+import { Dialer, noAnswer } from './dialer.js';
 import { endOfRib } from './packer.js';
 import type { Connection, Transport } from './transport.js';
 
@@ -39,6 +39,8 @@ export interface SessionOptions {
    * bit (RFC 4724 §3), so a peer keeping our stale routes need not wait for our End-of-RIB.
    */
   readonly restarted?: boolean;
+  /** The transport signs with a TCP-MD5 password: unanswered connects say a mismatch is silent (check both sides). */
+  readonly tcpMd5?: boolean;
 }
 
 export interface SessionStats {
@@ -291,7 +293,7 @@ export class BgpSession {
   private abandonConnect(): void {
     if (!this.dialer.abandon()) return;
     if (this.fsm.name === 'Connect' && !this.stopped) {
-      this.lastError = `connect to ${this.dialer.target.host} port ${this.dialer.target.port}: no answer before the next attempt`;
+      this.lastError = noAnswer(`connect to ${this.dialer.target.host} port ${this.dialer.target.port}: no answer before the next attempt`, this.opts.tcpMd5 === true);
       this.failures++;
     }
   }
@@ -302,7 +304,7 @@ export class BgpSession {
     if (r.kind === 'aborted') return;
     if (r.kind === 'failed') {
       if (this.fsm.name !== 'Connect' && this.fsm.name !== 'Active') return;
-      this.lastError = r.error;
+      this.lastError = r.noAnswer ? noAnswer(r.error, this.opts.tcpMd5 === true) : r.error;
       this.failures++;
       this.log.debug('bgp connect failed', { error: this.lastError });
       this.fire({ type: 'TcpConnectionFails' });

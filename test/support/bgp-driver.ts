@@ -67,6 +67,7 @@ createInterface({ input: process.stdin }).on('line', (line) => {
       ...(c.nextHopV4 ? { nextHopV4: parseIP(c.nextHopV4) } : {}),
       ...(c.nextHopV6 ? { nextHopV6: parseIP(c.nextHopV6) } : {}),
       ...(c.restarted ? { restarted: true } : {}),
+      ...(c.md5Key ? { tcpMd5: true } : {}),
       fsm: {
         ...(c.passive ? { passive: true } : {}),
         myAsn: c.myAsn,

@@ -6,6 +6,7 @@ import { expect } from 'chai';
 import { decode, encode } from '../../../../speaker/bgp/codec.js';
 import { Framer } from '../../../../speaker/bgp/framer.js';
 import { DEFAULT_CODEC, isEndOfRib, type BgpMessage, type UpdateMessage } from '../../../../speaker/bgp/messages.js';
+import { MD5_SILENT_HINT } from '../../../../speaker/bgp/dialer.js';
 import { BgpSession } from '../../../../speaker/bgp/session.js';
 import type { ConnectOptions, Connection, Transport } from '../../../../speaker/bgp/transport.js';
 import { FakeClock } from '../../../../src/core/clock.js';
@@ -18,6 +19,8 @@ class ScriptedPeer implements Transport {
   readonly received: BgpMessage[] = [];
   connects = 0;
   refuse = false;
+  /** Connects fail with this error (as the transport reports it). */
+  refuseWith: Error | undefined;
   /** Connects neither succeed nor fail until aborted (a peer that drops SYNs). */
   hang = false;
   inFlight = 0;
@@ -29,6 +32,7 @@ class ScriptedPeer implements Transport {
     this.connects++;
     this.options.push(opts);
     if (this.refuse) return Promise.reject(new Error('connection refused'));
+    if (this.refuseWith) return Promise.reject(this.refuseWith);
     if (this.hang) {
       this.maxInFlight = Math.max(this.maxInFlight, ++this.inFlight);
       return new Promise((_resolve, reject) => {
@@ -284,6 +288,30 @@ describe('bgp session (scripted peer, fake clock)', () => {
     session.stop();
     await flush();
     expect(peer.inFlight).to.equal(0);
+  });
+
+  it('with a TCP-MD5 password, an unanswered connect (abandoned or timed out) says MD5 mismatches are silent; a refusal does not', async () => {
+    const peer = new ScriptedPeer();
+    const clock = new FakeClock();
+    const session = new BgpSession({ name: 'peer', peerAddress: parseIP('192.0.2.2'), tcpMd5: true, transport: peer, clock, logger: new RecordingLogger(), random: () => 0, fsm: { myAsn: 65000, peerAsn: 65001, routerId: '192.0.2.1', holdTime: 9, connectRetryTime: 5, capabilities: { multiprotocol: [{ afi: 1, safi: 1 }], routeRefresh: true, extendedMessage: false, other: [], fourOctetAs: 65000 } } });
+    peer.hang = true;
+    session.start();
+    await flush();
+    await waitsBetweenConnects(peer, clock, 1);
+    expect(session.lastErrorMessage()).to.equal(`connect to 192.0.2.2 port 179: no answer before the next attempt; ${MD5_SILENT_HINT}`);
+    expect(MD5_SILENT_HINT).to.include('MD5 mismatches are silent on the wire').and.include('check the password on both sides');
+    // The transport's own connect timeout (ETIMEDOUT) gets the hint too.
+    peer.hang = false;
+    peer.refuseWith = Object.assign(new Error('connect to 192.0.2.2:179 timed out'), { code: 'ETIMEDOUT' });
+    await waitsBetweenConnects(peer, clock, 1);
+    await flush();
+    expect(session.lastErrorMessage()).to.equal(`connect to 192.0.2.2:179 timed out; ${MD5_SILENT_HINT}`);
+    // A refusal is an answer: no hint.
+    peer.refuseWith = Object.assign(new Error('connect ECONNREFUSED 192.0.2.2:179'), { code: 'ECONNREFUSED' });
+    await waitsBetweenConnects(peer, clock, 1);
+    await flush();
+    expect(session.lastErrorMessage()).to.equal('connect ECONNREFUSED 192.0.2.2:179');
+    session.stop();
   });
 
   it('over an IPv6 session, IPv4 prefixes travel in MP_REACH_NLRI / MP_UNREACH_NLRI with the IPv4 next hop', async () => {
