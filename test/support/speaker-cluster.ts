@@ -37,8 +37,11 @@ export class SpeakerCluster {
   constructor(
     private readonly ns: string,
     private readonly nodeIps: Readonly<Record<string, string>>,
-    /** `wrap`: a command the speaker runs under (e.g. setpriv with the DaemonSet's privileges). */
-    private readonly opts: { readonly wrap?: readonly string[] } = {},
+    /**
+     * `wrap`: a command the speaker runs under (e.g. setpriv with the DaemonSet's privileges);
+     * `bird`: extra BIRD statements, top-level (`protocol bfd {…}`) and in the speakers' template (`bfd on;`).
+     */
+    private readonly opts: { readonly wrap?: readonly string[]; readonly bird?: { readonly global?: string; readonly template?: string } } = {},
   ) {}
 
   /** The namespace of a node. */
@@ -77,7 +80,8 @@ export class SpeakerCluster {
 router id 192.0.2.254;
 protocol device {}
 ipv4 table master4;
-template bgp speakers { local 192.0.2.254 as 65001; passive on; hold time 9; ipv4 { import all; export none; }; }
+${this.opts.bird?.global ?? ''}
+template bgp speakers { local 192.0.2.254 as 65001; passive on; hold time 9; ${this.opts.bird?.template ?? ''} ipv4 { import all; export none; }; }
 ${protocols.join('\n')}
 `);
     await this.bird.ready();
