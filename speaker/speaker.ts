@@ -431,8 +431,9 @@ export class Speaker {
   /** Per-peer session state objects; called periodically by main. */
   async writeSessionStates(): Promise<void> {
     const failures = this.bgp.failures();
+    const errors = this.bgp.lastErrors();
     const sessions = [...this.bgp.states()].map(([peer, s]) => {
-      const lastError = failures.get(peer) ?? s.lastErrorMessage();
+      const lastError = errors.get(peer);
       const since = s.establishedSince();
       const bfd = bfdStatusView(this.bgp.bfd.status(peer));
       return { peer, state: s.state(), ...(lastError ? { lastError } : {}), ...(since ? { establishedSince: since } : {}), prefixesSent: s.stats.prefixesAnnounced, ...(bfd ? { bfd } : {}) };

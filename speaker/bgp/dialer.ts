@@ -6,9 +6,22 @@
 import { errorMessage } from '../../src/core/errors.js';
 import type { ConnectOptions, Connection, Transport } from './transport.js';
 
+/**
+ * Said with every unanswered connect of a session that has a TCP-MD5 password: the peer's
+ * kernel drops a SYN whose signature does not match (RFC 2385 §2.0) without a reset, so a
+ * wrong password looks exactly like a peer that is not there.
+ */
+export const MD5_SILENT_HINT = 'a TCP-MD5 password is set: MD5 mismatches are silent on the wire (a segment with a wrong or missing signature is dropped without a reply), so check the password on both sides';
+
+/** `what` went unanswered; with `md5`, the hint that a password mismatch looks the same. */
+export function noAnswer(what: string, md5: boolean): string {
+  return md5 ? `${what}; ${MD5_SILENT_HINT}` : what;
+}
+
 export type DialResult =
   | { readonly kind: 'connected'; readonly conn: Connection }
-  | { readonly kind: 'failed'; readonly error: string }
+  /** `noAnswer`: the peer never answered (timed out), as opposed to refusing or unreachable. */
+  | { readonly kind: 'failed'; readonly error: string; readonly noAnswer: boolean }
   /** A newer attempt or a drop replaced it: nothing to do. */
   | { readonly kind: 'aborted' };
 
@@ -43,7 +56,7 @@ export class Dialer {
     } catch (err) {
       if (attempt.signal.aborted) return { kind: 'aborted' };
       this.inFlight = undefined;
-      return { kind: 'failed', error: errorMessage(err) };
+      return { kind: 'failed', error: errorMessage(err), noAnswer: (err as { code?: unknown } | undefined)?.code === 'ETIMEDOUT' };
     }
   }
 }

@@ -5,19 +5,35 @@
  * the listening socket per peer, so accepted connections inherit them; so is the TTL when a
  * peer on the port wants 255 (ebgpMultiHop): the SYN-ACK already carries it, as a router
  * applying TTL security (GTSM) requires.
+ *
+ * A listen that fails (EACCES without CAP_NET_BIND_SERVICE, EADDRINUSE while another BGP
+ * daemon holds the port, EADDRNOTAVAIL before the address is configured) is retried on the
+ * injected clock with the jittered exponential backoff the sessions use; `failure()` holds
+ * the reason until a retry works, and `onChange` is told whenever it appears or clears.
  */
 import { createServer, type Server, type Socket } from 'node:net';
+import type { Clock, TimerHandle } from '../../src/core/clock.js';
 import { errorMessage } from '../../src/core/errors.js';
 import type { Logger } from '../../src/core/logger.js';
+import { backoffDelay, type BackoffOptions } from '../../src/k8s/backoff.js';
 import type { NativeAddon } from '../../native/index.js';
 import { wrapSocket, type Connection } from './transport.js';
+
+/** Retries of a failed listen: 1 s doubling to 30 s, jittered (the sessions' backoff function). */
+export const LISTEN_RETRY: BackoffOptions = { baseMs: 1000, maxMs: 30_000 };
 
 export interface ListenerOptions {
   readonly port: number;
   /** Default `::` (IPv4 and IPv6). */
   readonly host?: string;
   readonly logger: Logger;
+  readonly clock: Clock;
+  readonly random?: () => number;
   readonly native?: NativeAddon;
+  /** The names of the peers that use this port, for the log lines of a failed listen. */
+  readonly peers?: () => readonly string[];
+  /** Told when `failure()` changes (a listen failed, failed differently, or works again). */
+  readonly onChange?: () => void;
   /** A connection from `remote` (plain IPv4 or IPv6 text); false when no peer has that address. */
   readonly onConnection: (remote: string, conn: Connection) => boolean;
 }
@@ -32,8 +48,21 @@ export class BgpListener {
 
   constructor(private readonly opts: ListenerOptions) {}
 
-  /** Starts listening; on failure the reason is kept in `failure()` and logged. */
+  private retry: TimerHandle | undefined;
+  private failedAttempts = 0;
+  private closed = false;
+
+  /**
+   * Starts listening; resolves after the first attempt. On failure the reason is kept in
+   * `failure()`, logged with the peers it affects, and the listen is retried until it works
+   * or `close()` is called.
+   */
   async start(): Promise<void> {
+    await this.attempt();
+  }
+
+  private async attempt(): Promise<void> {
+    this.retry = undefined;
     const server = createServer({ noDelay: true }, (s) => this.accepted(s));
     try {
       await new Promise<void>((resolve, reject) => {
@@ -44,8 +73,20 @@ export class BgpListener {
         });
       });
     } catch (err) {
-      this.error = `cannot listen on BGP port ${this.opts.port}: ${errorMessage(err)}`;
-      this.opts.logger.error('bgp: listener failed; passive peers on this port cannot connect', { port: this.opts.port, error: errorMessage(err) });
+      if (this.closed) return;
+      const error = `cannot listen on BGP port ${this.opts.port}: ${errorMessage(err)}`;
+      const delay = backoffDelay(this.failedAttempts++, LISTEN_RETRY, this.opts.random ?? Math.random);
+      const fields = { port: this.opts.port, peers: this.opts.peers?.() ?? [], error: errorMessage(err), retryInMs: delay, attempt: this.failedAttempts };
+      if (error !== this.error) this.opts.logger.error('bgp: listener failed; these peers cannot connect to this node until it works (retrying)', fields);
+      else this.opts.logger.warn('bgp: listener still failing (retrying)', fields);
+      const changed = error !== this.error;
+      this.error = error;
+      this.retry = this.opts.clock.setTimeout(() => void this.attempt(), delay);
+      if (changed) this.opts.onChange?.();
+      return;
+    }
+    if (this.closed) {
+      server.close();
       return;
     }
     server.on('error', (err) => this.opts.logger.warn('bgp: listener error', { port: this.opts.port, error: errorMessage(err) }));
@@ -54,7 +95,11 @@ export class BgpListener {
     this.keys = new Map();
     this.setKeys(want);
     this.setTtl(this.ttl);
-    this.opts.logger.info('bgp: listening', { port: this.opts.port });
+    const recovered = this.error !== undefined;
+    this.error = undefined;
+    this.failedAttempts = 0;
+    this.opts.logger.info(recovered ? 'bgp: listening (the failed listen works now)' : 'bgp: listening', { port: this.opts.port, ...(recovered ? { peers: this.opts.peers?.() ?? [] } : {}) });
+    if (recovered) this.opts.onChange?.();
   }
 
   failure(): string | undefined {
@@ -111,6 +156,9 @@ export class BgpListener {
   }
 
   close(): void {
+    this.closed = true;
+    this.retry?.cancel();
+    this.retry = undefined;
     this.server?.close();
     this.server = undefined;
   }

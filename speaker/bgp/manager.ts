@@ -30,10 +30,14 @@ export interface ManagerOptions {
    * also accept, with collision detection). Default true; `host` for tests.
    */
   readonly listen?: boolean | { readonly host: string };
-  /** Told when something changes outside apply() (a listener failed to start). */
+  /** Told when something changes outside apply() (a listener failed, or works again after failing). */
   readonly onChange?: () => void;
   /** BFD's UDP sockets (tests); by default the native addon's. */
   readonly bfdSockets?: BfdSockets;
+  /** How sessions without TCP-MD5 or TTL connect; default plain TCP (tests pass a fake). */
+  readonly transport?: Transport;
+  /** Jitter of the listeners' retry backoff; default Math.random. */
+  readonly random?: () => number;
 }
 
 /** Sessions created this soon after start set the graceful-restart Restart State bit. */
@@ -122,12 +126,19 @@ export class BgpManager {
     for (const port of ports) {
       let l = this.listeners.get(port);
       if (!l) {
-        const started = new BgpListener({ port, ...(host ? { host } : {}), logger: this.opts.logger, ...(this.opts.native ? { native: this.opts.native } : {}), onConnection: (remote, conn) => this.incoming(port, remote, conn) });
-        l = started;
-        this.listeners.set(port, l);
-        void l.start().then(() => {
-          if (started.failure()) this.opts.onChange?.();
+        l = new BgpListener({
+          port,
+          ...(host ? { host } : {}),
+          logger: this.opts.logger,
+          clock: this.opts.clock,
+          ...(this.opts.random ? { random: this.opts.random } : {}),
+          ...(this.opts.native ? { native: this.opts.native } : {}),
+          peers: () => this.peers.filter((p) => p.peerPort === port).map((p) => p.name),
+          onChange: () => this.opts.onChange?.(),
+          onConnection: (remote, conn) => this.incoming(port, remote, conn),
         });
+        this.listeners.set(port, l);
+        void l.start();
       }
       const keys = new Map<string, string>();
       for (const p of peers) {
@@ -161,13 +172,31 @@ export class BgpManager {
     return out;
   }
 
+  /**
+   * What each peer's BGPSessionState shows as lastError: why it has no session; for a passive
+   * peer, why its port cannot be listened on; for an active one, its session's last error
+   * and, while its port cannot be listened on, that too (its connections to us fail, ours
+   * to it still work).
+   */
+  lastErrors(): Map<string, string> {
+    const out = new Map(this.failed);
+    for (const p of this.peers) {
+      if (out.has(p.name)) continue;
+      const listen = this.listeners.get(p.peerPort)?.failure();
+      const own = this.sessions.get(p.name)?.session.lastErrorMessage() ?? '';
+      const why = listen && p.passive ? listen : listen ? [own, `${listen} (the peer's connections to this node fail; this node's connections to it still work)`].filter((x) => x).join('; ') : own;
+      if (why) out.set(p.name, why);
+    }
+    return out;
+  }
+
   /** The session, or why there cannot be one. */
   private create(p: Peer): BgpSession | string {
     const password = passwordOf(p);
     if (p.password.kind === 'secret' && password === undefined) {
       return `the password Secret ${p.password.namespace}/${p.password.name} is missing (or has no "password" key)`;
     }
-    let transport: Transport = tcpTransport;
+    let transport: Transport = this.opts.transport ?? tcpTransport;
     const ttl = p.ebgpMultiHop ? MULTIHOP_TTL : undefined;
     if (password !== undefined || ttl !== undefined) {
       if (!this.opts.native) {
@@ -195,6 +224,7 @@ export class BgpManager {
       logger: this.opts.logger,
       ...(other ? (v4 ? { nextHopV6: other } : { nextHopV4: other }) : {}),
       restarted: this.opts.clock.now() - this.startedAt < RESTART_WINDOW_MS,
+      ...(password !== undefined ? { tcpMd5: true } : {}),
       fsm: {
         passive: p.passive,
         myAsn: p.myASN,

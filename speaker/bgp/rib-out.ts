@@ -103,6 +103,15 @@ export class AdjRibOut {
     this.sent.clear();
   }
 
+  /**
+   * The peer asked for one family again (ROUTE-REFRESH, RFC 2918 §4): it has none of that
+   * family's routes from us; the next incremental diff re-sends them, and nothing else.
+   */
+  refresh(family: 'IPv4' | 'IPv6'): void {
+    for (const k of [...this.sent.keys()]) if (parseKey(k).family === family) this.sent.delete(k);
+    for (const [k, d] of this.desired) if (d.route.prefix.family === family) this.dirty.add(k);
+  }
+
   sentCount(): number {
     return this.sent.size;
   }

@@ -11,10 +11,11 @@ import { backoffDelay } from '../../src/k8s/backoff.js';
 import { decode, encode } from './codec.js';
 import { Framer } from './framer.js';
 import { INITIAL, LARGE_HOLD_TIME, transition, type FsmAction, type FsmConfig, type FsmEvent, type FsmState, type Negotiated, type Timer } from './fsm.js';
-import { AS_TRANS, CEASE_COLLISION_RESOLUTION, ERR_CEASE, MAX_EXTENDED_MESSAGE, MAX_MESSAGE, type BgpMessage, type CodecOptions, type OpenMessage } from './messages.js';
+import { AFI_IPV4, AS_TRANS, CEASE_COLLISION_RESOLUTION, ERR_CEASE, MAX_EXTENDED_MESSAGE, MAX_MESSAGE, type BgpMessage, type CodecOptions, type OpenMessage } from './messages.js';
 import { AdjRibOut, type Route } from './rib-out.js';
 import { CollisionCandidate, type CandidateResult } from './collision.js';
-import { Dialer } from './dialer.js';
+import { Dialer, noAnswer } from './dialer.js';
+import { endOfRib } from './packer.js';
 import type { Connection, Transport } from './transport.js';
 
 export type { Route } from './rib-out.js';
@@ -38,6 +39,8 @@ export interface SessionOptions {
    * bit (RFC 4724 §3), so a peer keeping our stale routes need not wait for our End-of-RIB.
    */
   readonly restarted?: boolean;
+  /** The transport signs with a TCP-MD5 password: unanswered connects say a mismatch is silent (check both sides). */
+  readonly tcpMd5?: boolean;
 }
 
 export interface SessionStats {
@@ -290,7 +293,7 @@ export class BgpSession {
   private abandonConnect(): void {
     if (!this.dialer.abandon()) return;
     if (this.fsm.name === 'Connect' && !this.stopped) {
-      this.lastError = `connect to ${this.dialer.target.host} port ${this.dialer.target.port}: no answer before the next attempt`;
+      this.lastError = noAnswer(`connect to ${this.dialer.target.host} port ${this.dialer.target.port}: no answer before the next attempt`, this.opts.tcpMd5 === true);
       this.failures++;
     }
   }
@@ -301,7 +304,7 @@ export class BgpSession {
     if (r.kind === 'aborted') return;
     if (r.kind === 'failed') {
       if (this.fsm.name !== 'Connect' && this.fsm.name !== 'Active') return;
-      this.lastError = r.error;
+      this.lastError = r.noAnswer ? noAnswer(r.error, this.opts.tcpMd5 === true) : r.error;
       this.failures++;
       this.log.debug('bgp connect failed', { error: this.lastError });
       this.fire({ type: 'TcpConnectionFails' });
@@ -369,13 +372,23 @@ export class BgpSession {
         this.fire({ type: 'NotifMsg', code: m.code, subcode: m.subcode });
         return false;
       case 'routeRefresh':
-        if (this.fsm.name === 'Established') {
-          this.rib.reset();
-          this.sync(true);
-        }
+        this.refresh(m.afi, m.safi);
         break;
     }
     return this.conn === conn;
+  }
+
+  /** ROUTE-REFRESH (RFC 2918 §4): that family's routes again, then its End-of-RIB; the other family is left alone. */
+  private refresh(afi: number, safi: number): void {
+    if (this.fsm.name !== 'Established') return;
+    if (!this.fsm.negotiated?.families.some((f) => f.afi === afi && f.safi === safi)) {
+      this.log.info('bgp: ignoring a ROUTE-REFRESH for a family this session did not negotiate', { afi, safi });
+      return;
+    }
+    this.rib.refresh(afi === AFI_IPV4 ? 'IPv4' : 'IPv6');
+    this.sync(false);
+    this.send(endOfRib(afi));
+    this.stats.updatesSent++;
   }
 
   private send(m: BgpMessage): void {

@@ -48,7 +48,7 @@ export function wrapSocket(socket: Socket): Connection {
 /** Resolves with the connection once `socket` connects, or rejects on error or timeout. */
 function whenConnected(socket: Socket, opts: ConnectOptions): Promise<Connection> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => socket.destroy(new Error(`connect to ${opts.host}:${opts.port} timed out`)), opts.timeoutMs);
+    const timer = setTimeout(() => socket.destroy(Object.assign(new Error(`connect to ${opts.host}:${opts.port} timed out`), { code: 'ETIMEDOUT' })), opts.timeoutMs);
     const abort = (): void => {
       socket.destroy(new Error(`connect to ${opts.host}:${opts.port} aborted`));
     };

@@ -34,6 +34,8 @@ interface StartCmd {
   passive?: boolean;
   /** Also accept the peer's connections on peerPort (collision detection). */
   listen?: boolean;
+  /** The listener's address (default `::`). */
+  listenHost?: string;
   nextHopV4?: string;
   nextHopV6?: string;
   /** The first OPEN sets the graceful-restart Restart State bit. */
@@ -48,6 +50,7 @@ let session: BgpSession | undefined;
 let routes: Route[] = [];
 let listener: BgpListener | undefined;
 const logger = new RecordingLogger();
+const clock = systemClock();
 
 createInterface({ input: process.stdin }).on('line', (line) => {
   const msg = JSON.parse(line) as { cmd: string } & Record<string, unknown>;
@@ -59,11 +62,12 @@ createInterface({ input: process.stdin }).on('line', (line) => {
       ...(c.peerPort ? { peerPort: c.peerPort } : {}),
       ...(c.localAddress ? { localAddress: c.localAddress } : {}),
       transport: c.md5Key || c.ttl ? nativeTcpTransport(loadNative(), { ...(c.md5Key ? { md5Key: c.md5Key } : {}), ...(c.ttl ? { ttl: c.ttl } : {}) }) : tcpTransport,
-      clock: systemClock(),
+      clock,
       logger,
       ...(c.nextHopV4 ? { nextHopV4: parseIP(c.nextHopV4) } : {}),
       ...(c.nextHopV6 ? { nextHopV6: parseIP(c.nextHopV6) } : {}),
       ...(c.restarted ? { restarted: true } : {}),
+      ...(c.md5Key ? { tcpMd5: true } : {}),
       fsm: {
         ...(c.passive ? { passive: true } : {}),
         myAsn: c.myAsn,
@@ -88,7 +92,10 @@ createInterface({ input: process.stdin }).on('line', (line) => {
       const s = session;
       listener = new BgpListener({
         port: c.peerPort ?? 179,
+        ...(c.listenHost ? { host: c.listenHost } : {}),
         logger,
+        clock,
+        onChange: () => out({ event: 'listener', lastError: listener?.failure() }),
         ...(c.md5Key || c.ttl ? { native: loadNative() } : {}),
         onConnection: (remote, conn) => {
           if (remote !== c.peerAddress) return false;
@@ -122,7 +129,7 @@ createInterface({ input: process.stdin }).on('line', (line) => {
     session.setAdvertisements(routes);
     out({ event: 'removed', prefix: msg['prefix'] });
   } else if (msg.cmd === 'stats' && session) {
-    out({ event: 'stats', state: session.state(), stats: session.stats, lastError: session.lastErrorMessage() });
+    out({ event: 'stats', state: session.state(), stats: session.stats, lastError: session.lastErrorMessage(), listenerError: listener?.failure() });
   } else if (msg.cmd === 'stop') {
     listener?.close();
     session?.stop({ graceful: msg['graceful'] === true });

@@ -37,7 +37,30 @@ export class SpeakerCluster {
   constructor(
     private readonly ns: string,
     private readonly nodeIps: Readonly<Record<string, string>>,
+    /**
+     * `wrap`: a command the speaker runs under (e.g. setpriv with the DaemonSet's privileges);
+     * `bird`: extra BIRD statements, top-level (`protocol bfd {…}`) and in the speakers' template (`bfd on;`).
+     */
+    private readonly opts: { readonly wrap?: readonly string[]; readonly bird?: { readonly global?: string; readonly template?: string } } = {},
   ) {}
+
+  /** The namespace of a node. */
+  nodeNs(name: string): string {
+    return this.net!.name(name.replace('node-', 'n'));
+  }
+
+  /** Starts (or, after it died, starts again) the speaker of a node, under `wrap` if given; its log goes to `logs`. */
+  spawnSpeaker(name: string, wrap = this.opts.wrap): ChildProcess {
+    const kc = join(this.dir!, `${name}.kubeconfig`);
+    const cmd = [...(wrap ?? []), process.execPath, join(REPO_ROOT, 'bin', 'herald.js'), 'speaker', '--kubeconfig', kc, '--node', name, '--metrics-port', '7473', '--metrics-host', '127.0.0.1', '--log-level', 'info'];
+    const p = (this.speakers[name] = this.net!.spawn(this.nodeNs(name), cmd[0]!, cmd.slice(1), { cwd: REPO_ROOT }));
+    this.logs[name] ??= '';
+    p.stderr!.on('data', (d: Buffer) => {
+      this.logs[name] += d.toString();
+      if (process.env['HERALD_TEST_VERBOSE']) process.stderr.write(`[${name}] ${d.toString()}`);
+    });
+    return p;
+  }
 
   async start(): Promise<void> {
     const dir = (this.dir = mkdtempSync(join(tmpdir(), 'herald-e2e-')));
@@ -57,7 +80,8 @@ export class SpeakerCluster {
 router id 192.0.2.254;
 protocol device {}
 ipv4 table master4;
-template bgp speakers { local 192.0.2.254 as 65001; passive on; hold time 9; ipv4 { import all; export none; }; }
+${this.opts.bird?.global ?? ''}
+template bgp speakers { local 192.0.2.254 as 65001; passive on; hold time 9; ${this.opts.bird?.template ?? ''} ipv4 { import all; export none; }; }
 ${protocols.join('\n')}
 `);
     await this.bird.ready();
@@ -71,12 +95,7 @@ ${protocols.join('\n')}
       c.server.writeKubeconfig(kc);
       const port = new URL(c.server.url).port;
       writeFileSync(kc, readFileSync(kc, 'utf8').replace(`127.0.0.1:${port}`, '127.0.0.1:6443'));
-      const p = (this.speakers[name] = net.spawn(ns, process.execPath, [join(REPO_ROOT, 'bin', 'herald.js'), 'speaker', '--kubeconfig', kc, '--node', name, '--metrics-port', '7473', '--metrics-host', '127.0.0.1', '--log-level', 'info'], { cwd: REPO_ROOT }));
-      this.logs[name] = '';
-      p.stderr!.on('data', (d: Buffer) => {
-        this.logs[name] += d.toString();
-        if (process.env['HERALD_TEST_VERBOSE']) process.stderr.write(`[${name}] ${d.toString()}`);
-      });
+      this.spawnSpeaker(name);
     }
     const pool = heraldResource('IPAddressPool');
     await c.client.create(pool, { metadata: { name: 'lan', namespace: this.ns }, spec: { addresses: ['192.0.2.64/28'] } } as KubeObject);

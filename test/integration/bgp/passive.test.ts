@@ -2,7 +2,8 @@
  * Herald's listener against BIRD 2 in network namespaces: a passive session that BIRD
  * connects to (also with TCP-MD5 keys on the listening socket), both sides active and
  * listening (one connection survives, §6.8), and IPv4 prefixes over an IPv6 session
- * (dualStackAddressFamily).
+ * (dualStackAddressFamily). Also an active session with a wrong TCP-MD5 password: the hint in
+ * lastError.
  */
 import { expect } from 'chai';
 import { eventually } from '../../support/apiserver.js';
@@ -90,6 +91,20 @@ describe('BGP listener: passive sessions and collisions against BIRD 2 (netns)',
     await herald.waitState('Established');
     herald.send({ cmd: 'set', routes: [{ prefix: '203.0.113.21/32' }] });
     await eventually(() => bird.routes('master4').includes('203.0.113.21/32') || undefined, 'the route at BIRD');
+  });
+
+  it('a wrong TCP-MD5 password: BIRD never answers, and lastError says MD5 mismatches are silent and to check both sides', async () => {
+    const { h, r } = topology();
+    const bird = await withBird(birdConfig({ neighbor: '192.0.2.1', local: '192.0.2.2', passive: true, password: 'right-key', channels: V4 }), r);
+    const herald = new HeraldDriver(netns(), h);
+    herald.send({ cmd: 'start', peerAddress: '192.0.2.2', myAsn: 65000, peerAsn: 65001, routerId: '192.0.2.1', holdTime: 9, families: ['IPv4'], md5Key: 'wrong-key' });
+    const stats = await eventually(() => {
+      herald.send({ cmd: 'stats' });
+      return herald.events.find((e) => e.event === 'stats' && e.lastError?.includes('MD5 mismatches are silent on the wire'));
+    }, 'the hint in lastError', 30_000, 200);
+    expect(stats.lastError).to.match(/^connect to 192\.0\.2\.2 port 179: no answer before the next attempt; .*check the password on both sides/);
+    expect(stats.state).to.not.equal('Established');
+    expect(bird.protocolState('herald')).to.not.include('Established');
   });
 
   for (const v6 of [false, true]) {

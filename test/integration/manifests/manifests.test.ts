@@ -53,7 +53,7 @@ describe('manifests/ (kustomize base)', function () {
     expect(deploy.spec.template.spec.containers[0]!.securityContext.readOnlyRootFilesystem).to.equal(true);
     const ds = objects.find((o) => o['kind'] === 'DaemonSet') as { spec: { template: { spec: { hostNetwork: boolean; containers: { securityContext: { capabilities: { add: string[]; drop: string[] } } }[] } } } };
     expect(ds.spec.template.spec.hostNetwork).to.equal(true);
-    expect(ds.spec.template.spec.containers[0]!.securityContext.capabilities).to.deep.equal({ drop: ['ALL'], add: ['NET_RAW', 'NET_ADMIN'] });
+    expect(ds.spec.template.spec.containers[0]!.securityContext.capabilities).to.deep.equal({ drop: ['ALL'], add: ['NET_RAW', 'NET_BIND_SERVICE'] });
     for (const o of objects) {
       const rules = (o['rules'] as { verbs: string[]; resources: string[] }[] | undefined) ?? [];
       for (const r of rules) expect(r.verbs, `${String(o['kind'])} ${JSON.stringify(r)}`).to.not.include('*');

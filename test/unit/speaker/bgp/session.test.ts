@@ -6,6 +6,7 @@ import { expect } from 'chai';
 import { decode, encode } from '../../../../speaker/bgp/codec.js';
 import { Framer } from '../../../../speaker/bgp/framer.js';
 import { DEFAULT_CODEC, isEndOfRib, type BgpMessage, type UpdateMessage } from '../../../../speaker/bgp/messages.js';
+import { MD5_SILENT_HINT } from '../../../../speaker/bgp/dialer.js';
 import { BgpSession } from '../../../../speaker/bgp/session.js';
 import type { ConnectOptions, Connection, Transport } from '../../../../speaker/bgp/transport.js';
 import { FakeClock } from '../../../../src/core/clock.js';
@@ -18,6 +19,8 @@ class ScriptedPeer implements Transport {
   readonly received: BgpMessage[] = [];
   connects = 0;
   refuse = false;
+  /** Connects fail with this error (as the transport reports it). */
+  refuseWith: Error | undefined;
   /** Connects neither succeed nor fail until aborted (a peer that drops SYNs). */
   hang = false;
   inFlight = 0;
@@ -29,6 +32,7 @@ class ScriptedPeer implements Transport {
     this.connects++;
     this.options.push(opts);
     if (this.refuse) return Promise.reject(new Error('connection refused'));
+    if (this.refuseWith) return Promise.reject(this.refuseWith);
     if (this.hang) {
       this.maxInFlight = Math.max(this.maxInFlight, ++this.inFlight);
       return new Promise((_resolve, reject) => {
@@ -190,6 +194,43 @@ describe('bgp session (scripted peer, fake clock)', () => {
     session.stop();
   });
 
+  it('a ROUTE-REFRESH for one family re-sends only that family and only its End-of-RIB; one for a family not negotiated is ignored', async () => {
+    const peer = new ScriptedPeer();
+    const both = [{ afi: 1, safi: 1 }, { afi: 2, safi: 1 }];
+    const session = new BgpSession({ name: 'peer', peerAddress: parseIP('192.0.2.2'), nextHopV6: parseIP('2001:db8::1'), transport: peer, clock: new FakeClock(), logger: new RecordingLogger(), random: () => 0, fsm: { myAsn: 65000, peerAsn: 65001, routerId: '192.0.2.1', holdTime: 9, connectRetryTime: 5, capabilities: { multiprotocol: both, routeRefresh: true, extendedMessage: false, other: [], fourOctetAs: 65000 } } });
+    session.setAdvertisements([r('203.0.113.1/32'), r('203.0.113.2/32'), r('2001:db8:5::1/128')]);
+    session.start();
+    await flush();
+    peer.send({ type: 'open', version: 4, myAs: 65001, holdTime: 9, bgpId: '192.0.2.2', capabilities: { multiprotocol: both, routeRefresh: true, extendedMessage: false, other: [], fourOctetAs: 65001 } });
+    peer.send({ type: 'keepalive' });
+    expect(session.state()).to.equal('Established');
+    /** What an UPDATE carries, as text: announced and withdrawn prefixes, or the End-of-RIB it is. */
+    const show = (u: UpdateMessage): string => {
+      const eor = isEndOfRib(u);
+      if (eor) return `EoR ${eor.afi}/${eor.safi}`;
+      return [...u.nlri, ...(u.attributes.mpReach?.nlri ?? [])].map((p) => `+${formatCIDR(p)}`).concat([...u.withdrawn, ...(u.attributes.mpUnreach?.withdrawn ?? [])].map((p) => `-${formatCIDR(p)}`)).join(' ');
+    };
+    const since = (n: number): string[] => peer.updates().slice(n).map(show);
+    expect(since(0)).to.deep.equal(['+203.0.113.1/32 +203.0.113.2/32', '+2001:db8:5::1/128', 'EoR 1/1', 'EoR 2/1']);
+    let n = peer.updates().length;
+    peer.send({ type: 'routeRefresh', afi: 1, safi: 1 });
+    expect(since(n)).to.deep.equal(['+203.0.113.1/32 +203.0.113.2/32', 'EoR 1/1']);
+    n = peer.updates().length;
+    peer.send({ type: 'routeRefresh', afi: 2, safi: 1 });
+    expect(since(n)).to.deep.equal(['+2001:db8:5::1/128', 'EoR 2/1']);
+    // Later changes are still incremental: the refresh left the Adj-RIB-Out consistent.
+    n = peer.updates().length;
+    session.setAdvertisements([r('203.0.113.1/32'), r('2001:db8:5::1/128')]);
+    expect(since(n)).to.deep.equal(['-203.0.113.2/32']);
+    // A family not negotiated (IPv4 multicast, SAFI 2): nothing is sent, the session stays up.
+    n = peer.updates().length;
+    peer.send({ type: 'routeRefresh', afi: 1, safi: 2 });
+    expect(since(n)).to.deep.equal([]);
+    expect(session.state()).to.equal('Established');
+    expect(session.stats.establishedTransitions).to.equal(1);
+    session.stop();
+  });
+
   it('re-sends everything after the peer hangs up and comes back', async () => {
     const { peer, clock, session } = setup();
     session.setAdvertisements([r('203.0.113.9/32')]);
@@ -247,6 +288,30 @@ describe('bgp session (scripted peer, fake clock)', () => {
     session.stop();
     await flush();
     expect(peer.inFlight).to.equal(0);
+  });
+
+  it('with a TCP-MD5 password, an unanswered connect (abandoned or timed out) says MD5 mismatches are silent; a refusal does not', async () => {
+    const peer = new ScriptedPeer();
+    const clock = new FakeClock();
+    const session = new BgpSession({ name: 'peer', peerAddress: parseIP('192.0.2.2'), tcpMd5: true, transport: peer, clock, logger: new RecordingLogger(), random: () => 0, fsm: { myAsn: 65000, peerAsn: 65001, routerId: '192.0.2.1', holdTime: 9, connectRetryTime: 5, capabilities: { multiprotocol: [{ afi: 1, safi: 1 }], routeRefresh: true, extendedMessage: false, other: [], fourOctetAs: 65000 } } });
+    peer.hang = true;
+    session.start();
+    await flush();
+    await waitsBetweenConnects(peer, clock, 1);
+    expect(session.lastErrorMessage()).to.equal(`connect to 192.0.2.2 port 179: no answer before the next attempt; ${MD5_SILENT_HINT}`);
+    expect(MD5_SILENT_HINT).to.include('MD5 mismatches are silent on the wire').and.include('check the password on both sides');
+    // The transport's own connect timeout (ETIMEDOUT) gets the hint too.
+    peer.hang = false;
+    peer.refuseWith = Object.assign(new Error('connect to 192.0.2.2:179 timed out'), { code: 'ETIMEDOUT' });
+    await waitsBetweenConnects(peer, clock, 1);
+    await flush();
+    expect(session.lastErrorMessage()).to.equal(`connect to 192.0.2.2:179 timed out; ${MD5_SILENT_HINT}`);
+    // A refusal is an answer: no hint.
+    peer.refuseWith = Object.assign(new Error('connect ECONNREFUSED 192.0.2.2:179'), { code: 'ECONNREFUSED' });
+    await waitsBetweenConnects(peer, clock, 1);
+    await flush();
+    expect(session.lastErrorMessage()).to.equal('connect ECONNREFUSED 192.0.2.2:179');
+    session.stop();
   });
 
   it('over an IPv6 session, IPv4 prefixes travel in MP_REACH_NLRI / MP_UNREACH_NLRI with the IPv4 next hop', async () => {
