@@ -35,7 +35,6 @@ function readServiceAllocation(r: FieldReader): ServiceAllocation {
 }
 
 export function readPool(env: Envelope): { pool: Pool; entries: PoolEntry[] } | undefined {
-  const before = env.root.sink.countFor(env.ref);
   const spec = env.root.object('spec');
   if (!spec) {
     env.root.error('spec', 'required');
@@ -70,7 +69,8 @@ export function readPool(env: Envelope): { pool: Pool; entries: PoolEntry[] } | 
   const avoidBuggyIPs = spec.bool('avoidBuggyIPs') ?? false;
   const sa = spec.object('serviceAllocation');
   const serviceAllocation = sa ? readServiceAllocation(sa) : undefined;
-  if (env.root.sink.countFor(env.ref) > before) return undefined;
+  // Any error on the object (a bad label included) refuses it, as for every other kind.
+  if (env.root.sink.hardCountFor(env.ref) > 0) return undefined;
   const pool: Pool = {
     meta: env.meta,
     name: env.meta.name,

@@ -79,7 +79,7 @@ export class ErrorSink {
       out.push(new ConfigError({
         object: t.object,
         field: '',
-        reason: `${t.omitted} more error(s) not listed (${t.count} in all; the first ${MAX_ERRORS_PER_OBJECT} are shown)`,
+        reason: `${t.omitted} more error(s) not listed (${t.count} in all, the first ${MAX_ERRORS_PER_OBJECT} shown)`,
         transient: t.omittedHard === 0,
       }));
     }
