@@ -42,9 +42,11 @@ export function readPool(env: Envelope): { pool: Pool; entries: PoolEntry[] } | 
   }
   spec.only(['addresses', 'autoAssign', 'avoidBuggyIPs', 'serviceAllocation']);
   const entries: PoolEntry[] = [];
+  /** Position in spec.addresses of each entry (entries skip what did not parse). */
+  const at: number[] = [];
   const addresses = spec.list('addresses');
   if (addresses.length === 0) spec.error('addresses', 'at least one CIDR or range is required');
-  for (const { path, value } of addresses) {
+  for (const [n, { path, value }] of addresses.entries()) {
     if (typeof value !== 'string') {
       env.root.sink.add(env.ref, path, 'must be a string (a CIDR or start-end range)');
       continue;
@@ -53,6 +55,7 @@ export function readPool(env: Envelope): { pool: Pool; entries: PoolEntry[] } | 
       const range = parseRange(value);
       const cidrs = value.includes('/') ? [{ family: range.family, base: range.first, prefixLength: prefixOf(value) }] : rangeToCIDRs(range);
       entries.push({ text: value, range, cidrs });
+      at.push(n);
     } catch (err) {
       env.root.sink.add(env.ref, path, err instanceof HeraldError ? err.message : String(err));
     }
@@ -60,10 +63,10 @@ export function readPool(env: Envelope): { pool: Pool; entries: PoolEntry[] } | 
   const allowReserved = env.meta.annotations[ALLOW_RESERVED_ANNOTATION] === 'true';
   entries.forEach((e, i) => {
     const problem = specialRangeProblem(e, allowReserved);
-    if (problem) spec.error(`addresses[${i}]`, problem);
+    if (problem) spec.error(`addresses[${at[i]!}]`, problem);
   });
   for (const [i, j] of overlappingEntries(entries)) {
-    spec.error(`addresses[${i}]`, `"${entries[i]!.text}" overlaps "${entries[j]!.text}" (addresses[${j}]) in the same pool`);
+    spec.error(`addresses[${at[i]!}]`, `"${entries[i]!.text}" overlaps "${entries[j]!.text}" (addresses[${at[j]!}]) in the same pool`);
   }
   const autoAssign = spec.bool('autoAssign') ?? true;
   const avoidBuggyIPs = spec.bool('avoidBuggyIPs') ?? false;

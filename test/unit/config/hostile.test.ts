@@ -107,6 +107,17 @@ describe('config against hostile input', () => {
     expect(still.errors.map((e) => e.field)).to.deep.equal(['spec.addresses[0]', 'spec.addresses[1]']);
   });
 
+  it('errors name the entry\'s position in spec.addresses, even after entries that did not parse', () => {
+    const r = parseConfig([pool('p', [42, 'nonsense', '192.0.2.0/28', '127.0.0.1', '192.0.2.1'])]);
+    expect(r.errors.map((e) => `${e.field}: ${e.reason.slice(0, 24)}`)).to.have.members([
+      'spec.addresses[0]: must be a string (a CIDR',
+      'spec.addresses[1]: "nonsense" is not an IP ',
+      'spec.addresses[3]: "127.0.0.1" includes 127',
+      'spec.addresses[4]: "192.0.2.1" overlaps "19',
+    ]);
+    expect(r.errors.find((e) => e.field === 'spec.addresses[4]')!.reason).to.include('(addresses[2])');
+  });
+
   it('documentation and private ranges stay valid', () => {
     const r = parseConfig([pool('p', ['192.0.2.0/24', '198.51.100.0/24', '203.0.113.0/24', '2001:db8::/64', '10.0.0.0/8', '100.64.0.0/10', 'fd00::/64'])]);
     expect(r.errors.map((e) => e.message)).to.deep.equal([]);
