@@ -10,6 +10,7 @@ import { overlappingEntries, type PoolEntry } from '../../../src/config/pools.js
 import { capList, ErrorSink, MAX_ERRORS_PER_OBJECT } from '../../../src/config/reader.js';
 import { rangesOverlap } from '../../../src/net/cidr.js';
 import { Allocator } from '../../../controller/allocator/index.js';
+import { errorEntries, MAX_STATE_ERRORS } from '../../../src/config/report.js';
 
 const H = 'herald.dev/v1beta1';
 const pool = (name: string, addresses: unknown[], annotations: Record<string, string> = {}, created?: string) => ({
@@ -116,6 +117,18 @@ describe('config against hostile input', () => {
       'spec.addresses[4]: "192.0.2.1" overlaps "19',
     ]);
     expect(r.errors.find((e) => e.field === 'spec.addresses[4]')!.reason).to.include('(addresses[2])');
+  });
+
+  it('ConfigurationState entries: at most 100 plus one that counts the rest (transient only when all the rest are)', () => {
+    const objs = Array.from({ length: 150 }, (_, i) => pool(`p${i}`, ['127.0.0.1']));
+    const r = parseConfig(objs);
+    expect(r.errors.length).to.equal(150);
+    const entries = errorEntries(r.errors, 'controller');
+    expect(entries.length).to.equal(MAX_STATE_ERRORS + 1);
+    expect(entries.at(-1)).to.deep.equal({ kind: 'ConfigurationState', name: 'controller', field: 'errors', reason: '50 more error(s) not listed (150 in all)' });
+    expect(entries[0]).to.deep.equal({ kind: 'IPAddressPool', name: 'p0', field: 'spec.addresses[0]', reason: r.errors[0]!.reason });
+    const transient = errorEntries(Array.from({ length: 3 }, () => ({ object: { kind: 'L2Advertisement', name: 'a' }, field: 'x', reason: 'r', transient: true })), 's', 2);
+    expect(transient.at(-1)).to.deep.include({ transient: true, reason: '1 more error(s) not listed (3 in all)' });
   });
 
   it('documentation and private ranges stay valid', () => {
