@@ -12,6 +12,7 @@ import type { Clock } from '../src/core/clock.js';
 import { errorMessage } from '../src/core/errors.js';
 import type { Logger } from '../src/core/logger.js';
 import { parseConfig } from '../src/config/parse.js';
+import { capList } from '../src/config/reader.js';
 import type { ConfigError } from '../src/core/errors.js';
 import { EventRecorder, Informer, NAMESPACES, SERVICES, StatusWriter, WorkQueue, heraldResource, isNotFound, setCondition, type KubeClient, type KubeObject, type ObjectReference } from '../src/k8s/index.js';
 import { formatIP } from '../src/net/ip.js';
@@ -26,6 +27,8 @@ const POOLS = heraldResource('IPAddressPool');
 
 /** The longest a Service Event waits for queued Service writes. */
 const EVENT_DELAY_MS = 2000;
+/** Configuration errors logged per pool reload; the rest are counted (ConfigurationState lists them). */
+const MAX_LOGGED_CONFIG_ERRORS = 50;
 
 export interface ControllerOptions {
   readonly client: KubeClient;
@@ -197,8 +200,10 @@ export class Controller {
     const objects = this.pools.list().map((p) => ({ ...p, apiVersion: `${GROUP}/${VERSION}`, kind: 'IPAddressPool' }));
     const parsed = parseConfig(objects);
     this.configErrors = parsed.errors;
-    for (const e of parsed.errors) this.log.warn('invalid IPAddressPool', { pool: e.object.name, field: e.field, reason: e.reason });
-    const { notInPool } = this.allocator.setPools(parsed.config.pools.values());
+    const logged = capList(parsed.errors, MAX_LOGGED_CONFIG_ERRORS);
+    for (const e of logged.shown) this.log.warn('invalid IPAddressPool', { pool: e.object.name, field: e.field, reason: e.reason });
+    if (logged.omitted > 0) this.log.warn('more pool errors not logged (see ConfigurationState and pool conditions)', { omitted: logged.omitted, total: parsed.errors.length });
+    const { notInPool } = this.allocator.setPools(parsed.config.pools.values(), parsed.invalidPools);
     if (notInPool.length > 0) this.log.warn('addresses outside every pool are kept', { services: notInPool });
     for (const p of this.pools.list()) this.poolQueue.add(p.metadata.name);
     this.poolQueue.add('\u0000configurationstate');

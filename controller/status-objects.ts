@@ -11,6 +11,7 @@ import { errorMessage, type ConfigError } from '../src/core/errors.js';
 import type { Logger } from '../src/core/logger.js';
 import { SECRETS, heraldResource, isAlreadyExists, isNotFound, setCondition, type Condition, type EventRecorder, type KubeClient, type KubeObject, type StatusWriter } from '../src/k8s/index.js';
 import type { PoolStats } from './allocator/types.js';
+import { errorEntries, MAX_STATE_ERRORS } from '../src/config/report.js';
 
 const POOLS = heraldResource('IPAddressPool');
 const CONFIG_STATES = heraldResource('ConfigurationState');
@@ -107,8 +108,8 @@ export async function ensureMemberlistSecret(d: StatusDeps, random: (n: number) 
 /** ConfigurationState "controller": Valid, or Invalid with every configuration error. */
 export async function writeConfigurationState(d: StatusDeps): Promise<void> {
   const name = 'controller';
-  const errors = d.configErrors.map((e) => ({ kind: e.object.kind, ...(e.object.namespace ? { namespace: e.object.namespace } : {}), name: e.object.name, field: e.field, reason: e.reason, ...(e.transient ? { transient: true } : {}) }));
-  const result = errors.some((e) => !e.transient) ? 'Invalid' : 'Valid';
+  const errors = errorEntries(d.configErrors, name);
+  const result = d.configErrors.some((e) => !e.transient) ? 'Invalid' : 'Valid';
   const at = now(d);
   let existing = await d.client.tryGet(CONFIG_STATES, d.namespace, name);
   if (!existing) {
@@ -121,7 +122,7 @@ export async function writeConfigurationState(d: StatusDeps): Promise<void> {
   }
   await d.writer.update(CONFIG_STATES, d.namespace, name, (o) => {
     const st = (o['status'] as Record<string, unknown> | undefined) ?? {};
-    const conds = setCondition(conditionsOf(o), { type: 'Valid', status: result === 'Valid' ? 'True' : 'False', reason: result, message: result === 'Valid' ? 'configuration accepted' : `${errors.length} configuration error(s)` }, at);
+    const conds = setCondition(conditionsOf(o), { type: 'Valid', status: result === 'Valid' ? 'True' : 'False', reason: result, message: result === 'Valid' ? 'configuration accepted' : `${d.configErrors.length} configuration error(s)${d.configErrors.length > MAX_STATE_ERRORS ? `; the first ${MAX_STATE_ERRORS} are listed` : ''}` }, at);
     const next = { ...st, component: 'controller', result, errors, conditions: conds };
     return JSON.stringify(next) === JSON.stringify(st) ? undefined : next;
   }, existing);

@@ -6,6 +6,7 @@
  */
 import { errorMessage } from '../src/core/errors.js';
 import type { BGPSessionBFDStatus } from '../src/api/types.js';
+import { errorEntries } from '../src/config/report.js';
 import type { Logger } from '../src/core/logger.js';
 import { heraldResource, isAlreadyExists, isNotFound, type Informer, type KubeClient, type KubeObject, type StatusWriter } from '../src/k8s/index.js';
 import type { DesiredState } from './desired.js';
@@ -114,8 +115,8 @@ export class SpeakerStatusObjects {
 
   /** ConfigurationState `speaker-<node>`: Valid, or Invalid with every configuration error this speaker sees. */
   async writeConfigurationState(errors: readonly ConfigErrorView[]): Promise<void> {
-    const entries = errors.map((e) => ({ kind: e.object.kind, ...(e.object.namespace ? { namespace: e.object.namespace } : {}), name: e.object.name, field: e.field, reason: e.reason, ...(e.transient ? { transient: true } : {}) }));
-    const result = entries.some((e) => !e.transient) ? 'Invalid' : 'Valid';
+    const entries = errorEntries(errors, dnsName('speaker', this.o.node));
+    const result = errors.some((e) => !e.transient) ? 'Invalid' : 'Valid';
     const status = { component: 'speaker', node: this.o.node, result, errors: entries };
     const text = JSON.stringify(status);
     if (text === this.lastConfigState) return;

@@ -59,12 +59,15 @@ export class Allocator {
   private readonly holders = new Map<string, string[]>();
   /** Services per sharing key, to find an address to share without scanning everything. */
   private readonly bySharingKey = new Map<string, Set<string>>();
+  /** Pools that exist but were refused by config, with the first reason. */
+  private invalidPools: ReadonlyMap<string, string> = new Map();
 
   /**
    * Replaces the pool set. Assignments stay: an address still inside its pool (or another
    * that serves the Service) is re-marked there; one that fits no pool is kept and reported.
    */
-  setPools(pools: Iterable<Pool>): { notInPool: string[] } {
+  setPools(pools: Iterable<Pool>, invalid: ReadonlyMap<string, string> = new Map()): { notInPool: string[] } {
+    this.invalidPools = invalid;
     this.pools = new Map([...pools].map((p) => [p.name, new PoolState(p)]));
     this.ordered = [...this.pools.values()].sort((a, b) => comparePools(a.pool, b.pool));
     const notInPool: string[] = [];
@@ -273,6 +276,8 @@ export class Allocator {
   private candidates(req: ServiceRequest): { pools: PoolState[] } | { reason: FailureReason; message: string } {
     if (req.requestedPool !== undefined) {
       const p = this.pools.get(req.requestedPool);
+      const invalid = this.invalidPools.get(req.requestedPool);
+      if (!p && invalid !== undefined) return { reason: 'PoolInvalid', message: `pool "${req.requestedPool}" is invalid: ${invalid}` };
       if (!p) return { reason: 'PoolNotFound', message: `pool "${req.requestedPool}" does not exist` };
       if (!poolServes(p.pool, req)) return { reason: 'NoMatchingPool', message: `pool "${p.name}" does not serve ${req.key} (its serviceAllocation excludes it)` };
       return { pools: [p] };

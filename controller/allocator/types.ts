@@ -36,6 +36,8 @@ export type FailureReason =
   | 'PoolExhausted'
   | 'NoMatchingPool'
   | 'PoolNotFound'
+  /** The pool exists but its configuration was refused. */
+  | 'PoolInvalid'
   | 'RequestedIPInUse'
   | 'RequestedIPNotInPool'
   | 'SharingKeyMismatch'

@@ -7,12 +7,13 @@
  */
 import { decodeAttributes, encodeAttributes } from './attributes.js';
 import {
-  AFI_IPV4, AFI_IPV6, CAP_EXTENDED_MESSAGE, CAP_FOUR_OCTET_AS, CAP_GRACEFUL_RESTART, CAP_MULTIPROTOCOL, CAP_ROUTE_REFRESH, ERR_HEADER, ERR_HEADER_BAD_LENGTH, ERR_HEADER_BAD_TYPE,
+  AFI_IPV4, AFI_IPV6, ERR_CEASE, MAX_MESSAGE, MAX_OPT_PARAMS_LENGTH, OPT_PARAM_EXTENDED, CAP_EXTENDED_MESSAGE, CAP_FOUR_OCTET_AS, CAP_GRACEFUL_RESTART, CAP_MULTIPROTOCOL, CAP_ROUTE_REFRESH, ERR_HEADER, ERR_HEADER_BAD_LENGTH, ERR_HEADER_BAD_TYPE,
   ERR_HEADER_NOT_SYNCHRONIZED, ERR_OPEN, ERR_OPEN_UNACCEPTABLE_HOLD, ERR_OPEN_UNSUPPORTED_PARAM, ERR_OPEN_UNSUPPORTED_VERSION, ERR_UPDATE, ERR_UPDATE_INVALID_NETWORK,
   ERR_UPDATE_MALFORMED_ATTRS, HEADER_LENGTH, MARKER_LENGTH, MSG_KEEPALIVE, MSG_NOTIFICATION, MSG_OPEN, MSG_ROUTE_REFRESH, MSG_UPDATE, OPT_PARAM_CAPABILITIES,
   type BgpMessage, type Capabilities, type CodecOptions, type DecodeError, type DecodeResult, type OpenMessage, type UpdateMessage,
 } from './messages.js';
 import { decodePrefixes, encodePrefixes, ipv4FromString, ipv4ToString, u16, u32 } from './wire.js';
+import { errorMessage, HeraldError } from '../../src/core/errors.js';
 
 function frame(type: number, body: Buffer): Buffer {
   const out = Buffer.alloc(HEADER_LENGTH + body.length, 0xff);
@@ -24,9 +25,11 @@ function frame(type: number, body: Buffer): Buffer {
 
 // ---------------------------------------------------------------- OPEN (§4.2)
 
-function encodeCapabilities(c: Capabilities): Buffer {
+/** Each capability as code, length, value (RFC 5492 §4). */
+function capabilityTlvs(c: Capabilities): Buffer[] {
   const caps: Buffer[] = [];
   const cap = (code: number, value: Buffer): void => {
+    if (value.length > 255) throw new HeraldError('BgpMessage', `capability ${code} has ${value.length} bytes; at most 255 fit`);
     caps.push(Buffer.concat([Buffer.from([code, value.length]), value]));
   };
   for (const f of c.multiprotocol) cap(CAP_MULTIPROTOCOL, Buffer.concat([u16(f.afi), Buffer.from([0, f.safi])]));
@@ -39,14 +42,46 @@ function encodeCapabilities(c: Capabilities): Buffer {
   }
   if (c.fourOctetAs !== undefined) cap(CAP_FOUR_OCTET_AS, u32(c.fourOctetAs));
   for (const o of c.other) cap(o.code, o.value);
-  // One optional parameter per capability: accepted by every implementation (RFC 5492 §4).
-  return Buffer.concat(caps.map((b) => Buffer.concat([Buffer.from([OPT_PARAM_CAPABILITIES, b.length]), b])));
+  return caps;
+}
+
+/**
+ * The optional parameters field, Non-Ext OP Len included. One capability per parameter when
+ * that fits in 255 bytes (accepted by every implementation, RFC 5492 §4); else as many per
+ * parameter as fit; else, when even that is too long (a peer's OPEN with many capabilities,
+ * encoded again), RFC 9072's extended format with all capabilities in one parameter.
+ */
+function encodeOptionalParameters(c: Capabilities): Buffer {
+  const caps = capabilityTlvs(c);
+  const param = (b: Buffer): Buffer => Buffer.concat([Buffer.from([OPT_PARAM_CAPABILITIES, b.length]), b]);
+  const single = Buffer.concat(caps.map(param));
+  if (single.length <= MAX_OPT_PARAMS_LENGTH) return Buffer.concat([Buffer.from([single.length]), single]);
+  const packed: Buffer[] = [];
+  let group: Buffer[] = [];
+  let size = 0;
+  for (const t of caps) {
+    if (size + t.length > 255) {
+      packed.push(param(Buffer.concat(group)));
+      group = [];
+      size = 0;
+    }
+    group.push(t);
+    size += t.length;
+  }
+  if (group.length > 0) packed.push(param(Buffer.concat(group)));
+  const grouped = Buffer.concat(packed);
+  if (grouped.length <= MAX_OPT_PARAMS_LENGTH) return Buffer.concat([Buffer.from([grouped.length]), grouped]);
+  const all = Buffer.concat(caps);
+  const ext = Buffer.concat([Buffer.from([OPT_PARAM_CAPABILITIES]), u16(all.length), all]);
+  if (ext.length > 0xffff) throw new HeraldError('BgpMessage', `OPEN capabilities of ${all.length} bytes do not fit even in RFC 9072 extended parameters`);
+  return Buffer.concat([Buffer.from([OPT_PARAM_EXTENDED, OPT_PARAM_EXTENDED]), u16(ext.length), ext]);
 }
 
 export function encodeOpen(m: OpenMessage): Buffer {
-  const params = encodeCapabilities(m.capabilities);
-  if (params.length > 255) throw new Error('OPEN optional parameters exceed 255 bytes');
-  return frame(MSG_OPEN, Buffer.concat([Buffer.from([m.version]), u16(m.myAs), u16(m.holdTime), ipv4FromString(m.bgpId), Buffer.from([params.length]), params]));
+  const params = encodeOptionalParameters(m.capabilities);
+  const msg = frame(MSG_OPEN, Buffer.concat([Buffer.from([m.version]), u16(m.myAs), u16(m.holdTime), ipv4FromString(m.bgpId), params]));
+  if (msg.length > MAX_MESSAGE) throw new HeraldError('BgpMessage', `OPEN of ${msg.length} bytes exceeds ${MAX_MESSAGE}`);
+  return msg;
 }
 
 function fail(code: number, subcode: number, reason: string, data: Buffer = Buffer.alloc(0)): { ok: false; error: DecodeError } {
@@ -61,22 +96,26 @@ function decodeOpen(body: Buffer): DecodeResult {
   const holdTime = body.readUInt16BE(3);
   if (holdTime === 1 || holdTime === 2) return fail(ERR_OPEN, ERR_OPEN_UNACCEPTABLE_HOLD, `hold time ${holdTime} is neither 0 nor at least 3`);
   const bgpId = ipv4ToString(body, 5);
-  const optLen = body[9]!;
-  if (10 + optLen !== body.length) return fail(ERR_OPEN, 0, 'optional parameters length does not match the message');
+  // RFC 9072 §2: 255/255 announces 2-byte lengths for the field and for each parameter.
+  const extended = body[9] === OPT_PARAM_EXTENDED && body.length > 10 && body[10] === OPT_PARAM_EXTENDED;
+  const lenBytes = extended ? 2 : 1;
+  let at = extended ? 13 : 10;
+  if (extended && body.length < 13) return fail(ERR_OPEN, 0, 'truncated extended optional parameters length');
+  const optLen = extended ? body.readUInt16BE(11) : body[9]!;
+  if (at + optLen !== body.length) return fail(ERR_OPEN, 0, 'optional parameters length does not match the message');
   const multiprotocol: { afi: number; safi: number }[] = [];
   const other: { code: number; value: Buffer }[] = [];
   let routeRefresh = false;
   let extendedMessage = false;
   let fourOctetAs: number | undefined;
   let gracefulRestart: Capabilities['gracefulRestart'];
-  let at = 10;
   while (at < body.length) {
-    if (at + 2 > body.length) return fail(ERR_OPEN, 0, 'truncated optional parameter');
+    if (at + 1 + lenBytes > body.length) return fail(ERR_OPEN, 0, 'truncated optional parameter');
     const ptype = body[at]!;
-    const plen = body[at + 1]!;
-    if (at + 2 + plen > body.length) return fail(ERR_OPEN, 0, 'optional parameter overruns the message');
+    const plen = extended ? body.readUInt16BE(at + 1) : body[at + 1]!;
+    if (at + 1 + lenBytes + plen > body.length) return fail(ERR_OPEN, 0, 'optional parameter overruns the message');
     if (ptype !== OPT_PARAM_CAPABILITIES) return fail(ERR_OPEN, ERR_OPEN_UNSUPPORTED_PARAM, `optional parameter type ${ptype} is not supported`);
-    let c = at + 2;
+    let c = at + 1 + lenBytes;
     const end = c + plen;
     while (c < end) {
       if (c + 2 > end) return fail(ERR_OPEN, 0, 'truncated capability');
@@ -134,7 +173,7 @@ export function encodeUpdate(m: UpdateMessage, opts: CodecOptions): Buffer {
   const attrs = encodeAttributes(m.attributes, opts);
   const nlri = encodePrefixes(m.nlri.filter((p) => p.family === 'IPv4'));
   const msg = frame(MSG_UPDATE, Buffer.concat([u16(withdrawn.length), withdrawn, u16(attrs.length), attrs, nlri]));
-  if (msg.length > opts.maxMessageSize) throw new Error(`UPDATE of ${msg.length} bytes exceeds ${opts.maxMessageSize}`);
+  if (msg.length > opts.maxMessageSize) throw new HeraldError('BgpMessage', `UPDATE of ${msg.length} bytes exceeds ${opts.maxMessageSize}`);
   return msg;
 }
 
@@ -210,8 +249,10 @@ export function decode(buf: Buffer, opts: CodecOptions): DecodeResult {
         return { ok: true, message: { type: 'routeRefresh', afi: body.readUInt16BE(0), safi: body[3]! } };
     }
   } catch (err) {
-    // A bug here must not take the process down: answer as for a malformed message.
-    return fail(ERR_HEADER, ERR_HEADER_BAD_LENGTH, `decoder error: ${(err as Error).message}`);
+    // A bug here must not take the process down, and must not be mistaken for the peer's
+    // fault: the session still resets (Cease, no subcode: nothing the peer sent is blamed),
+    // and the error says `internal` so logs, metrics and the fuzz tests see a defect.
+    return { ok: false, error: { code: ERR_CEASE, subcode: 0, data: Buffer.alloc(0), reason: `internal decoder error: ${errorMessage(err)}`, kind: 'internal', cause: err } };
   }
 }
 

@@ -57,6 +57,13 @@ export const AS_SEQUENCE = 2;
 
 // Capability codes (IANA; RFC 5492 for the container).
 export const OPT_PARAM_CAPABILITIES = 2;
+/**
+ * RFC 9072 §2: Non-Ext OP Len and Non-Ext OP Type both 255 announce the extended optional
+ * parameters format (a 2-byte total length, and 2-byte parameter lengths).
+ */
+export const OPT_PARAM_EXTENDED = 255;
+/** The largest optional parameters field without RFC 9072. */
+export const MAX_OPT_PARAMS_LENGTH = 255;
 export const CAP_MULTIPROTOCOL = 1;
 export const CAP_ROUTE_REFRESH = 2;
 export const CAP_EXTENDED_MESSAGE = 6;
@@ -180,12 +187,28 @@ export interface RouteRefreshMessage {
 
 export type BgpMessage = OpenMessage | UpdateMessage | NotificationMessage | KeepaliveMessage | RouteRefreshMessage;
 
+/**
+ * Why decoding failed: `malformed` input from the peer (the NOTIFICATION of §6 names what is
+ * wrong), or `internal`, a bug in the decoder itself (a TypeError, a RangeError, a broken
+ * invariant). Both reset the session; only `internal` is ever a defect of Herald, and tests,
+ * logs and metrics tell them apart by this field.
+ */
+export type DecodeErrorKind = 'malformed' | 'internal';
+
 /** A decode failure: the NOTIFICATION to send (§6) and a readable reason. */
 export interface DecodeError {
   readonly code: number;
   readonly subcode: number;
   readonly data: Buffer;
   readonly reason: string;
+  /** Absent means `malformed`. */
+  readonly kind?: DecodeErrorKind;
+  /** For `internal`: what the decoder threw. */
+  readonly cause?: unknown;
+}
+
+export function decodeErrorKind(e: DecodeError): DecodeErrorKind {
+  return e.kind ?? 'malformed';
 }
 
 export type DecodeResult<T = BgpMessage> = { readonly ok: true; readonly message: T } | { readonly ok: false; readonly error: DecodeError };

@@ -11,7 +11,7 @@ import { backoffDelay } from '../../src/k8s/backoff.js';
 import { decode, encode } from './codec.js';
 import { Framer } from './framer.js';
 import { INITIAL, LARGE_HOLD_TIME, transition, type FsmAction, type FsmConfig, type FsmEvent, type FsmState, type Negotiated, type Timer } from './fsm.js';
-import { AFI_IPV4, AS_TRANS, CEASE_COLLISION_RESOLUTION, ERR_CEASE, MAX_EXTENDED_MESSAGE, MAX_MESSAGE, type BgpMessage, type CodecOptions, type OpenMessage } from './messages.js';
+import { AFI_IPV4, AS_TRANS, CEASE_COLLISION_RESOLUTION, ERR_CEASE, MAX_EXTENDED_MESSAGE, MAX_MESSAGE, decodeErrorKind, type BgpMessage, type CodecOptions, type OpenMessage } from './messages.js';
 import { AdjRibOut, type Route } from './rib-out.js';
 import { CollisionCandidate, type CandidateResult } from './collision.js';
 import { Dialer, noAnswer } from './dialer.js';
@@ -52,6 +52,9 @@ export interface SessionStats {
   notificationsReceived: number;
   prefixesAnnounced: number;
   establishedTransitions: number;
+  /** Messages refused as malformed (the peer's fault) and decoder defects (Herald's): both reset the session. */
+  malformedReceived: number;
+  decoderInternalErrors: number;
 }
 
 export class BgpSession {
@@ -75,7 +78,7 @@ export class BgpSession {
   private lastError = '';
   private establishedAt: number | undefined;
   private readonly listeners: ((state: string, reason?: string) => void)[] = [];
-  readonly stats: SessionStats = { updatesSent: 0, updatesReceived: 0, keepalivesSent: 0, keepalivesReceived: 0, notificationsSent: 0, notificationsReceived: 0, prefixesAnnounced: 0, establishedTransitions: 0 };
+  readonly stats: SessionStats = { updatesSent: 0, updatesReceived: 0, keepalivesSent: 0, keepalivesReceived: 0, notificationsSent: 0, notificationsReceived: 0, prefixesAnnounced: 0, establishedTransitions: 0, malformedReceived: 0, decoderInternalErrors: 0 };
   private readonly log: Logger;
 
   constructor(private readonly opts: SessionOptions) {
@@ -348,7 +351,11 @@ export class BgpSession {
   private handle(conn: Connection, raw: Buffer): boolean {
     const r = decode(raw, this.codec);
     if (!r.ok) {
-      this.log.warn('malformed message from peer', { reason: r.error.reason, code: r.error.code, subcode: r.error.subcode });
+      const kind = decodeErrorKind(r.error);
+      if (kind === 'internal') this.stats.decoderInternalErrors++;
+      else this.stats.malformedReceived++;
+      if (kind === 'internal') this.log.error('BGP decoder defect; resetting the session', { reason: r.error.reason, kind, message: raw.toString('hex').slice(0, 512) });
+      else this.log.warn('malformed message from peer', { reason: r.error.reason, code: r.error.code, subcode: r.error.subcode, kind });
       this.fire({ type: raw[18] === 2 ? 'UpdateMsgErr' : 'MessageError', error: r.error });
       return false;
     }

@@ -18,7 +18,12 @@ export type NoAnswer =
   | 'ownFrame'
   | 'notOwned'
   /** Owned, but announced on other interfaces only. */
-  | 'wrongInterface';
+  | 'wrongInterface'
+  /**
+   * The asker's MAC (ARP sender hardware address, NS source link-layer option or frame
+   * source) is broadcast or multicast: no host has it, and a reply would flood the segment.
+   */
+  | 'multicastSender';
 
 export type AnswerKind =
   /** RFC 826 reply to a who-has. */
@@ -83,9 +88,15 @@ function ownedHere(target: IP, q: Inquiry): NoAnswer | undefined {
   return undefined;
 }
 
+/** IEEE 802: the I/G bit (least significant bit of the first octet) marks group addresses, broadcast included. */
+export function isGroupMac(mac: Uint8Array): boolean {
+  return mac.length !== 6 || (mac[0]! & 0x01) !== 0;
+}
+
 function decideArp(p: ArpPacket, q: Inquiry): Answer {
   if (p.op !== ARP_REQUEST) return { answer: false, reason: 'notARequest' };
   if (p.senderMac.equals(q.mac)) return { answer: false, reason: 'ownFrame' };
+  if (isGroupMac(p.senderMac)) return { answer: false, reason: 'multicastSender' };
   if (isGratuitous(p)) return { answer: false, reason: 'gratuitous' };
   const no = ownedHere(p.targetIP, q);
   if (no) return { answer: false, reason: no };
@@ -95,6 +106,7 @@ function decideArp(p: ArpPacket, q: Inquiry): Answer {
 
 function decideNs(p: NeighborSolicitation, q: Inquiry): Answer {
   if (p.srcMac.equals(q.mac)) return { answer: false, reason: 'ownFrame' };
+  if (isGroupMac(p.srcMac) || (p.sourceLinkAddress !== undefined && isGroupMac(p.sourceLinkAddress))) return { answer: false, reason: 'multicastSender' };
   const no = ownedHere(p.target, q);
   if (no) return { answer: false, reason: no };
   if (p.srcIP.value === 0n) {

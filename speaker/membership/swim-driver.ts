@@ -3,11 +3,11 @@
  * authenticated with HMAC-SHA256 under the memberlist Secret's key; unauthenticated or
  * malformed datagrams are dropped and counted, never believed.
  */
-import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
 import type { Clock, TimerHandle } from '../../src/core/clock.js';
 import type { Logger } from '../../src/core/logger.js';
 import { Swim, type Send, type SwimMessage } from './swim.js';
+import { decodeDatagram, encodeDatagram } from './swim-codec.js';
 
 export interface SwimDriverOptions {
   readonly node: string;
@@ -33,23 +33,12 @@ export class SwimMembership {
   }
 
   private sign(m: SwimMessage): Buffer {
-    const body = JSON.stringify(m);
-    const h = createHmac('sha256', this.opts.key).update(body).digest('hex');
-    return Buffer.from(JSON.stringify({ m: body, h }));
+    return encodeDatagram(m, this.opts.key);
   }
 
   private verify(data: Buffer): SwimMessage | undefined {
-    try {
-      const env = JSON.parse(data.toString('utf8')) as { m?: unknown; h?: unknown };
-      if (typeof env.m !== 'string' || typeof env.h !== 'string') return undefined;
-      const want = createHmac('sha256', this.opts.key).update(env.m).digest();
-      const got = Buffer.from(env.h, 'hex');
-      if (got.length !== want.length || !timingSafeEqual(got, want)) return undefined;
-      const m = JSON.parse(env.m) as SwimMessage;
-      return typeof m.from === 'string' && Array.isArray(m.updates) ? m : undefined;
-    } catch {
-      return undefined;
-    }
+    const r = decodeDatagram(data, this.opts.key);
+    return r.ok ? r.message : undefined;
   }
 
   private send(sends: readonly Send[]): void {

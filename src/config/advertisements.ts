@@ -138,7 +138,5 @@ export function readBgpAdvertisement(
 }
 
 export function hasHardErrors(env: Envelope): boolean {
-  return env.root.sink.errors.some(
-    (e) => !e.transient && e.object.kind === env.ref.kind && e.object.name === env.ref.name && e.object.namespace === env.ref.namespace,
-  );
+  return env.root.sink.hardCountFor(env.ref) > 0;
 }

@@ -48,7 +48,8 @@ export function readEnvelope(sink: ErrorSink, raw: unknown, index: string): Enve
   const metaName = isObject(metaRaw) && typeof metaRaw['name'] === 'string' ? metaRaw['name'] : undefined;
   const namespace = isObject(metaRaw) && typeof metaRaw['namespace'] === 'string' ? metaRaw['namespace'] : undefined;
   if (!apiVersion || !kind) return undefined;
-  const ref: ObjectRef = { kind, name: metaName ?? index, ...(namespace !== undefined ? { namespace } : {}) };
+  // An empty name names nothing: the position in the input does.
+  const ref: ObjectRef = { kind, name: metaName || index, ...(namespace !== undefined ? { namespace } : {}) };
   const root = new FieldReader(sink, ref, '', raw);
   const md = root.object('metadata');
   if (!md) {

@@ -36,6 +36,11 @@ export interface ParseResult {
   readonly counts: Readonly<Record<string, number>>;
   /** Position in the input of the object an error names (by identity of `error.object`). */
   readonly inputIndex: ReadonlyMap<ObjectRef, number>;
+  /**
+   * IPAddressPools that exist but were refused, with the first reason: a Service naming
+   * one is told the pool is invalid rather than missing.
+   */
+  readonly invalidPools: ReadonlyMap<string, string>;
 }
 
 const CORE_KINDS: Readonly<Record<string, string>> = { Node: 'v1', Namespace: 'v1', Secret: 'v1' };
@@ -48,9 +53,9 @@ export function parseConfig(objects: readonly unknown[], opts: ParseOptions = {}
   const inputIndex = new Map<ObjectRef, number>();
 
   objects.forEach((raw, i) => {
-    const before = sink.errors.length;
+    const before = sink.size;
     const env = readEnvelope(sink, raw, `#${i + 1}`);
-    for (const e of sink.errors.slice(before)) inputIndex.set(e.object, i);
+    for (const e of sink.keptSince(before)) inputIndex.set(e.object, i);
     if (!env) return;
     inputIndex.set(env.ref, i);
     const group = env.apiVersion.includes('/') ? env.apiVersion.slice(0, env.apiVersion.indexOf('/')) : '';
@@ -112,6 +117,15 @@ export function parseConfig(objects: readonly unknown[], opts: ParseOptions = {}
     poolEntries.set(c.pool.name, c.entries);
   }
 
+  const firstHard = new Map<ObjectRef, ConfigError>();
+  for (const x of sink.keptSince(0)) if (!x.transient && !firstHard.has(x.object)) firstHard.set(x.object, x);
+  const invalidPools = new Map<string, string>();
+  for (const e of of('IPAddressPool')) {
+    if (pools.has(e.meta.name)) continue;
+    const first = firstHard.get(e.ref);
+    invalidPools.set(e.meta.name, first ? `${first.field}: ${first.reason}` : 'invalid');
+  }
+
   const bfdProfiles = new Map<string, BfdProfile>();
   for (const e of of('BFDProfile')) {
     const p = readBfdProfile(e);
@@ -141,6 +155,7 @@ export function parseConfig(objects: readonly unknown[], opts: ParseOptions = {}
     errors: sink.errors,
     ignored,
     inputIndex,
+    invalidPools,
     counts: {
       IPAddressPool: pools.size,
       L2Advertisement: l2Advertisements.size,

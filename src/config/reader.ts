@@ -11,18 +11,99 @@ export function isObject(v: unknown): v is JsonObject {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/** At most this many errors are kept per object; the rest are counted in one summary error. */
+export const MAX_ERRORS_PER_OBJECT = 20;
+
+interface ObjectTally {
+  readonly object: ObjectRef;
+  count: number;
+  hard: number;
+  omitted: number;
+  omittedHard: number;
+}
+
+/**
+ * A configuration error is data (object, field, reason): its stack trace says nothing and
+ * capturing one was a third of the parser's time on bad input.
+ */
+function withoutStack<T>(make: () => T): T {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return make();
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+}
+
+function objectKey(o: ObjectRef): string {
+  return `${o.kind}\u0000${o.namespace ?? ''}\u0000${o.name}`;
+}
+
+/**
+ * Collects errors. One object can produce many (a pool of 1,024 identical entries): the
+ * sink keeps the first MAX_ERRORS_PER_OBJECT per object and counts the rest, so every place
+ * that reports errors (status, Events, logs, `herald validate`) gets a bounded list.
+ */
 export class ErrorSink {
-  readonly errors: ConfigError[] = [];
+  private readonly kept: ConfigError[] = [];
+  private readonly tallies = new Map<string, ObjectTally>();
 
   add(object: ObjectRef, field: string, reason: string, transient = false): void {
-    this.errors.push(new ConfigError({ object, field, reason, transient }));
+    const key = objectKey(object);
+    let t = this.tallies.get(key);
+    if (!t) {
+      t = { object, count: 0, hard: 0, omitted: 0, omittedHard: 0 };
+      this.tallies.set(key, t);
+    }
+    t.count++;
+    if (!transient) t.hard++;
+    if (t.count - t.omitted > MAX_ERRORS_PER_OBJECT) {
+      t.omitted++;
+      if (!transient) t.omittedHard++;
+      return;
+    }
+    this.kept.push(withoutStack(() => new ConfigError({ object, field, reason, transient })));
   }
 
+  /** Every error reported for the object, including those not kept. */
   countFor(object: ObjectRef): number {
-    return this.errors.filter(
-      (e) => e.object.kind === object.kind && e.object.name === object.name && e.object.namespace === object.namespace,
-    ).length;
+    return this.tallies.get(objectKey(object))?.count ?? 0;
   }
+
+  /** Errors for the object that are not transient (the object is invalid). */
+  hardCountFor(object: ObjectRef): number {
+    return this.tallies.get(objectKey(object))?.hard ?? 0;
+  }
+
+  /** Kept errors so far (no summaries), in the order reported. */
+  get size(): number {
+    return this.kept.length;
+  }
+
+  keptSince(n: number): readonly ConfigError[] {
+    return this.kept.slice(n);
+  }
+
+  /** The kept errors plus, per object with more, one error saying how many were left out. */
+  get errors(): ConfigError[] {
+    const out = [...this.kept];
+    for (const t of this.tallies.values()) {
+      if (t.omitted === 0) continue;
+      out.push(withoutStack(() => new ConfigError({
+        object: t.object,
+        field: '',
+        reason: `${t.omitted} more error(s) not listed (${t.count} in all, the first ${MAX_ERRORS_PER_OBJECT} shown)`,
+        transient: t.omittedHard === 0,
+      })));
+    }
+    return out;
+  }
+}
+
+/** The first `limit` items of a list and how many were left out, for reports with a size limit. */
+export function capList<T>(items: readonly T[], limit: number): { shown: readonly T[]; omitted: number } {
+  return items.length <= limit ? { shown: items, omitted: 0 } : { shown: items.slice(0, limit), omitted: items.length - limit };
 }
 
 function describe(v: unknown): string {

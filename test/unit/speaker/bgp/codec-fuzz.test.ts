@@ -49,6 +49,9 @@ function check(buf: Buffer, opts: CodecOptions): void {
     throw new Error(`decode threw on ${buf.toString('hex')}: ${(err as Error).message}`);
   }
   if (!r.ok) {
+    // A decoder defect must fail the run, whatever NOTIFICATION it would send.
+    expect(r.error.kind, `internal decoder error on ${buf.toString('hex')}: ${r.error.reason}`).to.not.equal('internal');
+    expect(r.error.code, `a decode error is a header, OPEN or UPDATE error (§6.1-§6.3); ${buf.toString('hex')}`).to.be.oneOf([1, 2, 3]);
     expect(ALLOWED[r.error.code], `code ${r.error.code} for ${buf.toString('hex')}`).to.not.equal(undefined);
     expect(ALLOWED[r.error.code]).to.include(r.error.subcode, `subcode ${r.error.code}/${r.error.subcode} for ${buf.toString('hex')}`);
     expect(r.error.reason).to.be.a('string').and.not.equal('');
@@ -96,6 +99,12 @@ describe('bgp codec under fuzzing (fast-check)', () => {
       ),
       { numRuns: 5000 },
     );
+  });
+
+  it('fails on an internal decoder error (the check is not a catch-all)', () => {
+    const broken = { maxMessageSize: 4096, get fourOctetAs(): boolean { throw new RangeError('bug'); } } as CodecOptions;
+    const update = encode({ type: 'update', withdrawn: [], attributes: { origin: 0, asPath: [] }, nlri: [] }, DEFAULT_CODEC);
+    expect(() => check(update, broken)).to.throw(/internal decoder error/);
   });
 
   it('the framer never throws on a random byte stream and stops at the first bad header', () => {

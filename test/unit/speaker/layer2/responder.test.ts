@@ -62,6 +62,12 @@ describe('layer2: responder decision', () => {
     { name: 'DAD NS for an IP not owned', frame: ns({ src: '::', target: '2001:db8::b' }), ifname: 'eth0', want: 'notOwned' },
     { name: 'our own NS seen again', frame: ns({ src: '2001:db8::a', target: '2001:db8::a', ethSrc: '02000000000a' }), ifname: 'eth0', want: 'ownFrame' },
     { name: 'NS with hop limit 64', frame: Buffer.from(ns({ src: '2001:db8::2', target: '2001:db8::a' }).fill(64, 21, 22)), ifname: 'eth0', want: 'malformed' },
+    { name: 'ARP who-has from the broadcast MAC', frame: arp({ sha: 'ffffffffffff', spa: '192.0.2.2', tpa: '192.0.2.10' }), ifname: 'eth0', want: 'multicastSender' },
+    { name: 'ARP who-has from a multicast MAC', frame: arp({ sha: '01005e000001', spa: '192.0.2.2', tpa: '192.0.2.10' }), ifname: 'eth0', want: 'multicastSender' },
+    { name: 'RFC 5227 probe from the broadcast MAC', frame: arp({ sha: 'ffffffffffff', spa: '0.0.0.0', tpa: '192.0.2.10' }), ifname: 'eth0', want: 'multicastSender' },
+    { name: 'NS with a multicast source link-layer option', frame: ns({ src: '2001:db8::2', target: '2001:db8::a', sll: '333300000001' }), ifname: 'eth0', want: 'multicastSender' },
+    { name: 'NS from a broadcast frame source', frame: ns({ src: '2001:db8::2', target: '2001:db8::a', ethSrc: 'ffffffffffff' }), ifname: 'eth0', want: 'multicastSender' },
+    { name: 'DAD NS from a multicast frame source', frame: ns({ src: '::', target: '2001:db8::a', ethSrc: '333300000001' }), ifname: 'eth0', want: 'multicastSender' },
     { name: 'a runt frame', frame: hex('ffffffffffff'), ifname: 'eth0', want: 'malformed' },
     { name: 'an IPv4 packet', frame: hex('ffffffffffff 020000000002 0800 45000014'), ifname: 'eth0', want: 'malformed' },
   ];
