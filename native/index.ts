@@ -18,8 +18,14 @@ export interface PacketSocketHandle {
   start(onFrame: (frame: Buffer) => void, onError?: (message: string) => void): void;
   send(frame: Buffer): number;
   addMembership(mac: Buffer): void;
-  /** Frames handed over, socket errors seen, bytes waiting in the kernel's receive queue. */
-  stats(): { received: number; errors: number; queued: number };
+  /**
+   * With arpRequestsOnly: only ARP requests for these IPv4 addresses (host-order numbers)
+   * pass the kernel filter; null, or more than 200, lets every request through. Returns
+   * whether the list is in force.
+   */
+  setArpTargets(targets: readonly number[] | null): boolean;
+  /** Frames handed over, socket errors seen, bytes waiting in the kernel's receive queue, frames dropped on a full queue. */
+  stats(): { received: number; errors: number; queued: number; drops: number };
   close(): void;
 }
 

@@ -123,11 +123,13 @@ export class Speaker {
       announced: new Gauge({ name: 'herald_speaker_announced_ips', help: 'Service IPs this node announces', labelNames: ['protocol'], registers: [opts.registry] }),
       l2Frames: new Gauge({
         name: 'herald_speaker_l2_frames_total',
-        help: 'ARP/NDP requests seen, answers sent, gratuitous announcements sent, malformed frames dropped, answers held back by the per-asker limit',
+        help: 'ARP/NDP requests seen, answers sent, gratuitous announcements sent, malformed frames dropped, answers held back by the per-asker limit; sockets reopened, socket errors, stalls, frames the kernel dropped on a full queue',
         labelNames: ['kind'],
         registers: [opts.registry],
         collect: () => {
           for (const [k, v] of Object.entries(this.l2Counters)) this.metrics.l2Frames.set({ kind: k }, v);
+          // The sockets' own: reopened, socketErrors, stalls, kernelDrops.
+          for (const [k, v] of Object.entries(this.l2?.socketCounters() ?? {})) this.metrics.l2Frames.set({ kind: k }, v);
         },
       }),
       // Both read the sessions at scrape time, starting empty: a deleted peer leaves no series behind.

@@ -39,14 +39,29 @@ Napi::Error SysError(Napi::Env env, const std::string& what, int err) {
 // hands AF_PACKET VLAN-tagged frames with the tag moved to metadata, so offsets are those of
 // an untagged frame. Everything else is dropped in the kernel.
 // With `arpRequestsOnly`, ARP replies (and other operations) are dropped too: a responder
-// answers requests only, and a flood of junk replies then never reaches JavaScript.
-std::vector<sock_filter> Filter(bool arp, bool ndp, bool arpRequestsOnly) {
+// answers requests only, and a flood of junk replies then never reaches JavaScript. With
+// `targets` (at most kMaxArpTargets IPv4 addresses, host order), only requests for those
+// addresses pass: requests for everyone else's addresses stay in the kernel.
+constexpr size_t kMaxArpTargets = 200;
+std::vector<sock_filter> Filter(bool arp, bool ndp, bool arpRequestsOnly, const std::vector<uint32_t>* targets) {
   std::vector<sock_filter> arpPart;
   if (arpRequestsOnly) {
+    const size_t n = targets ? targets->size() : 0;
     arpPart.push_back(BPF_STMT(BPF_LD | BPF_H | BPF_ABS, 20));          // ARP operation
-    arpPart.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 1, 0, 1));     // request?
-    arpPart.push_back(BPF_STMT(BPF_RET | BPF_K, arp ? 0xffffu : 0u));
-    arpPart.push_back(BPF_STMT(BPF_RET | BPF_K, 0));
+    if (targets) {
+      // [1] request? else reject at [3+n]; [2] target address; [3..3+n) match -> accept at [4+n].
+      arpPart.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 1, 0, static_cast<unsigned char>(n + 1)));
+      arpPart.push_back(BPF_STMT(BPF_LD | BPF_W | BPF_ABS, 38));         // ARP target protocol address
+      for (size_t i = 0; i < n; i++) {
+        arpPart.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, (*targets)[i], static_cast<unsigned char>(n - i), 0));
+      }
+      arpPart.push_back(BPF_STMT(BPF_RET | BPF_K, 0));
+      arpPart.push_back(BPF_STMT(BPF_RET | BPF_K, arp ? 0xffffu : 0u));
+    } else {
+      arpPart.push_back(BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 1, 0, 1));   // request?
+      arpPart.push_back(BPF_STMT(BPF_RET | BPF_K, arp ? 0xffffu : 0u));
+      arpPart.push_back(BPF_STMT(BPF_RET | BPF_K, 0));
+    }
   } else {
     arpPart.push_back(BPF_STMT(BPF_RET | BPF_K, arp ? 0xffffu : 0u));
   }
@@ -71,6 +86,7 @@ class PacketSocket : public Napi::ObjectWrap<PacketSocket> {
                        {InstanceMethod("start", &PacketSocket::Start), InstanceMethod("send", &PacketSocket::Send),
                         InstanceMethod("addMembership", &PacketSocket::AddMembership),
                         InstanceMethod("close", &PacketSocket::Close), InstanceMethod("stats", &PacketSocket::Stats),
+                        InstanceMethod("setArpTargets", &PacketSocket::SetArpTargets),
                         InstanceAccessor("ifindex", &PacketSocket::IfIndex, nullptr)});
   }
 
@@ -92,7 +108,10 @@ class PacketSocket : public Napi::ObjectWrap<PacketSocket> {
       SysError(env, "socket(AF_PACKET)", errno).ThrowAsJavaScriptException();
       return;
     }
-    std::vector<sock_filter> code = Filter(arp, ndp, arpRequestsOnly);
+    arp_ = arp;
+    ndp_ = ndp;
+    arpRequestsOnly_ = arpRequestsOnly;
+    std::vector<sock_filter> code = Filter(arp, ndp, arpRequestsOnly, nullptr);
     sock_fprog prog{static_cast<unsigned short>(code.size()), code.data()};
     if (setsockopt(fd_, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) < 0) {
       int e = errno;
@@ -178,16 +197,43 @@ class PacketSocket : public Napi::ObjectWrap<PacketSocket> {
     onError_.Call({Napi::String::New(env_, message)});
   }
 
-  // stats() -> { received, errors, queued }: frames handed to JS, socket errors seen, and
-  // bytes waiting in the receive queue (SIOCINQ: a watchdog's evidence of a stalled reader).
+  // setArpTargets(addresses: number[] | null): only ARP requests for these IPv4 addresses
+  // (host-order numbers) reach JavaScript; null (or more than kMaxArpTargets) lets every
+  // request through. The new filter replaces the old one atomically.
+  Napi::Value SetArpTargets(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (fd_ < 0) return env.Undefined();
+    std::vector<uint32_t> targets;
+    bool all = !info[0].IsArray();
+    if (!all) {
+      Napi::Array a = info[0].As<Napi::Array>();
+      if (a.Length() > kMaxArpTargets) all = true;
+      for (uint32_t i = 0; !all && i < a.Length(); i++) targets.push_back(a.Get(i).As<Napi::Number>().Uint32Value());
+    }
+    std::vector<sock_filter> code = Filter(arp_, ndp_, arpRequestsOnly_, all ? nullptr : &targets);
+    sock_fprog prog{static_cast<unsigned short>(code.size()), code.data()};
+    if (setsockopt(fd_, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog)) < 0) {
+      SysError(env, "SO_ATTACH_FILTER", errno).ThrowAsJavaScriptException();
+    }
+    return Napi::Boolean::New(env, !all);
+  }
+
+  // stats() -> { received, errors, queued, drops }: frames handed to JS, socket errors seen,
+  // bytes waiting in the receive queue (SIOCINQ: a watchdog's evidence of a stalled reader),
+  // and frames the kernel dropped because the receive buffer was full.
   Napi::Value Stats(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     int queued = 0;
     if (fd_ >= 0 && ioctl(fd_, SIOCINQ, &queued) < 0) queued = 0;
+    // PACKET_STATISTICS counts since the last read: kept as a running total.
+    tpacket_stats ts{};
+    socklen_t tslen = sizeof(ts);
+    if (fd_ >= 0 && getsockopt(fd_, SOL_PACKET, PACKET_STATISTICS, &ts, &tslen) == 0) drops_ += ts.tp_drops;
     Napi::Object out = Napi::Object::New(env);
     out.Set("received", Napi::Number::New(env, static_cast<double>(received_)));
     out.Set("errors", Napi::Number::New(env, static_cast<double>(errors_)));
     out.Set("queued", Napi::Number::New(env, queued));
+    out.Set("drops", Napi::Number::New(env, static_cast<double>(drops_)));
     return out;
   }
 
@@ -256,6 +302,10 @@ class PacketSocket : public Napi::ObjectWrap<PacketSocket> {
   Napi::Env env_ = nullptr;
   uint64_t received_ = 0;
   uint64_t errors_ = 0;
+  uint64_t drops_ = 0;
+  bool arp_ = true;
+  bool ndp_ = true;
+  bool arpRequestsOnly_ = false;
 };
 
 // A NETLINK_ROUTE socket subscribed to link and address changes (RTM_NEWLINK/DELLINK,

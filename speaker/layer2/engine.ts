@@ -255,8 +255,16 @@ export class L2Engine {
     const previous = this.owned;
     this.owned = next;
     const inUse = new Set<string>();
-    for (const set of next.values()) for (const n of set) inUse.add(n);
+    const v4On = new Map<string, number[]>();
+    for (const [ipText, set] of next) {
+      const ip = parseIP(ipText);
+      for (const n of set) {
+        inUse.add(n);
+        if (ip.family === 'IPv4') v4On.set(n, [...(v4On.get(n) ?? []), Number(ip.value)]);
+      }
+    }
     this.sockets.retain(inUse);
+    for (const n of inUse) this.sockets.setArpTargets(n, v4On.get(n) ?? []);
     for (const [ipText, set] of next) {
       const ip = parseIP(ipText);
       let opened = 0;

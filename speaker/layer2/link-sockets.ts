@@ -39,15 +39,19 @@ export interface LinkSocketsOptions {
 interface Watch {
   received: number;
   queued: number;
+  drops: number;
 }
 
 export class LinkSockets {
   private readonly open = new Map<string, LinkSocket>();
   private readonly failing = new Map<string, { attempt: number; timer: TimerHandle }>();
   private readonly watch = new Map<string, Watch>();
+  /** Per interface: the IPv4 addresses ARP requests may ask for (the kernel filter), as a key to skip no-op updates. */
+  private readonly arpTargets = new Map<string, { list: number[]; key: string; applied?: string }>();
   private watchdog: TimerHandle | undefined;
   private closed = false;
-  readonly counters = { reopened: 0, socketErrors: 0, stalls: 0 };
+  /** kernelDrops: frames the kernel dropped on a full receive queue (read by the watchdog each second). */
+  readonly counters = { reopened: 0, socketErrors: 0, stalls: 0, kernelDrops: 0 };
 
   constructor(private readonly opts: LinkSocketsOptions) {}
 
@@ -74,6 +78,7 @@ export class LinkSockets {
       );
       for (const g of groups) this.join(entry, g);
       this.open.set(name, entry);
+      this.applyArpTargets(name);
       this.failing.delete(name);
       this.opts.logger.info('layer2: listening', { event: 'listening', interface: name, ifindex: entry.index });
       this.armWatchdog();
@@ -109,6 +114,32 @@ export class LinkSockets {
     }
   }
 
+  /**
+   * Only ARP requests for `targets` (IPv4 numbers) reach the engine from `name`: a flood of
+   * requests for other hosts' addresses stays in the kernel (and cannot fill the socket's
+   * queue). Kept across reopening.
+   */
+  setArpTargets(name: string, targets: readonly number[]): void {
+    const list = [...targets].sort((a, b) => a - b);
+    const key = list.join(',');
+    const had = this.arpTargets.get(name);
+    if (had?.key === key) return;
+    this.arpTargets.set(name, { list, key, ...(had?.applied !== undefined ? { applied: had.applied } : {}) });
+    this.applyArpTargets(name);
+  }
+
+  private applyArpTargets(name: string): void {
+    const s = this.open.get(name);
+    const t = this.arpTargets.get(name);
+    if (!s || !t || t.applied === `${s.index}|${t.key}`) return;
+    try {
+      s.sock.setArpTargets(t.list);
+      t.applied = `${s.index}|${t.key}`;
+    } catch (err) {
+      this.opts.logger.warn('layer2: cannot narrow the kernel filter; every ARP request reaches the speaker', { event: 'filterFailed', interface: name, error: errorMessage(err) });
+    }
+  }
+
   /** Receives frames sent to this multicast MAC on `name` (kept across reopening). */
   addMembership(name: string, mac: Buffer): void {
     const s = this.open.get(name);
@@ -129,6 +160,8 @@ export class LinkSockets {
     this.watch.delete(name);
     if (!s) return;
     this.open.delete(name);
+    const t = this.arpTargets.get(name);
+    if (t) delete t.applied;
     s.sock.close();
     this.opts.logger.info('layer2: closed the socket', { event: 'socketClosed', interface: name, ifindex: s.index, reason: why });
   }
@@ -146,7 +179,8 @@ export class LinkSockets {
     for (const [name, s] of [...this.open]) {
       const st = s.sock.stats();
       const prev = this.watch.get(name);
-      this.watch.set(name, { received: st.received, queued: st.queued });
+      this.watch.set(name, { received: st.received, queued: st.queued, drops: st.drops });
+      this.counters.kernelDrops += st.drops - (prev?.drops ?? 0);
       if (!prev || st.queued === 0 || prev.queued === 0 || st.received !== prev.received) continue;
       this.counters.stalls++;
       this.opts.logger.warn('layer2: socket stopped delivering frames; reopening it', { event: 'socketStalled', interface: name, queuedBytes: st.queued });

@@ -40,7 +40,7 @@ class FakeSocket implements PacketSocketHandle {
   sent: Buffer[] = [];
   groups: string[] = [];
   closed = false;
-  stat = { received: 0, errors: 0, queued: 0 };
+  stat = { received: 0, errors: 0, queued: 0, drops: 0 };
   constructor(readonly ifname: string) {
     if (FakeSocket.failOpen > 0) {
       FakeSocket.failOpen--;
@@ -56,10 +56,15 @@ class FakeSocket implements PacketSocketHandle {
     this.sent.push(frame);
     return frame.length;
   }
+  arpTargets: readonly number[] | null = null;
+  setArpTargets(t: readonly number[] | null): boolean {
+    this.arpTargets = t;
+    return t !== null;
+  }
   addMembership(mac: Buffer): void {
     this.groups.push(mac.toString('hex'));
   }
-  stats(): { received: number; errors: number; queued: number } {
+  stats(): { received: number; errors: number; queued: number; drops: number } {
     return this.stat;
   }
   close(): void {
@@ -99,6 +104,7 @@ describe('layer2 engine: link events (FakeClock, fake sockets)', () => {
     expect(r.taken).to.deep.equal([V4, V6]);
     const s = FakeSocket.all[0]!;
     expect(s.groups).to.deep.equal(['3333ff00000a']);
+    expect(s.arpTargets).to.deep.equal([0xc000020a]); // only requests for 192.0.2.10 pass the kernel filter
     expect(gratuitousFor(V4, s)).to.equal(2); // request + reply
     expect(gratuitousFor(V6, s)).to.equal(1);
   });
@@ -191,7 +197,7 @@ describe('layer2 engine: link events (FakeClock, fake sockets)', () => {
     const { engine, clock, log } = setup();
     engine.setOwned(want);
     const s = FakeSocket.all[0]!;
-    s.stat = { received: 10, errors: 0, queued: 4096 };
+    s.stat = { received: 10, errors: 0, queued: 4096, drops: 0 };
     clock.advance(WATCHDOG_INTERVAL_MS);
     expect(s.closed).to.equal(false); // one look is no proof
     clock.advance(WATCHDOG_INTERVAL_MS);
@@ -199,6 +205,7 @@ describe('layer2 engine: link events (FakeClock, fake sockets)', () => {
     const now = FakeSocket.all.at(-1)!;
     expect(now).to.not.equal(s);
     expect(now.groups).to.deep.equal(['3333ff00000a']);
+    expect(now.arpTargets).to.deep.equal([0xc000020a]);
     expect(gratuitousFor(V4, now)).to.equal(2);
     expect(log.records.some((r) => r.fields['event'] === 'socketStalled' && r.fields['interface'] === 'eth0')).to.equal(true);
   });
@@ -208,7 +215,7 @@ describe('layer2 engine: link events (FakeClock, fake sockets)', () => {
     engine.setOwned(want);
     const s = FakeSocket.all[0]!;
     for (let i = 1; i <= 5; i++) {
-      s.stat = { received: i * 10, errors: 0, queued: 512 };
+      s.stat = { received: i * 10, errors: 0, queued: 512, drops: 0 };
       clock.advance(WATCHDOG_INTERVAL_MS);
     }
     expect(s.closed).to.equal(false);
