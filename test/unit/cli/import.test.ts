@@ -1,9 +1,9 @@
 import { expect } from 'chai';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
-import { parseAllDocuments } from 'yaml';
+import { parseAllDocuments, stringify } from 'yaml';
 import { runImport } from '../../../src/cli/import.js';
 
 function capture(): { io: { stdout: PassThrough; stderr: PassThrough }; out: () => string; err: () => string } {
@@ -46,6 +46,36 @@ describe('herald import (command)', () => {
         'apiVersion: herald.dev/v1beta1\nkind: IPAddressPool\nmetadata:\n  name: first-pool\n  namespace: lb\nspec:\n  addresses:\n    - 192.0.2.10-192.0.2.20\n',
       );
       expect(c.err()).to.match(/wrote 2 Herald object\(s\) into .* for namespace lb; 0 unsupported field\(s\) or object\(s\); 4 other object\(s\) left alone\n$/);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('reads `kubectl get -o yaml` output (a List, with server fields and status, all left behind)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'herald-import-list-'));
+    try {
+      const list = {
+        apiVersion: 'v1',
+        kind: 'List',
+        items: [{
+          apiVersion: 'metallb.io/v1beta1',
+          kind: 'IPAddressPool',
+          metadata: {
+            name: 'p', namespace: 'metallb-system', uid: 'u-1', resourceVersion: '42', generation: 1, creationTimestamp: '2025-01-01T00:00:00Z',
+            managedFields: [{ manager: 'kubectl' }], annotations: { 'kubectl.kubernetes.io/last-applied-configuration': '{}', team: 'net' },
+          },
+          spec: { addresses: ['192.0.2.0/28'], autoAssign: true, avoidBuggyIPs: false },
+          status: { assignedIPv4: 1 },
+        }],
+      };
+      await writeFile(join(dir, 'export.yaml'), stringify(list));
+      const c = capture();
+      expect(await runImport({ paths: [dir], namespace: 'herald-system' }, c.io)).to.equal(0, c.err());
+      expect(parseAllDocuments(c.out()).map((d) => d.toJS() as unknown)).to.deep.equal([{
+        apiVersion: 'herald.dev/v1beta1', kind: 'IPAddressPool',
+        metadata: { name: 'p', namespace: 'herald-system', annotations: { team: 'net' } },
+        spec: { addresses: ['192.0.2.0/28'], autoAssign: true, avoidBuggyIPs: false },
+      }]);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
