@@ -32,7 +32,7 @@ export function renderStatus(r: StatusReport, cluster: string): string {
   out.push(
     r.sessions.length === 0
       ? '(none)\n'
-      : renderTable(['NODE', 'PEER', 'ADDRESS', 'STATE', 'PREFIXES', 'BFD', 'LAST ERROR'], r.sessions.map((s) => [s.node, s.peer, s.peerAddress, s.state, String(s.prefixesSent), dash(s.bfd), dash(s.lastError)])),
+      : renderTable(['NODE', 'PEER', 'ADDRESS', 'STATE', 'PREFIXES', 'BFD', 'LAST ERROR'], r.sessions.map((s) => [s.node, s.peer, dash(s.peerAddress), s.state, String(s.prefixesSent), dash(s.bfd), dash(s.lastError)])),
   );
   out.push('\nCONFIGURATION\n');
   out.push(

@@ -21,6 +21,8 @@ export interface StatusInput {
   readonly configStates: readonly ApiObject[];
   /** Warning Events on Services (the speakers' announceFailed say why a node does not announce). */
   readonly events: readonly ApiObject[];
+  /** BGPPeers: a session's peer address when its BGPSessionState does not carry one. */
+  readonly peers?: readonly ApiObject[];
   /** Serve only Services with this loadBalancerClass (default: those with none). */
   readonly lbClass?: string;
 }
@@ -196,6 +198,7 @@ export function buildStatusReport(inp: StatusInput): StatusReport {
     else if (announcedBy.length === 0) warnings.push(`Service ${key} (${ips.join(', ')}) is announced by no node${known.length > 0 ? `: ${known.map((k) => `${k.node} ${k.reason}`).join('; ')}` : ''}`);
   }
 
+  const peerAddresses = new Map((inp.peers ?? []).map((p) => [p.metadata.name, str(obj(p['spec'])['peerAddress'])]));
   const sessions: SessionRow[] = inp.sessions
     .map((s) => obj(s['status']))
     .map((st) => {
@@ -203,7 +206,7 @@ export function buildStatusReport(inp: StatusInput): StatusReport {
       return {
         node: str(st['node']),
         peer: str(st['peer']),
-        peerAddress: str(st['peerAddress']),
+        peerAddress: str(st['peerAddress']) || (peerAddresses.get(str(st['peer'])) ?? ''),
         state: str(st['state']) || 'Unknown',
         prefixesSent: typeof st['prefixesSent'] === 'number' ? st['prefixesSent'] : 0,
         lastError: str(st['lastError']),
@@ -212,8 +215,9 @@ export function buildStatusReport(inp: StatusInput): StatusReport {
     })
     .sort((a, b) => a.node.localeCompare(b.node) || a.peer.localeCompare(b.peer));
   for (const s of sessions) {
-    if (s.state !== 'Established') problems.push(`BGP session ${s.node} → ${s.peer} (${s.peerAddress}) is ${s.state}${s.lastError ? `: ${s.lastError}` : ''}`);
-    else if (s.bfd !== '' && s.bfd !== 'Up') problems.push(`BFD ${s.node} → ${s.peer} (${s.peerAddress}) is ${s.bfd}`);
+    const to = `${s.node} → ${s.peer}${s.peerAddress ? ` (${s.peerAddress})` : ''}`;
+    if (s.state !== 'Established') problems.push(`BGP session ${to} is ${s.state}${s.lastError ? `: ${s.lastError}` : ''}`);
+    else if (s.bfd !== '' && s.bfd !== 'Up') problems.push(`BFD ${to} is ${s.bfd}`);
   }
 
   // The controller and every speaker report the same bad object: one row, its reporters joined.

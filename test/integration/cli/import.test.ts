@@ -11,6 +11,8 @@ import { PassThrough } from 'node:stream';
 import { Controller } from '../../../controller/controller.js';
 import { runImport } from '../../../src/cli/import.js';
 import { loadManifests, runValidate } from '../../../src/cli/validate.js';
+import { readStatus } from '../../../src/cli/status.js';
+import type { StatusReport } from '../../../src/cli/status-report.js';
 import { systemClock } from '../../../src/core/clock.js';
 import { RecordingLogger } from '../../../src/core/logger.js';
 import { NAMESPACES, SECRETS, SERVICES, heraldResource, type KubeObject } from '../../../src/k8s/index.js';
@@ -81,6 +83,21 @@ describe('herald import: MetalLB fixtures round-trip to the same addresses', fun
             return reasonOf(cur) !== undefined ? cur : undefined;
           }, `${ns}/${s.metadata.name} handled by the controller`);
           expect([reasonOf(got), ingressOf(got)], `${ns}/${s.metadata.name}`).to.deep.equal(['Assigned', ingressOf(s)]);
+        }
+        // herald status on the result: nothing wrong, each Service in the pool MetalLB named,
+        // and the pools' used counts (written by the controller) add up to the addresses held.
+        const distinct = new Set(services.flatMap((s) => ingressOf(s))).size;
+        const used = (r: StatusReport): number => r.pools.reduce((n, p) => n + Number(p.assignedIPv4) + Number(p.assignedIPv6), 0);
+        const report = await eventually(async () => {
+          const r = await readStatus(c.client, { namespace: NS });
+          return r.services.every((x) => x.pool !== '') && used(r) === distinct ? r : undefined;
+        }, 'status report with every pool and Service');
+        expect(report.problems).to.deep.equal([]);
+        for (const s of services) {
+          const recorded = s.metadata.annotations?.['metallb.io/ip-allocated-from-pool'] ?? s.metadata.annotations?.['metallb.universe.tf/ip-allocated-from-pool'];
+          const row = report.services.find((x) => x.name === s.metadata.name && x.namespace === (s.metadata.namespace ?? 'default'));
+          expect(row?.ips).to.deep.equal(ingressOf(s));
+          if (recorded) expect(row?.pool, s.metadata.name).to.equal(recorded);
         }
       } finally {
         await controller?.stop();

@@ -45,6 +45,16 @@ describe('status report (pure)', () => {
     expect(r.warnings).to.deep.equal(['pool p is full']);
   });
 
+  it('a session without peerAddress (as the speaker writes it) takes the BGPPeer\'s', () => {
+    const r = buildStatusReport({
+      ...empty,
+      peers: [o('router', undefined, { spec: { peerAddress: '2001:db8::1' } })],
+      sessions: [o('s', { node: 'n1', peer: 'router', state: 'Connect' }), o('t', { node: 'n1', peer: 'gone', state: 'Idle' })],
+    });
+    expect(r.sessions.map((s) => s.peerAddress)).to.deep.equal(['', '2001:db8::1']);
+    expect(r.problems).to.deep.equal(['BGP session n1 → gone is Idle', 'BGP session n1 → router (2001:db8::1) is Connect']);
+  });
+
   it('the same configuration error from several reporters is one row; Invalid without errors still counts', () => {
     const err = { kind: 'BGPPeer', namespace: 'herald-system', name: 'r', field: 'spec.vrf', reason: 'not supported' };
     const r = buildStatusReport({
