@@ -12,6 +12,7 @@ import { collectBundle, runCollect } from '../../../src/cli/collect.js';
 import { runStatus } from '../../../src/cli/status.js';
 import { EVENTS, NAMESPACES, NODES, PODS, SECRETS, SERVICES, heraldResource, type KubeObject, type ResourceType } from '../../../src/k8s/index.js';
 import { startTestCluster, type TestCluster } from '../../support/apiserver.js';
+import { requireTool } from '../../support/tools.js';
 
 const NS = 'herald-system';
 
@@ -130,6 +131,19 @@ describe('herald status and collect on the embedded API server', function () {
     });
     expect(r.status, r.stderr).to.equal(1);
     expect((JSON.parse(r.stdout) as { services: unknown[] }).services.length).to.equal(3);
+  });
+
+  it('kubectl finds the plugin on PATH: `kubectl herald status` with KUBECONFIG', async function () {
+    requireTool(this, 'kubectl');
+    const kc = join(dir, 'kubeconfig-plugin');
+    await writeFile(kc, c.server.kubeconfig());
+    const env = { ...process.env, PATH: `${join(process.cwd(), 'bin')}:${process.env['PATH'] ?? ''}`, KUBECONFIG: kc };
+    const r = await new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+      const child = execFile('kubectl', ['herald', 'status'], { encoding: 'utf8', timeout: 60_000, env }, (_err, stdout, stderr) => resolve({ status: child.exitCode, stdout, stderr }));
+    });
+    expect(r.status, r.stderr).to.equal(1);
+    expect(r.stdout).to.match(/^Herald status of https:\/\/127\.0\.0\.1:\d+\n/);
+    expect(r.stdout).to.match(/PROBLEMS \(3\)/);
   });
 
   it('collect writes a directory: every Herald kind, Services, EndpointSlices, Events, pods, redacted Secrets and passwords, and what it could not read', async () => {
