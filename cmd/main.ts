@@ -9,6 +9,9 @@ import { errorMessage, HeraldError } from '../src/core/errors.js';
 import { LOG_LEVELS } from '../src/core/logger.js';
 import type { CliIO } from '../src/cli/io.js';
 import { validateCommand } from '../src/cli/validate.js';
+import { importCommand } from '../src/cli/import.js';
+import { statusCommand } from '../src/cli/status.js';
+import { collectCommand } from '../src/cli/collect.js';
 import { apiserverCommand } from './apiserver.js';
 import { controllerCommand } from './controller.js';
 import { speakerCommand } from './speaker.js';
@@ -30,6 +33,9 @@ export async function main(argv: readonly string[], io: CliIO = process, waitFor
     .usage('$0 <command> [options]')
     .option('log-level', { choices: LOG_LEVELS, default: 'info' as const, describe: 'log verbosity' })
     .command(validateCommand(io, setExit))
+    .command(importCommand(io, setExit))
+    .command(statusCommand(io, setExit))
+    .command(collectCommand(io, setExit))
     .command(apiserverCommand(io, waitForStop))
     .command(controllerCommand(io, waitForStop, setExit))
     .command(speakerCommand(io, waitForStop))

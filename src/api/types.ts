@@ -94,6 +94,10 @@ export interface BGPPeerSpec {
   vrf?: string;
   disableMP?: boolean;
   dualStackAddressFamily?: boolean;
+  /** MetalLB v1beta2; declared so that it is refused (CEL rule and src/config), never pruned. */
+  localASN?: number;
+  /** MetalLB v1beta2 unnumbered BGP; declared so that it is refused, never pruned. */
+  interface?: string;
 }
 
 export type BGPPeer = HeraldObject<'BGPPeer', BGPPeerSpec, ConditionsStatus>;

@@ -60,7 +60,7 @@ export function parseConfig(objects: readonly unknown[], opts: ParseOptions = {}
     inputIndex.set(env.ref, i);
     const group = env.apiVersion.includes('/') ? env.apiVersion.slice(0, env.apiVersion.indexOf('/')) : '';
     if (group === 'metallb.io' || group === 'metallb.universe.tf') {
-      env.root.error('apiVersion', `"${env.apiVersion}" is MetalLB's; for Herald use apiVersion: ${HERALD_API_VERSION} (fields are the same)`);
+      env.root.error('apiVersion', `"${env.apiVersion}" is MetalLB's; for Herald use apiVersion: ${HERALD_API_VERSION} in Herald's namespace; 'herald import -f FILE' converts MetalLB objects`);
       return;
     }
     if (group === HERALD_GROUP) {

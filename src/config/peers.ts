@@ -49,8 +49,11 @@ export function readPeer(
   spec.only([
     'myASN', 'peerASN', 'dynamicASN', 'peerAddress', 'sourceAddress', 'peerPort', 'holdTime', 'keepaliveTime',
     'connectTime', 'routerID', 'nodeSelectors', 'password', 'passwordSecret', 'bfdProfile', 'enableGracefulRestart', 'passive',
-    'ebgpMultiHop', 'vrf', 'disableMP', 'dualStackAddressFamily',
+    'ebgpMultiHop', 'vrf', 'disableMP', 'dualStackAddressFamily', 'localASN', 'interface',
   ]);
+  // MetalLB v1beta2 fields the speaker does not implement: refused, as the CRD's CEL rules do.
+  if (spec.has('localASN')) spec.error('localASN', 'not supported by Herald (every session uses myASN as its local AS); remove localASN and set myASN');
+  if (spec.has('interface')) spec.error('interface', 'interface (unnumbered BGP) is not supported by Herald; remove interface and set peerAddress to the router\'s address');
   const myASN = spec.int('myASN', 1, ASN_MAX);
   if (!spec.has('myASN')) spec.error('myASN', 'required (1-4294967295)');
   const peerASN = spec.int('peerASN', 1, ASN_MAX);

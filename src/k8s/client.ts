@@ -238,6 +238,27 @@ export class KubeClient {
     return parsed;
   }
 
+  /** A GET whose answer is text, not JSON (pods/log). */
+  async getText(path: string, query: Record<string, string | number | boolean | undefined> = {}): Promise<string> {
+    const ctx = new RequestContext(this.server + path, HttpMethod.GET);
+    for (const [k, v] of Object.entries(query)) if (v !== undefined) ctx.setQueryParam(k, String(v));
+    await this.kubeConfig.applySecurityAuthentication(ctx);
+    this.reuseAgent(ctx);
+    const response = await this.http.send(ctx).toPromise().catch((err: unknown) => {
+      throw new KubeApiError(0, 'Unknown', `GET ${path}: ${(err as Error).message}`);
+    });
+    const text = await response.body.text();
+    if (response.httpStatusCode >= 200 && response.httpStatusCode <= 299) return text;
+    let status: Record<string, unknown> = {};
+    try {
+      status = JSON.parse(text) as Record<string, unknown>;
+    } catch {
+      // not a Status object
+    }
+    const message = typeof status['message'] === 'string' ? status['message'] : `GET ${path}: HTTP ${response.httpStatusCode} ${text.slice(0, 200)}`;
+    throw new KubeApiError(response.httpStatusCode, knownReason(status['reason'], response.httpStatusCode), message, status);
+  }
+
   async list<T extends KubeObject = KubeObject>(t: ResourceType, opts: ListOptions = {}): Promise<ListResult<T>> {
     const out = (await this.request(HttpMethod.GET, resourcePath(t, opts.namespace), {
       labelSelector: opts.labelSelector,
