@@ -76,6 +76,8 @@ describe('speakers end to end (API server, controller, 3 node namespaces, BIRD, 
       return items.some((e) => e['reason'] === 'nodeAssigned' && e['message'] === `announcing ${ip} from node ${owner} via L2`) ? items : undefined;
     }, "the owner's nodeAssigned Event under the Service's uid");
     expect(evs.filter((e) => e['reason'] === 'nodeAssigned').every((e) => (e['source'] as { component?: string } | undefined)?.component === 'herald-speaker')).to.equal(true);
+    // A normal start is no partition: no speaker said so (SWIM's view is used once it has heard everyone).
+    for (const n of Object.keys(NODE_IPS)) expect(logs[n], `${n}'s log`).to.not.match(/split-brain|partition minority/);
   });
 
   it('Layer 2: a speaker whose pod is not Ready is no candidate; the next node in the order takes over', async () => {
