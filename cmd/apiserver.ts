@@ -23,7 +23,7 @@ export function apiserverCommand(io: CliIO, waitForStop: () => Promise<void>): C
         .option('kubeconfig-out', { type: 'string', describe: 'write an admin kubeconfig here' })
         .option('apply', { type: 'string', array: true, default: [] as string[], describe: 'manifests (files or folders) to create at start, e.g. crds/' })
         .option('enforce-rbac', { type: 'boolean', default: false, describe: 'authorize ServiceAccount tokens with the stored RBAC objects' })
-        .option('service-cidr', { type: 'string', array: true, default: [] as string[], describe: 'Service clusterIP ranges, one per family (default 198.51.100.128/25 and 2001:db8:fff::/112)' }) as never,
+        .option('service-cidr', { type: 'string', array: true, default: [] as string[], describe: 'Service clusterIP ranges, one per family (default 198.19.0.0/16 and 2001:db8:ffff:ffff::/112)' }) as never,
     handler: async (args) => {
       const { applyObjects, startApiServer } = await import('../lab/apiserver/index.js');
       const server = await startApiServer({ port: args.port, host: args.host, enforceRbac: args['enforce-rbac'], ...(args['service-cidr'].length > 0 ? { serviceCIDRs: args['service-cidr'] } : {}) });

@@ -209,8 +209,7 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
         return send(res, existed ? 200 : 201, out);
       }
       case 'delete': {
-        const text = await readBody(req);
-        const out = core.delete(r.info, r.namespace, r.name!, parseBody(text, 'application/json') ?? {});
+        const out = core.delete(r.info, r.namespace, r.name!, parseBody(await readBody(req), contentType.includes('protobuf') ? contentType : 'application/json') ?? {});
         return send(res, 200, out);
       }
       case 'deletecollection':
