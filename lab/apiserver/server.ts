@@ -12,6 +12,7 @@ import type { AddressInfo, Socket } from 'node:net';
 import { stringify as toYaml } from 'yaml';
 import { selfSignedCertificate } from './certificate.js';
 import { ApiCore, type CoreOptions } from './core.js';
+import { startControllers } from './controllers/run.js';
 import { discoveryDocument } from './discovery.js';
 import { parseBody, patchTypeOf, readBody, send, sendError } from './http-io.js';
 import { authorize, forbiddenMessage, serviceAccountUser, type Attributes, type RbacSource, type UserInfo } from './rbac.js';
@@ -60,6 +61,12 @@ export interface ApiServerOptions extends CoreOptions {
    * the server through it without any traffic outside loopback.
    */
   readonly unixSocket?: string;
+  /**
+   * Run the built-in controllers (scheduler, Deployments, ReplicaSets, EndpointSlices,
+   * owner-based garbage collection) in this process. Off by default: most tests want a
+   * passive store.
+   */
+  readonly controllers?: boolean;
 }
 
 export interface ApiServer {
@@ -81,6 +88,7 @@ export interface ApiServer {
 
 export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiServer> {
   const core = new ApiCore(opts);
+  const controllers = opts.controllers ? startControllers(core) : undefined;
   const adminToken = opts.adminToken ?? randomBytes(16).toString('hex');
   const tokens = new Map<string, UserInfo>([[adminToken, { name: 'herald-admin', groups: ['system:masters', 'system:authenticated'] }]]);
   const enforceRbac = opts.enforceRbac ?? false;
@@ -292,6 +300,7 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
     kubeconfig,
     writeKubeconfig: (path, token, namespace) => writeFileSync(path, kubeconfig(token, namespace), { mode: 0o600 }),
     stop: async () => {
+      controllers?.stop();
       core.dropWatches();
       for (const res of hung) res.destroy();
       await new Promise<void>((resolve) => {
