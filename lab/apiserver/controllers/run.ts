@@ -78,7 +78,10 @@ export function startControllers(core: ApiCore): Controllers {
     const pods = core.store.list('pods');
     const replicaSets = core.store.list('replicasets.apps');
     // Deployments.
-    for (const k of dirty.deployments) {
+    // Keys added by this pass's own writes stay for the next pass.
+    const deployments = [...dirty.deployments];
+    dirty.deployments.clear();
+    for (const k of deployments) {
       const [ns, name] = k.split('/') as [string, string];
       const d = core.store.get('deployments.apps', ns, name);
       if (!d || d.metadata.deletionTimestamp) continue;
@@ -93,9 +96,10 @@ export function startControllers(core: ApiCore): Controllers {
         writeStatus(DEPLOYMENTS, core.store.get('deployments.apps', ns, name)!, plan.status);
       });
     }
-    dirty.deployments.clear();
     // ReplicaSets.
-    for (const k of dirty.replicaSets) {
+    const sets = [...dirty.replicaSets];
+    dirty.replicaSets.clear();
+    for (const k of sets) {
       const [ns, name] = k.split('/') as [string, string];
       const rs = core.store.get('replicasets.apps', ns, name);
       if (!rs) continue;
@@ -106,7 +110,6 @@ export function startControllers(core: ApiCore): Controllers {
         writeStatus(REPLICASETS, core.store.get('replicasets.apps', ns, name)!, plan.status);
       });
     }
-    dirty.replicaSets.clear();
     // Garbage: Pods, ReplicaSets and managed slices whose controlling owner is gone.
     for (const [ri, list] of [[PODS, core.store.list('pods')], [REPLICASETS, core.store.list('replicasets.apps')], [SLICES, core.store.list('endpointslices.discovery.k8s.io')]] as const) {
       for (const o of list) {
@@ -132,14 +135,16 @@ export function startControllers(core: ApiCore): Controllers {
     }
     // EndpointSlices.
     const services = new Map<string, Obj>();
-    for (const ns of dirty.namespaces) for (const s of core.store.list('services', ns)) services.set(key(s), s);
-    for (const k of dirty.services) {
+    const namespaces = [...dirty.namespaces];
+    const serviceKeys = [...dirty.services];
+    dirty.namespaces.clear();
+    dirty.services.clear();
+    for (const ns of namespaces) for (const s of core.store.list('services', ns)) services.set(key(s), s);
+    for (const k of serviceKeys) {
       const [ns, name] = k.split('/') as [string, string];
       const s = core.store.get('services', ns, name);
       if (s) services.set(k, s);
     }
-    dirty.namespaces.clear();
-    dirty.services.clear();
     for (const s of services.values()) {
       const ns = s.metadata.namespace!;
       const want = desiredSlices(s, core.store.list('pods', ns));

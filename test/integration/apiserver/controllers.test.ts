@@ -41,6 +41,12 @@ describe('embedded API server: controllers (scheduler, Deployment, ReplicaSet, E
     }, 'the Service\'s slice with the Ready Pod');
     expect(slice!['ports']).to.deep.equal([{ name: 'http', port: 8080, protocol: 'TCP' }]);
     expect((slice!['endpoints'] as { addresses: string[]; nodeName: string }[])[0]).to.deep.include({ addresses: ['198.51.100.1'], nodeName: (p!['spec'] as { nodeName: string }).nodeName });
+    // Scaled down through the Deployment: one Pod left, and the ReplicaSet's status says so.
+    await c.client.patch(DEPLOYMENTS, 'default', 'web', { spec: { replicas: 1 } });
+    await eventually(async () => {
+      const rs = (await c.client.list(REPLICASETS, { namespace: 'default' })).items[0];
+      return (await c.client.list(PODS, { namespace: 'default' })).items.length === 1 && (rs?.['status'] as { replicas?: number } | undefined)?.replicas === 1;
+    }, 'one Pod and a ReplicaSet status that counts it');
     await c.client.delete(DEPLOYMENTS, 'default', 'web');
     await eventually(async () => (await c.client.list(PODS, { namespace: 'default' })).items.length === 0 && (await c.client.list(REPLICASETS, { namespace: 'default' })).items.length === 0, 'the ReplicaSet and Pods to go');
     await c.client.delete(SERVICES, 'default', 'web');

@@ -85,7 +85,7 @@ describe('embedded API server: kubectl', function () {
     expect(gone.err).to.include('services "web" not found');
   });
 
-  it("a new user's everyday commands (protobuf bodies): create namespace, deployment, service loadbalancer, expose, run, secret, configmap, role, rolebinding", async () => {
+  it("a new user's everyday commands (protobuf bodies): create namespace, deployment, service loadbalancer, expose, run, secret, configmap, role, rolebinding, scale", async () => {
     expect(await ok('create', 'namespace', 'shop')).to.include('namespace/shop created');
     expect(await ok('create', 'deployment', 'web', '--image=herald/demo', '--replicas=2', '-n', 'shop')).to.include('deployment.apps/web created');
     expect(await ok('create', 'service', 'loadbalancer', 'web', '--tcp=80:8080', '-n', 'shop')).to.include('service/web created');
@@ -101,6 +101,9 @@ describe('embedded API server: kubectl', function () {
     expect(deploy.spec.template.spec.containers[0]!.image).to.equal('herald/demo');
     expect(await ok('get', 'svc', 'web', '-n', 'shop', '-o', 'jsonpath={.spec.ports[0].targetPort} {.spec.selector.app} {.spec.type}')).to.equal('8080 web LoadBalancer');
     expect(await ok('get', 'secret', 's1', '-n', 'shop', '-o', 'jsonpath={.data.k}')).to.equal(Buffer.from('v').toString('base64'));
+    expect(await ok('scale', 'deployment', 'web', '--replicas=3', '-n', 'shop')).to.include('deployment.apps/web scaled');
+    expect(await ok('get', 'deployment', 'web', '-n', 'shop', '-o', 'jsonpath={.spec.replicas}')).to.equal('3');
+    expect(JSON.parse(await ok('get', '--raw', '/apis/apps/v1/namespaces/shop/deployments/web/scale'))).to.deep.include({ kind: 'Scale', spec: { replicas: 3 }, status: { replicas: 0, selector: 'app=web' } });
   });
 
   it('prints the columns kube-apiserver prints for built-in kinds', async () => {
