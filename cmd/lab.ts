@@ -14,6 +14,7 @@ interface Args {
   'state-dir': string;
   name?: string;
   router: string;
+  web?: number;
   'log-level'?: string;
   rounds?: number;
   once?: boolean;
@@ -33,6 +34,7 @@ export function labCommand(io: CliIO, root: string, waitForStop: () => Promise<v
         .option('port', { type: 'number', default: 6443, describe: 'API server port on 127.0.0.1 (for kubectl)' })
         .option('state-dir', { type: 'string', default: join(root, '.lab'), describe: 'kubeconfigs, logs and sockets; the lab\'s names derive from it' })
         .option('name', { type: 'string', describe: 'name the lab\'s namespaces (1-6 lower-case letters or digits) instead of deriving it from --state-dir' })
+        .option('web', { type: 'number', describe: 'serve a live picture of the lab at http://127.0.0.1:PORT/ (0: any free port)' })
         .option('router', { type: 'string', choices: [...ROUTERS], default: 'bird', describe: 'the BGP router upstream of the nodes' })
         .option('rounds', { type: 'number', describe: 'stop after printing the table this many times' })
         .option('once', { type: 'boolean', describe: 'wait until every demo Service answers, print once, run the scenario, clean up; exit 1 unless all of it worked' })
@@ -55,6 +57,7 @@ export function labCommand(io: CliIO, root: string, waitForStop: () => Promise<v
         nodes: args.nodes,
         stateDir: args['state-dir'],
         router,
+        ...(args.web !== undefined ? { web: args.web } : {}),
         ...(args.name !== undefined ? { name: args.name } : {}),
         ...(args['log-level'] !== undefined ? { logLevel: args['log-level'] } : {}),
         port: args.port,

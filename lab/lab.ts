@@ -18,7 +18,8 @@ import { loadManifests } from '../src/cli/validate.js';
 import { runScenario, type ScenarioName, type ScenarioResult } from './scenarios.js';
 import { labDown, labPrefix, PIDS, PREFIX_FILE } from './names.js';
 import { podCidrs, startKubelets, type NodeAgent } from './kubelet.js';
-import { formatTable, observe, served, type LabRow } from './observe.js';
+import { formatTable, liveSpeakers, observe, served, type LabRow } from './observe.js';
+import { startWebView, type WebState, type WebView } from './web.js';
 import { ROUTER_TOOLS, startRouter, syncGobgpFib, type RouterKind } from './routers.js';
 
 export type { ScenarioName, ScenarioResult } from './scenarios.js';
@@ -47,6 +48,8 @@ export interface LabOptions {
   /** Machine-readable output on `out` (one JSON document per table); messages go to `err`. */
   readonly json?: boolean;
   readonly err?: NodeJS.WritableStream;
+  /** Serve a live picture of the lab on 127.0.0.1 at this port (0: any free port). */
+  readonly web?: number;
   /** Log level of the lab's Herald processes (default info). */
   readonly logLevel?: string;
 }
@@ -121,6 +124,7 @@ export async function runLab(o: LabOptions): Promise<LabResult> {
   };
   let kubelets: { stop(): void } | undefined;
   let fib: { stop(): void } | undefined;
+  let web: WebView | undefined;
   try {
     // The API: CRDs and manifests/ (namespace, RBAC, service accounts), like kubectl apply -k.
     const rendered = kustomize(o.root);
@@ -198,7 +202,25 @@ export async function runLab(o: LabOptions): Promise<LabResult> {
 
     let stopped = false;
     void o.stop.then(() => (stopped = true));
-    const look = (): Promise<LabRow[]> => observe({ core: server.core, client, macs, heraldNamespace: HERALD_NS, now: () => Date.now() });
+    const observeCtx = { core: server.core, client, macs, heraldNamespace: HERALD_NS, now: () => Date.now() };
+    let latest: LabRow[] = [];
+    const look = async (): Promise<LabRow[]> => (latest = await observe(observeCtx));
+    if (o.web !== undefined) {
+      const picture = (): WebState => {
+        const alive = liveSpeakers(observeCtx);
+        const sessions = server.core.store.list('bgpsessionstates.herald.dev').map((x) => (x['status'] ?? {}) as { node?: string; peer?: string; state?: string });
+        return {
+          name: prefix,
+          time: new Date().toISOString(),
+          router: { kind: routerKind, addresses: [ROUTER, '2001:db8::254'], asn: ROUTER_AS },
+          client: [CLIENT, '2001:db8::200'],
+          nodes: nodes.map((n, i) => ({ name: n, addresses: [`${LAN}.${i + 1}`, `2001:db8::${i + 1}`], asn: NODE_AS, speakerAlive: alive.has(n), sessions: sessions.filter((x) => x.node === n).map((x) => ({ peer: x.peer ?? '', state: x.state ?? 'Unknown' })) })),
+          services: latest,
+        };
+      };
+      web = await startWebView(o.web, picture);
+      say(`  web view: ${web.url}`);
+    }
     const print = (rows: readonly LabRow[], scenario?: ScenarioResult): void => {
       if (o.json) {
         o.out.write(`${JSON.stringify({ time: new Date().toISOString(), allReachable: allServed(rows, nodes.length), services: rows, ...(scenario ? { scenario } : {}) })}\n`);
@@ -233,6 +255,7 @@ export async function runLab(o: LabOptions): Promise<LabResult> {
   } finally {
     kubelets?.stop();
     fib?.stop();
+    await web?.stop();
     for (const p of procs) if (p.proc.exitCode === null) p.proc.kill('SIGTERM');
     await new Promise((r) => setTimeout(r, 300));
     await net.teardown();

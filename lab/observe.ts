@@ -47,7 +47,8 @@ function run(cmd: string, args: readonly string[]): Promise<{ ok: boolean; out: 
 
 const LEASE_PREFIX = 'herald-speaker-';
 
-function liveSpeakers(ctx: ObserveContext): Set<string> {
+/** Nodes whose speaker holds a fresh Lease. */
+export function liveSpeakers(ctx: ObserveContext): Set<string> {
   const out = new Set<string>();
   for (const l of ctx.core.store.list('leases.coordination.k8s.io', ctx.heraldNamespace)) {
     if (!l.metadata.name.startsWith(LEASE_PREFIX)) continue;
