@@ -31,7 +31,7 @@ export function startControllers(core: ApiCore): Controllers {
   const DEPLOYMENTS = info('apps', 'deployments');
   const REPLICASETS = info('apps', 'replicasets');
   const SLICES = info('discovery.k8s.io', 'endpointslices');
-  const dirty = { deployments: new Set<string>(), replicaSets: new Set<string>(), services: new Set<string>(), namespaces: new Set<string>(), schedule: false };
+  const dirty = { deployments: new Set<string>(), replicaSets: new Set<string>(), services: new Set<string>(), namespaces: new Set<string>(), schedule: false, garbage: true };
   let timer: NodeJS.Immediate | undefined;
   let waiters: (() => void)[] = [];
   let stopped = false;
@@ -110,8 +110,11 @@ export function startControllers(core: ApiCore): Controllers {
         writeStatus(REPLICASETS, core.store.get('replicasets.apps', ns, name)!, plan.status);
       });
     }
-    // Garbage: Pods, ReplicaSets and managed slices whose controlling owner is gone.
-    for (const [ri, list] of [[PODS, core.store.list('pods')], [REPLICASETS, core.store.list('replicasets.apps')], [SLICES, core.store.list('endpointslices.discovery.k8s.io')]] as const) {
+    // Garbage: Pods, ReplicaSets and managed slices whose controlling owner is gone (only
+    // after an owner was deleted).
+    const collect = dirty.garbage;
+    dirty.garbage = false;
+    if (collect) for (const [ri, list] of [[PODS, core.store.list('pods')], [REPLICASETS, core.store.list('replicasets.apps')], [SLICES, core.store.list('endpointslices.discovery.k8s.io')]] as const) {
       for (const o of list) {
         const owner = controllerOf(o);
         if (!owner?.name || !owner.uid) continue;
@@ -169,6 +172,7 @@ export function startControllers(core: ApiCore): Controllers {
   };
   const on = (c: Change): void => {
     const o = c.object;
+    if (c.type === 'DELETED' && c.resource !== 'pods' && c.resource !== 'nodes') dirty.garbage = true;
     switch (c.resource) {
       case 'pods':
         dirty.namespaces.add(o.metadata.namespace ?? '');
