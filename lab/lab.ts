@@ -141,9 +141,12 @@ export async function runLab(o: LabOptions): Promise<LabResult> {
     net.bridge(lan);
     const router = net.add('rtr');
     net.attach(lan, router, [`${ROUTER}/24`, '2001:db8::254/64']);
-    net.exec(router, ['sysctl', '-qw', 'net.ipv4.ip_forward=1']);
+    // The router forwards back onto the LAN it came from: no ICMP redirects, or the client
+    // would keep sending a Service's traffic straight to whichever node the router once chose.
+    net.exec(router, ['sysctl', '-qw', 'net.ipv4.ip_forward=1', 'net.ipv4.conf.all.send_redirects=0', 'net.ipv4.conf.eth0.send_redirects=0']);
     const client = net.add('cli');
     net.attach(lan, client, [`${CLIENT}/24`, '2001:db8::200/64']);
+    net.exec(client, ['sysctl', '-qw', 'net.ipv4.conf.all.accept_redirects=0', 'net.ipv4.conf.eth0.accept_redirects=0', 'net.ipv6.conf.all.accept_redirects=0', 'net.ipv6.conf.eth0.accept_redirects=0']);
     net.exec(client, ['ip', 'route', 'add', 'default', 'via', ROUTER]);
     const nodes = Array.from({ length: o.nodes }, (_, i) => node(i));
     const nodeIp = (n: string): string => `${LAN}.${nodes.indexOf(n) + 1}`;

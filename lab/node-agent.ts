@@ -87,7 +87,9 @@ function proxyConnection(entry: { vip: VipSpec; next: number }, client: Socket, 
   client.on('close', () => upstream.destroy());
 }
 
-async function apply(d: Desired): Promise<void> {
+/** Applies the desired state; false when some listener could not be opened (retried). */
+async function apply(d: Desired): Promise<boolean> {
+  let complete = true;
   setAddresses(new Set([...d.pods.flatMap((p) => p.ips), ...d.vips.map((v) => v.ip)]));
   const wantPods = new Map<string, PodSpec>();
   for (const p of d.pods) for (const ip of p.ips) for (const port of p.ports) wantPods.set(listenKey(ip, port), p);
@@ -107,7 +109,10 @@ async function apply(d: Desired): Promise<void> {
     if (await listen(server, ip, Number(port))) {
       podServers.set(k, { server, pod: p.key });
       log('pod listening', { pod: p.key, ip, port: Number(port) });
-    } else ready.delete(p.key);
+    } else {
+      ready.delete(p.key);
+      complete = false;
+    }
   }
   const wantVips = new Map(d.vips.map((v) => [listenKey(v.ip, v.port), v]));
   for (const [k, p] of proxies) {
@@ -126,23 +131,37 @@ async function apply(d: Desired): Promise<void> {
     if (await listen(entry.server, v.ip, v.port)) {
       proxies.set(k, entry);
       log('service address accepted', { ip: v.ip, port: v.port, endpoints: v.endpoints.length });
-    }
+    } else complete = false;
   }
   process.stdout.write(`${JSON.stringify({ ready: [...ready].sort() })}\n`);
+  return complete;
 }
 
-// One state at a time, the newest wins.
+// One state at a time, the newest wins; a state that could not be fully applied (a listener
+// refused) is tried again shortly.
 let pending: Desired | undefined;
 let running = false;
+let retry: NodeJS.Timeout | undefined;
 async function drain(): Promise<void> {
   if (running) return;
   running = true;
+  if (retry) clearTimeout(retry);
+  retry = undefined;
+  let last: Desired | undefined;
+  let complete = true;
   while (pending) {
-    const d = pending;
+    last = pending;
     pending = undefined;
-    await apply(d);
+    complete = await apply(last);
   }
   running = false;
+  if (!complete && last) {
+    const again = last;
+    retry = setTimeout(() => {
+      pending ??= again;
+      void drain();
+    }, 500);
+  }
 }
 createInterface({ input: process.stdin }).on('line', (line) => {
   try {
