@@ -4,6 +4,7 @@ import type { CommandModule } from 'yargs';
 import type { CliIO } from '../src/cli/io.js';
 import { HeraldError } from '../src/core/errors.js';
 import { SCENARIOS, type ScenarioName } from '../lab/scenarios.js';
+import { ROUTERS, type RouterKind } from '../lab/routers.js';
 
 interface Args {
   action?: string;
@@ -11,6 +12,10 @@ interface Args {
   scenario?: string;
   port: number;
   'state-dir': string;
+  name?: string;
+  router: string;
+  web?: number;
+  'log-level'?: string;
   rounds?: number;
   once?: boolean;
   json?: boolean;
@@ -27,18 +32,23 @@ export function labCommand(io: CliIO, root: string, waitForStop: () => Promise<v
         .option('nodes', { type: 'number', default: 3, describe: 'node namespaces (1-9)' })
         .option('scenario', { type: 'string', choices: [...SCENARIOS], describe: 'run a scenario and report it: failover (kill the L2 owner), bgp-withdraw (stop one BGP speaker), local (externalTrafficPolicy Local)' })
         .option('port', { type: 'number', default: 6443, describe: 'API server port on 127.0.0.1 (for kubectl)' })
-        .option('state-dir', { type: 'string', default: join(root, '.lab'), describe: 'kubeconfigs, logs and sockets' })
+        .option('state-dir', { type: 'string', default: join(root, '.lab'), describe: 'kubeconfigs, logs and sockets; the lab\'s names derive from it' })
+        .option('name', { type: 'string', describe: 'name the lab\'s namespaces (1-6 lower-case letters or digits) instead of deriving it from --state-dir' })
+        .option('web', { type: 'number', describe: 'serve a live picture of the lab at http://127.0.0.1:PORT/ (0: any free port)' })
+        .option('router', { type: 'string', choices: [...ROUTERS], default: 'bird', describe: 'the BGP router upstream of the nodes' })
         .option('rounds', { type: 'number', describe: 'stop after printing the table this many times' })
         .option('once', { type: 'boolean', describe: 'wait until every demo Service answers, print once, run the scenario, clean up; exit 1 unless all of it worked' })
         .option('once-timeout', { type: 'number', default: 180, describe: 'seconds --once waits for the demo Services' })
         .option('json', { type: 'boolean', describe: 'print JSON (one document per table, with the scenario result) instead of the table' }) as never,
     handler: async (args) => {
       const { labDown, labPreflight, runLab } = await import('../lab/lab.js');
-      const why = labPreflight();
+      const router = args.router as RouterKind;
+      const why = labPreflight(router);
       if (why) throw new HeraldError('Usage', why);
+      if (args.name !== undefined && !/^[a-z0-9]{1,6}$/.test(args.name)) throw new HeraldError('Usage', `--name must be 1-6 lower-case letters or digits, not "${args.name}"`);
       if (args.action === 'down') {
-        const n = labDown(args['state-dir']);
-        io.stdout.write(`herald lab: removed ${n} namespaces\n`);
+        const n = labDown(args['state-dir'], args.name);
+        io.stdout.write(`herald lab: removed ${n.namespaces} namespaces (${n.prefix}-*)\n`);
         return;
       }
       if (args.nodes < 1 || args.nodes > 9) throw new HeraldError('Usage', '--nodes must be between 1 and 9');
@@ -46,6 +56,10 @@ export function labCommand(io: CliIO, root: string, waitForStop: () => Promise<v
         root,
         nodes: args.nodes,
         stateDir: args['state-dir'],
+        router,
+        ...(args.web !== undefined ? { web: args.web } : {}),
+        ...(args.name !== undefined ? { name: args.name } : {}),
+        ...(args['log-level'] !== undefined ? { logLevel: args['log-level'] } : {}),
         port: args.port,
         ...(args.scenario ? { scenario: args.scenario as ScenarioName } : {}),
         out: io.stdout,

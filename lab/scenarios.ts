@@ -1,15 +1,19 @@
 /**
  * `herald lab --scenario`: things that go wrong (or change) in a running cluster, timed from
- * the client's point of view with real curl and from the router's with birdc.
- *   failover      kill (SIGKILL) the speaker that owns web-l2's address: time until traffic
- *                 flows through another node;
- *   bgp-withdraw  stop (SIGTERM) one node's speaker: time until BIRD no longer routes
+ * the client's point of view (a fresh ARP/NDP query and a real curl) and from the router's
+ * (the next hops in its kernel table).
+ *   failover      kill (SIGKILL) the speaker that owns web-l2's address: time until the
+ *                 client's fresh ARP query is answered by another node and curl answers;
+ *   bgp-withdraw  stop (SIGTERM) one node's speaker: time until the router no longer routes
  *                 web-bgp's address through that node, while traffic keeps flowing;
- *   local         switch web-bgp to externalTrafficPolicy Local with its only endpoint on
- *                 the last node: time until BIRD routes it through that node alone.
+ *   local         run web-bgp's only Pod on the last node and switch it to
+ *                 externalTrafficPolicy Local: time until the router uses that node alone.
  */
-import { spawnSync, type ChildProcess } from 'node:child_process';
-import { ENDPOINT_SLICES, SERVICES, heraldResource, type KubeClient } from '../src/k8s/index.js';
+import type { ChildProcess } from 'node:child_process';
+import type { ApiCore } from './apiserver/index.js';
+import { SERVICES, type KubeClient, type ResourceType } from '../src/k8s/index.js';
+import { curlFrom, neighbourMac } from './observe.js';
+import { routerNextHops } from './routers.js';
 
 export type ScenarioName = 'failover' | 'bgp-withdraw' | 'local';
 export const SCENARIOS: readonly ScenarioName[] = ['failover', 'bgp-withdraw', 'local'];
@@ -28,62 +32,31 @@ export interface ScenarioContext {
   /** The client namespace. */
   readonly client: string;
   readonly admin: KubeClient;
+  readonly core: ApiCore;
   readonly procs: readonly { readonly name: string; readonly proc: ChildProcess }[];
   readonly say: (line: string) => void;
-  /** BIRD's control socket. */
-  readonly birdctl: string;
+  /** The router namespace. */
+  readonly routerNs: string;
   readonly nodes: readonly string[];
   readonly nodeIp: (node: string) => string;
+  /** Node by the MAC of its LAN interface. */
+  readonly macs: ReadonlyMap<string, string>;
 }
 
-const DEMO = ['web-l2', 'web-l2-v6', 'web-bgp'];
+const DEPLOYMENTS: ResourceType = { group: 'apps', version: 'v1', plural: 'deployments', kind: 'Deployment', namespaced: true };
 const LIMIT_MS = 60_000;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-function curl(ctx: ScenarioContext, ip: string): string | undefined {
-  const r = spawnSync('ip', ['netns', 'exec', ctx.client, 'curl', '-s', '-m', '1', `http://${ip.includes(':') ? `[${ip}]` : ip}/`], { encoding: 'utf8' });
-  return r.status === 0 ? r.stdout.trim() : undefined;
-}
 
 async function ipOf(ctx: ScenarioContext, name: string): Promise<string | undefined> {
   const s = await ctx.admin.tryGet(SERVICES, 'default', name);
   return ((s?.['status'] as { loadBalancer?: { ingress?: { ip: string }[] } } | undefined)?.loadBalancer?.ingress ?? [])[0]?.ip;
 }
 
-/** The next hops BIRD holds for `ip`/32, as node addresses. */
-function birdVia(ctx: ScenarioContext, ip: string): string[] {
-  const r = spawnSync('birdc', ['-s', ctx.birdctl, 'show', 'route', `${ip}/32`], { encoding: 'utf8' });
-  return [...r.stdout.matchAll(/via (\S+)/g)].map((m) => m[1]!).sort();
-}
-
-/** Nodes whose speaker reports announcing the Service (ServiceL2Status / ServiceBGPStatus). */
-async function announcers(ctx: ScenarioContext, name: string): Promise<string[]> {
-  const out: string[] = [];
-  for (const kind of ['ServiceL2Status', 'ServiceBGPStatus']) {
-    for (const o of (await ctx.admin.list(heraldResource(kind), { namespace: 'herald-system' })).items) {
-      const st = (o['status'] as { serviceName?: string; node?: string } | undefined) ?? {};
-      if (st.serviceName === name && st.node) out.push(st.node);
-    }
-  }
-  return out;
-}
-
-/**
- * Waits until every demo Service answers the client through a node that announces it; their
- * addresses and answering nodes.
- */
-async function whenServing(ctx: ScenarioContext): Promise<Map<string, { ip: string; node: string }> | undefined> {
-  for (let i = 0; i < 240; i++) {
-    const out = new Map<string, { ip: string; node: string }>();
-    for (const name of DEMO) {
-      const ip = await ipOf(ctx, name);
-      const node = ip ? curl(ctx, ip) : undefined;
-      if (ip && node && (await announcers(ctx, name)).includes(node)) out.set(name, { ip, node });
-    }
-    if (out.size === DEMO.length) return out;
-    await sleep(500);
-  }
-  return undefined;
+/** The node a Pod (answering curl with its name) runs on. */
+function nodeOfPod(ctx: ScenarioContext, pod: string | undefined): string | undefined {
+  if (!pod) return undefined;
+  const p = ctx.core.store.get('pods', 'default', pod);
+  return (p?.['spec'] as { nodeName?: string } | undefined)?.nodeName;
 }
 
 /** Polls `check` until it gives a result or the limit passes. */
@@ -102,54 +75,53 @@ export async function runScenario(name: ScenarioName, ctx: ScenarioContext): Pro
     ctx.say(`scenario ${name}: ${message}`);
     return { name, ok: false, message, ...extra };
   };
-  const serving = await whenServing(ctx);
-  if (!serving) return fail('the demo Services never all became reachable');
   if (name === 'failover') {
-    const { ip, node: before } = serving.get('web-l2')!;
-    ctx.say(`scenario failover: ${ip} is served by ${before}; killing its speaker`);
+    const ip = await ipOf(ctx, 'web-l2');
+    const mac = ip ? await neighbourMac(ctx.client, ip) : undefined;
+    const before = mac ? ctx.macs.get(mac) : undefined;
+    if (!ip || !before) return fail('web-l2 has no address answered by a node');
+    ctx.say(`scenario failover: ${ip} is answered by ${before}; killing its speaker`);
     ctx.procs.find((p) => p.name === `${before} speaker`)?.proc.kill('SIGKILL');
-    const moved = await timed(() => {
-      const now = curl(ctx, ip);
-      return now && now !== before ? now : undefined;
+    const moved = await timed(async () => {
+      const now = ctx.macs.get((await neighbourMac(ctx.client, ip)) ?? '');
+      return now && now !== before && (await curlFrom(ctx.client, ip, false)).ok ? now : undefined;
     });
     if (!moved) return fail(`no new owner within ${LIMIT_MS / 1000} s`, { ip, from: before });
-    const message = `traffic flows through ${moved.value} after ${moved.ms} ms`;
+    const message = `${moved.value} answers ARP and traffic flows after ${moved.ms} ms`;
     ctx.say(`scenario failover: ${message}`);
     return { name, ok: true, message, ip, from: before, to: moved.value, ms: moved.ms };
   }
-  const { ip } = serving.get('web-bgp')!;
+  const ip = await ipOf(ctx, 'web-bgp');
+  if (!ip) return fail('web-bgp has no address');
   if (ctx.nodes.length < 2) return fail('needs at least 2 nodes');
   const last = ctx.nodes[ctx.nodes.length - 1]!;
   if (name === 'bgp-withdraw') {
-    ctx.say(`scenario bgp-withdraw: ${ip} is routed via ${birdVia(ctx, ip).join(', ')}; stopping ${last}'s speaker`);
+    ctx.say(`scenario bgp-withdraw: ${ip} is routed via ${routerNextHops(ctx.routerNs, ip).join(', ')}; stopping ${last}'s speaker`);
     ctx.procs.find((p) => p.name === `${last} speaker`)?.proc.kill('SIGTERM');
     const gone = await timed(() => {
-      const via = birdVia(ctx, ip);
+      const via = routerNextHops(ctx.routerNs, ip);
       return via.length > 0 && !via.includes(ctx.nodeIp(last)) ? via : undefined;
     });
-    if (!gone) return fail(`BIRD still routes ${ip} via ${last} after ${LIMIT_MS / 1000} s`, { ip, from: last });
-    // BIRD's table changes first; the router's kernel follows a moment later, so traffic is
-    // polled as well rather than tried once.
-    const answered = await timed(() => {
-      const now = curl(ctx, ip);
-      return now && now !== last ? now : undefined;
+    if (!gone) return fail(`the router still routes ${ip} via ${last} after ${LIMIT_MS / 1000} s`, { ip, from: last });
+    const answered = await timed(async () => {
+      const c = await curlFrom(ctx.client, ip, false);
+      return c.ok ? gone.value.map((a) => ctx.nodes.find((n) => ctx.nodeIp(n) === a) ?? a).join(',') : undefined;
     });
-    if (!answered) return fail(`${ip} does not answer from another node after the withdrawal`, { ip, from: last });
-    const answer = answered.value;
-    const message = `BIRD withdrew ${last}'s route after ${gone.ms} ms; traffic flows through ${answer}`;
+    if (!answered) return fail(`${ip} does not answer after the withdrawal`, { ip, from: last });
+    const message = `the router dropped ${last}'s route after ${gone.ms} ms; traffic flows through ${answered.value}`;
     ctx.say(`scenario bgp-withdraw: ${message}`);
-    return { name, ok: true, message, ip, from: last, to: answer, ms: gone.ms };
+    return { name, ok: true, message, ip, from: last, to: answered.value, ms: gone.ms };
   }
-  // local: only the node with the endpoint announces.
-  ctx.say(`scenario local: ${ip} is routed via ${birdVia(ctx, ip).join(', ')}; externalTrafficPolicy Local with the endpoint on ${last} only`);
-  await ctx.admin.patch(ENDPOINT_SLICES, 'default', 'web-bgp-pods', { endpoints: [{ addresses: [ctx.nodeIp(last)], nodeName: last, conditions: { ready: true } }] });
+  // local: one Pod, on the last node; only that node may announce.
+  ctx.say(`scenario local: ${ip} is routed via ${routerNextHops(ctx.routerNs, ip).join(', ')}; one Pod on ${last}, externalTrafficPolicy Local`);
+  await ctx.admin.patch(DEPLOYMENTS, 'default', 'web-bgp', { spec: { replicas: 1, template: { spec: { nodeSelector: { 'kubernetes.io/hostname': last } } } } });
   await ctx.admin.patch(SERVICES, 'default', 'web-bgp', { spec: { externalTrafficPolicy: 'Local' } });
-  const only = await timed(() => {
-    const via = birdVia(ctx, ip);
-    return via.length === 1 && via[0] === ctx.nodeIp(last) && curl(ctx, ip) === last ? via : undefined;
+  const only = await timed(async () => {
+    const via = routerNextHops(ctx.routerNs, ip);
+    return via.length === 1 && via[0] === ctx.nodeIp(last) && nodeOfPod(ctx, (await curlFrom(ctx.client, ip, false)).pod) === last ? via : undefined;
   });
-  if (!only) return fail(`BIRD does not route ${ip} via ${last} alone after ${LIMIT_MS / 1000} s (via ${birdVia(ctx, ip).join(', ')})`, { ip, to: last });
-  const message = `BIRD routes ${ip} via ${last} alone after ${only.ms} ms; traffic flows through ${last}`;
+  if (!only) return fail(`the router does not route ${ip} via ${last} alone after ${LIMIT_MS / 1000} s (via ${routerNextHops(ctx.routerNs, ip).join(', ')})`, { ip, to: last });
+  const message = `the router routes ${ip} via ${last} alone after ${only.ms} ms; its Pod answers`;
   ctx.say(`scenario local: ${message}`);
   return { name, ok: true, message, ip, to: last, ms: only.ms };
 }

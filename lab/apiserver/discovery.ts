@@ -27,6 +27,7 @@ export function discoveryDocument(registry: Registry, path: string): unknown {
           ...(r.categories.length > 0 ? { categories: r.categories } : {}),
         },
         ...(r.hasStatus ? [{ name: `${r.resource}/status`, singularName: '', namespaced: r.namespaced, kind: r.kind, verbs: ['get', 'patch', 'update'] }] : []),
+        ...(r.hasScale ? [{ name: `${r.resource}/scale`, singularName: '', namespaced: r.namespaced, group: 'autoscaling', version: 'v1', kind: 'Scale', verbs: ['get', 'patch', 'update'] }] : []),
       ]),
     };
   };

@@ -1,10 +1,12 @@
 /**
- * The wire format of one request: reading and decoding its body (JSON or YAML; protobuf
- * refused), the patch type its Content-Type names, and writing a JSON answer or a Status.
+ * The wire format of one request: reading and decoding its body (JSON, YAML, or Kubernetes
+ * protobuf for the built-in kinds kubectl sends that way), the patch type its Content-Type
+ * names, and writing a JSON answer or a Status.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parse as parseYaml } from 'yaml';
 import type { PatchType } from './core.js';
+import { decodeProtobuf, ProtobufError } from './protobuf/decode.js';
 import { ApiError, badRequest } from './status.js';
 
 export function send(res: ServerResponse, code: number, body: unknown): void {
@@ -21,17 +23,23 @@ export function sendError(res: ServerResponse, err: unknown): void {
   send(res, e.code, e.toStatus());
 }
 
-export async function readBody(req: IncomingMessage): Promise<string> {
+export async function readBody(req: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const c of req) chunks.push(c as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
+  return Buffer.concat(chunks);
 }
 
-export function parseBody(text: string, contentType: string): unknown {
-  if (contentType.includes('protobuf')) {
-    // Like a server without protobuf support: clients (client-go) fall back to JSON on 415.
-    throw new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml`);
+export function parseBody(body: Buffer, contentType: string): unknown {
+  if (contentType.startsWith('application/vnd.kubernetes.protobuf')) {
+    if (body.length === 0) return undefined;
+    try {
+      return decodeProtobuf(body);
+    } catch (err) {
+      if (err instanceof ProtobufError) throw new ApiError(415, 'UnsupportedMediaType', `the protobuf body could not be decoded: ${err.message}`);
+      throw badRequest(`the protobuf body could not be decoded: ${(err as Error).message}`);
+    }
   }
+  const text = body.toString('utf8');
   if (text.trim() === '') return undefined;
   try {
     return contentType.includes('yaml') ? parseYaml(text) : JSON.parse(text);

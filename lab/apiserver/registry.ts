@@ -24,6 +24,8 @@ export interface ResourceInfo {
   readonly shortNames: readonly string[];
   readonly categories: readonly string[];
   readonly hasStatus: boolean;
+  /** Serves the `/scale` subresource (autoscaling/v1 Scale over spec.replicas). */
+  readonly hasScale?: boolean;
   /** Field selectors accepted beyond metadata.name and metadata.namespace. */
   readonly fields: readonly string[];
   /** Present for custom resources. */
@@ -48,7 +50,7 @@ function builtin(
   version: string,
   resource: string,
   kind: string,
-  opts: { namespaced?: boolean; shortNames?: string[]; hasStatus?: boolean; fields?: string[]; categories?: string[] } = {},
+  opts: { namespaced?: boolean; shortNames?: string[]; hasStatus?: boolean; hasScale?: boolean; fields?: string[]; categories?: string[] } = {},
 ): ResourceInfo {
   return {
     group,
@@ -60,6 +62,7 @@ function builtin(
     shortNames: opts.shortNames ?? [],
     categories: opts.categories ?? [],
     hasStatus: opts.hasStatus ?? false,
+    ...(opts.hasScale ? { hasScale: true } : {}),
     fields: opts.fields ?? [],
   };
 }
@@ -94,7 +97,8 @@ export const BUILTIN_RESOURCES: readonly ResourceInfo[] = [
   builtin('rbac.authorization.k8s.io', 'v1', 'clusterroles', 'ClusterRole', { namespaced: false }),
   builtin('rbac.authorization.k8s.io', 'v1', 'clusterrolebindings', 'ClusterRoleBinding', { namespaced: false }),
   builtin('apiextensions.k8s.io', 'v1', 'customresourcedefinitions', 'CustomResourceDefinition', { namespaced: false, shortNames: ['crd', 'crds'], hasStatus: true }),
-  builtin('apps', 'v1', 'deployments', 'Deployment', { shortNames: ['deploy'], hasStatus: true, categories: ['all'] }),
+  builtin('apps', 'v1', 'deployments', 'Deployment', { shortNames: ['deploy'], hasStatus: true, hasScale: true, categories: ['all'] }),
+  builtin('apps', 'v1', 'replicasets', 'ReplicaSet', { shortNames: ['rs'], hasStatus: true, hasScale: true, categories: ['all'] }),
   builtin('apps', 'v1', 'daemonsets', 'DaemonSet', { shortNames: ['ds'], hasStatus: true, categories: ['all'] }),
   builtin('policy', 'v1', 'poddisruptionbudgets', 'PodDisruptionBudget', { shortNames: ['pdb'], hasStatus: true }),
 ];

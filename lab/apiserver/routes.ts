@@ -10,7 +10,7 @@ export interface Route {
   readonly info: ResourceInfo;
   readonly namespace?: string;
   readonly name?: string;
-  readonly sub?: 'status';
+  readonly sub?: 'status' | 'scale';
   /** The deprecated `/watch/` path prefix. */
   readonly legacyWatch: boolean;
 }
@@ -47,14 +47,14 @@ export function parseRoute(registry: Registry, path: string): Route | 'discovery
   if (namespace !== undefined && !info.namespaced) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
   const name = rest[1];
   const subText = rest[2];
-  if (rest.length > 3 || (subText !== undefined && (subText !== 'status' || !info.hasStatus) && subText !== 'finalize')) {
+  if (rest.length > 3 || (subText !== undefined && !(subText === 'status' && info.hasStatus) && !(subText === 'scale' && info.hasScale) && subText !== 'finalize')) {
     throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
   }
   return {
     info,
     ...(namespace !== undefined ? { namespace } : {}),
     ...(name !== undefined ? { name } : {}),
-    ...(subText === 'status' ? { sub: 'status' as const } : {}),
+    ...(subText === 'status' ? { sub: 'status' as const } : subText === 'scale' ? { sub: 'scale' as const } : {}),
     legacyWatch,
   };
 }

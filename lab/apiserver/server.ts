@@ -12,6 +12,8 @@ import type { AddressInfo, Socket } from 'node:net';
 import { stringify as toYaml } from 'yaml';
 import { selfSignedCertificate } from './certificate.js';
 import { ApiCore, type CoreOptions } from './core.js';
+import { startControllers } from './controllers/run.js';
+import { serveScale } from './scale.js';
 import { discoveryDocument } from './discovery.js';
 import { parseBody, patchTypeOf, readBody, send, sendError } from './http-io.js';
 import { authorize, forbiddenMessage, serviceAccountUser, type Attributes, type RbacSource, type UserInfo } from './rbac.js';
@@ -60,6 +62,12 @@ export interface ApiServerOptions extends CoreOptions {
    * the server through it without any traffic outside loopback.
    */
   readonly unixSocket?: string;
+  /**
+   * Run the built-in controllers (scheduler, Deployments, ReplicaSets, EndpointSlices,
+   * owner-based garbage collection) in this process. Off by default: most tests want a
+   * passive store.
+   */
+  readonly controllers?: boolean;
 }
 
 export interface ApiServer {
@@ -81,6 +89,7 @@ export interface ApiServer {
 
 export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiServer> {
   const core = new ApiCore(opts);
+  const controllers = opts.controllers ? startControllers(core) : undefined;
   const adminToken = opts.adminToken ?? randomBytes(16).toString('hex');
   const tokens = new Map<string, UserInfo>([[adminToken, { name: 'herald-admin', groups: ['system:masters', 'system:authenticated'] }]]);
   const enforceRbac = opts.enforceRbac ?? false;
@@ -147,7 +156,7 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
     }
     const watch = q.get('watch') === 'true' || q.get('watch') === '1' || r.legacyWatch;
     const verb = verbOf(method, r, watch);
-    requestCounts.set(`${verb} ${resourceKey(r.info)}${r.sub ? '/status' : ''}`, (requestCounts.get(`${verb} ${resourceKey(r.info)}${r.sub ? '/status' : ''}`) ?? 0) + 1);
+    requestCounts.set(`${verb} ${resourceKey(r.info)}${r.sub ? `/${r.sub}` : ''}`, (requestCounts.get(`${verb} ${resourceKey(r.info)}${r.sub ? `/${r.sub}` : ''}`) ?? 0) + 1);
     if (enforceRbac) {
       const a: Attributes = {
         user,
@@ -180,6 +189,12 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
       ...(q.get('continue') !== null ? { continue: q.get('continue')! } : {}),
       ...(q.get('resourceVersion') !== null ? { resourceVersion: q.get('resourceVersion')! } : {}),
     };
+    if (r.sub === 'scale') {
+      if (!['get', 'update', 'patch'].includes(verb)) throw new ApiError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
+      const body = verb === 'get' ? undefined : parseBody(await readBody(req), contentType);
+      return send(res, 200, serveScale(core, r.info, r.namespace, r.name!, verb, body, verb === 'patch' ? patchTypeOf(contentType) : undefined));
+    }
+    const sub = r.sub;
     switch (verb) {
       case 'watch':
         return serveWatch(core, bookmarkMs, req, res, r, q, table);
@@ -199,18 +214,17 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
       }
       case 'update': {
         const body = parseBody(await readBody(req), contentType);
-        return send(res, 200, core.update(r.info, r.namespace, r.name!, body, r.sub));
+        return send(res, 200, core.update(r.info, r.namespace, r.name!, body, sub));
       }
       case 'patch': {
         const type = patchTypeOf(contentType);
         const body = parseBody(await readBody(req), contentType);
         const existed = core.store.get(resourceKey(r.info), r.info.namespaced ? r.namespace : undefined, r.name!) !== undefined;
-        const out = core.patch(r.info, r.namespace, r.name!, type, body, r.sub);
+        const out = core.patch(r.info, r.namespace, r.name!, type, body, sub);
         return send(res, existed ? 200 : 201, out);
       }
       case 'delete': {
-        const text = await readBody(req);
-        const out = core.delete(r.info, r.namespace, r.name!, parseBody(text, 'application/json') ?? {});
+        const out = core.delete(r.info, r.namespace, r.name!, parseBody(await readBody(req), contentType.includes('protobuf') ? contentType : 'application/json') ?? {});
         return send(res, 200, out);
       }
       case 'deletecollection':
@@ -293,6 +307,7 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
     kubeconfig,
     writeKubeconfig: (path, token, namespace) => writeFileSync(path, kubeconfig(token, namespace), { mode: 0o600 }),
     stop: async () => {
+      controllers?.stop();
       core.dropWatches();
       for (const res of hung) res.destroy();
       await new Promise<void>((resolve) => {

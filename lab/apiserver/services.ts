@@ -30,6 +30,13 @@ function asObj(v: unknown): Obj {
   return v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Obj) : {};
 }
 
+/**
+ * Cluster IPs never leave the API server, so they come from ranges no user writes in a pool:
+ * 198.19.0.0/16 (RFC 2544's benchmark block, 65,534 addresses) and the last /112 of the
+ * IPv6 documentation prefix.
+ */
+export const DEFAULT_SERVICE_CIDRS: readonly string[] = ['198.19.0.0/16', '2001:db8:ffff:ffff::/112'];
+
 export class ServiceNetwork {
   private readonly cidrs: CIDR[];
   private readonly usedIPs = new Set<string>();
@@ -41,7 +48,7 @@ export class ServiceNetwork {
   private portCursor: number;
 
   constructor(opts: ServiceNetworkOptions = {}) {
-    this.cidrs = (opts.serviceCIDRs ?? ['198.51.100.128/25', '2001:db8:fff::/112']).map(parseCIDR);
+    this.cidrs = (opts.serviceCIDRs ?? DEFAULT_SERVICE_CIDRS).map(parseCIDR);
     this.portRange = opts.nodePortRange ?? [30000, 32767];
     this.portCursor = this.portRange[0];
   }

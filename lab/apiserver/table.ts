@@ -2,15 +2,7 @@
 import type { ResourceInfo } from './registry.js';
 import { simpleJsonPath } from './schema.js';
 import type { Obj } from './store.js';
-
-interface Column {
-  readonly name: string;
-  readonly type: string;
-  readonly format?: string;
-  readonly priority?: number;
-  readonly description?: string;
-  readonly cell: (o: Obj) => unknown;
-}
+import { builtinColumns, type Column } from './table-builtin.js';
 
 export function age(created: string | undefined, now: number): string {
   if (!created) return '<unknown>';
@@ -68,23 +60,13 @@ function columnsFor(info: ResourceInfo, now: number): Column[] {
       { name: 'External-IP', type: 'string', cell: externalIPs },
       { name: 'Port(s)', type: 'string', cell: servicePorts },
       ageCol,
+      { name: 'Selector', type: 'string', priority: 1, cell: (o) => Object.entries((field(o, '.spec.selector') ?? {}) as Record<string, string>).map(([k, v]) => `${k}=${v}`).join(',') || '<none>' },
     ];
   }
   if (info.group === '' && info.resource === 'namespaces') {
     return [name, { name: 'Status', type: 'string', cell: (o) => field(o, '.status.phase') ?? '' }, ageCol];
   }
-  if (info.group === '' && info.resource === 'nodes') {
-    const ready = (o: Obj): string => {
-      const conds = (field(o, '.status.conditions') as Record<string, unknown>[] | undefined) ?? [];
-      const r = conds.find((c) => c['type'] === 'Ready');
-      return r?.['status'] === 'True' ? 'Ready' : r ? 'NotReady' : 'Unknown';
-    };
-    return [name, { name: 'Status', type: 'string', cell: ready }, ageCol];
-  }
-  if (info.group === 'coordination.k8s.io') {
-    return [name, { name: 'Holder', type: 'string', cell: (o) => field(o, '.spec.holderIdentity') ?? '' }, ageCol];
-  }
-  return [name, ageCol];
+  return builtinColumns(info.group, info.resource, name, (t) => age(typeof t === 'string' ? t : undefined, now)) ?? [name, ageCol];
 }
 
 export function wantsTable(accept: string | undefined): boolean {

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import { eventually, startTestCluster, type TestCluster } from '../../support/apiserver.js';
 import { CRD_DIR } from '../../support/crds.js';
+import { EVENTS, type KubeObject } from '../../../src/k8s/index.js';
 import { requireTool } from '../../support/tools.js';
 
 describe('embedded API server: kubectl', function () {
@@ -78,10 +79,59 @@ describe('embedded API server: kubectl', function () {
     }
     await ok('patch', 'svc', 'web', '-p', '{"spec":{"ports":[{"name":"http","port":80,"targetPort":8080}]}}');
     expect(await ok('get', 'svc', 'web', '-o', 'jsonpath={.spec.ports[0].targetPort}')).to.equal('8080');
-    expect(await ok('get', 'svc', 'web')).to.match(/web\s+LoadBalancer\s+198\.51\.100\.\d+\s+192\.0\.2\.10\s+80:3\d{4}\/TCP/);
+    expect(await ok('get', 'svc', 'web')).to.match(/web\s+LoadBalancer\s+198\.19\.\d+\.\d+\s+192\.0\.2\.10\s+80:3\d{4}\/TCP/);
     expect(await ok('delete', 'svc', 'web')).to.include('service "web" deleted');
     const gone = await kubectl('get', 'svc', 'web');
     expect(gone.err).to.include('services "web" not found');
+  });
+
+  it("a new user's everyday commands (protobuf bodies): create namespace, deployment, service loadbalancer, expose, run, secret, configmap, role, rolebinding, scale", async () => {
+    expect(await ok('create', 'namespace', 'shop')).to.include('namespace/shop created');
+    expect(await ok('create', 'deployment', 'web', '--image=herald/demo', '--replicas=2', '-n', 'shop')).to.include('deployment.apps/web created');
+    expect(await ok('create', 'service', 'loadbalancer', 'web', '--tcp=80:8080', '-n', 'shop')).to.include('service/web created');
+    expect(await ok('expose', 'deployment', 'web', '--name=web2', '--port=80', '--target-port=8080', '--type=LoadBalancer', '-n', 'shop')).to.include('service/web2 exposed');
+    expect(await ok('run', 'p1', '--image=herald/demo', '-n', 'shop')).to.include('pod/p1 created');
+    expect(await ok('create', 'secret', 'generic', 's1', '--from-literal=k=v', '-n', 'shop')).to.include('secret/s1 created');
+    expect(await ok('create', 'configmap', 'c1', '--from-literal=k=v', '-n', 'shop')).to.include('configmap/c1 created');
+    expect(await ok('create', 'role', 'r1', '--verb=get', '--resource=pods', '-n', 'shop')).to.include('created');
+    expect(await ok('create', 'rolebinding', 'rb1', '--role=r1', '--serviceaccount=shop:default', '-n', 'shop')).to.include('created');
+    const deploy = JSON.parse(await ok('get', 'deployment', 'web', '-n', 'shop', '-o', 'json')) as { spec: { replicas: number; selector: unknown; template: { spec: { containers: { image: string }[] } } } };
+    expect(deploy.spec.replicas).to.equal(2);
+    expect(deploy.spec.selector).to.deep.equal({ matchLabels: { app: 'web' } });
+    expect(deploy.spec.template.spec.containers[0]!.image).to.equal('herald/demo');
+    expect(await ok('get', 'svc', 'web', '-n', 'shop', '-o', 'jsonpath={.spec.ports[0].targetPort} {.spec.selector.app} {.spec.type}')).to.equal('8080 web LoadBalancer');
+    expect(await ok('get', 'secret', 's1', '-n', 'shop', '-o', 'jsonpath={.data.k}')).to.equal(Buffer.from('v').toString('base64'));
+    expect(await ok('scale', 'deployment', 'web', '--replicas=3', '-n', 'shop')).to.include('deployment.apps/web scaled');
+    expect(await ok('get', 'deployment', 'web', '-n', 'shop', '-o', 'jsonpath={.spec.replicas}')).to.equal('3');
+    expect(JSON.parse(await ok('get', '--raw', '/apis/apps/v1/namespaces/shop/deployments/web/scale'))).to.deep.include({ kind: 'Scale', spec: { replicas: 3 }, status: { replicas: 0, selector: 'app=web' } });
+  });
+
+  it('prints the columns kube-apiserver prints for built-in kinds', async () => {
+    await c.client.create(EVENTS, {
+      metadata: { name: 'web.1', namespace: 'shop' },
+      involvedObject: { kind: 'Service', name: 'web', namespace: 'shop' },
+      type: 'Warning',
+      reason: 'AllocationFailed',
+      message: 'no available IPs',
+      source: { component: 'herald-controller' },
+      lastTimestamp: new Date().toISOString(),
+      count: 1,
+    } as KubeObject);
+    const header = async (...args: string[]): Promise<string> => (await ok('get', ...args, '-n', 'shop')).split('\n')[0]!.trim().replace(/\s+/g, ' ');
+    const cases: [string[], string][] = [
+      [['events'], 'LAST SEEN TYPE REASON OBJECT MESSAGE'],
+      [['deployments'], 'NAME READY UP-TO-DATE AVAILABLE AGE'],
+      [['deployments', '-o', 'wide'], 'NAME READY UP-TO-DATE AVAILABLE AGE CONTAINERS IMAGES SELECTOR'],
+      [['pods'], 'NAME READY STATUS RESTARTS AGE'],
+      [['pods', '-o', 'wide'], 'NAME READY STATUS RESTARTS AGE IP NODE NOMINATED NODE READINESS GATES'],
+      [['services', '-o', 'wide'], 'NAME TYPE CLUSTER-IP EXTERNAL-IP PORT(S) AGE SELECTOR'],
+      [['secrets'], 'NAME TYPE DATA AGE'],
+      [['configmaps'], 'NAME DATA AGE'],
+      [['roles'], 'NAME CREATED AT'],
+      [['rolebindings'], 'NAME ROLE AGE'],
+    ];
+    for (const [args, want] of cases) expect(await header(...args), args.join(' ')).to.equal(want);
+    expect(await ok('get', 'events', '-n', 'shop')).to.match(/Warning\s+AllocationFailed\s+service\/web\s+no available IPs/);
   });
 
   it('herald apiserver runs standalone, applies crds/ and stops cleanly on SIGTERM', async () => {

@@ -1,49 +1,23 @@
 /**
- * `herald lab` end to end, non-interactively (`--once --json`): every demo Service has an
- * address that a real curl from the client reaches in L2 (v4, v6) and BGP mode, failover
- * completes, and afterwards nothing is left — no namespaces, links or processes. A lab
- * killed with SIGKILL is cleaned up by `herald lab down`.
+ * `herald lab` end to end. Non-interactively (`--once --json`): every demo Service (backed by
+ * a Deployment, endpoints from the embedded EndpointSlice controller) has an address that a
+ * real curl from the client reaches in L2 (v4, v6) and BGP mode, the owner's MAC answers a
+ * fresh ARP/NDP query, failover completes, and afterwards nothing is left. A lab killed with
+ * SIGKILL is cleaned up by `herald lab down`.
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import type { LabResult } from '../../../lab/lab.js';
+import { labPrefix } from '../../../lab/names.js';
 import { Netns } from '../../../lab/netns.js';
 import { eventually } from '../../support/apiserver.js';
 import { REPO_ROOT } from '../../support/crds.js';
 import { canUseNetns } from '../../support/netns.js';
 import { requireTool } from '../../support/tools.js';
-
-/** Processes whose command line mentions `dir`. */
-function processesWith(dir: string): string[] {
-  const out: string[] = [];
-  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
-    if (Number(pid) === process.pid) continue;
-    try {
-      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
-      if (cmd.includes(dir)) out.push(`${pid} ${cmd}`);
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return out;
-}
-
-/** Link names in the root namespace. */
-function rootLinks(): string[] {
-  return (JSON.parse(spawnSync('ip', ['-j', 'link', 'show'], { encoding: 'utf8' }).stdout) as { ifname: string }[]).map((l) => l.ifname).sort();
-}
-
-function herald(args: string[]): { done: Promise<{ code: number | null; out: string; err: string }>; kill: (s: NodeJS.Signals) => void; stdout: () => string } {
-  const p = spawn(process.execPath, [join(REPO_ROOT, 'bin', 'herald.js'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  p.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  p.stderr.on('data', (d: Buffer) => (err += d.toString()));
-  return { done: new Promise((resolve) => p.on('exit', (code) => resolve({ code, out, err }))), kill: (s) => p.kill(s), stdout: () => out };
-}
+import { herald, processesWith, rootLinks } from './support.js';
 
 describe('herald lab', function () {
   this.timeout(240_000);
@@ -51,8 +25,7 @@ describe('herald lab', function () {
   let linksBefore: string[];
 
   before(function () {
-    requireTool(this, 'bird');
-    requireTool(this, 'curl');
+    for (const tool of ['bird', 'curl', 'arping', 'ndisc6']) requireTool(this, tool);
     if (!canUseNetns()) {
       if (process.env['CI'] === 'true') throw new Error('the lab needs root');
       this.skip();
@@ -68,12 +41,12 @@ describe('herald lab', function () {
   });
 
   const nothingLeft = (): void => {
-    expect(Netns.existing('hl')).to.deep.equal([]);
+    expect(Netns.existing(labPrefix(state))).to.deep.equal([]);
     expect(processesWith(state)).to.deep.equal([]);
     expect(rootLinks()).to.deep.equal(linksBefore);
   };
 
-  it('--once --json: every demo Service answers through L2 v4, L2 v6 and BGP, failover completes, nothing is left', async () => {
+  it('--once --json: every demo Service answers from its Pods through L2 v4, L2 v6 and BGP, the owner answers ARP/NDP, failover completes, nothing is left', async () => {
     const run = herald(['lab', '--once', '--json', '--nodes', '2', '--port', '0', '--state-dir', state, '--scenario', 'failover']);
     const { code, out, err } = await run.done;
     expect(code, err).to.equal(0);
@@ -88,18 +61,24 @@ describe('herald lab', function () {
     expect(row('web-bgp').announcedBy).to.deep.equal(['node-a', 'node-b']);
     for (const svc of ['web-l2', 'web-l2-v6', 'web-bgp']) {
       expect(row(svc).curl.ok, svc).to.equal(true);
+      expect(row(svc).curl.pod, svc).to.match(new RegExp(`^${svc}-[0-9a-fx]{10}-[0-9a-f]{5}$`));
       expect(row(svc).curl.node).to.match(/^node-[ab]$/);
-      expect(row(svc).announcedBy.length, svc).to.be.greaterThan(0);
+      expect(row(svc).reason, svc).to.equal(undefined);
+    }
+    for (const svc of ['web-l2', 'web-l2-v6']) {
+      expect(row(svc).neighbour, svc).to.deep.include({ ok: true, node: row(svc).announcedBy[0], owner: row(svc).announcedBy[0] });
     }
     expect(result.scenario).to.deep.include({ name: 'failover', ok: true });
     expect(result.scenario!.to).to.not.equal(result.scenario!.from);
     expect(err).to.include('herald lab: stopped and cleaned up');
+    expect(err).to.match(/router bird 192\.0\.2\.254 2001:db8::254 AS 64512/);
+    expect(err).to.match(/node-b: 192\.0\.2\.2 2001:db8::2 AS 64513/);
     nothingLeft();
   });
 
-  for (const scenario of ['bgp-withdraw', 'local']) {
-    it(`--once --scenario ${scenario}: the router follows (stopped speaker withdrawn / only the endpoint's node), traffic keeps flowing`, async () => {
-      const run = herald(['lab', '--once', '--json', '--nodes', '2', '--port', '0', '--state-dir', state, '--scenario', scenario]);
+  for (const [scenario, router] of [['bgp-withdraw', 'frr'], ['local', 'gobgp']] as const) {
+    it(`--once --scenario ${scenario} --router ${router}: the router follows (stopped speaker withdrawn / only the endpoint's node), traffic keeps flowing`, async () => {
+      const run = herald(['lab', '--once', '--json', '--nodes', '2', '--port', '0', '--state-dir', state, '--scenario', scenario, '--router', router]);
       const { code, out, err } = await run.done;
       expect(code, err).to.equal(0);
       const result = JSON.parse(out.trim().split('\n').at(-1)!) as LabResult;
@@ -117,7 +96,7 @@ describe('herald lab', function () {
     expect(processesWith(state).length).to.be.greaterThan(2);
     run.kill('SIGKILL');
     await run.done;
-    expect(Netns.existing('hl').length).to.be.greaterThan(0);
+    expect(Netns.existing(labPrefix(state)).length).to.be.greaterThan(0);
     const down = spawnSync(process.execPath, [join(REPO_ROOT, 'bin', 'herald.js'), 'lab', 'down', '--state-dir', state], { encoding: 'utf8' });
     expect(down.status, down.stderr).to.equal(0);
     expect(down.stdout).to.match(/removed \d+ namespaces/);
