@@ -79,7 +79,96 @@ std::vector<sock_filter> Filter(bool arp, bool ndp, bool arpRequestsOnly, const 
   return f;
 }
 
-class PacketSocket : public Napi::ObjectWrap<PacketSocket> {
+// What Herald's receiving sockets share: a non-blocking fd polled by libuv, a JavaScript
+// callback for what arrives, and socket errors handled so that reading never ends. A socket
+// error (ENETDOWN when a link goes down, ENOBUFS when netlink drops notifications) makes
+// libuv stop the watcher; it is cleared, counted, reported through onError and reading is
+// re-armed. `Self::ReadAvailable()` reads what is there.
+template <typename Self>
+class PolledSocket : public Napi::ObjectWrap<Self> {
+ public:
+  explicit PolledSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<Self>(info) {}
+  ~PolledSocket() override { Shutdown(); }
+
+ protected:
+  // start(onData(buffer), onError?(message))
+  Napi::Value Start(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (fd_ < 0 || polling_) return env.Undefined();
+    callback_ = Napi::Persistent(info[0].As<Napi::Function>());
+    if (info.Length() > 1 && info[1].IsFunction()) onError_ = Napi::Persistent(info[1].As<Napi::Function>());
+    env_ = env;
+    uv_loop_t* loop = nullptr;
+    napi_get_uv_event_loop(env, &loop);
+    poll_ = new uv_poll_t;
+    poll_->data = this;
+    uv_poll_init(loop, poll_, fd_);
+    uv_poll_start(poll_, UV_READABLE, &PolledSocket::OnReadable);
+    polling_ = true;
+    this->Ref();
+    return env.Undefined();
+  }
+
+  static void OnReadable(uv_poll_t* handle, int status, int /*events*/) {
+    auto* self = static_cast<PolledSocket*>(handle->data);
+    if (self->fd_ < 0) return;
+    Napi::HandleScope scope(self->env_);
+    if (status < 0) {
+      int err = 0;
+      socklen_t len = sizeof(err);
+      getsockopt(self->fd_, SOL_SOCKET, SO_ERROR, &err, &len);
+      self->errors_++;
+      if (self->polling_) uv_poll_start(self->poll_, UV_READABLE, &PolledSocket::OnReadable);
+      self->ReportError(err != 0 ? strerror(err) : uv_strerror(status));
+      return;
+    }
+    static_cast<Self*>(self)->ReadAvailable();
+  }
+
+  // A failed read: EAGAIN means drained; anything else (ENETDOWN) was consumed by the call and is said.
+  void ReadFailed(int err) {
+    if (err == EAGAIN || err == EWOULDBLOCK || err == EINTR) return;
+    errors_++;
+    ReportError(strerror(err));
+  }
+
+  void ReportError(const char* message) {
+    if (onError_.IsEmpty()) return;
+    onError_.Call({Napi::String::New(env_, message)});
+  }
+
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    Shutdown();
+    return info.Env().Undefined();
+  }
+
+  void Shutdown() {
+    if (polling_) {
+      uv_poll_stop(poll_);
+      uv_close(reinterpret_cast<uv_handle_t*>(poll_), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
+      poll_ = nullptr;
+      polling_ = false;
+      callback_.Reset();
+      onError_.Reset();
+      this->Unref();
+    }
+    if (fd_ >= 0) {
+      ::close(fd_);
+      fd_ = -1;
+    }
+  }
+
+  int fd_ = -1;
+  bool polling_ = false;
+  uv_poll_t* poll_ = nullptr;
+  Napi::FunctionReference callback_;
+  Napi::FunctionReference onError_;
+  Napi::Env env_ = nullptr;
+  uint64_t errors_ = 0;
+};
+
+class PacketSocket : public PolledSocket<PacketSocket> {
+  friend class PolledSocket<PacketSocket>;
  public:
   static Napi::Function Init(Napi::Env env) {
     return DefineClass(env, "PacketSocket",
@@ -91,7 +180,7 @@ class PacketSocket : public Napi::ObjectWrap<PacketSocket> {
   }
 
   // new PacketSocket(ifname, { arp, ndp, arpRequestsOnly })
-  PacketSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<PacketSocket>(info) {
+  PacketSocket(const Napi::CallbackInfo& info) : PolledSocket<PacketSocket>(info) {
     Napi::Env env = info.Env();
     std::string ifname = info[0].As<Napi::String>();
     Napi::Object opts = info.Length() > 1 && info[1].IsObject() ? info[1].As<Napi::Object>() : Napi::Object::New(env);
@@ -133,68 +222,26 @@ class PacketSocket : public Napi::ObjectWrap<PacketSocket> {
     }
   }
 
-  ~PacketSocket() override { Shutdown(); }
-
  private:
   Napi::Value IfIndex(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), ifindex_); }
 
-  // start(onFrame(buffer), onError?(message)) — frames this host sent itself
-  // (PACKET_OUTGOING) are dropped. A socket error (ENETDOWN when the link goes down, ENXIO
-  // when it is unregistered) makes libuv stop the watcher; it is cleared, reported through
-  // onError and reading is re-armed, so a link flap never ends reception.
-  Napi::Value Start(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    if (fd_ < 0 || polling_) return env.Undefined();
-    callback_ = Napi::Persistent(info[0].As<Napi::Function>());
-    if (info.Length() > 1 && info[1].IsFunction()) onError_ = Napi::Persistent(info[1].As<Napi::Function>());
-    env_ = env;
-    uv_loop_t* loop = nullptr;
-    napi_get_uv_event_loop(env, &loop);
-    poll_ = new uv_poll_t;
-    poll_->data = this;
-    uv_poll_init(loop, poll_, fd_);
-    uv_poll_start(poll_, UV_READABLE, &PacketSocket::OnReadable);
-    polling_ = true;
-    Ref();
-    return env.Undefined();
-  }
-
-  static void OnReadable(uv_poll_t* handle, int status, int events) {
-    auto* self = static_cast<PacketSocket*>(handle->data);
-    if (self->fd_ < 0) return;
-    Napi::HandleScope scope(self->env_);
-    if (status < 0) {
-      int err = 0;
-      socklen_t len = sizeof(err);
-      getsockopt(self->fd_, SOL_SOCKET, SO_ERROR, &err, &len);
-      self->errors_++;
-      if (self->polling_) uv_poll_start(self->poll_, UV_READABLE, &PacketSocket::OnReadable);
-      self->ReportError(err != 0 ? strerror(err) : uv_strerror(status));
-      return;
-    }
+  // start(onFrame(buffer), onError?(message)) comes from PolledSocket; frames this host sent
+  // itself (PACKET_OUTGOING) are dropped.
+  void ReadAvailable() {
     unsigned char buf[65536];
-    for (int i = 0; i < 64 && self->fd_ >= 0; i++) {
+    for (int i = 0; i < 64 && fd_ >= 0; i++) {
       sockaddr_ll from{};
       socklen_t len = sizeof(from);
-      ssize_t n = recvfrom(self->fd_, buf, sizeof(buf), 0, reinterpret_cast<sockaddr*>(&from), &len);
+      ssize_t n = recvfrom(fd_, buf, sizeof(buf), 0, reinterpret_cast<sockaddr*>(&from), &len);
       if (n < 0) {
-        // EAGAIN: drained. Anything else (ENETDOWN) was consumed by this call: say so.
-        if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-          self->errors_++;
-          self->ReportError(strerror(errno));
-        }
+        ReadFailed(errno);
         break;
       }
       if (from.sll_pkttype == PACKET_OUTGOING) continue;
-      self->received_++;
-      Napi::Buffer<unsigned char> frame = Napi::Buffer<unsigned char>::Copy(self->env_, buf, static_cast<size_t>(n));
-      self->callback_.Call({frame});
+      received_++;
+      Napi::Buffer<unsigned char> frame = Napi::Buffer<unsigned char>::Copy(env_, buf, static_cast<size_t>(n));
+      callback_.Call({frame});
     }
-  }
-
-  void ReportError(const char* message) {
-    if (onError_.IsEmpty()) return;
-    onError_.Call({Napi::String::New(env_, message)});
   }
 
   // setArpTargets(addresses: number[] | null): only ARP requests for these IPv4 addresses
@@ -272,36 +319,8 @@ class PacketSocket : public Napi::ObjectWrap<PacketSocket> {
     return env.Undefined();
   }
 
-  Napi::Value Close(const Napi::CallbackInfo& info) {
-    Shutdown();
-    return info.Env().Undefined();
-  }
-
-  void Shutdown() {
-    if (polling_) {
-      uv_poll_stop(poll_);
-      uv_close(reinterpret_cast<uv_handle_t*>(poll_), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
-      poll_ = nullptr;
-      polling_ = false;
-      callback_.Reset();
-      onError_.Reset();
-      Unref();
-    }
-    if (fd_ >= 0) {
-      ::close(fd_);
-      fd_ = -1;
-    }
-  }
-
-  int fd_ = -1;
   unsigned int ifindex_ = 0;
-  bool polling_ = false;
-  uv_poll_t* poll_ = nullptr;
-  Napi::FunctionReference callback_;
-  Napi::FunctionReference onError_;
-  Napi::Env env_ = nullptr;
   uint64_t received_ = 0;
-  uint64_t errors_ = 0;
   uint64_t drops_ = 0;
   bool arp_ = true;
   bool ndp_ = true;
@@ -312,7 +331,9 @@ class PacketSocket : public Napi::ObjectWrap<PacketSocket> {
 // RTM_NEWADDR/DELADDR): new NetlinkSocket(); start(onMessages(buffer), onError(message));
 // send(request) for dumps. Each datagram goes to JS whole; parsing is TypeScript. Needs no
 // privilege. ENOBUFS (the kernel dropped notifications) is reported so the caller re-dumps.
-class NetlinkSocket : public Napi::ObjectWrap<NetlinkSocket> {
+class NetlinkSocket : public PolledSocket<NetlinkSocket> {
+  friend class PolledSocket<NetlinkSocket>;
+
  public:
   static Napi::Function Init(Napi::Env env) {
     return DefineClass(env, "NetlinkSocket",
@@ -320,7 +341,7 @@ class NetlinkSocket : public Napi::ObjectWrap<NetlinkSocket> {
                         InstanceMethod("close", &NetlinkSocket::Close)});
   }
 
-  NetlinkSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<NetlinkSocket>(info) {
+  NetlinkSocket(const Napi::CallbackInfo& info) : PolledSocket<NetlinkSocket>(info) {
     Napi::Env env = info.Env();
     fd_ = socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_ROUTE);
     if (fd_ < 0) {
@@ -341,53 +362,18 @@ class NetlinkSocket : public Napi::ObjectWrap<NetlinkSocket> {
     }
   }
 
-  ~NetlinkSocket() override { Shutdown(); }
-
  private:
-  Napi::Value Start(const Napi::CallbackInfo& info) {
-    Napi::Env env = info.Env();
-    if (fd_ < 0 || polling_) return env.Undefined();
-    callback_ = Napi::Persistent(info[0].As<Napi::Function>());
-    if (info.Length() > 1 && info[1].IsFunction()) onError_ = Napi::Persistent(info[1].As<Napi::Function>());
-    env_ = env;
-    uv_loop_t* loop = nullptr;
-    napi_get_uv_event_loop(env, &loop);
-    poll_ = new uv_poll_t;
-    poll_->data = this;
-    uv_poll_init(loop, poll_, fd_);
-    uv_poll_start(poll_, UV_READABLE, &NetlinkSocket::OnReadable);
-    polling_ = true;
-    Ref();
-    return env.Undefined();
-  }
-
-  static void OnReadable(uv_poll_t* handle, int status, int events) {
-    auto* self = static_cast<NetlinkSocket*>(handle->data);
-    if (self->fd_ < 0) return;
-    Napi::HandleScope scope(self->env_);
-    if (status < 0) {
-      int err = 0;
-      socklen_t len = sizeof(err);
-      getsockopt(self->fd_, SOL_SOCKET, SO_ERROR, &err, &len);
-      if (self->polling_) uv_poll_start(self->poll_, UV_READABLE, &NetlinkSocket::OnReadable);
-      self->ReportError(err != 0 ? strerror(err) : uv_strerror(status));
-      return;
-    }
+  void ReadAvailable() {
     std::vector<unsigned char> buf(1 << 16);
-    for (int i = 0; i < 64 && self->fd_ >= 0; i++) {
-      ssize_t n = recv(self->fd_, buf.data(), buf.size(), 0);
+    for (int i = 0; i < 64 && fd_ >= 0; i++) {
+      ssize_t n = recv(fd_, buf.data(), buf.size(), 0);
       if (n < 0) {
-        if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) self->ReportError(strerror(errno));
+        ReadFailed(errno);
         break;
       }
-      Napi::Buffer<unsigned char> msg = Napi::Buffer<unsigned char>::Copy(self->env_, buf.data(), static_cast<size_t>(n));
-      self->callback_.Call({msg});
+      Napi::Buffer<unsigned char> msg = Napi::Buffer<unsigned char>::Copy(env_, buf.data(), static_cast<size_t>(n));
+      callback_.Call({msg});
     }
-  }
-
-  void ReportError(const char* message) {
-    if (onError_.IsEmpty()) return;
-    onError_.Call({Napi::String::New(env_, message)});
   }
 
   Napi::Value Send(const Napi::CallbackInfo& info) {
@@ -406,34 +392,6 @@ class NetlinkSocket : public Napi::ObjectWrap<NetlinkSocket> {
     }
     return Napi::Number::New(env, static_cast<double>(n));
   }
-
-  Napi::Value Close(const Napi::CallbackInfo& info) {
-    Shutdown();
-    return info.Env().Undefined();
-  }
-
-  void Shutdown() {
-    if (polling_) {
-      uv_poll_stop(poll_);
-      uv_close(reinterpret_cast<uv_handle_t*>(poll_), [](uv_handle_t* h) { delete reinterpret_cast<uv_poll_t*>(h); });
-      poll_ = nullptr;
-      polling_ = false;
-      callback_.Reset();
-      onError_.Reset();
-      Unref();
-    }
-    if (fd_ >= 0) {
-      ::close(fd_);
-      fd_ = -1;
-    }
-  }
-
-  int fd_ = -1;
-  bool polling_ = false;
-  uv_poll_t* poll_ = nullptr;
-  Napi::FunctionReference callback_;
-  Napi::FunctionReference onError_;
-  Napi::Env env_ = nullptr;
 };
 
 bool FillSockaddr(const std::string& addr, sockaddr_storage* ss, int family) {

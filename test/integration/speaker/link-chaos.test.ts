@@ -17,7 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { electOwner } from '../../../speaker/election.js';
-import { ENDPOINT_SLICES, SERVICES, type KubeObject } from '../../../src/k8s/index.js';
+import { ENDPOINT_SLICES, EVENTS, SERVICES, heraldResource, type KubeObject } from '../../../src/k8s/index.js';
 import { eventually, type TestCluster } from '../../support/apiserver.js';
 import { canUseNetns, type Netns } from '../../support/netns.js';
 import { readPcapTimed } from '../../support/pcap.js';
@@ -61,6 +61,13 @@ describe('Layer 2 link chaos: 3 nodes, 50 random link flaps, every announcement 
     await e.start();
     [net, c] = [e.net!, e.c!];
     dir = mkdtempSync(join(tmpdir(), 'herald-chaos-'));
+  });
+
+  afterEach(function () {
+    // The speakers' logs of a failed run, for whoever replays it.
+    if (this.currentTest?.state !== 'failed') return;
+    for (const n of NODES) writeFileSync(join(tmpdir(), `herald-chaos-${n}.log`), e.logs[n] ?? '');
+    process.stderr.write(`      speaker logs: ${join(tmpdir(), 'herald-chaos-<node>.log')}\n`);
   });
 
   after(async () => {
@@ -181,12 +188,14 @@ describe('Layer 2 link chaos: 3 nodes, 50 random link flaps, every announcement 
       if (!owners.has(node)) bad.push(`${new Date(ms).toISOString()} ${isGratuitous ? 'gratuitous ARP' : 'reply'} for ${senderIp} from ${node} (owners then: ${[...owners].join(', ') || 'none'})`);
     }
     process.stderr.write(`      ${label}: ${FLAPS} flaps in ${Math.round((chaosEnd - history[0]!.at) / 1000)} s, ${rounds} probe rounds, ${gratuitous} gratuitous ARPs and ${replies} replies checked\n`);
-    if (bad.length > 0) {
-      // The speakers' logs, for whoever replays it.
-      for (const n of NODES) writeFileSync(join(tmpdir(), `herald-chaos-${seed}-${n}.log`), e.logs[n] ?? '');
-      process.stderr.write(`      speaker logs: ${join(tmpdir(), `herald-chaos-${seed}-<node>.log`)}\n`);
-    }
     expect(bad, `${label}; flaps: ${flaps.join(', ')}`).to.deep.equal([]);
+    // Only true things were said: a node cut off wrote no Warning about interfaces (they all
+    // exist), and every ServiceL2Status names the interface really answered on.
+    const warnings = (await c.client.list(EVENTS, { namespace: 'default' })).items.filter((ev) => ev['type'] === 'Warning' && String(ev['reason']).startsWith('announce'));
+    expect(warnings.map((ev) => ev['message']), label).to.deep.equal([]);
+    const statuses = (await c.client.list(heraldResource('ServiceL2Status'), { namespace: NS })).items.map((o) => o['status'] as { interfaces?: { name: string }[] } | undefined);
+    expect(statuses.length).to.be.greaterThan(0);
+    for (const st of statuses) expect(st?.interfaces, label).to.deep.equal([{ name: 'eth0' }]);
     expect(gratuitous, 'gratuitous ARPs captured').to.be.greaterThan(0);
     expect(replies, 'replies captured').to.be.greaterThan(0);
   });
