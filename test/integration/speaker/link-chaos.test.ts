@@ -107,7 +107,7 @@ describe('Layer 2 link chaos: 3 nodes, 50 random link flaps, every announcement 
     };
 
     // Before the chaos: every IP is answered by its owner only.
-    for (const ip of ips) await eventually(() => answeredOnlyBy(ip, ownerOf(ip, new Set(NODES))!), `${ip} answered by its owner only (${label})`, 30_000, 200);
+    for (const ip of ips) await eventually(() => answeredOnlyBy(ip, ownerOf(ip, new Set(NODES))!), `${ip} answered by its owner only (${label})`, 60_000, 200);
 
     const pcap = join(dir, 'client.pcap');
     dump = spawn('ip', ['netns', 'exec', client, 'tcpdump', '-U', '-n', '-i', 'eth0', '-w', pcap, 'arp'], { stdio: ['ignore', 'ignore', 'pipe'] });
