@@ -1,6 +1,7 @@
 /** RBAC enforcement for ServiceAccount tokens, through client-node. */
 import { expect } from 'chai';
-import { apiError, startTestCluster, type TestCluster } from '../../support/apiserver.js';
+import { apiError } from '../../support/apiserver.js';
+import { type KubeCluster, kubeLane, startKubeCluster } from '../../support/kube-cluster.js';
 import { CONFIGMAPS, SERVICES, type KubeClient, type ResourceType } from '../../../src/k8s/index.js';
 
 const rbac = (plural: string, kind: string, namespaced: boolean): ResourceType => ({ group: 'rbac.authorization.k8s.io', version: 'v1', plural, kind, namespaced });
@@ -9,16 +10,17 @@ const ROLE_BINDINGS = rbac('rolebindings', 'RoleBinding', true);
 const CLUSTER_ROLES = rbac('clusterroles', 'ClusterRole', false);
 const CLUSTER_ROLE_BINDINGS = rbac('clusterrolebindings', 'ClusterRoleBinding', false);
 
-describe('embedded API server: RBAC for ServiceAccounts', () => {
-  let c: TestCluster;
+describe(`${kubeLane()} API server: RBAC for ServiceAccounts`, function () {
+  this.timeout(120_000);
+  let c: KubeCluster;
   let sa: KubeClient;
   before(async () => {
-    c = await startTestCluster({ enforceRbac: true });
-    sa = c.clientAs('herald-system', 'speaker');
+    c = await startKubeCluster({ enforceRbac: true });
     await c.client.create({ group: '', version: 'v1', plural: 'namespaces', kind: 'Namespace', namespaced: false }, { metadata: { name: 'herald-system' } });
+    sa = await c.clientAs('herald-system', 'speaker');
   });
   after(async () => {
-    await c.server.stop();
+    await c?.stop();
   });
 
   it('denies everything without a binding, with kube-style messages', async () => {
@@ -69,7 +71,7 @@ describe('embedded API server: RBAC for ServiceAccounts', () => {
       subjects: [{ kind: 'Group', name: 'system:serviceaccounts:herald-system' }],
     });
     await sa.list(CONFIGMAPS, { namespace: 'default' });
-    const other = c.clientAs('default', 'nobody');
+    const other = await c.clientAs('default', 'nobody');
     expect((await apiError(other.list(CONFIGMAPS, { namespace: 'default' }))).statusCode).to.equal(403);
   });
 });

@@ -11,7 +11,7 @@ import { systemClock } from '../../../src/core/clock.js';
 import { RecordingLogger } from '../../../src/core/logger.js';
 import { createMetricsRegistry } from '../../../src/metrics.js';
 import { NAMESPACES, SERVICES, heraldResource, type KubeObject } from '../../../src/k8s/index.js';
-import { startTestCluster, type TestCluster } from '../../support/apiserver.js';
+import { type KubeCluster, kubeLane, startKubeCluster } from '../../support/kube-cluster.js';
 
 const POOLS = heraldResource('IPAddressPool');
 const NS = 'herald-system';
@@ -64,26 +64,26 @@ function port(req: Req): number {
   return req.kind === 'share' ? req.port : 80;
 }
 
-describe('controller: restart property on the embedded API server', function () {
+describe(`controller: restart property on the ${kubeLane()} API server`, function () {
   this.timeout(300_000);
-  let c: TestCluster;
+  let c: KubeCluster;
   before(async () => {
-    c = await startTestCluster({ herald: true });
+    c = await startKubeCluster({ herald: true });
     await c.client.create(NAMESPACES, { metadata: { name: NS } });
   });
   after(async () => {
-    await c.server.stop();
+    await c.stop();
   });
 
   /** Waits until the controller is idle and the API server has stopped changing. */
   async function settle(ctl: Controller): Promise<void> {
-    let last = -1;
+    let last = '';
     let stable = 0;
     const deadline = Date.now() + 20_000;
     while (stable < 3) {
       if (Date.now() > deadline) throw new Error('the controller did not settle');
       await new Promise((r) => setTimeout(r, 15));
-      const rv = c.server.core.store.currentRv();
+      const rv = await c.currentRv();
       if (ctl.isIdle() && rv === last) stable++;
       else stable = 0;
       last = rv;
