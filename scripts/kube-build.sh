@@ -20,6 +20,10 @@ bin="$out/bin"
 have() { [ -x "$bin/kube-apiserver" ] && [ -x "$bin/kube-controller-manager" ] && [ -x "$bin/etcd" ]; }
 if have; then echo "$bin"; exit 0; fi
 
+if [ "${HERALD_KUBE_BUILD:-}" = never ]; then
+  echo "kube-build: no binaries in $bin; build them first: sh scripts/kube-up.sh build (the first build takes tens of minutes)" >&2
+  exit 1
+fi
 command -v go >/dev/null 2>&1 || { echo "kube-build: go is not installed (need Go >= the version k8s.io/kubernetes $KUBE_VERSION names)" >&2; exit 1; }
 mkdir -p "$out"
 # One build per version at a time: a second caller waits for the first.

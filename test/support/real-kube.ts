@@ -22,7 +22,8 @@ const SCRIPT = join(REPO_ROOT, 'scripts', 'kube-up.sh');
 
 function run(args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
-    const p = spawn('sh', [SCRIPT, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    // A test never pays for the build: scripts/test.sh (or kube-up.sh build) does it first.
+    const p = spawn('sh', [SCRIPT, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, HERALD_KUBE_BUILD: 'never' } });
     let out = '';
     let err = '';
     p.stdout.on('data', (d: Buffer) => (out += d.toString()));
