@@ -102,7 +102,7 @@ export async function startKubeCluster(opts: KubeClusterOptions = {}): Promise<K
   }
 }
 
-/** Creates Herald's CRDs and waits until each is Established and its resource is served. */
+/** Creates Herald's CRDs and waits until each is served. */
 export async function installCrds(client: KubeClient): Promise<void> {
   const crds = loadCrds();
   for (const crd of crds) {
@@ -110,18 +110,22 @@ export async function installCrds(client: KubeClient): Promise<void> {
     delete body['file'];
     await client.create(CRDS, body as KubeObject);
   }
-  for (const crd of crds) {
-    await eventually(async () => {
-      const o = await client.get(CRDS, undefined, crd.metadata.name);
-      const conds = ((o['status'] as { conditions?: { type: string; status: string }[] } | undefined)?.conditions ?? []);
-      return conds.some((c) => c.type === 'Established' && c.status === 'True');
-    }, `CRD ${crd.metadata.name} Established`, 30_000, 50);
-    const version = crd.spec.versions.find((v) => v.served)!.name;
-    await eventually(async () => {
-      const d = (await client.request(HttpMethod.GET, `/apis/${crd.spec.group}/${version}`)) as { resources?: { name: string }[] };
-      return (d.resources ?? []).some((r) => r.name === crd.spec.names.plural);
-    }, `${crd.spec.names.plural}.${crd.spec.group} served`, 30_000, 50);
-  }
+  for (const crd of crds) await waitServed(client, crd.metadata.name);
+}
+
+/**
+ * Waits until a CRD is Established and its resource answers a list: a real server briefly
+ * answers "storage is (re)initializing" after Established.
+ */
+export async function waitServed(client: KubeClient, crdName: string): Promise<void> {
+  const crd = await eventually(async () => {
+    const o = await client.get(CRDS, undefined, crdName);
+    const conds = (o['status'] as { conditions?: { type: string; status: string }[] } | undefined)?.conditions ?? [];
+    return conds.some((c) => c.type === 'Established' && c.status === 'True') ? o : undefined;
+  }, `CRD ${crdName} Established`, 30_000, 50);
+  const spec = crd['spec'] as { group: string; scope: string; names: { plural: string; kind: string }; versions: { name: string; served: boolean }[] };
+  const type: ResourceType = { group: spec.group, version: spec.versions.find((v) => v.served)!.name, plural: spec.names.plural, kind: spec.names.kind, namespaced: spec.scope === 'Namespaced' };
+  await eventually(() => client.list(type, { limit: 1 }), `${crdName} served`, 30_000, 50);
 }
 
 /** The resource type of an apiVersion/kind, from the server's discovery. */
@@ -143,10 +147,7 @@ export async function applyWithClient(client: KubeClient, objects: readonly Reco
     const meta = (o['metadata'] ?? {}) as { name?: string; namespace?: string };
     const ref = `${String(o['kind'])} ${meta.namespace ? `${meta.namespace}/` : ''}${String(meta.name)}`;
     if (!crdsReady && rank(o) > 0) {
-      for (const crd of ordered.filter((x) => rank(x) === 0)) {
-        const name = String((crd['metadata'] as { name: string }).name);
-        await eventually(async () => (((await client.get(CRDS, undefined, name))['status'] as { conditions?: { type: string; status: string }[] } | undefined)?.conditions ?? []).some((c) => c.type === 'Established' && c.status === 'True'), `CRD ${name} Established`, 30_000, 50);
-      }
+      for (const crd of ordered.filter((x) => rank(x) === 0)) await waitServed(client, String((crd['metadata'] as { name: string }).name));
       crdsReady = true;
     }
     const type = await resourceTypeFor(client, String(o['apiVersion']), String(o['kind']));

@@ -15,6 +15,8 @@ import { type KubeCluster, kubeLane, startKubeCluster } from '../../support/kube
 
 const POOLS = heraldResource('IPAddressPool');
 const NS = 'herald-system';
+// Services live in their own namespace: a real server keeps default/kubernetes.
+const SVC_NS = 'restart-property';
 
 type Req = { kind: 'auto' } | { kind: 'ip'; ip: string } | { kind: 'pool'; pool: string } | { kind: 'share'; key: string; port: number };
 
@@ -70,6 +72,7 @@ describe(`controller: restart property on the ${kubeLane()} API server`, functio
   before(async () => {
     c = await startKubeCluster({ herald: true });
     await c.client.create(NAMESPACES, { metadata: { name: NS } });
+    await c.client.create(NAMESPACES, { metadata: { name: SVC_NS } });
   });
   after(async () => {
     await c.stop();
@@ -94,7 +97,7 @@ describe(`controller: restart property on the ${kubeLane()} API server`, functio
     await fc.assert(
       fc.asyncProperty(fc.array(opArb, { minLength: 5, maxLength: 18 }), async (ops) => {
         // A clean slate for each run.
-        for (const s of (await c.client.list(SERVICES, { namespace: 'default' })).items) await c.client.delete(SERVICES, 'default', s.metadata.name);
+        for (const s of (await c.client.list(SERVICES, { namespace: SVC_NS })).items) await c.client.delete(SERVICES, SVC_NS, s.metadata.name);
         for (const p of (await c.client.list(POOLS, { namespace: NS })).items) await c.client.delete(POOLS, NS, p.metadata.name);
         await c.client.create(POOLS, { metadata: { name: 'p1', namespace: NS }, spec: { addresses: ['192.0.2.0/30'] } });
         const start = async (): Promise<Controller> => {
@@ -109,17 +112,17 @@ describe(`controller: restart property on the ${kubeLane()} API server`, functio
           for (const op of ops) {
             const name = 'svc' in op ? `s${op.svc}` : '';
             if (op.op === 'create' && !requests.has(name)) {
-              await c.client.create(SERVICES, { metadata: { name, namespace: 'default', annotations: annotations(op.req) }, spec: { type: 'LoadBalancer', ports: [{ name: 'p', port: port(op.req) }] } });
+              await c.client.create(SERVICES, { metadata: { name, namespace: SVC_NS, annotations: annotations(op.req) }, spec: { type: 'LoadBalancer', ports: [{ name: 'p', port: port(op.req) }] } });
               requests.set(name, op.req);
               lastIPs.delete(name);
             } else if (op.op === 'update' && requests.has(name)) {
-              const cur = await c.client.get(SERVICES, 'default', name);
+              const cur = await c.client.get(SERVICES, SVC_NS, name);
               const keep = Object.fromEntries(Object.entries(cur.metadata.annotations ?? {}).filter(([k]) => k === 'herald.dev/ip-allocated-from-pool'));
               await c.client.replace(SERVICES, { ...cur, metadata: { ...cur.metadata, annotations: { ...keep, ...annotations(op.req) } }, spec: { ...(cur['spec'] as object), ports: [{ name: 'p', port: port(op.req) }] } });
               if (JSON.stringify(requests.get(name)) !== JSON.stringify(op.req)) lastIPs.delete(name);
               requests.set(name, op.req);
             } else if (op.op === 'delete' && requests.has(name)) {
-              await c.client.delete(SERVICES, 'default', name);
+              await c.client.delete(SERVICES, SVC_NS, name);
               requests.delete(name);
               lastIPs.delete(name);
             } else if (op.op === 'pool') {
@@ -134,7 +137,7 @@ describe(`controller: restart property on the ${kubeLane()} API server`, functio
             }
             await settle(ctl);
             // Check the invariants against what the API server holds.
-            const svcs = (await c.client.list(SERVICES, { namespace: 'default' })).items;
+            const svcs = (await c.client.list(SERVICES, { namespace: SVC_NS })).items;
             const holders = new Map<string, string[]>();
             for (const s of svcs) {
               const ips = ((s['status'] as { loadBalancer?: { ingress?: { ip: string }[] } }).loadBalancer?.ingress ?? []).map((i) => i.ip);
@@ -154,7 +157,7 @@ describe(`controller: restart property on the ${kubeLane()} API server`, functio
           // Satisfiable: with a roomy pool added, every Service without a pinned request is assigned.
           await c.client.create(POOLS, { metadata: { name: 'roomy', namespace: NS }, spec: { addresses: ['203.0.113.0/24'] } });
           await settle(ctl);
-          for (const s of (await c.client.list(SERVICES, { namespace: 'default' })).items) {
+          for (const s of (await c.client.list(SERVICES, { namespace: SVC_NS })).items) {
             const r = requests.get(s.metadata.name)!;
             if (r.kind !== 'auto' && r.kind !== 'share') continue;
             const ips = ((s['status'] as { loadBalancer?: { ingress?: unknown[] } }).loadBalancer?.ingress ?? []);

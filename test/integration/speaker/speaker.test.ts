@@ -8,6 +8,7 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { expect } from 'chai';
+import { HttpMethod } from '@kubernetes/client-node';
 import { electOwner } from '../../../speaker/election.js';
 import { ENDPOINT_SLICES, EVENTS, PODS, SECRETS, SERVICES, heraldResource, type KubeObject } from '../../../src/k8s/index.js';
 import { eventually } from '../../support/apiserver.js';
@@ -86,7 +87,8 @@ describe(`speakers end to end (${kubeLane()} API server, controller, 3 node name
       }, `ARP answers from ${next} only`, 30_000, 200);
       await eventually(() => c.client.tryGet(heraldResource('ServiceL2Status'), NS, `l2-default-web-${next}`), 'ServiceL2Status of the new owner', 20_000);
     } finally {
-      for (const node of Object.keys(NODE_IPS)) await c.client.tryDelete(PODS, NS, `speaker-${node}`);
+      // Grace period 0: no kubelet runs to finish a graceful Pod deletion on a real server.
+      for (const node of Object.keys(NODE_IPS)) await c.client.request(HttpMethod.DELETE, `/api/v1/namespaces/${NS}/pods/speaker-${node}`, { gracePeriodSeconds: 0 });
     }
     // Pods gone: the owner by the hash order answers again.
     await eventually(() => {
