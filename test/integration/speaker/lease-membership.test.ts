@@ -70,6 +70,10 @@ describe(`speaker: Lease membership (${kubeLane()} API server, fake clock)`, fun
     await eventually(() => a.alive().has('a'), 'a to start');
     const lease = (): Promise<unknown> => cluster.client.tryGet(LEASES, NS, `${SPEAKER_LEASE_PREFIX}a`);
     await eventually(async () => (await lease()) !== undefined, 'the Lease');
+    // Until its informer has seen the Lease the membership rightly creates (then patches); a
+    // real server's watch lags a little behind the create, so wait for the cache.
+    const cache = (a as unknown as { informer: { get(key: string): unknown } }).informer;
+    await eventually(() => cache.get(`${NS}/${SPEAKER_LEASE_PREFIX}a`) !== undefined, "the membership's informer to hold its Lease");
     for (let i = 0; i < 3; i++) {
       const before = await renewTime('a');
       calls.length = 0;
