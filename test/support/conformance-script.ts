@@ -92,6 +92,15 @@ export async function runConformanceScript(c: KubeClient): Promise<[string, stri
   await step('get after the finalizer went', r(HttpMethod.GET, `${cm}/fin`));
   await step('delete without finalizers', r(HttpMethod.DELETE, `${cm}/a`), (b) => (b as { kind?: string }).kind);
 
+  // A custom resource, a watch from resourceVersion 1, a namespace being deleted.
+  const pools = `/apis/herald.dev/v1beta1/namespaces/${ns}/ipaddresspools`;
+  await r(HttpMethod.POST, pools, { apiVersion: 'herald.dev/v1beta1', kind: 'IPAddressPool', metadata: { name: 'pool' }, spec: { addresses: ['192.0.2.0/28'] } });
+  await step('custom resource update without resourceVersion', r(HttpMethod.PUT, `${pools}/pool`, { apiVersion: 'herald.dev/v1beta1', kind: 'IPAddressPool', metadata: { name: 'pool' }, spec: { addresses: ['192.0.2.0/29'] } }), (b) => (b as { spec: unknown }).spec);
+  out.push(['watch from resourceVersion 1', await watchFromOne(c)]);
+  await r(HttpMethod.POST, '/api/v1/namespaces', { metadata: { name: `${ns}-gone` } });
+  await r(HttpMethod.POST, `/api/v1/namespaces/${ns}-gone/configmaps`, { metadata: { name: 'held' } });
+  await step('delete a namespace that holds objects', r(HttpMethod.DELETE, `/api/v1/namespaces/${ns}-gone`), (b) => ({ kind: (b as { kind?: string }).kind, phase: (b as { status?: { phase?: string } }).status?.phase ?? '-' }));
+
   // Services: every type × ipFamilyPolicy × loadBalancerClass.
   const svc = `/api/v1/namespaces/${ns}/services`;
   let i = 0;
@@ -147,4 +156,25 @@ async function watchEvents(c: KubeClient): Promise<string> {
     w.stop();
   }
   return seen.join(', ');
+}
+
+/** The first thing a ConfigMap watch from resourceVersion 1 delivers: an event type, or the error that ended it. */
+async function watchFromOne(c: KubeClient): Promise<string> {
+  const t = { group: '', version: 'v1', plural: 'configmaps', kind: 'ConfigMap', namespaced: true };
+  let first = '';
+  let settle!: () => void;
+  const done = new Promise<void>((res) => (settle = res));
+  const w = await c.watch(t, { namespace: CONFORMANCE_NS, resourceVersion: '1', timeoutSeconds: 2 }, (type, o) => {
+    if (!first) first = type === 'ERROR' ? `ERROR ${String((o as unknown as { code?: number }).code)}` : type;
+    settle();
+  }, (err) => {
+    if (!first) first = err ? `ended: ${String((err as { statusCode?: number }).statusCode ?? (err as Error).message)}` : 'ended';
+    settle();
+  });
+  try {
+    await Promise.race([done, new Promise((res) => setTimeout(res, 5_000))]);
+  } finally {
+    w.stop();
+  }
+  return first || 'nothing in 5 s';
 }

@@ -34,7 +34,9 @@ function run(args: string[]): Promise<string> {
 }
 
 export async function startRealKube(): Promise<RealKube> {
-  const out = await run(['start']);
+  // The free ports kube-up.sh picks can be taken by someone else before its servers bind
+  // them: one more try (each failed start has removed what it made).
+  const out = await run(['start']).catch(() => run(['start']));
   const env = new Map(out.split('\n').flatMap((l) => (/^[A-Z_]+=/.test(l) ? [[l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)] as const] : [])));
   const dir = env.get('HERALD_KUBE_DIR');
   const url = env.get('HERALD_KUBE_URL');

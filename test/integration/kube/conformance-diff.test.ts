@@ -20,6 +20,7 @@ const EXPLAINED: Record<string, string> = {
   'create with an invalid finalizer name': 'no metadata validation (finalizer names)',
   'list items carry kind': 'list items carry kind/apiVersion; kube-apiserver omits them',
   'list from a resourceVersion far in the future': 'the 504 lacks the ResourceVersionTooLarge cause',
+  'watch from resourceVersion 1': 'an ERROR 410 at once; kube-apiserver replays the history it still has (until a compaction)',
   'watch with an unsupported field selector': 'a 200 stream with an ERROR event; kube-apiserver answers 400',
   'remove the last finalizer': 'the patch that removes the last finalizer of a deleting object answers with the object before the patch',
   'delete without finalizers': 'DELETE answers with the deleted object; kube-apiserver with a Status for ConfigMaps',
@@ -39,8 +40,8 @@ if (kubeLane() === 'real') {
     let embedded: TestCluster;
     let real: KubeCluster;
     before(async () => {
-      embedded = await startTestCluster();
-      real = await startKubeCluster();
+      embedded = await startTestCluster({ herald: true });
+      real = await startKubeCluster({ herald: true });
     });
     after(async () => {
       await embedded?.server.stop();
