@@ -29,20 +29,27 @@ wait_for() {
   done
 }
 
+# stop_dir DIR: TERM the controller manager and the API server together (KILL after 10 s),
+# then KILL etcd (its data is thrown away with DIR), then remove DIR.
 stop_dir() {
   dir=$1
   [ -d "$dir" ] || return 0
-  for name in kube-controller-manager kube-apiserver etcd; do
-    f="$dir/$name.pid"
-    [ -f "$f" ] || continue
-    pid=$(cat "$f")
-    if kill -0 "$pid" 2>/dev/null; then
-      kill -TERM "$pid" 2>/dev/null || true
-      end=$(( $(date +%s) + 15 ))
-      while kill -0 "$pid" 2>/dev/null && [ "$(date +%s)" -lt "$end" ]; do sleep 0.1; done
-      kill -KILL "$pid" 2>/dev/null || true
-    fi
+  pids=""
+  for name in kube-controller-manager kube-apiserver; do
+    [ -f "$dir/$name.pid" ] || continue
+    pid=$(cat "$dir/$name.pid")
+    kill -TERM "$pid" 2>/dev/null && pids="$pids $pid"
   done
+  end=$(( $(date +%s) + 10 ))
+  for pid in $pids; do
+    while kill -0 "$pid" 2>/dev/null && [ "$(date +%s)" -lt "$end" ]; do sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+  done
+  if [ -f "$dir/etcd.pid" ]; then
+    pid=$(cat "$dir/etcd.pid")
+    kill -KILL "$pid" 2>/dev/null || true
+    while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
+  fi
   rm -rf "$dir"
 }
 
