@@ -108,7 +108,8 @@ export async function installCrds(client: KubeClient): Promise<void> {
   for (const crd of crds) {
     const body: Record<string, unknown> = { apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', ...crd };
     delete body['file'];
-    await client.create(CRDS, body as KubeObject);
+    // Strict, as kubectl sends it: a real server then refuses unknown schema fields.
+    await client.request(HttpMethod.POST, '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', { fieldValidation: 'Strict' }, body);
   }
   for (const crd of crds) await waitServed(client, crd.metadata.name);
 }
@@ -137,7 +138,7 @@ export async function resourceTypeFor(client: KubeClient, apiVersion: string, ki
   return r ? { group, version, plural: r.name, kind, namespaced: r.namespaced } : undefined;
 }
 
-/** Creates (or merge-patches when present) each object through the API, CRDs first (waiting until served), then Namespaces. */
+/** Creates (or merge-patches when present) each object through the API with strict field validation, CRDs first (waiting until served), then Namespaces. */
 export async function applyWithClient(client: KubeClient, objects: readonly Record<string, unknown>[]): Promise<{ ref: string; ok: boolean; message: string }[]> {
   const rank = (o: Record<string, unknown>): number => (o['kind'] === 'CustomResourceDefinition' ? 0 : o['kind'] === 'Namespace' ? 1 : 2);
   const ordered = [...objects].sort((a, b) => rank(a) - rank(b));
@@ -157,9 +158,11 @@ export async function applyWithClient(client: KubeClient, objects: readonly Reco
     }
     const ns = type.namespaced ? (meta.namespace ?? 'default') : undefined;
     const obj = { ...o, metadata: { ...meta, ...(ns ? { namespace: ns } : {}) } } as KubeObject;
+    const path = `${type.group === '' ? '/api' : `/apis/${type.group}`}/${type.version}${ns ? `/namespaces/${ns}` : ''}/${type.plural}`;
+    const strict = { fieldValidation: 'Strict' }; // as kubectl apply sends it
     try {
-      if (await client.tryGet(type, ns, String(meta.name))) await client.patch(type, ns, String(meta.name), obj);
-      else await client.create(type, obj);
+      if (await client.tryGet(type, ns, String(meta.name))) await client.request(HttpMethod.PATCH, `${path}/${String(meta.name)}`, strict, obj, 'application/merge-patch+json');
+      else await client.request(HttpMethod.POST, path, strict, obj);
       out.push({ ref, ok: true, message: 'applied' });
     } catch (err) {
       out.push({ ref, ok: false, message: (err as Error).message });
