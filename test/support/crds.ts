@@ -48,7 +48,7 @@ export function loadYamlFile(path: string): unknown[] {
 
 export function loadCrds(): CrdDoc[] {
   return readdirSync(CRD_DIR)
-    .filter((f) => f.endsWith('.yaml') && f !== 'kustomization.yaml')
+    .filter((f) => f.endsWith('.yaml'))
     .sort()
     .map((file) => {
       const docs = loadYamlFile(join(CRD_DIR, file));

@@ -15,14 +15,14 @@ import { systemClock } from '../../src/core/clock.js';
 import { RecordingLogger } from '../../src/core/logger.js';
 import { NAMESPACES, NODES, heraldResource, type KubeObject } from '../../src/k8s/index.js';
 import { createMetricsRegistry } from '../../src/metrics.js';
-import { startTestCluster, type TestCluster } from './apiserver.js';
+import { type KubeCluster, startKubeCluster } from './kube-cluster.js';
 import { Bird } from './bgp-peers.js';
 import { REPO_ROOT } from './crds.js';
 import { Netns } from './netns.js';
 
 export class SpeakerCluster {
   net: Netns | undefined;
-  c: TestCluster | undefined;
+  c: KubeCluster | undefined;
   bird: Bird | undefined;
   /** The namespace holding the LAN bridge (attach more hosts to it). */
   lanNs = '';
@@ -65,7 +65,7 @@ export class SpeakerCluster {
   async start(): Promise<void> {
     const dir = (this.dir = mkdtempSync(join(tmpdir(), 'herald-e2e-')));
     const sock = join(dir, 'api.sock');
-    const c = (this.c = await startTestCluster({ herald: true, unixSocket: sock }));
+    const c = (this.c = await startKubeCluster({ herald: true, unixSocket: sock }));
     const net = (this.net = new Netns());
     const lan = net.add('lan');
     this.lanNs = lan;
@@ -92,8 +92,8 @@ ${protocols.join('\n')}
       await c.client.create(NODES, { metadata: { name, labels: { 'kubernetes.io/hostname': name } }, status: { conditions: [{ type: 'Ready', status: 'True' }], addresses: [{ type: 'InternalIP', address: ip }] } });
       net.spawn(ns, process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'lab', 'ns-forwarder.ts'), '6443', sock], { cwd: REPO_ROOT });
       const kc = join(dir, `${name}.kubeconfig`);
-      c.server.writeKubeconfig(kc);
-      const port = new URL(c.server.url).port;
+      c.writeKubeconfig(kc);
+      const port = new URL(c.url).port;
       writeFileSync(kc, readFileSync(kc, 'utf8').replace(`127.0.0.1:${port}`, '127.0.0.1:6443'));
       this.spawnSpeaker(name);
     }
@@ -111,7 +111,7 @@ ${protocols.join('\n')}
     await this.controller?.stop();
     await this.net?.teardown();
     this.bird?.cleanup();
-    await this.c?.server.stop();
+    await this.c?.stop();
     if (this.dir) rmSync(this.dir, { recursive: true, force: true });
   }
 }

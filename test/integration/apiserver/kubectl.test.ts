@@ -42,7 +42,12 @@ describe('embedded API server: kubectl', function () {
   });
 
   it('applies the CRDs and the samples, and a second apply changes nothing', async () => {
-    await ok('apply', '-k', CRD_DIR);
+    // crds/ holds only CRDs (its kustomize recipe is `Kustomization`, which -f skips): both forms work.
+    const plain = (await ok('apply', '-f', CRD_DIR)).trim().split('\n');
+    expect(plain, plain.join('\n')).to.have.length(10);
+    expect(plain.every((l) => / created$/.test(l)), plain.join('\n')).to.equal(true);
+    const kustomized = (await ok('apply', '-k', CRD_DIR)).trim().split('\n');
+    expect(kustomized.filter((l) => / unchanged$/.test(l)), kustomized.join('\n')).to.have.length(10);
     writeFileSync(join(dir, 'ns.yaml'), 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: herald-system\n');
     expect(await ok('create', '-f', join(dir, 'ns.yaml'))).to.include('namespace/herald-system created');
     const first = await ok('apply', '-f', join(CRD_DIR, 'samples', 'ipaddresspool.yaml'));

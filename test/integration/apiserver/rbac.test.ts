@@ -1,6 +1,7 @@
 /** RBAC enforcement for ServiceAccount tokens, through client-node. */
 import { expect } from 'chai';
-import { apiError, startTestCluster, type TestCluster } from '../../support/apiserver.js';
+import { apiError, eventually } from '../../support/apiserver.js';
+import { type KubeCluster, kubeLane, startKubeCluster } from '../../support/kube-cluster.js';
 import { CONFIGMAPS, SERVICES, type KubeClient, type ResourceType } from '../../../src/k8s/index.js';
 
 const rbac = (plural: string, kind: string, namespaced: boolean): ResourceType => ({ group: 'rbac.authorization.k8s.io', version: 'v1', plural, kind, namespaced });
@@ -9,16 +10,17 @@ const ROLE_BINDINGS = rbac('rolebindings', 'RoleBinding', true);
 const CLUSTER_ROLES = rbac('clusterroles', 'ClusterRole', false);
 const CLUSTER_ROLE_BINDINGS = rbac('clusterrolebindings', 'ClusterRoleBinding', false);
 
-describe('embedded API server: RBAC for ServiceAccounts', () => {
-  let c: TestCluster;
+describe(`${kubeLane()} API server: RBAC for ServiceAccounts`, function () {
+  this.timeout(120_000);
+  let c: KubeCluster;
   let sa: KubeClient;
   before(async () => {
-    c = await startTestCluster({ enforceRbac: true });
-    sa = c.clientAs('herald-system', 'speaker');
+    c = await startKubeCluster({ enforceRbac: true });
     await c.client.create({ group: '', version: 'v1', plural: 'namespaces', kind: 'Namespace', namespaced: false }, { metadata: { name: 'herald-system' } });
+    sa = await c.clientAs('herald-system', 'speaker');
   });
   after(async () => {
-    await c.server.stop();
+    await c?.stop();
   });
 
   it('denies everything without a binding, with kube-style messages', async () => {
@@ -40,7 +42,9 @@ describe('embedded API server: RBAC for ServiceAccounts', () => {
       subjects: [{ kind: 'ServiceAccount', name: 'speaker', namespace: 'herald-system' }],
     });
     await c.client.create(SERVICES, { metadata: { name: 'web', namespace: 'default' }, spec: { ports: [{ port: 80 }] } });
-    expect((await sa.list(SERVICES, { namespace: 'default' })).items).to.have.length(1);
+    // A real server also has default/kubernetes; its authorizer sees a new binding a moment later.
+    const names = await eventually(async () => (await sa.list(SERVICES, { namespace: 'default' })).items.map((o) => o.metadata.name), 'the binding to take effect');
+    expect(names).to.include('web');
     const e = await apiError(sa.patch(SERVICES, 'default', 'web', { status: { loadBalancer: {} } }, { status: true }));
     expect(e.message).to.include('cannot patch resource "services/status"');
     const w = await apiError(sa.delete(SERVICES, 'default', 'web'));
@@ -54,7 +58,7 @@ describe('embedded API server: RBAC for ServiceAccounts', () => {
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'cm' },
       subjects: [{ kind: 'ServiceAccount', name: 'speaker' }],
     });
-    await sa.create(CONFIGMAPS, { metadata: { name: 'speaker-state', namespace: 'herald-system' } });
+    await eventually(() => sa.create(CONFIGMAPS, { metadata: { name: 'speaker-state', namespace: 'herald-system' } }), 'the RoleBinding to take effect');
     await sa.get(CONFIGMAPS, 'herald-system', 'speaker-state');
     await c.client.create(CONFIGMAPS, { metadata: { name: 'other', namespace: 'herald-system' } });
     expect((await apiError(sa.get(CONFIGMAPS, 'herald-system', 'other'))).statusCode).to.equal(403);
@@ -68,8 +72,8 @@ describe('embedded API server: RBAC for ServiceAccounts', () => {
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cm-list' },
       subjects: [{ kind: 'Group', name: 'system:serviceaccounts:herald-system' }],
     });
-    await sa.list(CONFIGMAPS, { namespace: 'default' });
-    const other = c.clientAs('default', 'nobody');
+    await eventually(() => sa.list(CONFIGMAPS, { namespace: 'default' }), 'the group binding to take effect');
+    const other = await c.clientAs('default', 'nobody');
     expect((await apiError(other.list(CONFIGMAPS, { namespace: 'default' }))).statusCode).to.equal(403);
   });
 });

@@ -8,7 +8,8 @@ import { systemClock } from '../../../src/core/clock.js';
 import { RecordingLogger } from '../../../src/core/logger.js';
 import { createMetricsRegistry } from '../../../src/metrics.js';
 import { EVENTS, NAMESPACES, SERVICES, heraldResource, type KubeObject } from '../../../src/k8s/index.js';
-import { eventually, startTestCluster, type TestCluster } from '../../support/apiserver.js';
+import { eventually } from '../../support/apiserver.js';
+import { type KubeCluster, kubeLane, startKubeCluster } from '../../support/kube-cluster.js';
 
 const POOLS = heraldResource('IPAddressPool');
 const CONFIG_STATES = heraldResource('ConfigurationState');
@@ -28,8 +29,8 @@ function svc(name: string, opts: { annotations?: Record<string, string>; spec?: 
   };
 }
 
-describe('controller on the embedded API server', function () {
-  let c: TestCluster;
+describe(`controller on the ${kubeLane()} API server`, function () {
+  let c: KubeCluster;
   let controller: Controller;
   const logger = new RecordingLogger();
 
@@ -51,7 +52,7 @@ describe('controller on the embedded API server', function () {
   const waitEvent = (name: string, reason: string, ns = 'default') => eventually(async () => (await events(name, ns)).find((e) => e.startsWith(`${reason}:`)), `${ns}/${name} event ${reason}`);
 
   before(async () => {
-    c = await startTestCluster({ herald: true });
+    c = await startKubeCluster({ herald: true });
     await c.client.create(NAMESPACES, { metadata: { name: NS } });
     await c.client.create(NAMESPACES, { metadata: { name: 'team', labels: { env: 'prod' } } });
     await pool('main', { addresses: ['192.0.2.0/30'] });
@@ -62,7 +63,7 @@ describe('controller on the embedded API server', function () {
   });
   after(async () => {
     await controller?.stop();
-    await c.server.stop();
+    await c.stop();
   });
 
   it('assigns the lowest free address, with annotation, condition and an IPAllocated Event', async () => {

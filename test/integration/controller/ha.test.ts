@@ -9,14 +9,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { LEASES, NAMESPACES, SERVICES, heraldResource, type KubeObject } from '../../../src/k8s/index.js';
-import { eventually, startTestCluster, type TestCluster } from '../../support/apiserver.js';
+import { eventually } from '../../support/apiserver.js';
+import { type KubeCluster, kubeLane, startKubeCluster } from '../../support/kube-cluster.js';
 import { REPO_ROOT } from '../../support/crds.js';
 
 const NS = 'herald-system';
 
-describe('controller HA with leader election (processes)', function () {
+describe(`controller HA with leader election (processes, ${kubeLane()} API server)`, function () {
   this.timeout(60_000);
-  let c: TestCluster;
+  let c: KubeCluster;
   let dir: string;
   const procs = new Map<string, ChildProcess>();
   const logs = new Map<string, string>();
@@ -36,19 +37,19 @@ describe('controller HA with leader election (processes)', function () {
     ((await c.client.get(SERVICES, 'default', name))['status'] as { loadBalancer?: { ingress?: { ip: string }[] } }).loadBalancer?.ingress?.[0]?.ip;
 
   before(async () => {
-    c = await startTestCluster({ herald: true });
+    c = await startKubeCluster({ herald: true });
     dir = mkdtempSync(join(tmpdir(), 'herald-ha-'));
     await c.client.create(NAMESPACES, { metadata: { name: NS } });
     await c.client.create(heraldResource('IPAddressPool'), { metadata: { name: 'main', namespace: NS }, spec: { addresses: ['192.0.2.0/29'] } } as KubeObject);
     const kc = join(dir, 'kubeconfig');
-    c.server.writeKubeconfig(kc);
+    c.writeKubeconfig(kc);
     spawnController('a', kc);
     spawnController('b', kc);
   });
   after(async () => {
     for (const p of procs.values()) p.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
-    await c.server.stop();
+    await c.stop();
   });
 
   it('one leads and assigns; killed, the other leads within the lease duration and keeps every address', async () => {

@@ -11,10 +11,12 @@ import { systemClock } from '../../../src/core/clock.js';
 import { RecordingLogger } from '../../../src/core/logger.js';
 import { createMetricsRegistry } from '../../../src/metrics.js';
 import { NAMESPACES, SERVICES, heraldResource, type KubeObject } from '../../../src/k8s/index.js';
-import { startTestCluster, type TestCluster } from '../../support/apiserver.js';
+import { type KubeCluster, kubeLane, startKubeCluster } from '../../support/kube-cluster.js';
 
 const POOLS = heraldResource('IPAddressPool');
 const NS = 'herald-system';
+// Services live in their own namespace: a real server keeps default/kubernetes.
+const SVC_NS = 'restart-property';
 
 type Req = { kind: 'auto' } | { kind: 'ip'; ip: string } | { kind: 'pool'; pool: string } | { kind: 'share'; key: string; port: number };
 
@@ -64,26 +66,27 @@ function port(req: Req): number {
   return req.kind === 'share' ? req.port : 80;
 }
 
-describe('controller: restart property on the embedded API server', function () {
+describe(`controller: restart property on the ${kubeLane()} API server`, function () {
   this.timeout(300_000);
-  let c: TestCluster;
+  let c: KubeCluster;
   before(async () => {
-    c = await startTestCluster({ herald: true });
+    c = await startKubeCluster({ herald: true });
     await c.client.create(NAMESPACES, { metadata: { name: NS } });
+    await c.client.create(NAMESPACES, { metadata: { name: SVC_NS } });
   });
   after(async () => {
-    await c.server.stop();
+    await c.stop();
   });
 
   /** Waits until the controller is idle and the API server has stopped changing. */
   async function settle(ctl: Controller): Promise<void> {
-    let last = -1;
+    let last = '';
     let stable = 0;
     const deadline = Date.now() + 20_000;
     while (stable < 3) {
       if (Date.now() > deadline) throw new Error('the controller did not settle');
       await new Promise((r) => setTimeout(r, 15));
-      const rv = c.server.core.store.currentRv();
+      const rv = await c.currentRv();
       if (ctl.isIdle() && rv === last) stable++;
       else stable = 0;
       last = rv;
@@ -94,7 +97,7 @@ describe('controller: restart property on the embedded API server', function () 
     await fc.assert(
       fc.asyncProperty(fc.array(opArb, { minLength: 5, maxLength: 18 }), async (ops) => {
         // A clean slate for each run.
-        for (const s of (await c.client.list(SERVICES, { namespace: 'default' })).items) await c.client.delete(SERVICES, 'default', s.metadata.name);
+        for (const s of (await c.client.list(SERVICES, { namespace: SVC_NS })).items) await c.client.delete(SERVICES, SVC_NS, s.metadata.name);
         for (const p of (await c.client.list(POOLS, { namespace: NS })).items) await c.client.delete(POOLS, NS, p.metadata.name);
         await c.client.create(POOLS, { metadata: { name: 'p1', namespace: NS }, spec: { addresses: ['192.0.2.0/30'] } });
         const start = async (): Promise<Controller> => {
@@ -109,17 +112,17 @@ describe('controller: restart property on the embedded API server', function () 
           for (const op of ops) {
             const name = 'svc' in op ? `s${op.svc}` : '';
             if (op.op === 'create' && !requests.has(name)) {
-              await c.client.create(SERVICES, { metadata: { name, namespace: 'default', annotations: annotations(op.req) }, spec: { type: 'LoadBalancer', ports: [{ name: 'p', port: port(op.req) }] } });
+              await c.client.create(SERVICES, { metadata: { name, namespace: SVC_NS, annotations: annotations(op.req) }, spec: { type: 'LoadBalancer', ports: [{ name: 'p', port: port(op.req) }] } });
               requests.set(name, op.req);
               lastIPs.delete(name);
             } else if (op.op === 'update' && requests.has(name)) {
-              const cur = await c.client.get(SERVICES, 'default', name);
+              const cur = await c.client.get(SERVICES, SVC_NS, name);
               const keep = Object.fromEntries(Object.entries(cur.metadata.annotations ?? {}).filter(([k]) => k === 'herald.dev/ip-allocated-from-pool'));
               await c.client.replace(SERVICES, { ...cur, metadata: { ...cur.metadata, annotations: { ...keep, ...annotations(op.req) } }, spec: { ...(cur['spec'] as object), ports: [{ name: 'p', port: port(op.req) }] } });
               if (JSON.stringify(requests.get(name)) !== JSON.stringify(op.req)) lastIPs.delete(name);
               requests.set(name, op.req);
             } else if (op.op === 'delete' && requests.has(name)) {
-              await c.client.delete(SERVICES, 'default', name);
+              await c.client.delete(SERVICES, SVC_NS, name);
               requests.delete(name);
               lastIPs.delete(name);
             } else if (op.op === 'pool') {
@@ -134,7 +137,7 @@ describe('controller: restart property on the embedded API server', function () 
             }
             await settle(ctl);
             // Check the invariants against what the API server holds.
-            const svcs = (await c.client.list(SERVICES, { namespace: 'default' })).items;
+            const svcs = (await c.client.list(SERVICES, { namespace: SVC_NS })).items;
             const holders = new Map<string, string[]>();
             for (const s of svcs) {
               const ips = ((s['status'] as { loadBalancer?: { ingress?: { ip: string }[] } }).loadBalancer?.ingress ?? []).map((i) => i.ip);
@@ -154,7 +157,7 @@ describe('controller: restart property on the embedded API server', function () 
           // Satisfiable: with a roomy pool added, every Service without a pinned request is assigned.
           await c.client.create(POOLS, { metadata: { name: 'roomy', namespace: NS }, spec: { addresses: ['203.0.113.0/24'] } });
           await settle(ctl);
-          for (const s of (await c.client.list(SERVICES, { namespace: 'default' })).items) {
+          for (const s of (await c.client.list(SERVICES, { namespace: SVC_NS })).items) {
             const r = requests.get(s.metadata.name)!;
             if (r.kind !== 'auto' && r.kind !== 'share') continue;
             const ips = ((s['status'] as { loadBalancer?: { ingress?: unknown[] } }).loadBalancer?.ingress ?? []);

@@ -1,25 +1,28 @@
 /**
- * The src/k8s adapters against a live API server: the embedded one always, and a real
+ * The src/k8s adapters against a live API server: the one HERALD_KUBE selects (embedded by
+ * default, a real control plane from scripts/kube-up.sh with HERALD_KUBE=real), and a real
  * cluster too when HERALD_TEST_KUBECONFIG names a kubeconfig. Fault-injection cases run on
  * the embedded server only, since only it can inject faults.
  */
 import { expect } from 'chai';
+import type { ApiServer } from '../../../lab/apiserver/index.js';
 import { FakeClock, systemClock } from '../../../src/core/clock.js';
 import { RecordingLogger } from '../../../src/core/logger.js';
 import { CONFIGMAPS, EVENTS, EventRecorder, Informer, KubeClient, LEASES, LeaderElector, NAMESPACES, SERVICES, StatusWriter, objectKey, setCondition, type Condition, type KubeObject } from '../../../src/k8s/index.js';
-import { eventually, startTestCluster, type TestCluster } from '../../support/apiserver.js';
+import { eventually } from '../../support/apiserver.js';
+import { kubeLane, skipOnReal, startKubeCluster } from '../../support/kube-cluster.js';
 
 interface Target {
   readonly name: string;
-  setup(): Promise<{ client: KubeClient; cluster?: TestCluster; teardown(): Promise<void> }>;
+  setup(): Promise<{ client: KubeClient; embedded?: ApiServer | undefined; teardown(): Promise<void> }>;
 }
 
 const targets: Target[] = [
   {
-    name: 'embedded API server',
+    name: `${kubeLane()} API server`,
     setup: async () => {
-      const cluster = await startTestCluster();
-      return { client: cluster.client, cluster, teardown: () => cluster.server.stop() };
+      const cluster = await startKubeCluster();
+      return { client: cluster.client, embedded: cluster.embedded, teardown: () => cluster.stop() };
     },
   },
 ];
@@ -27,17 +30,19 @@ const real = process.env['HERALD_TEST_KUBECONFIG'];
 if (real) {
   targets.push({ name: `real cluster (${real})`, setup: () => Promise.resolve({ client: KubeClient.fromFile(real), teardown: () => Promise.resolve() }) });
 }
+const NO_FAULTS = 'fault injection (dropped watches, forced 410s, injected errors) exists only on the embedded server';
 
 for (const target of targets) {
   describe(`k8s adapters on the ${target.name}`, function () {
+    this.timeout(60_000);
     let client: KubeClient;
-    let cluster: TestCluster | undefined;
+    let embedded: ApiServer | undefined;
     let teardown: () => Promise<void>;
     const ns = `herald-adapters-${process.pid}`;
     const logger = new RecordingLogger();
 
     before(async () => {
-      ({ client, cluster, teardown } = await target.setup());
+      ({ client, embedded, teardown } = await target.setup());
       await client.create(NAMESPACES, { metadata: { name: ns } });
     });
     after(async () => {
@@ -79,11 +84,12 @@ for (const target of targets) {
       });
 
       it('recovers from dropped watches with no missed or duplicated events', async function () {
-        if (!cluster) this.skip();
+        skipOnReal(this, NO_FAULTS);
+        if (!embedded) this.skip();
         const watchesBefore = informer.stats.watches;
         let dropped = 0;
         for (let i = 0; i < 5; i++) {
-          dropped += cluster!.server.faults.dropWatches();
+          dropped += embedded!.faults.dropWatches();
           await client.patch(CONFIGMAPS, ns, 'a', { data: { v: String(10 + i) } });
         }
         await settle(['update a {"v":"10"}', 'update a {"v":"11"}', 'update a {"v":"12"}', 'update a {"v":"13"}', 'update a {"v":"14"}']);
@@ -92,14 +98,15 @@ for (const target of targets) {
       });
 
       it('relists on 410 Gone and reconciles what it missed', async function () {
-        if (!cluster) this.skip();
+        skipOnReal(this, NO_FAULTS);
+        if (!embedded) this.skip();
         const relists = informer.stats.relistsOnGone;
         // The next watch attempt fails, so the informer is away while history is compacted.
-        cluster!.server.faults.failNext({ resource: 'configmaps', verb: 'watch', count: 1, status: 500 });
-        cluster!.server.faults.dropWatches();
+        embedded!.faults.failNext({ resource: 'configmaps', verb: 'watch', count: 1, status: 500 });
+        embedded!.faults.dropWatches();
         await client.create(CONFIGMAPS, { metadata: { name: 'd', namespace: ns } });
         await client.delete(CONFIGMAPS, ns, 'c');
-        cluster!.server.faults.compact();
+        embedded!.faults.compact();
         await settle(['add d {}', 'delete c']);
         expect(informer.stats.relistsOnGone).to.equal(relists + 1);
         expect(informer.byIndex('tier', 'gold')).to.deep.equal([]);
@@ -180,12 +187,16 @@ for (const target of targets) {
         const out = await writer.update(SERVICES, ns, 'sw', (o) => ({ ...(o['status'] as object), conditions: [] }), stale);
         expect(out.attempts).to.equal(2);
         const got = await client.get(SERVICES, ns, 'sw');
-        expect(got['status']).to.deep.equal({ loadBalancer: { ingress: [{ ip: '192.0.2.1' }] }, conditions: [] });
+        // kube-apiserver also defaults ipMode (VIP) and drops the empty conditions list (docs/apiserver.md).
+        const status = got['status'] as { loadBalancer: { ingress: { ip: string }[] }; conditions?: unknown[] };
+        expect(status.loadBalancer.ingress.map((i) => i.ip)).to.deep.equal(['192.0.2.1']);
+        expect(status.conditions ?? []).to.deep.equal([]);
       });
 
       it('survives injected 409s', async function () {
-        if (!cluster) this.skip();
-        cluster!.server.faults.failNext({ resource: 'services', verb: 'update', count: 3, status: 409 });
+        skipOnReal(this, NO_FAULTS);
+        if (!embedded) this.skip();
+        embedded!.faults.failNext({ resource: 'services', verb: 'update', count: 3, status: 409 });
         const writer = new StatusWriter({ client });
         const out = await writer.update(SERVICES, ns, 'sw', (o) => ({ ...(o['status'] as object), loadBalancer: {} }));
         expect([out.result, out.attempts]).to.deep.equal(['written', 4]);

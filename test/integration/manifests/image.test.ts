@@ -11,7 +11,7 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symli
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { expect } from 'chai';
-import { startTestCluster } from '../../support/apiserver.js';
+import { startKubeCluster } from '../../support/kube-cluster.js';
 import { REPO_ROOT } from '../../support/crds.js';
 
 describe('container image layout (the Dockerfile, built without Docker)', function () {
@@ -80,10 +80,10 @@ describe('container image layout (the Dockerfile, built without Docker)', functi
       expect(help.out).to.include(`herald ${cmd}`);
     }
     // The bundled client talks to a real (embedded) API server: list, create, watch.
-    const cluster = await startTestCluster();
+    const cluster = await startKubeCluster();
     try {
       const kubeconfig = join(root, 'kubeconfig');
-      writeFileSync(kubeconfig, cluster.server.kubeconfig());
+      writeFileSync(kubeconfig, cluster.kubeconfig());
       const script = `
         const { KubeClient, NAMESPACES } = await import('${join(img, 'dist', 'src', 'k8s', 'index.js')}');
         const c = KubeClient.fromFile('${kubeconfig}');
@@ -104,7 +104,7 @@ describe('container image layout (the Dockerfile, built without Docker)', functi
       expect(r).to.include('watch saw ADDED');
     } finally {
       cluster.client.close();
-      await cluster.server.stop();
+      await cluster.stop();
     }
     const addon = spawnSync(process.execPath, ['--input-type=module', '-e', `import('${join(img, 'dist', 'native', 'index.js')}').then((m) => { m.loadNative(); console.log('addon ok'); })`], { cwd: img, encoding: 'utf8' });
     expect(addon.stdout + addon.stderr).to.include('addon ok');

@@ -7,12 +7,12 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import { parseAllDocuments } from 'yaml';
 import { Controller, MEMBERLIST_SECRET } from '../../../controller/controller.js';
-import { applyObjects } from '../../../lab/apiserver/index.js';
 import { systemClock } from '../../../src/core/clock.js';
 import { RecordingLogger } from '../../../src/core/logger.js';
 import { createMetricsRegistry } from '../../../src/metrics.js';
 import { ENDPOINT_SLICES, LEASES, NODES, SECRETS, SERVICES, heraldResource, LeaderElector, type KubeClient, type KubeObject } from '../../../src/k8s/index.js';
-import { eventually, startTestCluster, type TestCluster } from '../../support/apiserver.js';
+import { eventually } from '../../support/apiserver.js';
+import { applyWithClient, type KubeCluster, kubeLane, startKubeCluster } from '../../support/kube-cluster.js';
 import { REPO_ROOT } from '../../support/crds.js';
 import { requireTool } from '../../support/tools.js';
 
@@ -30,16 +30,16 @@ function kustomize(): Promise<string> {
 }
 
 describe('manifests/ (kustomize base)', function () {
-  let c: TestCluster;
+  let c: KubeCluster;
   let objects: Record<string, unknown>[];
 
   before(async function () {
     requireTool(this, 'kubectl');
     objects = parseAllDocuments(await kustomize()).map((d) => d.toJS() as Record<string, unknown>);
-    c = await startTestCluster({ enforceRbac: true });
+    c = await startKubeCluster({ enforceRbac: true });
   });
   after(async () => {
-    await c?.server.stop();
+    await c?.stop();
   });
 
   it('renders every object Herald needs, least privilege and hardened', () => {
@@ -60,14 +60,14 @@ describe('manifests/ (kustomize base)', function () {
     }
   });
 
-  it('applies cleanly to the embedded API server', () => {
-    const results = applyObjects(c.server.core, objects);
+  it(`applies cleanly to the ${kubeLane()} API server`, async () => {
+    const results = await applyWithClient(c.client, objects);
     expect(results.filter((r) => !r.ok)).to.deep.equal([]);
     expect(results).to.have.length(objects.length);
   });
 
   it('the controller assigns, writes pool status, ConfigurationState, its Lease and the memberlist Secret with only its RBAC', async () => {
-    const sa = c.clientAs(NS, 'herald-controller');
+    const sa = await c.clientAs(NS, 'herald-controller');
     await c.client.create(heraldResource('IPAddressPool'), { metadata: { name: 'pool', namespace: NS }, spec: { addresses: ['192.0.2.0/28'] } } as KubeObject);
     const logger = new RecordingLogger();
     const ctl = new Controller({ client: sa, clock: systemClock(), logger, registry: createMetricsRegistry({ defaultMetrics: false }), namespace: NS, poolStatusDelayMs: 10 });
@@ -95,7 +95,7 @@ describe('manifests/ (kustomize base)', function () {
   });
 
   it("the speaker's RBAC covers what it reads and writes", async () => {
-    const sa: KubeClient = c.clientAs(NS, 'herald-speaker');
+    const sa: KubeClient = await c.clientAs(NS, 'herald-speaker');
     for (const t of [SERVICES, NODES, ENDPOINT_SLICES]) await sa.list(t);
     for (const k of ['IPAddressPool', 'L2Advertisement', 'BGPAdvertisement', 'BGPPeer', 'BFDProfile', 'Community']) await sa.list(heraldResource(k), { namespace: NS });
     await sa.list(SECRETS, { namespace: NS });

@@ -8,9 +8,11 @@
  */
 import { spawn, spawnSync } from 'node:child_process';
 import { expect } from 'chai';
+import { HttpMethod } from '@kubernetes/client-node';
 import { electOwner } from '../../../speaker/election.js';
 import { ENDPOINT_SLICES, EVENTS, PODS, SECRETS, SERVICES, heraldResource, type KubeObject } from '../../../src/k8s/index.js';
-import { eventually, type TestCluster } from '../../support/apiserver.js';
+import { eventually } from '../../support/apiserver.js';
+import { kubeLane, type KubeCluster } from '../../support/kube-cluster.js';
 import { Bird } from '../../support/bgp-peers.js';
 import { canUseNetns, type Netns } from '../../support/netns.js';
 import { SpeakerCluster } from '../../support/speaker-cluster.js';
@@ -20,12 +22,12 @@ const NS = 'herald-system';
 const NODE_IPS: Record<string, string> = { 'node-a': '192.0.2.1', 'node-b': '192.0.2.2', 'node-c': '192.0.2.3' };
 const ALL = Object.keys(NODE_IPS).map((node) => ({ node, weight: 0 }));
 
-describe('speakers end to end (API server, controller, 3 node namespaces, BIRD, client)', function () {
+describe(`speakers end to end (${kubeLane()} API server, controller, 3 node namespaces, BIRD, client)`, function () {
   this.timeout(120_000);
   const e = new SpeakerCluster(NS, NODE_IPS);
   const { macs, speakers, ports, logs } = e;
   let net: Netns;
-  let c: TestCluster;
+  let c: KubeCluster;
   let bird: Bird;
   let lanNs = '';
 
@@ -96,7 +98,8 @@ describe('speakers end to end (API server, controller, 3 node namespaces, BIRD, 
       }, `ARP answers from ${next} only`, 30_000, 200);
       await eventually(() => c.client.tryGet(heraldResource('ServiceL2Status'), NS, `l2-default-web-${next}`), 'ServiceL2Status of the new owner', 20_000);
     } finally {
-      for (const node of Object.keys(NODE_IPS)) await c.client.tryDelete(PODS, NS, `speaker-${node}`);
+      // Grace period 0: no kubelet runs to finish a graceful Pod deletion on a real server.
+      for (const node of Object.keys(NODE_IPS)) await c.client.request(HttpMethod.DELETE, `/api/v1/namespaces/${NS}/pods/speaker-${node}`, { gracePeriodSeconds: 0 });
     }
     // Pods gone: the owner by the hash order answers again.
     await eventually(() => {
