@@ -12,7 +12,8 @@ import { spawnSync } from 'node:child_process';
 import { expect } from 'chai';
 import { parseAllDocuments } from 'yaml';
 import { ENDPOINT_SLICES, SECRETS, SERVICES, heraldResource, type KubeObject } from '../../../src/k8s/index.js';
-import { eventually, type TestCluster } from '../../support/apiserver.js';
+import { eventually } from '../../support/apiserver.js';
+import type { KubeCluster } from '../../support/kube-cluster.js';
 import { Bird } from '../../support/bgp-peers.js';
 import { REPO_ROOT } from '../../support/crds.js';
 import { canUseNetns, type Netns } from '../../support/netns.js';
@@ -68,7 +69,7 @@ describe('the speaker under the DaemonSet\'s exact privileges (setpriv from mani
   const sc = manifestSecurity();
   const e = new SpeakerCluster(NS, { [NODE]: NODE_IP }, { wrap: setprivFor(sc) });
   let net: Netns;
-  let c: TestCluster;
+  let c: KubeCluster;
   let bird: Bird;
 
   before(async function () {

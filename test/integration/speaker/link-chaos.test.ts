@@ -18,7 +18,8 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import { electOwner } from '../../../speaker/election.js';
 import { ENDPOINT_SLICES, EVENTS, SERVICES, heraldResource, type KubeObject } from '../../../src/k8s/index.js';
-import { eventually, type TestCluster } from '../../support/apiserver.js';
+import { eventually } from '../../support/apiserver.js';
+import type { KubeCluster } from '../../support/kube-cluster.js';
 import { canUseNetns, type Netns } from '../../support/netns.js';
 import { readPcapTimed } from '../../support/pcap.js';
 import { SpeakerCluster } from '../../support/speaker-cluster.js';
@@ -46,7 +47,7 @@ describe('Layer 2 link chaos: 3 nodes, 50 random link flaps, every announcement 
   this.timeout(600_000);
   const e = new SpeakerCluster(NS, NODE_IPS);
   let net: Netns;
-  let c: TestCluster;
+  let c: KubeCluster;
   let dir = '';
   let dump: ChildProcess | undefined;
 
