@@ -47,7 +47,12 @@ export async function runController(opts: ControllerMainOptions): Promise<Runnin
     port: opts.metricsPort,
     ...(opts.metricsHost ? { host: opts.metricsHost } : {}),
     logger: log,
-    notReadyReason: () => (opts.leaderElect && !leading ? undefined : controller?.notReadyReason() ?? 'starting'),
+    // A standby is ready (it can take over at once); the active controller once its caches
+    // are synced and its start-up replay is done.
+    notReadyReason: () => {
+      if (opts.leaderElect && !leading) return undefined;
+      return controller ? controller.notReadyReason() : 'starting';
+    },
   });
   const make = (): Controller =>
     new Controller({ client: opts.client, clock, logger: log, registry, namespace: opts.namespace, ...(opts.lbClass !== undefined ? { lbClass: opts.lbClass } : {}) });
