@@ -16,6 +16,7 @@ import type { ConfigError } from '../src/core/errors.js';
 import { EventRecorder, Informer, NAMESPACES, SERVICES, StatusWriter, WorkQueue, heraldResource, isNotFound, setCondition, type KubeClient, type KubeObject, type ObjectReference } from '../src/k8s/index.js';
 import { formatIP } from '../src/net/ip.js';
 import { Allocator } from './allocator/allocator.js';
+import type { ServiceRequest } from './allocator/types.js';
 import { reconcileService, type Desired, type EventIntent } from './reconcile.js';
 import { serviceKey, viewService, type ServiceObject } from './service-view.js';
 import { conditionsOf, ensureMemberlistSecret, makeMetrics, writeConfigurationState, writePoolStatus, type Metrics, type StatusDeps } from './status-objects.js';
@@ -205,24 +206,31 @@ export class Controller {
     if (requeue) for (const s of this.services.list()) this.enqueue(serviceKey(s));
   }
 
-  /** Services that already hold addresses, oldest first, claim them before anything else. */
+  /**
+   * Start-up replay, in two passes, oldest first (creation, then confirmation time). First
+   * every Service whose status still agrees with its own request re-claims exactly what it
+   * shows; only then are the others (request or pool annotation changed, or an address
+   * another Service also shows) given addresses. An older Service whose request changed while
+   * the controller was down can therefore never take what a younger one shows.
+   */
   private replay(): void {
     const assigned = this.services
       .list()
       .filter((s) => (s.status?.loadBalancer?.ingress ?? []).length > 0)
       .sort((a, b) => (a.metadata.creationTimestamp ?? '').localeCompare(b.metadata.creationTimestamp ?? '') || confirmedAt(a).localeCompare(confirmedAt(b)) || serviceKey(a).localeCompare(serviceKey(b)));
-    let kept = 0;
-    for (const s of assigned) {
-      const view = viewService(s, this.namespaceLabels(s.metadata.namespace ?? 'default'), this.opts.lbClass !== undefined ? { lbClass: this.opts.lbClass } : {});
-      if (!view.managed.yes || 'invalid' in view.request) continue;
-      const r = this.allocator.assign(view.request, { ips: view.currentIPs, ...(view.currentPool !== undefined ? { pool: view.currentPool } : {}) });
-      if (r.ok && !r.changed && !r.conflict) kept++;
+    const views = assigned
+      .map((s) => viewService(s, this.namespaceLabels(s.metadata.namespace ?? 'default'), this.opts.lbClass !== undefined ? { lbClass: this.opts.lbClass } : {}))
+      .filter((v) => v.managed.yes && !('invalid' in v.request));
+    const current = (v: (typeof views)[number]) => ({ ips: v.currentIPs, ...(v.currentPool !== undefined ? { pool: v.currentPool } : {}) });
+    const rest = views.filter((v) => !this.allocator.keep(v.request as ServiceRequest, current(v)));
+    for (const view of rest) {
+      const r = this.allocator.assign(view.request as ServiceRequest, current(view));
       if (r.ok && r.conflict) {
         const held = r.conflict.ips.map(formatIP).join(', ');
         this.replayEvents.set(view.key, [{ type: 'Warning', reason: 'IPConflict', message: `${held} is held by ${r.conflict.holder} (${r.conflict.reason}); assigned ${r.ips.map(formatIP).join(', ')} instead` }]);
       }
     }
-    this.log.info('start-up replay done', { servicesWithAddresses: assigned.length, kept });
+    this.log.info('start-up replay done', { servicesWithAddresses: assigned.length, kept: views.length - rest.length });
   }
 
   private async work(): Promise<void> {

@@ -193,6 +193,16 @@ export class Allocator {
     return fresh;
   }
 
+  /**
+   * Re-claims the addresses the Service's status shows, only when they still agree with its
+   * own request and nobody else holds them; never allocates. The first pass of the start-up
+   * replay: every such Service keeps what it shows before any other is given an address.
+   */
+  keep(req: ServiceRequest, current: { ips: readonly IP[]; pool?: string }): boolean {
+    if (this.requestProblem(req) || this.held.has(req.key) || current.ips.length === 0) return false;
+    return this.tryKeep(req, current.ips, current.pool, current.pool, false).ok;
+  }
+
   private requestProblem(req: ServiceRequest): string | undefined {
     const fams = req.requestedIPs.map((ip) => ip.family);
     if (new Set(fams).size !== fams.length) return 'at most one requested address per family';
