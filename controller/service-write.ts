@@ -54,6 +54,16 @@ export class ServiceWrites {
     this.keepsIPMode = got.every((i) => i.ipMode !== undefined);
   }
 
+  /**
+   * Before any answer: Herald always sends ipMode, so a Service whose status Herald wrote (it
+   * carries the pool annotation) without ipMode was stored by a server that drops it.
+   */
+  private guess(svc: ServiceObject): void {
+    const ingress = (svc.status?.loadBalancer?.ingress ?? []) as Ingress[];
+    if (this.keepsIPMode !== undefined || ingress.length === 0 || svc.metadata.annotations?.[IP_ALLOCATED_FROM_POOL] === undefined) return;
+    if (ingress.some((i) => i.ip !== undefined && i.ipMode === undefined)) this.keepsIPMode = false;
+  }
+
   /** `force`: write even when the cached object already agrees (the cache may be behind). */
   async write(svc: ServiceObject & KubeObject, desired: Desired, force = false): Promise<WriteOutcome> {
     const ns = svc.metadata.namespace ?? 'default';
@@ -61,6 +71,7 @@ export class ServiceWrites {
     const now = new Date(this.deps.clock.now()).toISOString().replace(/\.\d{3}Z$/, 'Z');
     const events: EventIntent[] = [];
     let outcome: WriteOutcome = 'unchanged';
+    this.guess(svc);
     if (desired.kind === 'unmanaged') {
       // Status first: the pool annotation is what says Herald gave the addresses, so it goes last.
       if (desired.clearStatus || conditionsOf(svc).some((c) => c.type === SERVICE_CONDITION_ADDRESS_ASSIGNED)) {

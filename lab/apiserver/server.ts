@@ -76,6 +76,8 @@ export interface ApiServer {
   writeKubeconfig(path: string, token?: string, namespace?: string): void;
   /** Requests served so far, by `verb resource[/status]`. */
   readonly requestCounts: Map<string, number>;
+  /** Writes so far, by `verb resource[/status] ua=<User-Agent> fieldManager=<query>`. */
+  readonly writeAgents: Map<string, number>;
   stop(): Promise<void>;
 }
 
@@ -90,6 +92,8 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
   const hung = new Set<ServerResponse>();
   const sockets = new Set<Socket>();
   const requestCounts = new Map<string, number>();
+  const writeAgents = new Map<string, number>();
+  const version = opts.kubernetesMinor === undefined ? KUBERNETES_VERSION : { ...KUBERNETES_VERSION, minor: String(opts.kubernetesMinor), gitVersion: `v1.${opts.kubernetesMinor}.0-herald` };
 
   const rbacSource: RbacSource = {
     clusterRoles: () => core.store.list('clusterroles.rbac.authorization.k8s.io'),
@@ -127,7 +131,7 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
     }
     const user = authenticate(req);
     if (latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, latencyMs));
-    if (path === '/version' || path === '/version/') return send(res, 200, { ...KUBERNETES_VERSION, goVersion: 'n/a', compiler: 'n/a', buildDate: '2026-01-01T00:00:00Z', gitCommit: 'herald', gitTreeState: 'clean' });
+    if (path === '/version' || path === '/version/') return send(res, 200, { ...version, goVersion: 'n/a', compiler: 'n/a', buildDate: '2026-01-01T00:00:00Z', gitCommit: 'herald', gitTreeState: 'clean' });
     if (path === '/openapi/v3' || path === '/openapi/v3/') return send(res, 200, openApiRoot(core.registry));
     if (path.startsWith('/openapi/v3/')) {
       const segs = path.slice('/openapi/v3/'.length).split('/').filter((x) => x !== '');
@@ -147,7 +151,12 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
     }
     const watch = q.get('watch') === 'true' || q.get('watch') === '1' || r.legacyWatch;
     const verb = verbOf(method, r, watch);
-    requestCounts.set(`${verb} ${resourceKey(r.info)}${r.sub ? '/status' : ''}`, (requestCounts.get(`${verb} ${resourceKey(r.info)}${r.sub ? '/status' : ''}`) ?? 0) + 1);
+    const counted = `${verb} ${resourceKey(r.info)}${r.sub ? '/status' : ''}`;
+    requestCounts.set(counted, (requestCounts.get(counted) ?? 0) + 1);
+    if (['create', 'update', 'patch', 'delete', 'deletecollection'].includes(verb)) {
+      const agent = `${counted} ua=${String(req.headers['user-agent'] ?? '')} fieldManager=${q.get('fieldManager') ?? ''}`;
+      writeAgents.set(agent, (writeAgents.get(agent) ?? 0) + 1);
+    }
     if (enforceRbac) {
       const a: Attributes = {
         user,
@@ -266,6 +275,7 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
     ...(cert ? { caCertificate: cert.cert } : {}),
     core,
     requestCounts,
+    writeAgents,
     faults: {
       dropWatches: () => core.dropWatches(),
       compact: () => core.compact(),
