@@ -53,6 +53,9 @@ export function controllerCommand(io: CliIO, waitForStop: () => Promise<void>, s
         metricsPort: args['metrics-port'],
         metricsHost: args['metrics-host'],
         stopSignal: waitForStop(),
+      }).catch((err: unknown) => {
+        client.close();
+        throw err;
       });
       const why = await running.done;
       client.close();

@@ -87,9 +87,10 @@ export class Controller {
   constructor(private readonly opts: ControllerOptions) {
     this.log = opts.logger.child({ component: 'controller' });
     const base = { client: opts.client, clock: opts.clock, logger: this.log, ...(opts.random ? { random: opts.random } : {}), pageSize: 500 };
-    this.services = new Informer({ ...base, type: SERVICES, resyncMs: opts.resyncMs ?? 0 });
-    this.namespaces = new Informer({ ...base, type: NAMESPACES });
-    this.pools = new Informer({ ...base, type: POOLS, namespace: opts.namespace });
+    const waits = 'the controller does not start (no Service is given an address)';
+    this.services = new Informer({ ...base, type: SERVICES, resyncMs: opts.resyncMs ?? 0, purpose: waits });
+    this.namespaces = new Informer({ ...base, type: NAMESPACES, purpose: waits });
+    this.pools = new Informer({ ...base, type: POOLS, namespace: opts.namespace, purpose: `${waits}; apply Herald's CRDs (kubectl apply -k crds/)` });
     this.queue = new WorkQueue({ clock: opts.clock, baseDelayMs: 50, maxDelayMs: 60_000 });
     this.poolQueue = new WorkQueue({ clock: opts.clock, baseDelayMs: 100, maxDelayMs: 60_000 });
     this.writer = new StatusWriter({ client: opts.client });

@@ -11,6 +11,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { stringify as toYaml } from 'yaml';
 import { selfSignedCertificate } from './certificate.js';
+import { servedInVersion } from './compat.js';
 import { ApiCore, type CoreOptions } from './core.js';
 import { discoveryDocument } from './discovery.js';
 import { parseBody, patchTypeOf, readBody, send, sendError } from './http-io.js';
@@ -140,7 +141,9 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
     }
     if (path.startsWith('/openapi/')) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
     const r = parseRoute(core.registry, path);
-    if (r === undefined) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
+    if (r === undefined || (r !== 'discovery' && opts.kubernetesMinor !== undefined && !servedInVersion(r.info.group, r.info.version, opts.kubernetesMinor))) {
+      throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
+    }
     if (r === 'discovery') {
       if (method !== 'GET') throw new ApiError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
       if (enforceRbac) {

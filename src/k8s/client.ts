@@ -254,6 +254,12 @@ export class KubeClient {
     return parsed;
   }
 
+  /** The server's /version: major and minor as numbers (a trailing `+` dropped) and gitVersion. */
+  async serverVersion(): Promise<{ major: number; minor: number; gitVersion: string }> {
+    const v = (await this.request(HttpMethod.GET, '/version')) as { major?: string; minor?: string; gitVersion?: string } | undefined;
+    return { major: parseInt(v?.major ?? '', 10), minor: parseInt(v?.minor ?? '', 10), gitVersion: v?.gitVersion ?? 'unknown' };
+  }
+
   async list<T extends KubeObject = KubeObject>(t: ResourceType, opts: ListOptions = {}): Promise<ListResult<T>> {
     const out = (await this.request(HttpMethod.GET, resourcePath(t, opts.namespace), {
       labelSelector: opts.labelSelector,
