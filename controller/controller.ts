@@ -13,11 +13,12 @@ import { errorMessage } from '../src/core/errors.js';
 import type { Logger } from '../src/core/logger.js';
 import { parseConfig } from '../src/config/parse.js';
 import type { ConfigError } from '../src/core/errors.js';
-import { EventRecorder, Informer, NAMESPACES, SERVICES, StatusWriter, WorkQueue, heraldResource, type KubeClient, type KubeObject, type ObjectReference } from '../src/k8s/index.js';
+import { EVENTS, EventRecorder, Informer, NAMESPACES, SERVICES, StatusWriter, WorkQueue, heraldResource, type KubeClient, type KubeObject, type ObjectReference } from '../src/k8s/index.js';
 import { formatIP } from '../src/net/ip.js';
 import { Allocator } from './allocator/allocator.js';
 import type { ServiceRequest } from './allocator/types.js';
 import { ServiceWrites } from './service-write.js';
+import { missingEvents, type SeenEvent } from './event-rederive.js';
 import { reconcileService, type EventIntent } from './reconcile.js';
 import { serviceKey, viewService, type ServiceObject, type ServiceView } from './service-view.js';
 import { conditionsOf, ensureMemberlistSecret, makeMetrics, writeConfigurationState, writePoolStatus, type Metrics, type StatusDeps } from './status-objects.js';
@@ -41,6 +42,8 @@ export interface ControllerOptions {
   readonly workers?: number;
   readonly resyncMs?: number;
   readonly random?: () => number;
+  /** How long a stop waits for queued Events before dropping them (default 2000 ms). */
+  readonly eventFlushMs?: number;
   /** Pool status writes are coalesced over this window (default 1000 ms). */
   readonly poolStatusDelayMs?: number;
   /** Source of the memberlist key; crypto.randomBytes by default. */
@@ -128,9 +131,16 @@ export class Controller {
     this.services.start();
     this.namespaces.start();
     this.pools.start();
+    const seenEvents = this.listOwnEvents();
     await Promise.all([this.services.waitForSync(), this.namespaces.waitForSync(), this.pools.waitForSync()]);
     this.reloadPools(false);
     this.replay();
+    const seen = await seenEvents;
+    if (seen) {
+      const derived = missingEvents(this.services.list(), seen, { nowMs: this.opts.clock.now(), windowMs: 3_600_000, managed: (s) => this.view(s).managed.yes });
+      for (const d of derived) this.emit(d.ref, d.e);
+      if (derived.length > 0) this.log.info('re-derived Events lost before this start', { events: derived.length });
+    }
     this.ready = true;
     for (const s of this.byAge(this.services.list())) this.enqueue(serviceKey(s));
     for (let i = 0; i < (this.opts.workers ?? 16); i++) this.workersDone.push(this.work());
@@ -148,6 +158,8 @@ export class Controller {
     this.pendingEvents.push({ ref, e, at: this.opts.clock.monotonic() });
     if (this.eventPump) return;
     this.eventPump = (async () => {
+      // Yield first, so eventPump is set before the loop can finish and clear it.
+      await Promise.resolve();
       while (this.eventHead < this.pendingEvents.length) {
         const next = this.pendingEvents[this.eventHead]!;
         if (!this.stopping && this.queue.len() > 0 && this.opts.clock.monotonic() - next.at < EVENT_DELAY_MS) {
@@ -155,7 +167,8 @@ export class Controller {
           continue;
         }
         this.eventHead++;
-        await this.events.record(next.ref, next.e.type, next.e.reason, next.e.message);
+        // Handed over at once: the recorder writes in order, retries, and drops on close.
+        void this.events.record(next.ref, next.e.type, next.e.reason, next.e.message);
       }
       this.pendingEvents.length = 0;
       this.eventHead = 0;
@@ -163,6 +176,23 @@ export class Controller {
     })();
   }
 
+  /** The Events herald-controller wrote about Services, or undefined when they cannot be read. */
+  private async listOwnEvents(): Promise<SeenEvent[] | undefined> {
+    try {
+      const list = await this.opts.client.listAll(EVENTS, { fieldSelector: 'involvedObject.kind=Service', limit: 500 });
+      return list.items
+        .filter((e) => (e['source'] as { component?: string } | undefined)?.component === 'herald-controller')
+        .map((e) => ({ uid: String((e['involvedObject'] as { uid?: string } | undefined)?.uid ?? ''), reason: String(e['reason'] ?? ''), message: String(e['message'] ?? '') }));
+    } catch (err) {
+      this.log.warn('cannot list Events; lost ones are not re-derived this time', { error: errorMessage(err) });
+      return undefined;
+    }
+  }
+
+  /**
+   * Stops promptly: Service writes in flight finish, queued Events get at most `eventFlushMs`
+   * and the rest are dropped (the next start re-derives the important ones from status).
+   */
   async stop(): Promise<void> {
     this.stopping = true;
     this.services.stop();
@@ -172,7 +202,9 @@ export class Controller {
     this.poolQueue.shutdown();
     await Promise.all(this.workersDone);
     await this.eventPump;
-    await this.events.flush();
+    const flushed = await this.events.flushWithin(this.opts.eventFlushMs ?? 2000);
+    if (!flushed) this.log.warn('stopping with Events unwritten; the next start re-derives the important ones from status', { unwritten: this.events.pending() });
+    this.events.close();
   }
 
   /** True when nothing is queued or in flight (for tests and benches). */
