@@ -14,7 +14,7 @@ export interface ControllerProcess {
 }
 
 export function spawnController(kubeconfig: string, args: readonly string[] = [], env: Record<string, string> = {}): ControllerProcess {
-  const proc = spawn(process.execPath, [join(REPO_ROOT, 'bin', 'herald.js'), 'controller', '--kubeconfig', kubeconfig, '--metrics-port', '0', '--metrics-host', '127.0.0.1', '--namespace', 'herald-system', '--log-level', 'debug', ...args], {
+  const proc = spawn(process.execPath, [join(REPO_ROOT, 'bin', 'herald.js'), 'controller', '--kubeconfig', kubeconfig, '--metrics-port', '0', '--metrics-host', '127.0.0.1', '--namespace', 'herald-system', ...(args.includes('--log-level') ? [] : ['--log-level', 'debug']), ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
