@@ -13,12 +13,12 @@ import { errorMessage } from '../src/core/errors.js';
 import type { Logger } from '../src/core/logger.js';
 import { parseConfig } from '../src/config/parse.js';
 import type { ConfigError } from '../src/core/errors.js';
-import { EVENTS, EventRecorder, Informer, NAMESPACES, SERVICES, StatusWriter, WorkQueue, heraldResource, type KubeClient, type KubeObject, type ObjectReference } from '../src/k8s/index.js';
+import { EventRecorder, Informer, NAMESPACES, SERVICES, StatusWriter, WorkQueue, heraldResource, type KubeClient, type KubeObject, type ObjectReference } from '../src/k8s/index.js';
 import { formatIP } from '../src/net/ip.js';
 import { Allocator } from './allocator/allocator.js';
 import type { ServiceRequest } from './allocator/types.js';
 import { ServiceWrites } from './service-write.js';
-import { missingEvents, type SeenEvent } from './event-rederive.js';
+import { listControllerEvents, missingEvents } from './event-rederive.js';
 import { reconcileService, type EventIntent } from './reconcile.js';
 import { serviceKey, viewService, type ServiceObject, type ServiceView } from './service-view.js';
 import { conditionsOf, ensureMemberlistSecret, makeMetrics, writeConfigurationState, writePoolStatus, type Metrics, type StatusDeps } from './status-objects.js';
@@ -57,6 +57,18 @@ export interface ControllerOptions {
 function confirmedAt(s: KubeObject): string {
   const c = conditionsOf(s).find((x) => x.type === SERVICE_CONDITION_ADDRESS_ASSIGNED && x.status === 'True');
   return c?.lastTransitionTime ?? '\uffff';
+}
+
+/** Whether `p` settles within `ms`. */
+function settlesWithin(clock: Clock, p: Promise<unknown>, ms: number): Promise<boolean> {
+  return new Promise<boolean>((resolve) => {
+    const t = clock.setTimeout(() => resolve(false), ms);
+    const done = (): void => {
+      t.cancel();
+      resolve(true);
+    };
+    p.then(done, done);
+  });
 }
 
 export class Controller {
@@ -131,7 +143,7 @@ export class Controller {
     this.services.start();
     this.namespaces.start();
     this.pools.start();
-    const seenEvents = this.listOwnEvents();
+    const seenEvents = listControllerEvents(this.opts.client, this.log);
     await Promise.all([this.services.waitForSync(), this.namespaces.waitForSync(), this.pools.waitForSync()]);
     this.reloadPools(false);
     this.replay();
@@ -176,19 +188,6 @@ export class Controller {
     })();
   }
 
-  /** The Events herald-controller wrote about Services, or undefined when they cannot be read. */
-  private async listOwnEvents(): Promise<SeenEvent[] | undefined> {
-    try {
-      const list = await this.opts.client.listAll(EVENTS, { fieldSelector: 'involvedObject.kind=Service', limit: 500 });
-      return list.items
-        .filter((e) => (e['source'] as { component?: string } | undefined)?.component === 'herald-controller')
-        .map((e) => ({ uid: String((e['involvedObject'] as { uid?: string } | undefined)?.uid ?? ''), reason: String(e['reason'] ?? ''), message: String(e['message'] ?? '') }));
-    } catch (err) {
-      this.log.warn('cannot list Events; lost ones are not re-derived this time', { error: errorMessage(err) });
-      return undefined;
-    }
-  }
-
   /**
    * Stops promptly: Service writes in flight finish, queued Events get at most `eventFlushMs`
    * and the rest are dropped (the next start re-derives the important ones from status).
@@ -200,7 +199,10 @@ export class Controller {
     this.pools.stop();
     this.queue.shutdown();
     this.poolQueue.shutdown();
-    await Promise.all(this.workersDone);
+    // A write the server never answers must not hold the process: after eventFlushMs the
+    // in-flight writes are abandoned (as in a crash; the next start works from what the server holds).
+    const workers = await settlesWithin(this.opts.clock, Promise.all(this.workersDone), this.opts.eventFlushMs ?? 2000);
+    if (!workers) this.log.warn('stopping with Service writes unanswered');
     await this.eventPump;
     const flushed = await this.events.flushWithin(this.opts.eventFlushMs ?? 2000);
     if (!flushed) this.log.warn('stopping with Events unwritten; the next start re-derives the important ones from status', { unwritten: this.events.pending() });

@@ -3,10 +3,12 @@
  * start: every Service whose Herald condition changed within the Event lifetime (one hour on
  * kube-apiserver's default) and that has no matching Event from herald-controller gets it
  * again — IPAllocated for `Assigned`, IPNotInPool, and AllocationFailed for a failure.
- * Pure: the caller lists the Services and Events and records what this returns.
+ * `missingEvents` is pure: the caller lists the Services and Events and records what it returns.
  */
 import { SERVICE_CONDITION_ADDRESS_ASSIGNED } from '../src/api/annotations.js';
-import type { KubeObject, ObjectReference } from '../src/k8s/index.js';
+import { errorMessage } from '../src/core/errors.js';
+import type { Logger } from '../src/core/logger.js';
+import { EVENTS, type KubeClient, type KubeObject, type ObjectReference } from '../src/k8s/index.js';
 import type { EventIntent } from './reconcile.js';
 import { serviceKey, type ServiceObject } from './service-view.js';
 import { conditionsOf } from './status-objects.js';
@@ -48,4 +50,17 @@ export function missingEvents(services: readonly (ServiceObject & KubeObject)[],
     out.push({ ref: { apiVersion: 'v1', kind: 'Service', name, namespace, uid }, e });
   }
   return out;
+}
+
+/** The Events herald-controller wrote about Services, or undefined when they cannot be read. */
+export async function listControllerEvents(client: KubeClient, log: Logger): Promise<SeenEvent[] | undefined> {
+  try {
+    const list = await client.listAll(EVENTS, { fieldSelector: 'involvedObject.kind=Service', limit: 500 });
+    return list.items
+      .filter((e) => (e['source'] as { component?: string } | undefined)?.component === 'herald-controller')
+      .map((e) => ({ uid: String((e['involvedObject'] as { uid?: string } | undefined)?.uid ?? ''), reason: String(e['reason'] ?? ''), message: String(e['message'] ?? '') }));
+  } catch (err) {
+    log.warn('cannot list Events; lost ones are not re-derived this time', { error: errorMessage(err) });
+    return undefined;
+  }
 }

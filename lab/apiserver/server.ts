@@ -31,6 +31,8 @@ export interface FailRule {
   readonly resource: string;
   /** get, list, watch, create, update, patch, delete; any when absent. */
   readonly verb?: string;
+  /** Only requests to this subresource (`status`); any when absent. */
+  readonly subresource?: 'status';
   readonly count: number;
   /** An HTTP status to answer with, or `hang` to never answer. */
   readonly status: 409 | 429 | 500 | 503 | 'hang';
@@ -113,7 +115,7 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
 
   function injectedFailure(r: Route, verb: string): FailRule | undefined {
     const key = resourceKey(r.info);
-    const hit = failRules.find((f) => f.left > 0 && (f.rule.resource === '*' || f.rule.resource === key || f.rule.resource === r.info.resource) && (f.rule.verb === undefined || f.rule.verb === verb));
+    const hit = failRules.find((f) => f.left > 0 && (f.rule.resource === '*' || f.rule.resource === key || f.rule.resource === r.info.resource) && (f.rule.verb === undefined || f.rule.verb === verb) && (f.rule.subresource === undefined || f.rule.subresource === r.sub));
     if (!hit) return undefined;
     hit.left--;
     failRules = failRules.filter((f) => f.left > 0);

@@ -90,7 +90,7 @@ export class EventRecorder {
     this.wake?.();
   }
 
-  /** Resolves when every Event recorded so far has been written, or after `timeoutMs`. */
+  /** Resolves when every Event recorded so far has been written (true), or after `timeoutMs` (false). */
   flushWithin(timeoutMs: number): Promise<boolean> {
     return new Promise<boolean>((resolve) => {
       const t = this.opts.clock.setTimeout(() => resolve(false), timeoutMs);

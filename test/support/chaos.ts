@@ -1,10 +1,11 @@
 /**
  * A seeded, replayable chaos run against `herald controller`: two replicas with leader
- * election (processes) on the embedded API server; random Service operations (create with
- * an automatic, requested-address, requested-pool or shared request; change the request;
- * delete), pool edits, SIGKILL and SIGTERM of either replica (replaced at once), and every
- * fault the server injects (409/429/500/503 on Services, Events, pools and namespaces,
- * dropped watches, compaction). Leases are spared: two leaders at once is a different test.
+ * election (processes) on the embedded API server; random Service operations in bursts
+ * (create with an automatic, requested-address, requested-pool or shared request; change the
+ * request; delete), pool edits, SIGKILL and SIGTERM of either replica (replaced at once), and
+ * every fault the server injects (409/429/500/503 on Services, Events, pools and namespaces,
+ * Service writes that hang until a later clear, latency, dropped watches, compaction).
+ * Leases are spared: two leaders at once is a different test.
  * The address invariants are checked on every stored Service change
  * (service-invariant.ts); after the run the faults stop, the cluster settles, and the run
  * counts Services left pending although their pool has room, and current conditions
@@ -24,8 +25,8 @@ import { ServiceInvariant } from './service-invariant.js';
 const POOLS = heraldResource('IPAddressPool');
 const NS = 'herald-system';
 const NAMES = Array.from({ length: 12 }, (_, i) => `s${i}`);
-const REQUESTED = ['192.0.2.3', '192.0.2.5', '192.0.2.20', '198.51.100.2'];
-const P1 = ['192.0.2.0/28', '192.0.2.0/29', '192.0.2.0/27'];
+const REQUESTED = ['192.0.2.1', '192.0.2.3', '192.0.2.5', '192.0.2.20', '198.51.100.2'];
+const P1 = ['192.0.2.0/29', '192.0.2.0/28', '192.0.2.0/27'];
 const P2 = ['198.51.100.0/29', '198.51.100.0/30'];
 
 export interface ChaosOptions {
@@ -41,7 +42,7 @@ export interface ChaosFigures {
   readonly seed: number;
   readonly ops: number;
   readonly opsRefused: number;
-  readonly restarts: { readonly sigkill: number; readonly sigterm: number; readonly selfExit: number };
+  readonly restarts: { readonly sigkill: number; readonly sigterm: number; readonly selfExit: number; readonly sigtermOver10s: number };
   readonly faults: number;
   readonly serviceChanges: number;
   readonly duplicates: readonly string[];
@@ -105,7 +106,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosFigures> {
   const kubeconfig = join(dir, 'kubeconfig');
   c.server.writeKubeconfig(kubeconfig);
   const replicas: (ControllerProcess | undefined)[] = [undefined, undefined];
-  const restarts = { sigkill: 0, sigterm: 0, selfExit: 0 };
+  const restarts = { sigkill: 0, sigterm: 0, selfExit: 0, sigtermOver10s: 0 };
   let faults = 0;
   let refused = 0;
   const spawnReplica = (i: number): void => {
@@ -146,15 +147,24 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosFigures> {
         if (r < (opts.restartRate ?? 0.03)) {
           const i = rnd() < 0.5 ? 0 : 1;
           const signal = rnd() < 0.5 ? 'SIGKILL' : 'SIGTERM';
-          await replicas[i]!.kill(signal);
+          const p = replicas[i]!;
+          const late = setTimeout(() => {
+            restarts.sigtermOver10s++;
+            p.proc.kill('SIGKILL');
+          }, 10_000);
+          await p.kill(signal);
+          clearTimeout(late);
           if (signal === 'SIGKILL') restarts.sigkill++;
           else restarts.sigterm++;
           spawnReplica(i);
         } else if (r < (opts.restartRate ?? 0.03) + (opts.faultRate ?? 0.1)) {
           faults++;
           const f = rnd();
-          if (f < 0.15) c.server.faults.dropWatches();
-          else if (f < 0.25) c.server.faults.compact();
+          if (f < 0.1) c.server.faults.dropWatches();
+          else if (f < 0.2) c.server.faults.compact();
+          else if (f < 0.3) c.server.faults.setLatency(pick([0, 5, 20, 50]));
+          else if (f < 0.4) c.server.faults.failNext({ resource: 'services', verb: pick(['patch', 'update']), subresource: 'status', count: 1, status: 'hang' });
+          else if (f < 0.5) c.server.faults.clear();
           else {
             c.server.faults.failNext({
               resource: pick(['services', 'events', 'ipaddresspools.herald.dev', 'namespaces', 'configurationstates.herald.dev']),
@@ -192,7 +202,8 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosFigures> {
         refused++;
         log(`step ${step}: refused: ${String(err)}`);
       }
-      await quiet(20, 300);
+      // Bursts: half the time the next operation follows at once.
+      if (rnd() < 0.5) await quiet(20, 300);
     }
     // Settle: no more faults, both replicas up, nothing changing for 2 s.
     const settleStart = Date.now();
@@ -258,7 +269,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosFigures> {
 /** The figures as the bench and the test print them. */
 export function formatFigures(f: ChaosFigures): string {
   return [
-    `seed ${f.seed}: ${f.ops} ops (${f.opsRefused} refused by injected faults), restarts ${f.restarts.sigkill} SIGKILL + ${f.restarts.sigterm} SIGTERM (+${f.restarts.selfExit} self-exits), ${f.faults} faults`,
+    `seed ${f.seed}: ${f.ops} ops (${f.opsRefused} refused by injected faults), restarts ${f.restarts.sigkill} SIGKILL + ${f.restarts.sigterm} SIGTERM (${f.restarts.sigtermOver10s} took over 10 s; +${f.restarts.selfExit} self-exits), ${f.faults} faults`,
     `  ${f.serviceChanges} Service changes checked: duplicates ${f.duplicates.length}, unrequested moves ${f.moves.length}`,
     `  after settling (${(f.settleMs / 1000).toFixed(1)} s): pending with room ${f.pendingWithRoom.length}, Events lost ${f.eventsLost.length}; controller RSS ${f.rssMB.toFixed(0)} MB; ${f.seconds.toFixed(0)} s in all`,
   ].join('\n');

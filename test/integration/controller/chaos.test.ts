@@ -21,6 +21,7 @@ describe('controller chaos (bounded)', function () {
     const why = `${figures}\nreplay with HERALD_CHAOS_SEED=${seed} HERALD_CHAOS_OPS=${ops}\n${lines.slice(-20).join('\n')}`;
     expect(f.restarts.sigkill + f.restarts.sigterm, why).to.be.greaterThan(0);
     expect(f.faults, why).to.be.greaterThan(0);
+    expect(f.restarts.sigtermOver10s, why).to.equal(0);
     expect(f.duplicates, why).to.deep.equal([]);
     expect(f.moves, why).to.deep.equal([]);
     expect(f.pendingWithRoom, why).to.deep.equal([]);
