@@ -25,8 +25,9 @@ import { ServiceInvariant } from './service-invariant.js';
 const POOLS = heraldResource('IPAddressPool');
 const NS = 'herald-system';
 const NAMES = Array.from({ length: 12 }, (_, i) => `s${i}`);
-const REQUESTED = ['192.0.2.1', '192.0.2.3', '192.0.2.5', '192.0.2.20', '198.51.100.2'];
-const P1 = ['192.0.2.0/29', '192.0.2.0/28', '192.0.2.0/27'];
+// Fewer addresses than Services: pools run out, Services wait, addresses change hands.
+const REQUESTED = ['192.0.2.1', '192.0.2.3', '192.0.2.5', '192.0.2.12', '198.51.100.2'];
+const P1 = ['192.0.2.0/30', '192.0.2.0/29', '192.0.2.0/28'];
 const P2 = ['198.51.100.0/29', '198.51.100.0/30'];
 
 export interface ChaosOptions {
@@ -205,9 +206,16 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosFigures> {
       // Bursts: half the time the next operation follows at once.
       if (rnd() < 0.5) await quiet(20, 300);
     }
-    // Settle: no more faults, both replicas up, nothing changing for 2 s.
-    const settleStart = Date.now();
+    // Last, without faults or restarts: free addresses by deleting a third of the Services,
+    // so Services still waiting must be served by the running leader itself.
     c.server.faults.clear();
+    await quiet(500, 5000);
+    for (const name of [...requests.keys()].filter(() => rnd() < 0.34)) {
+      await c.client.delete(SERVICES, 'default', name);
+      requests.delete(name);
+    }
+    // Settle: both replicas up, nothing changing for 2 s.
+    const settleStart = Date.now();
     for (let i = 0; i < 2; i++) if (replicas[i]!.proc.exitCode !== null) spawnReplica(i);
     const deadline = Date.now() + 60_000;
     for (;;) {
@@ -228,6 +236,7 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosFigures> {
     const settleMs = Date.now() - settleStart;
     // Pending with room.
     const svcs = (await c.client.list(SERVICES, { namespace: 'default' })).items;
+    log(svcs.map((s) => `${s.metadata.name}=${ipsOf(s).join(",")}:${JSON.stringify(requests.get(s.metadata.name))}`).join(" "));
     const pools = new Map((await c.client.list(POOLS, { namespace: NS })).items.map((p) => [p.metadata.name, addresses((p['spec'] as { addresses: string[] }).addresses)]));
     const used = new Set(svcs.flatMap(ipsOf));
     const free = (pool: string): boolean => (pools.get(pool) ?? []).some((ip) => !used.has(ip));
