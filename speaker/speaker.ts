@@ -380,6 +380,8 @@ export class Speaker {
     this.bgp.stopAll({ graceful: true });
     for (const i of this.informers) i.stop();
     await this.status.deleteServiceStatuses();
-    await this.events.flush();
+    // Events retry on errors now: give them a moment, never the whole shutdown.
+    await this.events.flushWithin(2000);
+    this.events.close();
   }
 }
