@@ -38,7 +38,7 @@ export function controllerCommand(io: CliIO, waitForStop: () => Promise<void>, s
     handler: async (args) => {
       const { runController } = await import('../controller/main.js');
       const logger = createWinstonLogger({ level: args['log-level'], stream: io.stderr });
-      const client = args.kubeconfig ? KubeClient.fromFile(args.kubeconfig) : KubeClient.fromDefault();
+      const client = args.kubeconfig ? KubeClient.fromFile(args.kubeconfig, { userAgent: 'herald-controller' }) : KubeClient.fromDefault({ userAgent: 'herald-controller' });
       const running = await runController({
         client,
         logger,
@@ -53,6 +53,9 @@ export function controllerCommand(io: CliIO, waitForStop: () => Promise<void>, s
         metricsPort: args['metrics-port'],
         metricsHost: args['metrics-host'],
         stopSignal: waitForStop(),
+      }).catch((err: unknown) => {
+        client.close();
+        throw err;
       });
       const why = await running.done;
       client.close();

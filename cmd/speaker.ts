@@ -37,7 +37,7 @@ export function speakerCommand(io: CliIO, waitForStop: () => Promise<void>): Com
       const { runSpeaker } = await import('../speaker/main.js');
       if (!args.node) throw new HeraldError('Usage', 'the node name is needed: --node or $NODE_NAME');
       const logger = createWinstonLogger({ level: args['log-level'], stream: io.stderr }).child({ node: args.node });
-      const client = args.kubeconfig ? KubeClient.fromFile(args.kubeconfig) : KubeClient.fromDefault();
+      const client = args.kubeconfig ? KubeClient.fromFile(args.kubeconfig, { userAgent: 'herald-speaker' }) : KubeClient.fromDefault({ userAgent: 'herald-speaker' });
       const r = await runSpeaker({ client, logger, node: args.node, namespace: args.namespace, ...(args['lb-class'] ? { lbClass: args['lb-class'] } : {}), metricsPort: args['metrics-port'], metricsHost: args['metrics-host'], memberExpireMs: args['member-expire'] * 1000, memberPort: args['member-port'], bgpListen: args['bgp-listen'] !== false, stopSignal: waitForStop() });
       await r.done;
       client.close();

@@ -7,18 +7,21 @@
 import { randomBytes } from 'node:crypto';
 import type { Registry } from 'prom-client';
 import { GROUP, VERSION } from '../src/api/group.js';
-import { IP_ALLOCATED_FROM_POOL, SERVICE_CONDITION_ADDRESS_ASSIGNED } from '../src/api/annotations.js';
+import { SERVICE_CONDITION_ADDRESS_ASSIGNED } from '../src/api/annotations.js';
 import type { Clock } from '../src/core/clock.js';
 import { errorMessage } from '../src/core/errors.js';
 import type { Logger } from '../src/core/logger.js';
 import { parseConfig } from '../src/config/parse.js';
 import { capList } from '../src/config/reader.js';
 import type { ConfigError } from '../src/core/errors.js';
-import { EventRecorder, Informer, NAMESPACES, SERVICES, StatusWriter, WorkQueue, heraldResource, isNotFound, setCondition, type KubeClient, type KubeObject, type ObjectReference } from '../src/k8s/index.js';
+import { EventRecorder, Informer, NAMESPACES, SERVICES, StatusWriter, WorkQueue, heraldResource, type KubeClient, type KubeObject, type ObjectReference } from '../src/k8s/index.js';
 import { formatIP } from '../src/net/ip.js';
 import { Allocator } from './allocator/allocator.js';
-import { reconcileService, type Desired, type EventIntent } from './reconcile.js';
-import { serviceKey, viewService, type ServiceObject } from './service-view.js';
+import type { ServiceRequest } from './allocator/types.js';
+import { ServiceWrites } from './service-write.js';
+import { listControllerEvents, missingEvents } from './event-rederive.js';
+import { reconcileService, type EventIntent } from './reconcile.js';
+import { serviceKey, viewService, type ServiceObject, type ServiceView } from './service-view.js';
 import { conditionsOf, ensureMemberlistSecret, makeMetrics, writeConfigurationState, writePoolStatus, type Metrics, type StatusDeps } from './status-objects.js';
 
 export { MEMBERLIST_SECRET } from './status-objects.js';
@@ -42,6 +45,8 @@ export interface ControllerOptions {
   readonly workers?: number;
   readonly resyncMs?: number;
   readonly random?: () => number;
+  /** How long a stop waits for queued Events before dropping them (default 2000 ms). */
+  readonly eventFlushMs?: number;
   /** Pool status writes are coalesced over this window (default 1000 ms). */
   readonly poolStatusDelayMs?: number;
   /** Source of the memberlist key; crypto.randomBytes by default. */
@@ -55,6 +60,18 @@ export interface ControllerOptions {
 function confirmedAt(s: KubeObject): string {
   const c = conditionsOf(s).find((x) => x.type === SERVICE_CONDITION_ADDRESS_ASSIGNED && x.status === 'True');
   return c?.lastTransitionTime ?? '\uffff';
+}
+
+/** Whether `p` settles within `ms`. */
+function settlesWithin(clock: Clock, p: Promise<unknown>, ms: number): Promise<boolean> {
+  return new Promise<boolean>((resolve) => {
+    const t = clock.setTimeout(() => resolve(false), ms);
+    const done = (): void => {
+      t.cancel();
+      resolve(true);
+    };
+    p.then(done, done);
+  });
 }
 
 export class Controller {
@@ -72,26 +89,32 @@ export class Controller {
   private ready = false;
   private stopping = false;
   private readonly workersDone: Promise<void>[] = [];
-  /** Service UIDs already told that their MetalLB annotations are honoured. */
-  private readonly toldMetalLB = new Set<string>();
+  private readonly writes: ServiceWrites;
+  /**
+   * Services whose last reconcile failed, in the order they started waiting: when addresses
+   * are freed they are served first, oldest first, before any Service not yet synced.
+   */
+  private readonly waiting = new Set<string>();
   private readonly pendingEvents: { ref: ObjectReference; e: EventIntent; at: number }[] = [];
   private eventHead = 0;
   private eventPump: Promise<void> | undefined;
   /** Conflicts found by the start-up replay, told by the Service's first sync. */
   private readonly replayEvents = new Map<string, EventIntent[]>();
-  readonly counts = { reconciles: 0, writes: 0 };
+  readonly counts = { reconciles: 0, writes: 0, retriedWaiting: 0 };
 
   constructor(private readonly opts: ControllerOptions) {
     this.log = opts.logger.child({ component: 'controller' });
     const base = { client: opts.client, clock: opts.clock, logger: this.log, ...(opts.random ? { random: opts.random } : {}), pageSize: 500 };
-    this.services = new Informer({ ...base, type: SERVICES, resyncMs: opts.resyncMs ?? 0 });
-    this.namespaces = new Informer({ ...base, type: NAMESPACES });
-    this.pools = new Informer({ ...base, type: POOLS, namespace: opts.namespace });
+    const waits = 'the controller does not start (no Service is given an address)';
+    this.services = new Informer({ ...base, type: SERVICES, resyncMs: opts.resyncMs ?? 0, purpose: waits });
+    this.namespaces = new Informer({ ...base, type: NAMESPACES, purpose: waits });
+    this.pools = new Informer({ ...base, type: POOLS, namespace: opts.namespace, purpose: `${waits}; apply Herald's CRDs (kubectl apply -k crds/)` });
     this.queue = new WorkQueue({ clock: opts.clock, baseDelayMs: 50, maxDelayMs: 60_000 });
     this.poolQueue = new WorkQueue({ clock: opts.clock, baseDelayMs: 100, maxDelayMs: 60_000 });
     this.writer = new StatusWriter({ client: opts.client });
     this.events = new EventRecorder({ client: opts.client, clock: opts.clock, logger: this.log, component: 'herald-controller' });
     this.metrics = makeMetrics(opts.registry);
+    this.writes = new ServiceWrites({ client: opts.client, writer: this.writer, clock: opts.clock, metrics: this.metrics, counts: this.counts, emit: (ref, e) => this.emit(ref, e) });
   }
 
   isReady(): boolean {
@@ -123,11 +146,18 @@ export class Controller {
     this.services.start();
     this.namespaces.start();
     this.pools.start();
+    const seenEvents = listControllerEvents(this.opts.client, this.log);
     await Promise.all([this.services.waitForSync(), this.namespaces.waitForSync(), this.pools.waitForSync()]);
     this.reloadPools(false);
     this.replay();
+    const seen = await seenEvents;
+    if (seen) {
+      const derived = missingEvents(this.services.list(), seen, { nowMs: this.opts.clock.now(), windowMs: 3_600_000, managed: (s) => this.view(s).managed.yes });
+      for (const d of derived) this.emit(d.ref, d.e);
+      if (derived.length > 0) this.log.info('re-derived Events lost before this start', { events: derived.length });
+    }
     this.ready = true;
-    for (const s of this.services.list()) this.enqueue(serviceKey(s));
+    for (const s of this.byAge(this.services.list())) this.enqueue(serviceKey(s));
     for (let i = 0; i < (this.opts.workers ?? 16); i++) this.workersDone.push(this.work());
     this.workersDone.push(this.poolWork());
     await this.ensureMemberlistSecret();
@@ -143,6 +173,8 @@ export class Controller {
     this.pendingEvents.push({ ref, e, at: this.opts.clock.monotonic() });
     if (this.eventPump) return;
     this.eventPump = (async () => {
+      // Yield first, so eventPump is set before the loop can finish and clear it.
+      await Promise.resolve();
       while (this.eventHead < this.pendingEvents.length) {
         const next = this.pendingEvents[this.eventHead]!;
         if (!this.stopping && this.queue.len() > 0 && this.opts.clock.monotonic() - next.at < EVENT_DELAY_MS) {
@@ -150,7 +182,8 @@ export class Controller {
           continue;
         }
         this.eventHead++;
-        await this.events.record(next.ref, next.e.type, next.e.reason, next.e.message);
+        // Handed over at once: the recorder writes in order, retries, and drops on close.
+        void this.events.record(next.ref, next.e.type, next.e.reason, next.e.message);
       }
       this.pendingEvents.length = 0;
       this.eventHead = 0;
@@ -158,6 +191,10 @@ export class Controller {
     })();
   }
 
+  /**
+   * Stops promptly: Service writes in flight finish, queued Events get at most `eventFlushMs`
+   * and the rest are dropped (the next start re-derives the important ones from status).
+   */
   async stop(): Promise<void> {
     this.stopping = true;
     this.services.stop();
@@ -165,9 +202,14 @@ export class Controller {
     this.pools.stop();
     this.queue.shutdown();
     this.poolQueue.shutdown();
-    await Promise.all(this.workersDone);
+    // A write the server never answers must not hold the process: after eventFlushMs the
+    // in-flight writes are abandoned (as in a crash; the next start works from what the server holds).
+    const workers = await settlesWithin(this.opts.clock, Promise.all(this.workersDone), this.opts.eventFlushMs ?? 2000);
+    if (!workers) this.log.warn('stopping with Service writes unanswered');
     await this.eventPump;
-    await this.events.flush();
+    const flushed = await this.events.flushWithin(this.opts.eventFlushMs ?? 2000);
+    if (!flushed) this.log.warn('stopping with Events unwritten; the next start re-derives the important ones from status', { unwritten: this.events.pending() });
+    this.events.close();
   }
 
   /** True when nothing is queued or in flight (for tests and benches). */
@@ -185,10 +227,42 @@ export class Controller {
     for (const s of this.services.byIndex('namespace', ns)) this.enqueue(serviceKey(s));
   }
 
+  /** The server confirmed the deletion: what the Service held or showed is free. */
   private onServiceDeleted(o: ServiceObject): void {
     const key = serviceKey(o);
     const had = this.allocator.assignmentOf(key);
-    if (this.allocator.release(key) && had && had.pool) this.poolQueue.addAfter(had.pool, this.opts.poolStatusDelayMs ?? 1000);
+    this.waiting.delete(key);
+    const released = this.allocator.release(key);
+    if (released && had && had.pool) this.poolQueue.addAfter(had.pool, this.opts.poolStatusDelayMs ?? 1000);
+    if ((this.allocator.undrain(key) > 0 || released) && this.ready) this.retryWaiting();
+  }
+
+  private view(svc: ServiceObject): ServiceView {
+    return viewService(svc, this.namespaceLabels(svc.metadata.namespace ?? 'default'), this.opts.lbClass !== undefined ? { lbClass: this.opts.lbClass } : {});
+  }
+
+  private byAge<T extends ServiceObject>(list: T[]): T[] {
+    return [...list].sort((a, b) => (a.metadata.creationTimestamp ?? '').localeCompare(b.metadata.creationTimestamp ?? '') || confirmedAt(a).localeCompare(confirmedAt(b)) || serviceKey(a).localeCompare(serviceKey(b)));
+  }
+
+  /**
+   * Addresses were freed: Services that wait (failed) claim them now, oldest waiting first,
+   * in this very turn — before any other Service's sync can run — and are queued to write.
+   */
+  private retryWaiting(): void {
+    for (const key of [...this.waiting]) {
+      const svc = this.services.get(key);
+      if (!svc) {
+        this.waiting.delete(key);
+        continue;
+      }
+      if (this.allocator.assignmentOf(key)) continue;
+      const d = reconcileService(this.view(svc), this.allocator);
+      if (d.kind === 'managed' && d.result === 'failed') continue;
+      this.waiting.delete(key);
+      this.counts.retriedWaiting++;
+      this.enqueue(key);
+    }
   }
 
   private namespaceLabels(ns: string): Record<string, string> {
@@ -205,29 +279,36 @@ export class Controller {
     if (logged.omitted > 0) this.log.warn('more pool errors not logged (see ConfigurationState and pool conditions)', { omitted: logged.omitted, total: parsed.errors.length });
     const { notInPool } = this.allocator.setPools(parsed.config.pools.values(), parsed.invalidPools);
     if (notInPool.length > 0) this.log.warn('addresses outside every pool are kept', { services: notInPool });
+    if (requeue) this.retryWaiting();
     for (const p of this.pools.list()) this.poolQueue.add(p.metadata.name);
     this.poolQueue.add('\u0000configurationstate');
-    if (requeue) for (const s of this.services.list()) this.enqueue(serviceKey(s));
+    if (requeue) for (const s of this.byAge(this.services.list())) this.enqueue(serviceKey(s));
   }
 
-  /** Services that already hold addresses, oldest first, claim them before anything else. */
+  /**
+   * Start-up replay, in two passes, oldest first (creation, then confirmation time). First
+   * every Service whose status still agrees with its own request re-claims exactly what it
+   * shows; only then are the others (request or pool annotation changed, or an address
+   * another Service also shows) given addresses. An older Service whose request changed while
+   * the controller was down can therefore never take what a younger one shows.
+   */
   private replay(): void {
-    const assigned = this.services
-      .list()
-      .filter((s) => (s.status?.loadBalancer?.ingress ?? []).length > 0)
-      .sort((a, b) => (a.metadata.creationTimestamp ?? '').localeCompare(b.metadata.creationTimestamp ?? '') || confirmedAt(a).localeCompare(confirmedAt(b)) || serviceKey(a).localeCompare(serviceKey(b)));
-    let kept = 0;
-    for (const s of assigned) {
-      const view = viewService(s, this.namespaceLabels(s.metadata.namespace ?? 'default'), this.opts.lbClass !== undefined ? { lbClass: this.opts.lbClass } : {});
-      if (!view.managed.yes || 'invalid' in view.request) continue;
-      const r = this.allocator.assign(view.request, { ips: view.currentIPs, ...(view.currentPool !== undefined ? { pool: view.currentPool } : {}) });
-      if (r.ok && !r.changed && !r.conflict) kept++;
+    const assigned = this.byAge(this.services.list().filter((s) => (s.status?.loadBalancer?.ingress ?? []).length > 0));
+    const all = assigned.map((s) => this.view(s));
+    const views = all.filter((v) => v.managed.yes && !('invalid' in v.request));
+    const current = (v: ServiceView) => ({ ips: v.currentIPs, ...(v.currentPool !== undefined ? { pool: v.currentPool } : {}) });
+    const rest = views.filter((v) => !this.allocator.keep(v.request as ServiceRequest, current(v)));
+    // What every other Service shows (Herald's, or that Herald gave) stays reserved until its
+    // first write is acknowledged, so the second pass and pending Services cannot take it.
+    for (const v of all) if (v.managed.yes || v.currentPool !== undefined) this.allocator.drain(v.key, v.currentIPs);
+    for (const view of rest) {
+      const r = this.allocator.assign(view.request as ServiceRequest, current(view));
       if (r.ok && r.conflict) {
         const held = r.conflict.ips.map(formatIP).join(', ');
         this.replayEvents.set(view.key, [{ type: 'Warning', reason: 'IPConflict', message: `${held} is held by ${r.conflict.holder} (${r.conflict.reason}); assigned ${r.ips.map(formatIP).join(', ')} instead` }]);
       }
     }
-    this.log.info('start-up replay done', { servicesWithAddresses: assigned.length, kept });
+    this.log.info('start-up replay done', { servicesWithAddresses: assigned.length, kept: views.length - rest.length });
   }
 
   private async work(): Promise<void> {
@@ -256,7 +337,7 @@ export class Controller {
       this.onServiceDeleted({ metadata: { name: key.split('/')[1]!, namespace: key.split('/')[0]! } });
       return;
     }
-    const view = viewService(svc, this.namespaceLabels(svc.metadata.namespace ?? 'default'), this.opts.lbClass !== undefined ? { lbClass: this.opts.lbClass } : {});
+    const view = this.view(svc);
     const before = this.allocator.assignmentOf(key);
     let desired = reconcileService(view, this.allocator);
     const told = this.replayEvents.get(key);
@@ -265,89 +346,19 @@ export class Controller {
       desired = { ...desired, events: [...told, ...desired.events] };
     }
     const after = this.allocator.assignmentOf(key);
+    // Handover: what the Service held or showed and gives up goes to nobody else until the
+    // server has acknowledged the write that stops showing it.
+    const keeps = new Set((after?.ips ?? []).map(formatIP));
+    this.allocator.drain(key, [...(before?.ips ?? []), ...view.currentIPs].filter((ip) => !keeps.has(formatIP(ip))));
+    const drained = this.allocator.drainedBy(key).length > 0;
+    // Addresses still reserved for it were Herald's: clear them even if its annotation is gone.
+    if (desired.kind === 'unmanaged' && drained && !desired.clearStatus) desired = { ...desired, clearStatus: true };
+    if (desired.kind === 'managed' && desired.result === 'failed') this.waiting.add(key);
+    else this.waiting.delete(key);
     // Pool status is coalesced: at most one write per pool per second.
     for (const pool of new Set([before?.pool, after?.pool])) if (pool) this.poolQueue.addAfter(pool, this.opts.poolStatusDelayMs ?? 1000);
-    await this.write(svc, desired);
-  }
-
-  private async write(svc: ServiceObject & KubeObject, desired: Desired): Promise<void> {
-    const ns = svc.metadata.namespace ?? 'default';
-    const name = svc.metadata.name;
-    const now = new Date(this.opts.clock.now()).toISOString().replace(/\.\d{3}Z$/, 'Z');
-    const events: EventIntent[] = [];
-    if (desired.kind === 'unmanaged') {
-      if (svc.metadata.annotations?.[IP_ALLOCATED_FROM_POOL] !== undefined && desired.clearStatus) await this.patchPoolAnnotation(ns, name, null);
-      if (desired.clearStatus || conditionsOf(svc).some((c) => c.type === SERVICE_CONDITION_ADDRESS_ASSIGNED)) {
-        const out = await this.writer.update(SERVICES, ns, name, (o) => {
-          const st = { ...((o['status'] as Record<string, unknown>) ?? {}) };
-          const conds = conditionsOf(o).filter((c) => c.type !== SERVICE_CONDITION_ADDRESS_ASSIGNED);
-          const next: Record<string, unknown> = { ...st, ...(desired.clearStatus ? { loadBalancer: {} } : {}), conditions: conds };
-          if (conds.length === 0) delete next['conditions'];
-          return JSON.stringify(next) === JSON.stringify(st) ? undefined : next;
-        }, svc);
-        if (out.result === 'written') this.counts.writes++;
-      }
-      events.push(...desired.events);
-    } else {
-      const oldCond = conditionsOf(svc).find((c) => c.type === SERVICE_CONDITION_ADDRESS_ASSIGNED);
-      const conditionChanged = !oldCond || oldCond.status !== desired.condition.status || oldCond.reason !== desired.condition.reason || oldCond.message !== desired.condition.message;
-      const ingress = desired.ips.map((ip) => ({ ip: formatIP(ip), ipMode: 'VIP' }));
-      // Status and annotation go out in one write: a strategic-merge patch to services/status
-      // that touches only the ingress list, Herald's own condition (merged by type) and the
-      // pool annotation (a Service's status strategy resets only the spec, so metadata written
-      // through /status is kept). It needs no resourceVersion and cannot conflict with others.
-      const current = conditionsOf(svc);
-      const conds = setCondition(current, { ...desired.condition, observedGeneration: svc.metadata.generation ?? 1 }, now);
-      const ours = conds.find((x) => x.type === SERVICE_CONDITION_ADDRESS_ASSIGNED)!;
-      const curLb = (svc['status'] as { loadBalancer?: unknown } | undefined)?.loadBalancer ?? {};
-      const lb = desired.ips.length > 0 ? { ingress } : {};
-      const annotation = svc.metadata.annotations?.[IP_ALLOCATED_FROM_POOL];
-      const want = desired.ips.length > 0 ? desired.pool : undefined;
-      const annotationChanged = (want ?? null) !== (annotation ?? null);
-      if (JSON.stringify(curLb) !== JSON.stringify(lb) || conds !== current || annotationChanged) {
-        const patch = {
-          ...(annotationChanged ? { metadata: { annotations: { [IP_ALLOCATED_FROM_POOL]: want ?? null } } } : {}),
-          status: { loadBalancer: desired.ips.length > 0 ? { ingress } : { ingress: null }, conditions: [ours] },
-        };
-        if (!(await this.patchStatus(ns, name, patch))) return;
-      }
-      for (const e of desired.events) {
-        if (e.reason === 'MetalLBAnnotation') {
-          const uid = svc.metadata.uid ?? `${ns}/${name}`;
-          if (this.toldMetalLB.has(uid)) continue;
-          this.toldMetalLB.add(uid);
-        } else if ((e.reason === 'AllocationFailed' || e.reason === 'IPNotInPool') && !conditionChanged) continue;
-        events.push(e);
-      }
-      if (desired.result === 'assigned' && events.some((e) => e.reason === 'IPAllocated')) this.metrics.allocations.inc();
-      if (desired.result === 'failed' && conditionChanged) this.metrics.failures.inc({ reason: desired.condition.reason });
-    }
-    const ref = { apiVersion: 'v1', kind: 'Service', name, namespace: ns, ...(svc.metadata.uid ? { uid: svc.metadata.uid } : {}) };
-    for (const e of events) this.emit(ref, e);
-  }
-
-  /** False when the Service is gone. */
-  private async patchPoolAnnotation(ns: string, name: string, pool: string | null): Promise<boolean> {
-    try {
-      await this.opts.client.patch(SERVICES, ns, name, { metadata: { annotations: { [IP_ALLOCATED_FROM_POOL]: pool } } });
-      this.counts.writes++;
-      return true;
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-      return false;
-    }
-  }
-
-  /** False when the Service is gone. */
-  private async patchStatus(ns: string, name: string, patch: Record<string, unknown>): Promise<boolean> {
-    try {
-      await this.opts.client.patch(SERVICES, ns, name, patch, { kind: 'strategic', status: true });
-      this.counts.writes++;
-      return true;
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-      return false;
-    }
+    await this.writes.write(svc, desired, drained);
+    if (this.allocator.undrain(key) > 0) this.retryWaiting();
   }
 
   private async poolWork(): Promise<void> {

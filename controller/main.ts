@@ -5,6 +5,7 @@
  */
 import { hostname } from 'node:os';
 import { systemClock, type Clock } from '../src/core/clock.js';
+import { HeraldError } from '../src/core/errors.js';
 import type { Logger } from '../src/core/logger.js';
 import { LeaderElector, type KubeClient } from '../src/k8s/index.js';
 import { createMetricsRegistry, startOpsServer } from '../src/metrics.js';
@@ -36,7 +37,21 @@ export interface RunningController {
   readonly done: Promise<'stopped' | 'lostLeadership'>;
 }
 
+/**
+ * `--lb-class` needs spec.loadBalancerClass (Kubernetes 1.21 behind a feature gate, on from
+ * 1.22): an older server drops the field, no Service could name the class, and the
+ * controller would silently serve nothing. Refuse to start instead.
+ */
+export async function checkLoadBalancerClass(client: KubeClient, lbClass: string, log: Logger): Promise<void> {
+  const v = await client.serverVersion();
+  if (v.major === 1 && v.minor < 21) {
+    throw new HeraldError('Unsupported', `--lb-class ${lbClass}: the API server (${v.gitVersion}) has no spec.loadBalancerClass (Kubernetes 1.21 or newer), so no Service can name a class and this controller would serve nothing; run without --lb-class or upgrade the cluster`);
+  }
+  if (v.major === 1 && v.minor === 21) log.warn('--lb-class needs the ServiceLoadBalancerClass feature gate on Kubernetes 1.21; without it Services cannot name a class', { server: v.gitVersion, lbClass });
+}
+
 export async function runController(opts: ControllerMainOptions): Promise<RunningController> {
+  if (opts.lbClass !== undefined) await checkLoadBalancerClass(opts.client, opts.lbClass, opts.logger);
   const clock = opts.clock ?? systemClock();
   const registry = createMetricsRegistry({ labels: { component: 'controller' } });
   const log = opts.logger;
@@ -47,7 +62,12 @@ export async function runController(opts: ControllerMainOptions): Promise<Runnin
     port: opts.metricsPort,
     ...(opts.metricsHost ? { host: opts.metricsHost } : {}),
     logger: log,
-    notReadyReason: () => (opts.leaderElect && !leading ? undefined : controller?.notReadyReason() ?? 'starting'),
+    // A standby is ready (it can take over at once); the active controller once its caches
+    // are synced and its start-up replay is done.
+    notReadyReason: () => {
+      if (opts.leaderElect && !leading) return undefined;
+      return controller ? controller.notReadyReason() : 'starting';
+    },
   });
   const make = (): Controller =>
     new Controller({ client: opts.client, clock, logger: log, registry, namespace: opts.namespace, ...(opts.lbClass !== undefined ? { lbClass: opts.lbClass } : {}) });

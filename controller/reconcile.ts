@@ -56,7 +56,8 @@ export function reconcileService(view: ServiceView, allocator: Allocator): Desir
     allocator.release(view.key);
     const events: EventIntent[] =
       had && view.managed.reason !== 'deleted' ? [{ type: 'Normal', reason: 'IPReleased', message: `released ${list(had.ips)}: ${view.managed.reason === 'notLoadBalancer' ? 'the Service is no longer of type LoadBalancer' : 'the Service now names another loadBalancerClass'}` }] : [];
-    return { kind: 'unmanaged', clearStatus: had !== undefined, events };
+    // After a restart the allocator knows nothing of it: the pool annotation says Herald gave them.
+    return { kind: 'unmanaged', clearStatus: had !== undefined || (view.currentPool !== undefined && view.currentIPs.length > 0), events };
   }
   const events: EventIntent[] = [];
   if (view.metallbAnnotations.length > 0) {
@@ -75,12 +76,14 @@ export function reconcileService(view: ServiceView, allocator: Allocator): Desir
   }
   const r = allocator.assign(view.request, { ips: view.currentIPs, ...(view.currentPool !== undefined ? { pool: view.currentPool } : {}) });
   if (!r.ok) {
+    // Waiting for another Service's status to be cleared is not worth a Warning: it ends by itself.
+    const failed: EventIntent = { type: 'Warning', reason: 'AllocationFailed', message: `${r.reason}: ${r.message}${r.pool ? ` (pool "${r.pool}")` : ''}` };
     return {
       kind: 'managed',
       ips: [],
       pool: undefined,
       condition: { type: SERVICE_CONDITION_ADDRESS_ASSIGNED, status: 'False', reason: r.reason, message: r.message },
-      events: [...events, { type: 'Warning', reason: 'AllocationFailed', message: `${r.reason}: ${r.message}${r.pool ? ` (pool "${r.pool}")` : ''}` }],
+      events: r.waiting ? events : [...events, failed],
       result: 'failed',
     };
   }

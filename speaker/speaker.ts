@@ -99,7 +99,7 @@ export class Speaker {
     this.log = opts.logger.child({ component: 'speaker', node: opts.node });
     const base = { client: opts.client, clock: opts.clock, logger: this.log };
     this.services = new Informer({ ...base, type: SERVICES, transform: serviceView });
-    this.slices = new Informer({ ...base, type: ENDPOINT_SLICES, transform: endpointSliceView });
+    this.slices = new Informer({ ...base, type: ENDPOINT_SLICES, transform: endpointSliceView, purpose: 'the speaker does not start (it announces nothing; EndpointSlice v1 needs Kubernetes 1.21)' });
     this.nodes = new Informer({ ...base, type: NODES });
     this.secrets = new Informer({ ...base, type: SECRETS, namespace: opts.namespace });
     this.pods = new Informer({ ...base, type: PODS, namespace: opts.namespace, labelSelector: SPEAKER_POD_SELECTOR });
@@ -465,6 +465,8 @@ export class Speaker {
     this.bgp.stopAll({ graceful: true });
     for (const i of this.informers) i.stop();
     await this.status.deleteServiceStatuses();
-    await this.events.flush();
+    // Events retry on errors now: give them a moment, never the whole shutdown.
+    await this.events.flushWithin(2000);
+    this.events.close();
   }
 }

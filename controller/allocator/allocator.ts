@@ -7,7 +7,7 @@
 import type { Pool } from '../../src/config/model.js';
 import { formatIP, type IP, type IPFamily } from '../../src/net/ip.js';
 import { PoolState } from './pool-state.js';
-import { comparePools, poolServes, sharingProblem } from './selection.js';
+import { comparePools, otherFamily, poolServes, requestProblem, sharingProblem, wantedFamilies } from './selection.js';
 import type { Assignment, FailureReason, PoolStats, ServiceRequest } from './types.js';
 
 interface Held {
@@ -32,22 +32,31 @@ export type AllocateResult =
       /** Current addresses that could not be kept because another Service holds them. */
       readonly conflict?: { readonly ips: readonly IP[]; readonly holder: string; readonly reason: FailureReason };
     }
-  | { readonly ok: false; readonly reason: FailureReason; readonly message: string; readonly pool?: string };
+  | {
+      readonly ok: false;
+      readonly reason: FailureReason;
+      readonly message: string;
+      readonly pool?: string;
+      /** The address is free but another Service's status still shows it (see `drain`): wait, do not fail. */
+      readonly waiting?: boolean;
+    };
+
+type Problem = { reason: FailureReason; message: string; holder: string; waiting?: boolean };
 
 const ipKey = (ip: IP): string => `${ip.family}|${ip.value}`;
+const parseKey = (k: string): IP => {
+  const [family, value] = k.split('|');
+  return { family: family as IPFamily, value: BigInt(value!) };
+};
 
-function fail(reason: FailureReason, message: string, pool?: string): AllocateResult {
-  return pool === undefined ? { ok: false, reason, message } : { ok: false, reason, message, pool };
+function fail(reason: FailureReason, message: string, pool?: string, waiting?: boolean): AllocateResult {
+  return { ok: false, reason, message, ...(pool !== undefined ? { pool } : {}), ...(waiting ? { waiting } : {}) };
 }
 
 function sameIPs(a: readonly IP[], b: readonly IP[]): boolean {
   if (a.length !== b.length) return false;
   const keys = new Set(a.map(ipKey));
   return b.every((ip) => keys.has(ipKey(ip)));
-}
-
-function otherFamily(f: IPFamily): IPFamily {
-  return f === 'IPv4' ? 'IPv6' : 'IPv4';
 }
 
 export class Allocator {
@@ -61,6 +70,12 @@ export class Allocator {
   private readonly bySharingKey = new Map<string, Set<string>>();
   /** Pools that exist but were refused by config, with the first reason. */
   private invalidPools: ReadonlyMap<string, string> = new Map();
+  /**
+   * Addresses a Service no longer holds but its status (as the server last acknowledged it)
+   * may still show: reserved for nobody else until `undrain`, so no address is ever shown by
+   * two Services at once. Services per address.
+   */
+  private readonly drains = new Map<string, Set<string>>();
 
   /**
    * Replaces the pool set. Assignments stay: an address still inside its pool (or another
@@ -77,6 +92,7 @@ export class Allocator {
       this.markEverywhere(h.ips);
       if (!home) notInPool.push(key);
     }
+    for (const k of this.drains.keys()) this.markEverywhere([parseKey(k)]);
     return { notInPool: notInPool.sort() };
   }
 
@@ -110,14 +126,54 @@ export class Allocator {
       if (list.length > 0) this.holders.set(k, list);
       else {
         this.holders.delete(k);
-        for (const p of this.ordered) if (p.inRanges(ip)) p.markFree(ip);
+        if (!this.drains.has(k)) for (const p of this.ordered) if (p.inRanges(ip)) p.markFree(ip);
       }
     }
     return true;
   }
 
+  /**
+   * Keeps `ips` from every other Service until `undrain(key)`: the Service gave them up (its
+   * request changed, it stopped being a LoadBalancer) but its status still shows them until
+   * its next write is acknowledged. Addresses the Service holds again are left out.
+   */
+  drain(key: string, ips: readonly IP[]): void {
+    const mine = new Set((this.held.get(key)?.ips ?? []).map(ipKey));
+    for (const ip of ips) {
+      const k = ipKey(ip);
+      if (mine.has(k)) continue;
+      let set = this.drains.get(k);
+      if (!set) this.drains.set(k, (set = new Set()));
+      set.add(key);
+      this.markEverywhere([ip]);
+    }
+  }
+
+  /** The addresses drained for the Service. */
+  drainedBy(key: string): IP[] {
+    return [...this.drains].filter(([, set]) => set.has(key)).map(([k]) => parseKey(k));
+  }
+
+  /** The Service's status no longer shows its drained addresses; returns how many became free. */
+  undrain(key: string): number {
+    let freed = 0;
+    for (const [k, set] of [...this.drains]) {
+      if (!set.delete(key) || set.size > 0) continue;
+      this.drains.delete(k);
+      if (this.holders.has(k)) continue;
+      const ip = parseKey(k);
+      for (const p of this.ordered) if (p.inRanges(ip)) p.markFree(ip);
+      freed++;
+    }
+    return freed;
+  }
+
   private commit(req: ServiceRequest, ips: IP[], pool: string | undefined, origin: string | undefined = pool): void {
     this.held.set(req.key, { ips, pool, origin, req });
+    for (const ip of ips) {
+      const d = this.drains.get(ipKey(ip));
+      if (d?.delete(req.key) && d.size === 0) this.drains.delete(ipKey(ip));
+    }
     if (req.sharingKey) {
       let set = this.bySharingKey.get(req.sharingKey);
       if (!set) this.bySharingKey.set(req.sharingKey, (set = new Set()));
@@ -151,8 +207,12 @@ export class Allocator {
   }
 
   /** Why `req` may not use `ip` now, given the other Services holding it. */
-  private useProblem(req: ServiceRequest, ip: IP): { reason: FailureReason; message: string; holder: string } | undefined {
-    for (const key of this.holders.get(ipKey(ip)) ?? []) {
+  private useProblem(req: ServiceRequest, ip: IP): Problem | undefined {
+    const holders = this.holders.get(ipKey(ip)) ?? [];
+    // A Service that holds the address keeps it; anyone else waits for a drain to end.
+    const draining = holders.includes(req.key) ? undefined : [...(this.drains.get(ipKey(ip)) ?? [])].find((k) => k !== req.key);
+    if (draining) return { reason: 'RequestedIPInUse', message: `${formatIP(ip)} is still shown by ${draining} until its status is cleared`, holder: draining, waiting: true };
+    for (const key of holders) {
       if (key === req.key) continue;
       const holder = this.held.get(key)!;
       const p = sharingProblem(req, holder.req);
@@ -161,24 +221,13 @@ export class Allocator {
     return undefined;
   }
 
-  /** The families to assign, in the Service's order. */
-  private wantedFamilies(req: ServiceRequest): IPFamily[] {
-    if (req.requestedIPs.length > 0) {
-      const fams = req.requestedIPs.map((ip) => ip.family);
-      return [...fams].sort((a, b) => req.families.indexOf(a) - req.families.indexOf(b));
-    }
-    const primary = req.families[0] ?? 'IPv4';
-    if (req.familyPolicy === 'SingleStack') return [primary];
-    return [primary, req.families[1] ?? otherFamily(primary)];
-  }
-
   /**
    * Gives the Service its addresses. `current` is what its status already shows (used on
    * start-up, before the allocator knows the Service): those addresses are kept when they
    * still agree with the request and nobody else holds them.
    */
   assign(req: ServiceRequest, current?: { ips: readonly IP[]; pool?: string }): AllocateResult {
-    const invalid = this.requestProblem(req);
+    const invalid = requestProblem(req);
     if (invalid) return fail('InvalidRequest', invalid);
     const mine = this.held.get(req.key);
     const cur = mine ? { ips: mine.ips, pool: mine.pool ?? mine.origin, origin: mine.origin } : current && current.ips.length > 0 ? { ips: [...current.ips], pool: current.pool, origin: current.pool } : undefined;
@@ -187,7 +236,7 @@ export class Allocator {
       const kept = this.tryKeep(req, cur.ips, cur.pool, cur.origin, mine !== undefined);
       if (kept.ok) return kept;
       if (kept.conflict && req.requestedIPs.length === 0) conflict = kept.conflict;
-      else if (kept.conflict) return fail(kept.conflict.reason, kept.message);
+      else if (kept.conflict) return fail(kept.conflict.reason, kept.message, undefined, kept.waiting);
     }
     if (mine) this.release(req.key);
     const fresh = this.allocate(req);
@@ -196,12 +245,14 @@ export class Allocator {
     return fresh;
   }
 
-  private requestProblem(req: ServiceRequest): string | undefined {
-    const fams = req.requestedIPs.map((ip) => ip.family);
-    if (new Set(fams).size !== fams.length) return 'at most one requested address per family';
-    if (req.familyPolicy === 'SingleStack' && req.requestedIPs.length > 1) return 'a SingleStack Service takes one address';
-    if (req.requestedIPs.length === 1 && req.familyPolicy === 'RequireDualStack') return 'RequireDualStack needs one requested address per family';
-    return undefined;
+  /**
+   * Re-claims the addresses the Service's status shows, only when they still agree with its
+   * own request and nobody else holds them; never allocates. The first pass of the start-up
+   * replay: every such Service keeps what it shows before any other is given an address.
+   */
+  keep(req: ServiceRequest, current: { ips: readonly IP[]; pool?: string }): boolean {
+    if (requestProblem(req) || this.held.has(req.key) || current.ips.length === 0) return false;
+    return this.tryKeep(req, current.ips, current.pool, current.pool, false).ok;
   }
 
   /**
@@ -221,10 +272,10 @@ export class Allocator {
 
   private tryKeep(req: ServiceRequest, ips: readonly IP[], pool: string | undefined, origin: string | undefined, known: boolean):
     | (AllocateResult & { ok: true })
-    | { ok: false; message: string; conflict?: { ips: IP[]; holder: string; reason: FailureReason } } {
+    | { ok: false; message: string; waiting?: boolean; conflict?: { ips: IP[]; holder: string; reason: FailureReason } } {
     if (!this.requestMatches(req, ips, origin)) return { ok: false, message: 'request changed' };
     const blocked: IP[] = [];
-    let problem: { reason: FailureReason; message: string; holder: string } | undefined;
+    let problem: Problem | undefined;
     for (const ip of ips) {
       const p = this.useProblem(req, ip);
       if (p) {
@@ -232,7 +283,7 @@ export class Allocator {
         problem ??= p;
       }
     }
-    if (problem) return { ok: false, message: problem.message, conflict: { ips: blocked, holder: problem.holder, reason: problem.reason } };
+    if (problem) return { ok: false, message: problem.message, ...(problem.waiting ? { waiting: true } : {}), conflict: { ips: blocked, holder: problem.holder, reason: problem.reason } };
     const order = (a: IP, b: IP): number => req.families.indexOf(a.family) - req.families.indexOf(b.family);
     let kept = [...ips].sort(order);
     const home = this.homeFor(kept, req, pool);
@@ -252,12 +303,12 @@ export class Allocator {
     return { ok: true, ips: kept, pool: home?.name ?? pool, changed: gained, notInPool: home === undefined };
   }
 
-  private pickFromPool(req: ServiceRequest, pool: PoolState, family: IPFamily): { ok: true; ip: IP } | { ok: false; reason: FailureReason; message: string } {
+  private pickFromPool(req: ServiceRequest, pool: PoolState, family: IPFamily): { ok: true; ip: IP } | { ok: false; reason: FailureReason; message: string; waiting?: boolean } {
     const requested = req.requestedIPs.find((ip) => ip.family === family);
     if (requested) {
       if (!pool.contains(requested)) return { ok: false, reason: 'RequestedIPNotInPool', message: `${formatIP(requested)} is not an address of pool "${pool.name}"` };
       const p = this.useProblem(req, requested);
-      if (p) return { ok: false, reason: p.reason, message: p.message };
+      if (p) return { ok: false, reason: p.reason, message: p.message, ...(p.waiting ? { waiting: true } : {}) };
       return { ok: true, ip: requested };
     }
     if (req.sharingKey) {
@@ -299,7 +350,7 @@ export class Allocator {
   private allocate(req: ServiceRequest): AllocateResult {
     const c = this.candidates(req);
     if ('reason' in c) return fail(c.reason, c.message);
-    const wanted = this.wantedFamilies(req);
+    const wanted = wantedFamilies(req);
     const required = req.familyPolicy === 'PreferDualStack' && req.requestedIPs.length === 0 ? [wanted[0]!] : wanted;
     let first: { reason: FailureReason; message: string; pool: string } | undefined;
     for (const pool of c.pools) {
@@ -309,7 +360,7 @@ export class Allocator {
         continue;
       }
       const ips: IP[] = [];
-      let problem: { reason: FailureReason; message: string } | undefined;
+      let problem: { reason: FailureReason; message: string; waiting?: boolean } | undefined;
       for (const f of wanted) {
         if (!pool.hasFamily(f)) continue;
         const got = this.pickFromPool(req, pool, f);
@@ -324,10 +375,10 @@ export class Allocator {
         // Mark at once so a dual-stack pick never hands the same address twice.
         if (wanted.length > 1) pool.markUsed(got.ip);
       }
-      if (wanted.length > 1) for (const ip of ips) if (!this.holders.has(ipKey(ip))) pool.markFree(ip);
+      if (wanted.length > 1) for (const ip of ips) if (!this.holders.has(ipKey(ip)) && !this.drains.has(ipKey(ip))) pool.markFree(ip);
       if (problem) {
         // A requested address pins the pool: its problem is the answer.
-        if (req.requestedIPs.length > 0 || req.requestedPool !== undefined) return fail(problem.reason, problem.message, pool.name);
+        if (req.requestedIPs.length > 0 || req.requestedPool !== undefined) return fail(problem.reason, problem.message, pool.name, problem.waiting);
         // A pool that has the families but is full says more than one that lacks them.
         if (!first || first.reason === 'FamilyUnavailable') first = { ...problem, pool: pool.name };
         continue;

@@ -1,6 +1,7 @@
 /** Which pools may serve a Service, in which order; and whether two Services may share an IP. */
 import { anySelectorMatches } from '../../src/config/label-selector.js';
 import type { Pool } from '../../src/config/model.js';
+import type { IPFamily } from '../../src/net/ip.js';
 import type { FailureReason, ServiceRequest } from './types.js';
 
 /** A pool's serviceAllocation constraints (namespaces, namespace and service selectors) hold. */
@@ -50,5 +51,29 @@ export function sharingProblem(req: ServiceRequest, holder: ServiceRequest): { r
   if (req.trafficPolicy === 'Local' && !sameSelector(req.selector, holder.selector)) {
     return { reason: 'PolicyMismatch', message: `externalTrafficPolicy Local needs the same selector as ${holder.key}` };
   }
+  return undefined;
+}
+
+export function otherFamily(f: IPFamily): IPFamily {
+  return f === 'IPv4' ? 'IPv6' : 'IPv4';
+}
+
+/** The families to assign, in the Service's order. */
+export function wantedFamilies(req: ServiceRequest): IPFamily[] {
+  if (req.requestedIPs.length > 0) {
+    const fams = req.requestedIPs.map((ip) => ip.family);
+    return [...fams].sort((a, b) => req.families.indexOf(a) - req.families.indexOf(b));
+  }
+  const primary = req.families[0] ?? 'IPv4';
+  if (req.familyPolicy === 'SingleStack') return [primary];
+  return [primary, req.families[1] ?? otherFamily(primary)];
+}
+
+/** Why the request cannot be served at all, whatever the pools. */
+export function requestProblem(req: ServiceRequest): string | undefined {
+  const fams = req.requestedIPs.map((ip) => ip.family);
+  if (new Set(fams).size !== fams.length) return 'at most one requested address per family';
+  if (req.familyPolicy === 'SingleStack' && req.requestedIPs.length > 1) return 'a SingleStack Service takes one address';
+  if (req.requestedIPs.length === 1 && req.familyPolicy === 'RequireDualStack') return 'RequireDualStack needs one requested address per family';
   return undefined;
 }

@@ -6,6 +6,7 @@
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { admit, checkKind, checkName, validateServiceStatus, type AdmissionContext } from './admission.js';
+import { pruneServiceForVersion } from './compat.js';
 import { crdResources } from './crd.js';
 import { ListWatch, type ListOptions, type WatchEvent, type WatchHandle, type WatchOptions } from './list-watch.js';
 import { isObj, present, same, target, withoutKeys } from './objects.js';
@@ -23,6 +24,8 @@ export interface CoreOptions extends ServiceNetworkOptions {
   /** Milliseconds since the epoch; the lab passes a real clock, tests may pass a fake one. */
   readonly now?: () => number;
   readonly historyLimit?: number;
+  /** Emulate Kubernetes 1.<minor> (compat.ts: fields it did not have are dropped); newest when absent. */
+  readonly kubernetesMinor?: number;
 }
 
 const SYSTEM_NAMESPACES = ['default', 'kube-system', 'kube-public', 'kube-node-lease'];
@@ -34,15 +37,21 @@ export class ApiCore {
   private readonly now: () => number;
   private readonly admission: AdmissionContext;
   private readonly reads: ListWatch;
+  private readonly minor: number | undefined;
 
   constructor(opts: CoreOptions = {}) {
     this.store = new Store(opts.historyLimit);
     this.services = new ServiceNetwork(opts);
     this.now = opts.now ?? Date.now;
+    this.minor = opts.kubernetesMinor;
     this.admission = { services: this.services, timestamp: () => this.timestamp() };
     this.reads = new ListWatch(this.store);
     const ns = this.registry.lookup('', 'v1', 'namespaces')!;
     for (const name of SYSTEM_NAMESPACES) this.create(ns, undefined, { metadata: { name } });
+  }
+
+  private compat(info: ResourceInfo, o: Obj): Obj {
+    return this.minor !== undefined && info.group === '' && info.resource === 'services' ? pruneServiceForVersion(o, this.minor) : o;
   }
 
   private timestamp(): string {
@@ -108,7 +117,7 @@ export class ApiCore {
     meta.generation = 1;
     let obj = { ...withoutKeys(body as Obj, ['apiVersion', 'kind']), metadata: meta } as Obj;
     if (info.hasStatus && info.schema) delete obj['status'];
-    obj = admit(this.admission, info, obj, undefined);
+    obj = this.compat(info, admit(this.admission, info, obj, undefined));
     const stored = this.store.put(resourceKey(info), obj);
     this.afterWrite(info, stored, undefined);
     return this.present(info, stored);
@@ -185,6 +194,7 @@ export class ApiCore {
     } else {
       next = admit(this.admission, info, next, old);
     }
+    next = this.compat(info, next);
     const specChanged = !same(withoutKeys(next, ['metadata', 'status']), withoutKeys(old, ['metadata', 'status']));
     if (specChanged && sub !== 'status') next.metadata.generation = (old.metadata.generation ?? 1) + 1;
     else next.metadata.generation = old.metadata.generation ?? 1;

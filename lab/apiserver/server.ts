@@ -11,6 +11,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
 import { stringify as toYaml } from 'yaml';
 import { selfSignedCertificate } from './certificate.js';
+import { servedInVersion } from './compat.js';
 import { ApiCore, type CoreOptions } from './core.js';
 import { startControllers } from './controllers/run.js';
 import { serveScale } from './scale.js';
@@ -32,6 +33,8 @@ export interface FailRule {
   readonly resource: string;
   /** get, list, watch, create, update, patch, delete; any when absent. */
   readonly verb?: string;
+  /** Only requests to this subresource (`status`); any when absent. */
+  readonly subresource?: 'status';
   readonly count: number;
   /** An HTTP status to answer with, or `hang` to never answer. */
   readonly status: 409 | 429 | 500 | 503 | 'hang';
@@ -84,6 +87,8 @@ export interface ApiServer {
   writeKubeconfig(path: string, token?: string, namespace?: string): void;
   /** Requests served so far, by `verb resource[/status]`. */
   readonly requestCounts: Map<string, number>;
+  /** Writes so far, by `verb resource[/status] ua=<User-Agent> fieldManager=<query>`. */
+  readonly writeAgents: Map<string, number>;
   stop(): Promise<void>;
 }
 
@@ -99,6 +104,8 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
   const hung = new Set<ServerResponse>();
   const sockets = new Set<Socket>();
   const requestCounts = new Map<string, number>();
+  const writeAgents = new Map<string, number>();
+  const version = opts.kubernetesMinor === undefined ? KUBERNETES_VERSION : { ...KUBERNETES_VERSION, minor: String(opts.kubernetesMinor), gitVersion: `v1.${opts.kubernetesMinor}.0-herald` };
 
   const rbacSource: RbacSource = {
     clusterRoles: () => core.store.list('clusterroles.rbac.authorization.k8s.io'),
@@ -117,7 +124,7 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
 
   function injectedFailure(r: Route, verb: string): FailRule | undefined {
     const key = resourceKey(r.info);
-    const hit = failRules.find((f) => f.left > 0 && (f.rule.resource === '*' || f.rule.resource === key || f.rule.resource === r.info.resource) && (f.rule.verb === undefined || f.rule.verb === verb));
+    const hit = failRules.find((f) => f.left > 0 && (f.rule.resource === '*' || f.rule.resource === key || f.rule.resource === r.info.resource) && (f.rule.verb === undefined || f.rule.verb === verb) && (f.rule.subresource === undefined || f.rule.subresource === r.sub));
     if (!hit) return undefined;
     hit.left--;
     failRules = failRules.filter((f) => f.left > 0);
@@ -136,7 +143,7 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
     }
     const user = authenticate(req);
     if (latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, latencyMs));
-    if (path === '/version' || path === '/version/') return send(res, 200, { ...KUBERNETES_VERSION, goVersion: 'n/a', compiler: 'n/a', buildDate: '2026-01-01T00:00:00Z', gitCommit: 'herald', gitTreeState: 'clean' });
+    if (path === '/version' || path === '/version/') return send(res, 200, { ...version, goVersion: 'n/a', compiler: 'n/a', buildDate: '2026-01-01T00:00:00Z', gitCommit: 'herald', gitTreeState: 'clean' });
     if (path === '/openapi/v3' || path === '/openapi/v3/') return send(res, 200, openApiRoot(core.registry));
     if (path.startsWith('/openapi/v3/')) {
       const segs = path.slice('/openapi/v3/'.length).split('/').filter((x) => x !== '');
@@ -145,7 +152,9 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
     }
     if (path.startsWith('/openapi/')) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
     const r = parseRoute(core.registry, path);
-    if (r === undefined) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
+    if (r === undefined || (r !== 'discovery' && opts.kubernetesMinor !== undefined && !servedInVersion(r.info.group, r.info.version, opts.kubernetesMinor))) {
+      throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
+    }
     if (r === 'discovery') {
       if (method !== 'GET') throw new ApiError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
       if (enforceRbac) {
@@ -156,7 +165,12 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
     }
     const watch = q.get('watch') === 'true' || q.get('watch') === '1' || r.legacyWatch;
     const verb = verbOf(method, r, watch);
-    requestCounts.set(`${verb} ${resourceKey(r.info)}${r.sub ? `/${r.sub}` : ''}`, (requestCounts.get(`${verb} ${resourceKey(r.info)}${r.sub ? `/${r.sub}` : ''}`) ?? 0) + 1);
+    const counted = `${verb} ${resourceKey(r.info)}${r.sub ? `/${r.sub}` : ''}`;
+    requestCounts.set(counted, (requestCounts.get(counted) ?? 0) + 1);
+    if (['create', 'update', 'patch', 'delete', 'deletecollection'].includes(verb)) {
+      const agent = `${counted} ua=${String(req.headers['user-agent'] ?? '')} fieldManager=${q.get('fieldManager') ?? ''}`;
+      writeAgents.set(agent, (writeAgents.get(agent) ?? 0) + 1);
+    }
     if (enforceRbac) {
       const a: Attributes = {
         user,
@@ -280,6 +294,7 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
     ...(cert ? { caCertificate: cert.cert } : {}),
     core,
     requestCounts,
+    writeAgents,
     faults: {
       dropWatches: () => core.dropWatches(),
       compact: () => core.compact(),

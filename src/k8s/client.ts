@@ -136,36 +136,48 @@ export function apiVersionOf(t: ResourceType): string {
   return t.group === '' ? t.version : `${t.group}/${t.version}`;
 }
 
+export interface KubeClientOptions {
+  /**
+   * Sent as the User-Agent of every request and as the `fieldManager` of every create,
+   * update and patch (`herald-controller`, `herald-speaker`), so the server's managedFields
+   * and audit log name the component instead of the HTTP library.
+   */
+  readonly userAgent?: string;
+}
+
 /** The operations Herald needs, on any resource type. */
 export class KubeClient {
   private readonly http = new IsomorphicFetchHttpLibrary();
   private readonly watcher: Watch;
   private readonly server: string;
 
-  constructor(readonly kubeConfig: KubeConfig) {
+  constructor(
+    readonly kubeConfig: KubeConfig,
+    private readonly clientOpts: KubeClientOptions = {},
+  ) {
     const cluster = kubeConfig.getCurrentCluster();
     if (!cluster) throw new HeraldError('Usage', 'the kubeconfig has no current cluster');
     this.server = cluster.server.replace(/\/+$/, '');
     this.watcher = new Watch(kubeConfig);
   }
 
-  static fromFile(path: string): KubeClient {
+  static fromFile(path: string, opts: KubeClientOptions = {}): KubeClient {
     const kc = new KubeConfig();
     kc.loadFromFile(path);
-    return new KubeClient(kc);
+    return new KubeClient(kc, opts);
   }
 
-  static fromString(text: string): KubeClient {
+  static fromString(text: string, opts: KubeClientOptions = {}): KubeClient {
     const kc = new KubeConfig();
     kc.loadFromString(text);
-    return new KubeClient(kc);
+    return new KubeClient(kc, opts);
   }
 
   /** In-cluster service account, or $KUBECONFIG / ~/.kube/config; the caller decides which. */
-  static fromDefault(): KubeClient {
+  static fromDefault(opts: KubeClientOptions = {}): KubeClient {
     const kc = new KubeConfig();
     kc.loadFromDefault();
-    return new KubeClient(kc);
+    return new KubeClient(kc, opts);
   }
 
   /**
@@ -209,8 +221,12 @@ export class KubeClient {
 
   async request(method: HttpMethod, path: string, query: Record<string, string | number | boolean | undefined> = {}, body?: unknown, contentType = 'application/json'): Promise<unknown> {
     const ctx = new RequestContext(this.server + path, method);
-    for (const [k, v] of Object.entries(query)) if (v !== undefined) ctx.setQueryParam(k, String(v));
+    const agent = this.clientOpts.userAgent;
+    const writes = method === HttpMethod.POST || method === HttpMethod.PUT || method === HttpMethod.PATCH;
+    const q = agent !== undefined && writes && query['fieldManager'] === undefined ? { ...query, fieldManager: agent } : query;
+    for (const [k, v] of Object.entries(q)) if (v !== undefined) ctx.setQueryParam(k, String(v));
     ctx.setHeaderParam('Accept', 'application/json');
+    if (agent !== undefined) ctx.setHeaderParam('User-Agent', agent);
     if (body !== undefined) {
       ctx.setHeaderParam('Content-Type', contentType);
       ctx.setBody(JSON.stringify(body));
@@ -257,6 +273,12 @@ export class KubeClient {
     }
     const message = typeof status['message'] === 'string' ? status['message'] : `GET ${path}: HTTP ${response.httpStatusCode} ${text.slice(0, 200)}`;
     throw new KubeApiError(response.httpStatusCode, knownReason(status['reason'], response.httpStatusCode), message, status);
+  }
+
+  /** The server's /version: major and minor as numbers (a trailing `+` dropped) and gitVersion. */
+  async serverVersion(): Promise<{ major: number; minor: number; gitVersion: string }> {
+    const v = (await this.request(HttpMethod.GET, '/version')) as { major?: string; minor?: string; gitVersion?: string } | undefined;
+    return { major: parseInt(v?.major ?? '', 10), minor: parseInt(v?.minor ?? '', 10), gitVersion: v?.gitVersion ?? 'unknown' };
   }
 
   async list<T extends KubeObject = KubeObject>(t: ResourceType, opts: ListOptions = {}): Promise<ListResult<T>> {

@@ -1,13 +1,17 @@
 /**
  * Kubernetes Events (core/v1), aggregated like client-go's recorder: the same
  * (object, type, reason, message) repeated within the aggregation window bumps `count` and
- * `lastTimestamp` of one Event instead of creating another.
+ * `lastTimestamp` of one Event instead of creating another. A write that fails for a
+ * transient reason (no connection, 429, 5xx, no answer within the request timeout) is
+ * retried with backoff; `close()` drops whatever is still unwritten, so Events never hold
+ * up a shutdown (owners re-derive the important ones from status on their next start).
  */
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../core/clock.js';
 import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import { isNotFound, type KubeClient, type KubeObject } from './client.js';
+import { KubeApiError, isNotFound, type KubeClient, type KubeObject } from './client.js';
+import { backoffDelay } from './backoff.js';
 import { EVENTS } from './resources.js';
 
 export interface ObjectReference {
@@ -33,7 +37,19 @@ export interface EventRecorderOptions {
   readonly aggregateWindowMs?: number;
   /** Remembered (object, reason, message) keys. */
   readonly cacheSize?: number;
+  /** Attempts per Event on transient errors (default 6), with backoff from 200 ms to 5 s. */
+  readonly attempts?: number;
+  /** A write not answered within this long counts as a transient failure (default 10 s). */
+  readonly requestTimeoutMs?: number;
+  readonly random?: () => number;
 }
+
+/** No connection, throttled, or a server error: worth another try. */
+function transient(err: unknown): boolean {
+  return err instanceof KubeApiError && (err.statusCode === 0 || err.statusCode === 429 || err.statusCode >= 500);
+}
+
+class Closed extends Error {}
 
 interface Seen {
   name: string;
@@ -57,8 +73,77 @@ export function referenceOf(obj: KubeObject, apiVersion = obj.apiVersion ?? 'v1'
 export class EventRecorder {
   private readonly seen = new Map<string, Seen>();
   private chain: Promise<void> = Promise.resolve();
+  private closed = false;
+  private wake: (() => void) | undefined;
+  readonly stats = { recorded: 0, written: 0, retries: 0, failed: 0, dropped: 0 };
 
   constructor(private readonly opts: EventRecorderOptions) {}
+
+  /** Events recorded and not yet written, failed or dropped. */
+  pending(): number {
+    return this.stats.recorded - this.stats.written - this.stats.failed - this.stats.dropped;
+  }
+
+  /** Stops writing: Events not yet written (and retries in progress) are dropped and counted. */
+  close(): void {
+    this.closed = true;
+    this.wake?.();
+  }
+
+  /** Resolves when every Event recorded so far has been written (true), or after `timeoutMs` (false). */
+  flushWithin(timeoutMs: number): Promise<boolean> {
+    return new Promise<boolean>((resolve) => {
+      const t = this.opts.clock.setTimeout(() => resolve(false), timeoutMs);
+      void this.chain.then(() => {
+        t.cancel();
+        resolve(true);
+      });
+    });
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const t = this.opts.clock.setTimeout(resolve, ms);
+      this.wake = () => {
+        t.cancel();
+        resolve();
+      };
+    });
+  }
+
+  /** One API call, failed as transient when it is not answered in time. */
+  private timed<T>(call: Promise<T>): Promise<T> {
+    const ms = this.opts.requestTimeoutMs ?? 10_000;
+    return new Promise<T>((resolve, reject) => {
+      const t = this.opts.clock.setTimeout(() => reject(new KubeApiError(0, 'Timeout', `no answer within ${ms} ms`)), ms);
+      call.then(
+        (v) => {
+          t.cancel();
+          resolve(v);
+        },
+        (err: unknown) => {
+          t.cancel();
+          reject(err);
+        },
+      );
+    });
+  }
+
+  private async writeRetrying(ref: ObjectReference, type: EventType, reason: string, message: string): Promise<void> {
+    const attempts = this.opts.attempts ?? 6;
+    for (let attempt = 0; ; attempt++) {
+      if (this.closed) throw new Closed();
+      try {
+        await this.write(ref, type, reason, message);
+        this.stats.written++;
+        return;
+      } catch (err) {
+        if (!transient(err) || attempt + 1 >= attempts || this.closed) throw err;
+        this.stats.retries++;
+        await this.sleep(backoffDelay(attempt, { baseMs: 200, maxMs: 5000 }, this.opts.random ?? Math.random));
+      }
+    }
+  }
 
   private iso(ms: number): string {
     return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -66,7 +151,13 @@ export class EventRecorder {
 
   /** Records an Event; never throws (a failed Event is logged). Resolves when written. */
   record(ref: ObjectReference, type: EventType, reason: string, message: string): Promise<void> {
-    const p = this.chain.then(() => this.write(ref, type, reason, message)).catch((err: unknown) => {
+    this.stats.recorded++;
+    const p = this.chain.then(() => this.writeRetrying(ref, type, reason, message)).catch((err: unknown) => {
+      if (err instanceof Closed || this.closed) {
+        this.stats.dropped++;
+        return;
+      }
+      this.stats.failed++;
       this.opts.logger.warn('could not record event', { reason, object: `${ref.namespace ?? ''}/${ref.name}`, error: errorMessage(err) });
     });
     this.chain = p;
@@ -86,10 +177,10 @@ export class EventRecorder {
     const window = this.opts.aggregateWindowMs ?? 600_000;
     const prior = this.seen.get(key);
     if (prior && nowMs - prior.lastSeenMs <= window) {
-      prior.count++;
-      prior.lastSeenMs = nowMs;
       try {
-        await this.opts.client.patch(EVENTS, prior.namespace, prior.name, { count: prior.count, lastTimestamp: now });
+        await this.timed(this.opts.client.patch(EVENTS, prior.namespace, prior.name, { count: prior.count + 1, lastTimestamp: now }));
+        prior.count++;
+        prior.lastSeenMs = nowMs;
         this.touch(key, prior);
         return;
       } catch (err) {
@@ -98,7 +189,7 @@ export class EventRecorder {
       }
     }
     const name = `${ref.name}.${nowMs.toString(16)}${randomBytes(3).toString('hex')}`;
-    await this.opts.client.create(EVENTS, {
+    await this.timed(this.opts.client.create(EVENTS, {
       metadata: { name, namespace },
       involvedObject: ref,
       reason,
@@ -110,7 +201,7 @@ export class EventRecorder {
       source: { component: this.opts.component, ...(this.opts.host ? { host: this.opts.host } : {}) },
       reportingComponent: this.opts.component,
       reportingInstance: this.opts.host ?? this.opts.component,
-    });
+    }));
     this.touch(key, { name, namespace, count: 1, firstTimestamp: now, lastSeenMs: nowMs });
   }
 

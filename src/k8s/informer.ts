@@ -8,7 +8,7 @@ import type { Clock, TimerHandle } from '../core/clock.js';
 import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { backoffDelay } from './backoff.js';
-import { isGone, type KubeClient, type KubeObject, type ResourceType, type WatchStream } from './client.js';
+import { isGone, isNotFound, type KubeClient, type KubeObject, type ResourceType, type WatchStream } from './client.js';
 
 export interface InformerHandlers<T extends KubeObject> {
   onAdd?(obj: T): void;
@@ -36,6 +36,8 @@ export interface InformerOptions {
    * metadata.name, namespace and resourceVersion.
    */
   readonly transform?: (obj: KubeObject) => KubeObject;
+  /** What the owner cannot do while the cache is empty, for the log line when the API is missing. */
+  readonly purpose?: string;
 }
 
 export type Indexer<T> = (obj: T) => readonly string[];
@@ -170,7 +172,12 @@ export class Informer<T extends KubeObject = KubeObject> {
   private retry(gen: number, err: unknown): void {
     this.stats.errors++;
     const delay = backoffDelay(this.failures++, this.opts.backoff ?? { baseMs: 200, maxMs: 30_000 }, this.opts.random ?? Math.random);
-    this.log().warn('informer: list/watch failed, retrying', { resource: this.opts.type.plural, error: errorMessage(err), delayMs: delay });
+    const t = this.opts.type;
+    if (isNotFound(err)) {
+      // The collection itself is missing: the server does not serve this group/version/resource.
+      const api = `${t.group === '' ? 'core' : t.group}/${t.version} ${t.plural}`;
+      this.log().error(`informer: the API server does not serve ${api} (${t.kind}); ${this.opts.purpose ?? 'whatever needs this cache waits for it'} until it does; retrying`, { resource: t.plural, group: t.group, version: t.version, delayMs: delay });
+    } else this.log().warn('informer: list/watch failed, retrying', { resource: t.plural, error: errorMessage(err), delayMs: delay });
     this.retryTimer = this.opts.clock.setTimeout(() => {
       if (gen === this.generation) void this.run(gen);
     }, delay);

@@ -30,6 +30,10 @@ function req(key: string, r: Req = {}): ServiceRequest {
 type Step =
   | { assign: string; with?: Req; current?: string[]; want: string[] | FailureReason; pool?: string; notInPool?: boolean; changed?: boolean }
   | { release: string }
+  | { drain: string; ips: string[] }
+  | { undrain: string; freed: number }
+  | { keep: string; with?: Req; current: string[]; want: boolean }
+  | { waitingFor: string; with?: Req }
   | { pools: Record<string, PoolSpec>; notInPool?: string[] }
   | { stats: string; v4?: [string, string]; v6?: [string, string] };
 
@@ -232,6 +236,47 @@ const scripts: Script[] = [
       { assign: 'ns/t', want: ['192.0.2.0'], pool: 'a' },
     ],
   },
+  {
+    name: 'a drained address goes to nobody else until undrained; its own Service takes it back',
+    pools: { a: V4 },
+    steps: [
+      { assign: 'ns/x', want: ['192.0.2.0'] },
+      { assign: 'ns/x', with: { requestedIPs: ['192.0.2.3'] }, want: ['192.0.2.3'], changed: true },
+      { drain: 'ns/x', ips: ['192.0.2.0'] },
+      { assign: 'ns/y', want: ['192.0.2.1'] },
+      { waitingFor: 'ns/z', with: { requestedIPs: ['192.0.2.0'] } },
+      { stats: 'a', v4: ['3', '1'] },
+      { undrain: 'ns/x', freed: 1 },
+      { assign: 'ns/z', with: { requestedIPs: ['192.0.2.0'] }, want: ['192.0.2.0'] },
+      { undrain: 'ns/x', freed: 0 },
+    ],
+  },
+  {
+    name: 'a drain never takes an address from the Service that holds it, and survives a pool edit',
+    pools: { a: V4 },
+    steps: [
+      { assign: 'ns/holder', want: ['192.0.2.0'] },
+      { drain: 'ns/restored', ips: ['192.0.2.0'] },
+      { assign: 'ns/holder', want: ['192.0.2.0'], changed: false },
+      { release: 'ns/holder' },
+      { pools: { a: { addresses: ['192.0.2.0/29'] } } },
+      { assign: 'ns/other', want: ['192.0.2.1'] },
+      { assign: 'ns/restored', with: { requestedIPs: ['192.0.2.0'] }, want: ['192.0.2.0'] },
+      { undrain: 'ns/restored', freed: 0 },
+    ],
+  },
+  {
+    name: 'keep re-claims only what still agrees with the request, and never allocates',
+    pools: { a: V4, b: { addresses: ['198.51.100.0/30'] } },
+    steps: [
+      { keep: 'ns/changed', with: { requestedIPs: ['192.0.2.1'] }, current: ['192.0.2.0'], want: false },
+      { keep: 'ns/young', current: ['192.0.2.1'], want: true },
+      { keep: 'ns/dup', current: ['192.0.2.1'], want: false },
+      { keep: 'ns/pinned', with: { requestedPool: 'b' }, current: ['198.51.100.2'], want: true },
+      { assign: 'ns/changed', with: { requestedIPs: ['192.0.2.1'] }, current: ['192.0.2.0'], want: 'RequestedIPInUse' },
+      { stats: 'a', v4: ['1', '3'] },
+    ],
+  },
 ];
 
 describe('allocator: script tables', () => {
@@ -243,6 +288,15 @@ describe('allocator: script tables', () => {
         const at = `step ${i + 1}`;
         if ('release' in step) {
           a.release(step.release);
+        } else if ('drain' in step) {
+          a.drain(step.drain, step.ips.map(parseIP));
+        } else if ('undrain' in step) {
+          expect(a.undrain(step.undrain), at).to.equal(step.freed);
+        } else if ('keep' in step) {
+          expect(a.keep(req(step.keep, step.with), { ips: step.current.map(parseIP) }), at).to.equal(step.want);
+        } else if ('waitingFor' in step) {
+          const r = a.assign(req(step.waitingFor, step.with));
+          expect(r.ok ? r.ips.map(formatIP) : [r.reason, r.waiting], at).to.deep.equal(['RequestedIPInUse', true]);
         } else if ('pools' in step) {
           const r = a.setPools(makePools(step.pools));
           if (step.notInPool) expect(r.notInPool, at).to.deep.equal(step.notInPool);
