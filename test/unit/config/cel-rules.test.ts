@@ -97,6 +97,14 @@ const CASES: Record<string, { broken: Case[]; kept: (site: RuleSite) => unknown 
     ],
     kept: () => peerWith({ ebgpMultiHop: true }, '').obj,
   },
+  '!has(self.localASN)': {
+    broken: [{ name: 'a localASN (MetalLB v1beta2)', spec: () => peerWith({ localASN: 64510 }, 'spec.localASN') }],
+    kept: () => peerWith({}, '').obj,
+  },
+  '!has(self.interface)': {
+    broken: [{ name: 'an interface (unnumbered BGP)', spec: () => peerWith({ interface: 'eth1' }, 'spec.interface') }],
+    kept: () => peerWith({}, '').obj,
+  },
 };
 
 function peerWith(extra: Record<string, unknown>, field: string): { obj: unknown; field: string } {
