@@ -29,6 +29,8 @@ import { SplitBrainGuard } from './membership/split-brain.js';
 import { notReadyNodes, SPEAKER_POD_SELECTOR } from './membership/pod-readiness.js';
 import { endpointSliceView, ownStatusView, serviceView } from './views.js';
 
+/** How long before the link-down notification a failure may already have been this node's own. */
+const OWN_OUTAGE_MARGIN_MS = 500;
 /** A full pass at least this often even when no event asked for one. */
 const FULL_RESYNC_MS = 5 * 60_000;
 const HERALD_KINDS = ['IPAddressPool', 'L2Advertisement', 'BGPAdvertisement', 'BGPPeer', 'BFDProfile', 'Community'] as const;
@@ -226,7 +228,9 @@ export class Speaker {
       const down = this.isolatedLink() !== undefined;
       if (down && ownLinkDownAt === undefined) ownLinkDownAt = this.opts.clock.monotonic();
       else if (!down && ownLinkDownAt !== undefined) {
-        this.swim?.forgive(ownLinkDownAt);
+        // The probe that saw the first failure may have been sent up to one probe period
+        // before the kernel said the link was down.
+        this.swim?.forgive(ownLinkDownAt - OWN_OUTAGE_MARGIN_MS);
         ownLinkDownAt = undefined;
       }
     });

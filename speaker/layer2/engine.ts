@@ -151,7 +151,10 @@ export class L2Engine {
           this.wake(now + HOLD_CHECK_MS);
           this.opts.logger.info('layer2: link up after a long outage; taking no new IP until membership agrees again', { ...log, downForMs: Math.round(downFor), holdMs: this.holdMs });
         } else {
-          this.times.delete(c.name);
+          // What it owned is announced again at once; nothing new is taken until membership
+          // agrees again (this node's own view may have lost members while its link was down).
+          this.times.set(c.name, { holdUntil: now + this.holdMs, upAt: now });
+          this.wake(now + HOLD_CHECK_MS);
           this.opts.logger.info('layer2: link up', { ...log, downForMs: Math.round(downFor) });
           if (iface && this.isSelected(c.name)) this.sockets.ensure(iface);
           this.announceOn(c.name, 'link up');

@@ -178,13 +178,16 @@ describe('layer2 engine: link events (FakeClock, fake sockets)', () => {
   });
 
   it('opens a new socket when the interface comes back with a new ifindex, joining its groups again', () => {
-    const { engine } = setup();
+    const { engine, clock } = setup();
     engine.setOwned(want);
     const old = FakeSocket.all[0]!;
     links.set('eth0', {}, 'removed');
     expect(old.closed).to.equal(true);
     expect(engine.setOwned(want).failed.get(V4)).to.deep.include({ reason: 'noInterface' });
     links.set('eth0', { index: 7, mac: MAC, up: true, mtu: 1500, addrs: [{ ip: parseIP('192.0.2.1'), prefix: 24 }, { ip: parseIP('2001:db8::1'), prefix: 64 }] }, 'added');
+    // Back: nothing new until membership agrees again (no membership here: the hold's end).
+    expect(engine.setOwned(want).deferred.get(V4)?.reason).to.equal('rejoining');
+    clock.advance(DEFAULT_REJOIN_HOLD_MS);
     const r = engine.setOwned(want);
     expect(r.taken).to.deep.equal([V4, V6]);
     const now = FakeSocket.all.at(-1)!;
