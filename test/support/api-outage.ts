@@ -41,7 +41,13 @@ async function service(c: KubeClient, name: string, pool: string, nodeIps: Reado
 /** The node addresses BIRD routes `prefix` through. */
 function nextHops(e: SpeakerCluster, prefix: string): Set<string> {
   const out = new Set<string>();
-  for (const m of e.bird!.birdc('show', 'route', prefix, 'all').matchAll(/via (\d+\.\d+\.\d+\.\d+)/g)) out.add(m[1]!);
+  let text = '';
+  try {
+    text = e.bird!.birdc('show', 'route', prefix, 'all');
+  } catch {
+    // birdc fails while BIRD has no route for the prefix ("Network not found")
+  }
+  for (const m of text.matchAll(/via (\d+\.\d+\.\d+\.\d+)/g)) out.add(m[1]!);
   return out;
 }
 
