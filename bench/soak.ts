@@ -21,7 +21,7 @@
  *   sudo npm run bench:soak -- [--flaps 100] [--swim-flaps 100] [--outage 60] [--parts 1234]
  */
 import { readdirSync } from 'node:fs';
-import { runApiOutage } from '../test/support/api-outage.js';
+import { membershipLog, nextHops, runApiOutage } from '../test/support/api-outage.js';
 import { BgpFlapRig, type FlapKind, type Health } from '../test/support/bgp-flap-rig.js';
 import { Netns } from '../test/support/netns.js';
 import { SpeakerCluster } from '../test/support/speaker-cluster.js';
@@ -68,18 +68,6 @@ async function engine(flaps: number): Promise<string[]> {
     await net.teardown();
     rig.cleanup();
   }
-}
-
-function nextHops(e: SpeakerCluster, prefix: string): Set<string> {
-  const out = new Set<string>();
-  let text = '';
-  try {
-    text = e.bird!.birdc('show', 'route', prefix, 'all');
-  } catch {
-    // birdc fails while BIRD has no route for the prefix ("Network not found")
-  }
-  for (const m of text.matchAll(/via (\d+\.\d+\.\d+\.\d+)/g)) out.add(m[1]!);
-  return out;
 }
 
 async function cluster(): Promise<{ e: SpeakerCluster; prefix: string }> {
@@ -149,14 +137,7 @@ async function speakerSwim(flaps: number): Promise<string[]> {
     const pid = e.speakers['node-a']!.pid!;
     const ms: number[] = [];
     let warm = { rss: 0, fds: 0 };
-    // node-a's log (JSON lines): the live set each time it changes.
-    const membership = (from: number): string[] => (e.logs['node-a'] ?? '').slice(from).split('\n').filter((l) => l.includes('"speaker membership"')).map((l) => {
-      try {
-        return String((JSON.parse(l) as { alive?: unknown }).alive ?? '');
-      } catch {
-        return '';
-      }
-    }).filter((a) => a !== '');
+    const membership = (from: number): string[] => membershipLog(e.logs['node-a'] ?? '', from);
     for (let i = 0; i < flaps; i++) {
       const from = (e.logs['node-a'] ?? '').length;
       const victim = e.speakers['node-c']!;

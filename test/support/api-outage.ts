@@ -39,7 +39,7 @@ async function service(c: KubeClient, name: string, pool: string, nodeIps: Reado
 }
 
 /** The node addresses BIRD routes `prefix` through. */
-function nextHops(e: SpeakerCluster, prefix: string): Set<string> {
+export function nextHops(e: SpeakerCluster, prefix: string): Set<string> {
   const out = new Set<string>();
   let text = '';
   try {
@@ -55,6 +55,17 @@ function nextHops(e: SpeakerCluster, prefix: string): Set<string> {
 function arpAnswers(e: SpeakerCluster, ip: string): Set<string> {
   const r = spawnSync('ip', ['netns', 'exec', e.net!.name('cli'), 'arping', '-c', '1', '-w', '1', '-I', 'eth0', ip], { encoding: 'utf8' });
   return new Set([...r.stdout.toUpperCase().matchAll(/\[([0-9A-F:]{17})\]/g)].map((m) => m[1]!));
+}
+
+/** The live sets a speaker logged (JSON lines, 'speaker membership'), in order, from offset `from` of its log. */
+export function membershipLog(log: string, from: number): string[] {
+  return log.slice(from).split('\n').filter((l) => l.includes('"speaker membership"')).map((l) => {
+    try {
+      return String((JSON.parse(l) as { alive?: unknown }).alive ?? '');
+    } catch {
+      return '';
+    }
+  }).filter((a) => a !== '');
 }
 
 export async function runApiOutage(e: SpeakerCluster, nodeIps: Readonly<Record<string, string>>, outageMs: number): Promise<OutageFigures> {
