@@ -71,7 +71,7 @@ export class BgpManager {
   readonly bfd: BgpBfdBinding;
 
   constructor(private readonly opts: ManagerOptions) {
-    this.startedAt = opts.clock.now();
+    this.startedAt = opts.clock.monotonic();
     const resetBgp = (peer: string, reason: string): void => {
       const s = this.sessions.get(peer)?.session;
       if (!s) return;
@@ -223,7 +223,7 @@ export class BgpManager {
       clock: this.opts.clock,
       logger: this.opts.logger,
       ...(other ? (v4 ? { nextHopV6: other } : { nextHopV4: other }) : {}),
-      restarted: this.opts.clock.now() - this.startedAt < RESTART_WINDOW_MS,
+      restarted: this.opts.clock.monotonic() - this.startedAt < RESTART_WINDOW_MS,
       ...(password !== undefined ? { tcpMd5: true } : {}),
       fsm: {
         passive: p.passive,

@@ -56,6 +56,7 @@ interface Seen {
   namespace: string;
   count: number;
   firstTimestamp: string;
+  /** Monotonic ms of the last occurrence (the aggregation window ignores wall-clock jumps). */
   lastSeenMs: number;
 }
 
@@ -171,16 +172,18 @@ export class EventRecorder {
 
   private async write(ref: ObjectReference, type: EventType, reason: string, message: string): Promise<void> {
     const nowMs = this.opts.clock.now();
+    // The aggregation window is measured on the monotonic clock: a wall-clock jump neither merges nor splits Events.
+    const mono = this.opts.clock.monotonic();
     const now = this.iso(nowMs);
     const namespace = ref.namespace ?? 'default';
     const key = [ref.kind, namespace, ref.name, ref.uid ?? '', type, reason, message].join('\u0000');
     const window = this.opts.aggregateWindowMs ?? 600_000;
     const prior = this.seen.get(key);
-    if (prior && nowMs - prior.lastSeenMs <= window) {
+    if (prior && mono - prior.lastSeenMs <= window) {
       try {
         await this.timed(this.opts.client.patch(EVENTS, prior.namespace, prior.name, { count: prior.count + 1, lastTimestamp: now }));
         prior.count++;
-        prior.lastSeenMs = nowMs;
+        prior.lastSeenMs = mono;
         this.touch(key, prior);
         return;
       } catch (err) {
@@ -202,7 +205,7 @@ export class EventRecorder {
       reportingComponent: this.opts.component,
       reportingInstance: this.opts.host ?? this.opts.component,
     }));
-    this.touch(key, { name, namespace, count: 1, firstTimestamp: now, lastSeenMs: nowMs });
+    this.touch(key, { name, namespace, count: 1, firstTimestamp: now, lastSeenMs: mono });
   }
 
   private touch(key: string, s: Seen): void {

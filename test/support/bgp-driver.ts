@@ -3,13 +3,14 @@
  * as JSON lines on stdin ({"cmd":"start",...} / {"cmd":"set","routes":[...]} / {"cmd":"stop"}),
  * state changes and stats go out as JSON lines on stdout.
  */
+import { readdirSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { BgpListener } from '../../speaker/bgp/listener.js';
 import { BgpSession, type Route } from '../../speaker/bgp/session.js';
 import { nativeTcpTransport, tcpTransport } from '../../speaker/bgp/transport.js';
 import { loadNative } from '../../native/index.js';
 import { systemClock } from '../../src/core/clock.js';
-import { RecordingLogger } from '../../src/core/logger.js';
+import { nullLogger } from '../../src/core/logger.js';
 import { parseCIDR } from '../../src/net/cidr.js';
 import { parseIP } from '../../src/net/ip.js';
 
@@ -49,7 +50,8 @@ const out = (o: unknown): void => {
 let session: BgpSession | undefined;
 let routes: Route[] = [];
 let listener: BgpListener | undefined;
-const logger = new RecordingLogger();
+// Nothing reads the log here; a recording logger would grow the heap with every flap.
+const logger = nullLogger;
 const clock = systemClock();
 
 createInterface({ input: process.stdin }).on('line', (line) => {
@@ -130,6 +132,13 @@ createInterface({ input: process.stdin }).on('line', (line) => {
     out({ event: 'removed', prefix: msg['prefix'] });
   } else if (msg.cmd === 'stats' && session) {
     out({ event: 'stats', state: session.state(), stats: session.stats, lastError: session.lastErrorMessage(), listenerError: listener?.failure() });
+  } else if (msg.cmd === 'health') {
+    // Soak checks: what the process holds once settled (forced GC when run with --expose-gc).
+    (globalThis as { gc?: () => void }).gc?.();
+    const resources: Record<string, number> = {};
+    for (const r of process.getActiveResourcesInfo()) resources[r] = (resources[r] ?? 0) + 1;
+    const m = process.memoryUsage();
+    out({ event: 'health', resources, fds: readdirSync('/proc/self/fd').length, rss: m.rss, heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers, state: session?.state(), stats: session?.stats });
   } else if (msg.cmd === 'stop') {
     listener?.close();
     session?.stop({ graceful: msg['graceful'] === true });

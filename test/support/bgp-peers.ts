@@ -20,8 +20,8 @@ export class HeraldDriver {
   readonly events: DriverEvent[] = [];
   private readonly proc: ChildProcess;
 
-  constructor(net: Netns, ns: string) {
-    this.proc = net.spawn(ns, process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'test', 'support', 'bgp-driver.ts')], { cwd: REPO_ROOT });
+  constructor(net: Netns, ns: string, nodeArgs: readonly string[] = []) {
+    this.proc = net.spawn(ns, process.execPath, [...nodeArgs, '--import', 'tsx', join(REPO_ROOT, 'test', 'support', 'bgp-driver.ts')], { cwd: REPO_ROOT });
     createInterface({ input: this.proc.stdout! }).on('line', (l) => {
       try {
         this.events.push(JSON.parse(l) as DriverEvent);
@@ -35,6 +35,10 @@ export class HeraldDriver {
   /** Dies without a word (no Cease), like a crashed speaker. */
   kill(): void {
     this.proc.kill('SIGKILL');
+  }
+
+  pid(): number {
+    return this.proc.pid ?? 0;
   }
 
   exited(): boolean {

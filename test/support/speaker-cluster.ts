@@ -31,6 +31,8 @@ export class SpeakerCluster {
   readonly ports: Record<string, string> = {};
   readonly speakers: Record<string, ChildProcess> = {};
   readonly logs: Record<string, string> = {};
+  /** Per node: the process forwarding its 127.0.0.1:6443 to the API server (stop it to cut the node off the API). */
+  readonly forwarders: Record<string, ChildProcess> = {};
   private dir: string | undefined;
   private controller: Controller | undefined;
 
@@ -90,7 +92,7 @@ ${protocols.join('\n')}
       this.ports[name] = net.attach(lan, ns, [`${ip}/24`]);
       this.macs[name] = net.exec(ns, ['cat', '/sys/class/net/eth0/address']).trim().toUpperCase();
       await c.client.create(NODES, { metadata: { name, labels: { 'kubernetes.io/hostname': name } }, status: { conditions: [{ type: 'Ready', status: 'True' }], addresses: [{ type: 'InternalIP', address: ip }] } });
-      net.spawn(ns, process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'lab', 'ns-forwarder.ts'), '6443', sock], { cwd: REPO_ROOT });
+      this.forwarders[name] = net.spawn(ns, process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'lab', 'ns-forwarder.ts'), '6443', sock], { cwd: REPO_ROOT });
       const kc = join(dir, `${name}.kubeconfig`);
       c.writeKubeconfig(kc);
       const port = new URL(c.url).port;

@@ -1,0 +1,40 @@
+/**
+ * Issue 18 item 6: the API server unreachable (test/support/api-outage.ts) for 20 s in CI
+ * (bench/soak.ts runs 60 s): BIRD keeps every node's route, ARP keeps being answered by one
+ * owner, no Service loses or changes its address at any point, and once the API is back a new
+ * Service gets an address and is announced by every node, with nothing restarted.
+ */
+import { expect } from 'chai';
+import { runApiOutage } from '../../support/api-outage.js';
+import { canUseNetns } from '../../support/netns.js';
+import { SpeakerCluster } from '../../support/speaker-cluster.js';
+import { requireTool } from '../../support/tools.js';
+
+const NS = 'herald-system';
+const NODE_IPS: Record<string, string> = { 'node-a': '192.0.2.1', 'node-b': '192.0.2.2', 'node-c': '192.0.2.3' };
+
+describe('reliability: the API server unreachable', function () {
+  this.timeout(300_000);
+  const e = new SpeakerCluster(NS, NODE_IPS);
+
+  before(async function () {
+    requireTool(this, 'bird');
+    requireTool(this, 'arping');
+    if (!canUseNetns()) {
+      if (process.env['CI'] === 'true') throw new Error('netns tests need root');
+      this.skip();
+    }
+    await e.start();
+  });
+  after(() => e.stop());
+
+  it('20 s without the API: routes stay at BIRD, ARP answered, no address lost; recovery without restart', async () => {
+    const f = await runApiOutage(e, NODE_IPS, 20_000);
+    expect(f.birdChecks).to.be.above(10);
+    expect(f.birdMisses, 'polls of BIRD missing a node\'s route').to.equal(0);
+    expect(f.arpMisses, 'arping rounds without an answer').to.equal(0);
+    expect(f.maxAnswering, 'MACs answering one arping round').to.equal(1);
+    expect(f.addressLosses, 'Service addresses changed or lost').to.deep.equal([]);
+    for (const [node, p] of Object.entries(e.speakers)) expect(p.exitCode, `${node}'s speaker is still the same process`).to.equal(null);
+  });
+});
