@@ -29,6 +29,8 @@ import { SplitBrainGuard } from './membership/split-brain.js';
 import { notReadyNodes, SPEAKER_POD_SELECTOR } from './membership/pod-readiness.js';
 import { endpointSliceView, ownStatusView, serviceView } from './views.js';
 
+/** How long a member that dropped out of the live set still counts for the owner election. */
+const TAKEOVER_DAMPING_MS = 200;
 /** How long before the link-down notification a failure may already have been this node's own. */
 const OWN_OUTAGE_MARGIN_MS = 500;
 /** A full pass at least this often even when no event asked for one. */
@@ -78,6 +80,9 @@ export class Speaker {
   /** "service|ip" announced via BGP at the last pass, for nodeAssigned Events. */
   private bgpAnnounced = new Set<string>();
   private guarded = false;
+  /** For steadyAlive: the live set last seen, and when members dropped out of it. */
+  private lastAlive = new Set<string>();
+  private readonly goneAt = new Map<string, number>();
   /** Until when (monotonic) no new Layer 2 IP is taken: just back from a partition. */
   private rejoinUntil = 0;
   /** Something changed since the last pass started. */
@@ -192,6 +197,27 @@ export class Speaker {
    */
   private aliveSpeakers(): Set<string> {
     return this.swim?.converged() ? this.swim.alive() : this.membership.alive();
+  }
+
+  /**
+   * The live set the owner election uses: a member that just dropped out stays in it for
+   * TAKEOVER_DAMPING_MS, so a failure that membership takes back at once (a missed probe
+   * under link chaos) makes no other node claim its IPs and announce them; a real failure
+   * costs that much more failover time. A new pass is asked for when the damping ends.
+   */
+  private steadyAlive(alive: ReadonlySet<string>): Set<string> {
+    const now = this.opts.clock.monotonic();
+    for (const n of this.lastAlive) if (!alive.has(n) && !this.goneAt.has(n)) this.goneAt.set(n, now);
+    for (const n of alive) this.goneAt.delete(n);
+    this.lastAlive = new Set(alive);
+    const out = new Set(alive);
+    for (const [n, at] of this.goneAt) {
+      if (now - at < TAKEOVER_DAMPING_MS) {
+        out.add(n);
+        this.opts.clock.setTimeout(() => this.kick(), at + TAKEOVER_DAMPING_MS - now);
+      } else this.goneAt.delete(n);
+    }
+    return out;
   }
 
   /** This node's own link that is down, if the link holding its InternalIP is (the node is cut off, not the others gone). */
@@ -312,7 +338,8 @@ export class Speaker {
     }
     const alive = this.aliveSpeakers();
     const notReady = notReadyNodes(this.pods.list());
-    const candidates = notReady.size === 0 ? alive : new Set([...alive].filter((n) => !notReady.has(n)));
+    const steady = this.steadyAlive(alive);
+    const candidates = notReady.size === 0 ? steady : new Set([...steady].filter((n) => !notReady.has(n)));
     const desired = desiredState({ node: this.opts.node, config: parsed.config, services, endpoints, liveSpeakers: candidates });
     const guard = this.opts.splitBrainGuard === false ? { allowed: true as const } : this.guard.check(alive.size, this.opts.clock.monotonic(), this.isolatedLink());
     if (!guard.allowed) {
