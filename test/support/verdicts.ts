@@ -46,5 +46,10 @@ export function parseDocs(text: string): Record<string, unknown>[] | Error {
   const docs = parseAllDocuments(text);
   const bad = docs.find((d) => d.errors.length > 0);
   if (bad) return new Error(bad.errors[0]!.message);
-  return docs.map((d) => d.toJS() as unknown).filter((d): d is Record<string, unknown> => typeof d === 'object' && d !== null);
+  try {
+    // Some faults (an alias to an anchor never set) only show when the document is built.
+    return docs.map((d) => d.toJS() as unknown).filter((d): d is Record<string, unknown> => typeof d === 'object' && d !== null);
+  } catch (err) {
+    return err instanceof Error ? err : new Error(String(err));
+  }
 }
