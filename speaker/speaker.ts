@@ -196,7 +196,11 @@ export class Speaker {
    * the Lease view until then (SWIM starts knowing only itself).
    */
   private aliveSpeakers(): Set<string> {
-    return this.swim?.converged() ? this.swim.alive() : this.membership.alive();
+    const leases = this.membership.alive();
+    // Every speaker alive by its Lease must have been heard over SWIM too: one still starting
+    // is not a partition (a speaker that stays silent keeps this node on Leases).
+    const swimReady = this.swim?.converged() === true && [...leases].every((n) => n === this.opts.node || this.swim!.knows(n));
+    return swimReady ? this.swim!.alive() : leases;
   }
 
   /**

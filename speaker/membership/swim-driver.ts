@@ -84,6 +84,12 @@ export class SwimMembership {
     return this.socket !== undefined && this.swim.converged(this.startedAt, this.opts.clock.monotonic());
   }
 
+  /** Whether the detector has heard from `node` (or judged it) at all: not still 'unknown'. */
+  knows(node: string): boolean {
+    const st = this.swim.stateOf(node);
+    return st !== undefined && st !== 'unknown';
+  }
+
   private changed(): void {
     const now = [...this.swim.alive()].sort().join(',');
     if (now === this.lastAlive) return;
