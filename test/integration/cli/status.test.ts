@@ -7,7 +7,7 @@ import { execFile, spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
+import { capture } from '../../support/capture.js';
 import { collectBundle, runCollect } from '../../../src/cli/collect.js';
 import { runStatus } from '../../../src/cli/status.js';
 import { EVENTS, NAMESPACES, NODES, PODS, SECRETS, SERVICES, heraldResource, type KubeObject, type ResourceType } from '../../../src/k8s/index.js';
@@ -15,16 +15,6 @@ import { startTestCluster, type TestCluster } from '../../support/apiserver.js';
 import { requireTool } from '../../support/tools.js';
 
 const NS = 'herald-system';
-
-function capture(): { io: { stdout: PassThrough; stderr: PassThrough }; out: () => string; err: () => string } {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  const o: Buffer[] = [];
-  const e: Buffer[] = [];
-  stdout.on('data', (b: Buffer) => o.push(b));
-  stderr.on('data', (b: Buffer) => e.push(b));
-  return { io: { stdout, stderr }, out: () => Buffer.concat(o).toString(), err: () => Buffer.concat(e).toString() };
-}
 
 describe('herald status and collect on the embedded API server', function () {
   this.timeout(60_000);

@@ -2,19 +2,9 @@ import { expect } from 'chai';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
+import { capture } from '../../support/capture.js';
 import { parseAllDocuments, stringify } from 'yaml';
 import { runImport } from '../../../src/cli/import.js';
-
-function capture(): { io: { stdout: PassThrough; stderr: PassThrough }; out: () => string; err: () => string } {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  const o: Buffer[] = [];
-  const e: Buffer[] = [];
-  stdout.on('data', (b: Buffer) => o.push(b));
-  stderr.on('data', (b: Buffer) => e.push(b));
-  return { io: { stdout, stderr }, out: () => Buffer.concat(o).toString(), err: () => Buffer.concat(e).toString() };
-}
 
 describe('herald import (command)', () => {
   it('names every unsupported field on stderr with its file and exits 1', async () => {

@@ -2,21 +2,11 @@ import { expect } from 'chai';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
+import { capture } from '../../support/capture.js';
 import { spawnSync } from 'node:child_process';
 import { runValidate } from '../../../src/cli/validate.js';
 
 const INVALID = 'test/fixtures/invalid';
-
-function capture(): { io: { stdout: PassThrough; stderr: PassThrough }; out: () => string; err: () => string } {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  const o: Buffer[] = [];
-  const e: Buffer[] = [];
-  stdout.on('data', (b: Buffer) => o.push(b));
-  stderr.on('data', (b: Buffer) => e.push(b));
-  return { io: { stdout, stderr }, out: () => Buffer.concat(o).toString(), err: () => Buffer.concat(e).toString() };
-}
 
 describe('herald validate', () => {
   it('accepts a complete valid configuration and summarises it', async () => {
