@@ -22,7 +22,8 @@ import { ServiceWrites } from './service-write.js';
 import { listControllerEvents, missingEvents } from './event-rederive.js';
 import { reconcileService, type EventIntent } from './reconcile.js';
 import { serviceKey, viewService, type ServiceObject, type ServiceView } from './service-view.js';
-import { conditionsOf, ensureMemberlistSecret, makeMetrics, writeConfigurationState, writePoolStatus, type Metrics, type StatusDeps } from './status-objects.js';
+import { makeMetrics, type Metrics } from './metrics.js';
+import { conditionsOf, ensureMemberlistSecret, writeConfigurationState, writePoolStatus, type StatusDeps } from './status-objects.js';
 
 export { MEMBERLIST_SECRET } from './status-objects.js';
 
@@ -93,8 +94,9 @@ export class Controller {
   /**
    * Services whose last reconcile failed, in the order they started waiting: when addresses
    * are freed they are served first, oldest first, before any Service not yet synced.
+   * With the reason (the AddressAssigned condition's), for the pending metric.
    */
-  private readonly waiting = new Set<string>();
+  private readonly waiting = new Map<string, string>();
   private readonly pendingEvents: { ref: ObjectReference; e: EventIntent; at: number }[] = [];
   private eventHead = 0;
   private eventPump: Promise<void> | undefined;
@@ -113,7 +115,13 @@ export class Controller {
     this.poolQueue = new WorkQueue({ clock: opts.clock, baseDelayMs: 100, maxDelayMs: 60_000 });
     this.writer = new StatusWriter({ client: opts.client });
     this.events = new EventRecorder({ client: opts.client, clock: opts.clock, logger: this.log, component: 'herald-controller' });
-    this.metrics = makeMetrics(opts.registry);
+    this.metrics = makeMetrics(opts.registry, {
+      pools: () => this.allocator.poolNames().flatMap((p) => {
+        const stats = this.allocator.stats(p);
+        return stats ? [[p, stats] as const] : [];
+      }),
+      pending: () => this.waiting.entries(),
+    });
     this.writes = new ServiceWrites({ client: opts.client, writer: this.writer, clock: opts.clock, metrics: this.metrics, counts: this.counts, emit: (ref, e) => this.emit(ref, e) });
   }
 
@@ -250,7 +258,7 @@ export class Controller {
    * in this very turn — before any other Service's sync can run — and are queued to write.
    */
   private retryWaiting(): void {
-    for (const key of [...this.waiting]) {
+    for (const key of [...this.waiting.keys()]) {
       const svc = this.services.get(key);
       if (!svc) {
         this.waiting.delete(key);
@@ -274,6 +282,7 @@ export class Controller {
     const objects = this.pools.list().map((p) => ({ ...p, apiVersion: `${GROUP}/${VERSION}`, kind: 'IPAddressPool' }));
     const parsed = parseConfig(objects);
     this.configErrors = parsed.errors;
+    this.metrics.config.observe(parsed.errors.length);
     const logged = capList(parsed.errors, MAX_LOGGED_CONFIG_ERRORS);
     for (const e of logged.shown) this.log.warn('invalid IPAddressPool', { pool: e.object.name, field: e.field, reason: e.reason });
     if (logged.omitted > 0) this.log.warn('more pool errors not logged (see ConfigurationState and pool conditions)', { omitted: logged.omitted, total: parsed.errors.length });
@@ -353,7 +362,7 @@ export class Controller {
     const drained = this.allocator.drainedBy(key).length > 0;
     // Addresses still reserved for it were Herald's: clear them even if its annotation is gone.
     if (desired.kind === 'unmanaged' && drained && !desired.clearStatus) desired = { ...desired, clearStatus: true };
-    if (desired.kind === 'managed' && desired.result === 'failed') this.waiting.add(key);
+    if (desired.kind === 'managed' && desired.result === 'failed') this.waiting.set(key, desired.condition.reason);
     else this.waiting.delete(key);
     // Pool status is coalesced: at most one write per pool per second.
     for (const pool of new Set([before?.pool, after?.pool])) if (pool) this.poolQueue.addAfter(pool, this.opts.poolStatusDelayMs ?? 1000);
@@ -393,6 +402,6 @@ export class Controller {
   }
 
   private statusDeps(): StatusDeps {
-    return { client: this.opts.client, writer: this.writer, clock: this.opts.clock, log: this.log, namespace: this.opts.namespace, configErrors: this.configErrors, metrics: this.metrics, events: this.events };
+    return { client: this.opts.client, writer: this.writer, clock: this.opts.clock, log: this.log, namespace: this.opts.namespace, configErrors: this.configErrors, events: this.events };
   }
 }

@@ -12,7 +12,8 @@ import { SERVICES, isNotFound, setCondition, type KubeClient, type KubeObject, t
 import { formatIP } from '../src/net/ip.js';
 import type { Desired, EventIntent } from './reconcile.js';
 import type { ServiceObject } from './service-view.js';
-import { conditionsOf, type Metrics } from './status-objects.js';
+import type { Metrics } from './metrics.js';
+import { conditionsOf } from './status-objects.js';
 
 export interface ServiceWriteDeps {
   readonly client: KubeClient;

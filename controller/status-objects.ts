@@ -1,10 +1,8 @@
 /**
  * The controller's writes besides Services: pool status (counts per family and the Valid
  * condition, with a ConfigInvalid Event per error), its ConfigurationState, and the
- * speakers' memberlist Secret. Also its metrics and the condition helper they share.
+ * speakers' memberlist Secret; also the condition helper they share.
  */
-import type { Registry } from 'prom-client';
-import { Counter, Gauge, Histogram } from 'prom-client';
 import { GROUP, VERSION } from '../src/api/group.js';
 import type { Clock } from '../src/core/clock.js';
 import { errorMessage, type ConfigError } from '../src/core/errors.js';
@@ -19,26 +17,6 @@ const CONFIG_STATES = heraldResource('ConfigurationState');
 /** The Secret the speakers use to authenticate membership messages; the controller makes it. */
 export const MEMBERLIST_SECRET = 'herald-memberlist';
 
-export interface Metrics {
-  readonly allocations: Counter;
-  readonly failures: Counter;
-  readonly reconcileSeconds: Histogram;
-  readonly queueDepth: Gauge;
-  readonly poolAddresses: Gauge;
-  readonly poolInUse: Gauge;
-}
-
-export function makeMetrics(registry: Registry): Metrics {
-  return {
-    allocations: new Counter({ name: 'herald_controller_allocations_total', help: 'Services given addresses', registers: [registry] }),
-    failures: new Counter({ name: 'herald_controller_allocation_failures_total', help: 'Failed allocations by reason', labelNames: ['reason'], registers: [registry] }),
-    reconcileSeconds: new Histogram({ name: 'herald_controller_reconcile_duration_seconds', help: 'Time to reconcile one Service', buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5], registers: [registry] }),
-    queueDepth: new Gauge({ name: 'herald_controller_queue_depth', help: 'Service keys waiting', registers: [registry] }),
-    poolAddresses: new Gauge({ name: 'herald_pool_addresses_total', help: 'Usable addresses per pool and family (saturates above 2^53)', labelNames: ['pool', 'family'], registers: [registry] }),
-    poolInUse: new Gauge({ name: 'herald_pool_addresses_in_use', help: 'Addresses in use per pool and family', labelNames: ['pool', 'family'], registers: [registry] }),
-  };
-}
-
 export function conditionsOf(obj: KubeObject): Condition[] {
   return ((obj['status'] as { conditions?: Condition[] } | undefined)?.conditions ?? []).filter((c) => c && typeof c.type === 'string');
 }
@@ -51,7 +29,6 @@ export interface StatusDeps {
   /** Where Herald's configuration lives. */
   readonly namespace: string;
   readonly configErrors: readonly ConfigError[];
-  readonly metrics: Metrics;
   readonly events: EventRecorder;
 }
 
@@ -63,13 +40,6 @@ function now(d: StatusDeps): string {
 export async function writePoolStatus(d: StatusDeps, obj: KubeObject, stats: PoolStats | undefined): Promise<void> {
   const name = obj.metadata.name;
   const errors = d.configErrors.filter((e) => e.object.kind === 'IPAddressPool' && e.object.name === name);
-  if (stats) {
-    for (const f of ['IPv4', 'IPv6'] as const) {
-      const total = stats[f].assigned + stats[f].available;
-      d.metrics.poolAddresses.set({ pool: name, family: f }, total > BigInt(Number.MAX_SAFE_INTEGER) ? Number.MAX_SAFE_INTEGER : Number(total));
-      d.metrics.poolInUse.set({ pool: name, family: f }, Number(stats[f].assigned));
-    }
-  }
   const invalid = errors.filter((e) => !e.transient);
   const cond = invalid.length > 0
     ? { type: 'Valid', status: 'False' as const, reason: 'Invalid', message: invalid.map((e) => `${e.field}: ${e.reason}`).join('; ') }

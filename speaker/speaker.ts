@@ -19,6 +19,7 @@ import type { NativeAddon } from '../native/index.js';
 import { BgpManager } from './bgp/manager.js';
 import { bfdStatusView } from './bfd/binding.js';
 import { registerBfdMetrics } from './bfd/metrics.js';
+import { AnnounceMetrics } from './announce-metrics.js';
 import { desiredState, type EndpointInfo, type ServiceInfo } from './desired.js';
 import { BGP_STATUS, L2_STATUS, SpeakerStatusObjects } from './status-objects.js';
 import { DEFAULT_REJOIN_HOLD_MS, L2Engine } from './layer2/engine.js';
@@ -101,6 +102,7 @@ export class Speaker {
   private readonly status: SpeakerStatusObjects;
   private readonly metrics: { announced: Gauge; l2Frames: Gauge; sessionUp: Gauge; bgpMessages: Gauge };
   private readonly l2Counters = { requests: 0, answers: 0, gratuitous: 0, malformed: 0, rateLimited: 0 };
+  private readonly announceMetrics: AnnounceMetrics;
 
   constructor(private readonly opts: SpeakerOptions) {
     this.log = opts.logger.child({ component: 'speaker', node: opts.node });
@@ -123,6 +125,7 @@ export class Speaker {
     else this.log.error('layer2 mode unavailable: the native addon did not load; BGP mode still runs', { cause: (opts.native as { error: string }).error });
     this.bgp = new BgpManager({ clock: opts.clock, logger: this.log, ...(native ? { native } : { nativeError: (opts.native as { error: string }).error }), nodeAddresses: () => this.nodeAddresses(), listen: opts.bgpListen ?? true, onChange: () => this.kick() });
     registerBfdMetrics(opts.registry, () => this.bgp.bfd);
+    this.announceMetrics = new AnnounceMetrics(opts.registry, opts.node);
     this.events = new EventRecorder({ client: opts.client, clock: opts.clock, logger: this.log, component: 'herald-speaker', host: opts.node });
     this.writer = new StatusWriter({ client: opts.client });
     this.status = new SpeakerStatusObjects({ client: opts.client, writer: this.writer, namespace: opts.namespace, node: opts.node, log: this.log, own: this.ownStatus });
@@ -434,6 +437,7 @@ export class Speaker {
     }
     this.metrics.announced.set({ protocol: 'l2' }, l2.size);
     this.metrics.announced.set({ protocol: 'bgp' }, new Set(desired.decisions.filter((d) => d.bgp.announce).map((d) => d.ip)).size);
+    this.announceMetrics.observe({ l2Owned: this.l2?.owns() ?? new Map(), l2, decisions: desired.decisions, configErrors: parsed.errors });
     await this.status.writeServiceStatuses(guard.allowed ? desired.decisions.filter((d) => d.l2.announce).map((d) => d.service) : [], desired.decisions.filter((d) => d.bgp.announce).map((d) => d.service), desired, this.l2?.owns() ?? new Map());
   }
 

@@ -4,7 +4,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { collectDefaultMetrics, Registry } from 'prom-client';
+import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import type { Logger } from './core/logger.js';
 
 export function createMetricsRegistry(opts: { defaultMetrics?: boolean; labels?: Record<string, string> } = {}): Registry {
@@ -14,6 +14,32 @@ export function createMetricsRegistry(opts: { defaultMetrics?: boolean; labels?:
   // 10 ms, which alone woke an idle speaker 100 times a second.
   if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'herald_', eventLoopMonitoringPrecision: 100 });
   return registry;
+}
+
+/**
+ * Whether the program has read its configuration, and whether what runs is what was applied,
+ * as MetalLB's `k8s_client_config_loaded_bool` / `config_stale_bool`: loaded turns 1 at the
+ * first configuration pass after the caches synced (0 means the program never got to read
+ * its configuration: missing CRDs or RBAC keep informers from syncing); stale is 1 while the
+ * latest pass found configuration errors, so the objects they name are left out of what runs
+ * (Herald keeps the valid objects working; the errors are listed in ConfigurationState).
+ */
+export interface ConfigMetrics {
+  /** A configuration pass ended with this many errors. */
+  observe(errors: number): void;
+}
+
+export function registerConfigMetrics(registry: Registry): ConfigMetrics {
+  const loaded = new Gauge({ name: 'herald_config_loaded_bool', help: '1 once the configuration has been read (caches synced and a first pass done)', registers: [registry] });
+  const stale = new Gauge({ name: 'herald_config_stale_bool', help: '1 while the latest configuration has errors: the objects named in ConfigurationState are left out of what runs', registers: [registry] });
+  loaded.set(0);
+  stale.set(0);
+  return {
+    observe(errors: number): void {
+      loaded.set(1);
+      stale.set(errors > 0 ? 1 : 0);
+    },
+  };
 }
 
 export interface OpsServerOptions {
