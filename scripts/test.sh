@@ -7,6 +7,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 sh scripts/install-deps.sh
+sh scripts/go-tool.sh promtool >/dev/null 2>&1 & # pinned promtool for the alert-rule tests, built beside the lint (they wait on its lock)
 lanes=both
 if [ "$#" -ne 0 ] || { [ "${HERALD_KUBE_LANE:-on}" = off ] && [ "${CI:-}" != true ]; }; then lanes=one; fi
 if [ "$lanes" = both ]; then
