@@ -71,6 +71,11 @@ describe(`speakers end to end (${kubeLane()} API server, controller, 3 node name
     const st = await eventually(async () => (await c.client.tryGet(heraldResource('ServiceL2Status'), NS, `l2-default-web-${owner}`))?.['status'] as { interfaces?: { name: string }[] } | undefined, 'ServiceL2Status of the owner', 20_000);
     // The interface it really answers on (the engine chose it by subnet: never an empty list).
     expect(st.interfaces).to.deep.equal([{ name: 'eth0' }]);
+    // Its metrics name the IP, the Service and the node, and count its takeover; the others announce nothing for it.
+    const metricsOf = (node: string): string => spawnSync('ip', ['netns', 'exec', e.nodeNs(node), 'curl', '-s', 'http://127.0.0.1:7473/metrics'], { encoding: 'utf8' }).stdout;
+    const announced = new RegExp(`^herald_speaker_ip_announced\\{ip="${ip.replace(/\./g, '\\.')}",service="default/web",protocol="layer2",node="([^"]+)"[^}]*\\} 1$`, 'm');
+    await eventually(() => metricsOf(owner).match(announced)?.[1] === owner && others.every((o) => !announced.test(metricsOf(o))) ? true : undefined, 'the per-IP announced gauge on the owner only');
+    expect(metricsOf(owner)).to.match(new RegExp(`^herald_speaker_l2_ownership_changes_total\\{ip="${ip.replace(/\./g, '\\.')}"[^}]*\\} [1-9]`, 'm'));
     // kubectl describe finds a Service's Events by its uid: the speaker's must carry it.
     const uid = (await c.client.get(SERVICES, 'default', 'web')).metadata.uid;
     const evs = await eventually(async () => {
