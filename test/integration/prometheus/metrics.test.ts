@@ -122,9 +122,11 @@ describe(`metrics for the alert rules (${kubeLane()} API server, controller and 
   it('every metric a rule reads is exported, with every label its alert names', async () => {
     const rules = parse(readFileSync(RULES_FILE, 'utf8')) as RuleFile;
     const exported = new Map<string, Set<string>>();
-    for (const [port, registry, defaults] of [[controllerPort, controllerRegistry, ['component']], [speakerOps!.port, speakerRegistry, ['component', 'node']]] as const) {
+    const byJob = new Map<string, Set<string>>();
+    for (const [job, port, registry, defaults] of [['herald-controller', controllerPort, controllerRegistry, ['component']], ['herald-speaker', speakerOps!.port, speakerRegistry, ['component', 'node']]] as const) {
       const { types } = await scrape(port);
-      for (const name of types.keys()) exported.set(name, new Set(labelNamesOf(registry, name, defaults)));
+      byJob.set(job, new Set(types.keys()));
+      for (const name of types.keys()) exported.set(name, new Set([...(exported.get(name) ?? []), ...labelNamesOf(registry, name, defaults)]));
     }
     const recorded = new Set(rules.groups.flatMap((g) => g.rules.flatMap((r) => (r.record ? [r.record] : []))));
     const checked = new Set<string>();
@@ -132,6 +134,8 @@ describe(`metrics for the alert rules (${kubeLane()} API server, controller and 
       for (const r of g.rules) {
         const names = metricsInExpr(r.expr).filter((n) => !recorded.has(n) && n !== 'up');
         for (const n of names) expect(exported.has(n), `${r.alert ?? r.record}: ${n} is not exported by Herald`).to.equal(true);
+        // A selector naming a job reads that program's metric.
+        for (const m of r.expr.matchAll(/(herald_[a-z0-9_]+)\{[^}]*job="([^"]+)"/g)) expect(byJob.get(m[2]!)?.has(m[1]!), `${r.alert ?? r.record}: ${m[1]!} is not exported by ${m[2]!}`).to.equal(true);
         for (const n of names) checked.add(n);
         if (!r.alert) continue;
         const text = Object.values(r.annotations ?? {}).join(' ');

@@ -36,7 +36,7 @@ describe('Prometheus alert rules', () => {
     const alerts = rules.groups.flatMap((g) => g.rules).filter((r) => r.alert);
     expect(alerts.map((a) => a.alert)).to.have.members([
       'HeraldConfigNotLoaded', 'HeraldConfigStale', 'HeraldAddressPoolExhausted', 'HeraldAddressPoolUsageCritical', 'HeraldAddressPoolUsageHigh',
-      'HeraldServicePending', 'HeraldBGPSessionDown', 'HeraldBFDSessionDown', 'HeraldLayer2OwnerFlapping', 'HeraldSpeakerDown', 'HeraldSpeakersAbsent', 'HeraldControllerDown',
+      'HeraldServicePending', 'HeraldBGPSessionDown', 'HeraldBFDSessionDown', 'HeraldLayer2OwnerFlapping', 'HeraldSpeakerDown', 'HeraldSpeakersAbsent', 'HeraldControllerDown', 'HeraldControllerNotLeading',
     ]);
     for (const a of alerts) {
       expect(['warning', 'critical'], `${a.alert} severity`).to.include(a.labels?.['severity']);
