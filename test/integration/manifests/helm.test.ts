@@ -4,11 +4,12 @@
  * value. (helm-drift.test.ts compares the defaults with manifests/; helm-install.test.ts
  * applies the rendered objects and runs Herald under their RBAC.)
  */
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { parse } from 'yaml';
-import { CHART_DIR, helmBinary, helmTemplate, helmWithValues, type K8sObject } from '../../support/helm.js';
+import { CHART_DIR, helmBinary, helmTemplate, helmWithValues, type K8sObject, parseObjects, run } from '../../support/helm.js';
 
 interface Container {
   name: string;
@@ -250,6 +251,25 @@ describe('charts/herald: helm lint and helm template over a values table', funct
       tc.check(await helmTemplate(helm, tc.values, tc.namespace));
     });
   }
+
+  it('helm package resolves files/crds (a link to crds/) and the packaged chart renders what the directory renders', async function () {
+    this.timeout(60_000);
+    const dir = mkdtempSync(join(tmpdir(), 'herald-helm-pkg-'));
+    try {
+      const pkg = await run(helm, ['package', CHART_DIR, '--destination', dir]);
+      expect(pkg.code, pkg.stderr).to.equal(0);
+      const tgz = join(dir, 'herald-0.1.0.tgz');
+      const list = await run('tar', ['tzf', tgz]);
+      const crds = list.stdout.split('\n').filter((l) => l.startsWith('herald/files/crds/'));
+      expect(crds).to.have.length(10);
+      expect(crds.every((l) => l.endsWith('.yaml'))).to.equal(true); // .helmignore leaves the samples out
+      const rendered = await run(helm, ['template', 'herald', tgz, '--namespace', 'herald-system']);
+      expect(rendered.code, rendered.stderr).to.equal(0);
+      expect(parseObjects(rendered.stdout)).to.deep.equal(await helmTemplate(helm));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 
   for (const tc of bad) {
     it(`refuses ${tc.name}`, async function () {
