@@ -19,7 +19,7 @@ import { compareObjects, firstDifference, helmBinary, helmTemplate, type K8sObje
  * base, which includes the Namespace.
  */
 export const COMPONENT_VALUES: Readonly<Record<string, object>> = {
-  prometheus: { prometheus: { serviceMonitor: { enabled: true }, podMonitor: { enabled: true }, prometheusRule: { enabled: true } } },
+  prometheus: { prometheus: { serviceMonitor: { enabled: true }, prometheusRule: { enabled: true } } },
   'network-policy': { networkpolicies: { enabled: true } },
 };
 

@@ -148,13 +148,14 @@ const cases: Case[] = [
     values: { prometheus: { serviceMonitor: { enabled: true, interval: '15s', relabelings: [{ action: 'labeldrop', regex: 'pod' }], controller: { additionalLabels: { release: 'kps' }, tlsConfig: { insecureSkipVerify: true } }, speaker: { annotations: { 'example.com/a': 'b' } } } } },
     check: (objs) => {
       for (const component of ['controller', 'speaker']) {
-        const sm = one(objs, 'ServiceMonitor', `herald-${component}`) as K8sObject & { spec: { selector: { matchLabels: Record<string, string> }; namespaceSelector: { matchNames: string[] }; endpoints: Record<string, unknown>[] } };
+        const sm = one(objs, 'ServiceMonitor', `herald-${component}`) as K8sObject & { spec: { selector: { matchLabels: Record<string, string> }; endpoints: Record<string, unknown>[] } };
         const svc = one(objs, 'Service', `herald-${component}-metrics`);
         expect(matches(sm.spec.selector.matchLabels, svc.metadata.labels), `${component} ServiceMonitor selects its Service`).to.equal(true);
         expect(find(objs, 'Service').filter((s) => matches(sm.spec.selector.matchLabels, s.metadata.labels))).to.have.length(1);
-        expect(sm.spec.namespaceSelector.matchNames).to.deep.equal(['herald-system']);
+        expect(sm.spec).to.not.have.property('namespaceSelector'); // its own namespace
         expect(sm.spec.endpoints[0]).to.include({ port: 'metrics', interval: '15s' });
-        expect(sm.spec.endpoints[0]!['relabelings']).to.deep.equal([{ action: 'labeldrop', regex: 'pod' }]);
+        // The job label the rules use first, then the user's.
+        expect(sm.spec.endpoints[0]!['relabelings']).to.deep.equal([{ action: 'replace', targetLabel: 'job', replacement: `herald-${component}` }, { action: 'labeldrop', regex: 'pod' }]);
       }
       const c = one(objs, 'ServiceMonitor', 'herald-controller') as K8sObject & { spec: { endpoints: Record<string, unknown>[] } };
       expect(c.metadata.labels).to.include({ release: 'kps' });
@@ -166,10 +167,11 @@ const cases: Case[] = [
     },
   },
   {
-    name: 'podMonitor: both components\' pods, on their metrics port',
+    name: 'podMonitor: both components\' pods, on their metrics port, job herald-<component>',
     values: { prometheus: { podMonitor: { enabled: true, additionalLabels: { release: 'kps' } } } },
     check: (objs) => {
-      const pm = one(objs, 'PodMonitor', 'herald') as K8sObject & { spec: { selector: { matchExpressions: { key: string; values: string[] }[] }; podMetricsEndpoints: { port: string }[] } };
+      const pm = one(objs, 'PodMonitor', 'herald') as K8sObject & { spec: { selector: { matchExpressions: { key: string; values: string[] }[] }; podMetricsEndpoints: { port: string; interval: string; relabelings: object[] }[] } };
+      expect(pm.spec.podMetricsEndpoints[0]).to.deep.include({ interval: '30s', relabelings: [{ action: 'replace', sourceLabels: ['__meta_kubernetes_pod_label_app_kubernetes_io_component'], targetLabel: 'job', replacement: 'herald-$1' }] });
       expect(pm.metadata.labels).to.include({ release: 'kps' });
       for (const w of [controller(objs), speaker(objs)]) {
         const labels = w.spec.template.metadata.labels;
