@@ -2,16 +2,20 @@
  * charts/herald rendered (`helm template`) into a release namespace other than the default,
  * applied to the embedded API server (HERALD_KUBE=real: a real one), RBAC enforced; then the
  * controller and a speaker run with exactly the rendered RBAC and do their writes there.
+ * Then the README's `helm install`, an upgrade and an uninstall on a second server.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { expect } from 'chai';
 import { Controller, MEMBERLIST_SECRET } from '../../../controller/controller.js';
 import { systemClock } from '../../../src/core/clock.js';
 import { RecordingLogger } from '../../../src/core/logger.js';
 import { createMetricsRegistry } from '../../../src/metrics.js';
-import { LEASES, NODES, SECRETS, SERVICES, heraldResource, LeaderElector, type KubeObject } from '../../../src/k8s/index.js';
+import { CRDS, LEASES, NODES, SECRETS, SERVICES, heraldResource, LeaderElector, type KubeObject, type ResourceType } from '../../../src/k8s/index.js';
 import { Speaker } from '../../../speaker/speaker.js';
 import { eventually } from '../../support/apiserver.js';
-import { helmBinary, helmTemplate, type K8sObject } from '../../support/helm.js';
+import { CHART_DIR, helmBinary, helmTemplate, type K8sObject, run } from '../../support/helm.js';
 import { applyWithClient, type KubeCluster, kubeLane, startKubeCluster } from '../../support/kube-cluster.js';
 
 const NS = 'lb-system';
@@ -109,5 +113,51 @@ describe('charts/herald installed: rendered objects applied, Herald running unde
     } finally {
       if (!stopped) await speaker.stop();
     }
+  });
+});
+
+const DEPLOYMENTS: ResourceType = { group: 'apps', version: 'v1', plural: 'deployments', kind: 'Deployment', namespaced: true };
+const CLUSTER_ROLES: ResourceType = { group: 'rbac.authorization.k8s.io', version: 'v1', plural: 'clusterroles', kind: 'ClusterRole', namespaced: false };
+
+describe('helm install / upgrade / uninstall of charts/herald (the README\'s command)', function () {
+  this.timeout(60 * 60_000); // the first run on a machine may wait for the helm build
+  let c: KubeCluster;
+  let helm: string;
+  let dir: string;
+  const helmRun = async (...args: string[]): Promise<string> => {
+    const r = await run(helm, [...args, '--kubeconfig', join(dir, 'kubeconfig')]);
+    expect(r.code, `helm ${args.join(' ')}: ${r.stderr}`).to.equal(0);
+    return r.stdout;
+  };
+
+  before(async function () {
+    helm = await helmBinary(this);
+    this.timeout(120_000);
+    dir = mkdtempSync(join(tmpdir(), 'herald-helm-install-'));
+    c = await startKubeCluster({ enforceRbac: true });
+    c.writeKubeconfig(join(dir, 'kubeconfig'));
+  });
+  after(async () => {
+    await c?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it(`installs, upgrades with new values and uninstalls on the ${kubeLane()} API server`, async function () {
+    this.timeout(180_000);
+    // No kubelet runs the pods, so helm must not wait for them (Helm 4 waits only for hooks by default).
+    const out = await helmRun('install', 'herald', CHART_DIR, '-n', 'herald-system', '--create-namespace', '--timeout', '60s');
+    expect(out).to.match(/STATUS: deployed/);
+    const deploy = await c.client.get(DEPLOYMENTS, 'herald-system', 'herald-controller');
+    expect(deploy.metadata.labels).to.include({ 'app.kubernetes.io/managed-by': 'Helm', 'app.kubernetes.io/instance': 'herald' });
+    expect(await c.client.tryGet(CRDS, undefined, 'ipaddresspools.herald.dev')).to.not.equal(undefined);
+
+    await helmRun('upgrade', 'herald', CHART_DIR, '-n', 'herald-system', '--set', 'controller.logLevel=debug,loadBalancerClass=example.com/herald', '--timeout', '60s');
+    const upgraded = await c.client.get(DEPLOYMENTS, 'herald-system', 'herald-controller');
+    const args = (upgraded['spec'] as { template: { spec: { containers: { args: string[] }[] } } }).template.spec.containers[0]!.args;
+    expect(args).to.deep.equal(['controller', '--leader-elect', '--log-level=debug', '--lb-class=example.com/herald']);
+
+    await helmRun('uninstall', 'herald', '-n', 'herald-system', '--timeout', '60s');
+    await eventually(async () => ((await c.client.tryGet(DEPLOYMENTS, 'herald-system', 'herald-controller')) ? undefined : true), 'the Deployment removed', 30_000);
+    expect(await c.client.tryGet(CLUSTER_ROLES, undefined, 'herald-speaker')).to.equal(undefined);
   });
 });
