@@ -2,12 +2,21 @@
 # The one test command: installs what is missing, type-checks, lints, runs every test.
 # With no arguments it then runs the second lane: the Kubernetes-facing integration suites
 # again on a real kube-apiserver (scripts/kube-up.sh). The first run on a machine builds it
-# (see README); that build starts at once, under nice -n 19, beside the first lane.
+# (see README); that build starts at once, under nice -n 19, beside the first lane, as does
+# the build of helm for the chart tests (scripts/go-tool.sh).
 # HERALD_KUBE_LANE=off skips the second lane (never under CI).
 set -eu
 cd "$(dirname "$0")/.."
 sh scripts/install-deps.sh
-sh scripts/go-tool.sh promtool >/dev/null 2>&1 & # pinned promtool for the alert-rule tests, built beside the lint (they wait on its lock)
+# The chart and alert-rule tests need helm and promtool, built once per machine from their Go
+# modules (scripts/go-tool.sh, cached, flock'd): the builds start now, under nice -n 19, and a
+# test needing one waits for it (and reports the build's error if it failed). Without Go those
+# tests skip, or fail under CI.
+setsid sh -c 'sh scripts/go-tool.sh helm; sh scripts/go-tool.sh promtool' >/dev/null 2>&1 &
+tools_pid=$!
+build_pid=
+# A failing run stops the builds too (Go's build cache keeps what they compiled).
+trap 'kill -- -"$tools_pid" 2>/dev/null || true; [ -z "$build_pid" ] || kill -- -"$build_pid" 2>/dev/null || true' EXIT
 lanes=both
 if [ "$#" -ne 0 ] || { [ "${HERALD_KUBE_LANE:-on}" = off ] && [ "${CI:-}" != true ]; }; then lanes=one; fi
 if [ "$lanes" = both ]; then
@@ -15,8 +24,6 @@ if [ "$lanes" = both ]; then
   build_start=$(date +%s)
   setsid sh scripts/kube-up.sh build >"$build_log" 2>&1 &
   build_pid=$!
-  # A failing first lane stops the build too (Go's build cache keeps what it compiled).
-  trap 'kill -- -"$build_pid" 2>/dev/null || true' EXIT
 fi
 echo "== typecheck"; npx tsc -p tsconfig.json --noEmit
 echo "== lint"; npx eslint .
@@ -33,5 +40,6 @@ HERALD_KUBE=real npx mocha --timeout 120000 \
   test/integration/kube/*.test.ts \
   test/integration/apiserver/samples.test.ts test/integration/apiserver/rbac.test.ts \
   test/integration/controller/*.test.ts test/integration/k8s/adapters.test.ts \
-  test/integration/manifests/manifests.test.ts test/integration/prometheus/metrics.test.ts \
+  test/integration/manifests/manifests.test.ts test/integration/manifests/helm-install.test.ts \
+  test/integration/prometheus/metrics.test.ts \
   test/integration/speaker/lease-membership.test.ts test/integration/speaker/speaker.test.ts

@@ -101,6 +101,7 @@ export const BUILTIN_RESOURCES: readonly ResourceInfo[] = [
   builtin('apps', 'v1', 'replicasets', 'ReplicaSet', { shortNames: ['rs'], hasStatus: true, hasScale: true, categories: ['all'] }),
   builtin('apps', 'v1', 'daemonsets', 'DaemonSet', { shortNames: ['ds'], hasStatus: true, categories: ['all'] }),
   builtin('policy', 'v1', 'poddisruptionbudgets', 'PodDisruptionBudget', { shortNames: ['pdb'], hasStatus: true }),
+  builtin('networking.k8s.io', 'v1', 'networkpolicies', 'NetworkPolicy', { shortNames: ['netpol'] }),
 ];
 
 /** Looks resource types up by group/version/plural. */
