@@ -77,7 +77,7 @@ export function notAnnouncedReasons(st: ClusterState): Map<string, string> {
   for (const node of nodes) {
     const d = desiredState({ node, config: parsed.config, services, endpoints, liveSpeakers: st.liveSpeakers });
     for (const x of d.decisions) {
-      const k = `${x.service}|${x.ip}`;
+      const k = `${x.service}|${formatIP(x.ip)}`;
       const cur = byIp.get(k) ?? { l2: [], bgp: [] };
       cur.l2.push(st.liveSpeakers.has(node) ? x.l2 : { announce: false, reason: 'noCandidates' });
       cur.bgp.push(st.liveSpeakers.has(node) ? x.bgp : { announce: false, reason: 'noCandidates' });

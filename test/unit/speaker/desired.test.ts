@@ -4,7 +4,7 @@ import { desiredState, type DesiredInputs, type EndpointInfo, type ServiceInfo }
 import { electOwner } from '../../../speaker/election.js';
 import { parseConfig } from '../../../src/config/parse.js';
 import { formatCIDR } from '../../../src/net/cidr.js';
-import { parseIP } from '../../../src/net/ip.js';
+import { formatIP, parseIP } from '../../../src/net/ip.js';
 
 const H = (kind: string, name: string, spec: Record<string, unknown>, labels: Record<string, string> = {}): Record<string, unknown> => ({ apiVersion: 'herald.dev/v1beta1', kind, metadata: { name, namespace: 'herald-system', labels }, spec });
 const node = (name: string, labels: Record<string, string> = {}, networkUnavailable = false): Record<string, unknown> => ({
@@ -66,7 +66,7 @@ describe('speaker desired state: Layer 2', () => {
       const d = run(tc.node, [tc.s], { [tc.s.key]: tc.eps }, tc.live);
       const dec = d.decisions[0]!.l2;
       expect(dec.announce ? 'announce' : dec.reason).to.equal(tc.want);
-      expect(d.l2.has(d.decisions[0]!.ip)).to.equal(tc.want === 'announce');
+      expect(d.l2.has(formatIP(d.decisions[0]!.ip))).to.equal(tc.want === 'announce');
     });
   }
 
