@@ -23,7 +23,7 @@ export interface BgpView {
 
 export interface BgpAnnouncerOptions {
   readonly node: string;
-  readonly manager: BgpManager;
+  readonly manager: Pick<BgpManager, 'apply' | 'failures' | 'lastErrors' | 'states' | 'bfd' | 'stopAll'>;
   readonly events: ServiceEvents;
   readonly told: Told;
 }

@@ -30,7 +30,7 @@ export interface Layer2Announced extends Announced {
 export interface Layer2AnnouncerOptions {
   readonly node: string;
   /** Absent when the native addon did not load: nothing is answered (main logs why). */
-  readonly engine: L2Engine | undefined;
+  readonly engine: Pick<L2Engine, 'setOwned' | 'owns' | 'close'> | undefined;
   readonly logger: Logger;
   readonly events: ServiceEvents;
   readonly told: Told;

@@ -105,6 +105,15 @@ describe('speaker desired state: BGP', () => {
     expect(routesFor(c, 'edge')).to.have.length(4);
   });
 
+  it('each decision names the peers that get a route for its IP, without matching prefixes again', () => {
+    const s = svc('ns/web', ['203.0.113.5', '2001:db8:2::5'], 'bgp');
+    const peersOf = (d: ReturnType<typeof desiredState>): Record<string, readonly string[]> => Object.fromEntries(d.decisions.map((x) => [formatIP(x.ip), x.peers]));
+    expect(peersOf(run('node-a', [s], { 'ns/web': allReady('node-c') }))).to.deep.equal({ '203.0.113.5': ['edge', 'rack-a'], '2001:db8:2::5': ['edge', 'rack-a'] });
+    expect(peersOf(run('node-c', [s], { 'ns/web': allReady('node-c') }))).to.deep.equal({ '203.0.113.5': ['edge'], '2001:db8:2::5': ['edge'] });
+    // Not announced: no peers, whatever the configuration.
+    expect(peersOf(run('node-x', [s], { 'ns/web': allReady('node-c') }))).to.deep.equal({ '203.0.113.5': [], '2001:db8:2::5': [] });
+  });
+
   const cases: { name: string; node: string; s: ServiceInfo; eps: EndpointInfo[]; want: string }[] = [
     { name: 'Local with a local endpoint', node: 'node-a', s: svc('ns/l', ['203.0.113.6'], 'bgp', 'Local'), eps: allReady('node-a'), want: 'announce' },
     { name: 'Local without one', node: 'node-b', s: svc('ns/l', ['203.0.113.6'], 'bgp', 'Local'), eps: allReady('node-a'), want: 'noLocalEndpoints' },
