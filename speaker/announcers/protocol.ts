@@ -5,7 +5,7 @@
  * Service IP and protocol; each announcer reads its protocol's decision, hands its engine the
  * whole set (the engine diffs against what it announced, so withdrawing a Service is leaving
  * it out), tells the cluster what changed (Events, logs), and says what it announces now.
- * See docs/decisions/011-speaker-protocol-interface.md.
+ * See docs/decisions/013-speaker-protocol-interface.md.
  */
 import type { EventType } from '../../src/k8s/index.js';
 import type { Decision, ServiceDecision } from '../desired.js';
