@@ -21,7 +21,8 @@ import type { ServiceRequest } from './allocator/types.js';
 import { ServiceWrites } from './service-write.js';
 import { listControllerEvents, missingEvents } from './event-rederive.js';
 import { reconcileService, type EventIntent } from './reconcile.js';
-import { serviceKey, viewService, type ServiceObject, type ServiceView } from './service-view.js';
+import { serviceKey, type ServiceObject } from '../src/api/service.js';
+import { viewService, type ServiceView } from './service-view.js';
 import { makeMetrics, type Metrics } from './metrics.js';
 import { conditionsOf, ensureMemberlistSecret, writeConfigurationState, writePoolStatus, type StatusDeps } from './status-objects.js';
 

@@ -10,7 +10,7 @@ import { errorMessage } from '../src/core/errors.js';
 import type { Logger } from '../src/core/logger.js';
 import { EVENTS, type KubeClient, type KubeObject, type ObjectReference } from '../src/k8s/index.js';
 import type { EventIntent } from './reconcile.js';
-import { serviceKey, type ServiceObject } from './service-view.js';
+import { serviceKey, type ServiceObject } from '../src/api/service.js';
 import { conditionsOf } from './status-objects.js';
 
 /** An Event as far as this cares. */

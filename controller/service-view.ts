@@ -4,39 +4,13 @@
  * Bad input (an unparsable annotation) becomes a reason, never a throw.
  */
 import { ADDRESS_POOL, ALLOW_SHARED_IP, IP_ALLOCATED_FROM_POOL, LOAD_BALANCER_IPS, readAnnotation } from '../src/api/annotations.js';
+import { ingressIPs, responsibility, serviceKey, trafficPolicy, type NotResponsible, type ServiceObject } from '../src/api/service.js';
 import type { Labels } from '../src/config/label-selector.js';
 import { tryParseIP, type IP, type IPFamily } from '../src/net/ip.js';
 import type { FamilyPolicy, ServiceRequest } from './allocator/types.js';
 
-export interface ServiceObject {
-  metadata: {
-    name: string;
-    namespace?: string;
-    uid?: string;
-    labels?: Record<string, string>;
-    annotations?: Record<string, string>;
-    creationTimestamp?: string;
-    resourceVersion?: string;
-    deletionTimestamp?: string;
-  };
-  spec?: {
-    type?: string;
-    loadBalancerClass?: string;
-    loadBalancerIP?: string;
-    ipFamilies?: string[];
-    ipFamilyPolicy?: string;
-    ports?: { protocol?: string; port?: number }[];
-    externalTrafficPolicy?: string;
-    selector?: Record<string, string>;
-  };
-  status?: {
-    loadBalancer?: { ingress?: { ip?: string; hostname?: string; ipMode?: string }[] };
-    conditions?: unknown[];
-  };
-  [k: string]: unknown;
-}
-
-export type Unmanaged = 'notLoadBalancer' | 'otherLoadBalancerClass' | 'deleted';
+/** Why the controller leaves a Service alone: the shared rules' reasons, or the Service is being deleted. */
+export type Unmanaged = NotResponsible | 'deleted';
 
 export interface ServiceView {
   readonly key: string;
@@ -60,21 +34,14 @@ function splitList(text: string): string[] {
     .filter((s) => s !== '');
 }
 
-export function serviceKey(obj: { metadata: { name: string; namespace?: string } }): string {
-  return `${obj.metadata.namespace ?? 'default'}/${obj.metadata.name}`;
-}
-
 export function viewService(svc: ServiceObject, namespaceLabels: Labels, opts: { lbClass?: string }): ServiceView {
   const namespace = svc.metadata.namespace ?? 'default';
-  const key = `${namespace}/${svc.metadata.name}`;
+  const key = serviceKey(svc);
   const spec = svc.spec ?? {};
   const annotations = svc.metadata.annotations ?? {};
-  const currentIPs = (svc.status?.loadBalancer?.ingress ?? []).map((i) => (i.ip ? tryParseIP(i.ip) : undefined)).filter((ip): ip is IP => ip !== undefined);
+  const currentIPs = ingressIPs(svc.status);
   const currentPool = annotations[IP_ALLOCATED_FROM_POOL];
-  let managed: ServiceView['managed'] = { yes: true };
-  if (svc.metadata.deletionTimestamp) managed = { yes: false, reason: 'deleted' };
-  else if (spec.type !== 'LoadBalancer') managed = { yes: false, reason: 'notLoadBalancer' };
-  else if ((spec.loadBalancerClass ?? undefined) !== opts.lbClass) managed = { yes: false, reason: 'otherLoadBalancerClass' };
+  const managed: ServiceView['managed'] = svc.metadata.deletionTimestamp ? { yes: false, reason: 'deleted' } : responsibility(spec, opts.lbClass);
 
   const metallb: string[] = [];
   const pool = readAnnotation(annotations, ADDRESS_POOL);
@@ -122,7 +89,7 @@ export function viewService(svc: ServiceObject, namespaceLabels: Labels, opts: {
     ...(pool ? { requestedPool: pool.value.trim() } : {}),
     ...(share && share.value.trim() !== '' ? { sharingKey: share.value.trim() } : {}),
     ports: (spec.ports ?? []).map((p) => ({ protocol: p.protocol ?? 'TCP', port: p.port ?? 0 })),
-    trafficPolicy: spec.externalTrafficPolicy === 'Local' ? 'Local' : 'Cluster',
+    trafficPolicy: trafficPolicy(spec),
     selector: spec.selector ?? {},
   };
   return { ...base, request };

@@ -11,7 +11,7 @@ import type { Clock } from '../src/core/clock.js';
 import { SERVICES, isNotFound, setCondition, type KubeClient, type KubeObject, type ObjectReference, type StatusWriter } from '../src/k8s/index.js';
 import { formatIP } from '../src/net/ip.js';
 import type { Desired, EventIntent } from './reconcile.js';
-import type { ServiceObject } from './service-view.js';
+import type { ServiceObject } from '../src/api/service.js';
 import type { Metrics } from './metrics.js';
 import { conditionsOf } from './status-objects.js';
 

@@ -6,15 +6,15 @@
  * the controller's last Warning Event.
  */
 import { IP_ALLOCATED_FROM_POOL } from '../src/api/annotations.js';
-import { GROUP, VERSION } from '../src/api/group.js';
+import { ingressIPs, trafficPolicy, type ServiceObject } from '../src/api/service.js';
 import { parseConfig } from '../src/config/parse.js';
-import { formatIP, tryParseIP, type IP } from '../src/net/ip.js';
-import { desiredState, type Decision, type EndpointInfo, type ServiceInfo } from '../speaker/desired.js';
+import { formatIP } from '../src/net/ip.js';
+import { desiredState, type Decision, type ServiceInfo } from '../speaker/desired.js';
+import { configObjects, endpointsByService } from '../speaker/inputs.js';
 
 type Rec = Record<string, unknown>;
 export type Obj = Rec & { metadata: { name: string; namespace?: string; uid?: string; labels?: Record<string, string>; annotations?: Record<string, string>; creationTimestamp?: string } };
 const rec = (v: unknown): Rec => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Rec) : {});
-const arr = (v: unknown): Rec[] => (Array.isArray(v) ? (v as Rec[]) : []);
 
 export interface ClusterState {
   readonly herald: ReadonlyMap<string, readonly Obj[]>;
@@ -49,35 +49,23 @@ function worst(decisions: readonly Decision[]): string | undefined {
  * in L2 or BGP).
  */
 export function notAnnouncedReasons(st: ClusterState): Map<string, string> {
-  const objects: unknown[] = [];
-  for (const [kind, list] of st.herald) for (const o of list) objects.push({ ...o, apiVersion: `${GROUP}/${VERSION}`, kind });
-  for (const n of st.nodes) objects.push({ ...n, apiVersion: 'v1', kind: 'Node' });
-  for (const s of st.secrets) objects.push({ ...s, apiVersion: 'v1', kind: 'Secret' });
-  const parsed = parseConfig(objects);
+  const parsed = parseConfig(configObjects(st.herald, st.nodes, st.secrets));
   const services: ServiceInfo[] = [];
-  for (const s of st.services) {
-    const spec = rec(s['spec']);
-    if (spec['type'] !== 'LoadBalancer') continue;
-    const ips = arr(rec(rec(s['status'])['loadBalancer'])['ingress']).map((i) => (typeof i['ip'] === 'string' ? tryParseIP(i['ip']) : undefined)).filter((ip): ip is IP => ip !== undefined);
+  for (const s of st.services as readonly ServiceObject[]) {
+    // Every LoadBalancer Service, whatever its class: the lab asks why any of them is silent.
+    if (s.spec?.type !== 'LoadBalancer') continue;
+    const ips = ingressIPs(s.status);
     if (ips.length === 0) continue;
     const pool = s.metadata.annotations?.[IP_ALLOCATED_FROM_POOL];
-    services.push({ key: `${s.metadata.namespace}/${s.metadata.name}`, labels: s.metadata.labels ?? {}, ips, ...(pool ? { pool } : {}), trafficPolicy: spec['externalTrafficPolicy'] === 'Local' ? 'Local' : 'Cluster' });
+    services.push({ key: `${s.metadata.namespace}/${s.metadata.name}`, labels: s.metadata.labels ?? {}, ips, ...(pool ? { pool } : {}), trafficPolicy: trafficPolicy(s.spec) });
   }
-  const endpoints = new Map<string, EndpointInfo[]>();
-  for (const sl of st.slices) {
-    const svc = sl.metadata.labels?.['kubernetes.io/service-name'];
-    if (!svc) continue;
-    const k = `${sl.metadata.namespace}/${svc}`;
-    const list = endpoints.get(k) ?? [];
-    for (const e of arr(sl['endpoints'])) list.push({ node: String(e['nodeName'] ?? ''), ready: rec(e['conditions'])['ready'] !== false });
-    endpoints.set(k, list);
-  }
+  const endpoints = endpointsByService(st.slices);
   const byIp = new Map<string, { l2: Decision[]; bgp: Decision[] }>();
   const nodes = st.nodes.map((n) => n.metadata.name);
   for (const node of nodes) {
     const d = desiredState({ node, config: parsed.config, services, endpoints, liveSpeakers: st.liveSpeakers });
     for (const x of d.decisions) {
-      const k = `${x.service}|${x.ip}`;
+      const k = `${x.service}|${formatIP(x.ip)}`;
       const cur = byIp.get(k) ?? { l2: [], bgp: [] };
       cur.l2.push(st.liveSpeakers.has(node) ? x.l2 : { announce: false, reason: 'noCandidates' });
       cur.bgp.push(st.liveSpeakers.has(node) ? x.bgp : { announce: false, reason: 'noCandidates' });

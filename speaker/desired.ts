@@ -7,6 +7,7 @@
 import { anySelectorMatches, selectorMatches, type LabelSelector } from '../src/config/label-selector.js';
 import type { BgpAdvertisement, Config, L2Advertisement, NodeInfo, Pool } from '../src/config/model.js';
 import { cidrOf, rangeContains, type CIDR } from '../src/net/cidr.js';
+import type { TrafficPolicy } from '../src/api/service.js';
 import { formatIP, type IP } from '../src/net/ip.js';
 import type { Route } from './bgp/session.js';
 import { electOwner, type Candidate } from './election.js';
@@ -33,7 +34,7 @@ export interface ServiceInfo {
   readonly ips: readonly IP[];
   /** The ip-allocated-from-pool annotation. */
   readonly pool?: string;
-  readonly trafficPolicy: 'Cluster' | 'Local';
+  readonly trafficPolicy: TrafficPolicy;
 }
 
 export interface EndpointInfo {
@@ -53,14 +54,25 @@ export interface DesiredInputs {
 
 export interface ServiceDecision {
   readonly service: string;
-  readonly ip: string;
+  readonly ip: IP;
   readonly l2: Decision;
   readonly bgp: Decision;
+  /** The BGP peers that get a route for this Service IP (sorted; empty unless `bgp` announces). */
+  readonly peers: readonly string[];
+}
+
+/** One IP this node answers for via Layer 2. */
+export interface L2Want {
+  readonly ip: IP;
+  /** The interfaces the advertisements name ([] = choose automatically). */
+  readonly interfaces: readonly string[];
+  /** The Services (`namespace/name`) sharing the IP. */
+  readonly services: readonly string[];
 }
 
 export interface DesiredState {
-  /** IP text -> interfaces to answer on ([] = choose automatically). */
-  readonly l2: ReadonlyMap<string, { readonly ip: IP; readonly interfaces: readonly string[]; readonly services: readonly string[] }>;
+  /** IP text -> what to answer for it. */
+  readonly l2: ReadonlyMap<string, L2Want>;
   /** Peer name -> routes to advertise. */
   readonly bgp: ReadonlyMap<string, readonly Route[]>;
   readonly decisions: readonly ServiceDecision[];
@@ -161,7 +173,7 @@ export function desiredState(inp: DesiredInputs): DesiredState {
       const ipText = formatIP(ip);
       const pool = poolFor(inp.config, svc, ip);
       if (!pool) {
-        decisions.push({ service: svc.key, ip: ipText, l2: { announce: false, reason: 'poolNotFound' }, bgp: { announce: false, reason: 'poolNotFound' } });
+        decisions.push({ service: svc.key, ip, l2: { announce: false, reason: 'poolNotFound' }, bgp: { announce: false, reason: 'poolNotFound' }, peers: [] });
         continue;
       }
       const l = l2Decision(inp, svc, ip, pool);
@@ -178,7 +190,7 @@ export function desiredState(inp: DesiredInputs): DesiredState {
         m.set(JSON.stringify([formatIP({ family: route.prefix.family, value: route.prefix.base }), route.prefix.prefixLength, route.communities ?? [], route.largeCommunities ?? [], route.localPref ?? null]), route);
         bgp.set(peer, m);
       }
-      decisions.push({ service: svc.key, ip: ipText, l2: l.decision, bgp: b.decision });
+      decisions.push({ service: svc.key, ip, l2: l.decision, bgp: b.decision, peers: [...new Set(b.routes.map((r) => r.peer))].sort() });
     }
   }
   return {

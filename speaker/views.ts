@@ -6,7 +6,8 @@
 import { IP_ALLOCATED_FROM_POOL } from '../src/api/annotations.js';
 import type { KubeObject } from '../src/k8s/index.js';
 
-const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
+/** The label an EndpointSlice names its Service by. */
+export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 
 function meta(o: KubeObject, extra: Partial<KubeObject['metadata']> = {}): KubeObject['metadata'] {
   const m = o.metadata;

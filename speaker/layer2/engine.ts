@@ -10,7 +10,7 @@ import type { Clock, TimerHandle } from '../../src/core/clock.js';
 import { errorMessage } from '../../src/core/errors.js';
 import type { Logger } from '../../src/core/logger.js';
 import { cidrContains, cidrOf } from '../../src/net/cidr.js';
-import { formatIP, parseIP, tryParseIP, type IP } from '../../src/net/ip.js';
+import { formatIP, type IP } from '../../src/net/ip.js';
 import type { NativeAddon, PacketSocketHandle } from '../../native/index.js';
 import { Announcer } from './announcer.js';
 import { describePacket, gratuitousArpReply, gratuitousArpRequest, multicastMac, parseFrame, solicitedNode, unsolicitedAdvertisement } from './frames.js';
@@ -87,8 +87,17 @@ interface LinkTimes {
   upAt?: number;
 }
 
+/** One IP to own, with the interfaces the advertisement names ([] = choose automatically). */
+export interface OwnedIP {
+  readonly ip: IP;
+  readonly interfaces: readonly string[];
+}
+
 export class L2Engine {
+  /** IP text -> the interfaces it is answered on. */
   private owned = new Map<string, Set<string>>();
+  /** IP text -> the IP, for every owned one. */
+  private ownedIPs = new Map<string, IP>();
   private readonly announcer: Announcer;
   private readonly sockets: LinkSockets;
   private readonly times = new Map<string, LinkTimes>();
@@ -198,7 +207,7 @@ export class L2Engine {
     let n = 0;
     for (const [ipText, set] of this.owned) {
       if (!set.has(name)) continue;
-      this.announcer.announce(parseIP(ipText), name);
+      this.announcer.announce(this.ownedIPs.get(ipText)!, name);
       n++;
     }
     if (n > 0) this.opts.logger.info('layer2: announcing again', { event: 'reannounce', interface: name, ips: n, reason: why });
@@ -214,18 +223,19 @@ export class L2Engine {
   }
 
   /**
-   * IP text -> the interfaces the advertisement names ([] = choose). Returns what was taken
-   * over, released, and why owned IPs are not announced.
+   * The IPs to own, each with the interfaces the advertisement names ([] = choose). Returns
+   * what was taken over, released, and why owned IPs are not announced (all by IP text).
    */
-  setOwned(want: ReadonlyMap<string, readonly string[]>): SetOwnedResult {
+  setOwned(want: Iterable<OwnedIP>): SetOwnedResult {
     const ifaces = this.opts.links.interfaces();
     const now = this.opts.clock.monotonic();
     const next = new Map<string, Set<string>>();
+    const ips = new Map<string, IP>();
     const failed = new Map<string, NotAnnounced>();
     const deferred = new Map<string, NotAnnounced>();
-    for (const [ipText, wanted] of want) {
-      const ip = tryParseIP(ipText);
-      if (!ip) continue;
+    for (const { ip, interfaces: wanted } of want) {
+      const ipText = formatIP(ip);
+      ips.set(ipText, ip);
       const selected = selectInterfaces(ip, wanted, ifaces);
       if (selected.length === 0) {
         failed.set(ipText, {
@@ -252,15 +262,16 @@ export class L2Engine {
     const taken: string[] = [];
     const released: string[] = [];
     for (const [ipText, set] of this.owned) {
-      for (const ifname of set) if (!next.get(ipText)?.has(ifname)) this.announcer.stop(parseIP(ipText), ifname);
+      for (const ifname of set) if (!next.get(ipText)?.has(ifname)) this.announcer.stop(this.ownedIPs.get(ipText)!, ifname);
       if (!next.has(ipText)) released.push(ipText);
     }
     const previous = this.owned;
     this.owned = next;
+    this.ownedIPs = new Map([...next.keys()].map((t) => [t, ips.get(t)!]));
     const inUse = new Set<string>();
     const v4On = new Map<string, number[]>();
     for (const [ipText, set] of next) {
-      const ip = parseIP(ipText);
+      const ip = ips.get(ipText)!;
       for (const n of set) {
         inUse.add(n);
         if (ip.family === 'IPv4') v4On.set(n, [...(v4On.get(n) ?? []), Number(ip.value)]);
@@ -269,7 +280,7 @@ export class L2Engine {
     this.sockets.retain(inUse);
     for (const n of inUse) this.sockets.setArpTargets(n, v4On.get(n) ?? []);
     for (const [ipText, set] of next) {
-      const ip = parseIP(ipText);
+      const ip = ips.get(ipText)!;
       let opened = 0;
       for (const ifname of set) {
         const iface = ifaces.find((i) => i.name === ifname);
@@ -341,5 +352,6 @@ export class L2Engine {
     this.timer?.cancel();
     this.sockets.close();
     this.owned.clear();
+    this.ownedIPs.clear();
   }
 }

@@ -2,3 +2,4 @@ export * from './annotations.js';
 export * from './group.js';
 export * from './meta.js';
 export * from './types.js';
+export * from './service.js';

@@ -9,6 +9,7 @@
  */
 import { systemClock } from '../../src/core/clock.js';
 import type { LogFields, Logger } from '../../src/core/logger.js';
+import { parseIP } from '../../src/net/ip.js';
 import { loadNative } from '../../native/index.js';
 import { L2Engine } from '../../speaker/layer2/engine.js';
 import { NetlinkLinks } from '../../speaker/layer2/links.js';
@@ -19,7 +20,7 @@ const lineLogger = (base: LogFields = {}): Logger => {
   return { error: at('error'), warn: at('warn'), info: at('info'), debug: () => undefined, child: (f) => lineLogger({ ...base, ...f }) };
 };
 
-const want = new Map(Object.entries(JSON.parse(process.argv[2] ?? '{}') as Record<string, string[]>));
+const want = Object.entries(JSON.parse(process.argv[2] ?? '{}') as Record<string, string[]>).map(([ip, interfaces]) => ({ ip: parseIP(ip), interfaces }));
 const native = loadNative();
 const logger = lineLogger();
 const links = new NetlinkLinks({ native, logger });

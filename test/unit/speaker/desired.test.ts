@@ -4,7 +4,7 @@ import { desiredState, type DesiredInputs, type EndpointInfo, type ServiceInfo }
 import { electOwner } from '../../../speaker/election.js';
 import { parseConfig } from '../../../src/config/parse.js';
 import { formatCIDR } from '../../../src/net/cidr.js';
-import { parseIP } from '../../../src/net/ip.js';
+import { formatIP, parseIP } from '../../../src/net/ip.js';
 
 const H = (kind: string, name: string, spec: Record<string, unknown>, labels: Record<string, string> = {}): Record<string, unknown> => ({ apiVersion: 'herald.dev/v1beta1', kind, metadata: { name, namespace: 'herald-system', labels }, spec });
 const node = (name: string, labels: Record<string, string> = {}, networkUnavailable = false): Record<string, unknown> => ({
@@ -66,7 +66,7 @@ describe('speaker desired state: Layer 2', () => {
       const d = run(tc.node, [tc.s], { [tc.s.key]: tc.eps }, tc.live);
       const dec = d.decisions[0]!.l2;
       expect(dec.announce ? 'announce' : dec.reason).to.equal(tc.want);
-      expect(d.l2.has(d.decisions[0]!.ip)).to.equal(tc.want === 'announce');
+      expect(d.l2.has(formatIP(d.decisions[0]!.ip))).to.equal(tc.want === 'announce');
     });
   }
 
@@ -103,6 +103,15 @@ describe('speaker desired state: BGP', () => {
     const c = run('node-c', [s], { 'ns/web': allReady('node-c') });
     expect(c.bgp.has('rack-a')).to.equal(false);
     expect(routesFor(c, 'edge')).to.have.length(4);
+  });
+
+  it('each decision names the peers that get a route for its IP, without matching prefixes again', () => {
+    const s = svc('ns/web', ['203.0.113.5', '2001:db8:2::5'], 'bgp');
+    const peersOf = (d: ReturnType<typeof desiredState>): Record<string, readonly string[]> => Object.fromEntries(d.decisions.map((x) => [formatIP(x.ip), x.peers]));
+    expect(peersOf(run('node-a', [s], { 'ns/web': allReady('node-c') }))).to.deep.equal({ '203.0.113.5': ['edge', 'rack-a'], '2001:db8:2::5': ['edge', 'rack-a'] });
+    expect(peersOf(run('node-c', [s], { 'ns/web': allReady('node-c') }))).to.deep.equal({ '203.0.113.5': ['edge'], '2001:db8:2::5': ['edge'] });
+    // Not announced: no peers, whatever the configuration.
+    expect(peersOf(run('node-x', [s], { 'ns/web': allReady('node-c') }))).to.deep.equal({ '203.0.113.5': [], '2001:db8:2::5': [] });
   });
 
   const cases: { name: string; node: string; s: ServiceInfo; eps: EndpointInfo[]; want: string }[] = [

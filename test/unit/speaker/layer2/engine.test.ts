@@ -9,7 +9,7 @@ import { FakeClock } from '../../../../src/core/clock.js';
 import { RecordingLogger } from '../../../../src/core/logger.js';
 import { parseIP } from '../../../../src/net/ip.js';
 import type { PacketSocketHandle } from '../../../../native/index.js';
-import { DEFAULT_LINK_GRACE_MS, DEFAULT_REJOIN_HOLD_MS, L2Engine } from '../../../../speaker/layer2/engine.js';
+import { DEFAULT_LINK_GRACE_MS, DEFAULT_REJOIN_HOLD_MS, L2Engine, type OwnedIP } from '../../../../speaker/layer2/engine.js';
 import { WATCHDOG_INTERVAL_MS } from '../../../../speaker/layer2/link-sockets.js';
 import type { Iface, LinkChange, LinkSource } from '../../../../speaker/layer2/links.js';
 
@@ -95,7 +95,9 @@ function setup(agrees?: (since: number) => boolean): { engine: L2Engine; clock: 
   return { engine, clock, changes: () => n, log };
 }
 
-const want = new Map<string, string[]>([[V4, []], [V6, []]]);
+/** What the speaker hands the engine: each IP with the interfaces the advertisement names. */
+const owning = (m: Record<string, string[]>): OwnedIP[] => Object.entries(m).map(([ip, interfaces]) => ({ ip: parseIP(ip), interfaces }));
+const want = owning({ [V4]: [], [V6]: [] });
 
 describe('layer2 engine: link events (FakeClock, fake sockets)', () => {
   it('takes both IPs on the subnet link, joins the solicited-node group, and announces each at once', () => {
@@ -170,7 +172,7 @@ describe('layer2 engine: link events (FakeClock, fake sockets)', () => {
     const { engine, clock } = setup();
     engine.setOwned(want);
     const s = FakeSocket.all[0]!;
-    engine.setOwned(new Map([[V6, []]]));
+    engine.setOwned(owning({ [V6]: [] }));
     const mark = s.sent.length;
     clock.advance(10_000);
     expect(gratuitousFor(V4, s, mark)).to.equal(0);
@@ -239,10 +241,10 @@ describe('layer2 engine: link events (FakeClock, fake sockets)', () => {
 
   it('says which interfaces are missing, never an empty list', () => {
     const { engine } = setup();
-    const r = engine.setOwned(new Map([[V4, ['eth9', 'bond1']]]));
+    const r = engine.setOwned(owning({ [V4]: ['eth9', 'bond1'] }));
     expect(r.failed.get(V4)?.message).to.equal('none of the interfaces eth9, bond1 exists');
     links.ifaces = [];
-    expect(engine.setOwned(new Map([[V4, []]])).failed.get(V4)?.message).to.match(/^no interface to answer on/);
+    expect(engine.setOwned(owning({ [V4]: [] })).failed.get(V4)?.message).to.match(/^no interface to answer on/);
   });
 
   it('answers one asker at most its burst plus its rate, and still answers the others', () => {
