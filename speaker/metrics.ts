@@ -15,6 +15,8 @@ export interface SpeakerMetricSources {
   /** The L2 sockets' own counters (reopened, socketErrors, stalls, kernelDrops); {} without an engine. */
   readonly l2SocketCounters: () => Readonly<Record<string, number>>;
   readonly bgpSessions: () => ReadonlyMap<string, Pick<BgpSession, 'state' | 'stats'>>;
+  /** Peers that could not get a session at all (no password Secret, no listener, …), with the cause. */
+  readonly bgpFailures?: () => ReadonlyMap<string, string>;
   readonly bfd: () => BgpBfdBinding;
 }
 
@@ -41,7 +43,10 @@ export class SpeakerMetrics {
       registers: [registry],
       collect: () => {
         sessionUp.reset();
-        for (const [peer, s] of src.bgpSessions()) sessionUp.set({ peer }, s.state() === 'Established' ? 1 : 0);
+        const sessions = src.bgpSessions();
+        for (const [peer, s] of sessions) sessionUp.set({ peer }, s.state() === 'Established' ? 1 : 0);
+        // A peer that never got a session is down too (so HeraldBGPSessionDown can fire for it).
+        for (const peer of src.bgpFailures?.().keys() ?? []) if (!sessions.has(peer)) sessionUp.set({ peer }, 0);
       },
     });
     const bgpMessages: Gauge = new Gauge({

@@ -117,7 +117,7 @@ export class Speaker {
     if (native && this.links) engine = new L2Engine({ native, links: this.links, clock: opts.clock, logger: this.log, counters: l2Counters, onChange: () => this.kick(), membershipAgreesSince: (since) => this.membership.heardFromAllSince(since) });
     else this.log.error('layer2 mode unavailable: the native addon did not load; BGP mode still runs', { cause: (opts.native as { error: string }).error });
     this.bgp = new BgpManager({ clock: opts.clock, logger: this.log, ...(native ? { native } : { nativeError: (opts.native as { error: string }).error }), nodeAddresses: () => this.nodeAddresses(), listen: opts.bgpListen ?? true, onChange: () => this.kick() });
-    this.metrics = new SpeakerMetrics(opts.registry, { l2Counters, l2SocketCounters: () => engine?.socketCounters() ?? {}, bgpSessions: () => this.bgp.states(), bfd: () => this.bgp.bfd });
+    this.metrics = new SpeakerMetrics(opts.registry, { l2Counters, l2SocketCounters: () => engine?.socketCounters() ?? {}, bgpSessions: () => this.bgp.states(), bgpFailures: () => this.bgp.failures(), bfd: () => this.bgp.bfd });
     this.announceMetrics = new AnnounceMetrics(opts.registry, opts.node);
     this.events = new EventRecorder({ client: opts.client, clock: opts.clock, logger: this.log, component: 'herald-speaker', host: opts.node });
     this.status = new SpeakerStatusObjects({ client: opts.client, writer: new StatusWriter({ client: opts.client }), namespace: opts.namespace, node: opts.node, log: this.log, own: this.ownStatus });
