@@ -7,7 +7,7 @@
 import fc from 'fast-check';
 import { decode, encode } from '../../speaker/bgp/codec.js';
 import { Framer } from '../../speaker/bgp/framer.js';
-import { AS_SEQUENCE, AS_SET, DEFAULT_CODEC, type BgpMessage, type CodecOptions, type OpenMessage, type UpdateMessage } from '../../speaker/bgp/messages.js';
+import { AS_SEQUENCE, AS_SET, DEFAULT_CODEC, treatAsWithdraw, type BgpMessage, type CodecOptions, type OpenMessage, type UpdateMessage } from '../../speaker/bgp/messages.js';
 import type { CIDR } from '../../src/net/cidr.js';
 import { canon, must, mutated, target, type FuzzTarget } from './harness.js';
 
@@ -48,7 +48,7 @@ export function checkDecode(buf: Buffer, opts: CodecOptions, reencode = true): s
       must(false, `accepted ${r.message.type} does not encode again: ${(err as Error).message}; input ${buf.toString('hex')}`);
     }
   }
-  return r.message.type === 'update' && r.message.treatAsWithdraw ? 'ok:update-treat-as-withdraw' : `ok:${r.message.type}`;
+  return r.message.type === 'update' && treatAsWithdraw(r.message) ? 'ok:update-treat-as-withdraw' : `ok:${r.message.type}`;
 }
 
 const u16 = fc.integer({ min: 0, max: 0xffff });
