@@ -5,7 +5,7 @@
  */
 import { Agent as HttpsAgent, type AgentOptions } from 'node:https';
 import { HttpMethod, IsomorphicFetchHttpLibrary, KubeConfig, RequestContext, Watch } from './client-node.js';
-import { HeraldError } from '../core/errors.js';
+import { HeraldError, type KubeApiErrorCode } from '../core/errors.js';
 import type { ObjectMeta as ApiObjectMeta } from '../api/meta.js';
 
 /** Kubernetes ObjectMeta as Herald reads it: the API's shape with the name always set. */
@@ -46,34 +46,54 @@ export type KubeErrorReason =
   | 'ServiceUnavailable'
   | 'Unknown';
 
-/** A failed API call: the HTTP status and the Status object's reason and message. */
+/** The code for an HTTP status (0: no answer) and the Status object's reason. */
+export function kubeApiErrorCode(statusCode: number, reason: KubeErrorReason): KubeApiErrorCode {
+  if (statusCode === 404) return 'NotFound';
+  if (statusCode === 409) return reason === 'AlreadyExists' ? 'AlreadyExists' : 'Conflict';
+  if (statusCode === 410) return 'Gone';
+  if (statusCode === 400 || statusCode === 422) return 'Invalid';
+  if (statusCode === 401) return 'Unauthorized';
+  if (statusCode === 403) return 'Forbidden';
+  if (statusCode === 429) return 'TooManyRequests';
+  if (statusCode === 504 || reason === 'Timeout') return 'Timeout';
+  if (statusCode === 0 || statusCode >= 500) return 'Unavailable';
+  return 'ApiError';
+}
+
+/** A failed API call: the HTTP status and the Status object's reason and message; `code` says which kind. */
 export class KubeApiError extends HeraldError {
-  override readonly code = 'Internal' as const;
+  override readonly code: KubeApiErrorCode;
   constructor(
     readonly statusCode: number,
     readonly reason: KubeErrorReason,
     message: string,
-    readonly status?: Record<string, unknown>,
+    opts: { readonly status?: Record<string, unknown>; readonly cause?: unknown } = {},
   ) {
-    super('Internal', message);
+    const code = kubeApiErrorCode(statusCode, reason);
+    super(code, message, opts.cause !== undefined ? { cause: opts.cause } : undefined);
+    this.code = code;
+    this.status = opts.status;
     this.name = 'KubeApiError';
   }
+
+  /** The Status object the server answered with, if any. */
+  readonly status: Record<string, unknown> | undefined;
 }
 
 export function isNotFound(err: unknown): boolean {
-  return err instanceof KubeApiError && err.statusCode === 404;
+  return err instanceof KubeApiError && err.code === 'NotFound';
 }
 
 export function isConflict(err: unknown): boolean {
-  return err instanceof KubeApiError && err.statusCode === 409 && err.reason === 'Conflict';
+  return err instanceof KubeApiError && err.code === 'Conflict';
 }
 
 export function isAlreadyExists(err: unknown): boolean {
-  return err instanceof KubeApiError && err.statusCode === 409 && err.reason === 'AlreadyExists';
+  return err instanceof KubeApiError && err.code === 'AlreadyExists';
 }
 
 export function isGone(err: unknown): boolean {
-  return err instanceof KubeApiError && err.statusCode === 410;
+  return err instanceof KubeApiError && err.code === 'Gone';
 }
 
 export interface ListResult<T extends KubeObject = KubeObject> {
@@ -237,7 +257,7 @@ export class KubeClient {
     try {
       response = await this.http.send(ctx).toPromise();
     } catch (err) {
-      throw new KubeApiError(0, 'Unknown', `${method} ${path}: ${(err as Error).message}`);
+      throw new KubeApiError(0, 'Unknown', `${method} ${path}: ${(err as Error).message}`, { cause: err });
     }
     const text = await response.body.text();
     let parsed: unknown;
@@ -249,7 +269,7 @@ export class KubeClient {
     if (response.httpStatusCode < 200 || response.httpStatusCode > 299) {
       const status = (parsed ?? {}) as Record<string, unknown>;
       const message = typeof status['message'] === 'string' ? status['message'] : `${method} ${path}: HTTP ${response.httpStatusCode} ${text.slice(0, 200)}`;
-      throw new KubeApiError(response.httpStatusCode, knownReason(status['reason'], response.httpStatusCode), message, status);
+      throw new KubeApiError(response.httpStatusCode, knownReason(status['reason'], response.httpStatusCode), message, { status });
     }
     return parsed;
   }
@@ -261,7 +281,7 @@ export class KubeClient {
     await this.kubeConfig.applySecurityAuthentication(ctx);
     this.reuseAgent(ctx);
     const response = await this.http.send(ctx).toPromise().catch((err: unknown) => {
-      throw new KubeApiError(0, 'Unknown', `GET ${path}: ${(err as Error).message}`);
+      throw new KubeApiError(0, 'Unknown', `GET ${path}: ${(err as Error).message}`, { cause: err });
     });
     const text = await response.body.text();
     if (response.httpStatusCode >= 200 && response.httpStatusCode <= 299) return text;
@@ -272,7 +292,7 @@ export class KubeClient {
       // not a Status object
     }
     const message = typeof status['message'] === 'string' ? status['message'] : `GET ${path}: HTTP ${response.httpStatusCode} ${text.slice(0, 200)}`;
-    throw new KubeApiError(response.httpStatusCode, knownReason(status['reason'], response.httpStatusCode), message, status);
+    throw new KubeApiError(response.httpStatusCode, knownReason(status['reason'], response.httpStatusCode), message, { status });
   }
 
   /** The server's /version: major and minor as numbers (a trailing `+` dropped) and gitVersion. */
@@ -382,7 +402,7 @@ export class KubeClient {
       if (done) return;
       done = true;
       const e = err as { statusCode?: number; message?: string } | null | undefined;
-      if (e && typeof e.statusCode === 'number') onDone(new KubeApiError(e.statusCode, knownReason(undefined, e.statusCode), e.message ?? `watch failed: HTTP ${e.statusCode}`));
+      if (e && typeof e.statusCode === 'number') onDone(new KubeApiError(e.statusCode, knownReason(undefined, e.statusCode), e.message ?? `watch failed: HTTP ${e.statusCode}`, { cause: err }));
       else if (e && (e as { name?: string }).name === 'AbortError') onDone(undefined);
       else onDone(e ?? undefined);
     };

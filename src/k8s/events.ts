@@ -46,7 +46,7 @@ export interface EventRecorderOptions {
 
 /** No connection, throttled, or a server error: worth another try. */
 function transient(err: unknown): boolean {
-  return err instanceof KubeApiError && (err.statusCode === 0 || err.statusCode === 429 || err.statusCode >= 500);
+  return err instanceof KubeApiError && (err.code === 'Unavailable' || err.code === 'Timeout' || err.code === 'TooManyRequests');
 }
 
 class Closed extends Error {}
