@@ -10,7 +10,8 @@ import { randomBytes } from 'node:crypto';
 import type { Clock } from '../core/clock.js';
 import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import { KubeApiError, isNotFound, type KubeClient, type KubeObject } from './client.js';
+import { KubeApiError, isNotFound } from './api-error.js';
+import type { KubeClient, KubeObject } from './client.js';
 import { backoffDelay } from './backoff.js';
 import { EVENTS } from './resources.js';
 

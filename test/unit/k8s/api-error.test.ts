@@ -1,7 +1,7 @@
 /** KubeApiError: one stable `code` per kind of failure, so callers branch on it (not on statusCode or text). */
 import { expect } from 'chai';
 import { HeraldError } from '../../../src/core/errors.js';
-import { KubeApiError, isAlreadyExists, isConflict, isGone, isNotFound, kubeApiErrorCode, type KubeErrorReason } from '../../../src/k8s/client.js';
+import { KubeApiError, isAlreadyExists, isConflict, isGone, isNotFound, kubeApiErrorCode, type KubeErrorReason } from '../../../src/k8s/api-error.js';
 
 describe('KubeApiError codes', () => {
   const cases: { status: number; reason: KubeErrorReason; code: string }[] = [
