@@ -85,7 +85,7 @@ export function encodeOpen(m: OpenMessage): Buffer {
 }
 
 /** An error that resets the session (§6), found in `message`. */
-export function resetError(message: MessageKind, code: number, subcode: number, reason: string, data: Buffer = Buffer.alloc(0)): SessionResetError {
+function resetError(message: MessageKind, code: number, subcode: number, reason: string, data: Buffer = Buffer.alloc(0)): SessionResetError {
   return { code, subcode, data, reason, handling: 'session-reset', message };
 }
 
