@@ -1,31 +1,25 @@
 /** `herald apiserver`: the embedded Kubernetes API server, standalone. */
-import type { CommandModule } from 'yargs';
+import type { Argv } from 'yargs';
+import type { Command, GlobalArgs } from '../src/cli/command.js';
 import { loadManifests } from '../src/cli/validate.js';
 import type { CliIO } from '../src/cli/io.js';
 
-interface Args {
-  port: number;
-  host: string;
-  'kubeconfig-out'?: string;
-  apply: string[];
-  'enforce-rbac': boolean;
-  'service-cidr': string[];
-  controllers: boolean;
-}
+const builder = (y: Argv<GlobalArgs>) =>
+  y
+    .option('port', { type: 'number', default: 6443, describe: 'port to listen on (0 picks a free one)' })
+    .option('host', { type: 'string', default: '127.0.0.1', describe: 'address to listen on' })
+    .option('kubeconfig-out', { type: 'string', describe: 'write an admin kubeconfig here' })
+    .option('apply', { type: 'string', array: true, default: [] as string[], describe: 'manifests (files or folders) to create at start, e.g. crds/' })
+    .option('enforce-rbac', { type: 'boolean', default: false, describe: 'authorize ServiceAccount tokens with the stored RBAC objects' })
+    .option('controllers', { type: 'boolean', default: true, describe: 'run the scheduler and the Deployment, ReplicaSet and EndpointSlice controllers' })
+    .option('service-cidr', { type: 'string', array: true, default: [] as string[], describe: 'Service clusterIP ranges, one per family (default 198.19.0.0/16 and 2001:db8:ffff:ffff::/112)' });
 
-export function apiserverCommand(io: CliIO, waitForStop: () => Promise<void>): CommandModule<object, Args> {
+
+export function apiserverCommand(io: CliIO, waitForStop: () => Promise<void>): Command<typeof builder> {
   return {
     command: 'apiserver',
     describe: 'run the embedded Kubernetes API server (for kubectl, tests and the lab)',
-    builder: (y) =>
-      y
-        .option('port', { type: 'number', default: 6443, describe: 'port to listen on (0 picks a free one)' })
-        .option('host', { type: 'string', default: '127.0.0.1', describe: 'address to listen on' })
-        .option('kubeconfig-out', { type: 'string', describe: 'write an admin kubeconfig here' })
-        .option('apply', { type: 'string', array: true, default: [] as string[], describe: 'manifests (files or folders) to create at start, e.g. crds/' })
-        .option('enforce-rbac', { type: 'boolean', default: false, describe: 'authorize ServiceAccount tokens with the stored RBAC objects' })
-        .option('controllers', { type: 'boolean', default: true, describe: 'run the scheduler and the Deployment, ReplicaSet and EndpointSlice controllers' })
-        .option('service-cidr', { type: 'string', array: true, default: [] as string[], describe: 'Service clusterIP ranges, one per family (default 198.19.0.0/16 and 2001:db8:ffff:ffff::/112)' }) as never,
+    builder,
     handler: async (args) => {
       const { applyObjects, startApiServer } = await import('../lab/apiserver/index.js');
       const server = await startApiServer({ port: args.port, host: args.host, enforceRbac: args['enforce-rbac'], controllers: args.controllers, ...(args['service-cidr'].length > 0 ? { serviceCIDRs: args['service-cidr'] } : {}) });

@@ -1,40 +1,29 @@
 /** `herald controller`: assigns LoadBalancer addresses. */
-import type { CommandModule } from 'yargs';
+import type { Argv } from 'yargs';
+import type { Command, GlobalArgs } from '../src/cli/command.js';
 import type { CliIO } from '../src/cli/io.js';
 import { createWinstonLogger } from '../src/cli/logging.js';
-import type { LogLevel } from '../src/core/logger.js';
 import { KubeClient } from '../src/k8s/index.js';
 
-interface Args {
-  kubeconfig?: string;
-  namespace: string;
-  'lb-class'?: string;
-  'leader-elect': boolean;
-  'lease-name': string;
-  'lease-duration': number;
-  'renew-deadline': number;
-  'retry-period': number;
-  'metrics-port': number;
-  'metrics-host': string;
-  'log-level': LogLevel;
-}
+const builder = (y: Argv<GlobalArgs>) =>
+  y
+    .option('kubeconfig', { type: 'string', describe: 'kubeconfig file (default: in-cluster, then $KUBECONFIG, then ~/.kube/config)' })
+    .option('namespace', { type: 'string', default: process.env['POD_NAMESPACE'] ?? 'herald-system', describe: "namespace of Herald's configuration" })
+    .option('lb-class', { type: 'string', describe: 'serve only Services with this spec.loadBalancerClass (default: those with none)' })
+    .option('leader-elect', { type: 'boolean', default: false, describe: 'run only while holding the Lease (for more than one replica)' })
+    .option('lease-name', { type: 'string', default: 'herald-controller' })
+    .option('lease-duration', { type: 'number', default: 15, describe: 'seconds' })
+    .option('renew-deadline', { type: 'number', default: 10, describe: 'seconds' })
+    .option('retry-period', { type: 'number', default: 2, describe: 'seconds' })
+    .option('metrics-port', { type: 'number', default: 7472 })
+    .option('metrics-host', { type: 'string', default: '0.0.0.0' });
 
-export function controllerCommand(io: CliIO, waitForStop: () => Promise<void>, setExit: (code: number) => void): CommandModule<object, Args> {
+
+export function controllerCommand(io: CliIO, waitForStop: () => Promise<void>, setExit: (code: number) => void): Command<typeof builder> {
   return {
     command: 'controller',
     describe: 'assign external IPs to Services of type LoadBalancer from IPAddressPools',
-    builder: (y) =>
-      y
-        .option('kubeconfig', { type: 'string', describe: 'kubeconfig file (default: in-cluster, then $KUBECONFIG, then ~/.kube/config)' })
-        .option('namespace', { type: 'string', default: process.env['POD_NAMESPACE'] ?? 'herald-system', describe: "namespace of Herald's configuration" })
-        .option('lb-class', { type: 'string', describe: 'serve only Services with this spec.loadBalancerClass (default: those with none)' })
-        .option('leader-elect', { type: 'boolean', default: false, describe: 'run only while holding the Lease (for more than one replica)' })
-        .option('lease-name', { type: 'string', default: 'herald-controller' })
-        .option('lease-duration', { type: 'number', default: 15, describe: 'seconds' })
-        .option('renew-deadline', { type: 'number', default: 10, describe: 'seconds' })
-        .option('retry-period', { type: 'number', default: 2, describe: 'seconds' })
-        .option('metrics-port', { type: 'number', default: 7472 })
-        .option('metrics-host', { type: 'string', default: '0.0.0.0' }) as never,
+    builder,
     handler: async (args) => {
       const { runController } = await import('../controller/main.js');
       const logger = createWinstonLogger({ level: args['log-level'], stream: io.stderr });

@@ -6,7 +6,7 @@
  */
 import yargs from 'yargs';
 import { errorMessage, HeraldError } from '../src/core/errors.js';
-import { LOG_LEVELS } from '../src/core/logger.js';
+import { globalOptions } from '../src/cli/command.js';
 import type { CliIO } from '../src/cli/io.js';
 import { validateCommand } from '../src/cli/validate.js';
 import { importCommand } from '../src/cli/import.js';
@@ -23,15 +23,11 @@ import { fileURLToPath } from 'node:url';
 const HERE = dirname(fileURLToPath(import.meta.url));
 const REPO_ROOT = HERE.endsWith(join('dist', 'cmd')) ? join(HERE, '..', '..') : join(HERE, '..');
 
-export async function main(argv: readonly string[], io: CliIO = process, waitForStop: () => Promise<void> = signalled): Promise<number> {
-  let exitCode = 0;
-  const setExit = (code: number): void => {
-    exitCode = code;
-  };
-  const parser = yargs([...argv])
+/** The whole command line: every command, the global options, strict parsing, `--help`. */
+export function heraldParser(io: CliIO, waitForStop: () => Promise<void>, setExit: (code: number) => void) {
+  return globalOptions(yargs())
     .scriptName('herald')
     .usage('$0 <command> [options]')
-    .option('log-level', { choices: LOG_LEVELS, default: 'info' as const, describe: 'log verbosity' })
     .command(validateCommand(io, setExit))
     .command(importCommand(io, setExit))
     .command(statusCommand(io, setExit))
@@ -49,8 +45,15 @@ export async function main(argv: readonly string[], io: CliIO = process, waitFor
       // yargs calls this for usage mistakes (msg) and for errors thrown by handlers (err).
       throw err ?? new HeraldError('Usage', msg);
     });
+}
+
+export async function main(argv: readonly string[], io: CliIO = process, waitForStop: () => Promise<void> = signalled): Promise<number> {
+  let exitCode = 0;
+  const setExit = (code: number): void => {
+    exitCode = code;
+  };
   try {
-    await parser.parseAsync();
+    await heraldParser(io, waitForStop, setExit).parseAsync([...argv]);
   } catch (err) {
     const usage = err instanceof HeraldError && err.code === 'Usage';
     io.stderr.write(`herald: ${errorMessage(err)}\n${usage ? "run 'herald --help' for usage\n" : ''}`);

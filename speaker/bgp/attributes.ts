@@ -8,9 +8,9 @@
 import { ipFromBytes, type IP } from '../../src/net/ip.js';
 import {
   AS_SEQUENCE, AS_SET, AS_TRANS, ATTR_AGGREGATOR, ATTR_AS4_AGGREGATOR, ATTR_AS4_PATH, ATTR_AS_PATH, ATTR_ATOMIC_AGGREGATE, ATTR_COMMUNITIES, ATTR_LARGE_COMMUNITY, ATTR_LOCAL_PREF,
-  ATTR_MED, ATTR_MP_REACH_NLRI, ATTR_MP_UNREACH_NLRI, ATTR_NEXT_HOP, ATTR_ORIGIN, ERR_UPDATE, ERR_UPDATE_ATTR_LENGTH, ERR_UPDATE_MALFORMED_ATTRS, ERR_UPDATE_OPTIONAL_ATTR,
+  ATTR_MED, ATTR_MP_REACH_NLRI, ATTR_MP_UNREACH_NLRI, ATTR_NEXT_HOP, ATTR_ORIGIN, ERR_UPDATE, ERR_UPDATE_ATTR_FLAGS, ERR_UPDATE_ATTR_LENGTH, ERR_UPDATE_INVALID_ORIGIN, ERR_UPDATE_MALFORMED_AS_PATH, ERR_UPDATE_MALFORMED_ATTRS, ERR_UPDATE_MISSING_WELL_KNOWN, ERR_UPDATE_OPTIONAL_ATTR,
   ERR_UPDATE_UNRECOGNIZED_WELL_KNOWN, FLAG_EXTENDED_LENGTH, FLAG_OPTIONAL, FLAG_PARTIAL, FLAG_TRANSITIVE,
-  type AsPathSegment, type CodecOptions, type DecodeError, type LargeCommunity, type PathAttributes,
+  type AsPathSegment, type AttributeError, type CodecOptions, type LargeCommunity, type PathAttributes, type SessionResetError,
 } from './messages.js';
 import { decodePrefixes, encodePrefixes, familyOfAfi, ipBytes, u16, u32 } from './wire.js';
 
@@ -19,11 +19,16 @@ import { decodePrefixes, encodePrefixes, familyOfAfi, ipBytes, u16, u32 } from '
  * withdraws its routes; or the UPDATE Message Error (§6.3) that resets the session.
  */
 export type AttributesResult =
-  | { readonly ok: true; readonly attributes: PathAttributes; readonly treatAsWithdraw?: string }
-  | { readonly ok: false; readonly error: DecodeError };
+  | { readonly ok: true; readonly attributes: PathAttributes; readonly errors: readonly AttributeError[] }
+  | { readonly ok: false; readonly error: SessionResetError };
 
-function updateError(subcode: number, reason: string, data: Buffer = Buffer.alloc(0)): { ok: false; error: DecodeError } {
-  return { ok: false, error: { code: ERR_UPDATE, subcode, data, reason } };
+function updateError(subcode: number, reason: string, data: Buffer = Buffer.alloc(0)): { ok: false; error: SessionResetError } {
+  return { ok: false, error: { code: ERR_UPDATE, subcode, data, reason, handling: 'session-reset', message: 'update' } };
+}
+
+/** An RFC 7606 error that leaves the session up, with the §6.3 subcode it would have reset it with. */
+function softError(handling: AttributeError['handling'], subcode: number, reason: string, data: Buffer = Buffer.alloc(0)): AttributeError {
+  return { code: ERR_UPDATE, subcode, data, reason, handling, message: 'update' };
 }
 
 // ---------------------------------------------------------------- encoding
@@ -116,7 +121,11 @@ export function decodeAttributes(field: Buffer, ipv4Nlri: boolean, opts: CodecOp
   const attrs: { -readonly [K in keyof PathAttributes]: PathAttributes[K] } = {};
   const other: { flags: number; code: number; value: Buffer }[] = [];
   const seen = new Set<number>();
-  let treatAsWithdraw: string | undefined;
+  const errors: AttributeError[] = [];
+  /** RFC 7606 §2: the UPDATE's routes are withdrawn; the first reason is kept, the rest add nothing. */
+  const withdraw = (subcode: number, reason: string, data?: Buffer): void => {
+    if (!errors.some((e) => e.handling === 'treat-as-withdraw')) errors.push(softError('treat-as-withdraw', subcode, reason, data));
+  };
   let at = 0;
   const end = field.length;
   while (at < end) {
@@ -134,50 +143,53 @@ export function decodeAttributes(field: Buffer, ipv4Nlri: boolean, opts: CodecOp
     if (seen.has(code)) {
       // RFC 7606 §3.g: repeated MP attributes are fatal; other repeats are discarded.
       if (code === ATTR_MP_REACH_NLRI || code === ATTR_MP_UNREACH_NLRI) return updateError(ERR_UPDATE_MALFORMED_ATTRS, `attribute ${code} appears twice`);
+      errors.push(softError('attribute-discard', ERR_UPDATE_MALFORMED_ATTRS, `attribute ${code} appears twice; the repeat is discarded`));
       continue;
     }
     seen.add(code);
     const expected = EXPECTED_FLAGS[code];
     if (expected !== undefined && (flags & (FLAG_OPTIONAL | FLAG_TRANSITIVE)) !== expected) {
       // RFC 7606 §3.c: a flags error on a known attribute is treated as an attribute length error.
-      treatAsWithdraw ??= `attribute ${code} has flags 0x${flags.toString(16)}`;
+      withdraw(ERR_UPDATE_ATTR_FLAGS, `attribute ${code} has flags 0x${flags.toString(16)}`, whole);
       continue;
     }
     switch (code) {
       case ATTR_ORIGIN:
-        if (len !== 1 || v[0]! > 2) treatAsWithdraw ??= `invalid ORIGIN`;
+        if (len !== 1 || v[0]! > 2) withdraw(len !== 1 ? ERR_UPDATE_ATTR_LENGTH : ERR_UPDATE_INVALID_ORIGIN, `invalid ORIGIN`, whole);
         else attrs.origin = v[0] as 0 | 1 | 2;
         break;
       case ATTR_AS_PATH: {
         const p = decodeAsPath(v, opts.fourOctetAs);
-        if (!p) treatAsWithdraw ??= 'malformed AS_PATH';
+        if (!p) withdraw(ERR_UPDATE_MALFORMED_AS_PATH, 'malformed AS_PATH');
         else attrs.asPath = p;
         break;
       }
       case ATTR_AS4_PATH: {
         const p = decodeAsPath(v, true);
-        if (p) attrs.as4Path = p; // RFC 6793 §6: a malformed AS4_PATH is discarded.
+        // RFC 6793 §6 (and RFC 7606 §7.2 for AS4_PATH): a malformed AS4_PATH is discarded.
+        if (p) attrs.as4Path = p;
+        else errors.push(softError('attribute-discard', ERR_UPDATE_OPTIONAL_ATTR, 'malformed AS4_PATH', whole));
         break;
       }
       case ATTR_NEXT_HOP:
-        if (len !== 4) treatAsWithdraw ??= 'NEXT_HOP must be 4 bytes';
+        if (len !== 4) withdraw(ERR_UPDATE_ATTR_LENGTH, 'NEXT_HOP must be 4 bytes', whole);
         else attrs.nextHop = ipFromBytes(v);
         break;
       case ATTR_MED:
-        if (len !== 4) treatAsWithdraw ??= 'MULTI_EXIT_DISC must be 4 bytes';
+        if (len !== 4) withdraw(ERR_UPDATE_ATTR_LENGTH, 'MULTI_EXIT_DISC must be 4 bytes', whole);
         else attrs.med = v.readUInt32BE(0);
         break;
       case ATTR_LOCAL_PREF:
-        if (len !== 4) treatAsWithdraw ??= 'LOCAL_PREF must be 4 bytes';
+        if (len !== 4) withdraw(ERR_UPDATE_ATTR_LENGTH, 'LOCAL_PREF must be 4 bytes', whole);
         else attrs.localPref = v.readUInt32BE(0);
         break;
       case ATTR_COMMUNITIES: {
-        if (len === 0 || len % 4 !== 0) treatAsWithdraw ??= 'COMMUNITIES length is not a multiple of 4';
+        if (len === 0 || len % 4 !== 0) withdraw(ERR_UPDATE_OPTIONAL_ATTR, 'COMMUNITIES length is not a multiple of 4', whole);
         else attrs.communities = Array.from({ length: len / 4 }, (_, i) => v.readUInt32BE(i * 4));
         break;
       }
       case ATTR_LARGE_COMMUNITY: {
-        if (len === 0 || len % 12 !== 0) treatAsWithdraw ??= 'LARGE_COMMUNITY length is not a multiple of 12';
+        if (len === 0 || len % 12 !== 0) withdraw(ERR_UPDATE_OPTIONAL_ATTR, 'LARGE_COMMUNITY length is not a multiple of 12', whole);
         else attrs.largeCommunities = Array.from({ length: len / 12 }, (_, i): LargeCommunity => [v.readUInt32BE(i * 12), v.readUInt32BE(i * 12 + 4), v.readUInt32BE(i * 12 + 8)]);
         break;
       }
@@ -217,10 +229,10 @@ export function decodeAttributes(field: Buffer, ipv4Nlri: boolean, opts: CodecOp
   if (other.length > 0) attrs.other = other;
   // §6.3: an UPDATE that carries NLRI needs ORIGIN, AS_PATH and (for IPv4 NLRI) NEXT_HOP.
   const announces = ipv4Nlri || (attrs.mpReach?.nlri.length ?? 0) > 0;
-  if (announces && !treatAsWithdraw) {
+  if (announces && !errors.some((e) => e.handling === 'treat-as-withdraw')) {
     const missing = attrs.origin === undefined ? ATTR_ORIGIN : attrs.asPath === undefined ? ATTR_AS_PATH : ipv4Nlri && attrs.nextHop === undefined ? ATTR_NEXT_HOP : undefined;
     // RFC 7606 §3.d: a missing well-known attribute withdraws instead of resetting.
-    if (missing !== undefined) treatAsWithdraw = `missing well-known attribute ${missing}`;
+    if (missing !== undefined) withdraw(ERR_UPDATE_MISSING_WELL_KNOWN, `missing well-known attribute ${missing}`, Buffer.from([missing]));
   }
-  return { ok: true, attributes: attrs, ...(treatAsWithdraw ? { treatAsWithdraw } : {}) };
+  return { ok: true, attributes: attrs, errors };
 }

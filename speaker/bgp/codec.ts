@@ -10,7 +10,7 @@ import {
   AFI_IPV4, AFI_IPV6, ERR_CEASE, MAX_MESSAGE, MAX_OPT_PARAMS_LENGTH, OPT_PARAM_EXTENDED, CAP_EXTENDED_MESSAGE, CAP_FOUR_OCTET_AS, CAP_GRACEFUL_RESTART, CAP_MULTIPROTOCOL, CAP_ROUTE_REFRESH, ERR_HEADER, ERR_HEADER_BAD_LENGTH, ERR_HEADER_BAD_TYPE,
   ERR_HEADER_NOT_SYNCHRONIZED, ERR_OPEN, ERR_OPEN_UNACCEPTABLE_HOLD, ERR_OPEN_UNSUPPORTED_PARAM, ERR_OPEN_UNSUPPORTED_VERSION, ERR_UPDATE, ERR_UPDATE_INVALID_NETWORK,
   ERR_UPDATE_MALFORMED_ATTRS, HEADER_LENGTH, MARKER_LENGTH, MSG_KEEPALIVE, MSG_NOTIFICATION, MSG_OPEN, MSG_ROUTE_REFRESH, MSG_UPDATE, OPT_PARAM_CAPABILITIES,
-  type BgpMessage, type Capabilities, type CodecOptions, type DecodeError, type DecodeResult, type OpenMessage, type UpdateMessage,
+  type BgpMessage, type Capabilities, type CodecOptions, type DecodeResult, type MessageKind, type SessionResetError, type OpenMessage, type UpdateMessage,
 } from './messages.js';
 import { decodePrefixes, encodePrefixes, ipv4FromString, ipv4ToString, u16, u32 } from './wire.js';
 import { errorMessage, HeraldError } from '../../src/core/errors.js';
@@ -84,25 +84,30 @@ export function encodeOpen(m: OpenMessage): Buffer {
   return msg;
 }
 
-function fail(code: number, subcode: number, reason: string, data: Buffer = Buffer.alloc(0)): { ok: false; error: DecodeError } {
-  return { ok: false, error: { code, subcode, data, reason } };
+/** An error that resets the session (§6), found in `message`. */
+function resetError(message: MessageKind, code: number, subcode: number, reason: string, data: Buffer = Buffer.alloc(0)): SessionResetError {
+  return { code, subcode, data, reason, handling: 'session-reset', message };
+}
+
+function fail(message: MessageKind, code: number, subcode: number, reason: string, data?: Buffer): { ok: false; error: SessionResetError } {
+  return { ok: false, error: resetError(message, code, subcode, reason, data) };
 }
 
 function decodeOpen(body: Buffer): DecodeResult {
-  if (body.length < 10) return fail(ERR_HEADER, ERR_HEADER_BAD_LENGTH, 'OPEN shorter than 29 bytes', u16(body.length + HEADER_LENGTH));
+  if (body.length < 10) return fail('open', ERR_HEADER, ERR_HEADER_BAD_LENGTH, 'OPEN shorter than 29 bytes', u16(body.length + HEADER_LENGTH));
   const version = body[0]!;
-  if (version !== 4) return fail(ERR_OPEN, ERR_OPEN_UNSUPPORTED_VERSION, `BGP version ${version} is not supported`, u16(4));
+  if (version !== 4) return fail('open', ERR_OPEN, ERR_OPEN_UNSUPPORTED_VERSION, `BGP version ${version} is not supported`, u16(4));
   const myAs = body.readUInt16BE(1);
   const holdTime = body.readUInt16BE(3);
-  if (holdTime === 1 || holdTime === 2) return fail(ERR_OPEN, ERR_OPEN_UNACCEPTABLE_HOLD, `hold time ${holdTime} is neither 0 nor at least 3`);
+  if (holdTime === 1 || holdTime === 2) return fail('open', ERR_OPEN, ERR_OPEN_UNACCEPTABLE_HOLD, `hold time ${holdTime} is neither 0 nor at least 3`);
   const bgpId = ipv4ToString(body, 5);
   // RFC 9072 §2: 255/255 announces 2-byte lengths for the field and for each parameter.
   const extended = body[9] === OPT_PARAM_EXTENDED && body.length > 10 && body[10] === OPT_PARAM_EXTENDED;
   const lenBytes = extended ? 2 : 1;
   let at = extended ? 13 : 10;
-  if (extended && body.length < 13) return fail(ERR_OPEN, 0, 'truncated extended optional parameters length');
+  if (extended && body.length < 13) return fail('open', ERR_OPEN, 0, 'truncated extended optional parameters length');
   const optLen = extended ? body.readUInt16BE(11) : body[9]!;
-  if (at + optLen !== body.length) return fail(ERR_OPEN, 0, 'optional parameters length does not match the message');
+  if (at + optLen !== body.length) return fail('open', ERR_OPEN, 0, 'optional parameters length does not match the message');
   const multiprotocol: { afi: number; safi: number }[] = [];
   const other: { code: number; value: Buffer }[] = [];
   let routeRefresh = false;
@@ -110,22 +115,22 @@ function decodeOpen(body: Buffer): DecodeResult {
   let fourOctetAs: number | undefined;
   let gracefulRestart: Capabilities['gracefulRestart'];
   while (at < body.length) {
-    if (at + 1 + lenBytes > body.length) return fail(ERR_OPEN, 0, 'truncated optional parameter');
+    if (at + 1 + lenBytes > body.length) return fail('open', ERR_OPEN, 0, 'truncated optional parameter');
     const ptype = body[at]!;
     const plen = extended ? body.readUInt16BE(at + 1) : body[at + 1]!;
-    if (at + 1 + lenBytes + plen > body.length) return fail(ERR_OPEN, 0, 'optional parameter overruns the message');
-    if (ptype !== OPT_PARAM_CAPABILITIES) return fail(ERR_OPEN, ERR_OPEN_UNSUPPORTED_PARAM, `optional parameter type ${ptype} is not supported`);
+    if (at + 1 + lenBytes + plen > body.length) return fail('open', ERR_OPEN, 0, 'optional parameter overruns the message');
+    if (ptype !== OPT_PARAM_CAPABILITIES) return fail('open', ERR_OPEN, ERR_OPEN_UNSUPPORTED_PARAM, `optional parameter type ${ptype} is not supported`);
     let c = at + 1 + lenBytes;
     const end = c + plen;
     while (c < end) {
-      if (c + 2 > end) return fail(ERR_OPEN, 0, 'truncated capability');
+      if (c + 2 > end) return fail('open', ERR_OPEN, 0, 'truncated capability');
       const code = body[c]!;
       const len = body[c + 1]!;
-      if (c + 2 + len > end) return fail(ERR_OPEN, 0, `capability ${code} overruns its parameter`);
+      if (c + 2 + len > end) return fail('open', ERR_OPEN, 0, `capability ${code} overruns its parameter`);
       const v = body.subarray(c + 2, c + 2 + len);
       switch (code) {
         case CAP_MULTIPROTOCOL:
-          if (len !== 4) return fail(ERR_OPEN, 0, 'multiprotocol capability must be 4 bytes');
+          if (len !== 4) return fail('open', ERR_OPEN, 0, 'multiprotocol capability must be 4 bytes');
           multiprotocol.push({ afi: v.readUInt16BE(0), safi: v[3]! });
           break;
         case CAP_ROUTE_REFRESH:
@@ -135,11 +140,11 @@ function decodeOpen(body: Buffer): DecodeResult {
           extendedMessage = true;
           break;
         case CAP_FOUR_OCTET_AS:
-          if (len !== 4) return fail(ERR_OPEN, 0, '4-octet AS capability must be 4 bytes');
+          if (len !== 4) return fail('open', ERR_OPEN, 0, '4-octet AS capability must be 4 bytes');
           fourOctetAs = v.readUInt32BE(0);
           break;
         case CAP_GRACEFUL_RESTART: {
-          if (len < 2 || (len - 2) % 4 !== 0) return fail(ERR_OPEN, 0, 'malformed graceful restart capability');
+          if (len < 2 || (len - 2) % 4 !== 0) return fail('open', ERR_OPEN, 0, 'malformed graceful restart capability');
           const head = v.readUInt16BE(0);
           const families = [];
           for (let i = 2; i < len; i += 4) families.push({ afi: v.readUInt16BE(i), safi: v[i + 2]!, forwardingPreserved: (v[i + 3]! & 0x80) !== 0 });
@@ -178,21 +183,21 @@ export function encodeUpdate(m: UpdateMessage, opts: CodecOptions): Buffer {
 }
 
 function decodeUpdate(body: Buffer, opts: CodecOptions): DecodeResult {
-  const malformed = (reason: string): { ok: false; error: DecodeError } => fail(ERR_UPDATE, ERR_UPDATE_MALFORMED_ATTRS, reason);
+  const malformed = (reason: string): { ok: false; error: SessionResetError } => fail('update', ERR_UPDATE, ERR_UPDATE_MALFORMED_ATTRS, reason);
   if (body.length < 4) return malformed('UPDATE shorter than 23 bytes');
   const wLen = body.readUInt16BE(0);
   if (2 + wLen + 2 > body.length) return malformed('withdrawn routes length overruns the message');
   const withdrawn = decodePrefixes(body.subarray(2, 2 + wLen), 'IPv4');
-  if (!withdrawn) return fail(ERR_UPDATE, ERR_UPDATE_INVALID_NETWORK, 'malformed withdrawn routes');
+  if (!withdrawn) return fail('update', ERR_UPDATE, ERR_UPDATE_INVALID_NETWORK, 'malformed withdrawn routes');
   const aLen = body.readUInt16BE(2 + wLen);
   const aStart = 4 + wLen;
   if (aStart + aLen > body.length) return malformed('path attribute length overruns the message');
   const nlri = decodePrefixes(body.subarray(aStart + aLen), 'IPv4');
-  if (!nlri) return fail(ERR_UPDATE, ERR_UPDATE_INVALID_NETWORK, 'malformed NLRI field');
+  if (!nlri) return fail('update', ERR_UPDATE, ERR_UPDATE_INVALID_NETWORK, 'malformed NLRI field');
   const attrs = decodeAttributes(body.subarray(aStart, aStart + aLen), nlri.length > 0, opts);
   if (!attrs.ok) return { ok: false, error: attrs.error };
-  const { attributes, treatAsWithdraw } = attrs;
-  const message: UpdateMessage = { type: 'update', withdrawn, attributes, nlri, ...(treatAsWithdraw ? { treatAsWithdraw } : {}) };
+  const { attributes, errors } = attrs;
+  const message: UpdateMessage = { type: 'update', withdrawn, attributes, nlri, ...(errors.length > 0 ? { errors } : {}) };
   return { ok: true, message };
 }
 
@@ -214,29 +219,32 @@ export function encode(m: BgpMessage, opts: CodecOptions): Buffer {
 }
 
 /** Checks a message header (§6.1); the length bound depends on extended messages. */
-export function checkHeader(buf: Buffer, maxSize: number): DecodeError | undefined {
+export function checkHeader(buf: Buffer, maxSize: number): SessionResetError | undefined {
   for (let i = 0; i < MARKER_LENGTH; i++) {
-    if (buf[i] !== 0xff) return { code: ERR_HEADER, subcode: ERR_HEADER_NOT_SYNCHRONIZED, data: Buffer.alloc(0), reason: 'marker is not all ones' };
+    if (buf[i] !== 0xff) return resetError('header', ERR_HEADER, ERR_HEADER_NOT_SYNCHRONIZED, 'marker is not all ones');
   }
   const length = buf.readUInt16BE(MARKER_LENGTH);
   const type = buf[MARKER_LENGTH + 2]!;
-  const bad = (): DecodeError => ({ code: ERR_HEADER, subcode: ERR_HEADER_BAD_LENGTH, data: u16(length), reason: `bad message length ${length} for type ${type}` });
+  const bad = (): SessionResetError => resetError('header', ERR_HEADER, ERR_HEADER_BAD_LENGTH, `bad message length ${length} for type ${type}`, u16(length));
   if (length < HEADER_LENGTH || length > maxSize) return bad();
-  if (type < MSG_OPEN || type > MSG_ROUTE_REFRESH) return { code: ERR_HEADER, subcode: ERR_HEADER_BAD_TYPE, data: Buffer.from([type]), reason: `unknown message type ${type}` };
+  if (type < MSG_OPEN || type > MSG_ROUTE_REFRESH) return resetError('header', ERR_HEADER, ERR_HEADER_BAD_TYPE, `unknown message type ${type}`, Buffer.from([type]));
   if ((type === MSG_OPEN && length < 29) || (type === MSG_UPDATE && length < 23) || (type === MSG_NOTIFICATION && length < 21) || (type === MSG_KEEPALIVE && length !== 19) || (type === MSG_ROUTE_REFRESH && length !== 23)) return bad();
   return undefined;
 }
 
+const KIND_OF_TYPE: Readonly<Record<number, MessageKind>> = { [MSG_OPEN]: 'open', [MSG_UPDATE]: 'update', [MSG_NOTIFICATION]: 'notification', [MSG_KEEPALIVE]: 'keepalive', [MSG_ROUTE_REFRESH]: 'routeRefresh' };
+
 /** Decodes one complete message (header included). Never throws. */
 export function decode(buf: Buffer, opts: CodecOptions): DecodeResult {
-  if (buf.length < HEADER_LENGTH) return fail(ERR_HEADER, ERR_HEADER_BAD_LENGTH, 'shorter than a header', u16(buf.length));
+  if (buf.length < HEADER_LENGTH) return fail('header', ERR_HEADER, ERR_HEADER_BAD_LENGTH, 'shorter than a header', u16(buf.length));
   const bad = checkHeader(buf, Math.max(opts.maxMessageSize, 4096));
   if (bad) return { ok: false, error: bad };
   const length = buf.readUInt16BE(MARKER_LENGTH);
-  if (length !== buf.length) return fail(ERR_HEADER, ERR_HEADER_BAD_LENGTH, 'buffer does not hold exactly one message', u16(length));
+  if (length !== buf.length) return fail('header', ERR_HEADER, ERR_HEADER_BAD_LENGTH, 'buffer does not hold exactly one message', u16(length));
   const body = buf.subarray(HEADER_LENGTH);
+  const type = buf[MARKER_LENGTH + 2];
   try {
-    switch (buf[MARKER_LENGTH + 2]) {
+    switch (type) {
       case MSG_OPEN:
         return decodeOpen(body);
       case MSG_UPDATE:
@@ -252,7 +260,8 @@ export function decode(buf: Buffer, opts: CodecOptions): DecodeResult {
     // A bug here must not take the process down, and must not be mistaken for the peer's
     // fault: the session still resets (Cease, no subcode: nothing the peer sent is blamed),
     // and the error says `internal` so logs, metrics and the fuzz tests see a defect.
-    return { ok: false, error: { code: ERR_CEASE, subcode: 0, data: Buffer.alloc(0), reason: `internal decoder error: ${errorMessage(err)}`, kind: 'internal', cause: err } };
+    const cause = new HeraldError('Internal', `BGP decoder: ${errorMessage(err)}`, { cause: err });
+    return { ok: false, error: { ...resetError(KIND_OF_TYPE[type!] ?? 'header', ERR_CEASE, 0, `internal decoder error: ${errorMessage(err)}`), kind: 'internal', cause } };
   }
 }
 

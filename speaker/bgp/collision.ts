@@ -3,14 +3,16 @@
  * and a second one appears (the peer connected to our listener, or our own connect
  * completed after we took the peer's), the second runs its own OpenSent until the peer's
  * OPEN names the peer's BGP Identifier; then one of the two is closed with Cease
- * "Connection Collision Resolution" (RFC 4486 subcode 7).
+ * "Connection Collision Resolution" (RFC 4486 subcode 7). The second connection runs the same
+ * pure FSM as the session (fsm.ts), so its OpenSent is the session's OpenSent.
  */
 import type { Clock, TimerHandle } from '../../src/core/clock.js';
 import type { Logger } from '../../src/core/logger.js';
 import { decode, encode } from './codec.js';
 import { Framer } from './framer.js';
-import { LARGE_HOLD_TIME, negotiate, type FsmConfig, type FsmStateName, type Negotiated } from './fsm.js';
-import { CEASE_COLLISION_RESOLUTION, DEFAULT_CODEC, ERR_CEASE, ERR_FSM, ERR_HOLD_TIMER_EXPIRED, type BgpMessage, type OpenMessage } from './messages.js';
+import { INITIAL, describeDown, transition, type FsmAction, type FsmConfig, type FsmEvent, type FsmState, type FsmStateName } from './fsm.js';
+import { DEFAULT_CODEC, type BgpMessage, type OpenMessage } from './messages.js';
+import type { Negotiated } from './negotiate.js';
 import type { Connection } from './transport.js';
 
 function idValue(id: string): number {
@@ -67,10 +69,15 @@ export interface CandidateDeps {
   readonly decided: (r: CandidateResult) => void;
 }
 
-/** The second connection of a collision, in its own OpenSent until the peer's OPEN decides. */
+/**
+ * The second connection of a collision: the FSM from TcpConnected to OpenSent, until the
+ * peer's OPEN decides. If it wins, the session takes the connection and the OPEN (its own FSM
+ * goes through OpenSent again with them); otherwise the FSM's actions close it.
+ */
 export class CollisionCandidate {
   private readonly framer = new Framer();
-  private readonly hold: TimerHandle;
+  private state: FsmState;
+  private hold: TimerHandle | undefined;
   private done = false;
 
   constructor(
@@ -80,31 +87,61 @@ export class CollisionCandidate {
   ) {
     conn.onData((d) => this.receive(d));
     conn.onClose(() => this.finish({ kind: 'rejected' }));
-    this.hold = deps.clock.setTimeout(() => this.close(ERR_HOLD_TIMER_EXPIRED, 0, 'hold timer expired waiting for OPEN'), LARGE_HOLD_TIME * 1000);
-    this.send(deps.open());
+    // A connection that just came up: the FSM's Active + TcpConnected, which sends our OPEN.
+    this.state = { ...INITIAL, name: 'Active' };
+    this.fire({ type: 'TcpConnected' });
   }
 
   /** Closes it with Cease/collision (the session went away or another connection replaced it). */
   reject(): void {
-    this.close(ERR_CEASE, CEASE_COLLISION_RESOLUTION, 'replaced');
+    this.fire({ type: 'OpenCollisionDump' });
+  }
+
+  private fire(e: FsmEvent): void {
+    if (this.done) return;
+    const t = transition(this.state, e, this.deps.fsm);
+    this.state = t.state;
+    for (const a of t.actions) this.perform(a);
+  }
+
+  private perform(a: FsmAction): void {
+    switch (a.type) {
+      case 'sendOpen':
+        this.send(this.deps.open());
+        break;
+      case 'sendNotification':
+        this.send({ type: 'notification', code: a.code, subcode: a.subcode, data: a.data ?? Buffer.alloc(0) });
+        break;
+      case 'startTimer':
+        // Only the hold timer matters here: this connection never retries or restarts.
+        if (a.timer !== 'hold') break;
+        this.hold?.cancel();
+        this.hold = this.deps.clock.setTimeout(() => this.fire({ type: 'HoldTimerExpires' }), a.ms);
+        break;
+      case 'stopTimer':
+        if (a.timer === 'hold') this.hold?.cancel();
+        break;
+      case 'down':
+        this.deps.log.info('bgp: closing a colliding connection', { reason: describeDown(a.reason), initiatedLocally: this.initiatedLocally });
+        break;
+      case 'drop':
+        this.conn.destroy();
+        this.finish({ kind: 'rejected' });
+        break;
+      default:
+        // connect, keepalives and established never happen before the OPEN decides.
+        break;
+    }
   }
 
   private send(m: BgpMessage): void {
     this.conn.write(encode(m, DEFAULT_CODEC));
   }
 
-  private close(code: number, subcode: number, reason: string): void {
-    if (this.done) return;
-    this.deps.log.info('bgp: closing a colliding connection', { reason, initiatedLocally: this.initiatedLocally });
-    this.send({ type: 'notification', code, subcode, data: Buffer.alloc(0) });
-    this.conn.destroy();
-    this.finish({ kind: 'rejected' });
-  }
-
   private finish(r: CandidateResult): void {
     if (this.done) return;
     this.done = true;
-    this.hold.cancel();
+    this.hold?.cancel();
     this.deps.decided(r);
   }
 
@@ -113,20 +150,25 @@ export class CollisionCandidate {
     const framed = this.framer.push(data);
     const [first, ...rest] = framed.messages;
     if (!first) {
-      if (framed.error) this.close(framed.error.code, framed.error.subcode, framed.error.reason);
+      if (framed.error) this.fire({ type: 'MessageError', error: framed.error });
       return;
     }
     const r = decode(first, DEFAULT_CODEC);
-    if (!r.ok) return this.close(r.error.code, r.error.subcode, r.error.reason);
-    if (r.message.type !== 'open') return this.close(ERR_FSM, 1, `${r.message.type} before OPEN`);
-    const open = r.message;
-    const n = negotiate(open, this.deps.fsm);
-    if (!n.ok) return this.close(n.code, n.subcode, n.reason);
-    if (!keepNewConnection(this.deps.existing(), this.initiatedLocally, open, this.deps.fsm, n.negotiated.peerAs)) {
-      return this.close(ERR_CEASE, CEASE_COLLISION_RESOLUTION, 'the existing connection wins the collision');
+    if (!r.ok) return this.fire(r.error.message === 'update' ? { type: 'UpdateMsgErr', error: r.error } : { type: 'MessageError', error: r.error });
+    const m = r.message;
+    if (m.type !== 'open') {
+      return this.fire(m.type === 'keepalive' ? { type: 'KeepAliveMsg' } : m.type === 'notification' ? { type: 'NotifMsg', code: m.code, subcode: m.subcode } : { type: 'UpdateMsg' });
     }
+    // The OPEN is checked as OpenSent checks it; only an acceptable one takes part in §6.8.
+    const checked = transition(this.state, { type: 'BGPOpen', open: m }, this.deps.fsm);
+    if (!checked.state.negotiated) {
+      this.state = checked.state;
+      for (const a of checked.actions) this.perform(a);
+      return;
+    }
+    if (!keepNewConnection(this.deps.existing(), this.initiatedLocally, m, this.deps.fsm, checked.state.negotiated.peerAs)) return this.fire({ type: 'OpenCollisionDump' });
     this.done = true;
-    this.hold.cancel();
-    this.deps.decided({ kind: 'won', conn: this.conn, framer: this.framer, open, rest, initiatedLocally: this.initiatedLocally });
+    this.hold?.cancel();
+    this.deps.decided({ kind: 'won', conn: this.conn, framer: this.framer, open: m, rest, initiatedLocally: this.initiatedLocally });
   }
 }

@@ -3,7 +3,7 @@
  * or abandoning, aborts the one in flight (its socket is destroyed through the transport's
  * AbortSignal), so a peer that never answers cannot pile up half-open connects.
  */
-import { errorMessage } from '../../src/core/errors.js';
+import { HeraldError, errorMessage } from '../../src/core/errors.js';
 import type { ConnectOptions, Connection, Transport } from './transport.js';
 
 /**
@@ -16,6 +16,12 @@ export const MD5_SILENT_HINT = 'a TCP-MD5 password is set: MD5 mismatches are si
 /** `what` went unanswered; with `md5`, the hint that a password mismatch looks the same. */
 export function noAnswer(what: string, md5: boolean): string {
   return md5 ? `${what}; ${MD5_SILENT_HINT}` : what;
+}
+
+/** The transport's own connect timeout, or the kernel's (ETIMEDOUT: SYNs never answered). */
+function unanswered(err: unknown): boolean {
+  if (err instanceof HeraldError) return err.code === 'Timeout';
+  return (err as { code?: unknown } | undefined)?.code === 'ETIMEDOUT';
 }
 
 export type DialResult =
@@ -56,7 +62,7 @@ export class Dialer {
     } catch (err) {
       if (attempt.signal.aborted) return { kind: 'aborted' };
       this.inFlight = undefined;
-      return { kind: 'failed', error: errorMessage(err), noAnswer: (err as { code?: unknown } | undefined)?.code === 'ETIMEDOUT' };
+      return { kind: 'failed', error: errorMessage(err), noAnswer: unanswered(err) };
     }
   }
 }

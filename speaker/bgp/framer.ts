@@ -4,9 +4,9 @@
  * for a body that will never come.
  */
 import { checkHeader } from './codec.js';
-import { HEADER_LENGTH, MARKER_LENGTH, MAX_MESSAGE, type DecodeError } from './messages.js';
+import { HEADER_LENGTH, MARKER_LENGTH, MAX_MESSAGE, type SessionResetError } from './messages.js';
 
-export type FrameResult = { readonly messages: Buffer[]; readonly error?: DecodeError };
+export type FrameResult = { readonly messages: Buffer[]; readonly error?: SessionResetError };
 
 export class Framer {
   private chunks: Buffer[] = [];

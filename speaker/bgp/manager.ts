@@ -11,6 +11,7 @@ import type { NativeAddon } from '../../native/index.js';
 import { createBfdBinding, type BgpBfdBinding } from '../bfd/binding.js';
 import type { BfdSockets } from '../bfd/sockets.js';
 import { BgpListener } from './listener.js';
+import { CEASE_SUBCODE } from './notification.js';
 import { BgpSession, type Route } from './session.js';
 import { nativeTcpTransport, tcpTransport, type Transport } from './transport.js';
 
@@ -88,7 +89,9 @@ export class BgpManager {
     for (const [name, r] of this.sessions) {
       const p = want.get(name);
       if (!p || peerFingerprint(p) !== r.fingerprint) {
-        r.session.stop();
+        // A BGPPeer deleted (or no longer selecting this node) tells the router so: Cease
+        // "Peer De-configured" (RFC 4486); a changed one is shut down and opened again.
+        r.session.stop(p ? {} : { cease: CEASE_SUBCODE.peerDeconfigured });
         this.sessions.delete(name);
         this.opts.logger.info('bgp: session removed', { peer: name, reason: p ? 'peer changed' : 'peer no longer selects this node' });
       }

@@ -95,12 +95,7 @@ export const ERR_UPDATE_MALFORMED_AS_PATH = 11;
 export const ERR_HOLD_TIMER_EXPIRED = 4;
 export const ERR_FSM = 5;
 export const ERR_CEASE = 6;
-/** RFC 4486 Cease subcodes. */
-export const CEASE_ADMIN_SHUTDOWN = 2;
-export const CEASE_PEER_DECONFIGURED = 3;
-export const CEASE_ADMIN_RESET = 4;
-export const CEASE_CONNECTION_REJECTED = 5;
-export const CEASE_COLLISION_RESOLUTION = 7;
+/** The subcodes of ERR_FSM and ERR_CEASE are tables in notification.ts (RFC 6608, RFC 4486). */
 
 export interface Family {
   readonly afi: number;
@@ -164,8 +159,11 @@ export interface UpdateMessage {
   readonly withdrawn: readonly CIDR[];
   readonly attributes: PathAttributes;
   readonly nlri: readonly CIDR[];
-  /** RFC 7606: an attribute error that withdraws the UPDATE's routes instead of resetting the session. */
-  readonly treatAsWithdraw?: string;
+  /**
+   * RFC 7606 errors that did not reset the session: `treat-as-withdraw` (the UPDATE's routes
+   * count as withdrawn) and `attribute-discard` (that attribute is ignored).
+   */
+  readonly errors?: readonly AttributeError[];
 }
 
 export interface NotificationMessage {
@@ -195,23 +193,45 @@ export type BgpMessage = OpenMessage | UpdateMessage | NotificationMessage | Kee
  */
 export type DecodeErrorKind = 'malformed' | 'internal';
 
-/** A decode failure: the NOTIFICATION to send (§6) and a readable reason. */
+/**
+ * What an error does to the session (RFC 7606 §2, GoBGP's `ErrorHandling`): reset it with the
+ * NOTIFICATION; withdraw the UPDATE's routes and carry on; or ignore the one attribute.
+ */
+export type ErrorHandling = 'session-reset' | 'treat-as-withdraw' | 'attribute-discard';
+
+/** Where the error was found: the header (§6.1, also the framer's) or a message's body. */
+export type MessageKind = 'header' | BgpMessage['type'];
+
+/** An error found while decoding: the NOTIFICATION of §6 it maps to and a readable reason. */
 export interface DecodeError {
   readonly code: number;
   readonly subcode: number;
   readonly data: Buffer;
   readonly reason: string;
+  readonly handling: ErrorHandling;
+  readonly message: MessageKind;
   /** Absent means `malformed`. */
   readonly kind?: DecodeErrorKind;
   /** For `internal`: what the decoder threw. */
   readonly cause?: unknown;
 }
 
+/** An error that resets the session: what `decode` and the framer return. */
+export type SessionResetError = DecodeError & { readonly handling: 'session-reset' };
+
+/** An UPDATE attribute error that leaves the session up (RFC 7606). */
+export type AttributeError = DecodeError & { readonly handling: 'treat-as-withdraw' | 'attribute-discard'; readonly message: 'update' };
+
 export function decodeErrorKind(e: DecodeError): DecodeErrorKind {
   return e.kind ?? 'malformed';
 }
 
-export type DecodeResult<T = BgpMessage> = { readonly ok: true; readonly message: T } | { readonly ok: false; readonly error: DecodeError };
+/** The error that makes the UPDATE withdraw its routes (RFC 7606 §2), if any. */
+export function treatAsWithdraw(u: UpdateMessage): AttributeError | undefined {
+  return u.errors?.find((e) => e.handling === 'treat-as-withdraw');
+}
+
+export type DecodeResult<T = BgpMessage> = { readonly ok: true; readonly message: T } | { readonly ok: false; readonly error: SessionResetError };
 
 export interface CodecOptions {
   /** Both sides advertised the 4-octet AS capability: AS_PATH carries 4-byte ASes. */

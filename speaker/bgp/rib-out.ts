@@ -5,7 +5,7 @@
  */
 import { formatCIDR, type CIDR } from '../../src/net/cidr.js';
 import { tryParseIP, type IP } from '../../src/net/ip.js';
-import type { Negotiated } from './fsm.js';
+import type { Negotiated } from './negotiate.js';
 import { AFI_IPV4, AFI_IPV6, AS_SEQUENCE, AS_TRANS, type LargeCommunity, type PathAttributes, type UpdateMessage } from './messages.js';
 import { endOfRib, packAnnouncements, packWithdrawals, type AnnounceOptions } from './packer.js';
 

@@ -1,5 +1,10 @@
-/** How a BGP session reaches its peer: an interface, and the plain TCP implementation. */
+/**
+ * How a BGP session reaches its peer: an interface, and the plain TCP implementation. A
+ * connect that fails on our side rejects with a HeraldError (`Timeout` when the peer never
+ * answered, `BgpConnect` otherwise); the kernel's own errors (ECONNREFUSED, …) come as they are.
+ */
 import { createConnection, Socket } from 'node:net';
+import { HeraldError, errorMessage } from '../../src/core/errors.js';
 
 export interface Connection {
   readonly localAddress: string;
@@ -48,9 +53,9 @@ export function wrapSocket(socket: Socket): Connection {
 /** Resolves with the connection once `socket` connects, or rejects on error or timeout. */
 function whenConnected(socket: Socket, opts: ConnectOptions): Promise<Connection> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => socket.destroy(Object.assign(new Error(`connect to ${opts.host}:${opts.port} timed out`), { code: 'ETIMEDOUT' })), opts.timeoutMs);
+    const timer = setTimeout(() => socket.destroy(new HeraldError('Timeout', `connect to ${opts.host}:${opts.port} timed out`)), opts.timeoutMs);
     const abort = (): void => {
-      socket.destroy(new Error(`connect to ${opts.host}:${opts.port} aborted`));
+      socket.destroy(new HeraldError('BgpConnect', `connect to ${opts.host}:${opts.port} aborted`));
     };
     if (opts.signal?.aborted) abort();
     opts.signal?.addEventListener('abort', abort, { once: true });
@@ -83,7 +88,7 @@ export function nativeTcpTransport(native: { tcpSocket(family: 4 | 6, opts: { md
       try {
         fd = native.tcpSocket(c.host.includes(':') ? 6 : 4, { ...(opts.md5Key ? { md5Peer: c.host, md5Key: opts.md5Key } : {}), ...(opts.ttl ? { ttl: opts.ttl } : {}) });
       } catch (err) {
-        return Promise.reject(new Error(`could not create the BGP socket: ${(err as Error).message}`));
+        return Promise.reject(new HeraldError('BgpConnect', `could not create the BGP socket: ${errorMessage(err)}`, { cause: err }));
       }
       const socket = new Socket({ fd, readable: true, writable: true });
       const connected = whenConnected(socket, c);

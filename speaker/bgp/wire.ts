@@ -1,6 +1,7 @@
 /** Small shared helpers for the BGP codec: prefixes, addresses and fixed-size fields on the wire. */
 import { familyBits, ipFromBytes, ipToBytes, type IP, type IPFamily } from '../../src/net/ip.js';
 import type { CIDR } from '../../src/net/cidr.js';
+import { ParseError } from '../../src/core/errors.js';
 import { AFI_IPV4, AFI_IPV6 } from './messages.js';
 
 export function afiOf(family: IPFamily): number {
@@ -62,7 +63,7 @@ export function ipv4ToString(buf: Buffer, at: number): string {
 
 export function ipv4FromString(text: string): Buffer {
   const parts = text.split('.').map(Number);
-  if (parts.length !== 4 || parts.some((p) => !Number.isInteger(p) || p < 0 || p > 255)) throw new Error(`"${text}" is not a dotted-quad BGP identifier`);
+  if (parts.length !== 4 || parts.some((p) => !Number.isInteger(p) || p < 0 || p > 255)) throw new ParseError(text, `"${text}" is not a dotted-quad BGP identifier`);
   return Buffer.from(parts);
 }
 

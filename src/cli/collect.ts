@@ -9,7 +9,8 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { stringify } from 'yaml';
-import type { CommandModule } from 'yargs';
+import type { Argv } from 'yargs';
+import type { Command, GlobalArgs } from './command.js';
 import { KINDS } from '../api/group.js';
 import { errorMessage } from '../core/errors.js';
 import { ENDPOINT_SLICES, EVENTS, heraldResource, KubeClient, NODES, PODS, SECRETS, SERVICES, type KubeObject, type ResourceType } from '../k8s/index.js';
@@ -130,15 +131,18 @@ export async function runCollect(client: KubeClient, opts: { namespace: string; 
   return 0;
 }
 
-export function collectCommand(io: CliIO, setExit: (code: number) => void): CommandModule<object, { kubeconfig?: string; namespace: string; output: string }> {
+const builder = (y: Argv<GlobalArgs>) =>
+  y
+    .option('kubeconfig', { type: 'string', describe: 'kubeconfig file (default: in-cluster, then $KUBECONFIG, then ~/.kube/config)' })
+    .option('namespace', { alias: 'n', type: 'string', default: 'herald-system', describe: "Herald's namespace" })
+    .option('output', { alias: 'o', type: 'string', demandOption: true, describe: 'FILE.tar.gz (or .tgz), or a directory' });
+
+
+export function collectCommand(io: CliIO, setExit: (code: number) => void): Command<typeof builder> {
   return {
     command: 'collect',
     describe: 'write a support bundle (.tar.gz or a directory): Herald objects, Services, EndpointSlices, Events, pod logs, Secrets redacted',
-    builder: (y) =>
-      y
-        .option('kubeconfig', { type: 'string', describe: 'kubeconfig file (default: in-cluster, then $KUBECONFIG, then ~/.kube/config)' })
-        .option('namespace', { alias: 'n', type: 'string', default: 'herald-system', describe: "Herald's namespace" })
-        .option('output', { alias: 'o', type: 'string', demandOption: true, describe: 'FILE.tar.gz (or .tgz), or a directory' }) as never,
+    builder,
     handler: async (args) => {
       const client = args.kubeconfig ? KubeClient.fromFile(args.kubeconfig) : KubeClient.fromDefault();
       try {

@@ -2,7 +2,8 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import type { CommandModule } from 'yargs';
+import type { Argv } from 'yargs';
+import type { Command, GlobalArgs } from './command.js';
 import { importMetalLB, type OutputObject } from '../migrate/index.js';
 import type { CliIO } from './io.js';
 import { loadManifests } from './validate.js';
@@ -41,15 +42,18 @@ export async function runImport(opts: ImportOptions, io: CliIO): Promise<number>
   return unsupported > 0 || problems.length > 0 ? 1 : 0;
 }
 
-export function importCommand(io: CliIO, setExit: (code: number) => void): CommandModule<object, { file: string[]; output?: string; namespace: string }> {
+const builder = (y: Argv<GlobalArgs>) =>
+  y
+    .option('file', { alias: 'f', type: 'string', array: true, demandOption: true, describe: 'file or directory (repeatable)' })
+    .option('output', { alias: 'o', type: 'string', describe: 'directory to write one YAML file per object (default: stdout)' })
+    .option('namespace', { alias: 'n', type: 'string', default: 'herald-system', describe: "Herald's namespace, where the objects are written" });
+
+
+export function importCommand(io: CliIO, setExit: (code: number) => void): Command<typeof builder> {
   return {
     command: 'import',
     describe: "convert MetalLB objects (metallb.io CRs, the legacy ConfigMap) to Herald's; names every field it cannot carry over",
-    builder: (y) =>
-      y
-        .option('file', { alias: 'f', type: 'string', array: true, demandOption: true, describe: 'file or directory (repeatable)' })
-        .option('output', { alias: 'o', type: 'string', describe: 'directory to write one YAML file per object (default: stdout)' })
-        .option('namespace', { alias: 'n', type: 'string', default: 'herald-system', describe: "Herald's namespace, where the objects are written" }) as never,
+    builder,
     handler: async (args) => {
       setExit(await runImport({ paths: args.file, ...(args.output !== undefined ? { outDir: args.output } : {}), namespace: args.namespace }, io));
     },

@@ -1,5 +1,6 @@
 /** `herald status [-o json]`: one screen per cluster, read through the Kubernetes API. Also `kubectl herald status`. */
-import type { CommandModule } from 'yargs';
+import type { Argv } from 'yargs';
+import type { Command, GlobalArgs } from './command.js';
 import { EVENTS, SERVICES, heraldResource, KubeClient, type KubeObject } from '../k8s/index.js';
 import type { CliIO } from './io.js';
 import { renderStatus } from './status-render.js';
@@ -36,23 +37,19 @@ export async function runStatus(client: KubeClient, opts: StatusOptions, io: Cli
   return report.problems.length > 0 ? 1 : 0;
 }
 
-interface Args {
-  kubeconfig?: string;
-  namespace: string;
-  output: 'text' | 'json';
-  'lb-class'?: string;
-}
+const builder = (y: Argv<GlobalArgs>) =>
+  y
+    .option('kubeconfig', { type: 'string', describe: 'kubeconfig file (default: in-cluster, then $KUBECONFIG, then ~/.kube/config)' })
+    .option('namespace', { alias: 'n', type: 'string', default: 'herald-system', describe: "Herald's namespace" })
+    .option('output', { alias: 'o', choices: ['text', 'json'] as const, default: 'text' as const, describe: 'output format' })
+    .option('lb-class', { type: 'string', describe: 'Services with this spec.loadBalancerClass (default: those with none)' });
 
-export function statusCommand(io: CliIO, setExit: (code: number) => void): CommandModule<object, Args> {
+
+export function statusCommand(io: CliIO, setExit: (code: number) => void): Command<typeof builder> {
   return {
     command: 'status',
     describe: 'one screen: pools, Services with their announcing nodes, BGP sessions, configuration errors; exit 1 when something is wrong',
-    builder: (y) =>
-      y
-        .option('kubeconfig', { type: 'string', describe: 'kubeconfig file (default: in-cluster, then $KUBECONFIG, then ~/.kube/config)' })
-        .option('namespace', { alias: 'n', type: 'string', default: 'herald-system', describe: "Herald's namespace" })
-        .option('output', { alias: 'o', choices: ['text', 'json'] as const, default: 'text' as const, describe: 'output format' })
-        .option('lb-class', { type: 'string', describe: 'Services with this spec.loadBalancerClass (default: those with none)' }) as never,
+    builder,
     handler: async (args) => {
       const client = args.kubeconfig ? KubeClient.fromFile(args.kubeconfig) : KubeClient.fromDefault();
       try {

@@ -2,7 +2,8 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import type { CommandModule } from 'yargs';
+import type { Argv } from 'yargs';
+import type { Command, GlobalArgs } from './command.js';
 import { errorMessage, formatObjectRef } from '../core/errors.js';
 import { parseConfig } from '../config/parse.js';
 import { capList, isObject } from '../config/reader.js';
@@ -145,12 +146,15 @@ export async function runValidate(paths: readonly string[], io: CliIO): Promise<
   return 0;
 }
 
-export function validateCommand(io: CliIO, setExit: (code: number) => void): CommandModule<object, { file: string[] }> {
+const builder = (y: Argv<GlobalArgs>) =>
+  y.option('file', { alias: 'f', type: 'string', array: true, demandOption: true, describe: 'file or directory (repeatable)' });
+
+
+export function validateCommand(io: CliIO, setExit: (code: number) => void): Command<typeof builder> {
   return {
     command: 'validate',
     describe: 'check Herald manifests offline: prints each error with object, field and reason',
-    builder: (y) =>
-      y.option('file', { alias: 'f', type: 'string', array: true, demandOption: true, describe: 'file or directory (repeatable)' }),
+    builder,
     handler: async (args) => {
       setExit(await runValidate(args.file, io));
     },

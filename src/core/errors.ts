@@ -1,17 +1,42 @@
 /**
  * Herald's one error family. Callers branch on `code`, never on message text.
- * Every subclass narrows `code` to its own literal union.
+ * Every subclass narrows `code` to its own literal union. Each code is thrown somewhere;
+ * a code nobody throws is removed, so the union says what can really happen.
  */
 
+/** A failed Kubernetes API call (KubeApiError in src/k8s), by what the caller can do about it. */
+export type KubeApiErrorCode =
+  /** 404: the object (or the resource) does not exist. */
+  | 'NotFound'
+  /** 409 AlreadyExists: a create found the name taken. */
+  | 'AlreadyExists'
+  /** 409 Conflict: a write carried a stale resourceVersion; read again and retry. */
+  | 'Conflict'
+  /** 410: a watch or list resourceVersion is too old; list again. */
+  | 'Gone'
+  /** 400 and 422: the server refused the object or the request as invalid. */
+  | 'Invalid'
+  | 'Unauthorized'
+  | 'Forbidden'
+  | 'TooManyRequests'
+  /** No answer within the time allowed (ours, or the server's 504). */
+  | 'Timeout'
+  /** No connection, or a server error (5xx): worth another try. */
+  | 'Unavailable'
+  /** Any other HTTP status. */
+  | 'ApiError';
+
 export type HeraldErrorCode =
+  | KubeApiErrorCode
   | 'ConfigInvalid'
   | 'ParseError'
-  | 'AllocationFailed'
-  | 'NotFound'
-  | 'Conflict'
   | 'Unsupported'
+  /** A broken invariant inside Herald (a bug), e.g. the BGP decoder throwing. */
   | 'Internal'
+  /** A BGP message that cannot be encoded (too large for the negotiated size). */
   | 'BgpMessage'
+  /** A BGP connection could not be made (the socket, the connect, its timeout). */
+  | 'BgpConnect'
   | 'NativeUnavailable'
   | 'Usage';
 

@@ -6,6 +6,7 @@
 import { Agent as HttpsAgent, type AgentOptions } from 'node:https';
 import { HttpMethod, IsomorphicFetchHttpLibrary, KubeConfig, RequestContext, Watch } from './client-node.js';
 import { HeraldError } from '../core/errors.js';
+import { KubeApiError, isNotFound, knownReason } from './api-error.js';
 import type { ObjectMeta as ApiObjectMeta } from '../api/meta.js';
 
 /** Kubernetes ObjectMeta as Herald reads it: the API's shape with the name always set. */
@@ -28,52 +29,6 @@ export interface ResourceType {
   readonly plural: string;
   readonly kind: string;
   readonly namespaced: boolean;
-}
-
-export type KubeErrorReason =
-  | 'NotFound'
-  | 'AlreadyExists'
-  | 'Conflict'
-  | 'Invalid'
-  | 'Forbidden'
-  | 'Unauthorized'
-  | 'Expired'
-  | 'Gone'
-  | 'TooManyRequests'
-  | 'InternalError'
-  | 'BadRequest'
-  | 'Timeout'
-  | 'ServiceUnavailable'
-  | 'Unknown';
-
-/** A failed API call: the HTTP status and the Status object's reason and message. */
-export class KubeApiError extends HeraldError {
-  override readonly code = 'Internal' as const;
-  constructor(
-    readonly statusCode: number,
-    readonly reason: KubeErrorReason,
-    message: string,
-    readonly status?: Record<string, unknown>,
-  ) {
-    super('Internal', message);
-    this.name = 'KubeApiError';
-  }
-}
-
-export function isNotFound(err: unknown): boolean {
-  return err instanceof KubeApiError && err.statusCode === 404;
-}
-
-export function isConflict(err: unknown): boolean {
-  return err instanceof KubeApiError && err.statusCode === 409 && err.reason === 'Conflict';
-}
-
-export function isAlreadyExists(err: unknown): boolean {
-  return err instanceof KubeApiError && err.statusCode === 409 && err.reason === 'AlreadyExists';
-}
-
-export function isGone(err: unknown): boolean {
-  return err instanceof KubeApiError && err.statusCode === 410;
 }
 
 export interface ListResult<T extends KubeObject = KubeObject> {
@@ -113,18 +68,6 @@ const PATCH_CONTENT_TYPE: Record<PatchKind, string> = {
   json: 'application/json-patch+json',
   strategic: 'application/strategic-merge-patch+json',
 };
-
-function knownReason(r: unknown, code: number): KubeErrorReason {
-  const reasons: KubeErrorReason[] = ['NotFound', 'AlreadyExists', 'Conflict', 'Invalid', 'Forbidden', 'Unauthorized', 'Expired', 'Gone', 'TooManyRequests', 'InternalError', 'BadRequest', 'Timeout', 'ServiceUnavailable'];
-  if (typeof r === 'string' && (reasons as string[]).includes(r)) return r as KubeErrorReason;
-  if (code === 404) return 'NotFound';
-  if (code === 409) return 'Conflict';
-  if (code === 410) return 'Expired';
-  if (code === 429) return 'TooManyRequests';
-  if (code === 503) return 'ServiceUnavailable';
-  if (code >= 500) return 'InternalError';
-  return 'Unknown';
-}
 
 export function resourcePath(t: ResourceType, namespace?: string, name?: string, sub?: string): string {
   const base = t.group === '' ? `/api/${t.version}` : `/apis/${t.group}/${t.version}`;
@@ -237,7 +180,7 @@ export class KubeClient {
     try {
       response = await this.http.send(ctx).toPromise();
     } catch (err) {
-      throw new KubeApiError(0, 'Unknown', `${method} ${path}: ${(err as Error).message}`);
+      throw new KubeApiError(0, 'Unknown', `${method} ${path}: ${(err as Error).message}`, { cause: err });
     }
     const text = await response.body.text();
     let parsed: unknown;
@@ -249,7 +192,7 @@ export class KubeClient {
     if (response.httpStatusCode < 200 || response.httpStatusCode > 299) {
       const status = (parsed ?? {}) as Record<string, unknown>;
       const message = typeof status['message'] === 'string' ? status['message'] : `${method} ${path}: HTTP ${response.httpStatusCode} ${text.slice(0, 200)}`;
-      throw new KubeApiError(response.httpStatusCode, knownReason(status['reason'], response.httpStatusCode), message, status);
+      throw new KubeApiError(response.httpStatusCode, knownReason(status['reason'], response.httpStatusCode), message, { status });
     }
     return parsed;
   }
@@ -261,7 +204,7 @@ export class KubeClient {
     await this.kubeConfig.applySecurityAuthentication(ctx);
     this.reuseAgent(ctx);
     const response = await this.http.send(ctx).toPromise().catch((err: unknown) => {
-      throw new KubeApiError(0, 'Unknown', `GET ${path}: ${(err as Error).message}`);
+      throw new KubeApiError(0, 'Unknown', `GET ${path}: ${(err as Error).message}`, { cause: err });
     });
     const text = await response.body.text();
     if (response.httpStatusCode >= 200 && response.httpStatusCode <= 299) return text;
@@ -272,7 +215,7 @@ export class KubeClient {
       // not a Status object
     }
     const message = typeof status['message'] === 'string' ? status['message'] : `GET ${path}: HTTP ${response.httpStatusCode} ${text.slice(0, 200)}`;
-    throw new KubeApiError(response.httpStatusCode, knownReason(status['reason'], response.httpStatusCode), message, status);
+    throw new KubeApiError(response.httpStatusCode, knownReason(status['reason'], response.httpStatusCode), message, { status });
   }
 
   /** The server's /version: major and minor as numbers (a trailing `+` dropped) and gitVersion. */
@@ -382,7 +325,7 @@ export class KubeClient {
       if (done) return;
       done = true;
       const e = err as { statusCode?: number; message?: string } | null | undefined;
-      if (e && typeof e.statusCode === 'number') onDone(new KubeApiError(e.statusCode, knownReason(undefined, e.statusCode), e.message ?? `watch failed: HTTP ${e.statusCode}`));
+      if (e && typeof e.statusCode === 'number') onDone(new KubeApiError(e.statusCode, knownReason(undefined, e.statusCode), e.message ?? `watch failed: HTTP ${e.statusCode}`, { cause: err }));
       else if (e && (e as { name?: string }).name === 'AbortError') onDone(undefined);
       else onDone(e ?? undefined);
     };

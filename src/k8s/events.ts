@@ -10,7 +10,8 @@ import { randomBytes } from 'node:crypto';
 import type { Clock } from '../core/clock.js';
 import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import { KubeApiError, isNotFound, type KubeClient, type KubeObject } from './client.js';
+import { KubeApiError, isNotFound } from './api-error.js';
+import type { KubeClient, KubeObject } from './client.js';
 import { backoffDelay } from './backoff.js';
 import { EVENTS } from './resources.js';
 
@@ -46,7 +47,7 @@ export interface EventRecorderOptions {
 
 /** No connection, throttled, or a server error: worth another try. */
 function transient(err: unknown): boolean {
-  return err instanceof KubeApiError && (err.statusCode === 0 || err.statusCode === 429 || err.statusCode >= 500);
+  return err instanceof KubeApiError && (err.code === 'Unavailable' || err.code === 'Timeout' || err.code === 'TooManyRequests');
 }
 
 class Closed extends Error {}

@@ -1,3 +1,4 @@
+export * from './api-error.js';
 export * from './client.js';
 export * from './resources.js';
 export * from './informer.js';

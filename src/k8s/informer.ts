@@ -8,7 +8,8 @@ import type { Clock, TimerHandle } from '../core/clock.js';
 import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { backoffDelay } from './backoff.js';
-import { isGone, isNotFound, type KubeClient, type KubeObject, type ResourceType, type WatchStream } from './client.js';
+import { isGone, isNotFound } from './api-error.js';
+import type { KubeClient, KubeObject, ResourceType, WatchStream } from './client.js';
 
 export interface InformerHandlers<T extends KubeObject> {
   onAdd?(obj: T): void;

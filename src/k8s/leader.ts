@@ -7,7 +7,8 @@
 import type { Clock, TimerHandle } from '../core/clock.js';
 import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import { isAlreadyExists, isConflict, type KubeClient, type KubeObject } from './client.js';
+import { isAlreadyExists, isConflict } from './api-error.js';
+import type { KubeClient, KubeObject } from './client.js';
 import { LEASES } from './resources.js';
 
 export interface LeaderElectionOptions {

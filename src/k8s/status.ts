@@ -4,7 +4,7 @@
  * helpers with kube's lastTransitionTime rule.
  */
 import type { KubeClient, KubeObject, ResourceType } from './client.js';
-import { isConflict } from './client.js';
+import { isConflict } from './api-error.js';
 
 export interface Condition {
   type: string;

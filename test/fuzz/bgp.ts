@@ -7,7 +7,7 @@
 import fc from 'fast-check';
 import { decode, encode } from '../../speaker/bgp/codec.js';
 import { Framer } from '../../speaker/bgp/framer.js';
-import { AS_SEQUENCE, AS_SET, DEFAULT_CODEC, type BgpMessage, type CodecOptions, type OpenMessage, type UpdateMessage } from '../../speaker/bgp/messages.js';
+import { AS_SEQUENCE, AS_SET, DEFAULT_CODEC, treatAsWithdraw, type BgpMessage, type CodecOptions, type OpenMessage, type UpdateMessage } from '../../speaker/bgp/messages.js';
 import type { CIDR } from '../../src/net/cidr.js';
 import { canon, must, mutated, target, type FuzzTarget } from './harness.js';
 
@@ -39,7 +39,17 @@ export function checkDecode(buf: Buffer, opts: CodecOptions, reencode = true): s
     must(r.error.kind !== 'internal', `internal decoder error on ${buf.toString('hex')}: ${r.error.reason}`);
     must(RFC4271_SUBCODES[r.error.code]?.includes(r.error.subcode) === true, `NOTIFICATION ${r.error.code}/${r.error.subcode} is not an RFC 4271 decode error (${r.error.reason}) for ${buf.toString('hex')}`);
     must(r.error.reason.length > 0, 'a refusal says why');
+    must(r.error.handling === 'session-reset', `a refusal resets the session, not ${String(r.error.handling)}`);
+    // The session picks UpdateMsgErr by `message`: an UPDATE error is found in an UPDATE, and only there; an OPEN error in an OPEN.
+    must((r.error.code === 3) === (r.error.message === 'update'), `NOTIFICATION ${r.error.code}/${r.error.subcode} found in ${r.error.message}`);
+    must(r.error.code !== 2 || r.error.message === 'open', `NOTIFICATION 2/${r.error.subcode} found in ${r.error.message}`);
     return `malformed:${r.error.code}/${r.error.subcode}`;
+  }
+  if (r.message.type === 'update') {
+    for (const e of r.message.errors ?? []) {
+      must(e.handling === 'treat-as-withdraw' || e.handling === 'attribute-discard', `an UPDATE kept with a ${e.handling} error`);
+      must(e.message === 'update' && e.code === 3 && RFC4271_SUBCODES[3]?.includes(e.subcode) === true, `attribute error ${e.code}/${e.subcode} in ${e.message}: ${e.reason}`);
+    }
   }
   if (reencode) {
     try {
@@ -48,7 +58,7 @@ export function checkDecode(buf: Buffer, opts: CodecOptions, reencode = true): s
       must(false, `accepted ${r.message.type} does not encode again: ${(err as Error).message}; input ${buf.toString('hex')}`);
     }
   }
-  return r.message.type === 'update' && r.message.treatAsWithdraw ? 'ok:update-treat-as-withdraw' : `ok:${r.message.type}`;
+  return r.message.type === 'update' && treatAsWithdraw(r.message) ? 'ok:update-treat-as-withdraw' : `ok:${r.message.type}`;
 }
 
 const u16 = fc.integer({ min: 0, max: 0xffff });

@@ -1,8 +1,10 @@
 /**
- * Runs Herald's BgpManager for one BGPPeer with a bfdProfile inside a network namespace, as
- * the speaker does, for BFD interop tests. Commands are JSON lines on stdin:
- * {"cmd":"start","peer":{BGPPeer spec},"profile":{BFDProfile spec},"routes":["203.0.113.1/32"]}
- * and {"cmd":"stop"} (a graceful shutdown: BFD AdminDown, then BGP Cease; exits).
+ * Runs Herald's BgpManager for one BGPPeer (with a bfdProfile when a profile is given) inside
+ * a network namespace, as the speaker does, for BFD and BGP interop tests. Commands are JSON
+ * lines on stdin:
+ * {"cmd":"start","peer":{BGPPeer spec},"profile":{BFDProfile spec},"routes":["203.0.113.1/32"]},
+ * {"cmd":"delete"} (the BGPPeer is deleted: the manager applies no peers) and
+ * {"cmd":"stop"} (a graceful shutdown: BFD AdminDown, then BGP Cease; exits).
  * Every 20 ms a change of the BGP state or BFD status goes out as a JSON line on stdout.
  */
 import { createInterface } from 'node:readline';
@@ -35,11 +37,13 @@ createInterface({ input: process.stdin }).on('line', (line) => {
   const msg = JSON.parse(line) as { cmd: string; peer?: Record<string, unknown>; profile?: Record<string, unknown>; routes?: string[] };
   if (msg.cmd === 'start') {
     const parsed = parseConfig([
-      { apiVersion: H, kind: 'BFDProfile', metadata: { name: 'profile', namespace: 'herald-system' }, spec: msg.profile ?? {} },
-      { apiVersion: H, kind: 'BGPPeer', metadata: { name: 'router', namespace: 'herald-system' }, spec: { bfdProfile: 'profile', ...msg.peer } },
+      ...(msg.profile ? [{ apiVersion: H, kind: 'BFDProfile', metadata: { name: 'profile', namespace: 'herald-system' }, spec: msg.profile }] : []),
+      { apiVersion: H, kind: 'BGPPeer', metadata: { name: 'router', namespace: 'herald-system' }, spec: { ...(msg.profile ? { bfdProfile: 'profile' } : {}), ...msg.peer } },
     ]);
     if (parsed.errors.length > 0) process.stderr.write(`${parsed.errors.map((e) => e.message).join('\n')}\n`);
     manager.apply([...parsed.config.peers.values()], new Map([['router', (msg.routes ?? []).map((p) => ({ prefix: parseCIDR(p) }))]]), parsed.config.bfdProfiles);
+  } else if (msg.cmd === 'delete') {
+    manager.apply([], new Map());
   } else if (msg.cmd === 'stop') {
     manager.stopAll();
     clearInterval(timer);

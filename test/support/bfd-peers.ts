@@ -1,4 +1,4 @@
-/** Helpers for BFD interop tests: Herald's BgpManager with a bfdProfile in a namespace (bfd-driver.ts), and FRR's bfdd. */
+/** Helpers for BFD and BGP interop tests: Herald's BgpManager in a namespace (bfd-driver.ts), and FRR's bfdd. */
 import type { ChildProcess } from 'node:child_process';
 import { chmodSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -32,8 +32,14 @@ export class BfdDriver {
     this.proc.stderr!.on('data', (d: Buffer) => process.stderr.write(`[bfd-driver ${ns}] ${d.toString()}`));
   }
 
-  start(peer: Record<string, unknown>, profile: Record<string, unknown>, routes: string[] = []): void {
-    this.proc.stdin!.write(`${JSON.stringify({ cmd: 'start', peer, profile, routes })}\n`);
+  /** `profile`: the BFDProfile spec (the peer then names it); without one, no BFD. */
+  start(peer: Record<string, unknown>, profile: Record<string, unknown> | undefined, routes: string[] = []): void {
+    this.proc.stdin!.write(`${JSON.stringify({ cmd: 'start', peer, ...(profile ? { profile } : {}), routes })}\n`);
+  }
+
+  /** The BGPPeer is deleted: the manager applies an empty peer list. */
+  deletePeer(): void {
+    this.proc.stdin!.write(`${JSON.stringify({ cmd: 'delete' })}\n`);
   }
 
   /** A graceful shutdown (AdminDown, Cease); resolves when the process has exited. */

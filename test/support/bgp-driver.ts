@@ -5,6 +5,7 @@
  */
 import { readdirSync } from 'node:fs';
 import { createInterface } from 'node:readline';
+import { describeDown } from '../../speaker/bgp/fsm.js';
 import { BgpListener } from '../../speaker/bgp/listener.js';
 import { BgpSession, type Route } from '../../speaker/bgp/session.js';
 import { nativeTcpTransport, tcpTransport } from '../../speaker/bgp/transport.js';
@@ -88,7 +89,7 @@ createInterface({ input: process.stdin }).on('line', (line) => {
         },
       },
     });
-    session.onStateChange((state, reason) => out({ event: 'state', state, reason }));
+    session.onStateChange((state, reason) => out({ event: 'state', state, reason: reason && describeDown(reason) }));
     session.start();
     if (c.passive || c.listen) {
       const s = session;

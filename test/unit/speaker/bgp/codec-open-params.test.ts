@@ -5,6 +5,7 @@
 import { expect } from 'chai';
 import { decode, encode } from '../../../../speaker/bgp/codec.js';
 import { DEFAULT_CODEC, decodeErrorKind, type CodecOptions, type OpenMessage } from '../../../../speaker/bgp/messages.js';
+import { HeraldError } from '../../../../src/core/errors.js';
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 const MARKER = 'ffffffffffffffffffffffffffffffff';
@@ -80,7 +81,11 @@ describe('bgp codec: internal errors are tagged', () => {
     if (r.ok) return;
     expect(r.error.kind).to.equal('internal');
     expect(decodeErrorKind(r.error)).to.equal('internal');
-    expect(r.error.cause).to.be.instanceOf(TypeError);
+    // Herald's own error type, code Internal, with what the decoder threw as its cause.
+    expect(r.error.cause).to.be.instanceOf(HeraldError);
+    expect((r.error.cause as HeraldError).code).to.equal('Internal');
+    expect((r.error.cause as HeraldError).cause).to.be.instanceOf(TypeError);
+    expect([r.error.handling, r.error.message]).to.deep.equal(['session-reset', 'update']);
     expect([r.error.code, r.error.subcode]).to.deep.equal([6, 0]);
     expect(r.error.reason).to.match(/^internal decoder error: boom/);
   });

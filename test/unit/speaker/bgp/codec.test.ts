@@ -6,7 +6,7 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import { decode, encode } from '../../../../speaker/bgp/codec.js';
 import { Framer } from '../../../../speaker/bgp/framer.js';
-import { DEFAULT_CODEC, isEndOfRib, type OpenMessage, type UpdateMessage } from '../../../../speaker/bgp/messages.js';
+import { DEFAULT_CODEC, isEndOfRib, treatAsWithdraw, type OpenMessage, type UpdateMessage } from '../../../../speaker/bgp/messages.js';
 import { endOfRib, packAnnouncements, packWithdrawals } from '../../../../speaker/bgp/packer.js';
 import { formatCIDR } from '../../../../src/net/cidr.js';
 import { parseIP } from '../../../../src/net/ip.js';
@@ -150,12 +150,13 @@ describe('bgp codec: errors carry the NOTIFICATION of RFC 4271 §6', () => {
     });
   }
 
-  const withdraws: { name: string; attrs: string; why: RegExp }[] = [
-    { name: 'invalid ORIGIN value', attrs: '40 01 01 07 40 02 00 40 03 04 c0000201', why: /ORIGIN/ },
-    { name: 'missing NEXT_HOP', attrs: '40 01 01 00 40 02 00', why: /missing well-known attribute 3/ },
-    { name: 'malformed AS_PATH', attrs: '40 01 01 00 40 02 03 02 05 00 40 03 04 c0000201', why: /AS_PATH/ },
-    { name: 'LOCAL_PREF of 3 bytes', attrs: '40 01 01 00 40 02 00 40 03 04 c0000201 40 05 03 000001', why: /LOCAL_PREF/ },
-    { name: 'wrong flags on ORIGIN', attrs: '80 01 01 00 40 02 00 40 03 04 c0000201', why: /flags/ },
+  // `subcode`: the RFC 4271 §6.3 UPDATE error the attribute would have reset the session with.
+  const withdraws: { name: string; attrs: string; why: RegExp; subcode: number }[] = [
+    { name: 'invalid ORIGIN value', attrs: '40 01 01 07 40 02 00 40 03 04 c0000201', why: /ORIGIN/, subcode: 6 },
+    { name: 'missing NEXT_HOP', attrs: '40 01 01 00 40 02 00', why: /missing well-known attribute 3/, subcode: 3 },
+    { name: 'malformed AS_PATH', attrs: '40 01 01 00 40 02 03 02 05 00 40 03 04 c0000201', why: /AS_PATH/, subcode: 11 },
+    { name: 'LOCAL_PREF of 3 bytes', attrs: '40 01 01 00 40 02 00 40 03 04 c0000201 40 05 03 000001', why: /LOCAL_PREF/, subcode: 5 },
+    { name: 'wrong flags on ORIGIN', attrs: '80 01 01 00 40 02 00 40 03 04 c0000201', why: /flags/, subcode: 4 },
   ];
   for (const tc of withdraws) {
     it(`RFC 7606 treat-as-withdraw: ${tc.name}`, () => {
@@ -164,7 +165,9 @@ describe('bgp codec: errors carry the NOTIFICATION of RFC 4271 §6', () => {
       const body = Buffer.concat([hex('0000'), Buffer.from([0, a.length]), a, nlri]);
       const r = decode(Buffer.concat([hex(MARKER), Buffer.from([0, 19 + body.length, 2]), body]), DEFAULT_CODEC);
       expect(r.ok).to.equal(true);
-      expect((r as { message: UpdateMessage }).message.treatAsWithdraw).to.match(tc.why);
+      const withdraw = treatAsWithdraw((r as { message: UpdateMessage }).message);
+      expect(withdraw?.reason).to.match(tc.why);
+      expect([withdraw?.handling, withdraw?.code, withdraw?.subcode]).to.deep.equal(['treat-as-withdraw', 3, tc.subcode]);
     });
   }
 });

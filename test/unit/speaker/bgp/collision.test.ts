@@ -138,10 +138,10 @@ describe('bgp fsm: passive peers (PassiveTcpEstablishment)', () => {
     expect(t.actions).to.deep.equal([]);
   });
   it('a lost connection goes back to Active to wait, never connecting out', () => {
-    const t = transition({ name: 'OpenSent', connectRetryCounter: 0 }, { type: 'TcpConnectionFails' }, cfg);
+    const t = transition({ name: 'OpenSent', connectRetryCounter: 0, failures: 0 }, { type: 'TcpConnectionFails' }, cfg);
     expect(t.state.name).to.equal('Active');
     expect(t.actions.map((a) => a.type)).to.deep.equal(['stopTimer', 'drop']);
-    expect(transition({ name: 'Active', connectRetryCounter: 0 }, { type: 'ConnectRetryTimerExpires' }, cfg).actions).to.deep.equal([]);
+    expect(transition({ name: 'Active', connectRetryCounter: 0, failures: 0 }, { type: 'ConnectRetryTimerExpires' }, cfg).actions).to.deep.equal([]);
   });
 });
 

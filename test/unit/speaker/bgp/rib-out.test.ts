@@ -2,7 +2,7 @@
 import { expect } from 'chai';
 import { formatCIDR, parseCIDR } from '../../../../src/net/cidr.js';
 import { parseIP, type IP } from '../../../../src/net/ip.js';
-import type { Negotiated } from '../../../../speaker/bgp/fsm.js';
+import type { Negotiated } from '../../../../speaker/bgp/negotiate.js';
 import { DEFAULT_CODEC, type UpdateMessage } from '../../../../speaker/bgp/messages.js';
 import { AdjRibOut, type DiffContext, type Route } from '../../../../speaker/bgp/rib-out.js';
 

@@ -170,6 +170,35 @@ describe('bgp session (scripted peer, fake clock)', () => {
     expect(session.lastErrorMessage()).to.include('unknown message type 9');
   });
 
+  // UPDATE bodies: withdrawn length 0, then the attribute field, then NLRI 203.0.113.1/32.
+  const updateWith = (attrs: string): Buffer => {
+    const a = Buffer.from(attrs.replace(/ /g, ''), 'hex');
+    const body = Buffer.concat([Buffer.from([0, 0, 0, a.length]), a, Buffer.from('20cb007101', 'hex')]);
+    return Buffer.concat([Buffer.alloc(16, 0xff), Buffer.from([0, 19 + body.length, 2]), body]);
+  };
+
+  const decodeErrors: { name: string; before?: 'OpenSent'; update: string; notification?: [number, number]; state: string }[] = [
+    // RFC 7606: an invalid ORIGIN withdraws the UPDATE's routes; the session stays up.
+    { name: 'an attribute error treated as withdraw keeps the session', update: '40 01 01 07 40 02 00 40 03 04 c0000201', state: 'Established' },
+    // An MP_REACH_NLRI whose next hop overruns it cannot be parsed, so it resets the session (RFC 7606 §5.3): 3/9.
+    { name: 'a session-reset UPDATE error in Established sends its section 6.3 NOTIFICATION', update: '40 01 01 00 40 02 00 40 03 04 c0000201 80 0e 05 0001010400', notification: [3, 9], state: 'Idle' },
+    // Before Established any UPDATE error is an FSM error (RFC 4271 §8.2.2), subcode 1 in OpenSent (RFC 6608).
+    { name: 'an UPDATE error in OpenSent is an FSM error with the RFC 6608 subcode', before: 'OpenSent', update: '40 01 01 00 40 02 00 40 03 04 c0000201 80 0e 05 0001010400', notification: [5, 1], state: 'Idle' },
+  ];
+  for (const tc of decodeErrors) {
+    it(`decode errors by their handling: ${tc.name}`, async () => {
+      const { peer, session } = setup();
+      session.start();
+      await flush();
+      if (!tc.before) peer.open();
+      const sent = peer.received.length;
+      peer.sendRaw(updateWith(tc.update));
+      const notifications = peer.received.slice(sent).filter((m) => m.type === 'notification').map((m) => [(m as { code: number }).code, (m as { subcode: number }).subcode]);
+      expect(notifications).to.deep.equal(tc.notification ? [tc.notification] : []);
+      expect(session.state()).to.equal(tc.state);
+    });
+  }
+
   it('refuses an OPEN from the wrong AS with NOTIFICATION 2/2', async () => {
     const { peer, session } = setup();
     session.start();
