@@ -2,10 +2,11 @@
 import type { CommandModule } from 'yargs';
 import type { CliIO } from '../src/cli/io.js';
 import { createWinstonLogger } from '../src/cli/logging.js';
+import { metricsSecurityFrom, metricsSecurityOptions, type MetricsSecurityArgs } from '../src/cli/metrics-flags.js';
 import type { LogLevel } from '../src/core/logger.js';
 import { KubeClient } from '../src/k8s/index.js';
 
-interface Args {
+interface Args extends MetricsSecurityArgs {
   kubeconfig?: string;
   namespace: string;
   'lb-class'?: string;
@@ -16,6 +17,7 @@ interface Args {
   'retry-period': number;
   'metrics-port': number;
   'metrics-host': string;
+  'health-port'?: number;
   'log-level': LogLevel;
 }
 
@@ -24,7 +26,7 @@ export function controllerCommand(io: CliIO, waitForStop: () => Promise<void>, s
     command: 'controller',
     describe: 'assign external IPs to Services of type LoadBalancer from IPAddressPools',
     builder: (y) =>
-      y
+      metricsSecurityOptions(y)
         .option('kubeconfig', { type: 'string', describe: 'kubeconfig file (default: in-cluster, then $KUBECONFIG, then ~/.kube/config)' })
         .option('namespace', { type: 'string', default: process.env['POD_NAMESPACE'] ?? 'herald-system', describe: "namespace of Herald's configuration" })
         .option('lb-class', { type: 'string', describe: 'serve only Services with this spec.loadBalancerClass (default: those with none)' })
@@ -34,9 +36,11 @@ export function controllerCommand(io: CliIO, waitForStop: () => Promise<void>, s
         .option('renew-deadline', { type: 'number', default: 10, describe: 'seconds' })
         .option('retry-period', { type: 'number', default: 2, describe: 'seconds' })
         .option('metrics-port', { type: 'number', default: 7472 })
-        .option('metrics-host', { type: 'string', default: '0.0.0.0' }) as never,
+        .option('metrics-host', { type: 'string', default: '0.0.0.0' })
+        .option('health-port', { type: 'number', describe: 'also serve /healthz and /readyz over plain HTTP on this port (for probes when /metrics is HTTPS)' }) as never,
     handler: async (args) => {
       const { runController } = await import('../controller/main.js');
+      const security = metricsSecurityFrom(args);
       const logger = createWinstonLogger({ level: args['log-level'], stream: io.stderr });
       const client = args.kubeconfig ? KubeClient.fromFile(args.kubeconfig, { userAgent: 'herald-controller' }) : KubeClient.fromDefault({ userAgent: 'herald-controller' });
       const running = await runController({
@@ -52,6 +56,8 @@ export function controllerCommand(io: CliIO, waitForStop: () => Promise<void>, s
         retryPeriodMs: args['retry-period'] * 1000,
         metricsPort: args['metrics-port'],
         metricsHost: args['metrics-host'],
+        ...(security ? { metricsSecurity: security } : {}),
+        ...(args['health-port'] !== undefined ? { healthPort: args['health-port'] } : {}),
         stopSignal: waitForStop(),
       }).catch((err: unknown) => {
         client.close();
