@@ -54,6 +54,8 @@ export interface SpeakerOptions {
   readonly splitBrainGuard?: boolean;
   /** Accept routers' BGP connections on the peers' ports (default on; passive peers need it). */
   readonly bgpListen?: boolean;
+  /** Interface name globs Layer 2 never picks by itself (default DEFAULT_EXCLUDED_INTERFACES). */
+  readonly excludeInterfaces?: readonly string[];
 }
 
 /** The Secret (made by the controller) whose `secretkey` authenticates membership datagrams. */
@@ -118,7 +120,7 @@ export class Speaker {
     const native = 'error' in opts.native ? undefined : opts.native;
     if (native) {
       this.links = new NetlinkLinks({ native, logger: this.log });
-      this.l2 = new L2Engine({ native, links: this.links, clock: opts.clock, logger: this.log, counters: this.l2Counters, onChange: () => this.kick(), membershipAgreesSince: (since) => this.swim?.heardFromAllSince(since) === true });
+      this.l2 = new L2Engine({ native, links: this.links, clock: opts.clock, logger: this.log, counters: this.l2Counters, ...(opts.excludeInterfaces ? { excludeInterfaces: opts.excludeInterfaces } : {}), onChange: () => this.kick(), membershipAgreesSince: (since) => this.swim?.heardFromAllSince(since) === true });
     }
     else this.log.error('layer2 mode unavailable: the native addon did not load; BGP mode still runs', { cause: (opts.native as { error: string }).error });
     this.bgp = new BgpManager({ clock: opts.clock, logger: this.log, ...(native ? { native } : { nativeError: (opts.native as { error: string }).error }), nodeAddresses: () => this.nodeAddresses(), listen: opts.bgpListen ?? true, onChange: () => this.kick() });
