@@ -111,6 +111,7 @@ export const BUILTIN_RESOURCES: readonly ResourceInfo[] = [
   builtin('apps', 'v1', 'deployments', 'Deployment', { shortNames: ['deploy'], hasStatus: true, hasScale: true, categories: ['all'] }),
   builtin('apps', 'v1', 'replicasets', 'ReplicaSet', { shortNames: ['rs'], hasStatus: true, hasScale: true, categories: ['all'] }),
   builtin('apps', 'v1', 'daemonsets', 'DaemonSet', { shortNames: ['ds'], hasStatus: true, categories: ['all'] }),
+  builtin('networking.k8s.io', 'v1', 'networkpolicies', 'NetworkPolicy', { shortNames: ['netpol'] }),
   builtin('policy', 'v1', 'poddisruptionbudgets', 'PodDisruptionBudget', { shortNames: ['pdb'], hasStatus: true }),
   builtin('authentication.k8s.io', 'v1', 'tokenreviews', 'TokenReview', { namespaced: false, review: true }),
   builtin('authorization.k8s.io', 'v1', 'subjectaccessreviews', 'SubjectAccessReview', { namespaced: false, review: true }),
