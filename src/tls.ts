@@ -3,9 +3,9 @@
  * given none, or a certificate and key read from files (cert-manager, a Secret).
  */
 import { readFileSync } from 'node:fs';
-import { X509Certificate, createPrivateKey } from 'node:crypto';
-import { generate as generateCertificate } from 'selfsigned';
+import { X509Certificate, createPrivateKey, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { HeraldError, errorMessage } from './core/errors.js';
+import { pem, selfSignedDer } from './x509.js';
 
 export interface ServingCertificate {
   /** PEM. */
@@ -23,21 +23,22 @@ export interface SelfSignedOptions {
 
 const WILDCARD = new Set(['0.0.0.0', '::']);
 
-export async function selfSignedCertificate(opts: SelfSignedOptions): Promise<ServingCertificate> {
+/** A new P-256 key and a certificate for it, valid from an hour ago (clock skew) for `days`. */
+export function selfSignedCertificate(opts: SelfSignedOptions): Promise<ServingCertificate> {
   const ips = [...new Set(opts.ips.filter((ip) => !WILDCARD.has(ip)))];
-  const pems = await generateCertificate([{ name: 'commonName', value: opts.commonName }], {
-    keyType: 'ec',
-    curve: 'P-256',
-    algorithm: 'sha256',
-    days: opts.days ?? 365,
-    extensions: [
-      { name: 'basicConstraints', cA: true, critical: true },
-      { name: 'keyUsage', digitalSignature: true, keyCertSign: true, critical: true },
-      { name: 'extKeyUsage', serverAuth: true },
-      { name: 'subjectAltName', altNames: [...[...new Set(opts.dnsNames)].map((value) => ({ type: 2, value })), ...ips.map((ip) => ({ type: 7, ip }))] },
-    ],
-  } as never);
-  return { cert: pems.cert, key: pems.private };
+  const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+  const now = Date.now();
+  const der = selfSignedDer({
+    commonName: opts.commonName,
+    dnsNames: [...new Set(opts.dnsNames)],
+    ips,
+    notBefore: now - 3_600_000,
+    notAfter: now + (opts.days ?? 365) * 86_400_000,
+    serial: randomBytes(16),
+    publicKey,
+    privateKey,
+  });
+  return Promise.resolve({ cert: pem('CERTIFICATE', der), key: privateKey.export({ type: 'pkcs8', format: 'pem' }) as string });
 }
 
 /** Reads a PEM certificate and key, checking that they parse and belong together. */
