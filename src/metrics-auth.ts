@@ -167,19 +167,21 @@ export interface SecureMetricsOptions {
 }
 
 /** The certificate and authorizer of a secured metrics endpoint. */
-export async function secureMetrics(o: SecureMetricsOptions): Promise<{ certificate: ServingCertificate; authorizer: RequestAuthorizer }> {
+export async function secureMetrics(o: SecureMetricsOptions): Promise<{ certificate: ServingCertificate; authorizer: RequestAuthorizer; files?: { certFile: string; keyFile: string } }> {
   if ((o.certFile === undefined) !== (o.keyFile === undefined)) {
     throw new HeraldError('Usage', 'the metrics certificate needs both --metrics-cert-file and --metrics-key-file (or neither, for a self-signed one)');
   }
   let certificate: ServingCertificate;
+  let files: { certFile: string; keyFile: string } | undefined;
   if (o.certFile !== undefined && o.keyFile !== undefined) {
     certificate = loadCertificateFiles(o.certFile, o.keyFile);
+    files = { certFile: o.certFile, keyFile: o.keyFile };
     o.logger.info('metrics: serving HTTPS with the given certificate', { certFile: o.certFile });
   } else {
     certificate = await selfSignedCertificate({ commonName: o.commonName, dnsNames: ['localhost', hostname(), ...(o.dnsNames ?? [])], ips: ['127.0.0.1', '::1', ...(o.host ? [o.host] : [])] });
     o.logger.info('metrics: serving HTTPS with a self-signed certificate generated at start', { commonName: o.commonName });
   }
-  return { certificate, authorizer: new DelegatedAuth({ reviewer: apiServerReviewer(o.client), clock: o.clock, logger: o.logger }) };
+  return { certificate, authorizer: new DelegatedAuth({ reviewer: apiServerReviewer(o.client), clock: o.clock, logger: o.logger }), ...(files ? { files } : {}) };
 }
 
 /** The in-cluster DNS names of a metrics Service (for a generated certificate). */

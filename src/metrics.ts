@@ -6,12 +6,14 @@
  * no token (kube-controller-manager's secure port does the same).
  */
 import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
+import { statSync } from 'node:fs';
+import { createServer as createHttpsServer, type Server as HttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { Logger } from './core/logger.js';
 import type { RequestAuthorizer } from './metrics-auth.js';
-import type { ServingCertificate } from './tls.js';
+import { loadCertificateFiles, type ServingCertificate } from './tls.js';
+import { errorMessage } from './core/errors.js';
 
 export function createMetricsRegistry(opts: { defaultMetrics?: boolean; labels?: Record<string, string> } = {}): Registry {
   const registry = new Registry();
@@ -36,7 +38,15 @@ export interface OpsServerOptions {
   readonly notReadyReason: () => string | undefined;
   readonly logger: Logger;
   /** HTTPS with this certificate, and /metrics behind this authorizer; plain HTTP, open, without. */
-  readonly secure?: { readonly certificate: ServingCertificate; readonly authorizer: RequestAuthorizer };
+  readonly secure?: {
+    readonly certificate: ServingCertificate;
+    readonly authorizer: RequestAuthorizer;
+    /**
+     * Where the certificate came from: served anew when the files change (cert-manager or a
+     * mounted Secret renewing it), checked every `pollMs` (default 60 s).
+     */
+    readonly files?: { readonly certFile: string; readonly keyFile: string; readonly pollMs?: number };
+  };
 }
 
 export interface OpsServer {
@@ -100,6 +110,7 @@ export async function startOpsServer(opts: OpsServerOptions): Promise<OpsServer>
     else if (!health(path, res)) notFound(res);
   };
   const server: Server = opts.secure ? createHttpsServer({ cert: opts.secure.certificate.cert, key: opts.secure.certificate.key }, listener) : createServer(listener);
+  const stopWatching = opts.secure?.files ? watchCertificate(server as HttpsServer, opts.secure.files, opts.logger) : undefined;
   const servers = [server];
   if (opts.healthPort !== undefined) {
     servers.push(
@@ -125,8 +136,9 @@ export async function startOpsServer(opts: OpsServerOptions): Promise<OpsServer>
     port: ports[0]!,
     ...(ports[1] !== undefined ? { healthPort: ports[1] } : {}),
     scheme: opts.secure ? 'https' : 'http',
-    close: () =>
-      Promise.all(
+    close: () => {
+      stopWatching?.();
+      return Promise.all(
         servers.map(
           (s) =>
             new Promise<void>((resolve) => {
@@ -134,6 +146,41 @@ export async function startOpsServer(opts: OpsServerOptions): Promise<OpsServer>
               s.close(() => resolve());
             }),
         ),
-      ).then(() => undefined),
+      ).then(() => undefined);
+    },
   };
+}
+
+/**
+ * Serves the certificate files anew whenever they change (compared with the files as they
+ * were when last loaded); a pair that does not load (a half-written renewal) keeps the old
+ * one until the files change again.
+ */
+function watchCertificate(server: HttpsServer, files: { certFile: string; keyFile: string; pollMs?: number }, log: Logger): () => void {
+  const signature = (): string =>
+    [files.certFile, files.keyFile]
+      .map((f) => {
+        try {
+          const st = statSync(f);
+          return `${st.ino}:${st.size}:${st.mtimeMs}`;
+        } catch {
+          return 'missing';
+        }
+      })
+      .join('|');
+  let seen = signature();
+  const timer = setInterval(() => {
+    const now = signature();
+    if (now === seen) return;
+    seen = now;
+    try {
+      const c = loadCertificateFiles(files.certFile, files.keyFile);
+      server.setSecureContext({ cert: c.cert, key: c.key });
+      log.info('metrics: serving the renewed certificate', { event: 'certificateReloaded', certFile: files.certFile });
+    } catch (err) {
+      log.warn('metrics: the changed certificate files do not load; still serving the previous certificate', { event: 'certificateReloadFailed', error: errorMessage(err) });
+    }
+  }, files.pollMs ?? 60_000);
+  timer.unref();
+  return () => clearInterval(timer);
 }

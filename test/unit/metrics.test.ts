@@ -1,7 +1,12 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { connect as tlsConnect } from 'node:tls';
 import { expect } from 'chai';
 import { Counter } from 'prom-client';
-import { nullLogger } from '../../src/core/logger.js';
+import { nullLogger, RecordingLogger } from '../../src/core/logger.js';
+import { eventually } from '../support/apiserver.js';
 import { createMetricsRegistry, startOpsServer } from '../../src/metrics.js';
 import type { AuthDecision, RequestAuthorizer } from '../../src/metrics-auth.js';
 import { selfSignedCertificate } from '../../src/tls.js';
@@ -85,6 +90,40 @@ describe('metrics and ops server', () => {
       expect((await fetch(`${health}/metrics`)).status).to.equal(404);
     } finally {
       await ops.close();
+    }
+  });
+
+  it('serves renewed certificate files without a restart, and keeps the old one when the new pair does not load', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'herald-metrics-cert-'));
+    const certFile = join(dir, 'tls.crt');
+    const keyFile = join(dir, 'tls.key');
+    const first = await selfSignedCertificate({ commonName: 'first', dnsNames: ['localhost'], ips: ['127.0.0.1'] });
+    const second = await selfSignedCertificate({ commonName: 'second', dnsNames: ['localhost'], ips: ['127.0.0.1'] });
+    writeFileSync(certFile, first.cert);
+    writeFileSync(keyFile, first.key);
+    const logger = new RecordingLogger();
+    const authorizer = new TableAuthorizer({});
+    const ops = await startOpsServer({ registry: createMetricsRegistry({ defaultMetrics: false }), port: 0, host: '127.0.0.1', notReadyReason: () => undefined, logger, secure: { certificate: first, authorizer, files: { certFile, keyFile, pollMs: 20 } } });
+    const servedCN = (): Promise<string> =>
+      new Promise((resolve, reject) => {
+        const s = tlsConnect({ host: '127.0.0.1', port: ops.port, rejectUnauthorized: false }, () => {
+          resolve(String(s.getPeerCertificate().subject?.CN ?? ''));
+          s.end();
+        });
+        s.on('error', reject);
+      });
+    try {
+      expect(await servedCN()).to.equal('first');
+      // A half-done renewal (new certificate, old key) is refused and logged.
+      writeFileSync(certFile, second.cert);
+      await eventually(() => logger.records.some((r) => r.fields['event'] === 'certificateReloadFailed'), `the failed reload: ${JSON.stringify(logger.records)}`);
+      expect(await servedCN()).to.equal('first');
+      writeFileSync(keyFile, second.key);
+      await eventually(async () => (await servedCN()) === 'second', 'the renewed certificate');
+      expect(logger.records.some((r) => r.fields['event'] === 'certificateReloaded')).to.equal(true);
+    } finally {
+      await ops.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
