@@ -3,7 +3,12 @@
  * authentication and authorization (kube-rbac-proxy, Herald's secured /metrics) ask the API
  * server. The same tests run on the embedded server and, on the real lane, on kube-apiserver.
  */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { expect } from 'chai';
+import { requireTool } from '../../support/tools.js';
 import { apiError, eventually } from '../../support/apiserver.js';
 import { type KubeCluster, kubeLane, startKubeCluster } from '../../support/kube-cluster.js';
 import { NAMESPACES, type KubeClient, type ResourceType } from '../../../src/k8s/index.js';
@@ -113,6 +118,35 @@ describe(`${kubeLane()} API server: TokenReview and SubjectAccessReview`, functi
       return st['allowed'] === true ? st : undefined;
     }, 'the binding to take effect');
     expect(s['allowed']).to.equal(true);
+  });
+
+  it('kubectl auth can-i (a SelfSubjectAccessReview from kubectl) says yes for the bound account and no for another', async function () {
+    requireTool(this, 'kubectl');
+    const dir = mkdtempSync(join(tmpdir(), 'herald-reviews-'));
+    const canI = async (token: string): Promise<{ code: number; out: string }> => {
+      const kc = join(dir, 'kubeconfig');
+      writeFileSync(kc, c.kubeconfig(token), { mode: 0o600 });
+      return new Promise((resolve) => {
+        const p = spawn('kubectl', ['auth', 'can-i', 'get', '/metrics'], { env: { ...process.env, KUBECONFIG: kc } });
+        let out = '';
+        p.stdout.on('data', (d: Buffer) => (out += d.toString()));
+        p.stderr.on('data', (d: Buffer) => (out += d.toString()));
+        p.on('close', (code) => resolve({ code: code ?? -1, out: out.trim() }));
+      });
+    };
+    try {
+      const yes = await eventually(async () => {
+        const r = await canI(readerToken);
+        return r.code === 0 ? r : undefined;
+      }, 'kubectl to say yes', 5000).catch(async (err: unknown) => {
+        throw new Error(`${String(err)}: ${JSON.stringify(await canI(readerToken))}`);
+      });
+      expect(yes.out).to.equal('yes');
+      const no = await canI(await c.tokenFor(NS, 'nosy'));
+      expect([no.code, no.out]).to.deep.equal([1, 'no']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('creating TokenReviews and SubjectAccessReviews needs RBAC; reading them is not served', async () => {
