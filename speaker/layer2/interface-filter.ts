@@ -18,7 +18,9 @@ export const DEFAULT_EXCLUDED_INTERFACES: readonly string[] = [
   'cni*',
   'cbr*',
   'docker*',
-  'br-*',
+  // Docker's user-defined bridges, br-<12 hex digits>; not every br-… (br-lan, br-ex are
+  // often the node's own LAN bridge).
+  'br-????????????',
   'virbr*',
   'flannel*',
   'vxlan*',

@@ -41,6 +41,7 @@ describe('layer2: interface exclusion globs', () => {
     { glob: 'eth?', yes: ['eth0', 'eth9'], no: ['eth', 'eth10'] },
     { glob: 'cilium_*', yes: ['cilium_host', 'cilium_vxlan'], no: ['ciliumhost'] },
     { glob: 'br-*', yes: ['br-1a2b3c'], no: ['br0'] },
+    { glob: 'br-????????????', yes: ['br-5f2e9a0c4d1b'], no: ['br-lan', 'br-ex', 'br0'] },
     { glob: 'vlan.10', yes: ['vlan.10'], no: ['vlanX10'] },
   ];
   for (const m of matches) {
@@ -53,8 +54,8 @@ describe('layer2: interface exclusion globs', () => {
 
   it("the defaults cover Cilium's lxc*, kube-ipvs0 and the earlier prefixes", () => {
     const match = interfaceMatcher(DEFAULT_EXCLUDED_INTERFACES);
-    for (const n of ['lo', 'lxc12ab', 'lxc_health', 'cilium_host', 'kube-ipvs0', 'veth9', 'cni0', 'docker0', 'flannel.1', 'cali123', 'vxlan.calico', 'tunl0', 'virbr0', 'br-5f2e', 'nodelocaldns', 'cbr0', 'dummy0']) expect(match(n), n).to.equal(true);
-    for (const n of ['eth0', 'ens3', 'enp1s0f0', 'bond0', 'eno1', 'wlan0', 'br0', 'vlan10']) expect(match(n), n).to.equal(false);
+    for (const n of ['lo', 'lxc12ab', 'lxc_health', 'cilium_host', 'kube-ipvs0', 'veth9', 'cni0', 'docker0', 'flannel.1', 'cali123', 'vxlan.calico', 'tunl0', 'virbr0', 'br-5f2e9a0c4d1b', 'nodelocaldns', 'cbr0', 'dummy0']) expect(match(n), n).to.equal(true);
+    for (const n of ['eth0', 'ens3', 'enp1s0f0', 'bond0', 'eno1', 'wlan0', 'br0', 'br-lan', 'br-ex', 'vlan10']) expect(match(n), n).to.equal(false);
   });
 
   const parses: { name: string; text: string; want: string[] }[] = [
