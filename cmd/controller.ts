@@ -3,10 +3,11 @@ import type { Argv } from 'yargs';
 import type { Command, GlobalArgs } from '../src/cli/command.js';
 import type { CliIO } from '../src/cli/io.js';
 import { createWinstonLogger } from '../src/cli/logging.js';
+import { metricsSecurityFrom, metricsSecurityOptions } from '../src/cli/metrics-flags.js';
 import { KubeClient } from '../src/k8s/index.js';
 
 const builder = (y: Argv<GlobalArgs>) =>
-  y
+  metricsSecurityOptions(y)
     .option('kubeconfig', { type: 'string', describe: 'kubeconfig file (default: in-cluster, then $KUBECONFIG, then ~/.kube/config)' })
     .option('namespace', { type: 'string', default: process.env['POD_NAMESPACE'] ?? 'herald-system', describe: "namespace of Herald's configuration" })
     .option('lb-class', { type: 'string', describe: 'serve only Services with this spec.loadBalancerClass (default: those with none)' })
@@ -16,7 +17,8 @@ const builder = (y: Argv<GlobalArgs>) =>
     .option('renew-deadline', { type: 'number', default: 10, describe: 'seconds' })
     .option('retry-period', { type: 'number', default: 2, describe: 'seconds' })
     .option('metrics-port', { type: 'number', default: 7472 })
-    .option('metrics-host', { type: 'string', default: '0.0.0.0' });
+    .option('metrics-host', { type: 'string', default: '0.0.0.0' })
+    .option('health-port', { type: 'number', describe: 'also serve /healthz and /readyz over plain HTTP on this port (for probes when /metrics is HTTPS)' });
 
 
 export function controllerCommand(io: CliIO, waitForStop: () => Promise<void>, setExit: (code: number) => void): Command<typeof builder> {
@@ -26,6 +28,7 @@ export function controllerCommand(io: CliIO, waitForStop: () => Promise<void>, s
     builder,
     handler: async (args) => {
       const { runController } = await import('../controller/main.js');
+      const security = metricsSecurityFrom(args);
       const logger = createWinstonLogger({ level: args['log-level'], stream: io.stderr });
       const client = args.kubeconfig ? KubeClient.fromFile(args.kubeconfig, { userAgent: 'herald-controller' }) : KubeClient.fromDefault({ userAgent: 'herald-controller' });
       const running = await runController({
@@ -41,6 +44,8 @@ export function controllerCommand(io: CliIO, waitForStop: () => Promise<void>, s
         retryPeriodMs: args['retry-period'] * 1000,
         metricsPort: args['metrics-port'],
         metricsHost: args['metrics-host'],
+        ...(security ? { metricsSecurity: security } : {}),
+        ...(args['health-port'] !== undefined ? { healthPort: args['health-port'] } : {}),
         stopSignal: waitForStop(),
       }).catch((err: unknown) => {
         client.close();

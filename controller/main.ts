@@ -9,6 +9,7 @@ import { HeraldError } from '../src/core/errors.js';
 import type { Logger } from '../src/core/logger.js';
 import { LeaderElector, type KubeClient } from '../src/k8s/index.js';
 import { createMetricsRegistry, startOpsServer } from '../src/metrics.js';
+import { metricsServiceNames, secureMetrics } from '../src/metrics-auth.js';
 import { Controller } from './controller.js';
 
 export interface ControllerMainOptions {
@@ -24,6 +25,14 @@ export interface ControllerMainOptions {
   readonly retryPeriodMs?: number;
   readonly metricsPort: number;
   readonly metricsHost?: string;
+  /** A plain-HTTP port for /healthz and /readyz only (probes); they are on the metrics port too. */
+  readonly healthPort?: number;
+  /**
+   * Serve /metrics over HTTPS to authenticated, authorized tokens only (TokenReview and
+   * SubjectAccessReview), with these certificate files or a self-signed certificate; plain
+   * HTTP, open to anyone who reaches the port, without.
+   */
+  readonly metricsSecurity?: { readonly certFile?: string; readonly keyFile?: string };
   readonly clock?: Clock;
   /** Resolves when the program should stop. */
   readonly stopSignal: Promise<void>;
@@ -31,6 +40,7 @@ export interface ControllerMainOptions {
 
 export interface RunningController {
   readonly metricsPort: number;
+  readonly healthPort?: number;
   /** The running controller while this process leads (or always, without election). */
   current(): Controller | undefined;
   /** Resolves when the process has stopped, with why. */
@@ -57,10 +67,15 @@ export async function runController(opts: ControllerMainOptions): Promise<Runnin
   const log = opts.logger;
   let controller: Controller | undefined;
   let leading = !opts.leaderElect;
+  const sec = opts.metricsSecurity;
+  const secure = sec
+    ? await secureMetrics({ client: opts.client, clock, logger: log, commonName: 'herald-controller', dnsNames: metricsServiceNames('herald-controller-metrics', opts.namespace), ...(opts.metricsHost ? { host: opts.metricsHost } : {}), ...(sec.certFile !== undefined ? { certFile: sec.certFile } : {}), ...(sec.keyFile !== undefined ? { keyFile: sec.keyFile } : {}) })
+    : undefined;
   const ops = await startOpsServer({
     registry,
     port: opts.metricsPort,
     ...(opts.metricsHost ? { host: opts.metricsHost } : {}),
+    ...(secure ? { secure } : {}), ...(opts.healthPort !== undefined ? { healthPort: opts.healthPort } : {}),
     logger: log,
     // A standby is ready (it can take over at once); the active controller once its caches
     // are synced and its start-up replay is done.
@@ -83,7 +98,7 @@ export async function runController(opts: ControllerMainOptions): Promise<Runnin
       await ops.close();
       resolveDone('stopped');
     });
-    return { metricsPort: ops.port, current: () => controller, done };
+    return { metricsPort: ops.port, ...(ops.healthPort !== undefined ? { healthPort: ops.healthPort } : {}), current: () => controller, done };
   }
 
   let stopping = false;
@@ -125,5 +140,5 @@ export async function runController(opts: ControllerMainOptions): Promise<Runnin
     await ops.close();
     resolveDone('stopped');
   });
-  return { metricsPort: ops.port, current: () => controller, done };
+  return { metricsPort: ops.port, ...(ops.healthPort !== undefined ? { healthPort: ops.healthPort } : {}), current: () => controller, done };
 }

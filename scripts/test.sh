@@ -38,8 +38,9 @@ echo "kube binaries ready $(( $(date +%s) - build_start ))s after the start"
 echo "== tests (real kube-apiserver)"
 HERALD_KUBE=real npx mocha --timeout 120000 \
   test/integration/kube/*.test.ts \
-  test/integration/apiserver/samples.test.ts test/integration/apiserver/rbac.test.ts \
+  test/integration/apiserver/samples.test.ts test/integration/apiserver/rbac.test.ts test/integration/apiserver/reviews.test.ts \
   test/integration/controller/*.test.ts test/integration/k8s/adapters.test.ts \
   test/integration/manifests/manifests.test.ts test/integration/manifests/helm-install.test.ts \
+  test/integration/manifests/metrics-auth.test.ts test/integration/manifests/network-policy.test.ts \
   test/integration/prometheus/metrics.test.ts \
   test/integration/speaker/lease-membership.test.ts test/integration/speaker/speaker.test.ts

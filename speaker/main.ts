@@ -3,6 +3,7 @@ import { systemClock } from '../src/core/clock.js';
 import type { Logger } from '../src/core/logger.js';
 import type { KubeClient } from '../src/k8s/index.js';
 import { createMetricsRegistry, startOpsServer } from '../src/metrics.js';
+import { metricsServiceNames, secureMetrics } from '../src/metrics-auth.js';
 import { loadNative } from '../native/index.js';
 import { Speaker } from './speaker.js';
 
@@ -14,13 +15,19 @@ export interface SpeakerMainOptions {
   readonly lbClass?: string;
   readonly metricsPort: number;
   readonly metricsHost?: string;
+  /** A plain-HTTP port for /healthz and /readyz only (probes); they are on the metrics port too. */
+  readonly healthPort?: number;
+  /** HTTPS and delegated auth for /metrics (see ControllerMainOptions.metricsSecurity); plain HTTP without. */
+  readonly metricsSecurity?: { readonly certFile?: string; readonly keyFile?: string };
+  /** Interface name globs Layer 2 never answers on unless an L2Advertisement names them (DEFAULT_EXCLUDED_INTERFACES without). */
+  readonly excludeInterfaces?: readonly string[];
   readonly memberExpireMs?: number;
   readonly memberPort?: number;
   readonly bgpListen?: boolean;
   readonly stopSignal: Promise<void>;
 }
 
-export async function runSpeaker(opts: SpeakerMainOptions): Promise<{ done: Promise<void>; speaker: Speaker; metricsPort: number }> {
+export async function runSpeaker(opts: SpeakerMainOptions): Promise<{ done: Promise<void>; speaker: Speaker; metricsPort: number; healthPort?: number }> {
   const clock = systemClock();
   const registry = createMetricsRegistry({ labels: { component: 'speaker', node: opts.node } });
   let native: ReturnType<typeof loadNative> | { error: string };
@@ -29,8 +36,13 @@ export async function runSpeaker(opts: SpeakerMainOptions): Promise<{ done: Prom
   } catch (err) {
     native = { error: (err as Error).message };
   }
-  const speaker = new Speaker({ client: opts.client, clock, logger: opts.logger, registry, node: opts.node, namespace: opts.namespace, native, ...(opts.lbClass ? { lbClass: opts.lbClass } : {}), ...(opts.memberExpireMs ? { memberExpireMs: opts.memberExpireMs } : {}), ...(opts.memberPort !== undefined ? { memberPort: opts.memberPort } : {}), ...(opts.bgpListen !== undefined ? { bgpListen: opts.bgpListen } : {}) });
-  const ops = await startOpsServer({ registry, port: opts.metricsPort, ...(opts.metricsHost ? { host: opts.metricsHost } : {}), logger: opts.logger, notReadyReason: () => speaker.notReadyReason() });
+  if (opts.excludeInterfaces) opts.logger.info('layer2: interfaces never picked unless an L2Advertisement names them', { excludeInterfaces: opts.excludeInterfaces.join(',') || '(none)' });
+  const speaker = new Speaker({ client: opts.client, clock, logger: opts.logger, registry, node: opts.node, namespace: opts.namespace, native, ...(opts.lbClass ? { lbClass: opts.lbClass } : {}), ...(opts.memberExpireMs ? { memberExpireMs: opts.memberExpireMs } : {}), ...(opts.memberPort !== undefined ? { memberPort: opts.memberPort } : {}), ...(opts.bgpListen !== undefined ? { bgpListen: opts.bgpListen } : {}), ...(opts.excludeInterfaces ? { excludeInterfaces: opts.excludeInterfaces } : {}) });
+  const sec = opts.metricsSecurity;
+  const secure = sec
+    ? await secureMetrics({ client: opts.client, clock, logger: opts.logger, commonName: 'herald-speaker', dnsNames: metricsServiceNames('herald-speaker-metrics', opts.namespace), ...(opts.metricsHost ? { host: opts.metricsHost } : {}), ...(sec.certFile !== undefined ? { certFile: sec.certFile } : {}), ...(sec.keyFile !== undefined ? { keyFile: sec.keyFile } : {}) })
+    : undefined;
+  const ops = await startOpsServer({ registry, port: opts.metricsPort, ...(opts.metricsHost ? { host: opts.metricsHost } : {}), ...(secure ? { secure } : {}), ...(opts.healthPort !== undefined ? { healthPort: opts.healthPort } : {}), logger: opts.logger, notReadyReason: () => speaker.notReadyReason() });
   await speaker.start();
   const timer = setInterval(() => {
     void speaker.writeSessionStates();
@@ -42,5 +54,5 @@ export async function runSpeaker(opts: SpeakerMainOptions): Promise<{ done: Prom
     await speaker.stop();
     await ops.close();
   });
-  return { done, speaker, metricsPort: ops.port };
+  return { done, speaker, metricsPort: ops.port, ...(ops.healthPort !== undefined ? { healthPort: ops.healthPort } : {}) };
 }

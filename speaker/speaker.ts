@@ -53,6 +53,8 @@ export interface SpeakerOptions {
   readonly splitBrainGuard?: boolean;
   /** Accept routers' BGP connections on the peers' ports (default on; passive peers need it). */
   readonly bgpListen?: boolean;
+  /** Interface name globs Layer 2 never picks by itself (default DEFAULT_EXCLUDED_INTERFACES). */
+  readonly excludeInterfaces?: readonly string[];
 }
 
 export class Speaker {
@@ -114,7 +116,7 @@ export class Speaker {
     });
     const l2Counters = { requests: 0, answers: 0, gratuitous: 0, malformed: 0, rateLimited: 0 };
     let engine: L2Engine | undefined;
-    if (native && this.links) engine = new L2Engine({ native, links: this.links, clock: opts.clock, logger: this.log, counters: l2Counters, onChange: () => this.kick(), membershipAgreesSince: (since) => this.membership.heardFromAllSince(since) });
+    if (native && this.links) engine = new L2Engine({ native, links: this.links, clock: opts.clock, logger: this.log, counters: l2Counters, ...(opts.excludeInterfaces ? { excludeInterfaces: opts.excludeInterfaces } : {}), onChange: () => this.kick(), membershipAgreesSince: (since) => this.membership.heardFromAllSince(since) });
     else this.log.error('layer2 mode unavailable: the native addon did not load; BGP mode still runs', { cause: (opts.native as { error: string }).error });
     this.bgp = new BgpManager({ clock: opts.clock, logger: this.log, ...(native ? { native } : { nativeError: (opts.native as { error: string }).error }), nodeAddresses: () => this.nodeAddresses(), listen: opts.bgpListen ?? true, onChange: () => this.kick() });
     this.metrics = new SpeakerMetrics(opts.registry, { l2Counters, l2SocketCounters: () => engine?.socketCounters() ?? {}, bgpSessions: () => this.bgp.states(), bgpFailures: () => this.bgp.failures(), bfd: () => this.bgp.bfd });

@@ -3,7 +3,7 @@
  * APIVersions at /api, APIGroupList at /apis, APIGroup at /apis/<group>, and an
  * APIResourceList for each group/version.
  */
-import { ALL_VERBS, type Registry } from './registry.js';
+import { verbsOf, type Registry } from './registry.js';
 import { ApiError } from './status.js';
 
 /** The discovery document at `path` (one that parseRoute called `discovery`); 404 when there is none. */
@@ -22,7 +22,7 @@ export function discoveryDocument(registry: Registry, path: string): unknown {
           singularName: r.singular,
           namespaced: r.namespaced,
           kind: r.kind,
-          verbs: [...ALL_VERBS],
+          verbs: [...verbsOf(r)],
           ...(r.shortNames.length > 0 ? { shortNames: r.shortNames } : {}),
           ...(r.categories.length > 0 ? { categories: r.categories } : {}),
         },

@@ -43,8 +43,12 @@ export function openApiGroupVersion(registry: Registry, group: string, version: 
       'x-kubernetes-group-version-kind': gvk,
     });
     const base = `/${gvPath(info.group, info.version)}${info.namespaced ? '/namespaces/{namespace}' : ''}/${info.resource}`;
-    paths[base] = { get: op('list'), post: op('post') };
-    paths[`${base}/{name}`] = { get: op('get'), put: op('put'), patch: op('patch'), delete: op('delete') };
+    if (info.review) {
+      paths[base] = { post: op('post') };
+    } else {
+      paths[base] = { get: op('list'), post: op('post') };
+      paths[`${base}/{name}`] = { get: op('get'), put: op('put'), patch: op('patch'), delete: op('delete') };
+    }
     if (info.hasStatus) paths[`${base}/{name}/status`] = { get: op('get'), put: op('put'), patch: op('patch') };
     const declared = info.schema?.schema ?? { type: 'object', 'x-kubernetes-preserve-unknown-fields': true };
     schemas[schemaName(info)] = { ...declared, 'x-kubernetes-group-version-kind': [gvk] };

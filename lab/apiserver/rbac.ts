@@ -93,25 +93,41 @@ function ruleAllows(rule: PolicyRule, a: Attributes): boolean {
 /** Paths every authenticated user may read, like kube's system:discovery and system:public-info-viewer. */
 const PUBLIC_PATHS = [/^\/api(\/v1)?\/?$/, /^\/apis(\/[^/]+(\/[^/]+)?)?\/?$/, /^\/version\/?$/, /^\/healthz/, /^\/readyz/, /^\/livez/, /^\/openapi\//];
 
+/** What kube's system:basic-user grants every authenticated user: asking about itself. */
+const SELF_REVIEWS = new Set(['selfsubjectaccessreviews', 'selfsubjectrulesreviews']);
+
+function describeSubject(s: Subject): string {
+  return s.kind === 'ServiceAccount' && s.namespace ? `${s.kind} "${s.namespace}/${s.name}"` : `${s.kind} "${s.name}"`;
+}
+
+/** Whether RBAC allows the request, and which binding allowed it (kube-apiserver's reason text). */
 export function authorize(src: RbacSource, a: Attributes): { allowed: boolean; reason?: string } {
   if (a.user.groups.includes('system:masters')) return { allowed: true };
-  if (a.path !== undefined && a.verb === 'get' && PUBLIC_PATHS.some((p) => p.test(a.path!))) return { allowed: true };
+  const authenticated = a.user.groups.includes('system:authenticated');
+  if (authenticated && a.path !== undefined && a.verb === 'get' && PUBLIC_PATHS.some((p) => p.test(a.path!))) return { allowed: true };
+  if (authenticated && a.verb === 'create' && a.apiGroup === 'authorization.k8s.io' && SELF_REVIEWS.has(a.resource ?? '') && a.subresource === undefined) return { allowed: true };
   const rulesOf = (ref: RoleRef, ns: string | undefined): PolicyRule[] => {
     const pool = ref.kind === 'ClusterRole' ? src.clusterRoles() : ns ? src.roles(ns) : [];
     const role = pool.find((r) => (r['metadata'] as Obj)['name'] === ref.name);
     return ((role?.['rules'] as PolicyRule[] | undefined) ?? []);
   };
   for (const b of src.clusterRoleBindings()) {
-    const subjects = (b['subjects'] as Subject[] | undefined) ?? [];
-    if (!subjects.some((s) => subjectMatches(s, a.user, undefined))) continue;
-    if (rulesOf(b['roleRef'] as RoleRef, undefined).some((r) => ruleAllows(r, a))) return { allowed: true };
+    const subject = ((b['subjects'] as Subject[] | undefined) ?? []).find((s) => subjectMatches(s, a.user, undefined));
+    if (!subject) continue;
+    const ref = b['roleRef'] as RoleRef;
+    if (rulesOf(ref, undefined).some((r) => ruleAllows(r, a))) {
+      return { allowed: true, reason: `RBAC: allowed by ClusterRoleBinding "${String((b['metadata'] as Obj)['name'])}" of ClusterRole "${ref.name}" to ${describeSubject(subject)}` };
+    }
   }
   if (a.namespace) {
     for (const b of src.roleBindings(a.namespace)) {
-      const subjects = (b['subjects'] as Subject[] | undefined) ?? [];
-      if (!subjects.some((s) => subjectMatches(s, a.user, a.namespace))) continue;
+      const subject = ((b['subjects'] as Subject[] | undefined) ?? []).find((s) => subjectMatches(s, a.user, a.namespace));
+      if (!subject) continue;
       // A RoleBinding grants only inside its namespace, even when it points at a ClusterRole.
-      if (rulesOf(b['roleRef'] as RoleRef, a.namespace).some((r) => ruleAllows(r, a))) return { allowed: true };
+      const ref = b['roleRef'] as RoleRef;
+      if (rulesOf(ref, a.namespace).some((r) => ruleAllows(r, a))) {
+        return { allowed: true, reason: `RBAC: allowed by RoleBinding "${String((b['metadata'] as Obj)['name'])}/${a.namespace}" of ${ref.kind} "${ref.name}" to ${describeSubject(subject)}` };
+      }
     }
   }
   return { allowed: false };

@@ -33,6 +33,11 @@ export interface ResourceInfo {
   readonly printerColumns?: readonly PrinterColumn[];
   /** Name of the CRD that defines this resource. */
   readonly crd?: string;
+  /**
+   * A review (TokenReview, SubjectAccessReview, ...): only `create`, answered at once and
+   * never stored, like kube-apiserver's authentication.k8s.io and authorization.k8s.io.
+   */
+  readonly review?: true;
 }
 
 export const ALL_VERBS = ['create', 'delete', 'deletecollection', 'get', 'list', 'patch', 'update', 'watch'] as const;
@@ -50,7 +55,7 @@ function builtin(
   version: string,
   resource: string,
   kind: string,
-  opts: { namespaced?: boolean; shortNames?: string[]; hasStatus?: boolean; hasScale?: boolean; fields?: string[]; categories?: string[] } = {},
+  opts: { namespaced?: boolean; shortNames?: string[]; hasStatus?: boolean; hasScale?: boolean; fields?: string[]; categories?: string[]; review?: true } = {},
 ): ResourceInfo {
   return {
     group,
@@ -64,7 +69,13 @@ function builtin(
     hasStatus: opts.hasStatus ?? false,
     ...(opts.hasScale ? { hasScale: true } : {}),
     fields: opts.fields ?? [],
+    ...(opts.review ? { review: true as const } : {}),
   };
+}
+
+/** The verbs a resource type serves (discovery, OpenAPI, and 405 for the others). */
+export function verbsOf(info: Pick<ResourceInfo, 'review'>): readonly string[] {
+  return info.review ? ['create'] : ALL_VERBS;
 }
 
 const EVENT_FIELDS = [
@@ -100,8 +111,13 @@ export const BUILTIN_RESOURCES: readonly ResourceInfo[] = [
   builtin('apps', 'v1', 'deployments', 'Deployment', { shortNames: ['deploy'], hasStatus: true, hasScale: true, categories: ['all'] }),
   builtin('apps', 'v1', 'replicasets', 'ReplicaSet', { shortNames: ['rs'], hasStatus: true, hasScale: true, categories: ['all'] }),
   builtin('apps', 'v1', 'daemonsets', 'DaemonSet', { shortNames: ['ds'], hasStatus: true, categories: ['all'] }),
+  builtin('networking.k8s.io', 'v1', 'networkpolicies', 'NetworkPolicy', { shortNames: ['netpol'] }),
   builtin('policy', 'v1', 'poddisruptionbudgets', 'PodDisruptionBudget', { shortNames: ['pdb'], hasStatus: true }),
   builtin('networking.k8s.io', 'v1', 'networkpolicies', 'NetworkPolicy', { shortNames: ['netpol'] }),
+  builtin('authentication.k8s.io', 'v1', 'tokenreviews', 'TokenReview', { namespaced: false, review: true }),
+  builtin('authorization.k8s.io', 'v1', 'subjectaccessreviews', 'SubjectAccessReview', { namespaced: false, review: true }),
+  builtin('authorization.k8s.io', 'v1', 'selfsubjectaccessreviews', 'SelfSubjectAccessReview', { namespaced: false, review: true }),
+  builtin('authorization.k8s.io', 'v1', 'localsubjectaccessreviews', 'LocalSubjectAccessReview', { review: true }),
 ];
 
 /** Looks resource types up by group/version/plural. */

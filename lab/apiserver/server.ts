@@ -22,6 +22,7 @@ import { groupVersion, resourceKey } from './registry.js';
 import { parseRoute, verbOf, type Route } from './routes.js';
 import { ApiError } from './status.js';
 import type { Obj } from './store.js';
+import { review, reviewMethodNotAllowed } from './reviews.js';
 import { toTable, wantsTable } from './table.js';
 import { openApiGroupVersion, openApiRoot } from './openapi.js';
 import { serveWatch } from './watch-stream.js';
@@ -117,9 +118,16 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
   function authenticate(req: IncomingMessage): UserInfo {
     const h = req.headers['authorization'] ?? '';
     const m = /^Bearer\s+(\S+)$/i.exec(h);
-    const user = m ? tokens.get(m[1]!) : undefined;
+    const user = m ? lookupToken(m[1]!) : undefined;
     if (!user) throw new ApiError(401, 'Unauthorized', 'Unauthorized');
     return user;
+  }
+
+  /** Like kube-apiserver, every authenticated user is in system:authenticated. */
+  function lookupToken(token: string): UserInfo | undefined {
+    const user = tokens.get(token);
+    if (!user || user.groups.includes('system:authenticated')) return user;
+    return { ...user, groups: [...user.groups, 'system:authenticated'] };
   }
 
   function injectedFailure(r: Route, verb: string): FailRule | undefined {
@@ -185,6 +193,11 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
         throw new ApiError(403, 'Forbidden', forbiddenMessage(a), { ...(r.name !== undefined ? { name: r.name } : {}), group: r.info.group, kind: r.info.resource });
       }
     }
+    if (r.info.review) {
+      if (verb !== 'create' || r.name !== undefined) throw reviewMethodNotAllowed();
+      const body = parseBody(await readBody(req), contentTypeOf(req));
+      return send(res, 201, review(r.info, body, { rbac: rbacSource, lookupToken, requester: user, enforceRbac, ...(r.namespace !== undefined ? { namespace: r.namespace } : {}) }));
+    }
     const fault = injectedFailure(r, verb);
     if (fault) {
       if (fault.status === 'hang') {
@@ -195,7 +208,7 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
       throw new ApiError(fault.status, reason, `injected fault: ${fault.status} for ${verb} ${resourceKey(r.info)}`, { ...(r.name !== undefined ? { name: r.name } : {}), group: r.info.group, kind: r.info.resource });
     }
     const table = wantsTable(req.headers['accept']);
-    const contentType = String(req.headers['content-type'] ?? 'application/json');
+    const contentType = contentTypeOf(req);
     const listOpts = {
       ...(q.get('labelSelector') !== null ? { labelSelector: q.get('labelSelector')! } : {}),
       ...(q.get('fieldSelector') !== null ? { fieldSelector: q.get('fieldSelector')! } : {}),
@@ -333,6 +346,10 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
       if (opts.unixSocket) rmSync(opts.unixSocket, { force: true });
     },
   };
+}
+
+function contentTypeOf(req: IncomingMessage): string {
+  return String(req.headers['content-type'] ?? 'application/json');
 }
 
 export { groupVersion };

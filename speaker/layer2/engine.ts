@@ -16,6 +16,7 @@ import { Announcer } from './announcer.js';
 import { describePacket, gratuitousArpReply, gratuitousArpRequest, multicastMac, parseFrame, solicitedNode, unsolicitedAdvertisement } from './frames.js';
 import { LinkSockets } from './link-sockets.js';
 import type { Iface, LinkChange, LinkSource } from './links.js';
+import { DEFAULT_EXCLUDED_INTERFACES, interfaceMatcher } from './interface-filter.js';
 import { DEFAULT_REPLY_LIMIT, ReplyLimiter, type RateLimitOptions } from './rate-limit.js';
 import { respond } from './responder.js';
 
@@ -45,21 +46,26 @@ export interface L2EngineOptions {
   /** Random source for the reopen backoff's jitter. */
   readonly random?: () => number;
   readonly rejoinHoldMs?: number;
+  /** Interface name globs never chosen unless an advertisement names them (default DEFAULT_EXCLUDED_INTERFACES). */
+  readonly excludeInterfaces?: readonly string[];
   /** Announcer timing (tests and benches). */
   readonly announceRepeats?: number;
   readonly announceIntervalMs?: number;
 }
 
-const VIRTUAL = /^(lo|veth|cni|docker|kube-|flannel|cali|vxlan|tunl|virbr|br-|lxc)/;
+const DEFAULT_EXCLUDED = interfaceMatcher(DEFAULT_EXCLUDED_INTERFACES);
 
 type Selectable = Pick<Iface, 'name' | 'addrs'>;
 
-/** The interfaces to answer on: the advertisement's, else those whose subnet holds the IP, else every non-virtual one. */
-export function selectInterfaces(ip: IP, wanted: readonly string[], ifaces: readonly Selectable[]): string[] {
+/**
+ * The interfaces to answer on: the advertisement's, else those whose subnet holds the IP,
+ * else every one; never, unless the advertisement names it, an excluded one.
+ */
+export function selectInterfaces(ip: IP, wanted: readonly string[], ifaces: readonly Selectable[], excluded: (name: string) => boolean = DEFAULT_EXCLUDED): string[] {
   if (wanted.length > 0) return ifaces.filter((i) => wanted.includes(i.name)).map((i) => i.name);
-  const onSubnet = ifaces.filter((i) => i.addrs.some((a) => a.ip.family === ip.family && cidrContains(cidrOf(a.ip, a.prefix), ip)));
-  if (onSubnet.length > 0) return onSubnet.map((i) => i.name);
-  return ifaces.filter((i) => !VIRTUAL.test(i.name)).map((i) => i.name);
+  const candidates = ifaces.filter((i) => !excluded(i.name));
+  const onSubnet = candidates.filter((i) => i.addrs.some((a) => a.ip.family === ip.family && cidrContains(cidrOf(a.ip, a.prefix), ip)));
+  return (onSubnet.length > 0 ? onSubnet : candidates).map((i) => i.name);
 }
 
 /** Why an IP this node should own is not announced, as the speaker reports it. */
@@ -107,8 +113,10 @@ export class L2Engine {
   private readonly graceMs: number;
   private readonly holdMs: number;
   private readonly limiter: ReplyLimiter;
+  private readonly excluded: (name: string) => boolean;
 
   constructor(private readonly opts: L2EngineOptions) {
+    this.excluded = opts.excludeInterfaces ? interfaceMatcher(opts.excludeInterfaces) : DEFAULT_EXCLUDED;
     this.counters = opts.counters ?? { requests: 0, answers: 0, gratuitous: 0, malformed: 0, rateLimited: 0 };
     this.limiter = new ReplyLimiter(opts.replyLimit ?? DEFAULT_REPLY_LIMIT);
     this.graceMs = opts.linkGraceMs ?? DEFAULT_LINK_GRACE_MS;
@@ -236,11 +244,11 @@ export class L2Engine {
     for (const { ip, interfaces: wanted } of want) {
       const ipText = formatIP(ip);
       ips.set(ipText, ip);
-      const selected = selectInterfaces(ip, wanted, ifaces);
+      const selected = selectInterfaces(ip, wanted, ifaces, this.excluded);
       if (selected.length === 0) {
         failed.set(ipText, {
           reason: 'noInterface',
-          message: wanted.length > 0 ? `none of the interfaces ${wanted.join(', ')} exists` : `no interface to answer on (none has a subnet holding ${ipText}, and no non-virtual interface exists)`,
+          message: wanted.length > 0 ? `none of the interfaces ${wanted.join(', ')} exists` : `no interface to answer on: every interface is excluded (${ifaces.map((i) => i.name).join(', ') || 'none'}; see --l2-exclude-interfaces)`,
         });
         continue;
       }

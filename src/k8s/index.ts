@@ -7,3 +7,4 @@ export * from './status.js';
 export * from './events.js';
 export * from './leader.js';
 export * from './backoff.js';
+export * from './reviews.js';

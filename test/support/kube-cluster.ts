@@ -30,6 +30,8 @@ export interface KubeCluster {
   readonly embedded: ApiServer | undefined;
   /** A client authenticated as the ServiceAccount (on a real server the account and its namespace are created when missing). */
   clientAs(namespace: string, serviceAccount: string): Promise<KubeClient>;
+  /** A bearer token of the ServiceAccount (on a real server a TokenRequest; the account and its namespace are created when missing). */
+  tokenFor(namespace: string, serviceAccount: string): Promise<string>;
   /** The admin kubeconfig, or one for a ServiceAccount token. */
   kubeconfig(token?: string): string;
   writeKubeconfig(path: string): void;
@@ -64,6 +66,7 @@ export async function startKubeCluster(opts: KubeClusterOptions = {}): Promise<K
       client: t.client,
       embedded: t.server,
       clientAs: (ns, sa) => Promise.resolve(t.clientAs(ns, sa)),
+      tokenFor: (ns, sa) => Promise.resolve(t.server.serviceAccountToken(ns, sa)),
       kubeconfig: (token) => t.server.kubeconfig(token),
       writeKubeconfig: (path) => t.server.writeKubeconfig(path),
       currentRv: () => Promise.resolve(String(t.server.core.store.currentRv())),
@@ -86,6 +89,7 @@ export async function startKubeCluster(opts: KubeClusterOptions = {}): Promise<K
       client,
       embedded: undefined,
       clientAs: async (ns, sa) => KubeClient.fromString(kubeconfig(await serviceAccountToken(client, ns, sa))),
+      tokenFor: (ns, sa) => serviceAccountToken(client, ns, sa),
       kubeconfig,
       writeKubeconfig: (path) => writeFileSync(path, real.kubeconfig),
       currentRv: async () => (await client.list(NAMESPACES, { limit: 1 })).resourceVersion,

@@ -3,7 +3,8 @@
  * netlink link events, responder, announcer) in a namespace, for tests. argv[2] is a JSON
  * object { "<ip>": ["<interface>", ...] } (an empty list lets the engine choose, as with an
  * L2Advertisement without `interfaces`). Like the speaker, it decides again whenever the
- * engine says something changed. Prints JSON lines: one when ready (owned interfaces and
+ * engine says something changed. argv[3], when given, is a JSON array of interface globs to
+ * exclude (the speaker's --l2-exclude-interfaces; the default list without). Prints JSON lines: one when ready (owned interfaces and
  * any failure), `{ "log": … }` for each engine log record, and the counters every 100 ms
  * while they change.
  */
@@ -21,6 +22,7 @@ const lineLogger = (base: LogFields = {}): Logger => {
 };
 
 const want = Object.entries(JSON.parse(process.argv[2] ?? '{}') as Record<string, string[]>).map(([ip, interfaces]) => ({ ip: parseIP(ip), interfaces }));
+const excludeInterfaces = process.argv[3] === undefined ? undefined : (JSON.parse(process.argv[3]) as string[]);
 const native = loadNative();
 const logger = lineLogger();
 const links = new NetlinkLinks({ native, logger });
@@ -29,7 +31,7 @@ const decide = (): void => {
   const r = engine.setOwned(want);
   out({ owned: Object.fromEntries(engine.owns()), failed: Object.fromEntries(r.failed), deferred: Object.fromEntries(r.deferred), taken: r.taken, released: r.released });
 };
-const engine: L2Engine = new L2Engine({ native, links, clock: systemClock(), logger, onChange: () => setImmediate(decide) });
+const engine: L2Engine = new L2Engine({ native, links, clock: systemClock(), logger, ...(excludeInterfaces ? { excludeInterfaces } : {}), onChange: () => setImmediate(decide) });
 const r = engine.setOwned(want);
 out({ ready: true, owned: Object.fromEntries(engine.owns()), failed: Object.fromEntries(r.failed) });
 let last = '';

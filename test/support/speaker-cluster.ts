@@ -54,7 +54,7 @@ export class SpeakerCluster {
   /** Starts (or, after it died, starts again) the speaker of a node, under `wrap` if given; its log goes to `logs`. */
   spawnSpeaker(name: string, wrap = this.opts.wrap): ChildProcess {
     const kc = join(this.dir!, `${name}.kubeconfig`);
-    const cmd = [...(wrap ?? []), process.execPath, join(REPO_ROOT, 'bin', 'herald.js'), 'speaker', '--kubeconfig', kc, '--node', name, '--metrics-port', '7473', '--metrics-host', '127.0.0.1', '--log-level', 'info'];
+    const cmd = [...(wrap ?? []), process.execPath, join(REPO_ROOT, 'bin', 'herald.js'), 'speaker', '--kubeconfig', kc, '--node', name, '--metrics-port', '7473', '--metrics-host', '127.0.0.1', '--metrics-secure=false', '--log-level', 'info'];
     const p = (this.speakers[name] = this.net!.spawn(this.nodeNs(name), cmd[0]!, cmd.slice(1), { cwd: REPO_ROOT }));
     this.logs[name] ??= '';
     p.stderr!.on('data', (d: Buffer) => {

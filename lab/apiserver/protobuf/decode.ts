@@ -10,7 +10,7 @@
 import protobuf from 'protobufjs';
 import { META_PROTO, RESOURCE_PROTO, RUNTIME_PROTO, UTIL_PROTO } from './schema-meta.js';
 import { CORE_PROTO } from './schema-core.js';
-import { APPS_PROTO, COORDINATION_PROTO, DISCOVERY_PROTO, POLICY_PROTO, RBAC_PROTO } from './schema-groups.js';
+import { APPS_PROTO, AUTHORIZATION_PROTO, COORDINATION_PROTO, DISCOVERY_PROTO, POLICY_PROTO, RBAC_PROTO } from './schema-groups.js';
 
 export const PROTOBUF_MAGIC = Buffer.from([0x6b, 0x38, 0x73, 0x00]);
 
@@ -31,6 +31,9 @@ const KINDS: Readonly<Record<string, string>> = {
   'rbac.authorization.k8s.io/v1/ClusterRoleBinding': 'k8s.io.api.rbac.v1.ClusterRoleBinding',
   'policy/v1/PodDisruptionBudget': 'k8s.io.api.policy.v1.PodDisruptionBudget',
   'coordination.k8s.io/v1/Lease': 'k8s.io.api.coordination.v1.Lease',
+  'authorization.k8s.io/v1/SubjectAccessReview': 'k8s.io.api.authorization.v1.SubjectAccessReview',
+  'authorization.k8s.io/v1/LocalSubjectAccessReview': 'k8s.io.api.authorization.v1.LocalSubjectAccessReview',
+  'authorization.k8s.io/v1/SelfSubjectAccessReview': 'k8s.io.api.authorization.v1.SelfSubjectAccessReview',
   'v1/DeleteOptions': 'k8s.io.apimachinery.pkg.apis.meta.v1.DeleteOptions',
   'meta.k8s.io/v1/DeleteOptions': 'k8s.io.apimachinery.pkg.apis.meta.v1.DeleteOptions',
 };
@@ -61,7 +64,7 @@ export class ProtobufError extends Error {}
 
 function buildRoot(): protobuf.Root {
   const root = new protobuf.Root();
-  for (const text of [META_PROTO, UTIL_PROTO, RESOURCE_PROTO, RUNTIME_PROTO, CORE_PROTO, APPS_PROTO, DISCOVERY_PROTO, RBAC_PROTO, POLICY_PROTO, COORDINATION_PROTO]) {
+  for (const text of [META_PROTO, UTIL_PROTO, RESOURCE_PROTO, RUNTIME_PROTO, CORE_PROTO, APPS_PROTO, DISCOVERY_PROTO, RBAC_PROTO, POLICY_PROTO, COORDINATION_PROTO, AUTHORIZATION_PROTO]) {
     protobuf.parse(text, root, { keepCase: true });
   }
   root.resolveAll();
@@ -114,6 +117,9 @@ function special(fullName: string, m: Record<string, unknown>): unknown {
       return Number(m['type'] ?? 0) === 1 ? (m['strVal'] ?? '') : (m['intVal'] ?? 0);
     case 'k8s.io.apimachinery.pkg.api.resource.Quantity':
       return m['string'] ?? '0';
+    case 'k8s.io.api.authorization.v1.ExtraValue':
+      // A []string in Go and in JSON; the message only wraps it for protobuf.
+      return m['items'] ?? [];
     default:
       return m;
   }

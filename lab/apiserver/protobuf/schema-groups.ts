@@ -1,6 +1,6 @@
 /**
- * The subset of k8s.io/api's apps/v1, discovery/v1, rbac/v1, policy/v1 and coordination/v1
- * protobuf schemas the embedded API server decodes, with the field numbers of k8s.io/api's
+ * The subset of k8s.io/api's apps/v1, discovery/v1, rbac/v1, policy/v1, coordination/v1 and
+ * authorization/v1 (the access reviews `kubectl auth can-i` sends) protobuf schemas the embedded API server decodes, with the field numbers of k8s.io/api's
  * generated.proto files.
  */
 const META = 'k8s.io.apimachinery.pkg.apis.meta.v1';
@@ -92,4 +92,26 @@ message LeaseSpec {
   optional ${META}.MicroTime renewTime = 4; optional int32 leaseTransitions = 5; optional string strategy = 6; optional string preferredHolder = 7;
 }
 message Lease { optional ${META}.ObjectMeta metadata = 1; optional LeaseSpec spec = 2; }
+`;
+
+export const AUTHORIZATION_PROTO = `
+syntax = "proto2";
+package k8s.io.api.authorization.v1;
+message FieldSelectorAttributes { optional string rawSelector = 1; }
+message LabelSelectorAttributes { optional string rawSelector = 1; }
+message ResourceAttributes {
+  optional string namespace = 1; optional string verb = 2; optional string group = 3; optional string version = 4; optional string resource = 5;
+  optional string subresource = 6; optional string name = 7; optional FieldSelectorAttributes fieldSelector = 8; optional LabelSelectorAttributes labelSelector = 9;
+}
+message NonResourceAttributes { optional string path = 1; optional string verb = 2; }
+message ExtraValue { repeated string items = 1; }
+message SubjectAccessReviewSpec {
+  optional ResourceAttributes resourceAttributes = 1; optional NonResourceAttributes nonResourceAttributes = 2; optional string user = 3;
+  repeated string groups = 4; map<string, ExtraValue> extra = 5; optional string uid = 6;
+}
+message SelfSubjectAccessReviewSpec { optional ResourceAttributes resourceAttributes = 1; optional NonResourceAttributes nonResourceAttributes = 2; }
+message SubjectAccessReviewStatus { optional bool allowed = 1; optional string reason = 2; optional string evaluationError = 3; optional bool denied = 4; }
+message SubjectAccessReview { optional ${META}.ObjectMeta metadata = 1; optional SubjectAccessReviewSpec spec = 2; optional SubjectAccessReviewStatus status = 3; }
+message LocalSubjectAccessReview { optional ${META}.ObjectMeta metadata = 1; optional SubjectAccessReviewSpec spec = 2; optional SubjectAccessReviewStatus status = 3; }
+message SelfSubjectAccessReview { optional ${META}.ObjectMeta metadata = 1; optional SelfSubjectAccessReviewSpec spec = 2; optional SubjectAccessReviewStatus status = 3; }
 `;

@@ -99,6 +99,20 @@ describe('lab apiserver: protobuf request bodies', () => {
     expect(s).to.deep.include({ addressType: 'IPv4', endpoints: [{ addresses: ['192.0.2.1'], conditions: { ready: false }, nodeName: 'node-a' }], ports: [{ name: 'http', port: 80 }] });
   });
 
+  it('a SelfSubjectAccessReview as kubectl auth can-i sends it', () => {
+    // spec (2): nonResourceAttributes (2) { path 1, verb 2 }; status (3) empty.
+    const r = decodeProtobuf(envelope('authorization.k8s.io/v1', 'SelfSubjectAccessReview', msg(ld(1, meta('')), ld(2, msg(ld(2, msg(ld(1, '/metrics'), ld(2, 'get'))))), ld(3, msg()))));
+    expect(r).to.deep.include({ apiVersion: 'authorization.k8s.io/v1', kind: 'SelfSubjectAccessReview', spec: { nonResourceAttributes: { path: '/metrics', verb: 'get' } } });
+  });
+
+  it('a SubjectAccessReview: resource attributes, user, groups, and extra values as string lists', () => {
+    // spec: resourceAttributes (1) { namespace 1, verb 2, resource 5 }, user 3, groups 4, extra 5 (map entry: key 1, ExtraValue 2 { items 1 }).
+    const extra = ld(5, msg(ld(1, 'scopes'), ld(2, msg(ld(1, 'a'), ld(1, 'b')))));
+    const spec = msg(ld(1, msg(ld(1, 'default'), ld(2, 'list'), ld(5, 'pods'))), ld(3, 'jane'), ld(4, 'dev'), ld(4, 'ops'), extra);
+    const r = decodeProtobuf(envelope('authorization.k8s.io/v1', 'SubjectAccessReview', msg(ld(1, meta('')), ld(2, spec))));
+    expect((r as { spec: unknown }).spec).to.deep.equal({ resourceAttributes: { namespace: 'default', verb: 'list', resource: 'pods' }, user: 'jane', groups: ['dev', 'ops'], extra: { scopes: ['a', 'b'] } });
+  });
+
   const refusals: { name: string; body: Buffer; message: RegExp }[] = [
     { name: 'no magic', body: Buffer.from('{"kind":"Namespace"}'), message: /magic/ },
     { name: 'a kind outside the subset', body: envelope('batch/v1', 'Job', msg()), message: /not for batch\/v1\/Job/ },
