@@ -3,7 +3,9 @@
  * netlink link events, responder, announcer) in a namespace, for tests. argv[2] is a JSON
  * object { "<ip>": ["<interface>", ...] } (an empty list lets the engine choose, as with an
  * L2Advertisement without `interfaces`). Like the speaker, it decides again whenever the
- * engine says something changed. Prints JSON lines: one when ready (owned interfaces and
+ * engine says something changed. argv[3], optional: `{ "arpFilter": false }` leaves every
+ * ARP request to the engine (the kernel filter by owned address is never narrowed; for
+ * bench/layer2-flood.ts's reference). Prints JSON lines: one when ready (owned interfaces and
  * any failure), `{ "log": … }` for each engine log record, and the counters every 100 ms
  * while they change.
  */
@@ -20,7 +22,19 @@ const lineLogger = (base: LogFields = {}): Logger => {
 };
 
 const want = new Map(Object.entries(JSON.parse(process.argv[2] ?? '{}') as Record<string, string[]>));
-const native = loadNative();
+const extra = JSON.parse(process.argv[3] ?? '{}') as { arpFilter?: boolean };
+const loaded = loadNative();
+const native =
+  extra.arpFilter === false
+    ? {
+        ...loaded,
+        PacketSocket: class extends loaded.PacketSocket {
+          override setArpTargets(): boolean {
+            return false;
+          }
+        },
+      }
+    : loaded;
 const logger = lineLogger();
 const links = new NetlinkLinks({ native, logger });
 await links.start();
