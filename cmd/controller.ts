@@ -19,6 +19,16 @@ interface Args {
   'log-level': LogLevel;
 }
 
+/**
+ * The controller has stopped; a request the API server never answers (an Event create to a
+ * server that hangs) would still hold the process, since a request without an answer cannot
+ * be aborted. An unref'd timer fires only if something else keeps the process alive: then
+ * it exits (with the exit code already set).
+ */
+export function exitWhenStuck(ms = 500): void {
+  setTimeout(() => process.exit(), ms).unref();
+}
+
 export function controllerCommand(io: CliIO, waitForStop: () => Promise<void>, setExit: (code: number) => void): CommandModule<object, Args> {
   return {
     command: 'controller',
@@ -60,6 +70,7 @@ export function controllerCommand(io: CliIO, waitForStop: () => Promise<void>, s
       const why = await running.done;
       client.close();
       if (why === 'lostLeadership') setExit(1);
+      exitWhenStuck();
     },
   };
 }

@@ -5,9 +5,9 @@
  * `release()` drops the held connections. Works the same on both lanes, so a test can make
  * one kind of write hang on a real server, which has no fault injection. `tls` serves HTTPS
  * (e.g. with the real server's own certificate); without it the kubeconfig turns TLS checks
- * off, since client-node refuses plain HTTP otherwise. Known: a controller stopped with
- * SIGTERM behind this proxy in front of a real server exits only when the server ends its
- * watches (60–120 s), while directly it exits at once; tests here restart with SIGKILL.
+ * off, since client-node refuses plain HTTP otherwise. Response headers are passed on at
+ * once: a watch whose headers never arrive cannot be aborted by the client (its process
+ * then waits for the server's watch timeout to exit).
  */
 import { request as httpRequest, createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer, request as httpsRequest } from 'node:https';
@@ -52,6 +52,8 @@ export async function startHoldingProxy(kc: KubeConfig, tls?: { cert: Buffer; ke
       delete headers['connection'];
       delete headers['keep-alive'];
       res.writeHead(r.statusCode ?? 502, headers);
+      // Node holds the headers until the first body byte; a watch may send none for minutes.
+      res.flushHeaders();
       r.pipe(res);
     });
     up.on('error', () => res.destroy());

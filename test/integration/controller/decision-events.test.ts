@@ -4,7 +4,8 @@
  * decision out, so the decision waits while their write hangs) and MetalLBAnnotation (told
  * again from the Service's annotations by the next start, once). The controller talks to
  * the API server through a proxy that holds every Event create (no answer) until the kill;
- * what the server kept is then compared with what must be there. Runs on both lanes.
+ * what the server kept is then compared with what must be there. A SIGTERM while a decision
+ * waits for its Event exits at once. Runs on both lanes.
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -129,6 +130,27 @@ describe(`controller decision Events across a SIGKILL (${kubeLane()} API server)
     }, 'leaving released', 30_000);
     const what = c.lane === 'embedded' ? had.join(', ') : 'its addresses from pool "main"';
     expect(await kept('leaving', 'IPReleased')).to.deep.equal([`released ${what}: the Service is no longer of type LoadBalancer`]);
+  });
+
+  it('SIGTERM while a release waits for its hung Event exits within 5 s; the next start tells it and releases', async () => {
+    ctl = start();
+    await c.client.create(SERVICES, svc('leaving-term'));
+    const had = await assigned('leaving-term');
+    await started(ctl);
+    holdEvents();
+    await c.client.patch(SERVICES, 'default', 'leaving-term', { spec: { type: 'ClusterIP' } });
+    await eventually(() => ctl!.log().includes('the IPReleased Event for default/leaving-term is not written yet'), 'the release to wait for its IPReleased Event', 30_000);
+    const { exit, ms } = await ctl.kill('SIGTERM');
+    ctl = undefined;
+    expect(exit).to.equal(0);
+    expect(ms, 'SIGTERM to exit').to.be.below(5000);
+    proxy.hold = undefined;
+    proxy.release();
+    expect(await kept('leaving-term', 'IPReleased')).to.deep.equal([]);
+    ctl = start();
+    await eventually(async () => (await get('leaving-term')).metadata.annotations?.[POOL] === undefined, 'leaving-term released', 30_000);
+    const what = c.lane === 'embedded' ? had.join(', ') : 'its addresses from pool "main"';
+    expect(await kept('leaving-term', 'IPReleased')).to.deep.equal([`released ${what}: the Service is no longer of type LoadBalancer`]);
   });
 
   it('MetalLBAnnotation: told by the next start after a SIGKILL, and not again by the one after', async () => {
