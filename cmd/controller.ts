@@ -4,6 +4,7 @@ import type { CliIO } from '../src/cli/io.js';
 import { createWinstonLogger } from '../src/cli/logging.js';
 import type { LogLevel } from '../src/core/logger.js';
 import { KubeClient } from '../src/k8s/index.js';
+import { exitWhenStuck } from './exit-when-stuck.js';
 
 interface Args {
   kubeconfig?: string;
@@ -17,16 +18,6 @@ interface Args {
   'metrics-port': number;
   'metrics-host': string;
   'log-level': LogLevel;
-}
-
-/**
- * The controller has stopped; a request the API server never answers (an Event create to a
- * server that hangs) would still hold the process, since a request without an answer cannot
- * be aborted. An unref'd timer fires only if something else keeps the process alive: then
- * it exits (with the exit code already set).
- */
-export function exitWhenStuck(ms = 500): void {
-  setTimeout(() => process.exit(), ms).unref();
 }
 
 export function controllerCommand(io: CliIO, waitForStop: () => Promise<void>, setExit: (code: number) => void): CommandModule<object, Args> {

@@ -5,6 +5,7 @@ import { createWinstonLogger } from '../src/cli/logging.js';
 import { HeraldError } from '../src/core/errors.js';
 import type { LogLevel } from '../src/core/logger.js';
 import { KubeClient } from '../src/k8s/index.js';
+import { exitWhenStuck } from './exit-when-stuck.js';
 
 interface Args {
   kubeconfig?: string;
@@ -41,6 +42,7 @@ export function speakerCommand(io: CliIO, waitForStop: () => Promise<void>): Com
       const r = await runSpeaker({ client, logger, node: args.node, namespace: args.namespace, ...(args['lb-class'] ? { lbClass: args['lb-class'] } : {}), metricsPort: args['metrics-port'], metricsHost: args['metrics-host'], memberExpireMs: args['member-expire'] * 1000, memberPort: args['member-port'], bgpListen: args['bgp-listen'] !== false, stopSignal: waitForStop() });
       await r.done;
       client.close();
+      exitWhenStuck();
     },
   };
 }
