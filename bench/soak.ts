@@ -15,16 +15,21 @@
  *    started again N times; each time node-a must see it leave and come back (its membership
  *    log) and BIRD must get node-c's route back. RSS and fds of node-a's speaker.
  * 4. the API server unreachable for --outage seconds (test/support/api-outage.ts).
+ * 5. SWIM member flaps by link cut (test/support/swim-link-flaps.ts): the owner of a Layer 2
+ *    address has its own eth0 set down and up --swim-link-flaps times; detection, take-over,
+ *    rejoin and answer-again times, and the other speakers' fds by kind and RSS from after
+ *    flap 5 to the end (3 s settle, no forced GC).
  *
  * Addresses: 192.0.2.0/24 LAN, 203.0.113.0/28 Service pool, 2001:db8:100::/48 engine routes.
  *
- *   sudo npm run bench:soak -- [--flaps 100] [--swim-flaps 100] [--outage 60] [--parts 1234]
+ *   sudo npm run bench:soak -- [--flaps 100] [--swim-flaps 100] [--outage 60] [--swim-link-flaps 100] [--parts 12345]
  */
 import { readdirSync } from 'node:fs';
 import { membershipLog, nextHops, runApiOutage } from '../test/support/api-outage.js';
 import { BgpFlapRig, type FlapKind, type Health } from '../test/support/bgp-flap-rig.js';
 import { Netns } from '../test/support/netns.js';
 import { SpeakerCluster } from '../test/support/speaker-cluster.js';
+import { runSwimLinkFlaps, type ProcessHealth } from '../test/support/swim-link-flaps.js';
 import { ENDPOINT_SLICES, SECRETS, SERVICES, type KubeObject } from '../src/k8s/index.js';
 import { arg, pct, sleep, until } from './support/common.js';
 import { rssBytes } from './support/proc-stats.js';
@@ -180,18 +185,38 @@ async function outage(seconds: number): Promise<string[]> {
   }
 }
 
+const kinds = (a: ProcessHealth, b: ProcessHealth): string =>
+  [...new Set([...Object.keys(a.byKind), ...Object.keys(b.byKind)])].sort().map((k) => `${k} ${a.byKind[k] ?? 0}->${b.byKind[k] ?? 0}`).join(', ');
+
+async function swimLinkFlaps(flaps: number): Promise<string[]> {
+  const e = new SpeakerCluster(NS, NODE_IPS);
+  try {
+    await e.start();
+    const f = await runSwimLinkFlaps(e, NODE_IPS, flaps, { warmAfter: 5, settleMs: 3000, onFlap: (i) => (i % 10 === 0 ? say(`SWIM link flaps: ${i}`) : undefined) });
+    const p = (xs: readonly number[]): string => `p50 ${pct([...xs], 50).toFixed(0)} ms, p99 ${pct([...xs], 99).toFixed(0)} ms`;
+    return [
+      `SWIM link flaps: ${flaps} cuts of ${f.victim}'s own eth0 (it owned the L2 address): gone at the others ${p(f.detectMs)}; another node answering ARP ${p(f.takeoverMs)}; after the link is back, member back ${p(f.rejoinMs)}, answering again ${p(f.backMs)}; speakers exited: ${f.exited.length}`,
+      ...Object.keys(f.end).map((n) => `SWIM link flaps: ${n}'s speaker after flap 5 -> after flap ${flaps} (3 s settle, no forced GC): RSS ${mb((f.end[n]!.rssKb - f.warm[n]!.rssKb) * 1024)} (${(f.end[n]!.rssKb / 1024).toFixed(1)} MB), fds ${f.warm[n]!.fds}->${f.end[n]!.fds} (${kinds(f.warm[n]!, f.end[n]!)})`),
+    ];
+  } finally {
+    await e.stop();
+  }
+}
+
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('bench/soak needs root (network namespaces)');
   const flaps = arg('flaps', 100);
   const swimFlaps = arg('swim-flaps', 100);
   const outageSeconds = arg('outage', 60);
-  const parts = String(arg('parts', 1234));
+  const linkFlaps = arg('swim-link-flaps', 100);
+  const parts = String(arg('parts', 12345));
   console.log('bench/soak: flaps and outages (issue 18)');
   const print = (lines: string[]): void => lines.forEach((l) => console.log(l));
   if (parts.includes('1')) print(await engine(flaps));
   if (parts.includes('2')) print(await speakerBgp(flaps));
   if (parts.includes('3')) print(await speakerSwim(swimFlaps));
   if (parts.includes('4')) print(await outage(outageSeconds));
+  if (parts.includes('5')) print(await swimLinkFlaps(linkFlaps));
 }
 
 main().then(

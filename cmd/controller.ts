@@ -5,6 +5,7 @@ import type { CliIO } from '../src/cli/io.js';
 import { createWinstonLogger } from '../src/cli/logging.js';
 import { metricsSecurityFrom, metricsSecurityOptions } from '../src/cli/metrics-flags.js';
 import { KubeClient } from '../src/k8s/index.js';
+import { exitWhenStuck } from './exit-when-stuck.js';
 
 const builder = (y: Argv<GlobalArgs>) =>
   metricsSecurityOptions(y)
@@ -54,6 +55,7 @@ export function controllerCommand(io: CliIO, waitForStop: () => Promise<void>, s
       const why = await running.done;
       client.close();
       if (why === 'lostLeadership') setExit(1);
+      exitWhenStuck();
     },
   };
 }

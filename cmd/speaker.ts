@@ -7,6 +7,7 @@ import { metricsSecurityFrom, metricsSecurityOptions } from '../src/cli/metrics-
 import { HeraldError } from '../src/core/errors.js';
 import { KubeClient } from '../src/k8s/index.js';
 import { DEFAULT_EXCLUDED_INTERFACES, parseInterfaceExclusions } from '../speaker/layer2/interface-filter.js';
+import { exitWhenStuck } from './exit-when-stuck.js';
 
 const builder = (y: Argv<GlobalArgs>) =>
   metricsSecurityOptions(y)
@@ -42,6 +43,7 @@ export function speakerCommand(io: CliIO, waitForStop: () => Promise<void>): Com
       const r = await runSpeaker({ client, logger, node: args.node, namespace: args.namespace, ...(args['lb-class'] ? { lbClass: args['lb-class'] } : {}), metricsPort: args['metrics-port'], metricsHost: args['metrics-host'], ...(security ? { metricsSecurity: security } : {}), ...(args['health-port'] !== undefined ? { healthPort: args['health-port'] } : {}), memberExpireMs: args['member-expire'] * 1000, memberPort: args['member-port'], excludeInterfaces, bgpListen: args['bgp-listen'], stopSignal: waitForStop() });
       await r.done;
       client.close();
+      exitWhenStuck();
     },
   };
 }

@@ -19,6 +19,7 @@ import { formatIP } from '../src/net/ip.js';
 import { Allocator } from './allocator/allocator.js';
 import type { ServiceRequest } from './allocator/types.js';
 import { ServiceWrites } from './service-write.js';
+import { DecisionEvents, isDecision } from './decision-events.js';
 import { listControllerEvents, missingEvents } from './event-rederive.js';
 import { reconcileService, type EventIntent } from './reconcile.js';
 import { serviceKey, type ServiceObject } from '../src/api/service.js';
@@ -101,8 +102,8 @@ export class Controller {
   private readonly pendingEvents: { ref: ObjectReference; e: EventIntent; at: number }[] = [];
   private eventHead = 0;
   private eventPump: Promise<void> | undefined;
-  /** Conflicts found by the start-up replay, told by the Service's first sync. */
-  private readonly replayEvents = new Map<string, EventIntent[]>();
+  /** IPConflict and IPReleased: written before the status write that carries them out. */
+  private readonly decisions: DecisionEvents;
   readonly counts = { reconciles: 0, writes: 0, retriedWaiting: 0 };
 
   constructor(private readonly opts: ControllerOptions) {
@@ -123,6 +124,7 @@ export class Controller {
       }),
       pending: () => this.waiting.entries(),
     });
+    this.decisions = new DecisionEvents({ clock: opts.clock, record: (ref, e) => this.events.record(ref, e.type, e.reason, e.message) });
     this.writes = new ServiceWrites({ client: opts.client, writer: this.writer, clock: opts.clock, metrics: this.metrics, counts: this.counts, emit: (ref, e) => this.emit(ref, e) });
   }
 
@@ -161,6 +163,7 @@ export class Controller {
     this.replay();
     const seen = await seenEvents;
     if (seen) {
+      this.decisions.seen(seen);
       const derived = missingEvents(this.services.list(), seen, { nowMs: this.opts.clock.now(), windowMs: 3_600_000, managed: (s) => this.view(s).managed.yes });
       for (const d of derived) this.emit(d.ref, d.e);
       if (derived.length > 0) this.log.info('re-derived Events lost before this start', { events: derived.length });
@@ -179,6 +182,8 @@ export class Controller {
    * gets its addresses first and its IPAllocated Events right after.
    */
   private emit(ref: ObjectReference, e: EventIntent): void {
+    // Told again by every start (from the Service's annotations), unless the server has it.
+    if (e.reason === 'MetalLBAnnotation' && this.decisions.onServerAtStart(ref.uid, e)) return;
     this.pendingEvents.push({ ref, e, at: this.opts.clock.monotonic() });
     if (this.eventPump) return;
     this.eventPump = (async () => {
@@ -241,6 +246,7 @@ export class Controller {
     const key = serviceKey(o);
     const had = this.allocator.assignmentOf(key);
     this.waiting.delete(key);
+    this.decisions.forget(key);
     const released = this.allocator.release(key);
     if (released && had && had.pool) this.poolQueue.addAfter(had.pool, this.opts.poolStatusDelayMs ?? 1000);
     if ((this.allocator.undrain(key) > 0 || released) && this.ready) this.retryWaiting();
@@ -315,7 +321,7 @@ export class Controller {
       const r = this.allocator.assign(view.request as ServiceRequest, current(view));
       if (r.ok && r.conflict) {
         const held = r.conflict.ips.map(formatIP).join(', ');
-        this.replayEvents.set(view.key, [{ type: 'Warning', reason: 'IPConflict', message: `${held} is held by ${r.conflict.holder} (${r.conflict.reason}); assigned ${r.ips.map(formatIP).join(', ')} instead` }]);
+        this.decisions.owe(view.key, [{ type: 'Warning', reason: 'IPConflict', message: `${held} is held by ${r.conflict.holder} (${r.conflict.reason}); assigned ${r.ips.map(formatIP).join(', ')} instead` }]);
       }
     }
     this.log.info('start-up replay done', { servicesWithAddresses: assigned.length, kept: views.length - rest.length });
@@ -350,11 +356,8 @@ export class Controller {
     const view = this.view(svc);
     const before = this.allocator.assignmentOf(key);
     let desired = reconcileService(view, this.allocator);
-    const told = this.replayEvents.get(key);
-    if (told) {
-      this.replayEvents.delete(key);
-      desired = { ...desired, events: [...told, ...desired.events] };
-    }
+    this.decisions.owe(key, desired.events);
+    desired = { ...desired, events: desired.events.filter((e) => !isDecision(e)) };
     const after = this.allocator.assignmentOf(key);
     // Handover: what the Service held or showed and gives up goes to nobody else until the
     // server has acknowledged the write that stops showing it.
@@ -367,6 +370,8 @@ export class Controller {
     else this.waiting.delete(key);
     // Pool status is coalesced: at most one write per pool per second.
     for (const pool of new Set([before?.pool, after?.pool])) if (pool) this.poolQueue.addAfter(pool, this.opts.poolStatusDelayMs ?? 1000);
+    const [namespace, name] = key.split('/') as [string, string];
+    await this.decisions.settle(key, { apiVersion: 'v1', kind: 'Service', name, namespace, ...(svc.metadata.uid ? { uid: svc.metadata.uid } : {}) });
     await this.writes.write(svc, desired, drained);
     if (this.allocator.undrain(key) > 0) this.retryWaiting();
   }

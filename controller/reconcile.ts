@@ -54,10 +54,16 @@ export function reconcileService(view: ServiceView, allocator: Allocator): Desir
   if (!view.managed.yes) {
     const had = allocator.assignmentOf(view.key);
     allocator.release(view.key);
-    const events: EventIntent[] =
-      had && view.managed.reason !== 'deleted' ? [{ type: 'Normal', reason: 'IPReleased', message: `released ${list(had.ips)}: ${view.managed.reason === 'notLoadBalancer' ? 'the Service is no longer of type LoadBalancer' : 'the Service now names another loadBalancerClass'}` }] : [];
-    // After a restart the allocator knows nothing of it: the pool annotation says Herald gave them.
-    return { kind: 'unmanaged', clearStatus: had !== undefined || (view.currentPool !== undefined && view.currentIPs.length > 0), events };
+    // After a restart the allocator knows nothing of it: the pool annotation says Herald gave
+    // addresses (it goes last). A real API server clears status.loadBalancer itself when the
+    // type changes, so the addresses may be gone from the status already (Herald's condition
+    // is not); without either, only the annotation is left of a clean-up already told.
+    const gave = view.currentPool !== undefined && (view.currentIPs.length > 0 || view.heraldCondition);
+    const ips = had?.ips ?? (gave ? view.currentIPs : []);
+    const what = ips.length > 0 ? list(ips) : `its addresses from pool "${view.currentPool ?? ''}"`;
+    const why = view.managed.reason === 'notLoadBalancer' ? 'the Service is no longer of type LoadBalancer' : 'the Service now names another loadBalancerClass';
+    const events: EventIntent[] = (had || gave) && view.managed.reason !== 'deleted' ? [{ type: 'Normal', reason: 'IPReleased', message: `released ${what}: ${why}` }] : [];
+    return { kind: 'unmanaged', clearStatus: had !== undefined || view.currentPool !== undefined, events };
   }
   const events: EventIntent[] = [];
   if (view.metallbAnnotations.length > 0) {

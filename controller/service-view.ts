@@ -3,7 +3,7 @@
  * responsible for it, its allocation request, and the addresses its status already shows.
  * Bad input (an unparsable annotation) becomes a reason, never a throw.
  */
-import { ADDRESS_POOL, ALLOW_SHARED_IP, IP_ALLOCATED_FROM_POOL, LOAD_BALANCER_IPS, readAnnotation } from '../src/api/annotations.js';
+import { ADDRESS_POOL, ALLOW_SHARED_IP, IP_ALLOCATED_FROM_POOL, LOAD_BALANCER_IPS, SERVICE_CONDITION_ADDRESS_ASSIGNED, readAnnotation } from '../src/api/annotations.js';
 import { ingressIPs, responsibility, serviceKey, trafficPolicy, type NotResponsible, type ServiceObject } from '../src/api/service.js';
 import type { Labels } from '../src/config/label-selector.js';
 import { tryParseIP, type IP, type IPFamily } from '../src/net/ip.js';
@@ -23,6 +23,8 @@ export interface ServiceView {
   readonly currentIPs: readonly IP[];
   /** The ip-allocated-from-pool annotation. */
   readonly currentPool?: string;
+  /** Herald's AddressAssigned condition is in the status (Herald's clean-up removes it before the annotation). */
+  readonly heraldCondition: boolean;
   /** MetalLB annotations the Service uses (Herald honours them). */
   readonly metallbAnnotations: readonly string[];
 }
@@ -55,6 +57,7 @@ export function viewService(svc: ServiceObject, namespaceLabels: Labels, opts: {
     name: svc.metadata.name,
     managed,
     currentIPs,
+    heraldCondition: (svc.status?.conditions ?? []).some((c) => (c as { type?: unknown } | null)?.type === SERVICE_CONDITION_ADDRESS_ASSIGNED),
     ...(currentPool !== undefined ? { currentPool } : {}),
     metallbAnnotations: metallb,
   };

@@ -6,6 +6,9 @@
 #   kube-up.sh start [DIR]   start everything under DIR (default: a new temp dir); prints
 #                            KUBECONFIG=DIR/kubeconfig and HERALD_KUBE_DIR=DIR
 #   kube-up.sh stop DIR      stop the processes by the PIDs in DIR/*.pid, then remove DIR
+#   kube-up.sh apiserver-stop DIR / apiserver-start DIR
+#                            kill only kube-apiserver / start it again on the same port
+#                            with the same etcd (tests of an API outage)
 #
 # The API server listens on 127.0.0.1 only (a free port), authenticates static tokens
 # (DIR/tokens.csv: an admin in system:masters) and ServiceAccount tokens signed by a key
@@ -53,6 +56,35 @@ stop_dir() {
   rm -rf "$dir"
 }
 
+# start_apiserver DIR: starts kube-apiserver with what DIR/apiserver.env holds (the same
+# port, etcd and keys every time) and waits until it is ready.
+start_apiserver() {
+  dir=$1
+  . "$dir/apiserver.env"
+  "$bin/kube-apiserver" --etcd-servers "http://127.0.0.1:$etcd_port" \
+    --bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$api_port" \
+    --cert-dir "$dir" --tls-cert-file "$dir/apiserver.crt" --tls-private-key-file "$dir/apiserver.key" \
+    --client-ca-file "$dir/ca.crt" --token-auth-file "$dir/tokens.csv" \
+    --authorization-mode Node,RBAC \
+    --service-account-issuer https://kubernetes.default.svc --service-account-key-file "$dir/sa.pub" \
+    --service-account-signing-key-file "$dir/sa.key" \
+    --service-cluster-ip-range 198.51.100.128/25,2001:db8:fff::/112 \
+    --service-node-port-range 20000-60000 --endpoint-reconciler-type none \
+    --profiling=false --enable-priority-and-fairness=false \
+    >>"$dir/kube-apiserver.log" 2>&1 &
+  echo $! >"$dir/kube-apiserver.pid"
+  wait_for kube-apiserver 120 curl -fsS --cacert "$dir/ca.crt" -H "Authorization: Bearer $token" "https://127.0.0.1:$api_port/readyz"
+}
+
+# stop_apiserver DIR: KILLs kube-apiserver only (etcd and the controller manager go on), as a
+# crash would; `apiserver-start DIR` starts it again on the same port.
+stop_apiserver() {
+  dir=$1
+  pid=$(cat "$dir/kube-apiserver.pid")
+  kill -KILL "$pid" 2>/dev/null || true
+  while kill -0 "$pid" 2>/dev/null; do sleep 0.05; done
+}
+
 start() {
   bin=$(sh "$here/kube-build.sh")
   dir=${1:-}
@@ -85,19 +117,8 @@ start() {
   echo $! >"$dir/etcd.pid"
   wait_for etcd 30 curl -fsS "http://127.0.0.1:$etcd_port/health"
 
-  "$bin/kube-apiserver" --etcd-servers "http://127.0.0.1:$etcd_port" \
-    --bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$api_port" \
-    --cert-dir "$dir" --tls-cert-file "$dir/apiserver.crt" --tls-private-key-file "$dir/apiserver.key" \
-    --client-ca-file "$dir/ca.crt" --token-auth-file "$dir/tokens.csv" \
-    --authorization-mode Node,RBAC \
-    --service-account-issuer https://kubernetes.default.svc --service-account-key-file "$dir/sa.pub" \
-    --service-account-signing-key-file "$dir/sa.key" \
-    --service-cluster-ip-range 198.51.100.128/25,2001:db8:fff::/112 \
-    --service-node-port-range 20000-60000 --endpoint-reconciler-type none \
-    --profiling=false --enable-priority-and-fairness=false \
-    >"$dir/kube-apiserver.log" 2>&1 &
-  echo $! >"$dir/kube-apiserver.pid"
-  wait_for kube-apiserver 120 curl -fsS --cacert "$dir/ca.crt" -H "Authorization: Bearer $token" "https://127.0.0.1:$api_port/readyz"
+  printf 'bin=%s\netcd_port=%s\napi_port=%s\ntoken=%s\n' "$bin" "$etcd_port" "$api_port" "$token" >"$dir/apiserver.env"
+  start_apiserver "$dir"
 
   ca=$(base64 -w0 <"$dir/ca.crt")
   kubeconfig() {
@@ -140,5 +161,7 @@ case "${1:-}" in
   build) sh "$here/kube-build.sh" ;;
   start) shift; start "${1:-}" ;;
   stop) [ -n "${2:-}" ] || { echo "usage: kube-up.sh stop DIR" >&2; exit 2; }; stop_dir "$2" ;;
-  *) echo "usage: kube-up.sh build | start [DIR] | stop DIR" >&2; exit 2 ;;
+  apiserver-stop) [ -n "${2:-}" ] || { echo "usage: kube-up.sh apiserver-stop DIR" >&2; exit 2; }; stop_apiserver "$2" ;;
+  apiserver-start) [ -n "${2:-}" ] || { echo "usage: kube-up.sh apiserver-start DIR" >&2; exit 2; }; start_apiserver "$2" ;;
+  *) echo "usage: kube-up.sh build | start [DIR] | stop DIR | apiserver-stop DIR | apiserver-start DIR" >&2; exit 2 ;;
 esac

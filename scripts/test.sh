@@ -43,4 +43,5 @@ HERALD_KUBE=real npx mocha --timeout 120000 \
   test/integration/manifests/manifests.test.ts test/integration/manifests/helm-install.test.ts \
   test/integration/manifests/metrics-auth.test.ts test/integration/manifests/network-policy.test.ts \
   test/integration/prometheus/metrics.test.ts \
-  test/integration/speaker/lease-membership.test.ts test/integration/speaker/speaker.test.ts
+  test/integration/speaker/lease-membership.test.ts test/integration/speaker/speaker.test.ts \
+  test/integration/reliability/api-outage.test.ts

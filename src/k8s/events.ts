@@ -151,18 +151,24 @@ export class EventRecorder {
     return new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
   }
 
-  /** Records an Event; never throws (a failed Event is logged). Resolves when written. */
-  record(ref: ObjectReference, type: EventType, reason: string, message: string): Promise<void> {
+  /**
+   * Records an Event; never throws (a failed Event is logged). Resolves when done: true when
+   * the server took it, false when it failed or was dropped.
+   */
+  record(ref: ObjectReference, type: EventType, reason: string, message: string): Promise<boolean> {
     this.stats.recorded++;
-    const p = this.chain.then(() => this.writeRetrying(ref, type, reason, message)).catch((err: unknown) => {
+    const p = this.chain.then(
+      () => this.writeRetrying(ref, type, reason, message).then(() => true),
+    ).catch((err: unknown) => {
       if (err instanceof Closed || this.closed) {
         this.stats.dropped++;
-        return;
+        return false;
       }
       this.stats.failed++;
       this.opts.logger.warn('could not record event', { reason, object: `${ref.namespace ?? ''}/${ref.name}`, error: errorMessage(err) });
+      return false;
     });
-    this.chain = p;
+    this.chain = p.then(() => undefined);
     return p;
   }
 

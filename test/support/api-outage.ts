@@ -1,15 +1,20 @@
 /**
- * The API server unreachable for a while, on a SpeakerCluster (issue 18 item 6): every node's
- * forwarder to the API is stopped (SIGSTOP: connections hang, as behind a black-holed link)
- * and the server answers every request, the controller's included, with 503 after dropping
- * every watch. Meanwhile a BGP Service's /32 must stay at BIRD from every node and an L2
+ * The API server unreachable for a while, on a SpeakerCluster (issue 18 item 6). On the
+ * embedded server every node's forwarder to the API is stopped (SIGSTOP: connections hang,
+ * as behind a black-holed link) and the server answers every request, the controller's
+ * included, with 503 after dropping every watch. On a real kube-apiserver (HERALD_KUBE=real)
+ * its process is killed (every connection refused, every watch cut) and started again on the
+ * same port with the same etcd when the outage is over. Meanwhile a BGP Service's /32 must stay at BIRD from every node and an L2
  * Service's address must keep being answered by ARP from the client. The store is watched
- * directly (every change, not the API): neither Service's address may change or vanish, at
+ * directly on the embedded server (every change, not the API), through a watch on a real
+ * one (nothing can change while it is down): neither Service's address may change or vanish, at
  * any point. Once the API is back, a new Service must get an address and reach BIRD, with
  * nothing restarted.
  */
 import { spawnSync } from 'node:child_process';
-import { ENDPOINT_SLICES, SERVICES, type KubeClient, type KubeObject } from '../../src/k8s/index.js';
+import { systemClock } from '../../src/core/clock.js';
+import { nullLogger } from '../../src/core/logger.js';
+import { ENDPOINT_SLICES, Informer, SERVICES, type KubeClient, type KubeObject } from '../../src/k8s/index.js';
 import { eventually } from './apiserver.js';
 import type { SpeakerCluster } from './speaker-cluster.js';
 
@@ -28,6 +33,26 @@ export interface OutageFigures {
   readonly addressLosses: readonly string[];
   /** From the API coming back to a new Service's /32 at BIRD from every node. */
   readonly recoveryMs: number;
+  /** How the API was made unreachable: 'hang+503' (embedded) or 'killed' (a real kube-apiserver). */
+  readonly how: 'hang+503' | 'killed';
+}
+
+/** Calls `onChange` with every Service change from now on; returns how to stop. */
+async function watchServices(e: SpeakerCluster, onChange: (type: string, o: KubeObject, rv: string) => void): Promise<() => void> {
+  const embedded = e.c!.embedded;
+  if (embedded) {
+    const store = embedded.core.store;
+    const sub = store.subscribe('services', store.currentRv(), (ch) => onChange(ch.type, ch.object, String(ch.rv)));
+    return () => sub.unsubscribe();
+  }
+  const inf = new Informer({ client: e.c!.client, type: SERVICES, clock: systemClock(), logger: nullLogger, backoff: { baseMs: 200, maxMs: 1000 } });
+  inf.addHandlers({
+    onUpdate: (o) => onChange('MODIFIED', o, o.metadata.resourceVersion ?? ''),
+    onDelete: (o) => onChange('DELETED', o, o.metadata.resourceVersion ?? ''),
+  });
+  inf.start();
+  await inf.waitForSync();
+  return () => inf.stop();
 }
 
 const ingressOf = (o: Record<string, unknown>): string => ((o['status'] as { loadBalancer?: { ingress?: { ip?: string }[] } } | undefined)?.loadBalancer?.ingress ?? []).map((i) => i.ip ?? '').sort().join(',');
@@ -52,7 +77,7 @@ export function nextHops(e: SpeakerCluster, prefix: string): Set<string> {
 }
 
 /** The MACs that answered one arping round for `ip` from the client namespace. */
-function arpAnswers(e: SpeakerCluster, ip: string): Set<string> {
+export function arpAnswers(e: SpeakerCluster, ip: string): Set<string> {
   const r = spawnSync('ip', ['netns', 'exec', e.net!.name('cli'), 'arping', '-c', '1', '-w', '1', '-I', 'eth0', ip], { encoding: 'utf8' });
   return new Set([...r.stdout.toUpperCase().matchAll(/\[([0-9A-F:]{17})\]/g)].map((m) => m[1]!));
 }
@@ -77,18 +102,20 @@ export async function runApiOutage(e: SpeakerCluster, nodeIps: Readonly<Record<s
   await eventually(() => nextHops(e, prefix).size === nodes || undefined, `${prefix} from every node at BIRD`, 60_000, 100);
   await eventually(() => arpAnswers(e, l2Ip).size === 1 || undefined, `ARP answers for ${l2Ip}`, 30_000, 200);
 
-  // Every Service change in the store from here on: an assigned address may never change or vanish.
-  const store = e.c!.embedded!.core.store;
+  // Every Service change from here on: an assigned address may never change or vanish.
   const held = new Map([['default/routed-web', bgpIp], ['default/lan-web', l2Ip]]);
   const losses: string[] = [];
   let serviceChanges = 0;
-  const sub = store.subscribe('services', store.currentRv(), (ch) => {
+  const unwatch = await watchServices(e, (type, o, rv) => {
     serviceChanges++;
-    const key = `${ch.object.metadata.namespace ?? ''}/${ch.object.metadata.name}`;
+    const key = `${o.metadata.namespace ?? ''}/${o.metadata.name}`;
     const want = held.get(key);
-    const now = ch.type === 'DELETED' ? '' : ingressOf(ch.object);
-    if (want !== undefined && now !== want) losses.push(`${key}: ${want} -> ${now || 'none'} (rv ${ch.rv})`);
+    const now = type === 'DELETED' ? '' : ingressOf(o);
+    if (want !== undefined && now !== want) losses.push(`${key}: ${want} -> ${now || 'none'} (rv ${rv})`);
   });
+  const embedded = e.c!.embedded;
+  const real = e.c!.real;
+  let realDown = false;
   let birdChecks = 0;
   let birdMisses = 0;
   let arpChecks = 0;
@@ -96,9 +123,14 @@ export async function runApiOutage(e: SpeakerCluster, nodeIps: Readonly<Record<s
   let maxAnswering = 0;
   try {
     // The outage.
-    for (const f of Object.values(e.forwarders)) f.kill('SIGSTOP');
-    e.c!.embedded!.faults.failNext({ resource: '*', status: 503, count: Number.MAX_SAFE_INTEGER });
-    e.c!.embedded!.faults.dropWatches();
+    if (embedded) {
+      for (const f of Object.values(e.forwarders)) f.kill('SIGSTOP');
+      embedded.faults.failNext({ resource: '*', status: 503, count: Number.MAX_SAFE_INTEGER });
+      embedded.faults.dropWatches();
+    } else {
+      realDown = true;
+      await real!.killApiServer();
+    }
     const t0 = performance.now();
     while (performance.now() - t0 < outageMs) {
       birdChecks++;
@@ -109,10 +141,16 @@ export async function runApiOutage(e: SpeakerCluster, nodeIps: Readonly<Record<s
       maxAnswering = Math.max(maxAnswering, macs.size);
       await new Promise((r) => setTimeout(r, 500));
     }
-    // The API is back: nothing restarted.
-    e.c!.embedded!.faults.clear();
-    for (const f of Object.values(e.forwarders)) f.kill('SIGCONT');
+    // The API is back: nothing of Herald restarted.
+    if (embedded) {
+      embedded.faults.clear();
+      for (const f of Object.values(e.forwarders)) f.kill('SIGCONT');
+    } else {
+      realDown = false;
+      await real!.restartApiServer();
+    }
     const t1 = performance.now();
+    const outage = t1 - t0;
     const late = await service(c, 'late-web', 'routed', nodeIps).catch((err: unknown) => {
       throw new Error(`after the outage a new Service got no address: ${(err as Error).message}`);
     });
@@ -120,10 +158,12 @@ export async function runApiOutage(e: SpeakerCluster, nodeIps: Readonly<Record<s
     const recoveryMs = performance.now() - t1;
     // And the old ones are still announced.
     if (nextHops(e, prefix).size !== nodes) birdMisses++;
-    return { outageMs, birdChecks, birdMisses, arpChecks, arpMisses, maxAnswering, serviceChanges, addressLosses: losses, recoveryMs };
+    return { outageMs: outage, how: embedded ? 'hang+503' : 'killed', birdChecks, birdMisses, arpChecks, arpMisses, maxAnswering, serviceChanges, addressLosses: losses, recoveryMs };
   } finally {
-    sub.unsubscribe();
-    e.c!.embedded!.faults.clear();
-    for (const f of Object.values(e.forwarders)) f.kill('SIGCONT');
+    unwatch();
+    if (embedded) {
+      embedded.faults.clear();
+      for (const f of Object.values(e.forwarders)) f.kill('SIGCONT');
+    } else if (realDown) await real!.restartApiServer();
   }
 }

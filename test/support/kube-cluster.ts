@@ -12,7 +12,7 @@ import type { ApiServer } from '../../lab/apiserver/index.js';
 import { CRDS, NAMESPACES, KubeClient, type KubeObject, type ResourceType } from '../../src/k8s/index.js';
 import { eventually, startTestCluster } from './apiserver.js';
 import { loadCrds } from './crds.js';
-import { startRealKube } from './real-kube.js';
+import { startRealKube, type RealKube } from './real-kube.js';
 
 export type KubeLane = 'embedded' | 'real';
 
@@ -28,6 +28,8 @@ export interface KubeCluster {
   readonly client: KubeClient;
   /** The embedded server (faults, store internals); undefined on the real lane. */
   readonly embedded: ApiServer | undefined;
+  /** The real server's process (kill it, start it again on the same port); undefined on the embedded lane. */
+  readonly real: Pick<RealKube, 'killApiServer' | 'restartApiServer' | 'dir'> | undefined;
   /** A client authenticated as the ServiceAccount (on a real server the account and its namespace are created when missing). */
   clientAs(namespace: string, serviceAccount: string): Promise<KubeClient>;
   /** A bearer token of the ServiceAccount (on a real server a TokenRequest; the account and its namespace are created when missing). */
@@ -65,6 +67,7 @@ export async function startKubeCluster(opts: KubeClusterOptions = {}): Promise<K
       kc: t.kc,
       client: t.client,
       embedded: t.server,
+      real: undefined,
       clientAs: (ns, sa) => Promise.resolve(t.clientAs(ns, sa)),
       tokenFor: (ns, sa) => Promise.resolve(t.server.serviceAccountToken(ns, sa)),
       kubeconfig: (token) => t.server.kubeconfig(token),
@@ -88,6 +91,7 @@ export async function startKubeCluster(opts: KubeClusterOptions = {}): Promise<K
       kc,
       client,
       embedded: undefined,
+      real,
       clientAs: async (ns, sa) => KubeClient.fromString(kubeconfig(await serviceAccountToken(client, ns, sa))),
       tokenFor: (ns, sa) => serviceAccountToken(client, ns, sa),
       kubeconfig,

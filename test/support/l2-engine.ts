@@ -3,8 +3,11 @@
  * netlink link events, responder, announcer) in a namespace, for tests. argv[2] is a JSON
  * object { "<ip>": ["<interface>", ...] } (an empty list lets the engine choose, as with an
  * L2Advertisement without `interfaces`). Like the speaker, it decides again whenever the
- * engine says something changed. argv[3], when given, is a JSON array of interface globs to
- * exclude (the speaker's --l2-exclude-interfaces; the default list without). Prints JSON lines: one when ready (owned interfaces and
+ * engine says something changed. argv[3], optional, is either a JSON array of interface globs
+ * to exclude (the speaker's --l2-exclude-interfaces; the default list without) or an object
+ * `{ "arpFilter": false, "excludeInterfaces": [...] }`: arpFilter false leaves every ARP
+ * request to the engine (the kernel filter by owned address is never narrowed; for
+ * bench/layer2-flood.ts's reference). Prints JSON lines: one when ready (owned interfaces and
  * any failure), `{ "log": … }` for each engine log record, and the counters every 100 ms
  * while they change.
  */
@@ -22,8 +25,21 @@ const lineLogger = (base: LogFields = {}): Logger => {
 };
 
 const want = Object.entries(JSON.parse(process.argv[2] ?? '{}') as Record<string, string[]>).map(([ip, interfaces]) => ({ ip: parseIP(ip), interfaces }));
-const excludeInterfaces = process.argv[3] === undefined ? undefined : (JSON.parse(process.argv[3]) as string[]);
-const native = loadNative();
+const argv3 = JSON.parse(process.argv[3] ?? '{}') as string[] | { arpFilter?: boolean; excludeInterfaces?: string[] };
+const extra = Array.isArray(argv3) ? { excludeInterfaces: argv3 } : argv3;
+const excludeInterfaces = extra.excludeInterfaces;
+const loaded = loadNative();
+const native =
+  'arpFilter' in extra && extra.arpFilter === false
+    ? {
+        ...loaded,
+        PacketSocket: class extends loaded.PacketSocket {
+          override setArpTargets(): boolean {
+            return false;
+          }
+        },
+      }
+    : loaded;
 const logger = lineLogger();
 const links = new NetlinkLinks({ native, logger });
 await links.start();

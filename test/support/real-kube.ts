@@ -16,6 +16,10 @@ export interface RealKube {
   /** The admin kubeconfig (a static token in system:masters). */
   readonly kubeconfig: string;
   stop(): Promise<void>;
+  /** Kills kube-apiserver only (etcd and the controller manager go on). */
+  killApiServer(): Promise<void>;
+  /** Starts kube-apiserver again on the same port with the same etcd; resolves once it is ready. */
+  restartApiServer(): Promise<void>;
 }
 
 const SCRIPT = join(REPO_ROOT, 'scripts', 'kube-up.sh');
@@ -42,5 +46,12 @@ export async function startRealKube(): Promise<RealKube> {
   const url = env.get('HERALD_KUBE_URL');
   const kubeconfigPath = env.get('KUBECONFIG');
   if (!dir || !url || !kubeconfigPath) throw new Error(`kube-up.sh start printed no HERALD_KUBE_DIR/HERALD_KUBE_URL/KUBECONFIG: ${out}`);
-  return { url, dir, kubeconfig: readFileSync(kubeconfigPath, 'utf8'), stop: () => run(['stop', dir]).then(() => undefined) };
+  return {
+    url,
+    dir,
+    kubeconfig: readFileSync(kubeconfigPath, 'utf8'),
+    stop: () => run(['stop', dir]).then(() => undefined),
+    killApiServer: () => run(['apiserver-stop', dir]).then(() => undefined),
+    restartApiServer: () => run(['apiserver-start', dir]).then(() => undefined),
+  };
 }

@@ -2,7 +2,9 @@
  * Issue 18 item 6: the API server unreachable (test/support/api-outage.ts) for 20 s in CI
  * (bench/soak.ts runs 60 s): BIRD keeps every node's route, ARP keeps being answered by one
  * owner, no Service loses or changes its address at any point, and once the API is back a new
- * Service gets an address and is announced by every node, with nothing restarted.
+ * Service gets an address and is announced by every node, with nothing restarted. On the
+ * embedded server connections hang and the server answers 503; in the real-server lane
+ * (HERALD_KUBE=real) the kube-apiserver process is killed and started again on its port.
  */
 import { expect } from 'chai';
 import { runApiOutage } from '../../support/api-outage.js';
@@ -30,6 +32,7 @@ describe('reliability: the API server unreachable', function () {
 
   it('20 s without the API: routes stay at BIRD, ARP answered, no address lost; recovery without restart', async () => {
     const f = await runApiOutage(e, NODE_IPS, 20_000);
+    process.stdout.write(`      API ${f.how} for ${(f.outageMs / 1000).toFixed(1)} s: BIRD polled ${f.birdChecks} times, ${f.arpChecks} arping rounds, ${f.serviceChanges} Service changes seen; new Service at BIRD ${(f.recoveryMs / 1000).toFixed(1)} s after\n`);
     expect(f.birdChecks).to.be.above(10);
     expect(f.birdMisses, 'polls of BIRD missing a node\'s route').to.equal(0);
     expect(f.arpMisses, 'arping rounds without an answer').to.equal(0);
