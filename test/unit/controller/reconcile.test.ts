@@ -56,9 +56,9 @@ const cases: { name: string; pools?: Record<string, { addresses: string[] }>; st
     ],
   },
   {
-    name: 'after a restart the allocator knows nothing: the pool annotation still says Herald gave the address',
+    name: 'after a restart the allocator knows nothing: the pool annotation still says Herald gave the address, and the release is told (an Event lost in a crash is told again)',
     steps: [
-      { svc: 'shop/web', spec: { type: 'NodePort' }, current: ['192.0.2.1'], currentPool: 'lan', want: 'unmanaged clearStatus', events: [] },
+      { svc: 'shop/web', spec: { type: 'NodePort' }, current: ['192.0.2.1'], currentPool: 'lan', want: 'unmanaged clearStatus', events: ['Normal IPReleased: released 192.0.2.1: the Service is no longer of type LoadBalancer'] },
       { svc: 'shop/other', spec: { type: 'NodePort' }, current: ['192.0.2.1'], want: 'unmanaged keepStatus', events: [] },
     ],
   },
