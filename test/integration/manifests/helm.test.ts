@@ -276,6 +276,7 @@ const bad: { name: string; values: object; message: RegExp }[] = [
   { name: 'a misspelt key (not silently ignored)', values: { networkPolicy: { enabled: true } }, message: /additional properties 'networkPolicy' not allowed/ },
   { name: 'a MetalLB value Herald has no equivalent for', values: { speaker: { frr: { enabled: true } } }, message: /\/speaker.*additional properties 'frr' not allowed/ },
   { name: 'a health port out of range', values: { controller: { healthPort: 0 } }, message: /\/controller\/healthPort/ },
+  { name: 'MetalLB\'s excludeInterfaces map (Herald\'s is a string of globs)', values: { speaker: { excludeInterfaces: { enabled: true } } }, message: /\/speaker\/excludeInterfaces.*want string/ },
   { name: 'metrics.secure not a boolean', values: { metrics: { secure: 'yes' } }, message: /\/metrics\/secure/ },
   { name: 'a memberlist port out of range', values: { speaker: { memberlist: { mlBindPort: 70000 } } }, message: /\/speaker\/memberlist\/mlBindPort/ },
   { name: 'zero controller replicas', values: { controller: { replicas: 0 } }, message: /\/controller\/replicas/ },
