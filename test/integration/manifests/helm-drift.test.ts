@@ -53,7 +53,7 @@ describe('charts/herald agrees with manifests/ (no drift)', function () {
     expect(compareObjects([changed], [deploy])).to.deep.equal([
       'Deployment herald-system/herald-controller: first difference at metadata.labels["app.kubernetes.io/name"]: chart "other", manifests/ "herald"',
     ]);
-    expect(firstDifference(changed.spec, deploy.spec)?.path).to.equal('template.spec.containers[0].args[3]');
+    expect(firstDifference(changed.spec, deploy.spec)?.path).to.equal('template.spec.containers[0].args[4]');
     expect(compareObjects([], [deploy])).to.deep.equal(['Deployment herald-system/herald-controller: in manifests/, not in the chart']);
   });
 

@@ -12,6 +12,8 @@ import { Controller, MEMBERLIST_SECRET } from '../../../controller/controller.js
 import { systemClock } from '../../../src/core/clock.js';
 import { RecordingLogger } from '../../../src/core/logger.js';
 import { createMetricsRegistry } from '../../../src/metrics.js';
+import { DelegatedAuth } from '../../../src/metrics-auth.js';
+import { apiServerReviewer } from '../../../src/k8s/reviews.js';
 import { CRDS, LEASES, NODES, SECRETS, SERVICES, heraldResource, LeaderElector, type KubeObject, type ResourceType } from '../../../src/k8s/index.js';
 import { Speaker } from '../../../speaker/speaker.js';
 import { eventually } from '../../support/apiserver.js';
@@ -20,6 +22,7 @@ import { applyWithClient, type KubeCluster, kubeLane, startKubeCluster } from '.
 
 const NS = 'lb-system';
 const VALUES = { namespace: { create: true }, networkpolicies: { enabled: true } };
+const CLUSTER_ROLE_BINDINGS: ResourceType = { group: 'rbac.authorization.k8s.io', version: 'v1', plural: 'clusterrolebindings', kind: 'ClusterRoleBinding', namespaced: false };
 
 const forbidden = (logger: RecordingLogger): unknown[] => logger.records.filter((r) => /forbidden/i.test(JSON.stringify(r)));
 
@@ -114,6 +117,28 @@ describe('charts/herald installed: rendered objects applied, Herald running unde
       if (!stopped) await speaker.stop();
     }
   });
+
+  it('secured /metrics: each component\'s reviews pass with only its RBAC; a scraper bound to herald-metrics-reader is allowed, another forbidden', async function () {
+    this.timeout(120_000);
+    await c.client.create(CLUSTER_ROLE_BINDINGS, {
+      metadata: { name: 'helm-test-scraper' },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'herald-metrics-reader' },
+      subjects: [{ kind: 'ServiceAccount', name: 'scraper', namespace: NS }],
+    });
+    const allowed = await c.tokenFor(NS, 'scraper');
+    const other = await c.tokenFor(NS, 'not-a-scraper');
+    for (const component of ['herald-controller', 'herald-speaker']) {
+      const logger = new RecordingLogger();
+      // The component's own client sends the TokenReview and SubjectAccessReview: without
+      // the rendered grants the API server refuses them and every scrape answers 503.
+      const auth = new DelegatedAuth({ reviewer: apiServerReviewer(await c.clientAs(NS, component)), clock: systemClock(), logger });
+      // RBAC may take a moment to see the new binding (the real server's authorizer cache).
+      await eventually(async () => ((await auth.check(`Bearer ${allowed}`, '/metrics', 'get')).allowed ? true : undefined), `${component}: the scraper allowed`, 30_000);
+      expect(await auth.check(`Bearer ${other}`, '/metrics', 'get'), component).to.deep.include({ allowed: false, status: 403, reason: 'forbidden' });
+      expect(await auth.check('Bearer not-a-token', '/metrics', 'get'), component).to.deep.include({ allowed: false, status: 401, reason: 'badToken' });
+      expect(logger.records.filter((r) => r.level === 'error'), component).to.deep.equal([]);
+    }
+  });
 });
 
 const DEPLOYMENTS: ResourceType = { group: 'apps', version: 'v1', plural: 'deployments', kind: 'Deployment', namespaced: true };
@@ -154,7 +179,7 @@ describe('helm install / upgrade / uninstall of charts/herald (the README\'s com
     await helmRun('upgrade', 'herald', CHART_DIR, '-n', 'herald-system', '--set', 'controller.logLevel=debug,loadBalancerClass=example.com/herald', '--timeout', '60s');
     const upgraded = await c.client.get(DEPLOYMENTS, 'herald-system', 'herald-controller');
     const args = (upgraded['spec'] as { template: { spec: { containers: { args: string[] }[] } } }).template.spec.containers[0]!.args;
-    expect(args).to.deep.equal(['controller', '--leader-elect', '--log-level=debug', '--lb-class=example.com/herald']);
+    expect(args).to.deep.equal(['controller', '--leader-elect', '--log-level=debug', '--health-port=7474', '--lb-class=example.com/herald']);
 
     await helmRun('uninstall', 'herald', '-n', 'herald-system', '--timeout', '60s');
     await eventually(async () => ((await c.client.tryGet(DEPLOYMENTS, 'herald-system', 'herald-controller')) ? undefined : true), 'the Deployment removed', 30_000);

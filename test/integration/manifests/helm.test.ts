@@ -67,7 +67,45 @@ const cases: Case[] = [
       }
       expect(objs.filter((o) => OPTIONAL_KINDS.includes(o.kind)).map((o) => o.kind)).to.deep.equal([]);
       expect(find(objs, 'CustomResourceDefinition')).to.have.length(10);
-      expect(ctr(speaker(objs)).args).to.deep.equal(['speaker', '--log-level=info']);
+      expect(ctr(speaker(objs)).args).to.deep.equal(['speaker', '--log-level=info', '--health-port=7475']);
+      // Secured metrics: the review grants on both ClusterRoles, and the scrapers' ClusterRole.
+      for (const name of ['herald-controller', 'herald-speaker']) {
+        const rules = (one(objs, 'ClusterRole', name) as K8sObject & { rules: { apiGroups: string[]; resources: string[]; verbs: string[] }[] }).rules;
+        expect(rules, name).to.deep.include({ apiGroups: ['authentication.k8s.io'], resources: ['tokenreviews'], verbs: ['create'] });
+        expect(rules, name).to.deep.include({ apiGroups: ['authorization.k8s.io'], resources: ['subjectaccessreviews'], verbs: ['create'] });
+      }
+      expect((one(objs, 'ClusterRole', 'herald-metrics-reader') as K8sObject & { rules: object[] }).rules).to.deep.equal([{ nonResourceURLs: ['/metrics'], verbs: ['get'] }]);
+    },
+  },
+  {
+    name: 'health ports per component: flag, container port, probes; speaker.excludeInterfaces in its env',
+    values: { controller: { healthPort: 9474 }, speaker: { healthPort: 9475, excludeInterfaces: 'default,eth9*' } },
+    check: (objs) => {
+      for (const [w, port] of [[controller(objs), 9474], [speaker(objs), 9475]] as const) {
+        const c = ctr(w) as Container & { livenessProbe: { httpGet: { port: string } }; readinessProbe: { httpGet: { port: string } } };
+        expect(c.args, w.metadata.name).to.include(`--health-port=${port}`);
+        expect(c.ports).to.deep.include({ name: 'health', containerPort: port });
+        expect([c.livenessProbe.httpGet.port, c.readinessProbe.httpGet.port]).to.deep.equal(['health', 'health']);
+      }
+      const env = (ctr(speaker(objs)) as Container & { env: { name: string; value?: string }[] }).env;
+      expect(env).to.deep.include({ name: 'HERALD_L2_EXCLUDE_INTERFACES', value: 'default,eth9*' });
+    },
+  },
+  {
+    name: 'metrics.secure=false: --metrics-secure=false, no review grants, no herald-metrics-reader, plain HTTP monitors',
+    values: { metrics: { secure: false }, prometheus: { serviceMonitor: { enabled: true } } },
+    check: (objs) => {
+      expect(ctr(controller(objs)).args).to.deep.equal(['controller', '--leader-elect', '--log-level=info', '--health-port=7474', '--metrics-secure=false']);
+      expect(ctr(speaker(objs)).args).to.deep.equal(['speaker', '--log-level=info', '--health-port=7475', '--metrics-secure=false']);
+      for (const name of ['herald-controller', 'herald-speaker']) {
+        const groups = (one(objs, 'ClusterRole', name) as K8sObject & { rules: { apiGroups: string[] }[] }).rules.flatMap((r) => r.apiGroups);
+        expect(groups, name).to.not.include.members(['authentication.k8s.io', 'authorization.k8s.io']);
+      }
+      expect(find(objs, 'ClusterRole', 'herald-metrics-reader')).to.have.length(0);
+      for (const sm of find(objs, 'ServiceMonitor')) {
+        const ep = (sm as K8sObject & { spec: { endpoints: Record<string, unknown>[] } }).spec.endpoints[0]!;
+        expect(ep, sm.metadata.name).to.not.have.any.keys('scheme', 'bearerTokenFile', 'tlsConfig');
+      }
     },
   },
   {
@@ -82,8 +120,8 @@ const cases: Case[] = [
     name: 'log level per component and loadBalancerClass on both',
     values: { loadBalancerClass: 'example.com/herald', controller: { logLevel: 'debug' }, speaker: { logLevel: 'warn' } },
     check: (objs) => {
-      expect(ctr(controller(objs)).args).to.deep.equal(['controller', '--leader-elect', '--log-level=debug', '--lb-class=example.com/herald']);
-      expect(ctr(speaker(objs)).args).to.deep.equal(['speaker', '--log-level=warn', '--lb-class=example.com/herald']);
+      expect(ctr(controller(objs)).args).to.deep.equal(['controller', '--leader-elect', '--log-level=debug', '--health-port=7474', '--lb-class=example.com/herald']);
+      expect(ctr(speaker(objs)).args).to.deep.equal(['speaker', '--log-level=warn', '--health-port=7475', '--lb-class=example.com/herald']);
     },
   },
   {
@@ -129,8 +167,8 @@ const cases: Case[] = [
     name: 'memberlist disabled: --member-port=0 and no UDP port',
     values: { speaker: { memberlist: { enabled: false } } },
     check: (objs) => {
-      expect(ctr(speaker(objs)).args).to.deep.equal(['speaker', '--log-level=info', '--member-port=0']);
-      expect(ctr(speaker(objs)).ports.map((p) => p.name)).to.deep.equal(['metrics']);
+      expect(ctr(speaker(objs)).args).to.deep.equal(['speaker', '--log-level=info', '--health-port=7475', '--member-port=0']);
+      expect(ctr(speaker(objs)).ports.map((p) => p.name)).to.deep.equal(['metrics', 'health']);
     },
   },
   {
@@ -144,8 +182,8 @@ const cases: Case[] = [
     },
   },
   {
-    name: 'serviceMonitor: one per component, selecting its metrics Service, with interval, labels, relabelings and TLS',
-    values: { prometheus: { serviceMonitor: { enabled: true, interval: '15s', relabelings: [{ action: 'labeldrop', regex: 'pod' }], controller: { additionalLabels: { release: 'kps' }, tlsConfig: { insecureSkipVerify: true } }, speaker: { annotations: { 'example.com/a': 'b' } } } } },
+    name: 'serviceMonitor: one per component, selecting its metrics Service, with interval, labels, relabelings, HTTPS with a token and TLS',
+    values: { prometheus: { serviceMonitor: { enabled: true, interval: '15s', relabelings: [{ action: 'labeldrop', regex: 'pod' }], controller: { additionalLabels: { release: 'kps' }, tlsConfig: { caFile: '/etc/prometheus/herald-ca.crt', insecureSkipVerify: null } }, speaker: { annotations: { 'example.com/a': 'b' } } } } },
     check: (objs) => {
       for (const component of ['controller', 'speaker']) {
         const sm = one(objs, 'ServiceMonitor', `herald-${component}`) as K8sObject & { spec: { selector: { matchLabels: Record<string, string> }; endpoints: Record<string, unknown>[] } };
@@ -159,20 +197,22 @@ const cases: Case[] = [
       }
       const c = one(objs, 'ServiceMonitor', 'herald-controller') as K8sObject & { spec: { endpoints: Record<string, unknown>[] } };
       expect(c.metadata.labels).to.include({ release: 'kps' });
-      expect(c.spec.endpoints[0]).to.deep.include({ scheme: 'https', tlsConfig: { insecureSkipVerify: true } });
+      const token = '/var/run/secrets/kubernetes.io/serviceaccount/token';
+      expect(c.spec.endpoints[0]).to.deep.include({ scheme: 'https', bearerTokenFile: token, tlsConfig: { caFile: '/etc/prometheus/herald-ca.crt' } });
       const s = one(objs, 'ServiceMonitor', 'herald-speaker') as K8sObject & { spec: { endpoints: Record<string, unknown>[] } };
       expect(s.metadata.annotations).to.deep.equal({ 'example.com/a': 'b' });
-      expect(s.spec.endpoints[0]).to.not.have.property('scheme');
+      expect(s.spec.endpoints[0]).to.deep.include({ scheme: 'https', bearerTokenFile: token, tlsConfig: { insecureSkipVerify: true } });
       expect(find(objs, 'PodMonitor')).to.have.length(0);
     },
   },
   {
-    name: 'podMonitor: both components\' pods, on their metrics port, job herald-<component>',
-    values: { prometheus: { podMonitor: { enabled: true, additionalLabels: { release: 'kps' } } } },
+    name: 'podMonitor: both components\' pods, on their metrics port, job herald-<component>, HTTPS with the given authorization',
+    values: { prometheus: { podMonitor: { enabled: true, additionalLabels: { release: 'kps' }, authorization: { type: 'Bearer', credentials: { name: 'herald-scraper', key: 'token' } } } } },
     check: (objs) => {
       const pm = one(objs, 'PodMonitor', 'herald') as K8sObject & { spec: { selector: { matchExpressions: { key: string; values: string[] }[] }; podMetricsEndpoints: { port: string; interval: string; relabelings: object[] }[] } };
       expect(pm.spec.podMetricsEndpoints[0]).to.deep.include({ interval: '30s', relabelings: [{ action: 'replace', sourceLabels: ['__meta_kubernetes_pod_label_app_kubernetes_io_component'], targetLabel: 'job', replacement: 'herald-$1' }] });
       expect(pm.metadata.labels).to.include({ release: 'kps' });
+      expect(pm.spec.podMetricsEndpoints[0]).to.deep.include({ scheme: 'https', authorization: { type: 'Bearer', credentials: { name: 'herald-scraper', key: 'token' } }, tlsConfig: { insecureSkipVerify: true } });
       for (const w of [controller(objs), speaker(objs)]) {
         const labels = w.spec.template.metadata.labels;
         expect(pm.spec.selector.matchExpressions.every((e) => e.values.includes(labels[e.key]!)), `selects ${w.metadata.name}`).to.equal(true);
@@ -192,14 +232,15 @@ const cases: Case[] = [
     },
   },
   {
-    name: 'networkpolicies: the controller\'s selects its pods, metrics in, the API server port out',
+    name: 'networkpolicies: default deny; the controller\'s selects its pods, metrics and health in, the API server ports out',
     values: { networkpolicies: { enabled: true, apiPort: 16443 } },
     check: (objs) => {
       const np = one(objs, 'NetworkPolicy', 'herald-controller') as K8sObject & { spec: { podSelector: { matchLabels: Record<string, string> }; ingress: { ports: object[] }[]; egress: { ports: object[] }[] } };
       expect(matches(np.spec.podSelector.matchLabels, controller(objs).spec.template.metadata.labels)).to.equal(true);
       expect(matches(np.spec.podSelector.matchLabels, speaker(objs).spec.template.metadata.labels)).to.equal(false);
-      expect(np.spec.ingress[0]!.ports).to.deep.equal([{ protocol: 'TCP', port: 7472 }]);
-      expect(np.spec.egress[0]!.ports).to.deep.include({ protocol: 'TCP', port: 16443 });
+      expect(np.spec.ingress[0]!.ports).to.deep.equal([{ protocol: 'TCP', port: 7472 }, { protocol: 'TCP', port: 7474 }]);
+      expect(np.spec.egress).to.deep.equal([{ ports: [{ protocol: 'TCP', port: 443 }, { protocol: 'TCP', port: 16443 }] }]);
+      expect(one(objs, 'NetworkPolicy', 'herald-default-deny').spec).to.deep.equal({ podSelector: {}, policyTypes: ['Ingress', 'Egress'] });
       expect(one(objs, 'NetworkPolicy', 'herald-speaker')).to.be.an('object');
     },
   },
@@ -234,6 +275,9 @@ const bad: { name: string; values: object; message: RegExp }[] = [
   { name: 'a pull policy Kubernetes has not', values: { speaker: { image: { pullPolicy: 'Sometimes' } } }, message: /\/speaker\/image\/pullPolicy/ },
   { name: 'a misspelt key (not silently ignored)', values: { networkPolicy: { enabled: true } }, message: /additional properties 'networkPolicy' not allowed/ },
   { name: 'a MetalLB value Herald has no equivalent for', values: { speaker: { frr: { enabled: true } } }, message: /\/speaker.*additional properties 'frr' not allowed/ },
+  { name: 'a health port out of range', values: { controller: { healthPort: 0 } }, message: /\/controller\/healthPort/ },
+  { name: 'MetalLB\'s excludeInterfaces map (Herald\'s is a string of globs)', values: { speaker: { excludeInterfaces: { enabled: true } } }, message: /\/speaker\/excludeInterfaces.*want string/ },
+  { name: 'metrics.secure not a boolean', values: { metrics: { secure: 'yes' } }, message: /\/metrics\/secure/ },
   { name: 'a memberlist port out of range', values: { speaker: { memberlist: { mlBindPort: 70000 } } }, message: /\/speaker\/memberlist\/mlBindPort/ },
   { name: 'zero controller replicas', values: { controller: { replicas: 0 } }, message: /\/controller\/replicas/ },
 ];
