@@ -24,6 +24,7 @@ import { Netns } from '../lab/netns.js';
 import { decode } from '../speaker/bgp/codec.js';
 import { DEFAULT_CODEC } from '../speaker/bgp/messages.js';
 import { formatIP } from '../src/net/ip.js';
+import { birdConf } from '../test/support/bird-conf.js';
 import { REPO_ROOT } from '../test/support/crds.js';
 import { readPcap, tcpStream } from '../test/support/pcap.js';
 import { BirdCtl } from './support/bird-ctl.js';
@@ -48,19 +49,7 @@ interface Bird {
 async function startBird(net: Netns, ns: string, dir: string, name: string): Promise<Bird> {
   const d = join(dir, name);
   spawnSync('mkdir', ['-p', d]);
-  writeFileSync(join(d, 'bird.conf'), `router id ${RTR.v4};
-protocol device {}
-ipv4 table master4;
-ipv6 table master6;
-protocol bgp spk {
-  local ${RTR.v4} as 65001;
-  neighbor ${SPK.v4} as 65000;
-  passive on;
-  hold time 90;
-  ipv4 { import all; export none; };
-  ipv6 { import all; export none; };
-}
-`);
+  writeFileSync(join(d, 'bird.conf'), birdConf({ routerId: RTR.v4, as: 65001, neighbors: [{ name: 'spk', address: SPK.v4, as: 65000, local: RTR.v4, holdTime: 90, channels: { ipv4: {}, ipv6: {} } }] }));
   const p = net.spawn(ns, 'bird', ['-f', '-c', join(d, 'bird.conf'), '-s', join(d, 'bird.ctl'), '-P', join(d, 'bird.pid')]);
   await until(() => existsSync(join(d, 'bird.ctl')) && existsSync(join(d, 'bird.pid')), 'BIRD', 10_000);
   const ctl = await BirdCtl.connect(join(d, 'bird.ctl'));

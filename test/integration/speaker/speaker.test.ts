@@ -14,6 +14,7 @@ import { ENDPOINT_SLICES, EVENTS, PODS, SECRETS, SERVICES, heraldResource, type 
 import { eventually } from '../../support/apiserver.js';
 import { kubeLane, type KubeCluster } from '../../support/kube-cluster.js';
 import { Bird } from '../../support/bgp-peers.js';
+import { birdConf, type BirdConfOptions } from '../../support/bird-conf.js';
 import { canUseNetns, type Netns } from '../../support/netns.js';
 import { SpeakerCluster } from '../../support/speaker-cluster.js';
 import { requireTool } from '../../support/tools.js';
@@ -45,10 +46,10 @@ describe(`speakers end to end (${kubeLane()} API server, controller, 3 node name
   after(() => e.stop());
 
   /** Another BIRD router on the LAN, at `ip`, with these protocols. */
-  const lanRouter = (role: string, ip: string, protocols: string): Bird => {
+  const lanRouter = (role: string, ip: string, conf: Omit<BirdConfOptions, 'routerId'>): Bird => {
     const ns = net.add(role);
     net.attach(lanNs, ns, [`${ip}/24`]);
-    return new Bird(net, ns, `router id ${ip};\nprotocol device {}\nipv4 table master4;\n${protocols}`);
+    return new Bird(net, ns, birdConf({ routerId: ip, ...conf }));
   };
 
   const service = async (name: string, pool: string): Promise<string> => {
@@ -170,11 +171,10 @@ describe(`speakers end to end (${kubeLane()} API server, controller, 3 node name
 
   it('BGPPeer ebgpMultiHop: the sessions carry TTL 255 and pass a router\'s TTL security (GTSM); aggregationLength, a Community alias and a large community reach it', async () => {
     // A second router that drops every segment of a session whose TTL is below 255.
-    const gtsm = lanRouter('gtsm', '192.0.2.252', `template bgp speakers { local 192.0.2.252 as 65002; passive on; hold time 3; ttl security on; ipv4 { import all; export none; }; }
-protocol bgp node_a from speakers { neighbor 192.0.2.1 as 65000; }
-protocol bgp node_b from speakers { neighbor 192.0.2.2 as 65000; }
-protocol bgp node_c from speakers { neighbor 192.0.2.3 as 65000; }
-`);
+    const gtsm = lanRouter('gtsm', '192.0.2.252', {
+      as: 65002,
+      neighbors: ['192.0.2.1', '192.0.2.2', '192.0.2.3'].map((address, i) => ({ name: `node_${'abc'[i]!}`, address, as: 65000, local: '192.0.2.252', holdTime: 3, ttlSecurity: true })),
+    });
     try {
       await gtsm.ready();
       const pool = heraldResource('IPAddressPool');
@@ -212,9 +212,11 @@ protocol bgp node_c from speakers { neighbor 192.0.2.3 as 65000; }
     // address, on port 1179, with the TCP-MD5 key.
     const na = net.name('na');
     net.exec(na, ['ip', 'addr', 'add', '192.0.2.11/24', 'dev', 'eth0']);
-    const router = lanRouter('opts', '192.0.2.251', `protocol bfd { interface "*" { interval 100 ms; }; }
-protocol bgp node_a { local 192.0.2.251 port 1179 as 65003; neighbor 192.0.2.11 as 65000; passive on; hold time 9; password "${password}"; bfd on; ipv4 { import all; export none; }; }
-`);
+    const router = lanRouter('opts', '192.0.2.251', {
+      as: 65003,
+      bfd: 'interface "*" { interval 100 ms; };',
+      neighbors: [{ name: 'node_a', address: '192.0.2.11', as: 65000, local: '192.0.2.251', localPort: 1179, password, bfd: true }],
+    });
     try {
       await router.ready();
       await c.client.create(SECRETS, { metadata: { name: 'router-md5', namespace: NS }, type: 'kubernetes.io/basic-auth', data: { password: Buffer.from(password).toString('base64') } });
