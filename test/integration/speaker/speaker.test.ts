@@ -6,7 +6,7 @@
  * Service withdraws it; BGPPeer and BGPAdvertisement options reach other routers. Status
  * objects, Events and metrics follow.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { expect } from 'chai';
 import { HttpMethod } from '@kubernetes/client-node';
 import { electOwner } from '../../../speaker/election.js';
@@ -15,6 +15,7 @@ import { eventually } from '../../support/apiserver.js';
 import { kubeLane, type KubeCluster } from '../../support/kube-cluster.js';
 import { Bird } from '../../support/bgp-peers.js';
 import { birdConf, type BirdConfOptions } from '../../support/bird-conf.js';
+import { startTcpdump } from '../../support/tcpdump.js';
 import { canUseNetns, type Netns } from '../../support/netns.js';
 import { SpeakerCluster } from '../../support/speaker-cluster.js';
 import { requireTool } from '../../support/tools.js';
@@ -340,10 +341,9 @@ describe(`speakers end to end (${kubeLane()} API server, controller, 3 node name
     const client = net.name('cli');
     spawnSync('ip', ['netns', 'exec', client, 'sysctl', '-qw', 'net.ipv4.conf.eth0.arp_accept=1']);
     // tcpdump at the client sees the new owner's gratuitous announcements.
-    const dump = spawn('ip', ['netns', 'exec', client, 'tcpdump', '-l', '-n', '-e', '-i', 'eth0', 'arp'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const dump = await startTcpdump(client, ['-l', '-n', '-e', '-i', 'eth0', 'arp']);
     let seen = '';
-    dump.stdout.on('data', (d: Buffer) => (seen += d.toString()));
-    await new Promise((r) => setTimeout(r, 300));
+    dump.proc.stdout!.on('data', (d: Buffer) => (seen += d.toString()));
     speakers[owner]!.kill('SIGKILL');
     const out = await eventually(() => {
       const r = spawnSync('ip', ['netns', 'exec', client, 'arping', '-c', '1', '-w', '1', '-I', 'eth0', ip], { encoding: 'utf8' });
@@ -356,7 +356,7 @@ describe(`speakers end to end (${kubeLane()} API server, controller, 3 node name
         return garp;
       }, `a gratuitous ARP for ${ip} from ${other}`, 10_000, 100);
     } finally {
-      dump.kill();
+      await dump.stop();
     }
     // The gratuitous announcement moved the client's neighbour entry too.
     await eventually(() => spawnSync('ip', ['netns', 'exec', client, 'ip', 'neigh', 'show', ip], { encoding: 'utf8' }).stdout.toUpperCase().includes(macs[other]!) || undefined, 'the neighbour entry to move', 20_000, 200);
