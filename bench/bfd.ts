@@ -107,7 +107,7 @@ async function main(): Promise<void> {
       rmSync(dir, { recursive: true, force: true });
     }
     engines[0]!.cmd('stop');
-    await sleep(300);
+    await until(() => engines[0]!.proc.exitCode !== null, 'engine A to stop', 10_000);
   } finally {
     for (const p of burn) p.kill('SIGKILL');
     await net.teardown();

@@ -71,8 +71,8 @@ async function runVariant(v: Variant, trials: number, say: (s: string) => void):
   // time): 1-2 s here, so trials follow each other quickly. Detection is not affected.
   const recovery = 'error wait time 1,2; error forget time 10;';
   const bird = v.bfd
-    ? { global: `protocol bfd { interface "eth0" { min rx interval ${v.bfd.intervalMs} ms; min tx interval ${v.bfd.intervalMs} ms; multiplier ${v.bfd.multiplier}; }; }`, template: `${recovery} bfd on;` }
-    : { template: recovery };
+    ? { bfd: `interface "eth0" { min rx interval ${v.bfd.intervalMs} ms; min tx interval ${v.bfd.intervalMs} ms; multiplier ${v.bfd.multiplier}; };`, neighbor: { extra: recovery, bfd: true } }
+    : { neighbor: { extra: recovery } };
   const e = new SpeakerCluster(NS, NODE_IPS, { bird });
   let ctl: BirdCtl | undefined;
   try {

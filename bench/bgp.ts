@@ -14,7 +14,7 @@
  *
  *   sudo npx tsx bench/bgp.ts [--v4 100000] [--v6 20000] [--trials 20] [--no-frr] [--no-gobgp]
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,8 +24,10 @@ import { Netns } from '../lab/netns.js';
 import { decode } from '../speaker/bgp/codec.js';
 import { DEFAULT_CODEC } from '../speaker/bgp/messages.js';
 import { formatIP } from '../src/net/ip.js';
+import { birdConf } from '../test/support/bird-conf.js';
 import { REPO_ROOT } from '../test/support/crds.js';
 import { readPcap, tcpStream } from '../test/support/pcap.js';
+import { startTcpdump } from '../test/support/tcpdump.js';
 import { BirdCtl } from './support/bird-ctl.js';
 import { GobgpApi } from './support/gobgp-api.js';
 import { rssBytes } from './support/proc-stats.js';
@@ -48,19 +50,7 @@ interface Bird {
 async function startBird(net: Netns, ns: string, dir: string, name: string): Promise<Bird> {
   const d = join(dir, name);
   spawnSync('mkdir', ['-p', d]);
-  writeFileSync(join(d, 'bird.conf'), `router id ${RTR.v4};
-protocol device {}
-ipv4 table master4;
-ipv6 table master6;
-protocol bgp spk {
-  local ${RTR.v4} as 65001;
-  neighbor ${SPK.v4} as 65000;
-  passive on;
-  hold time 90;
-  ipv4 { import all; export none; };
-  ipv6 { import all; export none; };
-}
-`);
+  writeFileSync(join(d, 'bird.conf'), birdConf({ routerId: RTR.v4, as: 65001, neighbors: [{ name: 'spk', address: SPK.v4, as: 65000, local: RTR.v4, holdTime: 90, channels: { ipv4: {}, ipv6: {} } }] }));
   const p = net.spawn(ns, 'bird', ['-f', '-c', join(d, 'bird.conf'), '-s', join(d, 'bird.ctl'), '-P', join(d, 'bird.pid')]);
   await until(() => existsSync(join(d, 'bird.ctl')) && existsSync(join(d, 'bird.pid')), 'BIRD', 10_000);
   const ctl = await BirdCtl.connect(join(d, 'bird.ctl'));
@@ -122,11 +112,8 @@ async function main(): Promise<void> {
     // Herald: the session engine (test/support/bgp-driver.ts) in the speaker namespace.
     const bird = await startBird(net, rtr, dir, 'herald');
     const pcap = join(dir, 'herald.pcap');
-    const dump = spawn('ip', ['netns', 'exec', rtr, 'tcpdump', '-i', bIf, '-U', '-B', '65536', '-s', '0', '-w', pcap, 'tcp port 179'], { stdio: ['ignore', 'ignore', 'pipe'] });
-    procs.push(dump);
-    let dumpErr = '';
-    dump.stderr!.on('data', (d: Buffer) => (dumpErr += d.toString()));
-    await until(() => dumpErr.includes('listening on'), 'tcpdump', 10_000);
+    const dump = await startTcpdump(rtr, ['-i', bIf, '-U', '-B', '65536', '-s', '0', '-w', pcap, 'tcp port 179']);
+    procs.push(dump.proc);
     const driverJs = join(dir, 'bgp-driver.mjs');
     await build({ entryPoints: [join(REPO_ROOT, 'test', 'support', 'bgp-driver.ts')], outfile: driverJs, bundle: true, platform: 'node', format: 'esm', target: 'node20', logLevel: 'warning' });
     const driver = net.spawn(spk, process.execPath, [driverJs], { cwd: REPO_ROOT });
@@ -149,10 +136,9 @@ async function main(): Promise<void> {
       }
       return counted[2] >= 2;
     }, 'both End-of-RIBs in the capture', 30_000, 100).catch((e: Error) => {
-      throw new Error(`${e.message}${hole ? `: ${hole}` : ''}; tcpdump: ${dumpErr.trim()}`);
+      throw new Error(`${e.message}${hole ? `: ${hole}` : ''}; tcpdump: ${dump.stderr().trim()}`);
     });
-    dump.kill('SIGINT');
-    await new Promise((r) => dump.once('exit', r));
+    await dump.stop();
     const [u4, u6, uOther] = counted;
     const bound4 = Math.ceil(n4 / 800) + 1;
     const rssHerald = rssBytes(driver.pid!);

@@ -10,7 +10,7 @@
  *
  *   sudo npx tsx bench/layer2.ts [--probes 200] [--trials 20] [--flaps 20] [--only rtt|failover|linkup]
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,6 +24,7 @@ import { RecordingLogger } from '../src/core/logger.js';
 import { ENDPOINT_SLICES, KubeClient, NAMESPACES, NODES, SERVICES, heraldResource, type KubeObject } from '../src/k8s/index.js';
 import { createMetricsRegistry } from '../src/metrics.js';
 import { loadCrds, REPO_ROOT } from '../test/support/crds.js';
+import { startTcpdump } from '../test/support/tcpdump.js';
 import { arg, pct, sleep } from './support/common.js';
 import { linkUpBench } from './layer2-linkup.js';
 
@@ -120,8 +121,7 @@ async function failoverBench(trials: number): Promise<string[]> {
       }
       if (!settled) continue;
       await sleep(1500); // past the owner's own announcement repeats' start
-      const tcpdump = spawn('ip', ['netns', 'exec', cli, 'tcpdump', '-l', '-n', '-e', '-tt', '-i', 'eth0', 'arp'], { stdio: ['ignore', 'pipe', 'ignore'] });
-      await sleep(300);
+      const tcpdump = (await startTcpdump(cli, ['-l', '-n', '-e', '-tt', '-i', 'eth0', 'arp'])).proc;
       const killedAt = Date.now() / 1000;
       speakers.get(owner)!.kill('SIGKILL');
       const seen = await new Promise<number | undefined>((resolve) => {

@@ -76,7 +76,7 @@ async function engine(flaps: number): Promise<string[]> {
 }
 
 async function cluster(): Promise<{ e: SpeakerCluster; prefix: string }> {
-  const e = new SpeakerCluster(NS, NODE_IPS, { bird: { template: 'error wait time 1,2; error forget time 10;' } });
+  const e = new SpeakerCluster(NS, NODE_IPS, { bird: { neighbor: { extra: 'error wait time 1,2; error forget time 10;' } } });
   try {
     return { e, prefix: await announce(e) };
   } catch (err) {

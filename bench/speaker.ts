@@ -26,6 +26,7 @@ import { parseAllDocuments } from 'yaml';
 import { IP_ALLOCATED_FROM_POOL } from '../src/api/annotations.js';
 import { ENDPOINT_SLICES, heraldResource, KubeClient, NAMESPACES, NODES, SECRETS, SERVICES, type KubeObject, type WatchStream } from '../src/k8s/index.js';
 import { Netns } from '../lab/netns.js';
+import { birdConf } from '../test/support/bird-conf.js';
 import { REPO_ROOT } from '../test/support/crds.js';
 import { BirdCtl } from './support/bird-ctl.js';
 import { childPids, clockTicks, cpuPercent, peakRssBytes, rssBytes } from './support/proc-stats.js';
@@ -141,11 +142,7 @@ async function bench(run: Run, opts: { n: number; trials: number; windowSecs: nu
   const node = net.add('node');
   net.link(rtr, ['192.0.2.254/24'], node, ['192.0.2.1/24']);
   const ctl = join(dir, 'bird.ctl');
-  writeFileSync(join(dir, 'bird.conf'), `router id 192.0.2.254;
-protocol device {}
-ipv4 table master4;
-protocol bgp node_a { local 192.0.2.254 as 65001; neighbor 192.0.2.1 as 65000; passive on; hold time 9; ipv4 { import all; export none; }; }
-`);
+  writeFileSync(join(dir, 'bird.conf'), birdConf({ routerId: '192.0.2.254', as: 65001, neighbors: [{ name: 'node_a', address: '192.0.2.1', as: 65000, local: '192.0.2.254' }] }));
   net.spawn(rtr, 'bird', ['-f', '-c', join(dir, 'bird.conf'), '-s', ctl, '-P', join(dir, 'bird.pid')]);
   await until(() => existsSync(ctl), 'BIRD to start', 10_000);
   const bird = (run.bird = await BirdCtl.connect(ctl));

@@ -21,6 +21,7 @@ import type { ServiceRequest } from './allocator/types.js';
 import { ServiceWrites } from './service-write.js';
 import { DecisionEvents, isDecision } from './decision-events.js';
 import { listControllerEvents, missingEvents } from './event-rederive.js';
+import { EventPump, settlesWithin } from './event-pump.js';
 import { reconcileService, type EventIntent } from './reconcile.js';
 import { serviceKey, type ServiceObject } from '../src/api/service.js';
 import { viewService, type ServiceView } from './service-view.js';
@@ -65,18 +66,6 @@ function confirmedAt(s: KubeObject): string {
   return c?.lastTransitionTime ?? '\uffff';
 }
 
-/** Whether `p` settles within `ms`. */
-function settlesWithin(clock: Clock, p: Promise<unknown>, ms: number): Promise<boolean> {
-  return new Promise<boolean>((resolve) => {
-    const t = clock.setTimeout(() => resolve(false), ms);
-    const done = (): void => {
-      t.cancel();
-      resolve(true);
-    };
-    p.then(done, done);
-  });
-}
-
 export class Controller {
   readonly allocator = new Allocator();
   private readonly services: Informer<ServiceObject & KubeObject>;
@@ -99,9 +88,7 @@ export class Controller {
    * With the reason (the AddressAssigned condition's), for the pending metric.
    */
   private readonly waiting = new Map<string, string>();
-  private readonly pendingEvents: { ref: ObjectReference; e: EventIntent; at: number }[] = [];
-  private eventHead = 0;
-  private eventPump: Promise<void> | undefined;
+  private readonly eventPump: EventPump;
   /** IPConflict and IPReleased: written before the status write that carries them out. */
   private readonly decisions: DecisionEvents;
   readonly counts = { reconciles: 0, writes: 0, retriedWaiting: 0 };
@@ -117,6 +104,7 @@ export class Controller {
     this.poolQueue = new WorkQueue({ clock: opts.clock, baseDelayMs: 100, maxDelayMs: 60_000 });
     this.writer = new StatusWriter({ client: opts.client });
     this.events = new EventRecorder({ client: opts.client, clock: opts.clock, logger: this.log, component: 'herald-controller' });
+    this.eventPump = new EventPump({ clock: opts.clock, work: this.queue, delayMs: EVENT_DELAY_MS, record: (ref, e) => void this.events.record(ref, e.type, e.reason, e.message) });
     this.metrics = makeMetrics(opts.registry, {
       pools: () => this.allocator.poolNames().flatMap((p) => {
         const stats = this.allocator.stats(p);
@@ -176,33 +164,11 @@ export class Controller {
     this.log.info('controller started', { services: this.services.list().length, pools: this.allocator.poolNames().length });
   }
 
-  /**
-   * Service Events are written after the Service writes they describe: while Services wait
-   * in the queue, an Event waits too (at most EVENT_DELAY_MS), so a burst of new Services
-   * gets its addresses first and its IPAllocated Events right after.
-   */
+  /** Service Events wait for the queued Service writes they describe (see EventPump). */
   private emit(ref: ObjectReference, e: EventIntent): void {
     // Told again by every start (from the Service's annotations), unless the server has it.
     if (e.reason === 'MetalLBAnnotation' && this.decisions.onServerAtStart(ref.uid, e)) return;
-    this.pendingEvents.push({ ref, e, at: this.opts.clock.monotonic() });
-    if (this.eventPump) return;
-    this.eventPump = (async () => {
-      // Yield first, so eventPump is set before the loop can finish and clear it.
-      await Promise.resolve();
-      while (this.eventHead < this.pendingEvents.length) {
-        const next = this.pendingEvents[this.eventHead]!;
-        if (!this.stopping && this.queue.len() > 0 && this.opts.clock.monotonic() - next.at < EVENT_DELAY_MS) {
-          await new Promise<void>((r) => this.opts.clock.setTimeout(r, 20));
-          continue;
-        }
-        this.eventHead++;
-        // Handed over at once: the recorder writes in order, retries, and drops on close.
-        void this.events.record(next.ref, next.e.type, next.e.reason, next.e.message);
-      }
-      this.pendingEvents.length = 0;
-      this.eventHead = 0;
-      this.eventPump = undefined;
-    })();
+    this.eventPump.push(ref, e);
   }
 
   /**
@@ -211,6 +177,7 @@ export class Controller {
    */
   async stop(): Promise<void> {
     this.stopping = true;
+    this.eventPump.stop();
     this.services.stop();
     this.namespaces.stop();
     this.pools.stop();
@@ -220,7 +187,7 @@ export class Controller {
     // in-flight writes are abandoned (as in a crash; the next start works from what the server holds).
     const workers = await settlesWithin(this.opts.clock, Promise.all(this.workersDone), this.opts.eventFlushMs ?? 2000);
     if (!workers) this.log.warn('stopping with Service writes unanswered');
-    await this.eventPump;
+    await this.eventPump.idle();
     const flushed = await this.events.flushWithin(this.opts.eventFlushMs ?? 2000);
     if (!flushed) this.log.warn('stopping with Events unwritten; the next start re-derives the important ones from status', { unwritten: this.events.pending() });
     this.events.close();

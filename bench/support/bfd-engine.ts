@@ -62,7 +62,8 @@ const status = (): void => {
 };
 const timer = setInterval(status, 200);
 
-createInterface({ input: process.stdin }).on('line', (line) => {
+const commands = createInterface({ input: process.stdin });
+commands.on('line', (line) => {
   const cmd = (JSON.parse(line) as { cmd: string }).cmd;
   if (cmd === 'mark') {
     ratios = [];
@@ -86,6 +87,8 @@ createInterface({ input: process.stdin }).on('line', (line) => {
   } else if (cmd === 'stop') {
     clearInterval(timer);
     engine.stopAll();
-    setTimeout(() => process.exit(0), 100);
+    // No exit timer: with stdin closed the process ends once the AdminDowns are sent and the sockets closed.
+    commands.close();
+    process.stdin.destroy();
   }
 });

@@ -21,6 +21,8 @@ export class WorkQueue {
   private readonly failures = new Map<string, number>();
   private readonly delayed = new Map<string, { handle: TimerHandle; due: number }>();
   private readonly waiters: ((key: string | undefined) => void)[] = [];
+  /** Resolved, and cleared, when the last queued key is handed out or the queue shuts down. */
+  private drain: { promise: Promise<void>; resolve: () => void } | undefined;
   private shuttingDown = false;
   private readonly clock: Clock;
   private readonly baseDelayMs: number;
@@ -91,6 +93,7 @@ export class WorkQueue {
     if (key !== undefined) {
       this.dirty.delete(key);
       this.processing.add(key);
+      if (this.len() === 0) this.drained();
       return Promise.resolve(key);
     }
     return new Promise((resolve) => this.waiters.push(resolve));
@@ -108,6 +111,26 @@ export class WorkQueue {
     return this.queue.length - this.head;
   }
 
+  /**
+   * Resolves once no key waits to be handed out (at once if none does now), or on shutdown.
+   * Keys being processed or waiting for a retry do not count: this is the moment a consumer
+   * that defers to queued work (the controller's Events) may go ahead.
+   */
+  empty(): Promise<void> {
+    if (this.len() === 0 || this.shuttingDown) return Promise.resolve();
+    if (!this.drain) {
+      let resolve = (): void => undefined;
+      const promise = new Promise<void>((r) => (resolve = r));
+      this.drain = { promise, resolve };
+    }
+    return this.drain.promise;
+  }
+
+  private drained(): void {
+    this.drain?.resolve();
+    this.drain = undefined;
+  }
+
   isIdle(): boolean {
     return this.len() === 0 && this.processing.size === 0 && this.delayed.size === 0;
   }
@@ -117,5 +140,6 @@ export class WorkQueue {
     for (const t of this.delayed.values()) t.handle.cancel();
     this.delayed.clear();
     for (const w of this.waiters.splice(0)) w(undefined);
+    this.drained();
   }
 }

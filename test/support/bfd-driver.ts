@@ -33,7 +33,8 @@ const timer = setInterval(() => {
   process.stdout.write(`${JSON.stringify({ at: performance.now(), ...(JSON.parse(text) as object), stats: manager.bfd.sessions().get('router') ?? null })}\n`);
 }, 20);
 
-createInterface({ input: process.stdin }).on('line', (line) => {
+const commands = createInterface({ input: process.stdin });
+commands.on('line', (line) => {
   const msg = JSON.parse(line) as { cmd: string; peer?: Record<string, unknown>; profile?: Record<string, unknown>; routes?: string[] };
   if (msg.cmd === 'start') {
     const parsed = parseConfig([
@@ -47,6 +48,9 @@ createInterface({ input: process.stdin }).on('line', (line) => {
   } else if (msg.cmd === 'stop') {
     manager.stopAll();
     clearInterval(timer);
-    setTimeout(() => process.exit(0), 200);
+    // No exit timer: with stdin closed the process ends by itself once the AdminDown and the
+    // Cease have been sent and the sockets have closed.
+    commands.close();
+    process.stdin.destroy();
   }
 });

@@ -8,7 +8,7 @@ import { createInterface } from 'node:readline';
 import { describeDown } from '../../speaker/bgp/fsm.js';
 import { BgpListener } from '../../speaker/bgp/listener.js';
 import { BgpSession, type Route } from '../../speaker/bgp/session.js';
-import { nativeTcpTransport, tcpTransport } from '../../speaker/bgp/transport.js';
+import { nativeTcpTransport, tcpTransport, type Connection, type Transport } from '../../speaker/bgp/transport.js';
 import { loadNative } from '../../native/index.js';
 import { systemClock } from '../../src/core/clock.js';
 import { nullLogger } from '../../src/core/logger.js';
@@ -48,6 +48,25 @@ const out = (o: unknown): void => {
   process.stdout.write(`${JSON.stringify(o)}\n`);
 };
 
+/**
+ * The session's connections, ours and accepted: a stop exits once they have all closed, that
+ * is once the Cease (or the graceful close) is on the wire, not after a guessed delay.
+ */
+const open = new Set<Connection>();
+let stopping = false;
+const exitWhenClosed = (): void => {
+  if (stopping && open.size === 0) process.exit(0);
+};
+const track = (conn: Connection): Connection => {
+  open.add(conn);
+  conn.onClose(() => {
+    open.delete(conn);
+    exitWhenClosed();
+  });
+  return conn;
+};
+const tracked = (t: Transport): Transport => ({ connect: async (o) => track(await t.connect(o)) });
+
 let session: BgpSession | undefined;
 let routes: Route[] = [];
 let listener: BgpListener | undefined;
@@ -64,7 +83,7 @@ createInterface({ input: process.stdin }).on('line', (line) => {
       peerAddress: parseIP(c.peerAddress),
       ...(c.peerPort ? { peerPort: c.peerPort } : {}),
       ...(c.localAddress ? { localAddress: c.localAddress } : {}),
-      transport: c.md5Key || c.ttl ? nativeTcpTransport(loadNative(), { ...(c.md5Key ? { md5Key: c.md5Key } : {}), ...(c.ttl ? { ttl: c.ttl } : {}) }) : tcpTransport,
+      transport: tracked(c.md5Key || c.ttl ? nativeTcpTransport(loadNative(), { ...(c.md5Key ? { md5Key: c.md5Key } : {}), ...(c.ttl ? { ttl: c.ttl } : {}) }) : tcpTransport),
       clock,
       logger,
       ...(c.nextHopV4 ? { nextHopV4: parseIP(c.nextHopV4) } : {}),
@@ -102,7 +121,7 @@ createInterface({ input: process.stdin }).on('line', (line) => {
         ...(c.md5Key || c.ttl ? { native: loadNative() } : {}),
         onConnection: (remote, conn) => {
           if (remote !== c.peerAddress) return false;
-          s.accept(conn);
+          s.accept(track(conn));
           return true;
         },
       });
@@ -141,8 +160,9 @@ createInterface({ input: process.stdin }).on('line', (line) => {
     const m = process.memoryUsage();
     out({ event: 'health', resources, fds: readdirSync('/proc/self/fd').length, rss: m.rss, heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers, state: session?.state(), stats: session?.stats });
   } else if (msg.cmd === 'stop') {
+    stopping = true;
     listener?.close();
     session?.stop({ graceful: msg['graceful'] === true });
-    setTimeout(() => process.exit(0), 50);
+    exitWhenClosed();
   }
 });

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { eventually } from './apiserver.js';
 import { HeraldDriver, type DriverEvent } from './bgp-peers.js';
+import { birdConf } from './bird-conf.js';
 import type { Netns } from './netns.js';
 
 export type FlapKind = 'disable' | 'restart' | 'kill';
@@ -26,20 +27,8 @@ export interface Health {
 
 const ROUTE_BASE = '2001:db8:100::';
 
-function birdConf(holdTime: number): string {
-  return `
-router id 192.0.2.254;
-log stderr all;
-protocol device {}
-ipv6 table master6;
-protocol bgp herald {
-  local 2001:db8::2 as 65001;
-  neighbor 2001:db8::1 as 65000;
-  passive on;
-  hold time ${holdTime};
-  ipv6 { import all; export none; };
-}
-`;
+function birdConfig(holdTime: number): string {
+  return birdConf({ routerId: '192.0.2.254', as: 65001, log: true, neighbors: [{ address: '2001:db8::1', as: 65000, local: '2001:db8::2', holdTime, channels: { ipv6: {} } }] });
 }
 
 export class BgpFlapRig {
@@ -85,7 +74,7 @@ export class BgpFlapRig {
     this.r = this.net.add('r');
     this.net.link(this.h, ['2001:db8::1/64'], this.r, ['2001:db8::2/64']);
     this.dir = mkdtempSync(join(tmpdir(), 'herald-soak-bird-'));
-    writeFileSync(join(this.dir, 'bird.conf'), birdConf(this.holdTime));
+    writeFileSync(join(this.dir, 'bird.conf'), birdConfig(this.holdTime));
     await this.startBird();
     this.driver = new HeraldDriver(this.net, this.h, nodeArgs);
     this.driver.send({ cmd: 'start', peerAddress: '2001:db8::2', myAsn: 65000, peerAsn: 65001, routerId: '192.0.2.1', holdTime: this.holdTime, families: ['IPv6'] });

@@ -17,6 +17,7 @@ import { NAMESPACES, NODES, heraldResource, type KubeObject } from '../../src/k8
 import { createMetricsRegistry } from '../../src/metrics.js';
 import { type KubeCluster, startKubeCluster } from './kube-cluster.js';
 import { Bird } from './bgp-peers.js';
+import { birdConf, type BirdConfOptions, type BirdNeighbor } from './bird-conf.js';
 import { REPO_ROOT } from './crds.js';
 import { Netns } from './netns.js';
 
@@ -41,9 +42,9 @@ export class SpeakerCluster {
     private readonly nodeIps: Readonly<Record<string, string>>,
     /**
      * `wrap`: a command the speaker runs under (e.g. setpriv with the DaemonSet's privileges);
-     * `bird`: extra BIRD statements, top-level (`protocol bfd {…}`) and in the speakers' template (`bfd on;`).
+     * `bird`: the router's `protocol bfd` (see birdConf) and options for its session to every node (e.g. `{ bfd: true }`).
      */
-    private readonly opts: { readonly wrap?: readonly string[]; readonly bird?: { readonly global?: string; readonly template?: string } } = {},
+    private readonly opts: { readonly wrap?: readonly string[]; readonly bird?: { readonly bfd?: BirdConfOptions['bfd']; readonly neighbor?: Partial<BirdNeighbor> } } = {},
   ) {}
 
   /** The namespace of a node. */
@@ -77,15 +78,8 @@ export class SpeakerCluster {
     const client = net.add('cli');
     net.attach(lan, client, ['192.0.2.200/24']);
     await c.client.create(NAMESPACES, { metadata: { name: this.ns } });
-    const protocols = Object.entries(this.nodeIps).map(([name, ip]) => `protocol bgp ${name.replace('-', '_')} from speakers { neighbor ${ip} as 65000; }`);
-    this.bird = new Bird(net, router, `
-router id 192.0.2.254;
-protocol device {}
-ipv4 table master4;
-${this.opts.bird?.global ?? ''}
-template bgp speakers { local 192.0.2.254 as 65001; passive on; hold time 9; ${this.opts.bird?.template ?? ''} ipv4 { import all; export none; }; }
-${protocols.join('\n')}
-`);
+    const neighbors = Object.entries(this.nodeIps).map(([name, ip]) => ({ name, address: ip, as: 65000, local: '192.0.2.254', ...this.opts.bird?.neighbor }));
+    this.bird = new Bird(net, router, birdConf({ routerId: '192.0.2.254', as: 65001, neighbors, ...(this.opts.bird?.bfd ? { bfd: this.opts.bird.bfd } : {}) }));
     await this.bird.ready();
     for (const [name, ip] of Object.entries(this.nodeIps)) {
       const ns = net.add(name.replace('node-', 'n'));

@@ -12,6 +12,7 @@ import { expect } from 'chai';
 import { eventually } from '../../support/apiserver.js';
 import { BfdDriver, FrrBfdd } from '../../support/bfd-peers.js';
 import { Bird } from '../../support/bgp-peers.js';
+import { birdConf } from '../../support/bird-conf.js';
 import { useNetns } from '../../support/netns.js';
 
 const HERALD = '192.0.2.1';
@@ -149,22 +150,13 @@ describe('BFD against FRR bfdd and BIRD (netns)', function () {
     expect(bfdd.peer()['remote-diagnostic']).to.equal('administratively down');
   });
 
-  const birdConfig = (): string => `router id ${ROUTER};
-protocol device {}
-protocol bfd {
-  interface "*" { min rx interval 150 ms; min tx interval 120 ms; multiplier 4; };
-}
-protocol bgp herald {
-  local ${ROUTER} as 65001;
-  neighbor ${HERALD} as 65000;
-  passive on;
-  bfd on;
-  hold time 9;
-  connect delay time 1;
-  error wait time 1,2;
-  ipv4 { import all; export none; };
-}
-`;
+  const birdConfig = (): string =>
+    birdConf({
+      routerId: ROUTER,
+      as: 65001,
+      bfd: 'interface "*" { min rx interval 150 ms; min tx interval 120 ms; multiplier 4; };',
+      neighbors: [{ address: HERALD, as: 65000, local: ROUTER, bfd: true, extra: 'connect delay time 1; error wait time 1,2;' }],
+    });
 
   const birdBfd = (bird: Bird): string => bird.birdc('show', 'bfd', 'sessions').split('\n').find((l) => l.startsWith(HERALD)) ?? '';
 

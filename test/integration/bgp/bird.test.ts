@@ -6,27 +6,17 @@
 import { expect } from 'chai';
 import { eventually } from '../../support/apiserver.js';
 import { Bird, HeraldDriver } from '../../support/bgp-peers.js';
+import { birdConf, type BirdNeighbor } from '../../support/bird-conf.js';
 import { useNetns } from '../../support/netns.js';
 
-function birdConfig(opts: { as: number; peerAs: number; neighbor: string; local: string; v6?: boolean; password?: string; gracefulRestart?: boolean; holdTime?: number; ttlSecurity?: boolean }): string {
-  return `
-router id 192.0.2.254;
-log stderr all;
-protocol device {}
-ipv4 table master4;
-ipv6 table master6;
-protocol bgp herald {
-  local ${opts.local} as ${opts.as};
-  neighbor ${opts.neighbor} as ${opts.peerAs};
-  passive on;
-  hold time ${opts.holdTime ?? 9};
-  ${opts.password ? `password "${opts.password}";` : ''}
-  ${opts.gracefulRestart ? 'graceful restart on;' : ''}
-  ${opts.ttlSecurity ? 'ttl security on;' : ''}
-  ${opts.v6 ? 'ipv6 { import all; export none; };' : 'ipv4 { import all; export none; };'}
-}
-`;
-}
+/** BIRD (router 192.0.2.2 or 2001:db8::2, AS `as`) waiting for Herald (AS 65000), hold 9 s unless `n` says otherwise. */
+const birdConfig = (as: number, n: Partial<BirdNeighbor> = {}, v6 = false): string =>
+  birdConf({
+    routerId: '192.0.2.254',
+    as,
+    log: true,
+    neighbors: [{ address: v6 ? '2001:db8::1' : '192.0.2.1', as: 65000, local: v6 ? '2001:db8::2' : '192.0.2.2', channels: v6 ? { ipv6: {} } : { ipv4: {} }, ...n }],
+  });
 
 describe('BGP engine against BIRD 2 (netns)', function () {
   this.timeout(60_000);
@@ -47,7 +37,7 @@ describe('BGP engine against BIRD 2 (netns)', function () {
 
   it('eBGP over IPv4: announces with AS path, next hop, communities and large communities; withdraws', async () => {
     const { h, r } = topology();
-    const bird = new Bird(netns(), r, birdConfig({ as: 65001, peerAs: 65000, neighbor: '192.0.2.1', local: '192.0.2.2' }));
+    const bird = new Bird(netns(), r, birdConfig(65001));
     birds.push(bird);
     await bird.ready();
     const herald = new HeraldDriver(netns(), h);
@@ -71,7 +61,7 @@ describe('BGP engine against BIRD 2 (netns)', function () {
 
   it('iBGP over IPv4 carries LOCAL_PREF and an empty AS path', async () => {
     const { h, r } = topology();
-    const bird = new Bird(netns(), r, birdConfig({ as: 65000, peerAs: 65000, neighbor: '192.0.2.1', local: '192.0.2.2' }));
+    const bird = new Bird(netns(), r, birdConfig(65000));
     birds.push(bird);
     await bird.ready();
     const herald = new HeraldDriver(netns(), h);
@@ -88,7 +78,7 @@ describe('BGP engine against BIRD 2 (netns)', function () {
 
   it('eBGP over IPv6 (MP_REACH_NLRI): /128s with the IPv6 next hop; survives a BIRD restart', async () => {
     const { h, r } = topology();
-    const conf = birdConfig({ as: 65001, peerAs: 65000, neighbor: '2001:db8::1', local: '2001:db8::2', v6: true });
+    const conf = birdConfig(65001, {}, true);
     const bird = new Bird(netns(), r, conf);
     birds.push(bird);
     await bird.ready();
@@ -108,7 +98,7 @@ describe('BGP engine against BIRD 2 (netns)', function () {
 
   it('TCP-MD5 (RFC 2385): the right password establishes, a wrong one never does', async () => {
     const { h, r } = topology();
-    const bird = new Bird(netns(), r, birdConfig({ as: 65001, peerAs: 65000, neighbor: '192.0.2.1', local: '192.0.2.2', password: 'correct horse' }));
+    const bird = new Bird(netns(), r, birdConfig(65001, { password: 'correct horse' }));
     birds.push(bird);
     await bird.ready();
     const wrong = new HeraldDriver(netns(), h);
@@ -130,7 +120,7 @@ describe('BGP engine against BIRD 2 (netns)', function () {
 
   it('graceful restart (RFC 4724): the speaker dies, BIRD keeps its routes; it comes back, re-sends, End-of-RIB', async () => {
     const { h, r } = topology();
-    const bird = new Bird(netns(), r, birdConfig({ as: 65001, peerAs: 65000, neighbor: '192.0.2.1', local: '192.0.2.2', gracefulRestart: true }));
+    const bird = new Bird(netns(), r, birdConfig(65001, { gracefulRestart: true }));
     birds.push(bird);
     await bird.ready();
     const start = { cmd: 'start', peerAddress: '192.0.2.2', myAsn: 65000, peerAsn: 65001, routerId: '192.0.2.1', holdTime: 9, families: ['IPv4'], gracefulRestart: 120 };
@@ -161,7 +151,7 @@ describe('BGP engine against BIRD 2 (netns)', function () {
 
   it('link cut: the hold timer expires on both sides; the link back, the session and the routes return', async () => {
     const { h, r } = topology();
-    const bird = new Bird(netns(), r, birdConfig({ as: 65001, peerAs: 65000, neighbor: '192.0.2.1', local: '192.0.2.2', holdTime: 3 }));
+    const bird = new Bird(netns(), r, birdConfig(65001, { holdTime: 3 }));
     birds.push(bird);
     await bird.ready();
     const herald = new HeraldDriver(netns(), h);
@@ -180,7 +170,7 @@ describe('BGP engine against BIRD 2 (netns)', function () {
     const { h, r } = topology();
     // BIRD sets IP_MINTTL 255 on the connection: any segment of Herald's with a lower TTL is
     // dropped, so BIRD's 3 s hold timer would expire unless every KEEPALIVE carries TTL 255.
-    const bird = new Bird(netns(), r, birdConfig({ as: 65001, peerAs: 65000, neighbor: '192.0.2.1', local: '192.0.2.2', holdTime: 3, ttlSecurity: true }));
+    const bird = new Bird(netns(), r, birdConfig(65001, { holdTime: 3, ttlSecurity: true }));
     birds.push(bird);
     await bird.ready();
     const herald = new HeraldDriver(netns(), h);

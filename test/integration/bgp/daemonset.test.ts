@@ -15,6 +15,7 @@ import { ENDPOINT_SLICES, SECRETS, SERVICES, heraldResource, type KubeObject } f
 import { eventually } from '../../support/apiserver.js';
 import type { KubeCluster } from '../../support/kube-cluster.js';
 import { Bird } from '../../support/bgp-peers.js';
+import { birdConf, type BirdNeighbor } from '../../support/bird-conf.js';
 import { REPO_ROOT } from '../../support/crds.js';
 import { canUseNetns, type Netns } from '../../support/netns.js';
 import { SpeakerCluster } from '../../support/speaker-cluster.js';
@@ -129,13 +130,13 @@ describe('the speaker under the DaemonSet\'s exact privileges (setpriv from mani
   it('BGP: an active session, TCP-MD5 on an active session, and a passive session with TCP-MD5 on the listener (port 179)', async () => {
     // Two more routers: .251 waits for node-a (node-a connects, MD5), .250 connects to
     // node-a's port 179 (node-a is passive, MD5 key on its listening socket).
-    const router = (role: string, ip: string, protocol: string): Bird => {
+    const router = (role: string, ip: string, as: number, neighbor: Partial<BirdNeighbor>): Bird => {
       const rns = net.add(role);
       net.attach(e.lanNs, rns, [`${ip}/24`]);
-      return new Bird(net, rns, `router id ${ip};\nprotocol device {}\nipv4 table master4;\n${protocol}\n`);
+      return new Bird(net, rns, birdConf({ routerId: ip, as, neighbors: [{ name: role, address: NODE_IP, as: 65000, local: ip, ...neighbor }] }));
     };
-    const act = router('act', '192.0.2.251', `protocol bgp act { local 192.0.2.251 as 65003; neighbor ${NODE_IP} as 65000; passive on; hold time 9; password "act-key-1"; ipv4 { import all; export none; }; }`);
-    const pas = router('pas', '192.0.2.250', `protocol bgp pas { local 192.0.2.250 as 65004; neighbor ${NODE_IP} as 65000; hold time 9; connect delay time 1; connect retry time 1; error wait time 1,2; password "pas-key-2"; ipv4 { import all; export none; }; }`);
+    const act = router('act', '192.0.2.251', 65003, { password: 'act-key-1' });
+    const pas = router('pas', '192.0.2.250', 65004, { passive: false, fastRetry: true, password: 'pas-key-2' });
     try {
       await act.ready();
       await pas.ready();

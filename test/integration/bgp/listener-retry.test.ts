@@ -6,22 +6,11 @@
 import { expect } from 'chai';
 import { eventually } from '../../support/apiserver.js';
 import { Bird, HeraldDriver } from '../../support/bgp-peers.js';
+import { birdConf } from '../../support/bird-conf.js';
 import { useNetns } from '../../support/netns.js';
 
-const birdConfig = `
-router id 192.0.2.254;
-protocol device {}
-ipv4 table master4;
-protocol bgp herald {
-  local 192.0.2.2 as 65001;
-  neighbor 192.0.2.1 as 65000;
-  connect delay time 1;
-  connect retry time 1;
-  error wait time 1,2;
-  hold time 9;
-  ipv4 { import all; export none; };
-}
-`;
+/** BIRD connects out (not passive) and retries every second. */
+const birdConfig = birdConf({ routerId: '192.0.2.254', as: 65001, neighbors: [{ address: '192.0.2.1', as: 65000, local: '192.0.2.2', passive: false, fastRetry: true }] });
 
 describe('BGP listener retry on the real clock (netns, BIRD 2)', function () {
   this.timeout(60_000);

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import { eventually } from '../../support/apiserver.js';
 import { Bird, gobgpdConfig, HeraldDriver } from '../../support/bgp-peers.js';
+import { birdConf } from '../../support/bird-conf.js';
 import { useNetns, type Netns } from '../../support/netns.js';
 
 interface Seen {
@@ -39,21 +40,16 @@ const ROUTER = { v4: '192.0.2.2', v6: '2001:db8::2' };
 
 function startBird(net: Netns, ns: string, c: Case, ctx: { cleanups: (() => void)[] }): Router {
   const fam = c.v6 ? 'ipv6' : 'ipv4';
-  const bird = new Bird(net, ns, `
-router id 192.0.2.2;
-protocol device {}
-protocol direct { ${fam}; }
-ipv4 table master4;
-ipv6 table master6;
-protocol bgp herald {
-  local ${c.v6 ? ROUTER.v6 : ROUTER.v4} as ${c.ibgp ? 65000 : 65001};
-  neighbor ${c.v6 ? HERALD.v6 : HERALD.v4} as 65000;
-  passive on;
-  hold time 9;
-  ${c.ibgp ? 'direct;' : ''}
-  ${fam} { import all; export none; };
-}
-`);
+  const bird = new Bird(
+    net,
+    ns,
+    birdConf({
+      routerId: '192.0.2.2',
+      as: c.ibgp ? 65000 : 65001,
+      direct: [fam],
+      neighbors: [{ address: c.v6 ? HERALD.v6 : HERALD.v4, as: 65000, local: c.v6 ? ROUTER.v6 : ROUTER.v4, ...(c.ibgp ? { extra: 'direct;' } : {}), channels: { [fam]: {} } }],
+    }),
+  );
   ctx.cleanups.push(() => bird.cleanup());
   const table = c.v6 ? 'master6' : 'master4';
   const entries = (): Map<string, string> => {

@@ -8,32 +8,12 @@
 import { expect } from 'chai';
 import { eventually } from '../../support/apiserver.js';
 import { Bird, HeraldDriver } from '../../support/bgp-peers.js';
+import { birdConf, type BirdNeighbor } from '../../support/bird-conf.js';
 import { useNetns } from '../../support/netns.js';
 
-function birdConfig(opts: { neighbor: string; local: string; passive: boolean; password?: string; channels: string; gracefulRestart?: boolean; ttlSecurity?: boolean }): string {
-  return `
-router id 192.0.2.254;
-log stderr all;
-protocol device {}
-ipv4 table master4;
-ipv6 table master6;
-protocol bgp herald {
-  local ${opts.local} as 65001;
-  neighbor ${opts.neighbor} as 65000;
-  passive ${opts.passive ? 'on' : 'off'};
-  connect delay time 1;
-  connect retry time 1;
-  error wait time 1,2;
-  hold time 9;
-  ${opts.password ? `password "${opts.password}";` : ''}
-  ${opts.gracefulRestart ? 'graceful restart on;' : ''}
-  ${opts.ttlSecurity ? 'ttl security on; startup hold time 3;' : ''}
-  ${opts.channels}
-}
-`;
-}
-
-const V4 = 'ipv4 { import all; export none; };';
+/** BIRD (AS 65001) retrying quickly, facing Herald (AS 65000) at `address`; IPv4 unless `n` says otherwise. */
+const birdConfig = (address: string, local: string, n: Partial<BirdNeighbor>): string =>
+  birdConf({ routerId: '192.0.2.254', as: 65001, log: true, neighbors: [{ address, as: 65000, local, fastRetry: true, ...n }] });
 
 describe('BGP listener: passive sessions and collisions against BIRD 2 (netns)', function () {
   this.timeout(60_000);
@@ -71,7 +51,7 @@ describe('BGP listener: passive sessions and collisions against BIRD 2 (netns)',
     const herald = new HeraldDriver(netns(), h);
     herald.send({ cmd: 'start', peerAddress: '192.0.2.2', myAsn: 65000, peerAsn: 65001, routerId: '192.0.2.1', holdTime: 9, families: ['IPv4'], passive: true });
     await eventually(() => herald.events.find((e) => e.event === 'listening'), 'the listener');
-    const bird = await withBird(birdConfig({ neighbor: '192.0.2.1', local: '192.0.2.2', passive: false, channels: V4 }), r);
+    const bird = await withBird(birdConfig('192.0.2.1', '192.0.2.2', { passive: false }), r);
     await herald.waitState('Established');
     herald.send({ cmd: 'set', routes: [{ prefix: '203.0.113.20/32' }] });
     await eventually(() => bird.routes('master4').includes('203.0.113.20/32') || undefined, 'the route at BIRD');
@@ -87,7 +67,7 @@ describe('BGP listener: passive sessions and collisions against BIRD 2 (netns)',
     herald.send({ cmd: 'start', peerAddress: '192.0.2.2', myAsn: 65000, peerAsn: 65001, routerId: '192.0.2.1', holdTime: 9, families: ['IPv4'], passive: true, md5Key: 'listen-secret' });
     const listening = await eventually(() => herald.events.find((e) => e.event === 'listening'), 'the listener');
     expect(listening.lastError).to.equal(undefined);
-    const bird = await withBird(birdConfig({ neighbor: '192.0.2.1', local: '192.0.2.2', passive: false, password: 'listen-secret', channels: V4 }), r);
+    const bird = await withBird(birdConfig('192.0.2.1', '192.0.2.2', { passive: false, password: 'listen-secret' }), r);
     await herald.waitState('Established');
     herald.send({ cmd: 'set', routes: [{ prefix: '203.0.113.21/32' }] });
     await eventually(() => bird.routes('master4').includes('203.0.113.21/32') || undefined, 'the route at BIRD');
@@ -95,7 +75,7 @@ describe('BGP listener: passive sessions and collisions against BIRD 2 (netns)',
 
   it('a wrong TCP-MD5 password: BIRD never answers, and lastError says MD5 mismatches are silent and to check both sides', async () => {
     const { h, r } = topology();
-    const bird = await withBird(birdConfig({ neighbor: '192.0.2.1', local: '192.0.2.2', passive: true, password: 'right-key', channels: V4 }), r);
+    const bird = await withBird(birdConfig('192.0.2.1', '192.0.2.2', { passive: true, password: 'right-key' }), r);
     const herald = new HeraldDriver(netns(), h);
     herald.send({ cmd: 'start', peerAddress: '192.0.2.2', myAsn: 65000, peerAsn: 65001, routerId: '192.0.2.1', holdTime: 9, families: ['IPv4'], md5Key: 'wrong-key' });
     const stats = await eventually(() => {
@@ -119,7 +99,7 @@ describe('BGP listener: passive sessions and collisions against BIRD 2 (netns)',
       const plain = new HeraldDriver(netns(), h);
       plain.send(start);
       await eventually(() => plain.events.find((e) => e.event === 'listening'), 'the listener');
-      const bird = await withBird(birdConfig({ neighbor: heraldIp, local: birdIp, passive: false, ttlSecurity: true, channels: v6 ? 'ipv6 { import all; export none; };' : V4 }), r);
+      const bird = await withBird(birdConfig(heraldIp, birdIp, { passive: false, ttlSecurity: true, startupHoldTime: 3, channels: v6 ? { ipv6: {} } : { ipv4: {} } }), r);
       await eventually(() => plain.events.find((e) => e.event === 'state' && e.state === 'Idle' && e.reason), 'the default-TTL session to fail', 30_000, 50);
       expect(bird.protocolState('herald')).to.not.include('Established');
       plain.send({ cmd: 'stop' });
@@ -136,7 +116,7 @@ describe('BGP listener: passive sessions and collisions against BIRD 2 (netns)',
 
   it('both active and listening: the sessions settle on one connection and stay up', async () => {
     const { h, r } = topology();
-    const bird = await withBird(birdConfig({ neighbor: '192.0.2.1', local: '192.0.2.2', passive: false, channels: V4 }), r);
+    const bird = await withBird(birdConfig('192.0.2.1', '192.0.2.2', { passive: false }), r);
     const herald = new HeraldDriver(netns(), h);
     herald.send({ cmd: 'start', peerAddress: '192.0.2.2', myAsn: 65000, peerAsn: 65001, routerId: '192.0.2.1', holdTime: 9, families: ['IPv4'], listen: true });
     await herald.waitState('Established');
@@ -148,7 +128,7 @@ describe('BGP listener: passive sessions and collisions against BIRD 2 (netns)',
 
   it('dualStackAddressFamily: IPv4 prefixes over an IPv6 session carry the IPv4 next hop', async () => {
     const { h, r } = topology();
-    const bird = await withBird(birdConfig({ neighbor: '2001:db8::1', local: '2001:db8::2', passive: true, channels: 'ipv4 { import all; export none; }; ipv6 { import all; export none; };' }), r);
+    const bird = await withBird(birdConfig('2001:db8::1', '2001:db8::2', { passive: true, channels: { ipv4: {}, ipv6: {} } }), r);
     const herald = new HeraldDriver(netns(), h);
     herald.send({ cmd: 'start', peerAddress: '2001:db8::2', myAsn: 65000, peerAsn: 65001, routerId: '192.0.2.1', holdTime: 9, families: ['IPv4', 'IPv6'], nextHopV4: '192.0.2.1' });
     await herald.waitState('Established');
@@ -164,7 +144,7 @@ describe('BGP listener: passive sessions and collisions against BIRD 2 (netns)',
   for (const gr of [true, false]) {
     it(gr ? 'graceful stop with graceful restart: no Cease, BIRD keeps the route; the restarted speaker sets the R bit and takes it over' : 'graceful stop without graceful restart: Cease, BIRD withdraws the route', async () => {
       const { h, r } = topology();
-      const bird = await withBird(birdConfig({ neighbor: '192.0.2.1', local: '192.0.2.2', passive: true, gracefulRestart: gr, channels: V4 }), r);
+      const bird = await withBird(birdConfig('192.0.2.1', '192.0.2.2', { passive: true, gracefulRestart: gr }), r);
       const start = { cmd: 'start', peerAddress: '192.0.2.2', myAsn: 65000, peerAsn: 65001, routerId: '192.0.2.1', holdTime: 9, families: ['IPv4'], ...(gr ? { gracefulRestart: 120 } : {}) };
       const first = new HeraldDriver(netns(), h);
       first.send(start);

@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { ENDPOINT_SLICES, Informer, NAMESPACES, SERVICES, heraldResource, type KubeObject } from '../../../src/k8s/index.js';
 import { eventually, startTestCluster, type TestCluster } from '../../support/apiserver.js';
 import { spawnController } from '../../support/controller-process.js';
+import { controllerSettled } from '../../support/settle.js';
 
 const NS = 'herald-system';
 const N = 20;
@@ -32,17 +33,7 @@ describe('controller on a server without ipMode (Kubernetes 1.28)', function () 
     return x;
   };
   const patches = (): number => c.server.requestCounts.get('patch services/status') ?? 0;
-  /** Idle, and the store unchanged for a while. */
-  const settle = async (x: Controller): Promise<void> => {
-    let last = -1;
-    let stable = 0;
-    await eventually(() => {
-      const rv = c.server.core.store.currentRv();
-      stable = x.isIdle() && rv === last ? stable + 1 : 0;
-      last = rv;
-      return stable >= 10;
-    }, 'the controller to settle', 20_000, 20);
-  };
+  const settle = (x: Controller): Promise<void> => controllerSettled(x, () => c.server.core.store.currentRv(), { polls: 10, everyMs: 20 });
 
   before(async () => {
     c = await startTestCluster({ herald: true, kubernetesMinor: 28 });

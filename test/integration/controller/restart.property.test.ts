@@ -12,6 +12,7 @@ import { RecordingLogger } from '../../../src/core/logger.js';
 import { createMetricsRegistry } from '../../../src/metrics.js';
 import { NAMESPACES, SERVICES, heraldResource, type KubeObject } from '../../../src/k8s/index.js';
 import { type KubeCluster, kubeLane, startKubeCluster } from '../../support/kube-cluster.js';
+import { controllerSettled } from '../../support/settle.js';
 
 const POOLS = heraldResource('IPAddressPool');
 const NS = 'herald-system';
@@ -78,20 +79,7 @@ describe(`controller: restart property on the ${kubeLane()} API server`, functio
     await c.stop();
   });
 
-  /** Waits until the controller is idle and the API server has stopped changing. */
-  async function settle(ctl: Controller): Promise<void> {
-    let last = '';
-    let stable = 0;
-    const deadline = Date.now() + 20_000;
-    while (stable < 3) {
-      if (Date.now() > deadline) throw new Error('the controller did not settle');
-      await new Promise((r) => setTimeout(r, 15));
-      const rv = await c.currentRv();
-      if (ctl.isIdle() && rv === last) stable++;
-      else stable = 0;
-      last = rv;
-    }
-  }
+  const settle = (ctl: Controller): Promise<void> => controllerSettled(ctl, () => c.currentRv());
 
   it('holds for random operation sequences with restarts', async () => {
     await fc.assert(

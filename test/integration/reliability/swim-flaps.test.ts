@@ -20,7 +20,7 @@ const NODE_IPS: Record<string, string> = { 'node-a': '192.0.2.1', 'node-b': '192
 
 describe('reliability: SWIM member flaps (speaker processes)', function () {
   this.timeout(300_000);
-  const e = new SpeakerCluster(NS, NODE_IPS, { bird: { template: 'error wait time 1,2; error forget time 10;' } });
+  const e = new SpeakerCluster(NS, NODE_IPS, { bird: { neighbor: { extra: 'error wait time 1,2; error forget time 10;' } } });
 
   before(async function () {
     requireTool(this, 'bird');

@@ -11,7 +11,7 @@
  *   - once the links are left alone, each IP is answered by exactly its owner.
  * Seeded (HERALD_CHAOS_SEED replays a run; a failure prints the seed).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,6 +23,7 @@ import type { KubeCluster } from '../../support/kube-cluster.js';
 import { canUseNetns, type Netns } from '../../support/netns.js';
 import { readPcapTimed } from '../../support/pcap.js';
 import { SpeakerCluster } from '../../support/speaker-cluster.js';
+import { startTcpdump, type Tcpdump } from '../../support/tcpdump.js';
 import { requireTool } from '../../support/tools.js';
 
 const NS = 'herald-system';
@@ -41,6 +42,9 @@ function seeded(seed: number): () => number {
   };
 }
 
+/** An address no one holds: the client's last ARP request, to know the capture has caught up. */
+const MARKER_IP = '192.0.2.199';
+/** The chaos itself: how long a link stays down or up (a scenario, not a synchronisation). */
 const pause = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 describe('Layer 2 link chaos: 3 nodes, 50 random link flaps, every announcement from the owner (netns, arping, tcpdump)', function () {
@@ -49,7 +53,7 @@ describe('Layer 2 link chaos: 3 nodes, 50 random link flaps, every announcement 
   let net: Netns;
   let c: KubeCluster;
   let dir = '';
-  let dump: ChildProcess | undefined;
+  let dump: Tcpdump | undefined;
 
   before(async function () {
     requireTool(this, 'bird');
@@ -72,7 +76,7 @@ describe('Layer 2 link chaos: 3 nodes, 50 random link flaps, every announcement 
   });
 
   after(async () => {
-    dump?.kill('SIGKILL');
+    dump?.proc.kill('SIGKILL');
     await e.stop();
     if (dir) rmSync(dir, { recursive: true, force: true });
   });
@@ -111,10 +115,7 @@ describe('Layer 2 link chaos: 3 nodes, 50 random link flaps, every announcement 
     for (const ip of ips) await eventually(() => answeredOnlyBy(ip, ownerOf(ip, new Set(NODES))!), `${ip} answered by its owner only (${label})`, 60_000, 200);
 
     const pcap = join(dir, 'client.pcap');
-    dump = spawn('ip', ['netns', 'exec', client, 'tcpdump', '-U', '-n', '-i', 'eth0', '-w', pcap, 'arp'], { stdio: ['ignore', 'ignore', 'pipe'] });
-    let dumpErr = '';
-    dump.stderr!.on('data', (d: Buffer) => (dumpErr += d.toString()));
-    await eventually(() => dumpErr.includes('listening on') || undefined, 'tcpdump to listen');
+    dump = await startTcpdump(client, ['-U', '-n', '-i', 'eth0', '-w', pcap, 'arp']);
 
     // The probes: the client keeps asking for every IP (its neighbour table flushed each round).
     let probing = true;
@@ -154,9 +155,11 @@ describe('Layer 2 link chaos: 3 nodes, 50 random link flaps, every announcement 
     for (const ip of ips) await eventually(() => answeredOnlyBy(ip, ownerOf(ip, new Set(NODES))!), `${ip} answered by its owner only after the chaos (${label}; flaps: ${flaps.join(', ')})`, 30_000, 200);
     probing = false;
     await prober;
-    await pause(200); // tcpdump -U writes each packet as it comes; let the last ones land
-    dump.kill('SIGINT');
-    await new Promise((r) => dump!.once('close', r));
+    // tcpdump -U writes each packet as it reads it, in order: once a marker ARP the client sends
+    // after the last probe is in the file, every packet before it is too.
+    await ask(MARKER_IP);
+    await eventually(() => readPcapTimed(pcap).some(({ frame }) => frame.readUInt16BE(12) === 0x0806 && frame.subarray(38, 42).join('.') === MARKER_IP) || undefined, 'the marker ARP in the capture');
+    await dump.stop();
 
     // Every gratuitous ARP and ARP reply for a Service IP: from an owner of that IP within the window before it.
     const upAt = (t: number): Set<string> => [...history].reverse().find((h) => h.at <= t)?.up ?? new Set(NODES);

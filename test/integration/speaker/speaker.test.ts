@@ -6,7 +6,7 @@
  * Service withdraws it; BGPPeer and BGPAdvertisement options reach other routers. Status
  * objects, Events and metrics follow.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { expect } from 'chai';
 import { HttpMethod } from '@kubernetes/client-node';
 import { electOwner } from '../../../speaker/election.js';
@@ -14,6 +14,8 @@ import { ENDPOINT_SLICES, EVENTS, PODS, SECRETS, SERVICES, heraldResource, type 
 import { eventually } from '../../support/apiserver.js';
 import { kubeLane, type KubeCluster } from '../../support/kube-cluster.js';
 import { Bird } from '../../support/bgp-peers.js';
+import { birdConf, type BirdConfOptions } from '../../support/bird-conf.js';
+import { startTcpdump } from '../../support/tcpdump.js';
 import { canUseNetns, type Netns } from '../../support/netns.js';
 import { SpeakerCluster } from '../../support/speaker-cluster.js';
 import { requireTool } from '../../support/tools.js';
@@ -45,10 +47,10 @@ describe(`speakers end to end (${kubeLane()} API server, controller, 3 node name
   after(() => e.stop());
 
   /** Another BIRD router on the LAN, at `ip`, with these protocols. */
-  const lanRouter = (role: string, ip: string, protocols: string): Bird => {
+  const lanRouter = (role: string, ip: string, conf: Omit<BirdConfOptions, 'routerId'>): Bird => {
     const ns = net.add(role);
     net.attach(lanNs, ns, [`${ip}/24`]);
-    return new Bird(net, ns, `router id ${ip};\nprotocol device {}\nipv4 table master4;\n${protocols}`);
+    return new Bird(net, ns, birdConf({ routerId: ip, ...conf }));
   };
 
   const service = async (name: string, pool: string): Promise<string> => {
@@ -170,11 +172,10 @@ describe(`speakers end to end (${kubeLane()} API server, controller, 3 node name
 
   it('BGPPeer ebgpMultiHop: the sessions carry TTL 255 and pass a router\'s TTL security (GTSM); aggregationLength, a Community alias and a large community reach it', async () => {
     // A second router that drops every segment of a session whose TTL is below 255.
-    const gtsm = lanRouter('gtsm', '192.0.2.252', `template bgp speakers { local 192.0.2.252 as 65002; passive on; hold time 3; ttl security on; ipv4 { import all; export none; }; }
-protocol bgp node_a from speakers { neighbor 192.0.2.1 as 65000; }
-protocol bgp node_b from speakers { neighbor 192.0.2.2 as 65000; }
-protocol bgp node_c from speakers { neighbor 192.0.2.3 as 65000; }
-`);
+    const gtsm = lanRouter('gtsm', '192.0.2.252', {
+      as: 65002,
+      neighbors: ['192.0.2.1', '192.0.2.2', '192.0.2.3'].map((address, i) => ({ name: `node_${'abc'[i]!}`, address, as: 65000, local: '192.0.2.252', holdTime: 3, ttlSecurity: true })),
+    });
     try {
       await gtsm.ready();
       const pool = heraldResource('IPAddressPool');
@@ -212,9 +213,11 @@ protocol bgp node_c from speakers { neighbor 192.0.2.3 as 65000; }
     // address, on port 1179, with the TCP-MD5 key.
     const na = net.name('na');
     net.exec(na, ['ip', 'addr', 'add', '192.0.2.11/24', 'dev', 'eth0']);
-    const router = lanRouter('opts', '192.0.2.251', `protocol bfd { interface "*" { interval 100 ms; }; }
-protocol bgp node_a { local 192.0.2.251 port 1179 as 65003; neighbor 192.0.2.11 as 65000; passive on; hold time 9; password "${password}"; bfd on; ipv4 { import all; export none; }; }
-`);
+    const router = lanRouter('opts', '192.0.2.251', {
+      as: 65003,
+      bfd: 'interface "*" { interval 100 ms; };',
+      neighbors: [{ name: 'node_a', address: '192.0.2.11', as: 65000, local: '192.0.2.251', localPort: 1179, password, bfd: true }],
+    });
     try {
       await router.ready();
       await c.client.create(SECRETS, { metadata: { name: 'router-md5', namespace: NS }, type: 'kubernetes.io/basic-auth', data: { password: Buffer.from(password).toString('base64') } });
@@ -338,10 +341,9 @@ protocol bgp node_a { local 192.0.2.251 port 1179 as 65003; neighbor 192.0.2.11 
     const client = net.name('cli');
     spawnSync('ip', ['netns', 'exec', client, 'sysctl', '-qw', 'net.ipv4.conf.eth0.arp_accept=1']);
     // tcpdump at the client sees the new owner's gratuitous announcements.
-    const dump = spawn('ip', ['netns', 'exec', client, 'tcpdump', '-l', '-n', '-e', '-i', 'eth0', 'arp'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    const dump = await startTcpdump(client, ['-l', '-n', '-e', '-i', 'eth0', 'arp']);
     let seen = '';
-    dump.stdout.on('data', (d: Buffer) => (seen += d.toString()));
-    await new Promise((r) => setTimeout(r, 300));
+    dump.proc.stdout!.on('data', (d: Buffer) => (seen += d.toString()));
     speakers[owner]!.kill('SIGKILL');
     const out = await eventually(() => {
       const r = spawnSync('ip', ['netns', 'exec', client, 'arping', '-c', '1', '-w', '1', '-I', 'eth0', ip], { encoding: 'utf8' });
@@ -354,7 +356,7 @@ protocol bgp node_a { local 192.0.2.251 port 1179 as 65003; neighbor 192.0.2.11 
         return garp;
       }, `a gratuitous ARP for ${ip} from ${other}`, 10_000, 100);
     } finally {
-      dump.kill();
+      await dump.stop();
     }
     // The gratuitous announcement moved the client's neighbour entry too.
     await eventually(() => spawnSync('ip', ['netns', 'exec', client, 'ip', 'neigh', 'show', ip], { encoding: 'utf8' }).stdout.toUpperCase().includes(macs[other]!) || undefined, 'the neighbour entry to move', 20_000, 200);

@@ -23,6 +23,27 @@ describe('k8s: work queue', () => {
     expect(await q.get()).to.equal('a');
   });
 
+  it('empty(): resolves when the last queued key is handed out, at once when none is, and on shutdown', async () => {
+    const q = new WorkQueue({ clock: new FakeClock() });
+    let empty = false;
+    await q.empty();
+    q.add('a');
+    q.add('b');
+    const p = q.empty().then(() => (empty = true));
+    await q.get();
+    await Promise.resolve();
+    expect(empty).to.equal(false);
+    // Keys in processing do not count: the last one handed out empties the queue.
+    await q.get();
+    await p;
+    expect(empty).to.equal(true);
+    q.add('c');
+    const shut = q.empty();
+    q.shutdown();
+    await shut;
+    expect(q.len()).to.equal(1);
+  });
+
   it('wakes a waiting worker', async () => {
     const q = new WorkQueue({ clock: new FakeClock() });
     const p = q.get();
