@@ -5,6 +5,7 @@ import type { CliIO } from '../src/cli/io.js';
 import { HeraldError } from '../src/core/errors.js';
 import { SCENARIOS, type ScenarioName } from '../lab/scenarios.js';
 import { ROUTERS, type RouterKind } from '../lab/routers.js';
+import { LAB_KUBERNETES, type LabKubernetes } from '../lab/names.js';
 
 interface Args {
   action?: string;
@@ -20,6 +21,7 @@ interface Args {
   once?: boolean;
   json?: boolean;
   'once-timeout': number;
+  kubernetes: string;
 }
 
 export function labCommand(io: CliIO, root: string, waitForStop: () => Promise<void>, setExit: (code: number) => void = () => undefined): CommandModule<object, Args> {
@@ -36,6 +38,7 @@ export function labCommand(io: CliIO, root: string, waitForStop: () => Promise<v
         .option('name', { type: 'string', describe: 'name the lab\'s namespaces (1-6 lower-case letters or digits) instead of deriving it from --state-dir' })
         .option('web', { type: 'number', describe: 'serve a live picture of the lab at http://127.0.0.1:PORT/ (0: any free port)' })
         .option('router', { type: 'string', choices: [...ROUTERS], default: 'bird', describe: 'the BGP router upstream of the nodes' })
+        .option('kubernetes', { type: 'string', choices: [...LAB_KUBERNETES], default: 'embedded', describe: 'the control plane: Herald\'s embedded API server, or real etcd + kube-apiserver + kube-controller-manager (scripts/kube-up.sh; built once per machine)' })
         .option('rounds', { type: 'number', describe: 'stop after printing the table this many times' })
         .option('once', { type: 'boolean', describe: 'wait until every demo Service answers, print once, run the scenario, clean up; exit 1 unless all of it worked' })
         .option('once-timeout', { type: 'number', default: 180, describe: 'seconds --once waits for the demo Services' })
@@ -57,6 +60,7 @@ export function labCommand(io: CliIO, root: string, waitForStop: () => Promise<v
         nodes: args.nodes,
         stateDir: args['state-dir'],
         router,
+        kubernetes: args.kubernetes as LabKubernetes,
         ...(args.web !== undefined ? { web: args.web } : {}),
         ...(args.name !== undefined ? { name: args.name } : {}),
         ...(args['log-level'] !== undefined ? { logLevel: args['log-level'] } : {}),
