@@ -33,4 +33,5 @@ HERALD_KUBE=real npx mocha --timeout 120000 \
   test/integration/apiserver/samples.test.ts test/integration/apiserver/rbac.test.ts \
   test/integration/controller/*.test.ts test/integration/k8s/adapters.test.ts \
   test/integration/manifests/manifests.test.ts \
-  test/integration/speaker/lease-membership.test.ts test/integration/speaker/speaker.test.ts
+  test/integration/speaker/lease-membership.test.ts test/integration/speaker/speaker.test.ts \
+  test/integration/lab/lab-real.test.ts
