@@ -82,8 +82,9 @@ export async function applyWithClient(client: KubeClient, objects: readonly Reco
     const ns = type.namespaced ? (meta.namespace ?? 'default') : undefined;
     const obj = { ...o, metadata: { ...meta, ...(ns ? { namespace: ns } : {}) } } as KubeObject;
     try {
-      if (await client.tryGet(type, ns, String(meta.name))) await client.patch(type, ns, String(meta.name), obj);
-      else await client.createWith(type, obj, { fieldValidation: 'Strict' }); // as kubectl apply sends it
+      const strict = { fieldValidation: 'Strict' }; // as kubectl apply sends it
+      if (await client.tryGet(type, ns, String(meta.name))) await client.patch(type, ns, String(meta.name), obj, { query: strict });
+      else await client.createWith(type, obj, strict);
       out.push({ ref, ok: true, message: 'applied' });
     } catch (err) {
       out.push({ ref, ok: false, message: (err as Error).message });

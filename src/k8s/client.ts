@@ -340,9 +340,9 @@ export class KubeClient {
     return (await this.request(HttpMethod.PUT, resourcePath(t, obj.metadata.namespace, obj.metadata.name, 'status'), {}, body)) as T;
   }
 
-  async patch<T extends KubeObject = KubeObject>(t: ResourceType, namespace: string | undefined, name: string, patch: unknown, opts: { kind?: PatchKind; status?: boolean } = {}): Promise<T> {
+  async patch<T extends KubeObject = KubeObject>(t: ResourceType, namespace: string | undefined, name: string, patch: unknown, opts: { kind?: PatchKind; status?: boolean; query?: Record<string, string> } = {}): Promise<T> {
     const kind = opts.kind ?? 'merge';
-    return (await this.request(HttpMethod.PATCH, resourcePath(t, namespace, name, opts.status ? 'status' : undefined), {}, patch, PATCH_CONTENT_TYPE[kind])) as T;
+    return (await this.request(HttpMethod.PATCH, resourcePath(t, namespace, name, opts.status ? 'status' : undefined), opts.query ?? {}, patch, PATCH_CONTENT_TYPE[kind])) as T;
   }
 
   /** `gracePeriodSeconds: 0` ends a Pod at once (what a kubelet does once its containers stopped). */
