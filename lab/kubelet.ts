@@ -184,14 +184,16 @@ export function startKubelets(cluster: LabCluster, agents: readonly NodeAgent[],
           podIP: ips[0],
           podIPs: ips.map((ip) => ({ ip })),
           startTime: now,
-          qosClass: 'BestEffort',
+          // The server computed it from the containers' resources at create; it is immutable.
+          qosClass: st['qosClass'] ?? 'BestEffort',
           containerStatuses: containers.map((c) => ({ name: c['name'], image: c['image'], imageID: '', ready: true, started: true, restartCount: 0, state: { running: { startedAt: now } } })),
         })
         .then(
           () => log(`pod ${k} running on ${a.name} at ${ips.join(', ')}`),
-          (err: Error) => {
+          (err: Error & { statusCode?: number }) => {
             log(`could not write the status of pod ${k}: ${err.message}`);
-            setTimeout(() => markReady(a, [...(readyOn.get(a.name) ?? [])]), 1000);
+            // Refused (422) or gone (404): retrying the same write cannot help.
+            if (err.statusCode !== 422 && err.statusCode !== 404) setTimeout(() => markReady(a, [...(readyOn.get(a.name) ?? [])]), 1000);
           },
         )
         .finally(() => {

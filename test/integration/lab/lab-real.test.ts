@@ -103,6 +103,17 @@ if (kubeLane() === 'real') {
       const pods = await kubectl(kc, 'get', 'pods', '-l', 'app=web-kubectl', '--no-headers');
       expect(pods.out.trim().split('\n').map((l) => l.split(/\s+/).slice(1, 3).join(' '))).to.deep.equal(['1/1 Running', '1/1 Running']);
 
+      // Every Pod runs, also those whose QoS class the server computed from their resources
+      // (manifests/' controller Deployment: Burstable; the lab's status write must keep it).
+      let notRunning = '';
+      await eventually(async () => {
+        const r = await kubectl(kc, 'get', 'pods', '-A', '--field-selector=status.phase!=Running', '--no-headers');
+        notRunning = `${r.code} ${r.out}${r.err}`;
+        return r.code === 0 && r.out.trim() === '' ? true : undefined;
+      }, 'every Pod Running', 30_000, 500).catch((err: Error) => expect.fail(`${err.message}: ${notRunning}`));
+      const burstable = await kubectl(kc, 'get', 'pods', '-n', 'herald-system', '-o', 'jsonpath={range .items[*]}{.status.qosClass} {.status.phase}{"\\n"}{end}');
+      expect(burstable.out.trim().split('\n')).to.include('Burstable Running');
+
       run.kill('SIGINT');
       const { code, err } = await run.done;
       expect(code, err).to.equal(0);
