@@ -90,14 +90,17 @@ export async function startRealCluster(o: RealClusterOptions): Promise<LabCluste
     throw new Error(`scripts/kube-up.sh start printed no HERALD_KUBE_URL/KUBECONFIG: ${out}`);
   }
   try {
-    return await connect(o, url, readFileSync(kubeconfigPath, 'utf8'), dir, stopPlane);
+    return await connect(o, { url, adminKubeconfig: readFileSync(kubeconfigPath, 'utf8'), stopPlane });
   } catch (err) {
     await stopPlane();
     throw err;
   }
 }
 
-async function connect(o: RealClusterOptions, url: string, adminKubeconfig: string, dir: string, stopPlane: () => Promise<void>): Promise<LabCluster> {
+/** The lab's side of a started control plane: its client, socket forwarder, informers and scheduler. */
+async function connect(o: RealClusterOptions, plane: { url: string; adminKubeconfig: string; stopPlane: () => Promise<void> }): Promise<LabCluster> {
+  const { url, adminKubeconfig, stopPlane } = plane;
+  const dir = join(o.stateDir, KUBE_DIR);
   const admin = KubeClient.fromString(adminKubeconfig, { userAgent: 'herald-lab' });
   const forwarder = await forwardUnixSocket(o.socket, Number(new URL(url).port));
 
