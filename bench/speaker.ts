@@ -19,9 +19,10 @@
  *
  *   sudo npx tsx bench/speaker.ts [--n 10000] [--trials 50] [--window 20] [--tsx] [--kubernetes embedded|real]
  *   HERALD_BENCH_SPEAKER_NODE_ARGS='--cpu-prof --cpu-prof-dir=DIR' profiles the speaker.
+ *   HERALD_BENCH_SPEAKER_LOG=FILE keeps the speaker's whole log there (each trial is logged too).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -220,7 +221,10 @@ protocol bgp node_a { local 192.0.2.254 as 65001; neighbor 192.0.2.1 as 65000; p
   const nodeOptions = manifestNodeOptions();
   const speaker = (run.speaker = net.spawn(node, process.execPath, [...nodeOptions, ...nodeArgs, ...speakerCmd, 'speaker', '--kubeconfig', speakerKc, '--node', NODE, '--member-port', '7946', '--metrics-port', '0', '--metrics-host', '127.0.0.1', '--log-level', 'info'], { cwd: REPO_ROOT }));
   speaker.stdout!.resume();
+  const keepLog = process.env['HERALD_BENCH_SPEAKER_LOG'];
+  if (keepLog) writeFileSync(keepLog, '');
   createInterface({ input: speaker.stderr! }).on('line', (l) => {
+    if (keepLog) appendFileSync(keepLog, `${l}\n`);
     run.speakerLog.push(l);
     if (run.speakerLog.length > 200) run.speakerLog.shift();
   });
@@ -278,6 +282,7 @@ protocol bgp node_a { local 192.0.2.254 as 65001; neighbor 192.0.2.1 as 65000; p
     const name = `t-${t}`;
     const ip = `198.18.200.${t + 1}`;
     const t0 = performance.now();
+    if (keepLog) appendFileSync(keepLog, `${JSON.stringify({ time: new Date().toISOString(), bench: 'trial', service: name, ip })}\n`);
     await assign(name, ip);
     await until(() => (alive(), bird.hasRoute(`${ip}/32`)), `the route for ${ip}`, 60_000, 2);
     routeMs.push(performance.now() - t0);
