@@ -44,6 +44,16 @@ async function main(): Promise<void> {
   let real: RealBenchKube | undefined;
   const embedded = kubernetes === 'real' ? undefined : await startEmbedded(dir);
   if (kubernetes === 'real') real = await startRealBenchKube('198.51.100.128/25,2001:db8:fff::/108');
+  // Interrupted: the servers are processes of their own; stop them (the control plane by PID).
+  const onSignal = (): void => {
+    embedded?.stop();
+    void (real?.stop() ?? Promise.resolve()).finally(() => {
+      rmSync(dir, { recursive: true, force: true });
+      process.exit(130);
+    });
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
   const client = real?.client ?? embedded!.client;
   void CRDS;
   await client.create(NAMESPACES, { metadata: { name: 'bench' } });
