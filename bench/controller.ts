@@ -1,13 +1,14 @@
 /**
  * Controller throughput on the embedded API server, run as its own process (as a real API
- * server would be, so the controller and the server do not share one CPU): N Services of
+ * server would be, so the controller and the server do not share one CPU), or with
+ * `--kubernetes real` on etcd + kube-apiserver from scripts/kube-up.sh: N Services of
  * type LoadBalancer exist,
  * the controller starts, and we time until every one has an address; beside it, the same
  * run times a plain loop of N status patches through the same client (the floor for "one
  * status write per Service"). Then a controller restart: time to ready, time to idle, and
  * how many addresses changed (must be 0).
  *
- *   npx tsx bench/controller.ts [--n 10000] [--workers 16]
+ *   npx tsx bench/controller.ts [--n 10000] [--workers 16] [--kubernetes embedded|real]
  */
 import { Controller } from '../controller/controller.js';
 import { spawn } from 'node:child_process';
@@ -20,11 +21,10 @@ import { createMetricsRegistry } from '../src/metrics.js';
 import { CRD_DIR, REPO_ROOT } from '../test/support/crds.js';
 import { join } from 'node:path';
 import { arg, pool, until } from './support/common.js';
+import { kubernetesArg, startRealBenchKube, type RealBenchKube } from './support/kube-server.js';
 
-async function main(): Promise<void> {
-  const n = arg('n', 10_000);
-  const workers = arg('workers', 16);
-  const dir = mkdtempSync(join(tmpdir(), 'herald-bench-'));
+/** The embedded API server in its own process (`herald apiserver`), with the CRDs applied. */
+async function startEmbedded(dir: string): Promise<{ client: KubeClient; stop(): void }> {
   const kubeconfig = join(dir, 'kubeconfig');
   // HERALD_BENCH_PROFILE=DIR writes a CPU profile of the API server process there.
   const profile = process.env['HERALD_BENCH_PROFILE'] ? ['--cpu-prof', `--cpu-prof-dir=${process.env['HERALD_BENCH_PROFILE']}`] : [];
@@ -32,7 +32,29 @@ async function main(): Promise<void> {
   let out = '';
   server.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   await until(() => out.includes('listening on'), 'the API server', 30_000, 100);
-  const client = KubeClient.fromString(readFileSync(kubeconfig, 'utf8'));
+  return { client: KubeClient.fromString(readFileSync(kubeconfig, 'utf8')), stop: () => server.kill('SIGTERM') };
+}
+
+async function main(): Promise<void> {
+  const n = arg('n', 10_000);
+  const workers = arg('workers', 16);
+  const kubernetes = kubernetesArg();
+  const dir = mkdtempSync(join(tmpdir(), 'herald-bench-'));
+  // The real server: 2n IPv6 Services need more than kube-up.sh's default /112.
+  let real: RealBenchKube | undefined;
+  const embedded = kubernetes === 'real' ? undefined : await startEmbedded(dir);
+  if (kubernetes === 'real') real = await startRealBenchKube('198.51.100.128/25,2001:db8:fff::/108');
+  // Interrupted: the servers are processes of their own; stop them (the control plane by PID).
+  const onSignal = (): void => {
+    embedded?.stop();
+    void (real?.stop() ?? Promise.resolve()).finally(() => {
+      rmSync(dir, { recursive: true, force: true });
+      process.exit(130);
+    });
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const client = real?.client ?? embedded!.client;
   void CRDS;
   await client.create(NAMESPACES, { metadata: { name: 'bench' } });
   await client.create(NAMESPACES, { metadata: { name: 'plain' } });
@@ -85,7 +107,7 @@ async function main(): Promise<void> {
   watch.stop();
 
   const lines = [
-    `herald bench controller: n=${n} workers=${workers}, API server in its own process (node ${process.version})`,
+    `herald bench controller: n=${n} workers=${workers}, ${real ? `${real.version} with etcd (scripts/kube-up.sh)` : 'the embedded API server'} in its own process (node ${process.version})`,
     `  create ${n} Services (setup)                 ${(n / createSecs).toFixed(0).padStart(7)} /s`,
     `  reference: plain loop of ${n} status patches  ${plainSecs.toFixed(2).padStart(7)} s   ${(n / plainSecs).toFixed(0).padStart(6)} /s`,
     `  reference: the same, ${workers} at a time          ${plainParSecs.toFixed(2).padStart(7)} s   ${(n / plainParSecs).toFixed(0).padStart(6)} /s`,
@@ -96,7 +118,8 @@ async function main(): Promise<void> {
   ];
   process.stdout.write(`${lines.join('\n')}\n`);
   client.close();
-  server.kill('SIGTERM');
+  embedded?.stop();
+  await real?.stop();
   rmSync(dir, { recursive: true, force: true });
 }
 

@@ -3,22 +3,26 @@
  * every route, and the time from a Service's IP assignment (the status patch the controller
  * would make) to the route at BIRD.
  *
- * The embedded API server runs as its own process; the speaker (`bin/herald.js speaker`) runs
+ * The embedded API server runs as its own process (or, with `--kubernetes real`, etcd +
+ * kube-apiserver from scripts/kube-up.sh, reached from the node namespace through a Unix
+ * socket forwarder); the speaker (`bin/herald.js speaker`) runs
  * as its own process in a node namespace and reaches the API through lab/ns-forwarder.ts; BIRD
  * runs in a router namespace over a veth. References printed beside the figures, all from the
  * same run: the same speaker before any Service exists (RSS and idle CPU), BIRD holding the
  * same routes (RSS and CPU over the same window), the issue's targets, and for the latency the
- * time until the bench's own watch sees the patched Service (the API's delivery floor).
+ * time until the bench's own watch sees the patched Service (the API's delivery floor), and a
+ * plain loop of N Service status patches through the same client (the server's write floor).
  *
  * Addresses: the pool is 198.18.0.0/16 and the cluster IPs come from 198.19.0.0/16, both in
  * 198.18.0.0/15, the RFC 2544 benchmark block: allowed in benches only (10k addresses do not
  * fit the RFC 5737 documentation ranges), never in tests. The links use 192.0.2.0/24.
  *
- *   sudo npx tsx bench/speaker.ts [--n 10000] [--trials 50] [--window 20] [--tsx]
+ *   sudo npx tsx bench/speaker.ts [--n 10000] [--trials 50] [--window 20] [--tsx] [--kubernetes embedded|real]
  *   HERALD_BENCH_SPEAKER_NODE_ARGS='--cpu-prof --cpu-prof-dir=DIR' profiles the speaker.
+ *   HERALD_BENCH_SPEAKER_LOG=FILE keeps the speaker's whole log there (each trial is logged too).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -31,9 +35,11 @@ import { REPO_ROOT } from '../test/support/crds.js';
 import { BirdCtl } from './support/bird-ctl.js';
 import { childPids, clockTicks, cpuPercent, peakRssBytes, rssBytes } from './support/proc-stats.js';
 import { arg, pct, pool, sleep, until } from './support/common.js';
+import { kubernetesArg, startRealBenchKube, type BenchKubernetes, type RealBenchKube } from './support/kube-server.js';
 
 const NS = 'herald-system';
 const APP_NS = 'bench';
+const PLAIN_NS = 'plain';
 const NODE = 'node-a';
 const POOL = 'bench';
 const TARGET_RSS_MB = 120;
@@ -68,6 +74,7 @@ interface Run {
   dir: string;
   net: Netns;
   api?: ChildProcess;
+  real?: RealBenchKube;
   client?: KubeClient;
   bird?: BirdCtl;
   watches: WatchStream[];
@@ -91,6 +98,7 @@ async function cleanup(run: Run): Promise<void> {
     await Promise.race([new Promise((r) => run.api!.once('exit', r)), sleep(5_000)]);
     if (run.api.exitCode === null) run.api.kill('SIGKILL');
   }
+  await run.real?.stop();
   rmSync(run.dir, { recursive: true, force: true });
 }
 
@@ -122,7 +130,17 @@ function manifestNodeOptions(): string[] {
   return [];
 }
 
-async function bench(run: Run, opts: { n: number; trials: number; windowSecs: number; tsx: boolean }): Promise<string[]> {
+/** The embedded API server as its own process, serving `sock` too. */
+async function startEmbedded(run: Run, sock: string, kubeconfig: string): Promise<ChildProcess> {
+  const api = (run.api = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'bench', 'support', 'apiserver-process.ts'), sock, kubeconfig, '198.19.0.0/16'], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] }));
+  await new Promise<void>((resolve, reject) => {
+    createInterface({ input: api.stdout! }).on('line', (l) => (l.startsWith('ready') ? resolve() : undefined));
+    api.once('exit', (code) => reject(new Error(`the API server exited (${code})`)));
+  });
+  return api;
+}
+
+async function bench(run: Run, opts: { n: number; trials: number; windowSecs: number; tsx: boolean; kubernetes: BenchKubernetes }): Promise<string[]> {
   const { n, trials, windowSecs } = opts;
   const { dir, net } = run;
   const hz = clockTicks();
@@ -130,11 +148,15 @@ async function bench(run: Run, opts: { n: number; trials: number; windowSecs: nu
   // The API server, in its own process.
   const sock = join(dir, 'api.sock');
   const kubeconfig = join(dir, 'kubeconfig');
-  const api = (run.api = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'bench', 'support', 'apiserver-process.ts'), sock, kubeconfig, '198.19.0.0/16'], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] }));
-  await new Promise<void>((resolve, reject) => {
-    createInterface({ input: api.stdout! }).on('line', (l) => (l.startsWith('ready') ? resolve() : undefined));
-    api.once('exit', (code) => reject(new Error(`the API server exited (${code})`)));
-  });
+  let apiPid: number;
+  if (opts.kubernetes === 'real') {
+    // Cluster IPs for N Services: wider than kube-up.sh's default ranges.
+    const real = (run.real = await startRealBenchKube('198.19.0.0/16,2001:db8:fff::/108'));
+    await real.forward(sock);
+    writeFileSync(kubeconfig, real.kubeconfig);
+    apiPid = real.apiPid;
+  } else apiPid = (await startEmbedded(run, sock, kubeconfig)).pid!;
+  const apiName = run.real ? `${run.real.version} (with etcd; scripts/kube-up.sh)` : 'the embedded API server';
   const client = (run.client = KubeClient.fromString(readFileSync(kubeconfig, 'utf8')));
 
   // The router and the node, one veth between them.
@@ -150,9 +172,13 @@ async function bench(run: Run, opts: { n: number; trials: number; windowSecs: nu
   const birdPid = Number(readFileSync(join(dir, 'bird.pid'), 'utf8').trim());
 
   // Cluster objects: one Node, a BGP pool, its advertisement and the peer.
-  await client.create(NAMESPACES, { metadata: { name: NS } });
+  if (!(await client.tryGet(NAMESPACES, undefined, NS))) await client.create(NAMESPACES, { metadata: { name: NS } });
   await client.create(NAMESPACES, { metadata: { name: APP_NS } });
-  await client.create(NODES, { metadata: { name: NODE, labels: { 'kubernetes.io/hostname': NODE } }, status: { conditions: [{ type: 'Ready', status: 'True' }], addresses: [{ type: 'InternalIP', address: '192.0.2.1' }] } });
+  await client.create(NAMESPACES, { metadata: { name: PLAIN_NS } });
+  // The status again through /status: a real server may drop a status sent on create.
+  const nodeStatus = { conditions: [{ type: 'Ready', status: 'True' }], addresses: [{ type: 'InternalIP', address: '192.0.2.1' }] };
+  await client.create(NODES, { metadata: { name: NODE, labels: { 'kubernetes.io/hostname': NODE } }, status: nodeStatus });
+  await client.patch(NODES, undefined, NODE, { status: nodeStatus }, { status: true });
   await client.create(heraldResource('IPAddressPool'), { metadata: { name: POOL, namespace: NS }, spec: { addresses: ['198.18.0.0/16'] } } as KubeObject);
   await client.create(heraldResource('BGPAdvertisement'), { metadata: { name: POOL, namespace: NS }, spec: { ipAddressPools: [POOL] } } as KubeObject);
   // The memberlist Secret the controller makes: with it the speaker runs its UDP failure
@@ -176,6 +202,13 @@ async function bench(run: Run, opts: { n: number; trials: number; windowSecs: nu
     else statuses.add(svc);
   }, () => undefined));
 
+  // Reference: a plain loop of N status patches through the same client, before the speaker
+  // runs (the Services are removed again, so the speaker never sees them).
+  const plain = (i: number): KubeObject => ({ metadata: { name: `p-${i}`, namespace: PLAIN_NS }, spec: { type: 'LoadBalancer', ipFamilies: ['IPv4'], allocateLoadBalancerNodePorts: false, loadBalancerClass: 'example.com/reference', ports: [{ port: 80 }] } });
+  await pool(n, 16, (i) => client.create(SERVICES, plain(i)));
+  const plainSecs = await pool(n, 1, (i) => client.patch(SERVICES, PLAIN_NS, `p-${i}`, { status: { loadBalancer: { ingress: [{ ip: benchIP(i), ipMode: 'VIP' }] } } }, { status: true }));
+  await pool(n, 16, (i) => client.delete(SERVICES, PLAIN_NS, `p-${i}`));
+
   // The speaker, in the node namespace, reaching the API through a forwarder on its loopback.
   net.spawn(node, process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'lab', 'ns-forwarder.ts'), '6443', sock], { cwd: REPO_ROOT }).stdout!.resume();
   const speakerKc = join(dir, 'speaker.kubeconfig');
@@ -185,7 +218,10 @@ async function bench(run: Run, opts: { n: number; trials: number; windowSecs: nu
   const nodeOptions = manifestNodeOptions();
   const speaker = (run.speaker = net.spawn(node, process.execPath, [...nodeOptions, ...nodeArgs, ...speakerCmd, 'speaker', '--kubeconfig', speakerKc, '--node', NODE, '--member-port', '7946', '--metrics-port', '0', '--metrics-host', '127.0.0.1', '--log-level', 'info'], { cwd: REPO_ROOT }));
   speaker.stdout!.resume();
+  const keepLog = process.env['HERALD_BENCH_SPEAKER_LOG'];
+  if (keepLog) writeFileSync(keepLog, '');
   createInterface({ input: speaker.stderr! }).on('line', (l) => {
+    if (keepLog) appendFileSync(keepLog, `${l}\n`);
     run.speakerLog.push(l);
     if (run.speakerLog.length > 200) run.speakerLog.shift();
   });
@@ -233,7 +269,7 @@ async function bench(run: Run, opts: { n: number; trials: number; windowSecs: nu
   const kids = childPids(pid);
   const kidsRss = kids.reduce((s, k) => s + rssBytes(k), 0);
   const birdRss = rssBytes(birdPid);
-  const [cpu, birdCpu, apiCpu] = await cpuPercent([pid, birdPid, api.pid!], windowSecs * 1000, hz);
+  const [cpu, birdCpu, apiCpu] = await cpuPercent([pid, birdPid, apiPid], windowSecs * 1000, hz);
   const rssAfterWindow = rssBytes(pid);
 
   // Latency trials: patch one Service's status, poll BIRD's control socket until the route is there.
@@ -243,6 +279,7 @@ async function bench(run: Run, opts: { n: number; trials: number; windowSecs: nu
     const name = `t-${t}`;
     const ip = `198.18.200.${t + 1}`;
     const t0 = performance.now();
+    if (keepLog) appendFileSync(keepLog, `${JSON.stringify({ time: new Date().toISOString(), bench: 'trial', service: name, ip })}\n`);
     await assign(name, ip);
     await until(() => (alive(), bird.hasRoute(`${ip}/32`)), `the route for ${ip}`, 60_000, 2);
     routeMs.push(performance.now() - t0);
@@ -256,7 +293,7 @@ async function bench(run: Run, opts: { n: number; trials: number; windowSecs: nu
   const ok = (v: number, target: number): string => (v < target ? 'meets' : 'MISSES');
   const lat = (xs: number[]): string => `p50 ${pct(xs, 50).toFixed(1).padStart(7)} ms   p99 ${pct(xs, 99).toFixed(1).padStart(7)} ms   max ${Math.max(...xs).toFixed(1).padStart(7)} ms`;
   return [
-    `herald bench speaker: ${n} BGP Services on one node, BIRD ${finalRoutes} routes at the end (node ${process.version}, ${trials} trials, ${windowSecs} s window)`,
+    `herald bench speaker: ${n} BGP Services on one node, BIRD ${finalRoutes} routes at the end (node ${process.version}, ${trials} trials, ${windowSecs} s window), on ${apiName}`,
     `  the speaker runs ${opts.tsx ? 'bin/herald.js through tsx (a checkout)' : "npm run build's output (as in the image)"}${nodeOptions.length > 0 ? ` with the manifest's NODE_OPTIONS ${nodeOptions.join(' ')}` : ''}`,
     `  setup: ${n} Services + EndpointSlices created and assigned in ${assignedSecs.toFixed(1)} s; all ${n} routes at BIRD ${allRoutesSecs.toFixed(1)} s after the last assignment, all ${n} ServiceBGPStatus written after ${statusSecs.toFixed(1)} s`,
     `  speaker RSS (VmRSS)        ${mb(rss).padStart(7)} MB settled (${settledSecs.toFixed(0)} s after the last status write; ${mb(rssAfterWindow)} MB after the window)   target < ${TARGET_RSS_MB} MB: ${ok(rss / 1024 / 1024, TARGET_RSS_MB)}`,
@@ -269,6 +306,7 @@ async function bench(run: Run, opts: { n: number; trials: number; windowSecs: nu
     `    reference: BIRD, same window            ${birdCpu!.toFixed(2).padStart(6)} %;  API server process ${apiCpu!.toFixed(2)} %`,
     `  IP assignment (status patch) -> route at BIRD   ${lat(routeMs)}`,
     `    reference: patch -> the bench's own watch event ${lat(watchMs)}`,
+    `  reference: plain loop of ${n} Service status patches through the same client ${plainSecs.toFixed(2)} s, ${(n / plainSecs).toFixed(0)} /s (setup above: 3 writes per Service, 16 at a time)`,
     '  (2-core machine shared with other work: figures are indicative only)',
   ];
 }
@@ -291,7 +329,7 @@ async function main(): Promise<void> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
-    const lines = await bench(run, { n, trials, windowSecs, tsx: process.argv.includes('--tsx') });
+    const lines = await bench(run, { n, trials, windowSecs, tsx: process.argv.includes('--tsx'), kubernetes: kubernetesArg() });
     process.stdout.write(`${lines.join('\n')}\n`);
   } finally {
     if (!interrupted) await cleanup(run);

@@ -6,6 +6,7 @@ import type { CliIO } from '../src/cli/io.js';
 import { HeraldError } from '../src/core/errors.js';
 import { SCENARIOS } from '../lab/scenarios.js';
 import { ROUTERS, type RouterKind } from '../lab/routers.js';
+import { LAB_KUBERNETES, type LabKubernetes } from '../lab/names.js';
 
 /** The builder; the default state directory lies under the checkout `root`. */
 const builderFor = (root: string) => (y: Argv<GlobalArgs>) =>
@@ -18,6 +19,7 @@ const builderFor = (root: string) => (y: Argv<GlobalArgs>) =>
     .option('name', { type: 'string', describe: 'name the lab\'s namespaces (1-6 lower-case letters or digits) instead of deriving it from --state-dir' })
     .option('web', { type: 'number', describe: 'serve a live picture of the lab at http://127.0.0.1:PORT/ (0: any free port)' })
     .option('router', { type: 'string', choices: ROUTERS, default: 'bird' as const, describe: 'the BGP router upstream of the nodes' })
+    .option('kubernetes', { type: 'string', choices: LAB_KUBERNETES, default: 'embedded' as const, describe: 'the control plane: Herald\'s embedded API server, or real etcd + kube-apiserver + kube-controller-manager (scripts/kube-up.sh; built once per machine)' })
     .option('rounds', { type: 'number', describe: 'stop after printing the table this many times' })
     .option('once', { type: 'boolean', describe: 'wait until every demo Service answers, print once, run the scenario, clean up; exit 1 unless all of it worked' })
     .option('once-timeout', { type: 'number', default: 180, describe: 'seconds --once waits for the demo Services' })
@@ -46,6 +48,7 @@ export function labCommand(io: CliIO, root: string, waitForStop: () => Promise<v
         nodes: args.nodes,
         stateDir: args['state-dir'],
         router,
+        kubernetes: args.kubernetes as LabKubernetes,
         ...(args.web !== undefined ? { web: args.web } : {}),
         ...(args.name !== undefined ? { name: args.name } : {}),
         ...(args['log-level'] !== undefined ? { logLevel: args['log-level'] } : {}),

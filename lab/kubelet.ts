@@ -1,17 +1,19 @@
 /**
- * The lab's kubelets and kube-proxies, driven from the lab process: from the embedded API
- * server's Pods, Services, EndpointSlices and Herald's announcement status objects it
- * computes each node's desired state (its Pods with addresses and ports; the Service
- * addresses the node announces, with their endpoints) and hands it to that node's agent
- * (lab/node-agent.ts). When an agent reports a Pod listening, the Pod's status says Running
- * and Ready with its IPs, as a kubelet's would.
+ * The lab's kubelets and kube-proxies, driven from the lab process: from the cluster's Pods,
+ * Services, EndpointSlices and Herald's announcement status objects (the lab's view of the
+ * embedded or the real API server) it computes each node's desired state (its Pods with
+ * addresses and ports; the Service addresses the node announces, with their endpoints) and
+ * hands it to that node's agent (lab/node-agent.ts). When an agent reports a Pod listening,
+ * the Pod's status says Running and Ready with its IPs, as a kubelet's would; a deleted Pod
+ * the agent no longer serves is ended (grace period 0), as a kubelet ends it once its
+ * containers stopped.
  *
  * Pod addresses: node i (0-based) has 198.51.100.(16i+1 .. 16i+14) and 2001:db8:1:(i+1)::/64;
  * the other nodes route to them through node i's LAN address.
  */
 import type { ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
-import type { ApiCore } from './apiserver/index.js';
+import type { LabCluster } from './cluster.js';
 
 type Rec = Record<string, unknown>;
 type Obj = Rec & { metadata: { name: string; namespace?: string; uid?: string; labels?: Record<string, string>; deletionTimestamp?: string } };
@@ -39,8 +41,11 @@ export interface Kubelets {
   stop(): void;
 }
 
-export function startKubelets(core: ApiCore, agents: readonly NodeAgent[], log: (msg: string) => void): Kubelets {
-  const pods = core.registry.lookup('', 'v1', 'pods')!;
+export function startKubelets(cluster: LabCluster, agents: readonly NodeAgent[], log: (msg: string) => void): Kubelets {
+  const view = cluster.view;
+  /** Pods whose status write or final deletion is under way (by uid). */
+  const writing = new Set<string>();
+  const ending = new Set<string>();
   const slots = new Map<string, Map<string, number>>(agents.map((a) => [a.name, new Map()]));
   const readyOn = new Map<string, Set<string>>(agents.map((a) => [a.name, new Set()]));
   const lastSent = new Map<string, string>();
@@ -62,12 +67,14 @@ export function startKubelets(core: ApiCore, agents: readonly NodeAgent[], log: 
   const sync = (): void => {
     timer = undefined;
     if (stopped) return;
-    const allPods = core.store.list('pods') as Obj[];
-    const services = core.store.list('services') as Obj[];
-    const slices = core.store.list('endpointslices.discovery.k8s.io') as Obj[];
+    const allPods = view.list('pods') as Obj[];
+    const uids = new Set(allPods.map((p) => p.metadata.uid ?? ''));
+    for (const uid of [...ending]) if (!uids.has(uid)) ending.delete(uid);
+    const services = view.list('services') as Obj[];
+    const slices = view.list('endpointslices.discovery.k8s.io') as Obj[];
     const announced = new Map<string, Set<string>>();
     for (const kind of ['servicel2statuses.herald.dev', 'servicebgpstatuses.herald.dev']) {
-      for (const st of core.store.list(kind) as Obj[]) {
+      for (const st of view.list(kind) as Obj[]) {
         const s = rec(st['status']);
         if (typeof s['node'] !== 'string') continue;
         const k = `${String(s['serviceNamespace'] ?? '')}/${String(s['serviceName'] ?? '')}`;
@@ -78,7 +85,11 @@ export function startKubelets(core: ApiCore, agents: readonly NodeAgent[], log: 
       const live = new Set<string>();
       const podSpecs: { key: string; name: string; ips: string[]; ports: number[] }[] = [];
       for (const pod of allPods) {
-        if (rec(pod['spec'])['nodeName'] !== a.name || pod.metadata.deletionTimestamp) continue;
+        if (rec(pod['spec'])['nodeName'] !== a.name) continue;
+        if (pod.metadata.deletionTimestamp) {
+          endPod(pod);
+          continue;
+        }
         live.add(pod.metadata.uid ?? '');
         const ips = ipsOf(a, pod);
         if (ips.length === 0) continue;
@@ -132,38 +143,63 @@ export function startKubelets(core: ApiCore, agents: readonly NodeAgent[], log: 
     if (!stopped && timer === undefined) timer = setTimeout(sync, 5);
   };
 
+  /** A deleted Pod is no longer in its agent's desired state: end it (once per uid). */
+  const endPod = (pod: Obj): void => {
+    const uid = pod.metadata.uid ?? '';
+    if (ending.has(uid)) return;
+    ending.add(uid);
+    const k = keyOf(pod);
+    cluster.finishPodDeletion(pod.metadata.namespace ?? '', pod.metadata.name, uid).then(
+      () => log(`pod ${k} stopped and removed`),
+      (err: Error) => {
+        log(`could not remove pod ${k}: ${err.message}`);
+        // Gone already (404) or replaced (a uid precondition failed): nothing to retry.
+        setTimeout(() => ending.delete(uid), 5000);
+      },
+    );
+  };
+
   /** Writes Running/Ready status for Pods the agent reports listening. */
   const markReady = (a: NodeAgent, keys: readonly string[]): void => {
+    if (stopped) return;
     readyOn.set(a.name, new Set(keys));
     for (const k of keys) {
       const [ns, name] = k.split('/') as [string, string];
-      const pod = core.store.get('pods', ns, name) as Obj | undefined;
-      if (!pod || rec(pod['spec'])['nodeName'] !== a.name) continue;
+      const pod = view.get('pods', ns, name) as Obj | undefined;
+      if (!pod || rec(pod['spec'])['nodeName'] !== a.name || pod.metadata.deletionTimestamp) continue;
       const ips = ipsOf(a, pod);
       const st = rec(pod['status']);
-      if (st['phase'] === 'Running' && st['podIP'] === ips[0]) continue;
+      const uid = pod.metadata.uid ?? k;
+      if ((st['phase'] === 'Running' && st['podIP'] === ips[0]) || writing.has(uid)) continue;
       const now = new Date().toISOString();
       const cond = (type: string): Rec => ({ type, status: 'True', lastTransitionTime: now });
       const containers = arr(rec(pod['spec'])['containers']);
-      try {
-        core.update(pods, ns, name, {
-          ...pod,
-          status: {
-            phase: 'Running',
-            conditions: [cond('PodReadyToStartContainers'), cond('Initialized'), cond('Ready'), cond('ContainersReady'), cond('PodScheduled')],
-            hostIP: a.lanV4,
-            hostIPs: [{ ip: a.lanV4 }],
-            podIP: ips[0],
-            podIPs: ips.map((ip) => ({ ip })),
-            startTime: now,
-            qosClass: 'BestEffort',
-            containerStatuses: containers.map((c) => ({ name: c['name'], image: c['image'], imageID: '', ready: true, started: true, restartCount: 0, state: { running: { startedAt: now } } })),
+      writing.add(uid);
+      cluster
+        .writePodStatus(ns, name, {
+          phase: 'Running',
+          conditions: [cond('PodReadyToStartContainers'), cond('Initialized'), cond('Ready'), cond('ContainersReady'), cond('PodScheduled')],
+          hostIP: a.lanV4,
+          hostIPs: [{ ip: a.lanV4 }],
+          podIP: ips[0],
+          podIPs: ips.map((ip) => ({ ip })),
+          startTime: now,
+          // The server computed it from the containers' resources at create; it is immutable.
+          qosClass: st['qosClass'] ?? 'BestEffort',
+          containerStatuses: containers.map((c) => ({ name: c['name'], image: c['image'], imageID: '', ready: true, started: true, restartCount: 0, state: { running: { startedAt: now } } })),
+        })
+        .then(
+          () => log(`pod ${k} running on ${a.name} at ${ips.join(', ')}`),
+          (err: Error & { statusCode?: number }) => {
+            log(`could not write the status of pod ${k}: ${err.message}`);
+            // Refused (422) or gone (404): retrying the same write cannot help.
+            if (err.statusCode !== 422 && err.statusCode !== 404) setTimeout(() => markReady(a, [...(readyOn.get(a.name) ?? [])]), 1000);
           },
-        }, 'status');
-        log(`pod ${k} running on ${a.name} at ${ips.join(', ')}`);
-      } catch (err) {
-        log(`could not write the status of pod ${k}: ${(err as Error).message}`);
-      }
+        )
+        .finally(() => {
+          writing.delete(uid);
+          kick();
+        });
     }
   };
   for (const a of agents) {
@@ -176,13 +212,13 @@ export function startKubelets(core: ApiCore, agents: readonly NodeAgent[], log: 
       }
     });
   }
-  const subs = ['pods', 'services', 'endpointslices.discovery.k8s.io', 'servicel2statuses.herald.dev', 'servicebgpstatuses.herald.dev'].map((r) => core.store.subscribe(r, core.store.currentRv(), kick));
+  const unsubscribe = view.onChange(['pods', 'services', 'endpointslices.discovery.k8s.io', 'servicel2statuses.herald.dev', 'servicebgpstatuses.herald.dev'], kick);
   kick();
   return {
     stop: () => {
       stopped = true;
       if (timer) clearTimeout(timer);
-      for (const s of subs) s.unsubscribe();
+      unsubscribe();
     },
   };
 }

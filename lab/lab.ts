@@ -1,7 +1,8 @@
 /**
  * `herald lab`: a bare-metal cluster in miniature on one Linux machine. The embedded API
  * server (RBAC enforced, with its scheduler, Deployment, ReplicaSet and EndpointSlice
- * controllers), Herald's controller and one speaker per node namespace run as separate
+ * controllers) — or, with `kubernetes: 'real'`, etcd, kube-apiserver and
+ * kube-controller-manager from scripts/kube-up.sh (lab/cluster-real.ts) —, Herald's controller and one speaker per node namespace run as separate
  * processes with the ServiceAccounts of manifests/; node namespaces sit on a bridged LAN with
  * a real BGP router (BIRD, FRR or GoBGP) and a client; each node runs an agent that plays
  * kubelet and kube-proxy, so Pods answer HTTP with their name. A live table shows each
@@ -11,9 +12,10 @@ import { spawnSync, type ChildProcess } from 'node:child_process';
 import { appendFileSync, createWriteStream, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { applyObjects, startApiServer, type ApiServer } from './apiserver/index.js';
 import { canUseNetns, Netns } from './netns.js';
-import { KubeClient, NODES, SERVICES, heraldResource, type KubeObject, type ResourceType } from '../src/k8s/index.js';
+import { NODES, SERVICES, heraldResource, type KubeObject, type ResourceType } from '../src/k8s/index.js';
+import { startEmbeddedCluster, type LabCluster, type LabKubernetes } from './cluster.js';
+import { startRealCluster } from './cluster-real.js';
 import { loadManifests } from '../src/cli/validate.js';
 import { runScenario, type ScenarioName, type ScenarioResult } from './scenarios.js';
 import { labDown, labPrefix, PIDS, PREFIX_FILE } from './names.js';
@@ -52,6 +54,8 @@ export interface LabOptions {
   readonly web?: number;
   /** Log level of the lab's Herald processes (default info). */
   readonly logLevel?: string;
+  /** The control plane: Herald's embedded API server (default) or a real one (scripts/kube-up.sh). */
+  readonly kubernetes?: LabKubernetes;
 }
 
 export interface LabResult {
@@ -106,8 +110,11 @@ export async function runLab(o: LabOptions): Promise<LabResult> {
   mkdirSync(o.stateDir, { recursive: true });
   writeFileSync(join(o.stateDir, PREFIX_FILE), `${prefix}\n`);
   const sock = join(o.stateDir, 'api.sock');
-  const server: ApiServer = await startApiServer({ port: o.port, enforceRbac: true, unixSocket: sock, controllers: true });
-  const apiPort = new URL(server.url).port;
+  const clusterLog = (line: string): void => appendFileSync(join(o.stateDir, 'kubelet.log'), `${new Date().toISOString()} ${line}\n`);
+  if (o.kubernetes === 'real') say('starting etcd, kube-apiserver and kube-controller-manager (scripts/kube-up.sh)');
+  const cluster: LabCluster = o.kubernetes === 'real' ? await startRealCluster({ root: o.root, stateDir: o.stateDir, port: o.port, socket: sock, heraldNamespace: HERALD_NS, log: clusterLog }) : await startEmbeddedCluster({ port: o.port, socket: sock });
+  for (const pid of cluster.pids) appendFileSync(join(o.stateDir, PIDS), `${pid}\n`);
+  const apiPort = new URL(cluster.url).port;
   const net = new Netns(prefix);
   const procs: { name: string; proc: ChildProcess }[] = [];
   const node = (i: number): string => `node-${String.fromCharCode(97 + i)}`;
@@ -129,12 +136,11 @@ export async function runLab(o: LabOptions): Promise<LabResult> {
     // The API: CRDs and manifests/ (namespace, RBAC, service accounts), like kubectl apply -k.
     const rendered = kustomize(o.root);
     const { objects } = await loadManifests([join(o.root, 'crds')]);
-    const results = applyObjects(server.core, rendered.length > 0 ? rendered : objects.map((x) => x.object));
-    for (const b of results.filter((r) => !r.ok)) say(`  could not apply ${b.ref}: ${b.message}`);
-    if (rendered.length === 0) applyObjects(server.core, [{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: HERALD_NS } }]);
+    for (const b of await cluster.apply(rendered.length > 0 ? rendered : objects.map((x) => x.object as Record<string, unknown>))) say(`  could not apply ${b}`);
+    if (rendered.length === 0) await cluster.apply([{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: HERALD_NS } }]);
     const kubeconfig = join(o.stateDir, 'kubeconfig');
-    server.writeKubeconfig(kubeconfig);
-    const admin = KubeClient.fromString(server.kubeconfig());
+    cluster.writeAdminKubeconfig(kubeconfig);
+    const admin = cluster.admin;
 
     // The network: a bridge, a router, a client, the nodes.
     const lan = net.add('lan');
@@ -156,12 +162,12 @@ export async function runLab(o: LabOptions): Promise<LabResult> {
 
     // The controller, as its ServiceAccount, in the host namespace (loopback only).
     const controllerKc = join(o.stateDir, 'controller.kubeconfig');
-    server.writeKubeconfig(controllerKc, server.serviceAccountToken(HERALD_NS, 'herald-controller'), HERALD_NS);
+    await cluster.writeServiceAccountKubeconfig(controllerKc, HERALD_NS, 'herald-controller');
     procs.push({ name: 'controller', proc: logTo('controller', net.spawnHost(process.execPath, [join(o.root, 'bin', 'herald.js'), 'controller', '--kubeconfig', controllerKc, '--leader-elect', '--metrics-port', '0', '--metrics-host', '127.0.0.1', '--log-level', logLevel])) });
 
     // Speakers reach the API on their own loopback, at the server's port, through a forwarder.
     const speakerKc = join(o.stateDir, 'speaker.kubeconfig');
-    server.writeKubeconfig(speakerKc, server.serviceAccountToken(HERALD_NS, 'herald-speaker'), HERALD_NS);
+    await cluster.writeServiceAccountKubeconfig(speakerKc, HERALD_NS, 'herald-speaker');
     const agents: NodeAgent[] = [];
     const macs = new Map<string, string>();
     for (const [i, n] of nodes.entries()) {
@@ -175,14 +181,17 @@ export async function runLab(o: LabOptions): Promise<LabResult> {
         net.exec(ns, ['ip', 'route', 'add', podCidrs(j).v4, 'via', `${LAN}.${j + 1}`]);
         net.exec(ns, ['ip', '-6', 'route', 'add', podCidrs(j).v6, 'via', `2001:db8::${j + 1}`]);
       }
-      await admin.create(NODES, { metadata: { name: n, labels: { 'kubernetes.io/hostname': n, 'kubernetes.io/os': 'linux' } }, status: { conditions: [{ type: 'Ready', status: 'True' }], addresses: [{ type: 'InternalIP', address: `${LAN}.${i + 1}` }, { type: 'InternalIP', address: `2001:db8::${i + 1}` }, { type: 'Hostname', address: n }], nodeInfo: { kubeletVersion: 'v1.32.0-herald-lab' } } });
+      // As a kubelet registers its Node (the status again through /status: a real server may drop it on create).
+      const nodeStatus = { conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'herald lab node agent', lastHeartbeatTime: new Date().toISOString(), lastTransitionTime: new Date().toISOString() }], addresses: [{ type: 'InternalIP', address: `${LAN}.${i + 1}` }, { type: 'InternalIP', address: `2001:db8::${i + 1}` }, { type: 'Hostname', address: n }], nodeInfo: { kubeletVersion: 'v1.32.0-herald-lab' } };
+      await admin.create(NODES, { metadata: { name: n, labels: { 'kubernetes.io/hostname': n, 'kubernetes.io/os': 'linux' } }, spec: { podCIDR: podCidrs(i).v4, podCIDRs: [podCidrs(i).v4, podCidrs(i).v6] }, status: nodeStatus });
+      await admin.patch(NODES, undefined, n, { status: nodeStatus }, { status: true });
       procs.push({ name: `${n} forwarder`, proc: logTo(`${n} forwarder`, net.spawn(ns, process.execPath, ['--import', 'tsx', join(o.root, 'lab', 'ns-forwarder.ts'), apiPort, sock], { cwd: o.root })) });
       const agent = logTo(`${n} agent`, net.spawn(ns, process.execPath, ['--import', 'tsx', join(o.root, 'lab', 'node-agent.ts'), n], { cwd: o.root }), false);
       procs.push({ name: `${n} agent`, proc: agent });
       agents.push({ name: n, index: i, lanV4: `${LAN}.${i + 1}`, proc: agent });
       procs.push({ name: `${n} speaker`, proc: logTo(`${n} speaker`, net.spawn(ns, process.execPath, [join(o.root, 'bin', 'herald.js'), 'speaker', '--kubeconfig', speakerKc, '--node', n, '--metrics-port', '7473', '--metrics-host', '127.0.0.1', '--log-level', logLevel], { cwd: o.root })) });
     }
-    kubelets = startKubelets(server.core, agents, (line) => appendFileSync(join(o.stateDir, 'kubelet.log'), `${new Date().toISOString()} ${line}\n`));
+    kubelets = startKubelets(cluster, agents, (line) => appendFileSync(join(o.stateDir, 'kubelet.log'), `${new Date().toISOString()} ${line}\n`));
 
     // Sample configuration, and the demo Services backed by Deployments (one Pod per node).
     const H = (name: string, spec: Record<string, unknown>): KubeObject => ({ metadata: { name, namespace: HERALD_NS }, spec }) as KubeObject;
@@ -198,20 +207,20 @@ export async function runLab(o: LabOptions): Promise<LabResult> {
       await admin.create(SERVICES, { metadata: { name: d.name, namespace: 'default', annotations: { 'herald.dev/address-pool': d.pool } }, spec: { type: 'LoadBalancer', ipFamilies: [d.family], selector: labels, ports: [{ name: 'http', port: 80, targetPort: 'http' }] } });
     }
 
-    say(`herald lab "${prefix}": API ${server.url}, router ${routerKind} ${ROUTER} 2001:db8::254 AS ${ROUTER_AS}, client ${CLIENT} 2001:db8::200`);
+    say(`herald lab "${prefix}": API ${cluster.url} (${cluster.kind === 'real' ? 'kube-apiserver' : 'embedded'}), router ${routerKind} ${ROUTER} 2001:db8::254 AS ${ROUTER_AS}, client ${CLIENT} 2001:db8::200`);
     for (const [i, n] of nodes.entries()) say(`  ${n}: ${LAN}.${i + 1} 2001:db8::${i + 1} AS ${NODE_AS}, pods ${podCidrs(i).v4} ${podCidrs(i).v6}`);
     say(`  kubectl: KUBECONFIG=${kubeconfig} kubectl get svc,pods,ipaddresspools -A`);
     say(`  logs: ${o.stateDir}/*.log; Ctrl-C stops the lab and removes everything it created`);
 
     let stopped = false;
     void o.stop.then(() => (stopped = true));
-    const observeCtx = { core: server.core, client, macs, heraldNamespace: HERALD_NS, now: () => Date.now() };
+    const observeCtx = { view: cluster.view, client, macs, heraldNamespace: HERALD_NS, now: () => Date.now() };
     let latest: LabRow[] = [];
     const look = async (): Promise<LabRow[]> => (latest = await observe(observeCtx));
     if (o.web !== undefined) {
       const picture = (): WebState => {
         const alive = liveSpeakers(observeCtx);
-        const sessions = server.core.store.list('bgpsessionstates.herald.dev').map((x) => (x['status'] ?? {}) as { node?: string; peer?: string; state?: string });
+        const sessions = cluster.view.list('bgpsessionstates.herald.dev').map((x) => (x['status'] ?? {}) as { node?: string; peer?: string; state?: string });
         return {
           name: prefix,
           time: new Date().toISOString(),
@@ -232,7 +241,7 @@ export async function runLab(o: LabOptions): Promise<LabResult> {
       say(`\n${new Date().toISOString()}`);
       for (const line of formatTable(rows)) say(line);
     };
-    const startScenario = (): Promise<ScenarioResult> | undefined => (o.scenario ? runScenario(o.scenario, { client, admin, core: server.core, procs, say, routerNs: router, nodeIp, nodes, macs }) : undefined);
+    const startScenario = (): Promise<ScenarioResult> | undefined => (o.scenario ? runScenario(o.scenario, { client, admin, view: cluster.view, procs, say, routerNs: router, nodeIp, nodes, macs }) : undefined);
     if (o.once) {
       // The table is the cluster before the scenario; the scenario then reports on its own.
       const deadline = Date.now() + (o.onceTimeoutMs ?? 180_000);
@@ -262,7 +271,7 @@ export async function runLab(o: LabOptions): Promise<LabResult> {
     for (const p of procs) if (p.proc.exitCode === null) p.proc.kill('SIGTERM');
     await new Promise((r) => setTimeout(r, 300));
     await net.teardown();
-    await server.stop();
+    await cluster.stop().catch((err: Error) => say(`herald lab: stopping the control plane: ${err.message}`));
     rmSync(join(o.stateDir, PIDS), { force: true });
     say('herald lab: stopped and cleaned up');
   }

@@ -5,7 +5,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Netns } from './netns.js';
 
@@ -22,6 +22,11 @@ export function labPrefix(stateDir: string, name?: string): string {
 export const PIDS = 'pids';
 /** The prefix a lab used, noted in its state directory (`lab down` without `--name` reads it). */
 export const PREFIX_FILE = 'prefix';
+/** The control plane a lab runs on (`--kubernetes`). */
+export type LabKubernetes = 'embedded' | 'real';
+export const LAB_KUBERNETES: readonly LabKubernetes[] = ['embedded', 'real'];
+/** Where `--kubernetes real` keeps its control plane (scripts/kube-up.sh: keys, etcd data, logs, `*.pid`). */
+export const KUBE_DIR = 'kube';
 
 function cmdline(pid: number): string {
   try {
@@ -40,12 +45,15 @@ export function labDown(stateDir: string, name?: string): { namespaces: number; 
   const noted = join(stateDir, PREFIX_FILE);
   const prefix = name === undefined && existsSync(noted) ? readFileSync(noted, 'utf8').trim() : labPrefix(stateDir, name);
   const pidFile = join(stateDir, PIDS);
-  if (existsSync(pidFile)) {
-    for (const pid of readFileSync(pidFile, 'utf8').split('\n').map(Number).filter((n) => n > 0)) {
-      if (cmdline(pid).includes(stateDir)) spawnSync('kill', ['-9', String(pid)]);
-    }
-    rmSync(pidFile, { force: true });
+  const kubeDir = join(stateDir, KUBE_DIR);
+  // A control plane killed with the lab: its PIDs are in the lab's list and in its own directory.
+  const kubePids = existsSync(kubeDir) ? readdirSync(kubeDir).filter((f) => f.endsWith('.pid')).map((f) => Number(readFileSync(join(kubeDir, f), 'utf8').trim())) : [];
+  const listed = existsSync(pidFile) ? readFileSync(pidFile, 'utf8').split('\n').map(Number) : [];
+  for (const pid of [...listed, ...kubePids].filter((n) => n > 0)) {
+    if (cmdline(pid).includes(stateDir)) spawnSync('kill', ['-9', String(pid)]);
   }
+  rmSync(pidFile, { force: true });
+  rmSync(kubeDir, { recursive: true, force: true });
   const left = Netns.existing(prefix);
   Netns.removeAll(left);
   rmSync(join(stateDir, 'api.sock'), { force: true });

@@ -5,7 +5,7 @@
  * and, when something is missing, why.
  */
 import { execFile } from 'node:child_process';
-import type { ApiCore } from './apiserver/index.js';
+import type { LabView } from './cluster.js';
 import { notAnnouncedReasons, pendingReason, type Obj } from './why.js';
 
 type Rec = Record<string, unknown>;
@@ -28,7 +28,8 @@ export interface LabRow {
 }
 
 export interface ObserveContext {
-  readonly core: ApiCore;
+  /** The cluster as the lab sees it (embedded or real API server). */
+  readonly view: LabView;
   /** The client namespace. */
   readonly client: string;
   /** Node name by lower-case MAC of its LAN interface. */
@@ -50,7 +51,7 @@ const LEASE_PREFIX = 'herald-speaker-';
 /** Nodes whose speaker holds a fresh Lease. */
 export function liveSpeakers(ctx: ObserveContext): Set<string> {
   const out = new Set<string>();
-  for (const l of ctx.core.store.list('leases.coordination.k8s.io', ctx.heraldNamespace)) {
+  for (const l of ctx.view.list('leases.coordination.k8s.io', ctx.heraldNamespace)) {
     if (!l.metadata.name.startsWith(LEASE_PREFIX)) continue;
     const spec = rec(l['spec']);
     const renewed = Date.parse(String(spec['renewTime'] ?? ''));
@@ -79,7 +80,7 @@ export async function curlFrom(client: string, ip: string, flush: boolean): Prom
 }
 
 export async function observe(ctx: ObserveContext): Promise<LabRow[]> {
-  const store = ctx.core.store;
+  const store = ctx.view;
   const svcs = (store.list('services') as Obj[]).filter((s) => rec(s['spec'])['type'] === 'LoadBalancer').sort((a, b) => `${a.metadata.namespace}/${a.metadata.name}`.localeCompare(`${b.metadata.namespace}/${b.metadata.name}`));
   const l2 = store.list('servicel2statuses.herald.dev') as Obj[];
   const bgp = store.list('servicebgpstatuses.herald.dev') as Obj[];

@@ -10,7 +10,7 @@
  *                 externalTrafficPolicy Local: time until the router uses that node alone.
  */
 import type { ChildProcess } from 'node:child_process';
-import type { ApiCore } from './apiserver/index.js';
+import type { LabView } from './cluster.js';
 import { SERVICES, type KubeClient, type ResourceType } from '../src/k8s/index.js';
 import { curlFrom, neighbourMac } from './observe.js';
 import { routerNextHops } from './routers.js';
@@ -32,7 +32,7 @@ export interface ScenarioContext {
   /** The client namespace. */
   readonly client: string;
   readonly admin: KubeClient;
-  readonly core: ApiCore;
+  readonly view: LabView;
   readonly procs: readonly { readonly name: string; readonly proc: ChildProcess }[];
   readonly say: (line: string) => void;
   /** The router namespace. */
@@ -55,7 +55,7 @@ async function ipOf(ctx: ScenarioContext, name: string): Promise<string | undefi
 /** The node a Pod (answering curl with its name) runs on. */
 function nodeOfPod(ctx: ScenarioContext, pod: string | undefined): string | undefined {
   if (!pod) return undefined;
-  const p = ctx.core.store.get('pods', 'default', pod);
+  const p = ctx.view.get('pods', 'default', pod);
   return (p?.['spec'] as { nodeName?: string } | undefined)?.nodeName;
 }
 

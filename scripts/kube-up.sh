@@ -14,7 +14,11 @@
 # (DIR/tokens.csv: an admin in system:masters) and ServiceAccount tokens signed by a key
 # generated in DIR, authorizes with Node,RBAC, runs no endpoint reconciler, and allocates
 # ClusterIPs from documentation ranges and NodePorts from a wide range. The controller
-# manager runs the EndpointSlice, namespace, garbage-collector and ServiceAccount controllers.
+# manager runs the EndpointSlice, namespace, garbage-collector and ServiceAccount controllers
+# (and the Deployment and ReplicaSet controllers with HERALD_KUBE_WORKLOADS=1, as the lab
+# asks). HERALD_KUBE_API_PORT picks the API server's port (default: a free one);
+# HERALD_KUBE_SERVICE_CIDRS the service CIDRs (default 198.51.100.128/25,2001:db8:fff::/112;
+# benches widen them).
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 
@@ -68,7 +72,7 @@ start_apiserver() {
     --authorization-mode Node,RBAC \
     --service-account-issuer https://kubernetes.default.svc --service-account-key-file "$dir/sa.pub" \
     --service-account-signing-key-file "$dir/sa.key" \
-    --service-cluster-ip-range 198.51.100.128/25,2001:db8:fff::/112 \
+    --service-cluster-ip-range "$service_cidrs" \
     --service-node-port-range 20000-60000 --endpoint-reconciler-type none \
     --profiling=false --enable-priority-and-fairness=false \
     >>"$dir/kube-apiserver.log" 2>&1 &
@@ -106,7 +110,8 @@ start() {
   kcm_token=$(openssl rand -hex 16)
   printf '%s,herald-admin,herald-admin,system:masters\n%s,system:kube-controller-manager,kcm,system:masters\n' "$token" "$kcm_token" >"$dir/tokens.csv"
 
-  etcd_port=$(free_port); peer_port=$(free_port); api_port=$(free_port)
+  etcd_port=$(free_port); peer_port=$(free_port); api_port=${HERALD_KUBE_API_PORT:-0}
+  [ "$api_port" != 0 ] || api_port=$(free_port)
   [ "$etcd_port" != "$peer_port" ] || peer_port=$(free_port)
 
   "$bin/etcd" --name default --data-dir "$dir/etcd" --unsafe-no-fsync \
@@ -117,7 +122,8 @@ start() {
   echo $! >"$dir/etcd.pid"
   wait_for etcd 30 curl -fsS "http://127.0.0.1:$etcd_port/health"
 
-  printf 'bin=%s\netcd_port=%s\napi_port=%s\ntoken=%s\n' "$bin" "$etcd_port" "$api_port" "$token" >"$dir/apiserver.env"
+  printf 'bin=%s\netcd_port=%s\napi_port=%s\ntoken=%s\nservice_cidrs=%s\n' "$bin" "$etcd_port" "$api_port" "$token" \
+    "${HERALD_KUBE_SERVICE_CIDRS:-198.51.100.128/25,2001:db8:fff::/112}" >"$dir/apiserver.env"
   start_apiserver "$dir"
 
   ca=$(base64 -w0 <"$dir/ca.crt")
@@ -143,9 +149,11 @@ EOF
   kubeconfig "$token" herald-admin >"$dir/kubeconfig"
   kubeconfig "$kcm_token" kube-controller-manager >"$dir/kcm.kubeconfig"
 
+  controllers=endpointslice-controller,namespace-controller,garbage-collector-controller,serviceaccount-token-controller,serviceaccount-controller
+  [ "${HERALD_KUBE_WORKLOADS:-}" != 1 ] || controllers="$controllers,deployment-controller,replicaset-controller"
   "$bin/kube-controller-manager" --kubeconfig "$dir/kcm.kubeconfig" --secure-port 0 \
     --use-service-account-credentials=false --leader-elect=false \
-    --controllers endpointslice-controller,namespace-controller,garbage-collector-controller,serviceaccount-token-controller,serviceaccount-controller \
+    --controllers "$controllers" \
     --service-account-private-key-file "$dir/sa.key" --root-ca-file "$dir/ca.crt" \
     >"$dir/kube-controller-manager.log" 2>&1 &
   echo $! >"$dir/kube-controller-manager.pid"

@@ -44,4 +44,4 @@ HERALD_KUBE=real npx mocha --timeout 120000 \
   test/integration/manifests/metrics-auth.test.ts test/integration/manifests/network-policy.test.ts \
   test/integration/prometheus/metrics.test.ts \
   test/integration/speaker/lease-membership.test.ts test/integration/speaker/speaker.test.ts \
-  test/integration/reliability/api-outage.test.ts
+  test/integration/reliability/api-outage.test.ts test/integration/lab/lab-real.test.ts

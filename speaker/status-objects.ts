@@ -10,6 +10,7 @@ import { errorEntries } from '../src/config/report.js';
 import type { Logger } from '../src/core/logger.js';
 import { heraldResource, isAlreadyExists, isNotFound, type Informer, type KubeClient, type KubeObject, type StatusWriter } from '../src/k8s/index.js';
 import type { DesiredState } from './desired.js';
+import { sortedJson } from './views.js';
 
 export const L2_STATUS = heraldResource('ServiceL2Status');
 export const BGP_STATUS = heraldResource('ServiceBGPStatus');
@@ -76,13 +77,13 @@ export class SpeakerStatusObjects {
       if (!interfacesOf.has(svc)) continue;
       const [ns, name] = svc.split('/') as [string, string];
       const interfaces = [...(interfacesOf.get(svc) ?? [])].sort();
-      nextL2.set(dnsName('l2', ns, name, this.o.node), JSON.stringify({ node: this.o.node, serviceName: name, serviceNamespace: ns, interfaces: interfaces.map((i) => ({ name: i })) }));
+      nextL2.set(dnsName('l2', ns, name, this.o.node), sortedJson({ node: this.o.node, serviceName: name, serviceNamespace: ns, interfaces: interfaces.map((i) => ({ name: i })) }));
     }
     const nextBgp = new Map<string, string>();
     const peers = [...desired.bgp].filter(([, routes]) => routes.length > 0).map(([p]) => p).sort();
     for (const svc of new Set(bgpServices)) {
       const [ns, name] = svc.split('/') as [string, string];
-      nextBgp.set(dnsName('bgp', ns, name, this.o.node), JSON.stringify({ node: this.o.node, serviceName: name, serviceNamespace: ns, peers }));
+      nextBgp.set(dnsName('bgp', ns, name, this.o.node), sortedJson({ node: this.o.node, serviceName: name, serviceNamespace: ns, peers }));
     }
     await this.reconcile(L2_STATUS, this.lastL2, nextL2);
     await this.reconcile(BGP_STATUS, this.lastBgp, nextBgp);
@@ -155,12 +156,12 @@ export class SpeakerStatusObjects {
     for (const s of sessions) {
       const status = { node: this.o.node, peer: s.peer, state: s.state, ...(s.lastError ? { lastError: s.lastError } : {}), ...(s.establishedSince ? { establishedTime: new Date(s.establishedSince).toISOString().replace(/\.\d{3}Z$/, 'Z') } : {}), prefixesSent: s.prefixesSent, ...(s.bfd ? { bfd: s.bfd } : {}) };
       const name = dnsName(this.o.node, s.peer);
-      const text = JSON.stringify(status);
+      const text = sortedJson(status);
       const last = this.lastSession.get(name);
       if (last && last.text === text && now - last.at < 60_000) continue;
       try {
         const obj = (await this.o.client.tryGet(SESSION_STATE, this.o.namespace, name)) ?? (await this.o.client.create(SESSION_STATE, { metadata: { name, namespace: this.o.namespace, labels: { 'herald.dev/node': this.o.node } }, spec: {} }));
-        await this.o.writer.update(SESSION_STATE, this.o.namespace, name, (o) => (JSON.stringify(o['status'] ?? {}) === text ? undefined : status), obj);
+        await this.o.writer.update(SESSION_STATE, this.o.namespace, name, (o) => (sortedJson(o['status'] ?? {}) === text ? undefined : status), obj);
         this.lastSession.set(name, { text, at: now });
       } catch (err) {
         if (!isNotFound(err) && !isAlreadyExists(err)) this.o.log.warn('could not write BGPSessionState', { peer: s.peer, error: errorMessage(err) });

@@ -34,9 +34,21 @@ export function endpointSliceView(o: KubeObject): KubeObject {
 }
 
 /**
+ * JSON text with every object's keys sorted: the form in which the speaker compares a status
+ * the server keeps with the one it wants written. kube-apiserver hands a custom resource back
+ * with its keys sorted (Go encodes maps that way), whatever order they were sent in; compared
+ * as sent, no stored status ever matched, and every sync rewrote every status object.
+ */
+export function sortedJson(v: unknown): string {
+  return JSON.stringify(v, (_k, x: unknown) =>
+    x !== null && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : x,
+  );
+}
+
+/**
  * One of this speaker's own status objects (ServiceL2Status, ServiceBGPStatus): its status
- * as JSON text, which is what the speaker compares with the status it wants written.
+ * as sorted JSON text, which is what the speaker compares with the status it wants written.
  */
 export function ownStatusView(o: KubeObject): KubeObject {
-  return { metadata: meta(o), statusText: JSON.stringify(o['status'] ?? {}) };
+  return { metadata: meta(o), statusText: sortedJson(o['status'] ?? {}) };
 }

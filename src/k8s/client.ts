@@ -283,14 +283,30 @@ export class KubeClient {
     return (await this.request(HttpMethod.PUT, resourcePath(t, obj.metadata.namespace, obj.metadata.name, 'status'), {}, body)) as T;
   }
 
-  async patch<T extends KubeObject = KubeObject>(t: ResourceType, namespace: string | undefined, name: string, patch: unknown, opts: { kind?: PatchKind; status?: boolean } = {}): Promise<T> {
+  async patch<T extends KubeObject = KubeObject>(t: ResourceType, namespace: string | undefined, name: string, patch: unknown, opts: { kind?: PatchKind; status?: boolean; query?: Record<string, string> } = {}): Promise<T> {
     const kind = opts.kind ?? 'merge';
-    return (await this.request(HttpMethod.PATCH, resourcePath(t, namespace, name, opts.status ? 'status' : undefined), {}, patch, PATCH_CONTENT_TYPE[kind])) as T;
+    return (await this.request(HttpMethod.PATCH, resourcePath(t, namespace, name, opts.status ? 'status' : undefined), opts.query ?? {}, patch, PATCH_CONTENT_TYPE[kind])) as T;
   }
 
-  async delete(t: ResourceType, namespace: string | undefined, name: string, opts: { preconditions?: { uid?: string; resourceVersion?: string } } = {}): Promise<void> {
-    const body = opts.preconditions ? { kind: 'DeleteOptions', apiVersion: 'v1', preconditions: opts.preconditions } : undefined;
+  /** `gracePeriodSeconds: 0` ends a Pod at once (what a kubelet does once its containers stopped). */
+  async delete(t: ResourceType, namespace: string | undefined, name: string, opts: { preconditions?: { uid?: string; resourceVersion?: string }; gracePeriodSeconds?: number } = {}): Promise<void> {
+    const body = opts.preconditions || opts.gracePeriodSeconds !== undefined ? { kind: 'DeleteOptions', apiVersion: 'v1', ...(opts.preconditions ? { preconditions: opts.preconditions } : {}), ...(opts.gracePeriodSeconds !== undefined ? { gracePeriodSeconds: opts.gracePeriodSeconds } : {}) } : undefined;
     await this.request(HttpMethod.DELETE, resourcePath(t, namespace, name), {}, body);
+  }
+
+  /** A GET of any API path (discovery documents), parsed JSON. */
+  async getJson(path: string, query: Record<string, string | number | boolean | undefined> = {}): Promise<unknown> {
+    return this.request(HttpMethod.GET, path, query);
+  }
+
+  /** POST to a subresource that creates something: `pods/binding`, `serviceaccounts/token`. */
+  async createSubresource<T = unknown>(t: ResourceType, namespace: string | undefined, name: string, sub: string, body: unknown): Promise<T> {
+    return (await this.request(HttpMethod.POST, resourcePath(t, namespace, name, sub), {}, body)) as T;
+  }
+
+  /** Creates an object at the collection path of `t` with the given query (`fieldValidation: 'Strict'`, as kubectl sends). */
+  async createWith<T extends KubeObject = KubeObject>(t: ResourceType, obj: KubeObject, query: Record<string, string>): Promise<T> {
+    return (await this.request(HttpMethod.POST, resourcePath(t, obj.metadata.namespace), query, obj)) as T;
   }
 
   /** Deletes when present; true when something was deleted. */

@@ -24,10 +24,10 @@ export interface RealKube {
 
 const SCRIPT = join(REPO_ROOT, 'scripts', 'kube-up.sh');
 
-function run(args: string[]): Promise<string> {
+function run(args: string[], env: Record<string, string> = {}): Promise<string> {
   return new Promise((resolve, reject) => {
     // A test never pays for the build: scripts/test.sh (or kube-up.sh build) does it first.
-    const p = spawn('sh', [SCRIPT, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, HERALD_KUBE_BUILD: 'never' } });
+    const p = spawn('sh', [SCRIPT, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env, HERALD_KUBE_BUILD: 'never' } });
     let out = '';
     let err = '';
     p.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -37,10 +37,11 @@ function run(args: string[]): Promise<string> {
   });
 }
 
-export async function startRealKube(): Promise<RealKube> {
+/** `settings` passes kube-up.sh's settings (HERALD_KUBE_SERVICE_CIDRS, HERALD_KUBE_WORKLOADS, ...). */
+export async function startRealKube(settings: Record<string, string> = {}): Promise<RealKube> {
   // The free ports kube-up.sh picks can be taken by someone else before its servers bind
   // them: one more try (each failed start has removed what it made).
-  const out = await run(['start']).catch(() => run(['start']));
+  const out = await run(['start'], settings).catch(() => run(['start'], settings));
   const env = new Map(out.split('\n').flatMap((l) => (/^[A-Z_]+=/.test(l) ? [[l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)] as const] : [])));
   const dir = env.get('HERALD_KUBE_DIR');
   const url = env.get('HERALD_KUBE_URL');

@@ -5,6 +5,7 @@
  * nodes; the owner answering is a pass; nobody answering says so.
  */
 import { expect } from 'chai';
+import { storeView } from '../../../lab/cluster.js';
 import { observe, type LabRow } from '../../../lab/observe.js';
 import { heraldResource, SERVICES, type KubeObject } from '../../../src/k8s/index.js';
 import { startTestCluster, type TestCluster } from '../../support/apiserver.js';
@@ -40,7 +41,7 @@ describe('lab table: the ARP/NDP answer must come from the Layer 2 owner', funct
       await c.client.patch(SERVICES, 'default', name, { status: { loadBalancer: { ingress: [{ ip }] } } }, { status: true });
       await c.client.create(heraldResource('ServiceL2Status'), { metadata: { name: `${name}-node-a`, namespace: 'herald-system' } } as KubeObject);
       await c.client.patch(heraldResource('ServiceL2Status'), 'herald-system', `${name}-node-a`, { status: { node: 'node-a', serviceName: name, serviceNamespace: 'default', interfaces: [{ name: 'eth0' }] } }, { status: true });
-      const row = async (): Promise<LabRow> => (await observe({ core: c.server.core, client, macs, heraldNamespace: 'herald-system', now: () => Date.now() })).find((r) => r.service === `default/${name}`)!;
+      const row = async (): Promise<LabRow> => (await observe({ view: storeView(c.server.core.store), client, macs, heraldNamespace: 'herald-system', now: () => Date.now() })).find((r) => r.service === `default/${name}`)!;
       const host = `${ip}/${ip.includes(':') ? 128 : 32}`;
       const dad = ip.includes(':') ? ['nodad'] : [];
 

@@ -31,8 +31,9 @@ export interface HeraldRun {
   stderr(): string;
 }
 
-export function herald(args: string[]): HeraldRun {
-  const p = spawn(process.execPath, [join(REPO_ROOT, 'bin', 'herald.js'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+/** `env` is added to this process's environment. */
+export function herald(args: string[], env: Record<string, string> = {}): HeraldRun {
+  const p = spawn(process.execPath, [join(REPO_ROOT, 'bin', 'herald.js'), ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   let out = '';
   let err = '';
   p.stdout.on('data', (d: Buffer) => (out += d.toString()));

@@ -1,6 +1,6 @@
 /** What the speaker keeps of Services and EndpointSlices (its informer transforms). */
 import { expect } from 'chai';
-import { endpointSliceView, ownStatusView, serviceView } from '../../../speaker/views.js';
+import { endpointSliceView, ownStatusView, serviceView, sortedJson } from '../../../speaker/views.js';
 
 describe('speaker: cached views of Services and EndpointSlices', () => {
   it('a Service keeps its uid (for Events), labels, the pool annotation, type, class, traffic policy and ingress IPs', () => {
@@ -43,5 +43,14 @@ describe('speaker: cached views of Services and EndpointSlices', () => {
       statusText: '{"node":"n1","peers":["r1"]}',
     });
     expect(ownStatusView({ metadata: { name: 'x', namespace: 'y' } })['statusText']).to.equal('{}');
+  });
+
+  it('a status the server hands back with its keys sorted (as kube-apiserver does) matches the one the speaker wrote', () => {
+    const wanted = sortedJson({ node: 'n1', serviceName: 'web', serviceNamespace: 'shop', interfaces: [{ name: 'eth0' }] });
+    const stored = { interfaces: [{ name: 'eth0' }], node: 'n1', serviceName: 'web', serviceNamespace: 'shop' };
+    expect(ownStatusView({ metadata: { name: 'l2-shop-web-n1', namespace: 'herald-system' }, status: stored })['statusText']).to.equal(wanted);
+    expect(wanted).to.equal('{"interfaces":[{"name":"eth0"}],"node":"n1","serviceName":"web","serviceNamespace":"shop"}');
+    // Nested objects too; arrays keep their order.
+    expect(sortedJson({ b: [{ d: 1, c: 2 }, 3], a: null })).to.equal('{"a":null,"b":[{"c":2,"d":1},3]}');
   });
 });
