@@ -18,7 +18,7 @@
  *   HERALD_BENCH_SPEAKER_NODE_ARGS='--cpu-prof --cpu-prof-dir=DIR' profiles the speaker.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -27,7 +27,9 @@ import { IP_ALLOCATED_FROM_POOL } from '../src/api/annotations.js';
 import { ENDPOINT_SLICES, heraldResource, KubeClient, NAMESPACES, NODES, SECRETS, SERVICES, type KubeObject, type WatchStream } from '../src/k8s/index.js';
 import { Netns } from '../lab/netns.js';
 import { REPO_ROOT } from '../test/support/crds.js';
+import { ApiWrites } from './support/api-writes.js';
 import { BirdCtl } from './support/bird-ctl.js';
+import { heraldCommand } from './support/herald-command.js';
 import { childPids, clockTicks, cpuPercent, peakRssBytes, rssBytes } from './support/proc-stats.js';
 import { arg, pct, pool, sleep, until } from './support/common.js';
 
@@ -93,23 +95,6 @@ async function cleanup(run: Run): Promise<void> {
   rmSync(run.dir, { recursive: true, force: true });
 }
 
-/**
- * The speaker's command line. By default `npm run build`'s output (what the image runs, in
- * the run's temporary folder, with this checkout's node_modules and native build linked in);
- * with `--tsx`, bin/herald.js as in a checkout (tsx compiles at load time and costs memory).
- */
-function speakerCommand(dir: string, tsx: boolean): string[] {
-  if (tsx) return [join(REPO_ROOT, 'bin', 'herald.js')];
-  const out = join(dir, 'build');
-  const r = spawnSync(process.execPath, [join(REPO_ROOT, 'scripts', 'build.mjs'), '--outDir', join(out, 'dist')], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`npm run build failed:\n${r.stdout}${r.stderr}`);
-  symlinkSync(join(REPO_ROOT, 'node_modules'), join(out, 'node_modules'));
-  symlinkSync(join(REPO_ROOT, 'build'), join(out, 'build'));
-  writeFileSync(join(out, 'package.json'), JSON.stringify({ type: 'module' }));
-  writeFileSync(join(out, 'herald.js'), "import { main } from './dist/cmd/main.js';\nprocess.exitCode = await main(process.argv.slice(2));\n");
-  return [join(out, 'herald.js')];
-}
-
 /** NODE_OPTIONS from the speaker container's env in manifests/speaker.yaml, as arguments. */
 function manifestNodeOptions(): string[] {
   for (const doc of parseAllDocuments(readFileSync(join(REPO_ROOT, 'manifests', 'speaker.yaml'), 'utf8'))) {
@@ -125,7 +110,7 @@ async function bench(run: Run, opts: { n: number; trials: number; windowSecs: nu
   const { n, trials, windowSecs } = opts;
   const { dir, net } = run;
   const hz = clockTicks();
-  const speakerCmd = speakerCommand(dir, opts.tsx);
+  const speakerCmd = heraldCommand(dir, opts.tsx);
   // The API server, in its own process.
   const sock = join(dir, 'api.sock');
   const kubeconfig = join(dir, 'kubeconfig');
@@ -135,6 +120,7 @@ async function bench(run: Run, opts: { n: number; trials: number; windowSecs: nu
     api.once('exit', (code) => reject(new Error(`the API server exited (${code})`)));
   });
   const client = (run.client = KubeClient.fromString(readFileSync(kubeconfig, 'utf8')));
+  const apiWrites = new ApiWrites(api);
 
   // The router and the node, one veth between them.
   const rtr = net.add('rtr');
@@ -238,6 +224,7 @@ protocol bgp node_a { local 192.0.2.254 as 65001; neighbor 192.0.2.1 as 65000; p
   const birdRss = rssBytes(birdPid);
   const [cpu, birdCpu, apiCpu] = await cpuPercent([pid, birdPid, api.pid!], windowSecs * 1000, hz);
   const rssAfterWindow = rssBytes(pid);
+  const writes = await apiWrites.by('herald-speaker');
 
   // Latency trials: patch one Service's status, poll BIRD's control socket until the route is there.
   const routeMs: number[] = [];
@@ -262,6 +249,7 @@ protocol bgp node_a { local 192.0.2.254 as 65001; neighbor 192.0.2.1 as 65000; p
     `herald bench speaker: ${n} BGP Services on one node, BIRD ${finalRoutes} routes at the end (node ${process.version}, ${trials} trials, ${windowSecs} s window)`,
     `  the speaker runs ${opts.tsx ? 'bin/herald.js through tsx (a checkout)' : "npm run build's output (as in the image)"}${nodeOptions.length > 0 ? ` with the manifest's NODE_OPTIONS ${nodeOptions.join(' ')}` : ''}`,
     `  setup: ${n} Services + EndpointSlices created and assigned in ${assignedSecs.toFixed(1)} s; all ${n} routes at BIRD ${allRoutesSecs.toFixed(1)} s after the last assignment, all ${n} ServiceBGPStatus written after ${statusSecs.toFixed(1)} s`,
+    `  speaker API writes ${writes.total} for ${n} Services (${(writes.total / n).toFixed(2)} per Service): ${[...writes.byKind].map(([k, v]) => `${k} ${v}`).join(', ')}`,
     `  speaker RSS (VmRSS)        ${mb(rss).padStart(7)} MB settled (${settledSecs.toFixed(0)} s after the last status write; ${mb(rssAfterWindow)} MB after the window)   target < ${TARGET_RSS_MB} MB: ${ok(rss / 1024 / 1024, TARGET_RSS_MB)}`,
     `    peak during the burst of ${n} Services (VmHWM) ${mb(peakRss)} MB`,
     `    reference: same speaker, no Services   ${mb(emptyRss).padStart(7)} MB`,
