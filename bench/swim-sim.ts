@@ -10,8 +10,9 @@
  *
  *   npx tsx bench/swim-sim.ts [--nodes 1000,5000] [--loss 0.01] [--measure 60] [--warmup 20] [--kills 10] [--seed 1] [--memberlist 1]
  *
- * 5,000 members take about 4 GB of heap (25 million member entries): run it with
- * NODE_OPTIONS=--max-old-space-size=8192. Virtual time runs slower than real time at that size.
+ * 5,000 members take 3 GB of heap at the start (25 million member entries) and about 9 GB
+ * while the start-up gossip queues fill: `npm run bench:swim-sim` allows 12 GB. Virtual time
+ * runs much slower than real time at that size (about 13 s per virtual second on a free core).
  */
 import { loadavg } from 'node:os';
 import { arg, pct } from './support/common.js';
