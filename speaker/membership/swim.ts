@@ -234,10 +234,8 @@ export class Swim {
     for (const u of updates) {
       if (u.name === this.opts.self) {
         // Someone suspects us, or believes us dead or gone (we restarted): refute with a higher incarnation.
-        if (u.state !== 'alive' && u.incarnation >= this.incarnation) {
-          this.incarnation = u.incarnation + 1;
-          this.note({ name: this.opts.self, state: 'alive', incarnation: this.incarnation });
-        }
+        // The refutation rides first on every datagram we send (gossip() puts our own news first).
+        if (u.state !== 'alive' && u.incarnation >= this.incarnation) this.incarnation = u.incarnation + 1;
         continue;
       }
       const m = this.members.get(u.name);
