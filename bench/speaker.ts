@@ -22,7 +22,7 @@
  *   HERALD_BENCH_SPEAKER_LOG=FILE keeps the speaker's whole log there (each trial is logged too).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -32,7 +32,9 @@ import { ENDPOINT_SLICES, heraldResource, KubeClient, NAMESPACES, NODES, SECRETS
 import { Netns } from '../lab/netns.js';
 import { birdConf } from '../test/support/bird-conf.js';
 import { REPO_ROOT } from '../test/support/crds.js';
+import { ApiWrites } from './support/api-writes.js';
 import { BirdCtl } from './support/bird-ctl.js';
+import { heraldCommand } from './support/herald-command.js';
 import { childPids, clockTicks, cpuPercent, peakRssBytes, rssBytes } from './support/proc-stats.js';
 import { arg, pct, pool, sleep, until } from './support/common.js';
 import { kubernetesArg, startRealBenchKube, type BenchKubernetes, type RealBenchKube } from './support/kube-server.js';
@@ -102,23 +104,6 @@ async function cleanup(run: Run): Promise<void> {
   rmSync(run.dir, { recursive: true, force: true });
 }
 
-/**
- * The speaker's command line. By default `npm run build`'s output (what the image runs, in
- * the run's temporary folder, with this checkout's node_modules and native build linked in);
- * with `--tsx`, bin/herald.js as in a checkout (tsx compiles at load time and costs memory).
- */
-function speakerCommand(dir: string, tsx: boolean): string[] {
-  if (tsx) return [join(REPO_ROOT, 'bin', 'herald.js')];
-  const out = join(dir, 'build');
-  const r = spawnSync(process.execPath, [join(REPO_ROOT, 'scripts', 'build.mjs'), '--outDir', join(out, 'dist')], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`npm run build failed:\n${r.stdout}${r.stderr}`);
-  symlinkSync(join(REPO_ROOT, 'node_modules'), join(out, 'node_modules'));
-  symlinkSync(join(REPO_ROOT, 'build'), join(out, 'build'));
-  writeFileSync(join(out, 'package.json'), JSON.stringify({ type: 'module' }));
-  writeFileSync(join(out, 'herald.js'), "import { main } from './dist/cmd/main.js';\nprocess.exitCode = await main(process.argv.slice(2));\n");
-  return [join(out, 'herald.js')];
-}
-
 /** NODE_OPTIONS from the speaker container's env in manifests/speaker.yaml, as arguments. */
 function manifestNodeOptions(): string[] {
   for (const doc of parseAllDocuments(readFileSync(join(REPO_ROOT, 'manifests', 'speaker.yaml'), 'utf8'))) {
@@ -144,7 +129,7 @@ async function bench(run: Run, opts: { n: number; trials: number; windowSecs: nu
   const { n, trials, windowSecs } = opts;
   const { dir, net } = run;
   const hz = clockTicks();
-  const speakerCmd = speakerCommand(dir, opts.tsx);
+  const speakerCmd = heraldCommand(dir, opts.tsx);
   // The API server, in its own process.
   const sock = join(dir, 'api.sock');
   const kubeconfig = join(dir, 'kubeconfig');
@@ -158,6 +143,8 @@ async function bench(run: Run, opts: { n: number; trials: number; windowSecs: nu
   } else apiPid = (await startEmbedded(run, sock, kubeconfig)).pid!;
   const apiName = run.real ? `${run.real.version} (with etcd; scripts/kube-up.sh)` : 'the embedded API server';
   const client = (run.client = KubeClient.fromString(readFileSync(kubeconfig, 'utf8')));
+  // Write counts come from the embedded server's own process (SIGUSR2); a real kube-apiserver has no such count.
+  const apiWrites = run.api ? new ApiWrites(run.api) : undefined;
 
   // The router and the node, one veth between them.
   const rtr = net.add('rtr');
@@ -271,6 +258,7 @@ async function bench(run: Run, opts: { n: number; trials: number; windowSecs: nu
   const birdRss = rssBytes(birdPid);
   const [cpu, birdCpu, apiCpu] = await cpuPercent([pid, birdPid, apiPid], windowSecs * 1000, hz);
   const rssAfterWindow = rssBytes(pid);
+  const writes = apiWrites ? await apiWrites.by('herald-speaker') : undefined;
 
   // Latency trials: patch one Service's status, poll BIRD's control socket until the route is there.
   const routeMs: number[] = [];
@@ -296,6 +284,9 @@ async function bench(run: Run, opts: { n: number; trials: number; windowSecs: nu
     `herald bench speaker: ${n} BGP Services on one node, BIRD ${finalRoutes} routes at the end (node ${process.version}, ${trials} trials, ${windowSecs} s window), on ${apiName}`,
     `  the speaker runs ${opts.tsx ? 'bin/herald.js through tsx (a checkout)' : "npm run build's output (as in the image)"}${nodeOptions.length > 0 ? ` with the manifest's NODE_OPTIONS ${nodeOptions.join(' ')}` : ''}`,
     `  setup: ${n} Services + EndpointSlices created and assigned in ${assignedSecs.toFixed(1)} s; all ${n} routes at BIRD ${allRoutesSecs.toFixed(1)} s after the last assignment, all ${n} ServiceBGPStatus written after ${statusSecs.toFixed(1)} s`,
+    writes
+      ? `  speaker API writes ${writes.total} for ${n} Services (${(writes.total / n).toFixed(2)} per Service): ${[...writes.byKind].map(([k, v]) => `${k} ${v}`).join(', ')}`
+      : '  speaker API writes: not counted (the real kube-apiserver has no per-client write count here)',
     `  speaker RSS (VmRSS)        ${mb(rss).padStart(7)} MB settled (${settledSecs.toFixed(0)} s after the last status write; ${mb(rssAfterWindow)} MB after the window)   target < ${TARGET_RSS_MB} MB: ${ok(rss / 1024 / 1024, TARGET_RSS_MB)}`,
     `    peak during the burst of ${n} Services (VmHWM) ${mb(peakRss)} MB`,
     `    reference: same speaker, no Services   ${mb(emptyRss).padStart(7)} MB`,

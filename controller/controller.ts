@@ -329,7 +329,10 @@ export class Controller {
     // Handover: what the Service held or showed and gives up goes to nobody else until the
     // server has acknowledged the write that stops showing it.
     const keeps = new Set((after?.ips ?? []).map(formatIP));
-    this.allocator.drain(key, [...(before?.ips ?? []), ...view.currentIPs].filter((ip) => !keeps.has(formatIP(ip))));
+    // What the status shows counts only when the addresses are Herald's (as at start-up): those
+    // of a Service served by another implementation are none of Herald's business.
+    const shown = view.managed.yes || view.currentPool !== undefined ? view.currentIPs : [];
+    this.allocator.drain(key, [...(before?.ips ?? []), ...shown].filter((ip) => !keeps.has(formatIP(ip))));
     const drained = this.allocator.drainedBy(key).length > 0;
     // Addresses still reserved for it were Herald's: clear them even if its annotation is gone.
     if (desired.kind === 'unmanaged' && drained && !desired.clearStatus) desired = { ...desired, clearStatus: true };

@@ -2,7 +2,8 @@
  * The embedded API server as its own process for benches that put Herald programs in network
  * namespaces: it serves TCP on 127.0.0.1 (for the bench) and a Unix socket (for
  * lab/ns-forwarder.ts inside the namespaces), with the CRDs applied. Prints `ready` once
- * listening; stops on SIGTERM or SIGINT.
+ * listening; stops on SIGTERM or SIGINT. On SIGUSR2 it prints one line `counts <JSON>`: the
+ * writes served so far by `verb resource ua=<User-Agent> fieldManager=<query>`.
  *
  *   node --import tsx bench/support/apiserver-process.ts <unix-socket> <kubeconfig-out> [service-cidr ...]
  */
@@ -27,5 +28,6 @@ process.stdout.write(`ready ${server.url}\n`);
 const stop = (): void => {
   void server.stop().then(() => process.exit(0));
 };
+process.on('SIGUSR2', () => process.stdout.write(`counts ${JSON.stringify(Object.fromEntries(server.writeAgents))}\n`));
 process.on('SIGTERM', stop);
 process.on('SIGINT', stop);

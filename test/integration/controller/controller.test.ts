@@ -151,6 +151,23 @@ describe(`controller on the ${kubeLane()} API server`, function () {
     expect(cond(await get('foreign'))).to.equal(undefined);
   });
 
+  it("leaves the addresses another implementation wrote on a Service of its loadBalancerClass", async () => {
+    // Found by bench/scale: every such Service got an update clearing its status.
+    await c.client.create(SERVICES, svc('foreign-held', { spec: { loadBalancerClass: 'example.com/other' } }));
+    await c.client.patch(SERVICES, 'default', 'foreign-held', { status: { loadBalancer: { ingress: [{ ip: '203.0.113.77', ipMode: 'VIP' }] } } }, { status: true });
+    await c.client.create(SERVICES, svc('marker-2'));
+    await waitCond('marker-2', 'Assigned');
+    // Touch it again, so the controller certainly reconciled it after seeing the address.
+    await c.client.patch(SERVICES, 'default', 'foreign-held', { metadata: { labels: { touched: 'yes' } } });
+    await c.client.create(SERVICES, svc('marker-3'));
+    await waitCond('marker-3', 'Assigned');
+    const o = await get('foreign-held');
+    expect(ips(o)).to.deep.equal(['203.0.113.77']);
+    expect(cond(o)).to.equal(undefined);
+    // The main pool is small: give the markers' addresses back for the tests after this one.
+    for (const n of ['marker-2', 'marker-3', 'foreign-held']) await c.client.delete(SERVICES, 'default', n);
+  });
+
   it('keeps a working address when its pool shrinks, with IPNotInPool', async () => {
     const before = ips(await get('pinned'));
     await c.client.patch(POOLS, NS, 'manual', { spec: { addresses: ['198.51.100.0/31'] } });

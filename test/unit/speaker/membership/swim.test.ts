@@ -189,4 +189,69 @@ describe('membership: SWIM failure detector (simulated network, fake clock)', ()
       expect(sw.nextDeadline(10_000)).to.equal(10_000);
     });
   });
+  describe('at scale (found by simulating 1,000 and 5,000 members, bench/swim-sim.ts)', () => {
+    /** a has heard from b and c, then probes b and hears nothing back all period. */
+    function suspecting(): { a: Swim; now: number } {
+      const a = new Swim({ self: 'a', random: () => 0 });
+      a.setKnown(['a', 'b', 'c']);
+      a.receive({ type: 'ping', seq: 1, from: 'b', updates: [] }, 0);
+      a.receive({ type: 'ping', seq: 2, from: 'c', updates: [] }, 0);
+      let now = 0;
+      // Probe periods until b is the one probed and its period ends unanswered.
+      for (; now < 2000 && a.stateOf('b') !== 'suspect'; now += 200) a.tick(now);
+      expect(a.stateOf('b')).to.equal('suspect');
+      return { a, now };
+    }
+
+    it('the member that suspects another tells it so directly each period, so one lost ack is refuted in a round trip', () => {
+      const { a, now } = suspecting();
+      // The next period, well within the 400 ms suspicion time.
+      const { sends } = a.tick(now);
+      const nudge = sends.find((s) => s.to === 'b' && s.message.updates.some((u) => u.name === 'b' && u.state === 'suspect'));
+      expect(nudge, JSON.stringify(sends)).to.not.equal(undefined);
+      // b answers with its refutation: a believes it at once.
+      const b = new Swim({ self: 'b', random: () => 0 });
+      b.setKnown(['a', 'b', 'c']);
+      const reply = b.receive(nudge!.message, 10_000).sends.find((s) => s.to === 'a')!;
+      expect(reply.message.updates[0]).to.deep.equal({ name: 'b', state: 'alive', incarnation: 1 });
+      a.receive(reply.message, 10_001);
+      expect(a.stateOf('b')).to.equal('alive');
+    });
+
+    it('gossip that a member is suspect starts no timer of its own: only a member with its own failed probe declares it dead', () => {
+      const x = new Swim({ self: 'x', random: () => 0.5 });
+      x.setKnown(['x', 'y', 'z']);
+      x.receive({ type: 'ping', seq: 1, from: 'y', updates: [] }, 0);
+      x.receive({ type: 'ping', seq: 2, from: 'z', updates: [{ name: 'y', state: 'suspect', incarnation: 0 }] }, 1000);
+      expect(x.stateOf('y')).to.equal('suspect');
+      // Long past the suspicion time, x still counts y (it has no evidence of its own).
+      x.tick(1000 + 400 + 1);
+      expect(x.stateOf('y')).to.equal('suspect');
+      expect(x.alive().has('y')).to.equal(true);
+      // The suspector's verdict, when it comes, is believed.
+      x.receive({ type: 'ping', seq: 3, from: 'z', updates: [{ name: 'y', state: 'dead', incarnation: 0 }] }, 1500);
+      expect(x.stateOf('y')).to.equal('dead');
+    });
+
+    it('each update is piggy-backed a bounded number of times, news of a failure before the alive news of start-up', () => {
+      const names = Array.from({ length: 30 }, (_, i) => `m${i}`);
+      const a = new Swim({ self: 'm0', random: () => 0.5, retransmitMult: 2 });
+      a.setKnown(names);
+      // Meet everyone (29 alive news), then hear that m7 died.
+      for (const n of names.slice(1)) a.receive({ type: 'ping', seq: 1, from: n, updates: [] }, 0);
+      const first = a.receive({ type: 'ping', seq: 2, from: 'm1', updates: [{ name: 'm7', state: 'dead', incarnation: 0 }] }, 1000).sends[0]!;
+      const carried: string[][] = [first.message.updates.slice(1).map((u) => `${u.name}:${u.state}`)];
+      for (let i = 0; i < 19; i++) {
+        const ack = a.receive({ type: 'ping', seq: 10 + i, from: 'm2', updates: [] }, 1000 + i).sends[0]!;
+        carried.push(ack.message.updates.slice(1).map((u) => `${u.name}:${u.state}`));
+      }
+      // First in the first datagram, and in at most 2 * ceil(log10(30 + 1)) = 4 datagrams.
+      expect(carried[0]![0]).to.equal('m7:dead');
+      expect(carried.filter((c) => c.includes('m7:dead'))).to.have.length(4);
+      // Once every update went out its 4 times, a datagram carries only the sender's own news.
+      expect(carried[19]).to.deep.equal([]);
+      // One datagram never carries the same news twice.
+      for (const c of carried) expect(new Set(c).size).to.equal(c.length);
+    });
+  });
 });

@@ -1,0 +1,226 @@
+/**
+ * Growth with the number of Services (issue #22): for each N, the controller and the speaker
+ * at N LoadBalancer Services, one table row each, and a PNG plot of the curves.
+ *
+ * Controller: the embedded API server in its own process (bench/support/apiserver-process.ts),
+ * N Services, then `herald controller` (npm run build's output) started as its own process:
+ * time until every Service has an address (counted from a watch), Services/s, its CPU seconds
+ * and peak RSS over that, RSS settled and idle CPU afterwards, and its API writes per Service
+ * (counted by the API server by User-Agent). Reference in the same run: N status patches of
+ * other Services by a plain loop, 16 at a time (what "one status write per Service" costs).
+ *
+ * Speaker: bench/speaker.ts (BGP mode, one speaker against BIRD in network namespaces) at the
+ * same N, run as a child and its figures read from its output: time until every route is at
+ * BIRD, RSS settled and peak, idle CPU, the ServiceBGPStatus objects and API writes.
+ *
+ *   sudo npm run bench:scale -- [--n 1000,10000] [--png FILE] [--skip-speaker]
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { KubeClient, NAMESPACES, SERVICES, heraldResource, type KubeObject, type WatchStream } from '../src/k8s/index.js';
+import { REPO_ROOT } from '../test/support/crds.js';
+import { ApiWrites } from './support/api-writes.js';
+import { pool, sleep, until } from './support/common.js';
+import { heraldCommand } from './support/herald-command.js';
+import { plotPanels, type Rgb } from './support/png-plot.js';
+import { clockTicks, cpuPercent, cpuTicks, peakRssBytes, rssBytes } from './support/proc-stats.js';
+
+interface ControllerRow {
+  n: number;
+  secs: number;
+  cpuSecs: number;
+  peakMb: number;
+  settledMb: number;
+  idleCpu: number;
+  writesPerService: number;
+  writeKinds: string;
+  refSecs: number;
+  load: number;
+}
+
+interface SpeakerRow {
+  n: number;
+  routesSecs: number;
+  settledMb: number;
+  peakMb: number;
+  idleCpu: number;
+  statusObjects: number;
+  writesPerService: number;
+  load: number;
+  error?: string;
+}
+
+const mb = (b: number): number => b / 1024 / 1024;
+
+function list(name: string, dflt: number[]): number[] {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 ? (process.argv[i + 1] ?? '').split(',').map(Number) : dflt;
+}
+
+/** Waits (at most 120 s) until RSS moved by less than 1 MB over 10 s, sampled each second. */
+async function settle(pid: number): Promise<void> {
+  const t = performance.now();
+  const samples: number[] = [];
+  while (performance.now() - t < 120_000) {
+    samples.push(rssBytes(pid));
+    const last = samples.slice(-11);
+    if (last.length === 11 && Math.max(...last) - Math.min(...last) < 1024 * 1024) return;
+    await sleep(1000);
+  }
+}
+
+async function stopProcess(p: ChildProcess | undefined): Promise<void> {
+  if (!p || p.exitCode !== null || p.signalCode !== null) return;
+  p.kill('SIGTERM');
+  await Promise.race([new Promise((r) => p.once('exit', r)), sleep(10_000)]);
+  if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
+}
+
+async function controllerRun(n: number, cmd: string[], dir: string): Promise<ControllerRow> {
+  const sock = join(dir, `api-${n}.sock`);
+  const kubeconfig = join(dir, `kubeconfig-${n}`);
+  const api = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'bench', 'support', 'apiserver-process.ts'), sock, kubeconfig, '2001:db8:fff::/108'], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  let controller: ChildProcess | undefined;
+  let watch: WatchStream | undefined;
+  let client: KubeClient | undefined;
+  try {
+    await new Promise<void>((resolve, reject) => {
+      createInterface({ input: api.stdout! }).on('line', (l) => (l.startsWith('ready') ? resolve() : undefined));
+      api.once('exit', (code) => reject(new Error(`the API server exited (${code})`)));
+    });
+    const writes = new ApiWrites(api);
+    client = KubeClient.fromString(readFileSync(kubeconfig, 'utf8'));
+    for (const ns of ['herald-system', 'bench', 'plain']) await client.create(NAMESPACES, { metadata: { name: ns } });
+    await client.create(heraldResource('IPAddressPool'), { metadata: { name: 'bench', namespace: 'herald-system' }, spec: { addresses: ['2001:db8:1::/104'] } } as KubeObject);
+    // The reference Services carry another loadBalancerClass, so the controller leaves them alone.
+    const svc = (ns: string, i: number): KubeObject => ({
+      metadata: { name: `s-${i}`, namespace: ns },
+      spec: { type: 'LoadBalancer', ipFamilies: ['IPv6'], allocateLoadBalancerNodePorts: false, ports: [{ port: 80 }], ...(ns === 'plain' ? { loadBalancerClass: 'example.com/reference' } : {}) },
+    });
+    await pool(n, 16, (i) => client!.create(SERVICES, svc('bench', i)));
+    await pool(n, 16, (i) => client!.create(SERVICES, svc('plain', i)));
+    const c = client;
+    const refSecs = await pool(n, 16, (i) => c.patch(SERVICES, 'plain', `s-${i}`, { status: { loadBalancer: { ingress: [{ ip: `2001:db8:2::${(i + 1).toString(16)}`, ipMode: 'VIP' }] } } }, { status: true }));
+
+    const assigned = new Set<string>();
+    const start = await client.list(SERVICES, { namespace: 'bench', limit: 1 });
+    watch = await client.watch(SERVICES, { namespace: 'bench', resourceVersion: start.resourceVersion }, (type, o) => {
+      const ingress = (o['status'] as { loadBalancer?: { ingress?: unknown[] } } | undefined)?.loadBalancer?.ingress ?? [];
+      if (type !== 'DELETED' && ingress.length > 0) assigned.add(o.metadata.name);
+    }, () => undefined);
+    const hz = clockTicks();
+    const t0 = performance.now();
+    controller = spawn(process.execPath, [...cmd, 'controller', '--kubeconfig', kubeconfig, '--metrics-port', '0', '--metrics-host', '127.0.0.1', '--log-level', 'warn'], { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+    const pid = controller.pid!;
+    const ctl = controller;
+    await until(() => {
+      if (ctl.exitCode !== null) throw new Error(`the controller exited (${ctl.exitCode})`);
+      return assigned.size >= n;
+    }, `${n} Services assigned`, 1_800_000, 100);
+    const secs = (performance.now() - t0) / 1000;
+    const cpuSecs = cpuTicks(pid) / hz;
+    await settle(pid);
+    const settled = rssBytes(pid);
+    const [idle] = await cpuPercent([pid], 10_000, hz);
+    // The peak over the whole run (the assignment burst and the garbage collected after it).
+    const peak = peakRssBytes(pid);
+    const w = await writes.by('herald-controller');
+    return {
+      n,
+      secs,
+      cpuSecs,
+      peakMb: mb(peak),
+      settledMb: mb(settled),
+      idleCpu: idle!,
+      writesPerService: w.total / n,
+      writeKinds: [...w.byKind].map(([k, v]) => `${k} ${v}`).join(', '),
+      refSecs,
+      load: loadavg()[0]!,
+    };
+  } finally {
+    watch?.stop();
+    client?.close();
+    await stopProcess(controller);
+    await stopProcess(api);
+  }
+}
+
+/** bench/speaker.ts at N, its figures read from its report. */
+async function speakerRun(n: number): Promise<SpeakerRow> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'bench', 'speaker.ts'), '--n', String(n), '--trials', '5', '--window', '10'], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-4000)));
+  const code = await new Promise<number | null>((r) => child.once('exit', r));
+  const num = (re: RegExp): number => Number(re.exec(out)?.[1] ?? NaN);
+  const row: SpeakerRow = {
+    n,
+    routesSecs: num(/all \d+ routes at BIRD ([\d.]+) s after the last assignment/),
+    settledMb: num(/speaker RSS \(VmRSS\)\s+([\d.]+) MB settled/),
+    peakMb: num(/\(VmHWM\) ([\d.]+) MB/),
+    idleCpu: num(/speaker idle CPU\s+([\d.]+) %/),
+    statusObjects: num(/all (\d+) ServiceBGPStatus written/),
+    writesPerService: num(/speaker API writes \d+ for \d+ Services \(([\d.]+) per Service\)/),
+    load: loadavg()[0]!,
+  };
+  process.stdout.write(out.replace(/^/gm, '    | '));
+  if (code !== 0) row.error = `bench/speaker exited ${code}: ${err.split('\n').filter((l) => l.trim()).slice(-3).join(' / ')}`;
+  return row;
+}
+
+const f = (v: number, d = 1): string => (Number.isFinite(v) ? v.toFixed(d) : 'n/a');
+
+async function main(): Promise<void> {
+  const ns = list('n', [1000, 10_000]);
+  const skipSpeaker = process.argv.includes('--skip-speaker');
+  const pi = process.argv.indexOf('--png');
+  const dir = mkdtempSync(join(tmpdir(), 'herald-scale-'));
+  const png = pi >= 0 ? process.argv[pi + 1]! : join(tmpdir(), `herald-scale-${process.pid}.png`);
+  if (!skipSpeaker && process.getuid?.() !== 0) throw new Error('bench/scale needs root for the speaker part (network namespaces); --skip-speaker runs the controller only');
+  const cores = Number(spawnSync('nproc', { encoding: 'utf8' }).stdout.trim());
+  console.log(`herald bench scale: N = ${ns.join(', ')} Services; node ${process.version}, ${cores} cores, load ${loadavg().map((l) => l.toFixed(1)).join(' ')} at the start`);
+  const ctl: ControllerRow[] = [];
+  const spk: SpeakerRow[] = [];
+  try {
+    const cmd = heraldCommand(dir, false);
+    for (const n of ns) {
+      const c = await controllerRun(n, cmd, dir);
+      ctl.push(c);
+      console.log(`  controller N=${n}: all assigned ${f(c.secs, 2)} s from its start (${f(n / c.secs, 0)}/s); plain status-patch loop, 16 at a time ${f(c.refSecs, 2)} s (${f(n / c.refSecs, 0)}/s); CPU ${f(c.cpuSecs)} s; RSS peak ${f(c.peakMb)} MB, settled ${f(c.settledMb)} MB; idle CPU ${f(c.idleCpu, 2)} %; API writes ${f(c.writesPerService, 2)}/Service (${c.writeKinds}); load ${f(c.load)}`);
+      if (skipSpeaker) continue;
+      const s = await speakerRun(n);
+      spk.push(s);
+      console.log(`  speaker N=${n}: ${s.error ?? `routes at BIRD ${f(s.routesSecs)} s; RSS settled ${f(s.settledMb)} MB, peak ${f(s.peakMb)} MB; idle CPU ${f(s.idleCpu, 2)} %; ${f(s.statusObjects, 0)} ServiceBGPStatus; API writes ${f(s.writesPerService, 2)}/Service`}; load ${f(s.load)}`);
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+
+  console.log('\n       N | ctl s  | ctl Svc/s | ref s  | ctl CPU s | ctl RSS peak/settled MB | ctl writes/Svc | spk routes s | spk RSS settled/peak MB | spk idle CPU % | spk statuses | spk writes/Svc | load');
+  for (const c of ctl) {
+    const s = spk.find((x) => x.n === c.n);
+    console.log([
+      String(c.n).padStart(8), f(c.secs, 2).padStart(6), f(c.n / c.secs, 0).padStart(9), f(c.refSecs, 2).padStart(6), f(c.cpuSecs).padStart(9),
+      `${f(c.peakMb)} / ${f(c.settledMb)}`.padStart(23), f(c.writesPerService, 2).padStart(14),
+      (s ? f(s.routesSecs) : '-').padStart(12), (s ? `${f(s.settledMb)} / ${f(s.peakMb)}` : '-').padStart(23), (s ? f(s.idleCpu, 2) : '-').padStart(14),
+      (s ? f(s.statusObjects, 0) : '-').padStart(12), (s ? f(s.writesPerService, 2) : '-').padStart(14), `${f(c.load)}/${s ? f(s.load) : '-'}`,
+    ].join(' | '));
+  }
+  const red: Rgb = [200, 30, 30];
+  const blue: Rgb = [30, 60, 200];
+  const grey: Rgb = [150, 150, 150];
+  const xs = ctl.map((c) => c.n);
+  writeFileSync(png, plotPanels([
+    { series: [{ color: red, points: ctl.map((c) => [c.n, c.secs]) }, { color: grey, points: ctl.map((c) => [c.n, c.refSecs]) }, { color: blue, points: spk.map((s) => [s.n, s.routesSecs]) }] },
+    { series: [{ color: red, points: ctl.map((c) => [c.n, c.peakMb]) }, { color: blue, points: spk.map((s) => [s.n, s.peakMb]) }] },
+    { series: [{ color: red, points: ctl.map((c) => [c.n, c.writesPerService]) }, { color: blue, points: spk.map((s) => [s.n, s.writesPerService]) }] },
+  ], xs));
+  console.log(`\nplot: ${png}  (x: Services, log scale; panels: seconds to all assigned / all routes at BIRD, peak RSS MB, API writes per Service; red controller, blue speaker, grey the plain status-patch loop)`);
+  console.log('(2-core machine shared with other work: the load column is the 1-minute load average when each row finished)');
+}
+
+await main();
