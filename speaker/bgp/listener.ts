@@ -15,7 +15,7 @@ import { createServer, type Server, type Socket } from 'node:net';
 import type { Clock, TimerHandle } from '../../src/core/clock.js';
 import { errorMessage } from '../../src/core/errors.js';
 import type { Logger } from '../../src/core/logger.js';
-import { backoffDelay, type BackoffOptions } from '../../src/k8s/backoff.js';
+import { backoffDelay, type BackoffOptions } from '../../src/core/backoff.js';
 import type { NativeAddon } from '../../native/index.js';
 import { wrapSocket, type Connection } from './transport.js';
 

@@ -8,7 +8,7 @@
 import type { Clock, TimerHandle } from '../../src/core/clock.js';
 import { errorMessage } from '../../src/core/errors.js';
 import type { Logger } from '../../src/core/logger.js';
-import { backoffDelay } from '../../src/k8s/backoff.js';
+import { backoffDelay } from '../../src/core/backoff.js';
 import type { NativeAddon, PacketSocketHandle } from '../../native/index.js';
 import type { Iface } from './links.js';
 

@@ -12,7 +12,7 @@ import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { KubeApiError, isNotFound } from './api-error.js';
 import type { KubeClient, KubeObject } from './client.js';
-import { backoffDelay } from './backoff.js';
+import { backoffDelay } from '../core/backoff.js';
 import { EVENTS } from './resources.js';
 
 export interface ObjectReference {

@@ -7,7 +7,7 @@
 import type { Clock, TimerHandle } from '../core/clock.js';
 import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import { backoffDelay } from './backoff.js';
+import { backoffDelay } from '../core/backoff.js';
 import { isGone, isNotFound } from './api-error.js';
 import type { KubeClient, KubeObject, ResourceType, WatchStream } from './client.js';
 

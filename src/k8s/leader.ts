@@ -4,6 +4,7 @@
  * clock from when it last saw the record change); the leader renews every retryPeriod and
  * steps down when it could not renew for renewDeadline; a clean stop releases the Lease.
  */
+import { jittered } from '../core/backoff.js';
 import type { Clock, TimerHandle } from '../core/clock.js';
 import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
@@ -107,8 +108,7 @@ export class LeaderElector {
       this.opts.logger.warn('leader election: lost the lease (renew deadline passed)', { lease: `${this.opts.namespace}/${this.opts.name}` });
       this.opts.onStoppedLeading();
     }
-    const jitter = this.leading ? 0 : Math.round(this.retryMs * 0.2 * (this.opts.random ?? Math.random)());
-    this.schedule(this.retryMs + jitter);
+    this.schedule(this.leading ? this.retryMs : jittered(this.retryMs, 0.2, this.opts.random ?? Math.random));
   }
 
   private async tryAcquireOrRenew(): Promise<boolean> {

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { FakeClock } from '../../../src/core/clock.js';
 import { WorkQueue } from '../../../src/k8s/queue.js';
-import { backoffDelay } from '../../../src/k8s/backoff.js';
+import { backoffDelay } from '../../../src/core/backoff.js';
 import { setCondition } from '../../../src/k8s/status.js';
 
 describe('k8s: work queue', () => {
