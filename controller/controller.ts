@@ -4,6 +4,7 @@
  * status and ConfigurationState. On start it replays Services that already hold addresses
  * (oldest first) before any pending Service is given one.
  */
+import { CONTROLLER_NAME } from '../src/api/names.js';
 import { randomBytes } from 'node:crypto';
 import type { Registry } from 'prom-client';
 import { GROUP, VERSION } from '../src/api/group.js';
@@ -28,7 +29,6 @@ import { viewService, type ServiceView } from './service-view.js';
 import { makeMetrics, type Metrics } from './metrics.js';
 import { conditionsOf, ensureMemberlistSecret, writeConfigurationState, writePoolStatus, type StatusDeps } from './status-objects.js';
 
-export { MEMBERLIST_SECRET } from './status-objects.js';
 
 const POOLS = heraldResource('IPAddressPool');
 
@@ -103,7 +103,7 @@ export class Controller {
     this.queue = new WorkQueue({ clock: opts.clock, baseDelayMs: 50, maxDelayMs: 60_000 });
     this.poolQueue = new WorkQueue({ clock: opts.clock, baseDelayMs: 100, maxDelayMs: 60_000 });
     this.writer = new StatusWriter({ client: opts.client });
-    this.events = new EventRecorder({ client: opts.client, clock: opts.clock, logger: this.log, component: 'herald-controller' });
+    this.events = new EventRecorder({ client: opts.client, clock: opts.clock, logger: this.log, component: CONTROLLER_NAME });
     this.eventPump = new EventPump({ clock: opts.clock, work: this.queue, delayMs: EVENT_DELAY_MS, record: (ref, e) => void this.events.record(ref, e.type, e.reason, e.message) });
     this.metrics = makeMetrics(opts.registry, {
       pools: () => this.allocator.poolNames().flatMap((p) => {

@@ -3,6 +3,7 @@
  * With leader election only the Lease holder runs the controller; a standby that takes over
  * builds its state from the cluster.
  */
+import { CONTROLLER_LEASE, CONTROLLER_NAME } from '../src/api/names.js';
 import { hostname } from 'node:os';
 import { systemClock, type Clock } from '../src/core/clock.js';
 import { HeraldError } from '../src/core/errors.js';
@@ -69,7 +70,7 @@ export async function runController(opts: ControllerMainOptions): Promise<Runnin
   let leading = !opts.leaderElect;
   const sec = opts.metricsSecurity;
   const secure = sec
-    ? await secureMetrics({ client: opts.client, clock, logger: log, commonName: 'herald-controller', dnsNames: metricsServiceNames('herald-controller-metrics', opts.namespace), ...(opts.metricsHost ? { host: opts.metricsHost } : {}), ...(sec.certFile !== undefined ? { certFile: sec.certFile } : {}), ...(sec.keyFile !== undefined ? { keyFile: sec.keyFile } : {}) })
+    ? await secureMetrics({ client: opts.client, clock, logger: log, commonName: CONTROLLER_NAME, dnsNames: metricsServiceNames(`${CONTROLLER_NAME}-metrics`, opts.namespace), ...(opts.metricsHost ? { host: opts.metricsHost } : {}), ...(sec.certFile !== undefined ? { certFile: sec.certFile } : {}), ...(sec.keyFile !== undefined ? { keyFile: sec.keyFile } : {}) })
     : undefined;
   const ops = await startOpsServer({
     registry,
@@ -107,7 +108,7 @@ export async function runController(opts: ControllerMainOptions): Promise<Runnin
     clock,
     logger: log,
     namespace: opts.namespace,
-    name: opts.leaseName ?? 'herald-controller',
+    name: opts.leaseName ?? CONTROLLER_LEASE,
     identity: opts.identity ?? `${hostname()}-${process.pid}`,
     ...(opts.leaseDurationMs !== undefined ? { leaseDurationMs: opts.leaseDurationMs } : {}),
     ...(opts.renewDeadlineMs !== undefined ? { renewDeadlineMs: opts.renewDeadlineMs } : {}),

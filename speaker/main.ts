@@ -1,4 +1,5 @@
 /** The speaker's composition root: options in, dependencies wired, run until stopped. */
+import { SPEAKER_NAME } from '../src/api/names.js';
 import { systemClock } from '../src/core/clock.js';
 import type { Logger } from '../src/core/logger.js';
 import type { KubeClient } from '../src/k8s/index.js';
@@ -40,7 +41,7 @@ export async function runSpeaker(opts: SpeakerMainOptions): Promise<{ done: Prom
   const speaker = new Speaker({ client: opts.client, clock, logger: opts.logger, registry, node: opts.node, namespace: opts.namespace, native, ...(opts.lbClass ? { lbClass: opts.lbClass } : {}), ...(opts.memberExpireMs ? { memberExpireMs: opts.memberExpireMs } : {}), ...(opts.memberPort !== undefined ? { memberPort: opts.memberPort } : {}), ...(opts.bgpListen !== undefined ? { bgpListen: opts.bgpListen } : {}), ...(opts.excludeInterfaces ? { excludeInterfaces: opts.excludeInterfaces } : {}) });
   const sec = opts.metricsSecurity;
   const secure = sec
-    ? await secureMetrics({ client: opts.client, clock, logger: opts.logger, commonName: 'herald-speaker', dnsNames: metricsServiceNames('herald-speaker-metrics', opts.namespace), ...(opts.metricsHost ? { host: opts.metricsHost } : {}), ...(sec.certFile !== undefined ? { certFile: sec.certFile } : {}), ...(sec.keyFile !== undefined ? { keyFile: sec.keyFile } : {}) })
+    ? await secureMetrics({ client: opts.client, clock, logger: opts.logger, commonName: SPEAKER_NAME, dnsNames: metricsServiceNames(`${SPEAKER_NAME}-metrics`, opts.namespace), ...(opts.metricsHost ? { host: opts.metricsHost } : {}), ...(sec.certFile !== undefined ? { certFile: sec.certFile } : {}), ...(sec.keyFile !== undefined ? { keyFile: sec.keyFile } : {}) })
     : undefined;
   const ops = await startOpsServer({ registry, port: opts.metricsPort, ...(opts.metricsHost ? { host: opts.metricsHost } : {}), ...(secure ? { secure } : {}), ...(opts.healthPort !== undefined ? { healthPort: opts.healthPort } : {}), logger: opts.logger, notReadyReason: () => speaker.notReadyReason() });
   await speaker.start();

@@ -9,12 +9,12 @@
  * 10 s and states 30 s, so an idle cluster is not a stream of API writes (every speaker sees
  * every renewal); a speaker still on Leases honours the stated duration.
  */
+import { SPEAKER_LEASE_PREFIX } from '../../src/api/names.js';
 import type { Clock, TimerHandle } from '../../src/core/clock.js';
 import { errorMessage } from '../../src/core/errors.js';
 import type { Logger } from '../../src/core/logger.js';
 import { Informer, isAlreadyExists, isNotFound, LEASES, type KubeClient, type KubeObject } from '../../src/k8s/index.js';
 
-export const SPEAKER_LEASE_PREFIX = 'herald-speaker-';
 const LABEL = 'app.kubernetes.io/component';
 
 export interface MembershipOptions {
