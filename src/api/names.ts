@@ -9,7 +9,7 @@ export const CONTROLLER_NAME = 'herald-controller';
 /** The speaker's name: User-Agent and fieldManager of its writes, Event source. */
 export const SPEAKER_NAME = 'herald-speaker';
 /** The controller's leader-election Lease (overridable with --lease-name). */
-export const CONTROLLER_LEASE = CONTROLLER_NAME;
+export const CONTROLLER_LEASE = 'herald-controller';
 /** Each speaker's membership Lease is this prefix plus its node name. */
 export const SPEAKER_LEASE_PREFIX = `${SPEAKER_NAME}-`;
 /** The Secret holding the speakers' SWIM (memberlist) key, created by the controller. */

@@ -11,7 +11,7 @@ import type { Clock } from '../core/clock.js';
 import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { KubeApiError, isNotFound } from './api-error.js';
-import type { KubeClient, KubeObject } from './client.js';
+import type { KubeClient } from './client.js';
 import { backoffDelay } from '../core/backoff.js';
 import { EVENTS } from './resources.js';
 
@@ -59,17 +59,6 @@ interface Seen {
   firstTimestamp: string;
   /** Monotonic ms of the last occurrence (the aggregation window ignores wall-clock jumps). */
   lastSeenMs: number;
-}
-
-export function referenceOf(obj: KubeObject, apiVersion = obj.apiVersion ?? 'v1', kind = obj.kind ?? ''): ObjectReference {
-  return {
-    apiVersion,
-    kind,
-    name: obj.metadata.name,
-    ...(obj.metadata.namespace !== undefined ? { namespace: obj.metadata.namespace } : {}),
-    ...(obj.metadata.uid !== undefined ? { uid: obj.metadata.uid } : {}),
-    ...(obj.metadata.resourceVersion !== undefined ? { resourceVersion: obj.metadata.resourceVersion } : {}),
-  };
 }
 
 export class EventRecorder {
