@@ -161,7 +161,7 @@ export class Controller {
     for (let i = 0; i < (this.opts.workers ?? 16); i++) this.workersDone.push(this.work());
     this.workersDone.push(this.poolWork());
     await this.ensureMemberlistSecret();
-    this.log.info('controller started', { services: this.services.list().length, pools: this.allocator.poolNames().length });
+    this.log.info('controller started', { event: 'started', services: this.services.list().length, pools: this.allocator.poolNames().length });
   }
 
   /** Service Events wait for the queued Service writes they describe (see EventPump). */
@@ -258,10 +258,10 @@ export class Controller {
     this.configErrors = parsed.errors;
     this.metrics.config.observe(parsed.errors.length);
     const logged = capList(parsed.errors, MAX_LOGGED_CONFIG_ERRORS);
-    for (const e of logged.shown) this.log.warn('invalid IPAddressPool', { pool: e.object.name, field: e.field, reason: e.reason });
+    for (const e of logged.shown) this.log.warn('invalid IPAddressPool', { event: 'invalidPool', pool: e.object.name, field: e.field, reason: e.reason });
     if (logged.omitted > 0) this.log.warn('more pool errors not logged (see ConfigurationState and pool conditions)', { omitted: logged.omitted, total: parsed.errors.length });
     const { notInPool } = this.allocator.setPools(parsed.config.pools.values(), parsed.invalidPools);
-    if (notInPool.length > 0) this.log.warn('addresses outside every pool are kept', { services: notInPool });
+    if (notInPool.length > 0) this.log.warn('addresses outside every pool are kept', { event: 'addressesOutsidePools', services: notInPool });
     if (requeue) this.retryWaiting();
     for (const p of this.pools.list()) this.poolQueue.add(p.metadata.name);
     this.poolQueue.add('\u0000configurationstate');
@@ -305,7 +305,7 @@ export class Controller {
         this.queue.forget(key);
       } catch (err) {
         const delay = this.queue.addRateLimited(key);
-        this.log.warn('service sync failed, will retry', { service: key, error: errorMessage(err), retryInMs: delay });
+        this.log.warn('service sync failed, will retry', { event: 'syncFailed', service: key, error: errorMessage(err), retryInMs: delay });
       } finally {
         end();
         this.queue.done(key);
@@ -353,7 +353,7 @@ export class Controller {
         this.poolQueue.forget(key);
       } catch (err) {
         const delay = this.poolQueue.addRateLimited(key);
-        this.log.warn('pool status write failed, will retry', { pool: key, error: errorMessage(err), retryInMs: delay });
+        this.log.warn('pool status write failed, will retry', { event: 'statusWriteFailed', pool: key, error: errorMessage(err), retryInMs: delay });
       } finally {
         this.poolQueue.done(key);
       }

@@ -84,7 +84,7 @@ export class LeaseMembership {
     const now = [...this.alive()].sort().join(',');
     if (now !== this.lastAlive) {
       this.lastAlive = now;
-      this.opts.logger.info('speaker membership', { alive: now });
+      this.opts.logger.info('speaker membership', { event: 'membersChanged', alive: now });
       this.opts.onChange();
     }
   }
@@ -102,7 +102,7 @@ export class LeaseMembership {
     if (this.renewMs === renewMs && this.durationMs === durationMs) return;
     this.renewMs = renewMs;
     this.durationMs = durationMs;
-    this.opts.logger.info('speaker lease: renewing less often (the failure detector runs over UDP)', { renewSeconds: renewMs / 1000, durationSeconds: durationMs / 1000 });
+    this.opts.logger.info('renewing the speaker lease less often (the failure detector runs over UDP)', { renewSeconds: renewMs / 1000, durationSeconds: durationMs / 1000 });
   }
 
   /** One write per renewal: the informer's cache says whether our Lease exists. */
@@ -120,7 +120,7 @@ export class LeaseMembership {
         await create().catch((err: unknown) => (isAlreadyExists(err) ? patch() : Promise.reject(err)));
       }
     } catch (err) {
-      this.opts.logger.warn('could not renew the speaker lease', { error: errorMessage(err) });
+      this.opts.logger.warn('could not renew the speaker lease', { event: 'leaseRenewFailed', error: errorMessage(err) });
     }
     this.renewTimer = this.opts.clock.setTimeout(() => void this.renew(), this.renewMs);
   }

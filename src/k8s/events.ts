@@ -154,7 +154,7 @@ export class EventRecorder {
         return false;
       }
       this.stats.failed++;
-      this.opts.logger.warn('could not record event', { reason, object: `${ref.namespace ?? ''}/${ref.name}`, error: errorMessage(err) });
+      this.opts.logger.warn('could not record event', { event: 'eventWriteFailed', reason, object: `${ref.namespace ?? ''}/${ref.name}`, error: errorMessage(err) });
       return false;
     });
     this.chain = p.then(() => undefined);

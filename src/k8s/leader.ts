@@ -89,7 +89,7 @@ export class LeaderElector {
     try {
       ok = await this.tryAcquireOrRenew();
     } catch (err) {
-      this.opts.logger.warn('leader election: lease request failed', { lease: `${this.opts.namespace}/${this.opts.name}`, error: errorMessage(err) });
+      this.opts.logger.warn('lease request failed', { event: 'leaseRequestFailed', lease: `${this.opts.namespace}/${this.opts.name}`, error: errorMessage(err) });
     }
     if (this.stopped) return;
     const now = this.opts.clock.monotonic();
@@ -97,7 +97,7 @@ export class LeaderElector {
       this.lastRenewMs = now;
       if (!this.leading) {
         this.leading = true;
-        this.opts.logger.info('leader election: became leader', { lease: `${this.opts.namespace}/${this.opts.name}`, identity: this.opts.identity });
+        this.opts.logger.info('became leader', { event: 'leaderElected', lease: `${this.opts.namespace}/${this.opts.name}`, identity: this.opts.identity });
         this.opts.onStartedLeading();
       }
       this.schedule(this.retryMs);
@@ -105,7 +105,7 @@ export class LeaderElector {
     }
     if (this.leading && now - this.lastRenewMs >= this.renewMs) {
       this.leading = false;
-      this.opts.logger.warn('leader election: lost the lease (renew deadline passed)', { lease: `${this.opts.namespace}/${this.opts.name}` });
+      this.opts.logger.warn('lost the lease (renew deadline passed)', { event: 'leaseLost', lease: `${this.opts.namespace}/${this.opts.name}` });
       this.opts.onStoppedLeading();
     }
     this.schedule(this.leading ? this.retryMs : jittered(this.retryMs, 0.2, this.opts.random ?? Math.random));
@@ -185,7 +185,7 @@ export class LeaderElector {
         await this.opts.client.replace<Lease>(LEASES, { ...lease, spec: { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: now, acquireTime: now } });
       }
     } catch (err) {
-      this.opts.logger.warn('leader election: could not release the lease', { error: errorMessage(err) });
+      this.opts.logger.warn('could not release the lease', { event: 'leaseReleaseFailed', error: errorMessage(err) });
     }
     this.opts.onStoppedLeading();
   }
