@@ -103,6 +103,7 @@ export class Speaker {
     if (native) this.links = new NetlinkLinks({ native, logger: this.log.child({ component: 'layer2' }) });
     this.membership = new MembershipView({
       ...base,
+      logger: this.log.child({ component: 'membership' }),
       namespace: opts.namespace,
       node: opts.node,
       ...(opts.memberExpireMs ? { expireMs: opts.memberExpireMs } : {}),
