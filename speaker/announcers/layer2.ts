@@ -73,11 +73,13 @@ export class Layer2Announcer implements ProtocolAnnouncer<Layer2View, Layer2Anno
     told.forgetWhere((k) => (k.kind === 'l2Failed' || k.kind === 'l2Deferred') && !failed.has(k.ip) && !deferred.has(k.ip));
     const takenServices = new Set<string>();
     for (const ip of taken) {
+      this.opts.logger.info('answering for this IP now', { event: 'ipTaken', ip, services: want.get(ip)?.services ?? [] });
       for (const svc of want.get(ip)?.services ?? []) {
         takenServices.add(svc);
         this.opts.events(svc, 'Normal', 'nodeAssigned', `announcing ${ip} from node ${this.opts.node} via L2`);
       }
     }
+    for (const ip of released) this.opts.logger.info('no longer answering for this IP', { event: 'ipReleased', ip });
     if (takenServices.size > 0) await this.opts.status.forgetDeadOwners(takenServices, view.dead);
     return { protocol: 'l2', ips: [...want.keys()], services, taken, released };
   }
