@@ -186,10 +186,10 @@ export class Controller {
     // A write the server never answers must not hold the process: after eventFlushMs the
     // in-flight writes are abandoned (as in a crash; the next start works from what the server holds).
     const workers = await settlesWithin(this.opts.clock, Promise.all(this.workersDone), this.opts.eventFlushMs ?? 2000);
-    if (!workers) this.log.warn('stopping with Service writes unanswered');
+    if (!workers) this.log.warn('stopping with Service writes unanswered', { event: 'stoppedUnflushed' });
     await this.eventPump.idle();
     const flushed = await this.events.flushWithin(this.opts.eventFlushMs ?? 2000);
-    if (!flushed) this.log.warn('stopping with Events unwritten; the next start re-derives the important ones from status', { unwritten: this.events.pending() });
+    if (!flushed) this.log.warn('stopping with Events unwritten; the next start re-derives the important ones from status', { event: 'stoppedUnflushed', unwritten: this.events.pending() });
     this.events.close();
   }
 

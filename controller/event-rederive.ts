@@ -61,7 +61,7 @@ export async function listControllerEvents(client: KubeClient, log: Logger): Pro
       .filter((e) => (e['source'] as { component?: string } | undefined)?.component === CONTROLLER_NAME)
       .map((e) => ({ uid: String((e['involvedObject'] as { uid?: string } | undefined)?.uid ?? ''), reason: String(e['reason'] ?? ''), message: String(e['message'] ?? '') }));
   } catch (err) {
-    log.warn('cannot list Events; lost ones are not re-derived this time', { error: errorMessage(err) });
+    log.warn('cannot list Events; lost ones are not re-derived this time', { event: 'eventListFailed', error: errorMessage(err) });
     return undefined;
   }
 }

@@ -69,9 +69,9 @@ export async function ensureMemberlistSecret(d: StatusDeps, random: (n: number) 
     if (await d.client.tryGet(SECRETS, d.namespace, MEMBERLIST_SECRET)) return;
     const key = random(32).toString('base64');
     await d.client.create(SECRETS, { metadata: { name: MEMBERLIST_SECRET, namespace: d.namespace }, type: 'Opaque', data: { [MEMBERLIST_SECRET_KEY]: Buffer.from(key).toString('base64') } });
-    d.log.info('created the memberlist secret', { secret: `${d.namespace}/${MEMBERLIST_SECRET}` });
+    d.log.info('created the memberlist secret', { event: 'memberlistSecretCreated', secret: `${d.namespace}/${MEMBERLIST_SECRET}` });
   } catch (err) {
-    if (!isAlreadyExists(err)) d.log.warn('could not create the memberlist secret', { error: errorMessage(err) });
+    if (!isAlreadyExists(err)) d.log.warn('could not create the memberlist secret', { event: 'memberlistSecretFailed', error: errorMessage(err) });
   }
 }
 

@@ -127,7 +127,7 @@ export class SpeakerStatusObjects {
       await this.o.writer.update(CONFIG_STATE, this.o.namespace, name, () => status, obj);
       this.lastConfigState = text;
     } catch (err) {
-      this.o.log.warn('could not write ConfigurationState', { error: errorMessage(err) });
+      this.o.log.warn('could not write ConfigurationState', { event: 'statusWriteFailed', error: errorMessage(err) });
     }
   }
 
@@ -143,7 +143,7 @@ export class SpeakerStatusObjects {
         if (services.has(`${st.serviceNamespace ?? ''}/${st.serviceName ?? ''}`)) await this.o.client.tryDelete(L2_STATUS, this.o.namespace, o.metadata.name);
       }
     } catch (err) {
-      this.o.log.warn('could not clean the status of dead speakers', { error: errorMessage(err) });
+      this.o.log.warn('could not clean the status of dead speakers', { event: 'statusWriteFailed', error: errorMessage(err) });
     }
   }
 
@@ -164,7 +164,7 @@ export class SpeakerStatusObjects {
         await this.o.writer.update(SESSION_STATE, this.o.namespace, name, (o) => (JSON.stringify(o['status'] ?? {}) === text ? undefined : status), obj);
         this.lastSession.set(name, { text, at: now });
       } catch (err) {
-        if (!isNotFound(err) && !isAlreadyExists(err)) this.o.log.warn('could not write BGPSessionState', { peer: s.peer, error: errorMessage(err) });
+        if (!isNotFound(err) && !isAlreadyExists(err)) this.o.log.warn('could not write BGPSessionState', { event: 'statusWriteFailed', peer: s.peer, error: errorMessage(err) });
       }
     }
   }

@@ -134,7 +134,7 @@ export class LeaseMembership {
     try {
       await this.opts.client.delete(LEASES, this.opts.namespace, `${SPEAKER_LEASE_PREFIX}${this.opts.node}`);
     } catch (err) {
-      if (!isNotFound(err)) this.opts.logger.warn('could not delete the speaker lease', { error: errorMessage(err) });
+      if (!isNotFound(err)) this.opts.logger.warn('could not delete the speaker lease', { event: 'leaseDeleteFailed', error: errorMessage(err) });
     }
   }
 }

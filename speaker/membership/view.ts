@@ -169,7 +169,7 @@ export class MembershipView {
    */
   private holdAfterPartition(since: number): void {
     this.rejoinUntil = since + DEFAULT_REJOIN_HOLD_MS;
-    this.opts.logger.info('layer2: back from a partition; taking no new IP until membership agrees again', { event: 'rejoining', holdMs: DEFAULT_REJOIN_HOLD_MS });
+    this.opts.logger.info('back from a partition; taking no new IP until membership agrees again', { event: 'rejoining', holdMs: DEFAULT_REJOIN_HOLD_MS });
     const check = (): void => {
       if (this.stopped || this.rejoinUntil === 0) return;
       if (this.swim?.heardFromAllSince(since) || this.opts.clock.monotonic() >= this.rejoinUntil) {
