@@ -1,4 +1,5 @@
 /** `herald controller`: assigns LoadBalancer addresses. */
+import { CONTROLLER_LEASE, CONTROLLER_NAME } from '../src/api/names.js';
 import type { Argv } from 'yargs';
 import type { Command, GlobalArgs } from '../src/cli/command.js';
 import type { CliIO } from '../src/cli/io.js';
@@ -13,7 +14,7 @@ const builder = (y: Argv<GlobalArgs>) =>
     .option('namespace', { type: 'string', default: process.env['POD_NAMESPACE'] ?? 'herald-system', describe: "namespace of Herald's configuration" })
     .option('lb-class', { type: 'string', describe: 'serve only Services with this spec.loadBalancerClass (default: those with none)' })
     .option('leader-elect', { type: 'boolean', default: false, describe: 'run only while holding the Lease (for more than one replica)' })
-    .option('lease-name', { type: 'string', default: 'herald-controller' })
+    .option('lease-name', { type: 'string', default: CONTROLLER_LEASE })
     .option('lease-duration', { type: 'number', default: 15, describe: 'seconds' })
     .option('renew-deadline', { type: 'number', default: 10, describe: 'seconds' })
     .option('retry-period', { type: 'number', default: 2, describe: 'seconds' })
@@ -31,7 +32,7 @@ export function controllerCommand(io: CliIO, waitForStop: () => Promise<void>, s
       const { runController } = await import('../controller/main.js');
       const security = metricsSecurityFrom(args);
       const logger = createWinstonLogger({ level: args['log-level'], stream: io.stderr });
-      const client = args.kubeconfig ? KubeClient.fromFile(args.kubeconfig, { userAgent: 'herald-controller' }) : KubeClient.fromDefault({ userAgent: 'herald-controller' });
+      const client = args.kubeconfig ? KubeClient.fromFile(args.kubeconfig, { userAgent: CONTROLLER_NAME }) : KubeClient.fromDefault({ userAgent: CONTROLLER_NAME });
       const running = await runController({
         client,
         logger,

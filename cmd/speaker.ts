@@ -1,4 +1,5 @@
 /** `herald speaker`: announces service IPs from one node (Layer 2 and BGP). */
+import { SPEAKER_NAME } from '../src/api/names.js';
 import type { Argv } from 'yargs';
 import type { Command, GlobalArgs } from '../src/cli/command.js';
 import type { CliIO } from '../src/cli/io.js';
@@ -39,7 +40,7 @@ export function speakerCommand(io: CliIO, waitForStop: () => Promise<void>): Com
       const security = metricsSecurityFrom(args);
       const excludeInterfaces = parseInterfaceExclusions(args['l2-exclude-interfaces']);
       const logger = createWinstonLogger({ level: args['log-level'], stream: io.stderr }).child({ node: args.node });
-      const client = args.kubeconfig ? KubeClient.fromFile(args.kubeconfig, { userAgent: 'herald-speaker' }) : KubeClient.fromDefault({ userAgent: 'herald-speaker' });
+      const client = args.kubeconfig ? KubeClient.fromFile(args.kubeconfig, { userAgent: SPEAKER_NAME }) : KubeClient.fromDefault({ userAgent: SPEAKER_NAME });
       const r = await runSpeaker({ client, logger, node: args.node, namespace: args.namespace, ...(args['lb-class'] ? { lbClass: args['lb-class'] } : {}), metricsPort: args['metrics-port'], metricsHost: args['metrics-host'], ...(security ? { metricsSecurity: security } : {}), ...(args['health-port'] !== undefined ? { healthPort: args['health-port'] } : {}), memberExpireMs: args['member-expire'] * 1000, memberPort: args['member-port'], excludeInterfaces, bgpListen: args['bgp-listen'], stopSignal: waitForStop() });
       await r.done;
       client.close();

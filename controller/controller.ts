@@ -4,6 +4,7 @@
  * status and ConfigurationState. On start it replays Services that already hold addresses
  * (oldest first) before any pending Service is given one.
  */
+import { CONTROLLER_NAME } from '../src/api/names.js';
 import { randomBytes } from 'node:crypto';
 import type { Registry } from 'prom-client';
 import { GROUP, VERSION } from '../src/api/group.js';
@@ -28,7 +29,6 @@ import { viewService, type ServiceView } from './service-view.js';
 import { makeMetrics, type Metrics } from './metrics.js';
 import { conditionsOf, ensureMemberlistSecret, writeConfigurationState, writePoolStatus, type StatusDeps } from './status-objects.js';
 
-export { MEMBERLIST_SECRET } from './status-objects.js';
 
 const POOLS = heraldResource('IPAddressPool');
 
@@ -103,7 +103,7 @@ export class Controller {
     this.queue = new WorkQueue({ clock: opts.clock, baseDelayMs: 50, maxDelayMs: 60_000 });
     this.poolQueue = new WorkQueue({ clock: opts.clock, baseDelayMs: 100, maxDelayMs: 60_000 });
     this.writer = new StatusWriter({ client: opts.client });
-    this.events = new EventRecorder({ client: opts.client, clock: opts.clock, logger: this.log, component: 'herald-controller' });
+    this.events = new EventRecorder({ client: opts.client, clock: opts.clock, logger: this.log, component: CONTROLLER_NAME });
     this.eventPump = new EventPump({ clock: opts.clock, work: this.queue, delayMs: EVENT_DELAY_MS, record: (ref, e) => void this.events.record(ref, e.type, e.reason, e.message) });
     this.metrics = makeMetrics(opts.registry, {
       pools: () => this.allocator.poolNames().flatMap((p) => {
@@ -161,7 +161,7 @@ export class Controller {
     for (let i = 0; i < (this.opts.workers ?? 16); i++) this.workersDone.push(this.work());
     this.workersDone.push(this.poolWork());
     await this.ensureMemberlistSecret();
-    this.log.info('controller started', { services: this.services.list().length, pools: this.allocator.poolNames().length });
+    this.log.info('controller started', { event: 'started', services: this.services.list().length, pools: this.allocator.poolNames().length });
   }
 
   /** Service Events wait for the queued Service writes they describe (see EventPump). */
@@ -186,10 +186,10 @@ export class Controller {
     // A write the server never answers must not hold the process: after eventFlushMs the
     // in-flight writes are abandoned (as in a crash; the next start works from what the server holds).
     const workers = await settlesWithin(this.opts.clock, Promise.all(this.workersDone), this.opts.eventFlushMs ?? 2000);
-    if (!workers) this.log.warn('stopping with Service writes unanswered');
+    if (!workers) this.log.warn('stopping with Service writes unanswered', { event: 'stoppedUnflushed' });
     await this.eventPump.idle();
     const flushed = await this.events.flushWithin(this.opts.eventFlushMs ?? 2000);
-    if (!flushed) this.log.warn('stopping with Events unwritten; the next start re-derives the important ones from status', { unwritten: this.events.pending() });
+    if (!flushed) this.log.warn('stopping with Events unwritten; the next start re-derives the important ones from status', { event: 'stoppedUnflushed', unwritten: this.events.pending() });
     this.events.close();
   }
 
@@ -258,10 +258,10 @@ export class Controller {
     this.configErrors = parsed.errors;
     this.metrics.config.observe(parsed.errors.length);
     const logged = capList(parsed.errors, MAX_LOGGED_CONFIG_ERRORS);
-    for (const e of logged.shown) this.log.warn('invalid IPAddressPool', { pool: e.object.name, field: e.field, reason: e.reason });
+    for (const e of logged.shown) this.log.warn('invalid IPAddressPool', { event: 'invalidPool', pool: e.object.name, field: e.field, reason: e.reason });
     if (logged.omitted > 0) this.log.warn('more pool errors not logged (see ConfigurationState and pool conditions)', { omitted: logged.omitted, total: parsed.errors.length });
     const { notInPool } = this.allocator.setPools(parsed.config.pools.values(), parsed.invalidPools);
-    if (notInPool.length > 0) this.log.warn('addresses outside every pool are kept', { services: notInPool });
+    if (notInPool.length > 0) this.log.warn('addresses outside every pool are kept', { event: 'addressesOutsidePools', services: notInPool });
     if (requeue) this.retryWaiting();
     for (const p of this.pools.list()) this.poolQueue.add(p.metadata.name);
     this.poolQueue.add('\u0000configurationstate');
@@ -305,7 +305,7 @@ export class Controller {
         this.queue.forget(key);
       } catch (err) {
         const delay = this.queue.addRateLimited(key);
-        this.log.warn('service sync failed, will retry', { service: key, error: errorMessage(err), retryInMs: delay });
+        this.log.warn('service sync failed, will retry', { event: 'syncFailed', service: key, error: errorMessage(err), retryInMs: delay });
       } finally {
         end();
         this.queue.done(key);
@@ -356,7 +356,7 @@ export class Controller {
         this.poolQueue.forget(key);
       } catch (err) {
         const delay = this.poolQueue.addRateLimited(key);
-        this.log.warn('pool status write failed, will retry', { pool: key, error: errorMessage(err), retryInMs: delay });
+        this.log.warn('pool status write failed, will retry', { event: 'statusWriteFailed', pool: key, error: errorMessage(err), retryInMs: delay });
       } finally {
         this.poolQueue.done(key);
       }

@@ -5,6 +5,7 @@
  * again — IPAllocated for `Assigned`, IPNotInPool, and AllocationFailed for a failure.
  * `missingEvents` is pure: the caller lists the Services and Events and records what it returns.
  */
+import { CONTROLLER_NAME } from '../src/api/names.js';
 import { SERVICE_CONDITION_ADDRESS_ASSIGNED } from '../src/api/annotations.js';
 import { errorMessage } from '../src/core/errors.js';
 import type { Logger } from '../src/core/logger.js';
@@ -57,10 +58,10 @@ export async function listControllerEvents(client: KubeClient, log: Logger): Pro
   try {
     const list = await client.listAll(EVENTS, { fieldSelector: 'involvedObject.kind=Service', limit: 500 });
     return list.items
-      .filter((e) => (e['source'] as { component?: string } | undefined)?.component === 'herald-controller')
+      .filter((e) => (e['source'] as { component?: string } | undefined)?.component === CONTROLLER_NAME)
       .map((e) => ({ uid: String((e['involvedObject'] as { uid?: string } | undefined)?.uid ?? ''), reason: String(e['reason'] ?? ''), message: String(e['message'] ?? '') }));
   } catch (err) {
-    log.warn('cannot list Events; lost ones are not re-derived this time', { error: errorMessage(err) });
+    log.warn('cannot list Events; lost ones are not re-derived this time', { event: 'eventListFailed', error: errorMessage(err) });
     return undefined;
   }
 }

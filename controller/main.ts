@@ -3,6 +3,7 @@
  * With leader election only the Lease holder runs the controller; a standby that takes over
  * builds its state from the cluster.
  */
+import { CONTROLLER_LEASE, CONTROLLER_NAME } from '../src/api/names.js';
 import { hostname } from 'node:os';
 import { systemClock, type Clock } from '../src/core/clock.js';
 import { HeraldError } from '../src/core/errors.js';
@@ -64,12 +65,12 @@ export async function runController(opts: ControllerMainOptions): Promise<Runnin
   if (opts.lbClass !== undefined) await checkLoadBalancerClass(opts.client, opts.lbClass, opts.logger);
   const clock = opts.clock ?? systemClock();
   const registry = createMetricsRegistry({ labels: { component: 'controller' } });
-  const log = opts.logger;
+  const log = opts.logger.child({ component: 'controller' });
   let controller: Controller | undefined;
   let leading = !opts.leaderElect;
   const sec = opts.metricsSecurity;
   const secure = sec
-    ? await secureMetrics({ client: opts.client, clock, logger: log, commonName: 'herald-controller', dnsNames: metricsServiceNames('herald-controller-metrics', opts.namespace), ...(opts.metricsHost ? { host: opts.metricsHost } : {}), ...(sec.certFile !== undefined ? { certFile: sec.certFile } : {}), ...(sec.keyFile !== undefined ? { keyFile: sec.keyFile } : {}) })
+    ? await secureMetrics({ client: opts.client, clock, logger: log.child({ component: 'metrics' }), commonName: CONTROLLER_NAME, dnsNames: metricsServiceNames(`${CONTROLLER_NAME}-metrics`, opts.namespace), ...(opts.metricsHost ? { host: opts.metricsHost } : {}), ...(sec.certFile !== undefined ? { certFile: sec.certFile } : {}), ...(sec.keyFile !== undefined ? { keyFile: sec.keyFile } : {}) })
     : undefined;
   const ops = await startOpsServer({
     registry,
@@ -105,9 +106,9 @@ export async function runController(opts: ControllerMainOptions): Promise<Runnin
   const elector = new LeaderElector({
     client: opts.client,
     clock,
-    logger: log,
+    logger: log.child({ component: 'leader-election' }),
     namespace: opts.namespace,
-    name: opts.leaseName ?? 'herald-controller',
+    name: opts.leaseName ?? CONTROLLER_LEASE,
     identity: opts.identity ?? `${hostname()}-${process.pid}`,
     ...(opts.leaseDurationMs !== undefined ? { leaseDurationMs: opts.leaseDurationMs } : {}),
     ...(opts.renewDeadlineMs !== undefined ? { renewDeadlineMs: opts.renewDeadlineMs } : {}),
@@ -115,7 +116,7 @@ export async function runController(opts: ControllerMainOptions): Promise<Runnin
     onStartedLeading: () => {
       leading = true;
       controller = make();
-      controller.start().catch((err: unknown) => log.error('controller failed to start', { error: String(err) }));
+      controller.start().catch((err: unknown) => log.error('controller failed to start', { event: 'startFailed', error: String(err) }));
     },
     onStoppedLeading: () => {
       const was = controller;
@@ -124,13 +125,13 @@ export async function runController(opts: ControllerMainOptions): Promise<Runnin
       void was?.stop().then(async () => {
         if (!stopping) {
           // Like client-go users: a process that lost the lease exits and starts clean.
-          log.error('lost leadership; stopping');
+          log.error('lost leadership; stopping', { event: 'leadershipLost' });
           await ops.close();
           resolveDone('lostLeadership');
         }
       });
     },
-    onNewLeader: (id) => log.info('controller leader', { leader: id }),
+    onNewLeader: (id) => log.info('controller leader', { event: 'leaderChanged', leader: id }),
   });
   elector.start();
   void opts.stopSignal.then(async () => {

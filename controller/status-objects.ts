@@ -3,6 +3,7 @@
  * condition, with a ConfigInvalid Event per error), its ConfigurationState, and the
  * speakers' memberlist Secret; also the condition helper they share.
  */
+import { MEMBERLIST_SECRET, MEMBERLIST_SECRET_KEY } from '../src/api/names.js';
 import { GROUP, VERSION } from '../src/api/group.js';
 import type { Clock } from '../src/core/clock.js';
 import { errorMessage, type ConfigError } from '../src/core/errors.js';
@@ -15,7 +16,6 @@ const POOLS = heraldResource('IPAddressPool');
 const CONFIG_STATES = heraldResource('ConfigurationState');
 
 /** The Secret the speakers use to authenticate membership messages; the controller makes it. */
-export const MEMBERLIST_SECRET = 'herald-memberlist';
 
 export function conditionsOf(obj: KubeObject): Condition[] {
   return ((obj['status'] as { conditions?: Condition[] } | undefined)?.conditions ?? []).filter((c) => c && typeof c.type === 'string');
@@ -68,10 +68,10 @@ export async function ensureMemberlistSecret(d: StatusDeps, random: (n: number) 
   try {
     if (await d.client.tryGet(SECRETS, d.namespace, MEMBERLIST_SECRET)) return;
     const key = random(32).toString('base64');
-    await d.client.create(SECRETS, { metadata: { name: MEMBERLIST_SECRET, namespace: d.namespace }, type: 'Opaque', data: { secretkey: Buffer.from(key).toString('base64') } });
-    d.log.info('created the memberlist secret', { secret: `${d.namespace}/${MEMBERLIST_SECRET}` });
+    await d.client.create(SECRETS, { metadata: { name: MEMBERLIST_SECRET, namespace: d.namespace }, type: 'Opaque', data: { [MEMBERLIST_SECRET_KEY]: Buffer.from(key).toString('base64') } });
+    d.log.info('created the memberlist secret', { event: 'memberlistSecretCreated', secret: `${d.namespace}/${MEMBERLIST_SECRET}` });
   } catch (err) {
-    if (!isAlreadyExists(err)) d.log.warn('could not create the memberlist secret', { error: errorMessage(err) });
+    if (!isAlreadyExists(err)) d.log.warn('could not create the memberlist secret', { event: 'memberlistSecretFailed', error: errorMessage(err) });
   }
 }
 

@@ -27,6 +27,8 @@ if [ "$lanes" = both ]; then
 fi
 echo "== typecheck"; npx tsc -p tsconfig.json --noEmit
 echo "== lint"; npx eslint .
+# Unused exports and files fail the run (knip.json names the entry points).
+echo "== unused exports and files"; npx knip --exports --files
 if [ "$#" -eq 0 ]; then set -- 'test/**/*.test.ts'; fi
 if [ "$lanes" = one ]; then echo "== tests"; npx c8 mocha "$@"; exit 0; fi
 echo "== tests (embedded API server)"

@@ -4,12 +4,12 @@
  * rules shared with the controller, src/api/service.ts), endpoints per Service, and a Node's
  * addresses.
  */
+import { SERVICE_NAME_LABEL } from '../src/api/names.js';
 import { IP_ALLOCATED_FROM_POOL } from '../src/api/annotations.js';
 import { API_VERSION } from '../src/api/group.js';
 import { ingressIPs, responsibility, serviceKey, trafficPolicy, type ServiceObject } from '../src/api/service.js';
 import { tryParseIP, type IP } from '../src/net/ip.js';
 import type { EndpointInfo, ServiceInfo } from './desired.js';
-import { SERVICE_NAME_LABEL } from './views.js';
 
 interface Cached {
   readonly metadata: { readonly name: string; readonly namespace?: string; readonly labels?: Readonly<Record<string, string>> };

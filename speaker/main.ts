@@ -1,4 +1,5 @@
 /** The speaker's composition root: options in, dependencies wired, run until stopped. */
+import { SPEAKER_NAME } from '../src/api/names.js';
 import { systemClock } from '../src/core/clock.js';
 import type { Logger } from '../src/core/logger.js';
 import type { KubeClient } from '../src/k8s/index.js';
@@ -36,13 +37,13 @@ export async function runSpeaker(opts: SpeakerMainOptions): Promise<{ done: Prom
   } catch (err) {
     native = { error: (err as Error).message };
   }
-  if (opts.excludeInterfaces) opts.logger.info('layer2: interfaces never picked unless an L2Advertisement names them', { excludeInterfaces: opts.excludeInterfaces.join(',') || '(none)' });
+  if (opts.excludeInterfaces) opts.logger.child({ component: 'layer2' }).info('interfaces never picked unless an L2Advertisement names them', { excludeInterfaces: opts.excludeInterfaces.join(',') || '(none)' });
   const speaker = new Speaker({ client: opts.client, clock, logger: opts.logger, registry, node: opts.node, namespace: opts.namespace, native, ...(opts.lbClass ? { lbClass: opts.lbClass } : {}), ...(opts.memberExpireMs ? { memberExpireMs: opts.memberExpireMs } : {}), ...(opts.memberPort !== undefined ? { memberPort: opts.memberPort } : {}), ...(opts.bgpListen !== undefined ? { bgpListen: opts.bgpListen } : {}), ...(opts.excludeInterfaces ? { excludeInterfaces: opts.excludeInterfaces } : {}) });
   const sec = opts.metricsSecurity;
   const secure = sec
-    ? await secureMetrics({ client: opts.client, clock, logger: opts.logger, commonName: 'herald-speaker', dnsNames: metricsServiceNames('herald-speaker-metrics', opts.namespace), ...(opts.metricsHost ? { host: opts.metricsHost } : {}), ...(sec.certFile !== undefined ? { certFile: sec.certFile } : {}), ...(sec.keyFile !== undefined ? { keyFile: sec.keyFile } : {}) })
+    ? await secureMetrics({ client: opts.client, clock, logger: opts.logger.child({ component: 'metrics' }), commonName: SPEAKER_NAME, dnsNames: metricsServiceNames(`${SPEAKER_NAME}-metrics`, opts.namespace), ...(opts.metricsHost ? { host: opts.metricsHost } : {}), ...(sec.certFile !== undefined ? { certFile: sec.certFile } : {}), ...(sec.keyFile !== undefined ? { keyFile: sec.keyFile } : {}) })
     : undefined;
-  const ops = await startOpsServer({ registry, port: opts.metricsPort, ...(opts.metricsHost ? { host: opts.metricsHost } : {}), ...(secure ? { secure } : {}), ...(opts.healthPort !== undefined ? { healthPort: opts.healthPort } : {}), logger: opts.logger, notReadyReason: () => speaker.notReadyReason() });
+  const ops = await startOpsServer({ registry, port: opts.metricsPort, ...(opts.metricsHost ? { host: opts.metricsHost } : {}), ...(secure ? { secure } : {}), ...(opts.healthPort !== undefined ? { healthPort: opts.healthPort } : {}), logger: opts.logger.child({ component: 'metrics' }), notReadyReason: () => speaker.notReadyReason() });
   await speaker.start();
   const timer = setInterval(() => {
     void speaker.writeSessionStates();

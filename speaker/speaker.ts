@@ -4,6 +4,7 @@
  * reports ServiceL2Status, ServiceBGPStatus, BGPSessionState and ConfigurationState, Events
  * and metrics. This file is the loop that composes the units; each decision lives in one.
  */
+import { MEMBERLIST_SECRET, MEMBERLIST_SECRET_KEY, NODE_LABEL, SPEAKER_NAME } from '../src/api/names.js';
 import { networkInterfaces } from 'node:os';
 import type { Registry } from 'prom-client';
 import type { Clock } from '../src/core/clock.js';
@@ -33,8 +34,6 @@ import { endpointSliceView, ownStatusView, serviceView } from './views.js';
 /** A full pass at least this often even when no event asked for one. */
 const FULL_RESYNC_MS = 5 * 60_000;
 const HERALD_KINDS = ['IPAddressPool', 'L2Advertisement', 'BGPAdvertisement', 'BGPPeer', 'BFDProfile', 'Community'] as const;
-/** The Secret (made by the controller) whose `secretkey` authenticates membership datagrams. */
-const MEMBERLIST_SECRET = 'herald-memberlist';
 
 export interface SpeakerOptions {
   readonly client: KubeClient;
@@ -97,13 +96,14 @@ export class Speaker {
     this.secrets = new Informer({ ...base, type: SECRETS, namespace: opts.namespace });
     this.pods = new Informer({ ...base, type: PODS, namespace: opts.namespace, labelSelector: SPEAKER_POD_SELECTOR });
     for (const k of HERALD_KINDS) this.herald.set(k, new Informer({ ...base, type: heraldResource(k), namespace: opts.namespace }));
-    for (const t of [L2_STATUS, BGP_STATUS]) this.ownStatus.set(t.plural, new Informer({ ...base, type: t, namespace: opts.namespace, labelSelector: `herald.dev/node=${opts.node}`, transform: ownStatusView }));
+    for (const t of [L2_STATUS, BGP_STATUS]) this.ownStatus.set(t.plural, new Informer({ ...base, type: t, namespace: opts.namespace, labelSelector: `${NODE_LABEL}=${opts.node}`, transform: ownStatusView }));
     this.informers.push(this.services, this.slices, this.nodes, this.secrets, this.pods, ...this.herald.values(), ...this.ownStatus.values());
     this.queue = new WorkQueue({ clock: opts.clock, baseDelayMs: 100, maxDelayMs: 10_000 });
     const native = 'error' in opts.native ? undefined : opts.native;
-    if (native) this.links = new NetlinkLinks({ native, logger: this.log });
+    if (native) this.links = new NetlinkLinks({ native, logger: this.log.child({ component: 'layer2' }) });
     this.membership = new MembershipView({
       ...base,
+      logger: this.log.child({ component: 'membership' }),
       namespace: opts.namespace,
       node: opts.node,
       ...(opts.memberExpireMs ? { expireMs: opts.memberExpireMs } : {}),
@@ -116,15 +116,15 @@ export class Speaker {
     });
     const l2Counters = { requests: 0, answers: 0, gratuitous: 0, malformed: 0, rateLimited: 0 };
     let engine: L2Engine | undefined;
-    if (native && this.links) engine = new L2Engine({ native, links: this.links, clock: opts.clock, logger: this.log, counters: l2Counters, ...(opts.excludeInterfaces ? { excludeInterfaces: opts.excludeInterfaces } : {}), onChange: () => this.kick(), membershipAgreesSince: (since) => this.membership.heardFromAllSince(since) });
-    else this.log.error('layer2 mode unavailable: the native addon did not load; BGP mode still runs', { cause: (opts.native as { error: string }).error });
-    this.bgp = new BgpManager({ clock: opts.clock, logger: this.log, ...(native ? { native } : { nativeError: (opts.native as { error: string }).error }), nodeAddresses: () => this.nodeAddresses(), listen: opts.bgpListen ?? true, onChange: () => this.kick() });
+    if (native && this.links) engine = new L2Engine({ native, links: this.links, clock: opts.clock, logger: this.log.child({ component: 'layer2' }), counters: l2Counters, ...(opts.excludeInterfaces ? { excludeInterfaces: opts.excludeInterfaces } : {}), onChange: () => this.kick(), membershipAgreesSince: (since) => this.membership.heardFromAllSince(since) });
+    else this.log.error('Layer 2 mode unavailable: the native addon did not load; BGP mode still runs', { event: 'layer2Unavailable', cause: (opts.native as { error: string }).error });
+    this.bgp = new BgpManager({ clock: opts.clock, logger: this.log.child({ component: 'bgp' }), ...(native ? { native } : { nativeError: (opts.native as { error: string }).error }), nodeAddresses: () => this.nodeAddresses(), listen: opts.bgpListen ?? true, onChange: () => this.kick() });
     this.metrics = new SpeakerMetrics(opts.registry, { l2Counters, l2SocketCounters: () => engine?.socketCounters() ?? {}, bgpSessions: () => this.bgp.states(), bgpFailures: () => this.bgp.failures(), bfd: () => this.bgp.bfd });
     this.announceMetrics = new AnnounceMetrics(opts.registry, opts.node);
-    this.events = new EventRecorder({ client: opts.client, clock: opts.clock, logger: this.log, component: 'herald-speaker', host: opts.node });
+    this.events = new EventRecorder({ client: opts.client, clock: opts.clock, logger: this.log, component: SPEAKER_NAME, host: opts.node });
     this.status = new SpeakerStatusObjects({ client: opts.client, writer: new StatusWriter({ client: opts.client }), namespace: opts.namespace, node: opts.node, log: this.log, own: this.ownStatus });
     const events: ServiceEvents = (svc, type, reason, message) => void this.events.record(this.serviceRef(svc), type, reason, message);
-    this.layer2 = new Layer2Announcer({ node: opts.node, engine, logger: this.log, events, told: this.told, status: this.status });
+    this.layer2 = new Layer2Announcer({ node: opts.node, engine, logger: this.log.child({ component: 'layer2' }), events, told: this.told, status: this.status });
     this.bgpAnnouncer = new BgpAnnouncer({ node: opts.node, manager: this.bgp, events, told: this.told });
   }
 
@@ -153,13 +153,13 @@ export class Speaker {
     try {
       await this.links?.start();
     } catch (err) {
-      this.log.error('layer2: cannot watch the node\'s links (netlink); link events will go unnoticed', { event: 'linkWatchFailed', error: errorMessage(err) });
+      this.log.child({ component: 'layer2' }).error('cannot watch the node\'s links (netlink); link events will go unnoticed', { event: 'linkWatchFailed', error: errorMessage(err) });
     }
     await this.membership.start();
     this.ready = true;
     this.worker = this.work();
     this.kick();
-    this.log.info('speaker started');
+    this.log.info('speaker started', { event: 'started' });
   }
 
   /**
@@ -186,7 +186,7 @@ export class Speaker {
         await this.sync();
         this.queue.forget(key);
       } catch (err) {
-        this.log.warn('speaker sync failed, will retry', { error: errorMessage(err) });
+        this.log.warn('speaker sync failed, will retry', { event: 'syncFailed', error: errorMessage(err) });
         this.queue.addRateLimited(key);
       } finally {
         this.queue.done(key);
@@ -201,7 +201,7 @@ export class Speaker {
     this.lastSync = this.opts.clock.monotonic();
     const parsed = parseConfig(configObjects([...this.herald].map(([kind, inf]) => [kind, inf.list()] as const), this.nodes.list(), this.secrets.list()));
     await this.status.writeConfigurationState(parsed.errors);
-    this.membership.useKey(parsed.config.secrets.get(`${this.opts.namespace}/${MEMBERLIST_SECRET}`)?.data['secretkey']);
+    this.membership.useKey(parsed.config.secrets.get(`${this.opts.namespace}/${MEMBERLIST_SECRET}`)?.data[MEMBERLIST_SECRET_KEY]);
     this.membership.setMembers(this.nodes.list().map((n) => n.metadata.name));
     const serviceObjects = this.services.list();
     const services = servicesToAnnounce(serviceObjects, this.opts.lbClass);

@@ -4,6 +4,7 @@
  * BGPSessionState per peer, ConfigurationState `speaker-<node>`; and, for a node taking over
  * an IP, the removal of dead members' ServiceL2Status.
  */
+import { NODE_LABEL } from '../src/api/names.js';
 import { errorMessage } from '../src/core/errors.js';
 import type { BGPSessionBFDStatus } from '../src/api/types.js';
 import { errorEntries } from '../src/config/report.js';
@@ -104,7 +105,7 @@ export class SpeakerStatusObjects {
       let obj: KubeObject | undefined = await client.tryGet(type, namespace, name);
       if (!obj) {
         try {
-          obj = await client.create(type, { metadata: { name, namespace, labels: { 'herald.dev/node': this.o.node } }, spec: {} });
+          obj = await client.create(type, { metadata: { name, namespace, labels: { [NODE_LABEL]: this.o.node } }, spec: {} });
         } catch (err) {
           if (!isAlreadyExists(err)) throw err;
           obj = await client.get(type, namespace, name);
@@ -123,11 +124,11 @@ export class SpeakerStatusObjects {
     if (text === this.lastConfigState) return;
     const name = dnsName('speaker', this.o.node);
     try {
-      const obj = (await this.o.client.tryGet(CONFIG_STATE, this.o.namespace, name)) ?? (await this.o.client.create(CONFIG_STATE, { metadata: { name, namespace: this.o.namespace, labels: { 'herald.dev/node': this.o.node } }, spec: {} }));
+      const obj = (await this.o.client.tryGet(CONFIG_STATE, this.o.namespace, name)) ?? (await this.o.client.create(CONFIG_STATE, { metadata: { name, namespace: this.o.namespace, labels: { [NODE_LABEL]: this.o.node } }, spec: {} }));
       await this.o.writer.update(CONFIG_STATE, this.o.namespace, name, () => status, obj);
       this.lastConfigState = text;
     } catch (err) {
-      this.o.log.warn('could not write ConfigurationState', { error: errorMessage(err) });
+      this.o.log.warn('could not write ConfigurationState', { event: 'statusWriteFailed', error: errorMessage(err) });
     }
   }
 
@@ -143,7 +144,7 @@ export class SpeakerStatusObjects {
         if (services.has(`${st.serviceNamespace ?? ''}/${st.serviceName ?? ''}`)) await this.o.client.tryDelete(L2_STATUS, this.o.namespace, o.metadata.name);
       }
     } catch (err) {
-      this.o.log.warn('could not clean the status of dead speakers', { error: errorMessage(err) });
+      this.o.log.warn('could not clean the status of dead speakers', { event: 'statusWriteFailed', error: errorMessage(err) });
     }
   }
 
@@ -160,11 +161,11 @@ export class SpeakerStatusObjects {
       const last = this.lastSession.get(name);
       if (last && last.text === text && now - last.at < 60_000) continue;
       try {
-        const obj = (await this.o.client.tryGet(SESSION_STATE, this.o.namespace, name)) ?? (await this.o.client.create(SESSION_STATE, { metadata: { name, namespace: this.o.namespace, labels: { 'herald.dev/node': this.o.node } }, spec: {} }));
+        const obj = (await this.o.client.tryGet(SESSION_STATE, this.o.namespace, name)) ?? (await this.o.client.create(SESSION_STATE, { metadata: { name, namespace: this.o.namespace, labels: { [NODE_LABEL]: this.o.node } }, spec: {} }));
         await this.o.writer.update(SESSION_STATE, this.o.namespace, name, (o) => (sortedJson(o['status'] ?? {}) === text ? undefined : status), obj);
         this.lastSession.set(name, { text, at: now });
       } catch (err) {
-        if (!isNotFound(err) && !isAlreadyExists(err)) this.o.log.warn('could not write BGPSessionState', { peer: s.peer, error: errorMessage(err) });
+        if (!isNotFound(err) && !isAlreadyExists(err)) this.o.log.warn('could not write BGPSessionState', { event: 'statusWriteFailed', peer: s.peer, error: errorMessage(err) });
       }
     }
   }

@@ -3,11 +3,11 @@
  * the full objects (ports, selectors, cluster IPs, managed fields, every endpoint address)
  * were most of its memory, and it reads a handful of fields.
  */
+import { SERVICE_NAME_LABEL } from '../src/api/names.js';
 import { IP_ALLOCATED_FROM_POOL } from '../src/api/annotations.js';
 import type { KubeObject } from '../src/k8s/index.js';
 
 /** The label an EndpointSlice names its Service by. */
-export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 
 function meta(o: KubeObject, extra: Partial<KubeObject['metadata']> = {}): KubeObject['metadata'] {
   const m = o.metadata;

@@ -117,11 +117,11 @@ export class DelegatedAuth implements RequestAuthorizer {
         },
       );
     } catch (err) {
-      this.opts.logger.error('metrics: TokenReview failed; answering 503', { event: 'tokenReviewFailed', path, error: errorMessage(err) });
+      this.opts.logger.error('TokenReview failed; answering 503', { event: 'tokenReviewFailed', path, error: errorMessage(err) });
       return { allowed: false, status: 503, reason: 'reviewFailed', message: 'authentication is unavailable: the TokenReview failed' };
     }
     if ('error' in authn) {
-      this.opts.logger.debug('metrics: token not authenticated', { event: 'unauthenticated', path, error: authn.error });
+      this.opts.logger.debug('token not authenticated', { event: 'unauthenticated', path, error: authn.error });
       return { allowed: false, status: 401, reason: 'badToken', message: 'Unauthorized' };
     }
     const user = authn.user;
@@ -135,12 +135,12 @@ export class DelegatedAuth implements RequestAuthorizer {
           this.reviews.accessReviews++;
           const r = await this.opts.reviewer.subjectAccessReview(user, { path, verb });
           // Logged once per review, not per cached answer: a misconfigured scraper is named without flooding the log.
-          if (!r.allowed) this.opts.logger.info('metrics: request forbidden', { event: 'forbidden', user: user.username, path, verb, reason: r.reason });
+          if (!r.allowed) this.opts.logger.info('request forbidden', { event: 'forbidden', user: user.username, path, verb, reason: r.reason });
           return r;
         },
       );
     } catch (err) {
-      this.opts.logger.error('metrics: SubjectAccessReview failed; answering 503', { event: 'accessReviewFailed', user: user.username, path, error: errorMessage(err) });
+      this.opts.logger.error('SubjectAccessReview failed; answering 503', { event: 'accessReviewFailed', user: user.username, path, error: errorMessage(err) });
       return { allowed: false, status: 503, reason: 'reviewFailed', message: 'authorization is unavailable: the SubjectAccessReview failed' };
     }
     if (!authz.allowed) {
@@ -176,10 +176,10 @@ export async function secureMetrics(o: SecureMetricsOptions): Promise<{ certific
   if (o.certFile !== undefined && o.keyFile !== undefined) {
     certificate = loadCertificateFiles(o.certFile, o.keyFile);
     files = { certFile: o.certFile, keyFile: o.keyFile };
-    o.logger.info('metrics: serving HTTPS with the given certificate', { certFile: o.certFile });
+    o.logger.info('serving HTTPS with the given certificate', { certFile: o.certFile });
   } else {
     certificate = await selfSignedCertificate({ commonName: o.commonName, dnsNames: ['localhost', hostname(), ...(o.dnsNames ?? [])], ips: ['127.0.0.1', '::1', ...(o.host ? [o.host] : [])] });
-    o.logger.info('metrics: serving HTTPS with a self-signed certificate generated at start', { commonName: o.commonName });
+    o.logger.info('serving HTTPS with a self-signed certificate generated at start', { commonName: o.commonName });
   }
   return { certificate, authorizer: new DelegatedAuth({ reviewer: apiServerReviewer(o.client), clock: o.clock, logger: o.logger }), ...(files ? { files } : {}) };
 }

@@ -98,7 +98,7 @@ export async function startOpsServer(opts: OpsServerOptions): Promise<OpsServer>
         res.writeHead(d.status, headers).end(`${d.message}\n`);
       },
       (err: unknown) => {
-        opts.logger.error('metrics: authorization failed', { error: String(err) });
+        opts.logger.error('authorization failed', { event: 'authorizationFailed', error: String(err) });
         res.writeHead(500).end();
       },
     );
@@ -110,7 +110,7 @@ export async function startOpsServer(opts: OpsServerOptions): Promise<OpsServer>
         res.end(body);
       },
       (err: unknown) => {
-        opts.logger.error('metrics collection failed', { error: String(err) });
+        opts.logger.error('metrics collection failed', { event: 'collectFailed', error: String(err) });
         res.writeHead(500).end();
       },
     );
@@ -202,9 +202,9 @@ function watchCertificate(server: HttpsServer, files: { certFile: string; keyFil
     try {
       const c = loadCertificateFiles(files.certFile, files.keyFile);
       server.setSecureContext({ cert: c.cert, key: c.key });
-      log.info('metrics: serving the renewed certificate', { event: 'certificateReloaded', certFile: files.certFile });
+      log.info('serving the renewed certificate', { event: 'certificateReloaded', certFile: files.certFile });
     } catch (err) {
-      log.warn('metrics: the changed certificate files do not load; still serving the previous certificate', { event: 'certificateReloadFailed', error: errorMessage(err) });
+      log.warn('the changed certificate files do not load; still serving the previous certificate', { event: 'certificateReloadFailed', error: errorMessage(err) });
     }
   }, files.pollMs ?? 60_000);
   timer.unref();

@@ -51,17 +51,6 @@ export interface Assignment {
   readonly pool: string;
 }
 
-export type AssignResult =
-  | { readonly ok: true; readonly ips: readonly IP[]; readonly pool: string; readonly changed: boolean }
-  | { readonly ok: false; readonly reason: FailureReason; readonly message: string; readonly pool?: string };
-
-/** Why a Service's current IPs could not all be kept when replayed. */
-export type KeepResult =
-  | { readonly kept: true; readonly pool: string; readonly notInPool: false }
-  /** The IPs fit no pool any more (pool shrank or went away): kept and reserved, flagged. */
-  | { readonly kept: true; readonly pool: string | undefined; readonly notInPool: true }
-  | { readonly kept: false; readonly reason: FailureReason; readonly message: string; readonly holder?: string };
-
 export interface FamilyStats {
   /** Distinct addresses in use. */
   readonly assigned: bigint;

@@ -83,7 +83,7 @@ export class BgpBfdBinding {
       }
     }
     for (const [name, why] of errors) {
-      if (this.errors.get(name) !== why) this.opts.logger.error('bfd: no BFD session for this peer', { peer: name, cause: why });
+      if (this.errors.get(name) !== why) this.opts.logger.error('no BFD session for this peer', { event: 'bfdUnavailable', peer: name, cause: why });
     }
     this.errors.clear();
     for (const [k, v] of errors) this.errors.set(k, v);
@@ -94,7 +94,7 @@ export class BgpBfdBinding {
     if (state !== 'Down') return;
     const session = this.opts.engine?.get(peer);
     if (diag === DIAG.neighborSignaledSessionDown && session?.remoteDiagnostic() === DIAG.administrativelyDown) {
-      this.opts.logger.info('bfd: the peer took the BFD session administratively down; the BGP session is left alone (RFC 5882 §3.2)', { peer });
+      this.opts.logger.info('the peer took the BFD session administratively down; the BGP session is left alone (RFC 5882 §3.2)', { event: 'bfdAdminDown', peer });
       return;
     }
     if (session && session.stats.upTransitions === 0) return;

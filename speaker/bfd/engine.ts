@@ -110,7 +110,7 @@ export class BfdEngine {
           out.send(b, peer, port);
         } catch (err) {
           // No route or a down link: the peer's detection timer reports it; ours too.
-          log.debug('bfd: send failed', { error: errorMessage(err) });
+          log.debug('send failed', { error: errorMessage(err) });
         }
       },
       onChange,
@@ -165,7 +165,7 @@ export class BfdEngine {
       p = decodeControl(data);
     } catch (err) {
       this.malformed++;
-      this.opts.logger.debug('bfd: malformed packet discarded', { from, error: errorMessage(err) });
+      this.opts.logger.debug('malformed packet discarded', { from, error: errorMessage(err) });
       return;
     }
     const peer = normalize(from);

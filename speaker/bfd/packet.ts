@@ -37,7 +37,6 @@ export const DIAG = {
   administrativelyDown: 7,
   reverseConcatenatedPathDown: 8,
 } as const;
-export type Diag = (typeof DIAG)[keyof typeof DIAG];
 const DIAG_NAMES = Object.fromEntries(Object.entries(DIAG).map(([k, v]) => [v, k])) as Record<number, string>;
 
 export function diagName(d: number): string {

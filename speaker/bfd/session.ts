@@ -137,7 +137,7 @@ export class BfdSession {
       this.stats.packetsDiscarded++;
       if (!this.toldAuth.has(p.auth.type)) {
         this.toldAuth.add(p.auth.type);
-        this.opts.logger.error(`bfd: the peer authenticates its packets (${authTypeName(p.auth.type)}), but BFDProfile has no authentication: its packets are discarded (RFC 5880 §6.7) and the session stays down`);
+        this.opts.logger.error(`the peer authenticates its packets (${authTypeName(p.auth.type)}), but BFDProfile has no authentication: its packets are discarded (RFC 5880 §6.7) and the session stays down`, { event: 'bfdAuthMismatch' });
       }
       return;
     }
@@ -198,11 +198,11 @@ export class BfdSession {
           break;
         case 'up':
           this.stats.upTransitions++;
-          this.opts.logger.info('bfd: session up', { txMs: this.txIntervalMs(), detectMs: this.detectTimeMs() });
+          this.opts.logger.info('BFD session up', { event: 'bfdUp', txMs: this.txIntervalMs(), detectMs: this.detectTimeMs() });
           break;
         case 'down':
           this.stats.downTransitions++;
-          this.opts.logger.warn('bfd: session down', { diag: diagName(a.diag), remoteDiag: diagName(this.remoteDiag) });
+          this.opts.logger.warn('BFD session down', { event: 'bfdDown', diag: diagName(a.diag), remoteDiag: diagName(this.remoteDiag) });
           break;
         case 'sendNow':
           break;

@@ -122,7 +122,7 @@ export class CollisionCandidate {
         if (a.timer === 'hold') this.hold?.cancel();
         break;
       case 'down':
-        this.deps.log.info('bgp: closing a colliding connection', { reason: describeDown(a.reason), initiatedLocally: this.initiatedLocally });
+        this.deps.log.info('closing a colliding connection', { event: 'collision', reason: describeDown(a.reason), initiatedLocally: this.initiatedLocally });
         break;
       case 'drop':
         this.conn.destroy();

@@ -6,7 +6,7 @@
  * AutomaticStart, timed by the IdleHoldTimer), a connection replaced after a collision
  * (§6.8), and why a session went down.
  */
-import { backoffDelay } from '../../src/k8s/backoff.js';
+import { backoffDelay } from '../../src/core/backoff.js';
 import { ERR_CEASE, ERR_FSM, ERR_HOLD_TIMER_EXPIRED, type OpenMessage, type SessionResetError } from './messages.js';
 import { negotiate, type NegotiationConfig, type Negotiated } from './negotiate.js';
 import { CEASE_SUBCODE, FSM_ERROR_SUBCODE, type CeaseSubcode, type FsmErrorSubcode } from './notification.js';

@@ -76,11 +76,11 @@ export class BgpManager {
     const resetBgp = (peer: string, reason: string): void => {
       const s = this.sessions.get(peer)?.session;
       if (!s) return;
-      opts.logger.warn('bgp: resetting the session, its routes are withdrawn', { peer, reason });
+      opts.logger.warn('resetting the session, its routes are withdrawn', { event: 'sessionReset', peer, reason });
       s.stop();
       s.start();
     };
-    this.bfd = createBfdBinding({ ...opts, resetBgp, ...(opts.bfdSockets ? { sockets: opts.bfdSockets } : {}) });
+    this.bfd = createBfdBinding({ ...opts, logger: opts.logger.child({ component: 'bfd' }), resetBgp, ...(opts.bfdSockets ? { sockets: opts.bfdSockets } : {}) });
   }
 
   /** Peers for this node, and the routes each should have; BFD runs for peers whose bfdProfile is in `bfdProfiles`. */
@@ -93,7 +93,7 @@ export class BgpManager {
         // "Peer De-configured" (RFC 4486); a changed one is shut down and opened again.
         r.session.stop(p ? {} : { cease: CEASE_SUBCODE.peerDeconfigured });
         this.sessions.delete(name);
-        this.opts.logger.info('bgp: session removed', { peer: name, reason: p ? 'peer changed' : 'peer no longer selects this node' });
+        this.opts.logger.info('session removed', { event: 'sessionRemoved', peer: name, reason: p ? 'peer changed' : 'peer no longer selects this node' });
       }
     }
     const before = new Map(this.failed);
@@ -103,7 +103,7 @@ export class BgpManager {
         const s = this.create(p);
         if (typeof s === 'string') {
           this.failed.set(p.name, s);
-          if (before.get(p.name) !== s) this.opts.logger.error('bgp: cannot open a session to this peer', { peer: p.name, cause: s });
+          if (before.get(p.name) !== s) this.opts.logger.error('cannot open a session to this peer', { event: 'sessionUnavailable', peer: p.name, cause: s });
           continue;
         }
         this.sessions.set(p.name, { session: s, fingerprint: peerFingerprint(p) });
@@ -216,7 +216,7 @@ export class BgpManager {
     const v4 = p.peerAddress.family === 'IPv4';
     const families = p.dualStackAddressFamily ? [{ afi: 1, safi: 1 }, { afi: 2, safi: 1 }] : [{ afi: v4 ? 1 : 2, safi: 1 }];
     const other = p.dualStackAddressFamily ? (v4 ? addrs?.v6 : addrs?.v4) : undefined;
-    if (p.dualStackAddressFamily && !other) this.opts.logger.warn('bgp: dualStackAddressFamily is set but this node has no address of the other family for the next hop', { peer: p.name });
+    if (p.dualStackAddressFamily && !other) this.opts.logger.warn('dualStackAddressFamily is set but this node has no address of the other family for the next hop', { event: 'noNextHopFamily', peer: p.name });
     return new BgpSession({
       name: p.name,
       peerAddress: p.peerAddress as IP,

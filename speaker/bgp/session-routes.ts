@@ -50,7 +50,7 @@ export class SessionRoutes {
       // IPv4 over an IPv6 session (dualStackAddressFamily) travels in MP_REACH_NLRI (RFC 4760).
       codec: { ...link.codec, ipv4ViaMp: this.opts.peerFamily === 'IPv6' },
       nextHop: (f) => this.nextHopFor(f, link.localAddress),
-      unannounceable: (family, prefixes) => this.opts.log.warn('no next hop for this family on this session; prefixes not announced', { family, prefixes }),
+      unannounceable: (family, prefixes) => this.opts.log.warn('no next hop for this family on this session; prefixes not announced', { event: 'noNextHop', family, prefixes }),
     }, full);
     for (const u of updates) {
       link.send(u);
@@ -62,7 +62,7 @@ export class SessionRoutes {
   /** ROUTE-REFRESH (RFC 2918 §4): that family's routes again, then its End-of-RIB; the other family is left alone. */
   refresh(link: RoutesLink, afi: number, safi: number): void {
     if (!link.negotiated.families.some((f) => f.afi === afi && f.safi === safi)) {
-      this.opts.log.info('bgp: ignoring a ROUTE-REFRESH for a family this session did not negotiate', { afi, safi });
+      this.opts.log.info('ignoring a ROUTE-REFRESH for a family this session did not negotiate', { afi, safi });
       return;
     }
     this.rib.refresh(afi === AFI_IPV4 ? 'IPv4' : 'IPv6');

@@ -105,7 +105,7 @@ export class BgpSession {
     this.candidate?.reject();
     this.candidate = undefined;
     if (opts.graceful && this.fsm.name === 'Established' && this.fsm.negotiated?.peerGracefulRestart && this.cfg.capabilities.gracefulRestart) {
-      this.log.info('bgp: closing without Cease so the peer keeps our routes (graceful restart)');
+      this.log.info('closing without Cease so the peer keeps our routes (graceful restart)', { event: 'gracefulClose' });
       this.conn?.destroy();
       this.conn = undefined;
     }
@@ -126,7 +126,7 @@ export class BgpSession {
    */
   accept(conn: Connection): void {
     if (this.stopped || this.fsm.name === 'Idle') {
-      this.log.debug('bgp: refusing an incoming connection while idle');
+      this.log.debug('refusing an incoming connection while idle');
       conn.destroy();
       return;
     }
@@ -181,7 +181,7 @@ export class BgpSession {
     this.fsm = t.state;
     for (const a of t.actions) this.perform(a);
     if (this.fsm.name !== before) {
-      this.log.debug('bgp state', { from: before, to: this.fsm.name, event: e.type });
+      this.log.debug('state changed', { event: 'stateChanged', from: before, to: this.fsm.name, fsmEvent: e.type });
       for (const l of this.listeners) l(this.fsm.name);
     }
   }
@@ -226,7 +226,7 @@ export class BgpSession {
         this.stats.establishedTransitions++;
         this.codec = { fourOctetAs: a.negotiated.fourOctetAs, maxMessageSize: a.negotiated.extendedMessage ? MAX_EXTENDED_MESSAGE : MAX_MESSAGE };
         this.framer.setMaxSize(this.codec.maxMessageSize);
-        this.log.info('bgp session established', { peerAs: a.negotiated.peerAs, holdTime: a.negotiated.holdTime, families: a.negotiated.families.map((f) => `${f.afi}/${f.safi}`), initiatedLocally: this.initiatedLocally });
+        this.log.info('session established', { event: 'sessionEstablished', peerAs: a.negotiated.peerAs, holdTime: a.negotiated.holdTime, families: a.negotiated.families.map((f) => `${f.afi}/${f.safi}`), initiatedLocally: this.initiatedLocally });
         this.restarting = false;
         this.routes.reset();
         const link = this.link();
@@ -234,7 +234,7 @@ export class BgpSession {
         break;
       }
       case 'replaced':
-        this.log.info('bgp: the peer restarted (graceful restart); its new connection replaces the old one');
+        this.log.info('the peer restarted (graceful restart); its new connection replaces the old one', { event: 'peerRestarted' });
         this.routes.reset();
         this.establishedAt = undefined;
         break;
@@ -242,7 +242,7 @@ export class BgpSession {
         this.lastError = describeDown(a.reason);
         this.establishedAt = undefined;
         this.routes.reset();
-        if (a.reason.kind !== 'stopped') this.log.warn('bgp session down', { reason: this.lastError, ...(a.reason.kind === 'peerNotification' ? { notification: notificationName(a.reason.code, a.reason.subcode) } : {}) });
+        if (a.reason.kind !== 'stopped') this.log.warn('session down', { event: 'sessionDown', reason: this.lastError, ...(a.reason.kind === 'peerNotification' ? { notification: notificationName(a.reason.code, a.reason.subcode) } : {}) });
         for (const l of this.listeners) l(this.fsm.name, a.reason);
         break;
     }
@@ -266,7 +266,7 @@ export class BgpSession {
     if (r.kind === 'failed') {
       if (this.fsm.name !== 'Connect' && this.fsm.name !== 'Active') return;
       this.lastError = r.noAnswer ? noAnswer(r.error, this.opts.tcpMd5 === true) : r.error;
-      this.log.debug('bgp connect failed', { error: this.lastError });
+      this.log.debug('connect failed', { event: 'connectFailed', error: this.lastError });
       this.fire({ type: 'TcpConnectionFails' });
       return;
     }
@@ -311,8 +311,8 @@ export class BgpSession {
       const kind = decodeErrorKind(r.error);
       if (kind === 'internal') this.stats.decoderInternalErrors++;
       else this.stats.malformedReceived++;
-      if (kind === 'internal') this.log.error('BGP decoder defect; resetting the session', { reason: r.error.reason, kind, message: raw.toString('hex').slice(0, 512) });
-      else this.log.warn('malformed message from peer', { reason: r.error.reason, code: r.error.code, subcode: r.error.subcode, kind, in: r.error.message });
+      if (kind === 'internal') this.log.error('BGP decoder defect; resetting the session', { event: 'decoderDefect', reason: r.error.reason, kind, message: raw.toString('hex').slice(0, 512) });
+      else this.log.warn('malformed message from peer', { event: 'malformedMessage', reason: r.error.reason, code: r.error.code, subcode: r.error.subcode, kind, in: r.error.message });
       this.fire(r.error.message === 'update' ? { type: 'UpdateMsgErr', error: r.error } : { type: 'MessageError', error: r.error });
       return false;
     }
@@ -334,7 +334,7 @@ export class BgpSession {
       }
       case 'notification':
         this.stats.notificationsReceived++;
-        this.log.warn('peer sent NOTIFICATION', { code: m.code, subcode: m.subcode, notification: notificationName(m.code, m.subcode) });
+        this.log.warn('peer sent NOTIFICATION', { event: 'notificationReceived', code: m.code, subcode: m.subcode, notification: notificationName(m.code, m.subcode) });
         this.fire({ type: 'NotifMsg', code: m.code, subcode: m.subcode });
         return false;
       case 'routeRefresh': {

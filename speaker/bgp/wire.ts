@@ -4,10 +4,6 @@ import type { CIDR } from '../../src/net/cidr.js';
 import { ParseError } from '../../src/core/errors.js';
 import { AFI_IPV4, AFI_IPV6 } from './messages.js';
 
-export function afiOf(family: IPFamily): number {
-  return family === 'IPv4' ? AFI_IPV4 : AFI_IPV6;
-}
-
 export function familyOfAfi(afi: number): IPFamily | undefined {
   return afi === AFI_IPV4 ? 'IPv4' : afi === AFI_IPV6 ? 'IPv6' : undefined;
 }

@@ -148,11 +148,11 @@ export class L2Engine {
     for (const c of changes) {
       const log = { event: `link${c.kind[0]!.toUpperCase()}${c.kind.slice(1)}`, interface: c.name, ifindex: c.index };
       if (c.kind === 'removed') {
-        this.opts.logger.info('layer2: interface removed', log);
+        this.opts.logger.info('interface removed', log);
         this.sockets.drop(c.name, 'interface removed');
         this.times.set(c.name, { downSince: this.times.get(c.name)?.downSince ?? now });
       } else if (c.kind === 'down') {
-        this.opts.logger.info('layer2: link down', log);
+        this.opts.logger.info('link down', log);
         this.times.set(c.name, { downSince: now });
         this.wake(now + this.graceMs);
       } else if (c.kind === 'up' || c.kind === 'added' || c.kind === 'recreated') {
@@ -160,23 +160,23 @@ export class L2Engine {
         const downFor = t?.downSince !== undefined ? now - t.downSince : 0;
         const iface = this.iface(c.name);
         if (iface?.up === false) {
-          this.opts.logger.info(`layer2: interface ${c.kind}, link still down`, log);
+          this.opts.logger.info(`interface ${c.kind}, link still down`, log);
           continue;
         }
         if (t?.downSince !== undefined && downFor >= this.graceMs) {
           this.times.set(c.name, { holdUntil: now + this.holdMs, upAt: now });
           this.wake(now + HOLD_CHECK_MS);
-          this.opts.logger.info('layer2: link up after a long outage; taking no new IP until membership agrees again', { ...log, downForMs: Math.round(downFor), holdMs: this.holdMs });
+          this.opts.logger.info('link up after a long outage; taking no new IP until membership agrees again', { ...log, downForMs: Math.round(downFor), holdMs: this.holdMs });
         } else {
           // What it owned is announced again at once; nothing new is taken until membership
           // agrees again (this node's own view may have lost members while its link was down).
           this.times.set(c.name, { holdUntil: now + this.holdMs, upAt: now });
           this.wake(now + HOLD_CHECK_MS);
-          this.opts.logger.info('layer2: link up', { ...log, downForMs: Math.round(downFor) });
+          this.opts.logger.info('link up', { ...log, downForMs: Math.round(downFor) });
           if (iface && this.isSelected(c.name)) this.sockets.ensure(iface);
           this.announceOn(c.name, 'link up');
         }
-      } else this.opts.logger.info(`layer2: ${c.kind === 'mtu' ? 'MTU' : 'addresses'} changed`, log);
+      } else this.opts.logger.info(`${c.kind === 'mtu' ? 'MTU' : 'addresses'} changed`, log);
     }
     this.opts.onChange?.();
   }
@@ -218,7 +218,7 @@ export class L2Engine {
       this.announcer.announce(this.ownedIPs.get(ipText)!, name);
       n++;
     }
-    if (n > 0) this.opts.logger.info('layer2: announcing again', { event: 'reannounce', interface: name, ips: n, reason: why });
+    if (n > 0) this.opts.logger.info('announcing again', { event: 'reannounce', interface: name, ips: n, reason: why });
   }
 
   /** Whether `name` can carry an IP now: up, or down for less than the grace time. */
@@ -326,7 +326,7 @@ export class L2Engine {
       sock.send(r.frame);
       this.counters.answers++;
     } catch (err) {
-      this.opts.logger.warn('layer2: send failed', { event: 'sendFailed', interface: ifname, request: describePacket(parsed.packet), error: errorMessage(err) });
+      this.opts.logger.warn('send failed', { event: 'sendFailed', interface: ifname, request: describePacket(parsed.packet), error: errorMessage(err) });
     }
   }
 
@@ -343,7 +343,7 @@ export class L2Engine {
       } else s.sock.send(unsolicitedAdvertisement(ip, iface.mac));
       this.counters.gratuitous++;
     } catch (err) {
-      this.opts.logger.warn('layer2: gratuitous announcement failed', { event: 'gratuitousFailed', ip: formatIP(ip), interface: ifname, error: errorMessage(err) });
+      this.opts.logger.warn('gratuitous announcement failed', { event: 'gratuitousFailed', ip: formatIP(ip), interface: ifname, error: errorMessage(err) });
     }
   }
 

@@ -194,7 +194,7 @@ export class NetlinkLinks implements LinkSource {
     try {
       this.sock.send(dumpRequest(what, this.seq++, this.order));
     } catch (err) {
-      this.opts.logger.error('layer2: cannot ask the kernel for the links', { event: 'linkDumpFailed', error: errorMessage(err) });
+      this.opts.logger.error('cannot ask the kernel for the links', { event: 'linkDumpFailed', error: errorMessage(err) });
       this.dumping = undefined;
     }
   }
@@ -202,7 +202,7 @@ export class NetlinkLinks implements LinkSource {
   private onError(message: string): void {
     // ENOBUFS: notifications were lost; the table may be wrong until it is read again.
     this.counters.overruns++;
-    this.opts.logger.warn('layer2: link notifications lost, reading every link again', { event: 'linkNotificationsLost', error: message });
+    this.opts.logger.warn('link notifications lost, reading every link again', { event: 'linkNotificationsLost', error: message });
     if (this.dumping) this.redump = true;
     else this.dump('links');
   }
@@ -211,13 +211,13 @@ export class NetlinkLinks implements LinkSource {
     const parsed = parseNetlink(datagram, this.order);
     if (!parsed.ok) {
       this.counters.malformed++;
-      this.opts.logger.warn('layer2: malformed netlink message ignored', { event: 'netlinkMalformed', reason: parsed.reason });
+      this.opts.logger.warn('malformed netlink message ignored', { event: 'netlinkMalformed', reason: parsed.reason });
     }
     const changes: LinkChange[] = [];
     for (const m of parsed.messages) {
       this.counters.messages++;
       if (m.type === 'done' || m.type === 'error') {
-        if (m.type === 'error' && m.errno !== 0) this.opts.logger.warn('layer2: the kernel refused a link dump', { event: 'linkDumpFailed', errno: m.errno });
+        if (m.type === 'error' && m.errno !== 0) this.opts.logger.warn('the kernel refused a link dump', { event: 'linkDumpFailed', errno: m.errno });
         if (this.dumping === 'links') {
           changes.push(...this.table.endDump());
           this.dump('addresses');

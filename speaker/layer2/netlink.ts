@@ -10,7 +10,6 @@ export type ByteOrder = 'LE' | 'BE';
 // netlink.h: message types and flags.
 export const NLMSG_ERROR = 2;
 export const NLMSG_DONE = 3;
-export const NLMSG_OVERRUN = 4;
 export const NLM_F_REQUEST = 0x1;
 export const NLM_F_DUMP = 0x300;
 const NLMSG_HDRLEN = 16;

@@ -9,12 +9,12 @@
  * 10 s and states 30 s, so an idle cluster is not a stream of API writes (every speaker sees
  * every renewal); a speaker still on Leases honours the stated duration.
  */
+import { SPEAKER_LEASE_PREFIX } from '../../src/api/names.js';
 import type { Clock, TimerHandle } from '../../src/core/clock.js';
 import { errorMessage } from '../../src/core/errors.js';
 import type { Logger } from '../../src/core/logger.js';
 import { Informer, isAlreadyExists, isNotFound, LEASES, type KubeClient, type KubeObject } from '../../src/k8s/index.js';
 
-export const SPEAKER_LEASE_PREFIX = 'herald-speaker-';
 const LABEL = 'app.kubernetes.io/component';
 
 export interface MembershipOptions {
@@ -84,7 +84,7 @@ export class LeaseMembership {
     const now = [...this.alive()].sort().join(',');
     if (now !== this.lastAlive) {
       this.lastAlive = now;
-      this.opts.logger.info('speaker membership', { alive: now });
+      this.opts.logger.info('speaker membership', { event: 'membersChanged', alive: now });
       this.opts.onChange();
     }
   }
@@ -102,7 +102,7 @@ export class LeaseMembership {
     if (this.renewMs === renewMs && this.durationMs === durationMs) return;
     this.renewMs = renewMs;
     this.durationMs = durationMs;
-    this.opts.logger.info('speaker lease: renewing less often (the failure detector runs over UDP)', { renewSeconds: renewMs / 1000, durationSeconds: durationMs / 1000 });
+    this.opts.logger.info('renewing the speaker lease less often (the failure detector runs over UDP)', { renewSeconds: renewMs / 1000, durationSeconds: durationMs / 1000 });
   }
 
   /** One write per renewal: the informer's cache says whether our Lease exists. */
@@ -120,7 +120,7 @@ export class LeaseMembership {
         await create().catch((err: unknown) => (isAlreadyExists(err) ? patch() : Promise.reject(err)));
       }
     } catch (err) {
-      this.opts.logger.warn('could not renew the speaker lease', { error: errorMessage(err) });
+      this.opts.logger.warn('could not renew the speaker lease', { event: 'leaseRenewFailed', error: errorMessage(err) });
     }
     this.renewTimer = this.opts.clock.setTimeout(() => void this.renew(), this.renewMs);
   }
@@ -134,7 +134,7 @@ export class LeaseMembership {
     try {
       await this.opts.client.delete(LEASES, this.opts.namespace, `${SPEAKER_LEASE_PREFIX}${this.opts.node}`);
     } catch (err) {
-      if (!isNotFound(err)) this.opts.logger.warn('could not delete the speaker lease', { error: errorMessage(err) });
+      if (!isNotFound(err)) this.opts.logger.warn('could not delete the speaker lease', { event: 'leaseDeleteFailed', error: errorMessage(err) });
     }
   }
 }

@@ -66,7 +66,7 @@ export class SwimMembership {
       // A message can bring a deadline forward (gossip about a new suspect).
       this.schedule();
     });
-    socket.on('error', (err) => this.opts.logger.warn('membership socket error', { error: err.message }));
+    socket.on('error', (err) => this.opts.logger.warn('membership socket error', { event: 'socketError', error: err.message }));
     await new Promise<void>((resolve, reject) => {
       socket.once('error', reject);
       socket.bind(this.opts.port ?? 7946, '::', () => resolve());
@@ -94,7 +94,7 @@ export class SwimMembership {
     const now = [...this.swim.alive()].sort().join(',');
     if (now === this.lastAlive) return;
     this.lastAlive = now;
-    this.opts.logger.info('speaker membership', { alive: now });
+    this.opts.logger.info('speaker membership', { event: 'membersChanged', alive: now });
     this.opts.onChange();
   }
 
@@ -126,7 +126,7 @@ export class SwimMembership {
   /** This node's own link was down from `since` until now: failures seen meanwhile were its own (see Swim.forgive). */
   forgive(since: number): void {
     const now = this.opts.clock.monotonic();
-    this.opts.logger.info('membership: own link back; members suspected while it was down are given a fresh probe', { event: 'membershipForgive', downForMs: Math.round(now - since) });
+    this.opts.logger.info('own link back; members suspected while it was down are given a fresh probe', { event: 'membershipForgive', downForMs: Math.round(now - since) });
     if (this.swim.forgive(since, now)) this.changed();
     this.schedule();
   }

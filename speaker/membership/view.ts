@@ -120,8 +120,8 @@ export class MembershipView {
     const candidates = notReady.size === 0 ? steady : new Set([...steady].filter((n) => !notReady.has(n)));
     const guard = this.opts.splitBrainGuard === false ? { allowed: true as const } : this.guard.check(alive.size, this.opts.clock.monotonic(), this.isolatedLink());
     if (!guard.allowed) {
-      if (!this.guarded) this.opts.logger.warn('split-brain guard: not answering for Layer 2 IPs', { event: 'splitBrainGuard', reason: guard.reason, alive: [...alive].sort() });
-    } else if (this.guarded) this.opts.logger.info('split-brain guard: lifted', { event: 'splitBrainGuardLifted', alive: [...alive].sort() });
+      if (!this.guarded) this.opts.logger.warn('split-brain guard on: not answering for Layer 2 IPs', { event: 'splitBrainGuard', reason: guard.reason, alive: [...alive].sort() });
+    } else if (this.guarded) this.opts.logger.info('split-brain guard lifted', { event: 'splitBrainGuardLifted', alive: [...alive].sort() });
     const now = this.opts.clock.monotonic();
     if (this.guarded && guard.allowed) this.holdAfterPartition(now);
     this.guarded = !guard.allowed;
@@ -139,11 +139,11 @@ export class MembershipView {
     if (this.swim || this.swimStarting || !key || this.opts.memberPort === 0) return;
     this.swimStarting = true;
     const port = this.opts.memberPort ?? DEFAULT_MEMBER_PORT;
-    const swim = new SwimMembership({ node: this.opts.node, key: Buffer.from(key), port, clock: this.opts.clock, logger: this.opts.logger, addressOf: this.opts.addressOf, onChange: this.opts.onChange });
+    const swim = new SwimMembership({ node: this.opts.node, key: Buffer.from(key), port, clock: this.opts.clock, logger: this.opts.logger.child({ component: 'swim' }), addressOf: this.opts.addressOf, onChange: this.opts.onChange });
     swim.start().then(
       () => {
         this.swim = swim;
-        this.opts.logger.info('membership: SWIM failure detector running', { port });
+        this.opts.logger.info('SWIM failure detector running', { event: 'swimStarted', port });
         this.leases.relax();
         this.opts.onChange();
         // Members that never answer leave SWIM unconverged until its bound: decide again then.
@@ -154,7 +154,7 @@ export class MembershipView {
         };
         poll();
       },
-      (err: unknown) => this.opts.logger.warn('membership: SWIM unavailable, staying with Leases', { error: errorMessage(err) }),
+      (err: unknown) => this.opts.logger.warn('SWIM unavailable, staying with Leases', { event: 'swimUnavailable', error: errorMessage(err) }),
     );
   }
 
@@ -169,7 +169,7 @@ export class MembershipView {
    */
   private holdAfterPartition(since: number): void {
     this.rejoinUntil = since + DEFAULT_REJOIN_HOLD_MS;
-    this.opts.logger.info('layer2: back from a partition; taking no new IP until membership agrees again', { event: 'rejoining', holdMs: DEFAULT_REJOIN_HOLD_MS });
+    this.opts.logger.info('back from a partition; taking no new IP until membership agrees again', { event: 'rejoining', holdMs: DEFAULT_REJOIN_HOLD_MS });
     const check = (): void => {
       if (this.stopped || this.rejoinUntil === 0) return;
       if (this.swim?.heardFromAllSince(since) || this.opts.clock.monotonic() >= this.rejoinUntil) {

@@ -4,9 +4,6 @@
  * MetalLB user's Services keep working; Herald's own name wins when both are set.
  */
 
-export const ANNOTATION_PREFIX = 'herald.dev/';
-export const METALLB_PREFIXES = ['metallb.io/', 'metallb.universe.tf/'] as const;
-
 /** Ask for a pool by name. */
 export const ADDRESS_POOL = 'herald.dev/address-pool';
 /** Ask for addresses: a comma-separated list, at most one per family. */

@@ -33,6 +33,3 @@ export const KINDS: readonly KindInfo[] = [
   kind('ConfigurationState', 'configurationstates', 'cfgstate', true),
 ];
 
-export function kindInfo(k: string): KindInfo | undefined {
-  return KINDS.find((i) => i.kind === k);
-}

@@ -3,3 +3,4 @@ export * from './group.js';
 export * from './meta.js';
 export * from './types.js';
 export * from './service.js';
+export * from './names.js';

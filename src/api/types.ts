@@ -29,6 +29,7 @@ export interface IPAddressPoolStatus extends ConditionsStatus {
   availableIPv6?: string;
 }
 
+/** @public The whole object of this kind: the API mirror, kept for users of src/api. */
 export type IPAddressPool = HeraldObject<'IPAddressPool', IPAddressPoolSpec, IPAddressPoolStatus>;
 
 // ---- L2Advertisement
@@ -47,6 +48,7 @@ export interface L2AdvertisementSpec {
   serviceSelectors?: LabelSelector[];
 }
 
+/** @public The whole object of this kind: the API mirror, kept for users of src/api. */
 export type L2Advertisement = HeraldObject<'L2Advertisement', L2AdvertisementSpec, ConditionsStatus>;
 
 // ---- BGPAdvertisement
@@ -63,6 +65,7 @@ export interface BGPAdvertisementSpec {
   serviceSelectors?: LabelSelector[];
 }
 
+/** @public The whole object of this kind: the API mirror, kept for users of src/api. */
 export type BGPAdvertisement = HeraldObject<'BGPAdvertisement', BGPAdvertisementSpec, ConditionsStatus>;
 
 // ---- BGPPeer
@@ -100,6 +103,7 @@ export interface BGPPeerSpec {
   interface?: string;
 }
 
+/** @public The whole object of this kind: the API mirror, kept for users of src/api. */
 export type BGPPeer = HeraldObject<'BGPPeer', BGPPeerSpec, ConditionsStatus>;
 
 // ---- BFDProfile
@@ -113,6 +117,7 @@ export interface BFDProfileSpec {
   minimumTtl?: number;
 }
 
+/** @public The whole object of this kind: the API mirror, kept for users of src/api. */
 export type BFDProfile = HeraldObject<'BFDProfile', BFDProfileSpec, ConditionsStatus>;
 
 // ---- Community
@@ -125,6 +130,7 @@ export interface CommunitySpec {
   communities?: CommunityAliasEntry[];
 }
 
+/** @public The whole object of this kind: the API mirror, kept for users of src/api. */
 export type Community = HeraldObject<'Community', CommunitySpec, ConditionsStatus>;
 
 // ---- Status kinds (spec is empty; written by Herald)
@@ -141,6 +147,7 @@ export interface ServiceL2StatusStatus {
   interfaces?: InterfaceRef[];
 }
 
+/** @public The whole object of this kind: the API mirror, kept for users of src/api. */
 export type ServiceL2Status = HeraldObject<'ServiceL2Status', EmptySpec, ServiceL2StatusStatus>;
 
 export interface ServiceBGPStatusStatus {
@@ -150,6 +157,7 @@ export interface ServiceBGPStatusStatus {
   peers?: string[];
 }
 
+/** @public The whole object of this kind: the API mirror, kept for users of src/api. */
 export type ServiceBGPStatus = HeraldObject<'ServiceBGPStatus', EmptySpec, ServiceBGPStatusStatus>;
 
 export type BGPSessionPhase = 'Idle' | 'Connect' | 'Active' | 'OpenSent' | 'OpenConfirm' | 'Established';
@@ -173,6 +181,7 @@ export interface BGPSessionBFDStatus {
   detectionTime?: number;
 }
 
+/** @public The whole object of this kind: the API mirror, kept for users of src/api. */
 export type BGPSessionState = HeraldObject<'BGPSessionState', EmptySpec, BGPSessionStateStatus>;
 
 export interface ConfigurationErrorEntry {
@@ -191,8 +200,5 @@ export interface ConfigurationStateStatus extends ConditionsStatus {
   errors?: ConfigurationErrorEntry[];
 }
 
+/** @public The whole object of this kind: the API mirror, kept for users of src/api. */
 export type ConfigurationState = HeraldObject<'ConfigurationState', EmptySpec, ConfigurationStateStatus>;
-
-export type AnyHeraldObject =
-  | IPAddressPool | L2Advertisement | BGPAdvertisement | BGPPeer | BFDProfile | Community
-  | ServiceL2Status | ServiceBGPStatus | BGPSessionState | ConfigurationState;

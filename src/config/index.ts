@@ -3,4 +3,3 @@ export * from './parse.js';
 export * from './community.js';
 export * from './duration.js';
 export * from './label-selector.js';
-export { EXCLUDE_FROM_LB_LABEL } from './cluster.js';

@@ -3,7 +3,7 @@
  * already validated: addresses parsed, durations in seconds, references resolved.
  */
 import type { CIDR, IPRange } from '../net/cidr.js';
-import type { IP, IPFamily } from '../net/ip.js';
+import type { IP } from '../net/ip.js';
 import type { CommunityValue } from './community.js';
 import type { LabelSelector, Labels } from './label-selector.js';
 
@@ -151,6 +151,3 @@ export interface Config {
   readonly secrets: ReadonlyMap<string, SecretInfo>;
 }
 
-export function poolFamilies(pool: Pool): ReadonlySet<IPFamily> {
-  return new Set(pool.ranges.map((r) => r.family));
-}

@@ -1,6 +1,6 @@
 /** IPAddressPool: addresses, autoAssign, avoidBuggyIPs, serviceAllocation. */
 import { HeraldError } from '../core/errors.js';
-import { cidrToRange, parseRange, rangeToCIDRs, formatRange, type CIDR, type IPRange } from '../net/cidr.js';
+import { parseRange, rangeToCIDRs, formatRange, type CIDR, type IPRange } from '../net/cidr.js';
 import { isWholeFamily, specialBlocksIn } from '../net/special.js';
 import type { Envelope } from './envelope.js';
 import { nameProblem } from './envelope.js';
@@ -188,5 +188,3 @@ function specialRangeProblem(e: PoolEntry, allowReserved: boolean): string | und
   const hint = first.optIn ? `; set the annotation ${ALLOW_RESERVED_ANNOTATION}: "true" on the pool if your network routes it` : '';
   return `"${e.text}" includes ${first.cidr}, ${first.what}: no Service can be reached there${hint}`;
 }
-
-export { cidrToRange };

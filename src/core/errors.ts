@@ -95,10 +95,6 @@ export class ParseError extends HeraldError {
   }
 }
 
-export function isHeraldError(err: unknown): err is HeraldError {
-  return err instanceof HeraldError;
-}
-
 /** A message for any thrown value, for logs. */
 export function errorMessage(err: unknown): string {
   if (err instanceof Error) return err.message;

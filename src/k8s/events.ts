@@ -11,8 +11,8 @@ import type { Clock } from '../core/clock.js';
 import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
 import { KubeApiError, isNotFound } from './api-error.js';
-import type { KubeClient, KubeObject } from './client.js';
-import { backoffDelay } from './backoff.js';
+import type { KubeClient } from './client.js';
+import { backoffDelay } from '../core/backoff.js';
 import { EVENTS } from './resources.js';
 
 export interface ObjectReference {
@@ -59,17 +59,6 @@ interface Seen {
   firstTimestamp: string;
   /** Monotonic ms of the last occurrence (the aggregation window ignores wall-clock jumps). */
   lastSeenMs: number;
-}
-
-export function referenceOf(obj: KubeObject, apiVersion = obj.apiVersion ?? 'v1', kind = obj.kind ?? ''): ObjectReference {
-  return {
-    apiVersion,
-    kind,
-    name: obj.metadata.name,
-    ...(obj.metadata.namespace !== undefined ? { namespace: obj.metadata.namespace } : {}),
-    ...(obj.metadata.uid !== undefined ? { uid: obj.metadata.uid } : {}),
-    ...(obj.metadata.resourceVersion !== undefined ? { resourceVersion: obj.metadata.resourceVersion } : {}),
-  };
 }
 
 export class EventRecorder {
@@ -165,7 +154,7 @@ export class EventRecorder {
         return false;
       }
       this.stats.failed++;
-      this.opts.logger.warn('could not record event', { reason, object: `${ref.namespace ?? ''}/${ref.name}`, error: errorMessage(err) });
+      this.opts.logger.warn('could not record event', { event: 'eventWriteFailed', reason, object: `${ref.namespace ?? ''}/${ref.name}`, error: errorMessage(err) });
       return false;
     });
     this.chain = p.then(() => undefined);

@@ -6,5 +6,4 @@ export * from './queue.js';
 export * from './status.js';
 export * from './events.js';
 export * from './leader.js';
-export * from './backoff.js';
 export * from './reviews.js';

@@ -7,7 +7,7 @@
 import type { Clock, TimerHandle } from '../core/clock.js';
 import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
-import { backoffDelay } from './backoff.js';
+import { backoffDelay } from '../core/backoff.js';
 import { isGone, isNotFound } from './api-error.js';
 import type { KubeClient, KubeObject, ResourceType, WatchStream } from './client.js';
 
@@ -53,6 +53,7 @@ export class Informer<T extends KubeObject = KubeObject> {
   private readonly indices = new Map<string, Map<string, Set<string>>>();
   private readonly handlers: InformerHandlers<T>[] = [];
   private resourceVersion = '';
+  private logger: Logger | undefined;
   private stream: WatchStream | undefined;
   private retryTimer: TimerHandle | undefined;
   private resyncTimer: TimerHandle | undefined;
@@ -146,7 +147,7 @@ export class Informer<T extends KubeObject = KubeObject> {
   }
 
   private log(): Logger {
-    return this.opts.logger;
+    return (this.logger ??= this.opts.logger.child({ component: 'informer' }));
   }
 
   private scheduleResync(): void {
@@ -177,8 +178,8 @@ export class Informer<T extends KubeObject = KubeObject> {
     if (isNotFound(err)) {
       // The collection itself is missing: the server does not serve this group/version/resource.
       const api = `${t.group === '' ? 'core' : t.group}/${t.version} ${t.plural}`;
-      this.log().error(`informer: the API server does not serve ${api} (${t.kind}); ${this.opts.purpose ?? 'whatever needs this cache waits for it'} until it does; retrying`, { resource: t.plural, group: t.group, version: t.version, delayMs: delay });
-    } else this.log().warn('informer: list/watch failed, retrying', { resource: t.plural, error: errorMessage(err), delayMs: delay });
+      this.log().error(`the API server does not serve ${api} (${t.kind}); ${this.opts.purpose ?? 'whatever needs this cache waits for it'} until it does; retrying`, { event: 'resourceNotServed', resource: t.plural, group: t.group, version: t.version, delayMs: delay });
+    } else this.log().warn('list/watch failed, retrying', { event: 'watchFailed', resource: t.plural, error: errorMessage(err), delayMs: delay });
     this.retryTimer = this.opts.clock.setTimeout(() => {
       if (gen === this.generation) void this.run(gen);
     }, delay);
@@ -252,7 +253,7 @@ export class Informer<T extends KubeObject = KubeObject> {
           case 'ERROR': {
             const status = obj as unknown as { code?: number; message?: string };
             if (status.code === 410) gotGone = true;
-            else this.log().warn('informer: watch error event', { resource: this.opts.type.plural, message: status.message });
+            else this.log().warn('watch error event', { event: 'watchFailed', resource: this.opts.type.plural, message: status.message });
             return;
           }
         }
@@ -263,7 +264,7 @@ export class Informer<T extends KubeObject = KubeObject> {
         if (gen !== this.generation || this.stopped) return;
         if (gotGone || isGone(err)) {
           this.stats.relistsOnGone++;
-          this.log().info('informer: resourceVersion expired, relisting', { resource: this.opts.type.plural });
+          this.log().info('resourceVersion expired, relisting', { event: 'relist', resource: this.opts.type.plural });
           this.resourceVersion = '';
           void this.run(gen);
           return;

@@ -4,6 +4,7 @@
  * clock from when it last saw the record change); the leader renews every retryPeriod and
  * steps down when it could not renew for renewDeadline; a clean stop releases the Lease.
  */
+import { jittered } from '../core/backoff.js';
 import type { Clock, TimerHandle } from '../core/clock.js';
 import { errorMessage } from '../core/errors.js';
 import type { Logger } from '../core/logger.js';
@@ -88,7 +89,7 @@ export class LeaderElector {
     try {
       ok = await this.tryAcquireOrRenew();
     } catch (err) {
-      this.opts.logger.warn('leader election: lease request failed', { lease: `${this.opts.namespace}/${this.opts.name}`, error: errorMessage(err) });
+      this.opts.logger.warn('lease request failed', { event: 'leaseRequestFailed', lease: `${this.opts.namespace}/${this.opts.name}`, error: errorMessage(err) });
     }
     if (this.stopped) return;
     const now = this.opts.clock.monotonic();
@@ -96,7 +97,7 @@ export class LeaderElector {
       this.lastRenewMs = now;
       if (!this.leading) {
         this.leading = true;
-        this.opts.logger.info('leader election: became leader', { lease: `${this.opts.namespace}/${this.opts.name}`, identity: this.opts.identity });
+        this.opts.logger.info('became leader', { event: 'leaderElected', lease: `${this.opts.namespace}/${this.opts.name}`, identity: this.opts.identity });
         this.opts.onStartedLeading();
       }
       this.schedule(this.retryMs);
@@ -104,11 +105,10 @@ export class LeaderElector {
     }
     if (this.leading && now - this.lastRenewMs >= this.renewMs) {
       this.leading = false;
-      this.opts.logger.warn('leader election: lost the lease (renew deadline passed)', { lease: `${this.opts.namespace}/${this.opts.name}` });
+      this.opts.logger.warn('lost the lease (renew deadline passed)', { event: 'leaseLost', lease: `${this.opts.namespace}/${this.opts.name}` });
       this.opts.onStoppedLeading();
     }
-    const jitter = this.leading ? 0 : Math.round(this.retryMs * 0.2 * (this.opts.random ?? Math.random)());
-    this.schedule(this.retryMs + jitter);
+    this.schedule(this.leading ? this.retryMs : jittered(this.retryMs, 0.2, this.opts.random ?? Math.random));
   }
 
   private async tryAcquireOrRenew(): Promise<boolean> {
@@ -185,7 +185,7 @@ export class LeaderElector {
         await this.opts.client.replace<Lease>(LEASES, { ...lease, spec: { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: now, acquireTime: now } });
       }
     } catch (err) {
-      this.opts.logger.warn('leader election: could not release the lease', { error: errorMessage(err) });
+      this.opts.logger.warn('could not release the lease', { event: 'leaseReleaseFailed', error: errorMessage(err) });
     }
     this.opts.onStoppedLeading();
   }

@@ -3,6 +3,7 @@
  * added many times before it is processed is processed once; a key being processed is not
  * handed out again until `done`, and is re-queued then if it was added meanwhile.
  */
+import { backoffDelay } from '../core/backoff.js';
 import type { Clock, TimerHandle } from '../core/clock.js';
 
 export interface WorkQueueOptions {
@@ -68,7 +69,7 @@ export class WorkQueue {
   addRateLimited(key: string): number {
     const n = this.failures.get(key) ?? 0;
     this.failures.set(key, n + 1);
-    const delay = Math.min(this.maxDelayMs, this.baseDelayMs * 2 ** n);
+    const delay = backoffDelay(n, { baseMs: this.baseDelayMs, maxMs: this.maxDelayMs, jitter: 0 }, () => 0);
     this.addAfter(key, delay);
     return delay;
   }

@@ -9,7 +9,7 @@ import { KIND_MAPS, mapResource, METALLB_STATUS_KINDS, outputMeta } from './crs.
 import { mapAddressPool, mapLegacyConfig } from './legacy.js';
 import { IssueSink, type MigrateIssue, type MigrateOptions, type MigrateResult, type OutputObject } from './types.js';
 
-export type { MigrateIssue, MigrateOptions, MigrateResult, OutputObject } from './types.js';
+export type { MigrateOptions, MigrateResult, OutputObject } from './types.js';
 
 const METALLB_GROUPS = ['metallb.io', 'metallb.universe.tf'];
 const KIND_ORDER = ['Secret', 'Community', 'BFDProfile', 'IPAddressPool', 'BGPPeer', 'L2Advertisement', 'BGPAdvertisement'];

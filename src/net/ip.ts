@@ -12,8 +12,6 @@ import { ParseError } from '../core/errors.js';
 
 export type IPFamily = 'IPv4' | 'IPv6';
 
-export const IP_FAMILIES: readonly IPFamily[] = ['IPv4', 'IPv6'];
-
 export interface IP {
   readonly family: IPFamily;
   readonly value: bigint;
@@ -111,14 +109,6 @@ export function ipValueToString(family: IPFamily, value: bigint): string {
 export function compareIP(a: IP, b: IP): number {
   if (a.family !== b.family) return a.family === 'IPv4' ? -1 : 1;
   return a.value < b.value ? -1 : a.value > b.value ? 1 : 0;
-}
-
-export function ipEqual(a: IP, b: IP): boolean {
-  return a.family === b.family && a.value === b.value;
-}
-
-export function ipFamilyOf(text: string): IPFamily | undefined {
-  return tryParseIP(text)?.family;
 }
 
 /** 4 or 16 bytes, network order. */

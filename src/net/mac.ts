@@ -11,9 +11,4 @@ export function parseMAC(text: string): MAC {
   return Buffer.from([m[1], m[3], m[4], m[5], m[6], m[7]].map((h) => parseInt(h!, 16)));
 }
 
-export function formatMAC(mac: Uint8Array): string {
-  if (mac.length !== 6) throw new RangeError(`a MAC has 6 bytes, got ${mac.length}`);
-  return Array.from(mac, (b) => b.toString(16).padStart(2, '0')).join(':');
-}
-
 export const BROADCAST_MAC: MAC = Buffer.from([0xff, 0xff, 0xff, 0xff, 0xff, 0xff]);

@@ -116,7 +116,7 @@ describe('BFD against FRR bfdd and BIRD (netns)', function () {
     await herald.wait('Herald Up over multi-hop', (s) => s.bfd?.state === 'Up' && s.bfd.negotiated?.remoteDesiredMinTxMs === 150);
     const p = await bfdd.wait('FRR Up (multihop)', (x) => x.status === 'up' && x['remote-transmit-interval'] === 100);
     expect(p.multihop).to.equal(true);
-    expect(herald.logs.some((l) => l.log === 'bfd: session up' && l.fields['bfd'] === 'multihop')).to.equal(true);
+    expect(herald.logs.some((l) => l.fields['event'] === 'bfdUp' && l.fields['component'] === 'bfd' && l.fields['bfd'] === 'multihop')).to.equal(true);
   });
 
   it('FRR bfdd: detectMultiplier is what the router multiplies by (as in MetalLB\'s FRR): profile 2 against FRR\'s 10', async () => {
@@ -176,8 +176,8 @@ describe('BFD against FRR bfdd and BIRD (netns)', function () {
       const pid = readFileSync(join(bird.dir, 'bird.pid'), 'utf8').trim();
       const t0 = performance.now();
       netns().exec(r, ['kill', '-9', pid]);
-      const ms = await elapsedUntil(t0, 'Herald to reset BGP', () => herald.logs.some((l) => l.log.startsWith('bgp: resetting the session')));
-      const reset = herald.logs.find((l) => l.log.startsWith('bgp: resetting the session'))!;
+      const ms = await elapsedUntil(t0, 'Herald to reset BGP', () => herald.logs.some((l) => l.fields['event'] === 'sessionReset'));
+      const reset = herald.logs.find((l) => l.fields['event'] === 'sessionReset')!;
       expect(reset.fields).to.deep.include({ peer: 'router', reason: 'BFD session down (controlDetectionTimeExpired)' });
       expect(ms).to.be.below(1500);
       await herald.wait('BGP no longer Established', (s) => s.bgp !== 'Established', 5000);

@@ -179,7 +179,7 @@ describe('the speaker under the DaemonSet\'s exact privileges (setpriv from mani
     }, `the BGPSessionState of ${peer} to show EACCES`, 30_000, 200);
     expect(await errorOf('denied')).to.match(/^cannot listen on BGP port 179: .*EACCES/);
     expect(await errorOf('router')).to.include("the peer's connections to this node fail");
-    const line = await eventually(() => e.logs[NODE]!.split('\n').find((l) => l.includes('bgp: listener') && l.includes('denied')), 'the log line naming the peers');
+    const line = await eventually(() => e.logs[NODE]!.split('\n').find((l) => l.includes('"event":"listenerFailed"') && l.includes('denied')), 'the log line naming the peers');
     expect(line).to.include('EACCES').and.include('router');
   });
 });

@@ -55,7 +55,7 @@ describe('BGP: Cease subcodes a router sees when a BGPPeer is deleted or the spe
     }, 'BIRD to report the Cease subcode', 15_000, 50);
     expect(info).to.not.match(/Administrative shutdown/i);
     expect(bird.routes('master4')).to.not.include('203.0.113.30/32');
-    const removed = await eventually(() => herald.logs.find((l) => l.log === 'bgp: session removed'), 'the speaker to log the removal', 5_000, 20);
+    const removed = await eventually(() => herald.logs.find((l) => l.fields['event'] === 'sessionRemoved'), 'the speaker to log the removal', 5_000, 20);
     expect(removed.fields).to.deep.include({ peer: 'router', reason: 'peer no longer selects this node' });
     await herald.stop();
   });

@@ -98,7 +98,8 @@ describe('controller on a server without spec.loadBalancerClass (Kubernetes 1.20
     inf.start();
     try {
       const line = await eventually(() => logger.records.find((r) => r.level === 'error'), 'an error line');
-      expect(line.message).to.equal('informer: the API server does not serve discovery.k8s.io/v1 endpointslices (EndpointSlice); Services with externalTrafficPolicy Local are not announced until it does; retrying');
+      expect(line.fields).to.deep.include({ component: 'informer', event: 'resourceNotServed' });
+      expect(line.message).to.equal('the API server does not serve discovery.k8s.io/v1 endpointslices (EndpointSlice); Services with externalTrafficPolicy Local are not announced until it does; retrying');
     } finally {
       inf.stop();
     }

@@ -7,7 +7,8 @@ import { expect } from 'chai';
 import { FakeClock } from '../../../src/core/clock.js';
 import { nullLogger } from '../../../src/core/logger.js';
 import { LEASES, NAMESPACES } from '../../../src/k8s/index.js';
-import { LeaseMembership, SPEAKER_LEASE_PREFIX } from '../../../speaker/membership/lease-membership.js';
+import { LeaseMembership } from '../../../speaker/membership/lease-membership.js';
+import { SPEAKER_LEASE_PREFIX } from '../../../src/api/names.js';
 import { eventually } from '../../support/apiserver.js';
 import { type KubeCluster, kubeLane, startKubeCluster } from '../../support/kube-cluster.js';
 

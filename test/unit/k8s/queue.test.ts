@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { FakeClock } from '../../../src/core/clock.js';
 import { WorkQueue } from '../../../src/k8s/queue.js';
-import { backoffDelay } from '../../../src/k8s/backoff.js';
+import { backoffDelay, jittered } from '../../../src/core/backoff.js';
 import { setCondition } from '../../../src/k8s/status.js';
 
 describe('k8s: work queue', () => {
@@ -100,6 +100,26 @@ describe('k8s: backoff and conditions', () => {
       expect(backoffDelay(tc.attempt, { baseMs: 100, maxMs: 5000, jitter: 0.2 }, () => tc.random)).to.equal(tc.want);
     });
   }
+
+  const periods: { random: number; want: number }[] = [
+    { random: 0, want: 2000 },
+    { random: 0.5, want: 2200 },
+    { random: 0.999, want: 2400 },
+  ];
+  for (const tc of periods) {
+    it(`a 2000 ms period jittered by a fifth, random ${tc.random} -> ${tc.want}ms (leader election's retry)`, () => {
+      expect(jittered(2000, 0.2, () => tc.random)).to.equal(tc.want);
+    });
+  }
+
+  it('the work queue doubles its delay per failure up to its cap, without jitter', () => {
+    const clock = new FakeClock();
+    const q = new WorkQueue({ clock, baseDelayMs: 5, maxDelayMs: 30 });
+    expect([1, 2, 3, 4, 5].map(() => q.addRateLimited('k'))).to.deep.equal([5, 10, 20, 30, 30]);
+    q.forget('k');
+    expect(q.addRateLimited('k')).to.equal(5);
+    q.shutdown();
+  });
 
   it('setCondition moves lastTransitionTime only when the status changes', () => {
     const a = setCondition(undefined, { type: 'Ready', status: 'True', reason: 'R', message: 'm' }, 't1');

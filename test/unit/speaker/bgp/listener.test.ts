@@ -70,7 +70,7 @@ describe('bgp listener: a failed listen is retried with backoff (fake clock)', (
     let changes = 0;
     const m = new BgpManager({ clock, logger, transport: silent, random: () => 0, listen: { host: '127.0.0.1' }, nodeAddresses: () => ({ v4: parseIP('192.0.2.1') }), onChange: () => changes++ });
     m.apply(peers(port), new Map());
-    const first = await until(() => logger.records.find((r) => r.message.startsWith('bgp: listener failed')), 'the first failure');
+    const first = await until(() => logger.records.find((r) => r.fields['event'] === 'listenerFailed' && r.level === 'error'), 'the first failure');
     expect(first.level).to.equal('error');
     expect(first.fields).to.deep.include({ port, peers: ['rtr-active', 'rtr-passive'], retryInMs: 1000, attempt: 1 });
     expect(String(first.fields['error'])).to.include('EADDRINUSE');
@@ -81,12 +81,12 @@ describe('bgp listener: a failed listen is retried with backoff (fake clock)', (
     // Only the passive peer cannot announce at all.
     expect([...m.failures().keys()]).to.deep.equal(['rtr-passive']);
 
-    const attempts = (): number => logger.records.filter((r) => r.message.startsWith('bgp: listener')).length;
+    const attempts = (): number => logger.records.filter((r) => r.fields['event'] === 'listenerFailed').length;
     clock.advance(999);
     await new Promise((r) => setImmediate(r));
     expect(attempts()).to.equal(1);
     clock.advance(1);
-    const second = await until(() => logger.records.find((r) => r.message.startsWith('bgp: listener still failing')), 'the first retry');
+    const second = await until(() => logger.records.find((r) => r.fields['event'] === 'listenerFailed' && r.level === 'warn'), 'the first retry');
     expect(second.fields).to.deep.include({ retryInMs: 2000, attempt: 2 });
     expect(changes).to.equal(1);
 
@@ -95,7 +95,7 @@ describe('bgp listener: a failed listen is retried with backoff (fake clock)', (
     await new Promise((r) => setImmediate(r));
     expect(attempts()).to.equal(2);
     clock.advance(1);
-    const ok = await until(() => logger.records.find((r) => r.message.startsWith('bgp: listening')), 'the listen to work');
+    const ok = await until(() => logger.records.find((r) => r.fields['event'] === 'listening'), 'the listen to work');
     expect(ok.fields).to.deep.include({ port, peers: ['rtr-active', 'rtr-passive'] });
     expect(changes).to.equal(2);
     expect(m.lastErrors().get('rtr-passive')).to.equal(undefined);

@@ -122,9 +122,9 @@ describe('bgp manager: sessions follow the BGPPeers (in-memory routers, fake clo
     expect(routers.notifications(old!)).to.deep.equal([[6, 2]]);
     expect(fresh).to.not.equal(undefined);
     expect(m.states().get('changed')?.state()).to.equal('Established');
-    expect(logger.records.filter((r) => r.message === 'bgp: session removed').map((r) => r.fields)).to.have.deep.members([
-      { peer: 'changed', reason: 'peer changed' },
-      { peer: 'gone', reason: 'peer no longer selects this node' },
+    expect(logger.records.filter((r) => r.fields['event'] === 'sessionRemoved').map((r) => r.fields)).to.have.deep.members([
+      { event: 'sessionRemoved', peer: 'changed', reason: 'peer changed' },
+      { event: 'sessionRemoved', peer: 'gone', reason: 'peer no longer selects this node' },
     ]);
     m.stopAll();
   });
@@ -152,11 +152,11 @@ describe('bgp manager: sessions follow the BGPPeers (in-memory routers, fake clo
       expect(routers.conns).to.have.length(0);
       expect(m.failures().get('p')).to.match(tc.why);
       expect(m.lastErrors().get('p')).to.match(tc.why);
-      const logged = logger.records.filter((r) => r.message === 'bgp: cannot open a session to this peer');
+      const logged = logger.records.filter((r) => r.fields['event'] === 'sessionUnavailable');
       expect(logged).to.have.length(1);
       // The same failure on the next apply is not logged again.
       m.apply(parsePeers({ p: tc.spec }, [], true), new Map());
-      expect(logger.records.filter((r) => r.message === 'bgp: cannot open a session to this peer')).to.have.length(1);
+      expect(logger.records.filter((r) => r.fields['event'] === 'sessionUnavailable')).to.have.length(1);
       m.stopAll();
     });
   }

@@ -1,4 +1,0 @@
-export * from './ip.js';
-export * from './cidr.js';
-export * from './interval-set.js';
-export * from './mac.js';
