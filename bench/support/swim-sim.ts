@@ -11,6 +11,7 @@
  * HMAC itself being computed; IP and UDP headers (28 bytes on IPv4) are not included.
  */
 import { Swim, type MemberState, type SwimMessage } from '../../speaker/membership/swim.js';
+import { seeded } from '../../test/support/seeded.js';
 
 export interface SimNetwork {
   /** Probability that a datagram is lost, 0..1. */
@@ -39,18 +40,6 @@ export interface Transition {
   readonly observer: string;
   readonly member: string;
   readonly state: MemberState;
-}
-
-/** A 32-bit seeded generator (mulberry32): fast, and enough for drops and probe orders. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const digits = (n: number): number => (n < 10 ? 1 : Math.floor(Math.log10(n)) + 1);

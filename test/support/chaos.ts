@@ -21,6 +21,7 @@ import { EVENTS, LEASES, NAMESPACES, SERVICES, heraldResource, type KubeObject }
 import { startTestCluster, type TestCluster } from './apiserver.js';
 import { spawnController, type ControllerProcess } from './controller-process.js';
 import { ServiceInvariant } from './service-invariant.js';
+import { seeded } from './seeded.js';
 
 const POOLS = heraldResource('IPAddressPool');
 const NS = 'herald-system';
@@ -53,18 +54,6 @@ export interface ChaosFigures {
   readonly settleMs: number;
   readonly rssMB: number;
   readonly seconds: number;
-}
-
-/** mulberry32: a small seeded generator, enough for picking operations. */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 type Req = { kind: 'auto' } | { kind: 'ip'; ip: string } | { kind: 'pool' } | { kind: 'share'; port: number };

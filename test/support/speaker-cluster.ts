@@ -19,7 +19,8 @@ import { type KubeCluster, startKubeCluster } from './kube-cluster.js';
 import { Bird } from './bgp-peers.js';
 import { birdConf, type BirdConfOptions, type BirdNeighbor } from './bird-conf.js';
 import { REPO_ROOT } from './crds.js';
-import { Netns } from './netns.js';
+import { canUseNetns, Netns } from './netns.js';
+import { requireTool } from './tools.js';
 
 export class SpeakerCluster {
   net: Netns | undefined;
@@ -110,4 +111,23 @@ export class SpeakerCluster {
     await this.c?.stop();
     if (this.dir) rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * Declares a suite's SpeakerCluster: started before its tests (the tools it needs must be
+ * installed, and network namespaces need root: under CI both are failures, not skips) and
+ * stopped after them, even when a test failed.
+ */
+export function useSpeakerCluster(ns: string, nodeIps: Record<string, string>, opts?: ConstructorParameters<typeof SpeakerCluster>[2], tools: readonly string[] = ['bird']): SpeakerCluster {
+  const e = new SpeakerCluster(ns, nodeIps, opts);
+  before(async function () {
+    for (const t of tools) requireTool(this, t);
+    if (!canUseNetns()) {
+      if (process.env['CI'] === 'true') throw new Error('netns tests need root');
+      this.skip();
+    }
+    await e.start();
+  });
+  after(() => e.stop());
+  return e;
 }

@@ -8,27 +8,14 @@
  */
 import { expect } from 'chai';
 import { runApiOutage } from '../../support/api-outage.js';
-import { canUseNetns } from '../../support/netns.js';
-import { SpeakerCluster } from '../../support/speaker-cluster.js';
-import { requireTool } from '../../support/tools.js';
+import { useSpeakerCluster } from '../../support/speaker-cluster.js';
 
 const NS = 'herald-system';
 const NODE_IPS: Record<string, string> = { 'node-a': '192.0.2.1', 'node-b': '192.0.2.2', 'node-c': '192.0.2.3' };
 
 describe('reliability: the API server unreachable', function () {
   this.timeout(300_000);
-  const e = new SpeakerCluster(NS, NODE_IPS);
-
-  before(async function () {
-    requireTool(this, 'bird');
-    requireTool(this, 'arping');
-    if (!canUseNetns()) {
-      if (process.env['CI'] === 'true') throw new Error('netns tests need root');
-      this.skip();
-    }
-    await e.start();
-  });
-  after(() => e.stop());
+  const e = useSpeakerCluster(NS, NODE_IPS, undefined, ['bird', 'arping']);
 
   it('20 s without the API: routes stay at BIRD, ARP answered, no address lost; recovery without restart', async () => {
     const f = await runApiOutage(e, NODE_IPS, 20_000);

@@ -11,26 +11,14 @@ import { expect } from 'chai';
 import { ENDPOINT_SLICES, SECRETS, SERVICES, type KubeObject } from '../../../src/k8s/index.js';
 import { membershipLog, nextHops } from '../../support/api-outage.js';
 import { eventually } from '../../support/apiserver.js';
-import { canUseNetns } from '../../support/netns.js';
-import { SpeakerCluster } from '../../support/speaker-cluster.js';
-import { requireTool } from '../../support/tools.js';
+import { useSpeakerCluster } from '../../support/speaker-cluster.js';
 
 const NS = 'herald-system';
 const NODE_IPS: Record<string, string> = { 'node-a': '192.0.2.1', 'node-b': '192.0.2.2', 'node-c': '192.0.2.3' };
 
 describe('reliability: SWIM member flaps (speaker processes)', function () {
   this.timeout(300_000);
-  const e = new SpeakerCluster(NS, NODE_IPS, { bird: { neighbor: { extra: 'error wait time 1,2; error forget time 10;' } } });
-
-  before(async function () {
-    requireTool(this, 'bird');
-    if (!canUseNetns()) {
-      if (process.env['CI'] === 'true') throw new Error('netns tests need root');
-      this.skip();
-    }
-    await e.start();
-  });
-  after(() => e.stop());
+  const e = useSpeakerCluster(NS, NODE_IPS, { bird: { neighbor: { extra: 'error wait time 1,2; error forget time 10;' } } });
 
   it('6 restarts of a member: seen leaving and back each time, its route back, no fd growth at the others', async () => {
     const c = e.c!.client;

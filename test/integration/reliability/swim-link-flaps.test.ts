@@ -8,28 +8,15 @@
  */
 import { expect } from 'chai';
 import { eventually } from '../../support/apiserver.js';
-import { canUseNetns } from '../../support/netns.js';
-import { SpeakerCluster } from '../../support/speaker-cluster.js';
+import { useSpeakerCluster } from '../../support/speaker-cluster.js';
 import { runSwimLinkFlaps } from '../../support/swim-link-flaps.js';
-import { requireTool } from '../../support/tools.js';
 
 const NS = 'herald-system';
 const NODE_IPS: Record<string, string> = { 'node-a': '192.0.2.1', 'node-b': '192.0.2.2', 'node-c': '192.0.2.3' };
 
 describe('reliability: SWIM member flaps by link cut (speaker processes, arping)', function () {
   this.timeout(300_000);
-  const e = new SpeakerCluster(NS, NODE_IPS);
-
-  before(async function () {
-    requireTool(this, 'bird');
-    requireTool(this, 'arping');
-    if (!canUseNetns()) {
-      if (process.env['CI'] === 'true') throw new Error('netns tests need root');
-      this.skip();
-    }
-    await e.start();
-  });
-  after(() => e.stop());
+  const e = useSpeakerCluster(NS, NODE_IPS, undefined, ['bird', 'arping']);
 
   it("4 link cuts of the owner: detected, taken over, rejoined, answered again; the others' fds do not grow", async () => {
     const f = await runSwimLinkFlaps(e, NODE_IPS, 4, { warmAfter: 2 });

@@ -3,7 +3,8 @@ import { expect } from 'chai';
 import { encodeDatagram } from '../../../speaker/membership/swim-codec.js';
 import type { SwimMessage } from '../../../speaker/membership/swim.js';
 import { runScenario } from '../../../bench/support/swim-scenario.js';
-import { datagramBytes, seeded, SwimSim } from '../../../bench/support/swim-sim.js';
+import { datagramBytes, SwimSim } from '../../../bench/support/swim-sim.js';
+import { seeded } from '../../support/seeded.js';
 
 const quiet = { loss: 0, delayMs: 0.2, jitterMs: 0.6 };
 
