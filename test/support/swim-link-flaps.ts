@@ -82,6 +82,13 @@ export async function runSwimLinkFlaps(e: SpeakerCluster, nodeIps: Readonly<Reco
   const victim = await eventually(answering, `one node answering ARP for ${ip}`, 30_000, 100);
   const others = Object.keys(nodeIps).filter((n) => n !== victim);
   const observer = others[0]!;
+  // SWIM must know every member before the first cut: a member it never heard from cannot be
+  // seen leaving (under load the detectors can still be exchanging their first probes here).
+  const everyone = Object.keys(nodeIps);
+  await eventually(() => {
+    const alive = membershipLog(e.logs[observer] ?? '', 0).at(-1);
+    return (alive !== undefined && everyone.every((n) => alive.split(',').includes(n))) || undefined;
+  }, `${observer}'s SWIM to see every member alive`, 60_000, 50);
   const pids = Object.fromEntries(others.map((n) => [n, e.speakers[n]!.pid!]));
   const health = (): Record<string, ProcessHealth> => Object.fromEntries(others.map((n) => [n, processHealth(pids[n]!)]));
   const link = (state: 'up' | 'down'): void => void e.net!.exec(e.nodeNs(victim), ['ip', 'link', 'set', 'dev', 'eth0', state]);
