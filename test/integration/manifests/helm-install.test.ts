@@ -8,24 +8,22 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { Controller } from '../../../controller/controller.js';
-import { MEMBERLIST_SECRET } from '../../../src/api/names.js';
 import { systemClock } from '../../../src/core/clock.js';
 import { RecordingLogger } from '../../../src/core/logger.js';
 import { createMetricsRegistry } from '../../../src/metrics.js';
 import { DelegatedAuth } from '../../../src/metrics-auth.js';
 import { apiServerReviewer } from '../../../src/k8s/reviews.js';
-import { CRDS, LEASES, NODES, SECRETS, SERVICES, heraldResource, LeaderElector, type KubeObject, type ResourceType } from '../../../src/k8s/index.js';
+import { CRDS, LEASES, NODES, heraldResource, type ResourceType } from '../../../src/k8s/index.js';
 import { Speaker } from '../../../speaker/speaker.js';
 import { eventually } from '../../support/apiserver.js';
 import { CHART_DIR, helmBinary, helmTemplate, type K8sObject, run } from '../../support/helm.js';
 import { applyWithClient, type KubeCluster, kubeLane, startKubeCluster } from '../../support/kube-cluster.js';
+import { controllerWorksUnderItsRbac, forbidden } from '../../support/rbac-checks.js';
 
 const NS = 'lb-system';
 const VALUES = { namespace: { create: true }, networkpolicies: { enabled: true } };
 const CLUSTER_ROLE_BINDINGS: ResourceType = { group: 'rbac.authorization.k8s.io', version: 'v1', plural: 'clusterrolebindings', kind: 'ClusterRoleBinding', namespaced: false };
 
-const forbidden = (logger: RecordingLogger): unknown[] => logger.records.filter((r) => /forbidden/i.test(JSON.stringify(r)));
 
 /** `p`, or a failure naming what it waited for and the denials logged meanwhile, after `ms`. */
 async function withDeadline<T>(p: Promise<T>, ms: number, what: string, logger: RecordingLogger): Promise<T> {
@@ -67,30 +65,7 @@ describe('charts/herald installed: rendered objects applied, Herald running unde
 
   it('the controller assigns, writes pool status, ConfigurationState, its Lease and the memberlist Secret with only its RBAC', async function () {
     this.timeout(120_000);
-    const sa = await c.clientAs(NS, 'herald-controller');
-    await c.client.create(heraldResource('IPAddressPool'), { metadata: { name: 'pool', namespace: NS }, spec: { addresses: ['198.51.100.0/28'] } } as KubeObject);
-    const logger = new RecordingLogger();
-    const ctl = new Controller({ client: sa, clock: systemClock(), logger, registry: createMetricsRegistry({ defaultMetrics: false }), namespace: NS, poolStatusDelayMs: 10 });
-    const elector = new LeaderElector({ client: sa, clock: systemClock(), logger, namespace: NS, name: 'herald-controller', identity: 'helm-test', onStartedLeading: () => undefined, onStoppedLeading: () => undefined });
-    elector.start();
-    await ctl.start();
-    try {
-      await c.client.create(SERVICES, { metadata: { name: 'web', namespace: 'default' }, spec: { type: 'LoadBalancer', ports: [{ port: 80 }] } });
-      const svc = await eventually(async () => {
-        const o = await c.client.get(SERVICES, 'default', 'web');
-        return o.metadata.annotations?.['herald.dev/ip-allocated-from-pool'] === 'pool' ? o : undefined;
-      }, 'web assigned from pool', 30_000);
-      expect((svc['status'] as { loadBalancer: { ingress: { ip: string }[] } }).loadBalancer.ingress[0]!.ip).to.equal('198.51.100.0');
-      await eventually(async () => (((await c.client.get(heraldResource('IPAddressPool'), NS, 'pool'))['status'] as { assignedIPv4?: string } | undefined)?.assignedIPv4 === '1' ? true : undefined), 'pool status', 30_000);
-      await eventually(() => c.client.tryGet(heraldResource('ConfigurationState'), NS, 'controller'), 'ConfigurationState', 30_000);
-      await eventually(() => c.client.tryGet(SECRETS, NS, MEMBERLIST_SECRET), 'memberlist secret', 30_000);
-      await eventually(() => elector.isLeader() || undefined, 'the controller to hold its Lease', 30_000);
-      expect(((await c.client.get(LEASES, NS, 'herald-controller'))['spec'] as { holderIdentity: string }).holderIdentity).to.equal('helm-test');
-      expect(forbidden(logger), JSON.stringify(forbidden(logger))).to.deep.equal([]);
-    } finally {
-      await ctl.stop();
-      await elector.stop();
-    }
+    await controllerWorksUnderItsRbac(c, NS, { pool: '198.51.100.0/28', firstIp: '198.51.100.0', identity: 'helm-test' });
   });
 
   it('a speaker syncs, writes its ConfigurationState and membership Lease, and deletes the Lease on stop, with only its RBAC', async function () {

@@ -6,14 +6,9 @@ import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { parseAllDocuments } from 'yaml';
-import { Controller } from '../../../controller/controller.js';
-import { MEMBERLIST_SECRET } from '../../../src/api/names.js';
-import { systemClock } from '../../../src/core/clock.js';
-import { RecordingLogger } from '../../../src/core/logger.js';
-import { createMetricsRegistry } from '../../../src/metrics.js';
-import { ENDPOINT_SLICES, LEASES, NODES, SECRETS, SERVICES, heraldResource, LeaderElector, type KubeClient, type KubeObject } from '../../../src/k8s/index.js';
-import { eventually } from '../../support/apiserver.js';
+import { ENDPOINT_SLICES, NODES, SECRETS, SERVICES, heraldResource, type KubeClient, type KubeObject } from '../../../src/k8s/index.js';
 import { applyWithClient, type KubeCluster, kubeLane, startKubeCluster } from '../../support/kube-cluster.js';
+import { controllerWorksUnderItsRbac } from '../../support/rbac-checks.js';
 import { REPO_ROOT } from '../../support/crds.js';
 import { requireTool } from '../../support/tools.js';
 
@@ -68,31 +63,7 @@ describe('manifests/ (kustomize base)', function () {
   });
 
   it('the controller assigns, writes pool status, ConfigurationState, its Lease and the memberlist Secret with only its RBAC', async () => {
-    const sa = await c.clientAs(NS, 'herald-controller');
-    await c.client.create(heraldResource('IPAddressPool'), { metadata: { name: 'pool', namespace: NS }, spec: { addresses: ['192.0.2.0/28'] } } as KubeObject);
-    const logger = new RecordingLogger();
-    const ctl = new Controller({ client: sa, clock: systemClock(), logger, registry: createMetricsRegistry({ defaultMetrics: false }), namespace: NS, poolStatusDelayMs: 10 });
-    const elector = new LeaderElector({ client: sa, clock: systemClock(), logger, namespace: NS, name: 'herald-controller', identity: 'test', onStartedLeading: () => undefined, onStoppedLeading: () => undefined });
-    elector.start();
-    await ctl.start();
-    try {
-      await c.client.create(SERVICES, { metadata: { name: 'web', namespace: 'default' }, spec: { type: 'LoadBalancer', ports: [{ port: 80 }] } });
-      const svc = await eventually(async () => {
-        const o = await c.client.get(SERVICES, 'default', 'web');
-        return o.metadata.annotations?.['herald.dev/ip-allocated-from-pool'] ? o : undefined;
-      }, 'web assigned and annotated');
-      expect((svc['status'] as { loadBalancer: { ingress: { ip: string }[] } }).loadBalancer.ingress[0]!.ip).to.equal('192.0.2.0');
-      await eventually(async () => (((await c.client.get(heraldResource('IPAddressPool'), NS, 'pool'))['status'] as { assignedIPv4?: string } | undefined)?.assignedIPv4 === '1' ? true : undefined), 'pool status');
-      await eventually(() => c.client.tryGet(heraldResource('ConfigurationState'), NS, 'controller'), 'ConfigurationState');
-      await eventually(() => c.client.tryGet(SECRETS, NS, MEMBERLIST_SECRET), 'memberlist secret');
-      await eventually(() => elector.isLeader() || undefined, 'the controller to hold its Lease');
-      expect(((await c.client.get(LEASES, NS, 'herald-controller'))['spec'] as { holderIdentity: string }).holderIdentity).to.equal('test');
-      const denied = logger.records.filter((r) => JSON.stringify(r.fields).includes('forbidden'));
-      expect(denied, JSON.stringify(denied)).to.deep.equal([]);
-    } finally {
-      await ctl.stop();
-      await elector.stop();
-    }
+    await controllerWorksUnderItsRbac(c, NS, { pool: '192.0.2.0/28', firstIp: '192.0.2.0', identity: 'test' });
   });
 
   it("the speaker's RBAC covers what it reads and writes", async () => {
