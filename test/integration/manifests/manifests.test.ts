@@ -2,28 +2,14 @@
  * manifests/ renders offline with kubectl kustomize, applies cleanly to the embedded API
  * server, and the controller works with exactly the RBAC it grants (RBAC enforced).
  */
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { expect } from 'chai';
-import { parseAllDocuments } from 'yaml';
 import { ENDPOINT_SLICES, NODES, SECRETS, SERVICES, heraldResource, type KubeClient, type KubeObject } from '../../../src/k8s/index.js';
 import { applyWithClient, type KubeCluster, kubeLane, startKubeCluster } from '../../support/kube-cluster.js';
 import { controllerWorksUnderItsRbac } from '../../support/rbac-checks.js';
-import { REPO_ROOT } from '../../support/crds.js';
 import { requireTool } from '../../support/tools.js';
+import { kustomize, MANIFESTS_DIR } from '../../support/helm.js';
 
 const NS = 'herald-system';
-
-function kustomize(): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const p = spawn('kubectl', ['kustomize', join(REPO_ROOT, 'manifests')]);
-    let out = '';
-    let err = '';
-    p.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    p.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    p.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`kubectl kustomize failed: ${err}`))));
-  });
-}
 
 describe('manifests/ (kustomize base)', function () {
   let c: KubeCluster;
@@ -31,7 +17,7 @@ describe('manifests/ (kustomize base)', function () {
 
   before(async function () {
     requireTool(this, 'kubectl');
-    objects = parseAllDocuments(await kustomize()).map((d) => d.toJS() as Record<string, unknown>);
+    objects = await kustomize(MANIFESTS_DIR);
     c = await startKubeCluster({ enforceRbac: true });
   });
   after(async () => {

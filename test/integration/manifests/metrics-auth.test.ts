@@ -5,38 +5,25 @@
  * binding 403, no token or a bad one 401. /healthz and /readyz stay open on the plain health
  * port. Runs on the embedded and (HERALD_KUBE=real) the real API server.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { tmpdir } from 'node:os';
 import type { TLSSocket } from 'node:tls';
 import { join } from 'node:path';
 import { expect } from 'chai';
-import { parseAllDocuments } from 'yaml';
 import { runController, type RunningController } from '../../../controller/main.js';
 import { runSpeaker } from '../../../speaker/main.js';
 import { RecordingLogger } from '../../../src/core/logger.js';
 import { NAMESPACES, NODES, type ResourceType } from '../../../src/k8s/index.js';
 import { selfSignedCertificate } from '../../../src/tls.js';
 import { eventually } from '../../support/apiserver.js';
-import { REPO_ROOT } from '../../support/crds.js';
 import { applyWithClient, type KubeCluster, kubeLane, startKubeCluster } from '../../support/kube-cluster.js';
 import { requireTool } from '../../support/tools.js';
+import { kustomize, MANIFESTS_DIR } from '../../support/helm.js';
 
 const NS = 'herald-system';
 const SCRAPERS = 'metrics-auth-test';
 const CLUSTER_ROLE_BINDINGS: ResourceType = { group: 'rbac.authorization.k8s.io', version: 'v1', plural: 'clusterrolebindings', kind: 'ClusterRoleBinding', namespaced: false };
-
-function kustomize(): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const p = spawn('kubectl', ['kustomize', join(REPO_ROOT, 'manifests')]);
-    let out = '';
-    let err = '';
-    p.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    p.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    p.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`kubectl kustomize failed: ${err}`))));
-  });
-}
 
 interface Answer {
   readonly status: number;
@@ -74,7 +61,7 @@ describe(`secured /metrics of the controller and the speaker (${kubeLane()} API 
   before(async function () {
     requireTool(this, 'kubectl');
     dir = mkdtempSync(join(tmpdir(), 'herald-metrics-auth-'));
-    const objects = parseAllDocuments(await kustomize()).map((d) => d.toJS() as Record<string, unknown>);
+    const objects = await kustomize(MANIFESTS_DIR);
     c = await startKubeCluster({ enforceRbac: true });
     const applied = await applyWithClient(c.client, objects);
     expect(applied.filter((r) => !r.ok)).to.deep.equal([]);

@@ -4,16 +4,15 @@
  * ports the Deployment and DaemonSet declare, and everything applies to the API server
  * (embedded, and the real one on HERALD_KUBE=real).
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { expect } from 'chai';
-import { parseAllDocuments } from 'yaml';
 import type { ResourceType } from '../../../src/k8s/index.js';
 import { REPO_ROOT } from '../../support/crds.js';
 import { applyWithClient, type KubeCluster, kubeLane, startKubeCluster } from '../../support/kube-cluster.js';
 import { requireTool } from '../../support/tools.js';
+import { kustomize, MANIFESTS_DIR } from '../../support/helm.js';
 
 const NETWORK_POLICIES: ResourceType = { group: 'networking.k8s.io', version: 'v1', plural: 'networkpolicies', kind: 'NetworkPolicy', namespaced: true };
 
@@ -31,17 +30,6 @@ interface Workload {
   spec: { template: { metadata: { labels: Record<string, string> }; spec: { containers: { ports?: { containerPort: number; protocol?: string }[] }[] } } };
 }
 
-function kustomize(dir: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const p = spawn('kubectl', ['kustomize', dir]);
-    let out = '';
-    let err = '';
-    p.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    p.stderr.on('data', (d: Buffer) => (err += d.toString()));
-    p.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`kubectl kustomize ${dir} failed: ${err}`))));
-  });
-}
-
 const key = (p: { protocol?: string; port?: number | string; containerPort?: number }): string => `${p.protocol ?? 'TCP'}/${String(p.port ?? p.containerPort)}`;
 
 describe(`manifests/components/network-policy (${kubeLane()} API server)`, function () {
@@ -56,7 +44,7 @@ describe(`manifests/components/network-policy (${kubeLane()} API server)`, funct
     dir = mkdtempSync(join(tmpdir(), 'herald-netpol-'));
     const manifests = relative(dir, join(REPO_ROOT, 'manifests'));
     writeFileSync(join(dir, 'kustomization.yaml'), `apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [${manifests}]\ncomponents: [${manifests}/components/network-policy]\n`);
-    objects = parseAllDocuments(await kustomize(dir)).map((d) => d.toJS() as Obj);
+    objects = await kustomize(dir);
   });
   after(async () => {
     await c?.stop();
@@ -96,7 +84,7 @@ describe(`manifests/components/network-policy (${kubeLane()} API server)`, funct
   });
 
   it('the base alone has no NetworkPolicy (the component is optional)', async () => {
-    const base = parseAllDocuments(await kustomize(join(REPO_ROOT, 'manifests'))).map((d) => d.toJS() as Obj);
+    const base = await kustomize(MANIFESTS_DIR);
     expect(base.filter((o) => o['kind'] === 'NetworkPolicy')).to.deep.equal([]);
     expect(base.length).to.equal(objects.length - 3);
   });
