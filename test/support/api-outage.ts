@@ -82,11 +82,17 @@ export function arpAnswers(e: SpeakerCluster, ip: string): Set<string> {
   return new Set([...r.stdout.toUpperCase().matchAll(/\[([0-9A-F:]{17})\]/g)].map((m) => m[1]!));
 }
 
-/** The live sets a speaker logged (JSON lines, 'speaker membership'), in order, from offset `from` of its log. */
-export function membershipLog(log: string, from: number): string[] {
+/**
+ * The live sets a speaker logged (JSON lines, 'speaker membership'), in order, from offset
+ * `from` of its log. Both the Lease view and the SWIM detector log such lines; `source: 'swim'`
+ * keeps only the detector's (its logger's component is 'swim'), for a test about SWIM: the
+ * Lease view can list a member that SWIM has not heard from yet.
+ */
+export function membershipLog(log: string, from: number, source: 'any' | 'swim' = 'any'): string[] {
   return log.slice(from).split('\n').filter((l) => l.includes('"speaker membership"')).map((l) => {
     try {
-      return String((JSON.parse(l) as { alive?: unknown }).alive ?? '');
+      const rec = JSON.parse(l) as { alive?: unknown; component?: unknown };
+      return source === 'swim' && rec.component !== 'swim' ? '' : String(rec.alive ?? '');
     } catch {
       return '';
     }

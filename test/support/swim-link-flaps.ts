@@ -84,9 +84,12 @@ export async function runSwimLinkFlaps(e: SpeakerCluster, nodeIps: Readonly<Reco
   const observer = others[0]!;
   // SWIM must know every member before the first cut: a member it never heard from cannot be
   // seen leaving (under load the detectors can still be exchanging their first probes here).
+  // Only the detector's own lines count: the Lease view logs every member at once (CI once
+  // passed this wait on a Lease line while SWIM had not heard from the victim, and then never
+  // logged it gone).
   const everyone = Object.keys(nodeIps);
   await eventually(() => {
-    const alive = membershipLog(e.logs[observer] ?? '', 0).at(-1);
+    const alive = membershipLog(e.logs[observer] ?? '', 0, 'swim').at(-1);
     return (alive !== undefined && everyone.every((n) => alive.split(',').includes(n))) || undefined;
   }, `${observer}'s SWIM to see every member alive`, 60_000, 50);
   const pids = Object.fromEntries(others.map((n) => [n, e.speakers[n]!.pid!]));
@@ -99,7 +102,7 @@ export async function runSwimLinkFlaps(e: SpeakerCluster, nodeIps: Readonly<Reco
       const from = (e.logs[observer] ?? '').length;
       const t0 = performance.now();
       link('down');
-      await eventually(() => membershipLog(e.logs[observer] ?? '', from).some((a) => !a.includes(victim)) || undefined, `${observer} to see ${victim} gone (flap ${i + 1})`, 30_000, 20);
+      await eventually(() => membershipLog(e.logs[observer] ?? '', from, 'swim').some((a) => !a.includes(victim)) || undefined, `${observer} to see ${victim} gone (flap ${i + 1})`, 30_000, 20);
       out.detectMs.push(performance.now() - t0);
       await eventually(() => {
         const n = answering();
@@ -109,7 +112,7 @@ export async function runSwimLinkFlaps(e: SpeakerCluster, nodeIps: Readonly<Reco
       const t1 = performance.now();
       const back = (e.logs[observer] ?? '').length;
       link('up');
-      await eventually(() => membershipLog(e.logs[observer] ?? '', back).some((a) => a.includes(victim)) || undefined, `${observer} to see ${victim} back (flap ${i + 1})`, 60_000, 20);
+      await eventually(() => membershipLog(e.logs[observer] ?? '', back, 'swim').some((a) => a.includes(victim)) || undefined, `${observer} to see ${victim} back (flap ${i + 1})`, 60_000, 20);
       out.rejoinMs.push(performance.now() - t1);
       await eventually(() => answering() === victim || undefined, `${victim} to answer for ${ip} again (flap ${i + 1})`, 60_000, 20);
       out.backMs.push(performance.now() - t1);
