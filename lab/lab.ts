@@ -26,7 +26,7 @@ import { ROUTER_TOOLS, startRouter, syncGobgpFib, type RouterKind } from './rout
 
 export type { ScenarioName, ScenarioResult } from './scenarios.js';
 export type { LabRow } from './observe.js';
-export { labDown, labPrefix } from './names.js';
+export { labDown } from './names.js';
 
 export interface LabOptions {
   readonly root: string;

@@ -1,4 +1,2 @@
-export { startApiServer, KUBERNETES_VERSION, type ApiServer, type ApiServerOptions, type Faults, type FailRule } from './server.js';
-export { ApiCore } from './core.js';
+export { startApiServer, type ApiServer, type ApiServerOptions } from './server.js';
 export { applyObjects } from './apply.js';
-export { serviceAccountUser, type UserInfo } from './rbac.js';

@@ -18,7 +18,7 @@ import { serveScale } from './scale.js';
 import { discoveryDocument } from './discovery.js';
 import { parseBody, patchTypeOf, readBody, send, sendError } from './http-io.js';
 import { authorize, forbiddenMessage, serviceAccountUser, type Attributes, type RbacSource, type UserInfo } from './rbac.js';
-import { groupVersion, resourceKey } from './registry.js';
+import { resourceKey } from './registry.js';
 import { parseRoute, verbOf, type Route } from './routes.js';
 import { ApiError } from './status.js';
 import type { Obj } from './store.js';
@@ -352,4 +352,3 @@ function contentTypeOf(req: IncomingMessage): string {
   return String(req.headers['content-type'] ?? 'application/json');
 }
 
-export { groupVersion };

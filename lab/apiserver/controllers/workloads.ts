@@ -13,7 +13,7 @@ const rec = (v: unknown): Rec => (v !== null && typeof v === 'object' && !Array.
 const arr = (v: unknown): Rec[] => (Array.isArray(v) ? (v as Rec[]) : []);
 const replicasOf = (o: Obj): number => (typeof rec(o['spec'])['replicas'] === 'number' ? (rec(o['spec'])['replicas'] as number) : 1);
 
-export const TEMPLATE_HASH = 'pod-template-hash';
+const TEMPLATE_HASH = 'pod-template-hash';
 
 export interface OwnerRef {
   readonly kind?: string;
