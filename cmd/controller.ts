@@ -1,5 +1,5 @@
 /** `herald controller`: assigns LoadBalancer addresses. */
-import { CONTROLLER_LEASE, CONTROLLER_NAME } from '../src/api/names.js';
+import { CONTROLLER_LEASE, CONTROLLER_NAME, HERALD_NAMESPACE } from '../src/api/names.js';
 import type { Argv } from 'yargs';
 import type { Command, GlobalArgs } from '../src/cli/command.js';
 import type { CliIO } from '../src/cli/io.js';
@@ -11,7 +11,7 @@ import { exitWhenStuck } from './exit-when-stuck.js';
 const builder = (y: Argv<GlobalArgs>) =>
   metricsSecurityOptions(y)
     .option('kubeconfig', { type: 'string', describe: 'kubeconfig file (default: in-cluster, then $KUBECONFIG, then ~/.kube/config)' })
-    .option('namespace', { type: 'string', default: process.env['POD_NAMESPACE'] ?? 'herald-system', describe: "namespace of Herald's configuration" })
+    .option('namespace', { type: 'string', default: process.env['POD_NAMESPACE'] ?? HERALD_NAMESPACE, describe: "namespace of Herald's configuration" })
     .option('lb-class', { type: 'string', describe: 'serve only Services with this spec.loadBalancerClass (default: those with none)' })
     .option('leader-elect', { type: 'boolean', default: false, describe: 'run only while holding the Lease (for more than one replica)' })
     .option('lease-name', { type: 'string', default: CONTROLLER_LEASE })

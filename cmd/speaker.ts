@@ -1,5 +1,5 @@
 /** `herald speaker`: announces service IPs from one node (Layer 2 and BGP). */
-import { SPEAKER_NAME } from '../src/api/names.js';
+import { HERALD_NAMESPACE, SPEAKER_NAME } from '../src/api/names.js';
 import type { Argv } from 'yargs';
 import type { Command, GlobalArgs } from '../src/cli/command.js';
 import type { CliIO } from '../src/cli/io.js';
@@ -14,7 +14,7 @@ const builder = (y: Argv<GlobalArgs>) =>
   metricsSecurityOptions(y)
     .option('kubeconfig', { type: 'string', describe: 'kubeconfig file (default: in-cluster, then $KUBECONFIG)' })
     .option('node', { type: 'string', default: process.env['NODE_NAME'], describe: 'this node (default $NODE_NAME)' })
-    .option('namespace', { type: 'string', default: process.env['POD_NAMESPACE'] ?? 'herald-system' })
+    .option('namespace', { type: 'string', default: process.env['POD_NAMESPACE'] ?? HERALD_NAMESPACE })
     .option('lb-class', { type: 'string', describe: 'serve only Services with this loadBalancerClass' })
     .option('metrics-port', { type: 'number', default: 7473 })
     .option('metrics-host', { type: 'string', default: '0.0.0.0' })

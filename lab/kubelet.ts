@@ -14,6 +14,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import type { LabCluster } from './cluster.js';
+import { SERVICE_NAME_LABEL } from '../src/api/names.js';
 
 type Rec = Record<string, unknown>;
 type Obj = Rec & { metadata: { name: string; namespace?: string; uid?: string; labels?: Record<string, string>; deletionTimestamp?: string } };
@@ -112,7 +113,7 @@ export function startKubelets(cluster: LabCluster, agents: readonly NodeAgent[],
         const spec = rec(s['spec']);
         if (spec['type'] !== 'LoadBalancer' || !announced.get(keyOf(s))?.has(a.name)) continue;
         const local = spec['externalTrafficPolicy'] === 'Local';
-        const mine = slices.filter((sl) => sl.metadata.namespace === s.metadata.namespace && sl.metadata.labels?.['kubernetes.io/service-name'] === s.metadata.name);
+        const mine = slices.filter((sl) => sl.metadata.namespace === s.metadata.namespace && sl.metadata.labels?.[SERVICE_NAME_LABEL] === s.metadata.name);
         for (const ing of arr(rec(rec(s['status'])['loadBalancer'])['ingress'])) {
           const ip = String(ing['ip'] ?? '');
           if (ip === '') continue;

@@ -23,6 +23,7 @@ import { podCidrs, startKubelets, type NodeAgent } from './kubelet.js';
 import { formatTable, liveSpeakers, observe, served, type LabRow } from './observe.js';
 import { startWebView, type WebState, type WebView } from './web.js';
 import { ROUTER_TOOLS, startRouter, syncGobgpFib, type RouterKind } from './routers.js';
+import { HERALD_NAMESPACE } from '../src/api/names.js';
 
 export type { ScenarioName, ScenarioResult } from './scenarios.js';
 export type { LabRow } from './observe.js';
@@ -79,7 +80,7 @@ const ROUTER = `${LAN}.254`;
 const CLIENT = `${LAN}.200`;
 const ROUTER_AS = 64512;
 const NODE_AS = 64513;
-const HERALD_NS = 'herald-system';
+const HERALD_NS = HERALD_NAMESPACE;
 const DEPLOYMENTS: ResourceType = { group: 'apps', version: 'v1', plural: 'deployments', kind: 'Deployment', namespaced: true };
 export const DEMO = [
   { name: 'web-l2', pool: 'lan-v4', mode: 'L2', family: 'IPv4' },

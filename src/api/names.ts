@@ -4,6 +4,8 @@
  * manifests/ and RBAC name them too), so each lives here once and is imported everywhere.
  */
 
+/** Herald's own namespace by default (its configuration, status objects, Leases, the memberlist Secret). */
+export const HERALD_NAMESPACE = 'herald-system';
 /** The controller's name: User-Agent and fieldManager of its writes, Event source, default Lease. */
 export const CONTROLLER_NAME = 'herald-controller';
 /** The speaker's name: User-Agent and fieldManager of its writes, Event source. */

@@ -18,6 +18,7 @@ import type { CliIO } from './io.js';
 import { renderStatus } from './status-render.js';
 import { readStatus } from './status.js';
 import { tarArchive } from './tar.js';
+import { HERALD_NAMESPACE } from '../api/names.js';
 
 export const REDACTED = 'REDACTED';
 const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
@@ -134,7 +135,7 @@ export async function runCollect(client: KubeClient, opts: { namespace: string; 
 const builder = (y: Argv<GlobalArgs>) =>
   y
     .option('kubeconfig', { type: 'string', describe: 'kubeconfig file (default: in-cluster, then $KUBECONFIG, then ~/.kube/config)' })
-    .option('namespace', { alias: 'n', type: 'string', default: 'herald-system', describe: "Herald's namespace" })
+    .option('namespace', { alias: 'n', type: 'string', default: HERALD_NAMESPACE, describe: "Herald's namespace" })
     .option('output', { alias: 'o', type: 'string', demandOption: true, describe: 'FILE.tar.gz (or .tgz), or a directory' });
 
 

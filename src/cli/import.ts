@@ -7,6 +7,7 @@ import type { Command, GlobalArgs } from './command.js';
 import { importMetalLB, type OutputObject } from '../migrate/index.js';
 import type { CliIO } from './io.js';
 import { loadManifests } from './validate.js';
+import { HERALD_NAMESPACE } from '../api/names.js';
 
 export interface ImportOptions {
   readonly paths: readonly string[];
@@ -46,7 +47,7 @@ const builder = (y: Argv<GlobalArgs>) =>
   y
     .option('file', { alias: 'f', type: 'string', array: true, demandOption: true, describe: 'file or directory (repeatable)' })
     .option('output', { alias: 'o', type: 'string', describe: 'directory to write one YAML file per object (default: stdout)' })
-    .option('namespace', { alias: 'n', type: 'string', default: 'herald-system', describe: "Herald's namespace, where the objects are written" });
+    .option('namespace', { alias: 'n', type: 'string', default: HERALD_NAMESPACE, describe: "Herald's namespace, where the objects are written" });
 
 
 export function importCommand(io: CliIO, setExit: (code: number) => void): Command<typeof builder> {

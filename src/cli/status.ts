@@ -5,6 +5,7 @@ import { EVENTS, SERVICES, heraldResource, KubeClient, type KubeObject } from '.
 import type { CliIO } from './io.js';
 import { renderStatus } from './status-render.js';
 import { buildStatusReport, type StatusReport } from './status-report.js';
+import { HERALD_NAMESPACE } from '../api/names.js';
 
 export interface StatusOptions {
   readonly namespace: string;
@@ -40,7 +41,7 @@ export async function runStatus(client: KubeClient, opts: StatusOptions, io: Cli
 const builder = (y: Argv<GlobalArgs>) =>
   y
     .option('kubeconfig', { type: 'string', describe: 'kubeconfig file (default: in-cluster, then $KUBECONFIG, then ~/.kube/config)' })
-    .option('namespace', { alias: 'n', type: 'string', default: 'herald-system', describe: "Herald's namespace" })
+    .option('namespace', { alias: 'n', type: 'string', default: HERALD_NAMESPACE, describe: "Herald's namespace" })
     .option('output', { alias: 'o', choices: ['text', 'json'] as const, default: 'text' as const, describe: 'output format' })
     .option('lb-class', { type: 'string', describe: 'Services with this spec.loadBalancerClass (default: those with none)' });
 

@@ -7,10 +7,11 @@
  */
 import { createHash } from 'node:crypto';
 import type { Obj } from '../store.js';
+import { SERVICE_NAME_LABEL } from '../../../src/api/names.js';
 
 export const MANAGED_BY = 'endpointslice.kubernetes.io/managed-by';
 export const CONTROLLER_NAME = 'endpointslice-controller.k8s.io';
-export const SERVICE_NAME = 'kubernetes.io/service-name';
+export const SERVICE_NAME = SERVICE_NAME_LABEL;
 
 type Rec = Record<string, unknown>;
 const rec = (v: unknown): Rec => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Rec) : {});
