@@ -90,8 +90,9 @@ export class BgpManager {
       const p = want.get(name);
       if (!p || peerFingerprint(p) !== r.fingerprint) {
         // A BGPPeer deleted (or no longer selecting this node) tells the router so: Cease
-        // "Peer De-configured" (RFC 4486); a changed one is shut down and opened again.
-        r.session.stop(p ? {} : { cease: CEASE_SUBCODE.peerDeconfigured });
+        // "Peer De-configured" (RFC 4486); a changed one is closed with "Other Configuration
+        // Change" and opened again with its new settings.
+        r.session.stop({ cease: p ? CEASE_SUBCODE.otherConfigurationChange : CEASE_SUBCODE.peerDeconfigured });
         this.sessions.delete(name);
         this.opts.logger.info('session removed', { event: 'sessionRemoved', peer: name, reason: p ? 'peer changed' : 'peer no longer selects this node' });
       }

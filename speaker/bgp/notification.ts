@@ -24,6 +24,8 @@ export const CEASE_SUBCODE = {
   administrativeShutdown: 2,
   /** The BGPPeer was deleted, or no longer selects this node. */
   peerDeconfigured: 3,
+  /** The BGPPeer was edited (address, ASN, hold time, password, …): the session is opened again with the new settings. */
+  otherConfigurationChange: 6,
   /** §6.8 collision: the other connection carries the session. */
   connectionCollisionResolution: 7,
 } as const;

@@ -109,7 +109,7 @@ describe('bgp manager: sessions follow the BGPPeers (in-memory routers, fake clo
     m.stopAll();
   });
 
-  it('a deleted BGPPeer sends Cease "Peer De-configured" (6/3); a changed one Administrative Shutdown (6/2) and a new session', async () => {
+  it('a deleted BGPPeer sends Cease "Peer De-configured" (6/3); a changed one "Other Configuration Change" (6/6) and a new session', async () => {
     const { routers, m, logger } = setup();
     m.apply(parsePeers({ gone: { peerAddress: '192.0.2.2' }, changed: { peerAddress: '192.0.2.3' } }), new Map());
     await flush();
@@ -119,7 +119,7 @@ describe('bgp manager: sessions follow the BGPPeers (in-memory routers, fake clo
     expect(routers.notifications(gone!)).to.deep.equal([[6, 3]]);
     expect(gone!.closed).to.equal(true);
     const [old, fresh] = routers.to('192.0.2.3');
-    expect(routers.notifications(old!)).to.deep.equal([[6, 2]]);
+    expect(routers.notifications(old!)).to.deep.equal([[6, 6]]);
     expect(fresh).to.not.equal(undefined);
     expect(m.states().get('changed')?.state()).to.equal('Established');
     expect(logger.records.filter((r) => r.fields['event'] === 'sessionRemoved').map((r) => r.fields)).to.have.deep.members([
