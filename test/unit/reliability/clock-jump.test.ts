@@ -45,8 +45,21 @@ async function run(clock: FakeClock, ms: number, stepMs = 100, wait = settle): P
   }
 }
 
-/** Real UDP on loopback: 2 ms of real time per step, ample for a datagram to arrive even on a busy machine. */
-const udpSettle = (): Promise<void> => new Promise((r) => setTimeout(r, 2));
+/**
+ * Real UDP on loopback: after a step, waits until every datagram sent so far has arrived
+ * (`inFlight()` is 0), polling the event loop with a real-time deadline (a lost datagram
+ * fails the test by name instead of hanging it).
+ */
+function udpDelivered(inFlight: () => number): () => Promise<void> {
+  return async () => {
+    const deadline = performance.now() + 5_000;
+    await settle();
+    while (inFlight() !== 0) {
+      if (performance.now() > deadline) throw new Error(`${inFlight()} datagrams still in flight after 5 s`);
+      await new Promise((r) => setImmediate(r));
+    }
+  };
+}
 
 /** Both ends of an in-memory TCP connection; data is delivered on a later tick, as sockets do. */
 function pipe(): [Connection, Connection] {
@@ -138,11 +151,17 @@ describe('reliability: the wall clock jumping ±1 h', () => {
     const b = createSocket({ type: 'udp4', reuseAddr: true });
     await new Promise<void>((resolve) => b.bind(port, '127.0.0.2', resolve));
     let answering = true;
+    let bReceived = 0;
+    let bSent = 0;
     b.on('message', (data) => {
+      bReceived++;
       const r = decodeDatagram(data, key);
       if (!answering || !r.ok || r.message.type !== 'ping') return;
       b.send(encodeDatagram({ type: 'ack', seq: r.message.seq, from: 'b', updates: [] }, key), port, '127.0.0.1');
+      bSent++;
     });
+    // a's datagrams all go to b; b's acks all go to a.
+    const udpSettle = udpDelivered(() => a.counters.sent - bReceived + (bSent - a.counters.received - a.counters.rejected));
     await a.start();
     try {
       a.setMembers(['a', 'b']);
