@@ -14,6 +14,7 @@ import { Allocator, type ServiceRequest } from '../controller/allocator/index.js
 import { parseConfig } from '../src/config/parse.js';
 import { parseIP } from '../src/net/ip.js';
 import { arg } from './support/common.js';
+import { HERALD_NAMESPACE } from '../src/api/names.js';
 
 function request(i: number): ServiceRequest {
   return {
@@ -52,8 +53,8 @@ function main(): void {
   const n = arg('n', 100_000);
   const linearN = arg('linear', 10_000);
   const parsed = parseConfig([
-    { apiVersion: 'herald.dev/v1beta1', kind: 'IPAddressPool', metadata: { name: 'v4', namespace: 'herald-system' }, spec: { addresses: ['198.18.0.0/16'] } },
-    { apiVersion: 'herald.dev/v1beta1', kind: 'IPAddressPool', metadata: { name: 'v6', namespace: 'herald-system' }, spec: { addresses: ['2001:db8::/64'] } },
+    { apiVersion: 'herald.dev/v1beta1', kind: 'IPAddressPool', metadata: { name: 'v4', namespace: HERALD_NAMESPACE }, spec: { addresses: ['198.18.0.0/16'] } },
+    { apiVersion: 'herald.dev/v1beta1', kind: 'IPAddressPool', metadata: { name: 'v6', namespace: HERALD_NAMESPACE }, spec: { addresses: ['2001:db8::/64'] } },
   ]);
   if (parsed.errors.length > 0) throw new Error(parsed.errors.map((e) => e.message).join('; '));
   const pools = [...parsed.config.pools.values()];

@@ -28,8 +28,9 @@ import { ENDPOINT_SLICES, SERVICES, heraldResource, type KubeObject } from '../s
 import { SpeakerCluster } from '../test/support/speaker-cluster.js';
 import { BirdCtl } from './support/bird-ctl.js';
 import { arg, pct, until } from './support/common.js';
+import { HERALD_NAMESPACE, SERVICE_NAME_LABEL } from '../src/api/names.js';
 
-const NS = 'herald-system';
+const NS = HERALD_NAMESPACE;
 const NODE_IPS: Record<string, string> = { 'node-a': '192.0.2.1', 'node-b': '192.0.2.2', 'node-c': '192.0.2.3' };
 const VICTIM = 'node-c';
 const RECOVER_MS = 90_000;
@@ -83,7 +84,7 @@ async function runVariant(v: Variant, trials: number, say: (s: string) => void):
     }
     await c.patch(heraldResource('BGPPeer'), NS, 'router', { spec: { holdTime: `${v.holdSeconds}s`, ...(v.bfd ? { bfdProfile: 'failover' } : {}) } });
     await c.create(SERVICES, { metadata: { name: 'web', namespace: 'default', annotations: { 'herald.dev/address-pool': 'routed' } }, spec: { type: 'LoadBalancer', selector: { app: 'web' }, ports: [{ port: 80 }] } });
-    await c.create(ENDPOINT_SLICES, { metadata: { name: 'web-1', namespace: 'default', labels: { 'kubernetes.io/service-name': 'web' } }, addressType: 'IPv4', endpoints: Object.entries(NODE_IPS).map(([node, ip]) => ({ addresses: [ip], nodeName: node, conditions: { ready: true } })), ports: [{ port: 80 }] } as KubeObject);
+    await c.create(ENDPOINT_SLICES, { metadata: { name: 'web-1', namespace: 'default', labels: { [SERVICE_NAME_LABEL]: 'web' } }, addressType: 'IPv4', endpoints: Object.entries(NODE_IPS).map(([node, ip]) => ({ addresses: [ip], nodeName: node, conditions: { ready: true } })), ports: [{ port: 80 }] } as KubeObject);
     let ip: string | undefined;
     await until(async () => {
       ip = ((await c.get(SERVICES, 'default', 'web'))['status'] as { loadBalancer?: { ingress?: { ip: string }[] } }).loadBalancer?.ingress?.[0]?.ip;

@@ -33,8 +33,9 @@ import { runSwimLinkFlaps, type ProcessHealth } from '../test/support/swim-link-
 import { ENDPOINT_SLICES, SECRETS, SERVICES, type KubeObject } from '../src/k8s/index.js';
 import { arg, pct, sleep, until } from './support/common.js';
 import { rssBytes } from './support/proc-stats.js';
+import { HERALD_NAMESPACE, MEMBERLIST_SECRET, MEMBERLIST_SECRET_KEY, SERVICE_NAME_LABEL } from '../src/api/names.js';
 
-const NS = 'herald-system';
+const NS = HERALD_NAMESPACE;
 const NODE_IPS: Record<string, string> = { 'node-a': '192.0.2.1', 'node-b': '192.0.2.2', 'node-c': '192.0.2.3' };
 const MB = 1024 * 1024;
 const say = (s: string): void => void process.stderr.write(`${s}\n`);
@@ -90,7 +91,7 @@ async function announce(e: SpeakerCluster): Promise<string> {
   await e.start();
   const c = e.c!.client;
   await c.create(SERVICES, { metadata: { name: 'web', namespace: 'default', annotations: { 'herald.dev/address-pool': 'routed' } }, spec: { type: 'LoadBalancer', selector: { app: 'web' }, ports: [{ port: 80 }] } });
-  await c.create(ENDPOINT_SLICES, { metadata: { name: 'web-1', namespace: 'default', labels: { 'kubernetes.io/service-name': 'web' } }, addressType: 'IPv4', endpoints: Object.entries(NODE_IPS).map(([node, ip]) => ({ addresses: [ip], nodeName: node, conditions: { ready: true } })), ports: [{ port: 80 }] } as KubeObject);
+  await c.create(ENDPOINT_SLICES, { metadata: { name: 'web-1', namespace: 'default', labels: { [SERVICE_NAME_LABEL]: 'web' } }, addressType: 'IPv4', endpoints: Object.entries(NODE_IPS).map(([node, ip]) => ({ addresses: [ip], nodeName: node, conditions: { ready: true } })), ports: [{ port: 80 }] } as KubeObject);
   let ip = '';
   await until(async () => {
     ip = ((await c.get(SERVICES, 'default', 'web'))['status'] as { loadBalancer?: { ingress?: { ip: string }[] } }).loadBalancer?.ingress?.[0]?.ip ?? '';
@@ -137,7 +138,7 @@ async function speakerSwim(flaps: number): Promise<string[]> {
   const { e, prefix } = await cluster();
   try {
     // The fixture may already hold the memberlist Secret; the UDP failure detector runs once it exists.
-    if (!(await e.c!.client.tryGet(SECRETS, NS, 'herald-memberlist'))) await e.c!.client.create(SECRETS, { metadata: { name: 'herald-memberlist', namespace: NS }, data: { secretkey: Buffer.from('soak-memberlist-key-0123456789abcdef').toString('base64') } } as KubeObject);
+    if (!(await e.c!.client.tryGet(SECRETS, NS, MEMBERLIST_SECRET))) await e.c!.client.create(SECRETS, { metadata: { name: MEMBERLIST_SECRET, namespace: NS }, data: { [MEMBERLIST_SECRET_KEY]: Buffer.from('soak-memberlist-key-0123456789abcdef').toString('base64') } } as KubeObject);
     await until(() => (e.logs['node-a'] ?? '').includes('SWIM failure detector running'), 'SWIM on node-a', 30_000, 100);
     const pid = e.speakers['node-a']!.pid!;
     const ms: number[] = [];

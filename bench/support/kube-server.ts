@@ -11,6 +11,7 @@ import { forwardUnixSocket, type SocketForwarder } from '../../lab/real-api.js';
 import { KubeClient, NAMESPACES } from '../../src/k8s/index.js';
 import { installCrds } from '../../test/support/kube-cluster.js';
 import { startRealKube, type RealKube } from '../../test/support/real-kube.js';
+import { HERALD_NAMESPACE } from '../../src/api/names.js';
 
 export type BenchKubernetes = 'embedded' | 'real';
 
@@ -43,7 +44,7 @@ export async function startRealBenchKube(serviceCidrs: string): Promise<RealBenc
   try {
     const client = KubeClient.fromString(kube.kubeconfig);
     await installCrds(client);
-    if (!(await client.tryGet(NAMESPACES, undefined, 'herald-system'))) await client.create(NAMESPACES, { metadata: { name: 'herald-system' } });
+    if (!(await client.tryGet(NAMESPACES, undefined, HERALD_NAMESPACE))) await client.create(NAMESPACES, { metadata: { name: HERALD_NAMESPACE } });
     const version = (await client.serverVersion()).gitVersion;
     return {
       kube,
