@@ -15,6 +15,7 @@
  * function are injected; nothing here touches a socket or the real time.
  */
 import type { Clock, TimerHandle } from '../../src/core/clock.js';
+import { HeraldError } from '../../src/core/errors.js';
 import { formatIP, type IP } from '../../src/net/ip.js';
 
 export const DEFAULT_ANNOUNCE_REPEATS = 5;
@@ -23,6 +24,12 @@ export const DEFAULT_ANNOUNCE_INTERVAL_MS = 1000;
 export const DEFAULT_ANNOUNCE_RATE = 2000;
 /** When waiting for tokens, wake no more often than this: a few frames per wake-up, not one. */
 export const PACE_TICK_MS = 10;
+
+/** A rate from the command line: frames a second, a number > 0 (a Usage error naming the flag otherwise). */
+export function checkAnnounceRate(rate: number, source = '--l2-announce-rate'): number {
+  if (!Number.isFinite(rate) || rate <= 0) throw new HeraldError('Usage', `${source}: gratuitous frames a second per interface must be a number > 0, got ${String(rate)}`);
+  return rate;
+}
 
 /** The burst that goes with a rate: 100 ms worth of frames, at least one IPv4 announcement (2 frames). */
 export function defaultBurst(ratePerSecond: number): number {
