@@ -288,7 +288,10 @@ export class L2Engine {
       const ip = ips.get(ipText)!;
       for (const n of set) {
         inUse.add(n);
-        if (ip.family === 'IPv4') v4On.set(n, [...(v4On.get(n) ?? []), Number(ip.value)]);
+        if (ip.family !== 'IPv4') continue;
+        const list = v4On.get(n);
+        if (list) list.push(Number(ip.value));
+        else v4On.set(n, [Number(ip.value)]);
       }
     }
     this.sockets.retain(inUse);
