@@ -65,6 +65,8 @@ function maxInWindow(frames: readonly Frame[], ms: number): number {
 interface Phase {
   readonly label: string;
   readonly peakPerSecond: number;
+  readonly peakSentPerSecond: number;
+  readonly capturedSent: number;
   readonly allFirstMs: number;
   readonly seenIPs: number;
   readonly captured: number;
@@ -82,6 +84,10 @@ async function phase(net: Netns, nodes: { node: string; cli: string; nodeIf: str
   // -B: a 64 MiB capture buffer, so the unpaced burst is not lost in tcpdump's own socket.
   // --immediate-mode: no frame waits in a half-filled ring block that a SIGINT would discard.
   const dump = await startTcpdump(nodes.cli, ['-i', nodes.cliIf, '-n', '--immediate-mode', '-s', '64', '-B', '65536', '-w', file, 'arp']);
+  // The node's side too, outgoing only: stamped as the frames leave (the client's stamps are
+  // taken when its side of the veth processes them, which the kernel may do in batches).
+  const sentFile = join(dir, `${rate ?? 'unpaced'}-sent.pcap`);
+  const sentDump = await startTcpdump(nodes.node, ['-i', nodes.nodeIf, '-Q', 'out', '-n', '--immediate-mode', '-s', '64', '-B', '65536', '-w', sentFile, 'arp']);
   const engine = net.spawn(nodes.node, process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'bench', 'support', 'l2-takeover-engine.ts'), JSON.stringify({ first: FIRST_IP, count: ips, rate })], { cwd: REPO_ROOT });
   engine.stderr!.resume();
   let took: { at: number; setOwnedMs: number; taken: number; bound: { allFirstWithinMs?: number } | null } | undefined;
@@ -103,8 +109,10 @@ async function phase(net: Netns, nodes: { node: string; cli: string; nodeIf: str
   // Let tcpdump read the last frames (it writes them out on SIGINT).
   await new Promise((r) => setTimeout(r, 1000));
   await dump.stop();
+  await sentDump.stop();
   if (!took || took.taken !== ips) throw new Error(`the engine took ${took?.taken ?? 0} of ${ips} IPs`);
   const frames = readArpFrames(file, mac);
+  const sentFrames = readArpFrames(sentFile, mac);
   const base = Number(parseIP(FIRST_IP).value);
   const firstSeen = new Map<number, number>();
   for (const f of frames) if (f.senderIP >= base && f.senderIP < base + ips && !firstSeen.has(f.senderIP)) firstSeen.set(f.senderIP, f.at);
@@ -113,6 +121,8 @@ async function phase(net: Netns, nodes: { node: string; cli: string; nodeIf: str
   return {
     label: rate === null ? 'unpaced (reference)' : `paced, ${rate} frames/s`,
     peakPerSecond: (maxInWindow(frames, WINDOW_MS) * 1000) / WINDOW_MS,
+    peakSentPerSecond: (maxInWindow(sentFrames, WINDOW_MS) * 1000) / WINDOW_MS,
+    capturedSent: sentFrames.length,
     allFirstMs: Math.max(...firstSeen.values()) - t0,
     seenIPs: firstSeen.size,
     captured: frames.length,
@@ -148,7 +158,7 @@ async function main(): Promise<void> {
     const fmt = (n: number): string => Math.round(n).toLocaleString('en-US');
     const line = (p: Phase): string[] => [
       `  ${p.label}:`,
-      `    frames/s at most in any ${WINDOW_MS} ms window  ${fmt(p.peakPerSecond)}`,
+      `    frames/s at most in any ${WINDOW_MS} ms window  ${fmt(p.peakPerSecond)} as received (client side); ${fmt(p.peakSentPerSecond)} as sent (node side, ${fmt(p.capturedSent)} frames captured there)`,
       `    every IP's first announcement seen after    ${fmt(p.allFirstMs)} ms (${fmt(p.seenIPs)}/${fmt(ips)} IPs seen)${p.boundMs !== undefined ? `; bound: setOwned ${fmt(p.setOwnedMs)} ms + the ${fmt(p.boundMs)} ms the engine stated after it` : ''}`,
       `    frames captured ${fmt(p.captured)} of ${fmt(p.sent)} sent (lost ${fmt(p.sent - p.captured)}; tcpdump kernel drops ${p.kernelDrops}; send errors ${p.sendFailures}); last frame after ${fmt(p.lastMs)} ms; setOwned took ${fmt(p.setOwnedMs)} ms`,
     ];
@@ -156,8 +166,9 @@ async function main(): Promise<void> {
       `herald bench layer2-takeover (node ${process.version}; ${fmt(ips)} IPv4 taken over at once on one veth; load average ${loadBefore} before, ${load()} after)`,
       ...line(ref),
       ...line(paced),
-      `  ratio paced/unpaced: peak frames/s ${(paced.peakPerSecond / ref.peakPerSecond).toFixed(3)}x   time to every first announcement ${(paced.allFirstMs / ref.allFirstMs).toFixed(1)}x`,
+      `  ratio paced/unpaced: peak frames/s received ${(paced.peakPerSecond / ref.peakPerSecond).toFixed(3)}x, sent ${(paced.peakSentPerSecond / ref.peakSentPerSecond).toFixed(3)}x   time to every first announcement ${(paced.allFirstMs / ref.allFirstMs).toFixed(1)}x`,
       `  paced: time to every first announcement / (setOwned + stated bound) ${paced.boundMs ? (paced.allFirstMs / (paced.setOwnedMs + paced.boundMs)).toFixed(3) : '-'}   expected (frames - burst) / rate: ${fmt(((2 * ips - Math.ceil(rate / 10)) / rate) * 1000)} ms`,
+      `  paced: the bucket allows at most ${fmt(Math.ceil(rate / 10) + (rate * WINDOW_MS) / 1000)} frames in ${WINDOW_MS} ms (burst + rate × window) = ${fmt((Math.ceil(rate / 10) + (rate * WINDOW_MS) / 1000) * (1000 / WINDOW_MS))} frames/s`,
     ];
     process.stdout.write(`${lines.join('\n')}\n`);
   } finally {

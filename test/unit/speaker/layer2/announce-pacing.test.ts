@@ -210,6 +210,36 @@ describe('layer2: announcement pacing (FakeClock)', () => {
     expect(clock.pending()).to.equal(0);
   });
 
+  it('the bound holds on a clock that moves while frames go out (50 µs an announcement), as the real one does', () => {
+    // FakeClock stands still inside a callback; this one moves with every send.
+    let t = 0;
+    let timer: { at: number; fn: () => void } | undefined;
+    const clock = {
+      now: () => t,
+      monotonic: () => t,
+      setTimeout: (fn: () => void, ms: number) => {
+        const me = { at: t + ms, fn };
+        timer = me;
+        return { cancel: () => void (timer === me ? (timer = undefined) : undefined) };
+      },
+    };
+    const sent: Sent[] = [];
+    const a = new Announcer({ clock, ratePerSecond: 10_000, repeats: 1, frames: () => 2, send: (ip) => {
+      sent.push({ at: t, key: formatIP(ip), ifname: 'eth0', frames: 2 });
+      t += 0.05;
+      return 2;
+    } });
+    for (const ip of addresses(10_000)) a.announce(ip, 'eth0');
+    while (timer) {
+      const due: { at: number; fn: () => void } = timer;
+      timer = undefined;
+      t = Math.max(t, due.at);
+      due.fn();
+    }
+    expect(sent).to.have.length(20_000);
+    for (const w of WINDOWS_MS) expect(maxInWindow(sent, 'eth0', w), `window ${w} ms`).to.be.at.most(a.burst + (a.ratePerSecond * w) / 1000);
+  });
+
   it('a send that sent nothing (link down) is not charged: the queue drains without waiting', () => {
     const clock = new FakeClock();
     let calls = 0;
