@@ -7,6 +7,7 @@ import { createWinstonLogger } from '../src/cli/logging.js';
 import { metricsSecurityFrom, metricsSecurityOptions } from '../src/cli/metrics-flags.js';
 import { HeraldError } from '../src/core/errors.js';
 import { KubeClient } from '../src/k8s/index.js';
+import { checkAnnounceRate, DEFAULT_ANNOUNCE_RATE } from '../speaker/layer2/announcer.js';
 import { DEFAULT_EXCLUDED_INTERFACES, parseInterfaceExclusions } from '../speaker/layer2/interface-filter.js';
 import { exitWhenStuck } from './exit-when-stuck.js';
 
@@ -25,6 +26,7 @@ const builder = (y: Argv<GlobalArgs>) =>
       default: process.env['HERALD_L2_EXCLUDE_INTERFACES'] ?? 'default',
       describe: `interface name globs Layer 2 never picks unless an L2Advertisement names them; "default" stands for ${DEFAULT_EXCLUDED_INTERFACES.join(',')} (e.g. "default,eth9*"); "" excludes nothing (default $HERALD_L2_EXCLUDE_INTERFACES, else "default")`,
     })
+    .option('l2-announce-rate', { type: 'number', default: DEFAULT_ANNOUNCE_RATE, describe: 'gratuitous ARP / unsolicited NA frames a second per interface when taking IPs over (a burst of a tenth of it goes at once; first announcements before repeats)' })
     .option('member-port', { type: 'number', default: 7946, describe: 'UDP port of the SWIM failure detector; 0 disables it' })
     .option('bgp-listen', { type: 'boolean', default: true, describe: "accept routers' BGP connections on the peers' ports (passive peers need it); --no-bgp-listen when another BGP daemon owns the port" });
 
@@ -39,9 +41,10 @@ export function speakerCommand(io: CliIO, waitForStop: () => Promise<void>): Com
       if (!args.node) throw new HeraldError('Usage', 'the node name is needed: --node or $NODE_NAME');
       const security = metricsSecurityFrom(args);
       const excludeInterfaces = parseInterfaceExclusions(args['l2-exclude-interfaces']);
+      const announceRate = checkAnnounceRate(args['l2-announce-rate']);
       const logger = createWinstonLogger({ level: args['log-level'], stream: io.stderr }).child({ node: args.node });
       const client = args.kubeconfig ? KubeClient.fromFile(args.kubeconfig, { userAgent: SPEAKER_NAME }) : KubeClient.fromDefault({ userAgent: SPEAKER_NAME });
-      const r = await runSpeaker({ client, logger, node: args.node, namespace: args.namespace, ...(args['lb-class'] ? { lbClass: args['lb-class'] } : {}), metricsPort: args['metrics-port'], metricsHost: args['metrics-host'], ...(security ? { metricsSecurity: security } : {}), ...(args['health-port'] !== undefined ? { healthPort: args['health-port'] } : {}), memberExpireMs: args['member-expire'] * 1000, memberPort: args['member-port'], excludeInterfaces, bgpListen: args['bgp-listen'], stopSignal: waitForStop() });
+      const r = await runSpeaker({ client, logger, node: args.node, namespace: args.namespace, ...(args['lb-class'] ? { lbClass: args['lb-class'] } : {}), metricsPort: args['metrics-port'], metricsHost: args['metrics-host'], ...(security ? { metricsSecurity: security } : {}), ...(args['health-port'] !== undefined ? { healthPort: args['health-port'] } : {}), memberExpireMs: args['member-expire'] * 1000, memberPort: args['member-port'], excludeInterfaces, announceRate, bgpListen: args['bgp-listen'], stopSignal: waitForStop() });
       await r.done;
       client.close();
       exitWhenStuck();

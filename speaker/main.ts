@@ -6,6 +6,7 @@ import type { KubeClient } from '../src/k8s/index.js';
 import { createMetricsRegistry, startOpsServer } from '../src/metrics.js';
 import { metricsServiceNames, secureMetrics } from '../src/metrics-auth.js';
 import { loadNative } from '../native/index.js';
+import { DEFAULT_ANNOUNCE_RATE, defaultBurst } from './layer2/announcer.js';
 import { Speaker } from './speaker.js';
 
 export interface SpeakerMainOptions {
@@ -22,6 +23,8 @@ export interface SpeakerMainOptions {
   readonly metricsSecurity?: { readonly certFile?: string; readonly keyFile?: string };
   /** Interface name globs Layer 2 never answers on unless an L2Advertisement names them (DEFAULT_EXCLUDED_INTERFACES without). */
   readonly excludeInterfaces?: readonly string[];
+  /** Gratuitous ARP/NA frames a second per interface (DEFAULT_ANNOUNCE_RATE without). */
+  readonly announceRate?: number;
   readonly memberExpireMs?: number;
   readonly memberPort?: number;
   readonly bgpListen?: boolean;
@@ -38,7 +41,9 @@ export async function runSpeaker(opts: SpeakerMainOptions): Promise<{ done: Prom
     native = { error: (err as Error).message };
   }
   if (opts.excludeInterfaces) opts.logger.child({ component: 'layer2' }).info('interfaces never picked unless an L2Advertisement names them', { excludeInterfaces: opts.excludeInterfaces.join(',') || '(none)' });
-  const speaker = new Speaker({ client: opts.client, clock, logger: opts.logger, registry, node: opts.node, namespace: opts.namespace, native, ...(opts.lbClass ? { lbClass: opts.lbClass } : {}), ...(opts.memberExpireMs ? { memberExpireMs: opts.memberExpireMs } : {}), ...(opts.memberPort !== undefined ? { memberPort: opts.memberPort } : {}), ...(opts.bgpListen !== undefined ? { bgpListen: opts.bgpListen } : {}), ...(opts.excludeInterfaces ? { excludeInterfaces: opts.excludeInterfaces } : {}) });
+  const announceRate = opts.announceRate ?? DEFAULT_ANNOUNCE_RATE;
+  opts.logger.child({ component: 'layer2' }).info('gratuitous ARP/NA paced per interface', { framesPerSecond: announceRate, burst: defaultBurst(announceRate) });
+  const speaker = new Speaker({ client: opts.client, clock, logger: opts.logger, registry, node: opts.node, namespace: opts.namespace, native, ...(opts.lbClass ? { lbClass: opts.lbClass } : {}), ...(opts.memberExpireMs ? { memberExpireMs: opts.memberExpireMs } : {}), ...(opts.memberPort !== undefined ? { memberPort: opts.memberPort } : {}), ...(opts.bgpListen !== undefined ? { bgpListen: opts.bgpListen } : {}), ...(opts.excludeInterfaces ? { excludeInterfaces: opts.excludeInterfaces } : {}), announceRate });
   const sec = opts.metricsSecurity;
   const secure = sec
     ? await secureMetrics({ client: opts.client, clock, logger: opts.logger.child({ component: 'metrics' }), commonName: SPEAKER_NAME, dnsNames: metricsServiceNames(`${SPEAKER_NAME}-metrics`, opts.namespace), ...(opts.metricsHost ? { host: opts.metricsHost } : {}), ...(sec.certFile !== undefined ? { certFile: sec.certFile } : {}), ...(sec.keyFile !== undefined ? { keyFile: sec.keyFile } : {}) })

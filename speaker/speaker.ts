@@ -54,6 +54,8 @@ export interface SpeakerOptions {
   readonly bgpListen?: boolean;
   /** Interface name globs Layer 2 never picks by itself (default DEFAULT_EXCLUDED_INTERFACES). */
   readonly excludeInterfaces?: readonly string[];
+  /** Gratuitous ARP/NA frames a second per interface (default DEFAULT_ANNOUNCE_RATE). */
+  readonly announceRate?: number;
 }
 
 export class Speaker {
@@ -116,7 +118,7 @@ export class Speaker {
     });
     const l2Counters = { requests: 0, answers: 0, gratuitous: 0, malformed: 0, rateLimited: 0 };
     let engine: L2Engine | undefined;
-    if (native && this.links) engine = new L2Engine({ native, links: this.links, clock: opts.clock, logger: this.log.child({ component: 'layer2' }), counters: l2Counters, ...(opts.excludeInterfaces ? { excludeInterfaces: opts.excludeInterfaces } : {}), onChange: () => this.kick(), membershipAgreesSince: (since) => this.membership.heardFromAllSince(since) });
+    if (native && this.links) engine = new L2Engine({ native, links: this.links, clock: opts.clock, logger: this.log.child({ component: 'layer2' }), counters: l2Counters, ...(opts.excludeInterfaces ? { excludeInterfaces: opts.excludeInterfaces } : {}), ...(opts.announceRate !== undefined ? { announceRate: opts.announceRate } : {}), onChange: () => this.kick(), membershipAgreesSince: (since) => this.membership.heardFromAllSince(since) });
     else this.log.error('Layer 2 mode unavailable: the native addon did not load; BGP mode still runs', { event: 'layer2Unavailable', cause: (opts.native as { error: string }).error });
     this.bgp = new BgpManager({ clock: opts.clock, logger: this.log.child({ component: 'bgp' }), ...(native ? { native } : { nativeError: (opts.native as { error: string }).error }), nodeAddresses: () => this.nodeAddresses(), listen: opts.bgpListen ?? true, onChange: () => this.kick() });
     this.metrics = new SpeakerMetrics(opts.registry, { l2Counters, l2SocketCounters: () => engine?.socketCounters() ?? {}, bgpSessions: () => this.bgp.states(), bgpFailures: () => this.bgp.failures(), bfd: () => this.bgp.bfd });

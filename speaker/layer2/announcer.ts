@@ -1,80 +1,261 @@
 /**
  * Gratuitous announcements on taking ownership of an IP (MetalLB sends them for a few
- * seconds so every neighbour cache moves): one at once, then `repeats` more `intervalMs`
- * apart. Losing ownership stops at once, cancelling whatever is pending. The Clock and the
- * send function are injected; nothing here touches a socket or the real time.
+ * seconds so every neighbour cache moves): one as soon as the interface's pace allows, then
+ * `repeats` more, each at least `intervalMs` after the previous one. Losing ownership stops
+ * at once, dropping whatever is pending.
+ *
+ * Paced per interface by a token bucket counted in frames (`ratePerSecond` sustained, `burst`
+ * at once), so a node taking over thousands of IPs does not flood the segment: in any window
+ * of W ms one interface sends at most burst + ratePerSecond × W / 1000 frames. First
+ * announcements wait in their own queue and always go before any repeat, so N IPs taken at
+ * once on an empty queue all have their first announcement out within
+ * (their frames − burst) / ratePerSecond seconds, whatever repeats are due meanwhile.
+ *
+ * One timer for the whole announcer, whatever the number of IPs. The Clock and the send
+ * function are injected; nothing here touches a socket or the real time.
  */
 import type { Clock, TimerHandle } from '../../src/core/clock.js';
+import { HeraldError } from '../../src/core/errors.js';
 import { formatIP, type IP } from '../../src/net/ip.js';
 
 export const DEFAULT_ANNOUNCE_REPEATS = 5;
 export const DEFAULT_ANNOUNCE_INTERVAL_MS = 1000;
+/** Gratuitous frames a second per interface, sustained (`--l2-announce-rate`). */
+export const DEFAULT_ANNOUNCE_RATE = 2000;
+/** When waiting for tokens, wake no more often than this: a few frames per wake-up, not one. */
+export const PACE_TICK_MS = 10;
+
+/** A rate from the command line: frames a second, a number > 0 (a Usage error naming the flag otherwise). */
+export function checkAnnounceRate(rate: number, source = '--l2-announce-rate'): number {
+  if (!Number.isFinite(rate) || rate <= 0) throw new HeraldError('Usage', `${source}: gratuitous frames a second per interface must be a number > 0, got ${String(rate)}`);
+  return rate;
+}
+
+/** The burst that goes with a rate: 100 ms worth of frames, at least one IPv4 announcement (2 frames). */
+export function defaultBurst(ratePerSecond: number): number {
+  return Number.isFinite(ratePerSecond) ? Math.max(2, Math.ceil(ratePerSecond / 10)) : Infinity;
+}
 
 export interface AnnouncerOptions {
   readonly clock: Clock;
-  /** Sends the announcement frames for one IP on one interface (gratuitous ARP or unsolicited NA). */
-  readonly send: (ip: IP, ifname: string) => void;
+  /**
+   * Sends the announcement frames for one IP on one interface (gratuitous ARP or unsolicited
+   * NA); returns the frames it really sent (0 when the link is down), or nothing for `frames(ip)`.
+   */
+  readonly send: (ip: IP, ifname: string) => number | void;
   /** Announcements after the first; default 5. */
   readonly repeats?: number;
-  /** Time between announcements; default 1000 ms. */
+  /** Least time between two announcements of one IP on one interface; default 1000 ms. */
   readonly intervalMs?: number;
+  /** Frames a second per interface (default DEFAULT_ANNOUNCE_RATE); Infinity sends everything at once. */
+  readonly ratePerSecond?: number;
+  /** Frames one interface may send at once (default defaultBurst(ratePerSecond)). */
+  readonly burst?: number;
+  /** Frames one announcement of `ip` takes (default 1; the engine: 2 for IPv4, 1 for IPv6). */
+  readonly frames?: (ip: IP) => number;
 }
 
 interface Run {
+  readonly ip: IP;
+  readonly ifname: string;
+  readonly key: string;
   left: number;
-  timer: TimerHandle | undefined;
+  /** In the first-announcement queue, waiting for a repeat, or finished/stopped. */
+  state: 'first' | 'repeat' | 'done';
+  frames: number;
+}
+
+/** A FIFO over an array with a moving head (shift() on 10k entries is quadratic). */
+class Fifo<T> {
+  private items: T[] = [];
+  private head = 0;
+  get size(): number {
+    return this.items.length - this.head;
+  }
+  push(x: T): void {
+    this.items.push(x);
+  }
+  peek(): T | undefined {
+    return this.items[this.head];
+  }
+  shift(): T | undefined {
+    const x = this.items[this.head];
+    if (x === undefined) return undefined;
+    this.head++;
+    if (this.head > 1024 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    return x;
+  }
+}
+
+/** One interface: its token bucket and its two queues. */
+interface Lane {
+  tokens: number;
+  /** Clock time the tokens were counted at. */
+  at: number;
+  readonly firsts: Fifo<Run>;
+  /** Repeats in due order (each due interval after a send, and sends are in time order). */
+  readonly repeats: Fifo<{ readonly run: Run; readonly due: number }>;
+  /** Frames of the first announcements still queued. */
+  firstFrames: number;
+  firstCount: number;
 }
 
 export class Announcer {
   private readonly runs = new Map<string, Run>();
+  private readonly lanes = new Map<string, Lane>();
   private readonly repeats: number;
   private readonly intervalMs: number;
+  readonly ratePerSecond: number;
+  readonly burst: number;
+  private timer: TimerHandle | undefined;
+  private timerAt = Infinity;
 
   constructor(private readonly opts: AnnouncerOptions) {
     this.repeats = opts.repeats ?? DEFAULT_ANNOUNCE_REPEATS;
     this.intervalMs = opts.intervalMs ?? DEFAULT_ANNOUNCE_INTERVAL_MS;
+    this.ratePerSecond = opts.ratePerSecond ?? DEFAULT_ANNOUNCE_RATE;
+    this.burst = opts.burst ?? defaultBurst(this.ratePerSecond);
     if (!Number.isInteger(this.repeats) || this.repeats < 0) throw new RangeError(`repeats must be a whole number >= 0, got ${this.repeats}`);
     if (!Number.isFinite(this.intervalMs) || this.intervalMs <= 0) throw new RangeError(`intervalMs must be > 0, got ${this.intervalMs}`);
+    if (!(this.ratePerSecond > 0)) throw new RangeError(`ratePerSecond must be > 0, got ${this.ratePerSecond}`);
+    if (!(this.burst >= 1)) throw new RangeError(`burst must be >= 1, got ${this.burst}`);
   }
 
   private static key(ip: IP, ifname: string): string {
     return `${formatIP(ip)}%${ifname}`;
   }
 
+  private lane(ifname: string): Lane {
+    let l = this.lanes.get(ifname);
+    if (!l) {
+      l = { tokens: this.burst, at: this.opts.clock.monotonic(), firsts: new Fifo(), repeats: new Fifo(), firstFrames: 0, firstCount: 0 };
+      this.lanes.set(ifname, l);
+    }
+    return l;
+  }
+
   /**
-   * Took `ip` over on `ifname`: send now and schedule the repeats. Announcing again while a
-   * run is pending starts the run over. The next repeat is scheduled before each send, so a
-   * send that throws does not end the run.
+   * Took `ip` over on `ifname` (or its link or socket came back): queue a first announcement,
+   * sent at once if the interface's bucket allows, then the repeats. Announcing again while
+   * a run is pending starts the run over.
    */
   announce(ip: IP, ifname: string): void {
     const key = Announcer.key(ip, ifname);
-    this.runs.get(key)?.timer?.cancel();
-    const run: Run = { left: this.repeats, timer: undefined };
+    this.end(this.runs.get(key));
+    const run: Run = { ip, ifname, key, left: this.repeats, state: 'first', frames: this.cost(ip) };
     this.runs.set(key, run);
-    this.fire(key, run, ip, ifname);
+    const lane = this.lane(ifname);
+    lane.firsts.push(run);
+    lane.firstFrames += run.frames;
+    lane.firstCount++;
+    this.pumpAndSchedule([lane]);
   }
 
-  private fire(key: string, run: Run, ip: IP, ifname: string): void {
-    if (run.left > 0) {
-      run.left--;
-      run.timer = this.opts.clock.setTimeout(() => this.fire(key, run, ip, ifname), this.intervalMs);
-    } else {
-      run.timer = undefined;
-      if (this.runs.get(key) === run) this.runs.delete(key);
+  private cost(ip: IP): number {
+    return Math.min(this.opts.frames?.(ip) ?? 1, this.burst);
+  }
+
+  /** Takes a run out of its queue's accounting (its queue entry is skipped when reached). */
+  private end(run: Run | undefined): void {
+    if (!run) return;
+    if (run.state === 'first') {
+      const lane = this.lanes.get(run.ifname);
+      if (lane) {
+        lane.firstFrames -= run.frames;
+        lane.firstCount--;
+      }
     }
-    this.opts.send(ip, ifname);
+    run.state = 'done';
+    if (this.runs.get(run.key) === run) this.runs.delete(run.key);
   }
 
-  /** Lost `ip` on `ifname`: no more announcements. */
+  /**
+   * Sends what the lane's bucket allows now, first announcements before repeats; returns when
+   * it can send next (Infinity: nothing queued). Throws the first send error only after the
+   * whole pass (a throwing send neither ends its run nor stalls the others).
+   */
+  private pump(lane: Lane, now: number, errors: unknown[]): number {
+    if (Number.isFinite(this.ratePerSecond)) {
+      lane.tokens = Math.min(this.burst, lane.tokens + ((now - lane.at) * this.ratePerSecond) / 1000);
+    }
+    lane.at = now;
+    for (;;) {
+      while (lane.firsts.peek()?.state === 'done') lane.firsts.shift();
+      while (lane.repeats.size > 0 && lane.repeats.peek()!.run.state !== 'repeat') lane.repeats.shift();
+      const first = lane.firsts.peek();
+      const repeat = first ? undefined : lane.repeats.peek();
+      const run = first ?? repeat?.run;
+      if (!run) return Infinity;
+      if (repeat && repeat.due > now) return Math.max(repeat.due, this.tokensAt(lane, run.frames, now));
+      // 1e-9: a wake-up computed for exactly enough tokens must find them despite rounding.
+      if (Number.isFinite(this.ratePerSecond) && lane.tokens + 1e-9 < run.frames) return this.tokensAt(lane, run.frames, now);
+      if (first) {
+        lane.firsts.shift();
+        lane.firstFrames -= run.frames;
+        lane.firstCount--;
+      } else lane.repeats.shift();
+      if (run.left > 0) {
+        run.left--;
+        run.state = 'repeat';
+        lane.repeats.push({ run, due: now + this.intervalMs });
+      } else this.end(run);
+      let sent: number = run.frames;
+      try {
+        const r = this.opts.send(run.ip, run.ifname);
+        if (typeof r === 'number') sent = r;
+      } catch (err) {
+        errors.push(err);
+      }
+      if (Number.isFinite(this.ratePerSecond)) lane.tokens -= sent;
+    }
+  }
+
+  /** When the lane will hold `frames` tokens (not sooner than PACE_TICK_MS from now when it must wait). */
+  private tokensAt(lane: Lane, frames: number, now: number): number {
+    if (!Number.isFinite(this.ratePerSecond) || lane.tokens + 1e-9 >= frames) return now;
+    return now + Math.max(PACE_TICK_MS, Math.ceil(((frames - lane.tokens) * 1000) / this.ratePerSecond));
+  }
+
+  private pumpAndSchedule(lanes: Iterable<Lane>): void {
+    const now = this.opts.clock.monotonic();
+    const errors: unknown[] = [];
+    let next = Infinity;
+    for (const lane of lanes) next = Math.min(next, this.pump(lane, now, errors));
+    if (next < this.timerAt) {
+      this.timer?.cancel();
+      this.timerAt = next;
+      this.timer = this.opts.clock.setTimeout(() => this.onTimer(), Math.max(0, next - now));
+    }
+    if (errors.length > 0) throw errors[0];
+  }
+
+  private onTimer(): void {
+    this.timer = undefined;
+    this.timerAt = Infinity;
+    this.pumpAndSchedule(this.lanes.values());
+  }
+
+  /** Lost `ip` on `ifname`: no more announcements, queued ones dropped. */
   stop(ip: IP, ifname: string): void {
-    const key = Announcer.key(ip, ifname);
-    this.runs.get(key)?.timer?.cancel();
-    this.runs.delete(key);
+    this.end(this.runs.get(Announcer.key(ip, ifname)));
+  }
+
+  /** The interface is gone: everything pending on it is dropped (its bucket too). */
+  stopInterface(ifname: string): void {
+    for (const run of this.runs.values()) if (run.ifname === ifname) this.end(run);
+    this.lanes.delete(ifname);
   }
 
   stopAll(): void {
-    for (const run of this.runs.values()) run.timer?.cancel();
+    for (const run of this.runs.values()) run.state = 'done';
     this.runs.clear();
+    this.lanes.clear();
+    this.timer?.cancel();
+    this.timer = undefined;
+    this.timerAt = Infinity;
   }
 
   isAnnouncing(ip: IP, ifname: string): boolean {
@@ -84,5 +265,19 @@ export class Announcer {
   /** Runs with announcements still to send. */
   active(): number {
     return this.runs.size;
+  }
+
+  /**
+   * First announcements still queued on `ifname`, their frames, and how long until the last
+   * of them is out at the interface's rate (the bound, from now; 0 when unpaced).
+   */
+  backlog(ifname: string): { readonly firsts: number; readonly frames: number; readonly withinMs: number } {
+    const lane = this.lanes.get(ifname);
+    if (!lane || lane.firstCount === 0) return { firsts: 0, frames: 0, withinMs: 0 };
+    const tokens = Number.isFinite(this.ratePerSecond) ? Math.min(this.burst, lane.tokens + ((this.opts.clock.monotonic() - lane.at) * this.ratePerSecond) / 1000) : Infinity;
+    // Each wait for tokens ends on a wake-up at most PACE_TICK_MS late (nothing is lost meanwhile: tokens accumulate).
+    const wait = Number.isFinite(this.ratePerSecond) ? Math.max(0, Math.ceil(((lane.firstFrames - tokens) * 1000) / this.ratePerSecond)) : 0;
+    const withinMs = wait > 0 ? wait + PACE_TICK_MS : 0;
+    return { firsts: lane.firstCount, frames: lane.firstFrames, withinMs };
   }
 }

@@ -12,7 +12,7 @@ import type { Logger } from '../../src/core/logger.js';
 import { cidrContains, cidrOf } from '../../src/net/cidr.js';
 import { formatIP, type IP } from '../../src/net/ip.js';
 import type { NativeAddon, PacketSocketHandle } from '../../native/index.js';
-import { Announcer } from './announcer.js';
+import { Announcer, DEFAULT_ANNOUNCE_RATE } from './announcer.js';
 import { describePacket, gratuitousArpReply, gratuitousArpRequest, multicastMac, parseFrame, solicitedNode, unsolicitedAdvertisement } from './frames.js';
 import { LinkSockets } from './link-sockets.js';
 import type { Iface, LinkChange, LinkSource } from './links.js';
@@ -51,6 +51,8 @@ export interface L2EngineOptions {
   /** Announcer timing (tests and benches). */
   readonly announceRepeats?: number;
   readonly announceIntervalMs?: number;
+  /** Gratuitous frames a second per interface (default DEFAULT_ANNOUNCE_RATE; Infinity: unpaced, for benches). */
+  readonly announceRate?: number;
 }
 
 const DEFAULT_EXCLUDED = interfaceMatcher(DEFAULT_EXCLUDED_INTERFACES);
@@ -124,6 +126,9 @@ export class L2Engine {
     this.announcer = new Announcer({
       clock: opts.clock,
       send: (ip, ifname) => this.sendGratuitous(ip, ifname),
+      // A gratuitous ARP goes out in both forms (request and reply): two frames.
+      frames: (ip) => (ip.family === 'IPv4' ? 2 : 1),
+      ratePerSecond: opts.announceRate ?? DEFAULT_ANNOUNCE_RATE,
       ...(opts.announceRepeats !== undefined ? { repeats: opts.announceRepeats } : {}),
       ...(opts.announceIntervalMs !== undefined ? { intervalMs: opts.announceIntervalMs } : {}),
     });
@@ -150,6 +155,7 @@ export class L2Engine {
       if (c.kind === 'removed') {
         this.opts.logger.info('interface removed', log);
         this.sockets.drop(c.name, 'interface removed');
+        this.announcer.stopInterface(c.name);
         this.times.set(c.name, { downSince: this.times.get(c.name)?.downSince ?? now });
       } else if (c.kind === 'down') {
         this.opts.logger.info('link down', log);
@@ -282,11 +288,15 @@ export class L2Engine {
       const ip = ips.get(ipText)!;
       for (const n of set) {
         inUse.add(n);
-        if (ip.family === 'IPv4') v4On.set(n, [...(v4On.get(n) ?? []), Number(ip.value)]);
+        if (ip.family !== 'IPv4') continue;
+        const list = v4On.get(n);
+        if (list) list.push(Number(ip.value));
+        else v4On.set(n, [Number(ip.value)]);
       }
     }
     this.sockets.retain(inUse);
     for (const n of inUse) this.sockets.setArpTargets(n, v4On.get(n) ?? []);
+    const paced = new Set<string>();
     for (const [ipText, set] of next) {
       const ip = ips.get(ipText)!;
       let opened = 0;
@@ -300,8 +310,16 @@ export class L2Engine {
       if (opened === 0) failed.set(ipText, { reason: 'openFailed', message: `could not open ${[...set].join(', ')} (retrying; see the speaker log)` });
       const before = previous.get(ipText);
       if (!before) taken.push(ipText);
-      // Announce on every interface newly carrying it: at once, then repeated.
-      for (const ifname of set) if (!before?.has(ifname) && this.sockets.get(ifname)) this.announcer.announce(ip, ifname);
+      // Announce on every interface newly carrying it: as soon as its pace allows, then repeated.
+      for (const ifname of set) {
+        if (before?.has(ifname) || !this.sockets.get(ifname)) continue;
+        this.announcer.announce(ip, ifname);
+        paced.add(ifname);
+      }
+    }
+    for (const ifname of paced) {
+      const b = this.announcer.backlog(ifname);
+      if (b.withinMs > 0) this.opts.logger.info('gratuitous announcements paced', { event: 'announcePaced', interface: ifname, queued: b.firsts, frames: b.frames, framesPerSecond: this.announcer.ratePerSecond, allFirstWithinMs: b.withinMs });
     }
     return { taken, released, failed, deferred };
   }
@@ -330,21 +348,36 @@ export class L2Engine {
     }
   }
 
-  /** Sent only for an IP owned on `ifname` at this moment, and only while that link is up. */
-  private sendGratuitous(ip: IP, ifname: string): void {
-    if (!this.owned.get(formatIP(ip))?.has(ifname)) return;
+  /**
+   * Sent only for an IP owned on `ifname` at this moment, and only while that link is up.
+   * Returns the frames that went out (what the interface's pace is charged).
+   */
+  private sendGratuitous(ip: IP, ifname: string): number {
+    if (!this.owned.get(formatIP(ip))?.has(ifname)) return 0;
     const s = this.sockets.get(ifname);
     const iface = this.iface(ifname);
-    if (!s || !iface?.up) return;
+    if (!s || !iface?.up) return 0;
+    let sent = 0;
     try {
       if (ip.family === 'IPv4') {
         s.sock.send(gratuitousArpRequest(ip, iface.mac));
+        sent++;
         s.sock.send(gratuitousArpReply(ip, iface.mac));
-      } else s.sock.send(unsolicitedAdvertisement(ip, iface.mac));
+        sent++;
+      } else {
+        s.sock.send(unsolicitedAdvertisement(ip, iface.mac));
+        sent++;
+      }
       this.counters.gratuitous++;
     } catch (err) {
       this.opts.logger.warn('gratuitous announcement failed', { event: 'gratuitousFailed', ip: formatIP(ip), interface: ifname, error: errorMessage(err) });
     }
+    return sent;
+  }
+
+  /** (IP, interface) pairs with gratuitous announcements still to send. */
+  announcing(): number {
+    return this.announcer.active();
   }
 
   owns(): Map<string, string[]> {

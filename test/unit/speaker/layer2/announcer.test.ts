@@ -139,11 +139,14 @@ describe('layer2: announcer', () => {
     expect(a.active()).to.equal(0);
   });
 
-  const badOptions: { name: string; opts: Pick<AnnouncerOptions, 'repeats' | 'intervalMs'> }[] = [
+  const badOptions: { name: string; opts: Pick<AnnouncerOptions, 'repeats' | 'intervalMs' | 'ratePerSecond' | 'burst'> }[] = [
     { name: 'negative repeats', opts: { repeats: -1 } },
     { name: 'fractional repeats', opts: { repeats: 1.5 } },
     { name: 'zero interval', opts: { intervalMs: 0 } },
     { name: 'NaN interval', opts: { intervalMs: Number.NaN } },
+    { name: 'a zero rate', opts: { ratePerSecond: 0 } },
+    { name: 'a NaN rate', opts: { ratePerSecond: Number.NaN } },
+    { name: 'a burst below one frame', opts: { burst: 0.5 } },
   ];
   for (const tc of badOptions) {
     it(`refuses ${tc.name}`, () => expect(() => new Announcer({ clock: new FakeClock(), send: () => undefined, ...tc.opts })).to.throw(RangeError));

@@ -9,7 +9,8 @@ import { FakeClock } from '../../../../src/core/clock.js';
 import { RecordingLogger } from '../../../../src/core/logger.js';
 import { parseIP } from '../../../../src/net/ip.js';
 import type { PacketSocketHandle } from '../../../../native/index.js';
-import { DEFAULT_LINK_GRACE_MS, DEFAULT_REJOIN_HOLD_MS, L2Engine, type OwnedIP } from '../../../../speaker/layer2/engine.js';
+import { PACE_TICK_MS } from '../../../../speaker/layer2/announcer.js';
+import { DEFAULT_LINK_GRACE_MS, DEFAULT_REJOIN_HOLD_MS, L2Engine, type L2EngineOptions, type OwnedIP } from '../../../../speaker/layer2/engine.js';
 import { WATCHDOG_INTERVAL_MS } from '../../../../speaker/layer2/link-sockets.js';
 import type { Iface, LinkChange, LinkSource } from '../../../../speaker/layer2/links.js';
 
@@ -83,7 +84,7 @@ function gratuitousFor(ip: string, s: FakeSocket, from = 0): number {
   return s.sent.slice(from).filter((f) => (addr.family === 'IPv4' ? f.readUInt16BE(12) === 0x0806 && f.subarray(38, 42).equals(Buffer.from(ip.split('.').map(Number))) : f.readUInt16BE(12) === 0x86dd && f.readUInt8(54) === 136)).length;
 }
 
-function setup(agrees?: (since: number) => boolean): { engine: L2Engine; clock: FakeClock; changes: () => number; log: RecordingLogger } {
+function setup(agrees?: (since: number) => boolean, extra: Partial<L2EngineOptions> = {}): { engine: L2Engine; clock: FakeClock; changes: () => number; log: RecordingLogger } {
   links = new FakeLinks();
   links.ifaces = [{ name: 'eth0', index: 2, mac: MAC, up: true, mtu: 1500, addrs: [{ ip: parseIP('192.0.2.1'), prefix: 24 }, { ip: parseIP('2001:db8::1'), prefix: 64 }] }];
   FakeSocket.all = [];
@@ -91,7 +92,7 @@ function setup(agrees?: (since: number) => boolean): { engine: L2Engine; clock: 
   const clock = new FakeClock();
   const log = new RecordingLogger();
   let n = 0;
-  const engine = new L2Engine({ native: { PacketSocket: FakeSocket }, links, clock, logger: log, onChange: () => n++, announceRepeats: 2, announceIntervalMs: 1000, random: () => 0, ...(agrees ? { membershipAgreesSince: agrees } : {}) });
+  const engine = new L2Engine({ native: { PacketSocket: FakeSocket }, links, clock, logger: log, onChange: () => n++, announceRepeats: 2, announceIntervalMs: 1000, random: () => 0, ...(agrees ? { membershipAgreesSince: agrees } : {}), ...extra });
   return { engine, clock, changes: () => n, log };
 }
 
@@ -245,6 +246,53 @@ describe('layer2 engine: link events (FakeClock, fake sockets)', () => {
     expect(r.failed.get(V4)?.message).to.equal('none of the interfaces eth9, bond1 exists');
     links.ifaces = [];
     expect(engine.setOwned(owning({ [V4]: [] })).failed.get(V4)?.message).to.match(/^no interface to answer on/);
+  });
+
+  describe('a large takeover, paced (500 frames/s, a burst of 50)', () => {
+    // 250 IPv4 (2 frames each: request and reply forms) and 2,000 IPv6 (1 frame): 2,500 frames.
+    const many = owning(Object.fromEntries([...Array.from({ length: 250 }, (_, i) => `192.0.2.${i + 2}`), ...Array.from({ length: 2000 }, (_, i) => `2001:db8::1:${i.toString(16)}`)].map((ip) => [ip, []])));
+    const frameCount = (s: FakeSocket): number => s.sent.length;
+
+    it('logs the bound, never sends more than the bucket allows, and announces every IP', () => {
+      const { engine, clock, log } = setup(undefined, { announceRate: 500 });
+      expect(engine.setOwned(many).taken).to.have.length(2250);
+      const paced = log.records.find((r) => r.fields['event'] === 'announcePaced');
+      expect(paced?.fields).to.deep.include({ interface: 'eth0', frames: 2450, framesPerSecond: 500, allFirstWithinMs: 4900 + PACE_TICK_MS });
+      const s = FakeSocket.all[0]!;
+      expect(frameCount(s)).to.equal(50);
+      let last = frameCount(s);
+      for (let t = 0; t < 4910; t += 100) {
+        clock.advance(100);
+        expect(frameCount(s) - last).to.be.at.most(50 + 50); // the burst + 100 ms at the rate
+        last = frameCount(s);
+      }
+      // By the bound every IP has had its first announcement: each ARP target and NA target seen.
+      const targets = new Set(s.sent.map((f) => (f.readUInt16BE(12) === 0x0806 ? f.subarray(38, 42) : f.subarray(62, 78)).toString('hex')));
+      expect(targets.size).to.equal(2250);
+      expect(engine.counters.gratuitous).to.be.at.least(2250);
+      clock.advance(60_000);
+      expect(engine.counters.gratuitous).to.equal(2250 * 3);
+      expect(frameCount(s)).to.equal(2500 * 3);
+      expect(engine.announcing()).to.equal(0);
+    });
+
+    it('drops what is pending on the IPs released and on an interface removed', () => {
+      const { engine, clock } = setup(undefined, { announceRate: 500 });
+      engine.setOwned(many);
+      clock.advance(1000);
+      const s = FakeSocket.all[0]!;
+      const mark = s.sent.length;
+      engine.setOwned(many.slice(0, 250)); // the IPv6 ones released
+      expect(engine.announcing()).to.equal(250);
+      clock.advance(60_000);
+      expect(s.sent.slice(mark).filter((f) => f.readUInt16BE(12) === 0x86dd)).to.deep.equal([]);
+      expect(gratuitousFor('192.0.2.2', s)).to.equal(2 * 3);
+
+      engine.setOwned(many);
+      clock.advance(1000);
+      links.set('eth0', {}, 'removed');
+      expect(engine.announcing()).to.equal(0);
+    });
   });
 
   it('answers one asker at most its burst plus its rate, and still answers the others', () => {
