@@ -46,6 +46,8 @@ interface RealExtra {
   readonly wireBytesPerMemberPerSec: number;
   readonly dropped: number;
   readonly sentByRule: number;
+  readonly unreachables: number;
+  readonly unreachableBytesPerMemberPerSec: number;
   readonly rejected: number;
   readonly hosts: { names: readonly string[]; delta: HostReport }[];
 }
@@ -93,6 +95,8 @@ async function real(cluster: RealSwimCluster, victims: readonly string[]): Promi
     wireBytesPerMemberPerSec: (wire1 - wire0) / members / seconds,
     dropped: rule1.dropped - rule0.dropped,
     sentByRule: rule1.sent - rule0.sent,
+    unreachables: rule1.unreachables - rule0.unreachables,
+    unreachableBytesPerMemberPerSec: (rule1.unreachableBytes - rule0.unreachableBytes) / members / seconds,
     rejected: hosts.reduce((s, h) => s + h.delta.rejected, 0),
     hosts,
   };
@@ -161,7 +165,8 @@ async function main(): Promise<void> {
   const s = simulated();
   const simS = (performance.now() - t) / 1000;
   console.log(`real: every member held every other alive ${r.convergedS.toFixed(2)} s after start; load at the end ${loadReal}`);
-  console.log(`real: nftables saw ${r.sentByRule} datagrams in the window and dropped ${r.dropped} (${((100 * r.dropped) / Math.max(1, r.sentByRule)).toFixed(2)} %); ${r.rejected} rejected by the drivers; ${(r.wireBytesPerMemberPerSec).toFixed(0)} B/s per member on the interfaces (Ethernet/IP/UDP headers and ARP included, drops not)`);
+  console.log(`real: nftables saw ${r.sentByRule} datagrams in the window and dropped ${r.dropped} (${((100 * r.dropped) / Math.max(1, r.sentByRule)).toFixed(2)} %); ${r.rejected} rejected by the drivers`);
+  console.log(`real: ${r.wireBytesPerMemberPerSec.toFixed(0)} B/s per member on the interfaces (frames: + 42 B of Ethernet/IP/UDP headers over the bridge, + 28 B over lo; drops not counted; ARP and ICMP included), of which ${r.unreachableBytesPerMemberPerSec.toFixed(0)} B/s (IP bytes) are the ${r.unreachables} port-unreachables the kernel sent for probes of crashed members`);
   for (const h of r.hosts) {
     const d = h.delta;
     const who = h.names.length === 1 ? h.names[0]! : `${h.names.length} members`;

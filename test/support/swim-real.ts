@@ -53,7 +53,7 @@ interface Host {
 
 const TABLE = 'swimloss';
 
-/** nft commands that count every SWIM datagram sent, and drop `loss` of them at random (counted again). */
+/** nft commands that count every SWIM datagram sent, drop `loss` of them at random (counted again), and count ICMP unreachables sent. */
 function lossRules(port: number, loss: number): string[][] {
   const per10k = Math.round(loss * 10_000);
   if (!(per10k >= 0 && per10k <= 10_000)) throw new Error(`loss ${loss} is not within 0..1`);
@@ -61,6 +61,8 @@ function lossRules(port: number, loss: number): string[][] {
     ['add', 'table', 'inet', TABLE],
     ['add', 'chain', 'inet', TABLE, 'out', '{ type filter hook output priority 0; policy accept; }'],
     ['add', 'rule', 'inet', TABLE, 'out', 'udp', 'dport', String(port), 'counter', 'numgen', 'random', 'mod', '10000', '<', String(per10k), 'counter', 'drop'],
+    // What the kernel answers for a crashed member whose address stays up: port unreachable.
+    ['add', 'rule', 'inet', TABLE, 'out', 'icmp', 'type', 'destination-unreachable', 'counter'],
   ];
 }
 
@@ -226,17 +228,18 @@ export class RealSwimCluster {
     return total;
   }
 
-  /** SWIM datagrams sent and dropped by the loss rule, over every namespace, since the start. */
-  datagramsDropped(): { sent: number; dropped: number } {
-    let sent = 0;
-    let dropped = 0;
+  /** Over every namespace since the start: SWIM datagrams sent and dropped by the loss rule, ICMP unreachables sent (packets, IP bytes). */
+  datagramsDropped(): { sent: number; dropped: number; unreachables: number; unreachableBytes: number } {
+    const sum = { sent: 0, dropped: 0, unreachables: 0, unreachableBytes: 0 };
     for (const ns of this.namespaces) {
-      const counts = [...this.net.exec(ns, ['nft', 'list', 'table', 'inet', TABLE]).matchAll(/counter packets (\d+)/g)].map((m) => Number(m[1]));
-      if (counts.length !== 2) throw new Error(`${ns}: expected two counters in table ${TABLE}, got ${counts.length}`);
-      sent += counts[0]!;
-      dropped += counts[1]!;
+      const counts = [...this.net.exec(ns, ['nft', 'list', 'table', 'inet', TABLE]).matchAll(/counter packets (\d+) bytes (\d+)/g)].map((m) => [Number(m[1]), Number(m[2])] as const);
+      if (counts.length !== 3) throw new Error(`${ns}: expected three counters in table ${TABLE}, got ${counts.length}`);
+      sum.sent += counts[0]![0];
+      sum.dropped += counts[1]![0];
+      sum.unreachables += counts[2]![0];
+      sum.unreachableBytes += counts[2]![1];
     }
-    return { sent, dropped };
+    return sum;
   }
 
   /** Kills every process and deletes every namespace (safe to call twice). */
