@@ -7,12 +7,13 @@
  * its own, killed with SIGKILL (no leave). nftables drops `--loss` of the datagrams at random
  * in every namespace's output hook (this kernel has no sch_netem), so each datagram faces the
  * loss once, as in the simulator. Then the simulator runs the same scenario (members, loss,
- * warm-up, window, crashes, the same members crashed) and both are printed side by side with
- * the ratio real / simulated.
+ * warm-up, window, crashes, the same members crashed) `--sim-runs` times with successive seeds,
+ * its samples pooled (ten crashes make a poor p99), and both are printed side by side with the
+ * ratio real / simulated.
  *
  * Addresses: 198.18.0.0/15 (RFC 2544, benchmarks only).
  *
- *   sudo npx tsx bench/swim-real.ts [--members 100] [--namespaces 4] [--loss 0.01] [--warmup 20] [--measure 120] [--kills 10] [--seed 1]
+ *   sudo npx tsx bench/swim-real.ts [--members 100] [--namespaces 4] [--loss 0.01] [--warmup 20] [--measure 120] [--kills 10] [--seed 1] [--sim-runs 20]
  */
 import { spawnSync } from 'node:child_process';
 import { loadavg } from 'node:os';
@@ -28,6 +29,8 @@ const warmupMs = arg('warmup', 20) * 1000;
 const measureMs = arg('measure', 120) * 1000;
 const kills = arg('kills', 10);
 const seed = arg('seed', 1);
+/** Simulated runs pooled (seeds seed, seed + 1, ...): the simulator is cheap, and 10 crashes are few. */
+const simRuns = arg('sim-runs', 20);
 // As bench/swim-sim.ts: the last crash leaves a quarter of the window for the news to spread.
 const killEveryMs = Math.floor((measureMs * 0.75) / Math.max(1, kills));
 
@@ -102,9 +105,23 @@ async function real(cluster: RealSwimCluster, victims: readonly string[]): Promi
   };
 }
 
+/** The same scenario simulated `simRuns` times: detection samples pooled, false judgements summed over the summed time, rates averaged. */
 function simulated(): Figures {
-  const r = runScenario({ nodes: members, seed, network: { loss, delayMs: 0.2, jitterMs: 0.6 }, warmupMs, kills, killEveryMs, measureMs });
-  return { ...r, datagramsPerMemberPerSec: r.datagramsPerNodePerSec, bytesPerMemberPerSec: r.bytesPerNodePerSec };
+  const runs = Array.from({ length: simRuns }, (_, k) => runScenario({ nodes: members, seed: seed + k, network: { loss, delayMs: 0.2, jitterMs: 0.6 }, warmupMs, kills, killEveryMs, measureMs }));
+  const all = <K extends 'firstDeadMs' | 'allDeadMs' | 'observerDeadMs'>(k: K): number[] => runs.flatMap((r) => r[k]);
+  const sum = (f: (r: (typeof runs)[number]) => number): number => runs.reduce((a, r) => a + f(r), 0);
+  return {
+    firstDeadMs: all('firstDeadMs'),
+    allDeadMs: all('allDeadMs'),
+    observerDeadMs: all('observerDeadMs'),
+    falseDead: sum((r) => r.falseDead),
+    falseDeadMembers: sum((r) => r.falseDeadMembers),
+    falseSuspect: sum((r) => r.falseSuspect),
+    measuredMs: sum((r) => r.measuredMs),
+    datagramsPerMemberPerSec: sum((r) => r.datagramsPerNodePerSec) / runs.length,
+    bytesPerMemberPerSec: sum((r) => r.bytesPerNodePerSec) / runs.length,
+    meanDatagram: sum((r) => r.meanDatagram) / runs.length,
+  };
 }
 
 const s2 = (ms: number): string => (Number.isNaN(ms) ? 'n/a' : `${(ms / 1000).toFixed(2)} s`);
@@ -131,8 +148,9 @@ function table(r: Figures, s: Figures): string[] {
   const out = [`${'figure'.padEnd(w)} | ${'real UDP'.padStart(10)} | ${'simulated'.padStart(10)} | real/sim`];
   for (const [label, a, b, fmt] of rows) out.push(`${label.padEnd(w)} | ${fmt(a).padStart(10)} | ${fmt(b).padStart(10)} | ${ratio(a, b)}`);
   const missing = (f: Figures): number => f.allDeadMs.length - done(f.allDeadMs).length;
-  out.push(`crashes not held dead by every member by the end of the window: real ${missing(r)}, simulated ${missing(s)} of ${kills}; ${r.observerDeadMs.length} and ${s.observerDeadMs.length} (member, crash) detections`);
-  out.push(`false judgements over ${(r.measuredMs / 1000).toFixed(0)} s (${((members * r.measuredMs) / 3_600_000).toFixed(1)} member-hours): real ${r.falseDead} dead of ${r.falseDeadMembers} members, ${r.falseSuspect} suspect; simulated ${s.falseDead} dead of ${s.falseDeadMembers} members, ${s.falseSuspect} suspect`);
+  out.push(`crashes: real ${r.allDeadMs.length}, simulated ${s.allDeadMs.length} (${simRuns} runs); not held dead by every member by the end of the window: real ${missing(r)}, simulated ${missing(s)}; (member, crash) detections: real ${r.observerDeadMs.length}, simulated ${s.observerDeadMs.length}`);
+  const mh = (f: Figures): string => ((members * f.measuredMs) / 3_600_000).toFixed(1);
+  out.push(`false judgements: real ${r.falseDead} dead of ${r.falseDeadMembers} members, ${r.falseSuspect} suspect in ${mh(r)} member-hours; simulated ${s.falseDead} dead of ${s.falseDeadMembers} members, ${s.falseSuspect} suspect in ${mh(s)} member-hours`);
   return out;
 }
 
@@ -174,7 +192,7 @@ async function main(): Promise<void> {
   }
   const solo = r.hosts.filter((h) => h.names.length === 1).map((h) => h.delta);
   if (solo.length > 0) console.log(`real: the ${solo.length} one-member processes (until killed): event-loop delay p99 up to ${Math.max(...solo.map((d) => d.lagP99Ms)).toFixed(1)} ms, max up to ${Math.max(...solo.map((d) => d.lagMaxMs)).toFixed(1)} ms`);
-  console.log(`simulated: the same scenario in ${simS.toFixed(1)} s (0.2-0.8 ms one-way delay, seed ${seed}); load ${load()}`);
+  console.log(`simulated: the same scenario ${simRuns} times (seeds ${seed}-${seed + simRuns - 1}, 0.2-0.8 ms one-way delay) in ${simS.toFixed(1)} s; load ${load()}`);
   for (const line of table(r, s)) console.log(line);
 }
 
