@@ -84,7 +84,9 @@ async function real(cluster: RealSwimCluster, victims: readonly string[]): Promi
 
   const seconds = (t1 - t0) / 1000;
   const survivors = new Set(cluster.names.filter((n) => !cluster.isKilled(n)));
-  const d = judge(cluster.transitions.filter((t) => t.at >= t0 && t.at <= t1), cluster.killedAt, survivors);
+  // Each process reports its own members' judgements: merged, they arrive slightly out of order.
+  const window = cluster.transitions.filter((t) => t.at >= t0 && t.at <= t1).sort((a, b) => a.at - b.at);
+  const d = judge(window, cluster.killedAt, survivors);
   const hosts = after.map((a, i) => ({ names: a.names, delta: minus(a.report, before[i]!.report) }));
   const sent = hosts.reduce((s, h) => s + h.delta.sent, 0);
   const bytes = hosts.reduce((s, h) => s + h.delta.sentBytes, 0);
@@ -117,6 +119,7 @@ function simulated(): Figures {
     falseDead: sum((r) => r.falseDead),
     falseDeadMembers: sum((r) => r.falseDeadMembers),
     falseSuspect: sum((r) => r.falseSuspect),
+    falseSuspectEpisodes: sum((r) => r.falseSuspectEpisodes),
     measuredMs: sum((r) => r.measuredMs),
     datagramsPerMemberPerSec: sum((r) => r.datagramsPerNodePerSec) / runs.length,
     bytesPerMemberPerSec: sum((r) => r.bytesPerNodePerSec) / runs.length,
@@ -139,6 +142,7 @@ function table(r: Figures, s: Figures): string[] {
     ['all members hold dead p99', pct(done(r.allDeadMs), 99), pct(done(s.allDeadMs), 99), s2],
     ['live members declared dead /h', perHour(r.falseDeadMembers, r), perHour(s.falseDeadMembers, s), (x) => x.toFixed(1)],
     ['false dead judgements /h', perHour(r.falseDead, r), perHour(s.falseDead, s), (x) => x.toFixed(1)],
+    ['false suspicions /h (episodes)', perHour(r.falseSuspectEpisodes, r), perHour(s.falseSuspectEpisodes, s), (x) => x.toFixed(1)],
     ['false suspect judgements /h', perHour(r.falseSuspect, r), perHour(s.falseSuspect, s), (x) => x.toFixed(0)],
     ['datagrams sent per member /s', r.datagramsPerMemberPerSec, s.datagramsPerMemberPerSec, (x) => x.toFixed(2)],
     ['payload per member (B/s)', r.bytesPerMemberPerSec, s.bytesPerMemberPerSec, (x) => x.toFixed(0)],
@@ -150,7 +154,7 @@ function table(r: Figures, s: Figures): string[] {
   const missing = (f: Figures): number => f.allDeadMs.length - done(f.allDeadMs).length;
   out.push(`crashes: real ${r.allDeadMs.length}, simulated ${s.allDeadMs.length} (${simRuns} runs); not held dead by every member by the end of the window: real ${missing(r)}, simulated ${missing(s)}; (member, crash) detections: real ${r.observerDeadMs.length}, simulated ${s.observerDeadMs.length}`);
   const mh = (f: Figures): string => ((members * f.measuredMs) / 3_600_000).toFixed(1);
-  out.push(`false judgements: real ${r.falseDead} dead of ${r.falseDeadMembers} members, ${r.falseSuspect} suspect in ${mh(r)} member-hours; simulated ${s.falseDead} dead of ${s.falseDeadMembers} members, ${s.falseSuspect} suspect in ${mh(s)} member-hours`);
+  out.push(`false judgements: real ${r.falseDead} dead of ${r.falseDeadMembers} members, ${r.falseSuspect} suspect in ${r.falseSuspectEpisodes} episodes in ${mh(r)} member-hours; simulated ${s.falseDead} dead of ${s.falseDeadMembers} members, ${s.falseSuspect} suspect in ${s.falseSuspectEpisodes} episodes in ${mh(s)} member-hours`);
   return out;
 }
 

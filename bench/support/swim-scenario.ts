@@ -33,10 +33,15 @@ export interface Detection {
   readonly falseDeadMembers: number;
   /** Judgements 'suspect' of a member that was running (most are refuted in time). */
   readonly falseSuspect: number;
+  /**
+   * False suspicions as events: the suspect judgements of one running member, each within 1 s
+   * of the one before, count once (one failed probe, then the gossip of it spreading).
+   */
+  readonly falseSuspectEpisodes: number;
 }
 
 /**
- * Reads the judgements made during a measured window: `killedAt` holds each crashed member
+ * Reads the judgements made during a measured window, in time order: `killedAt` holds each crashed member
  * and when it crashed, `survivors` the members still running at the end (only they must all
  * hold a crashed member dead). Times in any unit, as long as both use the same one.
  */
@@ -45,6 +50,8 @@ export function judge(transitions: Iterable<Transition>, killedAt: ReadonlyMap<s
   const deadBy = new Map<string, Set<string>>();
   let falseDead = 0;
   let falseSuspect = 0;
+  let falseSuspectEpisodes = 0;
+  const lastSuspect = new Map<string, number>();
   const falseMembers = new Set<string>();
   const allDead = new Map<string, number>();
   const observerDeadMs: number[] = [];
@@ -55,7 +62,12 @@ export function judge(transitions: Iterable<Transition>, killedAt: ReadonlyMap<s
       if (tr.state === 'dead') {
         falseDead++;
         falseMembers.add(tr.member);
-      } else if (tr.state === 'suspect') falseSuspect++;
+      } else if (tr.state === 'suspect') {
+        falseSuspect++;
+        const last = lastSuspect.get(tr.member);
+        if (last === undefined || tr.at - last > 1000) falseSuspectEpisodes++;
+        lastSuspect.set(tr.member, tr.at);
+      }
       continue;
     }
     if (tr.state !== 'dead') continue;
@@ -78,7 +90,7 @@ export function judge(transitions: Iterable<Transition>, killedAt: ReadonlyMap<s
     const all = allDead.get(v);
     allDeadMs.push(all === undefined ? NaN : all - at);
   }
-  return { firstDeadMs, allDeadMs, observerDeadMs, falseDead, falseDeadMembers: falseMembers.size, falseSuspect };
+  return { firstDeadMs, allDeadMs, observerDeadMs, falseDead, falseDeadMembers: falseMembers.size, falseSuspect, falseSuspectEpisodes };
 }
 
 export interface ScenarioResult extends Detection {
