@@ -165,7 +165,7 @@ async function main(): Promise<void> {
   }
   const names = Array.from({ length: members }, (_, i) => realMemberName(i));
   const victims = victimsOf(names, kills);
-  console.log(`SWIM on real UDP: ${members} members in ${namespaces} namespaces (${namespaces} processes, plus one per crashed member: ${victims.length}), ${loss * 100} % loss (nftables), ${warmupMs / 1000} s warm-up, ${measureMs / 1000} s measured, a crash every ${(killEveryMs / 1000).toFixed(1)} s; load ${load()}`);
+  console.log(`SWIM on real UDP: ${members} members in ${namespaces} namespace(s) (as many processes, plus one per crashed member: ${victims.length}), ${loss * 100} % loss (nftables), ${warmupMs / 1000} s warm-up, ${measureMs / 1000} s measured, a crash every ${(killEveryMs / 1000).toFixed(1)} s; load ${load()}`);
   let cluster: RealSwimCluster | undefined;
   let interrupted = false;
   const onSignal = (): void => {
