@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 
 need=""
 for pair in curl:curl bird:bird2 birdc:bird2 gobgpd:gobgpd /usr/lib/frr/bgpd:frr exabgp:exabgp \
-            arping:iputils-arping ndisc6:ndisc6 tcpdump:tcpdump ip:iproute2 chromium:chromium; do
+            arping:iputils-arping ndisc6:ndisc6 tcpdump:tcpdump ip:iproute2 nft:nftables chromium:chromium; do
   cmd=${pair%%:*}; pkg=${pair#*:}
   if [ "${cmd#/}" != "$cmd" ]; then [ -x "$cmd" ] && continue; else command -v "$cmd" >/dev/null 2>&1 && continue; fi
   case " $need " in *" $pkg "*) ;; *) need="$need $pkg" ;; esac

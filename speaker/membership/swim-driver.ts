@@ -6,30 +6,41 @@
 import { createSocket, type Socket } from 'node:dgram';
 import type { Clock, TimerHandle } from '../../src/core/clock.js';
 import type { Logger } from '../../src/core/logger.js';
-import { Swim, type Send, type SwimMessage } from './swim.js';
+import { Swim, type MemberState, type Send, type SwimMessage } from './swim.js';
 import { decodeDatagram, encodeDatagram } from './swim-codec.js';
 
 export interface SwimDriverOptions {
   readonly node: string;
   readonly key: Buffer;
   readonly port?: number;
+  /**
+   * The local address to bind (IPv4 or IPv6), so that several members can share one network
+   * namespace on distinct addresses (bench/swim-real.ts); all addresses ('::') by default.
+   */
+  readonly bindAddress?: string;
   readonly clock: Clock;
   readonly logger: Logger;
   readonly random?: () => number;
   /** The UDP address of a member's speaker (its node's InternalIP). */
   readonly addressOf: (node: string) => string | undefined;
   readonly onChange: () => void;
+  /** Told of every change in this member's judgement of another, at monotonic ms `now` (for measurements). */
+  readonly onTransition?: (member: string, state: MemberState, now: number) => void;
 }
+
+/** How the dual-stack socket names an address: IPv4 through its v4-mapped form. */
+const mapped = (addr: string): string => (addr.includes(':') ? addr : `::ffff:${addr}`);
 
 export class SwimMembership {
   private readonly swim: Swim;
   private socket: Socket | undefined;
   private timer: TimerHandle | undefined;
   private stopped = false;
-  readonly counters = { sent: 0, received: 0, rejected: 0 };
+  /** Datagrams sent, received and dropped; `sentBytes` is the UDP payload sent (no IP/UDP headers). */
+  readonly counters = { sent: 0, sentBytes: 0, received: 0, rejected: 0 };
 
   constructor(private readonly opts: SwimDriverOptions) {
-    this.swim = new Swim({ self: opts.node, random: opts.random ?? Math.random });
+    this.swim = new Swim({ self: opts.node, random: opts.random ?? Math.random, ...(opts.onTransition ? { onTransition: opts.onTransition } : {}) });
   }
 
   private sign(m: SwimMessage): Buffer {
@@ -46,8 +57,10 @@ export class SwimMembership {
       const addr = this.opts.addressOf(s.to);
       if (!addr || !this.socket) continue;
       // A dual-stack IPv6 socket reaches IPv4 peers through their v4-mapped addresses.
-      this.socket.send(this.sign(s.message), this.opts.port ?? 7946, addr.includes(':') ? addr : `::ffff:${addr}`);
+      const data = this.sign(s.message);
+      this.socket.send(data, this.opts.port ?? 7946, mapped(addr));
       this.counters.sent++;
+      this.counters.sentBytes += data.length;
     }
   }
 
@@ -69,7 +82,7 @@ export class SwimMembership {
     socket.on('error', (err) => this.opts.logger.warn('membership socket error', { event: 'socketError', error: err.message }));
     await new Promise<void>((resolve, reject) => {
       socket.once('error', reject);
-      socket.bind(this.opts.port ?? 7946, '::', () => resolve());
+      socket.bind(this.opts.port ?? 7946, this.opts.bindAddress ? mapped(this.opts.bindAddress) : '::', () => resolve());
     });
     this.socket = socket;
     this.startedAt = this.opts.clock.monotonic();

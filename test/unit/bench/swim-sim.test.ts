@@ -2,7 +2,7 @@
 import { expect } from 'chai';
 import { encodeDatagram } from '../../../speaker/membership/swim-codec.js';
 import type { SwimMessage } from '../../../speaker/membership/swim.js';
-import { runScenario } from '../../../bench/support/swim-scenario.js';
+import { judge, runScenario, victimsOf } from '../../../bench/support/swim-scenario.js';
 import { datagramBytes, SwimSim } from '../../../bench/support/swim-sim.js';
 import { seeded } from '../../support/seeded.js';
 
@@ -66,5 +66,30 @@ describe('bench: SWIM simulator', () => {
     sim.runUntil(20_000);
     const rate = sim.counters.lost / sim.counters.sent;
     expect(rate).to.be.within(0.17, 0.23);
+  });
+
+  it('reads crashes and false judgements from the judgements alone (shared with bench/swim-real)', () => {
+    // c crashes at 1000 and d at 2000; a and b run to the end.
+    const killedAt = new Map([['c', 1000], ['d', 2000]]);
+    const t = (at: number, observer: string, member: string, state: 'alive' | 'suspect' | 'dead' | 'left') => ({ at, observer, member, state });
+    const r = judge([
+      t(500, 'a', 'b', 'suspect'), // a live member suspected: a false suspicion
+      t(600, 'a', 'b', 'alive'),
+      t(800, 'c', 'b', 'suspect'), // the same suspicion, spread by gossip: one more judgement, no new episode
+      t(850, 'c', 'b', 'alive'),
+      t(900, 'b', 'd', 'dead'), // d declared dead while it ran: a false death
+      t(1300, 'd', 'c', 'dead'), // first, but d crashes later: it does not count for "all"
+      t(1400, 'a', 'c', 'dead'),
+      t(1700, 'b', 'c', 'dead'), // every survivor now
+      t(2600, 'a', 'd', 'dead'), // b held d dead since before the crash: never again after it
+      t(2700, 'b', 'a', 'suspect'), // a new episode: another member
+      t(3900, 'b', 'a', 'suspect'), // and another: over 1 s after the last
+    ], killedAt, new Set(['a', 'b']));
+    expect(r.firstDeadMs).to.deep.equal([300, 600]);
+    expect(r.allDeadMs[0]).to.equal(700);
+    expect(Number.isNaN(r.allDeadMs[1])).to.equal(true);
+    expect(r.observerDeadMs).to.deep.equal([400, 700, 600]);
+    expect([r.falseDead, r.falseDeadMembers, r.falseSuspect, r.falseSuspectEpisodes]).to.deep.equal([1, 1, 4, 3]);
+    expect(victimsOf(['n0', 'n1', 'n2', 'n3', 'n4', 'n5', 'n6', 'n7', 'n8', 'n9'], 2)).to.deep.equal(['n2', 'n7']);
   });
 });
