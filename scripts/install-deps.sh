@@ -23,10 +23,15 @@ if [ -n "$need" ]; then
   fi
 fi
 
-stamp=node_modules/.package-lock.json
-if [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ] || [ package.json -nt "$stamp" ]; then
+# npm ci when the installed tree was not made from this package.json + package-lock.json (by
+# content, not mtime: a fresh checkout or a worktree sharing node_modules has new mtimes, and
+# npm ci would empty a node_modules other checkouts use).
+want=$(cat package.json package-lock.json | sha256sum | cut -d' ' -f1)
+stamp=node_modules/.herald-installed
+if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "install-deps: npm ci"
   npm ci --no-audit --no-fund
+  echo "$want" > "$stamp"
 fi
 
 # The native addon (AF_PACKET, TCP-MD5): npm ci builds it; rebuild when it is missing or older than its source.
