@@ -27,12 +27,16 @@ import { NetlinkLinks } from './layer2/links.js';
 import { notReadyNodes, SPEAKER_POD_SELECTOR } from './membership/pod-readiness.js';
 import { MembershipView } from './membership/view.js';
 import { SpeakerMetrics } from './metrics.js';
+import { ServiceStatusWriter } from './service-status.js';
+import { bgpServiceStatusObjects, l2StatusObjects } from './status-sets.js';
 import { BGP_STATUS, L2_STATUS, SpeakerStatusObjects } from './status-objects.js';
 import { Told } from './told.js';
 import { endpointSliceView, ownStatusView, serviceView } from './views.js';
 
 /** A full pass at least this often even when no event asked for one. */
 const FULL_RESYNC_MS = 5 * 60_000;
+/** On stop, how long the status pass in progress may take before this node's status objects are deleted anyway. */
+const STATUS_STOP_WAIT_MS = 10_000;
 const HERALD_KINDS = ['IPAddressPool', 'L2Advertisement', 'BGPAdvertisement', 'BGPPeer', 'BFDProfile', 'Community'] as const;
 
 export interface SpeakerOptions {
@@ -84,6 +88,8 @@ export class Speaker {
   private stopped = false;
   private worker: Promise<void> | undefined;
   private readonly status: SpeakerStatusObjects;
+  /** ServiceL2Status / ServiceBGPStatus, written in the background: routes never wait for them. */
+  private readonly serviceStatus: ServiceStatusWriter;
   private readonly metrics: SpeakerMetrics;
   private readonly announceMetrics: AnnounceMetrics;
 
@@ -122,7 +128,9 @@ export class Speaker {
     this.metrics = new SpeakerMetrics(opts.registry, { l2Counters, l2SocketCounters: () => engine?.socketCounters() ?? {}, bgpSessions: () => this.bgp.states(), bgpFailures: () => this.bgp.failures(), bfd: () => this.bgp.bfd });
     this.announceMetrics = new AnnounceMetrics(opts.registry, opts.node);
     this.events = new EventRecorder({ client: opts.client, clock: opts.clock, logger: this.log, component: SPEAKER_NAME, host: opts.node });
-    this.status = new SpeakerStatusObjects({ client: opts.client, writer: new StatusWriter({ client: opts.client }), namespace: opts.namespace, node: opts.node, log: this.log, own: this.ownStatus });
+    const writer = new StatusWriter({ client: opts.client });
+    this.status = new SpeakerStatusObjects({ client: opts.client, writer, namespace: opts.namespace, node: opts.node, log: this.log });
+    this.serviceStatus = new ServiceStatusWriter({ client: opts.client, writer, namespace: opts.namespace, node: opts.node, log: this.log.child({ component: 'status' }), clock: opts.clock, kinds: [L2_STATUS, BGP_STATUS].map((type) => ({ type, minIntervalMs: 0 })), own: this.ownStatus });
     const events: ServiceEvents = (svc, type, reason, message) => void this.events.record(this.serviceRef(svc), type, reason, message);
     this.layer2 = new Layer2Announcer({ node: opts.node, engine, logger: this.log.child({ component: 'layer2' }), events, told: this.told, status: this.status });
     this.bgpAnnouncer = new BgpAnnouncer({ node: opts.node, manager: this.bgp, events, told: this.told });
@@ -194,7 +202,7 @@ export class Speaker {
     }
   }
 
-  /** One pass: configuration, membership, the desired state, each protocol, metrics, status. */
+  /** One pass: configuration, membership, the desired state, each protocol, metrics; hands the Service status to its writer. */
   private async sync(): Promise<void> {
     // Events from here on ask for another pass.
     this.dirty = false;
@@ -213,7 +221,14 @@ export class Speaker {
     const bgp = await this.bgpAnnouncer.setBalancers({ decisions: desired.decisions, routes: desired.bgp, config: parsed.config });
     for (const a of [l2, bgp]) this.metrics.announced(a);
     this.announceMetrics.observe({ l2Owned: this.layer2.owned(), l2: desired.l2, decisions: desired.decisions.map((d) => ({ ...d, ip: formatIP(d.ip) })), configErrors: parsed.errors });
-    await this.status.writeServiceStatuses(l2.services, bgp.services, desired, this.layer2.owned());
+    // Only recorded: the background writer catches up, the next pass never waits for it.
+    const { node } = this.opts;
+    this.serviceStatus.offer(
+      new Map([
+        [L2_STATUS.plural, l2StatusObjects(node, l2.services, desired, this.layer2.owned())],
+        [BGP_STATUS.plural, bgpServiceStatusObjects(node, bgp.services, desired)],
+      ]),
+    );
   }
 
   /** A warning while this node's own Node object does not exist (once, and again if it goes away again). */
@@ -245,7 +260,7 @@ export class Speaker {
     this.links?.close();
     this.bgpAnnouncer.stop();
     for (const i of this.informers) i.stop();
-    await this.status.deleteServiceStatuses();
+    await this.serviceStatus.stop(STATUS_STOP_WAIT_MS);
     // Events retry on errors now: give them a moment, never the whole shutdown.
     await this.events.flushWithin(2000);
     this.events.close();
