@@ -8,6 +8,7 @@ import { metricsSecurityFrom, metricsSecurityOptions } from '../src/cli/metrics-
 import { HeraldError } from '../src/core/errors.js';
 import { KubeClient } from '../src/k8s/index.js';
 import { DEFAULT_EXCLUDED_INTERFACES, parseInterfaceExclusions } from '../speaker/layer2/interface-filter.js';
+import { SERVICE_STATUS_MODES } from '../speaker/status-sets.js';
 import { exitWhenStuck } from './exit-when-stuck.js';
 
 const builder = (y: Argv<GlobalArgs>) =>
@@ -26,7 +27,12 @@ const builder = (y: Argv<GlobalArgs>) =>
       describe: `interface name globs Layer 2 never picks unless an L2Advertisement names them; "default" stands for ${DEFAULT_EXCLUDED_INTERFACES.join(',')} (e.g. "default,eth9*"); "" excludes nothing (default $HERALD_L2_EXCLUDE_INTERFACES, else "default")`,
     })
     .option('member-port', { type: 'number', default: 7946, describe: 'UDP port of the SWIM failure detector; 0 disables it' })
-    .option('bgp-listen', { type: 'boolean', default: true, describe: "accept routers' BGP connections on the peers' ports (passive peers need it); --no-bgp-listen when another BGP daemon owns the port" });
+    .option('bgp-listen', { type: 'boolean', default: true, describe: "accept routers' BGP connections on the peers' ports (passive peers need it); --no-bgp-listen when another BGP daemon owns the port" })
+    .option('service-status', {
+      choices: SERVICE_STATUS_MODES,
+      default: 'per-node' as const,
+      describe: 'how announced Services are reported: per-node (BGPNodeStatus shards of ~2,000 Services per node) or per-service (ServiceBGPStatus per Service and node, as MetalLB; for Services x nodes under ~50,000)',
+    });
 
 
 export function speakerCommand(io: CliIO, waitForStop: () => Promise<void>): Command<typeof builder> {
@@ -41,7 +47,7 @@ export function speakerCommand(io: CliIO, waitForStop: () => Promise<void>): Com
       const excludeInterfaces = parseInterfaceExclusions(args['l2-exclude-interfaces']);
       const logger = createWinstonLogger({ level: args['log-level'], stream: io.stderr }).child({ node: args.node });
       const client = args.kubeconfig ? KubeClient.fromFile(args.kubeconfig, { userAgent: SPEAKER_NAME }) : KubeClient.fromDefault({ userAgent: SPEAKER_NAME });
-      const r = await runSpeaker({ client, logger, node: args.node, namespace: args.namespace, ...(args['lb-class'] ? { lbClass: args['lb-class'] } : {}), metricsPort: args['metrics-port'], metricsHost: args['metrics-host'], ...(security ? { metricsSecurity: security } : {}), ...(args['health-port'] !== undefined ? { healthPort: args['health-port'] } : {}), memberExpireMs: args['member-expire'] * 1000, memberPort: args['member-port'], excludeInterfaces, bgpListen: args['bgp-listen'], stopSignal: waitForStop() });
+      const r = await runSpeaker({ client, logger, node: args.node, namespace: args.namespace, ...(args['lb-class'] ? { lbClass: args['lb-class'] } : {}), metricsPort: args['metrics-port'], metricsHost: args['metrics-host'], ...(security ? { metricsSecurity: security } : {}), ...(args['health-port'] !== undefined ? { healthPort: args['health-port'] } : {}), memberExpireMs: args['member-expire'] * 1000, memberPort: args['member-port'], excludeInterfaces, bgpListen: args['bgp-listen'], serviceStatus: args['service-status'], stopSignal: waitForStop() });
       await r.done;
       client.close();
       exitWhenStuck();

@@ -7,6 +7,7 @@ import { createMetricsRegistry, startOpsServer } from '../src/metrics.js';
 import { metricsServiceNames, secureMetrics } from '../src/metrics-auth.js';
 import { loadNative } from '../native/index.js';
 import { Speaker } from './speaker.js';
+import type { ServiceStatusMode } from './status-sets.js';
 
 export interface SpeakerMainOptions {
   readonly client: KubeClient;
@@ -25,6 +26,7 @@ export interface SpeakerMainOptions {
   readonly memberExpireMs?: number;
   readonly memberPort?: number;
   readonly bgpListen?: boolean;
+  readonly serviceStatus?: ServiceStatusMode;
   readonly stopSignal: Promise<void>;
 }
 
@@ -38,7 +40,7 @@ export async function runSpeaker(opts: SpeakerMainOptions): Promise<{ done: Prom
     native = { error: (err as Error).message };
   }
   if (opts.excludeInterfaces) opts.logger.child({ component: 'layer2' }).info('interfaces never picked unless an L2Advertisement names them', { excludeInterfaces: opts.excludeInterfaces.join(',') || '(none)' });
-  const speaker = new Speaker({ client: opts.client, clock, logger: opts.logger, registry, node: opts.node, namespace: opts.namespace, native, ...(opts.lbClass ? { lbClass: opts.lbClass } : {}), ...(opts.memberExpireMs ? { memberExpireMs: opts.memberExpireMs } : {}), ...(opts.memberPort !== undefined ? { memberPort: opts.memberPort } : {}), ...(opts.bgpListen !== undefined ? { bgpListen: opts.bgpListen } : {}), ...(opts.excludeInterfaces ? { excludeInterfaces: opts.excludeInterfaces } : {}) });
+  const speaker = new Speaker({ client: opts.client, clock, logger: opts.logger, registry, node: opts.node, namespace: opts.namespace, native, ...(opts.lbClass ? { lbClass: opts.lbClass } : {}), ...(opts.memberExpireMs ? { memberExpireMs: opts.memberExpireMs } : {}), ...(opts.memberPort !== undefined ? { memberPort: opts.memberPort } : {}), ...(opts.bgpListen !== undefined ? { bgpListen: opts.bgpListen } : {}), ...(opts.excludeInterfaces ? { excludeInterfaces: opts.excludeInterfaces } : {}), ...(opts.serviceStatus ? { serviceStatus: opts.serviceStatus } : {}) });
   const sec = opts.metricsSecurity;
   const secure = sec
     ? await secureMetrics({ client: opts.client, clock, logger: opts.logger.child({ component: 'metrics' }), commonName: SPEAKER_NAME, dnsNames: metricsServiceNames(`${SPEAKER_NAME}-metrics`, opts.namespace), ...(opts.metricsHost ? { host: opts.metricsHost } : {}), ...(sec.certFile !== undefined ? { certFile: sec.certFile } : {}), ...(sec.keyFile !== undefined ? { keyFile: sec.keyFile } : {}) })

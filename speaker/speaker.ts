@@ -27,14 +27,17 @@ import { NetlinkLinks } from './layer2/links.js';
 import { notReadyNodes, SPEAKER_POD_SELECTOR } from './membership/pod-readiness.js';
 import { MembershipView } from './membership/view.js';
 import { SpeakerMetrics } from './metrics.js';
+import { bgpNodeStatusObjects, shardCount } from './bgp-node-status.js';
 import { ServiceStatusWriter } from './service-status.js';
-import { bgpServiceStatusObjects, l2StatusObjects } from './status-sets.js';
-import { BGP_STATUS, L2_STATUS, SpeakerStatusObjects } from './status-objects.js';
+import { bgpServiceStatusObjects, l2StatusObjects, type ServiceStatusMode } from './status-sets.js';
+import { BGP_NODE_STATUS, BGP_STATUS, L2_STATUS, SpeakerStatusObjects } from './status-objects.js';
 import { Told } from './told.js';
 import { endpointSliceView, ownStatusView, serviceView } from './views.js';
 
 /** A full pass at least this often even when no event asked for one. */
 const FULL_RESYNC_MS = 5 * 60_000;
+/** A BGPNodeStatus shard is written at most once a second (decision 015). */
+const NODE_STATUS_MIN_INTERVAL_MS = 1000;
 /** On stop, how long the status pass in progress may take before this node's status objects are deleted anyway. */
 const STATUS_STOP_WAIT_MS = 10_000;
 const HERALD_KINDS = ['IPAddressPool', 'L2Advertisement', 'BGPAdvertisement', 'BGPPeer', 'BFDProfile', 'Community'] as const;
@@ -58,6 +61,8 @@ export interface SpeakerOptions {
   readonly bgpListen?: boolean;
   /** Interface name globs Layer 2 never picks by itself (default DEFAULT_EXCLUDED_INTERFACES). */
   readonly excludeInterfaces?: readonly string[];
+  /** BGP status: BGPNodeStatus shards per node (default), or MetalLB's ServiceBGPStatus per Service and node. */
+  readonly serviceStatus?: ServiceStatusMode;
 }
 
 export class Speaker {
@@ -88,8 +93,10 @@ export class Speaker {
   private stopped = false;
   private worker: Promise<void> | undefined;
   private readonly status: SpeakerStatusObjects;
-  /** ServiceL2Status / ServiceBGPStatus, written in the background: routes never wait for them. */
+  /** ServiceL2Status and the BGP status (BGPNodeStatus or ServiceBGPStatus), written in the background: routes never wait for them. */
   private readonly serviceStatus: ServiceStatusWriter;
+  /** The BGPNodeStatus shard count (per-node mode); it moves with hysteresis (bgp-node-status.ts). */
+  private shards = 1;
   private readonly metrics: SpeakerMetrics;
   private readonly announceMetrics: AnnounceMetrics;
 
@@ -102,7 +109,7 @@ export class Speaker {
     this.secrets = new Informer({ ...base, type: SECRETS, namespace: opts.namespace });
     this.pods = new Informer({ ...base, type: PODS, namespace: opts.namespace, labelSelector: SPEAKER_POD_SELECTOR });
     for (const k of HERALD_KINDS) this.herald.set(k, new Informer({ ...base, type: heraldResource(k), namespace: opts.namespace }));
-    for (const t of [L2_STATUS, BGP_STATUS]) this.ownStatus.set(t.plural, new Informer({ ...base, type: t, namespace: opts.namespace, labelSelector: `${NODE_LABEL}=${opts.node}`, transform: ownStatusView }));
+    for (const t of [L2_STATUS, BGP_STATUS, BGP_NODE_STATUS]) this.ownStatus.set(t.plural, new Informer({ ...base, type: t, namespace: opts.namespace, labelSelector: `${NODE_LABEL}=${opts.node}`, transform: ownStatusView }));
     this.informers.push(this.services, this.slices, this.nodes, this.secrets, this.pods, ...this.herald.values(), ...this.ownStatus.values());
     this.queue = new WorkQueue({ clock: opts.clock, baseDelayMs: 100, maxDelayMs: 10_000 });
     const native = 'error' in opts.native ? undefined : opts.native;
@@ -130,7 +137,14 @@ export class Speaker {
     this.events = new EventRecorder({ client: opts.client, clock: opts.clock, logger: this.log, component: SPEAKER_NAME, host: opts.node });
     const writer = new StatusWriter({ client: opts.client });
     this.status = new SpeakerStatusObjects({ client: opts.client, writer, namespace: opts.namespace, node: opts.node, log: this.log });
-    this.serviceStatus = new ServiceStatusWriter({ client: opts.client, writer, namespace: opts.namespace, node: opts.node, log: this.log.child({ component: 'status' }), clock: opts.clock, kinds: [L2_STATUS, BGP_STATUS].map((type) => ({ type, minIntervalMs: 0 })), own: this.ownStatus });
+    this.serviceStatus = new ServiceStatusWriter({ client: opts.client, writer, namespace: opts.namespace, node: opts.node, log: this.log.child({ component: 'status' }), clock: opts.clock, kinds: [
+        { type: L2_STATUS, minIntervalMs: 0 },
+        // Both BGP kinds, whichever mode: this node's objects of the other one (an earlier run in the other mode) are deleted.
+        { type: BGP_STATUS, minIntervalMs: 0 },
+        { type: BGP_NODE_STATUS, minIntervalMs: NODE_STATUS_MIN_INTERVAL_MS },
+      ],
+      own: this.ownStatus,
+    });
     const events: ServiceEvents = (svc, type, reason, message) => void this.events.record(this.serviceRef(svc), type, reason, message);
     this.layer2 = new Layer2Announcer({ node: opts.node, engine, logger: this.log.child({ component: 'layer2' }), events, told: this.told, status: this.status });
     this.bgpAnnouncer = new BgpAnnouncer({ node: opts.node, manager: this.bgp, events, told: this.told });
@@ -221,14 +235,20 @@ export class Speaker {
     const bgp = await this.bgpAnnouncer.setBalancers({ decisions: desired.decisions, routes: desired.bgp, config: parsed.config });
     for (const a of [l2, bgp]) this.metrics.announced(a);
     this.announceMetrics.observe({ l2Owned: this.layer2.owned(), l2: desired.l2, decisions: desired.decisions.map((d) => ({ ...d, ip: formatIP(d.ip) })), configErrors: parsed.errors });
-    // Only recorded: the background writer catches up, the next pass never waits for it.
+    this.offerServiceStatus(l2.services, bgp.services, desired);
+  }
+
+  /** Only records the status wanted: the background writer catches up, the next pass never waits for it. */
+  private offerServiceStatus(l2Services: readonly string[], bgpServices: readonly string[], desired: ReturnType<typeof desiredState>): void {
     const { node } = this.opts;
-    this.serviceStatus.offer(
-      new Map([
-        [L2_STATUS.plural, l2StatusObjects(node, l2.services, desired, this.layer2.owned())],
-        [BGP_STATUS.plural, bgpServiceStatusObjects(node, bgp.services, desired)],
-      ]),
-    );
+    const set = new Map([[L2_STATUS.plural, l2StatusObjects(node, l2Services, desired, this.layer2.owned())]]);
+    if (this.opts.serviceStatus === 'per-service') set.set(BGP_STATUS.plural, bgpServiceStatusObjects(node, bgpServices, desired));
+    else {
+      const announced = desired.decisions.filter((d) => d.bgp.announce).map((d) => ({ service: d.service, peers: d.peers }));
+      this.shards = shardCount(new Set(announced.map((a) => a.service)).size, this.shards);
+      set.set(BGP_NODE_STATUS.plural, bgpNodeStatusObjects(node, announced, this.shards));
+    }
+    this.serviceStatus.offer(set);
   }
 
   /** A warning while this node's own Node object does not exist (once, and again if it goes away again). */

@@ -14,6 +14,7 @@ import { sortedJson } from './views.js';
 
 export const L2_STATUS = heraldResource('ServiceL2Status');
 export const BGP_STATUS = heraldResource('ServiceBGPStatus');
+export const BGP_NODE_STATUS = heraldResource('BGPNodeStatus');
 const SESSION_STATE = heraldResource('BGPSessionState');
 const CONFIG_STATE = heraldResource('ConfigurationState');
 

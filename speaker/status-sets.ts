@@ -6,6 +6,14 @@
 import type { DesiredState } from './desired.js';
 import { sortedJson } from './views.js';
 
+/**
+ * How a speaker reports what it announces over BGP: `per-node`, BGPNodeStatus shards (the
+ * default; bgp-node-status.ts), or `per-service`, MetalLB's ServiceBGPStatus per Service and
+ * node (for tooling written against it; Services x nodes under ~50,000).
+ */
+export type ServiceStatusMode = 'per-node' | 'per-service';
+export const SERVICE_STATUS_MODES = ['per-node', 'per-service'] as const satisfies readonly ServiceStatusMode[];
+
 export function dnsName(...parts: string[]): string {
   return parts.join('-').toLowerCase().replace(/[^a-z0-9.-]/g, '-').replace(/^-+|-+$/g, '').slice(0, 253);
 }

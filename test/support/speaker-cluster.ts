@@ -57,10 +57,10 @@ export class SpeakerCluster {
     return this.net!.name(name.replace('node-', 'n'));
   }
 
-  /** Starts (or, after it died, starts again) the speaker of a node, under `wrap` if given; its log goes to `logs`. */
-  spawnSpeaker(name: string, wrap = this.opts.wrap): ChildProcess {
+  /** Starts (or, after it died, starts again) the speaker of a node, under `wrap` if given, with `args` added; its log goes to `logs`. */
+  spawnSpeaker(name: string, wrap = this.opts.wrap, args: readonly string[] = []): ChildProcess {
     const kc = join(this.dir!, `${name}.kubeconfig`);
-    const cmd = [...(wrap ?? []), process.execPath, join(REPO_ROOT, 'bin', 'herald.js'), 'speaker', '--kubeconfig', kc, '--node', name, '--metrics-port', '7473', '--metrics-host', '127.0.0.1', '--metrics-secure=false', '--log-level', 'info'];
+    const cmd = [...(wrap ?? []), process.execPath, join(REPO_ROOT, 'bin', 'herald.js'), 'speaker', '--kubeconfig', kc, '--node', name, '--metrics-port', '7473', '--metrics-host', '127.0.0.1', '--metrics-secure=false', '--log-level', 'info', ...args];
     const p = (this.speakers[name] = this.net!.spawn(this.nodeNs(name), cmd[0]!, cmd.slice(1), { cwd: REPO_ROOT }));
     this.logs[name] ??= '';
     p.stderr!.on('data', (d: Buffer) => {

@@ -8,6 +8,7 @@ import { applyWithClient, type KubeCluster, kubeLane, startKubeCluster } from '.
 import { controllerWorksUnderItsRbac } from '../../support/rbac-checks.js';
 import { requireTool } from '../../support/tools.js';
 import { kustomize, MANIFESTS_DIR } from '../../support/helm.js';
+import { KINDS } from '../../../src/api/group.js';
 
 const NS = 'herald-system';
 
@@ -27,7 +28,7 @@ describe('manifests/ (kustomize base)', function () {
   it('renders every object Herald needs, least privilege and hardened', () => {
     const kinds = objects.map((o) => `${String(o['kind'])}/${String((o['metadata'] as { name: string }).name)}`);
     expect(kinds).to.include.members(['Namespace/herald-system', 'ServiceAccount/herald-controller', 'ServiceAccount/herald-speaker', 'Deployment/herald-controller', 'DaemonSet/herald-speaker', 'PodDisruptionBudget/herald-controller', 'Service/herald-controller-metrics', 'Service/herald-speaker-metrics']);
-    expect(objects.filter((o) => o['kind'] === 'CustomResourceDefinition')).to.have.length(10);
+    expect(objects.filter((o) => o['kind'] === 'CustomResourceDefinition')).to.have.length(KINDS.length);
     const deploy = objects.find((o) => o['kind'] === 'Deployment') as { spec: { replicas: number; template: { spec: { securityContext: { runAsNonRoot: boolean }; containers: { args: string[]; securityContext: { readOnlyRootFilesystem: boolean } }[] } } } };
     expect(deploy.spec.replicas).to.equal(2);
     expect(deploy.spec.template.spec.securityContext.runAsNonRoot).to.equal(true);

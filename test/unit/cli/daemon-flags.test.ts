@@ -10,6 +10,7 @@ describe('herald speaker/controller: hardening flags', () => {
   const cases: { name: string; argv: string[]; error: RegExp }[] = [
     { name: 'a bad interface glob', argv: ['speaker', '--node', 'n1', '--kubeconfig', '/nonexistent', '--l2-exclude-interfaces', 'default,eth0/1'], error: /--l2-exclude-interfaces: "eth0\/1" is not an interface name glob/ },
     { name: 'a certificate with plain HTTP (speaker)', argv: ['speaker', '--node', 'n1', '--kubeconfig', '/nonexistent', '--metrics-secure=false', '--metrics-cert-file', 'c.pem'], error: /--metrics-cert-file and --metrics-key-file need --metrics-secure/ },
+    { name: 'an unknown --service-status mode', argv: ['speaker', '--node', 'n1', '--kubeconfig', '/nonexistent', '--service-status', 'per-ip'], error: /service-status.*Given: "per-ip", Choices: "per-node", "per-service"/s },
     { name: 'a certificate with plain HTTP (controller)', argv: ['controller', '--kubeconfig', '/nonexistent', '--metrics-secure=false', '--metrics-key-file', 'k.pem'], error: /--metrics-cert-file and --metrics-key-file need --metrics-secure/ },
   ];
   for (const tc of cases) {
