@@ -147,7 +147,8 @@ export class Speaker {
     });
     const events: ServiceEvents = (svc, type, reason, message) => void this.events.record(this.serviceRef(svc), type, reason, message);
     this.layer2 = new Layer2Announcer({ node: opts.node, engine, logger: this.log.child({ component: 'layer2' }), events, told: this.told, status: this.status });
-    this.bgpAnnouncer = new BgpAnnouncer({ node: opts.node, manager: this.bgp, events, told: this.told });
+    // Per-node status: no Event per announced Service per node (decision 015 step 2); failures still get theirs.
+    this.bgpAnnouncer = new BgpAnnouncer({ node: opts.node, manager: this.bgp, events, told: this.told, tellAnnounced: opts.serviceStatus === 'per-service' });
   }
 
   /** This node's addresses: its Node object's InternalIPs first, else the host's interfaces (inputs.ts). */

@@ -5,10 +5,10 @@
  * meanwhile still get their routes at BIRD, and once the writes go through the status catches
  * up. Step 1: by default the speaker writes one BGPNodeStatus shard listing its Services; with
  * `--service-status=per-service` a ServiceBGPStatus per Service, and the shard a killed speaker
- * left behind is deleted.
+ * left behind is deleted. Step 2: nodeAssigned Events per announced Service only per-service.
  */
 import { expect } from 'chai';
-import { ENDPOINT_SLICES, SERVICES, heraldResource, type KubeObject } from '../../../src/k8s/index.js';
+import { ENDPOINT_SLICES, EVENTS, SERVICES, heraldResource, type KubeObject } from '../../../src/k8s/index.js';
 import { eventually } from '../../support/apiserver.js';
 import { kubeLane } from '../../support/kube-cluster.js';
 import { useSpeakerCluster } from '../../support/speaker-cluster.js';
@@ -36,6 +36,9 @@ describe(`speaker status writes held (${kubeLane()} API server, one node, BIRD):
     return eventually(async () => ((await c.client.get(SERVICES, 'default', name))['status'] as { loadBalancer?: { ingress?: { ip: string }[] } }).loadBalancer?.ingress?.[0]?.ip, `${name} to get an address`);
   };
   const routeAtBird = (ip: string, what: string): Promise<true> => eventually(() => (e.bird!.routes('master4').includes(`${ip}/32`) ? true : undefined), what, 60_000, 200);
+  /** The nodeAssigned Events on Services in `default`, as `service: message`. */
+  const nodeAssigned = async (): Promise<string[]> =>
+    (await e.c!.client.list(EVENTS, { namespace: 'default' })).items.filter((x) => x['reason'] === 'nodeAssigned').map((x) => `${String((x['involvedObject'] as { name?: string }).name)}: ${String(x['message'])}`);
   const statusOf = (name: string): Promise<KubeObject | undefined> => e.c!.client.tryGet(BGP_STATUS, NS, `bgp-default-${name}-node-a`);
   /** The Services node-a's only shard lists (names in `default`), once it lists all of `want`. */
   const shardListing = (want: string[], what: string): Promise<Shard> =>
@@ -80,6 +83,7 @@ describe(`speaker status writes held (${kubeLane()} API server, one node, BIRD):
     expect(e.logs['node-a']).to.match(/could not write BGPNodeStatus node-a-0, will retry/);
     // Per node, not per Service: no ServiceBGPStatus, and no Event per announced Service.
     expect((await e.c!.client.list(BGP_STATUS, { namespace: NS })).items).to.deep.equal([]);
+    expect(await nodeAssigned()).to.deep.equal([]);
   });
 
   it('step 1, --service-status=per-service: a ServiceBGPStatus per Service; the shard a killed per-node speaker left is deleted', async () => {
@@ -94,5 +98,8 @@ describe(`speaker status writes held (${kubeLane()} API server, one node, BIRD):
       expect(st).to.deep.include({ node: 'node-a', serviceName: name, serviceNamespace: 'default', peers: ['router'] });
     }
     await eventually(async () => ((await e.c!.client.tryGet(NODE_STATUS, NS, 'node-a-0')) === undefined ? true : undefined), 'the leftover BGPNodeStatus deleted', 30_000, 200);
+    // Per-service keeps MetalLB's nodeAssigned Event per announced Service.
+    const told = await eventually(async () => ((await nodeAssigned()).length >= 3 ? nodeAssigned() : undefined), 'nodeAssigned Events in per-service mode', 30_000, 200);
+    expect(told.map((m) => m.replace(/announcing \S+ /, 'announcing IP ')).sort()).to.deep.equal(['before', 'held-1', 'held-2'].map((n) => `${n}: announcing IP from node node-a via BGP to router`));
   });
 });
