@@ -35,6 +35,23 @@ export function shardCount(announced: number, current: number): number {
   return Math.min(current, relaxed);
 }
 
+/**
+ * The shard count an earlier run of this speaker left in its objects' status (as sorted JSON
+ * text), so a restart keeps it instead of starting from 1 and moving every Service; 1 when none.
+ */
+export function shardsWritten(statusTexts: readonly string[]): number {
+  let shards = 0;
+  for (const t of statusTexts) {
+    try {
+      const n = (JSON.parse(t) as { shards?: unknown }).shards;
+      if (typeof n === 'number' && Number.isInteger(n) && n > shards) shards = n;
+    } catch {
+      // Not ours to judge: the next write replaces it.
+    }
+  }
+  return Math.max(1, shards);
+}
+
 /** The shard of a Service `namespace/name`. */
 export function shardOf(service: string, shards: number): number {
   return fnv32a(service) % shards;

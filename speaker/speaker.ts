@@ -27,7 +27,7 @@ import { NetlinkLinks } from './layer2/links.js';
 import { notReadyNodes, SPEAKER_POD_SELECTOR } from './membership/pod-readiness.js';
 import { MembershipView } from './membership/view.js';
 import { SpeakerMetrics } from './metrics.js';
-import { bgpNodeStatusObjects, shardCount } from './bgp-node-status.js';
+import { bgpNodeStatusObjects, shardCount, shardsWritten } from './bgp-node-status.js';
 import { ServiceStatusWriter } from './service-status.js';
 import { bgpServiceStatusObjects, l2StatusObjects, type ServiceStatusMode } from './status-sets.js';
 import { BGP_NODE_STATUS, BGP_STATUS, L2_STATUS, SpeakerStatusObjects } from './status-objects.js';
@@ -95,8 +95,8 @@ export class Speaker {
   private readonly status: SpeakerStatusObjects;
   /** ServiceL2Status and the BGP status (BGPNodeStatus or ServiceBGPStatus), written in the background: routes never wait for them. */
   private readonly serviceStatus: ServiceStatusWriter;
-  /** The BGPNodeStatus shard count (per-node mode); it moves with hysteresis (bgp-node-status.ts). */
-  private shards = 1;
+  /** The BGPNodeStatus shard count (per-node mode; at first what an earlier run left); it moves with hysteresis (bgp-node-status.ts). */
+  private shards: number | undefined;
   private readonly metrics: SpeakerMetrics;
   private readonly announceMetrics: AnnounceMetrics;
 
@@ -137,14 +137,13 @@ export class Speaker {
     this.events = new EventRecorder({ client: opts.client, clock: opts.clock, logger: this.log, component: SPEAKER_NAME, host: opts.node });
     const writer = new StatusWriter({ client: opts.client });
     this.status = new SpeakerStatusObjects({ client: opts.client, writer, namespace: opts.namespace, node: opts.node, log: this.log });
-    this.serviceStatus = new ServiceStatusWriter({ client: opts.client, writer, namespace: opts.namespace, node: opts.node, log: this.log.child({ component: 'status' }), clock: opts.clock, kinds: [
-        { type: L2_STATUS, minIntervalMs: 0 },
-        // Both BGP kinds, whichever mode: this node's objects of the other one (an earlier run in the other mode) are deleted.
-        { type: BGP_STATUS, minIntervalMs: 0 },
-        { type: BGP_NODE_STATUS, minIntervalMs: NODE_STATUS_MIN_INTERVAL_MS },
-      ],
-      own: this.ownStatus,
-    });
+    // Both BGP kinds, whichever the mode: this node's objects of the other one (an earlier run in the other mode) are deleted.
+    const kinds = [
+      { type: L2_STATUS, minIntervalMs: 0 },
+      { type: BGP_STATUS, minIntervalMs: 0 },
+      { type: BGP_NODE_STATUS, minIntervalMs: NODE_STATUS_MIN_INTERVAL_MS },
+    ];
+    this.serviceStatus = new ServiceStatusWriter({ client: opts.client, writer, namespace: opts.namespace, node: opts.node, log: this.log.child({ component: 'status' }), clock: opts.clock, kinds, own: this.ownStatus });
     const events: ServiceEvents = (svc, type, reason, message) => void this.events.record(this.serviceRef(svc), type, reason, message);
     this.layer2 = new Layer2Announcer({ node: opts.node, engine, logger: this.log.child({ component: 'layer2' }), events, told: this.told, status: this.status });
     // Per-node status: no Event per announced Service per node (decision 015 step 2); failures still get theirs.
@@ -246,6 +245,7 @@ export class Speaker {
     if (this.opts.serviceStatus === 'per-service') set.set(BGP_STATUS.plural, bgpServiceStatusObjects(node, bgpServices, desired));
     else {
       const announced = desired.decisions.filter((d) => d.bgp.announce).map((d) => ({ service: d.service, peers: d.peers }));
+      this.shards ??= shardsWritten((this.ownStatus.get(BGP_NODE_STATUS.plural)?.list() ?? []).map((o) => String(o['statusText'] ?? '')));
       this.shards = shardCount(new Set(announced.map((a) => a.service)).size, this.shards);
       set.set(BGP_NODE_STATUS.plural, bgpNodeStatusObjects(node, announced, this.shards));
     }

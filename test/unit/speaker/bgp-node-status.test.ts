@@ -4,7 +4,7 @@
  * once per shard and indexed, a change to one Service touching one shard.
  */
 import { expect } from 'chai';
-import { bgpNodeStatusObjects, fnv32a, SHARD_SIZE, shardCount, shardOf } from '../../../speaker/bgp-node-status.js';
+import { bgpNodeStatusObjects, fnv32a, SHARD_SIZE, shardCount, shardOf, shardsWritten } from '../../../speaker/bgp-node-status.js';
 
 interface Shard {
   node: string;
@@ -34,6 +34,16 @@ describe('BGPNodeStatus shards', () => {
     { name: 'growth from a larger current: the needed count', announced: 120_000, current: 50, want: 60 },
   ];
   for (const tc of counts) it(`shard count: ${tc.name}`, () => expect(shardCount(tc.announced, tc.current)).to.equal(tc.want));
+
+  it('a restart keeps the shard count an earlier run left (the largest `shards` seen), else 1', () => {
+    const earlier = [...bgpNodeStatusObjects('node-a', svcs(3000), 3).values()];
+    expect(shardsWritten(earlier)).to.equal(3);
+    // 3,500 Services after the restart: S stays 3; a fresh start at 1 would make it 2 and move most Services.
+    expect(shardCount(3500, shardsWritten(earlier))).to.equal(3);
+    expect(shardCount(3500, 1)).to.equal(2);
+    expect(shardsWritten([])).to.equal(1);
+    expect(shardsWritten(['{}', 'not json', '{"shards":"2"}'])).to.equal(1);
+  });
 
   it('every Service is in exactly one shard, the one shardOf names, sorted; counts add up', () => {
     const list = svcs(5000);
