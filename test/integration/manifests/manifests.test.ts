@@ -61,6 +61,13 @@ describe('manifests/ (kustomize base)', function () {
     const status = await sa.create(heraldResource('ServiceL2Status'), { metadata: { name: 'l2-web-node-a', namespace: NS }, spec: {} } as KubeObject);
     await sa.replaceStatus(heraldResource('ServiceL2Status'), { ...status, status: { node: 'node-a', serviceName: 'web', serviceNamespace: 'default' } });
     await sa.delete(heraldResource('ServiceL2Status'), NS, 'l2-web-node-a');
+    // Both BGP status kinds (--service-status per-node or per-service): watched, written, deleted.
+    for (const [kind, name, st] of [['BGPNodeStatus', 'node-a-0', { node: 'node-a', shard: 0, shards: 1, serviceCount: 1, peers: ['router'], services: [{ namespace: 'default', name: 'web', peers: [0] }] }], ['ServiceBGPStatus', 'bgp-default-web-node-a', { node: 'node-a', serviceName: 'web', serviceNamespace: 'default', peers: ['router'] }]] as const) {
+      await sa.list(heraldResource(kind), { namespace: NS, labelSelector: 'herald.dev/node=node-a' });
+      const obj = await sa.create(heraldResource(kind), { metadata: { name, namespace: NS }, spec: {} } as KubeObject);
+      await sa.replaceStatus(heraldResource(kind), { ...obj, status: st });
+      await sa.delete(heraldResource(kind), NS, name);
+    }
     const denied = await sa.list(SECRETS, { namespace: 'default' }).then(() => 'allowed', (e: { statusCode: number }) => e.statusCode);
     expect(denied).to.equal(403);
   });
