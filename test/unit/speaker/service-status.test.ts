@@ -166,6 +166,34 @@ describe('Service status writer (decision 015 step 0: routes never wait for stat
     expect(h.objects.has('bgp-default-a-node-a')).to.equal(false);
   });
 
+  it('a kind with a minimum interval (BGPNodeStatus shards, 1 s): one write per object per interval, the newest text, on the injected clock', async () => {
+    const clock = new FakeClock();
+    const h = new HoldingClient();
+    const NODE_STATUS = heraldResource('BGPNodeStatus');
+    const st = new ServiceStatusWriter({ client: h.client, writer: h.writer, namespace: NS, node: 'node-a', log: new RecordingLogger(), clock, kinds: [{ type: NODE_STATUS, minIntervalMs: 1000 }], own: new Map() });
+    const shards = (a: string, b?: string): ReadonlyMap<string, ReadonlyMap<string, string>> => new Map([[NODE_STATUS.plural, new Map([['node-a-0', a], ...(b ? [['node-a-1', b] as const] : [])])]]);
+    const writes = (): string[] => h.calls.filter((c) => c.startsWith('status '));
+    st.offer(shards('{"v":1}'));
+    await st.idle();
+    clock.advance(300);
+    st.offer(shards('{"v":2}', '{"w":1}'));
+    await st.idle();
+    // node-a-1 was never written: at once; node-a-0 waits for its second.
+    expect(writes()).to.deep.equal(['status node-a-0', 'status node-a-1']);
+    clock.advance(300);
+    st.offer(shards('{"v":3}', '{"w":1}'));
+    await st.idle();
+    clock.advance(399);
+    await st.idle();
+    expect(writes()).to.have.length(2);
+    clock.advance(1);
+    await flush();
+    await st.idle();
+    // One more write of node-a-0, with the newest text; v2 never went out.
+    expect(writes()).to.deep.equal(['status node-a-0', 'status node-a-1', 'status node-a-0']);
+    expect(h.status.get('node-a-0')).to.deep.equal({ v: 3 });
+  });
+
   it('stop waits for the pass in progress, then deletes every object written', async () => {
     const clock = new FakeClock();
     const h = new HoldingClient();
