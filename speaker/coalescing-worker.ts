@@ -41,6 +41,16 @@ export class CoalescingWorker<T> {
     this.start();
   }
 
+  /**
+   * One more pass over the last value, unless a newer one is already waiting (something the
+   * passes compare with changed, e.g. an object deleted by someone else). Nothing before the first offer.
+   */
+  again(): void {
+    if (this.stopped || !this.last || this.pending) return;
+    if (this.running || this.timer?.reason === 'backoff') this.pending = this.last;
+    else this.offer(this.last.value);
+  }
+
   /** Resolves once no pass runs and none is waiting to start now (timers for later may remain). */
   async idle(): Promise<void> {
     while (this.running) await this.running;

@@ -63,6 +63,11 @@ export class ServiceStatusWriter {
     this.worker.offer(set);
   }
 
+  /** One of this node's objects changed or went away (its informer): one more pass compares again. */
+  recheck(): void {
+    this.worker.again();
+  }
+
   /** Resolves when no pass runs (tests; a retry or a rate-limited write may still be waiting). */
   idle(): Promise<void> {
     return this.worker.idle();

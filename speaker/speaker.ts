@@ -36,8 +36,12 @@ import { endpointSliceView, ownStatusView, serviceView } from './views.js';
 
 /** A full pass at least this often even when no event asked for one. */
 const FULL_RESYNC_MS = 5 * 60_000;
-/** A BGPNodeStatus shard is written at most once a second (decision 015). */
-const NODE_STATUS_MIN_INTERVAL_MS = 1000;
+/**
+ * Each status object is written at most once a second (decision 015: per BGPNodeStatus shard).
+ * Also keeps a write from being repeated when the informer shows the object's create before
+ * its status update: the next comparison waits until the informer has caught up.
+ */
+const STATUS_MIN_INTERVAL_MS = 1000;
 /** On stop, how long the status pass in progress may take before this node's status objects are deleted anyway. */
 const STATUS_STOP_WAIT_MS = 10_000;
 const HERALD_KINDS = ['IPAddressPool', 'L2Advertisement', 'BGPAdvertisement', 'BGPPeer', 'BFDProfile', 'Community'] as const;
@@ -138,11 +142,7 @@ export class Speaker {
     const writer = new StatusWriter({ client: opts.client });
     this.status = new SpeakerStatusObjects({ client: opts.client, writer, namespace: opts.namespace, node: opts.node, log: this.log });
     // Both BGP kinds, whichever the mode: this node's objects of the other one (an earlier run in the other mode) are deleted.
-    const kinds = [
-      { type: L2_STATUS, minIntervalMs: 0 },
-      { type: BGP_STATUS, minIntervalMs: 0 },
-      { type: BGP_NODE_STATUS, minIntervalMs: NODE_STATUS_MIN_INTERVAL_MS },
-    ];
+    const kinds = [L2_STATUS, BGP_STATUS, BGP_NODE_STATUS].map((type) => ({ type, minIntervalMs: STATUS_MIN_INTERVAL_MS }));
     this.serviceStatus = new ServiceStatusWriter({ client: opts.client, writer, namespace: opts.namespace, node: opts.node, log: this.log.child({ component: 'status' }), clock: opts.clock, kinds, own: this.ownStatus });
     const events: ServiceEvents = (svc, type, reason, message) => void this.events.record(this.serviceRef(svc), type, reason, message);
     this.layer2 = new Layer2Announcer({ node: opts.node, engine, logger: this.log.child({ component: 'layer2' }), events, told: this.told, status: this.status });
@@ -167,8 +167,12 @@ export class Speaker {
   }
 
   async start(): Promise<void> {
+    const own = new Set<Informer>(this.ownStatus.values());
     for (const inf of this.informers) {
-      inf.addHandlers({ onAdd: () => this.kick(), onUpdate: () => this.kick(), onDelete: () => this.kick() });
+      // This node's own status objects change with every write of them: the status writer
+      // compares again (a deleted or edited one is written again); no announcement pass needed.
+      const changed = own.has(inf) ? () => this.serviceStatus.recheck() : () => this.kick();
+      inf.addHandlers({ onAdd: changed, onUpdate: changed, onDelete: changed });
       inf.start();
     }
     await Promise.all(this.informers.map((i) => i.waitForSync()));

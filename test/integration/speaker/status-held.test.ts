@@ -5,7 +5,7 @@
  * meanwhile still get their routes at BIRD, and once the writes go through the status catches
  * up. Step 1: by default the speaker writes one BGPNodeStatus shard listing its Services; with
  * `--service-status=per-service` a ServiceBGPStatus per Service, and the shard a killed speaker
- * left behind is deleted. Step 2: nodeAssigned Events per announced Service only per-service.
+ * left behind is deleted; one deleted by hand is written again. Step 2: nodeAssigned Events per announced Service only per-service.
  */
 import { expect } from 'chai';
 import { ENDPOINT_SLICES, EVENTS, SERVICES, heraldResource, type KubeObject } from '../../../src/k8s/index.js';
@@ -84,6 +84,9 @@ describe(`speaker status writes held (${kubeLane()} API server, one node, BIRD):
     // Per node, not per Service: no ServiceBGPStatus, and no Event per announced Service.
     expect((await e.c!.client.list(BGP_STATUS, { namespace: NS })).items).to.deep.equal([]);
     expect(await nodeAssigned()).to.deep.equal([]);
+    // Deleted by someone else: written again (its informer asks the status writer to compare).
+    await e.c!.client.delete(NODE_STATUS, NS, 'node-a-0');
+    await shardListing(['before', 'held-1', 'held-2'], 'the deleted BGPNodeStatus written again');
   });
 
   it('step 1, --service-status=per-service: a ServiceBGPStatus per Service; the shard a killed per-node speaker left is deleted', async () => {
@@ -98,6 +101,8 @@ describe(`speaker status writes held (${kubeLane()} API server, one node, BIRD):
       expect(st).to.deep.include({ node: 'node-a', serviceName: name, serviceNamespace: 'default', peers: ['router'] });
     }
     await eventually(async () => ((await e.c!.client.tryGet(NODE_STATUS, NS, 'node-a-0')) === undefined ? true : undefined), 'the leftover BGPNodeStatus deleted', 30_000, 200);
+    await e.c!.client.delete(BGP_STATUS, NS, 'bgp-default-held-1-node-a');
+    await eventually(async () => ((await statusOf('held-1'))?.['status'] ? true : undefined), 'the deleted ServiceBGPStatus written again', 30_000, 200);
     // Per-service keeps MetalLB's nodeAssigned Event per announced Service.
     const told = await eventually(async () => ((await nodeAssigned()).length >= 3 ? nodeAssigned() : undefined), 'nodeAssigned Events in per-service mode', 30_000, 200);
     expect(told.map((m) => m.replace(/announcing \S+ /, 'announcing IP ')).sort()).to.deep.equal(['before', 'held-1', 'held-2'].map((n) => `${n}: announcing IP from node node-a via BGP to router`));

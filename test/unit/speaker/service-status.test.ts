@@ -250,6 +250,29 @@ describe('CoalescingWorker', () => {
     expect(seen).to.deep.equal([7, 7]);
   });
 
+  it('again: one more pass over the last value; none before the first offer; a newer waiting value wins', async () => {
+    const clock = new FakeClock();
+    const seen: number[] = [];
+    let release: (() => void) | undefined;
+    const w = new CoalescingWorker<number>({ clock, pass: (v) => (seen.push(v), new Promise<PassResult>((r) => (release = () => r({ outcome: 'done' })))) });
+    w.again();
+    expect(seen).to.deep.equal([]);
+    w.offer(1);
+    await flush();
+    w.again();
+    release!();
+    await flush();
+    // The pass over 1 ran while it changed: once more over 1.
+    expect(seen).to.deep.equal([1, 1]);
+    w.offer(2);
+    w.again();
+    release!();
+    await flush();
+    release!();
+    await w.idle();
+    expect(seen).to.deep.equal([1, 1, 2]);
+  });
+
   it('an offer while a due timer waits runs at once with the new value', async () => {
     const clock = new FakeClock();
     const seen: number[] = [];
