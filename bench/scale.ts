@@ -11,9 +11,10 @@
  *
  * Speaker: bench/speaker.ts (BGP mode, one speaker against BIRD in network namespaces) at the
  * same N, run as a child and its figures read from its output: time until every route is at
- * BIRD, RSS settled and peak, idle CPU, the ServiceBGPStatus objects and API writes.
+ * BIRD, RSS settled and peak, idle CPU, the Services in its BGP status objects (BGPNodeStatus,
+ * or ServiceBGPStatus with `--service-status per-service`) and API writes.
  *
- *   sudo npm run bench:scale -- [--n 1000,10000] [--png FILE] [--skip-speaker]
+ *   sudo npm run bench:scale -- [--n 1000,10000] [--png FILE] [--skip-speaker] [--service-status per-node|per-service]
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -48,6 +49,7 @@ interface SpeakerRow {
   peakMb: number;
   idleCpu: number;
   statusObjects: number;
+  statusKind: string;
   writesPerService: number;
   load: number;
   error?: string;
@@ -149,8 +151,8 @@ async function controllerRun(n: number, cmd: string[], dir: string): Promise<Con
 }
 
 /** bench/speaker.ts at N, its figures read from its report. */
-async function speakerRun(n: number): Promise<SpeakerRow> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'bench', 'speaker.ts'), '--n', String(n), '--trials', '5', '--window', '10'], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+async function speakerRun(n: number, serviceStatus: string): Promise<SpeakerRow> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'bench', 'speaker.ts'), '--n', String(n), '--trials', '5', '--window', '10', '--service-status', serviceStatus], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
@@ -163,7 +165,8 @@ async function speakerRun(n: number): Promise<SpeakerRow> {
     settledMb: num(/speaker RSS \(VmRSS\)\s+([\d.]+) MB settled/),
     peakMb: num(/\(VmHWM\) ([\d.]+) MB/),
     idleCpu: num(/speaker idle CPU\s+([\d.]+) %/),
-    statusObjects: num(/all (\d+) ServiceBGPStatus written/),
+    statusObjects: num(/all (\d+) Services' status \(\w+, --service-status=[\w-]+\) written/),
+    statusKind: /all \d+ Services' status \((\w+),/.exec(out)?.[1] ?? 'status',
     writesPerService: num(/speaker API writes \d+ for \d+ Services \(([\d.]+) per Service\)/),
     load: loadavg()[0]!,
   };
@@ -177,6 +180,8 @@ const f = (v: number, d = 1): string => (Number.isFinite(v) ? v.toFixed(d) : 'n/
 async function main(): Promise<void> {
   const ns = list('n', [1000, 10_000]);
   const skipSpeaker = process.argv.includes('--skip-speaker');
+  const si = process.argv.indexOf('--service-status');
+  const serviceStatus = si >= 0 ? process.argv[si + 1]! : 'per-node';
   const pi = process.argv.indexOf('--png');
   const dir = mkdtempSync(join(tmpdir(), 'herald-scale-'));
   const png = pi >= 0 ? process.argv[pi + 1]! : join(tmpdir(), `herald-scale-${process.pid}.png`);
@@ -192,9 +197,9 @@ async function main(): Promise<void> {
       ctl.push(c);
       console.log(`  controller N=${n}: all assigned ${f(c.secs, 2)} s from its start (${f(n / c.secs, 0)}/s); plain status-patch loop, 16 at a time ${f(c.refSecs, 2)} s (${f(n / c.refSecs, 0)}/s); CPU ${f(c.cpuSecs)} s; RSS peak ${f(c.peakMb)} MB, settled ${f(c.settledMb)} MB; idle CPU ${f(c.idleCpu, 2)} %; API writes ${f(c.writesPerService, 2)}/Service (${c.writeKinds}); load ${f(c.load)}`);
       if (skipSpeaker) continue;
-      const s = await speakerRun(n);
+      const s = await speakerRun(n, serviceStatus);
       spk.push(s);
-      console.log(`  speaker N=${n}: ${s.error ?? `routes at BIRD ${f(s.routesSecs)} s; RSS settled ${f(s.settledMb)} MB, peak ${f(s.peakMb)} MB; idle CPU ${f(s.idleCpu, 2)} %; ${f(s.statusObjects, 0)} ServiceBGPStatus; API writes ${f(s.writesPerService, 2)}/Service`}; load ${f(s.load)}`);
+      console.log(`  speaker N=${n}: ${s.error ?? `routes at BIRD ${f(s.routesSecs)} s; RSS settled ${f(s.settledMb)} MB, peak ${f(s.peakMb)} MB; idle CPU ${f(s.idleCpu, 2)} %; ${f(s.statusObjects, 0)} Services in ${s.statusKind}; API writes ${f(s.writesPerService, 2)}/Service`}; load ${f(s.load)}`);
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });

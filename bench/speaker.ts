@@ -18,6 +18,7 @@
  * fit the RFC 5737 documentation ranges), never in tests. The links use 192.0.2.0/24.
  *
  *   sudo npx tsx bench/speaker.ts [--n 10000] [--trials 50] [--window 20] [--tsx] [--kubernetes embedded|real]
+ *     [--service-status per-node|per-service]   (the speaker's flag; per-node, its default, writes BGPNodeStatus shards)
  *   HERALD_BENCH_SPEAKER_NODE_ARGS='--cpu-prof --cpu-prof-dir=DIR' profiles the speaker.
  *   HERALD_BENCH_SPEAKER_LOG=FILE keeps the speaker's whole log there (each trial is logged too).
  */
@@ -30,6 +31,7 @@ import { parseAllDocuments } from 'yaml';
 import { IP_ALLOCATED_FROM_POOL } from '../src/api/annotations.js';
 import { ENDPOINT_SLICES, heraldResource, KubeClient, NAMESPACES, NODES, SECRETS, SERVICES, type KubeObject, type WatchStream } from '../src/k8s/index.js';
 import { Netns } from '../lab/netns.js';
+import { SERVICE_STATUS_MODES, type ServiceStatusMode } from '../speaker/status-sets.js';
 import { birdConf } from '../test/support/bird-conf.js';
 import { REPO_ROOT } from '../test/support/crds.js';
 import { ApiWrites } from './support/api-writes.js';
@@ -125,7 +127,43 @@ async function startEmbedded(run: Run, sock: string, kubeconfig: string): Promis
   return api;
 }
 
-async function bench(run: Run, opts: { n: number; trials: number; windowSecs: number; tsx: boolean; kubernetes: BenchKubernetes }): Promise<string[]> {
+/**
+ * The Services this node's BGP status objects list, from a watch of either kind: one
+ * ServiceBGPStatus per Service (per-service), or the services[] of BGPNodeStatus shards (per-node).
+ */
+class StatusSeen {
+  private readonly byObject = new Map<string, readonly string[]>();
+  private readonly count = new Map<string, number>();
+
+  constructor(readonly mode: ServiceStatusMode) {}
+
+  get kind(): string {
+    return this.mode === 'per-node' ? 'BGPNodeStatus' : 'ServiceBGPStatus';
+  }
+
+  get size(): number {
+    return this.count.size;
+  }
+
+  has(service: string): boolean {
+    return this.count.has(service);
+  }
+
+  /** A watch event for object `name`. */
+  event(type: string, name: string, status: unknown): void {
+    const st = (status ?? {}) as { serviceName?: string; services?: { name?: string }[] };
+    const now = type === 'DELETED' ? [] : this.mode === 'per-node' ? (st.services ?? []).map((x) => x.name ?? '') : st.serviceName ? [st.serviceName] : [];
+    for (const svc of this.byObject.get(name) ?? []) {
+      const c = (this.count.get(svc) ?? 1) - 1;
+      if (c > 0) this.count.set(svc, c);
+      else this.count.delete(svc);
+    }
+    this.byObject.set(name, now);
+    for (const svc of now) this.count.set(svc, (this.count.get(svc) ?? 0) + 1);
+  }
+}
+
+async function bench(run: Run, opts: { n: number; trials: number; windowSecs: number; tsx: boolean; kubernetes: BenchKubernetes; serviceStatus: ServiceStatusMode }): Promise<string[]> {
   const { n, trials, windowSecs } = opts;
   const { dir, net } = run;
   const hz = clockTicks();
@@ -173,21 +211,16 @@ async function bench(run: Run, opts: { n: number; trials: number; windowSecs: nu
   await client.create(SECRETS, { metadata: { name: 'herald-memberlist', namespace: NS }, type: 'Opaque', data: { secretkey: Buffer.from('bench-memberlist-key-0123456789ab').toString('base64') } });
   await client.create(heraldResource('BGPPeer'), { metadata: { name: 'router', namespace: NS }, spec: { myASN: 65000, peerASN: 65001, peerAddress: '192.0.2.254', holdTime: '9s' } } as KubeObject);
 
-  // Watches: Services with an address (latency reference) and this node's ServiceBGPStatus objects.
+  // Watches: Services with an address (latency reference) and this node's BGP status objects.
   const seenAt = new Map<string, number>();
   const svcList = await client.list(SERVICES, { namespace: APP_NS, limit: 1 });
   run.watches.push(await client.watch(SERVICES, { namespace: APP_NS, resourceVersion: svcList.resourceVersion }, (type, o) => {
     const ingress = (o['status'] as { loadBalancer?: { ingress?: unknown[] } } | undefined)?.loadBalancer?.ingress ?? [];
     if (type !== 'DELETED' && ingress.length > 0 && !seenAt.has(o.metadata.name)) seenAt.set(o.metadata.name, performance.now());
   }, () => undefined));
-  const statuses = new Set<string>();
-  const stList = await client.list(heraldResource('ServiceBGPStatus'), { namespace: NS, limit: 1 });
-  run.watches.push(await client.watch(heraldResource('ServiceBGPStatus'), { namespace: NS, resourceVersion: stList.resourceVersion }, (type, o) => {
-    const svc = (o['status'] as { serviceName?: string } | undefined)?.serviceName;
-    if (!svc) return;
-    if (type === 'DELETED') statuses.delete(svc);
-    else statuses.add(svc);
-  }, () => undefined));
+  const statuses = new StatusSeen(opts.serviceStatus);
+  const stList = await client.list(heraldResource(statuses.kind), { namespace: NS, limit: 1 });
+  run.watches.push(await client.watch(heraldResource(statuses.kind), { namespace: NS, resourceVersion: stList.resourceVersion }, (type, o) => statuses.event(type, o.metadata.name, o['status']), () => undefined));
 
   // Reference: a plain loop of N status patches through the same client, before the speaker
   // runs (the Services are removed again, so the speaker never sees them).
@@ -203,7 +236,7 @@ async function bench(run: Run, opts: { n: number; trials: number; windowSecs: nu
   const nodeArgs = (process.env['HERALD_BENCH_SPEAKER_NODE_ARGS'] ?? '').split(' ').filter((a) => a !== '');
   // The speaker runs with the NODE_OPTIONS its DaemonSet sets (manifests/speaker.yaml).
   const nodeOptions = manifestNodeOptions();
-  const speaker = (run.speaker = net.spawn(node, process.execPath, [...nodeOptions, ...nodeArgs, ...speakerCmd, 'speaker', '--kubeconfig', speakerKc, '--node', NODE, '--member-port', '7946', '--metrics-port', '0', '--metrics-host', '127.0.0.1', '--log-level', 'info'], { cwd: REPO_ROOT }));
+  const speaker = (run.speaker = net.spawn(node, process.execPath, [...nodeOptions, ...nodeArgs, ...speakerCmd, 'speaker', '--kubeconfig', speakerKc, '--node', NODE, '--member-port', '7946', '--metrics-port', '0', '--metrics-host', '127.0.0.1', '--log-level', 'info', '--service-status', opts.serviceStatus], { cwd: REPO_ROOT }));
   speaker.stdout!.resume();
   const keepLog = process.env['HERALD_BENCH_SPEAKER_LOG'];
   if (keepLog) writeFileSync(keepLog, '');
@@ -245,7 +278,7 @@ async function bench(run: Run, opts: { n: number; trials: number; windowSecs: nu
   const tAssigned = performance.now();
   await until(async () => (alive(), (await bird.routeCount()) >= n), `${n} routes at BIRD`, 600_000, 100);
   const allRoutesSecs = (performance.now() - tAssigned) / 1000;
-  await until(() => (alive(), statuses.size >= n), `${n} ServiceBGPStatus objects`, 600_000, 100);
+  await until(() => (alive(), statuses.size >= n), `${n} Services in ${statuses.kind}`, 600_000, 100);
   const statusSecs = (performance.now() - tAssigned) / 1000;
 
   // Steady state: RSS and CPU over the window, beside BIRD and the API server in the same window.
@@ -274,7 +307,7 @@ async function bench(run: Run, opts: { n: number; trials: number; windowSecs: nu
     await until(() => seenAt.has(name), `the watch to see ${name}`, 30_000, 2);
     watchMs.push(seenAt.get(name)! - t0);
     // The speaker's status write for it closes its sync: the next trial starts from idle.
-    await until(() => statuses.has(name), `the ServiceBGPStatus of ${name}`, 60_000, 5);
+    await until(() => statuses.has(name), `the ${statuses.kind} listing ${name}`, 60_000, 5);
   }
   const finalRoutes = await bird.routeCount();
 
@@ -283,7 +316,7 @@ async function bench(run: Run, opts: { n: number; trials: number; windowSecs: nu
   return [
     `herald bench speaker: ${n} BGP Services on one node, BIRD ${finalRoutes} routes at the end (node ${process.version}, ${trials} trials, ${windowSecs} s window), on ${apiName}`,
     `  the speaker runs ${opts.tsx ? 'bin/herald.js through tsx (a checkout)' : "npm run build's output (as in the image)"}${nodeOptions.length > 0 ? ` with the manifest's NODE_OPTIONS ${nodeOptions.join(' ')}` : ''}`,
-    `  setup: ${n} Services + EndpointSlices created and assigned in ${assignedSecs.toFixed(1)} s; all ${n} routes at BIRD ${allRoutesSecs.toFixed(1)} s after the last assignment, all ${n} ServiceBGPStatus written after ${statusSecs.toFixed(1)} s`,
+    `  setup: ${n} Services + EndpointSlices created and assigned in ${assignedSecs.toFixed(1)} s; all ${n} routes at BIRD ${allRoutesSecs.toFixed(1)} s after the last assignment, all ${n} Services' status (${statuses.kind}, --service-status=${opts.serviceStatus}) written after ${statusSecs.toFixed(1)} s`,
     writes
       ? `  speaker API writes ${writes.total} for ${n} Services (${(writes.total / n).toFixed(2)} per Service): ${[...writes.byKind].map(([k, v]) => `${k} ${v}`).join(', ')}`
       : '  speaker API writes: not counted (the real kube-apiserver has no per-client write count here)',
@@ -320,7 +353,10 @@ async function main(): Promise<void> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   try {
-    const lines = await bench(run, { n, trials, windowSecs, tsx: process.argv.includes('--tsx'), kubernetes: kubernetesArg() });
+    const si = process.argv.indexOf('--service-status');
+    const serviceStatus = si >= 0 ? process.argv[si + 1] : 'per-node';
+    if (!SERVICE_STATUS_MODES.includes(serviceStatus as ServiceStatusMode)) throw new Error(`--service-status: ${String(serviceStatus)} is not one of ${SERVICE_STATUS_MODES.join(', ')}`);
+    const lines = await bench(run, { n, trials, windowSecs, tsx: process.argv.includes('--tsx'), kubernetes: kubernetesArg(), serviceStatus: serviceStatus as ServiceStatusMode });
     process.stdout.write(`${lines.join('\n')}\n`);
   } finally {
     if (!interrupted) await cleanup(run);

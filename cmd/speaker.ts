@@ -9,6 +9,7 @@ import { HeraldError } from '../src/core/errors.js';
 import { KubeClient } from '../src/k8s/index.js';
 import { checkAnnounceRate, DEFAULT_ANNOUNCE_RATE } from '../speaker/layer2/announcer.js';
 import { DEFAULT_EXCLUDED_INTERFACES, parseInterfaceExclusions } from '../speaker/layer2/interface-filter.js';
+import { SERVICE_STATUS_MODES } from '../speaker/status-sets.js';
 import { exitWhenStuck } from './exit-when-stuck.js';
 
 const builder = (y: Argv<GlobalArgs>) =>
@@ -28,7 +29,12 @@ const builder = (y: Argv<GlobalArgs>) =>
     })
     .option('l2-announce-rate', { type: 'number', default: DEFAULT_ANNOUNCE_RATE, describe: 'gratuitous ARP / unsolicited NA frames a second per interface when taking IPs over (a burst of a tenth of it goes at once; first announcements before repeats)' })
     .option('member-port', { type: 'number', default: 7946, describe: 'UDP port of the SWIM failure detector; 0 disables it' })
-    .option('bgp-listen', { type: 'boolean', default: true, describe: "accept routers' BGP connections on the peers' ports (passive peers need it); --no-bgp-listen when another BGP daemon owns the port" });
+    .option('bgp-listen', { type: 'boolean', default: true, describe: "accept routers' BGP connections on the peers' ports (passive peers need it); --no-bgp-listen when another BGP daemon owns the port" })
+    .option('service-status', {
+      choices: SERVICE_STATUS_MODES,
+      default: 'per-node' as const,
+      describe: 'how announced Services are reported: per-node (BGPNodeStatus shards of ~2,000 Services per node) or per-service (ServiceBGPStatus per Service and node, as MetalLB; for Services x nodes under ~50,000)',
+    });
 
 
 export function speakerCommand(io: CliIO, waitForStop: () => Promise<void>): Command<typeof builder> {
@@ -44,7 +50,7 @@ export function speakerCommand(io: CliIO, waitForStop: () => Promise<void>): Com
       const announceRate = checkAnnounceRate(args['l2-announce-rate']);
       const logger = createWinstonLogger({ level: args['log-level'], stream: io.stderr }).child({ node: args.node });
       const client = args.kubeconfig ? KubeClient.fromFile(args.kubeconfig, { userAgent: SPEAKER_NAME }) : KubeClient.fromDefault({ userAgent: SPEAKER_NAME });
-      const r = await runSpeaker({ client, logger, node: args.node, namespace: args.namespace, ...(args['lb-class'] ? { lbClass: args['lb-class'] } : {}), metricsPort: args['metrics-port'], metricsHost: args['metrics-host'], ...(security ? { metricsSecurity: security } : {}), ...(args['health-port'] !== undefined ? { healthPort: args['health-port'] } : {}), memberExpireMs: args['member-expire'] * 1000, memberPort: args['member-port'], excludeInterfaces, announceRate, bgpListen: args['bgp-listen'], stopSignal: waitForStop() });
+      const r = await runSpeaker({ client, logger, node: args.node, namespace: args.namespace, ...(args['lb-class'] ? { lbClass: args['lb-class'] } : {}), metricsPort: args['metrics-port'], metricsHost: args['metrics-host'], ...(security ? { metricsSecurity: security } : {}), ...(args['health-port'] !== undefined ? { healthPort: args['health-port'] } : {}), memberExpireMs: args['member-expire'] * 1000, memberPort: args['member-port'], excludeInterfaces, announceRate, bgpListen: args['bgp-listen'], serviceStatus: args['service-status'], stopSignal: waitForStop() });
       await r.done;
       client.close();
       exitWhenStuck();

@@ -19,7 +19,7 @@ import { KUBE_DIR } from './names.js';
 import { startScheduler } from './scheduler.js';
 
 
-const HERALD_KINDS = ['ServiceL2Status', 'ServiceBGPStatus', 'BGPSessionState', 'IPAddressPool', 'L2Advertisement', 'BGPAdvertisement', 'BGPPeer', 'BFDProfile', 'Community'];
+const HERALD_KINDS = ['ServiceL2Status', 'ServiceBGPStatus', 'BGPNodeStatus', 'BGPSessionState', 'IPAddressPool', 'L2Advertisement', 'BGPAdvertisement', 'BGPPeer', 'BFDProfile', 'Community'];
 
 /** Store resource name -> what to watch (and where). */
 function mirrored(heraldNamespace: string): Map<string, { type: ResourceType; namespace?: string }> {

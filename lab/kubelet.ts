@@ -13,6 +13,7 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
+import { bgpAnnouncers } from '../src/api/bgp-status.js';
 import type { LabCluster } from './cluster.js';
 import { SERVICE_NAME_LABEL } from '../src/api/names.js';
 
@@ -74,13 +75,15 @@ export function startKubelets(cluster: LabCluster, agents: readonly NodeAgent[],
     const services = view.list('services') as Obj[];
     const slices = view.list('endpointslices.discovery.k8s.io') as Obj[];
     const announced = new Map<string, Set<string>>();
-    for (const kind of ['servicel2statuses.herald.dev', 'servicebgpstatuses.herald.dev']) {
-      for (const st of view.list(kind) as Obj[]) {
-        const s = rec(st['status']);
-        if (typeof s['node'] !== 'string') continue;
-        const k = `${String(s['serviceNamespace'] ?? '')}/${String(s['serviceName'] ?? '')}`;
-        announced.set(k, (announced.get(k) ?? new Set()).add(s['node']));
-      }
+    for (const st of view.list('servicel2statuses.herald.dev') as Obj[]) {
+      const s = rec(st['status']);
+      if (typeof s['node'] !== 'string') continue;
+      const k = `${String(s['serviceNamespace'] ?? '')}/${String(s['serviceName'] ?? '')}`;
+      announced.set(k, (announced.get(k) ?? new Set()).add(s['node']));
+    }
+    // BGP: either status kind (the speakers' --service-status).
+    for (const [k, nodes] of bgpAnnouncers(view.list('servicebgpstatuses.herald.dev'), view.list('bgpnodestatuses.herald.dev'))) {
+      for (const node of nodes.keys()) announced.set(k, (announced.get(k) ?? new Set()).add(node));
     }
     for (const a of agents) {
       const live = new Set<string>();
@@ -213,7 +216,7 @@ export function startKubelets(cluster: LabCluster, agents: readonly NodeAgent[],
       }
     });
   }
-  const unsubscribe = view.onChange(['pods', 'services', 'endpointslices.discovery.k8s.io', 'servicel2statuses.herald.dev', 'servicebgpstatuses.herald.dev'], kick);
+  const unsubscribe = view.onChange(['pods', 'services', 'endpointslices.discovery.k8s.io', 'servicel2statuses.herald.dev', 'servicebgpstatuses.herald.dev', 'bgpnodestatuses.herald.dev'], kick);
   kick();
   return {
     stop: () => {

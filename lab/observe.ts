@@ -5,6 +5,7 @@
  * and, when something is missing, why.
  */
 import { execFile } from 'node:child_process';
+import { bgpAnnouncers } from '../src/api/bgp-status.js';
 import type { LabView } from './cluster.js';
 import { notAnnouncedReasons, pendingReason, type Obj } from './why.js';
 
@@ -83,7 +84,7 @@ export async function observe(ctx: ObserveContext): Promise<LabRow[]> {
   const store = ctx.view;
   const svcs = (store.list('services') as Obj[]).filter((s) => rec(s['spec'])['type'] === 'LoadBalancer').sort((a, b) => `${a.metadata.namespace}/${a.metadata.name}`.localeCompare(`${b.metadata.namespace}/${b.metadata.name}`));
   const l2 = store.list('servicel2statuses.herald.dev') as Obj[];
-  const bgp = store.list('servicebgpstatuses.herald.dev') as Obj[];
+  const bgp = bgpAnnouncers(store.list('servicebgpstatuses.herald.dev'), store.list('bgpnodestatuses.herald.dev'));
   const heraldKinds = ['IPAddressPool', 'L2Advertisement', 'BGPAdvertisement', 'BGPPeer', 'BFDProfile', 'Community'];
   const herald = new Map(heraldKinds.map((k) => [k, store.list(`${k.toLowerCase()}s.herald.dev`) as Obj[]]));
   const state = {
@@ -103,7 +104,7 @@ export async function observe(ctx: ObserveContext): Promise<LabRow[]> {
     const of = (x: Obj): Rec => rec(x['status']);
     const mine = (list: Obj[]): Obj[] => list.filter((x) => of(x)['serviceName'] === s.metadata.name && of(x)['serviceNamespace'] === s.metadata.namespace);
     const l2By = mine(l2).map((x) => String(of(x)['node'] ?? '')).sort();
-    const bgpBy = mine(bgp).map((x) => String(of(x)['node'] ?? '')).sort();
+    const bgpBy = [...(bgp.get(key)?.keys() ?? [])].sort();
     const mode = bgpBy.length > 0 && l2By.length > 0 ? 'L2+BGP' : bgpBy.length > 0 ? 'BGP' : l2By.length > 0 ? 'L2' : '-';
     const ips = arr(rec(rec(s['status'])['loadBalancer'])['ingress']).map((i) => String(i['ip'] ?? '')).filter((ip) => ip !== '');
     const pool = s.metadata.annotations?.['herald.dev/ip-allocated-from-pool'] ?? '-';

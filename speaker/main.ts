@@ -8,6 +8,7 @@ import { metricsServiceNames, secureMetrics } from '../src/metrics-auth.js';
 import { loadNative } from '../native/index.js';
 import { DEFAULT_ANNOUNCE_RATE, defaultBurst } from './layer2/announcer.js';
 import { Speaker } from './speaker.js';
+import type { ServiceStatusMode } from './status-sets.js';
 
 export interface SpeakerMainOptions {
   readonly client: KubeClient;
@@ -28,6 +29,7 @@ export interface SpeakerMainOptions {
   readonly memberExpireMs?: number;
   readonly memberPort?: number;
   readonly bgpListen?: boolean;
+  readonly serviceStatus?: ServiceStatusMode;
   readonly stopSignal: Promise<void>;
 }
 
@@ -43,7 +45,7 @@ export async function runSpeaker(opts: SpeakerMainOptions): Promise<{ done: Prom
   if (opts.excludeInterfaces) opts.logger.child({ component: 'layer2' }).info('interfaces never picked unless an L2Advertisement names them', { excludeInterfaces: opts.excludeInterfaces.join(',') || '(none)' });
   const announceRate = opts.announceRate ?? DEFAULT_ANNOUNCE_RATE;
   opts.logger.child({ component: 'layer2' }).info('gratuitous ARP/NA paced per interface', { framesPerSecond: announceRate, burst: defaultBurst(announceRate) });
-  const speaker = new Speaker({ client: opts.client, clock, logger: opts.logger, registry, node: opts.node, namespace: opts.namespace, native, ...(opts.lbClass ? { lbClass: opts.lbClass } : {}), ...(opts.memberExpireMs ? { memberExpireMs: opts.memberExpireMs } : {}), ...(opts.memberPort !== undefined ? { memberPort: opts.memberPort } : {}), ...(opts.bgpListen !== undefined ? { bgpListen: opts.bgpListen } : {}), ...(opts.excludeInterfaces ? { excludeInterfaces: opts.excludeInterfaces } : {}), announceRate });
+  const speaker = new Speaker({ client: opts.client, clock, logger: opts.logger, registry, node: opts.node, namespace: opts.namespace, native, ...(opts.lbClass ? { lbClass: opts.lbClass } : {}), ...(opts.memberExpireMs ? { memberExpireMs: opts.memberExpireMs } : {}), ...(opts.memberPort !== undefined ? { memberPort: opts.memberPort } : {}), ...(opts.bgpListen !== undefined ? { bgpListen: opts.bgpListen } : {}), ...(opts.excludeInterfaces ? { excludeInterfaces: opts.excludeInterfaces } : {}), ...(opts.serviceStatus ? { serviceStatus: opts.serviceStatus } : {}), announceRate });
   const sec = opts.metricsSecurity;
   const secure = sec
     ? await secureMetrics({ client: opts.client, clock, logger: opts.logger.child({ component: 'metrics' }), commonName: SPEAKER_NAME, dnsNames: metricsServiceNames(`${SPEAKER_NAME}-metrics`, opts.namespace), ...(opts.metricsHost ? { host: opts.metricsHost } : {}), ...(sec.certFile !== undefined ? { certFile: sec.certFile } : {}), ...(sec.keyFile !== undefined ? { keyFile: sec.keyFile } : {}) })

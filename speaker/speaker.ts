@@ -27,12 +27,23 @@ import { NetlinkLinks } from './layer2/links.js';
 import { notReadyNodes, SPEAKER_POD_SELECTOR } from './membership/pod-readiness.js';
 import { MembershipView } from './membership/view.js';
 import { SpeakerMetrics } from './metrics.js';
-import { BGP_STATUS, L2_STATUS, SpeakerStatusObjects } from './status-objects.js';
+import { bgpNodeStatusObjects, shardCount, shardsWritten } from './bgp-node-status.js';
+import { ServiceStatusWriter } from './service-status.js';
+import { bgpServiceStatusObjects, l2StatusObjects, type ServiceStatusMode } from './status-sets.js';
+import { BGP_NODE_STATUS, BGP_STATUS, L2_STATUS, SpeakerStatusObjects } from './status-objects.js';
 import { Told } from './told.js';
 import { endpointSliceView, ownStatusView, serviceView } from './views.js';
 
 /** A full pass at least this often even when no event asked for one. */
 const FULL_RESYNC_MS = 5 * 60_000;
+/**
+ * Each status object is written at most once a second (decision 015: per BGPNodeStatus shard).
+ * Also keeps a write from being repeated when the informer shows the object's create before
+ * its status update: the next comparison waits until the informer has caught up.
+ */
+const STATUS_MIN_INTERVAL_MS = 1000;
+/** On stop, how long the status pass in progress may take before this node's status objects are deleted anyway. */
+const STATUS_STOP_WAIT_MS = 10_000;
 const HERALD_KINDS = ['IPAddressPool', 'L2Advertisement', 'BGPAdvertisement', 'BGPPeer', 'BFDProfile', 'Community'] as const;
 
 export interface SpeakerOptions {
@@ -56,6 +67,8 @@ export interface SpeakerOptions {
   readonly excludeInterfaces?: readonly string[];
   /** Gratuitous ARP/NA frames a second per interface (default DEFAULT_ANNOUNCE_RATE). */
   readonly announceRate?: number;
+  /** BGP status: BGPNodeStatus shards per node (default), or MetalLB's ServiceBGPStatus per Service and node. */
+  readonly serviceStatus?: ServiceStatusMode;
 }
 
 export class Speaker {
@@ -86,6 +99,10 @@ export class Speaker {
   private stopped = false;
   private worker: Promise<void> | undefined;
   private readonly status: SpeakerStatusObjects;
+  /** ServiceL2Status and the BGP status (BGPNodeStatus or ServiceBGPStatus), written in the background: routes never wait for them. */
+  private readonly serviceStatus: ServiceStatusWriter;
+  /** The BGPNodeStatus shard count (per-node mode; at first what an earlier run left); it moves with hysteresis (bgp-node-status.ts). */
+  private shards: number | undefined;
   private readonly metrics: SpeakerMetrics;
   private readonly announceMetrics: AnnounceMetrics;
 
@@ -98,7 +115,7 @@ export class Speaker {
     this.secrets = new Informer({ ...base, type: SECRETS, namespace: opts.namespace });
     this.pods = new Informer({ ...base, type: PODS, namespace: opts.namespace, labelSelector: SPEAKER_POD_SELECTOR });
     for (const k of HERALD_KINDS) this.herald.set(k, new Informer({ ...base, type: heraldResource(k), namespace: opts.namespace }));
-    for (const t of [L2_STATUS, BGP_STATUS]) this.ownStatus.set(t.plural, new Informer({ ...base, type: t, namespace: opts.namespace, labelSelector: `${NODE_LABEL}=${opts.node}`, transform: ownStatusView }));
+    for (const t of [L2_STATUS, BGP_STATUS, BGP_NODE_STATUS]) this.ownStatus.set(t.plural, new Informer({ ...base, type: t, namespace: opts.namespace, labelSelector: `${NODE_LABEL}=${opts.node}`, transform: ownStatusView }));
     this.informers.push(this.services, this.slices, this.nodes, this.secrets, this.pods, ...this.herald.values(), ...this.ownStatus.values());
     this.queue = new WorkQueue({ clock: opts.clock, baseDelayMs: 100, maxDelayMs: 10_000 });
     const native = 'error' in opts.native ? undefined : opts.native;
@@ -124,10 +141,15 @@ export class Speaker {
     this.metrics = new SpeakerMetrics(opts.registry, { l2Counters, l2SocketCounters: () => engine?.socketCounters() ?? {}, bgpSessions: () => this.bgp.states(), bgpFailures: () => this.bgp.failures(), bfd: () => this.bgp.bfd });
     this.announceMetrics = new AnnounceMetrics(opts.registry, opts.node);
     this.events = new EventRecorder({ client: opts.client, clock: opts.clock, logger: this.log, component: SPEAKER_NAME, host: opts.node });
-    this.status = new SpeakerStatusObjects({ client: opts.client, writer: new StatusWriter({ client: opts.client }), namespace: opts.namespace, node: opts.node, log: this.log, own: this.ownStatus });
+    const writer = new StatusWriter({ client: opts.client });
+    this.status = new SpeakerStatusObjects({ client: opts.client, writer, namespace: opts.namespace, node: opts.node, log: this.log });
+    // Both BGP kinds, whichever the mode: this node's objects of the other one (an earlier run in the other mode) are deleted.
+    const kinds = [L2_STATUS, BGP_STATUS, BGP_NODE_STATUS].map((type) => ({ type, minIntervalMs: STATUS_MIN_INTERVAL_MS }));
+    this.serviceStatus = new ServiceStatusWriter({ client: opts.client, writer, namespace: opts.namespace, node: opts.node, log: this.log.child({ component: 'status' }), clock: opts.clock, kinds, own: this.ownStatus });
     const events: ServiceEvents = (svc, type, reason, message) => void this.events.record(this.serviceRef(svc), type, reason, message);
     this.layer2 = new Layer2Announcer({ node: opts.node, engine, logger: this.log.child({ component: 'layer2' }), events, told: this.told, status: this.status });
-    this.bgpAnnouncer = new BgpAnnouncer({ node: opts.node, manager: this.bgp, events, told: this.told });
+    // Per-node status: no Event per announced Service per node (decision 015 step 2); failures still get theirs.
+    this.bgpAnnouncer = new BgpAnnouncer({ node: opts.node, manager: this.bgp, events, told: this.told, tellAnnounced: opts.serviceStatus === 'per-service' });
   }
 
   /** This node's addresses: its Node object's InternalIPs first, else the host's interfaces (inputs.ts). */
@@ -147,8 +169,12 @@ export class Speaker {
   }
 
   async start(): Promise<void> {
+    const own = new Set<Informer>(this.ownStatus.values());
     for (const inf of this.informers) {
-      inf.addHandlers({ onAdd: () => this.kick(), onUpdate: () => this.kick(), onDelete: () => this.kick() });
+      // This node's own status objects change with every write of them: the status writer
+      // compares again (a deleted or edited one is written again); no announcement pass needed.
+      const changed = own.has(inf) ? () => this.serviceStatus.recheck() : () => this.kick();
+      inf.addHandlers({ onAdd: changed, onUpdate: changed, onDelete: changed });
       inf.start();
     }
     await Promise.all(this.informers.map((i) => i.waitForSync()));
@@ -196,7 +222,7 @@ export class Speaker {
     }
   }
 
-  /** One pass: configuration, membership, the desired state, each protocol, metrics, status. */
+  /** One pass: configuration, membership, the desired state, each protocol, metrics; hands the Service status to its writer. */
   private async sync(): Promise<void> {
     // Events from here on ask for another pass.
     this.dirty = false;
@@ -215,7 +241,21 @@ export class Speaker {
     const bgp = await this.bgpAnnouncer.setBalancers({ decisions: desired.decisions, routes: desired.bgp, config: parsed.config });
     for (const a of [l2, bgp]) this.metrics.announced(a);
     this.announceMetrics.observe({ l2Owned: this.layer2.owned(), l2: desired.l2, decisions: desired.decisions.map((d) => ({ ...d, ip: formatIP(d.ip) })), configErrors: parsed.errors });
-    await this.status.writeServiceStatuses(l2.services, bgp.services, desired, this.layer2.owned());
+    this.offerServiceStatus(l2.services, bgp.services, desired);
+  }
+
+  /** Only records the status wanted: the background writer catches up, the next pass never waits for it. */
+  private offerServiceStatus(l2Services: readonly string[], bgpServices: readonly string[], desired: ReturnType<typeof desiredState>): void {
+    const { node } = this.opts;
+    const set = new Map([[L2_STATUS.plural, l2StatusObjects(node, l2Services, desired, this.layer2.owned())]]);
+    if (this.opts.serviceStatus === 'per-service') set.set(BGP_STATUS.plural, bgpServiceStatusObjects(node, bgpServices, desired));
+    else {
+      const announced = desired.decisions.filter((d) => d.bgp.announce).map((d) => ({ service: d.service, peers: d.peers }));
+      this.shards ??= shardsWritten((this.ownStatus.get(BGP_NODE_STATUS.plural)?.list() ?? []).map((o) => String(o['statusText'] ?? '')));
+      this.shards = shardCount(new Set(announced.map((a) => a.service)).size, this.shards);
+      set.set(BGP_NODE_STATUS.plural, bgpNodeStatusObjects(node, announced, this.shards));
+    }
+    this.serviceStatus.offer(set);
   }
 
   /** A warning while this node's own Node object does not exist (once, and again if it goes away again). */
@@ -247,7 +287,7 @@ export class Speaker {
     this.links?.close();
     this.bgpAnnouncer.stop();
     for (const i of this.informers) i.stop();
-    await this.status.deleteServiceStatuses();
+    await this.serviceStatus.stop(STATUS_STOP_WAIT_MS);
     // Events retry on errors now: give them a moment, never the whole shutdown.
     await this.events.flushWithin(2000);
     this.events.close();

@@ -1,26 +1,22 @@
 /**
- * What a speaker writes about itself in herald-system: ServiceL2Status / ServiceBGPStatus per
- * announced Service (deleted when no longer true, rewritten if someone else deletes them),
- * BGPSessionState per peer, ConfigurationState `speaker-<node>`; and, for a node taking over
- * an IP, the removal of dead members' ServiceL2Status.
+ * What a speaker writes about itself in herald-system besides its Service status objects
+ * (service-status.ts): BGPSessionState per peer, ConfigurationState `speaker-<node>`; and, for
+ * a node taking over an IP, the removal of dead members' ServiceL2Status.
  */
 import { NODE_LABEL } from '../src/api/names.js';
 import { errorMessage } from '../src/core/errors.js';
 import type { BGPSessionBFDStatus } from '../src/api/types.js';
 import { errorEntries } from '../src/config/report.js';
 import type { Logger } from '../src/core/logger.js';
-import { heraldResource, isAlreadyExists, isNotFound, type Informer, type KubeClient, type KubeObject, type StatusWriter } from '../src/k8s/index.js';
-import type { DesiredState } from './desired.js';
+import { heraldResource, isAlreadyExists, isNotFound, type KubeClient, type StatusWriter } from '../src/k8s/index.js';
+import { dnsName } from './status-sets.js';
 import { sortedJson } from './views.js';
 
 export const L2_STATUS = heraldResource('ServiceL2Status');
 export const BGP_STATUS = heraldResource('ServiceBGPStatus');
+export const BGP_NODE_STATUS = heraldResource('BGPNodeStatus');
 const SESSION_STATE = heraldResource('BGPSessionState');
 const CONFIG_STATE = heraldResource('ConfigurationState');
-
-export function dnsName(...parts: string[]): string {
-  return parts.join('-').toLowerCase().replace(/[^a-z0-9.-]/g, '-').replace(/^-+|-+$/g, '').slice(0, 253);
-}
 
 export interface StatusObjectsOptions {
   readonly client: KubeClient;
@@ -28,8 +24,6 @@ export interface StatusObjectsOptions {
   readonly namespace: string;
   readonly node: string;
   readonly log: Logger;
-  /** This node's own status objects by plural (an informer each, ownStatusView), to notice deletions and edits. */
-  readonly own: ReadonlyMap<string, Informer>;
 }
 
 export interface SessionStatus {
@@ -49,71 +43,10 @@ export interface ConfigErrorView {
 }
 
 export class SpeakerStatusObjects {
-  private lastL2 = new Map<string, string>();
-  private lastBgp = new Map<string, string>();
   private lastConfigState = '';
   private readonly lastSession = new Map<string, { text: string; at: number }>();
 
   constructor(private readonly o: StatusObjectsOptions) {}
-
-  /**
-   * The Services this node announces via L2 and via BGP; `l2Owned` is what the Layer 2
-   * engine really answers for (IP -> interfaces): a Service is reported with the interfaces
-   * it is answered on, and not at all while none of its IPs is answered.
-   */
-  async writeServiceStatuses(l2Services: readonly string[], bgpServices: readonly string[], desired: DesiredState, l2Owned: ReadonlyMap<string, readonly string[]>): Promise<void> {
-    // Interfaces per Service in one pass over the owned IPs (not one per Service: 10k Services).
-    const interfacesOf = new Map<string, Set<string>>();
-    for (const [ip, v] of desired.l2) {
-      const on = l2Owned.get(ip);
-      if (!on) continue;
-      for (const svc of v.services) {
-        let set = interfacesOf.get(svc);
-        if (!set) interfacesOf.set(svc, (set = new Set()));
-        for (const i of on) set.add(i);
-      }
-    }
-    const nextL2 = new Map<string, string>();
-    for (const svc of new Set(l2Services)) {
-      if (!interfacesOf.has(svc)) continue;
-      const [ns, name] = svc.split('/') as [string, string];
-      const interfaces = [...(interfacesOf.get(svc) ?? [])].sort();
-      nextL2.set(dnsName('l2', ns, name, this.o.node), sortedJson({ node: this.o.node, serviceName: name, serviceNamespace: ns, interfaces: interfaces.map((i) => ({ name: i })) }));
-    }
-    const nextBgp = new Map<string, string>();
-    const peers = [...desired.bgp].filter(([, routes]) => routes.length > 0).map(([p]) => p).sort();
-    for (const svc of new Set(bgpServices)) {
-      const [ns, name] = svc.split('/') as [string, string];
-      nextBgp.set(dnsName('bgp', ns, name, this.o.node), sortedJson({ node: this.o.node, serviceName: name, serviceNamespace: ns, peers }));
-    }
-    await this.reconcile(L2_STATUS, this.lastL2, nextL2);
-    await this.reconcile(BGP_STATUS, this.lastBgp, nextBgp);
-    this.lastL2 = nextL2;
-    this.lastBgp = nextBgp;
-  }
-
-  private async reconcile(type: typeof L2_STATUS, before: Map<string, string>, after: Map<string, string>): Promise<void> {
-    const { client, namespace } = this.o;
-    for (const [name] of before) {
-      if (!after.has(name)) await client.tryDelete(type, namespace, name);
-    }
-    const cache = this.o.own.get(type.plural);
-    for (const [name, statusText] of after) {
-      const cached = cache?.get(`${namespace}/${name}`);
-      if (before.get(name) === statusText && cached && cached['statusText'] === statusText) continue;
-      const status = JSON.parse(statusText) as Record<string, unknown>;
-      let obj: KubeObject | undefined = await client.tryGet(type, namespace, name);
-      if (!obj) {
-        try {
-          obj = await client.create(type, { metadata: { name, namespace, labels: { [NODE_LABEL]: this.o.node } }, spec: {} });
-        } catch (err) {
-          if (!isAlreadyExists(err)) throw err;
-          obj = await client.get(type, namespace, name);
-        }
-      }
-      await this.o.writer.update(type, namespace, name, () => status, obj);
-    }
-  }
 
   /** ConfigurationState `speaker-<node>`: Valid, or Invalid with every configuration error this speaker sees. */
   async writeConfigurationState(errors: readonly ConfigErrorView[]): Promise<void> {
@@ -168,11 +101,5 @@ export class SpeakerStatusObjects {
         if (!isNotFound(err) && !isAlreadyExists(err)) this.o.log.warn('could not write BGPSessionState', { event: 'statusWriteFailed', peer: s.peer, error: errorMessage(err) });
       }
     }
-  }
-
-  /** On a clean stop: this node announces nothing any more. */
-  async deleteServiceStatuses(): Promise<void> {
-    for (const name of this.lastL2.keys()) await this.o.client.tryDelete(L2_STATUS, this.o.namespace, name).catch(() => false);
-    for (const name of this.lastBgp.keys()) await this.o.client.tryDelete(BGP_STATUS, this.o.namespace, name).catch(() => false);
   }
 }

@@ -1,8 +1,10 @@
 /**
  * BGP behind the protocol interface: the BGPPeers selecting this node get sessions, and each
- * session the whole route set of its peer (the session diffs). Tells each newly announced
- * Service IP (a nodeAssigned Event naming its peers) and each peer that cannot get it (an
- * announceFailed Event, once per cause).
+ * session the whole route set of its peer (the session diffs). Tells each peer that cannot
+ * get a Service IP (an announceFailed Event, once per cause), and, only when `tellAnnounced`
+ * (`--service-status=per-service`), each newly announced Service IP (a nodeAssigned Event
+ * naming its peers): with every node announcing every Service that is an Event per Service
+ * per node, and "node X announces Y" is status (BGPNodeStatus), not news (decision 015 step 2).
  */
 import { anySelectorMatches } from '../../src/config/label-selector.js';
 import type { Config, Peer } from '../../src/config/model.js';
@@ -26,6 +28,8 @@ export interface BgpAnnouncerOptions {
   readonly manager: Pick<BgpManager, 'apply' | 'failures' | 'lastErrors' | 'states' | 'bfd' | 'stopAll'>;
   readonly events: ServiceEvents;
   readonly told: Told;
+  /** A nodeAssigned Event per newly announced Service IP (default on; off with per-node status). */
+  readonly tellAnnounced?: boolean;
 }
 
 /** The peers of this node: those without node selectors, and those whose selectors match its labels. */
@@ -54,7 +58,7 @@ export class BgpAnnouncer implements ProtocolAnnouncer<BgpView> {
       const ip = formatIP(d.ip);
       const key = JSON.stringify([d.service, ip]);
       now.add(key);
-      if (this.announced.has(key)) continue;
+      if (this.announced.has(key) || this.opts.tellAnnounced === false) continue;
       this.opts.events(d.service, 'Normal', 'nodeAssigned', `announcing ${ip} from node ${node} via BGP to ${d.peers.join(', ') || 'no peer'}`);
     }
     this.announced = now;

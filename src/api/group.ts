@@ -29,6 +29,7 @@ export const KINDS: readonly KindInfo[] = [
   kind('Community', 'communities', 'comm'),
   kind('ServiceL2Status', 'servicel2statuses', 'l2status', true),
   kind('ServiceBGPStatus', 'servicebgpstatuses', 'bgpstatus', true),
+  kind('BGPNodeStatus', 'bgpnodestatuses', 'bgpnode', true),
   kind('BGPSessionState', 'bgpsessionstates', 'bgpsession', true),
   kind('ConfigurationState', 'configurationstates', 'cfgstate', true),
 ];

@@ -4,3 +4,4 @@ export * from './meta.js';
 export * from './types.js';
 export * from './service.js';
 export * from './names.js';
+export * from './bgp-status.js';

@@ -160,6 +160,25 @@ export interface ServiceBGPStatusStatus {
 /** @public The whole object of this kind: the API mirror, kept for users of src/api. */
 export type ServiceBGPStatus = HeraldObject<'ServiceBGPStatus', EmptySpec, ServiceBGPStatusStatus>;
 
+/** One Service in a BGPNodeStatus shard; `peers` index into the shard's `peers`. */
+export interface BGPNodeStatusService {
+  namespace: string;
+  name: string;
+  peers?: number[];
+}
+
+export interface BGPNodeStatusStatus {
+  node?: string;
+  shard?: number;
+  shards?: number;
+  serviceCount?: number;
+  peers?: string[];
+  services?: BGPNodeStatusService[];
+}
+
+/** @public The whole object of this kind: the API mirror, kept for users of src/api. */
+export type BGPNodeStatus = HeraldObject<'BGPNodeStatus', EmptySpec, BGPNodeStatusStatus>;
+
 export type BGPSessionPhase = 'Idle' | 'Connect' | 'Active' | 'OpenSent' | 'OpenConfirm' | 'Established';
 
 export interface BGPSessionStateStatus {

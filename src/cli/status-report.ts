@@ -4,6 +4,7 @@
  * No I/O; the command reads the objects and prints the report as a table or JSON.
  */
 import { IP_ALLOCATED_FROM_POOL, SERVICE_CONDITION_ADDRESS_ASSIGNED } from '../api/annotations.js';
+import { bgpAnnouncers } from '../api/bgp-status.js';
 import { isObject, type JsonObject } from '../config/reader.js';
 
 /** An API object as read: only the fields the report uses are looked at. */
@@ -16,7 +17,10 @@ export interface StatusInput {
   readonly pools: readonly ApiObject[];
   readonly services: readonly ApiObject[];
   readonly l2Statuses: readonly ApiObject[];
+  /** ServiceBGPStatus (speakers with `--service-status=per-service`). */
   readonly bgpStatuses: readonly ApiObject[];
+  /** BGPNodeStatus shards (speakers with `--service-status=per-node`, the default); both kinds are read, a mixed cluster shows every Service. */
+  readonly bgpNodeStatuses?: readonly ApiObject[];
   readonly sessions: readonly ApiObject[];
   readonly configStates: readonly ApiObject[];
   /** Warning Events on Services (the speakers' announceFailed say why a node does not announce). */
@@ -155,7 +159,7 @@ export function buildStatusReport(inp: StatusInput): StatusReport {
     }
   }
   const l2 = announcers(inp.l2Statuses, (st) => (Array.isArray(st['interfaces']) ? st['interfaces'].map((i) => str(obj(i)['name'])) : []));
-  const bgp = announcers(inp.bgpStatuses, (st) => strs(st['peers']));
+  const bgp = bgpAnnouncers(inp.bgpStatuses, inp.bgpNodeStatuses ?? []);
   const failed = failures(inp.events);
   const speakerNodes = [...new Set(inp.configStates.map((c) => obj(c['status'])).filter((s) => s['component'] === 'speaker').map((s) => str(s['node'])).filter((n) => n !== ''))].sort();
 

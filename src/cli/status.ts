@@ -16,17 +16,19 @@ export interface StatusOptions {
 /** Reads what the report needs: Herald's objects in its namespace, Services and the speakers' announceFailed Events everywhere. */
 export async function readStatus(client: KubeClient, opts: { namespace: string; lbClass?: string }): Promise<StatusReport> {
   const herald = async (kind: string): Promise<KubeObject[]> => (await client.listAll(heraldResource(kind), { namespace: opts.namespace })).items;
-  const [pools, peers, l2Statuses, bgpStatuses, sessions, configStates, services, events] = await Promise.all([
+  // Both BGP status kinds: speakers may run either --service-status mode (a cluster switching shows every Service).
+  const [pools, peers, l2Statuses, bgpStatuses, bgpNodeStatuses, sessions, configStates, services, events] = await Promise.all([
     herald('IPAddressPool'),
     herald('BGPPeer'),
     herald('ServiceL2Status'),
     herald('ServiceBGPStatus'),
+    herald('BGPNodeStatus'),
     herald('BGPSessionState'),
     herald('ConfigurationState'),
     client.listAll(SERVICES).then((r) => r.items),
     client.listAll(EVENTS, { fieldSelector: 'reason=announceFailed' }).then((r) => r.items),
   ]);
-  return buildStatusReport({ pools, peers, services, l2Statuses, bgpStatuses, sessions, configStates, events, ...(opts.lbClass !== undefined ? { lbClass: opts.lbClass } : {}) });
+  return buildStatusReport({ pools, peers, services, l2Statuses, bgpStatuses, bgpNodeStatuses, sessions, configStates, events, ...(opts.lbClass !== undefined ? { lbClass: opts.lbClass } : {}) });
 }
 
 /** Exit status 1 when something is wrong (a Service pending, a session not Established, a configuration error). */

@@ -34,7 +34,8 @@ export interface HoldingProxy {
   close(): Promise<void>;
 }
 
-export async function startHoldingProxy(kc: KubeConfig, tls?: { cert: Buffer; key: Buffer }): Promise<HoldingProxy> {
+/** `unixSocket`: also serve on this Unix socket (programs in a network namespace reach it through lab/ns-forwarder.ts). */
+export async function startHoldingProxy(kc: KubeConfig, tls?: { cert: Buffer; key: Buffer }, opts: { readonly unixSocket?: string } = {}): Promise<HoldingProxy> {
   const cluster = kc.getCurrentCluster();
   if (!cluster) throw new Error('the kubeconfig has no current cluster');
   const upstream = new URL(cluster.server);
@@ -78,8 +79,11 @@ export async function startHoldingProxy(kc: KubeConfig, tls?: { cert: Buffer; ke
     close: () =>
       new Promise<void>((resolve) => {
         proxy.release();
-        server.closeAllConnections();
-        server.close(() => resolve());
+        let open = servers.length;
+        for (const server of servers) {
+          server.closeAllConnections();
+          server.close(() => --open === 0 && resolve());
+        }
       }),
   };
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
@@ -95,8 +99,15 @@ export async function startHoldingProxy(kc: KubeConfig, tls?: { cert: Buffer; ke
       forward(req, res, body);
     });
   };
-  const server: Server = tls ? createHttpsServer(tls, handle) : createServer(handle);
+  const listen = (): Server => (tls ? createHttpsServer(tls, handle) : createServer(handle));
+  const server = listen();
+  const servers: Server[] = [server];
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  if (opts.unixSocket) {
+    const onSocket = listen();
+    servers.push(onSocket);
+    await new Promise<void>((resolve) => onSocket.listen(opts.unixSocket, resolve));
+  }
   (proxy as { url: string }).url = `${tls ? 'https' : 'http'}://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return proxy;
 }

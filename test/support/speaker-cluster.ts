@@ -20,6 +20,7 @@ import { Bird } from './bgp-peers.js';
 import { birdConf, type BirdConfOptions, type BirdNeighbor } from './bird-conf.js';
 import { REPO_ROOT } from './crds.js';
 import { canUseNetns, Netns } from './netns.js';
+import { startHoldingProxy, type HoldingProxy } from './holding-proxy.js';
 import { requireTool } from './tools.js';
 
 export class SpeakerCluster {
@@ -35,6 +36,8 @@ export class SpeakerCluster {
   readonly logs: Record<string, string> = {};
   /** Per node: the process forwarding its 127.0.0.1:6443 to the API server (stop it to cut the node off the API). */
   readonly forwarders: Record<string, ChildProcess> = {};
+  /** With `holdingProxy`: the proxy between the speakers and the API server (hold their requests with it). */
+  proxy: HoldingProxy | undefined;
   private dir: string | undefined;
   private controller: Controller | undefined;
 
@@ -43,9 +46,10 @@ export class SpeakerCluster {
     private readonly nodeIps: Readonly<Record<string, string>>,
     /**
      * `wrap`: a command the speaker runs under (e.g. setpriv with the DaemonSet's privileges);
-     * `bird`: the router's `protocol bfd` (see birdConf) and options for its session to every node (e.g. `{ bfd: true }`).
+     * `bird`: the router's `protocol bfd` (see birdConf) and options for its session to every node (e.g. `{ bfd: true }`);
+     * `holdingProxy`: the speakers reach the API server through test/support/holding-proxy.ts (`proxy`), the controller directly.
      */
-    private readonly opts: { readonly wrap?: readonly string[]; readonly bird?: { readonly bfd?: BirdConfOptions['bfd']; readonly neighbor?: Partial<BirdNeighbor> } } = {},
+    private readonly opts: { readonly wrap?: readonly string[]; readonly bird?: { readonly bfd?: BirdConfOptions['bfd']; readonly neighbor?: Partial<BirdNeighbor> }; readonly holdingProxy?: boolean } = {},
   ) {}
 
   /** The namespace of a node. */
@@ -53,10 +57,10 @@ export class SpeakerCluster {
     return this.net!.name(name.replace('node-', 'n'));
   }
 
-  /** Starts (or, after it died, starts again) the speaker of a node, under `wrap` if given; its log goes to `logs`. */
-  spawnSpeaker(name: string, wrap = this.opts.wrap): ChildProcess {
+  /** Starts (or, after it died, starts again) the speaker of a node, under `wrap` if given, with `args` added; its log goes to `logs`. */
+  spawnSpeaker(name: string, wrap = this.opts.wrap, args: readonly string[] = []): ChildProcess {
     const kc = join(this.dir!, `${name}.kubeconfig`);
-    const cmd = [...(wrap ?? []), process.execPath, join(REPO_ROOT, 'bin', 'herald.js'), 'speaker', '--kubeconfig', kc, '--node', name, '--metrics-port', '7473', '--metrics-host', '127.0.0.1', '--metrics-secure=false', '--log-level', 'info'];
+    const cmd = [...(wrap ?? []), process.execPath, join(REPO_ROOT, 'bin', 'herald.js'), 'speaker', '--kubeconfig', kc, '--node', name, '--metrics-port', '7473', '--metrics-host', '127.0.0.1', '--metrics-secure=false', '--log-level', 'info', ...args];
     const p = (this.speakers[name] = this.net!.spawn(this.nodeNs(name), cmd[0]!, cmd.slice(1), { cwd: REPO_ROOT }));
     this.logs[name] ??= '';
     p.stderr!.on('data', (d: Buffer) => {
@@ -70,6 +74,8 @@ export class SpeakerCluster {
     const dir = (this.dir = mkdtempSync(join(tmpdir(), 'herald-e2e-')));
     const sock = join(dir, 'api.sock');
     const c = (this.c = await startKubeCluster({ herald: true, unixSocket: sock }));
+    const proxySock = join(dir, 'proxy.sock');
+    if (this.opts.holdingProxy) this.proxy = await startHoldingProxy(c.kc, undefined, { unixSocket: proxySock });
     const net = (this.net = new Netns());
     const lan = net.add('lan');
     this.lanNs = lan;
@@ -87,10 +93,11 @@ export class SpeakerCluster {
       this.ports[name] = net.attach(lan, ns, [`${ip}/24`]);
       this.macs[name] = net.exec(ns, ['cat', '/sys/class/net/eth0/address']).trim().toUpperCase();
       await c.client.create(NODES, { metadata: { name, labels: { 'kubernetes.io/hostname': name } }, status: { conditions: [{ type: 'Ready', status: 'True' }], addresses: [{ type: 'InternalIP', address: ip }] } });
-      this.forwarders[name] = net.spawn(ns, process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'lab', 'ns-forwarder.ts'), '6443', sock], { cwd: REPO_ROOT });
+      this.forwarders[name] = net.spawn(ns, process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'lab', 'ns-forwarder.ts'), '6443', this.proxy ? proxySock : sock], { cwd: REPO_ROOT });
       const kc = join(dir, `${name}.kubeconfig`);
-      c.writeKubeconfig(kc);
-      const port = new URL(c.url).port;
+      if (this.proxy) writeFileSync(kc, this.proxy.kubeconfig());
+      else c.writeKubeconfig(kc);
+      const port = new URL(this.proxy?.url ?? c.url).port;
       writeFileSync(kc, readFileSync(kc, 'utf8').replace(`127.0.0.1:${port}`, '127.0.0.1:6443'));
       this.spawnSpeaker(name);
     }
@@ -107,6 +114,7 @@ export class SpeakerCluster {
   async stop(): Promise<void> {
     await this.controller?.stop();
     await this.net?.teardown();
+    await this.proxy?.close();
     this.bird?.cleanup();
     await this.c?.stop();
     if (this.dir) rmSync(this.dir, { recursive: true, force: true });

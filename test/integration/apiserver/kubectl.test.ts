@@ -8,6 +8,7 @@ import { eventually, startTestCluster, type TestCluster } from '../../support/ap
 import { CRD_DIR } from '../../support/crds.js';
 import { EVENTS, type KubeObject } from '../../../src/k8s/index.js';
 import { requireTool } from '../../support/tools.js';
+import { KINDS } from '../../../src/api/group.js';
 
 describe('embedded API server: kubectl', function () {
   let c: TestCluster;
@@ -44,10 +45,10 @@ describe('embedded API server: kubectl', function () {
   it('applies the CRDs and the samples, and a second apply changes nothing', async () => {
     // crds/ holds only CRDs (its kustomize recipe is `Kustomization`, which -f skips): both forms work.
     const plain = (await ok('apply', '-f', CRD_DIR)).trim().split('\n');
-    expect(plain, plain.join('\n')).to.have.length(10);
+    expect(plain, plain.join('\n')).to.have.length(KINDS.length);
     expect(plain.every((l) => / created$/.test(l)), plain.join('\n')).to.equal(true);
     const kustomized = (await ok('apply', '-k', CRD_DIR)).trim().split('\n');
-    expect(kustomized.filter((l) => / unchanged$/.test(l)), kustomized.join('\n')).to.have.length(10);
+    expect(kustomized.filter((l) => / unchanged$/.test(l)), kustomized.join('\n')).to.have.length(KINDS.length);
     writeFileSync(join(dir, 'ns.yaml'), 'apiVersion: v1\nkind: Namespace\nmetadata:\n  name: herald-system\n');
     expect(await ok('create', '-f', join(dir, 'ns.yaml'))).to.include('namespace/herald-system created');
     const first = await ok('apply', '-f', join(CRD_DIR, 'samples', 'ipaddresspool.yaml'));
@@ -153,7 +154,7 @@ describe('embedded API server: kubectl', function () {
       kubeconfig = out;
       try {
         const crds = await ok('get', 'crds', '-o', 'name');
-        expect(crds.trim().split('\n')).to.have.length(10);
+        expect(crds.trim().split('\n')).to.have.length(KINDS.length);
       } finally {
         kubeconfig = saved;
       }

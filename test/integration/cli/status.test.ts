@@ -51,7 +51,9 @@ describe('herald status and collect on the embedded API server', function () {
     await svc('web-l2', ['192.0.2.1'], 'lan');
     await withStatus(heraldResource('ServiceL2Status'), 'l2-default-web-l2-node-b', { node: 'node-b', serviceName: 'web-l2', serviceNamespace: 'default', interfaces: [{ name: 'eth0' }] });
     await svc('web-bgp', ['203.0.113.1'], 'wan');
-    for (const n of ['node-a', 'node-c']) await withStatus(heraldResource('ServiceBGPStatus'), `bgp-default-web-bgp-${n}`, { node: n, serviceName: 'web-bgp', serviceNamespace: 'default', peers: ['router'] });
+    // A cluster switching --service-status: node-a still per Service, node-c per node (a BGPNodeStatus shard); both show.
+    await withStatus(heraldResource('ServiceBGPStatus'), 'bgp-default-web-bgp-node-a', { node: 'node-a', serviceName: 'web-bgp', serviceNamespace: 'default', peers: ['router'] });
+    await withStatus(heraldResource('BGPNodeStatus'), 'node-c-0', { node: 'node-c', shard: 0, shards: 1, serviceCount: 1, peers: ['router'], services: [{ namespace: 'default', name: 'web-bgp', peers: [0] }] });
     await c.client.create(EVENTS, {
       metadata: { name: 'web-bgp.1', namespace: 'default' },
       involvedObject: { kind: 'Service', namespace: 'default', name: 'web-bgp' },

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import { parse } from 'yaml';
 import { CHART_DIR, helmBinary, helmTemplate, helmWithValues, type K8sObject, parseObjects, run } from '../../support/helm.js';
+import { KINDS } from '../../../src/api/group.js';
 
 interface Container {
   name: string;
@@ -58,7 +59,7 @@ interface Case {
 
 const cases: Case[] = [
   {
-    name: 'defaults: one image tag (the appVersion), no pull policy, no optional objects, ten CRDs',
+    name: 'defaults: one image tag (the appVersion), no pull policy, no optional objects, a CRD per kind',
     values: {},
     check: (objs) => {
       for (const w of [controller(objs), speaker(objs)]) {
@@ -66,7 +67,7 @@ const cases: Case[] = [
         expect(ctr(w)).to.not.have.property('imagePullPolicy');
       }
       expect(objs.filter((o) => OPTIONAL_KINDS.includes(o.kind)).map((o) => o.kind)).to.deep.equal([]);
-      expect(find(objs, 'CustomResourceDefinition')).to.have.length(10);
+      expect(find(objs, 'CustomResourceDefinition')).to.have.length(KINDS.length);
       expect(ctr(speaker(objs)).args).to.deep.equal(['speaker', '--log-level=info', '--health-port=7475']);
       // Secured metrics: the review grants on both ClusterRoles, and the scrapers' ClusterRole.
       for (const name of ['herald-controller', 'herald-speaker']) {
@@ -307,7 +308,7 @@ describe('charts/herald: helm lint and helm template over a values table', funct
       const tgz = join(dir, 'herald-0.1.0.tgz');
       const list = await run('tar', ['tzf', tgz]);
       const crds = list.stdout.split('\n').filter((l) => l.startsWith('herald/files/crds/'));
-      expect(crds).to.have.length(10);
+      expect(crds).to.have.length(KINDS.length);
       expect(crds.every((l) => l.endsWith('.yaml'))).to.equal(true); // .helmignore leaves the samples out
       const rendered = await run(helm, ['template', 'herald', tgz, '--namespace', 'herald-system']);
       expect(rendered.code, rendered.stderr).to.equal(0);

@@ -8,6 +8,7 @@ import { applyWithClient, type KubeCluster, kubeLane, startKubeCluster } from '.
 import { controllerWorksUnderItsRbac } from '../../support/rbac-checks.js';
 import { requireTool } from '../../support/tools.js';
 import { kustomize, MANIFESTS_DIR } from '../../support/helm.js';
+import { KINDS } from '../../../src/api/group.js';
 
 const NS = 'herald-system';
 
@@ -27,7 +28,7 @@ describe('manifests/ (kustomize base)', function () {
   it('renders every object Herald needs, least privilege and hardened', () => {
     const kinds = objects.map((o) => `${String(o['kind'])}/${String((o['metadata'] as { name: string }).name)}`);
     expect(kinds).to.include.members(['Namespace/herald-system', 'ServiceAccount/herald-controller', 'ServiceAccount/herald-speaker', 'Deployment/herald-controller', 'DaemonSet/herald-speaker', 'PodDisruptionBudget/herald-controller', 'Service/herald-controller-metrics', 'Service/herald-speaker-metrics']);
-    expect(objects.filter((o) => o['kind'] === 'CustomResourceDefinition')).to.have.length(10);
+    expect(objects.filter((o) => o['kind'] === 'CustomResourceDefinition')).to.have.length(KINDS.length);
     const deploy = objects.find((o) => o['kind'] === 'Deployment') as { spec: { replicas: number; template: { spec: { securityContext: { runAsNonRoot: boolean }; containers: { args: string[]; securityContext: { readOnlyRootFilesystem: boolean } }[] } } } };
     expect(deploy.spec.replicas).to.equal(2);
     expect(deploy.spec.template.spec.securityContext.runAsNonRoot).to.equal(true);
@@ -60,6 +61,13 @@ describe('manifests/ (kustomize base)', function () {
     const status = await sa.create(heraldResource('ServiceL2Status'), { metadata: { name: 'l2-web-node-a', namespace: NS }, spec: {} } as KubeObject);
     await sa.replaceStatus(heraldResource('ServiceL2Status'), { ...status, status: { node: 'node-a', serviceName: 'web', serviceNamespace: 'default' } });
     await sa.delete(heraldResource('ServiceL2Status'), NS, 'l2-web-node-a');
+    // Both BGP status kinds (--service-status per-node or per-service): watched, written, deleted.
+    for (const [kind, name, st] of [['BGPNodeStatus', 'node-a-0', { node: 'node-a', shard: 0, shards: 1, serviceCount: 1, peers: ['router'], services: [{ namespace: 'default', name: 'web', peers: [0] }] }], ['ServiceBGPStatus', 'bgp-default-web-node-a', { node: 'node-a', serviceName: 'web', serviceNamespace: 'default', peers: ['router'] }]] as const) {
+      await sa.list(heraldResource(kind), { namespace: NS, labelSelector: 'herald.dev/node=node-a' });
+      const obj = await sa.create(heraldResource(kind), { metadata: { name, namespace: NS }, spec: {} } as KubeObject);
+      await sa.replaceStatus(heraldResource(kind), { ...obj, status: st });
+      await sa.delete(heraldResource(kind), NS, name);
+    }
     const denied = await sa.list(SECRETS, { namespace: 'default' }).then(() => 'allowed', (e: { statusCode: number }) => e.statusCode);
     expect(denied).to.equal(403);
   });

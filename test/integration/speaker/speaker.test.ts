@@ -4,7 +4,7 @@
  * router and a client namespace. L2: arping from the client reaches the elected owner's MAC;
  * readiness, partition and failover. BGP: BIRD learns the /32 from every node; deleting the
  * Service withdraws it; BGPPeer and BGPAdvertisement options reach other routers. Status
- * objects, Events and metrics follow.
+ * objects (a BGPNodeStatus per node, no Event per announced Service), Events and metrics follow.
  */
 import { spawnSync } from 'node:child_process';
 import { expect } from 'chai';
@@ -140,11 +140,17 @@ describe(`speakers end to end (${kubeLane()} API server, controller, 3 node name
     }, 'speaker metrics', 20_000, 200);
     expect(metrics).to.match(/herald_speaker_bgp_session_up\{peer="router"[^}]*\} 1/);
     expect(metrics).to.match(/herald_speaker_bgp_messages_total\{peer="router",kind="prefixesAnnounced"[^}]*\} [1-9]/);
-    const assigned = await eventually(async () => {
-      const evs = (await c.client.list(EVENTS, { namespace: 'default', fieldSelector: 'involvedObject.name=api' })).items.filter((e) => e['reason'] === 'nodeAssigned');
-      return evs.length === 3 ? evs : undefined;
-    }, 'a nodeAssigned Event from each node', 20_000, 200);
-    expect(assigned.map((e) => String(e['message'])).sort()).to.deep.equal(['node-a', 'node-b', 'node-c'].map((n) => `announcing ${ip} from node ${n} via BGP to router`));
+    // Which node announces it is status, one BGPNodeStatus shard per node (the default
+    // --service-status=per-node), not an Event per Service per node (decision 015).
+    for (const n of ['node-a', 'node-b', 'node-c']) {
+      const st = await eventually(async () => {
+        const s = (await c.client.tryGet(heraldResource('BGPNodeStatus'), NS, `${n}-0`))?.['status'] as { peers?: string[]; services?: { namespace: string; name: string; peers?: number[] }[] } | undefined;
+        return s?.services?.some((x) => x.name === 'api') ? s : undefined;
+      }, `the BGPNodeStatus of ${n} listing default/api`, 20_000, 200);
+      expect(st.services?.find((x) => x.name === 'api')).to.deep.equal({ namespace: 'default', name: 'api', peers: [st.peers!.indexOf('router')] });
+    }
+    const told = (await c.client.list(EVENTS, { namespace: 'default', fieldSelector: 'involvedObject.name=api' })).items.filter((e) => e['reason'] === 'nodeAssigned');
+    expect(told.map((e) => String(e['message']))).to.deep.equal([]);
     await c.client.delete(SERVICES, 'default', 'api');
     await eventually(() => !bird.routes('master4').includes(`${ip}/32`) || undefined, 'the withdrawal at BIRD', 30_000, 200);
   });

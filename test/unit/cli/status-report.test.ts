@@ -23,6 +23,27 @@ describe('status report (pure)', () => {
     expect(r.problems).to.deep.equal([]);
   });
 
+  it('BGP from both status kinds (a cluster switching --service-status): ServiceBGPStatus and BGPNodeStatus shards merge per node', () => {
+    const shard = (node: string, k: number, peers: string[], services: { namespace: string; name: string; peers: number[] }[]): ApiObject => o(`${node}-${k}`, { node, shard: k, shards: 2, serviceCount: services.length, peers, services });
+    const r = buildStatusReport({
+      ...empty,
+      services: [svc('web', ['203.0.113.1']), svc('db', ['203.0.113.2']), svc('cache', ['203.0.113.3'])],
+      bgpStatuses: [o('b', { node: 'n1', serviceName: 'web', serviceNamespace: 'default', peers: ['r1'] })],
+      bgpNodeStatuses: [
+        shard('n2', 0, ['r1', 'r2'], [{ namespace: 'default', name: 'web', peers: [1] }, { namespace: 'default', name: 'db', peers: [0, 1] }]),
+        shard('n2', 1, ['r2'], [{ namespace: 'default', name: 'cache', peers: [0] }]),
+        // A peer index out of range names no peer (a shard being rewritten), the Service still counts.
+        shard('n3', 1, ['r1'], [{ namespace: 'default', name: 'cache', peers: [0, 5] }]),
+      ],
+      configStates: speakers('n1', 'n2', 'n3'),
+    });
+    const row = (name: string) => r.services.find((x) => x.name === name)!;
+    expect(row('web')).to.deep.include({ mode: 'BGP', announcedBy: ['n1', 'n2'], via: { n1: ['r1'], n2: ['r2'] } });
+    expect(row('db')).to.deep.include({ mode: 'BGP', announcedBy: ['n2'], via: { n2: ['r1', 'r2'] } });
+    expect(row('cache')).to.deep.include({ mode: 'BGP', announcedBy: ['n2', 'n3'], via: { n2: ['r2'], n3: ['r1'] } });
+    expect(r.warnings).to.deep.equal([]);
+  });
+
   it('an address nobody announces is a warning naming the speakers\' reasons, not a problem', () => {
     const r = buildStatusReport({
       ...empty,

@@ -147,7 +147,7 @@ const config = parseConfig([
 ]).config;
 
 /** Records apply(); failures are whatever the test sets. */
-function bgpSetup() {
+function bgpSetup(tellAnnounced?: boolean) {
   const applied: string[][] = [];
   const failures = new Map<string, string>();
   const manager = {
@@ -160,7 +160,7 @@ function bgpSetup() {
   } as unknown as Pick<BgpManager, 'apply' | 'failures' | 'lastErrors' | 'states' | 'bfd' | 'stopAll'>;
   const events: Told3[] = [];
   const told = new Told();
-  const a = new BgpAnnouncer({ node: 'node-a', manager, events: (service, type, reason, message) => events.push({ service, type, reason, message }), told });
+  const a = new BgpAnnouncer({ node: 'node-a', manager, events: (service, type, reason, message) => events.push({ service, type, reason, message }), told, ...(tellAnnounced !== undefined ? { tellAnnounced } : {}) });
   return { a, applied, failures, events, told };
 }
 
@@ -189,6 +189,18 @@ describe('speaker announcers: BGP', () => {
     await a.setBalancers(view(ds.slice(1)));
     await a.setBalancers(view(ds));
     expect(events.map((e) => e.service)).to.deep.equal(['shop/web', 'shop/api', 'shop/web']);
+  });
+
+  it('per-node status (tellAnnounced off): no nodeAssigned Event for any announced Service, failures still told', async () => {
+    const { a, applied, failures, events } = bgpSetup(false);
+    const ds = [decision('shop/web', '203.0.113.5', NOT_OWNER, YES, ['edge', 'rack-a']), decision('shop/api', '203.0.113.7', NOT_OWNER, YES, ['rack-a'])];
+    const r = await a.setBalancers(view(ds));
+    expect(applied).to.deep.equal([['edge', 'rack-a']]);
+    expect(r.services).to.deep.equal(['shop/web', 'shop/api']);
+    expect(events).to.deep.equal([]);
+    failures.set('edge', 'no route to host');
+    await a.setBalancers(view(ds));
+    expect(events.map((e) => `${e.type} ${e.reason} ${e.service}`)).to.deep.equal(['Warning announceFailed shop/web']);
   });
 
   it('a failing peer: an Event per Service IP it should carry, once per cause; a Service deleted and created again is told again', async () => {
