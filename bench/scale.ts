@@ -10,7 +10,8 @@
  * other Services by a plain loop, 16 at a time (what "one status write per Service" costs).
  * Then a controller restart: time until its /readyz answers 200 (caches synced, start-up
  * replay done) and until every Service has been re-checked (the reconcile count reaches N,
- * nothing queued), its API writes, and how many addresses changed (must be 0).
+ * nothing queued), its API writes, and how many addresses changed (must be 0). The figures
+ * after "all assigned" wait until the controller has stopped writing (its Events trail).
  *
  * Speaker: bench/speaker.ts (BGP mode, one speaker against BIRD in network namespaces) at the
  * same N, run as a child and its figures read from its output: time until every route is at
@@ -45,6 +46,8 @@ interface ControllerRow {
   writeKinds: string;
   refSecs: number;
   setupSecs: number;
+  /** From its start until its last API write (the Events included), to 2 s. */
+  writesDoneSecs: number;
   restartReadySecs: number;
   restartIdleSecs: number;
   restartWrites: number;
@@ -184,6 +187,22 @@ async function controllerRun(n: number, cmd: string[], dir: string): Promise<Con
     }, `${n} Services assigned`, 1_800_000, 100);
     const secs = (performance.now() - t0) / 1000;
     const cpuSecs = cpuTicks(pid) / hz;
+    // Its Events trail the status writes (one at a time): everything below waits until the
+    // controller has made no API write for 10 s, so the counts are whole and the restart
+    // starts from a controller that had finished.
+    let total = (await writes.by('herald-controller')).total;
+    let lastWrite = performance.now();
+    while (performance.now() - lastWrite < 10_000) {
+      if (performance.now() - t0 > 1_800_000) throw new Error('the controller still writing after 30 minutes');
+      await sleep(2000);
+      running(ctl);
+      const now = (await writes.by('herald-controller')).total;
+      if (now !== total) {
+        total = now;
+        lastWrite = performance.now();
+      }
+    }
+    const writesDoneSecs = (lastWrite - t0) / 1000;
     await settle(pid);
     const settled = rssBytes(pid);
     const [idle] = await cpuPercent([pid], 10_000, hz);
@@ -228,6 +247,7 @@ async function controllerRun(n: number, cmd: string[], dir: string): Promise<Con
       writeKinds: [...w.byKind].map(([k, v]) => `${k} ${v}`).join(', '),
       refSecs,
       setupSecs,
+      writesDoneSecs,
       restartReadySecs,
       restartIdleSecs,
       restartWrites,
@@ -284,7 +304,7 @@ async function main(): Promise<void> {
     for (const n of ns) {
       const c = await controllerRun(n, cmd, dir);
       ctl.push(c);
-      console.log(`  controller N=${n}: all assigned ${f(c.secs, 2)} s from its start (${f(n / c.secs, 0)}/s); plain status-patch loop, 16 at a time ${f(c.refSecs, 2)} s (${f(n / c.refSecs, 0)}/s); CPU ${f(c.cpuSecs)} s; RSS peak ${f(c.peakMb)} MB, settled ${f(c.settledMb)} MB; idle CPU ${f(c.idleCpu, 2)} %; API writes ${f(c.writesPerService, 2)}/Service (${c.writeKinds}); load ${f(c.load)}`);
+      console.log(`  controller N=${n}: all assigned ${f(c.secs, 2)} s from its start (${f(n / c.secs, 0)}/s); last API write (Events included) ${f(c.writesDoneSecs, 0)} s; plain status-patch loop, 16 at a time ${f(c.refSecs, 2)} s (${f(n / c.refSecs, 0)}/s); CPU ${f(c.cpuSecs)} s; RSS peak ${f(c.peakMb)} MB, settled ${f(c.settledMb)} MB; idle CPU ${f(c.idleCpu, 2)} %; API writes ${f(c.writesPerService, 2)}/Service (${c.writeKinds}); load ${f(c.load)}`);
       console.log(`  controller N=${n} restart: ready ${f(c.restartReadySecs, 2)} s from its start, every Service re-checked ${f(c.restartIdleSecs, 2)} s; API writes ${c.restartWrites}; moved addresses ${c.moved}`);
       if (skipSpeaker) continue;
       const s = await speakerRun(n);
