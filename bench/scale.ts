@@ -11,7 +11,8 @@
  * Then a controller restart: time until its /readyz answers 200 (caches synced, start-up
  * replay done) and until every Service has been re-checked (the reconcile count reaches N,
  * nothing queued), its API writes, and how many addresses changed (must be 0). The figures
- * after "all assigned" wait until the controller has stopped writing (its Events trail).
+ * after "all assigned" wait until the controller has stopped writing (its Events trail: N
+ * created and 10 s quiet, or 30 s quiet).
  *
  * Speaker: bench/speaker.ts (BGP mode, one speaker against BIRD in network namespaces) at the
  * same N, run as a child and its figures read from its output: time until every route is at
@@ -188,19 +189,22 @@ async function controllerRun(n: number, cmd: string[], dir: string): Promise<Con
     const secs = (performance.now() - t0) / 1000;
     const cpuSecs = cpuTicks(pid) / hz;
     // Its Events trail the status writes (one at a time): everything below waits until the
-    // controller has made no API write for 10 s, so the counts are whole and the restart
-    // starts from a controller that had finished.
+    // controller has stopped writing, so the counts are whole and the restart starts from a
+    // controller that had finished: N Events created and 10 s without a write, or 30 s
+    // without one (longer than an Event write's 10 s timeout and its retry).
     let total = (await writes.by('herald-controller')).total;
     let lastWrite = performance.now();
-    while (performance.now() - lastWrite < 10_000) {
+    for (;;) {
       if (performance.now() - t0 > 1_800_000) throw new Error('the controller still writing after 30 minutes');
       await sleep(2000);
       running(ctl);
-      const now = (await writes.by('herald-controller')).total;
-      if (now !== total) {
-        total = now;
+      const now = await writes.by('herald-controller');
+      if (now.total !== total) {
+        total = now.total;
         lastWrite = performance.now();
       }
+      const quiet = performance.now() - lastWrite;
+      if (quiet >= 30_000 || (quiet >= 10_000 && (now.byKind.get('create events') ?? 0) >= n)) break;
     }
     const writesDoneSecs = (lastWrite - t0) / 1000;
     await settle(pid);
