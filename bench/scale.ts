@@ -8,6 +8,11 @@
  * and peak RSS over that, RSS settled and idle CPU afterwards, and its API writes per Service
  * (counted by the API server by User-Agent). Reference in the same run: N status patches of
  * other Services by a plain loop, 16 at a time (what "one status write per Service" costs).
+ * Then a controller restart: time until its /readyz answers 200 (caches synced, start-up
+ * replay done) and until every Service has been re-checked (the reconcile count reaches N,
+ * nothing queued), its API writes, and how many addresses changed (must be 0). The figures
+ * after "all assigned" wait until the controller has stopped writing (its Events trail: N
+ * created and 10 s quiet, or 30 s quiet).
  *
  * Speaker: bench/speaker.ts (BGP mode, one speaker against BIRD in network namespaces) at the
  * same N, run as a child and its figures read from its output: time until every route is at
@@ -18,6 +23,9 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { get as httpGet, type IncomingMessage } from 'node:http';
+import { get as httpsGet } from 'node:https';
+import { createServer, type AddressInfo } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -39,6 +47,13 @@ interface ControllerRow {
   writesPerService: number;
   writeKinds: string;
   refSecs: number;
+  setupSecs: number;
+  /** From its start until its last API write (the Events included), to 2 s. */
+  writesDoneSecs: number;
+  restartReadySecs: number;
+  restartIdleSecs: number;
+  restartWrites: number;
+  moved: number;
   load: number;
 }
 
@@ -81,6 +96,49 @@ async function stopProcess(p: ChildProcess | undefined): Promise<void> {
   if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
 }
 
+/** A TCP port that was free on 127.0.0.1 a moment ago (for the controller's ops ports). */
+async function freePort(): Promise<number> {
+  const srv = createServer();
+  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
+  const port = (srv.address() as AddressInfo).port;
+  await new Promise((r) => srv.close(r));
+  return port;
+}
+
+/**
+ * GET from a controller's ops port: plain HTTP (the health port), or HTTPS with a bearer
+ * token (/metrics, secured by default; its certificate is self-signed). Undefined while
+ * nothing answers.
+ */
+function opsGet(port: number, path: string, token?: string): Promise<{ status: number; body: string } | undefined> {
+  return new Promise((resolve) => {
+    const opts = { host: '127.0.0.1', port, path, timeout: 5000 };
+    const req = token === undefined
+      ? httpGet(opts, (res) => collect(res))
+      : httpsGet({ ...opts, rejectUnauthorized: false, headers: { authorization: `Bearer ${token}` } }, (res) => collect(res));
+    function collect(res: IncomingMessage): void {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (body += d));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      res.on('error', () => resolve(undefined));
+    }
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolve(undefined));
+  });
+}
+
+/** A metric from Prometheus text, summed over its label sets. */
+function metricSum(text: string, name: string): number {
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    if (line.startsWith(name) && (line[name.length] === ' ' || line[name.length] === '{')) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return sum;
+}
+
+const ingressOf = (o: KubeObject): string => JSON.stringify((o['status'] as { loadBalancer?: { ingress?: unknown[] } } | undefined)?.loadBalancer?.ingress ?? []);
+
 async function controllerRun(n: number, cmd: string[], dir: string): Promise<ControllerRow> {
   const sock = join(dir, `api-${n}.sock`);
   const kubeconfig = join(dir, `kubeconfig-${n}`);
@@ -88,6 +146,11 @@ async function controllerRun(n: number, cmd: string[], dir: string): Promise<Con
   let controller: ChildProcess | undefined;
   let watch: WatchStream | undefined;
   let client: KubeClient | undefined;
+  const startController = (ports: { metrics: number; health: number }): ChildProcess =>
+    spawn(process.execPath, [...cmd, 'controller', '--kubeconfig', kubeconfig, '--metrics-port', String(ports.metrics), '--health-port', String(ports.health), '--metrics-host', '127.0.0.1', '--log-level', 'warn'], { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+  const running = (p: ChildProcess): void => {
+    if (p.exitCode !== null || p.signalCode !== null) throw new Error(`the controller exited (${p.exitCode ?? p.signalCode})`);
+  };
   try {
     await new Promise<void>((resolve, reject) => {
       createInterface({ input: api.stdout! }).on('line', (l) => (l.startsWith('ready') ? resolve() : undefined));
@@ -102,34 +165,83 @@ async function controllerRun(n: number, cmd: string[], dir: string): Promise<Con
       metadata: { name: `s-${i}`, namespace: ns },
       spec: { type: 'LoadBalancer', ipFamilies: ['IPv6'], allocateLoadBalancerNodePorts: false, ports: [{ port: 80 }], ...(ns === 'plain' ? { loadBalancerClass: 'example.com/reference' } : {}) },
     });
-    await pool(n, 16, (i) => client!.create(SERVICES, svc('bench', i)));
-    await pool(n, 16, (i) => client!.create(SERVICES, svc('plain', i)));
+    let setupSecs = await pool(n, 16, (i) => client!.create(SERVICES, svc('bench', i)));
+    setupSecs += await pool(n, 16, (i) => client!.create(SERVICES, svc('plain', i)));
+    console.log(`  setup N=${n}: ${2 * n} Services created in ${f(setupSecs, 1)} s (${f((2 * n) / setupSecs, 0)}/s)`);
     const c = client;
-    const refSecs = await pool(n, 16, (i) => c.patch(SERVICES, 'plain', `s-${i}`, { status: { loadBalancer: { ingress: [{ ip: `2001:db8:2::${(i + 1).toString(16)}`, ipMode: 'VIP' }] } } }, { status: true }));
+    const refSecs = await pool(n, 16, (i) => c.patch(SERVICES, 'plain', `s-${i}`, { status: { loadBalancer: { ingress: [{ ip: `2001:db8:2::${((i + 1) >> 16).toString(16)}:${((i + 1) & 0xffff).toString(16)}`, ipMode: 'VIP' }] } } }, { status: true }));
 
-    const assigned = new Set<string>();
+    // Each Service's addresses as the watch last saw them (for "all assigned" and "moved").
+    const addresses = new Map<string, string>();
     const start = await client.list(SERVICES, { namespace: 'bench', limit: 1 });
     watch = await client.watch(SERVICES, { namespace: 'bench', resourceVersion: start.resourceVersion }, (type, o) => {
-      const ingress = (o['status'] as { loadBalancer?: { ingress?: unknown[] } } | undefined)?.loadBalancer?.ingress ?? [];
-      if (type !== 'DELETED' && ingress.length > 0) assigned.add(o.metadata.name);
+      const ingress = ingressOf(o);
+      if (type !== 'DELETED' && ingress !== '[]') addresses.set(o.metadata.name, ingress);
+      else addresses.delete(o.metadata.name);
     }, () => undefined);
     const hz = clockTicks();
     const t0 = performance.now();
-    controller = spawn(process.execPath, [...cmd, 'controller', '--kubeconfig', kubeconfig, '--metrics-port', '0', '--metrics-host', '127.0.0.1', '--log-level', 'warn'], { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+    controller = startController({ metrics: 0, health: 0 });
     const pid = controller.pid!;
     const ctl = controller;
     await until(() => {
-      if (ctl.exitCode !== null) throw new Error(`the controller exited (${ctl.exitCode})`);
-      return assigned.size >= n;
+      running(ctl);
+      return addresses.size >= n;
     }, `${n} Services assigned`, 1_800_000, 100);
     const secs = (performance.now() - t0) / 1000;
     const cpuSecs = cpuTicks(pid) / hz;
+    // Its Events trail the status writes (one at a time): everything below waits until the
+    // controller has stopped writing, so the counts are whole and the restart starts from a
+    // controller that had finished: N Events created and 10 s without a write, or 30 s
+    // without one (longer than an Event write's 10 s timeout and its retry).
+    let total = (await writes.by('herald-controller')).total;
+    let lastWrite = performance.now();
+    for (;;) {
+      if (performance.now() - t0 > 1_800_000) throw new Error('the controller still writing after 30 minutes');
+      await sleep(2000);
+      running(ctl);
+      const now = await writes.by('herald-controller');
+      if (now.total !== total) {
+        total = now.total;
+        lastWrite = performance.now();
+      }
+      const quiet = performance.now() - lastWrite;
+      if (quiet >= 30_000 || (quiet >= 10_000 && (now.byKind.get('create events') ?? 0) >= n)) break;
+    }
+    const writesDoneSecs = (lastWrite - t0) / 1000;
     await settle(pid);
     const settled = rssBytes(pid);
     const [idle] = await cpuPercent([pid], 10_000, hz);
     // The peak over the whole run (the assignment burst and the garbage collected after it).
     const peak = peakRssBytes(pid);
     const w = await writes.by('herald-controller');
+
+    // Restart: the same program again, against the Services the first one assigned.
+    const before = new Map(addresses);
+    await stopProcess(controller);
+    const ports = { metrics: await freePort(), health: await freePort() };
+    while (ports.health === ports.metrics) ports.health = await freePort();
+    // /metrics is HTTPS for tokens the API server knows: the bench's own (the server's admin).
+    const token = /^\s*token:\s*(\S+)/m.exec(readFileSync(kubeconfig, 'utf8'))?.[1];
+    const t1 = performance.now();
+    controller = startController(ports);
+    const again = controller;
+    await until(async () => {
+      running(again);
+      return (await opsGet(ports.health, '/readyz'))?.status === 200;
+    }, 'the restarted controller ready', 1_800_000, 100);
+    const restartReadySecs = (performance.now() - t1) / 1000;
+    await until(async () => {
+      running(again);
+      const r = await opsGet(ports.metrics, '/metrics', token);
+      if (r && r.status !== 200) throw new Error(`the restarted controller's /metrics answered ${r.status}: ${r.body.slice(0, 200)}`);
+      const m = r?.body ?? '';
+      return metricSum(m, 'herald_controller_reconcile_duration_seconds_count') >= n && metricSum(m, 'herald_controller_queue_depth') === 0;
+    }, 'the restarted controller idle', 1_800_000, 250);
+    const restartIdleSecs = (performance.now() - t1) / 1000;
+    let moved = 0;
+    for (const o of (await client.listAll(SERVICES, { namespace: 'bench', limit: 1000 })).items) if (before.get(o.metadata.name) !== ingressOf(o)) moved++;
+    const restartWrites = (await writes.by('herald-controller')).total - w.total;
     return {
       n,
       secs,
@@ -140,6 +252,12 @@ async function controllerRun(n: number, cmd: string[], dir: string): Promise<Con
       writesPerService: w.total / n,
       writeKinds: [...w.byKind].map(([k, v]) => `${k} ${v}`).join(', '),
       refSecs,
+      setupSecs,
+      writesDoneSecs,
+      restartReadySecs,
+      restartIdleSecs,
+      restartWrites,
+      moved,
       load: loadavg()[0]!,
     };
   } finally {
@@ -195,7 +313,8 @@ async function main(): Promise<void> {
     for (const n of ns) {
       const c = await controllerRun(n, cmd, dir);
       ctl.push(c);
-      console.log(`  controller N=${n}: all assigned ${f(c.secs, 2)} s from its start (${f(n / c.secs, 0)}/s); plain status-patch loop, 16 at a time ${f(c.refSecs, 2)} s (${f(n / c.refSecs, 0)}/s); CPU ${f(c.cpuSecs)} s; RSS peak ${f(c.peakMb)} MB, settled ${f(c.settledMb)} MB; idle CPU ${f(c.idleCpu, 2)} %; API writes ${f(c.writesPerService, 2)}/Service (${c.writeKinds}); load ${f(c.load)}`);
+      console.log(`  controller N=${n}: all assigned ${f(c.secs, 2)} s from its start (${f(n / c.secs, 0)}/s); last API write (Events included) ${f(c.writesDoneSecs, 0)} s; plain status-patch loop, 16 at a time ${f(c.refSecs, 2)} s (${f(n / c.refSecs, 0)}/s); CPU ${f(c.cpuSecs)} s; RSS peak ${f(c.peakMb)} MB, settled ${f(c.settledMb)} MB; idle CPU ${f(c.idleCpu, 2)} %; API writes ${f(c.writesPerService, 2)}/Service (${c.writeKinds}); load ${f(c.load)}`);
+      console.log(`  controller N=${n} restart: ready ${f(c.restartReadySecs, 2)} s from its start, every Service re-checked ${f(c.restartIdleSecs, 2)} s; API writes ${c.restartWrites}; moved addresses ${c.moved}`);
       if (skipSpeaker) continue;
       const s = await speakerRun(n, serviceStatus);
       spk.push(s);
@@ -205,12 +324,13 @@ async function main(): Promise<void> {
     rmSync(dir, { recursive: true, force: true });
   }
 
-  console.log('\n       N | ctl s  | ctl Svc/s | ref s  | ctl CPU s | ctl RSS peak/settled MB | ctl writes/Svc | spk routes s | spk RSS settled/peak MB | spk idle CPU % | spk statuses | spk writes/Svc | load');
+  console.log('\n       N | ctl s  | ctl Svc/s | ref s  | ctl CPU s | ctl RSS peak/settled MB | ctl writes/Svc | restart ready/idle s | moved | spk routes s | spk RSS settled/peak MB | spk idle CPU % | spk statuses | spk writes/Svc | load');
   for (const c of ctl) {
     const s = spk.find((x) => x.n === c.n);
     console.log([
       String(c.n).padStart(8), f(c.secs, 2).padStart(6), f(c.n / c.secs, 0).padStart(9), f(c.refSecs, 2).padStart(6), f(c.cpuSecs).padStart(9),
       `${f(c.peakMb)} / ${f(c.settledMb)}`.padStart(23), f(c.writesPerService, 2).padStart(14),
+      `${f(c.restartReadySecs, 2)} / ${f(c.restartIdleSecs, 2)}`.padStart(20), String(c.moved).padStart(5),
       (s ? f(s.routesSecs) : '-').padStart(12), (s ? `${f(s.settledMb)} / ${f(s.peakMb)}` : '-').padStart(23), (s ? f(s.idleCpu, 2) : '-').padStart(14),
       (s ? f(s.statusObjects, 0) : '-').padStart(12), (s ? f(s.writesPerService, 2) : '-').padStart(14), `${f(c.load)}/${s ? f(s.load) : '-'}`,
     ].join(' | '));

@@ -4,7 +4,7 @@
  * status and ConfigurationState. On start it replays Services that already hold addresses
  * (oldest first) before any pending Service is given one.
  */
-import { CONTROLLER_NAME } from '../src/api/names.js';
+import { CONTROLLER_NAME, MEMBERLIST_SECRET } from '../src/api/names.js';
 import { randomBytes } from 'node:crypto';
 import type { Registry } from 'prom-client';
 import { GROUP, VERSION } from '../src/api/group.js';
@@ -31,6 +31,8 @@ import { conditionsOf, ensureMemberlistSecret, writeConfigurationState, writePoo
 
 
 const POOLS = heraldResource('IPAddressPool');
+/** The pool queue's key for the speakers' memberlist Secret (retried there until it exists). */
+const MEMBERLIST_KEY = '\u0000memberlist';
 
 /** The longest a Service Event waits for queued Service writes. */
 const EVENT_DELAY_MS = 2000;
@@ -160,7 +162,12 @@ export class Controller {
     for (const s of this.byAge(this.services.list())) this.enqueue(serviceKey(s));
     for (let i = 0; i < (this.opts.workers ?? 16); i++) this.workersDone.push(this.work());
     this.workersDone.push(this.poolWork());
-    await this.ensureMemberlistSecret();
+    try {
+      await this.ensureMemberlistSecret();
+    } catch (err) {
+      // Retried from the pool queue, with its backoff, until it is there.
+      this.memberlistFailed(err, this.poolQueue.addRateLimited(MEMBERLIST_KEY));
+    }
     this.log.info('controller started', { event: 'started', services: this.services.list().length, pools: this.allocator.poolNames().length });
   }
 
@@ -352,11 +359,13 @@ export class Controller {
       if (key === undefined) return;
       try {
         if (key === '\u0000configurationstate') await this.writeConfigurationState();
+        else if (key === MEMBERLIST_KEY) await this.ensureMemberlistSecret();
         else await this.writePoolStatus(key);
         this.poolQueue.forget(key);
       } catch (err) {
         const delay = this.poolQueue.addRateLimited(key);
-        this.log.warn('pool status write failed, will retry', { event: 'statusWriteFailed', pool: key, error: errorMessage(err), retryInMs: delay });
+        if (key === MEMBERLIST_KEY) this.memberlistFailed(err, delay);
+        else this.log.warn('pool status write failed, will retry', { event: 'statusWriteFailed', pool: key, error: errorMessage(err), retryInMs: delay });
       } finally {
         this.poolQueue.done(key);
       }
@@ -367,6 +376,10 @@ export class Controller {
     const obj = this.pools.get(`${this.opts.namespace}/${name}`);
     if (!obj) return Promise.resolve();
     return writePoolStatus(this.statusDeps(), obj, this.allocator.stats(name));
+  }
+
+  private memberlistFailed(err: unknown, retryInMs: number): void {
+    this.log.warn('could not create the memberlist secret, will retry', { event: 'memberlistSecretFailed', secret: `${this.opts.namespace}/${MEMBERLIST_SECRET}`, error: errorMessage(err), retryInMs });
   }
 
   private ensureMemberlistSecret(): Promise<void> {

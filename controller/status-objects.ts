@@ -6,7 +6,7 @@
 import { MEMBERLIST_SECRET, MEMBERLIST_SECRET_KEY } from '../src/api/names.js';
 import { GROUP, VERSION } from '../src/api/group.js';
 import type { Clock } from '../src/core/clock.js';
-import { errorMessage, type ConfigError } from '../src/core/errors.js';
+import type { ConfigError } from '../src/core/errors.js';
 import type { Logger } from '../src/core/logger.js';
 import { SECRETS, heraldResource, isAlreadyExists, isNotFound, setCondition, type Condition, type EventRecorder, type KubeClient, type KubeObject, type StatusWriter } from '../src/k8s/index.js';
 import type { PoolStats } from './allocator/types.js';
@@ -63,16 +63,21 @@ export async function writePoolStatus(d: StatusDeps, obj: KubeObject, stats: Poo
   for (const e of invalid) void d.events.record(ref, 'Warning', 'ConfigInvalid', `${e.field}: ${e.reason}`);
 }
 
-/** Creates the speakers' membership key once per installation (like MetalLB's controller). */
+/**
+ * Creates the speakers' membership key once per installation (like MetalLB's controller).
+ * Throws when the server could not be asked (the caller retries: without the Secret no
+ * speaker can join the membership); one that exists already is left as it is.
+ */
 export async function ensureMemberlistSecret(d: StatusDeps, random: (n: number) => Buffer): Promise<void> {
+  if (await d.client.tryGet(SECRETS, d.namespace, MEMBERLIST_SECRET)) return;
+  const key = random(32).toString('base64');
   try {
-    if (await d.client.tryGet(SECRETS, d.namespace, MEMBERLIST_SECRET)) return;
-    const key = random(32).toString('base64');
     await d.client.create(SECRETS, { metadata: { name: MEMBERLIST_SECRET, namespace: d.namespace }, type: 'Opaque', data: { [MEMBERLIST_SECRET_KEY]: Buffer.from(key).toString('base64') } });
-    d.log.info('created the memberlist secret', { event: 'memberlistSecretCreated', secret: `${d.namespace}/${MEMBERLIST_SECRET}` });
   } catch (err) {
-    if (!isAlreadyExists(err)) d.log.warn('could not create the memberlist secret', { event: 'memberlistSecretFailed', error: errorMessage(err) });
+    if (isAlreadyExists(err)) return;
+    throw err;
   }
+  d.log.info('created the memberlist secret', { event: 'memberlistSecretCreated', secret: `${d.namespace}/${MEMBERLIST_SECRET}` });
 }
 
 /** ConfigurationState "controller": Valid, or Invalid with every configuration error. */
