@@ -13,9 +13,12 @@
  * time until the bench's own watch sees the patched Service (the API's delivery floor), and a
  * plain loop of N Service status patches through the same client (the server's write floor).
  *
- * Addresses: the pool is 198.18.0.0/16 and the cluster IPs come from 198.19.0.0/16, both in
- * 198.18.0.0/15, the RFC 2544 benchmark block: allowed in benches only (10k addresses do not
- * fit the RFC 5737 documentation ranges), never in tests. The links use 192.0.2.0/24.
+ * Addresses: the pool is 198.18.0.0/15, the RFC 2544 benchmark block: allowed in benches only
+ * (10k addresses do not fit the RFC 5737 documentation ranges), never in tests; up to 130,000
+ * Services, the trials' addresses are 198.19.255.x. The Services are single-stack IPv6 so their
+ * cluster IPs come from 2001:db8:fff::/108 (a /16 of IPv4 cluster IPs ran out before 100k; the
+ * speaker announces the load-balancer address, whatever the cluster IP's family). The links
+ * use 192.0.2.0/24.
  *
  *   sudo npx tsx bench/speaker.ts [--n 10000] [--trials 50] [--window 20] [--tsx] [--kubernetes embedded|real]
  *     [--service-status per-node|per-service]   (the speaker's flag; per-node, its default, writes BGPNodeStatus shards)
@@ -66,10 +69,13 @@ async function settle(pid: number): Promise<number> {
   return (performance.now() - t) / 1000;
 }
 
-/** The i-th benchmark address, 198.18.0.1 upwards. */
+/** Services this bench can address: 198.18.0.1 upwards, below the trials' 198.19.255.x. */
+const MAX_N = 130_000;
+
+/** The i-th benchmark address, 198.18.0.1 upwards through 198.19.x.x. */
 function benchIP(i: number): string {
   const v = i + 1;
-  return `198.18.${(v >> 8) & 255}.${v & 255}`;
+  return `198.${18 + (v >> 16)}.${(v >> 8) & 255}.${v & 255}`;
 }
 
 const mb = (bytes: number): string => (bytes / 1024 / 1024).toFixed(1);
@@ -119,7 +125,7 @@ function manifestNodeOptions(): string[] {
 
 /** The embedded API server as its own process, serving `sock` too. */
 async function startEmbedded(run: Run, sock: string, kubeconfig: string): Promise<ChildProcess> {
-  const api = (run.api = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'bench', 'support', 'apiserver-process.ts'), sock, kubeconfig, '198.19.0.0/16'], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] }));
+  const api = (run.api = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'bench', 'support', 'apiserver-process.ts'), sock, kubeconfig, '2001:db8:fff::/108'], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] }));
   await new Promise<void>((resolve, reject) => {
     createInterface({ input: api.stdout! }).on('line', (l) => (l.startsWith('ready') ? resolve() : undefined));
     api.once('exit', (code) => reject(new Error(`the API server exited (${code})`)));
@@ -174,7 +180,7 @@ async function bench(run: Run, opts: { n: number; trials: number; windowSecs: nu
   let apiPid: number;
   if (opts.kubernetes === 'real') {
     // Cluster IPs for N Services: wider than kube-up.sh's default ranges.
-    const real = (run.real = await startRealBenchKube('198.19.0.0/16,2001:db8:fff::/108'));
+    const real = (run.real = await startRealBenchKube('203.0.113.0/24,2001:db8:fff::/108'));
     await real.forward(sock);
     writeFileSync(kubeconfig, real.kubeconfig);
     apiPid = real.apiPid;
@@ -204,7 +210,7 @@ async function bench(run: Run, opts: { n: number; trials: number; windowSecs: nu
   const nodeStatus = { conditions: [{ type: 'Ready', status: 'True' }], addresses: [{ type: 'InternalIP', address: '192.0.2.1' }] };
   await client.create(NODES, { metadata: { name: NODE, labels: { 'kubernetes.io/hostname': NODE } }, status: nodeStatus });
   await client.patch(NODES, undefined, NODE, { status: nodeStatus }, { status: true });
-  await client.create(heraldResource('IPAddressPool'), { metadata: { name: POOL, namespace: NS }, spec: { addresses: ['198.18.0.0/16'] } } as KubeObject);
+  await client.create(heraldResource('IPAddressPool'), { metadata: { name: POOL, namespace: NS }, spec: { addresses: ['198.18.0.0/15'] } } as KubeObject);
   await client.create(heraldResource('BGPAdvertisement'), { metadata: { name: POOL, namespace: NS }, spec: { ipAddressPools: [POOL] } } as KubeObject);
   // The memberlist Secret the controller makes: with it the speaker runs its UDP failure
   // detector, as in a cluster (Leases are then only the fallback, renewed every 10 s).
@@ -224,7 +230,7 @@ async function bench(run: Run, opts: { n: number; trials: number; windowSecs: nu
 
   // Reference: a plain loop of N status patches through the same client, before the speaker
   // runs (the Services are removed again, so the speaker never sees them).
-  const plain = (i: number): KubeObject => ({ metadata: { name: `p-${i}`, namespace: PLAIN_NS }, spec: { type: 'LoadBalancer', ipFamilies: ['IPv4'], allocateLoadBalancerNodePorts: false, loadBalancerClass: 'example.com/reference', ports: [{ port: 80 }] } });
+  const plain = (i: number): KubeObject => ({ metadata: { name: `p-${i}`, namespace: PLAIN_NS }, spec: { type: 'LoadBalancer', ipFamilies: ['IPv6'], allocateLoadBalancerNodePorts: false, loadBalancerClass: 'example.com/reference', ports: [{ port: 80 }] } });
   await pool(n, 16, (i) => client.create(SERVICES, plain(i)));
   const plainSecs = await pool(n, 1, (i) => client.patch(SERVICES, PLAIN_NS, `p-${i}`, { status: { loadBalancer: { ingress: [{ ip: benchIP(i), ipMode: 'VIP' }] } } }, { status: true }));
   await pool(n, 16, (i) => client.delete(SERVICES, PLAIN_NS, `p-${i}`));
@@ -261,7 +267,7 @@ async function bench(run: Run, opts: { n: number; trials: number; windowSecs: nu
 
   // N Services with endpoints on the node, then each given an address as the controller would.
   const tCreate = performance.now();
-  const service = (name: string): KubeObject => ({ metadata: { name, namespace: APP_NS }, spec: { type: 'LoadBalancer', ipFamilies: ['IPv4'], allocateLoadBalancerNodePorts: false, selector: { app: name }, ports: [{ port: 80 }] } });
+  const service = (name: string): KubeObject => ({ metadata: { name, namespace: APP_NS }, spec: { type: 'LoadBalancer', ipFamilies: ['IPv6'], allocateLoadBalancerNodePorts: false, selector: { app: name }, ports: [{ port: 80 }] } });
   const slice = (name: string): KubeObject => ({ metadata: { name: `${name}-1`, namespace: APP_NS, labels: { 'kubernetes.io/service-name': name } }, addressType: 'IPv4', endpoints: [{ addresses: ['192.0.2.1'], nodeName: NODE, conditions: { ready: true } }], ports: [{ port: 80 }] } as KubeObject);
   const assign = (name: string, ip: string): Promise<unknown> => client.patch(SERVICES, APP_NS, name, { metadata: { annotations: { [IP_ALLOCATED_FROM_POOL]: POOL } }, status: { loadBalancer: { ingress: [{ ip, ipMode: 'VIP' }] } } }, { status: true });
   await pool(n, 16, async (i) => {
@@ -298,7 +304,7 @@ async function bench(run: Run, opts: { n: number; trials: number; windowSecs: nu
   const watchMs: number[] = [];
   for (let t = 0; t < trials; t++) {
     const name = `t-${t}`;
-    const ip = `198.18.200.${t + 1}`;
+    const ip = `198.19.255.${t + 1}`;
     const t0 = performance.now();
     if (keepLog) appendFileSync(keepLog, `${JSON.stringify({ time: new Date().toISOString(), bench: 'trial', service: name, ip })}\n`);
     await assign(name, ip);
@@ -337,6 +343,7 @@ async function bench(run: Run, opts: { n: number; trials: number; windowSecs: nu
 
 async function main(): Promise<void> {
   const n = arg('n', 10_000);
+  if (n > MAX_N) throw new Error(`--n ${n}: at most ${MAX_N} Services fit 198.18.0.0/15 beside the trials' addresses`);
   const trials = arg('trials', 50);
   const windowSecs = arg('window', 20);
   if (process.getuid?.() !== 0) throw new Error('bench/speaker needs root (network namespaces)');
