@@ -52,14 +52,33 @@ export default tseslint.config(
         'error',
         {
           paths: [
-            ...['@kubernetes/client-node', 'winston', 'yargs', 'prom-client', 'fs', 'net', 'dgram', 'child_process', 'http', 'https', 'tls', 'os'].map((name) => ({
+            ...[
+              '@kubernetes/client-node',
+              'winston',
+              'yargs',
+              'prom-client',
+              'fs',
+              'net',
+              'dgram',
+              'child_process',
+              'http',
+              'https',
+              'tls',
+              'os',
+            ].map((name) => ({
               name,
               message: 'Pure code does no I/O (ARCHITECTURE.md); take what you need through options.',
             })),
           ],
           patterns: [
-            { group: ['node:*', '!node:crypto', '!node:buffer'], message: 'Pure code does no I/O (ARCHITECTURE.md); take what you need through options.' },
-            { group: ['**/src/k8s/*', '**/k8s/*', '**/native/*', '**/native'], message: 'Pure code does no I/O (ARCHITECTURE.md).' },
+            {
+              group: ['node:*', '!node:crypto', '!node:buffer'],
+              message: 'Pure code does no I/O (ARCHITECTURE.md); take what you need through options.',
+            },
+            {
+              group: ['**/src/k8s/*', '**/k8s/*', '**/native/*', '**/native'],
+              message: 'Pure code does no I/O (ARCHITECTURE.md).',
+            },
           ],
         },
       ],

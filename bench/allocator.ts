@@ -37,7 +37,10 @@ function request(i: number): ServiceRequest {
  */
 class LinearScan {
   private readonly used = new Set<number>();
-  constructor(private readonly first: number, private readonly last: number) {}
+  constructor(
+    private readonly first: number,
+    private readonly last: number,
+  ) {}
   assign(): number | undefined {
     for (let v = this.first; v <= this.last; v++) {
       if (!this.used.has(v)) {
@@ -53,8 +56,18 @@ function main(): void {
   const n = arg('n', 100_000);
   const linearN = arg('linear', 10_000);
   const parsed = parseConfig([
-    { apiVersion: 'herald.dev/v1beta1', kind: 'IPAddressPool', metadata: { name: 'v4', namespace: HERALD_NAMESPACE }, spec: { addresses: ['198.18.0.0/16'] } },
-    { apiVersion: 'herald.dev/v1beta1', kind: 'IPAddressPool', metadata: { name: 'v6', namespace: HERALD_NAMESPACE }, spec: { addresses: ['2001:db8::/64'] } },
+    {
+      apiVersion: 'herald.dev/v1beta1',
+      kind: 'IPAddressPool',
+      metadata: { name: 'v4', namespace: HERALD_NAMESPACE },
+      spec: { addresses: ['198.18.0.0/16'] },
+    },
+    {
+      apiVersion: 'herald.dev/v1beta1',
+      kind: 'IPAddressPool',
+      metadata: { name: 'v6', namespace: HERALD_NAMESPACE },
+      spec: { addresses: ['2001:db8::/64'] },
+    },
   ]);
   if (parsed.errors.length > 0) throw new Error(parsed.errors.map((e) => e.message).join('; '));
   const pools = [...parsed.config.pools.values()];

@@ -34,9 +34,15 @@ async function main(): Promise<void> {
   // cost with no API work behind it.
   const refRate = await timed(n, concurrency, () => client.request('GET' as never, '/healthz'));
 
-  const createSeq = await timed(Math.min(n, 500), 1, (i) => client.create(CONFIGMAPS, { metadata: { name: `seq-${i}`, namespace: 'bench' }, data: { i: String(i) } }));
-  const createPar = await timed(n, concurrency, (i) => client.create(CONFIGMAPS, { metadata: { name: `par-${i}`, namespace: 'bench' }, data: { i: String(i) } }));
-  const patch = await timed(n, concurrency, (i) => client.patch(CONFIGMAPS, 'bench', `par-${i % n}`, { data: { v: String(i) } }));
+  const createSeq = await timed(Math.min(n, 500), 1, (i) =>
+    client.create(CONFIGMAPS, { metadata: { name: `seq-${i}`, namespace: 'bench' }, data: { i: String(i) } }),
+  );
+  const createPar = await timed(n, concurrency, (i) =>
+    client.create(CONFIGMAPS, { metadata: { name: `par-${i}`, namespace: 'bench' }, data: { i: String(i) } }),
+  );
+  const patch = await timed(n, concurrency, (i) =>
+    client.patch(CONFIGMAPS, 'bench', `par-${i % n}`, { data: { v: String(i) } }),
+  );
   const listRate = await timed(50, 4, () => client.list(CONFIGMAPS, { namespace: 'bench' }));
 
   // Watch delivery: objects written in-process, events received over HTTPS by a client watch.
@@ -44,13 +50,19 @@ async function main(): Promise<void> {
   const total = n;
   const done = new Promise<void>((resolve) => {
     void client
-      .watch(CONFIGMAPS, { namespace: 'bench', resourceVersion: String(server.core.store.currentRv()) }, () => {
-        if (++received === total) resolve();
-      }, () => undefined)
+      .watch(
+        CONFIGMAPS,
+        { namespace: 'bench', resourceVersion: String(server.core.store.currentRv()) },
+        () => {
+          if (++received === total) resolve();
+        },
+        () => undefined,
+      )
       .then((s) => {
         const info = server.core.registry.lookup('', 'v1', 'configmaps')!;
         const start = performance.now();
-        for (let i = 0; i < total; i++) server.core.create(info, 'bench', { metadata: { name: `w-${i}` }, data: { i: String(i) } });
+        for (let i = 0; i < total; i++)
+          server.core.create(info, 'bench', { metadata: { name: `w-${i}` }, data: { i: String(i) } });
         void done.then(() => {
           watchRate = total / ((performance.now() - start) / 1000);
           s.stop();

@@ -21,7 +21,18 @@ import { REPO_ROOT } from '../test/support/crds.js';
 import { arg, sleep, until } from './support/common.js';
 import { clockTicks, cpuTicks } from './support/proc-stats.js';
 
-interface Report { cpuPct: number; packets: number; p1: number; p50: number; p99: number; max: number; min: number; outside: number; late: number; downs: number }
+interface Report {
+  cpuPct: number;
+  packets: number;
+  p1: number;
+  p50: number;
+  p99: number;
+  max: number;
+  min: number;
+  outside: number;
+  late: number;
+  downs: number;
+}
 
 const n = arg('sessions', 100);
 const interval = arg('interval', 100);
@@ -34,7 +45,26 @@ class Engine {
   private reports: Report[] = [];
   readonly proc: ChildProcess;
   constructor(net: Netns, ns: string, self: string, peer: string) {
-    this.proc = net.spawn(ns, process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'bench', 'support', 'bfd-engine.ts'), '--self', self, '--peer', peer, '--n', String(n), '--tx', String(interval), '--mult', String(mult)], { cwd: REPO_ROOT });
+    this.proc = net.spawn(
+      ns,
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        join(REPO_ROOT, 'bench', 'support', 'bfd-engine.ts'),
+        '--self',
+        self,
+        '--peer',
+        peer,
+        '--n',
+        String(n),
+        '--tx',
+        String(interval),
+        '--mult',
+        String(mult),
+      ],
+      { cwd: REPO_ROOT },
+    );
     createInterface({ input: this.proc.stdout! }).on('line', (l) => {
       const o = JSON.parse(l) as { up?: number; report?: boolean } & Report;
       if (o.report) this.reports.push(o);
@@ -59,11 +89,20 @@ async function windowOf(label: string, engines: Engine[], otherPid?: number): Pr
   const t0 = performance.now();
   await sleep(seconds * 1000);
   const rs = await Promise.all(engines.map((e) => e.report()));
-  if (otherPid) console.log(`${label.padEnd(8)} FRR bfdd  cpu ${(((cpuTicks(otherPid) - ticks0) / clockTicks() / ((performance.now() - t0) / 1000)) * 100).toFixed(1).padStart(5)} %`);
-  console.log(`${label.padEnd(8)} load average ${loadavg().map((x) => x.toFixed(1)).join(' ')}`);
+  if (otherPid)
+    console.log(
+      `${label.padEnd(8)} FRR bfdd  cpu ${(((cpuTicks(otherPid) - ticks0) / clockTicks() / ((performance.now() - t0) / 1000)) * 100).toFixed(1).padStart(5)} %`,
+    );
+  console.log(
+    `${label.padEnd(8)} load average ${loadavg()
+      .map((x) => x.toFixed(1))
+      .join(' ')}`,
+  );
   for (const [i, r] of rs.entries()) {
     const f = (x: number): string => x.toFixed(3);
-    console.log(`${label.padEnd(8)} Herald ${i === 0 ? 'A' : 'B'}  cpu ${r.cpuPct.toFixed(1).padStart(5)} %  packets ${String(r.packets).padStart(6)}  gap/interval min ${f(r.min)} p1 ${f(r.p1)} p50 ${f(r.p50)} p99 ${f(r.p99)} max ${f(r.max)}  outside ${r.outside} (${((100 * r.outside) / Math.max(1, r.packets)).toFixed(2)} %)  late ${r.late}  flaps ${r.downs}`);
+    console.log(
+      `${label.padEnd(8)} Herald ${i === 0 ? 'A' : 'B'}  cpu ${r.cpuPct.toFixed(1).padStart(5)} %  packets ${String(r.packets).padStart(6)}  gap/interval min ${f(r.min)} p1 ${f(r.p1)} p50 ${f(r.p50)} p99 ${f(r.p99)} max ${f(r.max)}  outside ${r.outside} (${((100 * r.outside) / Math.max(1, r.packets)).toFixed(2)} %)  late ${r.late}  flaps ${r.downs}`,
+    );
   }
 }
 
@@ -80,7 +119,9 @@ async function main(): Promise<void> {
     }
     const engines = [new Engine(net, a, '198.18.0.', '198.18.1.'), new Engine(net, b, '198.18.1.', '198.18.0.')];
     const t = await until(() => engines.every((e) => e.up === n), `all ${n} sessions Up`, 60_000, 50);
-    console.log(`bench/bfd: ${n} sessions × ${interval} ms × ${mult} between two Herald engines over a veth; all Up after ${t.toFixed(2)} s; windows of ${seconds} s; ${burners} CPU burner(s) in the loaded window; ${cpus().length} cores`);
+    console.log(
+      `bench/bfd: ${n} sessions × ${interval} ms × ${mult} between two Herald engines over a veth; all Up after ${t.toFixed(2)} s; windows of ${seconds} s; ${burners} CPU burner(s) in the loaded window; ${cpus().length} cores`,
+    );
     await sleep(2000);
     await windowOf('idle', engines);
     for (let i = 0; i < burners; i++) burn.push(spawn(process.execPath, ['-e', 'for(;;){}'], { stdio: 'ignore' }));
@@ -96,9 +137,26 @@ async function main(): Promise<void> {
     const dir = mkdtempSync(join(tmpdir(), 'herald-bench-bfd-'));
     chmodSync(dir, 0o777);
     try {
-      const peers = Array.from({ length: n }, (_, k) => ` peer 198.18.0.${k + 1} local-address 198.18.1.${k + 1}\n  receive-interval ${interval}\n  transmit-interval ${interval}\n  detect-multiplier ${mult}\n !\n`).join('');
+      const peers = Array.from(
+        { length: n },
+        (_, k) =>
+          ` peer 198.18.0.${k + 1} local-address 198.18.1.${k + 1}\n  receive-interval ${interval}\n  transmit-interval ${interval}\n  detect-multiplier ${mult}\n !\n`,
+      ).join('');
       writeFileSync(join(dir, 'frr.conf'), `hostname b\nbfd\n${peers}!\n`);
-      net.spawn(b, '/usr/lib/frr/bfdd', ['-f', join(dir, 'frr.conf'), '-i', join(dir, 'bfdd.pid'), '--vty_socket', dir, '-P', '0', '--bfdctl', join(dir, 'bfdd.sock'), '-z', join(dir, 'zserv.api')]);
+      net.spawn(b, '/usr/lib/frr/bfdd', [
+        '-f',
+        join(dir, 'frr.conf'),
+        '-i',
+        join(dir, 'bfdd.pid'),
+        '--vty_socket',
+        dir,
+        '-P',
+        '0',
+        '--bfdctl',
+        join(dir, 'bfdd.sock'),
+        '-z',
+        join(dir, 'zserv.api'),
+      ]);
       const tf = await until(() => engines[0]!.up === n, `all ${n} sessions Up with FRR`, 60_000, 50);
       console.log(`reference: Herald A against FRR bfdd (same sessions); all Up after ${tf.toFixed(2)} s`);
       await sleep(2000);

@@ -72,7 +72,10 @@ async function runVariant(v: Variant, trials: number, say: (s: string) => void):
   // time): 1-2 s here, so trials follow each other quickly. Detection is not affected.
   const recovery = 'error wait time 1,2; error forget time 10;';
   const bird = v.bfd
-    ? { bfd: `interface "eth0" { min rx interval ${v.bfd.intervalMs} ms; min tx interval ${v.bfd.intervalMs} ms; multiplier ${v.bfd.multiplier}; };`, neighbor: { extra: recovery, bfd: true } }
+    ? {
+        bfd: `interface "eth0" { min rx interval ${v.bfd.intervalMs} ms; min tx interval ${v.bfd.intervalMs} ms; multiplier ${v.bfd.multiplier}; };`,
+        neighbor: { extra: recovery, bfd: true },
+      }
     : { neighbor: { extra: recovery } };
   const e = new SpeakerCluster(NS, NODE_IPS, { bird });
   let ctl: BirdCtl | undefined;
@@ -80,24 +83,54 @@ async function runVariant(v: Variant, trials: number, say: (s: string) => void):
     await e.start();
     const c = e.c!.client;
     if (v.bfd) {
-      await c.create(heraldResource('BFDProfile'), { metadata: { name: 'failover', namespace: NS }, spec: { receiveInterval: v.bfd.intervalMs, transmitInterval: v.bfd.intervalMs, detectMultiplier: v.bfd.multiplier } } as KubeObject);
+      await c.create(heraldResource('BFDProfile'), {
+        metadata: { name: 'failover', namespace: NS },
+        spec: {
+          receiveInterval: v.bfd.intervalMs,
+          transmitInterval: v.bfd.intervalMs,
+          detectMultiplier: v.bfd.multiplier,
+        },
+      } as KubeObject);
     }
-    await c.patch(heraldResource('BGPPeer'), NS, 'router', { spec: { holdTime: `${v.holdSeconds}s`, ...(v.bfd ? { bfdProfile: 'failover' } : {}) } });
-    await c.create(SERVICES, { metadata: { name: 'web', namespace: 'default', annotations: { 'herald.dev/address-pool': 'routed' } }, spec: { type: 'LoadBalancer', selector: { app: 'web' }, ports: [{ port: 80 }] } });
-    await c.create(ENDPOINT_SLICES, { metadata: { name: 'web-1', namespace: 'default', labels: { [SERVICE_NAME_LABEL]: 'web' } }, addressType: 'IPv4', endpoints: Object.entries(NODE_IPS).map(([node, ip]) => ({ addresses: [ip], nodeName: node, conditions: { ready: true } })), ports: [{ port: 80 }] } as KubeObject);
+    await c.patch(heraldResource('BGPPeer'), NS, 'router', {
+      spec: { holdTime: `${v.holdSeconds}s`, ...(v.bfd ? { bfdProfile: 'failover' } : {}) },
+    });
+    await c.create(SERVICES, {
+      metadata: { name: 'web', namespace: 'default', annotations: { 'herald.dev/address-pool': 'routed' } },
+      spec: { type: 'LoadBalancer', selector: { app: 'web' }, ports: [{ port: 80 }] },
+    });
+    await c.create(ENDPOINT_SLICES, {
+      metadata: { name: 'web-1', namespace: 'default', labels: { [SERVICE_NAME_LABEL]: 'web' } },
+      addressType: 'IPv4',
+      endpoints: Object.entries(NODE_IPS).map(([node, ip]) => ({
+        addresses: [ip],
+        nodeName: node,
+        conditions: { ready: true },
+      })),
+      ports: [{ port: 80 }],
+    } as KubeObject);
     let ip: string | undefined;
-    await until(async () => {
-      ip = ((await c.get(SERVICES, 'default', 'web'))['status'] as { loadBalancer?: { ingress?: { ip: string }[] } }).loadBalancer?.ingress?.[0]?.ip;
-      return ip !== undefined;
-    }, 'the Service address', 30_000, 50);
+    await until(
+      async () => {
+        ip = ((await c.get(SERVICES, 'default', 'web'))['status'] as { loadBalancer?: { ingress?: { ip: string }[] } })
+          .loadBalancer?.ingress?.[0]?.ip;
+        return ip !== undefined;
+      },
+      'the Service address',
+      30_000,
+      50,
+    );
     const prefix = `${ip!}/32`;
     ctl = await BirdCtl.connect(e.bird!.ctl);
     const all = async (): Promise<boolean> => (await nextHops(ctl!, prefix)).size === Object.keys(NODE_IPS).length;
     await until(all, 'the route from every node at BIRD', RECOVER_MS, 50);
     const proto = VICTIM.replace('-', '_');
     const hold = /Hold timer:\s+[\d.]+\/(\d+)/.exec((await ctl.command(`show protocols all ${proto}`)).join('\n'))?.[1];
-    if (Number(hold) !== v.holdSeconds) throw new Error(`BIRD's hold time with ${VICTIM} is ${hold ?? '?'} s, not ${v.holdSeconds} s`);
-    say(`${v.name}: ${prefix} routed via ${[...(await nextHops(ctl, prefix))].sort().join(', ')}; hold time ${hold} s at BIRD`);
+    if (Number(hold) !== v.holdSeconds)
+      throw new Error(`BIRD's hold time with ${VICTIM} is ${hold ?? '?'} s, not ${v.holdSeconds} s`);
+    say(
+      `${v.name}: ${prefix} routed via ${[...(await nextHops(ctl, prefix))].sort().join(', ')}; hold time ${hold} s at BIRD`,
+    );
 
     const victimIp = NODE_IPS[VICTIM]!;
     const nodeNs = e.nodeNs(VICTIM);
@@ -121,7 +154,12 @@ async function runVariant(v: Variant, trials: number, say: (s: string) => void):
         await until(all, `the route from every node at BIRD before ${ev.name} trial ${i + 1}`, RECOVER_MS, 50);
         const t0 = performance.now();
         ev.cut();
-        await until(async () => !(await nextHops(ctl!, prefix)).has(victimIp), `BIRD to drop ${VICTIM}'s next hop after ${ev.name}`, 60_000, 2);
+        await until(
+          async () => !(await nextHops(ctl!, prefix)).has(victimIp),
+          `BIRD to drop ${VICTIM}'s next hop after ${ev.name}`,
+          60_000,
+          2,
+        );
         ms.push(performance.now() - t0);
         await ev.heal();
       }
@@ -141,24 +179,41 @@ async function main(): Promise<void> {
   const holdSeconds = arg('hold', 3);
   const bfdMs = arg('bfd-ms', 0);
   const variants: Variant[] = [{ name: 'no BFD', holdSeconds }];
-  if (bfdMs > 0) variants.push({ name: `BFD ${bfdMs} ms x ${arg('bfd-multiplier', 3)}`, holdSeconds, bfd: { intervalMs: bfdMs, multiplier: arg('bfd-multiplier', 3) } });
+  if (bfdMs > 0)
+    variants.push({
+      name: `BFD ${bfdMs} ms x ${arg('bfd-multiplier', 3)}`,
+      holdSeconds,
+      bfd: { intervalMs: bfdMs, multiplier: arg('bfd-multiplier', 3) },
+    });
   const say = (s: string): void => void process.stderr.write(`${s}\n`);
   const rows: Row[] = [];
   for (const v of variants) rows.push(...(await runVariant(v, trials, say)));
-  console.log(`bench/bgp-failover: 3 nodes announce one /32 to BIRD; ${VICTIM} fails; time until BIRD's RIB no longer has its next hop (${trials} trials each, hold time ${holdSeconds} s)`);
+  console.log(
+    `bench/bgp-failover: 3 nodes announce one /32 to BIRD; ${VICTIM} fails; time until BIRD's RIB no longer has its next hop (${trials} trials each, hold time ${holdSeconds} s)`,
+  );
   console.log('variant          event                  p50 ms   p99 ms   min ms   max ms   p50 / reference');
   for (const r of rows) {
     const ref = rows.find((x) => x.variant === r.variant && x.event === 'SIGTERM (reference)');
     const ratio = ref ? pct(r.ms, 50) / pct(ref.ms, 50) : NaN;
-    console.log(`${r.variant.padEnd(16)} ${r.event.padEnd(22)} ${pct(r.ms, 50).toFixed(0).padStart(6)} ${pct(r.ms, 99).toFixed(0).padStart(8)} ${Math.min(...r.ms).toFixed(0).padStart(8)} ${Math.max(...r.ms).toFixed(0).padStart(8)}   ${ratio.toFixed(2)}x`);
+    console.log(
+      `${r.variant.padEnd(16)} ${r.event.padEnd(22)} ${pct(r.ms, 50).toFixed(0).padStart(6)} ${pct(r.ms, 99).toFixed(0).padStart(8)} ${Math.min(
+        ...r.ms,
+      )
+        .toFixed(0)
+        .padStart(8)} ${Math.max(...r.ms)
+        .toFixed(0)
+        .padStart(8)}   ${ratio.toFixed(2)}x`,
+    );
   }
-  console.log(`reference: SIGTERM closes the session with a Cease NOTIFICATION; a link cut is bounded by the hold time (${holdSeconds * 1000} ms)`);
+  console.log(
+    `reference: SIGTERM closes the session with a Cease NOTIFICATION; a link cut is bounded by the hold time (${holdSeconds * 1000} ms)`,
+  );
 }
 
 main().then(
   () => process.exit(0),
   (err: unknown) => {
-    console.error(err instanceof Error ? err.stack ?? err.message : String(err));
+    console.error(err instanceof Error ? (err.stack ?? err.message) : String(err));
     process.exit(1);
   },
 );

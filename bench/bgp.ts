@@ -50,8 +50,25 @@ interface Bird {
 async function startBird(net: Netns, ns: string, dir: string, name: string): Promise<Bird> {
   const d = join(dir, name);
   spawnSync('mkdir', ['-p', d]);
-  writeFileSync(join(d, 'bird.conf'), birdConf({ routerId: RTR.v4, as: 65001, neighbors: [{ name: 'spk', address: SPK.v4, as: 65000, local: RTR.v4, holdTime: 90, channels: { ipv4: {}, ipv6: {} } }] }));
-  const p = net.spawn(ns, 'bird', ['-f', '-c', join(d, 'bird.conf'), '-s', join(d, 'bird.ctl'), '-P', join(d, 'bird.pid')]);
+  writeFileSync(
+    join(d, 'bird.conf'),
+    birdConf({
+      routerId: RTR.v4,
+      as: 65001,
+      neighbors: [
+        { name: 'spk', address: SPK.v4, as: 65000, local: RTR.v4, holdTime: 90, channels: { ipv4: {}, ipv6: {} } },
+      ],
+    }),
+  );
+  const p = net.spawn(ns, 'bird', [
+    '-f',
+    '-c',
+    join(d, 'bird.conf'),
+    '-s',
+    join(d, 'bird.ctl'),
+    '-P',
+    join(d, 'bird.pid'),
+  ]);
   await until(() => existsSync(join(d, 'bird.ctl')) && existsSync(join(d, 'bird.pid')), 'BIRD', 10_000);
   const ctl = await BirdCtl.connect(join(d, 'bird.ctl'));
   const pid = Number(readFileSync(join(d, 'bird.pid'), 'utf8').trim());
@@ -60,7 +77,12 @@ async function startBird(net: Netns, ns: string, dir: string, name: string): Pro
 
 /** Seconds from BIRD's session reaching Established until it holds `total` routes. */
 async function timeToAll(bird: Bird, total: number): Promise<{ secs: number; established: number }> {
-  await until(async () => (await bird.ctl.protocolInfo('spk')).includes('Established'), 'the session at BIRD', 300_000, 10);
+  await until(
+    async () => (await bird.ctl.protocolInfo('spk')).includes('Established'),
+    'the session at BIRD',
+    300_000,
+    10,
+  );
   const t0 = performance.now();
   await until(async () => (await bird.ctl.routeCount()) >= total, `${total} routes at BIRD`, 600_000, 20);
   return { secs: (performance.now() - t0) / 1000, established: t0 };
@@ -70,7 +92,7 @@ async function timeToAll(bird: Bird, total: number): Promise<{ secs: number; est
 function countUpdates(pcap: string): [number, number, number] {
   const stream = tcpStream(readPcap(pcap), SPK.v4, { dst: 179 });
   const n: [number, number, number] = [0, 0, 0];
-  for (let off = 0; off + 19 <= stream.length; ) {
+  for (let off = 0; off + 19 <= stream.length;) {
     const len = stream.readUInt16BE(off + 16);
     const r = decode(stream.subarray(off, off + len), DEFAULT_CODEC);
     off += len;
@@ -102,7 +124,8 @@ async function main(): Promise<void> {
     await net.teardown();
     rmSync(dir, { recursive: true, force: true });
   };
-  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => void cleanup().finally(() => process.exit(130)));
+  for (const sig of ['SIGINT', 'SIGTERM'] as const)
+    process.once(sig, () => void cleanup().finally(() => process.exit(130)));
   try {
     const spk = net.add('s');
     const rtr = net.add('r');
@@ -115,27 +138,50 @@ async function main(): Promise<void> {
     const dump = await startTcpdump(rtr, ['-i', bIf, '-U', '-B', '65536', '-s', '0', '-w', pcap, 'tcp port 179']);
     procs.push(dump.proc);
     const driverJs = join(dir, 'bgp-driver.mjs');
-    await build({ entryPoints: [join(REPO_ROOT, 'test', 'support', 'bgp-driver.ts')], outfile: driverJs, bundle: true, platform: 'node', format: 'esm', target: 'node20', logLevel: 'warning' });
+    await build({
+      entryPoints: [join(REPO_ROOT, 'test', 'support', 'bgp-driver.ts')],
+      outfile: driverJs,
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      logLevel: 'warning',
+    });
     const driver = net.spawn(spk, process.execPath, [driverJs], { cwd: REPO_ROOT });
     const events: Record<string, unknown>[] = [];
     createInterface({ input: driver.stdout! }).on('line', (l) => events.push(JSON.parse(l) as Record<string, unknown>));
     driver.stderr!.on('data', (d: Buffer) => process.stderr.write(`[herald] ${d.toString()}`));
-    driver.stdin!.write(`${JSON.stringify({ cmd: 'start', peerAddress: RTR.v4, myAsn: 65000, peerAsn: 65001, routerId: SPK.v4, holdTime: 90, families: ['IPv4', 'IPv6'], nextHopV6: SPK.v6 })}\n`);
-    driver.stdin!.write(`${JSON.stringify({ cmd: 'range', ranges: [{ base: v4(0).split('/')[0], count: n4 }, { base: v6(0).split('/')[0], count: n6 }] })}\n`);
+    driver.stdin!.write(
+      `${JSON.stringify({ cmd: 'start', peerAddress: RTR.v4, myAsn: 65000, peerAsn: 65001, routerId: SPK.v4, holdTime: 90, families: ['IPv4', 'IPv6'], nextHopV6: SPK.v6 })}\n`,
+    );
+    driver.stdin!.write(
+      `${JSON.stringify({
+        cmd: 'range',
+        ranges: [
+          { base: v4(0).split('/')[0], count: n4 },
+          { base: v6(0).split('/')[0], count: n6 },
+        ],
+      })}\n`,
+    );
     const herald = await timeToAll(bird, total);
     // The capture is complete once it holds both End-of-RIB markers (a hole, if tcpdump lost a
     // segment, never fills: the deadline then names it).
     let counted: [number, number, number] = [0, 0, 0];
     let hole = '';
-    await until(() => {
-      try {
-        counted = countUpdates(pcap);
-        hole = '';
-      } catch (e) {
-        hole = (e as Error).message;
-      }
-      return counted[2] >= 2;
-    }, 'both End-of-RIBs in the capture', 30_000, 100).catch((e: Error) => {
+    await until(
+      () => {
+        try {
+          counted = countUpdates(pcap);
+          hole = '';
+        } catch (e) {
+          hole = (e as Error).message;
+        }
+        return counted[2] >= 2;
+      },
+      'both End-of-RIBs in the capture',
+      30_000,
+      100,
+    ).catch((e: Error) => {
       throw new Error(`${e.message}${hole ? `: ${hole}` : ''}; tcpdump: ${dump.stderr().trim()}`);
     });
     await dump.stop();
@@ -156,11 +202,21 @@ async function main(): Promise<void> {
     driver.kill('SIGTERM');
     bird.stop();
 
-    lines.push(`herald bench bgp: ${n4} IPv4 /32 + ${n6} IPv6 /128 over one eBGP session (IPv4 transport) to BIRD (node ${process.version})`);
-    lines.push(`  Herald:   all ${total} at BIRD ${herald.secs.toFixed(2)} s after Established (${Math.round(total / herald.secs)} prefixes/s)`);
-    lines.push(`    UPDATEs on the wire: ${u4} with IPv4 NLRI (target <= ceil(${n4}/800)+1 = ${bound4}: ${u4 <= bound4 ? 'meets' : 'MISSES'}), ${u6} with IPv6 MP_REACH, ${uOther} End-of-RIB/other`);
-    lines.push(`    withdraw one prefix -> gone at BIRD (${trials} trials): p50 ${pct(withdrawMs, 50).toFixed(1)} ms, p99 ${pct(withdrawMs, 99).toFixed(1)} ms (target p50 < 100 ms: ${pct(withdrawMs, 50) < 100 ? 'meets' : 'MISSES'})`);
-    lines.push(`    RSS of the process running the session with ${total} prefixes: ${(rssHerald / 1048576).toFixed(1)} MB (the session engine and its driver, bundled, plain node); BIRD holding them: ${(birdRss / 1048576).toFixed(1)} MB`);
+    lines.push(
+      `herald bench bgp: ${n4} IPv4 /32 + ${n6} IPv6 /128 over one eBGP session (IPv4 transport) to BIRD (node ${process.version})`,
+    );
+    lines.push(
+      `  Herald:   all ${total} at BIRD ${herald.secs.toFixed(2)} s after Established (${Math.round(total / herald.secs)} prefixes/s)`,
+    );
+    lines.push(
+      `    UPDATEs on the wire: ${u4} with IPv4 NLRI (target <= ceil(${n4}/800)+1 = ${bound4}: ${u4 <= bound4 ? 'meets' : 'MISSES'}), ${u6} with IPv6 MP_REACH, ${uOther} End-of-RIB/other`,
+    );
+    lines.push(
+      `    withdraw one prefix -> gone at BIRD (${trials} trials): p50 ${pct(withdrawMs, 50).toFixed(1)} ms, p99 ${pct(withdrawMs, 99).toFixed(1)} ms (target p50 < 100 ms: ${pct(withdrawMs, 50) < 100 ? 'meets' : 'MISSES'})`,
+    );
+    lines.push(
+      `    RSS of the process running the session with ${total} prefixes: ${(rssHerald / 1048576).toFixed(1)} MB (the session engine and its driver, bundled, plain node); BIRD holding them: ${(birdRss / 1048576).toFixed(1)} MB`,
+    );
 
     if (withFrr) {
       // FRR bgpd: the same prefixes as network statements, to a fresh BIRD.
@@ -171,7 +227,9 @@ async function main(): Promise<void> {
       for (let i = 0; i < n4; i++) nets4.push(`  network ${v4(i)}`);
       const nets6: string[] = [];
       for (let i = 0; i < n6; i++) nets6.push(`  network ${v6(i)}`);
-      writeFileSync(join(frrDir, 'frr.conf'), `hostname s
+      writeFileSync(
+        join(frrDir, 'frr.conf'),
+        `hostname s
 router bgp 65000
  bgp router-id ${SPK.v4}
  no bgp ebgp-requires-policy
@@ -190,24 +248,45 @@ ${nets6.join('\n')}
  exit-address-family
 route-map nh6 permit 10
  set ipv6 next-hop global ${SPK.v6}
-`);
+`,
+      );
       const tStart = performance.now();
-      const bgpd = net.spawn(spk, '/usr/lib/frr/bgpd', ['-Z', '-S', '-f', join(frrDir, 'frr.conf'), '-i', join(frrDir, 'bgpd.pid'), '--vty_socket', frrDir, '-P', '0', '-l', SPK.v4, '-n']);
+      const bgpd = net.spawn(spk, '/usr/lib/frr/bgpd', [
+        '-Z',
+        '-S',
+        '-f',
+        join(frrDir, 'frr.conf'),
+        '-i',
+        join(frrDir, 'bgpd.pid'),
+        '--vty_socket',
+        frrDir,
+        '-P',
+        '0',
+        '-l',
+        SPK.v4,
+        '-n',
+      ]);
       const frr = await timeToAll(bird2, total);
       const startToEstablished = (frr.established - tStart) / 1000;
       const frrRss = rssBytes(Number(readFileSync(join(frrDir, 'bgpd.pid'), 'utf8').trim()));
       bgpd.kill('SIGTERM');
       bird2.stop();
-      lines.push(`  FRR bgpd: all ${total} at BIRD ${frr.secs.toFixed(2)} s after Established (${Math.round(total / frr.secs)} prefixes/s; it loaded its configuration and reached Established ${startToEstablished.toFixed(1)} s after start)`);
+      lines.push(
+        `  FRR bgpd: all ${total} at BIRD ${frr.secs.toFixed(2)} s after Established (${Math.round(total / frr.secs)} prefixes/s; it loaded its configuration and reached Established ${startToEstablished.toFixed(1)} s after start)`,
+      );
       lines.push(`    bgpd RSS with them: ${(frrRss / 1048576).toFixed(1)} MB`);
-      lines.push(`  ratio Herald/FRR time to all routes: ${(herald.secs / frr.secs).toFixed(2)}x (target <= 1: ${herald.secs <= frr.secs ? 'meets' : 'MISSES'})`);
+      lines.push(
+        `  ratio Herald/FRR time to all routes: ${(herald.secs / frr.secs).toFixed(2)}x (target <= 1: ${herald.secs <= frr.secs ? 'meets' : 'MISSES'})`,
+      );
     }
     if (withGobgp) {
       // gobgpd: its global RIB loaded over gRPC with the neighbor down, then the neighbor enabled.
       const bird3 = await startBird(net, rtr, dir, 'gobgp');
       const gDir = join(dir, 'gobgpd');
       spawnSync('mkdir', ['-p', gDir]);
-      writeFileSync(join(gDir, 'gobgpd.toml'), `[global.config]
+      writeFileSync(
+        join(gDir, 'gobgpd.toml'),
+        `[global.config]
   as = 65000
   router-id = "${SPK.v4}"
   local-address-list = ["${SPK.v4}"]
@@ -226,20 +305,30 @@ route-map nh6 permit 10
   [[neighbors.afi-safis]]
     [neighbors.afi-safis.config]
       afi-safi-name = "ipv6-unicast"
-`);
+`,
+      );
       const sock = join(gDir, 'api.sock');
-      const gobgpd = net.spawn(spk, 'gobgpd', ['-f', join(gDir, 'gobgpd.toml'), '-p', '--pprof-disable', '--api-hosts', `unix://${sock}`]);
+      const gobgpd = net.spawn(spk, 'gobgpd', [
+        '-f',
+        join(gDir, 'gobgpd.toml'),
+        '-p',
+        '--pprof-disable',
+        '--api-hosts',
+        `unix://${sock}`,
+      ]);
       procs.push(gobgpd);
       await until(() => existsSync(sock), 'the GoBGP API socket', 10_000);
       const api = new GobgpApi(`unix://${sock}`);
       const nh4 = Buffer.from(SPK.v4.split('.').map(Number));
       const nh6 = Buffer.from('20010db8000000000000000000000001', 'hex');
-      const addr = (base: bigint, i: number, bytes: number): Buffer => Buffer.from((base + BigInt(i)).toString(16).padStart(bytes * 2, '0'), 'hex');
+      const addr = (base: bigint, i: number, bytes: number): Buffer =>
+        Buffer.from((base + BigInt(i)).toString(16).padStart(bytes * 2, '0'), 'hex');
       const tLoad = performance.now();
       await api.addPaths(n4, (i) => ({ family: 'IPv4', addr: addr(V4_BASE, i, 4), len: 32, nextHop: nh4 }));
       await api.addPaths(n6, (i) => ({ family: 'IPv6', addr: addr(V6_BASE, i, 16), len: 128, nextHop: nh6 }));
       const [g4, g6] = [await api.destinations('IPv4'), await api.destinations('IPv6')];
-      if (g4 !== n4 || g6 !== n6) throw new Error(`GoBGP's RIB holds ${g4} IPv4 and ${g6} IPv6 destinations, not ${n4} and ${n6}`);
+      if (g4 !== n4 || g6 !== n6)
+        throw new Error(`GoBGP's RIB holds ${g4} IPv4 and ${g6} IPv6 destinations, not ${n4} and ${n6}`);
       const loadSecs = (performance.now() - tLoad) / 1000;
       await api.enablePeer(RTR.v4);
       const gobgp = await timeToAll(bird3, total);
@@ -247,9 +336,13 @@ route-map nh6 permit 10
       api.close();
       gobgpd.kill('SIGTERM');
       bird3.stop();
-      lines.push(`  GoBGP:    all ${total} at BIRD ${gobgp.secs.toFixed(2)} s after Established (${Math.round(total / gobgp.secs)} prefixes/s; its RIB was loaded over gRPC in ${loadSecs.toFixed(1)} s before the neighbor was enabled)`);
+      lines.push(
+        `  GoBGP:    all ${total} at BIRD ${gobgp.secs.toFixed(2)} s after Established (${Math.round(total / gobgp.secs)} prefixes/s; its RIB was loaded over gRPC in ${loadSecs.toFixed(1)} s before the neighbor was enabled)`,
+      );
       lines.push(`    gobgpd RSS with them: ${(gobgpRss / 1048576).toFixed(1)} MB`);
-      lines.push(`  ratio Herald/GoBGP time to all routes: ${(herald.secs / gobgp.secs).toFixed(2)}x (target < 1: ${herald.secs < gobgp.secs ? 'meets' : 'MISSES'})`);
+      lines.push(
+        `  ratio Herald/GoBGP time to all routes: ${(herald.secs / gobgp.secs).toFixed(2)}x (target < 1: ${herald.secs < gobgp.secs ? 'meets' : 'MISSES'})`,
+      );
     }
     lines.push('  (2-core machine shared with other work: figures are indicative only)');
     process.stdout.write(`${lines.join('\n')}\n`);

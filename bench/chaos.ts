@@ -18,7 +18,9 @@ async function main(): Promise<void> {
   let bad = 0;
   for (let i = 0; i < runs; i++) {
     const seed = first + i;
-    console.log(`chaos run ${i + 1}/${runs}: seed ${seed}, ${ops} ops (replay: npx tsx bench/chaos.ts --seed ${seed} --ops ${ops})`);
+    console.log(
+      `chaos run ${i + 1}/${runs}: seed ${seed}, ${ops} ops (replay: npx tsx bench/chaos.ts --seed ${seed} --ops ${ops})`,
+    );
     const lines: string[] = [];
     const f = await runChaos({ seed, ops, restartRate: 0.04, faultRate: 0.12, log: (l) => lines.push(l) });
     console.log(formatFigures(f));

@@ -27,8 +27,26 @@ import { kubernetesArg, startRealBenchKube, type RealBenchKube } from './support
 async function startEmbedded(dir: string): Promise<{ client: KubeClient; stop(): void }> {
   const kubeconfig = join(dir, 'kubeconfig');
   // HERALD_BENCH_PROFILE=DIR writes a CPU profile of the API server process there.
-  const profile = process.env['HERALD_BENCH_PROFILE'] ? ['--cpu-prof', `--cpu-prof-dir=${process.env['HERALD_BENCH_PROFILE']}`] : [];
-  const server = spawn(process.execPath, [...profile, join(REPO_ROOT, 'bin', 'herald.js'), 'apiserver', '--port', '0', '--kubeconfig-out', kubeconfig, '--apply', CRD_DIR, '--service-cidr', '2001:db8:fff::/108'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const profile = process.env['HERALD_BENCH_PROFILE']
+    ? ['--cpu-prof', `--cpu-prof-dir=${process.env['HERALD_BENCH_PROFILE']}`]
+    : [];
+  const server = spawn(
+    process.execPath,
+    [
+      ...profile,
+      join(REPO_ROOT, 'bin', 'herald.js'),
+      'apiserver',
+      '--port',
+      '0',
+      '--kubeconfig-out',
+      kubeconfig,
+      '--apply',
+      CRD_DIR,
+      '--service-cidr',
+      '2001:db8:fff::/108',
+    ],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   let out = '';
   server.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   await until(() => out.includes('listening on'), 'the API server', 30_000, 100);
@@ -58,11 +76,20 @@ async function main(): Promise<void> {
   void CRDS;
   await client.create(NAMESPACES, { metadata: { name: 'bench' } });
   await client.create(NAMESPACES, { metadata: { name: 'plain' } });
-  await client.create(heraldResource('IPAddressPool'), { metadata: { name: 'bench', namespace: 'herald-system' }, spec: { addresses: ['2001:db8:1::/112'] } } as KubeObject);
+  await client.create(heraldResource('IPAddressPool'), {
+    metadata: { name: 'bench', namespace: 'herald-system' },
+    spec: { addresses: ['2001:db8:1::/112'] },
+  } as KubeObject);
   // The reference Services carry another loadBalancerClass, so the controller leaves them alone.
   const svc = (ns: string, i: number): KubeObject => ({
     metadata: { name: `s-${i}`, namespace: ns },
-    spec: { type: 'LoadBalancer', ipFamilies: ['IPv6'], allocateLoadBalancerNodePorts: false, ports: [{ port: 80 }], ...(ns === 'plain' ? { loadBalancerClass: 'example.com/reference' } : {}) },
+    spec: {
+      type: 'LoadBalancer',
+      ipFamilies: ['IPv6'],
+      allocateLoadBalancerNodePorts: false,
+      ports: [{ port: 80 }],
+      ...(ns === 'plain' ? { loadBalancerClass: 'example.com/reference' } : {}),
+    },
   });
   const createSecs = await pool(n, 16, (i) => client.create(SERVICES, svc('bench', i)));
   await pool(n, 16, (i) => client.create(SERVICES, svc('plain', i)));
@@ -70,20 +97,39 @@ async function main(): Promise<void> {
   // References: N status writes through the same client, as a plain loop (one at a time) and
   // with the controller's concurrency (what the server can take when pushed).
   const patchOne = (i: number, base: string): Promise<unknown> =>
-    client.patch(SERVICES, 'plain', `s-${i}`, { status: { loadBalancer: { ingress: [{ ip: `${base}${(i + 1).toString(16)}`, ipMode: 'VIP' }] } } }, { status: true });
+    client.patch(
+      SERVICES,
+      'plain',
+      `s-${i}`,
+      { status: { loadBalancer: { ingress: [{ ip: `${base}${(i + 1).toString(16)}`, ipMode: 'VIP' }] } } },
+      { status: true },
+    );
   const plainSecs = await pool(n, 1, (i) => patchOne(i, '2001:db8:2::'));
   const plainParSecs = await pool(n, workers, (i) => patchOne(i, '2001:db8:3::'));
 
   // Counted from a watch, so polling costs nothing that grows with n.
   const withAddress = new Map<string, string>();
   const start = await client.list(SERVICES, { namespace: 'bench', limit: 1 });
-  const watch = await client.watch(SERVICES, { namespace: 'bench', resourceVersion: start.resourceVersion }, (type, o) => {
-    const lb = JSON.stringify((o['status'] as { loadBalancer?: unknown } | undefined)?.loadBalancer ?? {});
-    if (type !== 'DELETED' && lb.includes('ingress')) withAddress.set(o.metadata.name, lb);
-    else withAddress.delete(o.metadata.name);
-  }, () => undefined);
+  const watch = await client.watch(
+    SERVICES,
+    { namespace: 'bench', resourceVersion: start.resourceVersion },
+    (type, o) => {
+      const lb = JSON.stringify((o['status'] as { loadBalancer?: unknown } | undefined)?.loadBalancer ?? {});
+      if (type !== 'DELETED' && lb.includes('ingress')) withAddress.set(o.metadata.name, lb);
+      else withAddress.delete(o.metadata.name);
+    },
+    () => undefined,
+  );
   const assigned = (): number => withAddress.size;
-  const mk = (): Controller => new Controller({ client, clock: systemClock(), logger: new RecordingLogger(), registry: createMetricsRegistry({ defaultMetrics: false }), namespace: 'herald-system', workers });
+  const mk = (): Controller =>
+    new Controller({
+      client,
+      clock: systemClock(),
+      logger: new RecordingLogger(),
+      registry: createMetricsRegistry({ defaultMetrics: false }),
+      namespace: 'herald-system',
+      workers,
+    });
   let t = performance.now();
   const ctl = mk();
   await ctl.start();
@@ -101,7 +147,10 @@ async function main(): Promise<void> {
   const idleSecs = (performance.now() - t) / 1000;
   let changed = 0;
   for (const o of (await client.listAll(SERVICES, { namespace: 'bench', limit: 1000 })).items) {
-    if (snapshot.get(o.metadata.name) !== JSON.stringify((o['status'] as { loadBalancer?: unknown }).loadBalancer ?? {})) changed++;
+    if (
+      snapshot.get(o.metadata.name) !== JSON.stringify((o['status'] as { loadBalancer?: unknown }).loadBalancer ?? {})
+    )
+      changed++;
   }
   await again.stop();
   watch.stop();

@@ -21,8 +21,11 @@ for (const t of FUZZ_TARGETS) {
   if (only.length > 0 && !only.includes(t.name)) continue;
   try {
     const r = runTarget(t, { runs, seed });
-    console.log(`\n${t.name}: ${runs} inputs in ${(r.ms / 1000).toFixed(1)} s (${Math.round(runs / (r.ms / 1000))}/s), 0 broken properties`);
-    for (const [outcome, n] of r.outcomes) console.log(`  ${String(n).padStart(9)}  ${(100 * n / runs).toFixed(3).padStart(7)} %  ${outcome}`);
+    console.log(
+      `\n${t.name}: ${runs} inputs in ${(r.ms / 1000).toFixed(1)} s (${Math.round(runs / (r.ms / 1000))}/s), 0 broken properties`,
+    );
+    for (const [outcome, n] of r.outcomes)
+      console.log(`  ${String(n).padStart(9)}  ${((100 * n) / runs).toFixed(3).padStart(7)} %  ${outcome}`);
   } catch (err) {
     failed = true;
     console.log(`\n${t.name}: BROKEN PROPERTY\n${err instanceof FuzzFailure ? err.message : String(err)}`);

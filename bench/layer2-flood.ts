@@ -28,7 +28,9 @@ const TICKS_PER_SECOND = 100; // USER_HZ, the unit of /proc/PID/stat's times
 
 /** CPU time (seconds) and RSS (MB) of the node process inside `ns`. */
 function usage(ns: string): { cpu: number; rssMb: number } {
-  const pids = spawnSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' }).stdout.split('\n').filter((p) => p.trim() !== '');
+  const pids = spawnSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' })
+    .stdout.split('\n')
+    .filter((p) => p.trim() !== '');
   for (const pid of pids) {
     if (readFileSync(`/proc/${pid}/comm`, 'utf8').trim() !== 'node') continue;
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -48,15 +50,42 @@ interface Probe {
 }
 
 /** One engine (with or without the kernel filter) and its client: the quiet reference, then a flood per rate. */
-async function run(net: Netns, nodes: { node: string; cli: string; atk: string }, filter: boolean, rates: number[], seconds: number, flooders: number): Promise<string[]> {
+async function run(
+  net: Netns,
+  nodes: { node: string; cli: string; atk: string },
+  filter: boolean,
+  rates: number[],
+  seconds: number,
+  flooders: number,
+): Promise<string[]> {
   const { node, cli, atk } = nodes;
-  const engine = net.spawn(node, process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'test', 'support', 'l2-engine.ts'), JSON.stringify({ [VIP]: ['eth0'] }), JSON.stringify({ arpFilter: filter })], { cwd: REPO_ROOT });
-  const prober = net.spawn(cli, process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'bench', 'support', 'arp-prober.ts'), 'eth0', VIP], { cwd: REPO_ROOT });
+  const engine = net.spawn(
+    node,
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      join(REPO_ROOT, 'test', 'support', 'l2-engine.ts'),
+      JSON.stringify({ [VIP]: ['eth0'] }),
+      JSON.stringify({ arpFilter: filter }),
+    ],
+    { cwd: REPO_ROOT },
+  );
+  const prober = net.spawn(
+    cli,
+    process.execPath,
+    ['--import', 'tsx', join(REPO_ROOT, 'bench', 'support', 'arp-prober.ts'), 'eth0', VIP],
+    { cwd: REPO_ROOT },
+  );
   try {
     let counters: Record<string, number> = {};
     await new Promise<void>((resolve) =>
       createInterface({ input: engine.stdout! }).on('line', (l) => {
-        const m = JSON.parse(l) as { ready?: boolean; counters?: Record<string, number>; sockets?: Record<string, number> };
+        const m = JSON.parse(l) as {
+          ready?: boolean;
+          counters?: Record<string, number>;
+          sockets?: Record<string, number>;
+        };
         if (m.ready) resolve();
         if (m.counters) counters = { ...m.counters, ...m.sockets };
       }),
@@ -80,7 +109,20 @@ async function run(net: Netns, nodes: { node: string; cli: string; atk: string }
     const flood = async (rate: number, ms: number): Promise<{ sent: number; rate: number }> => {
       const results = await Promise.all(
         Array.from({ length: flooders }, () => {
-          const f = net.spawn(atk, process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'bench', 'support', 'l2-flood.ts'), 'eth0', String(rate / flooders), String(ms / 1000), VIP], { cwd: REPO_ROOT });
+          const f = net.spawn(
+            atk,
+            process.execPath,
+            [
+              '--import',
+              'tsx',
+              join(REPO_ROOT, 'bench', 'support', 'l2-flood.ts'),
+              'eth0',
+              String(rate / flooders),
+              String(ms / 1000),
+              VIP,
+            ],
+            { cwd: REPO_ROOT },
+          );
           return new Promise<{ sent: number; seconds: number }>((resolve) =>
             createInterface({ input: f.stdout! }).on('line', (l) => {
               const m = JSON.parse(l) as { sent?: number; seconds?: number };
@@ -142,9 +184,15 @@ async function main(): Promise<void> {
     for (const on of filter === 2 ? [true, false] : [filter === 1]) {
       lines.push(...(await run(net, { node, cli, atk }, on, rates, seconds, flooders)));
       // The engine of this run is gone before the next one starts.
-      await until(() => spawnSync('ip', ['netns', 'pids', node], { encoding: 'utf8' }).stdout.trim() === '', 'the engine to exit', 10_000);
+      await until(
+        () => spawnSync('ip', ['netns', 'pids', node], { encoding: 'utf8' }).stdout.trim() === '',
+        'the engine to exit',
+        10_000,
+      );
     }
-    process.stdout.write(`herald bench layer2-flood (node ${process.version}; the machine is shared with other jobs)\n${lines.join('\n')}\n`);
+    process.stdout.write(
+      `herald bench layer2-flood (node ${process.version}; the machine is shared with other jobs)\n${lines.join('\n')}\n`,
+    );
   } finally {
     await net.teardown();
   }

@@ -31,20 +31,38 @@ export async function linkUpBench(flaps: number): Promise<string[]> {
     const net = e.net!;
     const c = e.c!;
     const nodes = Object.keys(NODE_IPS);
-    await c.client.create(SERVICES, { metadata: { name: 'web', namespace: 'default' }, spec: { type: 'LoadBalancer', selector: { app: 'web' }, ports: [{ port: 80 }] } });
-    await c.client.create(ENDPOINT_SLICES, { metadata: { name: 'web-1', namespace: 'default', labels: { 'kubernetes.io/service-name': 'web' } }, addressType: 'IPv4', endpoints: nodes.map((n) => ({ addresses: [NODE_IPS[n]!], nodeName: n, conditions: { ready: true } })), ports: [{ port: 80 }] } as KubeObject);
+    await c.client.create(SERVICES, {
+      metadata: { name: 'web', namespace: 'default' },
+      spec: { type: 'LoadBalancer', selector: { app: 'web' }, ports: [{ port: 80 }] },
+    });
+    await c.client.create(ENDPOINT_SLICES, {
+      metadata: { name: 'web-1', namespace: 'default', labels: { 'kubernetes.io/service-name': 'web' } },
+      addressType: 'IPv4',
+      endpoints: nodes.map((n) => ({ addresses: [NODE_IPS[n]!], nodeName: n, conditions: { ready: true } })),
+      ports: [{ port: 80 }],
+    } as KubeObject);
     let ip: string | undefined;
     while (!ip) {
-      ip = ((await c.client.get(SERVICES, 'default', 'web'))['status'] as { loadBalancer?: { ingress?: { ip: string }[] } }).loadBalancer?.ingress?.[0]?.ip;
+      ip = (
+        (await c.client.get(SERVICES, 'default', 'web'))['status'] as { loadBalancer?: { ingress?: { ip: string }[] } }
+      ).loadBalancer?.ingress?.[0]?.ip;
       if (!ip) await sleep(100);
     }
-    const owner = electOwner(ip, nodes.map((node) => ({ node, weight: 0 }))).owner!;
+    const owner = electOwner(
+      ip,
+      nodes.map((node) => ({ node, weight: 0 })),
+    ).owner!;
     const ownerNs = net.name(owner.replace('node-', 'n'));
     const macToNode = new Map(nodes.map((n) => [e.macs[n]!.toLowerCase(), n]));
 
     // The prober: one who-has every 10 ms; answers noted with the time they arrived.
     const cli = net.name('cli');
-    const probe = net.spawn(cli, process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'test', 'support', 'packet-probe.ts'), 'eth0'], { cwd: REPO_ROOT });
+    const probe = net.spawn(
+      cli,
+      process.execPath,
+      ['--import', 'tsx', join(REPO_ROOT, 'test', 'support', 'packet-probe.ts'), 'eth0'],
+      { cwd: REPO_ROOT },
+    );
     const answers: { at: number; node: string }[] = [];
     await new Promise<void>((resolve) =>
       createInterface({ input: probe.stdout! }).on('line', (l) => {
@@ -52,15 +70,32 @@ export async function linkUpBench(flaps: number): Promise<string[]> {
         if (m.ready) resolve();
         if (!m.frame) return;
         const f = Buffer.from(m.frame, 'hex');
-        if (f.length < 42 || f.readUInt16BE(12) !== 0x0806 || f.readUInt16BE(20) !== 2 || [...f.subarray(28, 32)].join('.') !== ip) return;
+        if (
+          f.length < 42 ||
+          f.readUInt16BE(12) !== 0x0806 ||
+          f.readUInt16BE(20) !== 2 ||
+          [...f.subarray(28, 32)].join('.') !== ip
+        )
+          return;
         const mac = [...f.subarray(22, 28)].map((b) => b.toString(16).padStart(2, '0')).join(':');
         answers.push({ at: performance.now(), node: macToNode.get(mac) ?? mac });
       }),
     );
-    const request = buildArp({ op: 1, ethDst: Buffer.alloc(6, 0xff), senderMac: parseMAC(CLIENT_MAC), senderIP: parseIP('192.0.2.200'), targetMac: Buffer.alloc(6), targetIP: parseIP(ip) }).toString('hex');
+    const request = buildArp({
+      op: 1,
+      ethDst: Buffer.alloc(6, 0xff),
+      senderMac: parseMAC(CLIENT_MAC),
+      senderIP: parseIP('192.0.2.200'),
+      targetMac: Buffer.alloc(6),
+      targetIP: parseIP(ip),
+    }).toString('hex');
     const asking = setInterval(() => probe.stdin!.write(`${request}\n`), 10);
 
-    const firstAfter = async (t: number, who: (node: string) => boolean, timeoutMs = 15_000): Promise<number | undefined> => {
+    const firstAfter = async (
+      t: number,
+      who: (node: string) => boolean,
+      timeoutMs = 15_000,
+    ): Promise<number | undefined> => {
       const end = performance.now() + timeoutMs;
       for (;;) {
         const a = answers.find((x) => x.at >= t && who(x.node));
@@ -110,7 +145,8 @@ export async function linkUpBench(flaps: number): Promise<string[]> {
       }
     }
     clearInterval(asking);
-    const fmt = (xs: number[]): string => `p50 ${pct(xs, 50).toFixed(0)} ms   p99 ${pct(xs, 99).toFixed(0)} ms   max ${Math.max(...xs).toFixed(0)} ms`;
+    const fmt = (xs: number[]): string =>
+      `p50 ${pct(xs, 50).toFixed(0)} ms   p99 ${pct(xs, 99).toFixed(0)} ms   max ${Math.max(...xs).toFixed(0)} ms`;
     return [
       `link-up -> first correct ARP answer at a client asking every 10 ms (3 speakers, the owner's own eth0 flapped), ${flaps} flaps each:`,
       `  short flap (200 ms), the owner answers again:            ${fmt(short)}`,

@@ -39,7 +39,7 @@ function readArpFrames(file: string, mac: string): Frame[] {
   const u32 = (o: number): number => (le ? b.readUInt32LE(o) : b.readUInt32BE(o));
   const want = Buffer.from(mac.replace(/:/g, ''), 'hex');
   const out: Frame[] = [];
-  for (let o = 24; o + 16 <= b.length; ) {
+  for (let o = 24; o + 16 <= b.length;) {
     const sec = u32(o);
     const usec = u32(o + 4);
     const len = u32(o + 8);
@@ -78,33 +78,85 @@ interface Phase {
   readonly sendFailures: number;
 }
 
-async function phase(net: Netns, nodes: { node: string; cli: string; nodeIf: string; cliIf: string }, ips: number, rate: number | null, dir: string): Promise<Phase> {
+async function phase(
+  net: Netns,
+  nodes: { node: string; cli: string; nodeIf: string; cliIf: string },
+  ips: number,
+  rate: number | null,
+  dir: string,
+): Promise<Phase> {
   const mac = net.exec(nodes.node, ['cat', `/sys/class/net/${nodes.nodeIf}/address`]).trim();
   const file = join(dir, `${rate ?? 'unpaced'}.pcap`);
   // -B: a 64 MiB capture buffer, so the unpaced burst is not lost in tcpdump's own socket.
   // --immediate-mode: no frame waits in a half-filled ring block that a SIGINT would discard.
-  const dump = await startTcpdump(nodes.cli, ['-i', nodes.cliIf, '-n', '--immediate-mode', '-s', '64', '-B', '65536', '-w', file, 'arp']);
+  const dump = await startTcpdump(nodes.cli, [
+    '-i',
+    nodes.cliIf,
+    '-n',
+    '--immediate-mode',
+    '-s',
+    '64',
+    '-B',
+    '65536',
+    '-w',
+    file,
+    'arp',
+  ]);
   // The node's side too, outgoing only: stamped as the frames leave (the client's stamps are
   // taken when its side of the veth processes them, which the kernel may do in batches).
   const sentFile = join(dir, `${rate ?? 'unpaced'}-sent.pcap`);
-  const sentDump = await startTcpdump(nodes.node, ['-i', nodes.nodeIf, '-Q', 'out', '-n', '--immediate-mode', '-s', '64', '-B', '65536', '-w', sentFile, 'arp']);
-  const engine = net.spawn(nodes.node, process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'bench', 'support', 'l2-takeover-engine.ts'), JSON.stringify({ first: FIRST_IP, count: ips, rate })], { cwd: REPO_ROOT });
+  const sentDump = await startTcpdump(nodes.node, [
+    '-i',
+    nodes.nodeIf,
+    '-Q',
+    'out',
+    '-n',
+    '--immediate-mode',
+    '-s',
+    '64',
+    '-B',
+    '65536',
+    '-w',
+    sentFile,
+    'arp',
+  ]);
+  const engine = net.spawn(
+    nodes.node,
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      join(REPO_ROOT, 'bench', 'support', 'l2-takeover-engine.ts'),
+      JSON.stringify({ first: FIRST_IP, count: ips, rate }),
+    ],
+    { cwd: REPO_ROOT },
+  );
   engine.stderr!.resume();
   let took: { at: number; setOwnedMs: number; taken: number; bound: { allFirstWithinMs?: number } | null } | undefined;
-  const idle = await new Promise<{ at: number; counters: { gratuitous: number }; sendFailures: number }>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('the engine did not finish announcing within 10 minutes')), 600_000);
-    createInterface({ input: engine.stdout! }).on('line', (l) => {
-      const m = JSON.parse(l) as { ready?: boolean; took?: typeof took; idle?: { at: number; counters: { gratuitous: number }; sendFailures: number }; log?: string };
-      if (m.ready) engine.stdin!.write('take\n');
-      if (m.took) took = m.took;
-      if (m.log) process.stderr.write(`${l}\n`);
-      if (m.idle) {
-        clearTimeout(timer);
-        resolve(m.idle);
-      }
-    });
-    engine.once('exit', (code) => reject(new Error(`the engine exited (${code}) before it was done`)));
-  });
+  const idle = await new Promise<{ at: number; counters: { gratuitous: number }; sendFailures: number }>(
+    (resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error('the engine did not finish announcing within 10 minutes')),
+        600_000,
+      );
+      createInterface({ input: engine.stdout! }).on('line', (l) => {
+        const m = JSON.parse(l) as {
+          ready?: boolean;
+          took?: typeof took;
+          idle?: { at: number; counters: { gratuitous: number }; sendFailures: number };
+          log?: string;
+        };
+        if (m.ready) engine.stdin!.write('take\n');
+        if (m.took) took = m.took;
+        if (m.log) process.stderr.write(`${l}\n`);
+        if (m.idle) {
+          clearTimeout(timer);
+          resolve(m.idle);
+        }
+      });
+      engine.once('exit', (code) => reject(new Error(`the engine exited (${code}) before it was done`)));
+    },
+  );
   engine.kill('SIGTERM');
   // Let tcpdump read the last frames (it writes them out on SIGINT).
   await new Promise((r) => setTimeout(r, 1000));
@@ -115,7 +167,8 @@ async function phase(net: Netns, nodes: { node: string; cli: string; nodeIf: str
   const sentFrames = readArpFrames(sentFile, mac);
   const base = Number(parseIP(FIRST_IP).value);
   const firstSeen = new Map<number, number>();
-  for (const f of frames) if (f.senderIP >= base && f.senderIP < base + ips && !firstSeen.has(f.senderIP)) firstSeen.set(f.senderIP, f.at);
+  for (const f of frames)
+    if (f.senderIP >= base && f.senderIP < base + ips && !firstSeen.has(f.senderIP)) firstSeen.set(f.senderIP, f.at);
   const dropped = /(\d+) packets? dropped by kernel/.exec(dump.stderr());
   const t0 = took.at;
   return {
@@ -147,7 +200,8 @@ async function main(): Promise<void> {
     await net.teardown();
     rmSync(dir, { recursive: true, force: true });
   };
-  for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => void cleanup().finally(() => process.exit(130)));
+  for (const sig of ['SIGINT', 'SIGTERM'] as const)
+    process.once(sig, () => void cleanup().finally(() => process.exit(130)));
   try {
     const node = net.add('node');
     const cli = net.add('cli');

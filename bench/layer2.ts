@@ -21,7 +21,15 @@ import { applyObjects, startApiServer } from '../lab/apiserver/index.js';
 import { Netns } from '../lab/netns.js';
 import { systemClock } from '../src/core/clock.js';
 import { RecordingLogger } from '../src/core/logger.js';
-import { ENDPOINT_SLICES, KubeClient, NAMESPACES, NODES, SERVICES, heraldResource, type KubeObject } from '../src/k8s/index.js';
+import {
+  ENDPOINT_SLICES,
+  KubeClient,
+  NAMESPACES,
+  NODES,
+  SERVICES,
+  heraldResource,
+  type KubeObject,
+} from '../src/k8s/index.js';
 import { createMetricsRegistry } from '../src/metrics.js';
 import { loadCrds, REPO_ROOT } from '../test/support/crds.js';
 import { startTcpdump } from '../test/support/tcpdump.js';
@@ -32,7 +40,9 @@ import { linkUpBench } from './layer2-linkup.js';
 function arpingRtts(ns: string, ip: string, probes: number): number[] {
   const out: number[] = [];
   for (let i = 0; i < probes; i++) {
-    const r = spawnSync('ip', ['netns', 'exec', ns, 'arping', '-c', '1', '-w', '1', '-I', 'eth0', ip], { encoding: 'utf8' });
+    const r = spawnSync('ip', ['netns', 'exec', ns, 'arping', '-c', '1', '-w', '1', '-I', 'eth0', ip], {
+      encoding: 'utf8',
+    });
     const m = / ([\d.]+)ms/.exec(r.stdout);
     if (m) out.push(Number(m[1]));
   }
@@ -49,11 +59,19 @@ async function rttBench(probes: number): Promise<string[]> {
     const client = net.add('cli');
     net.attach(lan, client, ['192.0.2.200/24']);
     net.exec(node, ['sysctl', '-qw', 'net.ipv4.conf.all.arp_ignore=1']);
-    const responder = net.spawn(node, process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'test', 'support', 'l2-responder.ts'), 'eth0', '192.0.2.10'], { cwd: REPO_ROOT });
-    await new Promise<void>((resolve) => createInterface({ input: responder.stdout! }).on('line', (l) => (l.includes('"ready"') ? resolve() : undefined)));
+    const responder = net.spawn(
+      node,
+      process.execPath,
+      ['--import', 'tsx', join(REPO_ROOT, 'test', 'support', 'l2-responder.ts'), 'eth0', '192.0.2.10'],
+      { cwd: REPO_ROOT },
+    );
+    await new Promise<void>((resolve) =>
+      createInterface({ input: responder.stdout! }).on('line', (l) => (l.includes('"ready"') ? resolve() : undefined)),
+    );
     const herald = arpingRtts(client, '192.0.2.10', probes);
     const kernel = arpingRtts(client, '192.0.2.20', probes);
-    const line = (name: string, xs: number[]): string => `  ${name.padEnd(22)} replies ${String(xs.length).padStart(4)}/${probes}   p50 ${pct(xs, 50).toFixed(3)} ms   p99 ${pct(xs, 99).toFixed(3)} ms`;
+    const line = (name: string, xs: number[]): string =>
+      `  ${name.padEnd(22)} replies ${String(xs.length).padStart(4)}/${probes}   p50 ${pct(xs, 50).toFixed(3)} ms   p99 ${pct(xs, 99).toFixed(3)} ms`;
     return [
       'ARP reply RTT seen by arping (client namespace -> node namespace over a bridge):',
       line('Herald responder', herald),
@@ -75,7 +93,14 @@ async function failoverBench(trials: number): Promise<string[]> {
   const speakers = new Map<string, ChildProcess>();
   let controller: Controller | undefined;
   try {
-    applyObjects(server.core, loadCrds().map((c) => { const o: Record<string, unknown> = { ...c }; delete o['file']; return o; }));
+    applyObjects(
+      server.core,
+      loadCrds().map((c) => {
+        const o: Record<string, unknown> = { ...c };
+        delete o['file'];
+        return o;
+      }),
+    );
     await client.create(NAMESPACES, { metadata: { name: 'herald-system' } });
     const lan = net.add('lan');
     net.bridge(lan);
@@ -85,7 +110,25 @@ async function failoverBench(trials: number): Promise<string[]> {
     writeFileSync(kc, server.kubeconfig().replace(`127.0.0.1:${new URL(server.url).port}`, '127.0.0.1:6443'));
     const macs = new Map<string, string>();
     const start = (n: string): void => {
-      const p = net.spawn(net.name(n), process.execPath, [join(REPO_ROOT, 'bin', 'herald.js'), 'speaker', '--kubeconfig', kc, '--node', n, '--metrics-port', '0', '--metrics-host', '127.0.0.1', '--log-level', 'error'], { cwd: REPO_ROOT });
+      const p = net.spawn(
+        net.name(n),
+        process.execPath,
+        [
+          join(REPO_ROOT, 'bin', 'herald.js'),
+          'speaker',
+          '--kubeconfig',
+          kc,
+          '--node',
+          n,
+          '--metrics-port',
+          '0',
+          '--metrics-host',
+          '127.0.0.1',
+          '--log-level',
+          'error',
+        ],
+        { cwd: REPO_ROOT },
+      );
       p.stdout!.resume();
       p.stderr!.resume();
       speakers.set(n, p);
@@ -94,28 +137,62 @@ async function failoverBench(trials: number): Promise<string[]> {
       const ns = net.add(n);
       net.attach(lan, ns, [`192.0.2.${i + 1}/24`]);
       macs.set(net.exec(ns, ['cat', '/sys/class/net/eth0/address']).trim(), n);
-      await client.create(NODES, { metadata: { name: n }, status: { addresses: [{ type: 'InternalIP', address: `192.0.2.${i + 1}` }] } });
-      net.spawn(ns, process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'lab', 'ns-forwarder.ts'), '6443', sock], { cwd: REPO_ROOT }).stdout!.resume();
+      await client.create(NODES, {
+        metadata: { name: n },
+        status: { addresses: [{ type: 'InternalIP', address: `192.0.2.${i + 1}` }] },
+      });
+      net
+        .spawn(ns, process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'lab', 'ns-forwarder.ts'), '6443', sock], {
+          cwd: REPO_ROOT,
+        })
+        .stdout!.resume();
       start(n);
     }
-    await client.create(heraldResource('IPAddressPool'), { metadata: { name: 'lan', namespace: 'herald-system' }, spec: { addresses: ['192.0.2.64/28'] } } as KubeObject);
-    await client.create(heraldResource('L2Advertisement'), { metadata: { name: 'lan', namespace: 'herald-system' }, spec: {} } as KubeObject);
-    controller = new Controller({ client, clock: systemClock(), logger: new RecordingLogger(), registry: createMetricsRegistry({ defaultMetrics: false }), namespace: 'herald-system' });
+    await client.create(heraldResource('IPAddressPool'), {
+      metadata: { name: 'lan', namespace: 'herald-system' },
+      spec: { addresses: ['192.0.2.64/28'] },
+    } as KubeObject);
+    await client.create(heraldResource('L2Advertisement'), {
+      metadata: { name: 'lan', namespace: 'herald-system' },
+      spec: {},
+    } as KubeObject);
+    controller = new Controller({
+      client,
+      clock: systemClock(),
+      logger: new RecordingLogger(),
+      registry: createMetricsRegistry({ defaultMetrics: false }),
+      namespace: 'herald-system',
+    });
     await controller.start();
-    await client.create(SERVICES, { metadata: { name: 'web', namespace: 'default' }, spec: { type: 'LoadBalancer', ports: [{ port: 80 }] } });
-    await client.create(ENDPOINT_SLICES, { metadata: { name: 'web-1', namespace: 'default', labels: { 'kubernetes.io/service-name': 'web' } }, addressType: 'IPv4', endpoints: nodes.map((n, i) => ({ addresses: [`192.0.2.${i + 1}`], nodeName: n, conditions: { ready: true } })), ports: [{ port: 80 }] } as KubeObject);
+    await client.create(SERVICES, {
+      metadata: { name: 'web', namespace: 'default' },
+      spec: { type: 'LoadBalancer', ports: [{ port: 80 }] },
+    });
+    await client.create(ENDPOINT_SLICES, {
+      metadata: { name: 'web-1', namespace: 'default', labels: { 'kubernetes.io/service-name': 'web' } },
+      addressType: 'IPv4',
+      endpoints: nodes.map((n, i) => ({ addresses: [`192.0.2.${i + 1}`], nodeName: n, conditions: { ready: true } })),
+      ports: [{ port: 80 }],
+    } as KubeObject);
     let ip: string | undefined;
     while (!ip) {
-      ip = ((await client.get(SERVICES, 'default', 'web'))['status'] as { loadBalancer?: { ingress?: { ip: string }[] } }).loadBalancer?.ingress?.[0]?.ip;
+      ip = (
+        (await client.get(SERVICES, 'default', 'web'))['status'] as { loadBalancer?: { ingress?: { ip: string }[] } }
+      ).loadBalancer?.ingress?.[0]?.ip;
       if (!ip) await sleep(100);
     }
     const times: number[] = [];
     for (let t = 0; t < trials; t++) {
       // Settled: all three speakers up and exactly the elected owner reporting the Service.
-      const owner = electOwner(ip, nodes.map((node) => ({ node, weight: 0 }))).owner!;
+      const owner = electOwner(
+        ip,
+        nodes.map((node) => ({ node, weight: 0 })),
+      ).owner!;
       let settled = false;
       for (let i = 0; i < 300 && !settled; i++) {
-        const st = (await client.list(heraldResource('ServiceL2Status'), { namespace: 'herald-system' })).items.map((o) => (o['status'] as { node?: string } | undefined)?.node);
+        const st = (await client.list(heraldResource('ServiceL2Status'), { namespace: 'herald-system' })).items.map(
+          (o) => (o['status'] as { node?: string } | undefined)?.node,
+        );
         settled = st.length === 1 && st[0] === owner;
         if (!settled) await sleep(100);
       }

@@ -44,7 +44,10 @@ const fdCount = (pid: number): number => readdirSync(`/proc/${pid}/fd`).length;
 
 function handleDiff(a: Health, b: Health): string {
   const types = new Set([...Object.keys(a.resources), ...Object.keys(b.resources)]);
-  return [...types].sort().map((t) => `${t} ${a.resources[t] ?? 0}->${b.resources[t] ?? 0}`).join(', ');
+  return [...types]
+    .sort()
+    .map((t) => `${t} ${a.resources[t] ?? 0}->${b.resources[t] ?? 0}`)
+    .join(', ');
 }
 
 async function engine(flaps: number): Promise<string[]> {
@@ -77,7 +80,9 @@ async function engine(flaps: number): Promise<string[]> {
 }
 
 async function cluster(): Promise<{ e: SpeakerCluster; prefix: string }> {
-  const e = new SpeakerCluster(NS, NODE_IPS, { bird: { neighbor: { extra: 'error wait time 1,2; error forget time 10;' } } });
+  const e = new SpeakerCluster(NS, NODE_IPS, {
+    bird: { neighbor: { extra: 'error wait time 1,2; error forget time 10;' } },
+  });
   try {
     return { e, prefix: await announce(e) };
   } catch (err) {
@@ -90,13 +95,32 @@ async function cluster(): Promise<{ e: SpeakerCluster; prefix: string }> {
 async function announce(e: SpeakerCluster): Promise<string> {
   await e.start();
   const c = e.c!.client;
-  await c.create(SERVICES, { metadata: { name: 'web', namespace: 'default', annotations: { 'herald.dev/address-pool': 'routed' } }, spec: { type: 'LoadBalancer', selector: { app: 'web' }, ports: [{ port: 80 }] } });
-  await c.create(ENDPOINT_SLICES, { metadata: { name: 'web-1', namespace: 'default', labels: { [SERVICE_NAME_LABEL]: 'web' } }, addressType: 'IPv4', endpoints: Object.entries(NODE_IPS).map(([node, ip]) => ({ addresses: [ip], nodeName: node, conditions: { ready: true } })), ports: [{ port: 80 }] } as KubeObject);
+  await c.create(SERVICES, {
+    metadata: { name: 'web', namespace: 'default', annotations: { 'herald.dev/address-pool': 'routed' } },
+    spec: { type: 'LoadBalancer', selector: { app: 'web' }, ports: [{ port: 80 }] },
+  });
+  await c.create(ENDPOINT_SLICES, {
+    metadata: { name: 'web-1', namespace: 'default', labels: { [SERVICE_NAME_LABEL]: 'web' } },
+    addressType: 'IPv4',
+    endpoints: Object.entries(NODE_IPS).map(([node, ip]) => ({
+      addresses: [ip],
+      nodeName: node,
+      conditions: { ready: true },
+    })),
+    ports: [{ port: 80 }],
+  } as KubeObject);
   let ip = '';
-  await until(async () => {
-    ip = ((await c.get(SERVICES, 'default', 'web'))['status'] as { loadBalancer?: { ingress?: { ip: string }[] } }).loadBalancer?.ingress?.[0]?.ip ?? '';
-    return ip !== '';
-  }, 'the Service address', 30_000, 50);
+  await until(
+    async () => {
+      ip =
+        ((await c.get(SERVICES, 'default', 'web'))['status'] as { loadBalancer?: { ingress?: { ip: string }[] } })
+          .loadBalancer?.ingress?.[0]?.ip ?? '';
+      return ip !== '';
+    },
+    'the Service address',
+    30_000,
+    50,
+  );
   const prefix = `${ip}/32`;
   await until(() => nextHops(e, prefix).size === 3, 'the route from every node', 90_000, 100);
   return prefix;
@@ -138,8 +162,17 @@ async function speakerSwim(flaps: number): Promise<string[]> {
   const { e, prefix } = await cluster();
   try {
     // The fixture may already hold the memberlist Secret; the UDP failure detector runs once it exists.
-    if (!(await e.c!.client.tryGet(SECRETS, NS, MEMBERLIST_SECRET))) await e.c!.client.create(SECRETS, { metadata: { name: MEMBERLIST_SECRET, namespace: NS }, data: { [MEMBERLIST_SECRET_KEY]: Buffer.from('soak-memberlist-key-0123456789abcdef').toString('base64') } } as KubeObject);
-    await until(() => (e.logs['node-a'] ?? '').includes('SWIM failure detector running'), 'SWIM on node-a', 30_000, 100);
+    if (!(await e.c!.client.tryGet(SECRETS, NS, MEMBERLIST_SECRET)))
+      await e.c!.client.create(SECRETS, {
+        metadata: { name: MEMBERLIST_SECRET, namespace: NS },
+        data: { [MEMBERLIST_SECRET_KEY]: Buffer.from('soak-memberlist-key-0123456789abcdef').toString('base64') },
+      } as KubeObject);
+    await until(
+      () => (e.logs['node-a'] ?? '').includes('SWIM failure detector running'),
+      'SWIM on node-a',
+      30_000,
+      100,
+    );
     const pid = e.speakers['node-a']!.pid!;
     const ms: number[] = [];
     let warm = { rss: 0, fds: 0 };
@@ -152,7 +185,15 @@ async function speakerSwim(flaps: number): Promise<string[]> {
       await until(() => membership(from).some((a) => !a.includes('node-c')), 'node-a to see node-c leave', 30_000, 20);
       const t0 = performance.now();
       e.spawnSpeaker('node-c');
-      await until(() => membership(from).some((a, j, all) => a.includes('node-c') && all.slice(0, j).some((x) => !x.includes('node-c'))), 'node-a to see node-c back', 60_000, 20);
+      await until(
+        () =>
+          membership(from).some(
+            (a, j, all) => a.includes('node-c') && all.slice(0, j).some((x) => !x.includes('node-c')),
+          ),
+        'node-a to see node-c back',
+        60_000,
+        20,
+      );
       await until(() => nextHops(e, prefix).size === 3, `node-c's route back after SWIM flap ${i + 1}`, 90_000, 50);
       ms.push(performance.now() - t0);
       if (i === 4) {
@@ -187,17 +228,28 @@ async function outage(seconds: number): Promise<string[]> {
 }
 
 const kinds = (a: ProcessHealth, b: ProcessHealth): string =>
-  [...new Set([...Object.keys(a.byKind), ...Object.keys(b.byKind)])].sort().map((k) => `${k} ${a.byKind[k] ?? 0}->${b.byKind[k] ?? 0}`).join(', ');
+  [...new Set([...Object.keys(a.byKind), ...Object.keys(b.byKind)])]
+    .sort()
+    .map((k) => `${k} ${a.byKind[k] ?? 0}->${b.byKind[k] ?? 0}`)
+    .join(', ');
 
 async function swimLinkFlaps(flaps: number): Promise<string[]> {
   const e = new SpeakerCluster(NS, NODE_IPS);
   try {
     await e.start();
-    const f = await runSwimLinkFlaps(e, NODE_IPS, flaps, { warmAfter: 5, settleMs: 3000, onFlap: (i) => (i % 10 === 0 ? say(`SWIM link flaps: ${i}`) : undefined) });
-    const p = (xs: readonly number[]): string => `p50 ${pct([...xs], 50).toFixed(0)} ms, p99 ${pct([...xs], 99).toFixed(0)} ms`;
+    const f = await runSwimLinkFlaps(e, NODE_IPS, flaps, {
+      warmAfter: 5,
+      settleMs: 3000,
+      onFlap: (i) => (i % 10 === 0 ? say(`SWIM link flaps: ${i}`) : undefined),
+    });
+    const p = (xs: readonly number[]): string =>
+      `p50 ${pct([...xs], 50).toFixed(0)} ms, p99 ${pct([...xs], 99).toFixed(0)} ms`;
     return [
       `SWIM link flaps: ${flaps} cuts of ${f.victim}'s own eth0 (it owned the L2 address): gone at the others ${p(f.detectMs)}; another node answering ARP ${p(f.takeoverMs)}; after the link is back, member back ${p(f.rejoinMs)}, answering again ${p(f.backMs)}; speakers exited: ${f.exited.length}`,
-      ...Object.keys(f.end).map((n) => `SWIM link flaps: ${n}'s speaker after flap 5 -> after flap ${flaps} (3 s settle, no forced GC): RSS ${mb((f.end[n]!.rssKb - f.warm[n]!.rssKb) * 1024)} (${(f.end[n]!.rssKb / 1024).toFixed(1)} MB), fds ${f.warm[n]!.fds}->${f.end[n]!.fds} (${kinds(f.warm[n]!, f.end[n]!)})`),
+      ...Object.keys(f.end).map(
+        (n) =>
+          `SWIM link flaps: ${n}'s speaker after flap 5 -> after flap ${flaps} (3 s settle, no forced GC): RSS ${mb((f.end[n]!.rssKb - f.warm[n]!.rssKb) * 1024)} (${(f.end[n]!.rssKb / 1024).toFixed(1)} MB), fds ${f.warm[n]!.fds}->${f.end[n]!.fds} (${kinds(f.warm[n]!, f.end[n]!)})`,
+      ),
     ];
   } finally {
     await e.stop();
@@ -223,7 +275,7 @@ async function main(): Promise<void> {
 main().then(
   () => process.exit(0),
   (err: unknown) => {
-    console.error(err instanceof Error ? err.stack ?? err.message : String(err));
+    console.error(err instanceof Error ? (err.stack ?? err.message) : String(err));
     process.exit(1);
   },
 );

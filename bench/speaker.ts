@@ -32,7 +32,17 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseAllDocuments } from 'yaml';
 import { IP_ALLOCATED_FROM_POOL } from '../src/api/annotations.js';
-import { ENDPOINT_SLICES, heraldResource, KubeClient, NAMESPACES, NODES, SECRETS, SERVICES, type KubeObject, type WatchStream } from '../src/k8s/index.js';
+import {
+  ENDPOINT_SLICES,
+  heraldResource,
+  KubeClient,
+  NAMESPACES,
+  NODES,
+  SECRETS,
+  SERVICES,
+  type KubeObject,
+  type WatchStream,
+} from '../src/k8s/index.js';
 import { Netns } from '../lab/netns.js';
 import { SERVICE_STATUS_MODES, type ServiceStatusMode } from '../speaker/status-sets.js';
 import { birdConf } from '../test/support/bird-conf.js';
@@ -115,7 +125,10 @@ async function cleanup(run: Run): Promise<void> {
 /** NODE_OPTIONS from the speaker container's env in manifests/speaker.yaml, as arguments. */
 function manifestNodeOptions(): string[] {
   for (const doc of parseAllDocuments(readFileSync(join(REPO_ROOT, 'manifests', 'speaker.yaml'), 'utf8'))) {
-    const o = doc.toJS() as { kind?: string; spec?: { template?: { spec?: { containers?: { name: string; env?: { name: string; value?: string }[] }[] } } } } | null;
+    const o = doc.toJS() as {
+      kind?: string;
+      spec?: { template?: { spec?: { containers?: { name: string; env?: { name: string; value?: string }[] }[] } } };
+    } | null;
     if (o?.kind !== 'DaemonSet') continue;
     const env = o.spec?.template?.spec?.containers?.find((c) => c.name === 'speaker')?.env ?? [];
     return (env.find((e) => e.name === 'NODE_OPTIONS')?.value ?? '').split(' ').filter((a) => a !== '');
@@ -125,7 +138,18 @@ function manifestNodeOptions(): string[] {
 
 /** The embedded API server as its own process, serving `sock` too. */
 async function startEmbedded(run: Run, sock: string, kubeconfig: string): Promise<ChildProcess> {
-  const api = (run.api = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'bench', 'support', 'apiserver-process.ts'), sock, kubeconfig, '2001:db8:fff::/108'], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] }));
+  const api = (run.api = spawn(
+    process.execPath,
+    [
+      '--import',
+      'tsx',
+      join(REPO_ROOT, 'bench', 'support', 'apiserver-process.ts'),
+      sock,
+      kubeconfig,
+      '2001:db8:fff::/108',
+    ],
+    { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
+  ));
   await new Promise<void>((resolve, reject) => {
     createInterface({ input: api.stdout! }).on('line', (l) => (l.startsWith('ready') ? resolve() : undefined));
     api.once('exit', (code) => reject(new Error(`the API server exited (${code})`)));
@@ -158,7 +182,14 @@ class StatusSeen {
   /** A watch event for object `name`. */
   event(type: string, name: string, status: unknown): void {
     const st = (status ?? {}) as { serviceName?: string; services?: { name?: string }[] };
-    const now = type === 'DELETED' ? [] : this.mode === 'per-node' ? (st.services ?? []).map((x) => x.name ?? '') : st.serviceName ? [st.serviceName] : [];
+    const now =
+      type === 'DELETED'
+        ? []
+        : this.mode === 'per-node'
+          ? (st.services ?? []).map((x) => x.name ?? '')
+          : st.serviceName
+            ? [st.serviceName]
+            : [];
     for (const svc of this.byObject.get(name) ?? []) {
       const c = (this.count.get(svc) ?? 1) - 1;
       if (c > 0) this.count.set(svc, c);
@@ -169,7 +200,17 @@ class StatusSeen {
   }
 }
 
-async function bench(run: Run, opts: { n: number; trials: number; windowSecs: number; tsx: boolean; kubernetes: BenchKubernetes; serviceStatus: ServiceStatusMode }): Promise<string[]> {
+async function bench(
+  run: Run,
+  opts: {
+    n: number;
+    trials: number;
+    windowSecs: number;
+    tsx: boolean;
+    kubernetes: BenchKubernetes;
+    serviceStatus: ServiceStatusMode;
+  },
+): Promise<string[]> {
   const { n, trials, windowSecs } = opts;
   const { dir, net } = run;
   const hz = clockTicks();
@@ -195,7 +236,14 @@ async function bench(run: Run, opts: { n: number; trials: number; windowSecs: nu
   const node = net.add('node');
   net.link(rtr, ['192.0.2.254/24'], node, ['192.0.2.1/24']);
   const ctl = join(dir, 'bird.ctl');
-  writeFileSync(join(dir, 'bird.conf'), birdConf({ routerId: '192.0.2.254', as: 65001, neighbors: [{ name: 'node_a', address: '192.0.2.1', as: 65000, local: '192.0.2.254' }] }));
+  writeFileSync(
+    join(dir, 'bird.conf'),
+    birdConf({
+      routerId: '192.0.2.254',
+      as: 65001,
+      neighbors: [{ name: 'node_a', address: '192.0.2.1', as: 65000, local: '192.0.2.254' }],
+    }),
+  );
   net.spawn(rtr, 'bird', ['-f', '-c', join(dir, 'bird.conf'), '-s', ctl, '-P', join(dir, 'bird.pid')]);
   await until(() => existsSync(ctl), 'BIRD to start', 10_000);
   const bird = (run.bird = await BirdCtl.connect(ctl));
@@ -207,42 +255,122 @@ async function bench(run: Run, opts: { n: number; trials: number; windowSecs: nu
   await client.create(NAMESPACES, { metadata: { name: APP_NS } });
   await client.create(NAMESPACES, { metadata: { name: PLAIN_NS } });
   // The status again through /status: a real server may drop a status sent on create.
-  const nodeStatus = { conditions: [{ type: 'Ready', status: 'True' }], addresses: [{ type: 'InternalIP', address: '192.0.2.1' }] };
-  await client.create(NODES, { metadata: { name: NODE, labels: { 'kubernetes.io/hostname': NODE } }, status: nodeStatus });
+  const nodeStatus = {
+    conditions: [{ type: 'Ready', status: 'True' }],
+    addresses: [{ type: 'InternalIP', address: '192.0.2.1' }],
+  };
+  await client.create(NODES, {
+    metadata: { name: NODE, labels: { 'kubernetes.io/hostname': NODE } },
+    status: nodeStatus,
+  });
   await client.patch(NODES, undefined, NODE, { status: nodeStatus }, { status: true });
-  await client.create(heraldResource('IPAddressPool'), { metadata: { name: POOL, namespace: NS }, spec: { addresses: ['198.18.0.0/15'] } } as KubeObject);
-  await client.create(heraldResource('BGPAdvertisement'), { metadata: { name: POOL, namespace: NS }, spec: { ipAddressPools: [POOL] } } as KubeObject);
+  await client.create(heraldResource('IPAddressPool'), {
+    metadata: { name: POOL, namespace: NS },
+    spec: { addresses: ['198.18.0.0/15'] },
+  } as KubeObject);
+  await client.create(heraldResource('BGPAdvertisement'), {
+    metadata: { name: POOL, namespace: NS },
+    spec: { ipAddressPools: [POOL] },
+  } as KubeObject);
   // The memberlist Secret the controller makes: with it the speaker runs its UDP failure
   // detector, as in a cluster (Leases are then only the fallback, renewed every 10 s).
-  await client.create(SECRETS, { metadata: { name: 'herald-memberlist', namespace: NS }, type: 'Opaque', data: { secretkey: Buffer.from('bench-memberlist-key-0123456789ab').toString('base64') } });
-  await client.create(heraldResource('BGPPeer'), { metadata: { name: 'router', namespace: NS }, spec: { myASN: 65000, peerASN: 65001, peerAddress: '192.0.2.254', holdTime: '9s' } } as KubeObject);
+  await client.create(SECRETS, {
+    metadata: { name: 'herald-memberlist', namespace: NS },
+    type: 'Opaque',
+    data: { secretkey: Buffer.from('bench-memberlist-key-0123456789ab').toString('base64') },
+  });
+  await client.create(heraldResource('BGPPeer'), {
+    metadata: { name: 'router', namespace: NS },
+    spec: { myASN: 65000, peerASN: 65001, peerAddress: '192.0.2.254', holdTime: '9s' },
+  } as KubeObject);
 
   // Watches: Services with an address (latency reference) and this node's BGP status objects.
   const seenAt = new Map<string, number>();
   const svcList = await client.list(SERVICES, { namespace: APP_NS, limit: 1 });
-  run.watches.push(await client.watch(SERVICES, { namespace: APP_NS, resourceVersion: svcList.resourceVersion }, (type, o) => {
-    const ingress = (o['status'] as { loadBalancer?: { ingress?: unknown[] } } | undefined)?.loadBalancer?.ingress ?? [];
-    if (type !== 'DELETED' && ingress.length > 0 && !seenAt.has(o.metadata.name)) seenAt.set(o.metadata.name, performance.now());
-  }, () => undefined));
+  run.watches.push(
+    await client.watch(
+      SERVICES,
+      { namespace: APP_NS, resourceVersion: svcList.resourceVersion },
+      (type, o) => {
+        const ingress =
+          (o['status'] as { loadBalancer?: { ingress?: unknown[] } } | undefined)?.loadBalancer?.ingress ?? [];
+        if (type !== 'DELETED' && ingress.length > 0 && !seenAt.has(o.metadata.name))
+          seenAt.set(o.metadata.name, performance.now());
+      },
+      () => undefined,
+    ),
+  );
   const statuses = new StatusSeen(opts.serviceStatus);
   const stList = await client.list(heraldResource(statuses.kind), { namespace: NS, limit: 1 });
-  run.watches.push(await client.watch(heraldResource(statuses.kind), { namespace: NS, resourceVersion: stList.resourceVersion }, (type, o) => statuses.event(type, o.metadata.name, o['status']), () => undefined));
+  run.watches.push(
+    await client.watch(
+      heraldResource(statuses.kind),
+      { namespace: NS, resourceVersion: stList.resourceVersion },
+      (type, o) => statuses.event(type, o.metadata.name, o['status']),
+      () => undefined,
+    ),
+  );
 
   // Reference: a plain loop of N status patches through the same client, before the speaker
   // runs (the Services are removed again, so the speaker never sees them).
-  const plain = (i: number): KubeObject => ({ metadata: { name: `p-${i}`, namespace: PLAIN_NS }, spec: { type: 'LoadBalancer', ipFamilies: ['IPv6'], allocateLoadBalancerNodePorts: false, loadBalancerClass: 'example.com/reference', ports: [{ port: 80 }] } });
+  const plain = (i: number): KubeObject => ({
+    metadata: { name: `p-${i}`, namespace: PLAIN_NS },
+    spec: {
+      type: 'LoadBalancer',
+      ipFamilies: ['IPv6'],
+      allocateLoadBalancerNodePorts: false,
+      loadBalancerClass: 'example.com/reference',
+      ports: [{ port: 80 }],
+    },
+  });
   await pool(n, 16, (i) => client.create(SERVICES, plain(i)));
-  const plainSecs = await pool(n, 1, (i) => client.patch(SERVICES, PLAIN_NS, `p-${i}`, { status: { loadBalancer: { ingress: [{ ip: benchIP(i), ipMode: 'VIP' }] } } }, { status: true }));
+  const plainSecs = await pool(n, 1, (i) =>
+    client.patch(
+      SERVICES,
+      PLAIN_NS,
+      `p-${i}`,
+      { status: { loadBalancer: { ingress: [{ ip: benchIP(i), ipMode: 'VIP' }] } } },
+      { status: true },
+    ),
+  );
   await pool(n, 16, (i) => client.delete(SERVICES, PLAIN_NS, `p-${i}`));
 
   // The speaker, in the node namespace, reaching the API through a forwarder on its loopback.
-  net.spawn(node, process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'lab', 'ns-forwarder.ts'), '6443', sock], { cwd: REPO_ROOT }).stdout!.resume();
+  net
+    .spawn(node, process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'lab', 'ns-forwarder.ts'), '6443', sock], {
+      cwd: REPO_ROOT,
+    })
+    .stdout!.resume();
   const speakerKc = join(dir, 'speaker.kubeconfig');
   writeFileSync(speakerKc, readFileSync(kubeconfig, 'utf8').replace(/127\.0\.0\.1:\d+/, '127.0.0.1:6443'));
   const nodeArgs = (process.env['HERALD_BENCH_SPEAKER_NODE_ARGS'] ?? '').split(' ').filter((a) => a !== '');
   // The speaker runs with the NODE_OPTIONS its DaemonSet sets (manifests/speaker.yaml).
   const nodeOptions = manifestNodeOptions();
-  const speaker = (run.speaker = net.spawn(node, process.execPath, [...nodeOptions, ...nodeArgs, ...speakerCmd, 'speaker', '--kubeconfig', speakerKc, '--node', NODE, '--member-port', '7946', '--metrics-port', '0', '--metrics-host', '127.0.0.1', '--log-level', 'info', '--service-status', opts.serviceStatus], { cwd: REPO_ROOT }));
+  const speaker = (run.speaker = net.spawn(
+    node,
+    process.execPath,
+    [
+      ...nodeOptions,
+      ...nodeArgs,
+      ...speakerCmd,
+      'speaker',
+      '--kubeconfig',
+      speakerKc,
+      '--node',
+      NODE,
+      '--member-port',
+      '7946',
+      '--metrics-port',
+      '0',
+      '--metrics-host',
+      '127.0.0.1',
+      '--log-level',
+      'info',
+      '--service-status',
+      opts.serviceStatus,
+    ],
+    { cwd: REPO_ROOT },
+  ));
   speaker.stdout!.resume();
   const keepLog = process.env['HERALD_BENCH_SPEAKER_LOG'];
   if (keepLog) writeFileSync(keepLog, '');
@@ -255,21 +383,60 @@ async function bench(run: Run, opts: { n: number; trials: number; windowSecs: nu
   // `ip netns exec` execs the program: the pid is the speaker's own.
   await until(() => readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'node', "the speaker's exec", 10_000, 5);
   const alive = (): void => {
-    if (speaker.exitCode !== null || speaker.signalCode !== null) throw new Error(`the speaker exited:\n${run.speakerLog.join('\n')}`);
+    if (speaker.exitCode !== null || speaker.signalCode !== null)
+      throw new Error(`the speaker exited:\n${run.speakerLog.join('\n')}`);
   };
-  await until(async () => (alive(), (await bird.protocolInfo('node_a')).includes('Established')), 'the BGP session', 60_000, 100);
+  await until(
+    async () => (alive(), (await bird.protocolInfo('node_a')).includes('Established')),
+    'the BGP session',
+    60_000,
+    100,
+  );
   // Idle means: nothing is announced yet and the start-up writes are done.
-  await until(async () => (await client.tryGet(heraldResource('ConfigurationState'), NS, `speaker-${NODE}`)) !== undefined, 'the speaker ConfigurationState', 30_000);
-  await until(() => run.speakerLog.some((l) => l.includes('SWIM failure detector running')), "the speaker's failure detector", 30_000);
+  await until(
+    async () => (await client.tryGet(heraldResource('ConfigurationState'), NS, `speaker-${NODE}`)) !== undefined,
+    'the speaker ConfigurationState',
+    30_000,
+  );
+  await until(
+    () => run.speakerLog.some((l) => l.includes('SWIM failure detector running')),
+    "the speaker's failure detector",
+    30_000,
+  );
   await settle(pid);
   const emptyRss = rssBytes(pid);
   const [emptyCpu] = await cpuPercent([pid], windowSecs * 500, hz);
 
   // N Services with endpoints on the node, then each given an address as the controller would.
   const tCreate = performance.now();
-  const service = (name: string): KubeObject => ({ metadata: { name, namespace: APP_NS }, spec: { type: 'LoadBalancer', ipFamilies: ['IPv6'], allocateLoadBalancerNodePorts: false, selector: { app: name }, ports: [{ port: 80 }] } });
-  const slice = (name: string): KubeObject => ({ metadata: { name: `${name}-1`, namespace: APP_NS, labels: { 'kubernetes.io/service-name': name } }, addressType: 'IPv4', endpoints: [{ addresses: ['192.0.2.1'], nodeName: NODE, conditions: { ready: true } }], ports: [{ port: 80 }] } as KubeObject);
-  const assign = (name: string, ip: string): Promise<unknown> => client.patch(SERVICES, APP_NS, name, { metadata: { annotations: { [IP_ALLOCATED_FROM_POOL]: POOL } }, status: { loadBalancer: { ingress: [{ ip, ipMode: 'VIP' }] } } }, { status: true });
+  const service = (name: string): KubeObject => ({
+    metadata: { name, namespace: APP_NS },
+    spec: {
+      type: 'LoadBalancer',
+      ipFamilies: ['IPv6'],
+      allocateLoadBalancerNodePorts: false,
+      selector: { app: name },
+      ports: [{ port: 80 }],
+    },
+  });
+  const slice = (name: string): KubeObject =>
+    ({
+      metadata: { name: `${name}-1`, namespace: APP_NS, labels: { 'kubernetes.io/service-name': name } },
+      addressType: 'IPv4',
+      endpoints: [{ addresses: ['192.0.2.1'], nodeName: NODE, conditions: { ready: true } }],
+      ports: [{ port: 80 }],
+    }) as KubeObject;
+  const assign = (name: string, ip: string): Promise<unknown> =>
+    client.patch(
+      SERVICES,
+      APP_NS,
+      name,
+      {
+        metadata: { annotations: { [IP_ALLOCATED_FROM_POOL]: POOL } },
+        status: { loadBalancer: { ingress: [{ ip, ipMode: 'VIP' }] } },
+      },
+      { status: true },
+    );
   await pool(n, 16, async (i) => {
     await client.create(SERVICES, service(`s-${i}`));
     await client.create(ENDPOINT_SLICES, slice(`s-${i}`));
@@ -306,7 +473,11 @@ async function bench(run: Run, opts: { n: number; trials: number; windowSecs: nu
     const name = `t-${t}`;
     const ip = `198.19.255.${t + 1}`;
     const t0 = performance.now();
-    if (keepLog) appendFileSync(keepLog, `${JSON.stringify({ time: new Date().toISOString(), bench: 'trial', service: name, ip })}\n`);
+    if (keepLog)
+      appendFileSync(
+        keepLog,
+        `${JSON.stringify({ time: new Date().toISOString(), bench: 'trial', service: name, ip })}\n`,
+      );
     await assign(name, ip);
     await until(() => (alive(), bird.hasRoute(`${ip}/32`)), `the route for ${ip}`, 60_000, 2);
     routeMs.push(performance.now() - t0);
@@ -318,7 +489,10 @@ async function bench(run: Run, opts: { n: number; trials: number; windowSecs: nu
   const finalRoutes = await bird.routeCount();
 
   const ok = (v: number, target: number): string => (v < target ? 'meets' : 'MISSES');
-  const lat = (xs: number[]): string => `p50 ${pct(xs, 50).toFixed(1).padStart(7)} ms   p99 ${pct(xs, 99).toFixed(1).padStart(7)} ms   max ${Math.max(...xs).toFixed(1).padStart(7)} ms`;
+  const lat = (xs: number[]): string =>
+    `p50 ${pct(xs, 50).toFixed(1).padStart(7)} ms   p99 ${pct(xs, 99).toFixed(1).padStart(7)} ms   max ${Math.max(...xs)
+      .toFixed(1)
+      .padStart(7)} ms`;
   return [
     `herald bench speaker: ${n} BGP Services on one node, BIRD ${finalRoutes} routes at the end (node ${process.version}, ${trials} trials, ${windowSecs} s window), on ${apiName}`,
     `  the speaker runs ${opts.tsx ? 'bin/herald.js through tsx (a checkout)' : "npm run build's output (as in the image)"}${nodeOptions.length > 0 ? ` with the manifest's NODE_OPTIONS ${nodeOptions.join(' ')}` : ''}`,
@@ -330,7 +504,11 @@ async function bench(run: Run, opts: { n: number; trials: number; windowSecs: nu
     `    peak during the burst of ${n} Services (VmHWM) ${mb(peakRss)} MB`,
     `    reference: same speaker, no Services   ${mb(emptyRss).padStart(7)} MB`,
     `    reference: BIRD holding the same routes ${mb(birdRss).padStart(6)} MB`,
-    ...(kids.length > 0 ? [`    not counted: the speaker's ${kids.length} child process(es) (tsx's esbuild in a checkout) ${mb(kidsRss)} MB`] : []),
+    ...(kids.length > 0
+      ? [
+          `    not counted: the speaker's ${kids.length} child process(es) (tsx's esbuild in a checkout) ${mb(kidsRss)} MB`,
+        ]
+      : []),
     `  speaker idle CPU           ${cpu!.toFixed(2).padStart(7)} % of one core   target < ${TARGET_IDLE_CPU} %: ${ok(cpu!, TARGET_IDLE_CPU)}`,
     `    reference: same speaker, no Services   ${emptyCpu!.toFixed(2).padStart(7)} % (over ${windowSecs / 2} s)`,
     `    reference: BIRD, same window            ${birdCpu!.toFixed(2).padStart(6)} %;  API server process ${apiCpu!.toFixed(2)} %`,
@@ -350,7 +528,12 @@ async function main(): Promise<void> {
   for (const tool of ['bird', 'birdc', 'ip']) {
     if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) throw new Error(`bench/speaker needs ${tool}`);
   }
-  const run: Run = { dir: mkdtempSync(join(tmpdir(), 'herald-bsp-')), net: new Netns(`bsp${process.pid % 10000}`), watches: [], speakerLog: [] };
+  const run: Run = {
+    dir: mkdtempSync(join(tmpdir(), 'herald-bsp-')),
+    net: new Netns(`bsp${process.pid % 10000}`),
+    watches: [],
+    speakerLog: [],
+  };
   let interrupted = false;
   const onSignal = (): void => {
     if (interrupted) return;
@@ -362,8 +545,16 @@ async function main(): Promise<void> {
   try {
     const si = process.argv.indexOf('--service-status');
     const serviceStatus = si >= 0 ? process.argv[si + 1] : 'per-node';
-    if (!SERVICE_STATUS_MODES.includes(serviceStatus as ServiceStatusMode)) throw new Error(`--service-status: ${String(serviceStatus)} is not one of ${SERVICE_STATUS_MODES.join(', ')}`);
-    const lines = await bench(run, { n, trials, windowSecs, tsx: process.argv.includes('--tsx'), kubernetes: kubernetesArg(), serviceStatus: serviceStatus as ServiceStatusMode });
+    if (!SERVICE_STATUS_MODES.includes(serviceStatus as ServiceStatusMode))
+      throw new Error(`--service-status: ${String(serviceStatus)} is not one of ${SERVICE_STATUS_MODES.join(', ')}`);
+    const lines = await bench(run, {
+      n,
+      trials,
+      windowSecs,
+      tsx: process.argv.includes('--tsx'),
+      kubernetes: kubernetesArg(),
+      serviceStatus: serviceStatus as ServiceStatusMode,
+    });
     process.stdout.write(`${lines.join('\n')}\n`);
   } finally {
     if (!interrupted) await cleanup(run);

@@ -35,7 +35,10 @@ const simRuns = arg('sim-runs', 20);
 const killEveryMs = Math.floor((measureMs * 0.75) / Math.max(1, kills));
 
 const epochNow = (): number => performance.timeOrigin + performance.now();
-const load = (): string => loadavg().map((x) => x.toFixed(2)).join(' ');
+const load = (): string =>
+  loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ');
 
 interface Figures extends Detection {
   readonly measuredMs: number;
@@ -56,7 +59,13 @@ interface RealExtra {
 }
 
 function minus(a: HostReport, b: HostReport): HostReport {
-  return { ...a, sent: a.sent - b.sent, sentBytes: a.sentBytes - b.sentBytes, received: a.received - b.received, rejected: a.rejected - b.rejected };
+  return {
+    ...a,
+    sent: a.sent - b.sent,
+    sentBytes: a.sentBytes - b.sentBytes,
+    received: a.received - b.received,
+    rejected: a.rejected - b.rejected,
+  };
 }
 
 async function real(cluster: RealSwimCluster, victims: readonly string[]): Promise<Figures & RealExtra> {
@@ -109,7 +118,17 @@ async function real(cluster: RealSwimCluster, victims: readonly string[]): Promi
 
 /** The same scenario simulated `simRuns` times: detection samples pooled, false judgements summed over the summed time, rates averaged. */
 function simulated(): Figures {
-  const runs = Array.from({ length: simRuns }, (_, k) => runScenario({ nodes: members, seed: seed + k, network: { loss, delayMs: 0.2, jitterMs: 0.6 }, warmupMs, kills, killEveryMs, measureMs }));
+  const runs = Array.from({ length: simRuns }, (_, k) =>
+    runScenario({
+      nodes: members,
+      seed: seed + k,
+      network: { loss, delayMs: 0.2, jitterMs: 0.6 },
+      warmupMs,
+      kills,
+      killEveryMs,
+      measureMs,
+    }),
+  );
   const all = <K extends 'firstDeadMs' | 'allDeadMs' | 'observerDeadMs'>(k: K): number[] => runs.flatMap((r) => r[k]);
   const sum = (f: (r: (typeof runs)[number]) => number): number => runs.reduce((a, r) => a + f(r), 0);
   return {
@@ -128,7 +147,8 @@ function simulated(): Figures {
 }
 
 const s2 = (ms: number): string => (Number.isNaN(ms) ? 'n/a' : `${(ms / 1000).toFixed(2)} s`);
-const ratio = (a: number, b: number): string => (b > 0 && Number.isFinite(a) ? (a / b).toFixed(2) : a === 0 && b === 0 ? 'both 0' : 'n/a');
+const ratio = (a: number, b: number): string =>
+  b > 0 && Number.isFinite(a) ? (a / b).toFixed(2) : a === 0 && b === 0 ? 'both 0' : 'n/a';
 const done = (xs: readonly number[]): number[] => xs.filter((x) => !Number.isNaN(x));
 const perHour = (count: number, f: Figures): number => count / (f.measuredMs / 3_600_000);
 
@@ -140,9 +160,19 @@ function table(r: Figures, s: Figures): string[] {
     ['each member declares dead p99', pct(r.observerDeadMs, 99), pct(s.observerDeadMs, 99), s2],
     ['all members hold dead p50', pct(done(r.allDeadMs), 50), pct(done(s.allDeadMs), 50), s2],
     ['all members hold dead p99', pct(done(r.allDeadMs), 99), pct(done(s.allDeadMs), 99), s2],
-    ['live members declared dead /h', perHour(r.falseDeadMembers, r), perHour(s.falseDeadMembers, s), (x) => x.toFixed(1)],
+    [
+      'live members declared dead /h',
+      perHour(r.falseDeadMembers, r),
+      perHour(s.falseDeadMembers, s),
+      (x) => x.toFixed(1),
+    ],
     ['false dead judgements /h', perHour(r.falseDead, r), perHour(s.falseDead, s), (x) => x.toFixed(1)],
-    ['false suspicions /h (episodes)', perHour(r.falseSuspectEpisodes, r), perHour(s.falseSuspectEpisodes, s), (x) => x.toFixed(1)],
+    [
+      'false suspicions /h (episodes)',
+      perHour(r.falseSuspectEpisodes, r),
+      perHour(s.falseSuspectEpisodes, s),
+      (x) => x.toFixed(1),
+    ],
     ['false suspect judgements /h', perHour(r.falseSuspect, r), perHour(s.falseSuspect, s), (x) => x.toFixed(0)],
     ['datagrams sent per member /s', r.datagramsPerMemberPerSec, s.datagramsPerMemberPerSec, (x) => x.toFixed(2)],
     ['payload per member (B/s)', r.bytesPerMemberPerSec, s.bytesPerMemberPerSec, (x) => x.toFixed(0)],
@@ -150,22 +180,30 @@ function table(r: Figures, s: Figures): string[] {
   ];
   const w = Math.max(...rows.map((x) => x[0].length));
   const out = [`${'figure'.padEnd(w)} | ${'real UDP'.padStart(10)} | ${'simulated'.padStart(10)} | real/sim`];
-  for (const [label, a, b, fmt] of rows) out.push(`${label.padEnd(w)} | ${fmt(a).padStart(10)} | ${fmt(b).padStart(10)} | ${ratio(a, b)}`);
+  for (const [label, a, b, fmt] of rows)
+    out.push(`${label.padEnd(w)} | ${fmt(a).padStart(10)} | ${fmt(b).padStart(10)} | ${ratio(a, b)}`);
   const missing = (f: Figures): number => f.allDeadMs.length - done(f.allDeadMs).length;
-  out.push(`crashes: real ${r.allDeadMs.length}, simulated ${s.allDeadMs.length} (${simRuns} runs); not held dead by every member by the end of the window: real ${missing(r)}, simulated ${missing(s)}; (member, crash) detections: real ${r.observerDeadMs.length}, simulated ${s.observerDeadMs.length}`);
+  out.push(
+    `crashes: real ${r.allDeadMs.length}, simulated ${s.allDeadMs.length} (${simRuns} runs); not held dead by every member by the end of the window: real ${missing(r)}, simulated ${missing(s)}; (member, crash) detections: real ${r.observerDeadMs.length}, simulated ${s.observerDeadMs.length}`,
+  );
   const mh = (f: Figures): string => ((members * f.measuredMs) / 3_600_000).toFixed(1);
-  out.push(`false judgements: real ${r.falseDead} dead of ${r.falseDeadMembers} members, ${r.falseSuspect} suspect in ${r.falseSuspectEpisodes} episodes in ${mh(r)} member-hours; simulated ${s.falseDead} dead of ${s.falseDeadMembers} members, ${s.falseSuspect} suspect in ${s.falseSuspectEpisodes} episodes in ${mh(s)} member-hours`);
+  out.push(
+    `false judgements: real ${r.falseDead} dead of ${r.falseDeadMembers} members, ${r.falseSuspect} suspect in ${r.falseSuspectEpisodes} episodes in ${mh(r)} member-hours; simulated ${s.falseDead} dead of ${s.falseDeadMembers} members, ${s.falseSuspect} suspect in ${s.falseSuspectEpisodes} episodes in ${mh(s)} member-hours`,
+  );
   return out;
 }
 
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('bench/swim-real needs root (network namespaces)');
   for (const tool of ['ip', 'nft']) {
-    if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) throw new Error(`bench/swim-real needs ${tool} (scripts/install-deps.sh)`);
+    if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0)
+      throw new Error(`bench/swim-real needs ${tool} (scripts/install-deps.sh)`);
   }
   const names = Array.from({ length: members }, (_, i) => realMemberName(i));
   const victims = victimsOf(names, kills);
-  console.log(`SWIM on real UDP: ${members} members in ${namespaces} namespace(s) (as many processes, plus one per crashed member: ${victims.length}), ${loss * 100} % loss (nftables), ${warmupMs / 1000} s warm-up, ${measureMs / 1000} s measured, a crash every ${(killEveryMs / 1000).toFixed(1)} s; load ${load()}`);
+  console.log(
+    `SWIM on real UDP: ${members} members in ${namespaces} namespace(s) (as many processes, plus one per crashed member: ${victims.length}), ${loss * 100} % loss (nftables), ${warmupMs / 1000} s warm-up, ${measureMs / 1000} s measured, a crash every ${(killEveryMs / 1000).toFixed(1)} s; load ${load()}`,
+  );
   let cluster: RealSwimCluster | undefined;
   let interrupted = false;
   const onSignal = (): void => {
@@ -177,7 +215,14 @@ async function main(): Promise<void> {
   process.on('SIGTERM', onSignal);
   let r: Figures & RealExtra;
   try {
-    cluster = await RealSwimCluster.start({ prefix: `bsr${process.pid % 10000}`, members, namespaces, subnet: '198.18.0.', alone: victims, loss });
+    cluster = await RealSwimCluster.start({
+      prefix: `bsr${process.pid % 10000}`,
+      members,
+      namespaces,
+      subnet: '198.18.0.',
+      alone: victims,
+      loss,
+    });
     r = await real(cluster, victims);
   } finally {
     if (!interrupted) await cluster?.teardown();
@@ -186,17 +231,31 @@ async function main(): Promise<void> {
   const t = performance.now();
   const s = simulated();
   const simS = (performance.now() - t) / 1000;
-  console.log(`real: every member held every other alive ${r.convergedS.toFixed(2)} s after start; load at the end ${loadReal}`);
-  console.log(`real: nftables saw ${r.sentByRule} datagrams in the window and dropped ${r.dropped} (${((100 * r.dropped) / Math.max(1, r.sentByRule)).toFixed(2)} %); ${r.rejected} rejected by the drivers`);
-  console.log(`real: ${r.wireBytesPerMemberPerSec.toFixed(0)} B/s per member on the interfaces (frames: + 42 B of Ethernet/IP/UDP headers over the bridge, + 28 B over lo; drops not counted; ARP and ICMP included), of which ${r.unreachableBytesPerMemberPerSec.toFixed(0)} B/s (IP bytes) are the ${r.unreachables} port-unreachables the kernel sent for probes of crashed members`);
+  console.log(
+    `real: every member held every other alive ${r.convergedS.toFixed(2)} s after start; load at the end ${loadReal}`,
+  );
+  console.log(
+    `real: nftables saw ${r.sentByRule} datagrams in the window and dropped ${r.dropped} (${((100 * r.dropped) / Math.max(1, r.sentByRule)).toFixed(2)} %); ${r.rejected} rejected by the drivers`,
+  );
+  console.log(
+    `real: ${r.wireBytesPerMemberPerSec.toFixed(0)} B/s per member on the interfaces (frames: + 42 B of Ethernet/IP/UDP headers over the bridge, + 28 B over lo; drops not counted; ARP and ICMP included), of which ${r.unreachableBytesPerMemberPerSec.toFixed(0)} B/s (IP bytes) are the ${r.unreachables} port-unreachables the kernel sent for probes of crashed members`,
+  );
   for (const h of r.hosts) {
     const d = h.delta;
     const who = h.names.length === 1 ? h.names[0]! : `${h.names.length} members`;
-    if (h.names.length > 1) console.log(`real: process of ${who}: CPU ${((100 * d.cpuMs) / d.wallMs).toFixed(1)} % of a core, event-loop delay p50 ${d.lagP50Ms.toFixed(1)} ms p99 ${d.lagP99Ms.toFixed(1)} ms max ${d.lagMaxMs.toFixed(1)} ms`);
+    if (h.names.length > 1)
+      console.log(
+        `real: process of ${who}: CPU ${((100 * d.cpuMs) / d.wallMs).toFixed(1)} % of a core, event-loop delay p50 ${d.lagP50Ms.toFixed(1)} ms p99 ${d.lagP99Ms.toFixed(1)} ms max ${d.lagMaxMs.toFixed(1)} ms`,
+      );
   }
   const solo = r.hosts.filter((h) => h.names.length === 1).map((h) => h.delta);
-  if (solo.length > 0) console.log(`real: the ${solo.length} one-member processes (until killed): event-loop delay p99 up to ${Math.max(...solo.map((d) => d.lagP99Ms)).toFixed(1)} ms, max up to ${Math.max(...solo.map((d) => d.lagMaxMs)).toFixed(1)} ms`);
-  console.log(`simulated: the same scenario ${simRuns} times (seeds ${seed}-${seed + simRuns - 1}, 0.2-0.8 ms one-way delay) in ${simS.toFixed(1)} s; load ${load()}`);
+  if (solo.length > 0)
+    console.log(
+      `real: the ${solo.length} one-member processes (until killed): event-loop delay p99 up to ${Math.max(...solo.map((d) => d.lagP99Ms)).toFixed(1)} ms, max up to ${Math.max(...solo.map((d) => d.lagMaxMs)).toFixed(1)} ms`,
+    );
+  console.log(
+    `simulated: the same scenario ${simRuns} times (seeds ${seed}-${seed + simRuns - 1}, 0.2-0.8 ms one-way delay) in ${simS.toFixed(1)} s; load ${load()}`,
+  );
   for (const line of table(r, s)) console.log(line);
 }
 

@@ -38,7 +38,17 @@ function row(label: string, n: number, r: ScenarioResult, realS: number): string
     label.padEnd(10),
     String(n).padStart(5),
     `first dead p50 ${f(pct(r.firstDeadMs, 50))} p99 ${f(pct(r.firstDeadMs, 99))}`,
-    `all dead p50 ${f(pct(r.allDeadMs.filter((x) => !Number.isNaN(x)), 50))} p99 ${f(pct(r.allDeadMs.filter((x) => !Number.isNaN(x)), 99))}${missing ? ` (${missing} of ${r.allDeadMs.length} not everywhere by the end)` : ''}`,
+    `all dead p50 ${f(
+      pct(
+        r.allDeadMs.filter((x) => !Number.isNaN(x)),
+        50,
+      ),
+    )} p99 ${f(
+      pct(
+        r.allDeadMs.filter((x) => !Number.isNaN(x)),
+        99,
+      ),
+    )}${missing ? ` (${missing} of ${r.allDeadMs.length} not everywhere by the end)` : ''}`,
     `false dead ${r.falseDead} judgements of ${r.falseDeadMembers} members in ${hours.toFixed(1)} member-hours (${(r.falseDeadMembers / (r.measuredMs / 3_600_000)).toFixed(1)}/h cluster-wide); suspects ${r.falseSuspect}`,
     `${(r.bytesPerNodePerSec / 1024).toFixed(2)} KiB/s and ${r.datagramsPerNodePerSec.toFixed(1)} datagrams/s per member (mean ${r.meanDatagram.toFixed(0)} B)`,
     `${r.events} events in ${realS.toFixed(0)} s real, load ${loadavg()[0]!.toFixed(1)}`,
@@ -54,7 +64,9 @@ function main(): void {
   const seed = arg('seed', 1);
   const withMemberlist = arg('memberlist', 1) === 1;
   const network = { loss, delayMs: 0.2, jitterMs: 0.6 };
-  console.log(`SWIM simulated: ${loss * 100} % loss, 0.2-0.8 ms one-way delay, ${kills} members crashed over ${measureMs / 1000} s after a ${warmupMs / 1000} s warm-up, seed ${seed}`);
+  console.log(
+    `SWIM simulated: ${loss * 100} % loss, 0.2-0.8 ms one-way delay, ${kills} members crashed over ${measureMs / 1000} s after a ${warmupMs / 1000} s warm-up, seed ${seed}`,
+  );
   for (const n of nodes) {
     const runs: [string, SimTiming | undefined][] = [['herald', undefined]];
     if (withMemberlist) runs.push(['memberlist', memberlistTiming(n)]);
@@ -62,13 +74,24 @@ function main(): void {
       const t = performance.now();
       // The last crash leaves a quarter of the window (at least 5 s) for the news to spread.
       const killEveryMs = Math.floor((measureMs * 0.75) / Math.max(1, kills));
-      const r = runScenario({ nodes: n, seed, network, ...(timing ? { timing } : {}), warmupMs, kills, killEveryMs, measureMs });
+      const r = runScenario({
+        nodes: n,
+        seed,
+        network,
+        ...(timing ? { timing } : {}),
+        warmupMs,
+        kills,
+        killEveryMs,
+        measureMs,
+      });
       console.log(row(label, n, r, (performance.now() - t) / 1000));
     }
   }
   // One Lease per Service (Cilium's L2 announcements): client-go renews every retry period.
   for (const services of [1_000, 10_000, 100_000]) {
-    console.log(`lease/svc  ${String(services).padStart(6)} Services | API writes ${(services / 2).toLocaleString('en')}/s (renew every 2 s) | detection up to 15 s (lease duration) + 2 s retry | 0 bytes between nodes`);
+    console.log(
+      `lease/svc  ${String(services).padStart(6)} Services | API writes ${(services / 2).toLocaleString('en')}/s (renew every 2 s) | detection up to 15 s (lease duration) + 2 s retry | 0 bytes between nodes`,
+    );
   }
 }
 

@@ -47,7 +47,11 @@ export function heraldParser(io: CliIO, waitForStop: () => Promise<void>, setExi
     });
 }
 
-export async function main(argv: readonly string[], io: CliIO = process, waitForStop: () => Promise<void> = signalled): Promise<number> {
+export async function main(
+  argv: readonly string[],
+  io: CliIO = process,
+  waitForStop: () => Promise<void> = signalled,
+): Promise<number> {
   let exitCode = 0;
   const setExit = (code: number): void => {
     exitCode = code;

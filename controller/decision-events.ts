@@ -34,7 +34,8 @@ interface Owed {
 /** A Service's write cannot go ahead: an Event that tells it is not on the server yet. */
 export class EventNotWritten extends Error {}
 
-const keyOf = (uid: string, e: { reason: string; message: string }): string => `${uid}\u0000${e.reason}\u0000${e.message}`;
+const keyOf = (uid: string, e: { reason: string; message: string }): string =>
+  `${uid}\u0000${e.reason}\u0000${e.message}`;
 
 export class DecisionEvents {
   private readonly owed = new Map<string, Owed[]>();
@@ -56,7 +57,8 @@ export class DecisionEvents {
   owe(key: string, events: readonly EventIntent[]): void {
     const list = this.owed.get(key) ?? [];
     for (const e of events) {
-      if (isDecision(e) && !list.some((o) => o.e.reason === e.reason && o.e.message === e.message)) list.push({ e, pending: undefined });
+      if (isDecision(e) && !list.some((o) => o.e.reason === e.reason && o.e.message === e.message))
+        list.push({ e, pending: undefined });
     }
     if (list.length > 0) this.owed.set(key, list);
   }
@@ -74,10 +76,15 @@ export class DecisionEvents {
         // A write still in flight from an earlier sync is awaited again, never repeated.
         o.pending ??= this.deps.record(ref, o.e);
         const done = await this.within(o.pending);
-        if (done === 'timeout') throw new EventNotWritten(`the ${o.e.reason} Event for ${key} is not written yet; its status write waits for it`);
+        if (done === 'timeout')
+          throw new EventNotWritten(
+            `the ${o.e.reason} Event for ${key} is not written yet; its status write waits for it`,
+          );
         if (!done) {
           o.pending = undefined;
-          throw new EventNotWritten(`the ${o.e.reason} Event for ${key} could not be written; its status write waits for it`);
+          throw new EventNotWritten(
+            `the ${o.e.reason} Event for ${key} could not be written; its status write waits for it`,
+          );
         }
       }
       list.splice(list.indexOf(o), 1);

@@ -35,7 +35,11 @@ function intentFor(reason: string, message: string): EventIntent {
   return { type: 'Warning', reason: 'AllocationFailed', message: `${reason}: ${message}` };
 }
 
-export function missingEvents(services: readonly (ServiceObject & KubeObject)[], seen: readonly SeenEvent[], opts: RederiveOptions): { ref: ObjectReference; e: EventIntent }[] {
+export function missingEvents(
+  services: readonly (ServiceObject & KubeObject)[],
+  seen: readonly SeenEvent[],
+  opts: RederiveOptions,
+): { ref: ObjectReference; e: EventIntent }[] {
   const byUid = new Map<string, SeenEvent[]>();
   for (const e of seen) byUid.set(e.uid, [...(byUid.get(e.uid) ?? []), e]);
   const out: { ref: ObjectReference; e: EventIntent }[] = [];
@@ -59,9 +63,16 @@ export async function listControllerEvents(client: KubeClient, log: Logger): Pro
     const list = await client.listAll(EVENTS, { fieldSelector: 'involvedObject.kind=Service', limit: 500 });
     return list.items
       .filter((e) => (e['source'] as { component?: string } | undefined)?.component === CONTROLLER_NAME)
-      .map((e) => ({ uid: String((e['involvedObject'] as { uid?: string } | undefined)?.uid ?? ''), reason: String(e['reason'] ?? ''), message: String(e['message'] ?? '') }));
+      .map((e) => ({
+        uid: String((e['involvedObject'] as { uid?: string } | undefined)?.uid ?? ''),
+        reason: String(e['reason'] ?? ''),
+        message: String(e['message'] ?? ''),
+      }));
   } catch (err) {
-    log.warn('cannot list Events; lost ones are not re-derived this time', { event: 'eventListFailed', error: errorMessage(err) });
+    log.warn('cannot list Events; lost ones are not re-derived this time', {
+      event: 'eventListFailed',
+      error: errorMessage(err),
+    });
     return undefined;
   }
 }

@@ -56,9 +56,16 @@ export interface RunningController {
 export async function checkLoadBalancerClass(client: KubeClient, lbClass: string, log: Logger): Promise<void> {
   const v = await client.serverVersion();
   if (v.major === 1 && v.minor < 21) {
-    throw new HeraldError('Unsupported', `--lb-class ${lbClass}: the API server (${v.gitVersion}) has no spec.loadBalancerClass (Kubernetes 1.21 or newer), so no Service can name a class and this controller would serve nothing; run without --lb-class or upgrade the cluster`);
+    throw new HeraldError(
+      'Unsupported',
+      `--lb-class ${lbClass}: the API server (${v.gitVersion}) has no spec.loadBalancerClass (Kubernetes 1.21 or newer), so no Service can name a class and this controller would serve nothing; run without --lb-class or upgrade the cluster`,
+    );
   }
-  if (v.major === 1 && v.minor === 21) log.warn('--lb-class needs the ServiceLoadBalancerClass feature gate on Kubernetes 1.21; without it Services cannot name a class', { server: v.gitVersion, lbClass });
+  if (v.major === 1 && v.minor === 21)
+    log.warn(
+      '--lb-class needs the ServiceLoadBalancerClass feature gate on Kubernetes 1.21; without it Services cannot name a class',
+      { server: v.gitVersion, lbClass },
+    );
 }
 
 export async function runController(opts: ControllerMainOptions): Promise<RunningController> {
@@ -70,13 +77,23 @@ export async function runController(opts: ControllerMainOptions): Promise<Runnin
   let leading = !opts.leaderElect;
   const sec = opts.metricsSecurity;
   const secure = sec
-    ? await secureMetrics({ client: opts.client, clock, logger: log.child({ component: 'metrics' }), commonName: CONTROLLER_NAME, dnsNames: metricsServiceNames(`${CONTROLLER_NAME}-metrics`, opts.namespace), ...(opts.metricsHost ? { host: opts.metricsHost } : {}), ...(sec.certFile !== undefined ? { certFile: sec.certFile } : {}), ...(sec.keyFile !== undefined ? { keyFile: sec.keyFile } : {}) })
+    ? await secureMetrics({
+        client: opts.client,
+        clock,
+        logger: log.child({ component: 'metrics' }),
+        commonName: CONTROLLER_NAME,
+        dnsNames: metricsServiceNames(`${CONTROLLER_NAME}-metrics`, opts.namespace),
+        ...(opts.metricsHost ? { host: opts.metricsHost } : {}),
+        ...(sec.certFile !== undefined ? { certFile: sec.certFile } : {}),
+        ...(sec.keyFile !== undefined ? { keyFile: sec.keyFile } : {}),
+      })
     : undefined;
   const ops = await startOpsServer({
     registry,
     port: opts.metricsPort,
     ...(opts.metricsHost ? { host: opts.metricsHost } : {}),
-    ...(secure ? { secure } : {}), ...(opts.healthPort !== undefined ? { healthPort: opts.healthPort } : {}),
+    ...(secure ? { secure } : {}),
+    ...(opts.healthPort !== undefined ? { healthPort: opts.healthPort } : {}),
     logger: log,
     // A standby is ready (it can take over at once); the active controller once its caches
     // are synced and its start-up replay is done.
@@ -86,7 +103,14 @@ export async function runController(opts: ControllerMainOptions): Promise<Runnin
     },
   });
   const make = (): Controller =>
-    new Controller({ client: opts.client, clock, logger: log, registry, namespace: opts.namespace, ...(opts.lbClass !== undefined ? { lbClass: opts.lbClass } : {}) });
+    new Controller({
+      client: opts.client,
+      clock,
+      logger: log,
+      registry,
+      namespace: opts.namespace,
+      ...(opts.lbClass !== undefined ? { lbClass: opts.lbClass } : {}),
+    });
 
   let resolveDone: (why: 'stopped' | 'lostLeadership') => void = () => undefined;
   const done = new Promise<'stopped' | 'lostLeadership'>((r) => (resolveDone = r));
@@ -99,7 +123,12 @@ export async function runController(opts: ControllerMainOptions): Promise<Runnin
       await ops.close();
       resolveDone('stopped');
     });
-    return { metricsPort: ops.port, ...(ops.healthPort !== undefined ? { healthPort: ops.healthPort } : {}), current: () => controller, done };
+    return {
+      metricsPort: ops.port,
+      ...(ops.healthPort !== undefined ? { healthPort: ops.healthPort } : {}),
+      current: () => controller,
+      done,
+    };
   }
 
   let stopping = false;
@@ -116,7 +145,9 @@ export async function runController(opts: ControllerMainOptions): Promise<Runnin
     onStartedLeading: () => {
       leading = true;
       controller = make();
-      controller.start().catch((err: unknown) => log.error('controller failed to start', { event: 'startFailed', error: String(err) }));
+      controller
+        .start()
+        .catch((err: unknown) => log.error('controller failed to start', { event: 'startFailed', error: String(err) }));
     },
     onStoppedLeading: () => {
       const was = controller;
@@ -141,5 +172,10 @@ export async function runController(opts: ControllerMainOptions): Promise<Runnin
     await ops.close();
     resolveDone('stopped');
   });
-  return { metricsPort: ops.port, ...(ops.healthPort !== undefined ? { healthPort: ops.healthPort } : {}), current: () => controller, done };
+  return {
+    metricsPort: ops.port,
+    ...(ops.healthPort !== undefined ? { healthPort: ops.healthPort } : {}),
+    current: () => controller,
+    done,
+  };
 }

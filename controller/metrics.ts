@@ -29,7 +29,13 @@ function saturate(n: bigint): number {
 }
 
 /** A gauge per pool and family, filled at scrape time from one side of the pool counts. */
-function poolGauge(registry: Registry, sources: MetricSources, name: string, help: string, value: (f: FamilyStats) => bigint): Gauge {
+function poolGauge(
+  registry: Registry,
+  sources: MetricSources,
+  name: string,
+  help: string,
+  value: (f: FamilyStats) => bigint,
+): Gauge {
   const g: Gauge = new Gauge({
     name,
     help,
@@ -37,15 +43,28 @@ function poolGauge(registry: Registry, sources: MetricSources, name: string, hel
     registers: [registry],
     collect: () => {
       g.reset();
-      for (const [pool, stats] of sources.pools()) for (const family of ['IPv4', 'IPv6'] as const) g.set({ pool, family }, saturate(value(stats[family])));
+      for (const [pool, stats] of sources.pools())
+        for (const family of ['IPv4', 'IPv6'] as const) g.set({ pool, family }, saturate(value(stats[family])));
     },
   });
   return g;
 }
 
 export function makeMetrics(registry: Registry, sources: MetricSources): Metrics {
-  poolGauge(registry, sources, 'herald_pool_addresses_total', 'Usable addresses per pool and family (saturates above 2^53)', (f) => f.assigned + f.available);
-  poolGauge(registry, sources, 'herald_pool_addresses_in_use', 'Addresses in use per pool and family', (f) => f.assigned);
+  poolGauge(
+    registry,
+    sources,
+    'herald_pool_addresses_total',
+    'Usable addresses per pool and family (saturates above 2^53)',
+    (f) => f.assigned + f.available,
+  );
+  poolGauge(
+    registry,
+    sources,
+    'herald_pool_addresses_in_use',
+    'Addresses in use per pool and family',
+    (f) => f.assigned,
+  );
   const pending: Gauge = new Gauge({
     name: 'herald_controller_service_pending',
     help: '1 for each LoadBalancer Service Herald serves that holds no address, with the reason (the AddressAssigned condition)',
@@ -57,10 +76,28 @@ export function makeMetrics(registry: Registry, sources: MetricSources): Metrics
     },
   });
   return {
-    allocations: new Counter({ name: 'herald_controller_allocations_total', help: 'Services given addresses', registers: [registry] }),
-    failures: new Counter({ name: 'herald_controller_allocation_failures_total', help: 'Failed allocations by reason', labelNames: ['reason'], registers: [registry] }),
-    reconcileSeconds: new Histogram({ name: 'herald_controller_reconcile_duration_seconds', help: 'Time to reconcile one Service', buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5], registers: [registry] }),
-    queueDepth: new Gauge({ name: 'herald_controller_queue_depth', help: 'Service keys waiting', registers: [registry] }),
+    allocations: new Counter({
+      name: 'herald_controller_allocations_total',
+      help: 'Services given addresses',
+      registers: [registry],
+    }),
+    failures: new Counter({
+      name: 'herald_controller_allocation_failures_total',
+      help: 'Failed allocations by reason',
+      labelNames: ['reason'],
+      registers: [registry],
+    }),
+    reconcileSeconds: new Histogram({
+      name: 'herald_controller_reconcile_duration_seconds',
+      help: 'Time to reconcile one Service',
+      buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+      registers: [registry],
+    }),
+    queueDepth: new Gauge({
+      name: 'herald_controller_queue_depth',
+      help: 'Service keys waiting',
+      registers: [registry],
+    }),
     config: registerConfigMetrics(registry),
   };
 }

@@ -20,7 +20,8 @@ export interface DesiredCondition {
 
 export interface EventIntent {
   readonly type: 'Normal' | 'Warning';
-  readonly reason: 'IPAllocated' | 'AllocationFailed' | 'IPNotInPool' | 'IPConflict' | 'IPReleased' | 'MetalLBAnnotation';
+  readonly reason:
+    'IPAllocated' | 'AllocationFailed' | 'IPNotInPool' | 'IPConflict' | 'IPReleased' | 'MetalLBAnnotation';
   readonly message: string;
 }
 
@@ -61,13 +62,23 @@ export function reconcileService(view: ServiceView, allocator: Allocator): Desir
     const gave = view.currentPool !== undefined && (view.currentIPs.length > 0 || view.heraldCondition);
     const ips = had?.ips ?? (gave ? view.currentIPs : []);
     const what = ips.length > 0 ? list(ips) : `its addresses from pool "${view.currentPool ?? ''}"`;
-    const why = view.managed.reason === 'notLoadBalancer' ? 'the Service is no longer of type LoadBalancer' : 'the Service now names another loadBalancerClass';
-    const events: EventIntent[] = (had || gave) && view.managed.reason !== 'deleted' ? [{ type: 'Normal', reason: 'IPReleased', message: `released ${what}: ${why}` }] : [];
+    const why =
+      view.managed.reason === 'notLoadBalancer'
+        ? 'the Service is no longer of type LoadBalancer'
+        : 'the Service now names another loadBalancerClass';
+    const events: EventIntent[] =
+      (had || gave) && view.managed.reason !== 'deleted'
+        ? [{ type: 'Normal', reason: 'IPReleased', message: `released ${what}: ${why}` }]
+        : [];
     return { kind: 'unmanaged', clearStatus: had !== undefined || view.currentPool !== undefined, events };
   }
   const events: EventIntent[] = [];
   if (view.metallbAnnotations.length > 0) {
-    events.push({ type: 'Normal', reason: 'MetalLBAnnotation', message: `honouring MetalLB annotation(s) ${view.metallbAnnotations.join(', ')}; Herald's herald.dev/ names are preferred` });
+    events.push({
+      type: 'Normal',
+      reason: 'MetalLBAnnotation',
+      message: `honouring MetalLB annotation(s) ${view.metallbAnnotations.join(', ')}; Herald's herald.dev/ names are preferred`,
+    });
   }
   if ('invalid' in view.request) {
     allocator.release(view.key);
@@ -75,15 +86,30 @@ export function reconcileService(view: ServiceView, allocator: Allocator): Desir
       kind: 'managed',
       ips: [],
       pool: undefined,
-      condition: { type: SERVICE_CONDITION_ADDRESS_ASSIGNED, status: 'False', reason: 'InvalidRequest', message: view.request.invalid },
-      events: [...events, { type: 'Warning', reason: 'AllocationFailed', message: `InvalidRequest: ${view.request.invalid}` }],
+      condition: {
+        type: SERVICE_CONDITION_ADDRESS_ASSIGNED,
+        status: 'False',
+        reason: 'InvalidRequest',
+        message: view.request.invalid,
+      },
+      events: [
+        ...events,
+        { type: 'Warning', reason: 'AllocationFailed', message: `InvalidRequest: ${view.request.invalid}` },
+      ],
       result: 'failed',
     };
   }
-  const r = allocator.assign(view.request, { ips: view.currentIPs, ...(view.currentPool !== undefined ? { pool: view.currentPool } : {}) });
+  const r = allocator.assign(view.request, {
+    ips: view.currentIPs,
+    ...(view.currentPool !== undefined ? { pool: view.currentPool } : {}),
+  });
   if (!r.ok) {
     // Waiting for another Service's status to be cleared is not worth a Warning: it ends by itself.
-    const failed: EventIntent = { type: 'Warning', reason: 'AllocationFailed', message: `${r.reason}: ${r.message}${r.pool ? ` (pool "${r.pool}")` : ''}` };
+    const failed: EventIntent = {
+      type: 'Warning',
+      reason: 'AllocationFailed',
+      message: `${r.reason}: ${r.message}${r.pool ? ` (pool "${r.pool}")` : ''}`,
+    };
     return {
       kind: 'managed',
       ips: [],
@@ -94,21 +120,41 @@ export function reconcileService(view: ServiceView, allocator: Allocator): Desir
     };
   }
   if (r.conflict) {
-    events.push({ type: 'Warning', reason: 'IPConflict', message: `${list(r.conflict.ips)} is held by ${r.conflict.holder} (${r.conflict.reason}); assigned ${list(r.ips)} instead` });
+    events.push({
+      type: 'Warning',
+      reason: 'IPConflict',
+      message: `${list(r.conflict.ips)} is held by ${r.conflict.holder} (${r.conflict.reason}); assigned ${list(r.ips)} instead`,
+    });
   }
   if (!sameIPs(r.ips, view.currentIPs)) {
-    events.push({ type: 'Normal', reason: 'IPAllocated', message: `assigned ${list(r.ips)} from pool "${r.pool ?? ''}"` });
+    events.push({
+      type: 'Normal',
+      reason: 'IPAllocated',
+      message: `assigned ${list(r.ips)} from pool "${r.pool ?? ''}"`,
+    });
   }
   if (r.notInPool) {
     const message = `${list(r.ips)} ${r.ips.length > 1 ? 'are' : 'is'} no longer in a pool that serves this Service; kept until the Service or the pools change`;
     events.push({ type: 'Warning', reason: 'IPNotInPool', message });
-    return { kind: 'managed', ips: r.ips, pool: r.pool, condition: { type: SERVICE_CONDITION_ADDRESS_ASSIGNED, status: 'True', reason: 'IPNotInPool', message }, events, result: 'notInPool' };
+    return {
+      kind: 'managed',
+      ips: r.ips,
+      pool: r.pool,
+      condition: { type: SERVICE_CONDITION_ADDRESS_ASSIGNED, status: 'True', reason: 'IPNotInPool', message },
+      events,
+      result: 'notInPool',
+    };
   }
   return {
     kind: 'managed',
     ips: r.ips,
     pool: r.pool,
-    condition: { type: SERVICE_CONDITION_ADDRESS_ASSIGNED, status: 'True', reason: 'Assigned', message: `${list(r.ips)} from pool "${r.pool ?? ''}"` },
+    condition: {
+      type: SERVICE_CONDITION_ADDRESS_ASSIGNED,
+      status: 'True',
+      reason: 'Assigned',
+      message: `${list(r.ips)} from pool "${r.pool ?? ''}"`,
+    },
     events,
     result: 'assigned',
   };

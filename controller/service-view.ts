@@ -3,8 +3,22 @@
  * responsible for it, its allocation request, and the addresses its status already shows.
  * Bad input (an unparsable annotation) becomes a reason, never a throw.
  */
-import { ADDRESS_POOL, ALLOW_SHARED_IP, IP_ALLOCATED_FROM_POOL, LOAD_BALANCER_IPS, SERVICE_CONDITION_ADDRESS_ASSIGNED, readAnnotation } from '../src/api/annotations.js';
-import { ingressIPs, responsibility, serviceKey, trafficPolicy, type NotResponsible, type ServiceObject } from '../src/api/service.js';
+import {
+  ADDRESS_POOL,
+  ALLOW_SHARED_IP,
+  IP_ALLOCATED_FROM_POOL,
+  LOAD_BALANCER_IPS,
+  SERVICE_CONDITION_ADDRESS_ASSIGNED,
+  readAnnotation,
+} from '../src/api/annotations.js';
+import {
+  ingressIPs,
+  responsibility,
+  serviceKey,
+  trafficPolicy,
+  type NotResponsible,
+  type ServiceObject,
+} from '../src/api/service.js';
 import type { Labels } from '../src/config/label-selector.js';
 import { tryParseIP, type IP, type IPFamily } from '../src/net/ip.js';
 import type { FamilyPolicy, ServiceRequest } from './allocator/types.js';
@@ -43,7 +57,9 @@ export function viewService(svc: ServiceObject, namespaceLabels: Labels, opts: {
   const annotations = svc.metadata.annotations ?? {};
   const currentIPs = ingressIPs(svc.status);
   const currentPool = annotations[IP_ALLOCATED_FROM_POOL];
-  const managed: ServiceView['managed'] = svc.metadata.deletionTimestamp ? { yes: false, reason: 'deleted' } : responsibility(spec, opts.lbClass);
+  const managed: ServiceView['managed'] = svc.metadata.deletionTimestamp
+    ? { yes: false, reason: 'deleted' }
+    : responsibility(spec, opts.lbClass);
 
   const metallb: string[] = [];
   const pool = readAnnotation(annotations, ADDRESS_POOL);
@@ -57,7 +73,9 @@ export function viewService(svc: ServiceObject, namespaceLabels: Labels, opts: {
     name: svc.metadata.name,
     managed,
     currentIPs,
-    heraldCondition: (svc.status?.conditions ?? []).some((c) => (c as { type?: unknown } | null)?.type === SERVICE_CONDITION_ADDRESS_ASSIGNED),
+    heraldCondition: (svc.status?.conditions ?? []).some(
+      (c) => (c as { type?: unknown } | null)?.type === SERVICE_CONDITION_ADDRESS_ASSIGNED,
+    ),
     ...(currentPool !== undefined ? { currentPool } : {}),
     metallbAnnotations: metallb,
   };
@@ -67,19 +85,25 @@ export function viewService(svc: ServiceObject, namespaceLabels: Labels, opts: {
   if (ipsAnn) requestedText.push(...splitList(ipsAnn.value));
   if (spec.loadBalancerIP) {
     if (requestedText.length > 0 && !requestedText.includes(spec.loadBalancerIP)) {
-      return invalid(`spec.loadBalancerIP ${spec.loadBalancerIP} disagrees with annotation ${ipsAnn!.from} "${ipsAnn!.value}"`);
+      return invalid(
+        `spec.loadBalancerIP ${spec.loadBalancerIP} disagrees with annotation ${ipsAnn!.from} "${ipsAnn!.value}"`,
+      );
     }
     if (requestedText.length === 0) requestedText.push(spec.loadBalancerIP);
   }
   const requestedIPs: IP[] = [];
   for (const t of requestedText) {
     const ip = tryParseIP(t);
-    if (!ip) return invalid(`${ipsAnn && ipsAnn.value.includes(t) ? `annotation ${ipsAnn.from}` : 'spec.loadBalancerIP'}: "${t}" is not an IP address`);
+    if (!ip)
+      return invalid(
+        `${ipsAnn && ipsAnn.value.includes(t) ? `annotation ${ipsAnn.from}` : 'spec.loadBalancerIP'}: "${t}" is not an IP address`,
+      );
     requestedIPs.push(ip);
   }
   const families = (spec.ipFamilies ?? []).filter((f): f is IPFamily => f === 'IPv4' || f === 'IPv6');
   const policy = (spec.ipFamilyPolicy ?? 'SingleStack') as FamilyPolicy;
-  if (!['SingleStack', 'PreferDualStack', 'RequireDualStack'].includes(policy)) return invalid(`spec.ipFamilyPolicy "${policy}" is not supported`);
+  if (!['SingleStack', 'PreferDualStack', 'RequireDualStack'].includes(policy))
+    return invalid(`spec.ipFamilyPolicy "${policy}" is not supported`);
   if (pool && pool.value.trim() === '') return invalid(`annotation ${pool.from} is empty`);
   const request: ServiceRequest = {
     key,

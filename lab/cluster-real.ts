@@ -12,14 +12,36 @@ import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { systemClock } from '../src/core/clock.js';
 import type { Logger, LogFields } from '../src/core/logger.js';
-import { ENDPOINT_SLICES, EVENTS, heraldResource, Informer, KubeClient, LEASES, NODES, PODS, SECRETS, SERVICES, type ResourceType } from '../src/k8s/index.js';
+import {
+  ENDPOINT_SLICES,
+  EVENTS,
+  heraldResource,
+  Informer,
+  KubeClient,
+  LEASES,
+  NODES,
+  PODS,
+  SECRETS,
+  SERVICES,
+  type ResourceType,
+} from '../src/k8s/index.js';
 import type { LabCluster, LabObj, LabView } from './cluster.js';
 import { applyWithClient, forwardUnixSocket, kubeconfigWithToken, requestToken } from './real-api.js';
 import { KUBE_DIR } from './names.js';
 import { startScheduler } from './scheduler.js';
 
-
-const HERALD_KINDS = ['ServiceL2Status', 'ServiceBGPStatus', 'BGPNodeStatus', 'BGPSessionState', 'IPAddressPool', 'L2Advertisement', 'BGPAdvertisement', 'BGPPeer', 'BFDProfile', 'Community'];
+const HERALD_KINDS = [
+  'ServiceL2Status',
+  'ServiceBGPStatus',
+  'BGPNodeStatus',
+  'BGPSessionState',
+  'IPAddressPool',
+  'L2Advertisement',
+  'BGPAdvertisement',
+  'BGPPeer',
+  'BFDProfile',
+  'Community',
+];
 
 /** Store resource name -> what to watch (and where). */
 function mirrored(heraldNamespace: string): Map<string, { type: ResourceType; namespace?: string }> {
@@ -42,13 +64,24 @@ function mirrored(heraldNamespace: string): Map<string, { type: ResourceType; na
 /** Runs scripts/kube-up.sh; its stdout, or an error with the end of its stderr. */
 function kubeUp(root: string, args: string[], env: Record<string, string>): Promise<string> {
   return new Promise((resolve, reject) => {
-    const p = spawn('sh', [join(root, 'scripts', 'kube-up.sh'), ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+    const p = spawn('sh', [join(root, 'scripts', 'kube-up.sh'), ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...env },
+    });
     let out = '';
     let err = '';
     p.stdout.on('data', (d: Buffer) => (out += d.toString()));
     p.stderr.on('data', (d: Buffer) => (err += d.toString()));
     p.on('error', reject);
-    p.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`scripts/kube-up.sh ${args[0] ?? ''} failed (exit ${String(code)}): ${err.trim().split('\n').slice(-15).join('\n')}`))));
+    p.on('close', (code) =>
+      code === 0
+        ? resolve(out)
+        : reject(
+            new Error(
+              `scripts/kube-up.sh ${args[0] ?? ''} failed (exit ${String(code)}): ${err.trim().split('\n').slice(-15).join('\n')}`,
+            ),
+          ),
+    );
   });
 }
 
@@ -62,10 +95,18 @@ export function kubePids(dir: string): number[] {
 }
 
 function lineLogger(log: (msg: string) => void, base: LogFields = {}): Logger {
-  const at = (level: string) => (message: string, fields: LogFields = {}): void => {
-    if (level !== 'debug') log(`${level} ${message} ${JSON.stringify({ ...base, ...fields })}`);
+  const at =
+    (level: string) =>
+    (message: string, fields: LogFields = {}): void => {
+      if (level !== 'debug') log(`${level} ${message} ${JSON.stringify({ ...base, ...fields })}`);
+    };
+  return {
+    error: at('error'),
+    warn: at('warn'),
+    info: at('info'),
+    debug: at('debug'),
+    child: (f) => lineLogger(log, { ...base, ...f }),
   };
-  return { error: at('error'), warn: at('warn'), info: at('info'), debug: at('debug'), child: (f) => lineLogger(log, { ...base, ...f }) };
 }
 
 export interface RealClusterOptions {
@@ -80,8 +121,17 @@ export interface RealClusterOptions {
 
 export async function startRealCluster(o: RealClusterOptions): Promise<LabCluster> {
   const dir = join(o.stateDir, KUBE_DIR);
-  const out = await kubeUp(o.root, ['start', dir], { HERALD_KUBE_WORKLOADS: '1', ...(o.port !== 0 ? { HERALD_KUBE_API_PORT: String(o.port) } : {}) });
-  const env = new Map(out.split('\n').flatMap((l) => (/^[A-Z_]+=/.test(l) ? [[l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)] as const] : [])));
+  const out = await kubeUp(o.root, ['start', dir], {
+    HERALD_KUBE_WORKLOADS: '1',
+    ...(o.port !== 0 ? { HERALD_KUBE_API_PORT: String(o.port) } : {}),
+  });
+  const env = new Map(
+    out
+      .split('\n')
+      .flatMap((l) =>
+        /^[A-Z_]+=/.test(l) ? [[l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)] as const] : [],
+      ),
+  );
   const url = env.get('HERALD_KUBE_URL');
   const kubeconfigPath = env.get('KUBECONFIG');
   const stopPlane = (): Promise<void> => kubeUp(o.root, ['stop', dir], {}).then(() => undefined);
@@ -98,7 +148,10 @@ export async function startRealCluster(o: RealClusterOptions): Promise<LabCluste
 }
 
 /** The lab's side of a started control plane: its client, socket forwarder, informers and scheduler. */
-async function connect(o: RealClusterOptions, plane: { url: string; adminKubeconfig: string; stopPlane: () => Promise<void> }): Promise<LabCluster> {
+async function connect(
+  o: RealClusterOptions,
+  plane: { url: string; adminKubeconfig: string; stopPlane: () => Promise<void> },
+): Promise<LabCluster> {
   const { url, adminKubeconfig, stopPlane } = plane;
   const dir = join(o.stateDir, KUBE_DIR);
   const admin = KubeClient.fromString(adminKubeconfig, { userAgent: 'herald-lab' });
@@ -109,7 +162,14 @@ async function connect(o: RealClusterOptions, plane: { url: string; adminKubecon
   const informers = new Map<string, Informer>();
   const logger = lineLogger(o.log, { component: 'lab-informer' });
   for (const [resource, w] of mirrored(o.heraldNamespace)) {
-    const inf = new Informer({ client: admin, type: w.type, clock: systemClock(), logger: logger.child({ resource }), ...(w.namespace ? { namespace: w.namespace } : {}), resyncMs: 0 });
+    const inf = new Informer({
+      client: admin,
+      type: w.type,
+      clock: systemClock(),
+      logger: logger.child({ resource }),
+      ...(w.namespace ? { namespace: w.namespace } : {}),
+      resyncMs: 0,
+    });
     const fire = (): void => {
       for (const l of listeners.get(resource) ?? []) l();
     };
@@ -123,7 +183,18 @@ async function connect(o: RealClusterOptions, plane: { url: string; adminKubecon
     for (const [, i] of which) i.start();
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`the lab's watches did not sync within 60 s: ${which.filter(([, i]) => !i.hasSynced()).map(([r]) => r).join(', ')}`)), 60_000);
+      timer = setTimeout(
+        () =>
+          reject(
+            new Error(
+              `the lab's watches did not sync within 60 s: ${which
+                .filter(([, i]) => !i.hasSynced())
+                .map(([r]) => r)
+                .join(', ')}`,
+            ),
+          ),
+        60_000,
+      );
     });
     await Promise.race([Promise.all(which.map(([, i]) => i.waitForSync())), late]).finally(() => clearTimeout(timer));
   };
@@ -153,10 +224,12 @@ async function connect(o: RealClusterOptions, plane: { url: string; adminKubecon
     socket: o.socket,
     apply: async (objects) => {
       const failed = (await applyWithClient(admin, objects)).filter((r) => !r.ok).map((r) => `${r.ref}: ${r.message}`);
-      if (objects.some((x) => x['kind'] === 'CustomResourceDefinition') && herald.some(([, i]) => !i.hasSynced())) await startAll(herald);
+      if (objects.some((x) => x['kind'] === 'CustomResourceDefinition') && herald.some(([, i]) => !i.hasSynced()))
+        await startAll(herald);
       return failed;
     },
-    writeServiceAccountKubeconfig: async (path, ns, name) => writeFileSync(path, kubeconfigWithToken(admin, await requestToken(admin, ns, name), ns), { mode: 0o600 }),
+    writeServiceAccountKubeconfig: async (path, ns, name) =>
+      writeFileSync(path, kubeconfigWithToken(admin, await requestToken(admin, ns, name), ns), { mode: 0o600 }),
     writeAdminKubeconfig: (path) => writeFileSync(path, adminKubeconfig, { mode: 0o600 }),
     writePodStatus: async (ns, name, status) => {
       await admin.patch(PODS, ns, name, { status }, { status: true });

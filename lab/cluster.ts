@@ -16,7 +16,17 @@ import { KubeClient } from '../src/k8s/index.js';
 export type { LabKubernetes } from './names.js';
 
 type Rec = Record<string, unknown>;
-export type LabObj = Rec & { metadata: { name: string; namespace?: string; uid?: string; labels?: Record<string, string>; annotations?: Record<string, string>; deletionTimestamp?: string; creationTimestamp?: string } };
+export type LabObj = Rec & {
+  metadata: {
+    name: string;
+    namespace?: string;
+    uid?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    deletionTimestamp?: string;
+    creationTimestamp?: string;
+  };
+};
 
 /** What the lab reads: current objects by store resource name, and a signal when they change. */
 export interface LabView {
@@ -64,7 +74,12 @@ export function storeView(store: Store): LabView {
 
 /** Herald's embedded API server in this process (RBAC enforced, its controllers on). */
 export async function startEmbeddedCluster(o: { port: number; socket: string }): Promise<LabCluster> {
-  const server: ApiServer = await startApiServer({ port: o.port, enforceRbac: true, unixSocket: o.socket, controllers: true });
+  const server: ApiServer = await startApiServer({
+    port: o.port,
+    enforceRbac: true,
+    unixSocket: o.socket,
+    controllers: true,
+  });
   const store = server.core.store;
   const pods = server.core.registry.lookup('', 'v1', 'pods')!;
   const view = storeView(store);
@@ -74,8 +89,14 @@ export async function startEmbeddedCluster(o: { port: number; socket: string }):
     view,
     admin: KubeClient.fromString(server.kubeconfig()),
     socket: o.socket,
-    apply: (objects) => Promise.resolve(applyObjects(server.core, [...objects]).filter((r) => !r.ok).map((r) => `${r.ref}: ${r.message}`)),
-    writeServiceAccountKubeconfig: (path, ns, name) => Promise.resolve(server.writeKubeconfig(path, server.serviceAccountToken(ns, name), ns)),
+    apply: (objects) =>
+      Promise.resolve(
+        applyObjects(server.core, [...objects])
+          .filter((r) => !r.ok)
+          .map((r) => `${r.ref}: ${r.message}`),
+      ),
+    writeServiceAccountKubeconfig: (path, ns, name) =>
+      Promise.resolve(server.writeKubeconfig(path, server.serviceAccountToken(ns, name), ns)),
     writeAdminKubeconfig: (path) => writeFileSync(path, server.kubeconfig(), { mode: 0o600 }),
     writePodStatus: (ns, name, status) => {
       const pod = store.get('pods', ns, name);

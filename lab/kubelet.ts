@@ -18,7 +18,15 @@ import type { LabCluster } from './cluster.js';
 import { SERVICE_NAME_LABEL } from '../src/api/names.js';
 
 type Rec = Record<string, unknown>;
-type Obj = Rec & { metadata: { name: string; namespace?: string; uid?: string; labels?: Record<string, string>; deletionTimestamp?: string } };
+type Obj = Rec & {
+  metadata: {
+    name: string;
+    namespace?: string;
+    uid?: string;
+    labels?: Record<string, string>;
+    deletionTimestamp?: string;
+  };
+};
 const rec = (v: unknown): Rec => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Rec) : {});
 const arr = (v: unknown): Rec[] => (Array.isArray(v) ? (v as Rec[]) : []);
 const keyOf = (o: Obj): string => `${o.metadata.namespace ?? ''}/${o.metadata.name}`;
@@ -63,7 +71,10 @@ export function startKubelets(cluster: LabCluster, agents: readonly NodeAgent[],
       if (slot === undefined) return [];
       m.set(pod.metadata.uid ?? '', slot);
     }
-    return [`${POD_V4_PREFIX}.${16 * a.index + 1 + slot}`, `${POD_V6_PREFIX}:${a.index + 1}::${(slot + 1).toString(16)}`];
+    return [
+      `${POD_V4_PREFIX}.${16 * a.index + 1 + slot}`,
+      `${POD_V6_PREFIX}:${a.index + 1}::${(slot + 1).toString(16)}`,
+    ];
   };
 
   const sync = (): void => {
@@ -82,7 +93,10 @@ export function startKubelets(cluster: LabCluster, agents: readonly NodeAgent[],
       announced.set(k, (announced.get(k) ?? new Set()).add(s['node']));
     }
     // BGP: either status kind (the speakers' --service-status).
-    for (const [k, nodes] of bgpAnnouncers(view.list('servicebgpstatuses.herald.dev'), view.list('bgpnodestatuses.herald.dev'))) {
+    for (const [k, nodes] of bgpAnnouncers(
+      view.list('servicebgpstatuses.herald.dev'),
+      view.list('bgpnodestatuses.herald.dev'),
+    )) {
       for (const node of nodes.keys()) announced.set(k, (announced.get(k) ?? new Set()).add(node));
     }
     for (const a of agents) {
@@ -98,10 +112,16 @@ export function startKubelets(cluster: LabCluster, agents: readonly NodeAgent[],
         const ips = ipsOf(a, pod);
         if (ips.length === 0) continue;
         const ports = new Set<number>();
-        for (const c of arr(rec(pod['spec'])['containers'])) for (const p of arr(c['ports'])) if (typeof p['containerPort'] === 'number') ports.add(p['containerPort']);
+        for (const c of arr(rec(pod['spec'])['containers']))
+          for (const p of arr(c['ports'])) if (typeof p['containerPort'] === 'number') ports.add(p['containerPort']);
         for (const s of services) {
           const sel = rec(rec(s['spec'])['selector']) as Record<string, string>;
-          if (s.metadata.namespace !== pod.metadata.namespace || Object.keys(sel).length === 0 || !Object.entries(sel).every(([k, v]) => pod.metadata.labels?.[k] === v)) continue;
+          if (
+            s.metadata.namespace !== pod.metadata.namespace ||
+            Object.keys(sel).length === 0 ||
+            !Object.entries(sel).every(([k, v]) => pod.metadata.labels?.[k] === v)
+          )
+            continue;
           for (const sp of arr(rec(s['spec'])['ports'])) {
             const t = sp['targetPort'] ?? sp['port'];
             if (typeof t === 'number') ports.add(t);
@@ -116,7 +136,11 @@ export function startKubelets(cluster: LabCluster, agents: readonly NodeAgent[],
         const spec = rec(s['spec']);
         if (spec['type'] !== 'LoadBalancer' || !announced.get(keyOf(s))?.has(a.name)) continue;
         const local = spec['externalTrafficPolicy'] === 'Local';
-        const mine = slices.filter((sl) => sl.metadata.namespace === s.metadata.namespace && sl.metadata.labels?.[SERVICE_NAME_LABEL] === s.metadata.name);
+        const mine = slices.filter(
+          (sl) =>
+            sl.metadata.namespace === s.metadata.namespace &&
+            sl.metadata.labels?.[SERVICE_NAME_LABEL] === s.metadata.name,
+        );
         for (const ing of arr(rec(rec(s['status'])['loadBalancer'])['ingress'])) {
           const ip = String(ing['ip'] ?? '');
           if (ip === '') continue;
@@ -182,7 +206,13 @@ export function startKubelets(cluster: LabCluster, agents: readonly NodeAgent[],
       cluster
         .writePodStatus(ns, name, {
           phase: 'Running',
-          conditions: [cond('PodReadyToStartContainers'), cond('Initialized'), cond('Ready'), cond('ContainersReady'), cond('PodScheduled')],
+          conditions: [
+            cond('PodReadyToStartContainers'),
+            cond('Initialized'),
+            cond('Ready'),
+            cond('ContainersReady'),
+            cond('PodScheduled'),
+          ],
           hostIP: a.lanV4,
           hostIPs: [{ ip: a.lanV4 }],
           podIP: ips[0],
@@ -190,14 +220,23 @@ export function startKubelets(cluster: LabCluster, agents: readonly NodeAgent[],
           startTime: now,
           // The server computed it from the containers' resources at create; it is immutable.
           qosClass: st['qosClass'] ?? 'BestEffort',
-          containerStatuses: containers.map((c) => ({ name: c['name'], image: c['image'], imageID: '', ready: true, started: true, restartCount: 0, state: { running: { startedAt: now } } })),
+          containerStatuses: containers.map((c) => ({
+            name: c['name'],
+            image: c['image'],
+            imageID: '',
+            ready: true,
+            started: true,
+            restartCount: 0,
+            state: { running: { startedAt: now } },
+          })),
         })
         .then(
           () => log(`pod ${k} running on ${a.name} at ${ips.join(', ')}`),
           (err: Error & { statusCode?: number }) => {
             log(`could not write the status of pod ${k}: ${err.message}`);
             // Refused (422) or gone (404): retrying the same write cannot help.
-            if (err.statusCode !== 422 && err.statusCode !== 404) setTimeout(() => markReady(a, [...(readyOn.get(a.name) ?? [])]), 1000);
+            if (err.statusCode !== 422 && err.statusCode !== 404)
+              setTimeout(() => markReady(a, [...(readyOn.get(a.name) ?? [])]), 1000);
           },
         )
         .finally(() => {
@@ -207,16 +246,27 @@ export function startKubelets(cluster: LabCluster, agents: readonly NodeAgent[],
     }
   };
   for (const a of agents) {
-    if (a.proc.stdout) createInterface({ input: a.proc.stdout }).on('line', (line) => {
-      try {
-        const m = JSON.parse(line) as { ready?: string[] };
-        if (m.ready) markReady(a, m.ready);
-      } catch {
-        // not a protocol line
-      }
-    });
+    if (a.proc.stdout)
+      createInterface({ input: a.proc.stdout }).on('line', (line) => {
+        try {
+          const m = JSON.parse(line) as { ready?: string[] };
+          if (m.ready) markReady(a, m.ready);
+        } catch {
+          // not a protocol line
+        }
+      });
   }
-  const unsubscribe = view.onChange(['pods', 'services', 'endpointslices.discovery.k8s.io', 'servicel2statuses.herald.dev', 'servicebgpstatuses.herald.dev', 'bgpnodestatuses.herald.dev'], kick);
+  const unsubscribe = view.onChange(
+    [
+      'pods',
+      'services',
+      'endpointslices.discovery.k8s.io',
+      'servicel2statuses.herald.dev',
+      'servicebgpstatuses.herald.dev',
+      'bgpnodestatuses.herald.dev',
+    ],
+    kick,
+  );
   kick();
   return {
     stop: () => {

@@ -67,10 +67,12 @@ export interface LabResult {
 
 export function labPreflight(router: RouterKind = 'bird'): string | undefined {
   if (process.platform !== 'linux') return 'herald lab needs Linux (network namespaces)';
-  if (process.getuid?.() !== 0) return 'herald lab needs root: it creates network namespaces, veth pairs and a bridge (run it with sudo)';
+  if (process.getuid?.() !== 0)
+    return 'herald lab needs root: it creates network namespaces, veth pairs and a bridge (run it with sudo)';
   if (!canUseNetns()) return 'herald lab needs the "ip" command with network namespace support (iproute2)';
   for (const tool of [...ROUTER_TOOLS[router].tools, 'curl', 'arping', 'ndisc6']) {
-    if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) return `herald lab needs "${tool}" (Debian: apt-get install ${tool === 'arping' ? 'iputils-arping' : tool === 'curl' || tool === 'ndisc6' ? tool : ROUTER_TOOLS[router].apt})`;
+    if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0)
+      return `herald lab needs "${tool}" (Debian: apt-get install ${tool === 'arping' ? 'iputils-arping' : tool === 'curl' || tool === 'ndisc6' ? tool : ROUTER_TOOLS[router].apt})`;
   }
   return undefined;
 }
@@ -81,7 +83,13 @@ const CLIENT = `${LAN}.200`;
 const ROUTER_AS = 64512;
 const NODE_AS = 64513;
 const HERALD_NS = HERALD_NAMESPACE;
-const DEPLOYMENTS: ResourceType = { group: 'apps', version: 'v1', plural: 'deployments', kind: 'Deployment', namespaced: true };
+const DEPLOYMENTS: ResourceType = {
+  group: 'apps',
+  version: 'v1',
+  plural: 'deployments',
+  kind: 'Deployment',
+  namespaced: true,
+};
 export const DEMO = [
   { name: 'web-l2', pool: 'lan-v4', mode: 'L2', family: 'IPv4' },
   { name: 'web-l2-v6', pool: 'lan-v6', mode: 'L2', family: 'IPv6' },
@@ -111,9 +119,20 @@ export async function runLab(o: LabOptions): Promise<LabResult> {
   mkdirSync(o.stateDir, { recursive: true });
   writeFileSync(join(o.stateDir, PREFIX_FILE), `${prefix}\n`);
   const sock = join(o.stateDir, 'api.sock');
-  const clusterLog = (line: string): void => appendFileSync(join(o.stateDir, 'kubelet.log'), `${new Date().toISOString()} ${line}\n`);
+  const clusterLog = (line: string): void =>
+    appendFileSync(join(o.stateDir, 'kubelet.log'), `${new Date().toISOString()} ${line}\n`);
   if (o.kubernetes === 'real') say('starting etcd, kube-apiserver and kube-controller-manager (scripts/kube-up.sh)');
-  const cluster: LabCluster = o.kubernetes === 'real' ? await startRealCluster({ root: o.root, stateDir: o.stateDir, port: o.port, socket: sock, heraldNamespace: HERALD_NS, log: clusterLog }) : await startEmbeddedCluster({ port: o.port, socket: sock });
+  const cluster: LabCluster =
+    o.kubernetes === 'real'
+      ? await startRealCluster({
+          root: o.root,
+          stateDir: o.stateDir,
+          port: o.port,
+          socket: sock,
+          heraldNamespace: HERALD_NS,
+          log: clusterLog,
+        })
+      : await startEmbeddedCluster({ port: o.port, socket: sock });
   for (const pid of cluster.pids) appendFileSync(join(o.stateDir, PIDS), `${pid}\n`);
   const apiPort = new URL(cluster.url).port;
   const net = new Netns(prefix);
@@ -137,8 +156,12 @@ export async function runLab(o: LabOptions): Promise<LabResult> {
     // The API: CRDs and manifests/ (namespace, RBAC, service accounts), like kubectl apply -k.
     const rendered = kustomize(o.root);
     const { objects } = await loadManifests([join(o.root, 'crds')]);
-    for (const b of await cluster.apply(rendered.length > 0 ? rendered : objects.map((x) => x.object as Record<string, unknown>))) say(`  could not apply ${b}`);
-    if (rendered.length === 0) await cluster.apply([{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: HERALD_NS } }]);
+    for (const b of await cluster.apply(
+      rendered.length > 0 ? rendered : objects.map((x) => x.object as Record<string, unknown>),
+    ))
+      say(`  could not apply ${b}`);
+    if (rendered.length === 0)
+      await cluster.apply([{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: HERALD_NS } }]);
     const kubeconfig = join(o.stateDir, 'kubeconfig');
     cluster.writeAdminKubeconfig(kubeconfig);
     const admin = cluster.admin;
@@ -150,21 +173,64 @@ export async function runLab(o: LabOptions): Promise<LabResult> {
     net.attach(lan, router, [`${ROUTER}/24`, '2001:db8::254/64']);
     // The router forwards back onto the LAN it came from: no ICMP redirects, or the client
     // would keep sending a Service's traffic straight to whichever node the router once chose.
-    net.exec(router, ['sysctl', '-qw', 'net.ipv4.ip_forward=1', 'net.ipv4.conf.all.send_redirects=0', 'net.ipv4.conf.eth0.send_redirects=0']);
+    net.exec(router, [
+      'sysctl',
+      '-qw',
+      'net.ipv4.ip_forward=1',
+      'net.ipv4.conf.all.send_redirects=0',
+      'net.ipv4.conf.eth0.send_redirects=0',
+    ]);
     const client = net.add('cli');
     net.attach(lan, client, [`${CLIENT}/24`, '2001:db8::200/64']);
-    net.exec(client, ['sysctl', '-qw', 'net.ipv4.conf.all.accept_redirects=0', 'net.ipv4.conf.eth0.accept_redirects=0', 'net.ipv6.conf.all.accept_redirects=0', 'net.ipv6.conf.eth0.accept_redirects=0']);
+    net.exec(client, [
+      'sysctl',
+      '-qw',
+      'net.ipv4.conf.all.accept_redirects=0',
+      'net.ipv4.conf.eth0.accept_redirects=0',
+      'net.ipv6.conf.all.accept_redirects=0',
+      'net.ipv6.conf.eth0.accept_redirects=0',
+    ]);
     net.exec(client, ['ip', 'route', 'add', 'default', 'via', ROUTER]);
     const nodes = Array.from({ length: o.nodes }, (_, i) => node(i));
     const nodeIp = (n: string): string => `${LAN}.${nodes.indexOf(n) + 1}`;
     const routerDir = join(o.stateDir, 'router');
-    if (routerKind === 'gobgp') fib = syncGobgpFib(router, routerDir, (m) => appendFileSync(join(o.stateDir, 'fib.log'), `${new Date().toISOString()} ${m}\n`));
-    for (const p of await startRouter(routerKind, { net, ns: router, dir: routerDir, address: ROUTER, asn: ROUTER_AS, neighbors: nodes.map((n) => ({ name: n, address: nodeIp(n), asn: NODE_AS })), logTo })) procs.push({ name: `router ${routerKind}`, proc: p });
+    if (routerKind === 'gobgp')
+      fib = syncGobgpFib(router, routerDir, (m) =>
+        appendFileSync(join(o.stateDir, 'fib.log'), `${new Date().toISOString()} ${m}\n`),
+      );
+    for (const p of await startRouter(routerKind, {
+      net,
+      ns: router,
+      dir: routerDir,
+      address: ROUTER,
+      asn: ROUTER_AS,
+      neighbors: nodes.map((n) => ({ name: n, address: nodeIp(n), asn: NODE_AS })),
+      logTo,
+    }))
+      procs.push({ name: `router ${routerKind}`, proc: p });
 
     // The controller, as its ServiceAccount, in the host namespace (loopback only).
     const controllerKc = join(o.stateDir, 'controller.kubeconfig');
     await cluster.writeServiceAccountKubeconfig(controllerKc, HERALD_NS, 'herald-controller');
-    procs.push({ name: 'controller', proc: logTo('controller', net.spawnHost(process.execPath, [join(o.root, 'bin', 'herald.js'), 'controller', '--kubeconfig', controllerKc, '--leader-elect', '--metrics-port', '0', '--metrics-host', '127.0.0.1', '--log-level', logLevel])) });
+    procs.push({
+      name: 'controller',
+      proc: logTo(
+        'controller',
+        net.spawnHost(process.execPath, [
+          join(o.root, 'bin', 'herald.js'),
+          'controller',
+          '--kubeconfig',
+          controllerKc,
+          '--leader-elect',
+          '--metrics-port',
+          '0',
+          '--metrics-host',
+          '127.0.0.1',
+          '--log-level',
+          logLevel,
+        ]),
+      ),
+    });
 
     // Speakers reach the API on their own loopback, at the server's port, through a forwarder.
     const speakerKc = join(o.stateDir, 'speaker.kubeconfig');
@@ -183,33 +249,125 @@ export async function runLab(o: LabOptions): Promise<LabResult> {
         net.exec(ns, ['ip', '-6', 'route', 'add', podCidrs(j).v6, 'via', `2001:db8::${j + 1}`]);
       }
       // As a kubelet registers its Node (the status again through /status: a real server may drop it on create).
-      const nodeStatus = { conditions: [{ type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'herald lab node agent', lastHeartbeatTime: new Date().toISOString(), lastTransitionTime: new Date().toISOString() }], addresses: [{ type: 'InternalIP', address: `${LAN}.${i + 1}` }, { type: 'InternalIP', address: `2001:db8::${i + 1}` }, { type: 'Hostname', address: n }], nodeInfo: { kubeletVersion: 'v1.32.0-herald-lab' } };
-      await admin.create(NODES, { metadata: { name: n, labels: { 'kubernetes.io/hostname': n, 'kubernetes.io/os': 'linux' } }, spec: { podCIDR: podCidrs(i).v4, podCIDRs: [podCidrs(i).v4, podCidrs(i).v6] }, status: nodeStatus });
+      const nodeStatus = {
+        conditions: [
+          {
+            type: 'Ready',
+            status: 'True',
+            reason: 'KubeletReady',
+            message: 'herald lab node agent',
+            lastHeartbeatTime: new Date().toISOString(),
+            lastTransitionTime: new Date().toISOString(),
+          },
+        ],
+        addresses: [
+          { type: 'InternalIP', address: `${LAN}.${i + 1}` },
+          { type: 'InternalIP', address: `2001:db8::${i + 1}` },
+          { type: 'Hostname', address: n },
+        ],
+        nodeInfo: { kubeletVersion: 'v1.32.0-herald-lab' },
+      };
+      await admin.create(NODES, {
+        metadata: { name: n, labels: { 'kubernetes.io/hostname': n, 'kubernetes.io/os': 'linux' } },
+        spec: { podCIDR: podCidrs(i).v4, podCIDRs: [podCidrs(i).v4, podCidrs(i).v6] },
+        status: nodeStatus,
+      });
       await admin.patch(NODES, undefined, n, { status: nodeStatus }, { status: true });
-      procs.push({ name: `${n} forwarder`, proc: logTo(`${n} forwarder`, net.spawn(ns, process.execPath, ['--import', 'tsx', join(o.root, 'lab', 'ns-forwarder.ts'), apiPort, sock], { cwd: o.root })) });
-      const agent = logTo(`${n} agent`, net.spawn(ns, process.execPath, ['--import', 'tsx', join(o.root, 'lab', 'node-agent.ts'), n], { cwd: o.root }), false);
+      procs.push({
+        name: `${n} forwarder`,
+        proc: logTo(
+          `${n} forwarder`,
+          net.spawn(ns, process.execPath, ['--import', 'tsx', join(o.root, 'lab', 'ns-forwarder.ts'), apiPort, sock], {
+            cwd: o.root,
+          }),
+        ),
+      });
+      const agent = logTo(
+        `${n} agent`,
+        net.spawn(ns, process.execPath, ['--import', 'tsx', join(o.root, 'lab', 'node-agent.ts'), n], { cwd: o.root }),
+        false,
+      );
       procs.push({ name: `${n} agent`, proc: agent });
       agents.push({ name: n, index: i, lanV4: `${LAN}.${i + 1}`, proc: agent });
-      procs.push({ name: `${n} speaker`, proc: logTo(`${n} speaker`, net.spawn(ns, process.execPath, [join(o.root, 'bin', 'herald.js'), 'speaker', '--kubeconfig', speakerKc, '--node', n, '--metrics-port', '7473', '--metrics-host', '127.0.0.1', '--log-level', logLevel], { cwd: o.root })) });
+      procs.push({
+        name: `${n} speaker`,
+        proc: logTo(
+          `${n} speaker`,
+          net.spawn(
+            ns,
+            process.execPath,
+            [
+              join(o.root, 'bin', 'herald.js'),
+              'speaker',
+              '--kubeconfig',
+              speakerKc,
+              '--node',
+              n,
+              '--metrics-port',
+              '7473',
+              '--metrics-host',
+              '127.0.0.1',
+              '--log-level',
+              logLevel,
+            ],
+            { cwd: o.root },
+          ),
+        ),
+      });
     }
-    kubelets = startKubelets(cluster, agents, (line) => appendFileSync(join(o.stateDir, 'kubelet.log'), `${new Date().toISOString()} ${line}\n`));
+    kubelets = startKubelets(cluster, agents, (line) =>
+      appendFileSync(join(o.stateDir, 'kubelet.log'), `${new Date().toISOString()} ${line}\n`),
+    );
 
     // Sample configuration, and the demo Services backed by Deployments (one Pod per node).
-    const H = (name: string, spec: Record<string, unknown>): KubeObject => ({ metadata: { name, namespace: HERALD_NS }, spec }) as KubeObject;
+    const H = (name: string, spec: Record<string, unknown>): KubeObject =>
+      ({ metadata: { name, namespace: HERALD_NS }, spec }) as KubeObject;
     await admin.create(heraldResource('IPAddressPool'), H('lan-v4', { addresses: [`${LAN}.64/28`] }));
-    await admin.create(heraldResource('IPAddressPool'), H('lan-v6', { addresses: ['2001:db8::64:0/124'], autoAssign: false }));
-    await admin.create(heraldResource('IPAddressPool'), H('routed-v4', { addresses: ['203.0.113.0/28'], autoAssign: false }));
+    await admin.create(
+      heraldResource('IPAddressPool'),
+      H('lan-v6', { addresses: ['2001:db8::64:0/124'], autoAssign: false }),
+    );
+    await admin.create(
+      heraldResource('IPAddressPool'),
+      H('routed-v4', { addresses: ['203.0.113.0/28'], autoAssign: false }),
+    );
     await admin.create(heraldResource('L2Advertisement'), H('lan', { ipAddressPools: ['lan-v4', 'lan-v6'] }));
     await admin.create(heraldResource('BGPAdvertisement'), H('routed', { ipAddressPools: ['routed-v4'] }));
-    await admin.create(heraldResource('BGPPeer'), H('router', { myASN: NODE_AS, peerASN: ROUTER_AS, peerAddress: ROUTER, holdTime: '9s' }));
+    await admin.create(
+      heraldResource('BGPPeer'),
+      H('router', { myASN: NODE_AS, peerASN: ROUTER_AS, peerAddress: ROUTER, holdTime: '9s' }),
+    );
     for (const d of DEMO) {
       const labels = { app: d.name };
-      await admin.create(DEPLOYMENTS, { metadata: { name: d.name, namespace: 'default', labels }, spec: { replicas: nodes.length, selector: { matchLabels: labels }, template: { metadata: { labels }, spec: { containers: [{ name: 'web', image: 'herald/demo-pod', ports: [{ name: 'http', containerPort: 8080 }] }] } } } } as KubeObject);
-      await admin.create(SERVICES, { metadata: { name: d.name, namespace: 'default', annotations: { 'herald.dev/address-pool': d.pool } }, spec: { type: 'LoadBalancer', ipFamilies: [d.family], selector: labels, ports: [{ name: 'http', port: 80, targetPort: 'http' }] } });
+      await admin.create(DEPLOYMENTS, {
+        metadata: { name: d.name, namespace: 'default', labels },
+        spec: {
+          replicas: nodes.length,
+          selector: { matchLabels: labels },
+          template: {
+            metadata: { labels },
+            spec: {
+              containers: [{ name: 'web', image: 'herald/demo-pod', ports: [{ name: 'http', containerPort: 8080 }] }],
+            },
+          },
+        },
+      } as KubeObject);
+      await admin.create(SERVICES, {
+        metadata: { name: d.name, namespace: 'default', annotations: { 'herald.dev/address-pool': d.pool } },
+        spec: {
+          type: 'LoadBalancer',
+          ipFamilies: [d.family],
+          selector: labels,
+          ports: [{ name: 'http', port: 80, targetPort: 'http' }],
+        },
+      });
     }
 
-    say(`herald lab "${prefix}": API ${cluster.url} (${cluster.kind === 'real' ? 'kube-apiserver' : 'embedded'}), router ${routerKind} ${ROUTER} 2001:db8::254 AS ${ROUTER_AS}, client ${CLIENT} 2001:db8::200`);
-    for (const [i, n] of nodes.entries()) say(`  ${n}: ${LAN}.${i + 1} 2001:db8::${i + 1} AS ${NODE_AS}, pods ${podCidrs(i).v4} ${podCidrs(i).v6}`);
+    say(
+      `herald lab "${prefix}": API ${cluster.url} (${cluster.kind === 'real' ? 'kube-apiserver' : 'embedded'}), router ${routerKind} ${ROUTER} 2001:db8::254 AS ${ROUTER_AS}, client ${CLIENT} 2001:db8::200`,
+    );
+    for (const [i, n] of nodes.entries())
+      say(`  ${n}: ${LAN}.${i + 1} 2001:db8::${i + 1} AS ${NODE_AS}, pods ${podCidrs(i).v4} ${podCidrs(i).v6}`);
     say(`  kubectl: KUBECONFIG=${kubeconfig} kubectl get svc,pods,ipaddresspools -A`);
     say(`  logs: ${o.stateDir}/*.log; Ctrl-C stops the lab and removes everything it created`);
 
@@ -221,13 +379,23 @@ export async function runLab(o: LabOptions): Promise<LabResult> {
     if (o.web !== undefined) {
       const picture = (): WebState => {
         const alive = liveSpeakers(observeCtx);
-        const sessions = cluster.view.list('bgpsessionstates.herald.dev').map((x) => (x['status'] ?? {}) as { node?: string; peer?: string; state?: string });
+        const sessions = cluster.view
+          .list('bgpsessionstates.herald.dev')
+          .map((x) => (x['status'] ?? {}) as { node?: string; peer?: string; state?: string });
         return {
           name: prefix,
           time: new Date().toISOString(),
           router: { kind: routerKind, addresses: [ROUTER, '2001:db8::254'], asn: ROUTER_AS },
           client: [CLIENT, '2001:db8::200'],
-          nodes: nodes.map((n, i) => ({ name: n, addresses: [`${LAN}.${i + 1}`, `2001:db8::${i + 1}`], asn: NODE_AS, speakerAlive: alive.has(n), sessions: sessions.filter((x) => x.node === n).map((x) => ({ peer: x.peer ?? '', state: x.state ?? 'Unknown' })) })),
+          nodes: nodes.map((n, i) => ({
+            name: n,
+            addresses: [`${LAN}.${i + 1}`, `2001:db8::${i + 1}`],
+            asn: NODE_AS,
+            speakerAlive: alive.has(n),
+            sessions: sessions
+              .filter((x) => x.node === n)
+              .map((x) => ({ peer: x.peer ?? '', state: x.state ?? 'Unknown' })),
+          })),
           services: latest,
         };
       };
@@ -236,13 +404,28 @@ export async function runLab(o: LabOptions): Promise<LabResult> {
     }
     const print = (rows: readonly LabRow[], scenario?: ScenarioResult): void => {
       if (o.json) {
-        o.out.write(`${JSON.stringify({ time: new Date().toISOString(), allReachable: allServed(rows, nodes.length), services: rows, ...(scenario ? { scenario } : {}) })}\n`);
+        o.out.write(
+          `${JSON.stringify({ time: new Date().toISOString(), allReachable: allServed(rows, nodes.length), services: rows, ...(scenario ? { scenario } : {}) })}\n`,
+        );
         return;
       }
       say(`\n${new Date().toISOString()}`);
       for (const line of formatTable(rows)) say(line);
     };
-    const startScenario = (): Promise<ScenarioResult> | undefined => (o.scenario ? runScenario(o.scenario, { client, admin, view: cluster.view, procs, say, routerNs: router, nodeIp, nodes, macs }) : undefined);
+    const startScenario = (): Promise<ScenarioResult> | undefined =>
+      o.scenario
+        ? runScenario(o.scenario, {
+            client,
+            admin,
+            view: cluster.view,
+            procs,
+            say,
+            routerNs: router,
+            nodeIp,
+            nodes,
+            macs,
+          })
+        : undefined;
     if (o.once) {
       // The table is the cluster before the scenario; the scenario then reports on its own.
       const deadline = Date.now() + (o.onceTimeoutMs ?? 180_000);
@@ -252,7 +435,11 @@ export async function runLab(o: LabOptions): Promise<LabResult> {
         rows = await look();
       }
       const scenario = allServed(rows, nodes.length) && !stopped ? await startScenario() : undefined;
-      result = { ok: allServed(rows, nodes.length) && (scenario?.ok ?? true), services: rows, ...(scenario ? { scenario } : {}) };
+      result = {
+        ok: allServed(rows, nodes.length) && (scenario?.ok ?? true),
+        services: rows,
+        ...(scenario ? { scenario } : {}),
+      };
       print(rows, scenario);
     } else {
       const scenarioDone = startScenario();
@@ -290,4 +477,3 @@ function allServed(rows: readonly LabRow[], bgpNodes: number): boolean {
     return mine.length > 0 && mine.every((r) => served(r) && (r.mode !== 'BGP' || r.announcedBy.length >= bgpNodes));
   });
 }
-

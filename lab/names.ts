@@ -12,7 +12,8 @@ import { Netns } from './netns.js';
 /** Short enough for interface names (15 characters with a `pNN` suffix). */
 export function labPrefix(stateDir: string, name?: string): string {
   if (name !== undefined) {
-    if (!/^[a-z0-9]{1,6}$/.test(name)) throw new Error(`--name must be 1-6 lower-case letters or digits, not "${name}"`);
+    if (!/^[a-z0-9]{1,6}$/.test(name))
+      throw new Error(`--name must be 1-6 lower-case letters or digits, not "${name}"`);
     return `hl${name}`;
   }
   return `hl${createHash('sha256').update(resolve(stateDir)).digest('hex').slice(0, 6)}`;
@@ -43,11 +44,16 @@ function cmdline(pid: number): string {
  */
 export function labDown(stateDir: string, name?: string): { namespaces: number; prefix: string } {
   const noted = join(stateDir, PREFIX_FILE);
-  const prefix = name === undefined && existsSync(noted) ? readFileSync(noted, 'utf8').trim() : labPrefix(stateDir, name);
+  const prefix =
+    name === undefined && existsSync(noted) ? readFileSync(noted, 'utf8').trim() : labPrefix(stateDir, name);
   const pidFile = join(stateDir, PIDS);
   const kubeDir = join(stateDir, KUBE_DIR);
   // A control plane killed with the lab: its PIDs are in the lab's list and in its own directory.
-  const kubePids = existsSync(kubeDir) ? readdirSync(kubeDir).filter((f) => f.endsWith('.pid')).map((f) => Number(readFileSync(join(kubeDir, f), 'utf8').trim())) : [];
+  const kubePids = existsSync(kubeDir)
+    ? readdirSync(kubeDir)
+        .filter((f) => f.endsWith('.pid'))
+        .map((f) => Number(readFileSync(join(kubeDir, f), 'utf8').trim()))
+    : [];
   const listed = existsSync(pidFile) ? readFileSync(pidFile, 'utf8').split('\n').map(Number) : [];
   for (const pid of [...listed, ...kubePids].filter((n) => n > 0)) {
     if (cmdline(pid).includes(stateDir)) spawnSync('kill', ['-9', String(pid)]);

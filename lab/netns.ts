@@ -34,7 +34,9 @@ export class Netns {
   /** Kills what runs in the namespaces and deletes them. */
   static removeAll(names: readonly string[]): void {
     for (const ns of names) {
-      const pids = spawnSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' }).stdout.split('\n').filter((x) => x.trim() !== '');
+      const pids = spawnSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' })
+        .stdout.split('\n')
+        .filter((x) => x.trim() !== '');
       for (const pid of pids) spawnSync('kill', ['-9', pid]);
     }
     for (const ns of names) spawnSync('ip', ['netns', 'del', ns]);
@@ -66,8 +68,12 @@ export class Netns {
     run('ip', ['link', 'add', `${this.prefix}${aIf}`, 'type', 'veth', 'peer', 'name', `${this.prefix}${bIf}`]);
     run('ip', ['link', 'set', `${this.prefix}${aIf}`, 'netns', a, 'name', aIf]);
     run('ip', ['link', 'set', `${this.prefix}${bIf}`, 'netns', b, 'name', bIf]);
-    for (const [ns, ifc, addrs] of [[a, aIf, aAddrs], [b, bIf, bAddrs]] as const) {
-      for (const addr of addrs) this.exec(ns, ['ip', 'addr', 'add', addr, 'dev', ifc, ...(addr.includes(':') ? ['nodad'] : [])]);
+    for (const [ns, ifc, addrs] of [
+      [a, aIf, aAddrs],
+      [b, bIf, bAddrs],
+    ] as const) {
+      for (const addr of addrs)
+        this.exec(ns, ['ip', 'addr', 'add', addr, 'dev', ifc, ...(addr.includes(':') ? ['nodad'] : [])]);
       this.exec(ns, ['ip', 'link', 'set', ifc, 'up']);
     }
     return { aIf, bIf };
@@ -88,14 +94,18 @@ export class Netns {
     run('ip', ['link', 'set', `${this.prefix}q${n}`, 'netns', ns, 'name', 'eth0']);
     this.exec(brNs, ['ip', 'link', 'set', `p${n}`, 'master', 'br0']);
     this.exec(brNs, ['ip', 'link', 'set', `p${n}`, 'up']);
-    for (const addr of addrs) this.exec(ns, ['ip', 'addr', 'add', addr, 'dev', 'eth0', ...(addr.includes(':') ? ['nodad'] : [])]);
+    for (const addr of addrs)
+      this.exec(ns, ['ip', 'addr', 'add', addr, 'dev', 'eth0', ...(addr.includes(':') ? ['nodad'] : [])]);
     this.exec(ns, ['ip', 'link', 'set', 'eth0', 'up']);
     return `p${n}`;
   }
 
   /** Starts a long-running process inside a namespace; killed at teardown. */
   spawn(ns: string, cmd: string, args: string[], opts: { cwd?: string } = {}): ChildProcess {
-    const p = spawn('ip', ['netns', 'exec', ns, cmd, ...args], { stdio: ['pipe', 'pipe', 'pipe'], ...(opts.cwd ? { cwd: opts.cwd } : {}) });
+    const p = spawn('ip', ['netns', 'exec', ns, cmd, ...args], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+      ...(opts.cwd ? { cwd: opts.cwd } : {}),
+    });
     this.procs.push(p);
     return p;
   }
@@ -110,7 +120,9 @@ export class Netns {
   async teardown(): Promise<void> {
     for (const p of this.procs) if (p.exitCode === null) p.kill('SIGKILL');
     for (const ns of this.created) {
-      const pids = spawnSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' }).stdout.split('\n').filter((x) => x.trim() !== '');
+      const pids = spawnSync('ip', ['netns', 'pids', ns], { encoding: 'utf8' })
+        .stdout.split('\n')
+        .filter((x) => x.trim() !== '');
       for (const pid of pids) spawnSync('kill', ['-9', pid]);
     }
     await new Promise((r) => setTimeout(r, 20));

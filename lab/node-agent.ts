@@ -32,7 +32,9 @@ interface Desired {
 
 const node = process.argv[2] ?? 'node';
 const log = (msg: string, extra: Record<string, unknown> = {}): void => {
-  process.stderr.write(`${JSON.stringify({ time: new Date().toISOString(), level: 'info', component: 'node-agent', node, message: msg, ...extra })}\n`);
+  process.stderr.write(
+    `${JSON.stringify({ time: new Date().toISOString(), level: 'info', component: 'node-agent', node, message: msg, ...extra })}\n`,
+  );
 };
 const hostBits = (ip: string): string => `${ip}/${ip.includes(':') ? 128 : 32}`;
 
@@ -40,7 +42,9 @@ const addresses = new Set<string>();
 function setAddresses(want: ReadonlySet<string>): void {
   for (const ip of want) {
     if (addresses.has(ip)) continue;
-    const r = spawnSync('ip', ['addr', 'replace', hostBits(ip), 'dev', 'lo', ...(ip.includes(':') ? ['nodad'] : [])], { encoding: 'utf8' });
+    const r = spawnSync('ip', ['addr', 'replace', hostBits(ip), 'dev', 'lo', ...(ip.includes(':') ? ['nodad'] : [])], {
+      encoding: 'utf8',
+    });
     if (r.status === 0) addresses.add(ip);
     else log('could not add an address to lo', { ip, error: r.stderr.trim() });
   }

@@ -43,7 +43,9 @@ export interface ObserveContext {
 /** Runs a command without blocking the lab (which serves the API); its stdout, '' on failure. */
 function run(cmd: string, args: readonly string[]): Promise<{ ok: boolean; out: string }> {
   return new Promise((resolve) => {
-    execFile(cmd, args, { encoding: 'utf8', timeout: 5000 }, (err, stdout) => resolve({ ok: err === null, out: stdout }));
+    execFile(cmd, args, { encoding: 'utf8', timeout: 5000 }, (err, stdout) =>
+      resolve({ ok: err === null, out: stdout }),
+    );
   });
 }
 
@@ -57,7 +59,8 @@ export function liveSpeakers(ctx: ObserveContext): Set<string> {
     const spec = rec(l['spec']);
     const renewed = Date.parse(String(spec['renewTime'] ?? ''));
     const durationMs = (Number(spec['leaseDurationSeconds']) || 15) * 1000;
-    if (!Number.isNaN(renewed) && ctx.now() - renewed <= durationMs) out.add(String(spec['holderIdentity'] ?? l.metadata.name.slice(LEASE_PREFIX.length)));
+    if (!Number.isNaN(renewed) && ctx.now() - renewed <= durationMs)
+      out.add(String(spec['holderIdentity'] ?? l.metadata.name.slice(LEASE_PREFIX.length)));
   }
   return out;
 }
@@ -73,16 +76,33 @@ export async function neighbourMac(client: string, ip: string): Promise<string |
   return /\[([0-9A-Fa-f:]{17})\]/.exec(r.out)?.[1]?.toLowerCase();
 }
 
-export async function curlFrom(client: string, ip: string, flush: boolean): Promise<{ ok: boolean; pod?: string; ms?: number }> {
+export async function curlFrom(
+  client: string,
+  ip: string,
+  flush: boolean,
+): Promise<{ ok: boolean; pod?: string; ms?: number }> {
   if (flush) await run('ip', ['netns', 'exec', client, 'ip', 'neigh', 'flush', 'to', ip]);
   const t = Date.now();
-  const r = await run('ip', ['netns', 'exec', client, 'curl', '-s', '-m', '1', `http://${ip.includes(':') ? `[${ip}]` : ip}/`]);
+  const r = await run('ip', [
+    'netns',
+    'exec',
+    client,
+    'curl',
+    '-s',
+    '-m',
+    '1',
+    `http://${ip.includes(':') ? `[${ip}]` : ip}/`,
+  ]);
   return r.ok && r.out.trim() !== '' ? { ok: true, pod: r.out.trim(), ms: Date.now() - t } : { ok: false };
 }
 
 export async function observe(ctx: ObserveContext): Promise<LabRow[]> {
   const store = ctx.view;
-  const svcs = (store.list('services') as Obj[]).filter((s) => rec(s['spec'])['type'] === 'LoadBalancer').sort((a, b) => `${a.metadata.namespace}/${a.metadata.name}`.localeCompare(`${b.metadata.namespace}/${b.metadata.name}`));
+  const svcs = (store.list('services') as Obj[])
+    .filter((s) => rec(s['spec'])['type'] === 'LoadBalancer')
+    .sort((a, b) =>
+      `${a.metadata.namespace}/${a.metadata.name}`.localeCompare(`${b.metadata.namespace}/${b.metadata.name}`),
+    );
   const l2 = store.list('servicel2statuses.herald.dev') as Obj[];
   const bgp = bgpAnnouncers(store.list('servicebgpstatuses.herald.dev'), store.list('bgpnodestatuses.herald.dev'));
   const heraldKinds = ['IPAddressPool', 'L2Advertisement', 'BGPAdvertisement', 'BGPPeer', 'BFDProfile', 'Community'];
@@ -97,19 +117,40 @@ export async function observe(ctx: ObserveContext): Promise<LabRow[]> {
     events: store.list('events') as Obj[],
   };
   const reasons = notAnnouncedReasons(state);
-  const podNode = new Map((store.list('pods') as Obj[]).map((p) => [`${p.metadata.namespace}/${p.metadata.name}`, String(rec(p['spec'])['nodeName'] ?? '')]));
+  const podNode = new Map(
+    (store.list('pods') as Obj[]).map((p) => [
+      `${p.metadata.namespace}/${p.metadata.name}`,
+      String(rec(p['spec'])['nodeName'] ?? ''),
+    ]),
+  );
   const rows: LabRow[] = [];
   for (const s of svcs) {
     const key = `${s.metadata.namespace}/${s.metadata.name}`;
     const of = (x: Obj): Rec => rec(x['status']);
-    const mine = (list: Obj[]): Obj[] => list.filter((x) => of(x)['serviceName'] === s.metadata.name && of(x)['serviceNamespace'] === s.metadata.namespace);
-    const l2By = mine(l2).map((x) => String(of(x)['node'] ?? '')).sort();
+    const mine = (list: Obj[]): Obj[] =>
+      list.filter(
+        (x) => of(x)['serviceName'] === s.metadata.name && of(x)['serviceNamespace'] === s.metadata.namespace,
+      );
+    const l2By = mine(l2)
+      .map((x) => String(of(x)['node'] ?? ''))
+      .sort();
     const bgpBy = [...(bgp.get(key)?.keys() ?? [])].sort();
-    const mode = bgpBy.length > 0 && l2By.length > 0 ? 'L2+BGP' : bgpBy.length > 0 ? 'BGP' : l2By.length > 0 ? 'L2' : '-';
-    const ips = arr(rec(rec(s['status'])['loadBalancer'])['ingress']).map((i) => String(i['ip'] ?? '')).filter((ip) => ip !== '');
+    const mode =
+      bgpBy.length > 0 && l2By.length > 0 ? 'L2+BGP' : bgpBy.length > 0 ? 'BGP' : l2By.length > 0 ? 'L2' : '-';
+    const ips = arr(rec(rec(s['status'])['loadBalancer'])['ingress'])
+      .map((i) => String(i['ip'] ?? ''))
+      .filter((ip) => ip !== '');
     const pool = s.metadata.annotations?.['herald.dev/ip-allocated-from-pool'] ?? '-';
     if (ips.length === 0) {
-      rows.push({ service: key, ip: '<pending>', pool, mode, announcedBy: [], curl: { ok: false }, reason: pendingReason(state, s) });
+      rows.push({
+        service: key,
+        ip: '<pending>',
+        pool,
+        mode,
+        announcedBy: [],
+        curl: { ok: false },
+        reason: pendingReason(state, s),
+      });
       continue;
     }
     for (const ip of ips) {
@@ -124,12 +165,24 @@ export async function observe(ctx: ObserveContext): Promise<LabRow[]> {
         const ok = mac !== undefined && node !== undefined && node === owner;
         neighbour = { ok, ...(mac ? { mac } : {}), ...(node ? { node } : {}), ...(owner ? { owner } : {}) };
         if (!mac) reasonsHere.push(`no ${ip.includes(':') ? 'NDP' : 'ARP'} answer for ${ip}`);
-        else if (!ok) reasonsHere.push(`${ip.includes(':') ? 'NDP' : 'ARP'} answered by ${node ?? 'an unknown host'} (${mac}), but the owner is ${owner ?? `unclear (${l2By.join(',')})`}`);
+        else if (!ok)
+          reasonsHere.push(
+            `${ip.includes(':') ? 'NDP' : 'ARP'} answered by ${node ?? 'an unknown host'} (${mac}), but the owner is ${owner ?? `unclear (${l2By.join(',')})`}`,
+          );
       }
       const c = await curlFrom(ctx.client, ip, l2By.length > 0);
       const curl: LabRow['curl'] = c.ok ? { ...c, node: podNode.get(`${s.metadata.namespace}/${c.pod}`) ?? '' } : c;
       if (!c.ok && reasonsHere.length === 0) reasonsHere.push(mode === '-' ? 'not announced' : 'curl got no answer');
-      rows.push({ service: key, ip, pool, mode, announcedBy: [...new Set([...l2By, ...bgpBy])], ...(neighbour ? { neighbour } : {}), curl, ...(reasonsHere.length > 0 ? { reason: reasonsHere.join('; ') } : {}) });
+      rows.push({
+        service: key,
+        ip,
+        pool,
+        mode,
+        announcedBy: [...new Set([...l2By, ...bgpBy])],
+        ...(neighbour ? { neighbour } : {}),
+        curl,
+        ...(reasonsHere.length > 0 ? { reason: reasonsHere.join('; ') } : {}),
+      });
     }
   }
   return rows;
@@ -149,11 +202,26 @@ export function formatTable(rows: readonly LabRow[]): string[] {
       r.pool,
       r.mode,
       r.announcedBy.join(',') || '-',
-      r.neighbour ? (r.neighbour.ok ? r.neighbour.node! : r.neighbour.mac ? `WRONG ${r.neighbour.node ?? r.neighbour.mac}` : 'no answer') : '-',
-      r.curl.ok ? `${r.curl.pod ?? ''} on ${r.curl.node ?? '?'} (${r.curl.ms ?? 0} ms)` : r.ip === '<pending>' ? '-' : 'no answer',
+      r.neighbour
+        ? r.neighbour.ok
+          ? r.neighbour.node!
+          : r.neighbour.mac
+            ? `WRONG ${r.neighbour.node ?? r.neighbour.mac}`
+            : 'no answer'
+        : '-',
+      r.curl.ok
+        ? `${r.curl.pod ?? ''} on ${r.curl.node ?? '?'} (${r.curl.ms ?? 0} ms)`
+        : r.ip === '<pending>'
+          ? '-'
+          : 'no answer',
       r.reason ?? '',
     ]),
   ];
   const widths = cells[0]!.map((_, i) => Math.max(...cells.map((r) => r[i]!.length)));
-  return cells.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!))).join('  ').trimEnd());
+  return cells.map((r) =>
+    r
+      .map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd(),
+  );
 }

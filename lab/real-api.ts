@@ -10,10 +10,21 @@ import { createConnection, createServer, type Server, type Socket } from 'node:n
 import { stringify } from 'yaml';
 import { CRDS, KubeClient, type KubeObject, type ResourceType } from '../src/k8s/index.js';
 
-const SERVICE_ACCOUNTS: ResourceType = { group: '', version: 'v1', plural: 'serviceaccounts', kind: 'ServiceAccount', namespaced: true };
+const SERVICE_ACCOUNTS: ResourceType = {
+  group: '',
+  version: 'v1',
+  plural: 'serviceaccounts',
+  kind: 'ServiceAccount',
+  namespaced: true,
+};
 
 /** Polls `check` every `everyMs` until it returns a value (errors count as "not yet"); throws naming `what` after `ms`. */
-export async function pollFor<T>(check: () => Promise<T | undefined> | T | undefined, what: string, ms: number, everyMs = 50): Promise<T> {
+export async function pollFor<T>(
+  check: () => Promise<T | undefined> | T | undefined,
+  what: string,
+  ms: number,
+  everyMs = 50,
+): Promise<T> {
   const deadline = Date.now() + ms;
   let last: unknown;
   for (;;) {
@@ -23,7 +34,8 @@ export async function pollFor<T>(check: () => Promise<T | undefined> | T | undef
     } catch (err) {
       last = err;
     }
-    if (Date.now() >= deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+    if (Date.now() >= deadline)
+      throw new Error(`timed out after ${ms} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }
@@ -33,21 +45,42 @@ export async function pollFor<T>(check: () => Promise<T | undefined> | T | undef
  * answers "storage is (re)initializing" after Established.
  */
 export async function waitServed(client: KubeClient, crdName: string, ms = 30_000): Promise<void> {
-  const crd = await pollFor(async () => {
-    const o = await client.get(CRDS, undefined, crdName);
-    const conds = (o['status'] as { conditions?: { type: string; status: string }[] } | undefined)?.conditions ?? [];
-    return conds.some((c) => c.type === 'Established' && c.status === 'True') ? o : undefined;
-  }, `CRD ${crdName} Established`, ms);
-  const spec = crd['spec'] as { group: string; scope: string; names: { plural: string; kind: string }; versions: { name: string; served: boolean }[] };
-  const type: ResourceType = { group: spec.group, version: spec.versions.find((v) => v.served)!.name, plural: spec.names.plural, kind: spec.names.kind, namespaced: spec.scope === 'Namespaced' };
+  const crd = await pollFor(
+    async () => {
+      const o = await client.get(CRDS, undefined, crdName);
+      const conds = (o['status'] as { conditions?: { type: string; status: string }[] } | undefined)?.conditions ?? [];
+      return conds.some((c) => c.type === 'Established' && c.status === 'True') ? o : undefined;
+    },
+    `CRD ${crdName} Established`,
+    ms,
+  );
+  const spec = crd['spec'] as {
+    group: string;
+    scope: string;
+    names: { plural: string; kind: string };
+    versions: { name: string; served: boolean }[];
+  };
+  const type: ResourceType = {
+    group: spec.group,
+    version: spec.versions.find((v) => v.served)!.name,
+    plural: spec.names.plural,
+    kind: spec.names.kind,
+    namespaced: spec.scope === 'Namespaced',
+  };
   await pollFor(() => client.list(type, { limit: 1 }), `${crdName} served`, ms);
 }
 
 /** The resource type of an apiVersion/kind, from the server's discovery. */
-export async function resourceTypeFor(client: KubeClient, apiVersion: string, kind: string): Promise<ResourceType | undefined> {
+export async function resourceTypeFor(
+  client: KubeClient,
+  apiVersion: string,
+  kind: string,
+): Promise<ResourceType | undefined> {
   const [group, version] = apiVersion.includes('/') ? (apiVersion.split('/') as [string, string]) : ['', apiVersion];
   const path = group === '' ? `/api/${version}` : `/apis/${group}/${version}`;
-  const d = (await client.getJson(path).catch(() => ({}))) as { resources?: { name: string; kind: string; namespaced: boolean }[] };
+  const d = (await client.getJson(path).catch(() => ({}))) as {
+    resources?: { name: string; kind: string; namespaced: boolean }[];
+  };
   const r = (d.resources ?? []).find((x) => x.kind === kind && !x.name.includes('/'));
   return r ? { group, version, plural: r.name, kind, namespaced: r.namespaced } : undefined;
 }
@@ -62,8 +95,12 @@ export interface ApplyResult {
  * Creates each object through the API with strict field validation, or merge-patches it when
  * it exists; CRDs first (waited for until served), then Namespaces, then the rest.
  */
-export async function applyWithClient(client: KubeClient, objects: readonly Record<string, unknown>[]): Promise<ApplyResult[]> {
-  const rank = (o: Record<string, unknown>): number => (o['kind'] === 'CustomResourceDefinition' ? 0 : o['kind'] === 'Namespace' ? 1 : 2);
+export async function applyWithClient(
+  client: KubeClient,
+  objects: readonly Record<string, unknown>[],
+): Promise<ApplyResult[]> {
+  const rank = (o: Record<string, unknown>): number =>
+    o['kind'] === 'CustomResourceDefinition' ? 0 : o['kind'] === 'Namespace' ? 1 : 2;
   const ordered = [...objects].sort((a, b) => rank(a) - rank(b));
   const out: ApplyResult[] = [];
   let crdsReady = false;
@@ -71,7 +108,8 @@ export async function applyWithClient(client: KubeClient, objects: readonly Reco
     const meta = (o['metadata'] ?? {}) as { name?: string; namespace?: string };
     const ref = `${String(o['kind'])} ${meta.namespace ? `${meta.namespace}/` : ''}${String(meta.name)}`;
     if (!crdsReady && rank(o) > 0) {
-      for (const crd of ordered.filter((x) => rank(x) === 0)) await waitServed(client, String((crd['metadata'] as { name: string }).name));
+      for (const crd of ordered.filter((x) => rank(x) === 0))
+        await waitServed(client, String((crd['metadata'] as { name: string }).name));
       crdsReady = true;
     }
     const type = await resourceTypeFor(client, String(o['apiVersion']), String(o['kind']));
@@ -83,7 +121,8 @@ export async function applyWithClient(client: KubeClient, objects: readonly Reco
     const obj = { ...o, metadata: { ...meta, ...(ns ? { namespace: ns } : {}) } } as KubeObject;
     try {
       const strict = { fieldValidation: 'Strict' }; // as kubectl apply sends it
-      if (await client.tryGet(type, ns, String(meta.name))) await client.patch(type, ns, String(meta.name), obj, { query: strict });
+      if (await client.tryGet(type, ns, String(meta.name)))
+        await client.patch(type, ns, String(meta.name), obj, { query: strict });
       else await client.createWith(type, obj, strict);
       out.push({ ref, ok: true, message: 'applied' });
     } catch (err) {
@@ -94,8 +133,17 @@ export async function applyWithClient(client: KubeClient, objects: readonly Reco
 }
 
 /** A token for an existing ServiceAccount from the TokenRequest API (what a kubelet mounts into a Pod). */
-export async function requestToken(client: KubeClient, ns: string, sa: string, expirationSeconds = 86_400): Promise<string> {
-  const out = await client.createSubresource<{ status?: { token?: string } }>(SERVICE_ACCOUNTS, ns, sa, 'token', { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds } });
+export async function requestToken(
+  client: KubeClient,
+  ns: string,
+  sa: string,
+  expirationSeconds = 86_400,
+): Promise<string> {
+  const out = await client.createSubresource<{ status?: { token?: string } }>(SERVICE_ACCOUNTS, ns, sa, 'token', {
+    apiVersion: 'authentication.k8s.io/v1',
+    kind: 'TokenRequest',
+    spec: { expirationSeconds },
+  });
   const token = out.status?.token;
   if (!token) throw new Error(`the TokenRequest for ServiceAccount ${ns}/${sa} returned no token`);
   return token;
@@ -108,7 +156,16 @@ export function kubeconfigWithToken(admin: KubeClient, token: string, namespace?
   return stringify({
     apiVersion: 'v1',
     kind: 'Config',
-    clusters: [{ name: cluster.name, cluster: { server: cluster.server, ...(cluster.caData ? { 'certificate-authority-data': cluster.caData } : {}), ...(cluster.caFile ? { 'certificate-authority': cluster.caFile } : {}) } }],
+    clusters: [
+      {
+        name: cluster.name,
+        cluster: {
+          server: cluster.server,
+          ...(cluster.caData ? { 'certificate-authority-data': cluster.caData } : {}),
+          ...(cluster.caFile ? { 'certificate-authority': cluster.caFile } : {}),
+        },
+      },
+    ],
     users: [{ name: 'sa', user: { token } }],
     contexts: [{ name: 'sa', context: { cluster: cluster.name, user: 'sa', ...(namespace ? { namespace } : {}) } }],
     'current-context': 'sa',

@@ -46,24 +46,56 @@ function frrUser(dir: string): void {
 
 function zebra(o: RouterOptions, dir: string): ChildProcess {
   writeFileSync(join(dir, 'zebra.conf'), 'hostname lab-router\nlog stdout informational\n');
-  return o.logTo('zebra', o.net.spawn(o.ns, '/usr/lib/frr/zebra', ['-f', join(dir, 'zebra.conf'), '-i', join(dir, 'zebra.pid'), '-z', join(dir, 'zserv.api'), '--vty_socket', dir, '-P', '0']));
+  return o.logTo(
+    'zebra',
+    o.net.spawn(o.ns, '/usr/lib/frr/zebra', [
+      '-f',
+      join(dir, 'zebra.conf'),
+      '-i',
+      join(dir, 'zebra.pid'),
+      '-z',
+      join(dir, 'zserv.api'),
+      '--vty_socket',
+      dir,
+      '-P',
+      '0',
+    ]),
+  );
 }
 
 export async function startRouter(kind: RouterKind, o: RouterOptions): Promise<ChildProcess[]> {
   const dir = join(o.dir, kind);
   mkdirSync(dir, { recursive: true });
   if (kind === 'bird') {
-    writeFileSync(join(dir, 'bird.conf'), `router id ${o.address};
+    writeFileSync(
+      join(dir, 'bird.conf'),
+      `router id ${o.address};
 protocol device {}
 protocol kernel { ipv4 { export all; }; merge paths on; }
 template bgp speakers { local ${o.address} as ${o.asn}; passive on; hold time 9; ipv4 { import all; export none; }; }
 ${o.neighbors.map((n) => `protocol bgp ${n.name.replace(/-/g, '_')} from speakers { neighbor ${n.address} as ${n.asn}; }`).join('\n')}
-`);
-    return [o.logTo('bird', o.net.spawn(o.ns, 'bird', ['-f', '-c', join(dir, 'bird.conf'), '-s', join(dir, 'bird.ctl'), '-P', join(dir, 'bird.pid')]))];
+`,
+    );
+    return [
+      o.logTo(
+        'bird',
+        o.net.spawn(o.ns, 'bird', [
+          '-f',
+          '-c',
+          join(dir, 'bird.conf'),
+          '-s',
+          join(dir, 'bird.ctl'),
+          '-P',
+          join(dir, 'bird.pid'),
+        ]),
+      ),
+    ];
   }
   if (kind === 'frr') {
     frrUser(dir);
-    writeFileSync(join(dir, 'bgpd.conf'), `hostname lab-router
+    writeFileSync(
+      join(dir, 'bgpd.conf'),
+      `hostname lab-router
 log stdout informational
 router bgp ${o.asn}
  bgp router-id ${o.address}
@@ -74,15 +106,37 @@ ${o.neighbors.map((n) => ` neighbor ${n.address} remote-as ${n.asn}\n neighbor $
 ${o.neighbors.map((n) => `  neighbor ${n.address} route-map none-out out`).join('\n')}
  exit-address-family
 route-map none-out deny 10
-`);
-    return [zebra(o, dir), o.logTo('bgpd', o.net.spawn(o.ns, '/usr/lib/frr/bgpd', ['-f', join(dir, 'bgpd.conf'), '-i', join(dir, 'bgpd.pid'), '-z', join(dir, 'zserv.api'), '--vty_socket', dir, '-P', '0']))];
+`,
+    );
+    return [
+      zebra(o, dir),
+      o.logTo(
+        'bgpd',
+        o.net.spawn(o.ns, '/usr/lib/frr/bgpd', [
+          '-f',
+          join(dir, 'bgpd.conf'),
+          '-i',
+          join(dir, 'bgpd.pid'),
+          '-z',
+          join(dir, 'zserv.api'),
+          '--vty_socket',
+          dir,
+          '-P',
+          '0',
+        ]),
+      ),
+    ];
   }
-  writeFileSync(join(dir, 'gobgpd.toml'), `[global.config]
+  writeFileSync(
+    join(dir, 'gobgpd.toml'),
+    `[global.config]
   as = ${o.asn}
   router-id = "${o.address}"
 [global.use-multiple-paths.config]
   enabled = true
-${o.neighbors.map((n) => `[[neighbors]]
+${o.neighbors
+  .map(
+    (n) => `[[neighbors]]
   [neighbors.config]
     neighbor-address = "${n.address}"
     peer-as = ${n.asn}
@@ -90,9 +144,26 @@ ${o.neighbors.map((n) => `[[neighbors]]
     hold-time = 9
     keepalive-interval = 3
   [neighbors.transport.config]
-    passive-mode = true`).join('\n')}
-`);
-  return [o.logTo('gobgpd', o.net.spawn(o.ns, 'gobgpd', ['-f', join(dir, 'gobgpd.toml'), '-p', '--pprof-disable', '--api-hosts', `unix://${join(dir, 'api.sock')}`, '-l', 'info']))];
+    passive-mode = true`,
+  )
+  .join('\n')}
+`,
+  );
+  return [
+    o.logTo(
+      'gobgpd',
+      o.net.spawn(o.ns, 'gobgpd', [
+        '-f',
+        join(dir, 'gobgpd.toml'),
+        '-p',
+        '--pprof-disable',
+        '--api-hosts',
+        `unix://${join(dir, 'api.sock')}`,
+        '-l',
+        'info',
+      ]),
+    ),
+  ];
 }
 
 /**
@@ -106,16 +177,29 @@ export function syncGobgpFib(ns: string, dir: string, onError: (msg: string) => 
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   const run = (cmd: string, args: readonly string[]): Promise<string> =>
-    new Promise((resolve) => execFile(cmd, args, { encoding: 'utf8', timeout: 5000 }, (err, out) => resolve(err ? '' : out)));
+    new Promise((resolve) =>
+      execFile(cmd, args, { encoding: 'utf8', timeout: 5000 }, (err, out) => resolve(err ? '' : out)),
+    );
   const tick = async (): Promise<void> => {
     const want = new Map<string, string>();
     for (const family of ['ipv4', 'ipv6']) {
       const out = await run('gobgp', ['--target', api, 'global', 'rib', '-a', family, '-j']);
       if (out.trim() === '') continue;
       try {
-        const rib = JSON.parse(out) as Record<string, { attrs?: { nexthop?: string; mp_reach?: { nexthop?: string; nexthops?: string[] } }[] }[]>;
+        const rib = JSON.parse(out) as Record<
+          string,
+          { attrs?: { nexthop?: string; mp_reach?: { nexthop?: string; nexthops?: string[] } }[] }[]
+        >;
         for (const [prefix, paths] of Object.entries(rib)) {
-          const hops = [...new Set(paths.flatMap((p) => (p.attrs ?? []).flatMap((a) => [a.nexthop, ...(a.mp_reach?.nexthops ?? [])]).filter((h): h is string => typeof h === 'string' && h !== '')))].sort();
+          const hops = [
+            ...new Set(
+              paths.flatMap((p) =>
+                (p.attrs ?? [])
+                  .flatMap((a) => [a.nexthop, ...(a.mp_reach?.nexthops ?? [])])
+                  .filter((h): h is string => typeof h === 'string' && h !== ''),
+              ),
+            ),
+          ].sort();
           if (hops.length > 0) want.set(prefix, hops.join(' '));
         }
       } catch (err) {
@@ -125,12 +209,35 @@ export function syncGobgpFib(ns: string, dir: string, onError: (msg: string) => 
     for (const [prefix, hops] of want) {
       if (installed.get(prefix) === hops) continue;
       const v6 = prefix.includes(':') ? ['-6'] : [];
-      await run('ip', ['netns', 'exec', ns, 'ip', ...v6, 'route', 'replace', prefix, 'proto', 'bgp', ...hops.split(' ').flatMap((h) => ['nexthop', 'via', h])]);
+      await run('ip', [
+        'netns',
+        'exec',
+        ns,
+        'ip',
+        ...v6,
+        'route',
+        'replace',
+        prefix,
+        'proto',
+        'bgp',
+        ...hops.split(' ').flatMap((h) => ['nexthop', 'via', h]),
+      ]);
       installed.set(prefix, hops);
     }
     for (const prefix of [...installed.keys()]) {
       if (want.has(prefix)) continue;
-      await run('ip', ['netns', 'exec', ns, 'ip', ...(prefix.includes(':') ? ['-6'] : []), 'route', 'del', prefix, 'proto', 'bgp']);
+      await run('ip', [
+        'netns',
+        'exec',
+        ns,
+        'ip',
+        ...(prefix.includes(':') ? ['-6'] : []),
+        'route',
+        'del',
+        prefix,
+        'proto',
+        'bgp',
+      ]);
       installed.delete(prefix);
     }
   };
@@ -152,7 +259,21 @@ export function syncGobgpFib(ns: string, dir: string, onError: (msg: string) => 
 /** The next hops the router's kernel uses for `ip` (host route), sorted. */
 export function routerNextHops(ns: string, ip: string): string[] {
   try {
-    const out = execFileSync('ip', ['netns', 'exec', ns, 'ip', ...(ip.includes(':') ? ['-6'] : []), 'route', 'show', 'exact', `${ip}/${ip.includes(':') ? 128 : 32}`], { encoding: 'utf8' });
+    const out = execFileSync(
+      'ip',
+      [
+        'netns',
+        'exec',
+        ns,
+        'ip',
+        ...(ip.includes(':') ? ['-6'] : []),
+        'route',
+        'show',
+        'exact',
+        `${ip}/${ip.includes(':') ? 128 : 32}`,
+      ],
+      { encoding: 'utf8' },
+    );
     return [...out.matchAll(/via (\S+)/g)].map((m) => m[1]!).sort();
   } catch {
     return [];

@@ -43,13 +43,20 @@ export interface ScenarioContext {
   readonly macs: ReadonlyMap<string, string>;
 }
 
-const DEPLOYMENTS: ResourceType = { group: 'apps', version: 'v1', plural: 'deployments', kind: 'Deployment', namespaced: true };
+const DEPLOYMENTS: ResourceType = {
+  group: 'apps',
+  version: 'v1',
+  plural: 'deployments',
+  kind: 'Deployment',
+  namespaced: true,
+};
 const LIMIT_MS = 60_000;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 async function ipOf(ctx: ScenarioContext, name: string): Promise<string | undefined> {
   const s = await ctx.admin.tryGet(SERVICES, 'default', name);
-  return ((s?.['status'] as { loadBalancer?: { ingress?: { ip: string }[] } } | undefined)?.loadBalancer?.ingress ?? [])[0]?.ip;
+  return ((s?.['status'] as { loadBalancer?: { ingress?: { ip: string }[] } } | undefined)?.loadBalancer?.ingress ??
+    [])[0]?.ip;
 }
 
 /** The node a Pod (answering curl with its name) runs on. */
@@ -60,7 +67,9 @@ function nodeOfPod(ctx: ScenarioContext, pod: string | undefined): string | unde
 }
 
 /** Polls `check` until it gives a result or the limit passes. */
-async function timed<T>(check: () => T | undefined | Promise<T | undefined>): Promise<{ value: T; ms: number } | undefined> {
+async function timed<T>(
+  check: () => T | undefined | Promise<T | undefined>,
+): Promise<{ value: T; ms: number } | undefined> {
   const t = Date.now();
   while (Date.now() - t < LIMIT_MS) {
     const v = await check();
@@ -96,7 +105,9 @@ export async function runScenario(name: ScenarioName, ctx: ScenarioContext): Pro
   if (ctx.nodes.length < 2) return fail('needs at least 2 nodes');
   const last = ctx.nodes[ctx.nodes.length - 1]!;
   if (name === 'bgp-withdraw') {
-    ctx.say(`scenario bgp-withdraw: ${ip} is routed via ${routerNextHops(ctx.routerNs, ip).join(', ')}; stopping ${last}'s speaker`);
+    ctx.say(
+      `scenario bgp-withdraw: ${ip} is routed via ${routerNextHops(ctx.routerNs, ip).join(', ')}; stopping ${last}'s speaker`,
+    );
     ctx.procs.find((p) => p.name === `${last} speaker`)?.proc.kill('SIGTERM');
     const gone = await timed(() => {
       const via = routerNextHops(ctx.routerNs, ip);
@@ -113,14 +124,26 @@ export async function runScenario(name: ScenarioName, ctx: ScenarioContext): Pro
     return { name, ok: true, message, ip, from: last, to: answered.value, ms: gone.ms };
   }
   // local: one Pod, on the last node; only that node may announce.
-  ctx.say(`scenario local: ${ip} is routed via ${routerNextHops(ctx.routerNs, ip).join(', ')}; one Pod on ${last}, externalTrafficPolicy Local`);
-  await ctx.admin.patch(DEPLOYMENTS, 'default', 'web-bgp', { spec: { replicas: 1, template: { spec: { nodeSelector: { 'kubernetes.io/hostname': last } } } } });
+  ctx.say(
+    `scenario local: ${ip} is routed via ${routerNextHops(ctx.routerNs, ip).join(', ')}; one Pod on ${last}, externalTrafficPolicy Local`,
+  );
+  await ctx.admin.patch(DEPLOYMENTS, 'default', 'web-bgp', {
+    spec: { replicas: 1, template: { spec: { nodeSelector: { 'kubernetes.io/hostname': last } } } },
+  });
   await ctx.admin.patch(SERVICES, 'default', 'web-bgp', { spec: { externalTrafficPolicy: 'Local' } });
   const only = await timed(async () => {
     const via = routerNextHops(ctx.routerNs, ip);
-    return via.length === 1 && via[0] === ctx.nodeIp(last) && nodeOfPod(ctx, (await curlFrom(ctx.client, ip, false)).pod) === last ? via : undefined;
+    return via.length === 1 &&
+      via[0] === ctx.nodeIp(last) &&
+      nodeOfPod(ctx, (await curlFrom(ctx.client, ip, false)).pod) === last
+      ? via
+      : undefined;
   });
-  if (!only) return fail(`the router does not route ${ip} via ${last} alone after ${LIMIT_MS / 1000} s (via ${routerNextHops(ctx.routerNs, ip).join(', ')})`, { ip, to: last });
+  if (!only)
+    return fail(
+      `the router does not route ${ip} via ${last} alone after ${LIMIT_MS / 1000} s (via ${routerNextHops(ctx.routerNs, ip).join(', ')})`,
+      { ip, to: last },
+    );
   const message = `the router routes ${ip} via ${last} alone after ${only.ms} ms; its Pod answers`;
   ctx.say(`scenario local: ${message}`);
   return { name, ok: true, message, ip, to: last, ms: only.ms };

@@ -27,13 +27,22 @@ export function startScheduler(view: LabView, admin: KubeClient, log: (msg: stri
   const withAssumed = (pods: readonly LabObj[]): Obj[] =>
     pods.map((p) => {
       const node = assumed.get(p.metadata.uid ?? '');
-      return (node && !(p['spec'] as { nodeName?: string }).nodeName ? { ...p, spec: { ...(p['spec'] as object), nodeName: node } } : p) as Obj;
+      return (
+        node && !(p['spec'] as { nodeName?: string }).nodeName
+          ? { ...p, spec: { ...(p['spec'] as object), nodeName: node } }
+          : p
+      ) as Obj;
     });
 
   const bind = async (pod: LabObj, node: string): Promise<void> => {
     const { name, namespace, uid } = pod.metadata;
     try {
-      await admin.createSubresource(PODS, namespace, name, 'binding', { apiVersion: 'v1', kind: 'Binding', metadata: { name, namespace, uid }, target: { apiVersion: 'v1', kind: 'Node', name: node } });
+      await admin.createSubresource(PODS, namespace, name, 'binding', {
+        apiVersion: 'v1',
+        kind: 'Binding',
+        metadata: { name, namespace, uid },
+        target: { apiVersion: 'v1', kind: 'Node', name: node },
+      });
       log(`pod ${namespace ?? ''}/${name} bound to ${node}`);
     } catch (err) {
       assumed.delete(uid ?? '');
@@ -47,8 +56,16 @@ export function startScheduler(view: LabView, admin: KubeClient, log: (msg: stri
     if (unschedulable.get(uid ?? '') === reason) return;
     unschedulable.set(uid ?? '', reason);
     log(`pod ${namespace ?? ''}/${name} unschedulable: ${reason}`);
-    const condition = { type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: reason, lastTransitionTime: new Date().toISOString() };
-    await admin.patch(PODS, namespace, name, { status: { phase: 'Pending', conditions: [condition] } }, { status: true }).catch((err: Error) => log(`could not write the status of pod ${namespace ?? ''}/${name}: ${err.message}`));
+    const condition = {
+      type: 'PodScheduled',
+      status: 'False',
+      reason: 'Unschedulable',
+      message: reason,
+      lastTransitionTime: new Date().toISOString(),
+    };
+    await admin
+      .patch(PODS, namespace, name, { status: { phase: 'Pending', conditions: [condition] } }, { status: true })
+      .catch((err: Error) => log(`could not write the status of pod ${namespace ?? ''}/${name}: ${err.message}`));
   };
 
   const sync = (): void => {
@@ -59,8 +76,17 @@ export function startScheduler(view: LabView, admin: KubeClient, log: (msg: stri
     for (const p of all) if ((p['spec'] as { nodeName?: string }).nodeName) assumed.delete(p.metadata.uid ?? '');
     const live = new Set(all.map((p) => p.metadata.uid ?? ''));
     for (const uid of [...unschedulable.keys()]) if (!live.has(uid)) unschedulable.delete(uid);
-    const pending = all.filter((p) => !(p['spec'] as { nodeName?: string }).nodeName && !p.metadata.deletionTimestamp && !assumed.has(p.metadata.uid ?? ''));
-    pending.sort((a, b) => String(a.metadata.creationTimestamp ?? '').localeCompare(String(b.metadata.creationTimestamp ?? '')) || a.metadata.name.localeCompare(b.metadata.name));
+    const pending = all.filter(
+      (p) =>
+        !(p['spec'] as { nodeName?: string }).nodeName &&
+        !p.metadata.deletionTimestamp &&
+        !assumed.has(p.metadata.uid ?? ''),
+    );
+    pending.sort(
+      (a, b) =>
+        String(a.metadata.creationTimestamp ?? '').localeCompare(String(b.metadata.creationTimestamp ?? '')) ||
+        a.metadata.name.localeCompare(b.metadata.name),
+    );
     for (const pod of pending) {
       const decision = schedule(pod as Obj, nodes, withAssumed(all));
       if (decision.node === undefined) {

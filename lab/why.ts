@@ -13,7 +13,16 @@ import { desiredState, type Decision, type ServiceInfo } from '../speaker/desire
 import { configObjects, endpointsByService } from '../speaker/inputs.js';
 
 type Rec = Record<string, unknown>;
-export type Obj = Rec & { metadata: { name: string; namespace?: string; uid?: string; labels?: Record<string, string>; annotations?: Record<string, string>; creationTimestamp?: string } };
+export type Obj = Rec & {
+  metadata: {
+    name: string;
+    namespace?: string;
+    uid?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+    creationTimestamp?: string;
+  };
+};
 const rec = (v: unknown): Rec => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Rec) : {});
 
 export interface ClusterState {
@@ -40,7 +49,9 @@ const TEXT: Record<string, string> = {
 };
 
 function worst(decisions: readonly Decision[]): string | undefined {
-  const reasons = [...new Set(decisions.filter((d): d is Extract<Decision, { announce: false }> => !d.announce).map((d) => d.reason))].filter((r) => r !== 'notOwner');
+  const reasons = [
+    ...new Set(decisions.filter((d): d is Extract<Decision, { announce: false }> => !d.announce).map((d) => d.reason)),
+  ].filter((r) => r !== 'notOwner');
   return reasons.length > 0 ? reasons.map((r) => `${r}: ${TEXT[r] ?? r}`).join('; ') : undefined;
 }
 
@@ -57,7 +68,13 @@ export function notAnnouncedReasons(st: ClusterState): Map<string, string> {
     const ips = ingressIPs(s.status);
     if (ips.length === 0) continue;
     const pool = s.metadata.annotations?.[IP_ALLOCATED_FROM_POOL];
-    services.push({ key: `${s.metadata.namespace}/${s.metadata.name}`, labels: s.metadata.labels ?? {}, ips, ...(pool ? { pool } : {}), trafficPolicy: trafficPolicy(s.spec) });
+    services.push({
+      key: `${s.metadata.namespace}/${s.metadata.name}`,
+      labels: s.metadata.labels ?? {},
+      ips,
+      ...(pool ? { pool } : {}),
+      trafficPolicy: trafficPolicy(s.spec),
+    });
   }
   const endpoints = endpointsByService(st.slices);
   const byIp = new Map<string, { l2: Decision[]; bgp: Decision[] }>();
@@ -82,17 +99,31 @@ export function notAnnouncedReasons(st: ClusterState): Map<string, string> {
     if (unadvertised(bgp) && !unadvertised(l2)) bgp = undefined;
     if (unadvertised(l2) && !unadvertised(bgp)) l2 = undefined;
     // The same reason for both protocols is said once.
-    out.set(k, l2 === bgp || bgp === undefined ? (l2 ?? 'not announced') : l2 === undefined ? bgp : `L2: ${l2} | BGP: ${bgp}`);
+    out.set(
+      k,
+      l2 === bgp || bgp === undefined ? (l2 ?? 'not announced') : l2 === undefined ? bgp : `L2: ${l2} | BGP: ${bgp}`,
+    );
   }
-  if (nodes.length === 0 || st.liveSpeakers.size === 0) for (const s of services) for (const ip of s.ips) out.set(`${s.key}|${formatIP(ip)}`, 'noCandidates: no speaker is running');
+  if (nodes.length === 0 || st.liveSpeakers.size === 0)
+    for (const s of services)
+      for (const ip of s.ips) out.set(`${s.key}|${formatIP(ip)}`, 'noCandidates: no speaker is running');
   return out;
 }
 
 /** Why a Service has no address yet: the newest Warning Event about it (the controller's). */
 export function pendingReason(st: ClusterState, svc: Obj): string {
   const evs = st.events
-    .filter((e) => rec(e['involvedObject'])['name'] === svc.metadata.name && rec(e['involvedObject'])['namespace'] === svc.metadata.namespace && e['type'] === 'Warning')
-    .sort((a, b) => String(b['lastTimestamp'] ?? b.metadata.creationTimestamp ?? '').localeCompare(String(a['lastTimestamp'] ?? a.metadata.creationTimestamp ?? '')));
+    .filter(
+      (e) =>
+        rec(e['involvedObject'])['name'] === svc.metadata.name &&
+        rec(e['involvedObject'])['namespace'] === svc.metadata.namespace &&
+        e['type'] === 'Warning',
+    )
+    .sort((a, b) =>
+      String(b['lastTimestamp'] ?? b.metadata.creationTimestamp ?? '').localeCompare(
+        String(a['lastTimestamp'] ?? a.metadata.creationTimestamp ?? ''),
+      ),
+    );
   const e = evs[0];
   return e ? `${String(e['reason'])}: ${String(e['message'])}` : 'waiting for the controller';
 }

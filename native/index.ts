@@ -49,7 +49,10 @@ export interface UdpTtlSocketHandle {
 export type UdpTtlMessageHandler = (data: Buffer, address: string, port: number, ttl: number) => void;
 
 export interface NativeAddon {
-  PacketSocket: new (ifname: string, opts?: { arp?: boolean; ndp?: boolean; arpRequestsOnly?: boolean }) => PacketSocketHandle;
+  PacketSocket: new (
+    ifname: string,
+    opts?: { arp?: boolean; ndp?: boolean; arpRequestsOnly?: boolean },
+  ) => PacketSocketHandle;
   NetlinkSocket: new () => NetlinkSocketHandle;
   tcpSocket(family: 4 | 6, opts: { md5Peer?: string; md5Key?: string; ttl?: number }): number;
   /** Sets (empty key: removes) one peer's TCP-MD5 key on an existing socket, e.g. a listener. */
@@ -57,7 +60,10 @@ export interface NativeAddon {
   /** Sets the IP TTL / hop limit (-1: the system default) of an existing socket, e.g. a listener. */
   ipTtl(fd: number, ttl: number): void;
   /** Throws with code EADDRINUSE when the port is taken. Without onMessage the socket only sends. */
-  udpTtlSocket(opts: { family: 4 | 6; address?: string; port?: number; ttl?: number }, onMessage?: UdpTtlMessageHandler): UdpTtlSocketHandle;
+  udpTtlSocket(
+    opts: { family: 4 | 6; address?: string; port?: number; ttl?: number },
+    onMessage?: UdpTtlMessageHandler,
+  ): UdpTtlSocketHandle;
 }
 
 let cached: { addon?: NativeAddon; error?: HeraldError } | undefined;
@@ -65,19 +71,33 @@ let cached: { addon?: NativeAddon; error?: HeraldError } | undefined;
 function candidates(): string[] {
   const here = dirname(fileURLToPath(import.meta.url));
   // native/index.ts in a checkout; dist/native/index.js in a build.
-  return [join(here, '..', 'build', 'Release', 'herald_native.node'), join(here, '..', '..', 'build', 'Release', 'herald_native.node')];
+  return [
+    join(here, '..', 'build', 'Release', 'herald_native.node'),
+    join(here, '..', '..', 'build', 'Release', 'herald_native.node'),
+  ];
 }
 
 export function loadNative(): NativeAddon {
   if (!cached) {
     const path = candidates().find((p) => existsSync(p));
     if (!path) {
-      cached = { error: new HeraldError('NativeUnavailable', `Herald's native addon is not built (looked for ${candidates().join(', ')}); run "npm install" with a C++ compiler available`) };
+      cached = {
+        error: new HeraldError(
+          'NativeUnavailable',
+          `Herald's native addon is not built (looked for ${candidates().join(', ')}); run "npm install" with a C++ compiler available`,
+        ),
+      };
     } else {
       try {
         cached = { addon: createRequire(import.meta.url)(path) as NativeAddon };
       } catch (err) {
-        cached = { error: new HeraldError('NativeUnavailable', `Herald's native addon failed to load from ${path}: ${(err as Error).message}`, { cause: err }) };
+        cached = {
+          error: new HeraldError(
+            'NativeUnavailable',
+            `Herald's native addon failed to load from ${path}: ${(err as Error).message}`,
+            { cause: err },
+          ),
+        };
       }
     }
   }

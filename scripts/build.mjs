@@ -12,7 +12,11 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const i = process.argv.indexOf('--outDir');
 const outDir = resolve(i >= 0 ? process.argv[i + 1] : join(root, 'dist'));
 
-const tsc = spawnSync(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.build.json'), '--outDir', outDir], { stdio: 'inherit' });
+const tsc = spawnSync(
+  process.execPath,
+  [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(root, 'tsconfig.build.json'), '--outDir', outDir],
+  { stdio: 'inherit' },
+);
 if (tsc.status !== 0) process.exit(tsc.status ?? 1);
 
 await build({
@@ -26,7 +30,9 @@ await build({
   target: 'node20',
   logLevel: 'warning',
   // Some of client-node's dependencies are CommonJS and call require(): give the bundle one.
-  banner: { js: "import { createRequire as __heraldCreateRequire } from 'node:module'; const require = __heraldCreateRequire(import.meta.url);" },
+  banner: {
+    js: "import { createRequire as __heraldCreateRequire } from 'node:module'; const require = __heraldCreateRequire(import.meta.url);",
+  },
   legalComments: 'eof',
   // Smaller source text is less memory (V8 keeps it); names stay for readable stack traces.
   minifyWhitespace: true,

@@ -9,7 +9,13 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-export const COMPONENT_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'manifests', 'components', 'prometheus');
+export const COMPONENT_DIR = join(
+  dirname(fileURLToPath(import.meta.url)),
+  '..',
+  'manifests',
+  'components',
+  'prometheus',
+);
 export const RULES_FILE = join(COMPONENT_DIR, 'herald-rules.yaml');
 export const PROMETHEUS_RULE_FILE = join(COMPONENT_DIR, 'prometheusrule.yaml');
 
@@ -18,7 +24,10 @@ export function renderPrometheusRule(rules: string): string {
   const lines = rules.split('\n');
   const start = lines.findIndex((l) => l.startsWith('groups:'));
   if (start < 0) throw new Error('herald-rules.yaml: no top-level "groups:" key');
-  const body = lines.slice(start).map((l) => (l === '' ? l : `  ${l}`)).join('\n');
+  const body = lines
+    .slice(start)
+    .map((l) => (l === '' ? l : `  ${l}`))
+    .join('\n');
   return [
     '# Generated from herald-rules.yaml by scripts/prometheus-rule.ts: edit that file, then run',
     '# npx tsx scripts/prometheus-rule.ts (a unit test fails while the two differ).',

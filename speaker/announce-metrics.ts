@@ -14,7 +14,11 @@ export interface SpeakerPass {
   /** The Services behind each Layer 2 IP. */
   readonly l2: ReadonlyMap<string, { readonly services: readonly string[] }>;
   /** Every Service IP the speaker considered, and whether this node announces it via BGP. */
-  readonly decisions: readonly { readonly service: string; readonly ip: string; readonly bgp: { readonly announce: boolean } }[];
+  readonly decisions: readonly {
+    readonly service: string;
+    readonly ip: string;
+    readonly bgp: { readonly announce: boolean };
+  }[];
   readonly configErrors: readonly unknown[];
 }
 

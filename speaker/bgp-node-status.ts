@@ -64,7 +64,11 @@ export interface AnnouncedService {
 }
 
 /** The BGPNodeStatus objects of a node: name -> status as sorted JSON. No Services, no objects. */
-export function bgpNodeStatusObjects(node: string, announced: readonly AnnouncedService[], shards: number): Map<string, string> {
+export function bgpNodeStatusObjects(
+  node: string,
+  announced: readonly AnnouncedService[],
+  shards: number,
+): Map<string, string> {
   const peersOf = new Map<string, Set<string>>();
   for (const a of announced) {
     let set = peersOf.get(a.service);
@@ -86,7 +90,10 @@ export function bgpNodeStatusObjects(node: string, announced: readonly Announced
       const [namespace, name] = svc.split('/') as [string, string];
       return { namespace, name, peers: [...peersOf.get(svc)!].map((p) => index.get(p)!).sort((a, b) => a - b) };
     });
-    out.set(dnsName(node, String(k)), sortedJson({ node, shard: k, shards, serviceCount: entries.length, peers, services: entries }));
+    out.set(
+      dnsName(node, String(k)),
+      sortedJson({ node, shard: k, shards, serviceCount: entries.length, peers, services: entries }),
+    );
   }
   return out;
 }

@@ -10,7 +10,10 @@ import { backoffDelay, type BackoffOptions } from '../src/core/backoff.js';
 import type { Clock, TimerHandle } from '../src/core/clock.js';
 
 /** What a pass reports: all written, some writes failed, or some are held back until `afterMs` from now. */
-export type PassResult = { readonly outcome: 'done' } | { readonly outcome: 'failed'; readonly failures: number } | { readonly outcome: 'due'; readonly afterMs: number };
+export type PassResult =
+  | { readonly outcome: 'done' }
+  | { readonly outcome: 'failed'; readonly failures: number }
+  | { readonly outcome: 'due'; readonly afterMs: number };
 
 export interface CoalescingWorkerOptions<T> {
   readonly clock: Clock;
@@ -63,7 +66,9 @@ export class CoalescingWorker<T> {
     this.cancelTimer();
     if (!this.running) return true;
     let timeout: TimerHandle | undefined;
-    const expired = new Promise<false>((resolve) => (timeout = this.o.clock.setTimeout(() => resolve(false), withinMs)));
+    const expired = new Promise<false>(
+      (resolve) => (timeout = this.o.clock.setTimeout(() => resolve(false), withinMs)),
+    );
     const done = this.idle().then(() => true as const);
     const finished = await Promise.race([done, expired]);
     timeout?.cancel();
@@ -89,7 +94,11 @@ export class CoalescingWorker<T> {
       const result = await this.o.pass(value);
       if (this.stopped) return;
       if (result.outcome === 'failed') {
-        const delay = backoffDelay(this.failures++, this.o.backoff ?? { baseMs: 500, maxMs: 30_000 }, this.o.random ?? Math.random);
+        const delay = backoffDelay(
+          this.failures++,
+          this.o.backoff ?? { baseMs: 500, maxMs: 30_000 },
+          this.o.random ?? Math.random,
+        );
         this.schedule('backoff', delay);
         return;
       }
@@ -114,7 +123,11 @@ export class CoalescingWorker<T> {
 }
 
 /** Runs `fn` over `items` with at most `limit` calls in flight; resolves when all settled. */
-export async function forEachBounded<T>(items: Iterable<T>, limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+export async function forEachBounded<T>(
+  items: Iterable<T>,
+  limit: number,
+  fn: (item: T) => Promise<void>,
+): Promise<void> {
   const it = items[Symbol.iterator]();
   const lane = async (): Promise<void> => {
     for (let n = it.next(); !n.done; n = it.next()) await fn(n.value);

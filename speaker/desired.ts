@@ -86,9 +86,20 @@ function poolFor(config: Config, svc: ServiceInfo, ip: IP): Pool | undefined {
   return [...config.pools.values()].find((p) => p.ranges.some((r) => rangeContains(r, ip)));
 }
 
-function advertises(adv: { ipAddressPools: readonly string[]; ipAddressPoolSelectors: readonly LabelSelector[]; serviceSelectors: readonly LabelSelector[] }, pool: Pool, svc: ServiceInfo): boolean {
+function advertises(
+  adv: {
+    ipAddressPools: readonly string[];
+    ipAddressPoolSelectors: readonly LabelSelector[];
+    serviceSelectors: readonly LabelSelector[];
+  },
+  pool: Pool,
+  svc: ServiceInfo,
+): boolean {
   const allPools = adv.ipAddressPools.length === 0 && adv.ipAddressPoolSelectors.length === 0;
-  const poolOk = allPools || adv.ipAddressPools.includes(pool.name) || (adv.ipAddressPoolSelectors.length > 0 && anySelectorMatches(adv.ipAddressPoolSelectors, pool.meta.labels));
+  const poolOk =
+    allPools ||
+    adv.ipAddressPools.includes(pool.name) ||
+    (adv.ipAddressPoolSelectors.length > 0 && anySelectorMatches(adv.ipAddressPoolSelectors, pool.meta.labels));
   const svcOk = adv.serviceSelectors.length === 0 || anySelectorMatches(adv.serviceSelectors, svc.labels);
   return poolOk && svcOk;
 }
@@ -104,11 +115,17 @@ function excluded(node: NodeInfo | undefined): boolean {
 function endpointsOk(svc: ServiceInfo, eps: readonly EndpointInfo[], node: string): Decision {
   const ready = eps.filter((e) => e.ready);
   if (ready.length === 0) return { announce: false, reason: 'noHealthyEndpoints' };
-  if (svc.trafficPolicy === 'Local' && !ready.some((e) => e.node === node)) return { announce: false, reason: 'noLocalEndpoints' };
+  if (svc.trafficPolicy === 'Local' && !ready.some((e) => e.node === node))
+    return { announce: false, reason: 'noLocalEndpoints' };
   return { announce: true };
 }
 
-function l2Decision(inp: DesiredInputs, svc: ServiceInfo, ip: IP, pool: Pool): { decision: Decision; interfaces: string[] } {
+function l2Decision(
+  inp: DesiredInputs,
+  svc: ServiceInfo,
+  ip: IP,
+  pool: Pool,
+): { decision: Decision; interfaces: string[] } {
   const advs: L2Advertisement[] = [...inp.config.l2Advertisements.values()].filter((a) => advertises(a, pool, svc));
   if (advs.length === 0) return { decision: { announce: false, reason: 'noMatchingAdvertisement' }, interfaces: [] };
   const eps = inp.endpoints.get(svc.key) ?? [];
@@ -120,13 +137,18 @@ function l2Decision(inp: DesiredInputs, svc: ServiceInfo, ip: IP, pool: Pool): {
     return endpointsOk(svc, eps, name);
   };
   const mine: Decision = me === undefined ? { announce: false, reason: 'nodeNotFound' } : eligible(inp.node);
-  const interfaces = [...new Set(advs.filter((a) => nodeSelected(a.nodeSelectors, me)).flatMap((a) => a.interfaces))].sort();
+  const interfaces = [
+    ...new Set(advs.filter((a) => nodeSelected(a.nodeSelectors, me)).flatMap((a) => a.interfaces)),
+  ].sort();
   if (!mine.announce) return { decision: mine, interfaces };
   const candidates: Candidate[] = [...inp.config.nodes.keys()]
     .filter((name) => inp.liveSpeakers.has(name) && eligible(name).announce)
     .map((name) => {
       const n = inp.config.nodes.get(name)!;
-      const weight = advs.flatMap((a) => a.preferredNodeSelectors).filter((p) => selectorMatches(p.preference, n.labels)).reduce((s, p) => s + p.weight, 0);
+      const weight = advs
+        .flatMap((a) => a.preferredNodeSelectors)
+        .filter((p) => selectorMatches(p.preference, n.labels))
+        .reduce((s, p) => s + p.weight, 0);
       return { node: name, weight };
     });
   const e = electOwner(formatIP(ip), candidates);
@@ -134,7 +156,12 @@ function l2Decision(inp: DesiredInputs, svc: ServiceInfo, ip: IP, pool: Pool): {
   return { decision: e.owner === inp.node ? { announce: true } : { announce: false, reason: 'notOwner' }, interfaces };
 }
 
-function bgpRoutes(inp: DesiredInputs, svc: ServiceInfo, ip: IP, pool: Pool): { decision: Decision; routes: { peer: string; route: Route }[] } {
+function bgpRoutes(
+  inp: DesiredInputs,
+  svc: ServiceInfo,
+  ip: IP,
+  pool: Pool,
+): { decision: Decision; routes: { peer: string; route: Route }[] } {
   const me = inp.config.nodes.get(inp.node);
   const advs: BgpAdvertisement[] = [...inp.config.bgpAdvertisements.values()].filter((a) => advertises(a, pool, svc));
   if (advs.length === 0) return { decision: { announce: false, reason: 'noMatchingAdvertisement' }, routes: [] };
@@ -150,12 +177,22 @@ function bgpRoutes(inp: DesiredInputs, svc: ServiceInfo, ip: IP, pool: Pool): { 
     const len = ip.family === 'IPv4' ? a.aggregationLength : a.aggregationLengthV6;
     const prefix: CIDR = cidrOf(ip, len);
     const communities = a.communities.filter((c) => c.kind === 'standard').map((c) => (c as { value: number }).value);
-    const large = a.communities.filter((c) => c.kind === 'large').map((c) => { const l = c as { global: number; local1: number; local2: number }; return [l.global, l.local1, l.local2] as const; });
+    const large = a.communities
+      .filter((c) => c.kind === 'large')
+      .map((c) => {
+        const l = c as { global: number; local1: number; local2: number };
+        return [l.global, l.local1, l.local2] as const;
+      });
     for (const p of peers) {
       if (a.peers.length > 0 && !a.peers.includes(p.name)) continue;
       routes.push({
         peer: p.name,
-        route: { prefix, ...(communities.length > 0 ? { communities } : {}), ...(large.length > 0 ? { largeCommunities: large } : {}), ...(a.localPref !== undefined ? { localPref: a.localPref } : {}) },
+        route: {
+          prefix,
+          ...(communities.length > 0 ? { communities } : {}),
+          ...(large.length > 0 ? { largeCommunities: large } : {}),
+          ...(a.localPref !== undefined ? { localPref: a.localPref } : {}),
+        },
       });
     }
   }
@@ -173,7 +210,13 @@ export function desiredState(inp: DesiredInputs): DesiredState {
       const ipText = formatIP(ip);
       const pool = poolFor(inp.config, svc, ip);
       if (!pool) {
-        decisions.push({ service: svc.key, ip, l2: { announce: false, reason: 'poolNotFound' }, bgp: { announce: false, reason: 'poolNotFound' }, peers: [] });
+        decisions.push({
+          service: svc.key,
+          ip,
+          l2: { announce: false, reason: 'poolNotFound' },
+          bgp: { announce: false, reason: 'poolNotFound' },
+          peers: [],
+        });
         continue;
       }
       const l = l2Decision(inp, svc, ip, pool);
@@ -187,10 +230,25 @@ export function desiredState(inp: DesiredInputs): DesiredState {
       for (const { peer, route } of b.routes) {
         const m = bgp.get(peer) ?? new Map<string, Route>();
         // Shared IPs: one route per prefix and attribute set, kept while any Service wants it.
-        m.set(JSON.stringify([formatIP({ family: route.prefix.family, value: route.prefix.base }), route.prefix.prefixLength, route.communities ?? [], route.largeCommunities ?? [], route.localPref ?? null]), route);
+        m.set(
+          JSON.stringify([
+            formatIP({ family: route.prefix.family, value: route.prefix.base }),
+            route.prefix.prefixLength,
+            route.communities ?? [],
+            route.largeCommunities ?? [],
+            route.localPref ?? null,
+          ]),
+          route,
+        );
         bgp.set(peer, m);
       }
-      decisions.push({ service: svc.key, ip, l2: l.decision, bgp: b.decision, peers: [...new Set(b.routes.map((r) => r.peer))].sort() });
+      decisions.push({
+        service: svc.key,
+        ip,
+        l2: l.decision,
+        bgp: b.decision,
+        peers: [...new Set(b.routes.map((r) => r.peer))].sort(),
+      });
     }
   }
   return {

@@ -27,7 +27,9 @@ export function electionKey(ip: string | IP): string {
 
 /** sha256(node + "#" + ip) as lowercase hex; comparing these strings compares the digests. */
 export function electionHash(node: string, ip: string | IP): string {
-  return createHash('sha256').update(`${node}#${electionKey(ip)}`).digest('hex');
+  return createHash('sha256')
+    .update(`${node}#${electionKey(ip)}`)
+    .digest('hex');
 }
 
 function compareText(a: string, b: string): number {
@@ -45,6 +47,8 @@ export function electOwner(ip: string | IP, candidates: readonly Candidate[]): E
   if (byNode.size === 0) return { owner: undefined, reason: 'noCandidates' };
   const key = electionKey(ip);
   const ranked = [...byNode].map(([node, weight]) => ({ node, weight, hash: electionHash(node, key) }));
-  ranked.sort((a, b) => (a.weight !== b.weight ? (a.weight > b.weight ? -1 : 1) : compareText(a.hash, b.hash) || compareText(a.node, b.node)));
+  ranked.sort((a, b) =>
+    a.weight !== b.weight ? (a.weight > b.weight ? -1 : 1) : compareText(a.hash, b.hash) || compareText(a.node, b.node),
+  );
   return { owner: ranked[0]!.node, order: ranked.map((c) => c.node) };
 }

@@ -12,12 +12,20 @@ import { tryParseIP, type IP } from '../src/net/ip.js';
 import type { EndpointInfo, ServiceInfo } from './desired.js';
 
 interface Cached {
-  readonly metadata: { readonly name: string; readonly namespace?: string; readonly labels?: Readonly<Record<string, string>> };
+  readonly metadata: {
+    readonly name: string;
+    readonly namespace?: string;
+    readonly labels?: Readonly<Record<string, string>>;
+  };
   readonly [field: string]: unknown;
 }
 
 /** Herald's objects by kind, Nodes and Secrets, typed as `parseConfig` expects them. */
-export function configObjects(herald: Iterable<readonly [string, readonly Cached[]]>, nodes: readonly Cached[], secrets: readonly Cached[]): unknown[] {
+export function configObjects(
+  herald: Iterable<readonly [string, readonly Cached[]]>,
+  nodes: readonly Cached[],
+  secrets: readonly Cached[],
+): unknown[] {
   const objects: unknown[] = [];
   for (const [kind, list] of herald) for (const o of list) objects.push({ ...o, apiVersion: API_VERSION, kind });
   for (const n of nodes) objects.push({ ...n, apiVersion: 'v1', kind: 'Node' });
@@ -33,7 +41,13 @@ export function servicesToAnnounce(services: readonly ServiceObject[], lbClass: 
     const ips = ingressIPs(s.status);
     if (ips.length === 0) continue;
     const pool = s.metadata.annotations?.[IP_ALLOCATED_FROM_POOL];
-    out.push({ key: serviceKey(s), labels: s.metadata.labels ?? {}, ips, ...(pool ? { pool } : {}), trafficPolicy: trafficPolicy(s.spec) });
+    out.push({
+      key: serviceKey(s),
+      labels: s.metadata.labels ?? {},
+      ips,
+      ...(pool ? { pool } : {}),
+      trafficPolicy: trafficPolicy(s.spec),
+    });
   }
   return out;
 }
@@ -44,9 +58,12 @@ export function endpointsByService(slices: readonly Cached[]): Map<string, Endpo
   for (const sl of slices) {
     const svc = sl.metadata.labels?.[SERVICE_NAME_LABEL];
     if (!svc) continue;
-    const key = serviceKey({ metadata: { name: svc, ...(sl.metadata.namespace !== undefined ? { namespace: sl.metadata.namespace } : {}) } });
+    const key = serviceKey({
+      metadata: { name: svc, ...(sl.metadata.namespace !== undefined ? { namespace: sl.metadata.namespace } : {}) },
+    });
     const list = endpoints.get(key) ?? [];
-    for (const e of (sl['endpoints'] as { nodeName?: string; conditions?: { ready?: boolean } }[] | undefined) ?? []) list.push({ node: e.nodeName ?? '', ready: e.conditions?.ready !== false });
+    for (const e of (sl['endpoints'] as { nodeName?: string; conditions?: { ready?: boolean } }[] | undefined) ?? [])
+      list.push({ node: e.nodeName ?? '', ready: e.conditions?.ready !== false });
     endpoints.set(key, list);
   }
   return endpoints;
@@ -64,7 +81,9 @@ export function internalIP(node: Cached | undefined): string | undefined {
 }
 
 /** What `os.networkInterfaces()` reports, reduced to what is read here. */
-export type HostInterfaces = Readonly<Record<string, readonly { readonly address: string; readonly internal: boolean }[] | undefined>>;
+export type HostInterfaces = Readonly<
+  Record<string, readonly { readonly address: string; readonly internal: boolean }[] | undefined>
+>;
 
 /**
  * A node's addresses, for the router ID (IPv4) and the next hop of the other family on

@@ -33,7 +33,9 @@ export interface SpeakerMainOptions {
   readonly stopSignal: Promise<void>;
 }
 
-export async function runSpeaker(opts: SpeakerMainOptions): Promise<{ done: Promise<void>; speaker: Speaker; metricsPort: number; healthPort?: number }> {
+export async function runSpeaker(
+  opts: SpeakerMainOptions,
+): Promise<{ done: Promise<void>; speaker: Speaker; metricsPort: number; healthPort?: number }> {
   const clock = systemClock();
   const registry = createMetricsRegistry({ labels: { component: 'speaker', node: opts.node } });
   let native: ReturnType<typeof loadNative> | { error: string };
@@ -42,15 +44,53 @@ export async function runSpeaker(opts: SpeakerMainOptions): Promise<{ done: Prom
   } catch (err) {
     native = { error: (err as Error).message };
   }
-  if (opts.excludeInterfaces) opts.logger.child({ component: 'layer2' }).info('interfaces never picked unless an L2Advertisement names them', { excludeInterfaces: opts.excludeInterfaces.join(',') || '(none)' });
+  if (opts.excludeInterfaces)
+    opts.logger.child({ component: 'layer2' }).info('interfaces never picked unless an L2Advertisement names them', {
+      excludeInterfaces: opts.excludeInterfaces.join(',') || '(none)',
+    });
   const announceRate = opts.announceRate ?? DEFAULT_ANNOUNCE_RATE;
-  opts.logger.child({ component: 'layer2' }).info('gratuitous ARP/NA paced per interface', { framesPerSecond: announceRate, burst: defaultBurst(announceRate) });
-  const speaker = new Speaker({ client: opts.client, clock, logger: opts.logger, registry, node: opts.node, namespace: opts.namespace, native, ...(opts.lbClass ? { lbClass: opts.lbClass } : {}), ...(opts.memberExpireMs ? { memberExpireMs: opts.memberExpireMs } : {}), ...(opts.memberPort !== undefined ? { memberPort: opts.memberPort } : {}), ...(opts.bgpListen !== undefined ? { bgpListen: opts.bgpListen } : {}), ...(opts.excludeInterfaces ? { excludeInterfaces: opts.excludeInterfaces } : {}), ...(opts.serviceStatus ? { serviceStatus: opts.serviceStatus } : {}), announceRate });
+  opts.logger.child({ component: 'layer2' }).info('gratuitous ARP/NA paced per interface', {
+    framesPerSecond: announceRate,
+    burst: defaultBurst(announceRate),
+  });
+  const speaker = new Speaker({
+    client: opts.client,
+    clock,
+    logger: opts.logger,
+    registry,
+    node: opts.node,
+    namespace: opts.namespace,
+    native,
+    ...(opts.lbClass ? { lbClass: opts.lbClass } : {}),
+    ...(opts.memberExpireMs ? { memberExpireMs: opts.memberExpireMs } : {}),
+    ...(opts.memberPort !== undefined ? { memberPort: opts.memberPort } : {}),
+    ...(opts.bgpListen !== undefined ? { bgpListen: opts.bgpListen } : {}),
+    ...(opts.excludeInterfaces ? { excludeInterfaces: opts.excludeInterfaces } : {}),
+    ...(opts.serviceStatus ? { serviceStatus: opts.serviceStatus } : {}),
+    announceRate,
+  });
   const sec = opts.metricsSecurity;
   const secure = sec
-    ? await secureMetrics({ client: opts.client, clock, logger: opts.logger.child({ component: 'metrics' }), commonName: SPEAKER_NAME, dnsNames: metricsServiceNames(`${SPEAKER_NAME}-metrics`, opts.namespace), ...(opts.metricsHost ? { host: opts.metricsHost } : {}), ...(sec.certFile !== undefined ? { certFile: sec.certFile } : {}), ...(sec.keyFile !== undefined ? { keyFile: sec.keyFile } : {}) })
+    ? await secureMetrics({
+        client: opts.client,
+        clock,
+        logger: opts.logger.child({ component: 'metrics' }),
+        commonName: SPEAKER_NAME,
+        dnsNames: metricsServiceNames(`${SPEAKER_NAME}-metrics`, opts.namespace),
+        ...(opts.metricsHost ? { host: opts.metricsHost } : {}),
+        ...(sec.certFile !== undefined ? { certFile: sec.certFile } : {}),
+        ...(sec.keyFile !== undefined ? { keyFile: sec.keyFile } : {}),
+      })
     : undefined;
-  const ops = await startOpsServer({ registry, port: opts.metricsPort, ...(opts.metricsHost ? { host: opts.metricsHost } : {}), ...(secure ? { secure } : {}), ...(opts.healthPort !== undefined ? { healthPort: opts.healthPort } : {}), logger: opts.logger.child({ component: 'metrics' }), notReadyReason: () => speaker.notReadyReason() });
+  const ops = await startOpsServer({
+    registry,
+    port: opts.metricsPort,
+    ...(opts.metricsHost ? { host: opts.metricsHost } : {}),
+    ...(secure ? { secure } : {}),
+    ...(opts.healthPort !== undefined ? { healthPort: opts.healthPort } : {}),
+    logger: opts.logger.child({ component: 'metrics' }),
+    notReadyReason: () => speaker.notReadyReason(),
+  });
   await speaker.start();
   const timer = setInterval(() => {
     void speaker.writeSessionStates();
@@ -62,5 +102,10 @@ export async function runSpeaker(opts: SpeakerMainOptions): Promise<{ done: Prom
     await speaker.stop();
     await ops.close();
   });
-  return { done, speaker, metricsPort: ops.port, ...(ops.healthPort !== undefined ? { healthPort: ops.healthPort } : {}) };
+  return {
+    done,
+    speaker,
+    metricsPort: ops.port,
+    ...(ops.healthPort !== undefined ? { healthPort: ops.healthPort } : {}),
+  };
 }

@@ -25,7 +25,12 @@ export class SpeakerMetrics {
 
   constructor(registry: Registry, src: SpeakerMetricSources) {
     registerBfdMetrics(registry, src.bfd);
-    this.announcedIPs = new Gauge({ name: 'herald_speaker_announced_ips', help: 'Service IPs this node announces', labelNames: ['protocol'], registers: [registry] });
+    this.announcedIPs = new Gauge({
+      name: 'herald_speaker_announced_ips',
+      help: 'Service IPs this node announces',
+      labelNames: ['protocol'],
+      registers: [registry],
+    });
     const l2Frames: Gauge = new Gauge({
       name: 'herald_speaker_l2_frames_total',
       help: 'ARP/NDP requests seen, answers sent, gratuitous announcements sent, malformed frames dropped, answers held back by the per-asker limit; sockets reopened, socket errors, stalls, frames the kernel dropped on a full queue',

@@ -12,7 +12,14 @@ import type { BackoffOptions } from '../src/core/backoff.js';
 import type { Clock } from '../src/core/clock.js';
 import { errorMessage } from '../src/core/errors.js';
 import type { Logger } from '../src/core/logger.js';
-import { isAlreadyExists, type Informer, type KubeClient, type KubeObject, type ResourceType, type StatusWriter } from '../src/k8s/index.js';
+import {
+  isAlreadyExists,
+  type Informer,
+  type KubeClient,
+  type KubeObject,
+  type ResourceType,
+  type StatusWriter,
+} from '../src/k8s/index.js';
 import { CoalescingWorker, forEachBounded, type PassResult } from './coalescing-worker.js';
 import type { StatusSet } from './status-sets.js';
 
@@ -55,7 +62,12 @@ export class ServiceStatusWriter {
       this.written.set(k.type.plural, new Map());
       this.writtenAt.set(k.type.plural, new Map());
     }
-    this.worker = new CoalescingWorker({ clock: o.clock, ...(o.random ? { random: o.random } : {}), ...(o.backoff ? { backoff: o.backoff } : {}), pass: (set) => this.pass(set) });
+    this.worker = new CoalescingWorker({
+      clock: o.clock,
+      ...(o.random ? { random: o.random } : {}),
+      ...(o.backoff ? { backoff: o.backoff } : {}),
+      pass: (set) => this.pass(set),
+    });
   }
 
   /** The newest desired set (kind plural -> name -> status text); returns at once. */
@@ -79,11 +91,20 @@ export class ServiceStatusWriter {
 
   /** On a clean stop: waits for the pass in progress (at most `withinMs`), then deletes every object written. */
   async stop(withinMs: number): Promise<void> {
-    if (!(await this.worker.stop(withinMs))) this.o.log.warn(`a status pass still runs after ${withinMs} ms; deleting this node's status objects anyway`, { event: 'statusWriteSlow' });
+    if (!(await this.worker.stop(withinMs)))
+      this.o.log.warn(`a status pass still runs after ${withinMs} ms; deleting this node's status objects anyway`, {
+        event: 'statusWriteSlow',
+      });
     for (const k of this.o.kinds) {
       const names = [...(this.written.get(k.type.plural)?.keys() ?? [])];
       await forEachBounded(names, this.o.inFlight ?? STATUS_WRITES_IN_FLIGHT, async (name) => {
-        await this.o.client.tryDelete(k.type, this.o.namespace, name).catch((err: unknown) => this.o.log.warn(`could not delete ${k.type.kind} ${name}`, { event: 'statusWriteFailed', name, error: errorMessage(err) }));
+        await this.o.client.tryDelete(k.type, this.o.namespace, name).catch((err: unknown) =>
+          this.o.log.warn(`could not delete ${k.type.kind} ${name}`, {
+            event: 'statusWriteFailed',
+            name,
+            error: errorMessage(err),
+          }),
+        );
       });
     }
   }
@@ -109,7 +130,11 @@ export class ServiceStatusWriter {
             at.delete(name);
           } catch (err) {
             failures++;
-            this.o.log.warn(`could not delete ${type.kind} ${name}, will retry`, { event: 'statusWriteFailed', name, error: errorMessage(err) });
+            this.o.log.warn(`could not delete ${type.kind} ${name}, will retry`, {
+              event: 'statusWriteFailed',
+              name,
+              error: errorMessage(err),
+            });
           }
         });
       }
@@ -134,7 +159,11 @@ export class ServiceStatusWriter {
           } catch (err) {
             failures++;
             written.delete(name);
-            this.o.log.warn(`could not write ${type.kind} ${name}, will retry`, { event: 'statusWriteFailed', name, error: errorMessage(err) });
+            this.o.log.warn(`could not write ${type.kind} ${name}, will retry`, {
+              event: 'statusWriteFailed',
+              name,
+              error: errorMessage(err),
+            });
           }
         });
       }
@@ -151,7 +180,10 @@ export class ServiceStatusWriter {
     let obj: KubeObject | undefined = await client.tryGet(type, namespace, name);
     if (!obj) {
       try {
-        obj = await client.create(type, { metadata: { name, namespace, labels: { [NODE_LABEL]: this.o.node } }, spec: {} });
+        obj = await client.create(type, {
+          metadata: { name, namespace, labels: { [NODE_LABEL]: this.o.node } },
+          spec: {},
+        });
       } catch (err) {
         if (!isAlreadyExists(err)) throw err;
         obj = await client.get(type, namespace, name);

@@ -11,7 +11,20 @@ import type { Clock } from '../src/core/clock.js';
 import { errorMessage } from '../src/core/errors.js';
 import type { Logger } from '../src/core/logger.js';
 import { parseConfig } from '../src/config/parse.js';
-import { ENDPOINT_SLICES, EventRecorder, type ObjectReference, heraldResource, Informer, NODES, PODS, SECRETS, SERVICES, StatusWriter, WorkQueue, type KubeClient } from '../src/k8s/index.js';
+import {
+  ENDPOINT_SLICES,
+  EventRecorder,
+  type ObjectReference,
+  heraldResource,
+  Informer,
+  NODES,
+  PODS,
+  SECRETS,
+  SERVICES,
+  StatusWriter,
+  WorkQueue,
+  type KubeClient,
+} from '../src/k8s/index.js';
 import { serviceKey } from '../src/api/service.js';
 import { formatIP, type IP } from '../src/net/ip.js';
 import type { NativeAddon } from '../native/index.js';
@@ -44,7 +57,14 @@ const FULL_RESYNC_MS = 5 * 60_000;
 const STATUS_MIN_INTERVAL_MS = 1000;
 /** On stop, how long the status pass in progress may take before this node's status objects are deleted anyway. */
 const STATUS_STOP_WAIT_MS = 10_000;
-const HERALD_KINDS = ['IPAddressPool', 'L2Advertisement', 'BGPAdvertisement', 'BGPPeer', 'BFDProfile', 'Community'] as const;
+const HERALD_KINDS = [
+  'IPAddressPool',
+  'L2Advertisement',
+  'BGPAdvertisement',
+  'BGPPeer',
+  'BFDProfile',
+  'Community',
+] as const;
 
 export interface SpeakerOptions {
   readonly client: KubeClient;
@@ -110,13 +130,37 @@ export class Speaker {
     this.log = opts.logger.child({ component: 'speaker', node: opts.node });
     const base = { client: opts.client, clock: opts.clock, logger: this.log };
     this.services = new Informer({ ...base, type: SERVICES, transform: serviceView });
-    this.slices = new Informer({ ...base, type: ENDPOINT_SLICES, transform: endpointSliceView, purpose: 'the speaker does not start (it announces nothing; EndpointSlice v1 needs Kubernetes 1.21)' });
+    this.slices = new Informer({
+      ...base,
+      type: ENDPOINT_SLICES,
+      transform: endpointSliceView,
+      purpose: 'the speaker does not start (it announces nothing; EndpointSlice v1 needs Kubernetes 1.21)',
+    });
     this.nodes = new Informer({ ...base, type: NODES });
     this.secrets = new Informer({ ...base, type: SECRETS, namespace: opts.namespace });
     this.pods = new Informer({ ...base, type: PODS, namespace: opts.namespace, labelSelector: SPEAKER_POD_SELECTOR });
-    for (const k of HERALD_KINDS) this.herald.set(k, new Informer({ ...base, type: heraldResource(k), namespace: opts.namespace }));
-    for (const t of [L2_STATUS, BGP_STATUS, BGP_NODE_STATUS]) this.ownStatus.set(t.plural, new Informer({ ...base, type: t, namespace: opts.namespace, labelSelector: `${NODE_LABEL}=${opts.node}`, transform: ownStatusView }));
-    this.informers.push(this.services, this.slices, this.nodes, this.secrets, this.pods, ...this.herald.values(), ...this.ownStatus.values());
+    for (const k of HERALD_KINDS)
+      this.herald.set(k, new Informer({ ...base, type: heraldResource(k), namespace: opts.namespace }));
+    for (const t of [L2_STATUS, BGP_STATUS, BGP_NODE_STATUS])
+      this.ownStatus.set(
+        t.plural,
+        new Informer({
+          ...base,
+          type: t,
+          namespace: opts.namespace,
+          labelSelector: `${NODE_LABEL}=${opts.node}`,
+          transform: ownStatusView,
+        }),
+      );
+    this.informers.push(
+      this.services,
+      this.slices,
+      this.nodes,
+      this.secrets,
+      this.pods,
+      ...this.herald.values(),
+      ...this.ownStatus.values(),
+    );
     this.queue = new WorkQueue({ clock: opts.clock, baseDelayMs: 100, maxDelayMs: 10_000 });
     const native = 'error' in opts.native ? undefined : opts.native;
     if (native) this.links = new NetlinkLinks({ native, logger: this.log.child({ component: 'layer2' }) });
@@ -135,21 +179,87 @@ export class Speaker {
     });
     const l2Counters = { requests: 0, answers: 0, gratuitous: 0, malformed: 0, rateLimited: 0 };
     let engine: L2Engine | undefined;
-    if (native && this.links) engine = new L2Engine({ native, links: this.links, clock: opts.clock, logger: this.log.child({ component: 'layer2' }), counters: l2Counters, ...(opts.excludeInterfaces ? { excludeInterfaces: opts.excludeInterfaces } : {}), ...(opts.announceRate !== undefined ? { announceRate: opts.announceRate } : {}), onChange: () => this.kick(), membershipAgreesSince: (since) => this.membership.heardFromAllSince(since) });
-    else this.log.error('Layer 2 mode unavailable: the native addon did not load; BGP mode still runs', { event: 'layer2Unavailable', cause: (opts.native as { error: string }).error });
-    this.bgp = new BgpManager({ clock: opts.clock, logger: this.log.child({ component: 'bgp' }), ...(native ? { native } : { nativeError: (opts.native as { error: string }).error }), nodeAddresses: () => this.nodeAddresses(), listen: opts.bgpListen ?? true, onChange: () => this.kick() });
-    this.metrics = new SpeakerMetrics(opts.registry, { l2Counters, l2SocketCounters: () => engine?.socketCounters() ?? {}, bgpSessions: () => this.bgp.states(), bgpFailures: () => this.bgp.failures(), bfd: () => this.bgp.bfd });
+    if (native && this.links)
+      engine = new L2Engine({
+        native,
+        links: this.links,
+        clock: opts.clock,
+        logger: this.log.child({ component: 'layer2' }),
+        counters: l2Counters,
+        ...(opts.excludeInterfaces ? { excludeInterfaces: opts.excludeInterfaces } : {}),
+        ...(opts.announceRate !== undefined ? { announceRate: opts.announceRate } : {}),
+        onChange: () => this.kick(),
+        membershipAgreesSince: (since) => this.membership.heardFromAllSince(since),
+      });
+    else
+      this.log.error('Layer 2 mode unavailable: the native addon did not load; BGP mode still runs', {
+        event: 'layer2Unavailable',
+        cause: (opts.native as { error: string }).error,
+      });
+    this.bgp = new BgpManager({
+      clock: opts.clock,
+      logger: this.log.child({ component: 'bgp' }),
+      ...(native ? { native } : { nativeError: (opts.native as { error: string }).error }),
+      nodeAddresses: () => this.nodeAddresses(),
+      listen: opts.bgpListen ?? true,
+      onChange: () => this.kick(),
+    });
+    this.metrics = new SpeakerMetrics(opts.registry, {
+      l2Counters,
+      l2SocketCounters: () => engine?.socketCounters() ?? {},
+      bgpSessions: () => this.bgp.states(),
+      bgpFailures: () => this.bgp.failures(),
+      bfd: () => this.bgp.bfd,
+    });
     this.announceMetrics = new AnnounceMetrics(opts.registry, opts.node);
-    this.events = new EventRecorder({ client: opts.client, clock: opts.clock, logger: this.log, component: SPEAKER_NAME, host: opts.node });
+    this.events = new EventRecorder({
+      client: opts.client,
+      clock: opts.clock,
+      logger: this.log,
+      component: SPEAKER_NAME,
+      host: opts.node,
+    });
     const writer = new StatusWriter({ client: opts.client });
-    this.status = new SpeakerStatusObjects({ client: opts.client, writer, namespace: opts.namespace, node: opts.node, log: this.log });
+    this.status = new SpeakerStatusObjects({
+      client: opts.client,
+      writer,
+      namespace: opts.namespace,
+      node: opts.node,
+      log: this.log,
+    });
     // Both BGP kinds, whichever the mode: this node's objects of the other one (an earlier run in the other mode) are deleted.
-    const kinds = [L2_STATUS, BGP_STATUS, BGP_NODE_STATUS].map((type) => ({ type, minIntervalMs: STATUS_MIN_INTERVAL_MS }));
-    this.serviceStatus = new ServiceStatusWriter({ client: opts.client, writer, namespace: opts.namespace, node: opts.node, log: this.log.child({ component: 'status' }), clock: opts.clock, kinds, own: this.ownStatus });
-    const events: ServiceEvents = (svc, type, reason, message) => void this.events.record(this.serviceRef(svc), type, reason, message);
-    this.layer2 = new Layer2Announcer({ node: opts.node, engine, logger: this.log.child({ component: 'layer2' }), events, told: this.told, status: this.status });
+    const kinds = [L2_STATUS, BGP_STATUS, BGP_NODE_STATUS].map((type) => ({
+      type,
+      minIntervalMs: STATUS_MIN_INTERVAL_MS,
+    }));
+    this.serviceStatus = new ServiceStatusWriter({
+      client: opts.client,
+      writer,
+      namespace: opts.namespace,
+      node: opts.node,
+      log: this.log.child({ component: 'status' }),
+      clock: opts.clock,
+      kinds,
+      own: this.ownStatus,
+    });
+    const events: ServiceEvents = (svc, type, reason, message) =>
+      void this.events.record(this.serviceRef(svc), type, reason, message);
+    this.layer2 = new Layer2Announcer({
+      node: opts.node,
+      engine,
+      logger: this.log.child({ component: 'layer2' }),
+      events,
+      told: this.told,
+      status: this.status,
+    });
     // Per-node status: no Event per announced Service per node (decision 015 step 2); failures still get theirs.
-    this.bgpAnnouncer = new BgpAnnouncer({ node: opts.node, manager: this.bgp, events, told: this.told, tellAnnounced: opts.serviceStatus === 'per-service' });
+    this.bgpAnnouncer = new BgpAnnouncer({
+      node: opts.node,
+      manager: this.bgp,
+      events,
+      told: this.told,
+      tellAnnounced: opts.serviceStatus === 'per-service',
+    });
   }
 
   /** This node's addresses: its Node object's InternalIPs first, else the host's interfaces (inputs.ts). */
@@ -181,7 +291,12 @@ export class Speaker {
     try {
       await this.links?.start();
     } catch (err) {
-      this.log.child({ component: 'layer2' }).error('cannot watch the node\'s links (netlink); link events will go unnoticed', { event: 'linkWatchFailed', error: errorMessage(err) });
+      this.log
+        .child({ component: 'layer2' })
+        .error("cannot watch the node's links (netlink); link events will go unnoticed", {
+          event: 'linkWatchFailed',
+          error: errorMessage(err),
+        });
     }
     await this.membership.start();
     this.ready = true;
@@ -227,31 +342,68 @@ export class Speaker {
     // Events from here on ask for another pass.
     this.dirty = false;
     this.lastSync = this.opts.clock.monotonic();
-    const parsed = parseConfig(configObjects([...this.herald].map(([kind, inf]) => [kind, inf.list()] as const), this.nodes.list(), this.secrets.list()));
+    const parsed = parseConfig(
+      configObjects(
+        [...this.herald].map(([kind, inf]) => [kind, inf.list()] as const),
+        this.nodes.list(),
+        this.secrets.list(),
+      ),
+    );
     await this.status.writeConfigurationState(parsed.errors);
-    this.membership.useKey(parsed.config.secrets.get(`${this.opts.namespace}/${MEMBERLIST_SECRET}`)?.data[MEMBERLIST_SECRET_KEY]);
+    this.membership.useKey(
+      parsed.config.secrets.get(`${this.opts.namespace}/${MEMBERLIST_SECRET}`)?.data[MEMBERLIST_SECRET_KEY],
+    );
     this.membership.setMembers(this.nodes.list().map((n) => n.metadata.name));
     const serviceObjects = this.services.list();
     const services = servicesToAnnounce(serviceObjects, this.opts.lbClass);
     const members = this.membership.pass(notReadyNodes(this.pods.list()));
-    const desired = desiredState({ node: this.opts.node, config: parsed.config, services, endpoints: endpointsByService(this.slices.list()), liveSpeakers: members.candidates });
+    const desired = desiredState({
+      node: this.opts.node,
+      config: parsed.config,
+      services,
+      endpoints: endpointsByService(this.slices.list()),
+      liveSpeakers: members.candidates,
+    });
     this.tellNodeMissing();
     this.told.pruneServices(new Set(serviceObjects.map(serviceKey)));
-    const l2 = await this.layer2.setBalancers({ decisions: desired.decisions, owners: desired.l2, hold: members.hold, dead: members.dead });
-    const bgp = await this.bgpAnnouncer.setBalancers({ decisions: desired.decisions, routes: desired.bgp, config: parsed.config });
+    const l2 = await this.layer2.setBalancers({
+      decisions: desired.decisions,
+      owners: desired.l2,
+      hold: members.hold,
+      dead: members.dead,
+    });
+    const bgp = await this.bgpAnnouncer.setBalancers({
+      decisions: desired.decisions,
+      routes: desired.bgp,
+      config: parsed.config,
+    });
     for (const a of [l2, bgp]) this.metrics.announced(a);
-    this.announceMetrics.observe({ l2Owned: this.layer2.owned(), l2: desired.l2, decisions: desired.decisions.map((d) => ({ ...d, ip: formatIP(d.ip) })), configErrors: parsed.errors });
+    this.announceMetrics.observe({
+      l2Owned: this.layer2.owned(),
+      l2: desired.l2,
+      decisions: desired.decisions.map((d) => ({ ...d, ip: formatIP(d.ip) })),
+      configErrors: parsed.errors,
+    });
     this.offerServiceStatus(l2.services, bgp.services, desired);
   }
 
   /** Only records the status wanted: the background writer catches up, the next pass never waits for it. */
-  private offerServiceStatus(l2Services: readonly string[], bgpServices: readonly string[], desired: ReturnType<typeof desiredState>): void {
+  private offerServiceStatus(
+    l2Services: readonly string[],
+    bgpServices: readonly string[],
+    desired: ReturnType<typeof desiredState>,
+  ): void {
     const { node } = this.opts;
     const set = new Map([[L2_STATUS.plural, l2StatusObjects(node, l2Services, desired, this.layer2.owned())]]);
-    if (this.opts.serviceStatus === 'per-service') set.set(BGP_STATUS.plural, bgpServiceStatusObjects(node, bgpServices, desired));
+    if (this.opts.serviceStatus === 'per-service')
+      set.set(BGP_STATUS.plural, bgpServiceStatusObjects(node, bgpServices, desired));
     else {
-      const announced = desired.decisions.filter((d) => d.bgp.announce).map((d) => ({ service: d.service, peers: d.peers }));
-      this.shards ??= shardsWritten((this.ownStatus.get(BGP_NODE_STATUS.plural)?.list() ?? []).map((o) => String(o['statusText'] ?? '')));
+      const announced = desired.decisions
+        .filter((d) => d.bgp.announce)
+        .map((d) => ({ service: d.service, peers: d.peers }));
+      this.shards ??= shardsWritten(
+        (this.ownStatus.get(BGP_NODE_STATUS.plural)?.list() ?? []).map((o) => String(o['statusText'] ?? '')),
+      );
       this.shards = shardCount(new Set(announced.map((a) => a.service)).size, this.shards);
       set.set(BGP_NODE_STATUS.plural, bgpNodeStatusObjects(node, announced, this.shards));
     }
@@ -261,7 +413,10 @@ export class Speaker {
   /** A warning while this node's own Node object does not exist (once, and again if it goes away again). */
   private tellNodeMissing(): void {
     if (this.nodes.get(this.opts.node) !== undefined) this.told.forget({ kind: 'nodeMissing' });
-    else if (this.told.first({ kind: 'nodeMissing' })) this.log.warn(`this node's Node object ${this.opts.node} does not exist: announcing nothing from it`, { event: 'nodeNotFound' });
+    else if (this.told.first({ kind: 'nodeMissing' }))
+      this.log.warn(`this node's Node object ${this.opts.node} does not exist: announcing nothing from it`, {
+        event: 'nodeNotFound',
+      });
   }
 
   /** Per-peer session state objects; called periodically by main. */

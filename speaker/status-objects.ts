@@ -57,7 +57,12 @@ export class SpeakerStatusObjects {
     if (text === this.lastConfigState) return;
     const name = dnsName('speaker', this.o.node);
     try {
-      const obj = (await this.o.client.tryGet(CONFIG_STATE, this.o.namespace, name)) ?? (await this.o.client.create(CONFIG_STATE, { metadata: { name, namespace: this.o.namespace, labels: { [NODE_LABEL]: this.o.node } }, spec: {} }));
+      const obj =
+        (await this.o.client.tryGet(CONFIG_STATE, this.o.namespace, name)) ??
+        (await this.o.client.create(CONFIG_STATE, {
+          metadata: { name, namespace: this.o.namespace, labels: { [NODE_LABEL]: this.o.node } },
+          spec: {},
+        }));
       await this.o.writer.update(CONFIG_STATE, this.o.namespace, name, () => status, obj);
       this.lastConfigState = text;
     } catch (err) {
@@ -74,10 +79,14 @@ export class SpeakerStatusObjects {
       for (const o of (await this.o.client.list(L2_STATUS, { namespace: this.o.namespace })).items) {
         const st = (o['status'] ?? {}) as { node?: string; serviceName?: string; serviceNamespace?: string };
         if (!st.node || st.node === this.o.node || !dead(st.node)) continue;
-        if (services.has(`${st.serviceNamespace ?? ''}/${st.serviceName ?? ''}`)) await this.o.client.tryDelete(L2_STATUS, this.o.namespace, o.metadata.name);
+        if (services.has(`${st.serviceNamespace ?? ''}/${st.serviceName ?? ''}`))
+          await this.o.client.tryDelete(L2_STATUS, this.o.namespace, o.metadata.name);
       }
     } catch (err) {
-      this.o.log.warn('could not clean the status of dead speakers', { event: 'statusWriteFailed', error: errorMessage(err) });
+      this.o.log.warn('could not clean the status of dead speakers', {
+        event: 'statusWriteFailed',
+        error: errorMessage(err),
+      });
     }
   }
 
@@ -88,17 +97,43 @@ export class SpeakerStatusObjects {
    */
   async writeSessionStates(sessions: readonly SessionStatus[], now: number): Promise<void> {
     for (const s of sessions) {
-      const status = { node: this.o.node, peer: s.peer, state: s.state, ...(s.lastError ? { lastError: s.lastError } : {}), ...(s.establishedSince ? { establishedTime: new Date(s.establishedSince).toISOString().replace(/\.\d{3}Z$/, 'Z') } : {}), prefixesSent: s.prefixesSent, ...(s.bfd ? { bfd: s.bfd } : {}) };
+      const status = {
+        node: this.o.node,
+        peer: s.peer,
+        state: s.state,
+        ...(s.lastError ? { lastError: s.lastError } : {}),
+        ...(s.establishedSince
+          ? { establishedTime: new Date(s.establishedSince).toISOString().replace(/\.\d{3}Z$/, 'Z') }
+          : {}),
+        prefixesSent: s.prefixesSent,
+        ...(s.bfd ? { bfd: s.bfd } : {}),
+      };
       const name = dnsName(this.o.node, s.peer);
       const text = sortedJson(status);
       const last = this.lastSession.get(name);
       if (last && last.text === text && now - last.at < 60_000) continue;
       try {
-        const obj = (await this.o.client.tryGet(SESSION_STATE, this.o.namespace, name)) ?? (await this.o.client.create(SESSION_STATE, { metadata: { name, namespace: this.o.namespace, labels: { [NODE_LABEL]: this.o.node } }, spec: {} }));
-        await this.o.writer.update(SESSION_STATE, this.o.namespace, name, (o) => (sortedJson(o['status'] ?? {}) === text ? undefined : status), obj);
+        const obj =
+          (await this.o.client.tryGet(SESSION_STATE, this.o.namespace, name)) ??
+          (await this.o.client.create(SESSION_STATE, {
+            metadata: { name, namespace: this.o.namespace, labels: { [NODE_LABEL]: this.o.node } },
+            spec: {},
+          }));
+        await this.o.writer.update(
+          SESSION_STATE,
+          this.o.namespace,
+          name,
+          (o) => (sortedJson(o['status'] ?? {}) === text ? undefined : status),
+          obj,
+        );
         this.lastSession.set(name, { text, at: now });
       } catch (err) {
-        if (!isNotFound(err) && !isAlreadyExists(err)) this.o.log.warn('could not write BGPSessionState', { event: 'statusWriteFailed', peer: s.peer, error: errorMessage(err) });
+        if (!isNotFound(err) && !isAlreadyExists(err))
+          this.o.log.warn('could not write BGPSessionState', {
+            event: 'statusWriteFailed',
+            peer: s.peer,
+            error: errorMessage(err),
+          });
       }
     }
   }

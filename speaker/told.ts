@@ -13,7 +13,13 @@ export type ToldKey =
   /** A Layer 2 IP this node owns is held back by link state (a log line). */
   | { readonly kind: 'l2Deferred'; readonly ip: string; readonly reason: string }
   /** A Service IP cannot be sent to a BGP peer. */
-  | { readonly kind: 'bgpFailed'; readonly peer: string; readonly service: string; readonly ip: string; readonly cause: string };
+  | {
+      readonly kind: 'bgpFailed';
+      readonly peer: string;
+      readonly service: string;
+      readonly ip: string;
+      readonly cause: string;
+    };
 
 /** The same condition always gives the same text; the kind comes first, so kinds never collide. */
 function text(k: ToldKey): string {

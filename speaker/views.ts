@@ -11,17 +11,34 @@ import type { KubeObject } from '../src/k8s/index.js';
 
 function meta(o: KubeObject, extra: Partial<KubeObject['metadata']> = {}): KubeObject['metadata'] {
   const m = o.metadata;
-  return { name: m.name, ...(m.namespace !== undefined ? { namespace: m.namespace } : {}), ...(m.resourceVersion !== undefined ? { resourceVersion: m.resourceVersion } : {}), ...extra };
+  return {
+    name: m.name,
+    ...(m.namespace !== undefined ? { namespace: m.namespace } : {}),
+    ...(m.resourceVersion !== undefined ? { resourceVersion: m.resourceVersion } : {}),
+    ...extra,
+  };
 }
 
 /** A Service: its uid (Events name it), labels, the pool annotation, type, class, traffic policy and ingress IPs. */
 export function serviceView(o: KubeObject): KubeObject {
   const spec = (o['spec'] ?? {}) as { type?: string; loadBalancerClass?: string; externalTrafficPolicy?: string };
-  const ingress = ((o['status'] as { loadBalancer?: { ingress?: { ip?: string }[] } } | undefined)?.loadBalancer?.ingress ?? []).filter((i) => i.ip !== undefined).map((i) => ({ ip: i.ip }));
+  const ingress = (
+    (o['status'] as { loadBalancer?: { ingress?: { ip?: string }[] } } | undefined)?.loadBalancer?.ingress ?? []
+  )
+    .filter((i) => i.ip !== undefined)
+    .map((i) => ({ ip: i.ip }));
   const pool = o.metadata.annotations?.[IP_ALLOCATED_FROM_POOL];
   return {
-    metadata: meta(o, { ...(o.metadata.uid !== undefined ? { uid: o.metadata.uid } : {}), ...(o.metadata.labels ? { labels: o.metadata.labels } : {}), ...(pool !== undefined ? { annotations: { [IP_ALLOCATED_FROM_POOL]: pool } } : {}) }),
-    spec: { ...(spec.type !== undefined ? { type: spec.type } : {}), ...(spec.loadBalancerClass != null ? { loadBalancerClass: spec.loadBalancerClass } : {}), ...(spec.externalTrafficPolicy !== undefined ? { externalTrafficPolicy: spec.externalTrafficPolicy } : {}) },
+    metadata: meta(o, {
+      ...(o.metadata.uid !== undefined ? { uid: o.metadata.uid } : {}),
+      ...(o.metadata.labels ? { labels: o.metadata.labels } : {}),
+      ...(pool !== undefined ? { annotations: { [IP_ALLOCATED_FROM_POOL]: pool } } : {}),
+    }),
+    spec: {
+      ...(spec.type !== undefined ? { type: spec.type } : {}),
+      ...(spec.loadBalancerClass != null ? { loadBalancerClass: spec.loadBalancerClass } : {}),
+      ...(spec.externalTrafficPolicy !== undefined ? { externalTrafficPolicy: spec.externalTrafficPolicy } : {}),
+    },
     status: { loadBalancer: { ingress } },
   };
 }
@@ -29,7 +46,12 @@ export function serviceView(o: KubeObject): KubeObject {
 /** An EndpointSlice: its Service and, per endpoint, the node and readiness. */
 export function endpointSliceView(o: KubeObject): KubeObject {
   const svc = o.metadata.labels?.[SERVICE_NAME_LABEL];
-  const endpoints = ((o['endpoints'] as { nodeName?: string; conditions?: { ready?: boolean } }[] | undefined) ?? []).map((e) => ({ ...(e.nodeName !== undefined ? { nodeName: e.nodeName } : {}), ...(e.conditions?.ready !== undefined ? { conditions: { ready: e.conditions.ready } } : {}) }));
+  const endpoints = (
+    (o['endpoints'] as { nodeName?: string; conditions?: { ready?: boolean } }[] | undefined) ?? []
+  ).map((e) => ({
+    ...(e.nodeName !== undefined ? { nodeName: e.nodeName } : {}),
+    ...(e.conditions?.ready !== undefined ? { conditions: { ready: e.conditions.ready } } : {}),
+  }));
   return { metadata: meta(o, svc !== undefined ? { labels: { [SERVICE_NAME_LABEL]: svc } } : {}), endpoints };
 }
 
@@ -41,7 +63,11 @@ export function endpointSliceView(o: KubeObject): KubeObject {
  */
 export function sortedJson(v: unknown): string {
   return JSON.stringify(v, (_k, x: unknown) =>
-    x !== null && typeof x === 'object' && !Array.isArray(x) ? Object.fromEntries(Object.entries(x as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : x,
+    x !== null && typeof x === 'object' && !Array.isArray(x)
+      ? Object.fromEntries(
+          Object.entries(x as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+        )
+      : x,
   );
 }
 

@@ -17,7 +17,12 @@ import { loadCertificateFiles, selfSignedCertificate, type ServingCertificate } 
 
 export type AuthDecision =
   | { readonly allowed: true; readonly user: string }
-  | { readonly allowed: false; readonly status: 401 | 403 | 503; readonly reason: 'noToken' | 'badToken' | 'forbidden' | 'reviewFailed'; readonly message: string };
+  | {
+      readonly allowed: false;
+      readonly status: 401 | 403 | 503;
+      readonly reason: 'noToken' | 'badToken' | 'forbidden' | 'reviewFailed';
+      readonly message: string;
+    };
 
 /** What the metrics server asks before serving a request. */
 export interface RequestAuthorizer {
@@ -103,7 +108,8 @@ export class DelegatedAuth implements RequestAuthorizer {
 
   async check(authorization: string | undefined, path: string, verb: string): Promise<AuthDecision> {
     const m = /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '');
-    if (!m) return { allowed: false, status: 401, reason: 'noToken', message: 'Unauthorized: a bearer token is needed' };
+    if (!m)
+      return { allowed: false, status: 401, reason: 'noToken', message: 'Unauthorized: a bearer token is needed' };
     const token = m[1]!;
     let authn: Authn;
     try {
@@ -117,8 +123,17 @@ export class DelegatedAuth implements RequestAuthorizer {
         },
       );
     } catch (err) {
-      this.opts.logger.error('TokenReview failed; answering 503', { event: 'tokenReviewFailed', path, error: errorMessage(err) });
-      return { allowed: false, status: 503, reason: 'reviewFailed', message: 'authentication is unavailable: the TokenReview failed' };
+      this.opts.logger.error('TokenReview failed; answering 503', {
+        event: 'tokenReviewFailed',
+        path,
+        error: errorMessage(err),
+      });
+      return {
+        allowed: false,
+        status: 503,
+        reason: 'reviewFailed',
+        message: 'authentication is unavailable: the TokenReview failed',
+      };
     }
     if ('error' in authn) {
       this.opts.logger.debug('token not authenticated', { event: 'unauthenticated', path, error: authn.error });
@@ -130,21 +145,46 @@ export class DelegatedAuth implements RequestAuthorizer {
     try {
       authz = await this.authz.get(
         key,
-        (v) => (v.allowed ? (this.opts.allowTtlMs ?? DEFAULT_AUTH_CACHE_TTL_MS) : (this.opts.denyTtlMs ?? DEFAULT_AUTH_CACHE_TTL_MS)),
+        (v) =>
+          v.allowed
+            ? (this.opts.allowTtlMs ?? DEFAULT_AUTH_CACHE_TTL_MS)
+            : (this.opts.denyTtlMs ?? DEFAULT_AUTH_CACHE_TTL_MS),
         async () => {
           this.reviews.accessReviews++;
           const r = await this.opts.reviewer.subjectAccessReview(user, { path, verb });
           // Logged once per review, not per cached answer: a misconfigured scraper is named without flooding the log.
-          if (!r.allowed) this.opts.logger.info('request forbidden', { event: 'forbidden', user: user.username, path, verb, reason: r.reason });
+          if (!r.allowed)
+            this.opts.logger.info('request forbidden', {
+              event: 'forbidden',
+              user: user.username,
+              path,
+              verb,
+              reason: r.reason,
+            });
           return r;
         },
       );
     } catch (err) {
-      this.opts.logger.error('SubjectAccessReview failed; answering 503', { event: 'accessReviewFailed', user: user.username, path, error: errorMessage(err) });
-      return { allowed: false, status: 503, reason: 'reviewFailed', message: 'authorization is unavailable: the SubjectAccessReview failed' };
+      this.opts.logger.error('SubjectAccessReview failed; answering 503', {
+        event: 'accessReviewFailed',
+        user: user.username,
+        path,
+        error: errorMessage(err),
+      });
+      return {
+        allowed: false,
+        status: 503,
+        reason: 'reviewFailed',
+        message: 'authorization is unavailable: the SubjectAccessReview failed',
+      };
     }
     if (!authz.allowed) {
-      return { allowed: false, status: 403, reason: 'forbidden', message: `Forbidden (user=${user.username}, verb=${verb}, path=${path})` };
+      return {
+        allowed: false,
+        status: 403,
+        reason: 'forbidden',
+        message: `Forbidden (user=${user.username}, verb=${verb}, path=${path})`,
+      };
     }
     return { allowed: true, user: user.username };
   }
@@ -167,9 +207,16 @@ export interface SecureMetricsOptions {
 }
 
 /** The certificate and authorizer of a secured metrics endpoint. */
-export async function secureMetrics(o: SecureMetricsOptions): Promise<{ certificate: ServingCertificate; authorizer: RequestAuthorizer; files?: { certFile: string; keyFile: string } }> {
+export async function secureMetrics(o: SecureMetricsOptions): Promise<{
+  certificate: ServingCertificate;
+  authorizer: RequestAuthorizer;
+  files?: { certFile: string; keyFile: string };
+}> {
   if ((o.certFile === undefined) !== (o.keyFile === undefined)) {
-    throw new HeraldError('Usage', 'the metrics certificate needs both --metrics-cert-file and --metrics-key-file (or neither, for a self-signed one)');
+    throw new HeraldError(
+      'Usage',
+      'the metrics certificate needs both --metrics-cert-file and --metrics-key-file (or neither, for a self-signed one)',
+    );
   }
   let certificate: ServingCertificate;
   let files: { certFile: string; keyFile: string } | undefined;
@@ -178,13 +225,26 @@ export async function secureMetrics(o: SecureMetricsOptions): Promise<{ certific
     files = { certFile: o.certFile, keyFile: o.keyFile };
     o.logger.info('serving HTTPS with the given certificate', { certFile: o.certFile });
   } else {
-    certificate = await selfSignedCertificate({ commonName: o.commonName, dnsNames: ['localhost', hostname(), ...(o.dnsNames ?? [])], ips: ['127.0.0.1', '::1', ...(o.host ? [o.host] : [])] });
+    certificate = await selfSignedCertificate({
+      commonName: o.commonName,
+      dnsNames: ['localhost', hostname(), ...(o.dnsNames ?? [])],
+      ips: ['127.0.0.1', '::1', ...(o.host ? [o.host] : [])],
+    });
     o.logger.info('serving HTTPS with a self-signed certificate generated at start', { commonName: o.commonName });
   }
-  return { certificate, authorizer: new DelegatedAuth({ reviewer: apiServerReviewer(o.client), clock: o.clock, logger: o.logger }), ...(files ? { files } : {}) };
+  return {
+    certificate,
+    authorizer: new DelegatedAuth({ reviewer: apiServerReviewer(o.client), clock: o.clock, logger: o.logger }),
+    ...(files ? { files } : {}),
+  };
 }
 
 /** The in-cluster DNS names of a metrics Service (for a generated certificate). */
 export function metricsServiceNames(service: string, namespace: string): string[] {
-  return [service, `${service}.${namespace}`, `${service}.${namespace}.svc`, `${service}.${namespace}.svc.cluster.local`];
+  return [
+    service,
+    `${service}.${namespace}`,
+    `${service}.${namespace}.svc`,
+    `${service}.${namespace}.svc.cluster.local`,
+  ];
 }

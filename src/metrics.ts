@@ -15,12 +15,15 @@ import type { RequestAuthorizer } from './metrics-auth.js';
 import { loadCertificateFiles, type ServingCertificate } from './tls.js';
 import { errorMessage } from './core/errors.js';
 
-export function createMetricsRegistry(opts: { defaultMetrics?: boolean; labels?: Record<string, string> } = {}): Registry {
+export function createMetricsRegistry(
+  opts: { defaultMetrics?: boolean; labels?: Record<string, string> } = {},
+): Registry {
   const registry = new Registry();
   if (opts.labels) registry.setDefaultLabels(opts.labels);
   // The event-loop lag histogram samples on a timer: every 100 ms, not prom-client's default
   // 10 ms, which alone woke an idle speaker 100 times a second.
-  if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: registry, prefix: 'herald_', eventLoopMonitoringPrecision: 100 });
+  if (opts.defaultMetrics ?? true)
+    collectDefaultMetrics({ register: registry, prefix: 'herald_', eventLoopMonitoringPrecision: 100 });
   return registry;
 }
 
@@ -38,8 +41,16 @@ export interface ConfigMetrics {
 }
 
 export function registerConfigMetrics(registry: Registry): ConfigMetrics {
-  const loaded = new Gauge({ name: 'herald_config_loaded_bool', help: '1 once the configuration has been read (caches synced and a first pass done)', registers: [registry] });
-  const stale = new Gauge({ name: 'herald_config_stale_bool', help: '1 while the latest configuration has errors: the objects named in ConfigurationState are left out of what runs', registers: [registry] });
+  const loaded = new Gauge({
+    name: 'herald_config_loaded_bool',
+    help: '1 once the configuration has been read (caches synced and a first pass done)',
+    registers: [registry],
+  });
+  const stale = new Gauge({
+    name: 'herald_config_stale_bool',
+    help: '1 while the latest configuration has errors: the objects named in ConfigurationState are left out of what runs',
+    registers: [registry],
+  });
   loaded.set(0);
   stale.set(0);
   return {
@@ -135,8 +146,12 @@ export async function startOpsServer(opts: OpsServerOptions): Promise<OpsServer>
     if (path === '/metrics') serveMetrics(req, res);
     else if (!health(path, res)) notFound(res);
   };
-  const server: Server = opts.secure ? createHttpsServer({ cert: opts.secure.certificate.cert, key: opts.secure.certificate.key }, listener) : createServer(listener);
-  const stopWatching = opts.secure?.files ? watchCertificate(server as HttpsServer, opts.secure.files, opts.logger) : undefined;
+  const server: Server = opts.secure
+    ? createHttpsServer({ cert: opts.secure.certificate.cert, key: opts.secure.certificate.key }, listener)
+    : createServer(listener);
+  const stopWatching = opts.secure?.files
+    ? watchCertificate(server as HttpsServer, opts.secure.files, opts.logger)
+    : undefined;
   const servers = [server];
   if (opts.healthPort !== undefined) {
     servers.push(
@@ -182,7 +197,11 @@ export async function startOpsServer(opts: OpsServerOptions): Promise<OpsServer>
  * were when last loaded); a pair that does not load (a half-written renewal) keeps the old
  * one until the files change again.
  */
-function watchCertificate(server: HttpsServer, files: { certFile: string; keyFile: string; pollMs?: number }, log: Logger): () => void {
+function watchCertificate(
+  server: HttpsServer,
+  files: { certFile: string; keyFile: string; pollMs?: number },
+  log: Logger,
+): () => void {
   const signature = (): string =>
     [files.certFile, files.keyFile]
       .map((f) => {
@@ -204,7 +223,10 @@ function watchCertificate(server: HttpsServer, files: { certFile: string; keyFil
       server.setSecureContext({ cert: c.cert, key: c.key });
       log.info('serving the renewed certificate', { event: 'certificateReloaded', certFile: files.certFile });
     } catch (err) {
-      log.warn('the changed certificate files do not load; still serving the previous certificate', { event: 'certificateReloadFailed', error: errorMessage(err) });
+      log.warn('the changed certificate files do not load; still serving the previous certificate', {
+        event: 'certificateReloadFailed',
+        error: errorMessage(err),
+      });
     }
   }, files.pollMs ?? 60_000);
   timer.unref();

@@ -38,7 +38,10 @@ export function selfSignedCertificate(opts: SelfSignedOptions): Promise<ServingC
     publicKey,
     privateKey,
   });
-  return Promise.resolve({ cert: pem('CERTIFICATE', der), key: privateKey.export({ type: 'pkcs8', format: 'pem' }) as string });
+  return Promise.resolve({
+    cert: pem('CERTIFICATE', der),
+    key: privateKey.export({ type: 'pkcs8', format: 'pem' }) as string,
+  });
 }
 
 /** Reads a PEM certificate and key, checking that they parse and belong together. */
@@ -60,7 +63,9 @@ export function loadCertificateFiles(certFile: string, keyFile: string): Serving
   try {
     if (!x509.checkPrivateKey(createPrivateKey(key))) throw new Error('the key does not belong to the certificate');
   } catch (err) {
-    throw new HeraldError('Usage', `${keyFile}: not the private key of ${certFile}: ${errorMessage(err)}`, { cause: err });
+    throw new HeraldError('Usage', `${keyFile}: not the private key of ${certFile}: ${errorMessage(err)}`, {
+      cause: err,
+    });
   }
   return { cert, key };
 }

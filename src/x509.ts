@@ -76,15 +76,25 @@ export function derTime(ms: number): Buffer {
   const iso = new Date(Math.floor(ms / 1000) * 1000).toISOString(); // 2026-12-04T09:00:00.000Z
   const digits = iso.slice(0, 19).replace(/[-:T]/g, '');
   const year = Number(iso.slice(0, 4));
-  return year < 2050 ? tlv(TAG.utcTime, Buffer.from(`${digits.slice(2)}Z`)) : tlv(TAG.generalizedTime, Buffer.from(`${digits}Z`));
+  return year < 2050
+    ? tlv(TAG.utcTime, Buffer.from(`${digits.slice(2)}Z`))
+    : tlv(TAG.generalizedTime, Buffer.from(`${digits}Z`));
 }
 
 function name(commonName: string): Buffer {
-  return tlv(TAG.sequence, tlv(TAG.set, tlv(TAG.sequence, derOid(OID.commonName), tlv(TAG.utf8String, Buffer.from(commonName, 'utf8')))));
+  return tlv(
+    TAG.sequence,
+    tlv(TAG.set, tlv(TAG.sequence, derOid(OID.commonName), tlv(TAG.utf8String, Buffer.from(commonName, 'utf8')))),
+  );
 }
 
 function extension(oid: string, critical: boolean, value: Buffer): Buffer {
-  return tlv(TAG.sequence, derOid(oid), ...(critical ? [tlv(TAG.boolean, Buffer.from([0xff]))] : []), tlv(TAG.octetString, value));
+  return tlv(
+    TAG.sequence,
+    derOid(oid),
+    ...(critical ? [tlv(TAG.boolean, Buffer.from([0xff]))] : []),
+    tlv(TAG.octetString, value),
+  );
 }
 
 function ipBytes(ip: string): Buffer {
@@ -119,7 +129,10 @@ export function selfSignedDer(r: CertificateRequest): Buffer {
   const subject = name(r.commonName);
   const serial = Buffer.from(r.serial);
   serial[0] = serial[0]! & 0x7f; // positive, as RFC 5280 4.1.2.2 wants
-  const altNames = [...r.dnsNames.map((d) => tlv(TAG.dnsName, Buffer.from(d, 'ascii'))), ...r.ips.map((ip) => tlv(TAG.ipAddress, ipBytes(ip)))];
+  const altNames = [
+    ...r.dnsNames.map((d) => tlv(TAG.dnsName, Buffer.from(d, 'ascii'))),
+    ...r.ips.map((ip) => tlv(TAG.ipAddress, ipBytes(ip))),
+  ];
   const extensions = [
     extension(OID.basicConstraints, true, tlv(TAG.sequence, tlv(TAG.boolean, Buffer.from([0xff])))),
     // digitalSignature (bit 0) and keyCertSign (bit 5): 0x84, the two low bits unused.
@@ -144,6 +157,9 @@ export function selfSignedDer(r: CertificateRequest): Buffer {
 
 /** PEM armour for DER. */
 export function pem(label: string, der: Buffer): string {
-  const b64 = der.toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n$/, '');
+  const b64 = der
+    .toString('base64')
+    .replace(/(.{64})/g, '$1\n')
+    .replace(/\n$/, '');
   return `-----BEGIN ${label}-----\n${b64}\n-----END ${label}-----\n`;
 }

@@ -15,7 +15,11 @@ if (!sock || !kubeconfig) {
   process.stderr.write('usage: apiserver-process <unix-socket> <kubeconfig-out> [service-cidr ...]\n');
   process.exit(2);
 }
-const server = await startApiServer({ port: 0, unixSocket: sock, ...(cidrs.length > 0 ? { serviceCIDRs: cidrs } : {}) });
+const server = await startApiServer({
+  port: 0,
+  unixSocket: sock,
+  ...(cidrs.length > 0 ? { serviceCIDRs: cidrs } : {}),
+});
 const crds = loadCrds().map((c) => {
   const o: Record<string, unknown> = { ...c };
   delete o['file'];

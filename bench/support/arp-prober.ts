@@ -11,14 +11,24 @@ import { loadNative } from '../../native/index.js';
 
 const [ifname, vip] = process.argv.slice(2) as [string, string];
 const MAC = '0200000002c8';
-const ipHex = (ip: string): string => ip.split('.').map((x) => Number(x).toString(16).padStart(2, '0')).join('');
+const ipHex = (ip: string): string =>
+  ip
+    .split('.')
+    .map((x) => Number(x).toString(16).padStart(2, '0'))
+    .join('');
 const sock = new (loadNative().PacketSocket)(ifname, { arp: true, ndp: false });
 const sentAt = new Map<number, number>();
 let asked = 0;
 let latencies: number[] = [];
 const vipBytes = Buffer.from(ipHex(vip), 'hex');
 sock.start((f) => {
-  if (f.length < 42 || f.readUInt16BE(12) !== 0x0806 || f.readUInt16BE(20) !== 2 || !f.subarray(28, 32).equals(vipBytes)) return;
+  if (
+    f.length < 42 ||
+    f.readUInt16BE(12) !== 0x0806 ||
+    f.readUInt16BE(20) !== 2 ||
+    !f.subarray(28, 32).equals(vipBytes)
+  )
+    return;
   const t = sentAt.get(f[41]! - 150);
   if (t === undefined) return;
   sentAt.delete(f[41]! - 150);
@@ -29,7 +39,21 @@ setInterval(() => {
   const slot = seq++ % 50;
   sentAt.set(slot, performance.now());
   asked++;
-  sock.send(Buffer.from(['ffffffffffff', MAC, '0806', '0001080006040001', MAC, ipHex(`192.0.2.${150 + slot}`), '000000000000', ipHex(vip)].join(''), 'hex'));
+  sock.send(
+    Buffer.from(
+      [
+        'ffffffffffff',
+        MAC,
+        '0806',
+        '0001080006040001',
+        MAC,
+        ipHex(`192.0.2.${150 + slot}`),
+        '000000000000',
+        ipHex(vip),
+      ].join(''),
+      'hex',
+    ),
+  );
 }, 10);
 const pct = (xs: number[], p: number): number => {
   const s = [...xs].sort((a, b) => a - b);
@@ -37,7 +61,9 @@ const pct = (xs: number[], p: number): number => {
 };
 createInterface({ input: process.stdin }).on('line', (l) => {
   if (l !== 'report') return;
-  process.stdout.write(`${JSON.stringify({ asked, answered: latencies.length, p50: pct(latencies, 50), p99: pct(latencies, 99) })}\n`);
+  process.stdout.write(
+    `${JSON.stringify({ asked, answered: latencies.length, p50: pct(latencies, 50), p99: pct(latencies, 99) })}\n`,
+  );
   asked = 0;
   latencies = [];
 });

@@ -39,7 +39,8 @@ const sockets: BfdSockets = {
         lastSent.set(addr, now);
         const key = `s${addr.slice(peer.length)}`;
         const nominal = engine.get(key)?.negotiated()?.txMs;
-        if (prev !== undefined && nominal !== undefined && engine.get(key)?.state() === 'Up') ratios.push((now - prev) / nominal);
+        if (prev !== undefined && nominal !== undefined && engine.get(key)?.state() === 'Up')
+          ratios.push((now - prev) / nominal);
         s.send(d, addr, port);
       },
       close: () => s.close(),
@@ -48,7 +49,17 @@ const sockets: BfdSockets = {
 };
 const engine = new BfdEngine({ sockets, clock: systemClock(), random: Math.random, logger: nullLogger });
 for (let i = 1; i <= n; i++) {
-  const r = engine.add({ key: `s${i}`, peerAddress: `${peer}${i}`, localAddress: `${self}${i}`, multiHop: false, minimumTtl: 254, timers: { desiredMinTxMs: tx, requiredMinRxMs: tx, detectMult: mult, passive: false } }, () => undefined);
+  const r = engine.add(
+    {
+      key: `s${i}`,
+      peerAddress: `${peer}${i}`,
+      localAddress: `${self}${i}`,
+      multiHop: false,
+      minimumTtl: 254,
+      timers: { desiredMinTxMs: tx, requiredMinRxMs: tx, detectMult: mult, passive: false },
+    },
+    () => undefined,
+  );
   if (typeof r === 'string') throw new Error(r);
 }
 
@@ -75,15 +86,21 @@ commands.on('line', (line) => {
     const wall = performance.now() - markAt;
     const lo = mult === 1 ? 0.75 : 0.75;
     const hi = mult === 1 ? 0.9 : 1.0;
-    process.stdout.write(`${JSON.stringify({
-      report: true,
-      cpuPct: ((cpu.user + cpu.system) / 1000 / wall) * 100,
-      packets: ratios.length,
-      p1: pct(ratios, 1), p50: pct(ratios, 50), p99: pct(ratios, 99), max: Math.max(...ratios), min: Math.min(...ratios),
-      outside: ratios.filter((r) => r < lo - 0.005 || r > hi + 0.005).length,
-      late: ratios.filter((r) => r > 1.05).length,
-      downs: downs() - markDowns,
-    })}\n`);
+    process.stdout.write(
+      `${JSON.stringify({
+        report: true,
+        cpuPct: ((cpu.user + cpu.system) / 1000 / wall) * 100,
+        packets: ratios.length,
+        p1: pct(ratios, 1),
+        p50: pct(ratios, 50),
+        p99: pct(ratios, 99),
+        max: Math.max(...ratios),
+        min: Math.min(...ratios),
+        outside: ratios.filter((r) => r < lo - 0.005 || r > hi + 0.005).length,
+        late: ratios.filter((r) => r > 1.05).length,
+        downs: downs() - markDowns,
+      })}\n`,
+    );
   } else if (cmd === 'stop') {
     clearInterval(timer);
     engine.stopAll();

@@ -15,7 +15,12 @@ export function pct(xs: readonly number[], p: number): number {
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Polls until `what` holds, every `everyMs`; throws after `timeoutMs` (a bench must not hang). Returns the seconds waited. */
-export async function until(what: () => boolean | Promise<boolean>, label: string, timeoutMs: number, everyMs = 20): Promise<number> {
+export async function until(
+  what: () => boolean | Promise<boolean>,
+  label: string,
+  timeoutMs: number,
+  everyMs = 20,
+): Promise<number> {
   const t = performance.now();
   while (!(await what())) {
     if (performance.now() - t > timeoutMs) throw new Error(`timed out waiting for ${label}`);
@@ -28,8 +33,10 @@ export async function until(what: () => boolean | Promise<boolean>, label: strin
 export async function pool(n: number, concurrency: number, op: (i: number) => Promise<unknown>): Promise<number> {
   let next = 0;
   const t = performance.now();
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (next < n) await op(next++);
-  }));
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < n) await op(next++);
+    }),
+  );
   return (performance.now() - t) / 1000;
 }

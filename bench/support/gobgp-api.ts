@@ -31,7 +31,11 @@ const root = protobuf.Root.fromJSON({
           },
         },
         GetTableRequest: {
-          fields: { tableType: { type: 'int32', id: 1 }, family: { type: 'Family', id: 2 }, name: { type: 'string', id: 3 } },
+          fields: {
+            tableType: { type: 'int32', id: 1 },
+            family: { type: 'Family', id: 2 },
+            name: { type: 'string', id: 3 },
+          },
         },
         GetTableResponse: {
           fields: { numDestination: { type: 'uint64', id: 1 }, numPath: { type: 'uint64', id: 2 } },
@@ -47,8 +51,14 @@ const GetTableRequest = T('GetTableRequest');
 const GetTableResponse = T('GetTableResponse');
 const EnablePeerRequest = T('EnablePeerRequest');
 
-const ser = (t: protobuf.Type) => (v: object): Buffer => Buffer.from(t.encode(t.fromObject(v)).finish());
-const de = (t: protobuf.Type) => (b: Buffer): Record<string, unknown> => t.toObject(t.decode(b), { longs: Number });
+const ser =
+  (t: protobuf.Type) =>
+  (v: object): Buffer =>
+    Buffer.from(t.encode(t.fromObject(v)).finish());
+const de =
+  (t: protobuf.Type) =>
+  (b: Buffer): Record<string, unknown> =>
+    t.toObject(t.decode(b), { longs: Number });
 
 export type Family = 'IPv4' | 'IPv6';
 const FAMILY = { IPv4: { afi: 1, safi: 1 }, IPv6: { afi: 2, safi: 1 } } as const;
@@ -120,8 +130,13 @@ export class GobgpApi {
   /** Starts a neighbor configured with admin-down. */
   enablePeer(address: string): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.client.makeUnaryRequest('/apipb.GobgpApi/EnablePeer', ser(EnablePeerRequest), (b: Buffer) => b, { address }, (err: grpc.ServiceError | null) =>
-        err ? reject(new Error(`GoBGP EnablePeer ${address}: ${err.message}`)) : resolve(),
+      this.client.makeUnaryRequest(
+        '/apipb.GobgpApi/EnablePeer',
+        ser(EnablePeerRequest),
+        (b: Buffer) => b,
+        { address },
+        (err: grpc.ServiceError | null) =>
+          err ? reject(new Error(`GoBGP EnablePeer ${address}: ${err.message}`)) : resolve(),
       );
     });
   }

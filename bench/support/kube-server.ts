@@ -44,7 +44,8 @@ export async function startRealBenchKube(serviceCidrs: string): Promise<RealBenc
   try {
     const client = KubeClient.fromString(kube.kubeconfig);
     await installCrds(client);
-    if (!(await client.tryGet(NAMESPACES, undefined, HERALD_NAMESPACE))) await client.create(NAMESPACES, { metadata: { name: HERALD_NAMESPACE } });
+    if (!(await client.tryGet(NAMESPACES, undefined, HERALD_NAMESPACE)))
+      await client.create(NAMESPACES, { metadata: { name: HERALD_NAMESPACE } });
     const version = (await client.serverVersion()).gitVersion;
     return {
       kube,

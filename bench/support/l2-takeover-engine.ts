@@ -36,7 +36,13 @@ const ips: IP[] = Array.from({ length: cfg.count }, (_, i) => ({ ...first, value
 const native = loadNative();
 const links = new NetlinkLinks({ native, logger: logger() });
 await links.start();
-const engine = new L2Engine({ native, links, clock: systemClock(), logger: logger(), announceRate: cfg.rate ?? Infinity });
+const engine = new L2Engine({
+  native,
+  links,
+  clock: systemClock(),
+  logger: logger(),
+  announceRate: cfg.rate ?? Infinity,
+});
 out({ ready: true });
 
 process.stdin.setEncoding('utf8');

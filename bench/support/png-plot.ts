@@ -11,7 +11,10 @@ export type Rgb = readonly [number, number, number];
 export class Raster {
   readonly data: Buffer;
 
-  constructor(readonly width: number, readonly height: number) {
+  constructor(
+    readonly width: number,
+    readonly height: number,
+  ) {
     this.data = Buffer.alloc(width * height * 3, 255);
   }
 
@@ -50,7 +53,8 @@ export class Raster {
         for (let r = 0; r < 5; r++) {
           for (let col = 0; col < 3; col++) {
             if (((rows[r]! >> (2 - col)) & 1) === 0) continue;
-            for (let a = 0; a < scale; a++) for (let b = 0; b < scale; b++) this.set(cx + col * scale + a, y + r * scale + b, c);
+            for (let a = 0; a < scale; a++)
+              for (let b = 0; b < scale; b++) this.set(cx + col * scale + a, y + r * scale + b, c);
           }
         }
       }
@@ -61,9 +65,21 @@ export class Raster {
 
 /** Each glyph: five rows of three bits, top row first. */
 const FONT: Record<string, readonly number[]> = {
-  '0': [7, 5, 5, 5, 7], '1': [2, 6, 2, 2, 7], '2': [7, 1, 7, 4, 7], '3': [7, 1, 7, 1, 7], '4': [5, 5, 7, 1, 1],
-  '5': [7, 4, 7, 1, 7], '6': [7, 4, 7, 5, 7], '7': [7, 1, 1, 2, 2], '8': [7, 5, 7, 5, 7], '9': [7, 5, 7, 1, 7],
-  '.': [0, 0, 0, 0, 2], k: [4, 5, 6, 5, 5], M: [5, 7, 7, 5, 5], s: [0, 7, 4, 1, 7], ' ': [0, 0, 0, 0, 0],
+  '0': [7, 5, 5, 5, 7],
+  '1': [2, 6, 2, 2, 7],
+  '2': [7, 1, 7, 4, 7],
+  '3': [7, 1, 7, 1, 7],
+  '4': [5, 5, 7, 1, 1],
+  '5': [7, 4, 7, 1, 7],
+  '6': [7, 4, 7, 5, 7],
+  '7': [7, 1, 1, 2, 2],
+  '8': [7, 5, 7, 5, 7],
+  '9': [7, 5, 7, 1, 7],
+  '.': [0, 0, 0, 0, 2],
+  k: [4, 5, 6, 5, 5],
+  M: [5, 7, 7, 5, 5],
+  s: [0, 7, 4, 1, 7],
+  ' ': [0, 0, 0, 0, 0],
 };
 
 /** CRC-32 (ISO 3309, the polynomial PNG uses), table-driven. */
@@ -95,7 +111,12 @@ export function encodePng(r: Raster): Buffer {
   const stride = r.width * 3;
   const raw = Buffer.alloc((stride + 1) * r.height);
   for (let y = 0; y < r.height; y++) r.data.copy(raw, y * (stride + 1) + 1, y * stride, (y + 1) * stride);
-  return Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IDAT', deflateSync(raw)), chunk('IEND', Buffer.alloc(0))]);
+  return Buffer.concat([
+    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+    chunk('IHDR', ihdr),
+    chunk('IDAT', deflateSync(raw)),
+    chunk('IEND', Buffer.alloc(0)),
+  ]);
 }
 
 export interface Series {
@@ -108,7 +129,8 @@ export interface Panel {
   readonly series: readonly Series[];
 }
 
-const short = (v: number): string => (v >= 1e6 ? `${+(v / 1e6).toFixed(1)}M` : v >= 1e3 ? `${+(v / 1e3).toFixed(1)}k` : `${+v.toPrecision(3)}`);
+const short = (v: number): string =>
+  v >= 1e6 ? `${+(v / 1e6).toFixed(1)}M` : v >= 1e3 ? `${+(v / 1e3).toFixed(1)}k` : `${+v.toPrecision(3)}`;
 
 /** Panels side by side, x on a log-10 scale shared by all, each y from 0 to its own maximum. */
 export function plotPanels(panels: readonly Panel[], xs: readonly number[]): Buffer {
@@ -128,14 +150,16 @@ export function plotPanels(panels: readonly Panel[], xs: readonly number[]): Buf
     img.line(left, top + ph, left + pw, top + ph, grey);
     img.line(left, top, left, top + ph, grey);
     img.text(left + 2, top - 14, short(yMax / 1.1), [0, 0, 0]);
-    img.line(left - 3, top + ph - (ph / 1.1), left + 3, top + ph - (ph / 1.1), grey);
+    img.line(left - 3, top + ph - ph / 1.1, left + 3, top + ph - ph / 1.1, grey);
     const px = (x: number): number => left + (x1 === x0 ? pw / 2 : ((Math.log10(x) - x0) / (x1 - x0)) * pw);
     for (const x of xs) {
       img.line(px(x), top + ph, px(x), top + ph + 4, grey);
       img.text(px(x) - 8, top + ph + 8, short(x), [0, 0, 0]);
     }
     for (const s of p.series) {
-      const pts = s.points.filter(([, y]) => Number.isFinite(y)).map(([x, y]) => [px(x), top + ph - (y / yMax) * ph] as const);
+      const pts = s.points
+        .filter(([, y]) => Number.isFinite(y))
+        .map(([x, y]) => [px(x), top + ph - (y / yMax) * ph] as const);
       for (let i = 1; i < pts.length; i++) img.line(pts[i - 1]![0], pts[i - 1]![1], pts[i]![0], pts[i]![1], s.color, 2);
       for (const [x, y] of pts) img.box(x, y, 3, s.color);
     }

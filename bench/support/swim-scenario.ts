@@ -45,7 +45,11 @@ export interface Detection {
  * and when it crashed, `survivors` the members still running at the end (only they must all
  * hold a crashed member dead). Times in any unit, as long as both use the same one.
  */
-export function judge(transitions: Iterable<Transition>, killedAt: ReadonlyMap<string, number>, survivors: ReadonlySet<string>): Detection {
+export function judge(
+  transitions: Iterable<Transition>,
+  killedAt: ReadonlyMap<string, number>,
+  survivors: ReadonlySet<string>,
+): Detection {
   const firstDead = new Map<string, number>();
   const deadBy = new Map<string, Set<string>>();
   let falseDead = 0;
@@ -90,7 +94,15 @@ export function judge(transitions: Iterable<Transition>, killedAt: ReadonlyMap<s
     const all = allDead.get(v);
     allDeadMs.push(all === undefined ? NaN : all - at);
   }
-  return { firstDeadMs, allDeadMs, observerDeadMs, falseDead, falseDeadMembers: falseMembers.size, falseSuspect, falseSuspectEpisodes };
+  return {
+    firstDeadMs,
+    allDeadMs,
+    observerDeadMs,
+    falseDead,
+    falseDeadMembers: falseMembers.size,
+    falseSuspect,
+    falseSuspectEpisodes,
+  };
 }
 
 export interface ScenarioResult extends Detection {
@@ -110,7 +122,12 @@ export function victimsOf(names: readonly string[], kills: number): string[] {
 }
 
 export function runScenario(o: ScenarioOptions): ScenarioResult {
-  const sim = new SwimSim({ nodes: o.nodes, seed: o.seed, network: o.network, ...(o.timing ? { timing: o.timing } : {}) });
+  const sim = new SwimSim({
+    nodes: o.nodes,
+    seed: o.seed,
+    network: o.network,
+    ...(o.timing ? { timing: o.timing } : {}),
+  });
   sim.runUntil(o.warmupMs);
   const start = sim.now;
   const t0 = sim.transitions.length;

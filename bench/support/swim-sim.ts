@@ -52,14 +52,39 @@ const digits = (n: number): number => (n < 10 ? 1 : Math.floor(Math.log10(n)) + 
 export function datagramBytes(m: SwimMessage): number {
   // Raw JSON length and its count of '"': each '"' costs one more byte once escaped.
   const key = (k: string): number => k.length + 3;
-  let raw = 2 + key('type') + m.type.length + 2 + 1 + key('seq') + digits(m.seq) + 1 + key('from') + m.from.length + 2 + 1 + key('updates') + 2;
+  let raw =
+    2 +
+    key('type') +
+    m.type.length +
+    2 +
+    1 +
+    key('seq') +
+    digits(m.seq) +
+    1 +
+    key('from') +
+    m.from.length +
+    2 +
+    1 +
+    key('updates') +
+    2;
   let quotes = 4 * 2 + 2 * 2;
   if (m.type === 'pingReq' || m.type === 'indirectAck') {
     raw += 1 + key('target') + m.target.length + 2;
     quotes += 4;
   }
   for (const u of m.updates) {
-    raw += 2 + key('name') + u.name.length + 2 + 1 + key('state') + u.state.length + 2 + 1 + key('incarnation') + digits(u.incarnation);
+    raw +=
+      2 +
+      key('name') +
+      u.name.length +
+      2 +
+      1 +
+      key('state') +
+      u.state.length +
+      2 +
+      1 +
+      key('incarnation') +
+      digits(u.incarnation);
     quotes += 10;
   }
   raw += Math.max(0, m.updates.length - 1);

@@ -195,7 +195,8 @@ export class Allocator {
 
   /** A pool that contains every address and may serve the Service, preferring `hint`. */
   private homeFor(ips: readonly IP[], req: ServiceRequest, hint: string | undefined): PoolState | undefined {
-    const fits = (p: PoolState | undefined): p is PoolState => p !== undefined && ips.every((ip) => p.contains(ip)) && poolServes(p.pool, req);
+    const fits = (p: PoolState | undefined): p is PoolState =>
+      p !== undefined && ips.every((ip) => p.contains(ip)) && poolServes(p.pool, req);
     // A Service that names its pool lives in that pool or in none.
     if (req.requestedPool !== undefined) {
       const named = this.pools.get(req.requestedPool);
@@ -210,8 +211,16 @@ export class Allocator {
   private useProblem(req: ServiceRequest, ip: IP): Problem | undefined {
     const holders = this.holders.get(ipKey(ip)) ?? [];
     // A Service that holds the address keeps it; anyone else waits for a drain to end.
-    const draining = holders.includes(req.key) ? undefined : [...(this.drains.get(ipKey(ip)) ?? [])].find((k) => k !== req.key);
-    if (draining) return { reason: 'RequestedIPInUse', message: `${formatIP(ip)} is still shown by ${draining} until its status is cleared`, holder: draining, waiting: true };
+    const draining = holders.includes(req.key)
+      ? undefined
+      : [...(this.drains.get(ipKey(ip)) ?? [])].find((k) => k !== req.key);
+    if (draining)
+      return {
+        reason: 'RequestedIPInUse',
+        message: `${formatIP(ip)} is still shown by ${draining} until its status is cleared`,
+        holder: draining,
+        waiting: true,
+      };
     for (const key of holders) {
       if (key === req.key) continue;
       const holder = this.held.get(key)!;
@@ -230,7 +239,11 @@ export class Allocator {
     const invalid = requestProblem(req);
     if (invalid) return fail('InvalidRequest', invalid);
     const mine = this.held.get(req.key);
-    const cur = mine ? { ips: mine.ips, pool: mine.pool ?? mine.origin, origin: mine.origin } : current && current.ips.length > 0 ? { ips: [...current.ips], pool: current.pool, origin: current.pool } : undefined;
+    const cur = mine
+      ? { ips: mine.ips, pool: mine.pool ?? mine.origin, origin: mine.origin }
+      : current && current.ips.length > 0
+        ? { ips: [...current.ips], pool: current.pool, origin: current.pool }
+        : undefined;
     let conflict: { ips: IP[]; holder: string; reason: FailureReason } | undefined;
     if (cur) {
       const kept = this.tryKeep(req, cur.ips, cur.pool, cur.origin, mine !== undefined);
@@ -265,14 +278,26 @@ export class Allocator {
     if (req.requestedPool !== undefined && origin !== undefined && req.requestedPool !== origin) return false;
     const fams = ips.map((ip) => ip.family);
     if (new Set(fams).size !== fams.length) return false;
-    if (req.familyPolicy === 'SingleStack' && (ips.length !== 1 || fams[0] !== (req.families[0] ?? 'IPv4'))) return false;
+    if (req.familyPolicy === 'SingleStack' && (ips.length !== 1 || fams[0] !== (req.families[0] ?? 'IPv4')))
+      return false;
     if (req.familyPolicy === 'RequireDualStack' && ips.length !== 2) return false;
     return true;
   }
 
-  private tryKeep(req: ServiceRequest, ips: readonly IP[], pool: string | undefined, origin: string | undefined, known: boolean):
+  private tryKeep(
+    req: ServiceRequest,
+    ips: readonly IP[],
+    pool: string | undefined,
+    origin: string | undefined,
+    known: boolean,
+  ):
     | (AllocateResult & { ok: true })
-    | { ok: false; message: string; waiting?: boolean; conflict?: { ips: IP[]; holder: string; reason: FailureReason } } {
+    | {
+        ok: false;
+        message: string;
+        waiting?: boolean;
+        conflict?: { ips: IP[]; holder: string; reason: FailureReason };
+      } {
     if (!this.requestMatches(req, ips, origin)) return { ok: false, message: 'request changed' };
     const blocked: IP[] = [];
     let problem: Problem | undefined;
@@ -283,7 +308,13 @@ export class Allocator {
         problem ??= p;
       }
     }
-    if (problem) return { ok: false, message: problem.message, ...(problem.waiting ? { waiting: true } : {}), conflict: { ips: blocked, holder: problem.holder, reason: problem.reason } };
+    if (problem)
+      return {
+        ok: false,
+        message: problem.message,
+        ...(problem.waiting ? { waiting: true } : {}),
+        conflict: { ips: blocked, holder: problem.holder, reason: problem.reason },
+      };
     const order = (a: IP, b: IP): number => req.families.indexOf(a.family) - req.families.indexOf(b.family);
     let kept = [...ips].sort(order);
     const home = this.homeFor(kept, req, pool);
@@ -303,10 +334,19 @@ export class Allocator {
     return { ok: true, ips: kept, pool: home?.name ?? pool, changed: gained, notInPool: home === undefined };
   }
 
-  private pickFromPool(req: ServiceRequest, pool: PoolState, family: IPFamily): { ok: true; ip: IP } | { ok: false; reason: FailureReason; message: string; waiting?: boolean } {
+  private pickFromPool(
+    req: ServiceRequest,
+    pool: PoolState,
+    family: IPFamily,
+  ): { ok: true; ip: IP } | { ok: false; reason: FailureReason; message: string; waiting?: boolean } {
     const requested = req.requestedIPs.find((ip) => ip.family === family);
     if (requested) {
-      if (!pool.contains(requested)) return { ok: false, reason: 'RequestedIPNotInPool', message: `${formatIP(requested)} is not an address of pool "${pool.name}"` };
+      if (!pool.contains(requested))
+        return {
+          ok: false,
+          reason: 'RequestedIPNotInPool',
+          message: `${formatIP(requested)} is not an address of pool "${pool.name}"`,
+        };
       const p = this.useProblem(req, requested);
       if (p) return { ok: false, reason: p.reason, message: p.message, ...(p.waiting ? { waiting: true } : {}) };
       return { ok: true, ip: requested };
@@ -320,7 +360,8 @@ export class Allocator {
       }
     }
     const ip = pool.lowestFree(family);
-    if (!ip) return { ok: false, reason: 'PoolExhausted', message: `pool "${pool.name}" has no free ${family} address` };
+    if (!ip)
+      return { ok: false, reason: 'PoolExhausted', message: `pool "${pool.name}" has no free ${family} address` };
     return { ok: true, ip };
   }
 
@@ -328,18 +369,30 @@ export class Allocator {
     if (req.requestedPool !== undefined) {
       const p = this.pools.get(req.requestedPool);
       const invalid = this.invalidPools.get(req.requestedPool);
-      if (!p && invalid !== undefined) return { reason: 'PoolInvalid', message: `pool "${req.requestedPool}" is invalid: ${invalid}` };
+      if (!p && invalid !== undefined)
+        return { reason: 'PoolInvalid', message: `pool "${req.requestedPool}" is invalid: ${invalid}` };
       if (!p) return { reason: 'PoolNotFound', message: `pool "${req.requestedPool}" does not exist` };
-      if (!poolServes(p.pool, req)) return { reason: 'NoMatchingPool', message: `pool "${p.name}" does not serve ${req.key} (its serviceAllocation excludes it)` };
+      if (!poolServes(p.pool, req))
+        return {
+          reason: 'NoMatchingPool',
+          message: `pool "${p.name}" does not serve ${req.key} (its serviceAllocation excludes it)`,
+        };
       return { pools: [p] };
     }
     if (req.requestedIPs.length > 0) {
       const homes = [...this.pools.values()].filter((p) => req.requestedIPs.every((ip) => p.inRanges(ip)));
       if (homes.length === 0) {
-        return { reason: 'RequestedIPNotInPool', message: `${req.requestedIPs.map(formatIP).join(', ')} ${req.requestedIPs.length > 1 ? 'are' : 'is'} not in any one pool` };
+        return {
+          reason: 'RequestedIPNotInPool',
+          message: `${req.requestedIPs.map(formatIP).join(', ')} ${req.requestedIPs.length > 1 ? 'are' : 'is'} not in any one pool`,
+        };
       }
       const serving = homes.filter((p) => poolServes(p.pool, req));
-      if (serving.length === 0) return { reason: 'NoMatchingPool', message: `pool "${homes[0]!.name}" holds ${req.requestedIPs.map(formatIP).join(', ')} but does not serve ${req.key}` };
+      if (serving.length === 0)
+        return {
+          reason: 'NoMatchingPool',
+          message: `pool "${homes[0]!.name}" holds ${req.requestedIPs.map(formatIP).join(', ')} but does not serve ${req.key}`,
+        };
       return { pools: serving.sort((a, b) => comparePools(a.pool, b.pool)) };
     }
     const pools = this.ordered.filter((p) => p.pool.autoAssign && poolServes(p.pool, req));
@@ -356,7 +409,11 @@ export class Allocator {
     for (const pool of c.pools) {
       const missing = required.find((f) => !pool.hasFamily(f));
       if (missing) {
-        first ??= { reason: 'FamilyUnavailable', message: `pool "${pool.name}" has no ${missing} addresses`, pool: pool.name };
+        first ??= {
+          reason: 'FamilyUnavailable',
+          message: `pool "${pool.name}" has no ${missing} addresses`,
+          pool: pool.name,
+        };
         continue;
       }
       const ips: IP[] = [];
@@ -375,10 +432,12 @@ export class Allocator {
         // Mark at once so a dual-stack pick never hands the same address twice.
         if (wanted.length > 1) pool.markUsed(got.ip);
       }
-      if (wanted.length > 1) for (const ip of ips) if (!this.holders.has(ipKey(ip)) && !this.drains.has(ipKey(ip))) pool.markFree(ip);
+      if (wanted.length > 1)
+        for (const ip of ips) if (!this.holders.has(ipKey(ip)) && !this.drains.has(ipKey(ip))) pool.markFree(ip);
       if (problem) {
         // A requested address pins the pool: its problem is the answer.
-        if (req.requestedIPs.length > 0 || req.requestedPool !== undefined) return fail(problem.reason, problem.message, pool.name, problem.waiting);
+        if (req.requestedIPs.length > 0 || req.requestedPool !== undefined)
+          return fail(problem.reason, problem.message, pool.name, problem.waiting);
         // A pool that has the families but is full says more than one that lacks them.
         if (!first || first.reason === 'FamilyUnavailable') first = { ...problem, pool: pool.name };
         continue;
@@ -386,8 +445,16 @@ export class Allocator {
       this.commit(req, ips, pool.name);
       return { ok: true, ips, pool: pool.name, changed: true, notInPool: false };
     }
-    if (first?.reason === 'PoolExhausted' && c.pools.length > 1 && c.pools.every((p) => required.every((f) => p.hasFamily(f)))) {
-      return fail('PoolExhausted', `no free address in pools ${c.pools.map((p) => `"${p.name}"`).join(', ')}`, first.pool);
+    if (
+      first?.reason === 'PoolExhausted' &&
+      c.pools.length > 1 &&
+      c.pools.every((p) => required.every((f) => p.hasFamily(f)))
+    ) {
+      return fail(
+        'PoolExhausted',
+        `no free address in pools ${c.pools.map((p) => `"${p.name}"`).join(', ')}`,
+        first.pool,
+      );
     }
     return fail(first?.reason ?? 'NoMatchingPool', first?.message ?? `no pool serves ${req.key}`, first?.pool);
   }

@@ -33,12 +33,21 @@ function sameSelector(a: Readonly<Record<string, string>>, b: Readonly<Record<st
  * same sharing key, no protocol+port is used by both, and both are Cluster, or both Local
  * with identical selectors (so both would be announced from the same nodes).
  */
-export function sharingProblem(req: ServiceRequest, holder: ServiceRequest): { reason: FailureReason; message: string } | undefined {
+export function sharingProblem(
+  req: ServiceRequest,
+  holder: ServiceRequest,
+): { reason: FailureReason; message: string } | undefined {
   if (!req.sharingKey || !holder.sharingKey) {
-    return { reason: 'RequestedIPInUse', message: `in use by ${holder.key}${holder.sharingKey ? '' : ' (no sharing key)'}` };
+    return {
+      reason: 'RequestedIPInUse',
+      message: `in use by ${holder.key}${holder.sharingKey ? '' : ' (no sharing key)'}`,
+    };
   }
   if (req.sharingKey !== holder.sharingKey) {
-    return { reason: 'SharingKeyMismatch', message: `shared by ${holder.key} with key "${holder.sharingKey}", not "${req.sharingKey}"` };
+    return {
+      reason: 'SharingKeyMismatch',
+      message: `shared by ${holder.key} with key "${holder.sharingKey}", not "${req.sharingKey}"`,
+    };
   }
   for (const p of req.ports) {
     if (holder.ports.some((h) => h.port === p.port && h.protocol === p.protocol)) {
@@ -46,10 +55,16 @@ export function sharingProblem(req: ServiceRequest, holder: ServiceRequest): { r
     }
   }
   if (req.trafficPolicy !== holder.trafficPolicy) {
-    return { reason: 'PolicyMismatch', message: `externalTrafficPolicy ${req.trafficPolicy} differs from ${holder.key}'s ${holder.trafficPolicy}` };
+    return {
+      reason: 'PolicyMismatch',
+      message: `externalTrafficPolicy ${req.trafficPolicy} differs from ${holder.key}'s ${holder.trafficPolicy}`,
+    };
   }
   if (req.trafficPolicy === 'Local' && !sameSelector(req.selector, holder.selector)) {
-    return { reason: 'PolicyMismatch', message: `externalTrafficPolicy Local needs the same selector as ${holder.key}` };
+    return {
+      reason: 'PolicyMismatch',
+      message: `externalTrafficPolicy Local needs the same selector as ${holder.key}`,
+    };
   }
   return undefined;
 }
@@ -73,7 +88,9 @@ export function wantedFamilies(req: ServiceRequest): IPFamily[] {
 export function requestProblem(req: ServiceRequest): string | undefined {
   const fams = req.requestedIPs.map((ip) => ip.family);
   if (new Set(fams).size !== fams.length) return 'at most one requested address per family';
-  if (req.familyPolicy === 'SingleStack' && req.requestedIPs.length > 1) return 'a SingleStack Service takes one address';
-  if (req.requestedIPs.length === 1 && req.familyPolicy === 'RequireDualStack') return 'RequireDualStack needs one requested address per family';
+  if (req.familyPolicy === 'SingleStack' && req.requestedIPs.length > 1)
+    return 'a SingleStack Service takes one address';
+  if (req.requestedIPs.length === 1 && req.familyPolicy === 'RequireDualStack')
+    return 'RequireDualStack needs one requested address per family';
   return undefined;
 }

@@ -26,29 +26,46 @@ export interface AdmissionContext {
 export function checkName(info: ResourceInfo, name: string): void {
   const t = target(info);
   const bad = (msg: string): never => {
-    throw invalidObject(t, name, [{ field: 'metadata.name', reason: 'FieldValueInvalid', message: `metadata.name: Invalid value: "${name}": ${msg}` }]);
+    throw invalidObject(t, name, [
+      {
+        field: 'metadata.name',
+        reason: 'FieldValueInvalid',
+        message: `metadata.name: Invalid value: "${name}": ${msg}`,
+      },
+    ]);
   };
   if (info.group === 'rbac.authorization.k8s.io') {
-    if (name === '.' || name === '..' || /[/%]/.test(name)) bad('may not contain "/" or "%" and may not be "." or ".."');
+    if (name === '.' || name === '..' || /[/%]/.test(name))
+      bad('may not contain "/" or "%" and may not be "." or ".."');
     return;
   }
   if (info.resource === 'services') {
-    if (name.length > 63 || !DNS_1035.test(name)) bad("a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character");
+    if (name.length > 63 || !DNS_1035.test(name))
+      bad(
+        "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character",
+      );
     return;
   }
   if (info.resource === 'namespaces') {
-    if (name.length > 63 || !DNS_LABEL.test(name)) bad("a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character");
+    if (name.length > 63 || !DNS_LABEL.test(name))
+      bad(
+        "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and must start and end with an alphanumeric character",
+      );
     return;
   }
   if (name.length > 253 || !DNS_SUBDOMAIN.test(name)) {
-    bad("a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character");
+    bad(
+      "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character",
+    );
   }
 }
 
 /** Refuses a body whose kind is not the one the URL names. */
 export function checkKind(info: ResourceInfo, body: Record<string, unknown>): void {
   if (body['kind'] !== undefined && body['kind'] !== info.kind) {
-    throw badRequest(`the API version in the data (${String(body['apiVersion'])}) does not match the expected API version (${groupVersion(info)}) or kind ${String(body['kind'])} is not ${info.kind}`);
+    throw badRequest(
+      `the API version in the data (${String(body['apiVersion'])}) does not match the expected API version (${groupVersion(info)}) or kind ${String(body['kind'])} is not ${info.kind}`,
+    );
   }
 }
 
@@ -91,7 +108,13 @@ export function admit(ctx: AdmissionContext, info: ResourceInfo, obj: Obj, old: 
       if (Object.keys(data).length > 0) out['data'] = data;
       out['type'] ??= 'Opaque';
       if (old && old['type'] !== out['type']) {
-        throw invalidObject(t, obj.metadata.name, [{ field: 'type', reason: 'FieldValueInvalid', message: `type: Invalid value: "${String(out['type'])}": field is immutable` }]);
+        throw invalidObject(t, obj.metadata.name, [
+          {
+            field: 'type',
+            reason: 'FieldValueInvalid',
+            message: `type: Invalid value: "${String(out['type'])}": field is immutable`,
+          },
+        ]);
       }
       return out;
     }
@@ -114,13 +137,31 @@ export function validateServiceStatus(info: ResourceInfo, svc: Record<string, un
     const entry = isObj(ing) ? ing : {};
     const field = `status.loadBalancer.ingress[${i}]`;
     if (entry['ip'] !== undefined && !tryParseIP(String(entry['ip']))) {
-      throw invalidObject(target(info), String((svc['metadata'] as Meta).name), [{ field: `${field}.ip`, reason: 'FieldValueInvalid', message: `${field}.ip: Invalid value: "${String(entry['ip'])}": must be a valid IP address` }]);
+      throw invalidObject(target(info), String((svc['metadata'] as Meta).name), [
+        {
+          field: `${field}.ip`,
+          reason: 'FieldValueInvalid',
+          message: `${field}.ip: Invalid value: "${String(entry['ip'])}": must be a valid IP address`,
+        },
+      ]);
     }
     if (entry['ipMode'] !== undefined && entry['ip'] === undefined) {
-      throw invalidObject(target(info), String((svc['metadata'] as Meta).name), [{ field: `${field}.ipMode`, reason: 'FieldValueForbidden', message: `${field}.ipMode: Forbidden: may not be specified when \`ip\` is not` }]);
+      throw invalidObject(target(info), String((svc['metadata'] as Meta).name), [
+        {
+          field: `${field}.ipMode`,
+          reason: 'FieldValueForbidden',
+          message: `${field}.ipMode: Forbidden: may not be specified when \`ip\` is not`,
+        },
+      ]);
     }
     if (entry['ipMode'] !== undefined && entry['ipMode'] !== 'VIP' && entry['ipMode'] !== 'Proxy') {
-      throw invalidObject(target(info), String((svc['metadata'] as Meta).name), [{ field: `${field}.ipMode`, reason: 'FieldValueNotSupported', message: `${field}.ipMode: Unsupported value: "${String(entry['ipMode'])}": supported values: "Proxy", "VIP"` }]);
+      throw invalidObject(target(info), String((svc['metadata'] as Meta).name), [
+        {
+          field: `${field}.ipMode`,
+          reason: 'FieldValueNotSupported',
+          message: `${field}.ipMode: Unsupported value: "${String(entry['ipMode'])}": supported values: "Proxy", "VIP"`,
+        },
+      ]);
     }
   });
 }

@@ -7,11 +7,16 @@ function isObj(v: unknown): v is Record<string, unknown> {
 }
 
 /** Creates (or replaces) objects in order, the way `kubectl apply` would; CRDs first. */
-export function applyObjects(core: ApiCore, objects: readonly unknown[]): { ref: string; ok: boolean; message: string }[] {
+export function applyObjects(
+  core: ApiCore,
+  objects: readonly unknown[],
+): { ref: string; ok: boolean; message: string }[] {
   const ordered = [...objects].sort((a, b) => rank(a) - rank(b));
   return ordered.map((o) => {
     const obj = isObj(o) ? o : {};
-    const [group, version] = String(obj['apiVersion'] ?? '').includes('/') ? String(obj['apiVersion']).split('/') : ['', String(obj['apiVersion'] ?? '')];
+    const [group, version] = String(obj['apiVersion'] ?? '').includes('/')
+      ? String(obj['apiVersion']).split('/')
+      : ['', String(obj['apiVersion'] ?? '')];
     const kind = String(obj['kind'] ?? '');
     const meta = isObj(obj['metadata']) ? obj['metadata'] : {};
     const ref = `${kind} ${meta['namespace'] ? `${String(meta['namespace'])}/` : ''}${String(meta['name'] ?? '')}`;

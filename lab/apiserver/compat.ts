@@ -22,7 +22,12 @@ export function pruneServiceForVersion(svc: Obj, minor: number): Obj {
     out = { ...out, spec };
   }
   const status = out['status'];
-  if (minor < 29 && isObj(status) && isObj(status['loadBalancer']) && Array.isArray(status['loadBalancer']['ingress'])) {
+  if (
+    minor < 29 &&
+    isObj(status) &&
+    isObj(status['loadBalancer']) &&
+    Array.isArray(status['loadBalancer']['ingress'])
+  ) {
     const ingress = (status['loadBalancer']['ingress'] as unknown[]).map((i) => {
       if (!isObj(i) || !('ipMode' in i)) return i;
       const copy = { ...i };

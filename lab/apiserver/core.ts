@@ -51,7 +51,9 @@ export class ApiCore {
   }
 
   private compat(info: ResourceInfo, o: Obj): Obj {
-    return this.minor !== undefined && info.group === '' && info.resource === 'services' ? pruneServiceForVersion(o, this.minor) : o;
+    return this.minor !== undefined && info.group === '' && info.resource === 'services'
+      ? pruneServiceForVersion(o, this.minor)
+      : o;
   }
 
   private timestamp(): string {
@@ -84,7 +86,11 @@ export class ApiCore {
     const nsObj = this.store.get('namespaces', undefined, ns);
     if (!nsObj) throw new ApiError(404, 'NotFound', `namespaces "${ns}" not found`, { name: ns, kind: 'namespaces' });
     if (creating && (nsObj['status'] as { phase?: string } | undefined)?.phase === 'Terminating') {
-      throw new ApiError(403, 'Forbidden', `${info.resource} is forbidden: unable to create new content in namespace ${ns} because it is being terminated`);
+      throw new ApiError(
+        403,
+        'Forbidden',
+        `${info.resource} is forbidden: unable to create new content in namespace ${ns} because it is being terminated`,
+      );
     }
   }
 
@@ -103,7 +109,13 @@ export class ApiCore {
       if (typeof meta['generateName'] === 'string' && meta['generateName'] !== '') {
         meta.name = `${meta['generateName']}${randomSuffix()}`;
       } else {
-        throw invalidObject(target(info), '', [{ field: 'metadata.name', reason: 'FieldValueRequired', message: 'metadata.name: Required value: name or generateName is required' }]);
+        throw invalidObject(target(info), '', [
+          {
+            field: 'metadata.name',
+            reason: 'FieldValueRequired',
+            message: 'metadata.name: Required value: name or generateName is required',
+          },
+        ]);
       }
     }
     checkName(info, meta.name);
@@ -136,7 +148,14 @@ export class ApiCore {
   }
 
   /** Shared by PUT, PATCH and their /status forms. */
-  private writeUpdate(info: ResourceInfo, ns: string | undefined, name: string, body: unknown, sub: 'status' | undefined, fromPatch: boolean): Obj {
+  private writeUpdate(
+    info: ResourceInfo,
+    ns: string | undefined,
+    name: string,
+    body: unknown,
+    sub: 'status' | undefined,
+    fromPatch: boolean,
+  ): Obj {
     const key = resourceKey(info);
     const scope = info.namespaced ? ns : undefined;
     const old = this.store.get(key, scope, name);
@@ -144,16 +163,27 @@ export class ApiCore {
     if (!isObj(body)) throw badRequest('the body of the request was in an unknown format');
     checkKind(info, body);
     const meta: Meta = { ...(isObj(body['metadata']) ? (body['metadata'] as Meta) : ({} as Meta)) };
-    if (meta.name !== undefined && meta.name !== name) throw badRequest(`the name of the object (${meta.name}) does not match the name on the URL (${name})`);
+    if (meta.name !== undefined && meta.name !== name)
+      throw badRequest(`the name of the object (${meta.name}) does not match the name on the URL (${name})`);
     if (info.namespaced && meta.namespace !== undefined && meta.namespace !== ns) {
       throw badRequest('the namespace of the provided object does not match the namespace sent on the request');
     }
-    if (meta.resourceVersion !== undefined && meta.resourceVersion !== '' && meta.resourceVersion !== old.metadata.resourceVersion) {
+    if (
+      meta.resourceVersion !== undefined &&
+      meta.resourceVersion !== '' &&
+      meta.resourceVersion !== old.metadata.resourceVersion
+    ) {
       throw conflict(target(info), name);
     }
     if (!fromPatch && (meta.resourceVersion === undefined || meta.resourceVersion === '') && info.schema) {
       // Custom resources refuse an unconditional PUT, as kube-apiserver does.
-      throw invalidObject(target(info), name, [{ field: 'metadata.resourceVersion', reason: 'FieldValueInvalid', message: 'metadata.resourceVersion: Invalid value: 0x0: must be specified for an update' }]);
+      throw invalidObject(target(info), name, [
+        {
+          field: 'metadata.resourceVersion',
+          reason: 'FieldValueInvalid',
+          message: 'metadata.resourceVersion: Invalid value: 0x0: must be specified for an update',
+        },
+      ]);
     }
     const keepMeta: Meta = {
       ...meta,
@@ -169,7 +199,13 @@ export class ApiCore {
       keepMeta['deletionGracePeriodSeconds'] = old.metadata['deletionGracePeriodSeconds'];
       const added = (keepMeta.finalizers ?? []).filter((f) => !(old.metadata.finalizers ?? []).includes(f));
       if (added.length > 0) {
-        throw invalidObject(target(info), name, [{ field: 'metadata.finalizers', reason: 'FieldValueForbidden', message: `metadata.finalizers: Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers ${JSON.stringify(added)}` }]);
+        throw invalidObject(target(info), name, [
+          {
+            field: 'metadata.finalizers',
+            reason: 'FieldValueForbidden',
+            message: `metadata.finalizers: Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers ${JSON.stringify(added)}`,
+          },
+        ]);
       }
     }
     let next: Obj;
@@ -177,7 +213,9 @@ export class ApiCore {
       // Built-in kinds' status strategies reset only the spec, so metadata (labels,
       // annotations) written through /status is kept, as kube-apiserver does for Services;
       // a custom resource's /status keeps everything but the status.
-      next = info.schema ? ({ ...old, status: body['status'] } as Obj) : ({ ...old, metadata: keepMeta, status: body['status'] } as Obj);
+      next = info.schema
+        ? ({ ...old, status: body['status'] } as Obj)
+        : ({ ...old, metadata: keepMeta, status: body['status'] } as Obj);
     } else {
       next = { ...withoutKeys(body as Obj, ['apiVersion', 'kind']), metadata: keepMeta } as Obj;
       if (info.hasStatus) {
@@ -198,8 +236,14 @@ export class ApiCore {
     const specChanged = !same(withoutKeys(next, ['metadata', 'status']), withoutKeys(old, ['metadata', 'status']));
     if (specChanged && sub !== 'status') next.metadata.generation = (old.metadata.generation ?? 1) + 1;
     else next.metadata.generation = old.metadata.generation ?? 1;
-    const comparableOld = { ...old, metadata: withoutKeys(old.metadata as unknown as Obj, ['resourceVersion', 'managedFields']) };
-    const comparableNew = { ...next, metadata: withoutKeys(next.metadata as unknown as Obj, ['resourceVersion', 'managedFields']) };
+    const comparableOld = {
+      ...old,
+      metadata: withoutKeys(old.metadata as unknown as Obj, ['resourceVersion', 'managedFields']),
+    };
+    const comparableNew = {
+      ...next,
+      metadata: withoutKeys(next.metadata as unknown as Obj, ['resourceVersion', 'managedFields']),
+    };
     if (same(comparableOld, comparableNew)) return this.present(info, old);
     if (next.metadata.deletionTimestamp && (next.metadata.finalizers ?? []).length === 0) {
       return this.present(info, this.finalize(info, next));
@@ -213,14 +257,25 @@ export class ApiCore {
     return this.writeUpdate(info, ns, name, body, sub, false);
   }
 
-  patch(info: ResourceInfo, ns: string | undefined, name: string, type: PatchType, patch: unknown, sub?: 'status'): Obj {
+  patch(
+    info: ResourceInfo,
+    ns: string | undefined,
+    name: string,
+    type: PatchType,
+    patch: unknown,
+    sub?: 'status',
+  ): Obj {
     const old = this.store.get(resourceKey(info), info.namespaced ? ns : undefined, name);
     if (!old) {
       if (type === 'apply') return this.create(info, ns, patch);
       throw notFound(target(info), name);
     }
     if (type === 'strategic' && info.schema) {
-      throw new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml`);
+      throw new ApiError(
+        415,
+        'UnsupportedMediaType',
+        `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml`,
+      );
     }
     const current = this.present(info, old) as unknown as Json;
     let result: Json;
@@ -238,14 +293,20 @@ export class ApiCore {
           break;
       }
     } catch (err) {
-      if (err instanceof PatchError) throw new ApiError(422, 'Invalid', `the server rejected our request due to an error in our request: ${err.message}`);
+      if (err instanceof PatchError)
+        throw new ApiError(
+          422,
+          'Invalid',
+          `the server rejected our request due to an error in our request: ${err.message}`,
+        );
       throw err;
     }
     const patchMeta = isObj(patch) && isObj(patch['metadata']) ? patch['metadata'] : {};
     const body = result as Record<string, unknown>;
     const meta = { ...(isObj(body['metadata']) ? body['metadata'] : {}) };
     // Only a resourceVersion written in the patch itself is a precondition.
-    if (typeof patchMeta['resourceVersion'] === 'string' && type !== 'json') meta['resourceVersion'] = patchMeta['resourceVersion'];
+    if (typeof patchMeta['resourceVersion'] === 'string' && type !== 'json')
+      meta['resourceVersion'] = patchMeta['resourceVersion'];
     else if (type !== 'json') delete meta['resourceVersion'];
     else if (meta['resourceVersion'] === old.metadata.resourceVersion) delete meta['resourceVersion'];
     return this.writeUpdate(info, ns, name, { ...body, metadata: meta }, sub, true);
@@ -277,13 +338,19 @@ export class ApiCore {
     const old = this.store.get(key, scope, name);
     if (!old) throw notFound(target(info), name);
     const pre = isObj(options) && isObj(options['preconditions']) ? options['preconditions'] : {};
-    if ((pre['uid'] !== undefined && pre['uid'] !== old.metadata.uid) || (pre['resourceVersion'] !== undefined && pre['resourceVersion'] !== old.metadata.resourceVersion)) {
+    if (
+      (pre['uid'] !== undefined && pre['uid'] !== old.metadata.uid) ||
+      (pre['resourceVersion'] !== undefined && pre['resourceVersion'] !== old.metadata.resourceVersion)
+    ) {
       throw conflict(target(info), name);
     }
     if (info.group === '' && info.resource === 'namespaces') return this.deleteNamespace(info, old);
     if ((old.metadata.finalizers ?? []).length > 0) {
       if (old.metadata.deletionTimestamp) return this.present(info, old);
-      const marked = this.store.put(key, { ...old, metadata: { ...old.metadata, deletionTimestamp: this.timestamp(), deletionGracePeriodSeconds: 0 } } as Obj);
+      const marked = this.store.put(key, {
+        ...old,
+        metadata: { ...old.metadata, deletionTimestamp: this.timestamp(), deletionGracePeriodSeconds: 0 },
+      } as Obj);
       return this.present(info, marked);
     }
     const removed = this.finalize(info, old);
@@ -291,7 +358,10 @@ export class ApiCore {
   }
 
   deleteCollection(info: ResourceInfo, ns: string | undefined, opts: ListOptions): Record<string, unknown> {
-    const list = this.list(info, ns, { ...(opts.labelSelector !== undefined ? { labelSelector: opts.labelSelector } : {}), ...(opts.fieldSelector !== undefined ? { fieldSelector: opts.fieldSelector } : {}) });
+    const list = this.list(info, ns, {
+      ...(opts.labelSelector !== undefined ? { labelSelector: opts.labelSelector } : {}),
+      ...(opts.fieldSelector !== undefined ? { fieldSelector: opts.fieldSelector } : {}),
+    });
     const items = list['items'] as Obj[];
     for (const o of items) this.delete(info, o.metadata.namespace, o.metadata.name);
     return { ...list, items: [] };
@@ -337,7 +407,13 @@ export class ApiCore {
    * Streams changes after `resourceVersion` (or the current objects as ADDED first when it is
    * empty or "0"). Throws ApiError 410 for a version older than the retained history.
    */
-  watch(info: ResourceInfo, ns: string | undefined, opts: WatchOptions, send: (e: WatchEvent) => void, close: () => void): WatchHandle {
+  watch(
+    info: ResourceInfo,
+    ns: string | undefined,
+    opts: WatchOptions,
+    send: (e: WatchEvent) => void,
+    close: () => void,
+  ): WatchHandle {
     return this.reads.watch(info, ns, opts, send, close);
   }
 

@@ -10,20 +10,29 @@ function isObj(v: unknown): v is Record<string, unknown> {
 
 /** Validates a CRD (names, scope, one storage version, compilable schemas) and sets its status. */
 export function admitCrd(obj: Obj, now: string): Obj {
-  const t: Target = { qualified: 'customresourcedefinitions.apiextensions.k8s.io', group: 'apiextensions.k8s.io', kind: 'CustomResourceDefinition' };
+  const t: Target = {
+    qualified: 'customresourcedefinitions.apiextensions.k8s.io',
+    group: 'apiextensions.k8s.io',
+    kind: 'CustomResourceDefinition',
+  };
   const spec = isObj(obj['spec']) ? obj['spec'] : {};
   const names = isObj(spec['names']) ? spec['names'] : {};
   const fail = (field: string, message: string): never => {
-    throw invalidObject(t, obj.metadata.name, [{ field, reason: 'FieldValueInvalid', message: `${field}: ${message}` }]);
+    throw invalidObject(t, obj.metadata.name, [
+      { field, reason: 'FieldValueInvalid', message: `${field}: ${message}` },
+    ]);
   };
   if (typeof spec['group'] !== 'string' || spec['group'] === '') fail('spec.group', 'Required value');
-  if (typeof names['plural'] !== 'string' || typeof names['kind'] !== 'string') fail('spec.names', 'Required value: plural and kind');
+  if (typeof names['plural'] !== 'string' || typeof names['kind'] !== 'string')
+    fail('spec.names', 'Required value: plural and kind');
   if (obj.metadata.name !== `${String(names['plural'])}.${String(spec['group'])}`) {
     fail('metadata.name', `Invalid value: "${obj.metadata.name}": must be spec.names.plural+"."+spec.group`);
   }
-  if (spec['scope'] !== 'Namespaced' && spec['scope'] !== 'Cluster') fail('spec.scope', `Unsupported value: "${String(spec['scope'])}": supported values: "Cluster", "Namespaced"`);
+  if (spec['scope'] !== 'Namespaced' && spec['scope'] !== 'Cluster')
+    fail('spec.scope', `Unsupported value: "${String(spec['scope'])}": supported values: "Cluster", "Namespaced"`);
   const versions = Array.isArray(spec['versions']) ? (spec['versions'] as Record<string, unknown>[]) : [];
-  if (versions.length === 0 || versions.filter((v) => v['storage'] === true).length !== 1) fail('spec.versions', 'Invalid value: must have exactly one version marked as storage version');
+  if (versions.length === 0 || versions.filter((v) => v['storage'] === true).length !== 1)
+    fail('spec.versions', 'Invalid value: must have exactly one version marked as storage version');
   versions.forEach((v, i) => {
     const schema = (v['schema'] as { openAPIV3Schema?: unknown } | undefined)?.openAPIV3Schema;
     if (!isObj(schema)) fail(`spec.versions[${i}].schema.openAPIV3Schema`, 'Required value: schemas are required');
@@ -37,10 +46,26 @@ export function admitCrd(obj: Obj, now: string): Obj {
   return {
     ...obj,
     status: {
-      acceptedNames: { ...names, singular: names['singular'] ?? String(names['kind']).toLowerCase(), listKind: names['listKind'] ?? `${String(names['kind'])}List` },
+      acceptedNames: {
+        ...names,
+        singular: names['singular'] ?? String(names['kind']).toLowerCase(),
+        listKind: names['listKind'] ?? `${String(names['kind'])}List`,
+      },
       conditions: [
-        { type: 'NamesAccepted', status: 'True', reason: 'NoConflicts', message: 'no conflicts found', lastTransitionTime: now },
-        { type: 'Established', status: 'True', reason: 'InitialNamesAccepted', message: 'the initial names have been accepted', lastTransitionTime: now },
+        {
+          type: 'NamesAccepted',
+          status: 'True',
+          reason: 'NoConflicts',
+          message: 'no conflicts found',
+          lastTransitionTime: now,
+        },
+        {
+          type: 'Established',
+          status: 'True',
+          reason: 'InitialNamesAccepted',
+          message: 'the initial names have been accepted',
+          lastTransitionTime: now,
+        },
       ],
       storedVersions: [storage['name']],
     },

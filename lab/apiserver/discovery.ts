@@ -26,13 +26,40 @@ export function discoveryDocument(registry: Registry, path: string): unknown {
           ...(r.shortNames.length > 0 ? { shortNames: r.shortNames } : {}),
           ...(r.categories.length > 0 ? { categories: r.categories } : {}),
         },
-        ...(r.hasStatus ? [{ name: `${r.resource}/status`, singularName: '', namespaced: r.namespaced, kind: r.kind, verbs: ['get', 'patch', 'update'] }] : []),
-        ...(r.hasScale ? [{ name: `${r.resource}/scale`, singularName: '', namespaced: r.namespaced, group: 'autoscaling', version: 'v1', kind: 'Scale', verbs: ['get', 'patch', 'update'] }] : []),
+        ...(r.hasStatus
+          ? [
+              {
+                name: `${r.resource}/status`,
+                singularName: '',
+                namespaced: r.namespaced,
+                kind: r.kind,
+                verbs: ['get', 'patch', 'update'],
+              },
+            ]
+          : []),
+        ...(r.hasScale
+          ? [
+              {
+                name: `${r.resource}/scale`,
+                singularName: '',
+                namespaced: r.namespaced,
+                group: 'autoscaling',
+                version: 'v1',
+                kind: 'Scale',
+                verbs: ['get', 'patch', 'update'],
+              },
+            ]
+          : []),
       ]),
     };
   };
   if (segs[0] === 'api') {
-    if (segs.length === 1) return { kind: 'APIVersions', versions: ['v1'], serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: 'localhost' }] };
+    if (segs.length === 1)
+      return {
+        kind: 'APIVersions',
+        versions: ['v1'],
+        serverAddressByClientCIDRs: [{ clientCIDR: '0.0.0.0/0', serverAddress: 'localhost' }],
+      };
     return resourceList('', segs[1]!);
   }
   const groupDoc = (name: string, versions: string[]): unknown => ({
@@ -41,7 +68,8 @@ export function discoveryDocument(registry: Registry, path: string): unknown {
     preferredVersion: { groupVersion: `${name}/${versions[0]!}`, version: versions[0]! },
   });
   const groups = [...registry.groups().entries()].filter(([g]) => g !== '').sort(([a], [b]) => a.localeCompare(b));
-  if (segs.length === 1) return { kind: 'APIGroupList', apiVersion: 'v1', groups: groups.map(([g, v]) => groupDoc(g, v)) };
+  if (segs.length === 1)
+    return { kind: 'APIGroupList', apiVersion: 'v1', groups: groups.map(([g, v]) => groupDoc(g, v)) };
   const found = groups.find(([g]) => g === segs[1]);
   if (!found) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
   if (segs.length === 2) return { kind: 'APIGroup', apiVersion: 'v1', ...(groupDoc(found[0], found[1]) as object) };

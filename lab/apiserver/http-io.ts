@@ -18,7 +18,10 @@ export function send(res: ServerResponse, code: number, body: unknown): void {
 
 /** Answers with the error as a Status (any error that is not an ApiError is a 500). */
 export function sendError(res: ServerResponse, err: unknown): void {
-  const e = err instanceof ApiError ? err : new ApiError(500, 'InternalError', `Internal error occurred: ${(err as Error)?.message ?? String(err)}`);
+  const e =
+    err instanceof ApiError
+      ? err
+      : new ApiError(500, 'InternalError', `Internal error occurred: ${(err as Error)?.message ?? String(err)}`);
   if (e.code === 429 && !res.headersSent) res.setHeader('Retry-After', '1');
   send(res, e.code, e.toStatus());
 }
@@ -35,7 +38,8 @@ export function parseBody(body: Buffer, contentType: string): unknown {
     try {
       return decodeProtobuf(body);
     } catch (err) {
-      if (err instanceof ProtobufError) throw new ApiError(415, 'UnsupportedMediaType', `the protobuf body could not be decoded: ${err.message}`);
+      if (err instanceof ProtobufError)
+        throw new ApiError(415, 'UnsupportedMediaType', `the protobuf body could not be decoded: ${err.message}`);
       throw badRequest(`the protobuf body could not be decoded: ${(err as Error).message}`);
     }
   }
@@ -52,6 +56,11 @@ export function patchTypeOf(contentType: string): PatchType {
   if (contentType.startsWith('application/merge-patch+json')) return 'merge';
   if (contentType.startsWith('application/json-patch+json')) return 'json';
   if (contentType.startsWith('application/strategic-merge-patch+json')) return 'strategic';
-  if (contentType.startsWith('application/apply-patch+yaml') || contentType.startsWith('application/apply-patch+json')) return 'apply';
-  throw new ApiError(415, 'UnsupportedMediaType', `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json`);
+  if (contentType.startsWith('application/apply-patch+yaml') || contentType.startsWith('application/apply-patch+json'))
+    return 'apply';
+  throw new ApiError(
+    415,
+    'UnsupportedMediaType',
+    `the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml, application/strategic-merge-patch+json`,
+  );
 }

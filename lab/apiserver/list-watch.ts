@@ -5,9 +5,21 @@
 import { randomBytes } from 'node:crypto';
 import { present } from './objects.js';
 import { groupVersion, resourceKey, type ResourceInfo } from './registry.js';
-import { matchFields, matchLabels, parseFieldSelector, parseLabelSelector, SelectorError, type FieldRequirement, type LabelRequirement } from './selectors.js';
+import {
+  matchFields,
+  matchLabels,
+  parseFieldSelector,
+  parseLabelSelector,
+  SelectorError,
+  type FieldRequirement,
+  type LabelRequirement,
+} from './selectors.js';
 import { ApiError, badRequest, gone } from './status.js';
-import type { ListOptions as ClientListOptions, WatchEventType, WatchOptions as ClientWatchOptions } from '../../src/k8s/client.js';
+import type {
+  ListOptions as ClientListOptions,
+  WatchEventType,
+  WatchOptions as ClientWatchOptions,
+} from '../../src/k8s/client.js';
 import { TooOldError, type Change, type Obj, type Store } from './store.js';
 
 /** A list's query parameters: the client's, with the namespace in the path instead. */
@@ -38,7 +50,10 @@ export class ListWatch {
 
   constructor(private readonly store: Store) {}
 
-  private selectors(info: ResourceInfo, opts: { labelSelector?: string; fieldSelector?: string }): { labels: LabelRequirement[]; fields: FieldRequirement[] } {
+  private selectors(
+    info: ResourceInfo,
+    opts: { labelSelector?: string; fieldSelector?: string },
+  ): { labels: LabelRequirement[]; fields: FieldRequirement[] } {
     try {
       return {
         labels: parseLabelSelector(opts.labelSelector),
@@ -60,15 +75,25 @@ export class ListWatch {
       const token = this.decodeContinue(opts.continue);
       const snap = this.snapshots.get(token.id);
       if (!snap || snap.rv < this.store.oldestWatchableRv()) {
-        throw gone('The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.');
+        throw gone(
+          'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.',
+        );
       }
       rv = snap.rv;
       items = snap.items;
       offset = token.offset;
       snapshotId = token.id;
     } else {
-      if (opts.resourceVersion && /^\d+$/.test(opts.resourceVersion) && Number(opts.resourceVersion) > this.store.currentRv()) {
-        throw new ApiError(504, 'Timeout', `Too large resource version: ${opts.resourceVersion}, current: ${this.store.currentRv()}`);
+      if (
+        opts.resourceVersion &&
+        /^\d+$/.test(opts.resourceVersion) &&
+        Number(opts.resourceVersion) > this.store.currentRv()
+      ) {
+        throw new ApiError(
+          504,
+          'Timeout',
+          `Too large resource version: ${opts.resourceVersion}, current: ${this.store.currentRv()}`,
+        );
       }
       rv = this.store.currentRv();
       items = this.store
@@ -84,7 +109,9 @@ export class ListWatch {
         this.snapshots.set(snapshotId, { rv, items });
         while (this.snapshots.size > 64) this.snapshots.delete(this.snapshots.keys().next().value!);
       }
-      metadata['continue'] = Buffer.from(JSON.stringify({ id: snapshotId, offset: offset + limit, rv })).toString('base64url');
+      metadata['continue'] = Buffer.from(JSON.stringify({ id: snapshotId, offset: offset + limit, rv })).toString(
+        'base64url',
+      );
       metadata['remainingItemCount'] = items.length - offset - limit;
     }
     return {
@@ -109,11 +136,20 @@ export class ListWatch {
    * Streams changes after `resourceVersion` (or the current objects as ADDED first when it is
    * empty or "0"). Throws ApiError 410 for a version older than the retained history.
    */
-  watch(info: ResourceInfo, ns: string | undefined, opts: WatchOptions, send: (e: WatchEvent) => void, close: () => void): WatchHandle {
+  watch(
+    info: ResourceInfo,
+    ns: string | undefined,
+    opts: WatchOptions,
+    send: (e: WatchEvent) => void,
+    close: () => void,
+  ): WatchHandle {
     const { labels, fields } = this.selectors(info, opts);
     const scope = info.namespaced ? ns : undefined;
     const matches = (o: Obj | undefined): boolean =>
-      o !== undefined && (scope === undefined || o.metadata.namespace === scope) && matchLabels(labels, o.metadata.labels) && matchFields(fields, o);
+      o !== undefined &&
+      (scope === undefined || o.metadata.namespace === scope) &&
+      matchLabels(labels, o.metadata.labels) &&
+      matchFields(fields, o);
     const deliver = (c: Change): void => {
       const now = matches(c.object);
       const before = matches(c.previous);
@@ -156,7 +192,14 @@ export class ListWatch {
     return {
       bookmark: () => {
         if (opts.allowWatchBookmarks) {
-          send({ type: 'BOOKMARK', object: { apiVersion: groupVersion(info), kind: info.kind, metadata: { resourceVersion: String(this.store.currentRv()) } } });
+          send({
+            type: 'BOOKMARK',
+            object: {
+              apiVersion: groupVersion(info),
+              kind: info.kind,
+              metadata: { resourceVersion: String(this.store.currentRv()) },
+            },
+          });
         }
       },
       stop: () => {

@@ -38,5 +38,9 @@ export function target(info: ResourceInfo): Target {
 
 /** The object as a client sees it: apiVersion and kind of the version asked for. */
 export function present(info: ResourceInfo, o: Obj): Obj {
-  return { apiVersion: groupVersion(info), kind: info.kind, ...withoutKeys(o, ['apiVersion', 'kind']) } as unknown as Obj;
+  return {
+    apiVersion: groupVersion(info),
+    kind: info.kind,
+    ...withoutKeys(o, ['apiVersion', 'kind']),
+  } as unknown as Obj;
 }

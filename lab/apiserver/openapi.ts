@@ -27,18 +27,34 @@ export function openApiRoot(registry: Registry): Record<string, unknown> {
   return { paths };
 }
 
-export function openApiGroupVersion(registry: Registry, group: string, version: string): Record<string, unknown> | undefined {
+export function openApiGroupVersion(
+  registry: Registry,
+  group: string,
+  version: string,
+): Record<string, unknown> | undefined {
   const infos = registry.all().filter((r) => r.group === group && r.version === version);
   if (infos.length === 0) return undefined;
   const paths: Record<string, unknown> = {};
   const schemas: Record<string, unknown> = {};
-  const query = (name: string): Record<string, unknown> => ({ name, in: 'query', schema: { type: 'string', uniqueItems: true } });
+  const query = (name: string): Record<string, unknown> => ({
+    name,
+    in: 'query',
+    schema: { type: 'string', uniqueItems: true },
+  });
   for (const info of infos) {
     const gvk = { group: info.group, version: info.version, kind: info.kind };
     const op = (action: string): Record<string, unknown> => ({
       operationId: `${action}${info.kind}`,
-      parameters: action === 'patch' || action === 'post' || action === 'put' ? [query('dryRun'), query('fieldManager'), query('fieldValidation')] : [],
-      responses: { '200': { description: 'OK', content: { 'application/json': { schema: { $ref: `#/components/schemas/${schemaName(info)}` } } } } },
+      parameters:
+        action === 'patch' || action === 'post' || action === 'put'
+          ? [query('dryRun'), query('fieldManager'), query('fieldValidation')]
+          : [],
+      responses: {
+        '200': {
+          description: 'OK',
+          content: { 'application/json': { schema: { $ref: `#/components/schemas/${schemaName(info)}` } } },
+        },
+      },
       'x-kubernetes-action': action,
       'x-kubernetes-group-version-kind': gvk,
     });

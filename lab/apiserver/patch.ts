@@ -59,7 +59,7 @@ function getAt(doc: Json, segs: readonly string[]): Json | undefined {
 function parentOf(doc: Json, segs: readonly string[], path: string): { parent: Json; last: string } {
   if (segs.length === 0) throw new PatchError(`path "${path}" cannot address the document root here`);
   const parent = getAt(doc, segs.slice(0, -1));
-  if (parent === undefined || (typeof parent !== 'object' || parent === null)) {
+  if (parent === undefined || typeof parent !== 'object' || parent === null) {
     throw new PatchError(`path "${path}": parent does not exist`);
   }
   return { parent, last: segs[segs.length - 1]! };
@@ -130,8 +130,12 @@ export function jsonPatch(target: Json, ops: unknown): Json {
         break;
       case 'replace':
         if (!('value' in raw)) throw new PatchError(`replace ${raw.path}: missing value`);
-        if (getAt(doc, pointerSegments(raw.path)) === undefined) throw new PatchError(`replace: path "${raw.path}" does not exist`);
-        doc = pointerSegments(raw.path).length === 0 ? clone(raw.value as Json) : addAt(removeAt(doc, raw.path), raw.path, raw.value as Json);
+        if (getAt(doc, pointerSegments(raw.path)) === undefined)
+          throw new PatchError(`replace: path "${raw.path}" does not exist`);
+        doc =
+          pointerSegments(raw.path).length === 0
+            ? clone(raw.value as Json)
+            : addAt(removeAt(doc, raw.path), raw.path, raw.value as Json);
         break;
       case 'move':
       case 'copy': {
@@ -263,5 +267,8 @@ function applyOrder(field: string, list: Json[], order: Json[], path: readonly s
     const i = order.findIndex((o) => deepEqual(key && isObject(o) ? o[key] : o, id));
     return i < 0 ? order.length : i;
   };
-  return list.map((v, i) => ({ v, i })).sort((a, b) => pos(a.v) - pos(b.v) || a.i - b.i).map((x) => x.v);
+  return list
+    .map((v, i) => ({ v, i }))
+    .sort((a, b) => pos(a.v) - pos(b.v) || a.i - b.i)
+    .map((x) => x.v);
 }

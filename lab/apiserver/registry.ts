@@ -55,7 +55,15 @@ function builtin(
   version: string,
   resource: string,
   kind: string,
-  opts: { namespaced?: boolean; shortNames?: string[]; hasStatus?: boolean; hasScale?: boolean; fields?: string[]; categories?: string[]; review?: true } = {},
+  opts: {
+    namespaced?: boolean;
+    shortNames?: string[];
+    hasStatus?: boolean;
+    hasScale?: boolean;
+    fields?: string[];
+    categories?: string[];
+    review?: true;
+  } = {},
 ): ResourceInfo {
   return {
     group,
@@ -91,32 +99,75 @@ const EVENT_FIELDS = [
 ];
 
 export const BUILTIN_RESOURCES: readonly ResourceInfo[] = [
-  builtin('', 'v1', 'namespaces', 'Namespace', { namespaced: false, shortNames: ['ns'], hasStatus: true, fields: ['status.phase'] }),
-  builtin('', 'v1', 'services', 'Service', { shortNames: ['svc'], hasStatus: true, fields: ['spec.type', 'spec.clusterIP'], categories: ['all'] }),
-  builtin('', 'v1', 'nodes', 'Node', { namespaced: false, shortNames: ['no'], hasStatus: true, fields: ['spec.unschedulable'] }),
-  builtin('', 'v1', 'pods', 'Pod', { shortNames: ['po'], hasStatus: true, fields: ['spec.nodeName', 'status.phase', 'status.podIP', 'spec.serviceAccountName'], categories: ['all'] }),
+  builtin('', 'v1', 'namespaces', 'Namespace', {
+    namespaced: false,
+    shortNames: ['ns'],
+    hasStatus: true,
+    fields: ['status.phase'],
+  }),
+  builtin('', 'v1', 'services', 'Service', {
+    shortNames: ['svc'],
+    hasStatus: true,
+    fields: ['spec.type', 'spec.clusterIP'],
+    categories: ['all'],
+  }),
+  builtin('', 'v1', 'nodes', 'Node', {
+    namespaced: false,
+    shortNames: ['no'],
+    hasStatus: true,
+    fields: ['spec.unschedulable'],
+  }),
+  builtin('', 'v1', 'pods', 'Pod', {
+    shortNames: ['po'],
+    hasStatus: true,
+    fields: ['spec.nodeName', 'status.phase', 'status.podIP', 'spec.serviceAccountName'],
+    categories: ['all'],
+  }),
   builtin('', 'v1', 'secrets', 'Secret', { fields: ['type'] }),
   builtin('', 'v1', 'configmaps', 'ConfigMap', { shortNames: ['cm'] }),
   builtin('', 'v1', 'serviceaccounts', 'ServiceAccount', { shortNames: ['sa'] }),
   builtin('', 'v1', 'endpoints', 'Endpoints', { shortNames: ['ep'] }),
   builtin('', 'v1', 'events', 'Event', { shortNames: ['ev'], fields: EVENT_FIELDS }),
-  builtin('events.k8s.io', 'v1', 'events', 'Event', { shortNames: ['ev'], fields: ['regarding.kind', 'regarding.name', 'regarding.namespace', 'reason', 'type', 'reportingController'] }),
+  builtin('events.k8s.io', 'v1', 'events', 'Event', {
+    shortNames: ['ev'],
+    fields: ['regarding.kind', 'regarding.name', 'regarding.namespace', 'reason', 'type', 'reportingController'],
+  }),
   builtin('discovery.k8s.io', 'v1', 'endpointslices', 'EndpointSlice', { fields: ['addressType'] }),
   builtin('coordination.k8s.io', 'v1', 'leases', 'Lease', { fields: ['spec.holderIdentity'] }),
   builtin('rbac.authorization.k8s.io', 'v1', 'roles', 'Role'),
   builtin('rbac.authorization.k8s.io', 'v1', 'rolebindings', 'RoleBinding'),
   builtin('rbac.authorization.k8s.io', 'v1', 'clusterroles', 'ClusterRole', { namespaced: false }),
   builtin('rbac.authorization.k8s.io', 'v1', 'clusterrolebindings', 'ClusterRoleBinding', { namespaced: false }),
-  builtin('apiextensions.k8s.io', 'v1', 'customresourcedefinitions', 'CustomResourceDefinition', { namespaced: false, shortNames: ['crd', 'crds'], hasStatus: true }),
-  builtin('apps', 'v1', 'deployments', 'Deployment', { shortNames: ['deploy'], hasStatus: true, hasScale: true, categories: ['all'] }),
-  builtin('apps', 'v1', 'replicasets', 'ReplicaSet', { shortNames: ['rs'], hasStatus: true, hasScale: true, categories: ['all'] }),
+  builtin('apiextensions.k8s.io', 'v1', 'customresourcedefinitions', 'CustomResourceDefinition', {
+    namespaced: false,
+    shortNames: ['crd', 'crds'],
+    hasStatus: true,
+  }),
+  builtin('apps', 'v1', 'deployments', 'Deployment', {
+    shortNames: ['deploy'],
+    hasStatus: true,
+    hasScale: true,
+    categories: ['all'],
+  }),
+  builtin('apps', 'v1', 'replicasets', 'ReplicaSet', {
+    shortNames: ['rs'],
+    hasStatus: true,
+    hasScale: true,
+    categories: ['all'],
+  }),
   builtin('apps', 'v1', 'daemonsets', 'DaemonSet', { shortNames: ['ds'], hasStatus: true, categories: ['all'] }),
   builtin('networking.k8s.io', 'v1', 'networkpolicies', 'NetworkPolicy', { shortNames: ['netpol'] }),
   builtin('policy', 'v1', 'poddisruptionbudgets', 'PodDisruptionBudget', { shortNames: ['pdb'], hasStatus: true }),
   builtin('networking.k8s.io', 'v1', 'networkpolicies', 'NetworkPolicy', { shortNames: ['netpol'] }),
   builtin('authentication.k8s.io', 'v1', 'tokenreviews', 'TokenReview', { namespaced: false, review: true }),
-  builtin('authorization.k8s.io', 'v1', 'subjectaccessreviews', 'SubjectAccessReview', { namespaced: false, review: true }),
-  builtin('authorization.k8s.io', 'v1', 'selfsubjectaccessreviews', 'SelfSubjectAccessReview', { namespaced: false, review: true }),
+  builtin('authorization.k8s.io', 'v1', 'subjectaccessreviews', 'SubjectAccessReview', {
+    namespaced: false,
+    review: true,
+  }),
+  builtin('authorization.k8s.io', 'v1', 'selfsubjectaccessreviews', 'SelfSubjectAccessReview', {
+    namespaced: false,
+    review: true,
+  }),
   builtin('authorization.k8s.io', 'v1', 'localsubjectaccessreviews', 'LocalSubjectAccessReview', { review: true }),
 ];
 

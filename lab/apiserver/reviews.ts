@@ -52,7 +52,9 @@ function tokenReviewStatus(spec: Record<string, unknown>, ctx: ReviewContext): R
   // The server's tokens are audience-agnostic (like a static token file): they are good for
   // any audience asked for, and the status names exactly those.
   if (!user) return { user: {}, error: 'invalid bearer token' };
-  const groups = user.groups.includes('system:authenticated') ? [...user.groups] : [...user.groups, 'system:authenticated'];
+  const groups = user.groups.includes('system:authenticated')
+    ? [...user.groups]
+    : [...user.groups, 'system:authenticated'];
   return { authenticated: true, user: { username: user.name, groups }, ...(audiences.length > 0 ? { audiences } : {}) };
 }
 
@@ -62,7 +64,11 @@ interface AccessSpec {
   readonly nonResource?: Record<string, unknown>;
 }
 
-function accessReviewStatus(info: ResourceInfo, spec: Record<string, unknown>, ctx: ReviewContext): Record<string, unknown> {
+function accessReviewStatus(
+  info: ResourceInfo,
+  spec: Record<string, unknown>,
+  ctx: ReviewContext,
+): Record<string, unknown> {
   const s = parseAccessSpec(info, spec, ctx);
   if (!ctx.enforceRbac) return { allowed: true, reason: 'RBAC is not enforced by this server' };
   const a: Attributes = s.nonResource
@@ -77,10 +83,15 @@ function accessReviewStatus(info: ResourceInfo, spec: Record<string, unknown>, c
         ...(str(s.resource!['name']) !== '' ? { name: str(s.resource!['name']) } : {}),
       };
   const verdict = authorize(ctx.rbac, a);
-  return verdict.allowed ? { allowed: true, ...(verdict.reason ? { reason: verdict.reason } : {}) } : { allowed: false };
+  return verdict.allowed
+    ? { allowed: true, ...(verdict.reason ? { reason: verdict.reason } : {}) }
+    : { allowed: false };
 }
 
-const describe = (v: Record<string, unknown> | undefined): string => (v ? JSON.stringify(Object.fromEntries(Object.entries(v).map(([k, x]) => [k[0]!.toUpperCase() + k.slice(1), x]))) : 'null');
+const describe = (v: Record<string, unknown> | undefined): string =>
+  v
+    ? JSON.stringify(Object.fromEntries(Object.entries(v).map(([k, x]) => [k[0]!.toUpperCase() + k.slice(1), x])))
+    : 'null';
 
 function parseAccessSpec(info: ResourceInfo, spec: Record<string, unknown>, ctx: ReviewContext): AccessSpec {
   const resource = isObj(spec['resourceAttributes']) ? spec['resourceAttributes'] : undefined;
@@ -91,14 +102,27 @@ function parseAccessSpec(info: ResourceInfo, spec: Record<string, unknown>, ctx:
   const cause = (field: string, value: string, detail: string): void => {
     causes.push({ reason: 'FieldValueInvalid', field, message: `${field}: Invalid value: ${value}: ${detail}` });
   };
-  if (local && nonResource) cause('spec.nonResourceAttributes', describe(nonResource), 'disallowed on this kind of request');
-  else if (!resource === !nonResource) cause('spec', describe(nonResource), 'exactly one of nonResourceAttributes or resourceAttributes must be specified');
+  if (local && nonResource)
+    cause('spec.nonResourceAttributes', describe(nonResource), 'disallowed on this kind of request');
+  else if (!resource === !nonResource)
+    cause(
+      'spec',
+      describe(nonResource),
+      'exactly one of nonResourceAttributes or resourceAttributes must be specified',
+    );
   const name = str(spec['user']);
   const groups = strings(spec['groups']);
-  if (!self && name === '' && groups.length === 0) cause('spec.user', '""', 'at least one of user or group must be specified');
-  if (local && resource && str(resource['namespace']) !== (ctx.namespace ?? '')) cause('spec.resourceAttributes.namespace', JSON.stringify(str(resource['namespace'])), 'must match metadata.namespace');
+  if (!self && name === '' && groups.length === 0)
+    cause('spec.user', '""', 'at least one of user or group must be specified');
+  if (local && resource && str(resource['namespace']) !== (ctx.namespace ?? ''))
+    cause(
+      'spec.resourceAttributes.namespace',
+      JSON.stringify(str(resource['namespace'])),
+      'must match metadata.namespace',
+    );
   // kube-apiserver names no kind in these messages (`.authorization.k8s.io "" is invalid: ...`).
-  if (causes.length > 0) throw invalidObject({ qualified: `${info.resource}.${info.group}`, group: info.group, kind: '' }, '', causes);
+  if (causes.length > 0)
+    throw invalidObject({ qualified: `${info.resource}.${info.group}`, group: info.group, kind: '' }, '', causes);
   // A SelfSubjectAccessReview asks about the sender; the others about the user they name,
   // with exactly the groups they name (kube adds none).
   const user: UserInfo = self ? ctx.requester : { name, groups };

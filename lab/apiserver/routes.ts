@@ -38,16 +38,27 @@ export function parseRoute(registry: Registry, path: string): Route | 'discovery
   const legacyWatch = rest[0] === 'watch';
   if (legacyWatch) rest = rest.slice(1);
   let namespace: string | undefined;
-  if (rest[0] === 'namespaces' && rest.length >= 3 && !(rest.length === 3 && (rest[2] === 'status' || rest[2] === 'finalize'))) {
+  if (
+    rest[0] === 'namespaces' &&
+    rest.length >= 3 &&
+    !(rest.length === 3 && (rest[2] === 'status' || rest[2] === 'finalize'))
+  ) {
     namespace = rest[1];
     rest = rest.slice(2);
   }
   const info = registry.lookup(group, version, rest[0] ?? '');
   if (!info) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
-  if (namespace !== undefined && !info.namespaced) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
+  if (namespace !== undefined && !info.namespaced)
+    throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
   const name = rest[1];
   const subText = rest[2];
-  if (rest.length > 3 || (subText !== undefined && !(subText === 'status' && info.hasStatus) && !(subText === 'scale' && info.hasScale) && subText !== 'finalize')) {
+  if (
+    rest.length > 3 ||
+    (subText !== undefined &&
+      !(subText === 'status' && info.hasStatus) &&
+      !(subText === 'scale' && info.hasScale) &&
+      subText !== 'finalize')
+  ) {
     throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
   }
   return {

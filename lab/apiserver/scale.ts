@@ -17,14 +17,33 @@ export function toScale(o: Obj): Rec {
   return {
     apiVersion: 'autoscaling/v1',
     kind: 'Scale',
-    metadata: { name: o.metadata.name, namespace: o.metadata.namespace, uid: o.metadata.uid, resourceVersion: o.metadata.resourceVersion, creationTimestamp: o.metadata.creationTimestamp },
+    metadata: {
+      name: o.metadata.name,
+      namespace: o.metadata.namespace,
+      uid: o.metadata.uid,
+      resourceVersion: o.metadata.resourceVersion,
+      creationTimestamp: o.metadata.creationTimestamp,
+    },
     spec: { replicas: typeof spec['replicas'] === 'number' ? spec['replicas'] : 1 },
-    status: { replicas: Number(rec(o['status'])['replicas'] ?? 0), selector: Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(',') },
+    status: {
+      replicas: Number(rec(o['status'])['replicas'] ?? 0),
+      selector: Object.entries(labels)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(','),
+    },
   };
 }
 
 /** GET, PUT or PATCH on `.../scale`; returns the Scale after the change. */
-export function serveScale(core: ApiCore, info: ResourceInfo, ns: string | undefined, name: string, verb: string, body: unknown, patchType?: PatchType): Rec {
+export function serveScale(
+  core: ApiCore,
+  info: ResourceInfo,
+  ns: string | undefined,
+  name: string,
+  verb: string,
+  body: unknown,
+  patchType?: PatchType,
+): Rec {
   const current = toScale(core.get(info, ns, name));
   if (verb === 'get') return current;
   let next: unknown = body;
@@ -34,6 +53,9 @@ export function serveScale(core: ApiCore, info: ResourceInfo, ns: string | undef
     else throw badRequest('the scale subresource takes merge, strategic-merge or JSON patches');
   }
   const replicas = rec(rec(next)['spec'])['replicas'];
-  if (typeof replicas !== 'number' || !Number.isInteger(replicas) || replicas < 0) throw badRequest(`Scale.autoscaling "${name}" is invalid: spec.replicas: Invalid value: ${JSON.stringify(replicas)}: must be a non-negative integer`);
+  if (typeof replicas !== 'number' || !Number.isInteger(replicas) || replicas < 0)
+    throw badRequest(
+      `Scale.autoscaling "${name}" is invalid: spec.replicas: Invalid value: ${JSON.stringify(replicas)}: must be a non-negative integer`,
+    );
   return toScale(core.patch(info, ns, name, 'merge', { spec: { replicas } }));
 }

@@ -23,7 +23,12 @@ export interface JsonSchema {
 export interface FieldCause {
   /** `spec.addresses[0]` */
   readonly field: string;
-  readonly reason: 'FieldValueInvalid' | 'FieldValueRequired' | 'FieldValueNotSupported' | 'FieldValueTypeInvalid' | 'FieldValueForbidden';
+  readonly reason:
+    | 'FieldValueInvalid'
+    | 'FieldValueRequired'
+    | 'FieldValueNotSupported'
+    | 'FieldValueTypeInvalid'
+    | 'FieldValueForbidden';
   readonly message: string;
 }
 
@@ -47,7 +52,8 @@ export function prune(value: unknown, schema: JsonSchema, root = true): unknown 
     const prop = schema.properties?.[k];
     if (prop) out[k] = prune(v, prop, false);
     else if (typeof schema.additionalProperties === 'object') out[k] = prune(v, schema.additionalProperties, false);
-    else if (schema.additionalProperties === true || schema['x-kubernetes-preserve-unknown-fields'] === true) out[k] = v;
+    else if (schema.additionalProperties === true || schema['x-kubernetes-preserve-unknown-fields'] === true)
+      out[k] = v;
   }
   return out;
 }
@@ -63,7 +69,8 @@ export function applyDefaults(value: unknown, schema: JsonSchema): unknown {
   }
   if (typeof schema.additionalProperties === 'object') {
     const declared = new Set(Object.keys(schema.properties ?? {}));
-    for (const [k, v] of Object.entries(out)) if (!declared.has(k)) out[k] = applyDefaults(v, schema.additionalProperties);
+    for (const [k, v] of Object.entries(out))
+      if (!declared.has(k)) out[k] = applyDefaults(v, schema.additionalProperties);
   }
   return out;
 }
@@ -143,7 +150,9 @@ function collectRules(schema: JsonSchema, at: string[] = []): CelRule[] {
     ...here,
     ...Object.entries(schema.properties ?? {}).flatMap(([k, s]) => collectRules(s, [...at, k])),
     ...(schema.items ? collectRules(schema.items, [...at, '[]']) : []),
-    ...(typeof schema.additionalProperties === 'object' ? collectRules(schema.additionalProperties, [...at, '{}']) : []),
+    ...(typeof schema.additionalProperties === 'object'
+      ? collectRules(schema.additionalProperties, [...at, '{}'])
+      : []),
   ];
 }
 
@@ -158,15 +167,27 @@ function locate(obj: unknown, old: unknown, at: readonly string[]): Located[] {
   for (const seg of at) {
     cur = cur.flatMap((l) => {
       if (seg === '[]') {
-        return Array.isArray(l.value) ? l.value.map((v, i) => ({ path: `${l.path}[${i}]`, value: v, old: undefined })) : [];
+        return Array.isArray(l.value)
+          ? l.value.map((v, i) => ({ path: `${l.path}[${i}]`, value: v, old: undefined }))
+          : [];
       }
       if (seg === '{}') {
         return isObj(l.value)
-          ? Object.entries(l.value).map(([k, v]) => ({ path: `${l.path}[${k}]`, value: v, old: isObj(l.old) ? l.old[k] : undefined }))
+          ? Object.entries(l.value).map(([k, v]) => ({
+              path: `${l.path}[${k}]`,
+              value: v,
+              old: isObj(l.old) ? l.old[k] : undefined,
+            }))
           : [];
       }
       if (!isObj(l.value) || l.value[seg] === undefined) return [];
-      return [{ path: l.path === '' ? seg : `${l.path}.${seg}`, value: l.value[seg], old: isObj(l.old) ? l.old[seg] : undefined }];
+      return [
+        {
+          path: l.path === '' ? seg : `${l.path}.${seg}`,
+          value: l.value[seg],
+          old: isObj(l.old) ? l.old[seg] : undefined,
+        },
+      ];
     });
   }
   return cur;
@@ -208,7 +229,11 @@ export function compileSchema(schema: JsonSchema): CompiledSchema {
             if (ok !== true) {
               const field = l.path;
               const detail = typeof ok === 'string' ? ok : r.message;
-              causes.push({ field, reason: 'FieldValueInvalid', message: `${field}: Invalid value: "object": ${detail}` });
+              causes.push({
+                field,
+                reason: 'FieldValueInvalid',
+                message: `${field}: Invalid value: "object": ${detail}`,
+              });
             }
           }
         }
@@ -230,7 +255,11 @@ function dedupe(causes: FieldCause[]): FieldCause[] {
 
 /** Evaluates the simple JSONPath (`.spec.addresses`, `.status.conditions[0].type`) of printer columns. */
 export function simpleJsonPath(obj: unknown, path: string): unknown {
-  const segs = path.replace(/^\{?\$?/, '').replace(/\}$/, '').split(/\.|\[(\d+)\]/).filter((s) => s !== undefined && s !== '');
+  const segs = path
+    .replace(/^\{?\$?/, '')
+    .replace(/\}$/, '')
+    .split(/\.|\[(\d+)\]/)
+    .filter((s) => s !== undefined && s !== '');
   let cur: unknown = obj;
   for (const s of segs) {
     if (cur === null || typeof cur !== 'object') return undefined;

@@ -65,7 +65,8 @@ export function parseLabelSelector(text: string | undefined): LabelRequirement[]
     m = /^([^=!<>\s]+)\s*(==|=|!=|>|<)\s*(\S*)$/.exec(part);
     if (m) {
       const op: LabelOp = m[2] === '!=' ? 'neq' : m[2] === '>' ? 'gt' : m[2] === '<' ? 'lt' : 'eq';
-      if ((op === 'gt' || op === 'lt') && !/^-?\d+$/.test(m[3]!)) throw new SelectorError(`"${part}": ${m[2]} needs an integer`);
+      if ((op === 'gt' || op === 'lt') && !/^-?\d+$/.test(m[3]!))
+        throw new SelectorError(`"${part}": ${m[2]} needs an integer`);
       return { key: checkKey(m[1]!), op, values: [op === 'gt' || op === 'lt' ? m[3]! : checkValue(m[3]!)] };
     }
     m = /^!\s*(\S+)$/.exec(part);
@@ -75,7 +76,10 @@ export function parseLabelSelector(text: string | undefined): LabelRequirement[]
   });
 }
 
-export function matchLabels(reqs: readonly LabelRequirement[], labels: Readonly<Record<string, string>> | undefined): boolean {
+export function matchLabels(
+  reqs: readonly LabelRequirement[],
+  labels: Readonly<Record<string, string>> | undefined,
+): boolean {
   const l = labels ?? {};
   return reqs.every((r) => {
     const has = Object.prototype.hasOwnProperty.call(l, r.key);

@@ -17,7 +17,14 @@ import { startControllers } from './controllers/run.js';
 import { serveScale } from './scale.js';
 import { discoveryDocument } from './discovery.js';
 import { parseBody, patchTypeOf, readBody, send, sendError } from './http-io.js';
-import { authorize, forbiddenMessage, serviceAccountUser, type Attributes, type RbacSource, type UserInfo } from './rbac.js';
+import {
+  authorize,
+  forbiddenMessage,
+  serviceAccountUser,
+  type Attributes,
+  type RbacSource,
+  type UserInfo,
+} from './rbac.js';
 import { resourceKey } from './registry.js';
 import { parseRoute, verbOf, type Route } from './routes.js';
 import { ApiError } from './status.js';
@@ -27,7 +34,12 @@ import { toTable, wantsTable } from './table.js';
 import { openApiGroupVersion, openApiRoot } from './openapi.js';
 import { serveWatch } from './watch-stream.js';
 
-export const KUBERNETES_VERSION = { major: '1', minor: '32', gitVersion: 'v1.32.0-herald', platform: `${process.platform}/${process.arch}` };
+export const KUBERNETES_VERSION = {
+  major: '1',
+  minor: '32',
+  gitVersion: 'v1.32.0-herald',
+  platform: `${process.platform}/${process.arch}`,
+};
 
 export interface FailRule {
   /** `services`, `ipaddresspools.herald.dev`, or `*`. */
@@ -97,7 +109,9 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
   const core = new ApiCore(opts);
   const controllers = opts.controllers ? startControllers(core) : undefined;
   const adminToken = opts.adminToken ?? randomBytes(16).toString('hex');
-  const tokens = new Map<string, UserInfo>([[adminToken, { name: 'herald-admin', groups: ['system:masters', 'system:authenticated'] }]]);
+  const tokens = new Map<string, UserInfo>([
+    [adminToken, { name: 'herald-admin', groups: ['system:masters', 'system:authenticated'] }],
+  ]);
   const enforceRbac = opts.enforceRbac ?? false;
   const bookmarkMs = opts.bookmarkIntervalMs ?? 10_000;
   let latencyMs = 0;
@@ -106,7 +120,14 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
   const sockets = new Set<Socket>();
   const requestCounts = new Map<string, number>();
   const writeAgents = new Map<string, number>();
-  const version = opts.kubernetesMinor === undefined ? KUBERNETES_VERSION : { ...KUBERNETES_VERSION, minor: String(opts.kubernetesMinor), gitVersion: `v1.${opts.kubernetesMinor}.0-herald` };
+  const version =
+    opts.kubernetesMinor === undefined
+      ? KUBERNETES_VERSION
+      : {
+          ...KUBERNETES_VERSION,
+          minor: String(opts.kubernetesMinor),
+          gitVersion: `v1.${opts.kubernetesMinor}.0-herald`,
+        };
 
   const rbacSource: RbacSource = {
     clusterRoles: () => core.store.list('clusterroles.rbac.authorization.k8s.io'),
@@ -132,7 +153,13 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
 
   function injectedFailure(r: Route, verb: string): FailRule | undefined {
     const key = resourceKey(r.info);
-    const hit = failRules.find((f) => f.left > 0 && (f.rule.resource === '*' || f.rule.resource === key || f.rule.resource === r.info.resource) && (f.rule.verb === undefined || f.rule.verb === verb) && (f.rule.subresource === undefined || f.rule.subresource === r.sub));
+    const hit = failRules.find(
+      (f) =>
+        f.left > 0 &&
+        (f.rule.resource === '*' || f.rule.resource === key || f.rule.resource === r.info.resource) &&
+        (f.rule.verb === undefined || f.rule.verb === verb) &&
+        (f.rule.subresource === undefined || f.rule.subresource === r.sub),
+    );
     if (!hit) return undefined;
     hit.left--;
     failRules = failRules.filter((f) => f.left > 0);
@@ -151,20 +178,41 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
     }
     const user = authenticate(req);
     if (latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, latencyMs));
-    if (path === '/version' || path === '/version/') return send(res, 200, { ...version, goVersion: 'n/a', compiler: 'n/a', buildDate: '2026-01-01T00:00:00Z', gitCommit: 'herald', gitTreeState: 'clean' });
+    if (path === '/version' || path === '/version/')
+      return send(res, 200, {
+        ...version,
+        goVersion: 'n/a',
+        compiler: 'n/a',
+        buildDate: '2026-01-01T00:00:00Z',
+        gitCommit: 'herald',
+        gitTreeState: 'clean',
+      });
     if (path === '/openapi/v3' || path === '/openapi/v3/') return send(res, 200, openApiRoot(core.registry));
     if (path.startsWith('/openapi/v3/')) {
-      const segs = path.slice('/openapi/v3/'.length).split('/').filter((x) => x !== '');
-      const doc = segs[0] === 'api' ? openApiGroupVersion(core.registry, '', segs[1] ?? '') : openApiGroupVersion(core.registry, segs[1] ?? '', segs[2] ?? '');
+      const segs = path
+        .slice('/openapi/v3/'.length)
+        .split('/')
+        .filter((x) => x !== '');
+      const doc =
+        segs[0] === 'api'
+          ? openApiGroupVersion(core.registry, '', segs[1] ?? '')
+          : openApiGroupVersion(core.registry, segs[1] ?? '', segs[2] ?? '');
       if (doc) return send(res, 200, doc);
     }
-    if (path.startsWith('/openapi/')) throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
+    if (path.startsWith('/openapi/'))
+      throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
     const r = parseRoute(core.registry, path);
-    if (r === undefined || (r !== 'discovery' && opts.kubernetesMinor !== undefined && !servedInVersion(r.info.group, r.info.version, opts.kubernetesMinor))) {
+    if (
+      r === undefined ||
+      (r !== 'discovery' &&
+        opts.kubernetesMinor !== undefined &&
+        !servedInVersion(r.info.group, r.info.version, opts.kubernetesMinor))
+    ) {
       throw new ApiError(404, 'NotFound', 'the server could not find the requested resource');
     }
     if (r === 'discovery') {
-      if (method !== 'GET') throw new ApiError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
+      if (method !== 'GET')
+        throw new ApiError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
       if (enforceRbac) {
         const a: Attributes = { user, verb: 'get', path };
         if (!authorize(rbacSource, a).allowed) throw new ApiError(403, 'Forbidden', forbiddenMessage(a));
@@ -190,13 +238,27 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
         ...(r.name !== undefined ? { name: r.name } : {}),
       };
       if (!authorize(rbacSource, a).allowed) {
-        throw new ApiError(403, 'Forbidden', forbiddenMessage(a), { ...(r.name !== undefined ? { name: r.name } : {}), group: r.info.group, kind: r.info.resource });
+        throw new ApiError(403, 'Forbidden', forbiddenMessage(a), {
+          ...(r.name !== undefined ? { name: r.name } : {}),
+          group: r.info.group,
+          kind: r.info.resource,
+        });
       }
     }
     if (r.info.review) {
       if (verb !== 'create' || r.name !== undefined) throw reviewMethodNotAllowed();
       const body = parseBody(await readBody(req), contentTypeOf(req));
-      return send(res, 201, review(r.info, body, { rbac: rbacSource, lookupToken, requester: user, enforceRbac, ...(r.namespace !== undefined ? { namespace: r.namespace } : {}) }));
+      return send(
+        res,
+        201,
+        review(r.info, body, {
+          rbac: rbacSource,
+          lookupToken,
+          requester: user,
+          enforceRbac,
+          ...(r.namespace !== undefined ? { namespace: r.namespace } : {}),
+        }),
+      );
     }
     const fault = injectedFailure(r, verb);
     if (fault) {
@@ -204,8 +266,19 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
         hung.add(res);
         return;
       }
-      const reason = fault.status === 409 ? 'Conflict' : fault.status === 429 ? 'TooManyRequests' : fault.status === 503 ? 'InternalError' : 'InternalError';
-      throw new ApiError(fault.status, reason, `injected fault: ${fault.status} for ${verb} ${resourceKey(r.info)}`, { ...(r.name !== undefined ? { name: r.name } : {}), group: r.info.group, kind: r.info.resource });
+      const reason =
+        fault.status === 409
+          ? 'Conflict'
+          : fault.status === 429
+            ? 'TooManyRequests'
+            : fault.status === 503
+              ? 'InternalError'
+              : 'InternalError';
+      throw new ApiError(fault.status, reason, `injected fault: ${fault.status} for ${verb} ${resourceKey(r.info)}`, {
+        ...(r.name !== undefined ? { name: r.name } : {}),
+        group: r.info.group,
+        kind: r.info.resource,
+      });
     }
     const table = wantsTable(req.headers['accept']);
     const contentType = contentTypeOf(req);
@@ -217,9 +290,22 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
       ...(q.get('resourceVersion') !== null ? { resourceVersion: q.get('resourceVersion')! } : {}),
     };
     if (r.sub === 'scale') {
-      if (!['get', 'update', 'patch'].includes(verb)) throw new ApiError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
+      if (!['get', 'update', 'patch'].includes(verb))
+        throw new ApiError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
       const body = verb === 'get' ? undefined : parseBody(await readBody(req), contentType);
-      return send(res, 200, serveScale(core, r.info, r.namespace, r.name!, verb, body, verb === 'patch' ? patchTypeOf(contentType) : undefined));
+      return send(
+        res,
+        200,
+        serveScale(
+          core,
+          r.info,
+          r.namespace,
+          r.name!,
+          verb,
+          body,
+          verb === 'patch' ? patchTypeOf(contentType) : undefined,
+        ),
+      );
     }
     const sub = r.sub;
     switch (verb) {
@@ -227,7 +313,12 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
         return serveWatch(core, bookmarkMs, req, res, r, q, table);
       case 'list': {
         const list = core.list(r.info, r.namespace, listOpts);
-        if (table) return send(res, 200, toTable(r.info, list['items'] as Obj[], Date.now(), list['metadata'] as Record<string, unknown>));
+        if (table)
+          return send(
+            res,
+            200,
+            toTable(r.info, list['items'] as Obj[], Date.now(), list['metadata'] as Record<string, unknown>),
+          );
         return send(res, 200, list);
       }
       case 'get': {
@@ -235,7 +326,12 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
         return send(res, 200, table ? toTable(r.info, [o], Date.now()) : o);
       }
       case 'create': {
-        if (r.name !== undefined) throw new ApiError(405, 'MethodNotAllowed', 'the server does not allow this method on the requested resource');
+        if (r.name !== undefined)
+          throw new ApiError(
+            405,
+            'MethodNotAllowed',
+            'the server does not allow this method on the requested resource',
+          );
         const body = parseBody(await readBody(req), contentType);
         return send(res, 201, core.create(r.info, r.namespace, body));
       }
@@ -246,12 +342,18 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
       case 'patch': {
         const type = patchTypeOf(contentType);
         const body = parseBody(await readBody(req), contentType);
-        const existed = core.store.get(resourceKey(r.info), r.info.namespaced ? r.namespace : undefined, r.name!) !== undefined;
+        const existed =
+          core.store.get(resourceKey(r.info), r.info.namespaced ? r.namespace : undefined, r.name!) !== undefined;
         const out = core.patch(r.info, r.namespace, r.name!, type, body, sub);
         return send(res, existed ? 200 : 201, out);
       }
       case 'delete': {
-        const out = core.delete(r.info, r.namespace, r.name!, parseBody(await readBody(req), contentType.includes('protobuf') ? contentType : 'application/json') ?? {});
+        const out = core.delete(
+          r.info,
+          r.namespace,
+          r.name!,
+          parseBody(await readBody(req), contentType.includes('protobuf') ? contentType : 'application/json') ?? {},
+        );
         return send(res, 200, out);
       }
       case 'deletecollection':
@@ -295,7 +397,15 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
     toYaml({
       apiVersion: 'v1',
       kind: 'Config',
-      clusters: [{ name: 'herald-lab', cluster: { server: url, ...(cert ? { 'certificate-authority-data': Buffer.from(cert.cert).toString('base64') } : {}) } }],
+      clusters: [
+        {
+          name: 'herald-lab',
+          cluster: {
+            server: url,
+            ...(cert ? { 'certificate-authority-data': Buffer.from(cert.cert).toString('base64') } : {}),
+          },
+        },
+      ],
       users: [{ name: 'herald-lab-user', user: { token } }],
       contexts: [{ name: 'herald-lab', context: { cluster: 'herald-lab', user: 'herald-lab-user', namespace } }],
       'current-context': 'herald-lab',
@@ -351,4 +461,3 @@ export async function startApiServer(opts: ApiServerOptions = {}): Promise<ApiSe
 function contentTypeOf(req: IncomingMessage): string {
   return String(req.headers['content-type'] ?? 'application/json');
 }
-

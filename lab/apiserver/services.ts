@@ -88,7 +88,10 @@ export class ServiceNetwork {
     if (!parsed) invalid(field, `Invalid value: "${ip}": must be a valid IP address`);
     const cidr = this.cidrFor(parsed.family);
     if (!cidr || !cidrContains(cidr, parsed)) {
-      invalid(field, `Invalid value: "${ip}": provided IP is not in the valid range. The range of valid IPs is ${this.cidrs.map((c) => `${formatIP({ family: c.family, value: c.base })}/${c.prefixLength}`).join(',')}`);
+      invalid(
+        field,
+        `Invalid value: "${ip}": provided IP is not in the valid range. The range of valid IPs is ${this.cidrs.map((c) => `${formatIP({ family: c.family, value: c.base })}/${c.prefixLength}`).join(',')}`,
+      );
     }
     const text = formatIP(parsed);
     if (this.usedIPs.has(text)) invalid(field, `Invalid value: "${ip}": provided IP is already allocated`);
@@ -113,7 +116,11 @@ export class ServiceNetwork {
 
   private reservePort(p: number, field: string): number {
     const [lo, hi] = this.portRange;
-    if (p < lo || p > hi) invalid(field, `Invalid value: ${p}: provided port is not in the valid range. The range of valid ports is ${lo}-${hi}`);
+    if (p < lo || p > hi)
+      invalid(
+        field,
+        `Invalid value: ${p}: provided port is not in the valid range. The range of valid ports is ${lo}-${hi}`,
+      );
     if (this.usedPorts.has(p)) invalid(field, `Invalid value: ${p}: provided port is already allocated`);
     this.usedPorts.add(p);
     this.journal?.ports.push(p);
@@ -124,7 +131,8 @@ export class ServiceNetwork {
   release(svc: Obj): void {
     const spec = asObj(svc['spec']);
     for (const ip of (spec['clusterIPs'] as string[] | undefined) ?? []) this.usedIPs.delete(ip);
-    for (const p of (spec['ports'] as Obj[] | undefined) ?? []) if (typeof p['nodePort'] === 'number') this.usedPorts.delete(p['nodePort']);
+    for (const p of (spec['ports'] as Obj[] | undefined) ?? [])
+      if (typeof p['nodePort'] === 'number') this.usedPorts.delete(p['nodePort']);
     if (typeof spec['healthCheckNodePort'] === 'number') this.usedPorts.delete(spec['healthCheckNodePort']);
   }
 
@@ -151,7 +159,8 @@ export class ServiceNetwork {
   private retake(svc: Obj): void {
     const spec = asObj(svc['spec']);
     for (const ip of (spec['clusterIPs'] as string[] | undefined) ?? []) if (ip !== 'None') this.usedIPs.add(ip);
-    for (const p of (spec['ports'] as Obj[] | undefined) ?? []) if (typeof p['nodePort'] === 'number') this.usedPorts.add(p['nodePort']);
+    for (const p of (spec['ports'] as Obj[] | undefined) ?? [])
+      if (typeof p['nodePort'] === 'number') this.usedPorts.add(p['nodePort']);
     if (typeof spec['healthCheckNodePort'] === 'number') this.usedPorts.add(spec['healthCheckNodePort']);
   }
 
@@ -161,7 +170,11 @@ export class ServiceNetwork {
     const oldSpec = old ? asObj(old['spec']) : undefined;
     const type = (spec['type'] as string | undefined) ?? 'ClusterIP';
     if (!['ClusterIP', 'NodePort', 'LoadBalancer', 'ExternalName'].includes(type)) {
-      invalid('spec.type', `Unsupported value: "${type}": supported values: "ClusterIP", "ExternalName", "LoadBalancer", "NodePort"`, 'FieldValueNotSupported');
+      invalid(
+        'spec.type',
+        `Unsupported value: "${type}": supported values: "ClusterIP", "ExternalName", "LoadBalancer", "NodePort"`,
+        'FieldValueNotSupported',
+      );
     }
     spec['type'] = type;
     spec['sessionAffinity'] ??= 'None';
@@ -172,7 +185,10 @@ export class ServiceNetwork {
     ports.forEach((p, i) => {
       p['protocol'] ??= 'TCP';
       if (typeof p['port'] !== 'number' || p['port'] < 1 || p['port'] > 65535) {
-        invalid(`spec.ports[${i}].port`, `Invalid value: ${JSON.stringify(p['port'])}: must be between 1 and 65535, inclusive`);
+        invalid(
+          `spec.ports[${i}].port`,
+          `Invalid value: ${JSON.stringify(p['port'])}: must be between 1 and 65535, inclusive`,
+        );
       }
       p['targetPort'] ??= p['port'];
       if (ports.length > 1 && !p['name']) invalid(`spec.ports[${i}].name`, 'Required value', 'FieldValueRequired');
@@ -180,16 +196,32 @@ export class ServiceNetwork {
     const seen = new Set<string>();
     ports.forEach((p, i) => {
       const k = `${String(p['protocol'])}/${String(p['port'])}`;
-      if (seen.has(k)) invalid(`spec.ports[${i}]`, `Duplicate value: {"port":${String(p['port'])},"protocol":"${String(p['protocol'])}"}`);
+      if (seen.has(k))
+        invalid(
+          `spec.ports[${i}]`,
+          `Duplicate value: {"port":${String(p['port'])},"protocol":"${String(p['protocol'])}"}`,
+        );
       seen.add(k);
     });
     spec['ports'] = ports;
 
-    if (oldSpec && type === 'LoadBalancer' && oldSpec['type'] === 'LoadBalancer' && (oldSpec['loadBalancerClass'] ?? null) !== (spec['loadBalancerClass'] ?? null)) {
-      invalid('spec.loadBalancerClass', 'Invalid value: "' + String(spec['loadBalancerClass'] ?? 'null') + '": may not change once set');
+    if (
+      oldSpec &&
+      type === 'LoadBalancer' &&
+      oldSpec['type'] === 'LoadBalancer' &&
+      (oldSpec['loadBalancerClass'] ?? null) !== (spec['loadBalancerClass'] ?? null)
+    ) {
+      invalid(
+        'spec.loadBalancerClass',
+        'Invalid value: "' + String(spec['loadBalancerClass'] ?? 'null') + '": may not change once set',
+      );
     }
     if (spec['loadBalancerClass'] !== undefined && type !== 'LoadBalancer') {
-      invalid('spec.loadBalancerClass', 'Forbidden: may only be used when `type` is \'LoadBalancer\'', 'FieldValueForbidden');
+      invalid(
+        'spec.loadBalancerClass',
+        "Forbidden: may only be used when `type` is 'LoadBalancer'",
+        'FieldValueForbidden',
+      );
     }
 
     if (type === 'ExternalName') {
@@ -210,40 +242,68 @@ export class ServiceNetwork {
 
   private assignClusterIPs(spec: Obj, oldSpec: Obj | undefined): void {
     // An update that omits allocated values keeps them (kube's patchAllocatedValues).
-    if (oldSpec && spec['clusterIP'] === undefined && spec['clusterIPs'] === undefined && oldSpec['clusterIP'] !== undefined) {
+    if (
+      oldSpec &&
+      spec['clusterIP'] === undefined &&
+      spec['clusterIPs'] === undefined &&
+      oldSpec['clusterIP'] !== undefined
+    ) {
       spec['clusterIP'] = oldSpec['clusterIP'];
       spec['clusterIPs'] = oldSpec['clusterIPs'];
       spec['ipFamilies'] ??= oldSpec['ipFamilies'];
       spec['ipFamilyPolicy'] ??= oldSpec['ipFamilyPolicy'];
     }
     if (oldSpec && oldSpec['clusterIP'] !== undefined && spec['clusterIP'] !== oldSpec['clusterIP']) {
-      invalid('spec.clusterIPs[0]', `Invalid value: ${JSON.stringify(spec['clusterIP'] ?? '')}: may not change once set`);
+      invalid(
+        'spec.clusterIPs[0]',
+        `Invalid value: ${JSON.stringify(spec['clusterIP'] ?? '')}: may not change once set`,
+      );
     }
     const headless = spec['clusterIP'] === 'None';
-    const requested: string[] = ((spec['clusterIPs'] as string[] | undefined) ?? (spec['clusterIP'] ? [spec['clusterIP'] as string] : [])).filter((x) => x !== '');
+    const requested: string[] = (
+      (spec['clusterIPs'] as string[] | undefined) ?? (spec['clusterIP'] ? [spec['clusterIP'] as string] : [])
+    ).filter((x) => x !== '');
     const cluster = this.families();
     const policy = (spec['ipFamilyPolicy'] as string | undefined) ?? 'SingleStack';
     if (!['SingleStack', 'PreferDualStack', 'RequireDualStack'].includes(policy)) {
-      invalid('spec.ipFamilyPolicy', `Unsupported value: "${policy}": supported values: "PreferDualStack", "RequireDualStack", "SingleStack"`, 'FieldValueNotSupported');
+      invalid(
+        'spec.ipFamilyPolicy',
+        `Unsupported value: "${policy}": supported values: "PreferDualStack", "RequireDualStack", "SingleStack"`,
+        'FieldValueNotSupported',
+      );
     }
     let families = (spec['ipFamilies'] as IPFamily[] | undefined) ?? [];
     families.forEach((f, i) => {
-      if (f !== 'IPv4' && f !== 'IPv6') invalid(`spec.ipFamilies[${i}]`, `Unsupported value: "${String(f)}": supported values: "IPv4", "IPv6"`, 'FieldValueNotSupported');
+      if (f !== 'IPv4' && f !== 'IPv6')
+        invalid(
+          `spec.ipFamilies[${i}]`,
+          `Unsupported value: "${String(f)}": supported values: "IPv4", "IPv6"`,
+          'FieldValueNotSupported',
+        );
       if (!headless && !cluster.includes(f) && (policy !== 'PreferDualStack' || i === 0)) {
         invalid(`spec.ipFamilies[${i}]`, `Invalid value: "${f}": not configured on this cluster`);
       }
     });
-    if (families.length === 2 && families[0] === families[1]) invalid('spec.ipFamilies[1]', `Duplicate value: "${families[1]!}"`);
+    if (families.length === 2 && families[0] === families[1])
+      invalid('spec.ipFamilies[1]', `Duplicate value: "${families[1]!}"`);
     if (families.length === 0) {
       families = requested.filter((ip) => ip !== 'None').map((ip) => tryParseIP(ip)?.family ?? 'IPv4');
     }
     if (families.length === 0) families = [cluster[0] ?? 'IPv4'];
     if (policy === 'SingleStack') {
-      if (families.length > 1) invalid('spec.ipFamilies', `Invalid value: ${JSON.stringify(families)}: when spec.ipFamilyPolicy is SingleStack, at most one family may be specified`);
+      if (families.length > 1)
+        invalid(
+          'spec.ipFamilies',
+          `Invalid value: ${JSON.stringify(families)}: when spec.ipFamilyPolicy is SingleStack, at most one family may be specified`,
+        );
     } else if (families.length === 1) {
       const other = cluster.find((f) => f !== families[0]);
       if (other) families = [families[0]!, other];
-      else if (policy === 'RequireDualStack') invalid('spec.ipFamilyPolicy', 'Invalid value: "RequireDualStack": this cluster is not configured for dual-stack services');
+      else if (policy === 'RequireDualStack')
+        invalid(
+          'spec.ipFamilyPolicy',
+          'Invalid value: "RequireDualStack": this cluster is not configured for dual-stack services',
+        );
     }
     families = families.filter((f) => cluster.includes(f) || headless);
     spec['ipFamilyPolicy'] = policy;
@@ -256,7 +316,8 @@ export class ServiceNetwork {
     const ips = families.map((f, i) => {
       const want = requested[i];
       if (want !== undefined) {
-        if (tryParseIP(want)?.family !== f) invalid(`spec.clusterIPs[${i}]`, `Invalid value: "${want}": expected an ${f} address`);
+        if (tryParseIP(want)?.family !== f)
+          invalid(`spec.clusterIPs[${i}]`, `Invalid value: "${want}": expected an ${f} address`);
         return this.reserveIP(want, `spec.clusterIPs[${i}]`);
       }
       return this.allocateIP(f, `spec.clusterIPs[${i}]`);
@@ -270,7 +331,8 @@ export class ServiceNetwork {
     const oldPorts = (oldSpec?.['ports'] as Obj[] | undefined) ?? [];
     if (type === 'LoadBalancer') spec['allocateLoadBalancerNodePorts'] ??= true;
     else delete spec['allocateLoadBalancerNodePorts'];
-    const wantPorts = type === 'NodePort' || (type === 'LoadBalancer' && spec['allocateLoadBalancerNodePorts'] !== false);
+    const wantPorts =
+      type === 'NodePort' || (type === 'LoadBalancer' && spec['allocateLoadBalancerNodePorts'] !== false);
     ports.forEach((p, i) => {
       const field = `spec.ports[${i}].nodePort`;
       if (type === 'ClusterIP') {
@@ -289,7 +351,10 @@ export class ServiceNetwork {
     const local = spec['externalTrafficPolicy'] === 'Local' && type === 'LoadBalancer';
     if (local) {
       const hc = spec['healthCheckNodePort'] ?? oldSpec?.['healthCheckNodePort'];
-      spec['healthCheckNodePort'] = typeof hc === 'number' && hc !== 0 ? this.reservePort(hc, 'spec.healthCheckNodePort') : this.allocatePort('spec.healthCheckNodePort');
+      spec['healthCheckNodePort'] =
+        typeof hc === 'number' && hc !== 0
+          ? this.reservePort(hc, 'spec.healthCheckNodePort')
+          : this.allocatePort('spec.healthCheckNodePort');
     } else delete spec['healthCheckNodePort'];
   }
 }

@@ -60,10 +60,18 @@ export interface Target {
 }
 
 export const notFound = (t: Target, name: string): ApiError =>
-  new ApiError(404, 'NotFound', `${t.qualified} "${name}" not found`, { name, group: t.group, kind: t.qualified.split('.')[0]! });
+  new ApiError(404, 'NotFound', `${t.qualified} "${name}" not found`, {
+    name,
+    group: t.group,
+    kind: t.qualified.split('.')[0]!,
+  });
 
 export const alreadyExists = (t: Target, name: string): ApiError =>
-  new ApiError(409, 'AlreadyExists', `${t.qualified} "${name}" already exists`, { name, group: t.group, kind: t.qualified.split('.')[0]! });
+  new ApiError(409, 'AlreadyExists', `${t.qualified} "${name}" already exists`, {
+    name,
+    group: t.group,
+    kind: t.qualified.split('.')[0]!,
+  });
 
 export const conflict = (t: Target, name: string): ApiError =>
   new ApiError(
@@ -76,12 +84,20 @@ export const conflict = (t: Target, name: string): ApiError =>
 export const badRequest = (message: string): ApiError => new ApiError(400, 'BadRequest', message);
 
 export function invalidObject(t: Target, name: string, causes: readonly FieldCause[]): ApiError {
-  return new ApiError(422, 'Invalid', `${t.kind}.${t.group === '' ? '' : t.group} "${name}" is invalid: ${causes.map((c) => c.message).join(', ')}`.replace(`${t.kind}. "`, `${t.kind} "`), {
-    name,
-    group: t.group,
-    kind: t.kind,
-    causes: causes.map((c) => ({ reason: c.reason, message: c.message, field: c.field })),
-  });
+  return new ApiError(
+    422,
+    'Invalid',
+    `${t.kind}.${t.group === '' ? '' : t.group} "${name}" is invalid: ${causes.map((c) => c.message).join(', ')}`.replace(
+      `${t.kind}. "`,
+      `${t.kind} "`,
+    ),
+    {
+      name,
+      group: t.group,
+      kind: t.kind,
+      causes: causes.map((c) => ({ reason: c.reason, message: c.message, field: c.field })),
+    },
+  );
 }
 
 export const gone = (message: string): ApiError => new ApiError(410, 'Expired', message);

@@ -30,7 +30,10 @@ function objectKey(ns: string | undefined, name: string): string {
 }
 
 export class TooOldError extends Error {
-  constructor(readonly requested: number, readonly oldest: number) {
+  constructor(
+    readonly requested: number,
+    readonly oldest: number,
+  ) {
     super(`too old resource version: ${requested} (${oldest})`);
   }
 }
@@ -43,7 +46,10 @@ export class Store {
   private compactedAt: number;
   private readonly listeners = new Set<ChangeListener>();
 
-  constructor(private readonly historyLimit = 20_000, startRv = 1000) {
+  constructor(
+    private readonly historyLimit = 20_000,
+    startRv = 1000,
+  ) {
     this.rv = startRv;
     this.compactedAt = startRv;
   }
@@ -85,7 +91,13 @@ export class Store {
     this.rv++;
     const stored = { ...object, metadata: { ...object.metadata, resourceVersion: String(this.rv) } } as Obj;
     bucket.set(key, stored);
-    this.record({ rv: this.rv, resource, type: previous ? 'MODIFIED' : 'ADDED', object: stored, ...(previous ? { previous } : {}) });
+    this.record({
+      rv: this.rv,
+      resource,
+      type: previous ? 'MODIFIED' : 'ADDED',
+      object: stored,
+      ...(previous ? { previous } : {}),
+    });
     return stored;
   }
 

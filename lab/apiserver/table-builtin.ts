@@ -14,7 +14,8 @@ export interface Column {
 }
 
 type Rec = Record<string, unknown>;
-const get = (o: unknown, ...path: string[]): unknown => path.reduce<unknown>((v, k) => (v && typeof v === 'object' ? (v as Rec)[k] : undefined), o);
+const get = (o: unknown, ...path: string[]): unknown =>
+  path.reduce<unknown>((v, k) => (v && typeof v === 'object' ? (v as Rec)[k] : undefined), o);
 const list = (v: unknown): Rec[] => (Array.isArray(v) ? (v as Rec[]) : []);
 const num = (v: unknown): number => (typeof v === 'number' ? v : 0);
 const str = (v: unknown, dflt = '<none>'): string => (typeof v === 'string' && v !== '' ? v : dflt);
@@ -23,7 +24,8 @@ const joinOr = (xs: readonly string[], dflt = '<none>'): string => (xs.length > 
 function labelSelector(sel: unknown): string {
   const m = (get(sel, 'matchLabels') ?? {}) as Record<string, string>;
   const parts = Object.entries(m).map(([k, v]) => `${k}=${v}`);
-  for (const e of list(get(sel, 'matchExpressions'))) parts.push(`${String(e['key'])} ${String(e['operator']).toLowerCase()} (${list(e['values']).join(',')})`);
+  for (const e of list(get(sel, 'matchExpressions')))
+    parts.push(`${String(e['key'])} ${String(e['operator']).toLowerCase()} (${list(e['values']).join(',')})`);
   return joinOr(parts);
 }
 
@@ -48,7 +50,8 @@ function endpointsOf(o: Obj): string {
   const out: string[] = [];
   for (const sub of list(get(o, 'subsets'))) {
     const ports = list(sub['ports']).map((p) => num(p['port']));
-    for (const a of list(sub['addresses'])) for (const p of ports.length > 0 ? ports : [0]) out.push(p ? `${String(a['ip'])}:${p}` : String(a['ip']));
+    for (const a of list(sub['addresses']))
+      for (const p of ports.length > 0 ? ports : [0]) out.push(p ? `${String(a['ip'])}:${p}` : String(a['ip']));
   }
   return out.length > 3 ? `${out.slice(0, 3).join(',')} + ${out.length - 3} more...` : joinOr(out);
 }
@@ -69,7 +72,14 @@ function containers(o: unknown): { names: string; images: string } {
 }
 
 function subjects(o: Obj, kind: string): string {
-  return joinOr(list(get(o, 'subjects')).filter((s) => s['kind'] === kind).map((s) => (kind === 'ServiceAccount' ? `${String(s['namespace'] ?? '')}/${String(s['name'])}` : String(s['name']))), '');
+  return joinOr(
+    list(get(o, 'subjects'))
+      .filter((s) => s['kind'] === kind)
+      .map((s) =>
+        kind === 'ServiceAccount' ? `${String(s['namespace'] ?? '')}/${String(s['name'])}` : String(s['name']),
+      ),
+    '',
+  );
 }
 
 function eventObject(o: Obj): string {
@@ -78,7 +88,12 @@ function eventObject(o: Obj): string {
 }
 
 /** Columns for a built-in resource, or undefined for one printed as NAME, AGE. */
-export function builtinColumns(group: string, resource: string, name: Column, age: (t: unknown) => string): Column[] | undefined {
+export function builtinColumns(
+  group: string,
+  resource: string,
+  name: Column,
+  age: (t: unknown) => string,
+): Column[] | undefined {
   const ageCol: Column = { name: 'Age', type: 'string', cell: (o) => age(o.metadata.creationTimestamp) };
   const createdAt: Column = { name: 'Created At', type: 'date', cell: (o) => o.metadata.creationTimestamp ?? '' };
   const wide = (c: Omit<Column, 'priority'>): Column => ({ ...c, priority: 1 });
@@ -88,7 +103,12 @@ export function builtinColumns(group: string, resource: string, name: Column, ag
         name,
         { name: 'Ready', type: 'string', cell: podReady },
         { name: 'Status', type: 'string', cell: podStatus },
-        { name: 'Restarts', type: 'string', cell: (o) => String(list(get(o, 'status', 'containerStatuses')).reduce((n, s) => n + num(s['restartCount']), 0)) },
+        {
+          name: 'Restarts',
+          type: 'string',
+          cell: (o) =>
+            String(list(get(o, 'status', 'containerStatuses')).reduce((n, s) => n + num(s['restartCount']), 0)),
+        },
         ageCol,
         wide({ name: 'IP', type: 'string', cell: (o) => str(get(o, 'status', 'podIP')) }),
         wide({ name: 'Node', type: 'string', cell: (o) => str(get(o, 'spec', 'nodeName')) }),
@@ -103,19 +123,56 @@ export function builtinColumns(group: string, resource: string, name: Column, ag
           type: 'string',
           cell: (o) => {
             const r = list(get(o, 'status', 'conditions')).find((c) => c['type'] === 'Ready');
-            return (r?.['status'] === 'True' ? 'Ready' : r ? 'NotReady' : 'Unknown') + (get(o, 'spec', 'unschedulable') === true ? ',SchedulingDisabled' : '');
+            return (
+              (r?.['status'] === 'True' ? 'Ready' : r ? 'NotReady' : 'Unknown') +
+              (get(o, 'spec', 'unschedulable') === true ? ',SchedulingDisabled' : '')
+            );
           },
         },
-        { name: 'Roles', type: 'string', cell: (o) => joinOr(Object.keys(o.metadata.labels ?? {}).filter((k) => k.startsWith('node-role.kubernetes.io/')).map((k) => k.slice('node-role.kubernetes.io/'.length))) },
+        {
+          name: 'Roles',
+          type: 'string',
+          cell: (o) =>
+            joinOr(
+              Object.keys(o.metadata.labels ?? {})
+                .filter((k) => k.startsWith('node-role.kubernetes.io/'))
+                .map((k) => k.slice('node-role.kubernetes.io/'.length)),
+            ),
+        },
         ageCol,
         { name: 'Version', type: 'string', cell: (o) => str(get(o, 'status', 'nodeInfo', 'kubeletVersion'), '') },
-        wide({ name: 'Internal-IP', type: 'string', cell: (o) => str(list(get(o, 'status', 'addresses')).find((a) => a['type'] === 'InternalIP')?.['address']) }),
-        wide({ name: 'External-IP', type: 'string', cell: (o) => str(list(get(o, 'status', 'addresses')).find((a) => a['type'] === 'ExternalIP')?.['address']) }),
+        wide({
+          name: 'Internal-IP',
+          type: 'string',
+          cell: (o) => str(list(get(o, 'status', 'addresses')).find((a) => a['type'] === 'InternalIP')?.['address']),
+        }),
+        wide({
+          name: 'External-IP',
+          type: 'string',
+          cell: (o) => str(list(get(o, 'status', 'addresses')).find((a) => a['type'] === 'ExternalIP')?.['address']),
+        }),
       ];
     case 'secrets.':
-      return [name, { name: 'Type', type: 'string', cell: (o) => str(get(o, 'type'), '') }, { name: 'Data', type: 'string', cell: (o) => String(Object.keys((get(o, 'data') ?? {}) as Rec).length) }, ageCol];
+      return [
+        name,
+        { name: 'Type', type: 'string', cell: (o) => str(get(o, 'type'), '') },
+        { name: 'Data', type: 'string', cell: (o) => String(Object.keys((get(o, 'data') ?? {}) as Rec).length) },
+        ageCol,
+      ];
     case 'configmaps.':
-      return [name, { name: 'Data', type: 'string', cell: (o) => String(Object.keys((get(o, 'data') ?? {}) as Rec).length + Object.keys((get(o, 'binaryData') ?? {}) as Rec).length) }, ageCol];
+      return [
+        name,
+        {
+          name: 'Data',
+          type: 'string',
+          cell: (o) =>
+            String(
+              Object.keys((get(o, 'data') ?? {}) as Rec).length +
+                Object.keys((get(o, 'binaryData') ?? {}) as Rec).length,
+            ),
+        },
+        ageCol,
+      ];
     case 'serviceaccounts.':
       return [name, { name: 'Secrets', type: 'string', cell: (o) => String(list(get(o, 'secrets')).length) }, ageCol];
     case 'endpoints.':
@@ -123,19 +180,48 @@ export function builtinColumns(group: string, resource: string, name: Column, ag
     case 'events.':
     case 'events.events.k8s.io':
       return [
-        { name: 'Last Seen', type: 'string', cell: (o) => age(get(o, 'lastTimestamp') ?? get(o, 'eventTime') ?? get(o, 'deprecatedLastTimestamp') ?? o.metadata.creationTimestamp) },
+        {
+          name: 'Last Seen',
+          type: 'string',
+          cell: (o) =>
+            age(
+              get(o, 'lastTimestamp') ??
+                get(o, 'eventTime') ??
+                get(o, 'deprecatedLastTimestamp') ??
+                o.metadata.creationTimestamp,
+            ),
+        },
         { name: 'Type', type: 'string', cell: (o) => str(get(o, 'type'), '') },
         { name: 'Reason', type: 'string', cell: (o) => str(get(o, 'reason'), '') },
         { name: 'Object', type: 'string', cell: eventObject },
         wide({ name: 'Subobject', type: 'string', cell: (o) => str(get(o, 'involvedObject', 'fieldPath'), '') }),
-        wide({ name: 'Source', type: 'string', cell: (o) => str(get(o, 'source', 'component') ?? get(o, 'reportingController') ?? get(o, 'reportingComponent'), '') }),
+        wide({
+          name: 'Source',
+          type: 'string',
+          cell: (o) =>
+            str(get(o, 'source', 'component') ?? get(o, 'reportingController') ?? get(o, 'reportingComponent'), ''),
+        }),
         { name: 'Message', type: 'string', cell: (o) => str(get(o, 'message') ?? get(o, 'note'), '') },
-        wide({ name: 'First Seen', type: 'string', cell: (o) => age(get(o, 'firstTimestamp') ?? get(o, 'eventTime') ?? o.metadata.creationTimestamp) }),
-        wide({ name: 'Count', type: 'string', cell: (o) => String(num(get(o, 'count') ?? get(o, 'series', 'count')) || 1) }),
+        wide({
+          name: 'First Seen',
+          type: 'string',
+          cell: (o) => age(get(o, 'firstTimestamp') ?? get(o, 'eventTime') ?? o.metadata.creationTimestamp),
+        }),
+        wide({
+          name: 'Count',
+          type: 'string',
+          cell: (o) => String(num(get(o, 'count') ?? get(o, 'series', 'count')) || 1),
+        }),
         wide({ name: 'Name', type: 'string', cell: (o) => o.metadata.name }),
       ];
     case 'endpointslices.discovery.k8s.io':
-      return [name, { name: 'AddressType', type: 'string', cell: (o) => str(get(o, 'addressType'), '') }, { name: 'Ports', type: 'string', cell: slicePorts }, { name: 'Endpoints', type: 'string', cell: sliceEndpoints }, ageCol];
+      return [
+        name,
+        { name: 'AddressType', type: 'string', cell: (o) => str(get(o, 'addressType'), '') },
+        { name: 'Ports', type: 'string', cell: slicePorts },
+        { name: 'Endpoints', type: 'string', cell: sliceEndpoints },
+        ageCol,
+      ];
     case 'leases.coordination.k8s.io':
       return [name, { name: 'Holder', type: 'string', cell: (o) => str(get(o, 'spec', 'holderIdentity'), '') }, ageCol];
     case 'roles.rbac.authorization.k8s.io':
@@ -146,7 +232,11 @@ export function builtinColumns(group: string, resource: string, name: Column, ag
     case 'clusterrolebindings.rbac.authorization.k8s.io':
       return [
         name,
-        { name: 'Role', type: 'string', cell: (o) => `${str(get(o, 'roleRef', 'kind'), '')}/${str(get(o, 'roleRef', 'name'), '')}` },
+        {
+          name: 'Role',
+          type: 'string',
+          cell: (o) => `${str(get(o, 'roleRef', 'kind'), '')}/${str(get(o, 'roleRef', 'name'), '')}`,
+        },
         ageCol,
         wide({ name: 'Users', type: 'string', cell: (o) => subjects(o, 'User') }),
         wide({ name: 'Groups', type: 'string', cell: (o) => subjects(o, 'Group') }),
@@ -155,7 +245,11 @@ export function builtinColumns(group: string, resource: string, name: Column, ag
     case 'deployments.apps':
       return [
         name,
-        { name: 'Ready', type: 'string', cell: (o) => `${num(get(o, 'status', 'readyReplicas'))}/${num(get(o, 'spec', 'replicas') ?? 1)}` },
+        {
+          name: 'Ready',
+          type: 'string',
+          cell: (o) => `${num(get(o, 'status', 'readyReplicas'))}/${num(get(o, 'spec', 'replicas') ?? 1)}`,
+        },
         { name: 'Up-to-date', type: 'integer', cell: (o) => num(get(o, 'status', 'updatedReplicas')) },
         { name: 'Available', type: 'integer', cell: (o) => num(get(o, 'status', 'availableReplicas')) },
         ageCol,
@@ -182,7 +276,11 @@ export function builtinColumns(group: string, resource: string, name: Column, ag
         { name: 'Ready', type: 'integer', cell: (o) => num(get(o, 'status', 'numberReady')) },
         { name: 'Up-to-date', type: 'integer', cell: (o) => num(get(o, 'status', 'updatedNumberScheduled')) },
         { name: 'Available', type: 'integer', cell: (o) => num(get(o, 'status', 'numberAvailable')) },
-        { name: 'Node Selector', type: 'string', cell: (o) => labelSelector({ matchLabels: get(o, 'spec', 'template', 'spec', 'nodeSelector') }) },
+        {
+          name: 'Node Selector',
+          type: 'string',
+          cell: (o) => labelSelector({ matchLabels: get(o, 'spec', 'template', 'spec', 'nodeSelector') }),
+        },
         ageCol,
         wide({ name: 'Containers', type: 'string', cell: (o) => containers(o).names }),
         wide({ name: 'Images', type: 'string', cell: (o) => containers(o).images }),

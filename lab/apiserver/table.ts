@@ -22,7 +22,12 @@ function field(o: Obj, path: string): unknown {
 function servicePorts(o: Obj): string {
   const ports = (field(o, '.spec.ports') as Record<string, unknown>[] | undefined) ?? [];
   if (ports.length === 0) return '<none>';
-  return ports.map((p) => `${String(p['port'])}${p['nodePort'] ? `:${String(p['nodePort'])}` : ''}/${String(p['protocol'] ?? 'TCP')}`).join(',');
+  return ports
+    .map(
+      (p) =>
+        `${String(p['port'])}${p['nodePort'] ? `:${String(p['nodePort'])}` : ''}/${String(p['protocol'] ?? 'TCP')}`,
+    )
+    .join(',');
 }
 
 function externalIPs(o: Obj): string {
@@ -60,20 +65,38 @@ function columnsFor(info: ResourceInfo, now: number): Column[] {
       { name: 'External-IP', type: 'string', cell: externalIPs },
       { name: 'Port(s)', type: 'string', cell: servicePorts },
       ageCol,
-      { name: 'Selector', type: 'string', priority: 1, cell: (o) => Object.entries((field(o, '.spec.selector') ?? {}) as Record<string, string>).map(([k, v]) => `${k}=${v}`).join(',') || '<none>' },
+      {
+        name: 'Selector',
+        type: 'string',
+        priority: 1,
+        cell: (o) =>
+          Object.entries((field(o, '.spec.selector') ?? {}) as Record<string, string>)
+            .map(([k, v]) => `${k}=${v}`)
+            .join(',') || '<none>',
+      },
     ];
   }
   if (info.group === '' && info.resource === 'namespaces') {
     return [name, { name: 'Status', type: 'string', cell: (o) => field(o, '.status.phase') ?? '' }, ageCol];
   }
-  return builtinColumns(info.group, info.resource, name, (t) => age(typeof t === 'string' ? t : undefined, now)) ?? [name, ageCol];
+  return (
+    builtinColumns(info.group, info.resource, name, (t) => age(typeof t === 'string' ? t : undefined, now)) ?? [
+      name,
+      ageCol,
+    ]
+  );
 }
 
 export function wantsTable(accept: string | undefined): boolean {
   return (accept ?? '').split(',').some((part) => part.includes('as=Table'));
 }
 
-export function toTable(info: ResourceInfo, objects: readonly Obj[], now: number, listMeta: Record<string, unknown> = {}): Record<string, unknown> {
+export function toTable(
+  info: ResourceInfo,
+  objects: readonly Obj[],
+  now: number,
+  listMeta: Record<string, unknown> = {},
+): Record<string, unknown> {
   const cols = columnsFor(info, now);
   return {
     kind: 'Table',

@@ -10,12 +10,25 @@ import type { Obj } from './store.js';
 import { toTable } from './table.js';
 
 /** Streams the watch a request asks for until the client, the timeout or the core ends it. */
-export function serveWatch(core: ApiCore, bookmarkMs: number, req: IncomingMessage, res: ServerResponse, r: Route, q: URLSearchParams, table: boolean): void {
-  res.writeHead(200, { 'Content-Type': 'application/json', 'Transfer-Encoding': 'chunked', 'Cache-Control': 'no-cache' });
+export function serveWatch(
+  core: ApiCore,
+  bookmarkMs: number,
+  req: IncomingMessage,
+  res: ServerResponse,
+  r: Route,
+  q: URLSearchParams,
+  table: boolean,
+): void {
+  res.writeHead(200, {
+    'Content-Type': 'application/json',
+    'Transfer-Encoding': 'chunked',
+    'Cache-Control': 'no-cache',
+  });
   res.flushHeaders();
   const write = (e: { type: string; object: Record<string, unknown> }): void => {
     if (res.destroyed || res.writableEnded) return;
-    const object = table && e.type !== 'BOOKMARK' && e.type !== 'ERROR' ? toTable(r.info, [e.object as Obj], Date.now()) : e.object;
+    const object =
+      table && e.type !== 'BOOKMARK' && e.type !== 'ERROR' ? toTable(r.info, [e.object as Obj], Date.now()) : e.object;
     res.write(`${JSON.stringify({ type: e.type, object })}\n`);
   };
   const timers: { bookmark?: NodeJS.Timeout; timeout?: NodeJS.Timeout } = {};

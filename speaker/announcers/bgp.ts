@@ -35,7 +35,9 @@ export interface BgpAnnouncerOptions {
 /** The peers of this node: those without node selectors, and those whose selectors match its labels. */
 export function peersOfNode(config: BgpView['config'], node: string): Peer[] {
   const me = config.nodes.get(node);
-  return [...config.peers.values()].filter((p) => p.nodeSelectors.length === 0 || (me !== undefined && anySelectorMatches(p.nodeSelectors, me.labels)));
+  return [...config.peers.values()].filter(
+    (p) => p.nodeSelectors.length === 0 || (me !== undefined && anySelectorMatches(p.nodeSelectors, me.labels)),
+  );
 }
 
 export class BgpAnnouncer implements ProtocolAnnouncer<BgpView> {
@@ -59,7 +61,12 @@ export class BgpAnnouncer implements ProtocolAnnouncer<BgpView> {
       const key = JSON.stringify([d.service, ip]);
       now.add(key);
       if (this.announced.has(key) || this.opts.tellAnnounced === false) continue;
-      this.opts.events(d.service, 'Normal', 'nodeAssigned', `announcing ${ip} from node ${node} via BGP to ${d.peers.join(', ') || 'no peer'}`);
+      this.opts.events(
+        d.service,
+        'Normal',
+        'nodeAssigned',
+        `announcing ${ip} from node ${node} via BGP to ${d.peers.join(', ') || 'no peer'}`,
+      );
     }
     this.announced = now;
     for (const [peer, cause] of manager.failures()) {
@@ -67,10 +74,19 @@ export class BgpAnnouncer implements ProtocolAnnouncer<BgpView> {
         if (!d.peers.includes(peer)) continue;
         const ip = formatIP(d.ip);
         if (!told.first({ kind: 'bgpFailed', peer, service: d.service, ip, cause })) continue;
-        this.opts.events(d.service, 'Warning', 'announceFailed', `node ${node} cannot announce ${ip} to BGP peer ${peer}: ${cause}`);
+        this.opts.events(
+          d.service,
+          'Warning',
+          'announceFailed',
+          `node ${node} cannot announce ${ip} to BGP peer ${peer}: ${cause}`,
+        );
       }
     }
-    return Promise.resolve({ protocol: 'bgp', ips: [...new Set(mine.map((d) => formatIP(d.ip)))], services: mine.map((d) => d.service) });
+    return Promise.resolve({
+      protocol: 'bgp',
+      ips: [...new Set(mine.map((d) => formatIP(d.ip)))],
+      services: mine.map((d) => d.service),
+    });
   }
 
   /** Each peer's session for BGPSessionState; peers without a session are Idle with the reason. */
@@ -81,9 +97,18 @@ export class BgpAnnouncer implements ProtocolAnnouncer<BgpView> {
       const lastError = errors.get(peer);
       const since = s.establishedSince();
       const bfd = bfdStatusView(manager.bfd.status(peer));
-      return { peer, state: s.state(), ...(lastError ? { lastError } : {}), ...(since ? { establishedSince: since } : {}), prefixesSent: s.stats.prefixesAnnounced, ...(bfd ? { bfd } : {}) };
+      return {
+        peer,
+        state: s.state(),
+        ...(lastError ? { lastError } : {}),
+        ...(since ? { establishedSince: since } : {}),
+        prefixesSent: s.stats.prefixesAnnounced,
+        ...(bfd ? { bfd } : {}),
+      };
     });
-    for (const [peer, cause] of manager.failures()) if (!sessions.some((x) => x.peer === peer)) sessions.push({ peer, state: 'Idle', lastError: cause, prefixesSent: 0 });
+    for (const [peer, cause] of manager.failures())
+      if (!sessions.some((x) => x.peer === peer))
+        sessions.push({ peer, state: 'Idle', lastError: cause, prefixesSent: 0 });
     return sessions;
   }
 

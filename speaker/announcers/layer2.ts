@@ -55,25 +55,56 @@ export class Layer2Announcer implements ProtocolAnnouncer<Layer2View, Layer2Anno
     const { engine, told } = this.opts;
     const owned = this.owned();
     // Guarded: nothing. Rejoining: only what this node already answers for.
-    const want: ReadonlyMap<string, L2Want> = view.hold === 'guarded' ? new Map() : view.hold === 'rejoining' ? new Map([...view.owners].filter(([ip]) => owned.has(ip))) : view.owners;
-    const services = view.hold === 'guarded' ? [] : view.decisions.filter((d) => this.shouldAnnounce(d).announce).map((d) => d.service);
+    const want: ReadonlyMap<string, L2Want> =
+      view.hold === 'guarded'
+        ? new Map()
+        : view.hold === 'rejoining'
+          ? new Map([...view.owners].filter(([ip]) => owned.has(ip)))
+          : view.owners;
+    const services =
+      view.hold === 'guarded'
+        ? []
+        : view.decisions.filter((d) => this.shouldAnnounce(d).announce).map((d) => d.service);
     if (!engine) return { protocol: 'l2', ips: [...want.keys()], services, taken: [], released: [] };
     const { taken, released, failed, deferred } = engine.setOwned(want.values());
     for (const [ip, why] of failed) {
       if (!told.first({ kind: 'l2Failed', ip, cause: why.message })) continue;
       const of = want.get(ip)?.services ?? [];
-      this.opts.logger.error('cannot announce', { event: 'announceFailed', ip, reason: why.reason, cause: why.message, services: of });
-      for (const svc of of) this.opts.events(svc, 'Warning', 'announceFailed', `node ${this.opts.node} cannot announce ${ip} via L2: ${why.message}`);
+      this.opts.logger.error('cannot announce', {
+        event: 'announceFailed',
+        ip,
+        reason: why.reason,
+        cause: why.message,
+        services: of,
+      });
+      for (const svc of of)
+        this.opts.events(
+          svc,
+          'Warning',
+          'announceFailed',
+          `node ${this.opts.node} cannot announce ${ip} via L2: ${why.message}`,
+        );
     }
     for (const [ip, why] of deferred) {
       if (!told.first({ kind: 'l2Deferred', ip, reason: why.reason })) continue;
-      this.opts.logger.info('not announcing for now', { event: 'announceDeferred', ip, reason: why.reason, cause: why.message });
+      this.opts.logger.info('not announcing for now', {
+        event: 'announceDeferred',
+        ip,
+        reason: why.reason,
+        cause: why.message,
+      });
     }
     // What is announced again may fail again later, and must be told again then.
-    told.forgetWhere((k) => (k.kind === 'l2Failed' || k.kind === 'l2Deferred') && !failed.has(k.ip) && !deferred.has(k.ip));
+    told.forgetWhere(
+      (k) => (k.kind === 'l2Failed' || k.kind === 'l2Deferred') && !failed.has(k.ip) && !deferred.has(k.ip),
+    );
     const takenServices = new Set<string>();
     for (const ip of taken) {
-      this.opts.logger.info('answering for this IP now', { event: 'ipTaken', ip, services: want.get(ip)?.services ?? [] });
+      this.opts.logger.info('answering for this IP now', {
+        event: 'ipTaken',
+        ip,
+        services: want.get(ip)?.services ?? [],
+      });
       for (const svc of want.get(ip)?.services ?? []) {
         takenServices.add(svc);
         this.opts.events(svc, 'Normal', 'nodeAssigned', `announcing ${ip} from node ${this.opts.node} via L2`);

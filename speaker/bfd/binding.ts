@@ -37,7 +37,16 @@ export interface BfdBindingOptions {
 }
 
 function fingerprint(p: Peer, prof: BfdProfile): string {
-  return JSON.stringify([formatIP(p.peerAddress), p.sourceAddress ? formatIP(p.sourceAddress) : '', p.ebgpMultiHop, prof.receiveInterval, prof.transmitInterval, prof.detectMultiplier, prof.passiveMode, prof.minimumTtl]);
+  return JSON.stringify([
+    formatIP(p.peerAddress),
+    p.sourceAddress ? formatIP(p.sourceAddress) : '',
+    p.ebgpMultiHop,
+    prof.receiveInterval,
+    prof.transmitInterval,
+    prof.detectMultiplier,
+    prof.passiveMode,
+    prof.minimumTtl,
+  ]);
 }
 
 export class BgpBfdBinding {
@@ -53,8 +62,13 @@ export class BgpBfdBinding {
     for (const p of peers) {
       if (p.bfdProfile === undefined) continue;
       const profile = profiles.get(p.bfdProfile);
-      if (!profile) errors.set(p.name, `BFDProfile "${p.bfdProfile}" does not exist or is invalid: no BFD session runs, failure detection is the hold timer`);
-      else if (!this.opts.engine) errors.set(p.name, `BFD needs Herald's native addon: ${this.opts.engineError ?? 'not loaded'}`);
+      if (!profile)
+        errors.set(
+          p.name,
+          `BFDProfile "${p.bfdProfile}" does not exist or is invalid: no BFD session runs, failure detection is the hold timer`,
+        );
+      else if (!this.opts.engine)
+        errors.set(p.name, `BFD needs Herald's native addon: ${this.opts.engineError ?? 'not loaded'}`);
       else want.set(p.name, { peer: p, profile });
     }
     const engine = this.opts.engine;
@@ -74,7 +88,12 @@ export class BgpBfdBinding {
             ...(peer.sourceAddress ? { localAddress: formatIP(peer.sourceAddress) } : {}),
             multiHop: peer.ebgpMultiHop,
             minimumTtl: profile.minimumTtl,
-            timers: { desiredMinTxMs: profile.transmitInterval, requiredMinRxMs: profile.receiveInterval, detectMult: profile.detectMultiplier, passive: profile.passiveMode },
+            timers: {
+              desiredMinTxMs: profile.transmitInterval,
+              requiredMinRxMs: profile.receiveInterval,
+              detectMult: profile.detectMultiplier,
+              passive: profile.passiveMode,
+            },
           },
           (state, diag) => this.changed(name, state, diag),
         );
@@ -83,7 +102,8 @@ export class BgpBfdBinding {
       }
     }
     for (const [name, why] of errors) {
-      if (this.errors.get(name) !== why) this.opts.logger.error('no BFD session for this peer', { event: 'bfdUnavailable', peer: name, cause: why });
+      if (this.errors.get(name) !== why)
+        this.opts.logger.error('no BFD session for this peer', { event: 'bfdUnavailable', peer: name, cause: why });
     }
     this.errors.clear();
     for (const [k, v] of errors) this.errors.set(k, v);
@@ -94,7 +114,10 @@ export class BgpBfdBinding {
     if (state !== 'Down') return;
     const session = this.opts.engine?.get(peer);
     if (diag === DIAG.neighborSignaledSessionDown && session?.remoteDiagnostic() === DIAG.administrativelyDown) {
-      this.opts.logger.info('the peer took the BFD session administratively down; the BGP session is left alone (RFC 5882 §3.2)', { event: 'bfdAdminDown', peer });
+      this.opts.logger.info(
+        'the peer took the BFD session administratively down; the BGP session is left alone (RFC 5882 §3.2)',
+        { event: 'bfdAdminDown', peer },
+      );
       return;
     }
     if (session && session.stats.upTransitions === 0) return;
@@ -107,12 +130,28 @@ export class BgpBfdBinding {
     const s = this.opts.engine?.get(peer);
     if (!s || !this.running.has(peer)) return undefined;
     const negotiated = s.negotiated();
-    return { state: s.state(), ...(s.diag() !== DIAG.none ? { diagnostic: diagName(s.diag()) } : {}), ...(negotiated ? { negotiated } : {}) };
+    return {
+      state: s.state(),
+      ...(s.diag() !== DIAG.none ? { diagnostic: diagName(s.diag()) } : {}),
+      ...(negotiated ? { negotiated } : {}),
+    };
   }
 
   /** Peers with a BFD session, for metrics. */
-  sessions(): Map<string, { state: BfdState; packetsSent: number; packetsReceived: number; packetsDiscarded: number; downTransitions: number }> {
-    const out = new Map<string, { state: BfdState; packetsSent: number; packetsReceived: number; packetsDiscarded: number; downTransitions: number }>();
+  sessions(): Map<
+    string,
+    { state: BfdState; packetsSent: number; packetsReceived: number; packetsDiscarded: number; downTransitions: number }
+  > {
+    const out = new Map<
+      string,
+      {
+        state: BfdState;
+        packetsSent: number;
+        packetsReceived: number;
+        packetsDiscarded: number;
+        downTransitions: number;
+      }
+    >();
     for (const name of this.running.keys()) {
       const s = this.opts.engine?.get(name);
       if (s) out.set(name, { state: s.state(), ...s.stats });
@@ -128,10 +167,27 @@ export class BgpBfdBinding {
 }
 
 /** The binding over the native UDP sockets (or `sockets`, for tests); without either, BFD peers are reported. */
-export function createBfdBinding(o: { native?: NativeAddon; nativeError?: string; sockets?: BfdSockets; clock: Clock; random?: () => number; logger: Logger; resetBgp: BfdBindingOptions['resetBgp']; onChange?: () => void }): BgpBfdBinding {
+export function createBfdBinding(o: {
+  native?: NativeAddon;
+  nativeError?: string;
+  sockets?: BfdSockets;
+  clock: Clock;
+  random?: () => number;
+  logger: Logger;
+  resetBgp: BfdBindingOptions['resetBgp'];
+  onChange?: () => void;
+}): BgpBfdBinding {
   const sockets = o.sockets ?? (o.native ? nativeBfdSockets(o.native) : undefined);
-  const engine = sockets ? new BfdEngine({ sockets, clock: o.clock, random: o.random ?? Math.random, logger: o.logger }) : undefined;
-  return new BgpBfdBinding({ engine, ...(o.nativeError ? { engineError: o.nativeError } : {}), logger: o.logger, resetBgp: o.resetBgp, ...(o.onChange ? { onChange: o.onChange } : {}) });
+  const engine = sockets
+    ? new BfdEngine({ sockets, clock: o.clock, random: o.random ?? Math.random, logger: o.logger })
+    : undefined;
+  return new BgpBfdBinding({
+    engine,
+    ...(o.nativeError ? { engineError: o.nativeError } : {}),
+    logger: o.logger,
+    resetBgp: o.resetBgp,
+    ...(o.onChange ? { onChange: o.onChange } : {}),
+  });
 }
 
 /** What BGPSessionState.status.bfd shows for a peer. */
@@ -141,6 +197,8 @@ export function bfdStatusView(s: BfdStatus | undefined): BGPSessionBFDStatus | u
     ...(s.state ? { state: s.state } : {}),
     ...(s.diagnostic ? { diagnostic: s.diagnostic } : {}),
     ...(s.error ? { error: s.error } : {}),
-    ...(s.negotiated ? { transmitInterval: Math.round(s.negotiated.txMs), detectionTime: Math.round(s.negotiated.detectMs) } : {}),
+    ...(s.negotiated
+      ? { transmitInterval: Math.round(s.negotiated.txMs), detectionTime: Math.round(s.negotiated.detectMs) }
+      : {}),
   };
 }

@@ -10,7 +10,15 @@ import type { Clock } from '../../src/core/clock.js';
 import { errorMessage } from '../../src/core/errors.js';
 import type { Logger } from '../../src/core/logger.js';
 import { formatIP, tryParseIP } from '../../src/net/ip.js';
-import { decodeControl, PORT_MULTI_HOP, PORT_SINGLE_HOP, SINGLE_HOP_TTL, SOURCE_PORT_MAX, SOURCE_PORT_MIN, type BfdState } from './packet.js';
+import {
+  decodeControl,
+  PORT_MULTI_HOP,
+  PORT_SINGLE_HOP,
+  SINGLE_HOP_TTL,
+  SOURCE_PORT_MAX,
+  SOURCE_PORT_MIN,
+  type BfdState,
+} from './packet.js';
 import { BfdSession, type BfdTimers } from './session.js';
 import type { BfdSockets, BfdReceiver, BfdSender } from './sockets.js';
 
@@ -72,7 +80,10 @@ export class BfdEngine {
     let rx = this.receivers.get(receiverKey);
     if (!rx) {
       try {
-        rx = { receiver: this.opts.sockets.receiver(fam, port, (d, a, _p, ttl) => this.onPacket(port, d, a, ttl)), users: 0 };
+        rx = {
+          receiver: this.opts.sockets.receiver(fam, port, (d, a, _p, ttl) => this.onPacket(port, d, a, ttl)),
+          users: 0,
+        };
       } catch (err) {
         return `cannot receive BFD on UDP port ${port}: ${errorMessage(err)}`;
       }
@@ -84,7 +95,11 @@ export class BfdEngine {
     for (let i = 0; i < 32 && !sender; i++) {
       const srcPort = SOURCE_PORT_MIN + Math.floor(this.opts.random() * (SOURCE_PORT_MAX - SOURCE_PORT_MIN + 1));
       try {
-        sender = this.opts.sockets.sender(fam, { ...(spec.localAddress ? { localAddress: spec.localAddress } : {}), port: srcPort, ttl: SINGLE_HOP_TTL });
+        sender = this.opts.sockets.sender(fam, {
+          ...(spec.localAddress ? { localAddress: spec.localAddress } : {}),
+          port: srcPort,
+          ttl: SINGLE_HOP_TTL,
+        });
       } catch (err) {
         lastErr = errorMessage(err);
         if ((err as { code?: string }).code !== 'EADDRINUSE') break;
@@ -97,7 +112,11 @@ export class BfdEngine {
     rx.users++;
     let discr = 0;
     while (discr === 0 || this.byDiscr.has(discr)) discr = (Math.floor(this.opts.random() * 0xffffffff) + 1) >>> 0;
-    const log = this.opts.logger.child({ peer: spec.key, peerAddress: peer, bfd: spec.multiHop ? 'multihop' : 'singlehop' });
+    const log = this.opts.logger.child({
+      peer: spec.key,
+      peerAddress: peer,
+      bfd: spec.multiHop ? 'multihop' : 'singlehop',
+    });
     const out = sender;
     const session = new BfdSession({
       localDiscr: discr,
@@ -176,7 +195,11 @@ export class BfdEngine {
       e.session.stats.packetsDiscarded++;
       if (!e.toldTtl) {
         e.toldTtl = true;
-        e.log.error(e.spec.multiHop ? `bfd: packets arrive with TTL ${ttl}, below the BFDProfile's minimumTtl ${minTtl}: discarded (RFC 5883)` : `bfd: packets arrive with TTL ${ttl}, not 255: discarded (RFC 5881 §5; is the peer more than one hop away? then set ebgpMultiHop)`);
+        e.log.error(
+          e.spec.multiHop
+            ? `bfd: packets arrive with TTL ${ttl}, below the BFDProfile's minimumTtl ${minTtl}: discarded (RFC 5883)`
+            : `bfd: packets arrive with TTL ${ttl}, not 255: discarded (RFC 5881 §5; is the peer more than one hop away? then set ebgpMultiHop)`,
+        );
       }
       return;
     }

@@ -50,7 +50,9 @@ function goDown(s: FsmState, diag: number): Transition {
 export function transition(s: FsmState, e: FsmEvent): Transition {
   switch (e.type) {
     case 'Enable':
-      return s.name === 'AdminDown' ? { state: { name: 'Down', diag: DIAG.none }, actions: [{ type: 'sendNow' }] } : stay(s);
+      return s.name === 'AdminDown'
+        ? { state: { name: 'Down', diag: DIAG.none }, actions: [{ type: 'sendNow' }] }
+        : stay(s);
     case 'AdminDown': {
       if (s.name === 'AdminDown') return stay(s);
       const actions: FsmAction[] = [{ type: 'sendNow' }];
@@ -66,14 +68,18 @@ export function transition(s: FsmState, e: FsmEvent): Transition {
     case 'Recv':
       // §6.8.6: "If bfd.SessionState is AdminDown: discard the packet".
       if (s.name === 'AdminDown') return stay(s);
-      if (e.remoteState === 'AdminDown') return s.name === 'Down' ? stay(s) : goDown(s, DIAG.neighborSignaledSessionDown);
+      if (e.remoteState === 'AdminDown')
+        return s.name === 'Down' ? stay(s) : goDown(s, DIAG.neighborSignaledSessionDown);
       switch (s.name) {
         case 'Down':
-          if (e.remoteState === 'Down') return { state: { name: 'Init', diag: s.diag }, actions: [{ type: 'sendNow' }] };
-          if (e.remoteState === 'Init') return { state: { name: 'Up', diag: DIAG.none }, actions: [{ type: 'sendNow' }, { type: 'up' }] };
+          if (e.remoteState === 'Down')
+            return { state: { name: 'Init', diag: s.diag }, actions: [{ type: 'sendNow' }] };
+          if (e.remoteState === 'Init')
+            return { state: { name: 'Up', diag: DIAG.none }, actions: [{ type: 'sendNow' }, { type: 'up' }] };
           return stay(s);
         case 'Init':
-          if (e.remoteState === 'Init' || e.remoteState === 'Up') return { state: { name: 'Up', diag: DIAG.none }, actions: [{ type: 'sendNow' }, { type: 'up' }] };
+          if (e.remoteState === 'Init' || e.remoteState === 'Up')
+            return { state: { name: 'Up', diag: DIAG.none }, actions: [{ type: 'sendNow' }, { type: 'up' }] };
           return stay(s);
         case 'Up':
           return e.remoteState === 'Down' ? goDown(s, DIAG.neighborSignaledSessionDown) : stay(s);

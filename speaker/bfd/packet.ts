@@ -44,8 +44,20 @@ export function diagName(d: number): string {
 }
 
 /** §4.1 Auth Type. */
-export const AUTH_TYPE = { simplePassword: 1, keyedMd5: 2, meticulousKeyedMd5: 3, keyedSha1: 4, meticulousKeyedSha1: 5 } as const;
-const AUTH_NAMES: Record<number, string> = { 1: 'Simple Password', 2: 'Keyed MD5', 3: 'Meticulous Keyed MD5', 4: 'Keyed SHA1', 5: 'Meticulous Keyed SHA1' };
+export const AUTH_TYPE = {
+  simplePassword: 1,
+  keyedMd5: 2,
+  meticulousKeyedMd5: 3,
+  keyedSha1: 4,
+  meticulousKeyedSha1: 5,
+} as const;
+const AUTH_NAMES: Record<number, string> = {
+  1: 'Simple Password',
+  2: 'Keyed MD5',
+  3: 'Meticulous Keyed MD5',
+  4: 'Keyed SHA1',
+  5: 'Meticulous Keyed SHA1',
+};
 
 export function authTypeName(t: number): string {
   return AUTH_NAMES[t] ?? `auth type ${t}`;
@@ -107,7 +119,8 @@ function decodeAuth(b: Buffer): AuthSection {
   }
   const digestLen = type === 2 || type === 3 ? 16 : type === 4 || type === 5 ? 20 : -1;
   if (digestLen < 0) throw new BfdDecodeError(`unknown authentication type ${type}`);
-  if (len !== 8 + digestLen) throw new BfdDecodeError(`${authTypeName(type)} section length ${len}, expected ${8 + digestLen}`);
+  if (len !== 8 + digestLen)
+    throw new BfdDecodeError(`${authTypeName(type)} section length ${len}, expected ${8 + digestLen}`);
   return { type, keyId: b[2]!, sequence: b.readUInt32BE(4), digest: Buffer.from(b.subarray(8, len)) } as AuthSection;
 }
 
@@ -119,7 +132,8 @@ export function decodeControl(b: Buffer): ControlPacket {
   const flags = b[1]!;
   const authPresent = (flags & FLAG_A) !== 0;
   const length = b[3]!;
-  if (length < (authPresent ? MIN_LENGTH_AUTH : MIN_LENGTH)) throw new BfdDecodeError(`length field ${length} too small`);
+  if (length < (authPresent ? MIN_LENGTH_AUTH : MIN_LENGTH))
+    throw new BfdDecodeError(`length field ${length} too small`);
   if (length > b.length) throw new BfdDecodeError(`length field ${length} beyond the ${b.length}-byte payload`);
   const detectMult = b[2]!;
   if (detectMult === 0) throw new BfdDecodeError('Detect Mult is zero');
@@ -128,7 +142,8 @@ export function decodeControl(b: Buffer): ControlPacket {
   if (myDiscriminator === 0) throw new BfdDecodeError('My Discriminator is zero');
   const state = STATES[flags >> 6]!;
   const yourDiscriminator = b.readUInt32BE(8);
-  if (yourDiscriminator === 0 && state !== 'Down' && state !== 'AdminDown') throw new BfdDecodeError(`Your Discriminator is zero in state ${state}`);
+  if (yourDiscriminator === 0 && state !== 'Down' && state !== 'AdminDown')
+    throw new BfdDecodeError(`Your Discriminator is zero in state ${state}`);
   return {
     diag: b[0]! & 0x1f,
     state,
@@ -146,14 +161,22 @@ export function decodeControl(b: Buffer): ControlPacket {
   };
 }
 
-export type ControlFields = Omit<ControlPacket, 'auth' | 'controlPlaneIndependent' | 'demand'> & { readonly controlPlaneIndependent?: boolean; readonly demand?: boolean };
+export type ControlFields = Omit<ControlPacket, 'auth' | 'controlPlaneIndependent' | 'demand'> & {
+  readonly controlPlaneIndependent?: boolean;
+  readonly demand?: boolean;
+};
 
 /** Encodes an unauthenticated Control packet (P and F never both set, §6.5). */
 export function encodeControl(p: ControlFields): Buffer {
   if (p.poll && p.final) throw new HeraldError('Internal', 'BFD: Poll and Final in one packet');
   const b = Buffer.alloc(MIN_LENGTH);
   b[0] = (BFD_VERSION << 5) | (p.diag & 0x1f);
-  b[1] = (STATES.indexOf(p.state) << 6) | (p.poll ? FLAG_P : 0) | (p.final ? FLAG_F : 0) | (p.controlPlaneIndependent ? FLAG_C : 0) | (p.demand ? FLAG_D : 0);
+  b[1] =
+    (STATES.indexOf(p.state) << 6) |
+    (p.poll ? FLAG_P : 0) |
+    (p.final ? FLAG_F : 0) |
+    (p.controlPlaneIndependent ? FLAG_C : 0) |
+    (p.demand ? FLAG_D : 0);
   b[2] = p.detectMult;
   b[3] = MIN_LENGTH;
   b.writeUInt32BE(p.myDiscriminator >>> 0, 4);

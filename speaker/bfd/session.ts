@@ -86,7 +86,13 @@ export class BfdSession {
   private detectTimer: TimerHandle | undefined;
   private closed = false;
   private readonly toldAuth = new Set<number>();
-  readonly stats: BfdSessionStats = { packetsSent: 0, packetsReceived: 0, packetsDiscarded: 0, upTransitions: 0, downTransitions: 0 };
+  readonly stats: BfdSessionStats = {
+    packetsSent: 0,
+    packetsReceived: 0,
+    packetsDiscarded: 0,
+    upTransitions: 0,
+    downTransitions: 0,
+  };
 
   constructor(private readonly opts: BfdSessionOptions) {
     this.advertisedTxMs = Math.max(SLOW_TX_MS, opts.timers.desiredMinTxMs);
@@ -108,7 +114,13 @@ export class BfdSession {
 
   negotiated(): Negotiated | undefined {
     if (this.remoteDiscr === 0) return undefined;
-    return { txMs: this.txIntervalMs(), detectMs: this.detectTimeMs(), remoteDesiredMinTxMs: this.remoteDesiredTxMs, remoteRequiredMinRxMs: this.remoteMinRxMs, remoteDetectMult: this.remoteDetectMult };
+    return {
+      txMs: this.txIntervalMs(),
+      detectMs: this.detectTimeMs(),
+      remoteDesiredMinTxMs: this.remoteDesiredTxMs,
+      remoteRequiredMinRxMs: this.remoteMinRxMs,
+      remoteDetectMult: this.remoteDetectMult,
+    };
   }
 
   start(): void {
@@ -137,7 +149,10 @@ export class BfdSession {
       this.stats.packetsDiscarded++;
       if (!this.toldAuth.has(p.auth.type)) {
         this.toldAuth.add(p.auth.type);
-        this.opts.logger.error(`the peer authenticates its packets (${authTypeName(p.auth.type)}), but BFDProfile has no authentication: its packets are discarded (RFC 5880 §6.7) and the session stays down`, { event: 'bfdAuthMismatch' });
+        this.opts.logger.error(
+          `the peer authenticates its packets (${authTypeName(p.auth.type)}), but BFDProfile has no authentication: its packets are discarded (RFC 5880 §6.7) and the session stays down`,
+          { event: 'bfdAuthMismatch' },
+        );
       }
       return;
     }
@@ -183,7 +198,8 @@ export class BfdSession {
     const before = this.fsm.name;
     this.fsm = t.state;
     // §6.8.3: the slow rate while not Up; a change is announced with a Poll Sequence.
-    const tx = this.fsm.name === 'Up' ? this.opts.timers.desiredMinTxMs : Math.max(SLOW_TX_MS, this.opts.timers.desiredMinTxMs);
+    const tx =
+      this.fsm.name === 'Up' ? this.opts.timers.desiredMinTxMs : Math.max(SLOW_TX_MS, this.opts.timers.desiredMinTxMs);
     if (tx !== this.advertisedTxMs) {
       this.advertisedTxMs = tx;
       if (this.remoteDiscr !== 0 && this.fsm.name !== 'AdminDown') this.polling = true;
@@ -198,11 +214,19 @@ export class BfdSession {
           break;
         case 'up':
           this.stats.upTransitions++;
-          this.opts.logger.info('BFD session up', { event: 'bfdUp', txMs: this.txIntervalMs(), detectMs: this.detectTimeMs() });
+          this.opts.logger.info('BFD session up', {
+            event: 'bfdUp',
+            txMs: this.txIntervalMs(),
+            detectMs: this.detectTimeMs(),
+          });
           break;
         case 'down':
           this.stats.downTransitions++;
-          this.opts.logger.warn('BFD session down', { event: 'bfdDown', diag: diagName(a.diag), remoteDiag: diagName(this.remoteDiag) });
+          this.opts.logger.warn('BFD session down', {
+            event: 'bfdDown',
+            diag: diagName(a.diag),
+            remoteDiag: diagName(this.remoteDiag),
+          });
           break;
         case 'sendNow':
           break;
@@ -242,15 +266,18 @@ export class BfdSession {
   }
 
   private arm(due: number): void {
-    this.txTimer = this.opts.clock.setTimeout(() => {
-      this.txTimer = undefined;
-      if (this.opts.clock.monotonic() < due - EARLY_MS) {
-        this.arm(due);
-        return;
-      }
-      this.lastDue = due;
-      this.sendPacket({ periodic: true });
-    }, Math.max(0, due - this.opts.clock.monotonic()));
+    this.txTimer = this.opts.clock.setTimeout(
+      () => {
+        this.txTimer = undefined;
+        if (this.opts.clock.monotonic() < due - EARLY_MS) {
+          this.arm(due);
+          return;
+        }
+        this.lastDue = due;
+        this.sendPacket({ periodic: true });
+      },
+      Math.max(0, due - this.opts.clock.monotonic()),
+    );
   }
 
   /** `periodic`: from the timer; `final`: a reply to a Poll, outside the schedule; otherwise a state change, which restarts the schedule. */

@@ -28,7 +28,12 @@ export function nativeBfdSockets(native: NativeAddon): BfdSockets {
   return {
     receiver: (family, port, onPacket) => native.udpTtlSocket({ family, port }, onPacket),
     sender: (family, o) => {
-      const s = native.udpTtlSocket({ family, port: o.port, ttl: o.ttl, ...(o.localAddress ? { address: o.localAddress } : {}) });
+      const s = native.udpTtlSocket({
+        family,
+        port: o.port,
+        ttl: o.ttl,
+        ...(o.localAddress ? { address: o.localAddress } : {}),
+      });
       return { send: (d, a, p) => void s.send(d, a, p), close: () => s.close() };
     },
   };

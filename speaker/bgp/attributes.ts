@@ -7,10 +7,41 @@
  */
 import { ipFromBytes, type IP } from '../../src/net/ip.js';
 import {
-  AS_SEQUENCE, AS_SET, AS_TRANS, ATTR_AGGREGATOR, ATTR_AS4_AGGREGATOR, ATTR_AS4_PATH, ATTR_AS_PATH, ATTR_ATOMIC_AGGREGATE, ATTR_COMMUNITIES, ATTR_LARGE_COMMUNITY, ATTR_LOCAL_PREF,
-  ATTR_MED, ATTR_MP_REACH_NLRI, ATTR_MP_UNREACH_NLRI, ATTR_NEXT_HOP, ATTR_ORIGIN, ERR_UPDATE, ERR_UPDATE_ATTR_FLAGS, ERR_UPDATE_ATTR_LENGTH, ERR_UPDATE_INVALID_ORIGIN, ERR_UPDATE_MALFORMED_AS_PATH, ERR_UPDATE_MALFORMED_ATTRS, ERR_UPDATE_MISSING_WELL_KNOWN, ERR_UPDATE_OPTIONAL_ATTR,
-  ERR_UPDATE_UNRECOGNIZED_WELL_KNOWN, FLAG_EXTENDED_LENGTH, FLAG_OPTIONAL, FLAG_PARTIAL, FLAG_TRANSITIVE,
-  type AsPathSegment, type AttributeError, type CodecOptions, type LargeCommunity, type PathAttributes, type SessionResetError,
+  AS_SEQUENCE,
+  AS_SET,
+  AS_TRANS,
+  ATTR_AGGREGATOR,
+  ATTR_AS4_AGGREGATOR,
+  ATTR_AS4_PATH,
+  ATTR_AS_PATH,
+  ATTR_ATOMIC_AGGREGATE,
+  ATTR_COMMUNITIES,
+  ATTR_LARGE_COMMUNITY,
+  ATTR_LOCAL_PREF,
+  ATTR_MED,
+  ATTR_MP_REACH_NLRI,
+  ATTR_MP_UNREACH_NLRI,
+  ATTR_NEXT_HOP,
+  ATTR_ORIGIN,
+  ERR_UPDATE,
+  ERR_UPDATE_ATTR_FLAGS,
+  ERR_UPDATE_ATTR_LENGTH,
+  ERR_UPDATE_INVALID_ORIGIN,
+  ERR_UPDATE_MALFORMED_AS_PATH,
+  ERR_UPDATE_MALFORMED_ATTRS,
+  ERR_UPDATE_MISSING_WELL_KNOWN,
+  ERR_UPDATE_OPTIONAL_ATTR,
+  ERR_UPDATE_UNRECOGNIZED_WELL_KNOWN,
+  FLAG_EXTENDED_LENGTH,
+  FLAG_OPTIONAL,
+  FLAG_PARTIAL,
+  FLAG_TRANSITIVE,
+  type AsPathSegment,
+  type AttributeError,
+  type CodecOptions,
+  type LargeCommunity,
+  type PathAttributes,
+  type SessionResetError,
 } from './messages.js';
 import { decodePrefixes, encodePrefixes, familyOfAfi, ipBytes, u16, u32 } from './wire.js';
 
@@ -22,12 +53,24 @@ export type AttributesResult =
   | { readonly ok: true; readonly attributes: PathAttributes; readonly errors: readonly AttributeError[] }
   | { readonly ok: false; readonly error: SessionResetError };
 
-function updateError(subcode: number, reason: string, data: Buffer = Buffer.alloc(0)): { ok: false; error: SessionResetError } {
-  return { ok: false, error: { code: ERR_UPDATE, subcode, data, reason, handling: 'session-reset', message: 'update' } };
+function updateError(
+  subcode: number,
+  reason: string,
+  data: Buffer = Buffer.alloc(0),
+): { ok: false; error: SessionResetError } {
+  return {
+    ok: false,
+    error: { code: ERR_UPDATE, subcode, data, reason, handling: 'session-reset', message: 'update' },
+  };
 }
 
 /** An RFC 7606 error that leaves the session up, with the §6.3 subcode it would have reset it with. */
-function softError(handling: AttributeError['handling'], subcode: number, reason: string, data: Buffer = Buffer.alloc(0)): AttributeError {
+function softError(
+  handling: AttributeError['handling'],
+  subcode: number,
+  reason: string,
+  data: Buffer = Buffer.alloc(0),
+): AttributeError {
   return { code: ERR_UPDATE, subcode, data, reason, handling, message: 'update' };
 }
 
@@ -36,7 +79,9 @@ function softError(handling: AttributeError['handling'], subcode: number, reason
 /** One attribute: flags, type code, then a 1-byte length, or a 2-byte one past 255 bytes (§4.3). */
 function attr(flags: number, code: number, value: Buffer): Buffer {
   const ext = value.length > 255;
-  const head = ext ? Buffer.from([flags | FLAG_EXTENDED_LENGTH, code, value.length >> 8, value.length & 0xff]) : Buffer.from([flags & ~FLAG_EXTENDED_LENGTH, code, value.length]);
+  const head = ext
+    ? Buffer.from([flags | FLAG_EXTENDED_LENGTH, code, value.length >> 8, value.length & 0xff])
+    : Buffer.from([flags & ~FLAG_EXTENDED_LENGTH, code, value.length]);
   return Buffer.concat([head, value]);
 }
 
@@ -59,18 +104,46 @@ export function encodeAttributes(a: PathAttributes, opts: CodecOptions): Buffer 
   const out: Buffer[] = [];
   if (a.origin !== undefined) out.push(attr(FLAG_TRANSITIVE, ATTR_ORIGIN, Buffer.from([a.origin])));
   if (a.asPath !== undefined) out.push(attr(FLAG_TRANSITIVE, ATTR_AS_PATH, encodeAsPath(a.asPath, opts.fourOctetAs)));
-  if (a.nextHop !== undefined && a.nextHop.family === 'IPv4') out.push(attr(FLAG_TRANSITIVE, ATTR_NEXT_HOP, ipBytes(a.nextHop)));
+  if (a.nextHop !== undefined && a.nextHop.family === 'IPv4')
+    out.push(attr(FLAG_TRANSITIVE, ATTR_NEXT_HOP, ipBytes(a.nextHop)));
   if (a.med !== undefined) out.push(attr(FLAG_OPTIONAL, ATTR_MED, u32(a.med)));
   if (a.localPref !== undefined) out.push(attr(FLAG_TRANSITIVE, ATTR_LOCAL_PREF, u32(a.localPref)));
-  if (a.communities && a.communities.length > 0) out.push(attr(FLAG_OPTIONAL | FLAG_TRANSITIVE, ATTR_COMMUNITIES, Buffer.concat(a.communities.map(u32))));
+  if (a.communities && a.communities.length > 0)
+    out.push(attr(FLAG_OPTIONAL | FLAG_TRANSITIVE, ATTR_COMMUNITIES, Buffer.concat(a.communities.map(u32))));
   if (a.mpReach) {
     const nh = Buffer.concat(a.mpReach.nextHops.map(ipBytes));
-    out.push(attr(FLAG_OPTIONAL, ATTR_MP_REACH_NLRI, Buffer.concat([u16(a.mpReach.afi), Buffer.from([a.mpReach.safi, nh.length]), nh, Buffer.from([0]), encodePrefixes(a.mpReach.nlri)])));
+    out.push(
+      attr(
+        FLAG_OPTIONAL,
+        ATTR_MP_REACH_NLRI,
+        Buffer.concat([
+          u16(a.mpReach.afi),
+          Buffer.from([a.mpReach.safi, nh.length]),
+          nh,
+          Buffer.from([0]),
+          encodePrefixes(a.mpReach.nlri),
+        ]),
+      ),
+    );
   }
-  if (a.mpUnreach) out.push(attr(FLAG_OPTIONAL, ATTR_MP_UNREACH_NLRI, Buffer.concat([u16(a.mpUnreach.afi), Buffer.from([a.mpUnreach.safi]), encodePrefixes(a.mpUnreach.withdrawn)])));
-  if (a.as4Path !== undefined) out.push(attr(FLAG_OPTIONAL | FLAG_TRANSITIVE, ATTR_AS4_PATH, encodeAsPath(a.as4Path, true)));
+  if (a.mpUnreach)
+    out.push(
+      attr(
+        FLAG_OPTIONAL,
+        ATTR_MP_UNREACH_NLRI,
+        Buffer.concat([u16(a.mpUnreach.afi), Buffer.from([a.mpUnreach.safi]), encodePrefixes(a.mpUnreach.withdrawn)]),
+      ),
+    );
+  if (a.as4Path !== undefined)
+    out.push(attr(FLAG_OPTIONAL | FLAG_TRANSITIVE, ATTR_AS4_PATH, encodeAsPath(a.as4Path, true)));
   if (a.largeCommunities && a.largeCommunities.length > 0) {
-    out.push(attr(FLAG_OPTIONAL | FLAG_TRANSITIVE, ATTR_LARGE_COMMUNITY, Buffer.concat(a.largeCommunities.map(([g, l1, l2]) => Buffer.concat([u32(g), u32(l1), u32(l2)])))));
+    out.push(
+      attr(
+        FLAG_OPTIONAL | FLAG_TRANSITIVE,
+        ATTR_LARGE_COMMUNITY,
+        Buffer.concat(a.largeCommunities.map(([g, l1, l2]) => Buffer.concat([u32(g), u32(l1), u32(l2)]))),
+      ),
+    );
   }
   for (const o of a.other ?? []) out.push(attr(o.flags, o.code, o.value));
   return Buffer.concat(out);
@@ -124,7 +197,8 @@ export function decodeAttributes(field: Buffer, ipv4Nlri: boolean, opts: CodecOp
   const errors: AttributeError[] = [];
   /** RFC 7606 §2: the UPDATE's routes are withdrawn; the first reason is kept, the rest add nothing. */
   const withdraw = (subcode: number, reason: string, data?: Buffer): void => {
-    if (!errors.some((e) => e.handling === 'treat-as-withdraw')) errors.push(softError('treat-as-withdraw', subcode, reason, data));
+    if (!errors.some((e) => e.handling === 'treat-as-withdraw'))
+      errors.push(softError('treat-as-withdraw', subcode, reason, data));
   };
   let at = 0;
   const end = field.length;
@@ -136,14 +210,26 @@ export function decodeAttributes(field: Buffer, ipv4Nlri: boolean, opts: CodecOp
     if (ext && at + 4 > end) return updateError(ERR_UPDATE_MALFORMED_ATTRS, 'truncated attribute header');
     const len = ext ? field.readUInt16BE(at + 2) : field[at + 2]!;
     const vStart = at + (ext ? 4 : 3);
-    if (vStart + len > end) return updateError(ERR_UPDATE_ATTR_LENGTH, `attribute ${code} overruns the attribute field`, field.subarray(at, end));
+    if (vStart + len > end)
+      return updateError(
+        ERR_UPDATE_ATTR_LENGTH,
+        `attribute ${code} overruns the attribute field`,
+        field.subarray(at, end),
+      );
     const v = field.subarray(vStart, vStart + len);
     const whole = field.subarray(at, vStart + len);
     at = vStart + len;
     if (seen.has(code)) {
       // RFC 7606 §3.g: repeated MP attributes are fatal; other repeats are discarded.
-      if (code === ATTR_MP_REACH_NLRI || code === ATTR_MP_UNREACH_NLRI) return updateError(ERR_UPDATE_MALFORMED_ATTRS, `attribute ${code} appears twice`);
-      errors.push(softError('attribute-discard', ERR_UPDATE_MALFORMED_ATTRS, `attribute ${code} appears twice; the repeat is discarded`));
+      if (code === ATTR_MP_REACH_NLRI || code === ATTR_MP_UNREACH_NLRI)
+        return updateError(ERR_UPDATE_MALFORMED_ATTRS, `attribute ${code} appears twice`);
+      errors.push(
+        softError(
+          'attribute-discard',
+          ERR_UPDATE_MALFORMED_ATTRS,
+          `attribute ${code} appears twice; the repeat is discarded`,
+        ),
+      );
       continue;
     }
     seen.add(code);
@@ -155,7 +241,8 @@ export function decodeAttributes(field: Buffer, ipv4Nlri: boolean, opts: CodecOp
     }
     switch (code) {
       case ATTR_ORIGIN:
-        if (len !== 1 || v[0]! > 2) withdraw(len !== 1 ? ERR_UPDATE_ATTR_LENGTH : ERR_UPDATE_INVALID_ORIGIN, `invalid ORIGIN`, whole);
+        if (len !== 1 || v[0]! > 2)
+          withdraw(len !== 1 ? ERR_UPDATE_ATTR_LENGTH : ERR_UPDATE_INVALID_ORIGIN, `invalid ORIGIN`, whole);
         else attrs.origin = v[0] as 0 | 1 | 2;
         break;
       case ATTR_AS_PATH: {
@@ -184,13 +271,20 @@ export function decodeAttributes(field: Buffer, ipv4Nlri: boolean, opts: CodecOp
         else attrs.localPref = v.readUInt32BE(0);
         break;
       case ATTR_COMMUNITIES: {
-        if (len === 0 || len % 4 !== 0) withdraw(ERR_UPDATE_OPTIONAL_ATTR, 'COMMUNITIES length is not a multiple of 4', whole);
+        if (len === 0 || len % 4 !== 0)
+          withdraw(ERR_UPDATE_OPTIONAL_ATTR, 'COMMUNITIES length is not a multiple of 4', whole);
         else attrs.communities = Array.from({ length: len / 4 }, (_, i) => v.readUInt32BE(i * 4));
         break;
       }
       case ATTR_LARGE_COMMUNITY: {
-        if (len === 0 || len % 12 !== 0) withdraw(ERR_UPDATE_OPTIONAL_ATTR, 'LARGE_COMMUNITY length is not a multiple of 12', whole);
-        else attrs.largeCommunities = Array.from({ length: len / 12 }, (_, i): LargeCommunity => [v.readUInt32BE(i * 12), v.readUInt32BE(i * 12 + 4), v.readUInt32BE(i * 12 + 8)]);
+        if (len === 0 || len % 12 !== 0)
+          withdraw(ERR_UPDATE_OPTIONAL_ATTR, 'LARGE_COMMUNITY length is not a multiple of 12', whole);
+        else
+          attrs.largeCommunities = Array.from({ length: len / 12 }, (_, i): LargeCommunity => [
+            v.readUInt32BE(i * 12),
+            v.readUInt32BE(i * 12 + 4),
+            v.readUInt32BE(i * 12 + 8),
+          ]);
         break;
       }
       case ATTR_MP_REACH_NLRI: {
@@ -199,10 +293,12 @@ export function decodeAttributes(field: Buffer, ipv4Nlri: boolean, opts: CodecOp
         const safi = v[2]!;
         const nhLen = v[3]!;
         const family = familyOfAfi(afi);
-        if (4 + nhLen + 1 > len) return updateError(ERR_UPDATE_OPTIONAL_ATTR, 'MP_REACH_NLRI next hop overruns the attribute', whole);
+        if (4 + nhLen + 1 > len)
+          return updateError(ERR_UPDATE_OPTIONAL_ATTR, 'MP_REACH_NLRI next hop overruns the attribute', whole);
         const nextHops: IP[] = [];
         if (nhLen === 4 || nhLen === 16 || nhLen === 32) {
-          for (let i = 0; i < nhLen; i += nhLen === 4 ? 4 : 16) nextHops.push(ipFromBytes(v.subarray(4 + i, 4 + i + (nhLen === 4 ? 4 : 16))));
+          for (let i = 0; i < nhLen; i += nhLen === 4 ? 4 : 16)
+            nextHops.push(ipFromBytes(v.subarray(4 + i, 4 + i + (nhLen === 4 ? 4 : 16))));
         }
         const prefixes = family ? decodePrefixes(v.subarray(4 + nhLen + 1), family) : [];
         if (!prefixes) return updateError(ERR_UPDATE_OPTIONAL_ATTR, 'malformed MP_REACH_NLRI prefixes', whole);
@@ -223,16 +319,28 @@ export function decodeAttributes(field: Buffer, ipv4Nlri: boolean, opts: CodecOp
           return updateError(ERR_UPDATE_UNRECOGNIZED_WELL_KNOWN, `unrecognized well-known attribute ${code}`, whole);
         }
         // Unknown optional transitive attributes are passed on with the Partial bit (§5).
-        other.push({ flags: (flags & FLAG_TRANSITIVE) !== 0 ? flags | FLAG_PARTIAL : flags, code, value: Buffer.from(v) });
+        other.push({
+          flags: (flags & FLAG_TRANSITIVE) !== 0 ? flags | FLAG_PARTIAL : flags,
+          code,
+          value: Buffer.from(v),
+        });
     }
   }
   if (other.length > 0) attrs.other = other;
   // §6.3: an UPDATE that carries NLRI needs ORIGIN, AS_PATH and (for IPv4 NLRI) NEXT_HOP.
   const announces = ipv4Nlri || (attrs.mpReach?.nlri.length ?? 0) > 0;
   if (announces && !errors.some((e) => e.handling === 'treat-as-withdraw')) {
-    const missing = attrs.origin === undefined ? ATTR_ORIGIN : attrs.asPath === undefined ? ATTR_AS_PATH : ipv4Nlri && attrs.nextHop === undefined ? ATTR_NEXT_HOP : undefined;
+    const missing =
+      attrs.origin === undefined
+        ? ATTR_ORIGIN
+        : attrs.asPath === undefined
+          ? ATTR_AS_PATH
+          : ipv4Nlri && attrs.nextHop === undefined
+            ? ATTR_NEXT_HOP
+            : undefined;
     // RFC 7606 §3.d: a missing well-known attribute withdraws instead of resetting.
-    if (missing !== undefined) withdraw(ERR_UPDATE_MISSING_WELL_KNOWN, `missing well-known attribute ${missing}`, Buffer.from([missing]));
+    if (missing !== undefined)
+      withdraw(ERR_UPDATE_MISSING_WELL_KNOWN, `missing well-known attribute ${missing}`, Buffer.from([missing]));
   }
   return { ok: true, attributes: attrs, errors };
 }

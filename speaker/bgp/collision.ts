@@ -10,7 +10,16 @@ import type { Clock, TimerHandle } from '../../src/core/clock.js';
 import type { Logger } from '../../src/core/logger.js';
 import { decode, encode } from './codec.js';
 import { Framer } from './framer.js';
-import { INITIAL, describeDown, transition, type FsmAction, type FsmConfig, type FsmEvent, type FsmState, type FsmStateName } from './fsm.js';
+import {
+  INITIAL,
+  describeDown,
+  transition,
+  type FsmAction,
+  type FsmConfig,
+  type FsmEvent,
+  type FsmState,
+  type FsmStateName,
+} from './fsm.js';
 import { DEFAULT_CODEC, type BgpMessage, type OpenMessage } from './messages.js';
 import type { Negotiated } from './negotiate.js';
 import type { Connection } from './transport.js';
@@ -42,7 +51,13 @@ export interface ExistingConnection {
  * An Established session is kept (§6.8), unless the peer restarted: same Identifier and a
  * graceful-restart capability in the new OPEN (RFC 4724 §4.2), when the new one replaces it.
  */
-export function keepNewConnection(existing: ExistingConnection, newInitiatedLocally: boolean, open: OpenMessage, cfg: FsmConfig, peerAs: number): boolean {
+export function keepNewConnection(
+  existing: ExistingConnection,
+  newInitiatedLocally: boolean,
+  open: OpenMessage,
+  cfg: FsmConfig,
+  peerAs: number,
+): boolean {
   if (existing.state === 'Established') {
     return open.capabilities.gracefulRestart !== undefined && existing.negotiated?.peerId === open.bgpId;
   }
@@ -56,7 +71,14 @@ export function keepNewConnection(existing: ExistingConnection, newInitiatedLoca
 
 export type CandidateResult =
   | { readonly kind: 'rejected' }
-  | { readonly kind: 'won'; readonly conn: Connection; readonly framer: Framer; readonly open: OpenMessage; readonly rest: readonly Buffer[]; readonly initiatedLocally: boolean };
+  | {
+      readonly kind: 'won';
+      readonly conn: Connection;
+      readonly framer: Framer;
+      readonly open: OpenMessage;
+      readonly rest: readonly Buffer[];
+      readonly initiatedLocally: boolean;
+    };
 
 export interface CandidateDeps {
   readonly fsm: FsmConfig;
@@ -122,7 +144,11 @@ export class CollisionCandidate {
         if (a.timer === 'hold') this.hold?.cancel();
         break;
       case 'down':
-        this.deps.log.info('closing a colliding connection', { event: 'collision', reason: describeDown(a.reason), initiatedLocally: this.initiatedLocally });
+        this.deps.log.info('closing a colliding connection', {
+          event: 'collision',
+          reason: describeDown(a.reason),
+          initiatedLocally: this.initiatedLocally,
+        });
         break;
       case 'drop':
         this.conn.destroy();
@@ -154,10 +180,21 @@ export class CollisionCandidate {
       return;
     }
     const r = decode(first, DEFAULT_CODEC);
-    if (!r.ok) return this.fire(r.error.message === 'update' ? { type: 'UpdateMsgErr', error: r.error } : { type: 'MessageError', error: r.error });
+    if (!r.ok)
+      return this.fire(
+        r.error.message === 'update'
+          ? { type: 'UpdateMsgErr', error: r.error }
+          : { type: 'MessageError', error: r.error },
+      );
     const m = r.message;
     if (m.type !== 'open') {
-      return this.fire(m.type === 'keepalive' ? { type: 'KeepAliveMsg' } : m.type === 'notification' ? { type: 'NotifMsg', code: m.code, subcode: m.subcode } : { type: 'UpdateMsg' });
+      return this.fire(
+        m.type === 'keepalive'
+          ? { type: 'KeepAliveMsg' }
+          : m.type === 'notification'
+            ? { type: 'NotifMsg', code: m.code, subcode: m.subcode }
+            : { type: 'UpdateMsg' },
+      );
     }
     // The OPEN is checked as OpenSent checks it; only an acceptable one takes part in §6.8.
     const checked = transition(this.state, { type: 'BGPOpen', open: m }, this.deps.fsm);
@@ -166,9 +203,19 @@ export class CollisionCandidate {
       for (const a of checked.actions) this.perform(a);
       return;
     }
-    if (!keepNewConnection(this.deps.existing(), this.initiatedLocally, m, this.deps.fsm, checked.state.negotiated.peerAs)) return this.fire({ type: 'OpenCollisionDump' });
+    if (
+      !keepNewConnection(this.deps.existing(), this.initiatedLocally, m, this.deps.fsm, checked.state.negotiated.peerAs)
+    )
+      return this.fire({ type: 'OpenCollisionDump' });
     this.done = true;
     this.hold?.cancel();
-    this.deps.decided({ kind: 'won', conn: this.conn, framer: this.framer, open: m, rest, initiatedLocally: this.initiatedLocally });
+    this.deps.decided({
+      kind: 'won',
+      conn: this.conn,
+      framer: this.framer,
+      open: m,
+      rest,
+      initiatedLocally: this.initiatedLocally,
+    });
   }
 }

@@ -11,7 +11,8 @@ import type { ConnectOptions, Connection, Transport } from './transport.js';
  * kernel drops a SYN whose signature does not match (RFC 2385 §2.0) without a reset, so a
  * wrong password looks exactly like a peer that is not there.
  */
-export const MD5_SILENT_HINT = 'a TCP-MD5 password is set: MD5 mismatches are silent on the wire (a segment with a wrong or missing signature is dropped without a reply), so check the password on both sides';
+export const MD5_SILENT_HINT =
+  'a TCP-MD5 password is set: MD5 mismatches are silent on the wire (a segment with a wrong or missing signature is dropped without a reply), so check the password on both sides';
 
 /** `what` went unanswered; with `md5`, the hint that a password mismatch looks the same. */
 export function noAnswer(what: string, md5: boolean): string {

@@ -83,7 +83,11 @@ export function describeDown(r: DownReason): string {
     case 'stopped':
       return 'stopped';
     case 'holdTimerExpired':
-      return r.state === 'OpenSent' ? 'hold timer expired waiting for OPEN' : r.state === 'OpenConfirm' ? 'hold timer expired in OpenConfirm' : 'hold timer expired';
+      return r.state === 'OpenSent'
+        ? 'hold timer expired waiting for OPEN'
+        : r.state === 'OpenConfirm'
+          ? 'hold timer expired in OpenConfirm'
+          : 'hold timer expired';
     case 'connectionLost':
       return r.state === 'OpenConfirm' ? 'connection lost in OpenConfirm' : 'connection lost';
     case 'malformedMessage':
@@ -127,7 +131,11 @@ const RETRY_BASE_MS = 500;
 
 /** How long to wait before the next attempt after `failures` failures: jittered, doubling, capped. */
 export function retryDelayMs(failures: number, cfg: FsmConfig): number {
-  return backoffDelay(failures, { baseMs: RETRY_BASE_MS, maxMs: Math.max(1000, cfg.connectRetryTime * 1000) }, cfg.random ?? (() => 0));
+  return backoffDelay(
+    failures,
+    { baseMs: RETRY_BASE_MS, maxMs: Math.max(1000, cfg.connectRetryTime * 1000) },
+    cfg.random ?? (() => 0),
+  );
 }
 
 /** The RFC 6608 subcode for an unexpected message received in `state`. */
@@ -145,25 +153,40 @@ export function fsmErrorSubcode(state: FsmStateName): FsmErrorSubcode {
 }
 
 function to(name: FsmStateName, s: FsmState, actions: FsmAction[], extra: Partial<FsmState> = {}): Transition {
-  const next: FsmState = { connectRetryCounter: s.connectRetryCounter, failures: s.failures, ...(s.negotiated && name === 'Established' ? { negotiated: s.negotiated } : {}), ...extra, name };
+  const next: FsmState = {
+    connectRetryCounter: s.connectRetryCounter,
+    failures: s.failures,
+    ...(s.negotiated && name === 'Established' ? { negotiated: s.negotiated } : {}),
+    ...extra,
+    name,
+  };
   return { state: next, actions };
 }
 
 const stay = (s: FsmState): Transition => ({ state: s, actions: [] });
 
-const STOP_ALL: FsmAction[] = [{ type: 'stopTimer', timer: 'connectRetry' }, { type: 'stopTimer', timer: 'hold' }, { type: 'stopTimer', timer: 'keepalive' }];
+const STOP_ALL: FsmAction[] = [
+  { type: 'stopTimer', timer: 'connectRetry' },
+  { type: 'stopTimer', timer: 'hold' },
+  { type: 'stopTimer', timer: 'keepalive' },
+];
 
 const waitForOpen: FsmAction = { type: 'startTimer', timer: 'hold', ms: LARGE_HOLD_TIME * 1000 };
 
 /** After a failed connection: wait in Active; an active peer connects again when ConnectRetry expires. */
 function retryLater(failures: number, cfg: FsmConfig): FsmAction[] {
-  return cfg.passive ? [{ type: 'drop' }] : [{ type: 'drop' }, { type: 'startTimer', timer: 'connectRetry', ms: retryDelayMs(failures, cfg) }];
+  return cfg.passive
+    ? [{ type: 'drop' }]
+    : [{ type: 'drop' }, { type: 'startTimer', timer: 'connectRetry', ms: retryDelayMs(failures, cfg) }];
 }
 
 /** Out of Idle (ManualStart, or AutomaticStart when the IdleHoldTimer expires). */
 function leaveIdle(s: FsmState, cfg: FsmConfig): Transition {
   if (cfg.passive) return to('Active', s, []);
-  return to('Connect', s, [{ type: 'startTimer', timer: 'connectRetry', ms: retryDelayMs(s.failures, cfg) }, { type: 'connect' }]);
+  return to('Connect', s, [
+    { type: 'startTimer', timer: 'connectRetry', ms: retryDelayMs(s.failures, cfg) },
+    { type: 'connect' },
+  ]);
 }
 
 /**
@@ -171,34 +194,60 @@ function leaveIdle(s: FsmState, cfg: FsmConfig): Transition {
  * and restart automatically once the IdleHoldTimer expires (at once for a passive session,
  * which only waits in Active).
  */
-function toIdle(s: FsmState, reason: DownReason, cfg: FsmConfig, notify?: { code: number; subcode: number; data?: Buffer }): Transition {
+function toIdle(
+  s: FsmState,
+  reason: DownReason,
+  cfg: FsmConfig,
+  notify?: { code: number; subcode: number; data?: Buffer },
+): Transition {
   const failures = s.failures + 1;
   const actions: FsmAction[] = [];
   if (notify) actions.push({ type: 'sendNotification', ...notify });
-  actions.push(...STOP_ALL, { type: 'drop' }, { type: 'down', reason }, { type: 'startTimer', timer: 'idleHold', ms: cfg.passive ? 0 : retryDelayMs(failures, cfg) });
+  actions.push(
+    ...STOP_ALL,
+    { type: 'drop' },
+    { type: 'down', reason },
+    { type: 'startTimer', timer: 'idleHold', ms: cfg.passive ? 0 : retryDelayMs(failures, cfg) },
+  );
   return { state: { name: 'Idle', connectRetryCounter: s.connectRetryCounter + 1, failures }, actions };
 }
 
 const malformed = (s: FsmState, error: SessionResetError, cfg: FsmConfig): Transition =>
   toIdle(s, { kind: 'malformedMessage', error }, cfg, { code: error.code, subcode: error.subcode, data: error.data });
 
-const peerNotified = (s: FsmState, e: { code: number; subcode: number }, cfg: FsmConfig): Transition => toIdle(s, { kind: 'peerNotification', code: e.code, subcode: e.subcode }, cfg);
+const peerNotified = (s: FsmState, e: { code: number; subcode: number }, cfg: FsmConfig): Transition =>
+  toIdle(s, { kind: 'peerNotification', code: e.code, subcode: e.subcode }, cfg);
 
-const collisionLost = (s: FsmState, cfg: FsmConfig): Transition => toIdle(s, { kind: 'collisionLost' }, cfg, { code: ERR_CEASE, subcode: CEASE_SUBCODE.connectionCollisionResolution });
+const collisionLost = (s: FsmState, cfg: FsmConfig): Transition =>
+  toIdle(s, { kind: 'collisionLost' }, cfg, { code: ERR_CEASE, subcode: CEASE_SUBCODE.connectionCollisionResolution });
 
 /** OpenSent or OpenConfirm: the other connection of a collision won; ours is closed with Cease. */
 function replacedBeforeEstablished(s: FsmState): Transition {
-  return to('OpenSent', s, [{ type: 'sendNotification', code: ERR_CEASE, subcode: CEASE_SUBCODE.connectionCollisionResolution }, ...STOP_ALL, { type: 'drop' }, waitForOpen]);
+  return to('OpenSent', s, [
+    { type: 'sendNotification', code: ERR_CEASE, subcode: CEASE_SUBCODE.connectionCollisionResolution },
+    ...STOP_ALL,
+    { type: 'drop' },
+    waitForOpen,
+  ]);
 }
 
 function unexpected(s: FsmState, e: FsmEvent, cfg: FsmConfig): Transition {
-  return toIdle(s, { kind: 'unexpectedEvent', event: e.type, state: s.name }, cfg, { code: ERR_FSM, subcode: fsmErrorSubcode(s.name) });
+  return toIdle(s, { kind: 'unexpectedEvent', event: e.type, state: s.name }, cfg, {
+    code: ERR_FSM,
+    subcode: fsmErrorSubcode(s.name),
+  });
 }
 
 function stop(s: FsmState, cease: CeaseSubcode): Transition {
   if (s.name === 'Idle') return { state: s, actions: [{ type: 'stopTimer', timer: 'idleHold' }] };
-  const notify = s.name === 'OpenSent' || s.name === 'OpenConfirm' || s.name === 'Established' ? [{ type: 'sendNotification' as const, code: ERR_CEASE, subcode: cease }] : [];
-  return { state: { name: 'Idle', connectRetryCounter: 0, failures: s.failures + 1 }, actions: [...notify, ...STOP_ALL, { type: 'drop' }, { type: 'down', reason: { kind: 'stopped', cease } }] };
+  const notify =
+    s.name === 'OpenSent' || s.name === 'OpenConfirm' || s.name === 'Established'
+      ? [{ type: 'sendNotification' as const, code: ERR_CEASE, subcode: cease }]
+      : [];
+  return {
+    state: { name: 'Idle', connectRetryCounter: 0, failures: s.failures + 1 },
+    actions: [...notify, ...STOP_ALL, { type: 'drop' }, { type: 'down', reason: { kind: 'stopped', cease } }],
+  };
 }
 
 export function transition(s: FsmState, e: FsmEvent, cfg: FsmConfig): Transition {
@@ -216,7 +265,16 @@ export function transition(s: FsmState, e: FsmEvent, cfg: FsmConfig): Transition
           if (cfg.passive) return to('Active', s, []);
           // In Connect, the attempt in flight went unanswered: it counts as a failure.
           const failures = s.failures + (s.name === 'Connect' ? 1 : 0);
-          return to('Connect', s, [{ type: 'drop' }, { type: 'startTimer', timer: 'connectRetry', ms: retryDelayMs(failures, cfg) }, { type: 'connect' }], { failures });
+          return to(
+            'Connect',
+            s,
+            [
+              { type: 'drop' },
+              { type: 'startTimer', timer: 'connectRetry', ms: retryDelayMs(failures, cfg) },
+              { type: 'connect' },
+            ],
+            { failures },
+          );
         }
         case 'TcpConnected':
           return to('OpenSent', s, [{ type: 'stopTimer', timer: 'connectRetry' }, { type: 'sendOpen' }, waitForOpen]);
@@ -236,14 +294,31 @@ export function transition(s: FsmState, e: FsmEvent, cfg: FsmConfig): Transition
       switch (e.type) {
         case 'BGPOpen': {
           const n = negotiate(e.open, cfg);
-          if (!n.ok) return toIdle(s, { kind: 'openRejected', code: n.code, subcode: n.subcode, reason: n.reason }, cfg, { code: n.code, subcode: n.subcode, ...(n.data ? { data: n.data } : {}) });
-          const timers: FsmAction[] = n.negotiated.holdTime > 0
-            ? [{ type: 'startTimer', timer: 'keepalive', ms: n.negotiated.keepaliveTime * 1000 }, { type: 'startTimer', timer: 'hold', ms: n.negotiated.holdTime * 1000 }]
-            : [{ type: 'stopTimer', timer: 'hold' }];
-          return to('OpenConfirm', s, [{ type: 'stopTimer', timer: 'connectRetry' }, { type: 'sendKeepalive' }, ...timers], { negotiated: n.negotiated });
+          if (!n.ok)
+            return toIdle(s, { kind: 'openRejected', code: n.code, subcode: n.subcode, reason: n.reason }, cfg, {
+              code: n.code,
+              subcode: n.subcode,
+              ...(n.data ? { data: n.data } : {}),
+            });
+          const timers: FsmAction[] =
+            n.negotiated.holdTime > 0
+              ? [
+                  { type: 'startTimer', timer: 'keepalive', ms: n.negotiated.keepaliveTime * 1000 },
+                  { type: 'startTimer', timer: 'hold', ms: n.negotiated.holdTime * 1000 },
+                ]
+              : [{ type: 'stopTimer', timer: 'hold' }];
+          return to(
+            'OpenConfirm',
+            s,
+            [{ type: 'stopTimer', timer: 'connectRetry' }, { type: 'sendKeepalive' }, ...timers],
+            { negotiated: n.negotiated },
+          );
         }
         case 'HoldTimerExpires':
-          return toIdle(s, { kind: 'holdTimerExpired', state: 'OpenSent' }, cfg, { code: ERR_HOLD_TIMER_EXPIRED, subcode: 0 });
+          return toIdle(s, { kind: 'holdTimerExpired', state: 'OpenSent' }, cfg, {
+            code: ERR_HOLD_TIMER_EXPIRED,
+            subcode: 0,
+          });
         case 'TcpConnectionFails':
           return to('Active', s, [{ type: 'stopTimer', timer: 'hold' }, ...retryLater(s.failures, cfg)]);
         case 'MessageError':
@@ -262,13 +337,27 @@ export function transition(s: FsmState, e: FsmEvent, cfg: FsmConfig): Transition
       const n = s.negotiated!;
       switch (e.type) {
         case 'KeepAliveMsg': {
-          const hold: FsmAction[] = n.holdTime > 0 ? [{ type: 'startTimer', timer: 'hold', ms: n.holdTime * 1000 }] : [];
-          return to('Established', s, [...hold, { type: 'established', negotiated: n }], { negotiated: n, connectRetryCounter: 0, failures: 0 });
+          const hold: FsmAction[] =
+            n.holdTime > 0 ? [{ type: 'startTimer', timer: 'hold', ms: n.holdTime * 1000 }] : [];
+          return to('Established', s, [...hold, { type: 'established', negotiated: n }], {
+            negotiated: n,
+            connectRetryCounter: 0,
+            failures: 0,
+          });
         }
         case 'KeepaliveTimerExpires':
-          return { state: s, actions: [{ type: 'sendKeepalive' }, { type: 'startTimer', timer: 'keepalive', ms: n.keepaliveTime * 1000 }] };
+          return {
+            state: s,
+            actions: [
+              { type: 'sendKeepalive' },
+              { type: 'startTimer', timer: 'keepalive', ms: n.keepaliveTime * 1000 },
+            ],
+          };
         case 'HoldTimerExpires':
-          return toIdle(s, { kind: 'holdTimerExpired', state: 'OpenConfirm' }, cfg, { code: ERR_HOLD_TIMER_EXPIRED, subcode: 0 });
+          return toIdle(s, { kind: 'holdTimerExpired', state: 'OpenConfirm' }, cfg, {
+            code: ERR_HOLD_TIMER_EXPIRED,
+            subcode: 0,
+          });
         case 'TcpConnectionFails':
           return toIdle(s, { kind: 'connectionLost', state: 'OpenConfirm' }, cfg);
         case 'MessageError':
@@ -289,11 +378,23 @@ export function transition(s: FsmState, e: FsmEvent, cfg: FsmConfig): Transition
       switch (e.type) {
         case 'KeepAliveMsg':
         case 'UpdateMsg':
-          return { state: s, actions: n.holdTime > 0 ? [{ type: 'startTimer', timer: 'hold', ms: n.holdTime * 1000 }] : [] };
+          return {
+            state: s,
+            actions: n.holdTime > 0 ? [{ type: 'startTimer', timer: 'hold', ms: n.holdTime * 1000 }] : [],
+          };
         case 'KeepaliveTimerExpires':
-          return { state: s, actions: [{ type: 'sendKeepalive' }, { type: 'startTimer', timer: 'keepalive', ms: n.keepaliveTime * 1000 }] };
+          return {
+            state: s,
+            actions: [
+              { type: 'sendKeepalive' },
+              { type: 'startTimer', timer: 'keepalive', ms: n.keepaliveTime * 1000 },
+            ],
+          };
         case 'HoldTimerExpires':
-          return toIdle(s, { kind: 'holdTimerExpired', state: 'Established' }, cfg, { code: ERR_HOLD_TIMER_EXPIRED, subcode: 0 });
+          return toIdle(s, { kind: 'holdTimerExpired', state: 'Established' }, cfg, {
+            code: ERR_HOLD_TIMER_EXPIRED,
+            subcode: 0,
+          });
         case 'TcpConnectionFails':
           return toIdle(s, { kind: 'connectionLost', state: 'Established' }, cfg);
         case 'UpdateMsgErr':

@@ -76,8 +76,19 @@ export class BgpListener {
       if (this.closed) return;
       const error = `cannot listen on BGP port ${this.opts.port}: ${errorMessage(err)}`;
       const delay = backoffDelay(this.failedAttempts++, LISTEN_RETRY, this.opts.random ?? Math.random);
-      const fields = { event: 'listenerFailed', port: this.opts.port, peers: this.opts.peers?.() ?? [], error: errorMessage(err), retryInMs: delay, attempt: this.failedAttempts };
-      if (error !== this.error) this.opts.logger.error('listener failed; these peers cannot connect to this node until it works (retrying)', fields);
+      const fields = {
+        event: 'listenerFailed',
+        port: this.opts.port,
+        peers: this.opts.peers?.() ?? [],
+        error: errorMessage(err),
+        retryInMs: delay,
+        attempt: this.failedAttempts,
+      };
+      if (error !== this.error)
+        this.opts.logger.error(
+          'listener failed; these peers cannot connect to this node until it works (retrying)',
+          fields,
+        );
       else this.opts.logger.warn('listener still failing (retrying)', fields);
       const changed = error !== this.error;
       this.error = error;
@@ -89,7 +100,13 @@ export class BgpListener {
       server.close();
       return;
     }
-    server.on('error', (err) => this.opts.logger.warn('listener error', { event: 'listenerError', port: this.opts.port, error: errorMessage(err) }));
+    server.on('error', (err) =>
+      this.opts.logger.warn('listener error', {
+        event: 'listenerError',
+        port: this.opts.port,
+        error: errorMessage(err),
+      }),
+    );
     this.server = server;
     const want = this.keys;
     this.keys = new Map();
@@ -98,7 +115,11 @@ export class BgpListener {
     const recovered = this.error !== undefined;
     this.error = undefined;
     this.failedAttempts = 0;
-    this.opts.logger.info(recovered ? 'listening (the failed listen works now)' : 'listening', { event: 'listening', port: this.opts.port, ...(recovered ? { peers: this.opts.peers?.() ?? [] } : {}) });
+    this.opts.logger.info(recovered ? 'listening (the failed listen works now)' : 'listening', {
+      event: 'listening',
+      port: this.opts.port,
+      ...(recovered ? { peers: this.opts.peers?.() ?? [] } : {}),
+    });
     if (recovered) this.opts.onChange?.();
   }
 
@@ -117,14 +138,21 @@ export class BgpListener {
     for (const [peer, key] of want) {
       if (this.keys.get(peer) === key) continue;
       if (!native) {
-        this.opts.logger.error('cannot set the TCP-MD5 key on the listener without the native addon', { event: 'md5Failed', peer });
+        this.opts.logger.error('cannot set the TCP-MD5 key on the listener without the native addon', {
+          event: 'md5Failed',
+          peer,
+        });
         continue;
       }
       try {
         native.tcpMd5(fd, peer, key);
         this.keys.set(peer, key);
       } catch (err) {
-        this.opts.logger.error('could not set the TCP-MD5 key on the listener', { event: 'md5Failed', peer, error: errorMessage(err) });
+        this.opts.logger.error('could not set the TCP-MD5 key on the listener', {
+          event: 'md5Failed',
+          peer,
+          error: errorMessage(err),
+        });
       }
     }
     for (const peer of [...this.keys.keys()]) {
@@ -132,7 +160,11 @@ export class BgpListener {
       try {
         native?.tcpMd5(fd, peer, '');
       } catch (err) {
-        this.opts.logger.warn('could not remove a TCP-MD5 key from the listener', { event: 'md5Failed', peer, error: errorMessage(err) });
+        this.opts.logger.warn('could not remove a TCP-MD5 key from the listener', {
+          event: 'md5Failed',
+          peer,
+          error: errorMessage(err),
+        });
       }
       this.keys.delete(peer);
     }
@@ -144,14 +176,22 @@ export class BgpListener {
     const fd = this.fd();
     if (fd === undefined || ttl === this.appliedTtl) return;
     if (!this.opts.native) {
-      this.opts.logger.error('cannot set the TTL on the listener without the native addon', { event: 'ttlFailed', port: this.opts.port });
+      this.opts.logger.error('cannot set the TTL on the listener without the native addon', {
+        event: 'ttlFailed',
+        port: this.opts.port,
+      });
       return;
     }
     try {
       this.opts.native.ipTtl(fd, ttl ?? -1);
       this.appliedTtl = ttl;
     } catch (err) {
-      this.opts.logger.error('could not set the TTL on the listener', { event: 'ttlFailed', port: this.opts.port, ttl, error: errorMessage(err) });
+      this.opts.logger.error('could not set the TTL on the listener', {
+        event: 'ttlFailed',
+        port: this.opts.port,
+        ttl,
+        error: errorMessage(err),
+      });
     }
   }
 
@@ -171,7 +211,11 @@ export class BgpListener {
   private accepted(socket: Socket): void {
     const remote = (socket.remoteAddress ?? '').replace(/^::ffff:/, '');
     if (!this.opts.onConnection(remote, wrapSocket(socket))) {
-      this.opts.logger.info('closed a connection from an address that is not a peer of this node', { event: 'connectionRefused', remote, port: this.opts.port });
+      this.opts.logger.info('closed a connection from an address that is not a peer of this node', {
+        event: 'connectionRefused',
+        remote,
+        port: this.opts.port,
+      });
       socket.destroy();
     }
   }

@@ -56,8 +56,29 @@ function passwordOf(p: Peer): string | undefined {
 }
 
 export function peerFingerprint(p: Peer): string {
-  const pw = p.password.kind === 'none' ? '' : p.password.kind === 'plain' ? `p:${p.password.value}` : `s:${p.password.value ?? ''}`;
-  return JSON.stringify([p.myASN, p.peerASN, p.dynamicASN, formatIP(p.peerAddress), p.sourceAddress ? formatIP(p.sourceAddress) : '', p.peerPort, p.holdTime, p.keepaliveTime, p.connectTime, p.routerID ? formatIP(p.routerID) : '', pw, p.ebgpMultiHop, p.enableGracefulRestart, p.passive, p.dualStackAddressFamily]);
+  const pw =
+    p.password.kind === 'none'
+      ? ''
+      : p.password.kind === 'plain'
+        ? `p:${p.password.value}`
+        : `s:${p.password.value ?? ''}`;
+  return JSON.stringify([
+    p.myASN,
+    p.peerASN,
+    p.dynamicASN,
+    formatIP(p.peerAddress),
+    p.sourceAddress ? formatIP(p.sourceAddress) : '',
+    p.peerPort,
+    p.holdTime,
+    p.keepaliveTime,
+    p.connectTime,
+    p.routerID ? formatIP(p.routerID) : '',
+    pw,
+    p.ebgpMultiHop,
+    p.enableGracefulRestart,
+    p.passive,
+    p.dualStackAddressFamily,
+  ]);
 }
 
 export class BgpManager {
@@ -80,11 +101,20 @@ export class BgpManager {
       s.stop();
       s.start();
     };
-    this.bfd = createBfdBinding({ ...opts, logger: opts.logger.child({ component: 'bfd' }), resetBgp, ...(opts.bfdSockets ? { sockets: opts.bfdSockets } : {}) });
+    this.bfd = createBfdBinding({
+      ...opts,
+      logger: opts.logger.child({ component: 'bfd' }),
+      resetBgp,
+      ...(opts.bfdSockets ? { sockets: opts.bfdSockets } : {}),
+    });
   }
 
   /** Peers for this node, and the routes each should have; BFD runs for peers whose bfdProfile is in `bfdProfiles`. */
-  apply(peers: readonly Peer[], routes: ReadonlyMap<string, readonly Route[]>, bfdProfiles: ReadonlyMap<string, BfdProfile> = new Map()): void {
+  apply(
+    peers: readonly Peer[],
+    routes: ReadonlyMap<string, readonly Route[]>,
+    bfdProfiles: ReadonlyMap<string, BfdProfile> = new Map(),
+  ): void {
     const want = new Map(peers.map((p) => [p.name, p]));
     for (const [name, r] of this.sessions) {
       const p = want.get(name);
@@ -94,7 +124,11 @@ export class BgpManager {
         // Change" and opened again with its new settings.
         r.session.stop({ cease: p ? CEASE_SUBCODE.otherConfigurationChange : CEASE_SUBCODE.peerDeconfigured });
         this.sessions.delete(name);
-        this.opts.logger.info('session removed', { event: 'sessionRemoved', peer: name, reason: p ? 'peer changed' : 'peer no longer selects this node' });
+        this.opts.logger.info('session removed', {
+          event: 'sessionRemoved',
+          peer: name,
+          reason: p ? 'peer changed' : 'peer no longer selects this node',
+        });
       }
     }
     const before = new Map(this.failed);
@@ -104,7 +138,12 @@ export class BgpManager {
         const s = this.create(p);
         if (typeof s === 'string') {
           this.failed.set(p.name, s);
-          if (before.get(p.name) !== s) this.opts.logger.error('cannot open a session to this peer', { event: 'sessionUnavailable', peer: p.name, cause: s });
+          if (before.get(p.name) !== s)
+            this.opts.logger.error('cannot open a session to this peer', {
+              event: 'sessionUnavailable',
+              peer: p.name,
+              cause: s,
+            });
           continue;
         }
         this.sessions.set(p.name, { session: s, fingerprint: peerFingerprint(p) });
@@ -188,7 +227,14 @@ export class BgpManager {
       if (out.has(p.name)) continue;
       const listen = this.listeners.get(p.peerPort)?.failure();
       const own = this.sessions.get(p.name)?.session.lastErrorMessage() ?? '';
-      const why = listen && p.passive ? listen : listen ? [own, `${listen} (the peer's connections to this node fail; this node's connections to it still work)`].filter((x) => x).join('; ') : own;
+      const why =
+        listen && p.passive
+          ? listen
+          : listen
+            ? [own, `${listen} (the peer's connections to this node fail; this node's connections to it still work)`]
+                .filter((x) => x)
+                .join('; ')
+            : own;
       if (why) out.set(p.name, why);
     }
     return out;
@@ -206,7 +252,10 @@ export class BgpManager {
       if (!this.opts.native) {
         return `the peer needs TCP-MD5 or a TTL, which need Herald's native addon: ${this.opts.nativeError ?? 'not loaded'}`;
       }
-      transport = nativeTcpTransport(this.opts.native, { ...(password !== undefined ? { md5Key: password } : {}), ...(ttl !== undefined ? { ttl } : {}) });
+      transport = nativeTcpTransport(this.opts.native, {
+        ...(password !== undefined ? { md5Key: password } : {}),
+        ...(ttl !== undefined ? { ttl } : {}),
+      });
     }
     const addrs = this.opts.nodeAddresses?.();
     const routerId = p.routerID ? formatIP(p.routerID) : addrs?.v4 ? formatIP(addrs.v4) : undefined;
@@ -215,9 +264,18 @@ export class BgpManager {
     }
     // The session's own family, and with dualStackAddressFamily the other one too (RFC 4760).
     const v4 = p.peerAddress.family === 'IPv4';
-    const families = p.dualStackAddressFamily ? [{ afi: 1, safi: 1 }, { afi: 2, safi: 1 }] : [{ afi: v4 ? 1 : 2, safi: 1 }];
+    const families = p.dualStackAddressFamily
+      ? [
+          { afi: 1, safi: 1 },
+          { afi: 2, safi: 1 },
+        ]
+      : [{ afi: v4 ? 1 : 2, safi: 1 }];
     const other = p.dualStackAddressFamily ? (v4 ? addrs?.v6 : addrs?.v4) : undefined;
-    if (p.dualStackAddressFamily && !other) this.opts.logger.warn('dualStackAddressFamily is set but this node has no address of the other family for the next hop', { event: 'noNextHopFamily', peer: p.name });
+    if (p.dualStackAddressFamily && !other)
+      this.opts.logger.warn(
+        'dualStackAddressFamily is set but this node has no address of the other family for the next hop',
+        { event: 'noNextHopFamily', peer: p.name },
+      );
     return new BgpSession({
       name: p.name,
       peerAddress: p.peerAddress as IP,
@@ -245,7 +303,15 @@ export class BgpManager {
           extendedMessage: true,
           fourOctetAs: p.myASN,
           other: [],
-          ...(p.enableGracefulRestart ? { gracefulRestart: { restarting: false, restartTime: 120, families: families.map((f) => ({ ...f, forwardingPreserved: true })) } } : {}),
+          ...(p.enableGracefulRestart
+            ? {
+                gracefulRestart: {
+                  restarting: false,
+                  restartTime: 120,
+                  families: families.map((f) => ({ ...f, forwardingPreserved: true })),
+                },
+              }
+            : {}),
         },
       },
     });

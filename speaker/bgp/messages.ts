@@ -147,7 +147,12 @@ export interface PathAttributes {
   /** RFC 1997 communities as 32-bit numbers (asn << 16 | value). */
   readonly communities?: readonly number[];
   readonly largeCommunities?: readonly LargeCommunity[];
-  readonly mpReach?: { readonly afi: number; readonly safi: number; readonly nextHops: readonly IP[]; readonly nlri: readonly CIDR[] };
+  readonly mpReach?: {
+    readonly afi: number;
+    readonly safi: number;
+    readonly nextHops: readonly IP[];
+    readonly nlri: readonly CIDR[];
+  };
   readonly mpUnreach?: { readonly afi: number; readonly safi: number; readonly withdrawn: readonly CIDR[] };
   /** Attributes the codec does not interpret, kept as received. */
   readonly other?: readonly { readonly flags: number; readonly code: number; readonly value: Buffer }[];
@@ -219,7 +224,10 @@ export interface DecodeError {
 export type SessionResetError = DecodeError & { readonly handling: 'session-reset' };
 
 /** An UPDATE attribute error that leaves the session up (RFC 7606). */
-export type AttributeError = DecodeError & { readonly handling: 'treat-as-withdraw' | 'attribute-discard'; readonly message: 'update' };
+export type AttributeError = DecodeError & {
+  readonly handling: 'treat-as-withdraw' | 'attribute-discard';
+  readonly message: 'update';
+};
 
 export function decodeErrorKind(e: DecodeError): DecodeErrorKind {
   return e.kind ?? 'malformed';
@@ -230,7 +238,8 @@ export function treatAsWithdraw(u: UpdateMessage): AttributeError | undefined {
   return u.errors?.find((e) => e.handling === 'treat-as-withdraw');
 }
 
-export type DecodeResult<T = BgpMessage> = { readonly ok: true; readonly message: T } | { readonly ok: false; readonly error: SessionResetError };
+export type DecodeResult<T = BgpMessage> =
+  { readonly ok: true; readonly message: T } | { readonly ok: false; readonly error: SessionResetError };
 
 export interface CodecOptions {
   /** Both sides advertised the 4-octet AS capability: AS_PATH carries 4-byte ASes. */
@@ -243,10 +252,22 @@ export const DEFAULT_CODEC: CodecOptions = { fourOctetAs: true, maxMessageSize: 
 
 export function isEndOfRib(u: UpdateMessage): Family | undefined {
   const a = u.attributes;
-  if (u.withdrawn.length === 0 && u.nlri.length === 0 && Object.keys(a).filter((k) => (a as Record<string, unknown>)[k] !== undefined).length === 0) {
+  if (
+    u.withdrawn.length === 0 &&
+    u.nlri.length === 0 &&
+    Object.keys(a).filter((k) => (a as Record<string, unknown>)[k] !== undefined).length === 0
+  ) {
     return { afi: AFI_IPV4, safi: SAFI_UNICAST };
   }
-  if (u.withdrawn.length === 0 && u.nlri.length === 0 && a.mpUnreach && a.mpUnreach.withdrawn.length === 0 && !a.mpReach && !a.origin && !a.asPath) {
+  if (
+    u.withdrawn.length === 0 &&
+    u.nlri.length === 0 &&
+    a.mpUnreach &&
+    a.mpUnreach.withdrawn.length === 0 &&
+    !a.mpReach &&
+    !a.origin &&
+    !a.asPath
+  ) {
     return { afi: a.mpUnreach.afi, safi: a.mpUnreach.safi };
   }
   return undefined;

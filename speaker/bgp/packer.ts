@@ -6,7 +6,15 @@
 import type { CIDR } from '../../src/net/cidr.js';
 import type { IP } from '../../src/net/ip.js';
 import { encodeAttributes } from './attributes.js';
-import { AFI_IPV4, AFI_IPV6, HEADER_LENGTH, SAFI_UNICAST, type CodecOptions, type PathAttributes, type UpdateMessage } from './messages.js';
+import {
+  AFI_IPV4,
+  AFI_IPV6,
+  HEADER_LENGTH,
+  SAFI_UNICAST,
+  type CodecOptions,
+  type PathAttributes,
+  type UpdateMessage,
+} from './messages.js';
 import { prefixWireLength } from './wire.js';
 
 /** Bytes of an UPDATE besides attributes and prefixes: header, two 2-byte lengths. */
@@ -39,7 +47,12 @@ export interface AnnounceOptions extends CodecOptions {
 }
 
 /** UPDATEs announcing `prefixes` (one family) with `attrs` (without next hop/MP fields) via `nextHop`. */
-export function packAnnouncements(prefixes: readonly CIDR[], attrs: PathAttributes, nextHops: readonly IP[], opts: AnnounceOptions): UpdateMessage[] {
+export function packAnnouncements(
+  prefixes: readonly CIDR[],
+  attrs: PathAttributes,
+  nextHops: readonly IP[],
+  opts: AnnounceOptions,
+): UpdateMessage[] {
   if (prefixes.length === 0) return [];
   const family = prefixes[0]!.family;
   if (family === 'IPv4' && !opts.ipv4ViaMp) {
@@ -51,7 +64,12 @@ export function packAnnouncements(prefixes: readonly CIDR[], attrs: PathAttribut
   const base = encodeAttributes(attrs, opts).length;
   const room = opts.maxMessageSize - FIXED - base - MP_REACH_OVERHEAD - nhBytes;
   const afi = family === 'IPv4' ? AFI_IPV4 : AFI_IPV6;
-  return chunk(prefixes, room).map((nlri) => ({ type: 'update', withdrawn: [], attributes: { ...attrs, mpReach: { afi, safi: SAFI_UNICAST, nextHops, nlri } }, nlri: [] }));
+  return chunk(prefixes, room).map((nlri) => ({
+    type: 'update',
+    withdrawn: [],
+    attributes: { ...attrs, mpReach: { afi, safi: SAFI_UNICAST, nextHops, nlri } },
+    nlri: [],
+  }));
 }
 
 /** UPDATEs withdrawing `prefixes` (one family). */
@@ -59,14 +77,29 @@ export function packWithdrawals(prefixes: readonly CIDR[], opts: AnnounceOptions
   if (prefixes.length === 0) return [];
   const family = prefixes[0]!.family;
   if (family === 'IPv4' && !opts.ipv4ViaMp) {
-    return chunk(prefixes, opts.maxMessageSize - FIXED).map((withdrawn) => ({ type: 'update', withdrawn, attributes: {}, nlri: [] }));
+    return chunk(prefixes, opts.maxMessageSize - FIXED).map((withdrawn) => ({
+      type: 'update',
+      withdrawn,
+      attributes: {},
+      nlri: [],
+    }));
   }
   const afi = family === 'IPv4' ? AFI_IPV4 : AFI_IPV6;
-  return chunk(prefixes, opts.maxMessageSize - FIXED - MP_UNREACH_OVERHEAD).map((withdrawn) => ({ type: 'update', withdrawn: [], attributes: { mpUnreach: { afi, safi: SAFI_UNICAST, withdrawn } }, nlri: [] }));
+  return chunk(prefixes, opts.maxMessageSize - FIXED - MP_UNREACH_OVERHEAD).map((withdrawn) => ({
+    type: 'update',
+    withdrawn: [],
+    attributes: { mpUnreach: { afi, safi: SAFI_UNICAST, withdrawn } },
+    nlri: [],
+  }));
 }
 
 /** RFC 4724 §2: End-of-RIB for a family. */
 export function endOfRib(afi: number): UpdateMessage {
   if (afi === AFI_IPV4) return { type: 'update', withdrawn: [], attributes: {}, nlri: [] };
-  return { type: 'update', withdrawn: [], attributes: { mpUnreach: { afi, safi: SAFI_UNICAST, withdrawn: [] } }, nlri: [] };
+  return {
+    type: 'update',
+    withdrawn: [],
+    attributes: { mpUnreach: { afi, safi: SAFI_UNICAST, withdrawn: [] } },
+    nlri: [],
+  };
 }

@@ -6,7 +6,15 @@
 import { formatCIDR, type CIDR } from '../../src/net/cidr.js';
 import { tryParseIP, type IP } from '../../src/net/ip.js';
 import type { Negotiated } from './negotiate.js';
-import { AFI_IPV4, AFI_IPV6, AS_SEQUENCE, AS_TRANS, type LargeCommunity, type PathAttributes, type UpdateMessage } from './messages.js';
+import {
+  AFI_IPV4,
+  AFI_IPV6,
+  AS_SEQUENCE,
+  AS_TRANS,
+  type LargeCommunity,
+  type PathAttributes,
+  type UpdateMessage,
+} from './messages.js';
 import { endOfRib, packAnnouncements, packWithdrawals, type AnnounceOptions } from './packer.js';
 
 export interface Route {
@@ -38,7 +46,12 @@ interface Desired {
 /** The attributes a route is sent with, as a key; plain routes (the usual case) share one per family. */
 function attrKey(r: Route): string {
   if (!r.communities?.length && !r.largeCommunities?.length && r.localPref === undefined) return r.prefix.family;
-  return JSON.stringify([r.prefix.family, [...(r.communities ?? [])].sort((a, b) => a - b), [...(r.largeCommunities ?? [])].map((l) => l.join(':')).sort(), r.localPref ?? null]);
+  return JSON.stringify([
+    r.prefix.family,
+    [...(r.communities ?? [])].sort((a, b) => a - b),
+    [...(r.largeCommunities ?? [])].map((l) => l.join(':')).sort(),
+    r.localPref ?? null,
+  ]);
 }
 
 /**
@@ -156,7 +169,13 @@ export class AdjRibOut {
       if (g) g.push(d.route);
       else groups.set(d.key, [d.route]);
     }
-    for (const fam of ['IPv4', 'IPv6'] as const) out.push(...packWithdrawals(withdraw.filter((p) => p.family === fam), ctx.codec));
+    for (const fam of ['IPv4', 'IPv6'] as const)
+      out.push(
+        ...packWithdrawals(
+          withdraw.filter((p) => p.family === fam),
+          ctx.codec,
+        ),
+      );
     for (const [key, routes] of groups) {
       const first = routes[0]!;
       const nh = ctx.nextHop(first.prefix.family);
@@ -169,10 +188,21 @@ export class AdjRibOut {
         origin: 0,
         ...asPath,
         ...(n.ibgp ? { localPref: first.localPref ?? 100 } : {}),
-        ...(first.communities && first.communities.length > 0 ? { communities: [...first.communities].sort((a, b) => a - b) } : {}),
-        ...(first.largeCommunities && first.largeCommunities.length > 0 ? { largeCommunities: [...first.largeCommunities] } : {}),
+        ...(first.communities && first.communities.length > 0
+          ? { communities: [...first.communities].sort((a, b) => a - b) }
+          : {}),
+        ...(first.largeCommunities && first.largeCommunities.length > 0
+          ? { largeCommunities: [...first.largeCommunities] }
+          : {}),
       };
-      out.push(...packAnnouncements(routes.map((r) => r.prefix), attrs, [nh], ctx.codec));
+      out.push(
+        ...packAnnouncements(
+          routes.map((r) => r.prefix),
+          attrs,
+          [nh],
+          ctx.codec,
+        ),
+      );
       for (const r of routes) this.sent.set(prefixKey(r.prefix), key);
     }
     if (full) for (const f of n.families) out.push(endOfRib(f.afi));

@@ -46,12 +46,30 @@ export interface SessionStats {
 }
 
 export function emptyStats(): SessionStats {
-  return { updatesSent: 0, updatesReceived: 0, keepalivesSent: 0, keepalivesReceived: 0, notificationsSent: 0, notificationsReceived: 0, prefixesAnnounced: 0, establishedTransitions: 0, malformedReceived: 0, decoderInternalErrors: 0 };
+  return {
+    updatesSent: 0,
+    updatesReceived: 0,
+    keepalivesSent: 0,
+    keepalivesReceived: 0,
+    notificationsSent: 0,
+    notificationsReceived: 0,
+    prefixesAnnounced: 0,
+    establishedTransitions: 0,
+    malformedReceived: 0,
+    decoderInternalErrors: 0,
+  };
 }
 
 /** Our OPEN (§4.2): a 4-byte AS travels as AS_TRANS (RFC 6793); `restarting` sets the R bit (RFC 4724). */
 export function openMessage(cfg: FsmConfig, restarting: boolean): OpenMessage {
   const caps = cfg.capabilities;
   const gr = caps.gracefulRestart ? { gracefulRestart: { ...caps.gracefulRestart, restarting } } : {};
-  return { type: 'open', version: 4, myAs: cfg.myAsn > 0xffff ? AS_TRANS : cfg.myAsn, holdTime: cfg.holdTime, bgpId: cfg.routerId, capabilities: { ...caps, ...gr } };
+  return {
+    type: 'open',
+    version: 4,
+    myAs: cfg.myAsn > 0xffff ? AS_TRANS : cfg.myAsn,
+    holdTime: cfg.holdTime,
+    bgpId: cfg.routerId,
+    capabilities: { ...caps, ...gr },
+  };
 }

@@ -44,14 +44,22 @@ export class SessionRoutes {
 
   /** Sends the difference between desired and sent; with `full`, also End-of-RIB. */
   sync(link: RoutesLink, full: boolean): void {
-    const updates = this.rib.diff({
-      negotiated: link.negotiated,
-      myAsn: this.opts.myAsn,
-      // IPv4 over an IPv6 session (dualStackAddressFamily) travels in MP_REACH_NLRI (RFC 4760).
-      codec: { ...link.codec, ipv4ViaMp: this.opts.peerFamily === 'IPv6' },
-      nextHop: (f) => this.nextHopFor(f, link.localAddress),
-      unannounceable: (family, prefixes) => this.opts.log.warn('no next hop for this family on this session; prefixes not announced', { event: 'noNextHop', family, prefixes }),
-    }, full);
+    const updates = this.rib.diff(
+      {
+        negotiated: link.negotiated,
+        myAsn: this.opts.myAsn,
+        // IPv4 over an IPv6 session (dualStackAddressFamily) travels in MP_REACH_NLRI (RFC 4760).
+        codec: { ...link.codec, ipv4ViaMp: this.opts.peerFamily === 'IPv6' },
+        nextHop: (f) => this.nextHopFor(f, link.localAddress),
+        unannounceable: (family, prefixes) =>
+          this.opts.log.warn('no next hop for this family on this session; prefixes not announced', {
+            event: 'noNextHop',
+            family,
+            prefixes,
+          }),
+      },
+      full,
+    );
     for (const u of updates) {
       link.send(u);
       this.opts.stats.updatesSent++;

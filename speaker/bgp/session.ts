@@ -10,8 +10,26 @@ import type { Logger } from '../../src/core/logger.js';
 import { formatIP } from '../../src/net/ip.js';
 import { decode, encode } from './codec.js';
 import { Framer } from './framer.js';
-import { INITIAL, describeDown, transition, type DownReason, type FsmAction, type FsmConfig, type FsmEvent, type FsmState, type FsmStateName, type Timer } from './fsm.js';
-import { MAX_EXTENDED_MESSAGE, MAX_MESSAGE, decodeErrorKind, treatAsWithdraw, type BgpMessage, type CodecOptions } from './messages.js';
+import {
+  INITIAL,
+  describeDown,
+  transition,
+  type DownReason,
+  type FsmAction,
+  type FsmConfig,
+  type FsmEvent,
+  type FsmState,
+  type FsmStateName,
+  type Timer,
+} from './fsm.js';
+import {
+  MAX_EXTENDED_MESSAGE,
+  MAX_MESSAGE,
+  decodeErrorKind,
+  treatAsWithdraw,
+  type BgpMessage,
+  type CodecOptions,
+} from './messages.js';
 import type { Negotiated } from './negotiate.js';
 import { notificationName, type CeaseSubcode } from './notification.js';
 import { CollisionCandidate, type CandidateResult } from './collision.js';
@@ -58,7 +76,14 @@ export class BgpSession {
     this.log = opts.logger.child({ peer: opts.name, peerAddress: formatIP(opts.peerAddress) });
     this.cfg = { ...opts.fsm, random: opts.fsm.random ?? opts.random ?? Math.random };
     this.restarting = opts.restarted ?? false;
-    this.routes = new SessionRoutes({ myAsn: opts.fsm.myAsn, peerFamily: opts.peerAddress.family, ...(opts.nextHopV4 ? { nextHopV4: opts.nextHopV4 } : {}), ...(opts.nextHopV6 ? { nextHopV6: opts.nextHopV6 } : {}), log: this.log, stats: this.stats });
+    this.routes = new SessionRoutes({
+      myAsn: opts.fsm.myAsn,
+      peerFamily: opts.peerAddress.family,
+      ...(opts.nextHopV4 ? { nextHopV4: opts.nextHopV4 } : {}),
+      ...(opts.nextHopV6 ? { nextHopV6: opts.nextHopV6 } : {}),
+      log: this.log,
+      stats: this.stats,
+    });
     this.dialer = new Dialer(opts.transport, {
       host: formatIP(opts.peerAddress),
       port: opts.peerPort ?? 179,
@@ -104,8 +129,15 @@ export class BgpSession {
     this.stopped = true;
     this.candidate?.reject();
     this.candidate = undefined;
-    if (opts.graceful && this.fsm.name === 'Established' && this.fsm.negotiated?.peerGracefulRestart && this.cfg.capabilities.gracefulRestart) {
-      this.log.info('closing without Cease so the peer keeps our routes (graceful restart)', { event: 'gracefulClose' });
+    if (
+      opts.graceful &&
+      this.fsm.name === 'Established' &&
+      this.fsm.negotiated?.peerGracefulRestart &&
+      this.cfg.capabilities.gracefulRestart
+    ) {
+      this.log.info('closing without Cease so the peer keeps our routes (graceful restart)', {
+        event: 'gracefulClose',
+      });
       this.conn?.destroy();
       this.conn = undefined;
     }
@@ -153,7 +185,11 @@ export class BgpSession {
       clock: this.opts.clock,
       log: this.log,
       open: () => openMessage(this.cfg, this.restarting),
-      existing: () => ({ state: this.fsm.name, initiatedLocally: this.initiatedLocally, ...(this.fsm.negotiated ? { negotiated: this.fsm.negotiated } : {}) }),
+      existing: () => ({
+        state: this.fsm.name,
+        initiatedLocally: this.initiatedLocally,
+        ...(this.fsm.negotiated ? { negotiated: this.fsm.negotiated } : {}),
+      }),
       decided: (r) => this.collisionDecided(r),
     });
   }
@@ -214,7 +250,10 @@ export class BgpSession {
       case 'startTimer': {
         this.timers.get(a.timer)?.cancel();
         const event = TIMER_EVENTS[a.timer];
-        this.timers.set(a.timer, this.opts.clock.setTimeout(() => this.fire(event), a.ms));
+        this.timers.set(
+          a.timer,
+          this.opts.clock.setTimeout(() => this.fire(event), a.ms),
+        );
         break;
       }
       case 'stopTimer':
@@ -224,9 +263,18 @@ export class BgpSession {
       case 'established': {
         this.establishedAt = this.opts.clock.now();
         this.stats.establishedTransitions++;
-        this.codec = { fourOctetAs: a.negotiated.fourOctetAs, maxMessageSize: a.negotiated.extendedMessage ? MAX_EXTENDED_MESSAGE : MAX_MESSAGE };
+        this.codec = {
+          fourOctetAs: a.negotiated.fourOctetAs,
+          maxMessageSize: a.negotiated.extendedMessage ? MAX_EXTENDED_MESSAGE : MAX_MESSAGE,
+        };
         this.framer.setMaxSize(this.codec.maxMessageSize);
-        this.log.info('session established', { event: 'sessionEstablished', peerAs: a.negotiated.peerAs, holdTime: a.negotiated.holdTime, families: a.negotiated.families.map((f) => `${f.afi}/${f.safi}`), initiatedLocally: this.initiatedLocally });
+        this.log.info('session established', {
+          event: 'sessionEstablished',
+          peerAs: a.negotiated.peerAs,
+          holdTime: a.negotiated.holdTime,
+          families: a.negotiated.families.map((f) => `${f.afi}/${f.safi}`),
+          initiatedLocally: this.initiatedLocally,
+        });
         this.restarting = false;
         this.routes.reset();
         const link = this.link();
@@ -234,7 +282,9 @@ export class BgpSession {
         break;
       }
       case 'replaced':
-        this.log.info('the peer restarted (graceful restart); its new connection replaces the old one', { event: 'peerRestarted' });
+        this.log.info('the peer restarted (graceful restart); its new connection replaces the old one', {
+          event: 'peerRestarted',
+        });
         this.routes.reset();
         this.establishedAt = undefined;
         break;
@@ -242,7 +292,14 @@ export class BgpSession {
         this.lastError = describeDown(a.reason);
         this.establishedAt = undefined;
         this.routes.reset();
-        if (a.reason.kind !== 'stopped') this.log.warn('session down', { event: 'sessionDown', reason: this.lastError, ...(a.reason.kind === 'peerNotification' ? { notification: notificationName(a.reason.code, a.reason.subcode) } : {}) });
+        if (a.reason.kind !== 'stopped')
+          this.log.warn('session down', {
+            event: 'sessionDown',
+            reason: this.lastError,
+            ...(a.reason.kind === 'peerNotification'
+              ? { notification: notificationName(a.reason.code, a.reason.subcode) }
+              : {}),
+          });
         for (const l of this.listeners) l(this.fsm.name, a.reason);
         break;
     }
@@ -255,7 +312,10 @@ export class BgpSession {
   private abandonConnect(): void {
     if (!this.dialer.abandon()) return;
     if (this.fsm.name === 'Connect' && !this.stopped) {
-      this.lastError = noAnswer(`connect to ${this.dialer.target.host} port ${this.dialer.target.port}: no answer before the next attempt`, this.opts.tcpMd5 === true);
+      this.lastError = noAnswer(
+        `connect to ${this.dialer.target.host} port ${this.dialer.target.port}: no answer before the next attempt`,
+        this.opts.tcpMd5 === true,
+      );
     }
   }
 
@@ -311,9 +371,27 @@ export class BgpSession {
       const kind = decodeErrorKind(r.error);
       if (kind === 'internal') this.stats.decoderInternalErrors++;
       else this.stats.malformedReceived++;
-      if (kind === 'internal') this.log.error('BGP decoder defect; resetting the session', { event: 'decoderDefect', reason: r.error.reason, kind, message: raw.toString('hex').slice(0, 512) });
-      else this.log.warn('malformed message from peer', { event: 'malformedMessage', reason: r.error.reason, code: r.error.code, subcode: r.error.subcode, kind, in: r.error.message });
-      this.fire(r.error.message === 'update' ? { type: 'UpdateMsgErr', error: r.error } : { type: 'MessageError', error: r.error });
+      if (kind === 'internal')
+        this.log.error('BGP decoder defect; resetting the session', {
+          event: 'decoderDefect',
+          reason: r.error.reason,
+          kind,
+          message: raw.toString('hex').slice(0, 512),
+        });
+      else
+        this.log.warn('malformed message from peer', {
+          event: 'malformedMessage',
+          reason: r.error.reason,
+          code: r.error.code,
+          subcode: r.error.subcode,
+          kind,
+          in: r.error.message,
+        });
+      this.fire(
+        r.error.message === 'update'
+          ? { type: 'UpdateMsgErr', error: r.error }
+          : { type: 'MessageError', error: r.error },
+      );
       return false;
     }
     const m = r.message;
@@ -334,7 +412,12 @@ export class BgpSession {
       }
       case 'notification':
         this.stats.notificationsReceived++;
-        this.log.warn('peer sent NOTIFICATION', { event: 'notificationReceived', code: m.code, subcode: m.subcode, notification: notificationName(m.code, m.subcode) });
+        this.log.warn('peer sent NOTIFICATION', {
+          event: 'notificationReceived',
+          code: m.code,
+          subcode: m.subcode,
+          notification: notificationName(m.code, m.subcode),
+        });
         this.fire({ type: 'NotifMsg', code: m.code, subcode: m.subcode });
         return false;
       case 'routeRefresh': {

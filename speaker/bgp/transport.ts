@@ -53,7 +53,10 @@ export function wrapSocket(socket: Socket): Connection {
 /** Resolves with the connection once `socket` connects, or rejects on error or timeout. */
 function whenConnected(socket: Socket, opts: ConnectOptions): Promise<Connection> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => socket.destroy(new HeraldError('Timeout', `connect to ${opts.host}:${opts.port} timed out`)), opts.timeoutMs);
+    const timer = setTimeout(
+      () => socket.destroy(new HeraldError('Timeout', `connect to ${opts.host}:${opts.port} timed out`)),
+      opts.timeoutMs,
+    );
     const abort = (): void => {
       socket.destroy(new HeraldError('BgpConnect', `connect to ${opts.host}:${opts.port} aborted`));
     };
@@ -74,21 +77,38 @@ function whenConnected(socket: Socket, opts: ConnectOptions): Promise<Connection
 
 /** Plain TCP (no MD5, default TTL). */
 export const tcpTransport: Transport = {
-  connect: (opts) => whenConnected(createConnection({ host: opts.host, port: opts.port, ...(opts.localAddress ? { localAddress: opts.localAddress } : {}), noDelay: true }), opts),
+  connect: (opts) =>
+    whenConnected(
+      createConnection({
+        host: opts.host,
+        port: opts.port,
+        ...(opts.localAddress ? { localAddress: opts.localAddress } : {}),
+        noDelay: true,
+      }),
+      opts,
+    ),
 };
 
 /**
  * TCP with the socket options Node cannot set, through the native addon: TCP-MD5 (RFC 2385)
  * for the peer and an IP TTL (ebgpMultiHop). The key never appears in errors or logs.
  */
-export function nativeTcpTransport(native: { tcpSocket(family: 4 | 6, opts: { md5Peer?: string; md5Key?: string; ttl?: number }): number }, opts: { md5Key?: string; ttl?: number }): Transport {
+export function nativeTcpTransport(
+  native: { tcpSocket(family: 4 | 6, opts: { md5Peer?: string; md5Key?: string; ttl?: number }): number },
+  opts: { md5Key?: string; ttl?: number },
+): Transport {
   return {
     connect: (c) => {
       let fd: number;
       try {
-        fd = native.tcpSocket(c.host.includes(':') ? 6 : 4, { ...(opts.md5Key ? { md5Peer: c.host, md5Key: opts.md5Key } : {}), ...(opts.ttl ? { ttl: opts.ttl } : {}) });
+        fd = native.tcpSocket(c.host.includes(':') ? 6 : 4, {
+          ...(opts.md5Key ? { md5Peer: c.host, md5Key: opts.md5Key } : {}),
+          ...(opts.ttl ? { ttl: opts.ttl } : {}),
+        });
       } catch (err) {
-        return Promise.reject(new HeraldError('BgpConnect', `could not create the BGP socket: ${errorMessage(err)}`, { cause: err }));
+        return Promise.reject(
+          new HeraldError('BgpConnect', `could not create the BGP socket: ${errorMessage(err)}`, { cause: err }),
+        );
       }
       const socket = new Socket({ fd, readable: true, writable: true });
       const connected = whenConnected(socket, c);

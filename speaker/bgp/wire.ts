@@ -59,7 +59,8 @@ export function ipv4ToString(buf: Buffer, at: number): string {
 
 export function ipv4FromString(text: string): Buffer {
   const parts = text.split('.').map(Number);
-  if (parts.length !== 4 || parts.some((p) => !Number.isInteger(p) || p < 0 || p > 255)) throw new ParseError(text, `"${text}" is not a dotted-quad BGP identifier`);
+  if (parts.length !== 4 || parts.some((p) => !Number.isInteger(p) || p < 0 || p > 255))
+    throw new ParseError(text, `"${text}" is not a dotted-quad BGP identifier`);
   return Buffer.from(parts);
 }
 

@@ -27,7 +27,11 @@ export const PACE_TICK_MS = 10;
 
 /** A rate from the command line: frames a second, a number > 0 (a Usage error naming the flag otherwise). */
 export function checkAnnounceRate(rate: number, source = '--l2-announce-rate'): number {
-  if (!Number.isFinite(rate) || rate <= 0) throw new HeraldError('Usage', `${source}: gratuitous frames a second per interface must be a number > 0, got ${String(rate)}`);
+  if (!Number.isFinite(rate) || rate <= 0)
+    throw new HeraldError(
+      'Usage',
+      `${source}: gratuitous frames a second per interface must be a number > 0, got ${String(rate)}`,
+    );
   return rate;
 }
 
@@ -118,8 +122,10 @@ export class Announcer {
     this.intervalMs = opts.intervalMs ?? DEFAULT_ANNOUNCE_INTERVAL_MS;
     this.ratePerSecond = opts.ratePerSecond ?? DEFAULT_ANNOUNCE_RATE;
     this.burst = opts.burst ?? defaultBurst(this.ratePerSecond);
-    if (!Number.isInteger(this.repeats) || this.repeats < 0) throw new RangeError(`repeats must be a whole number >= 0, got ${this.repeats}`);
-    if (!Number.isFinite(this.intervalMs) || this.intervalMs <= 0) throw new RangeError(`intervalMs must be > 0, got ${this.intervalMs}`);
+    if (!Number.isInteger(this.repeats) || this.repeats < 0)
+      throw new RangeError(`repeats must be a whole number >= 0, got ${this.repeats}`);
+    if (!Number.isFinite(this.intervalMs) || this.intervalMs <= 0)
+      throw new RangeError(`intervalMs must be > 0, got ${this.intervalMs}`);
     if (!(this.ratePerSecond > 0)) throw new RangeError(`ratePerSecond must be > 0, got ${this.ratePerSecond}`);
     if (!(this.burst >= 1)) throw new RangeError(`burst must be >= 1, got ${this.burst}`);
   }
@@ -131,7 +137,14 @@ export class Announcer {
   private lane(ifname: string): Lane {
     let l = this.lanes.get(ifname);
     if (!l) {
-      l = { tokens: this.burst, at: this.opts.clock.monotonic(), firsts: new Fifo(), repeats: new Fifo(), firstFrames: 0, firstCount: 0 };
+      l = {
+        tokens: this.burst,
+        at: this.opts.clock.monotonic(),
+        firsts: new Fifo(),
+        repeats: new Fifo(),
+        firstFrames: 0,
+        firstCount: 0,
+      };
       this.lanes.set(ifname, l);
     }
     return l;
@@ -191,7 +204,8 @@ export class Announcer {
       if (!run) return Infinity;
       if (repeat && repeat.due > now) return Math.max(repeat.due, this.tokensAt(lane, run.frames, now));
       // 1e-9: a wake-up computed for exactly enough tokens must find them despite rounding.
-      if (Number.isFinite(this.ratePerSecond) && lane.tokens + 1e-9 < run.frames) return this.tokensAt(lane, run.frames, now);
+      if (Number.isFinite(this.ratePerSecond) && lane.tokens + 1e-9 < run.frames)
+        return this.tokensAt(lane, run.frames, now);
       if (first) {
         lane.firsts.shift();
         lane.firstFrames -= run.frames;
@@ -274,9 +288,13 @@ export class Announcer {
   backlog(ifname: string): { readonly firsts: number; readonly frames: number; readonly withinMs: number } {
     const lane = this.lanes.get(ifname);
     if (!lane || lane.firstCount === 0) return { firsts: 0, frames: 0, withinMs: 0 };
-    const tokens = Number.isFinite(this.ratePerSecond) ? Math.min(this.burst, lane.tokens + ((this.opts.clock.monotonic() - lane.at) * this.ratePerSecond) / 1000) : Infinity;
+    const tokens = Number.isFinite(this.ratePerSecond)
+      ? Math.min(this.burst, lane.tokens + ((this.opts.clock.monotonic() - lane.at) * this.ratePerSecond) / 1000)
+      : Infinity;
     // Each wait for tokens ends on a wake-up at most PACE_TICK_MS late (nothing is lost meanwhile: tokens accumulate).
-    const wait = Number.isFinite(this.ratePerSecond) ? Math.max(0, Math.ceil(((lane.firstFrames - tokens) * 1000) / this.ratePerSecond)) : 0;
+    const wait = Number.isFinite(this.ratePerSecond)
+      ? Math.max(0, Math.ceil(((lane.firstFrames - tokens) * 1000) / this.ratePerSecond))
+      : 0;
     const withinMs = wait > 0 ? wait + PACE_TICK_MS : 0;
     return { firsts: lane.firstCount, frames: lane.firstFrames, withinMs };
   }

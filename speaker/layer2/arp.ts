@@ -43,14 +43,22 @@ export type ArpParse =
 /** Parses the payload of an Ethernet frame of type 0x0806. Trailing padding is ignored. */
 export function parseArp(payload: Buffer): ArpParse {
   if (payload.length < ARP_PACKET_LENGTH) {
-    return { ok: false, reason: 'shortArp', detail: `${payload.length} bytes is shorter than an Ethernet/IPv4 ARP packet` };
+    return {
+      ok: false,
+      reason: 'shortArp',
+      detail: `${payload.length} bytes is shorter than an Ethernet/IPv4 ARP packet`,
+    };
   }
   const hrd = payload.readUInt16BE(OFF.hrd);
   const pro = payload.readUInt16BE(OFF.pro);
   const hln = payload[OFF.hln];
   const pln = payload[OFF.pln];
   if (hrd !== ARP_HTYPE_ETHERNET || pro !== ARP_PTYPE_IPV4 || hln !== ARP_HLEN_ETHERNET || pln !== ARP_PLEN_IPV4) {
-    return { ok: false, reason: 'notEthernetIPv4', detail: `ARP hrd ${hrd} pro 0x${pro.toString(16)} hln ${hln} pln ${pln} is not Ethernet/IPv4` };
+    return {
+      ok: false,
+      reason: 'notEthernetIPv4',
+      detail: `ARP hrd ${hrd} pro 0x${pro.toString(16)} hln ${hln} pln ${pln} is not Ethernet/IPv4`,
+    };
   }
   return {
     ok: true,
@@ -82,7 +90,8 @@ function ipv4Bytes(ip: IP): Buffer {
 
 /** A whole Ethernet frame carrying one ARP packet; the Ethernet source is the sender MAC. */
 export function buildArp(a: ArpBuild): Buffer {
-  if (a.senderMac.length !== MAC_LENGTH || a.targetMac.length !== MAC_LENGTH) throw new RangeError('ARP hardware addresses have 6 bytes');
+  if (a.senderMac.length !== MAC_LENGTH || a.targetMac.length !== MAC_LENGTH)
+    throw new RangeError('ARP hardware addresses have 6 bytes');
   const p = Buffer.alloc(ARP_PACKET_LENGTH);
   p.writeUInt16BE(ARP_HTYPE_ETHERNET, OFF.hrd);
   p.writeUInt16BE(ARP_PTYPE_IPV4, OFF.pro);
@@ -103,7 +112,14 @@ export function buildArp(a: ArpBuild): Buffer {
  * looks for.
  */
 export function arpReply(req: ArpPacket, mac: Uint8Array): Buffer {
-  return buildArp({ op: ARP_REPLY, ethDst: req.senderMac, senderMac: mac, senderIP: req.targetIP, targetMac: req.senderMac, targetIP: req.senderIP });
+  return buildArp({
+    op: ARP_REPLY,
+    ethDst: req.senderMac,
+    senderMac: mac,
+    senderIP: req.targetIP,
+    targetMac: req.senderMac,
+    targetIP: req.senderIP,
+  });
 }
 
 /**
@@ -111,7 +127,14 @@ export function arpReply(req: ArpPacket, mac: Uint8Array): Buffer {
  * target IP = the address, target hardware address zero.
  */
 export function gratuitousArpRequest(ip: IP, mac: Uint8Array): Buffer {
-  return buildArp({ op: ARP_REQUEST, ethDst: BROADCAST_MAC, senderMac: mac, senderIP: ip, targetMac: ZERO_MAC, targetIP: ip });
+  return buildArp({
+    op: ARP_REQUEST,
+    ethDst: BROADCAST_MAC,
+    senderMac: mac,
+    senderIP: ip,
+    targetMac: ZERO_MAC,
+    targetIP: ip,
+  });
 }
 
 /**
@@ -125,7 +148,14 @@ export function gratuitousArpReply(ip: IP, mac: Uint8Array): Buffer {
 
 /** An RFC 5227 §2.1.1 probe: sender IP 0.0.0.0, target hardware address zero, broadcast. */
 export function arpProbe(ip: IP, mac: Uint8Array): Buffer {
-  return buildArp({ op: ARP_REQUEST, ethDst: BROADCAST_MAC, senderMac: mac, senderIP: { family: 'IPv4', value: 0n }, targetMac: ZERO_MAC, targetIP: ip });
+  return buildArp({
+    op: ARP_REQUEST,
+    ethDst: BROADCAST_MAC,
+    senderMac: mac,
+    senderIP: { family: 'IPv4', value: 0n },
+    targetMac: ZERO_MAC,
+    targetIP: ip,
+  });
 }
 
 /** True for an announcement by the sender of its own address (sender IP = target IP, not 0.0.0.0). */

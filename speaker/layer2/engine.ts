@@ -13,7 +13,15 @@ import { cidrContains, cidrOf } from '../../src/net/cidr.js';
 import { formatIP, type IP } from '../../src/net/ip.js';
 import type { NativeAddon, PacketSocketHandle } from '../../native/index.js';
 import { Announcer, DEFAULT_ANNOUNCE_RATE } from './announcer.js';
-import { describePacket, gratuitousArpReply, gratuitousArpRequest, multicastMac, parseFrame, solicitedNode, unsolicitedAdvertisement } from './frames.js';
+import {
+  describePacket,
+  gratuitousArpReply,
+  gratuitousArpRequest,
+  multicastMac,
+  parseFrame,
+  solicitedNode,
+  unsolicitedAdvertisement,
+} from './frames.js';
 import { LinkSockets } from './link-sockets.js';
 import type { Iface, LinkChange, LinkSource } from './links.js';
 import { DEFAULT_EXCLUDED_INTERFACES, interfaceMatcher } from './interface-filter.js';
@@ -63,10 +71,17 @@ type Selectable = Pick<Iface, 'name' | 'addrs'>;
  * The interfaces to answer on: the advertisement's, else those whose subnet holds the IP,
  * else every one; never, unless the advertisement names it, an excluded one.
  */
-export function selectInterfaces(ip: IP, wanted: readonly string[], ifaces: readonly Selectable[], excluded: (name: string) => boolean = DEFAULT_EXCLUDED): string[] {
+export function selectInterfaces(
+  ip: IP,
+  wanted: readonly string[],
+  ifaces: readonly Selectable[],
+  excluded: (name: string) => boolean = DEFAULT_EXCLUDED,
+): string[] {
   if (wanted.length > 0) return ifaces.filter((i) => wanted.includes(i.name)).map((i) => i.name);
   const candidates = ifaces.filter((i) => !excluded(i.name));
-  const onSubnet = candidates.filter((i) => i.addrs.some((a) => a.ip.family === ip.family && cidrContains(cidrOf(a.ip, a.prefix), ip)));
+  const onSubnet = candidates.filter((i) =>
+    i.addrs.some((a) => a.ip.family === ip.family && cidrContains(cidrOf(a.ip, a.prefix), ip)),
+  );
   return (onSubnet.length > 0 ? onSubnet : candidates).map((i) => i.name);
 }
 
@@ -172,7 +187,11 @@ export class L2Engine {
         if (t?.downSince !== undefined && downFor >= this.graceMs) {
           this.times.set(c.name, { holdUntil: now + this.holdMs, upAt: now });
           this.wake(now + HOLD_CHECK_MS);
-          this.opts.logger.info('link up after a long outage; taking no new IP until membership agrees again', { ...log, downForMs: Math.round(downFor), holdMs: this.holdMs });
+          this.opts.logger.info('link up after a long outage; taking no new IP until membership agrees again', {
+            ...log,
+            downForMs: Math.round(downFor),
+            holdMs: this.holdMs,
+          });
         } else {
           // What it owned is announced again at once; nothing new is taken until membership
           // agrees again (this node's own view may have lost members while its link was down).
@@ -202,9 +221,18 @@ export class L2Engine {
         this.timer = undefined;
         this.timerAt = Infinity;
         const now = this.opts.clock.monotonic();
-        for (const [name, t] of this.times) if (t.holdUntil !== undefined && (t.holdUntil <= now || this.agreedSince(t.upAt))) this.times.delete(name);
+        for (const [name, t] of this.times)
+          if (t.holdUntil !== undefined && (t.holdUntil <= now || this.agreedSince(t.upAt))) this.times.delete(name);
         // The next hold check or grace end still ahead.
-        const ahead = [...this.times.values()].map((t) => (t.holdUntil !== undefined ? Math.min(t.holdUntil, now + HOLD_CHECK_MS) : t.downSince !== undefined ? t.downSince + this.graceMs : Infinity)).filter((at) => at > now);
+        const ahead = [...this.times.values()]
+          .map((t) =>
+            t.holdUntil !== undefined
+              ? Math.min(t.holdUntil, now + HOLD_CHECK_MS)
+              : t.downSince !== undefined
+                ? t.downSince + this.graceMs
+                : Infinity,
+          )
+          .filter((at) => at > now);
         if (ahead.length > 0) this.wake(Math.min(...ahead));
         this.opts.onChange?.();
       },
@@ -254,7 +282,10 @@ export class L2Engine {
       if (selected.length === 0) {
         failed.set(ipText, {
           reason: 'noInterface',
-          message: wanted.length > 0 ? `none of the interfaces ${wanted.join(', ')} exists` : `no interface to answer on: every interface is excluded (${ifaces.map((i) => i.name).join(', ') || 'none'}; see --l2-exclude-interfaces)`,
+          message:
+            wanted.length > 0
+              ? `none of the interfaces ${wanted.join(', ')} exists`
+              : `no interface to answer on: every interface is excluded (${ifaces.map((i) => i.name).join(', ') || 'none'}; see --l2-exclude-interfaces)`,
         });
         continue;
       }
@@ -267,8 +298,19 @@ export class L2Engine {
       }
       if (keep.size === 0) {
         const down = states.filter(([, st]) => st === 'down' || st === 'flapping').map(([n]) => n);
-        if (down.length === states.length) deferred.set(ipText, { reason: 'linkDown', message: `${down.join(', ')} ${down.length === 1 ? 'is' : 'are'} down` });
-        else deferred.set(ipText, { reason: 'rejoining', message: `${states.filter(([, st]) => st === 'rejoining').map(([n]) => n).join(', ')} came back after an outage; waiting for membership to agree before taking it` });
+        if (down.length === states.length)
+          deferred.set(ipText, {
+            reason: 'linkDown',
+            message: `${down.join(', ')} ${down.length === 1 ? 'is' : 'are'} down`,
+          });
+        else
+          deferred.set(ipText, {
+            reason: 'rejoining',
+            message: `${states
+              .filter(([, st]) => st === 'rejoining')
+              .map(([n]) => n)
+              .join(', ')} came back after an outage; waiting for membership to agree before taking it`,
+          });
         continue;
       }
       next.set(ipText, keep);
@@ -276,7 +318,8 @@ export class L2Engine {
     const taken: string[] = [];
     const released: string[] = [];
     for (const [ipText, set] of this.owned) {
-      for (const ifname of set) if (!next.get(ipText)?.has(ifname)) this.announcer.stop(this.ownedIPs.get(ipText)!, ifname);
+      for (const ifname of set)
+        if (!next.get(ipText)?.has(ifname)) this.announcer.stop(this.ownedIPs.get(ipText)!, ifname);
       if (!next.has(ipText)) released.push(ipText);
     }
     const previous = this.owned;
@@ -307,7 +350,11 @@ export class L2Engine {
         opened++;
         if (ip.family === 'IPv6') this.sockets.addMembership(ifname, multicastMac(solicitedNode(ip)));
       }
-      if (opened === 0) failed.set(ipText, { reason: 'openFailed', message: `could not open ${[...set].join(', ')} (retrying; see the speaker log)` });
+      if (opened === 0)
+        failed.set(ipText, {
+          reason: 'openFailed',
+          message: `could not open ${[...set].join(', ')} (retrying; see the speaker log)`,
+        });
       const before = previous.get(ipText);
       if (!before) taken.push(ipText);
       // Announce on every interface newly carrying it: as soon as its pace allows, then repeated.
@@ -319,7 +366,15 @@ export class L2Engine {
     }
     for (const ifname of paced) {
       const b = this.announcer.backlog(ifname);
-      if (b.withinMs > 0) this.opts.logger.info('gratuitous announcements paced', { event: 'announcePaced', interface: ifname, queued: b.firsts, frames: b.frames, framesPerSecond: this.announcer.ratePerSecond, allFirstWithinMs: b.withinMs });
+      if (b.withinMs > 0)
+        this.opts.logger.info('gratuitous announcements paced', {
+          event: 'announcePaced',
+          interface: ifname,
+          queued: b.firsts,
+          frames: b.frames,
+          framesPerSecond: this.announcer.ratePerSecond,
+          allFirstWithinMs: b.withinMs,
+        });
     }
     return { taken, released, failed, deferred };
   }
@@ -344,7 +399,12 @@ export class L2Engine {
       sock.send(r.frame);
       this.counters.answers++;
     } catch (err) {
-      this.opts.logger.warn('send failed', { event: 'sendFailed', interface: ifname, request: describePacket(parsed.packet), error: errorMessage(err) });
+      this.opts.logger.warn('send failed', {
+        event: 'sendFailed',
+        interface: ifname,
+        request: describePacket(parsed.packet),
+        error: errorMessage(err),
+      });
     }
   }
 
@@ -370,7 +430,12 @@ export class L2Engine {
       }
       this.counters.gratuitous++;
     } catch (err) {
-      this.opts.logger.warn('gratuitous announcement failed', { event: 'gratuitousFailed', ip: formatIP(ip), interface: ifname, error: errorMessage(err) });
+      this.opts.logger.warn('gratuitous announcement failed', {
+        event: 'gratuitousFailed',
+        ip: formatIP(ip),
+        interface: ifname,
+        error: errorMessage(err),
+      });
     }
     return sent;
   }

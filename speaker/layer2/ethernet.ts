@@ -55,13 +55,20 @@ export function parseEthernet(frame: Buffer): EthernetParse {
   let type = frame.readUInt16BE(typeAt);
   const vlans: number[] = [];
   while (isVlanTpid(type)) {
-    if (vlans.length === MAX_VLAN_TAGS) return { ok: false, reason: 'tooManyVlanTags', detail: `more than ${MAX_VLAN_TAGS} VLAN tags` };
-    if (frame.length < typeAt + 2 + VLAN_TAG_LENGTH) return { ok: false, reason: 'truncatedVlanTag', detail: 'frame ends inside a VLAN tag' };
+    if (vlans.length === MAX_VLAN_TAGS)
+      return { ok: false, reason: 'tooManyVlanTags', detail: `more than ${MAX_VLAN_TAGS} VLAN tags` };
+    if (frame.length < typeAt + 2 + VLAN_TAG_LENGTH)
+      return { ok: false, reason: 'truncatedVlanTag', detail: 'frame ends inside a VLAN tag' };
     vlans.push(frame.readUInt16BE(typeAt + 2) & 0x0fff);
     typeAt += VLAN_TAG_LENGTH;
     type = frame.readUInt16BE(typeAt);
   }
-  if (type < MIN_ETHERTYPE) return { ok: false, reason: 'notEthernetII', detail: `0x${type.toString(16)} is an 802.3 length, not an EtherType` };
+  if (type < MIN_ETHERTYPE)
+    return {
+      ok: false,
+      reason: 'notEthernetII',
+      detail: `0x${type.toString(16)} is an 802.3 length, not an EtherType`,
+    };
   return {
     ok: true,
     frame: {
@@ -83,7 +90,8 @@ export interface EthernetBuild {
 
 /** An untagged Ethernet II frame. Short frames are padded by the NIC, not here. */
 export function buildEthernet(f: EthernetBuild): Buffer {
-  if (f.dst.length !== MAC_LENGTH || f.src.length !== MAC_LENGTH) throw new RangeError('Ethernet addresses have 6 bytes');
+  if (f.dst.length !== MAC_LENGTH || f.src.length !== MAC_LENGTH)
+    throw new RangeError('Ethernet addresses have 6 bytes');
   const out = Buffer.alloc(ETHERNET_HEADER_LENGTH + f.payload.length);
   out.set(f.dst, 0);
   out.set(f.src, MAC_LENGTH);

@@ -29,7 +29,11 @@ export function parseFrame(frame: Buffer): ParsedFrame {
     case ETHERTYPE_IPV6:
       return parseNeighborSolicitation(eth.frame.payload, eth.frame.src);
     default:
-      return { ok: false, reason: 'unsupportedEthertype', detail: `ethertype 0x${eth.frame.ethertype.toString(16).padStart(4, '0')}` };
+      return {
+        ok: false,
+        reason: 'unsupportedEthertype',
+        detail: `ethertype 0x${eth.frame.ethertype.toString(16).padStart(4, '0')}`,
+      };
   }
 }
 

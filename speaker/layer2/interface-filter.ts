@@ -46,9 +46,13 @@ export function parseInterfaceExclusions(text: string, source = '--l2-exclude-in
       continue;
     }
     if (!/^[A-Za-z0-9_.@:*?-]+$/.test(p)) {
-      throw new HeraldError('Usage', `${source}: "${p}" is not an interface name glob (letters, digits, . _ - @ : and the wildcards * and ?)`);
+      throw new HeraldError(
+        'Usage',
+        `${source}: "${p}" is not an interface name glob (letters, digits, . _ - @ : and the wildcards * and ?)`,
+      );
     }
-    if (p.replace(/\*/g, '').length > 15) throw new HeraldError('Usage', `${source}: "${p}" can match no interface (names are at most 15 characters)`);
+    if (p.replace(/\*/g, '').length > 15)
+      throw new HeraldError('Usage', `${source}: "${p}" can match no interface (names are at most 15 characters)`);
     out.push(p);
   }
   return [...new Set(out)];

@@ -86,7 +86,13 @@ export class LinkSockets {
     } catch (err) {
       const attempt = (this.failing.get(name)?.attempt ?? -1) + 1;
       const delay = backoffDelay(attempt, REOPEN_BACKOFF, this.opts.random ?? Math.random);
-      this.opts.logger.error('cannot open the interface, will retry', { event: 'interfaceOpenFailed', interface: name, ifindex: index, retryInMs: delay, error: errorMessage(err) });
+      this.opts.logger.error('cannot open the interface, will retry', {
+        event: 'interfaceOpenFailed',
+        interface: name,
+        ifindex: index,
+        retryInMs: delay,
+        error: errorMessage(err),
+      });
       const timer = this.opts.clock.setTimeout(() => {
         const f = this.failing.get(name);
         if (!f || this.closed) return;
@@ -110,7 +116,12 @@ export class LinkSockets {
       s.sock.addMembership(Buffer.from(groupHex, 'hex'));
       s.groups.add(groupHex);
     } catch (err) {
-      this.opts.logger.warn('cannot join a multicast group', { event: 'multicastJoinFailed', interface: s.name, group: groupHex, error: errorMessage(err) });
+      this.opts.logger.warn('cannot join a multicast group', {
+        event: 'multicastJoinFailed',
+        interface: s.name,
+        group: groupHex,
+        error: errorMessage(err),
+      });
     }
   }
 
@@ -136,7 +147,11 @@ export class LinkSockets {
       s.sock.setArpTargets(t.list);
       t.applied = `${s.index}|${t.key}`;
     } catch (err) {
-      this.opts.logger.warn('cannot narrow the kernel filter; every ARP request reaches the speaker', { event: 'filterFailed', interface: name, error: errorMessage(err) });
+      this.opts.logger.warn('cannot narrow the kernel filter; every ARP request reaches the speaker', {
+        event: 'filterFailed',
+        interface: name,
+        error: errorMessage(err),
+      });
     }
   }
 
@@ -148,7 +163,11 @@ export class LinkSockets {
 
   private onSocketError(name: string, message: string): void {
     this.counters.socketErrors++;
-    this.opts.logger.info('socket reported an error; reading goes on', { event: 'socketError', interface: name, error: message });
+    this.opts.logger.info('socket reported an error; reading goes on', {
+      event: 'socketError',
+      interface: name,
+      error: message,
+    });
   }
 
   /** Closes the socket on `name` (the interface went away). */
@@ -163,12 +182,18 @@ export class LinkSockets {
     const t = this.arpTargets.get(name);
     if (t) delete t.applied;
     s.sock.close();
-    this.opts.logger.info('closed the socket', { event: 'socketClosed', interface: name, ifindex: s.index, reason: why });
+    this.opts.logger.info('closed the socket', {
+      event: 'socketClosed',
+      interface: name,
+      ifindex: s.index,
+      reason: why,
+    });
   }
 
   /** Closes sockets on interfaces not in `keep`. */
   retain(keep: ReadonlySet<string>): void {
-    for (const name of [...this.open.keys(), ...this.failing.keys()]) if (!keep.has(name)) this.drop(name, 'no longer selected');
+    for (const name of [...this.open.keys(), ...this.failing.keys()])
+      if (!keep.has(name)) this.drop(name, 'no longer selected');
   }
 
   /**
@@ -183,7 +208,11 @@ export class LinkSockets {
       this.counters.kernelDrops += st.drops - (prev?.drops ?? 0);
       if (!prev || st.queued === 0 || prev.queued === 0 || st.received !== prev.received) continue;
       this.counters.stalls++;
-      this.opts.logger.warn('socket stopped delivering frames; reopening it', { event: 'socketStalled', interface: name, queuedBytes: st.queued });
+      this.opts.logger.warn('socket stopped delivering frames; reopening it', {
+        event: 'socketStalled',
+        interface: name,
+        queuedBytes: st.queued,
+      });
       const groups = new Set(s.groups);
       this.drop(name, 'stalled');
       const iface = this.opts.interfaces().find((i) => i.name === name);

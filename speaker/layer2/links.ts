@@ -86,7 +86,8 @@ export class LinkTable {
     if (!before) return [];
     const changes: LinkChange[] = [];
     for (const [index, r] of this.rows) {
-      if (r.name !== 'lo' && before.has(index) && before.get(index) !== [...r.addrs.keys()].sort().join(',')) changes.push({ kind: 'addresses', name: r.name, index });
+      if (r.name !== 'lo' && before.has(index) && before.get(index) !== [...r.addrs.keys()].sort().join(','))
+        changes.push({ kind: 'addresses', name: r.name, index });
     }
     return changes;
   }
@@ -100,7 +101,14 @@ export class LinkTable {
         this.rows.delete(m.index);
         return m.name === 'lo' ? [] : [{ kind: 'removed', name: old.name, index: m.index }];
       }
-      const row: Row = { index: m.index, name: m.name, flags: m.flags, mtu: m.mtu ?? old?.mtu ?? 0, mac: m.mac ?? old?.mac ?? Buffer.alloc(6), addrs: old?.addrs ?? new Map() };
+      const row: Row = {
+        index: m.index,
+        name: m.name,
+        flags: m.flags,
+        mtu: m.mtu ?? old?.mtu ?? 0,
+        mac: m.mac ?? old?.mac ?? Buffer.alloc(6),
+        addrs: old?.addrs ?? new Map(),
+      };
       const changes: LinkChange[] = [];
       // The same name under another ifindex: the interface was deleted and created again.
       for (const [index, other] of this.rows) {
@@ -115,8 +123,13 @@ export class LinkTable {
         if (changes.length === 0) changes.push({ kind: 'added', name: m.name, index: m.index });
         return changes;
       }
-      if (old.name !== m.name) changes.push({ kind: 'removed', name: old.name, index: m.index }, { kind: 'added', name: m.name, index: m.index });
-      if (isUp(old.flags) !== isUp(m.flags)) changes.push({ kind: isUp(m.flags) ? 'up' : 'down', name: m.name, index: m.index });
+      if (old.name !== m.name)
+        changes.push(
+          { kind: 'removed', name: old.name, index: m.index },
+          { kind: 'added', name: m.name, index: m.index },
+        );
+      if (isUp(old.flags) !== isUp(m.flags))
+        changes.push({ kind: isUp(m.flags) ? 'up' : 'down', name: m.name, index: m.index });
       if (old.mtu !== row.mtu) changes.push({ kind: 'mtu', name: m.name, index: m.index });
       return changes;
     }
@@ -137,7 +150,14 @@ export class LinkTable {
   interfaces(): Iface[] {
     return [...this.rows.values()]
       .filter((r) => r.name !== 'lo')
-      .map((r) => ({ name: r.name, index: r.index, mac: r.mac, up: isUp(r.flags), mtu: r.mtu, addrs: [...r.addrs.values()] }));
+      .map((r) => ({
+        name: r.name,
+        index: r.index,
+        mac: r.mac,
+        up: isUp(r.flags),
+        mtu: r.mtu,
+        addrs: [...r.addrs.values()],
+      }));
   }
 }
 
@@ -194,7 +214,10 @@ export class NetlinkLinks implements LinkSource {
     try {
       this.sock.send(dumpRequest(what, this.seq++, this.order));
     } catch (err) {
-      this.opts.logger.error('cannot ask the kernel for the links', { event: 'linkDumpFailed', error: errorMessage(err) });
+      this.opts.logger.error('cannot ask the kernel for the links', {
+        event: 'linkDumpFailed',
+        error: errorMessage(err),
+      });
       this.dumping = undefined;
     }
   }
@@ -202,7 +225,10 @@ export class NetlinkLinks implements LinkSource {
   private onError(message: string): void {
     // ENOBUFS: notifications were lost; the table may be wrong until it is read again.
     this.counters.overruns++;
-    this.opts.logger.warn('link notifications lost, reading every link again', { event: 'linkNotificationsLost', error: message });
+    this.opts.logger.warn('link notifications lost, reading every link again', {
+      event: 'linkNotificationsLost',
+      error: message,
+    });
     if (this.dumping) this.redump = true;
     else this.dump('links');
   }
@@ -217,7 +243,8 @@ export class NetlinkLinks implements LinkSource {
     for (const m of parsed.messages) {
       this.counters.messages++;
       if (m.type === 'done' || m.type === 'error') {
-        if (m.type === 'error' && m.errno !== 0) this.opts.logger.warn('the kernel refused a link dump', { event: 'linkDumpFailed', errno: m.errno });
+        if (m.type === 'error' && m.errno !== 0)
+          this.opts.logger.warn('the kernel refused a link dump', { event: 'linkDumpFailed', errno: m.errno });
         if (this.dumping === 'links') {
           changes.push(...this.table.endDump());
           this.dump('addresses');

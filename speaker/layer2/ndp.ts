@@ -130,24 +130,31 @@ export function icmpv6Checksum(src: IP, dst: IP, icmp: Uint8Array): number {
  * applies RFC 4861 §7.1.1. Padding after the IPv6 payload is ignored.
  */
 export function parseNeighborSolicitation(payload: Buffer, ethSrc: Uint8Array): NdpParse {
-  if (payload.length < IPV6_HEADER_LENGTH) return drop('shortIPv6', `${payload.length} bytes is shorter than an IPv6 header`);
+  if (payload.length < IPV6_HEADER_LENGTH)
+    return drop('shortIPv6', `${payload.length} bytes is shorter than an IPv6 header`);
   const version = payload[0]! >> 4;
   if (version !== IPV6_VERSION) return drop('notIPv6', `IP version ${version}`);
   const nextHeader = payload[6]!;
   if (nextHeader !== NEXT_HEADER_ICMPV6) return drop('notICMPv6', `next header ${nextHeader}`);
   const payloadLength = payload.readUInt16BE(4);
   if (IPV6_HEADER_LENGTH + payloadLength > payload.length) {
-    return drop('badPayloadLength', `payload length ${payloadLength} overruns the ${payload.length - IPV6_HEADER_LENGTH} bytes present`);
+    return drop(
+      'badPayloadLength',
+      `payload length ${payloadLength} overruns the ${payload.length - IPV6_HEADER_LENGTH} bytes present`,
+    );
   }
   const icmp = payload.subarray(IPV6_HEADER_LENGTH, IPV6_HEADER_LENGTH + payloadLength);
-  if (icmp.length === 0 || icmp[0] !== ICMPV6_NEIGHBOR_SOLICITATION) return drop('notNeighborSolicitation', `ICMPv6 type ${icmp[0] ?? 'none'}`);
-  if (icmp.length < NDP_FIXED_LENGTH) return drop('shortNeighborSolicitation', `ICMPv6 length ${icmp.length} is under ${NDP_FIXED_LENGTH}`);
+  if (icmp.length === 0 || icmp[0] !== ICMPV6_NEIGHBOR_SOLICITATION)
+    return drop('notNeighborSolicitation', `ICMPv6 type ${icmp[0] ?? 'none'}`);
+  if (icmp.length < NDP_FIXED_LENGTH)
+    return drop('shortNeighborSolicitation', `ICMPv6 length ${icmp.length} is under ${NDP_FIXED_LENGTH}`);
   const hopLimit = payload[7]!;
   if (hopLimit !== NDP_HOP_LIMIT) return drop('badHopLimit', `hop limit ${hopLimit} is not ${NDP_HOP_LIMIT}`);
   if (icmp[1] !== 0) return drop('badCode', `ICMPv6 code ${icmp[1]} is not 0`);
   const srcIP = ipFromBytes(payload.subarray(8, 24));
   const dstIP = ipFromBytes(payload.subarray(24, 40));
-  if (icmpv6Checksum(srcIP, dstIP, icmp) !== 0) return drop('badChecksum', `bad ICMPv6 checksum 0x${icmp.readUInt16BE(2).toString(16)}`);
+  if (icmpv6Checksum(srcIP, dstIP, icmp) !== 0)
+    return drop('badChecksum', `bad ICMPv6 checksum 0x${icmp.readUInt16BE(2).toString(16)}`);
   if (isMulticastIPv6(srcIP)) return drop('multicastSource', 'the source is a multicast address (RFC 4291 §2.7)');
   const target = ipFromBytes(icmp.subarray(8, NDP_FIXED_LENGTH));
   if (isMulticastIPv6(target)) return drop('multicastTarget', 'the target is a multicast address');
@@ -159,16 +166,27 @@ export function parseNeighborSolicitation(payload: Buffer, ethSrc: Uint8Array): 
     const length = icmp[at + 1]! * OPTION_UNIT;
     if (length === 0) return drop('badOption', `option ${type} has length 0`);
     if (at + length > icmp.length) return drop('badOption', `option ${type} overruns the message`);
-    if (type === NDP_OPT_SOURCE_LINK_ADDRESS) sourceLinkAddress = Buffer.from(icmp.subarray(at + 2, at + 2 + MAC_LENGTH));
+    if (type === NDP_OPT_SOURCE_LINK_ADDRESS)
+      sourceLinkAddress = Buffer.from(icmp.subarray(at + 2, at + 2 + MAC_LENGTH));
     at += length;
   }
   if (srcIP.value === 0n) {
-    if (!isSolicitedNode(dstIP)) return drop('dadNotToSolicitedNode', 'a solicitation from :: must go to a solicited-node group');
-    if (sourceLinkAddress) return drop('dadWithSourceLinkAddress', 'a solicitation from :: must not carry a source link-layer option');
+    if (!isSolicitedNode(dstIP))
+      return drop('dadNotToSolicitedNode', 'a solicitation from :: must go to a solicited-node group');
+    if (sourceLinkAddress)
+      return drop('dadWithSourceLinkAddress', 'a solicitation from :: must not carry a source link-layer option');
   }
   return {
     ok: true,
-    packet: { kind: 'ns', srcMac: Buffer.from(ethSrc), srcIP, dstIP, target, hopLimit, ...(sourceLinkAddress ? { sourceLinkAddress } : {}) },
+    packet: {
+      kind: 'ns',
+      srcMac: Buffer.from(ethSrc),
+      srcIP,
+      dstIP,
+      target,
+      hopLimit,
+      ...(sourceLinkAddress ? { sourceLinkAddress } : {}),
+    },
   };
 }
 
@@ -191,11 +209,15 @@ export interface AdvertisementBuild {
  * itself, an address of the sending interface as §7.2.4 asks (ndisc6 also insists on it).
  */
 export function neighborAdvertisement(a: AdvertisementBuild): Buffer {
-  if (a.target.family !== 'IPv6' || a.dstIP.family !== 'IPv6') throw new RangeError('Neighbor Advertisements carry IPv6 addresses');
+  if (a.target.family !== 'IPv6' || a.dstIP.family !== 'IPv6')
+    throw new RangeError('Neighbor Advertisements carry IPv6 addresses');
   if (a.mac.length !== MAC_LENGTH) throw new RangeError('a MAC has 6 bytes');
   const icmp = Buffer.alloc(NDP_FIXED_LENGTH + OPTION_UNIT);
   icmp[0] = ICMPV6_NEIGHBOR_ADVERTISEMENT;
-  icmp[4] = (a.router ? NA_FLAG_ROUTER : 0) | (a.solicited ? NA_FLAG_SOLICITED : 0) | (a.override === false ? 0 : NA_FLAG_OVERRIDE);
+  icmp[4] =
+    (a.router ? NA_FLAG_ROUTER : 0) |
+    (a.solicited ? NA_FLAG_SOLICITED : 0) |
+    (a.override === false ? 0 : NA_FLAG_OVERRIDE);
   icmp.set(ipToBytes(a.target), 8);
   icmp[NDP_FIXED_LENGTH] = NDP_OPT_TARGET_LINK_ADDRESS;
   icmp[NDP_FIXED_LENGTH + 1] = 1;

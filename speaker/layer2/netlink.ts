@@ -62,7 +62,8 @@ export type NetlinkMessage =
   | { readonly type: 'error'; readonly seq: number; readonly errno: number }
   | { readonly type: 'other'; readonly nlType: number };
 
-export type ParseResult = { ok: true; messages: NetlinkMessage[] } | { ok: false; reason: string; messages: NetlinkMessage[] };
+export type ParseResult =
+  { ok: true; messages: NetlinkMessage[] } | { ok: false; reason: string; messages: NetlinkMessage[] };
 
 const align4 = (n: number): number => (n + 3) & ~3;
 
@@ -118,7 +119,13 @@ function parseLink(b: Buffer, body: number, end: number, type: number, order: By
   };
 }
 
-function parseAddress(b: Buffer, body: number, end: number, type: number, order: ByteOrder): AddressMessage | string | undefined {
+function parseAddress(
+  b: Buffer,
+  body: number,
+  end: number,
+  type: number,
+  order: ByteOrder,
+): AddressMessage | string | undefined {
   if (end - body < 8) return 'ifaddrmsg too short';
   const family = b.readUInt8(body);
   const prefix = b.readUInt8(body + 1);
@@ -141,7 +148,12 @@ export function parseNetlink(datagram: Buffer, order: ByteOrder): ParseResult {
     const len = u32(datagram, at, order);
     const type = u16(datagram, at + 4, order);
     const seq = u32(datagram, at + 8, order);
-    if (len < NLMSG_HDRLEN || at + len > datagram.length) return { ok: false, reason: `message length ${len} at offset ${at} overruns the datagram (${datagram.length} bytes)`, messages };
+    if (len < NLMSG_HDRLEN || at + len > datagram.length)
+      return {
+        ok: false,
+        reason: `message length ${len} at offset ${at} overruns the datagram (${datagram.length} bytes)`,
+        messages,
+      };
     const body = at + NLMSG_HDRLEN;
     const end = at + len;
     if (type === RTM_NEWLINK || type === RTM_DELLINK) {
@@ -153,7 +165,8 @@ export function parseNetlink(datagram: Buffer, order: ByteOrder): ParseResult {
       if (typeof m === 'string') return { ok: false, reason: m, messages };
       if (m) messages.push(m);
     } else if (type === NLMSG_DONE) messages.push({ type: 'done', seq });
-    else if (type === NLMSG_ERROR) messages.push({ type: 'error', seq, errno: end - body >= 4 ? -i32(datagram, body, order) : 0 });
+    else if (type === NLMSG_ERROR)
+      messages.push({ type: 'error', seq, errno: end - body >= 4 ? -i32(datagram, body, order) : 0 });
     else messages.push({ type: 'other', nlType: type });
     at += align4(len);
   }

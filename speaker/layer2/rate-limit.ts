@@ -25,7 +25,8 @@ export class ReplyLimiter {
   private readonly buckets = new Map<string, Bucket>();
 
   constructor(private readonly opts: RateLimitOptions = DEFAULT_REPLY_LIMIT) {
-    if (!(opts.perSecond > 0) || !(opts.burst >= 1) || !(opts.maxSources >= 1)) throw new RangeError('reply limit: perSecond > 0, burst >= 1 and maxSources >= 1');
+    if (!(opts.perSecond > 0) || !(opts.burst >= 1) || !(opts.maxSources >= 1))
+      throw new RangeError('reply limit: perSecond > 0, burst >= 1 and maxSources >= 1');
   }
 
   /** Whether a reply to `source` may go out at `nowMs` (and takes a token if so). */

@@ -106,11 +106,18 @@ function decideArp(p: ArpPacket, q: Inquiry): Answer {
 
 function decideNs(p: NeighborSolicitation, q: Inquiry): Answer {
   if (p.srcMac.equals(q.mac)) return { answer: false, reason: 'ownFrame' };
-  if (isGroupMac(p.srcMac) || (p.sourceLinkAddress !== undefined && isGroupMac(p.sourceLinkAddress))) return { answer: false, reason: 'multicastSender' };
+  if (isGroupMac(p.srcMac) || (p.sourceLinkAddress !== undefined && isGroupMac(p.sourceLinkAddress)))
+    return { answer: false, reason: 'multicastSender' };
   const no = ownedHere(p.target, q);
   if (no) return { answer: false, reason: no };
   if (p.srcIP.value === 0n) {
-    const frame = neighborAdvertisement({ target: p.target, mac: q.mac, dstIP: ALL_NODES, dstMac: ALL_NODES_MAC, solicited: false });
+    const frame = neighborAdvertisement({
+      target: p.target,
+      mac: q.mac,
+      dstIP: ALL_NODES,
+      dstMac: ALL_NODES_MAC,
+      solicited: false,
+    });
     return { answer: true, kind: 'dadProbe', frame, ip: p.target };
   }
   // §7.2.4: to the source link-layer address when given; the frame's source otherwise.

@@ -13,7 +13,14 @@ import { SPEAKER_LEASE_PREFIX } from '../../src/api/names.js';
 import type { Clock, TimerHandle } from '../../src/core/clock.js';
 import { errorMessage } from '../../src/core/errors.js';
 import type { Logger } from '../../src/core/logger.js';
-import { Informer, isAlreadyExists, isNotFound, LEASES, type KubeClient, type KubeObject } from '../../src/k8s/index.js';
+import {
+  Informer,
+  isAlreadyExists,
+  isNotFound,
+  LEASES,
+  type KubeClient,
+  type KubeObject,
+} from '../../src/k8s/index.js';
 
 const LABEL = 'app.kubernetes.io/component';
 
@@ -45,7 +52,14 @@ export class LeaseMembership {
     this.expireMs = opts.expireMs ?? 3000;
     this.renewMs = opts.renewMs ?? 1000;
     this.durationMs = this.expireMs;
-    this.informer = new Informer({ client: opts.client, type: LEASES, namespace: opts.namespace, labelSelector: `${LABEL}=speaker`, clock: opts.clock, logger: opts.logger });
+    this.informer = new Informer({
+      client: opts.client,
+      type: LEASES,
+      namespace: opts.namespace,
+      labelSelector: `${LABEL}=speaker`,
+      clock: opts.clock,
+      logger: opts.logger,
+    });
     const observe = (o: KubeObject): void => {
       const node = o.metadata.name.slice(SPEAKER_LEASE_PREFIX.length);
       const spec = (o['spec'] as { renewTime?: string; leaseDurationSeconds?: number } | undefined) ?? {};
@@ -75,7 +89,9 @@ export class LeaseMembership {
   /** Live speakers (this node always included while running). */
   alive(): Set<string> {
     const now = this.opts.clock.monotonic();
-    const out = new Set<string>([...this.seen].filter(([, s]) => now - s.at <= Math.max(this.expireMs, s.durationMs)).map(([n]) => n));
+    const out = new Set<string>(
+      [...this.seen].filter(([, s]) => now - s.at <= Math.max(this.expireMs, s.durationMs)).map(([n]) => n),
+    );
     if (!this.stopped) out.add(this.opts.node);
     return out;
   }
@@ -102,7 +118,10 @@ export class LeaseMembership {
     if (this.renewMs === renewMs && this.durationMs === durationMs) return;
     this.renewMs = renewMs;
     this.durationMs = durationMs;
-    this.opts.logger.info('renewing the speaker lease less often (the failure detector runs over UDP)', { renewSeconds: renewMs / 1000, durationSeconds: durationMs / 1000 });
+    this.opts.logger.info('renewing the speaker lease less often (the failure detector runs over UDP)', {
+      renewSeconds: renewMs / 1000,
+      durationSeconds: durationMs / 1000,
+    });
   }
 
   /** One write per renewal: the informer's cache says whether our Lease exists. */
@@ -110,9 +129,17 @@ export class LeaseMembership {
     if (this.stopped) return;
     const name = `${SPEAKER_LEASE_PREFIX}${this.opts.node}`;
     const now = new Date(this.opts.clock.now()).toISOString().replace('Z', '000Z');
-    const spec = { holderIdentity: this.opts.node, leaseDurationSeconds: Math.ceil(this.durationMs / 1000), renewTime: now };
+    const spec = {
+      holderIdentity: this.opts.node,
+      leaseDurationSeconds: Math.ceil(this.durationMs / 1000),
+      renewTime: now,
+    };
     const patch = (): Promise<unknown> => this.opts.client.patch(LEASES, this.opts.namespace, name, { spec });
-    const create = (): Promise<unknown> => this.opts.client.create(LEASES, { metadata: { name, namespace: this.opts.namespace, labels: { [LABEL]: 'speaker' } }, spec });
+    const create = (): Promise<unknown> =>
+      this.opts.client.create(LEASES, {
+        metadata: { name, namespace: this.opts.namespace, labels: { [LABEL]: 'speaker' } },
+        spec,
+      });
     try {
       if (this.informer.hasSynced() && this.informer.get(`${this.opts.namespace}/${name}`)) {
         await patch().catch((err: unknown) => (isNotFound(err) ? create() : Promise.reject(err)));
@@ -120,7 +147,10 @@ export class LeaseMembership {
         await create().catch((err: unknown) => (isAlreadyExists(err) ? patch() : Promise.reject(err)));
       }
     } catch (err) {
-      this.opts.logger.warn('could not renew the speaker lease', { event: 'leaseRenewFailed', error: errorMessage(err) });
+      this.opts.logger.warn('could not renew the speaker lease', {
+        event: 'leaseRenewFailed',
+        error: errorMessage(err),
+      });
     }
     this.renewTimer = this.opts.clock.setTimeout(() => void this.renew(), this.renewMs);
   }
@@ -134,7 +164,11 @@ export class LeaseMembership {
     try {
       await this.opts.client.delete(LEASES, this.opts.namespace, `${SPEAKER_LEASE_PREFIX}${this.opts.node}`);
     } catch (err) {
-      if (!isNotFound(err)) this.opts.logger.warn('could not delete the speaker lease', { event: 'leaseDeleteFailed', error: errorMessage(err) });
+      if (!isNotFound(err))
+        this.opts.logger.warn('could not delete the speaker lease', {
+          event: 'leaseDeleteFailed',
+          error: errorMessage(err),
+        });
     }
   }
 }

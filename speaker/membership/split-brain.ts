@@ -25,7 +25,11 @@ export class SplitBrainGuard {
     if (isolated !== undefined) {
       this.lastCount = alive;
       this.stableSince = now;
-      if (alive < this.reference) return { allowed: false, reason: `this node's link ${isolated} is down: it sees ${alive} of the ${this.reference} speakers and announces nothing until the link is back` };
+      if (alive < this.reference)
+        return {
+          allowed: false,
+          reason: `this node's link ${isolated} is down: it sees ${alive} of the ${this.reference} speakers and announces nothing until the link is back`,
+        };
     }
     if (alive !== this.lastCount) {
       this.lastCount = alive;
@@ -34,7 +38,11 @@ export class SplitBrainGuard {
     if (alive >= this.reference) this.reference = alive;
     else if (now - this.stableSince >= (this.opts.settleMs ?? 30_000)) this.reference = alive;
     if (this.reference < (this.opts.minMembers ?? 3)) return { allowed: true };
-    if (alive * 2 < this.reference) return { allowed: false, reason: `sees ${alive} of the ${this.reference} speakers it last saw alive: a partition minority stops announcing` };
+    if (alive * 2 < this.reference)
+      return {
+        allowed: false,
+        reason: `sees ${alive} of the ${this.reference} speakers it last saw alive: a partition minority stops announcing`,
+      };
     return { allowed: true };
   }
 }

@@ -43,7 +43,8 @@ function isCounter(v: unknown): v is number {
 function readUpdate(v: unknown): Update | undefined {
   if (typeof v !== 'object' || v === null || Array.isArray(v)) return undefined;
   const o = v as Record<string, unknown>;
-  if (!isName(o['name']) || typeof o['state'] !== 'string' || !STATES.has(o['state']) || !isCounter(o['incarnation'])) return undefined;
+  if (!isName(o['name']) || typeof o['state'] !== 'string' || !STATES.has(o['state']) || !isCounter(o['incarnation']))
+    return undefined;
   return { name: o['name'], state: o['state'] as MemberState, incarnation: o['incarnation'] };
 }
 
@@ -84,7 +85,8 @@ export function decodeDatagram(data: Buffer, key: Buffer): SwimDecode {
   if (typeof m !== 'string' || typeof h !== 'string') return drop('badEnvelope', 'm and h must be strings');
   const want = createHmac('sha256', key).update(m).digest();
   const got = Buffer.from(h, 'hex');
-  if (got.length !== want.length || !timingSafeEqual(got, want)) return drop('badSignature', 'HMAC does not match the memberlist key');
+  if (got.length !== want.length || !timingSafeEqual(got, want))
+    return drop('badSignature', 'HMAC does not match the memberlist key');
   let body: unknown;
   try {
     body = JSON.parse(m);

@@ -40,7 +40,11 @@ export class SwimMembership {
   readonly counters = { sent: 0, sentBytes: 0, received: 0, rejected: 0 };
 
   constructor(private readonly opts: SwimDriverOptions) {
-    this.swim = new Swim({ self: opts.node, random: opts.random ?? Math.random, ...(opts.onTransition ? { onTransition: opts.onTransition } : {}) });
+    this.swim = new Swim({
+      self: opts.node,
+      random: opts.random ?? Math.random,
+      ...(opts.onTransition ? { onTransition: opts.onTransition } : {}),
+    });
   }
 
   private sign(m: SwimMessage): Buffer {
@@ -79,10 +83,14 @@ export class SwimMembership {
       // A message can bring a deadline forward (gossip about a new suspect).
       this.schedule();
     });
-    socket.on('error', (err) => this.opts.logger.warn('membership socket error', { event: 'socketError', error: err.message }));
+    socket.on('error', (err) =>
+      this.opts.logger.warn('membership socket error', { event: 'socketError', error: err.message }),
+    );
     await new Promise<void>((resolve, reject) => {
       socket.once('error', reject);
-      socket.bind(this.opts.port ?? 7946, this.opts.bindAddress ? mapped(this.opts.bindAddress) : '::', () => resolve());
+      socket.bind(this.opts.port ?? 7946, this.opts.bindAddress ? mapped(this.opts.bindAddress) : '::', () =>
+        resolve(),
+      );
     });
     this.socket = socket;
     this.startedAt = this.opts.clock.monotonic();
@@ -139,7 +147,10 @@ export class SwimMembership {
   /** This node's own link was down from `since` until now: failures seen meanwhile were its own (see Swim.forgive). */
   forgive(since: number): void {
     const now = this.opts.clock.monotonic();
-    this.opts.logger.info('own link back; members suspected while it was down are given a fresh probe', { event: 'membershipForgive', downForMs: Math.round(now - since) });
+    this.opts.logger.info('own link back; members suspected while it was down are given a fresh probe', {
+      event: 'membershipForgive',
+      downForMs: Math.round(now - since),
+    });
     if (this.swim.forgive(since, now)) this.changed();
     this.schedule();
   }

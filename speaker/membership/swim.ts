@@ -27,9 +27,21 @@ export interface Update {
 export type SwimMessage =
   | { readonly type: 'ping'; readonly seq: number; readonly from: string; readonly updates: readonly Update[] }
   | { readonly type: 'ack'; readonly seq: number; readonly from: string; readonly updates: readonly Update[] }
-  | { readonly type: 'pingReq'; readonly seq: number; readonly from: string; readonly target: string; readonly updates: readonly Update[] }
+  | {
+      readonly type: 'pingReq';
+      readonly seq: number;
+      readonly from: string;
+      readonly target: string;
+      readonly updates: readonly Update[];
+    }
   /** An ack relayed back to the member that asked for an indirect probe. */
-  | { readonly type: 'indirectAck'; readonly seq: number; readonly from: string; readonly target: string; readonly updates: readonly Update[] };
+  | {
+      readonly type: 'indirectAck';
+      readonly seq: number;
+      readonly from: string;
+      readonly target: string;
+      readonly updates: readonly Update[];
+    };
 
 export interface Send {
   readonly to: string;
@@ -149,7 +161,8 @@ export class Swim {
   setKnown(names: readonly string[]): void {
     const known = new Set(names);
     known.delete(this.opts.self);
-    for (const n of known) if (!this.members.has(n)) this.members.set(n, { state: 'unknown', incarnation: 0, since: 0, heardAt: -Infinity });
+    for (const n of known)
+      if (!this.members.has(n)) this.members.set(n, { state: 'unknown', incarnation: 0, since: 0, heardAt: -Infinity });
     for (const n of this.members.keys()) {
       if (known.has(n)) continue;
       this.members.delete(n);
@@ -246,9 +259,12 @@ export class Swim {
       // than our own evidence: believing it would flip the member dead and alive again (the
       // member refutes with a higher incarnation as soon as the gossip reaches it).
       if (same && u.state !== 'alive' && u.state !== 'left' && now - m.heardAt < this.suspicionMs) continue;
-      if (u.state === 'alive' && (newer || (m.state === 'unknown'))) changed = this.set(u.name, 'alive', u.incarnation, now) || changed;
-      else if (u.state === 'suspect' && (newer || (same && m.state === 'alive'))) changed = this.set(u.name, 'suspect', u.incarnation, now) || changed;
-      else if ((u.state === 'dead' || u.state === 'left') && (newer || same) && m.state !== u.state) changed = this.set(u.name, u.state, u.incarnation, now) || changed;
+      if (u.state === 'alive' && (newer || m.state === 'unknown'))
+        changed = this.set(u.name, 'alive', u.incarnation, now) || changed;
+      else if (u.state === 'suspect' && (newer || (same && m.state === 'alive')))
+        changed = this.set(u.name, 'suspect', u.incarnation, now) || changed;
+      else if ((u.state === 'dead' || u.state === 'left') && (newer || same) && m.state !== u.state)
+        changed = this.set(u.name, u.state, u.incarnation, now) || changed;
     }
     return changed;
   }
@@ -315,7 +331,10 @@ export class Swim {
     if (p && !p.indirectSent && now - p.sentAt >= this.ackTimeoutMs) {
       p.indirectSent = true;
       for (const h of this.helpers(p.target, this.indirect)) {
-        sends.push({ to: h, message: { type: 'pingReq', seq: p.seq, from: this.opts.self, target: p.target, updates: this.gossip() } });
+        sends.push({
+          to: h,
+          message: { type: 'pingReq', seq: p.seq, from: this.opts.self, target: p.target, updates: this.gossip() },
+        });
       }
     }
     if (now - this.periodStart >= this.periodMs) {
@@ -333,12 +352,23 @@ export class Swim {
       for (const n of this.suspicions.keys()) {
         const m = this.members.get(n);
         if (!m || m.state !== 'suspect') continue;
-        sends.push({ to: n, message: { type: 'ping', seq: ++this.seq, from: this.opts.self, updates: this.gossip({ name: n, state: 'suspect', incarnation: m.incarnation }) } });
+        sends.push({
+          to: n,
+          message: {
+            type: 'ping',
+            seq: ++this.seq,
+            from: this.opts.self,
+            updates: this.gossip({ name: n, state: 'suspect', incarnation: m.incarnation }),
+          },
+        });
       }
       const target = this.nextTarget();
       if (target) {
         this.probe = { target, seq: ++this.seq, sentAt: now, indirectSent: false };
-        sends.push({ to: target, message: { type: 'ping', seq: this.seq, from: this.opts.self, updates: this.gossip() } });
+        sends.push({
+          to: target,
+          message: { type: 'ping', seq: this.seq, from: this.opts.self, updates: this.gossip() },
+        });
       }
     }
     return { sends, changed };
@@ -352,7 +382,10 @@ export class Swim {
     switch (msg.type) {
       case 'ping':
         if (leaving) break;
-        sends.push({ to: msg.from, message: { type: 'ack', seq: msg.seq, from: this.opts.self, updates: this.gossip() } });
+        sends.push({
+          to: msg.from,
+          message: { type: 'ack', seq: msg.seq, from: this.opts.self, updates: this.gossip() },
+        });
         break;
       case 'pingReq': {
         const seq = ++this.seq;
@@ -364,7 +397,16 @@ export class Swim {
         const relay = this.relays.get(msg.seq);
         if (relay) {
           this.relays.delete(msg.seq);
-          sends.push({ to: relay.requester, message: { type: 'indirectAck', seq: relay.seq, from: this.opts.self, target: relay.target, updates: this.gossip() } });
+          sends.push({
+            to: relay.requester,
+            message: {
+              type: 'indirectAck',
+              seq: relay.seq,
+              from: this.opts.self,
+              target: relay.target,
+              updates: this.gossip(),
+            },
+          });
         }
         if (this.probe && this.probe.seq === msg.seq && this.probe.target === msg.from) this.probe = undefined;
         break;
@@ -383,6 +425,9 @@ export class Swim {
   leave(): Send[] {
     this.incarnation++;
     const u: Update = { name: this.opts.self, state: 'left', incarnation: this.incarnation };
-    return [...this.members.keys()].map((to) => ({ to, message: { type: 'ping', seq: ++this.seq, from: this.opts.self, updates: [u] } }));
+    return [...this.members.keys()].map((to) => ({
+      to,
+      message: { type: 'ping', seq: ++this.seq, from: this.opts.self, updates: [u] },
+    }));
   }
 }

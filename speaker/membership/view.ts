@@ -70,7 +70,15 @@ export class MembershipView {
   private stopped = false;
 
   constructor(private readonly opts: MembershipViewOptions) {
-    this.leases = new LeaseMembership({ client: opts.client, clock: opts.clock, logger: opts.logger, namespace: opts.namespace, node: opts.node, ...(opts.expireMs ? { expireMs: opts.expireMs } : {}), onChange: opts.onChange });
+    this.leases = new LeaseMembership({
+      client: opts.client,
+      clock: opts.clock,
+      logger: opts.logger,
+      namespace: opts.namespace,
+      node: opts.node,
+      ...(opts.expireMs ? { expireMs: opts.expireMs } : {}),
+      onChange: opts.onChange,
+    });
     // The link holding this node's address going down and up: SWIM's failures meanwhile were this node's own.
     let ownLinkDownAt: number | undefined;
     opts.links?.onChange(() => {
@@ -118,10 +126,19 @@ export class MembershipView {
     const alive = this.aliveSpeakers();
     const steady = this.steadyAlive(alive);
     const candidates = notReady.size === 0 ? steady : new Set([...steady].filter((n) => !notReady.has(n)));
-    const guard = this.opts.splitBrainGuard === false ? { allowed: true as const } : this.guard.check(alive.size, this.opts.clock.monotonic(), this.isolatedLink());
+    const guard =
+      this.opts.splitBrainGuard === false
+        ? { allowed: true as const }
+        : this.guard.check(alive.size, this.opts.clock.monotonic(), this.isolatedLink());
     if (!guard.allowed) {
-      if (!this.guarded) this.opts.logger.warn('split-brain guard on: not answering for Layer 2 IPs', { event: 'splitBrainGuard', reason: guard.reason, alive: [...alive].sort() });
-    } else if (this.guarded) this.opts.logger.info('split-brain guard lifted', { event: 'splitBrainGuardLifted', alive: [...alive].sort() });
+      if (!this.guarded)
+        this.opts.logger.warn('split-brain guard on: not answering for Layer 2 IPs', {
+          event: 'splitBrainGuard',
+          reason: guard.reason,
+          alive: [...alive].sort(),
+        });
+    } else if (this.guarded)
+      this.opts.logger.info('split-brain guard lifted', { event: 'splitBrainGuardLifted', alive: [...alive].sort() });
     const now = this.opts.clock.monotonic();
     if (this.guarded && guard.allowed) this.holdAfterPartition(now);
     this.guarded = !guard.allowed;
@@ -139,7 +156,15 @@ export class MembershipView {
     if (this.swim || this.swimStarting || !key || this.opts.memberPort === 0) return;
     this.swimStarting = true;
     const port = this.opts.memberPort ?? DEFAULT_MEMBER_PORT;
-    const swim = new SwimMembership({ node: this.opts.node, key: Buffer.from(key), port, clock: this.opts.clock, logger: this.opts.logger.child({ component: 'swim' }), addressOf: this.opts.addressOf, onChange: this.opts.onChange });
+    const swim = new SwimMembership({
+      node: this.opts.node,
+      key: Buffer.from(key),
+      port,
+      clock: this.opts.clock,
+      logger: this.opts.logger.child({ component: 'swim' }),
+      addressOf: this.opts.addressOf,
+      onChange: this.opts.onChange,
+    });
     swim.start().then(
       () => {
         this.swim = swim;
@@ -154,12 +179,19 @@ export class MembershipView {
         };
         poll();
       },
-      (err: unknown) => this.opts.logger.warn('SWIM unavailable, staying with Leases', { event: 'swimUnavailable', error: errorMessage(err) }),
+      (err: unknown) =>
+        this.opts.logger.warn('SWIM unavailable, staying with Leases', {
+          event: 'swimUnavailable',
+          error: errorMessage(err),
+        }),
     );
   }
 
   private guardCheck(alive: ReadonlySet<string>): boolean {
-    return this.opts.splitBrainGuard !== false && !this.guard.check(alive.size, this.opts.clock.monotonic(), this.isolatedLink()).allowed;
+    return (
+      this.opts.splitBrainGuard !== false &&
+      !this.guard.check(alive.size, this.opts.clock.monotonic(), this.isolatedLink()).allowed
+    );
   }
 
   /**
@@ -169,7 +201,10 @@ export class MembershipView {
    */
   private holdAfterPartition(since: number): void {
     this.rejoinUntil = since + DEFAULT_REJOIN_HOLD_MS;
-    this.opts.logger.info('back from a partition; taking no new IP until membership agrees again', { event: 'rejoining', holdMs: DEFAULT_REJOIN_HOLD_MS });
+    this.opts.logger.info('back from a partition; taking no new IP until membership agrees again', {
+      event: 'rejoining',
+      holdMs: DEFAULT_REJOIN_HOLD_MS,
+    });
     const check = (): void => {
       if (this.stopped || this.rejoinUntil === 0) return;
       if (this.swim?.heardFromAllSince(since) || this.opts.clock.monotonic() >= this.rejoinUntil) {
@@ -220,7 +255,14 @@ export class MembershipView {
     const { v4, v6 } = this.opts.nodeAddresses();
     for (const i of this.opts.links.interfaces()) {
       if (i.up) continue;
-      if (i.addrs.some((a) => (v4 && a.ip.family === 'IPv4' && a.ip.value === v4.value) || (v6 && a.ip.family === 'IPv6' && a.ip.value === v6.value))) return i.name;
+      if (
+        i.addrs.some(
+          (a) =>
+            (v4 && a.ip.family === 'IPv4' && a.ip.value === v4.value) ||
+            (v6 && a.ip.family === 'IPv6' && a.ip.value === v6.value),
+        )
+      )
+        return i.name;
     }
     return undefined;
   }

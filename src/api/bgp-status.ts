@@ -24,7 +24,14 @@ export function bgpAnnouncers(serviceStatuses: readonly object[], nodeStatuses: 
   for (const o of serviceStatuses) {
     const st = rec(rec(o)['status']);
     const node = str(st['node']);
-    if (node) add(`${str(st['serviceNamespace'])}/${str(st['serviceName'])}`, node, list(st['peers']).map(str).filter((p) => p !== ''));
+    if (node)
+      add(
+        `${str(st['serviceNamespace'])}/${str(st['serviceName'])}`,
+        node,
+        list(st['peers'])
+          .map(str)
+          .filter((p) => p !== ''),
+      );
   }
   for (const o of nodeStatuses) {
     const st = rec(rec(o)['status']);
@@ -32,7 +39,9 @@ export function bgpAnnouncers(serviceStatuses: readonly object[], nodeStatuses: 
     if (!node) continue;
     const peers = list(st['peers']).map(str);
     for (const s of list(st['services']).map(rec)) {
-      const named = list(s['peers']).map((i) => (typeof i === 'number' ? peers[i] : undefined)).filter((p): p is string => p !== undefined && p !== '');
+      const named = list(s['peers'])
+        .map((i) => (typeof i === 'number' ? peers[i] : undefined))
+        .filter((p): p is string => p !== undefined && p !== '');
       add(`${str(s['namespace'])}/${str(s['name'])}`, node, named);
     }
   }

@@ -33,4 +33,3 @@ export const KINDS: readonly KindInfo[] = [
   kind('BGPSessionState', 'bgpsessionstates', 'bgpsession', true),
   kind('ConfigurationState', 'configurationstates', 'cfgstate', true),
 ];
-

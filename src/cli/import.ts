@@ -24,12 +24,17 @@ function fileName(o: OutputObject): string {
 export async function runImport(opts: ImportOptions, io: CliIO): Promise<number> {
   const { objects, problems } = await loadManifests(opts.paths);
   for (const p of problems) io.stderr.write(`${p.source}: ${p.message}\n`);
-  const result = importMetalLB(objects.map((o) => o.object), { namespace: opts.namespace });
+  const result = importMetalLB(
+    objects.map((o) => o.object),
+    { namespace: opts.namespace },
+  );
   let unsupported = 0;
   for (const i of result.issues) {
     if (i.severity === 'unsupported') unsupported++;
     const src = i.input >= 0 ? (objects[i.input]?.source ?? '') : '';
-    io.stderr.write(`${src ? `${src}: ` : ''}${i.object}: ${i.field ? `${i.field}: ` : ''}${i.severity}: ${i.reason}\n`);
+    io.stderr.write(
+      `${src ? `${src}: ` : ''}${i.object}: ${i.field ? `${i.field}: ` : ''}${i.severity}: ${i.reason}\n`,
+    );
   }
   if (opts.outDir !== undefined) {
     await mkdir(opts.outDir, { recursive: true });
@@ -39,24 +44,50 @@ export async function runImport(opts: ImportOptions, io: CliIO): Promise<number>
   }
   const where = opts.outDir !== undefined ? ` into ${opts.outDir}` : '';
   const other = result.ignored > 0 ? `; ${result.ignored} other object(s) left alone` : '';
-  io.stderr.write(`herald import: wrote ${result.objects.length} Herald object(s)${where} for namespace ${opts.namespace}; ${unsupported} unsupported field(s) or object(s)${other}\n`);
+  io.stderr.write(
+    `herald import: wrote ${result.objects.length} Herald object(s)${where} for namespace ${opts.namespace}; ${unsupported} unsupported field(s) or object(s)${other}\n`,
+  );
   return unsupported > 0 || problems.length > 0 ? 1 : 0;
 }
 
 const builder = (y: Argv<GlobalArgs>) =>
   y
-    .option('file', { alias: 'f', type: 'string', array: true, demandOption: true, describe: 'file or directory (repeatable)' })
-    .option('output', { alias: 'o', type: 'string', describe: 'directory to write one YAML file per object (default: stdout)' })
-    .option('namespace', { alias: 'n', type: 'string', default: HERALD_NAMESPACE, describe: "Herald's namespace, where the objects are written" });
-
+    .option('file', {
+      alias: 'f',
+      type: 'string',
+      array: true,
+      demandOption: true,
+      describe: 'file or directory (repeatable)',
+    })
+    .option('output', {
+      alias: 'o',
+      type: 'string',
+      describe: 'directory to write one YAML file per object (default: stdout)',
+    })
+    .option('namespace', {
+      alias: 'n',
+      type: 'string',
+      default: HERALD_NAMESPACE,
+      describe: "Herald's namespace, where the objects are written",
+    });
 
 export function importCommand(io: CliIO, setExit: (code: number) => void): Command<typeof builder> {
   return {
     command: 'import',
-    describe: "convert MetalLB objects (metallb.io CRs, the legacy ConfigMap) to Herald's; names every field it cannot carry over",
+    describe:
+      "convert MetalLB objects (metallb.io CRs, the legacy ConfigMap) to Herald's; names every field it cannot carry over",
     builder,
     handler: async (args) => {
-      setExit(await runImport({ paths: args.file, ...(args.output !== undefined ? { outDir: args.output } : {}), namespace: args.namespace }, io));
+      setExit(
+        await runImport(
+          {
+            paths: args.file,
+            ...(args.output !== undefined ? { outDir: args.output } : {}),
+            namespace: args.namespace,
+          },
+          io,
+        ),
+      );
     },
   };
 }

@@ -13,10 +13,16 @@ export function metricsSecurityOptions<T>(y: Argv<T>): Argv<T & MetricsSecurityA
     .option('metrics-secure', {
       type: 'boolean',
       default: true,
-      describe: 'serve /metrics over HTTPS to bearer tokens the API server authenticates (TokenReview) and allows `get` on /metrics (SubjectAccessReview); --metrics-secure=false serves plain HTTP to anyone',
+      describe:
+        'serve /metrics over HTTPS to bearer tokens the API server authenticates (TokenReview) and allows `get` on /metrics (SubjectAccessReview); --metrics-secure=false serves plain HTTP to anyone',
     })
-    .option('metrics-cert-file', { type: 'string', describe: 'PEM serving certificate for /metrics (default: self-signed, generated at start)' })
-    .option('metrics-key-file', { type: 'string', describe: 'PEM private key of --metrics-cert-file' }) as Argv<T & MetricsSecurityArgs>;
+    .option('metrics-cert-file', {
+      type: 'string',
+      describe: 'PEM serving certificate for /metrics (default: self-signed, generated at start)',
+    })
+    .option('metrics-key-file', { type: 'string', describe: 'PEM private key of --metrics-cert-file' }) as Argv<
+    T & MetricsSecurityArgs
+  >;
 }
 
 /** The runController/runSpeaker option: undefined for plain HTTP. */
@@ -24,7 +30,11 @@ export function metricsSecurityFrom(args: MetricsSecurityArgs): { certFile?: str
   const certFile = args['metrics-cert-file'];
   const keyFile = args['metrics-key-file'];
   if (!args['metrics-secure']) {
-    if (certFile !== undefined || keyFile !== undefined) throw new HeraldError('Usage', '--metrics-cert-file and --metrics-key-file need --metrics-secure (plain HTTP has no certificate)');
+    if (certFile !== undefined || keyFile !== undefined)
+      throw new HeraldError(
+        'Usage',
+        '--metrics-cert-file and --metrics-key-file need --metrics-secure (plain HTTP has no certificate)',
+      );
     return undefined;
   }
   return { ...(certFile !== undefined ? { certFile } : {}), ...(keyFile !== undefined ? { keyFile } : {}) };

@@ -9,7 +9,11 @@ import { isObject, type JsonObject } from '../config/reader.js';
 
 /** An API object as read: only the fields the report uses are looked at. */
 export interface ApiObject {
-  readonly metadata: { readonly name: string; readonly namespace?: string; readonly annotations?: Readonly<Record<string, string>> };
+  readonly metadata: {
+    readonly name: string;
+    readonly namespace?: string;
+    readonly annotations?: Readonly<Record<string, string>>;
+  };
   readonly [field: string]: unknown;
 }
 
@@ -108,7 +112,10 @@ function poolRow(p: ApiObject): PoolRow {
 }
 
 /** Per Service key: node → interfaces or peers, from the speakers' status objects. */
-function announcers(list: readonly ApiObject[], detail: (st: JsonObject) => string[]): Map<string, Map<string, string[]>> {
+function announcers(
+  list: readonly ApiObject[],
+  detail: (st: JsonObject) => string[],
+): Map<string, Map<string, string[]>> {
   const out = new Map<string, Map<string, string[]>>();
   for (const o of list) {
     const st = obj(o['status']);
@@ -154,14 +161,29 @@ export function buildStatusReport(inp: StatusInput): StatusReport {
   const warnings: string[] = [];
   const pools = [...inp.pools].sort((a, b) => byName(a.metadata, b.metadata)).map(poolRow);
   for (const p of pools) {
-    if (p.addresses.length > 0 && p.availableIPv4 === '0' && p.availableIPv6 === '0' && (p.assignedIPv4 !== '0' || p.assignedIPv6 !== '0')) {
+    if (
+      p.addresses.length > 0 &&
+      p.availableIPv4 === '0' &&
+      p.availableIPv6 === '0' &&
+      (p.assignedIPv4 !== '0' || p.assignedIPv6 !== '0')
+    ) {
       warnings.push(`pool ${p.name} is full`);
     }
   }
-  const l2 = announcers(inp.l2Statuses, (st) => (Array.isArray(st['interfaces']) ? st['interfaces'].map((i) => str(obj(i)['name'])) : []));
+  const l2 = announcers(inp.l2Statuses, (st) =>
+    Array.isArray(st['interfaces']) ? st['interfaces'].map((i) => str(obj(i)['name'])) : [],
+  );
   const bgp = bgpAnnouncers(inp.bgpStatuses, inp.bgpNodeStatuses ?? []);
   const failed = failures(inp.events);
-  const speakerNodes = [...new Set(inp.configStates.map((c) => obj(c['status'])).filter((s) => s['component'] === 'speaker').map((s) => str(s['node'])).filter((n) => n !== ''))].sort();
+  const speakerNodes = [
+    ...new Set(
+      inp.configStates
+        .map((c) => obj(c['status']))
+        .filter((s) => s['component'] === 'speaker')
+        .map((s) => str(s['node']))
+        .filter((n) => n !== ''),
+    ),
+  ].sort();
 
   const services: ServiceRow[] = [];
   for (const svc of [...inp.services].sort((a, b) => byName(a.metadata, b.metadata))) {
@@ -169,11 +191,18 @@ export function buildStatusReport(inp: StatusInput): StatusReport {
     const namespace = svc.metadata.namespace ?? 'default';
     const key = `${namespace}/${svc.metadata.name}`;
     const st = obj(svc['status']);
-    const ips = (Array.isArray(obj(st['loadBalancer'])['ingress']) ? (obj(st['loadBalancer'])['ingress'] as unknown[]) : []).map((i) => str(obj(i)['ip'])).filter((ip) => ip !== '');
-    const cond = (Array.isArray(st['conditions']) ? st['conditions'].map(obj) : []).find((c) => c['type'] === SERVICE_CONDITION_ADDRESS_ASSIGNED);
+    const ips = (
+      Array.isArray(obj(st['loadBalancer'])['ingress']) ? (obj(st['loadBalancer'])['ingress'] as unknown[]) : []
+    )
+      .map((i) => str(obj(i)['ip']))
+      .filter((ip) => ip !== '');
+    const cond = (Array.isArray(st['conditions']) ? st['conditions'].map(obj) : []).find(
+      (c) => c['type'] === SERVICE_CONDITION_ADDRESS_ASSIGNED,
+    );
     const l2Nodes = l2.get(key) ?? new Map<string, string[]>();
     const bgpNodes = bgp.get(key) ?? new Map<string, string[]>();
-    const mode = l2Nodes.size > 0 && bgpNodes.size > 0 ? 'L2+BGP' : l2Nodes.size > 0 ? 'L2' : bgpNodes.size > 0 ? 'BGP' : '';
+    const mode =
+      l2Nodes.size > 0 && bgpNodes.size > 0 ? 'L2+BGP' : l2Nodes.size > 0 ? 'L2' : bgpNodes.size > 0 ? 'BGP' : '';
     const announcedBy = [...new Set([...l2Nodes.keys(), ...bgpNodes.keys()])].sort();
     const via: Record<string, string[]> = {};
     for (const n of announcedBy) via[n] = [...(l2Nodes.get(n) ?? []), ...(bgpNodes.get(n) ?? [])];
@@ -183,7 +212,8 @@ export function buildStatusReport(inp: StatusInput): StatusReport {
       if (announcedBy.includes(n)) continue;
       const f = known.find((r) => r.node === n);
       if (f) notAnnouncing.push(f);
-      else if (mode === 'L2') notAnnouncing.push({ node: n, reason: 'not the elected owner (Layer 2: one node answers for an address)' });
+      else if (mode === 'L2')
+        notAnnouncing.push({ node: n, reason: 'not the elected owner (Layer 2: one node answers for an address)' });
     }
     for (const f of known) if (!speakerNodes.includes(f.node) && !announcedBy.includes(f.node)) notAnnouncing.push(f);
     const row: ServiceRow = {
@@ -198,8 +228,14 @@ export function buildStatusReport(inp: StatusInput): StatusReport {
       ...(cond ? { assignment: { reason: str(cond['reason']), message: str(cond['message']) } } : {}),
     };
     services.push(row);
-    if (ips.length === 0) problems.push(`Service ${key} is pending${cond ? `: ${str(cond['reason'])}: ${str(cond['message'])}` : ' (the controller has not handled it)'}`);
-    else if (announcedBy.length === 0) warnings.push(`Service ${key} (${ips.join(', ')}) is announced by no node${known.length > 0 ? `: ${known.map((k) => `${k.node} ${k.reason}`).join('; ')}` : ''}`);
+    if (ips.length === 0)
+      problems.push(
+        `Service ${key} is pending${cond ? `: ${str(cond['reason'])}: ${str(cond['message'])}` : ' (the controller has not handled it)'}`,
+      );
+    else if (announcedBy.length === 0)
+      warnings.push(
+        `Service ${key} (${ips.join(', ')}) is announced by no node${known.length > 0 ? `: ${known.map((k) => `${k.node} ${k.reason}`).join('; ')}` : ''}`,
+      );
   }
 
   const peerAddresses = new Map((inp.peers ?? []).map((p) => [p.metadata.name, str(obj(p['spec'])['peerAddress'])]));
@@ -220,7 +256,8 @@ export function buildStatusReport(inp: StatusInput): StatusReport {
     .sort((a, b) => a.node.localeCompare(b.node) || a.peer.localeCompare(b.peer));
   for (const s of sessions) {
     const to = `${s.node} → ${s.peer}${s.peerAddress ? ` (${s.peerAddress})` : ''}`;
-    if (s.state !== 'Established') problems.push(`BGP session ${to} is ${s.state}${s.lastError ? `: ${s.lastError}` : ''}`);
+    if (s.state !== 'Established')
+      problems.push(`BGP session ${to} is ${s.state}${s.lastError ? `: ${s.lastError}` : ''}`);
     else if (s.bfd !== '' && s.bfd !== 'Up') problems.push(`BFD ${to} is ${s.bfd}`);
   }
 
@@ -237,11 +274,27 @@ export function buildStatusReport(inp: StatusInput): StatusReport {
     const errors = Array.isArray(st['errors']) ? st['errors'].map(obj) : [];
     for (const e of errors) {
       const ns = str(e['namespace']);
-      add({ reporter, object: `${str(e['kind'])} ${ns ? `${ns}/` : ''}${str(e['name'])}`, field: str(e['field']), reason: str(e['reason']), transient: e['transient'] === true });
+      add({
+        reporter,
+        object: `${str(e['kind'])} ${ns ? `${ns}/` : ''}${str(e['name'])}`,
+        field: str(e['field']),
+        reason: str(e['reason']),
+        transient: e['transient'] === true,
+      });
     }
-    if (errors.length === 0 && st['result'] === 'Invalid') add({ reporter, object: `ConfigurationState ${c.metadata.name}`, field: '', reason: 'configuration is Invalid', transient: false });
+    if (errors.length === 0 && st['result'] === 'Invalid')
+      add({
+        reporter,
+        object: `ConfigurationState ${c.metadata.name}`,
+        field: '',
+        reason: 'configuration is Invalid',
+        transient: false,
+      });
   }
   const configErrors = [...byError.values()];
-  for (const e of configErrors) problems.push(`configuration error (${e.reporter}): ${e.object}${e.field ? `: ${e.field}` : ''}: ${e.reason}${e.transient ? ' (may resolve)' : ''}`);
+  for (const e of configErrors)
+    problems.push(
+      `configuration error (${e.reporter}): ${e.object}${e.field ? `: ${e.field}` : ''}: ${e.reason}${e.transient ? ' (may resolve)' : ''}`,
+    );
   return { pools, services, sessions, configErrors, problems, warnings };
 }

@@ -82,7 +82,9 @@ function lineOf(text: string, offset: number): number {
  * Reads every YAML document (and the items of `kind: List`) from the given paths. A file
  * that cannot be read or parsed is a problem naming that file; the other files are still read.
  */
-export async function loadManifests(paths: readonly string[]): Promise<{ objects: LoadedObject[]; problems: LoadProblem[]; files: string[] }> {
+export async function loadManifests(
+  paths: readonly string[],
+): Promise<{ objects: LoadedObject[]; problems: LoadProblem[]; files: string[] }> {
   const objects: LoadedObject[] = [];
   const problems: LoadProblem[] = [];
   const all: string[] = [];
@@ -134,7 +136,9 @@ export async function runValidate(paths: readonly string[], io: CliIO): Promise<
   const total = problems.length + result.errors.length;
   if (total > 0) {
     const bad = [...perFile.entries()].map(([f, n]) => `${f} (${n})`).join(', ');
-    io.stderr.write(`herald validate: ${total} error(s) in ${objects.length} object(s) from ${files.length} file(s)${bad ? `; errors in ${bad}` : ''}\n`);
+    io.stderr.write(
+      `herald validate: ${total} error(s) in ${objects.length} object(s) from ${files.length} file(s)${bad ? `; errors in ${bad}` : ''}\n`,
+    );
     return 1;
   }
   const counts = Object.entries(result.counts)
@@ -147,8 +151,13 @@ export async function runValidate(paths: readonly string[], io: CliIO): Promise<
 }
 
 const builder = (y: Argv<GlobalArgs>) =>
-  y.option('file', { alias: 'f', type: 'string', array: true, demandOption: true, describe: 'file or directory (repeatable)' });
-
+  y.option('file', {
+    alias: 'f',
+    type: 'string',
+    array: true,
+    demandOption: true,
+    describe: 'file or directory (repeatable)',
+  });
 
 export function validateCommand(io: CliIO, setExit: (code: number) => void): Command<typeof builder> {
   return {

@@ -21,11 +21,19 @@ export function readL2Advertisement(env: Envelope, pools: ReadonlyMap<string, Po
   const spec = env.root.object('spec');
   const s = spec ?? env.root;
   if (spec) {
-    spec.only(['ipAddressPools', 'ipAddressPoolSelectors', 'nodeSelectors', 'preferredNodeSelectors', 'interfaces', 'serviceSelectors']);
+    spec.only([
+      'ipAddressPools',
+      'ipAddressPoolSelectors',
+      'nodeSelectors',
+      'preferredNodeSelectors',
+      'interfaces',
+      'serviceSelectors',
+    ]);
   }
   const interfaces = spec ? spec.stringList('interfaces') : [];
   interfaces.forEach((name, i) => {
-    if (!IFNAME.test(name)) s.error(`interfaces[${i}]`, `"${name}" is not an interface name (1-15 characters, no spaces, '/' or ':')`);
+    if (!IFNAME.test(name))
+      s.error(`interfaces[${i}]`, `"${name}" is not an interface name (1-15 characters, no spaces, '/' or ':')`);
   });
   const preferred: PreferredNodeSelector[] = [];
   for (const p of spec ? spec.objectList('preferredNodeSelectors') : []) {
@@ -74,8 +82,15 @@ export function readBgpAdvertisement(
   const s = spec ?? env.root;
   if (spec) {
     spec.only([
-      'aggregationLength', 'aggregationLengthV6', 'localPref', 'communities', 'ipAddressPools',
-      'ipAddressPoolSelectors', 'nodeSelectors', 'peers', 'serviceSelectors',
+      'aggregationLength',
+      'aggregationLengthV6',
+      'localPref',
+      'communities',
+      'ipAddressPools',
+      'ipAddressPoolSelectors',
+      'nodeSelectors',
+      'peers',
+      'serviceSelectors',
     ]);
   }
   const aggregationLength = spec?.int('aggregationLength', 0, 32) ?? 32;
@@ -92,7 +107,12 @@ export function readBgpAdvertisement(
     } else {
       const alias = ctx.aliases.get(text);
       if (alias) value = alias.value;
-      else s.error(`communities[${i}]`, `"${text}" is neither a community (a:b, large:a:b:c) nor a Community alias that exists`, true);
+      else
+        s.error(
+          `communities[${i}]`,
+          `"${text}" is neither a community (a:b, large:a:b:c) nor a Community alias that exists`,
+          true,
+        );
     }
     if (value && !seen.has(formatCommunity(value))) {
       seen.add(formatCommunity(value));
@@ -110,7 +130,10 @@ export function readBgpAdvertisement(
   for (const pool of selectedPools(ipAddressPools, ipAddressPoolSelectors, ctx.pools)) {
     for (const entry of ctx.poolEntries.get(pool.name) ?? []) {
       const widest = Math.min(...entry.cidrs.map((c) => c.prefixLength));
-      const [field, agg] = entry.range.family === 'IPv4' ? ['aggregationLength', aggregationLength] : ['aggregationLengthV6', aggregationLengthV6];
+      const [field, agg] =
+        entry.range.family === 'IPv4'
+          ? ['aggregationLength', aggregationLength]
+          : ['aggregationLengthV6', aggregationLengthV6];
       if (agg < widest) {
         const cidr = entry.cidrs.find((c) => c.prefixLength === widest)!;
         s.error(

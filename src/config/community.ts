@@ -18,7 +18,8 @@ export function parseCommunity(text: string): { ok: true; value: CommunityValue 
   const s = text.trim();
   const parts = s.split(':');
   if (parts[0]?.toLowerCase() === 'large') {
-    if (parts.length !== 4) return { ok: false, reason: `"${text}": a large community is large:<global>:<local1>:<local2>` };
+    if (parts.length !== 4)
+      return { ok: false, reason: `"${text}": a large community is large:<global>:<local1>:<local2>` };
     const [g, l1, l2] = [part(parts[1]!, U32), part(parts[2]!, U32), part(parts[3]!, U32)];
     if (g === undefined || l1 === undefined || l2 === undefined) {
       return { ok: false, reason: `"${text}": each part of a large community is a number 0-${U32}` };
@@ -26,15 +27,21 @@ export function parseCommunity(text: string): { ok: true; value: CommunityValue 
     return { ok: true, value: { kind: 'large', global: g, local1: l1, local2: l2 } };
   }
   if (parts.length !== 2) {
-    return { ok: false, reason: `"${text}" is not a community: use <asn16>:<value16>, large:<a>:<b>:<c>, or a Community alias` };
+    return {
+      ok: false,
+      reason: `"${text}" is not a community: use <asn16>:<value16>, large:<a>:<b>:<c>, or a Community alias`,
+    };
   }
   const [hi, lo] = [part(parts[0]!, U16), part(parts[1]!, U16)];
-  if (hi === undefined || lo === undefined) return { ok: false, reason: `"${text}": each part of a standard community is a number 0-${U16}` };
+  if (hi === undefined || lo === undefined)
+    return { ok: false, reason: `"${text}": each part of a standard community is a number 0-${U16}` };
   return { ok: true, value: { kind: 'standard', value: hi * 0x10000 + lo } };
 }
 
 export function formatCommunity(c: CommunityValue): string {
-  return c.kind === 'standard' ? `${Math.floor(c.value / 0x10000)}:${c.value % 0x10000}` : `large:${c.global}:${c.local1}:${c.local2}`;
+  return c.kind === 'standard'
+    ? `${Math.floor(c.value / 0x10000)}:${c.value % 0x10000}`
+    : `large:${c.global}:${c.local1}:${c.local2}`;
 }
 
 /** Whether a community-ish string looks like a literal (has a colon) rather than an alias name. */

@@ -27,7 +27,8 @@ export function labelKeyProblem(key: string): string | undefined {
   if (prefix !== undefined && (prefix.length > 253 || !DNS_SUBDOMAIN.test(prefix))) {
     return `label key prefix "${prefix}" must be a DNS subdomain`;
   }
-  if (!NAME.test(name)) return `label key "${key}" must be 1-63 alphanumerics, '-', '_' or '.', starting and ending alphanumeric`;
+  if (!NAME.test(name))
+    return `label key "${key}" must be 1-63 alphanumerics, '-', '_' or '.', starting and ending alphanumeric`;
   return undefined;
 }
 
@@ -66,9 +67,12 @@ export function readLabelSelector(r: FieldReader): LabelSelector {
       if (kp) e.error('key', kp);
     }
     if (op === undefined) e.error('operator', `required (one of ${OPERATORS.join(', ')})`);
-    else if (!(OPERATORS as readonly string[]).includes(op)) e.error('operator', `"${op}" is not one of ${OPERATORS.join(', ')}`);
-    else if ((op === 'In' || op === 'NotIn') && values.length === 0) e.error('values', `must not be empty for operator ${op}`);
-    else if ((op === 'Exists' || op === 'DoesNotExist') && values.length > 0) e.error('values', `must be empty for operator ${op}`);
+    else if (!(OPERATORS as readonly string[]).includes(op))
+      e.error('operator', `"${op}" is not one of ${OPERATORS.join(', ')}`);
+    else if ((op === 'In' || op === 'NotIn') && values.length === 0)
+      e.error('values', `must not be empty for operator ${op}`);
+    else if ((op === 'Exists' || op === 'DoesNotExist') && values.length > 0)
+      e.error('values', `must be empty for operator ${op}`);
     else if (key !== undefined) matchExpressions.push({ key, operator: op as SelectorOperator, values });
   }
   return { matchLabels, matchExpressions };

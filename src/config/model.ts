@@ -150,4 +150,3 @@ export interface Config {
   /** Keyed `namespace/name`. */
   readonly secrets: ReadonlyMap<string, SecretInfo>;
 }
-

@@ -10,7 +10,16 @@ import { readBgpAdvertisement, readL2Advertisement } from './advertisements.js';
 import { readNamespace, readNode, readSecret } from './cluster.js';
 import { readEnvelope, type Envelope } from './envelope.js';
 import type {
-  BfdProfile, BgpAdvertisement, CommunityAlias, Config, L2Advertisement, NamespaceInfo, NodeInfo, Peer, Pool, SecretInfo,
+  BfdProfile,
+  BgpAdvertisement,
+  CommunityAlias,
+  Config,
+  L2Advertisement,
+  NamespaceInfo,
+  NodeInfo,
+  Peer,
+  Pool,
+  SecretInfo,
 } from './model.js';
 import { readBfdProfile, readCommunityAliases, readPeer } from './peers.js';
 import { readPool, rejectOverlappingPools, type PoolEntry } from './pools.js';
@@ -60,13 +69,19 @@ export function parseConfig(objects: readonly unknown[], opts: ParseOptions = {}
     inputIndex.set(env.ref, i);
     const group = env.apiVersion.includes('/') ? env.apiVersion.slice(0, env.apiVersion.indexOf('/')) : '';
     if (group === 'metallb.io' || group === 'metallb.universe.tf') {
-      env.root.error('apiVersion', `"${env.apiVersion}" is MetalLB's; for Herald use apiVersion: ${HERALD_API_VERSION} in Herald's namespace; 'herald import -f FILE' converts MetalLB objects`);
+      env.root.error(
+        'apiVersion',
+        `"${env.apiVersion}" is MetalLB's; for Herald use apiVersion: ${HERALD_API_VERSION} in Herald's namespace; 'herald import -f FILE' converts MetalLB objects`,
+      );
       return;
     }
     if (group === HERALD_GROUP) {
       const known = CONFIG_KINDS.includes(env.kind) || STATUS_KINDS.includes(env.kind);
       if (!known) {
-        env.root.error('kind', `unknown Herald kind "${env.kind}" (known: ${[...CONFIG_KINDS, ...STATUS_KINDS].join(', ')})`);
+        env.root.error(
+          'kind',
+          `unknown Herald kind "${env.kind}" (known: ${[...CONFIG_KINDS, ...STATUS_KINDS].join(', ')})`,
+        );
         return;
       }
       if (env.apiVersion !== HERALD_API_VERSION) {
@@ -149,7 +164,17 @@ export function parseConfig(objects: readonly unknown[], opts: ParseOptions = {}
     if (a) bgpAdvertisements.set(a.name, a);
   }
 
-  const config: Config = { pools, l2Advertisements, bgpAdvertisements, peers, bfdProfiles, communities, nodes, namespaces, secrets };
+  const config: Config = {
+    pools,
+    l2Advertisements,
+    bgpAdvertisements,
+    peers,
+    bfdProfiles,
+    communities,
+    nodes,
+    namespaces,
+    secrets,
+  };
   return {
     config,
     errors: sink.errors,

@@ -47,13 +47,40 @@ export function readPeer(
     return undefined;
   }
   spec.only([
-    'myASN', 'peerASN', 'dynamicASN', 'peerAddress', 'sourceAddress', 'peerPort', 'holdTime', 'keepaliveTime',
-    'connectTime', 'routerID', 'nodeSelectors', 'password', 'passwordSecret', 'bfdProfile', 'enableGracefulRestart', 'passive',
-    'ebgpMultiHop', 'vrf', 'disableMP', 'dualStackAddressFamily', 'localASN', 'interface',
+    'myASN',
+    'peerASN',
+    'dynamicASN',
+    'peerAddress',
+    'sourceAddress',
+    'peerPort',
+    'holdTime',
+    'keepaliveTime',
+    'connectTime',
+    'routerID',
+    'nodeSelectors',
+    'password',
+    'passwordSecret',
+    'bfdProfile',
+    'enableGracefulRestart',
+    'passive',
+    'ebgpMultiHop',
+    'vrf',
+    'disableMP',
+    'dualStackAddressFamily',
+    'localASN',
+    'interface',
   ]);
   // MetalLB v1beta2 fields the speaker does not implement: refused, as the CRD's CEL rules do.
-  if (spec.has('localASN')) spec.error('localASN', 'not supported by Herald (every session uses myASN as its local AS); remove localASN and set myASN');
-  if (spec.has('interface')) spec.error('interface', 'interface (unnumbered BGP) is not supported by Herald; remove interface and set peerAddress to the router\'s address');
+  if (spec.has('localASN'))
+    spec.error(
+      'localASN',
+      'not supported by Herald (every session uses myASN as its local AS); remove localASN and set myASN',
+    );
+  if (spec.has('interface'))
+    spec.error(
+      'interface',
+      "interface (unnumbered BGP) is not supported by Herald; remove interface and set peerAddress to the router's address",
+    );
   const myASN = spec.int('myASN', 1, ASN_MAX);
   if (!spec.has('myASN')) spec.error('myASN', 'required (1-4294967295)');
   const peerASN = spec.int('peerASN', 1, ASN_MAX);
@@ -63,7 +90,8 @@ export function readPeer(
     if (dyn === 'internal' || dyn === 'external') dynamicASN = dyn;
     else spec.error('dynamicASN', `"${dyn}" must be "internal" or "external"`);
   }
-  if (spec.has('peerASN') && spec.has('dynamicASN')) spec.error('dynamicASN', 'set either peerASN or dynamicASN, not both');
+  if (spec.has('peerASN') && spec.has('dynamicASN'))
+    spec.error('dynamicASN', 'set either peerASN or dynamicASN, not both');
   if (!spec.has('peerASN') && !spec.has('dynamicASN')) spec.error('peerASN', 'required unless dynamicASN is set');
   const peerAddress = ip(spec, 'peerAddress');
   if (!spec.has('peerAddress')) spec.error('peerAddress', 'required');
@@ -88,7 +116,8 @@ export function readPeer(
     }
   }
   const connectTime = seconds(spec, 'connectTime') ?? 10;
-  if (connectTime < 1 || connectTime > 65535) spec.error('connectTime', `${connectTime}s must be between 1s and 65535s`);
+  if (connectTime < 1 || connectTime > 65535)
+    spec.error('connectTime', `${connectTime}s must be between 1s and 65535s`);
 
   const ebgpMultiHop = spec.bool('ebgpMultiHop') ?? false;
   const ibgp = dynamicASN === 'internal' || (peerASN !== undefined && peerASN === myASN);
@@ -130,7 +159,11 @@ export function readPeer(
   const vrf = spec.string('vrf') ?? '';
   // MetalLB runs such sessions in a Linux VRF through FRR; Herald's speaker has no VRF
   // support, and a session from the default table could reach a different network.
-  if (vrf !== '') spec.error('vrf', `"${vrf}": sessions in a VRF are not supported by Herald's speaker; remove the field to peer from the default routing table`);
+  if (vrf !== '')
+    spec.error(
+      'vrf',
+      `"${vrf}": sessions in a VRF are not supported by Herald's speaker; remove the field to peer from the default routing table`,
+    );
   const disableMP = spec.bool('disableMP') ?? false;
   const dualStackAddressFamily = spec.bool('dualStackAddressFamily') ?? false;
   if (hasHardErrors(env) || myASN === undefined || peerAddress === undefined) return undefined;
@@ -162,7 +195,15 @@ export function readPeer(
 export function readBfdProfile(env: Envelope): BfdProfile | undefined {
   const s = env.root.object('spec');
   if (s) {
-    s.only(['receiveInterval', 'transmitInterval', 'detectMultiplier', 'echoInterval', 'echoMode', 'passiveMode', 'minimumTtl']);
+    s.only([
+      'receiveInterval',
+      'transmitInterval',
+      'detectMultiplier',
+      'echoInterval',
+      'echoMode',
+      'passiveMode',
+      'minimumTtl',
+    ]);
   }
   const profile: BfdProfile = {
     meta: env.meta,
@@ -177,7 +218,11 @@ export function readBfdProfile(env: Envelope): BfdProfile | undefined {
   };
   // Echo packets (RFC 5880 §6.4) are addressed to this node itself and looped back by the
   // peer's forwarding plane: that needs raw packet sockets the speaker does not use for BFD.
-  if (profile.echoMode) s?.error('echoMode', 'echo mode is not supported by Herald: set echoMode to false (asynchronous mode detects failures at the profile\'s intervals)');
+  if (profile.echoMode)
+    s?.error(
+      'echoMode',
+      "echo mode is not supported by Herald: set echoMode to false (asynchronous mode detects failures at the profile's intervals)",
+    );
   return hasHardErrors(env) ? undefined : profile;
 }
 

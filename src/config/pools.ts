@@ -53,7 +53,9 @@ export function readPool(env: Envelope): { pool: Pool; entries: PoolEntry[] } | 
     }
     try {
       const range = parseRange(value);
-      const cidrs = value.includes('/') ? [{ family: range.family, base: range.first, prefixLength: prefixOf(value) }] : rangeToCIDRs(range);
+      const cidrs = value.includes('/')
+        ? [{ family: range.family, base: range.first, prefixLength: prefixOf(value) }]
+        : rangeToCIDRs(range);
       entries.push({ text: value, range, cidrs });
       at.push(n);
     } catch (err) {
@@ -66,7 +68,10 @@ export function readPool(env: Envelope): { pool: Pool; entries: PoolEntry[] } | 
     if (problem) spec.error(`addresses[${at[i]!}]`, problem);
   });
   for (const [i, j] of overlappingEntries(entries)) {
-    spec.error(`addresses[${at[i]!}]`, `"${entries[i]!.text}" overlaps "${entries[j]!.text}" (addresses[${at[j]!}]) in the same pool`);
+    spec.error(
+      `addresses[${at[i]!}]`,
+      `"${entries[i]!.text}" overlaps "${entries[j]!.text}" (addresses[${at[j]!}]) in the same pool`,
+    );
   }
   const autoAssign = spec.bool('autoAssign') ?? true;
   const avoidBuggyIPs = spec.bool('avoidBuggyIPs') ?? false;
@@ -158,12 +163,14 @@ function insertTaken(items: Taken[], t: Taken): void {
  * most n - 1 pairs (1,024 identical entries give 1,023, not 523,776).
  */
 export function overlappingEntries(entries: readonly PoolEntry[]): Array<[number, number]> {
-  const order = entries.map((_, i) => i).sort((a, b) => {
-    const ra = entries[a]!.range;
-    const rb = entries[b]!.range;
-    if (ra.family !== rb.family) return ra.family < rb.family ? -1 : 1;
-    return ra.first < rb.first ? -1 : ra.first > rb.first ? 1 : a - b;
-  });
+  const order = entries
+    .map((_, i) => i)
+    .sort((a, b) => {
+      const ra = entries[a]!.range;
+      const rb = entries[b]!.range;
+      if (ra.family !== rb.family) return ra.family < rb.family ? -1 : 1;
+      return ra.first < rb.first ? -1 : ra.first > rb.first ? 1 : a - b;
+    });
   const pairs: Array<[number, number]> = [];
   let reach: number | undefined;
   for (const i of order) {
@@ -185,6 +192,8 @@ function specialRangeProblem(e: PoolEntry, allowReserved: boolean): string | und
   const hits = specialBlocksIn(e.range, allowReserved);
   if (hits.length === 0) return undefined;
   const first = hits[0]!;
-  const hint = first.optIn ? `; set the annotation ${ALLOW_RESERVED_ANNOTATION}: "true" on the pool if your network routes it` : '';
+  const hint = first.optIn
+    ? `; set the annotation ${ALLOW_RESERVED_ANNOTATION}: "true" on the pool if your network routes it`
+    : '';
   return `"${e.text}" includes ${first.cidr}, ${first.what}: no Service can be reached there${hint}`;
 }

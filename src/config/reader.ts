@@ -90,12 +90,17 @@ export class ErrorSink {
     const out = [...this.kept];
     for (const t of this.tallies.values()) {
       if (t.omitted === 0) continue;
-      out.push(withoutStack(() => new ConfigError({
-        object: t.object,
-        field: '',
-        reason: `${t.omitted} more error(s) not listed (${t.count} in all, the first ${MAX_ERRORS_PER_OBJECT} shown)`,
-        transient: t.omittedHard === 0,
-      })));
+      out.push(
+        withoutStack(
+          () =>
+            new ConfigError({
+              object: t.object,
+              field: '',
+              reason: `${t.omitted} more error(s) not listed (${t.count} in all, the first ${MAX_ERRORS_PER_OBJECT} shown)`,
+              transient: t.omittedHard === 0,
+            }),
+        ),
+      );
     }
     return out;
   }
@@ -103,7 +108,9 @@ export class ErrorSink {
 
 /** The first `limit` items of a list and how many were left out, for reports with a size limit. */
 export function capList<T>(items: readonly T[], limit: number): { shown: readonly T[]; omitted: number } {
-  return items.length <= limit ? { shown: items, omitted: 0 } : { shown: items.slice(0, limit), omitted: items.length - limit };
+  return items.length <= limit
+    ? { shown: items, omitted: 0 }
+    : { shown: items.slice(0, limit), omitted: items.length - limit };
 }
 
 function describe(v: unknown): string {

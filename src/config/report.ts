@@ -29,7 +29,13 @@ export function errorEntries(errors: readonly ErrorLike[], state: string, limit 
   }));
   if (omitted > 0) {
     const hard = errors.slice(limit).some((e) => !e.transient);
-    out.push({ kind: 'ConfigurationState', name: state, field: 'errors', reason: `${omitted} more error(s) not listed (${errors.length} in all)`, ...(hard ? {} : { transient: true }) });
+    out.push({
+      kind: 'ConfigurationState',
+      name: state,
+      field: 'errors',
+      reason: `${omitted} more error(s) not listed (${errors.length} in all)`,
+      ...(hard ? {} : { transient: true }),
+    });
   }
   return out;
 }

@@ -72,7 +72,21 @@ export function isGone(err: unknown): boolean {
 
 /** The Status reason, or the one the HTTP status implies. */
 export function knownReason(r: unknown, code: number): KubeErrorReason {
-  const reasons: KubeErrorReason[] = ['NotFound', 'AlreadyExists', 'Conflict', 'Invalid', 'Forbidden', 'Unauthorized', 'Expired', 'Gone', 'TooManyRequests', 'InternalError', 'BadRequest', 'Timeout', 'ServiceUnavailable'];
+  const reasons: KubeErrorReason[] = [
+    'NotFound',
+    'AlreadyExists',
+    'Conflict',
+    'Invalid',
+    'Forbidden',
+    'Unauthorized',
+    'Expired',
+    'Gone',
+    'TooManyRequests',
+    'InternalError',
+    'BadRequest',
+    'Timeout',
+    'ServiceUnavailable',
+  ];
   if (typeof r === 'string' && (reasons as string[]).includes(r)) return r as KubeErrorReason;
   if (code === 404) return 'NotFound';
   if (code === 409) return 'Conflict';

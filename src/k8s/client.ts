@@ -141,7 +141,14 @@ export class KubeClient {
       const t = String(v);
       return `${t.length}:${t.slice(-48)}`;
     };
-    const key = [tag(o.ca), tag(o.cert), tag(o.key), tag(o.pfx), String(o.rejectUnauthorized), String(o.servername)].join('|');
+    const key = [
+      tag(o.ca),
+      tag(o.cert),
+      tag(o.key),
+      tag(o.pfx),
+      String(o.rejectUnauthorized),
+      String(o.servername),
+    ].join('|');
     let shared = this.agents.get(key);
     if (!shared) {
       shared = new HttpsAgent({ ...o, keepAlive: true, maxSockets: 32 });
@@ -162,11 +169,18 @@ export class KubeClient {
     return ctx?.namespace ?? 'default';
   }
 
-  async request(method: HttpMethod, path: string, query: Record<string, string | number | boolean | undefined> = {}, body?: unknown, contentType = 'application/json'): Promise<unknown> {
+  async request(
+    method: HttpMethod,
+    path: string,
+    query: Record<string, string | number | boolean | undefined> = {},
+    body?: unknown,
+    contentType = 'application/json',
+  ): Promise<unknown> {
     const ctx = new RequestContext(this.server + path, method);
     const agent = this.clientOpts.userAgent;
     const writes = method === HttpMethod.POST || method === HttpMethod.PUT || method === HttpMethod.PATCH;
-    const q = agent !== undefined && writes && query['fieldManager'] === undefined ? { ...query, fieldManager: agent } : query;
+    const q =
+      agent !== undefined && writes && query['fieldManager'] === undefined ? { ...query, fieldManager: agent } : query;
     for (const [k, v] of Object.entries(q)) if (v !== undefined) ctx.setQueryParam(k, String(v));
     ctx.setHeaderParam('Accept', 'application/json');
     if (agent !== undefined) ctx.setHeaderParam('User-Agent', agent);
@@ -191,8 +205,13 @@ export class KubeClient {
     }
     if (response.httpStatusCode < 200 || response.httpStatusCode > 299) {
       const status = (parsed ?? {}) as Record<string, unknown>;
-      const message = typeof status['message'] === 'string' ? status['message'] : `${method} ${path}: HTTP ${response.httpStatusCode} ${text.slice(0, 200)}`;
-      throw new KubeApiError(response.httpStatusCode, knownReason(status['reason'], response.httpStatusCode), message, { status });
+      const message =
+        typeof status['message'] === 'string'
+          ? status['message']
+          : `${method} ${path}: HTTP ${response.httpStatusCode} ${text.slice(0, 200)}`;
+      throw new KubeApiError(response.httpStatusCode, knownReason(status['reason'], response.httpStatusCode), message, {
+        status,
+      });
     }
     return parsed;
   }
@@ -203,9 +222,12 @@ export class KubeClient {
     for (const [k, v] of Object.entries(query)) if (v !== undefined) ctx.setQueryParam(k, String(v));
     await this.kubeConfig.applySecurityAuthentication(ctx);
     this.reuseAgent(ctx);
-    const response = await this.http.send(ctx).toPromise().catch((err: unknown) => {
-      throw new KubeApiError(0, 'Unknown', `GET ${path}: ${(err as Error).message}`, { cause: err });
-    });
+    const response = await this.http
+      .send(ctx)
+      .toPromise()
+      .catch((err: unknown) => {
+        throw new KubeApiError(0, 'Unknown', `GET ${path}: ${(err as Error).message}`, { cause: err });
+      });
     const text = await response.body.text();
     if (response.httpStatusCode >= 200 && response.httpStatusCode <= 299) return text;
     let status: Record<string, unknown> = {};
@@ -214,14 +236,24 @@ export class KubeClient {
     } catch {
       // not a Status object
     }
-    const message = typeof status['message'] === 'string' ? status['message'] : `GET ${path}: HTTP ${response.httpStatusCode} ${text.slice(0, 200)}`;
-    throw new KubeApiError(response.httpStatusCode, knownReason(status['reason'], response.httpStatusCode), message, { status });
+    const message =
+      typeof status['message'] === 'string'
+        ? status['message']
+        : `GET ${path}: HTTP ${response.httpStatusCode} ${text.slice(0, 200)}`;
+    throw new KubeApiError(response.httpStatusCode, knownReason(status['reason'], response.httpStatusCode), message, {
+      status,
+    });
   }
 
   /** The server's /version: major and minor as numbers (a trailing `+` dropped) and gitVersion. */
   async serverVersion(): Promise<{ major: number; minor: number; gitVersion: string }> {
-    const v = (await this.request(HttpMethod.GET, '/version')) as { major?: string; minor?: string; gitVersion?: string } | undefined;
-    return { major: parseInt(v?.major ?? '', 10), minor: parseInt(v?.minor ?? '', 10), gitVersion: v?.gitVersion ?? 'unknown' };
+    const v = (await this.request(HttpMethod.GET, '/version')) as
+      { major?: string; minor?: string; gitVersion?: string } | undefined;
+    return {
+      major: parseInt(v?.major ?? '', 10),
+      minor: parseInt(v?.minor ?? '', 10),
+      gitVersion: v?.gitVersion ?? 'unknown',
+    };
   }
 
   async list<T extends KubeObject = KubeObject>(t: ResourceType, opts: ListOptions = {}): Promise<ListResult<T>> {
@@ -241,7 +273,10 @@ export class KubeClient {
   }
 
   /** Every page of a list (limit/continue), as one consistent snapshot. */
-  async listAll<T extends KubeObject = KubeObject>(t: ResourceType, opts: Omit<ListOptions, 'continue'> = {}): Promise<ListResult<T>> {
+  async listAll<T extends KubeObject = KubeObject>(
+    t: ResourceType,
+    opts: Omit<ListOptions, 'continue'> = {},
+  ): Promise<ListResult<T>> {
     const items: T[] = [];
     let cont: string | undefined;
     let rv = '';
@@ -254,12 +289,20 @@ export class KubeClient {
     return { items, resourceVersion: rv };
   }
 
-  async get<T extends KubeObject = KubeObject>(t: ResourceType, namespace: string | undefined, name: string): Promise<T> {
+  async get<T extends KubeObject = KubeObject>(
+    t: ResourceType,
+    namespace: string | undefined,
+    name: string,
+  ): Promise<T> {
     return (await this.request(HttpMethod.GET, resourcePath(t, namespace, name))) as T;
   }
 
   /** The object, or undefined when it does not exist. */
-  async tryGet<T extends KubeObject = KubeObject>(t: ResourceType, namespace: string | undefined, name: string): Promise<T | undefined> {
+  async tryGet<T extends KubeObject = KubeObject>(
+    t: ResourceType,
+    namespace: string | undefined,
+    name: string,
+  ): Promise<T | undefined> {
     try {
       return await this.get<T>(t, namespace, name);
     } catch (err) {
@@ -275,22 +318,57 @@ export class KubeClient {
 
   async replace<T extends KubeObject = KubeObject>(t: ResourceType, obj: KubeObject): Promise<T> {
     const body = { ...obj, apiVersion: apiVersionOf(t), kind: t.kind };
-    return (await this.request(HttpMethod.PUT, resourcePath(t, obj.metadata.namespace, obj.metadata.name), {}, body)) as T;
+    return (await this.request(
+      HttpMethod.PUT,
+      resourcePath(t, obj.metadata.namespace, obj.metadata.name),
+      {},
+      body,
+    )) as T;
   }
 
   async replaceStatus<T extends KubeObject = KubeObject>(t: ResourceType, obj: KubeObject): Promise<T> {
     const body = { ...obj, apiVersion: apiVersionOf(t), kind: t.kind };
-    return (await this.request(HttpMethod.PUT, resourcePath(t, obj.metadata.namespace, obj.metadata.name, 'status'), {}, body)) as T;
+    return (await this.request(
+      HttpMethod.PUT,
+      resourcePath(t, obj.metadata.namespace, obj.metadata.name, 'status'),
+      {},
+      body,
+    )) as T;
   }
 
-  async patch<T extends KubeObject = KubeObject>(t: ResourceType, namespace: string | undefined, name: string, patch: unknown, opts: { kind?: PatchKind; status?: boolean; query?: Record<string, string> } = {}): Promise<T> {
+  async patch<T extends KubeObject = KubeObject>(
+    t: ResourceType,
+    namespace: string | undefined,
+    name: string,
+    patch: unknown,
+    opts: { kind?: PatchKind; status?: boolean; query?: Record<string, string> } = {},
+  ): Promise<T> {
     const kind = opts.kind ?? 'merge';
-    return (await this.request(HttpMethod.PATCH, resourcePath(t, namespace, name, opts.status ? 'status' : undefined), opts.query ?? {}, patch, PATCH_CONTENT_TYPE[kind])) as T;
+    return (await this.request(
+      HttpMethod.PATCH,
+      resourcePath(t, namespace, name, opts.status ? 'status' : undefined),
+      opts.query ?? {},
+      patch,
+      PATCH_CONTENT_TYPE[kind],
+    )) as T;
   }
 
   /** `gracePeriodSeconds: 0` ends a Pod at once (what a kubelet does once its containers stopped). */
-  async delete(t: ResourceType, namespace: string | undefined, name: string, opts: { preconditions?: { uid?: string; resourceVersion?: string }; gracePeriodSeconds?: number } = {}): Promise<void> {
-    const body = opts.preconditions || opts.gracePeriodSeconds !== undefined ? { kind: 'DeleteOptions', apiVersion: 'v1', ...(opts.preconditions ? { preconditions: opts.preconditions } : {}), ...(opts.gracePeriodSeconds !== undefined ? { gracePeriodSeconds: opts.gracePeriodSeconds } : {}) } : undefined;
+  async delete(
+    t: ResourceType,
+    namespace: string | undefined,
+    name: string,
+    opts: { preconditions?: { uid?: string; resourceVersion?: string }; gracePeriodSeconds?: number } = {},
+  ): Promise<void> {
+    const body =
+      opts.preconditions || opts.gracePeriodSeconds !== undefined
+        ? {
+            kind: 'DeleteOptions',
+            apiVersion: 'v1',
+            ...(opts.preconditions ? { preconditions: opts.preconditions } : {}),
+            ...(opts.gracePeriodSeconds !== undefined ? { gracePeriodSeconds: opts.gracePeriodSeconds } : {}),
+          }
+        : undefined;
     await this.request(HttpMethod.DELETE, resourcePath(t, namespace, name), {}, body);
   }
 
@@ -300,12 +378,22 @@ export class KubeClient {
   }
 
   /** POST to a subresource that creates something: `pods/binding`, `serviceaccounts/token`. */
-  async createSubresource<T = unknown>(t: ResourceType, namespace: string | undefined, name: string, sub: string, body: unknown): Promise<T> {
+  async createSubresource<T = unknown>(
+    t: ResourceType,
+    namespace: string | undefined,
+    name: string,
+    sub: string,
+    body: unknown,
+  ): Promise<T> {
     return (await this.request(HttpMethod.POST, resourcePath(t, namespace, name, sub), {}, body)) as T;
   }
 
   /** Creates an object at the collection path of `t` with the given query (`fieldValidation: 'Strict'`, as kubectl sends). */
-  async createWith<T extends KubeObject = KubeObject>(t: ResourceType, obj: KubeObject, query: Record<string, string>): Promise<T> {
+  async createWith<T extends KubeObject = KubeObject>(
+    t: ResourceType,
+    obj: KubeObject,
+    query: Record<string, string>,
+  ): Promise<T> {
     return (await this.request(HttpMethod.POST, resourcePath(t, obj.metadata.namespace), query, obj)) as T;
   }
 
@@ -341,11 +429,24 @@ export class KubeClient {
       if (done) return;
       done = true;
       const e = err as { statusCode?: number; message?: string } | null | undefined;
-      if (e && typeof e.statusCode === 'number') onDone(new KubeApiError(e.statusCode, knownReason(undefined, e.statusCode), e.message ?? `watch failed: HTTP ${e.statusCode}`, { cause: err }));
+      if (e && typeof e.statusCode === 'number')
+        onDone(
+          new KubeApiError(
+            e.statusCode,
+            knownReason(undefined, e.statusCode),
+            e.message ?? `watch failed: HTTP ${e.statusCode}`,
+            { cause: err },
+          ),
+        );
       else if (e && (e as { name?: string }).name === 'AbortError') onDone(undefined);
       else onDone(e ?? undefined);
     };
-    const controller = await this.watcher.watch(resourcePath(t, opts.namespace), query, (type: string, obj: unknown) => onEvent(type as WatchEventType, obj as T), finish);
+    const controller = await this.watcher.watch(
+      resourcePath(t, opts.namespace),
+      query,
+      (type: string, obj: unknown) => onEvent(type as WatchEventType, obj as T),
+      finish,
+    );
     return {
       stop: () => {
         done = true;

@@ -47,7 +47,10 @@ export interface EventRecorderOptions {
 
 /** No connection, throttled, or a server error: worth another try. */
 function transient(err: unknown): boolean {
-  return err instanceof KubeApiError && (err.code === 'Unavailable' || err.code === 'Timeout' || err.code === 'TooManyRequests');
+  return (
+    err instanceof KubeApiError &&
+    (err.code === 'Unavailable' || err.code === 'Timeout' || err.code === 'TooManyRequests')
+  );
 }
 
 class Closed extends Error {}
@@ -106,7 +109,10 @@ export class EventRecorder {
   private timed<T>(call: Promise<T>): Promise<T> {
     const ms = this.opts.requestTimeoutMs ?? 10_000;
     return new Promise<T>((resolve, reject) => {
-      const t = this.opts.clock.setTimeout(() => reject(new KubeApiError(0, 'Timeout', `no answer within ${ms} ms`)), ms);
+      const t = this.opts.clock.setTimeout(
+        () => reject(new KubeApiError(0, 'Timeout', `no answer within ${ms} ms`)),
+        ms,
+      );
       call.then(
         (v) => {
           t.cancel();
@@ -146,17 +152,22 @@ export class EventRecorder {
    */
   record(ref: ObjectReference, type: EventType, reason: string, message: string): Promise<boolean> {
     this.stats.recorded++;
-    const p = this.chain.then(
-      () => this.writeRetrying(ref, type, reason, message).then(() => true),
-    ).catch((err: unknown) => {
-      if (err instanceof Closed || this.closed) {
-        this.stats.dropped++;
+    const p = this.chain
+      .then(() => this.writeRetrying(ref, type, reason, message).then(() => true))
+      .catch((err: unknown) => {
+        if (err instanceof Closed || this.closed) {
+          this.stats.dropped++;
+          return false;
+        }
+        this.stats.failed++;
+        this.opts.logger.warn('could not record event', {
+          event: 'eventWriteFailed',
+          reason,
+          object: `${ref.namespace ?? ''}/${ref.name}`,
+          error: errorMessage(err),
+        });
         return false;
-      }
-      this.stats.failed++;
-      this.opts.logger.warn('could not record event', { event: 'eventWriteFailed', reason, object: `${ref.namespace ?? ''}/${ref.name}`, error: errorMessage(err) });
-      return false;
-    });
+      });
     this.chain = p.then(() => undefined);
     return p;
   }
@@ -177,7 +188,9 @@ export class EventRecorder {
     const prior = this.seen.get(key);
     if (prior && mono - prior.lastSeenMs <= window) {
       try {
-        await this.timed(this.opts.client.patch(EVENTS, prior.namespace, prior.name, { count: prior.count + 1, lastTimestamp: now }));
+        await this.timed(
+          this.opts.client.patch(EVENTS, prior.namespace, prior.name, { count: prior.count + 1, lastTimestamp: now }),
+        );
         prior.count++;
         prior.lastSeenMs = mono;
         this.touch(key, prior);
@@ -188,19 +201,21 @@ export class EventRecorder {
       }
     }
     const name = `${ref.name}.${nowMs.toString(16)}${randomBytes(3).toString('hex')}`;
-    await this.timed(this.opts.client.create(EVENTS, {
-      metadata: { name, namespace },
-      involvedObject: ref,
-      reason,
-      message,
-      type,
-      count: 1,
-      firstTimestamp: now,
-      lastTimestamp: now,
-      source: { component: this.opts.component, ...(this.opts.host ? { host: this.opts.host } : {}) },
-      reportingComponent: this.opts.component,
-      reportingInstance: this.opts.host ?? this.opts.component,
-    }));
+    await this.timed(
+      this.opts.client.create(EVENTS, {
+        metadata: { name, namespace },
+        involvedObject: ref,
+        reason,
+        message,
+        type,
+        count: 1,
+        firstTimestamp: now,
+        lastTimestamp: now,
+        source: { component: this.opts.component, ...(this.opts.host ? { host: this.opts.host } : {}) },
+        reportingComponent: this.opts.component,
+        reportingInstance: this.opts.host ?? this.opts.component,
+      }),
+    );
     this.touch(key, { name, namespace, count: 1, firstTimestamp: now, lastSeenMs: mono });
   }
 

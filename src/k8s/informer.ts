@@ -173,13 +173,26 @@ export class Informer<T extends KubeObject = KubeObject> {
 
   private retry(gen: number, err: unknown): void {
     this.stats.errors++;
-    const delay = backoffDelay(this.failures++, this.opts.backoff ?? { baseMs: 200, maxMs: 30_000 }, this.opts.random ?? Math.random);
+    const delay = backoffDelay(
+      this.failures++,
+      this.opts.backoff ?? { baseMs: 200, maxMs: 30_000 },
+      this.opts.random ?? Math.random,
+    );
     const t = this.opts.type;
     if (isNotFound(err)) {
       // The collection itself is missing: the server does not serve this group/version/resource.
       const api = `${t.group === '' ? 'core' : t.group}/${t.version} ${t.plural}`;
-      this.log().error(`the API server does not serve ${api} (${t.kind}); ${this.opts.purpose ?? 'whatever needs this cache waits for it'} until it does; retrying`, { event: 'resourceNotServed', resource: t.plural, group: t.group, version: t.version, delayMs: delay });
-    } else this.log().warn('list/watch failed, retrying', { event: 'watchFailed', resource: t.plural, error: errorMessage(err), delayMs: delay });
+      this.log().error(
+        `the API server does not serve ${api} (${t.kind}); ${this.opts.purpose ?? 'whatever needs this cache waits for it'} until it does; retrying`,
+        { event: 'resourceNotServed', resource: t.plural, group: t.group, version: t.version, delayMs: delay },
+      );
+    } else
+      this.log().warn('list/watch failed, retrying', {
+        event: 'watchFailed',
+        resource: t.plural,
+        error: errorMessage(err),
+        delayMs: delay,
+      });
     this.retryTimer = this.opts.clock.setTimeout(() => {
       if (gen === this.generation) void this.run(gen);
     }, delay);
@@ -253,7 +266,12 @@ export class Informer<T extends KubeObject = KubeObject> {
           case 'ERROR': {
             const status = obj as unknown as { code?: number; message?: string };
             if (status.code === 410) gotGone = true;
-            else this.log().warn('watch error event', { event: 'watchFailed', resource: this.opts.type.plural, message: status.message });
+            else
+              this.log().warn('watch error event', {
+                event: 'watchFailed',
+                resource: this.opts.type.plural,
+                message: status.message,
+              });
             return;
           }
         }

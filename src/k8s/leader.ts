@@ -89,7 +89,11 @@ export class LeaderElector {
     try {
       ok = await this.tryAcquireOrRenew();
     } catch (err) {
-      this.opts.logger.warn('lease request failed', { event: 'leaseRequestFailed', lease: `${this.opts.namespace}/${this.opts.name}`, error: errorMessage(err) });
+      this.opts.logger.warn('lease request failed', {
+        event: 'leaseRequestFailed',
+        lease: `${this.opts.namespace}/${this.opts.name}`,
+        error: errorMessage(err),
+      });
     }
     if (this.stopped) return;
     const now = this.opts.clock.monotonic();
@@ -97,7 +101,11 @@ export class LeaderElector {
       this.lastRenewMs = now;
       if (!this.leading) {
         this.leading = true;
-        this.opts.logger.info('became leader', { event: 'leaderElected', lease: `${this.opts.namespace}/${this.opts.name}`, identity: this.opts.identity });
+        this.opts.logger.info('became leader', {
+          event: 'leaderElected',
+          lease: `${this.opts.namespace}/${this.opts.name}`,
+          identity: this.opts.identity,
+        });
         this.opts.onStartedLeading();
       }
       this.schedule(this.retryMs);
@@ -105,7 +113,10 @@ export class LeaderElector {
     }
     if (this.leading && now - this.lastRenewMs >= this.renewMs) {
       this.leading = false;
-      this.opts.logger.warn('lost the lease (renew deadline passed)', { event: 'leaseLost', lease: `${this.opts.namespace}/${this.opts.name}` });
+      this.opts.logger.warn('lost the lease (renew deadline passed)', {
+        event: 'leaseLost',
+        lease: `${this.opts.namespace}/${this.opts.name}`,
+      });
       this.opts.onStoppedLeading();
     }
     this.schedule(this.leading ? this.retryMs : jittered(this.retryMs, 0.2, this.opts.random ?? Math.random));
@@ -121,7 +132,13 @@ export class LeaderElector {
       try {
         await client.create<Lease>(LEASES, {
           metadata: { name, namespace },
-          spec: { holderIdentity: identity, leaseDurationSeconds: leaseSeconds, acquireTime: microTime(nowWall), renewTime: microTime(nowWall), leaseTransitions: 0 },
+          spec: {
+            holderIdentity: identity,
+            leaseDurationSeconds: leaseSeconds,
+            acquireTime: microTime(nowWall),
+            renewTime: microTime(nowWall),
+            leaseTransitions: 0,
+          },
         });
       } catch (err) {
         if (isAlreadyExists(err)) return false;
@@ -182,7 +199,10 @@ export class LeaderElector {
       const lease = await this.opts.client.tryGet<Lease>(LEASES, this.opts.namespace, this.opts.name);
       if (lease && lease.spec?.holderIdentity === this.opts.identity) {
         const now = microTime(this.opts.clock.now());
-        await this.opts.client.replace<Lease>(LEASES, { ...lease, spec: { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: now, acquireTime: now } });
+        await this.opts.client.replace<Lease>(LEASES, {
+          ...lease,
+          spec: { ...lease.spec, holderIdentity: '', leaseDurationSeconds: 1, renewTime: now, acquireTime: now },
+        });
       }
     } catch (err) {
       this.opts.logger.warn('could not release the lease', { event: 'leaseReleaseFailed', error: errorMessage(err) });

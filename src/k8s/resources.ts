@@ -2,7 +2,13 @@
 import { GROUP, KINDS, VERSION } from '../api/group.js';
 import type { ResourceType } from './client.js';
 
-const core = (plural: string, kind: string, namespaced = true): ResourceType => ({ group: '', version: 'v1', plural, kind, namespaced });
+const core = (plural: string, kind: string, namespaced = true): ResourceType => ({
+  group: '',
+  version: 'v1',
+  plural,
+  kind,
+  namespaced,
+});
 
 export const SERVICES = core('services', 'Service');
 export const NODES = core('nodes', 'Node', false);
@@ -11,9 +17,27 @@ export const SECRETS = core('secrets', 'Secret');
 export const CONFIGMAPS = core('configmaps', 'ConfigMap');
 export const PODS = core('pods', 'Pod');
 export const EVENTS = core('events', 'Event');
-export const ENDPOINT_SLICES: ResourceType = { group: 'discovery.k8s.io', version: 'v1', plural: 'endpointslices', kind: 'EndpointSlice', namespaced: true };
-export const LEASES: ResourceType = { group: 'coordination.k8s.io', version: 'v1', plural: 'leases', kind: 'Lease', namespaced: true };
-export const CRDS: ResourceType = { group: 'apiextensions.k8s.io', version: 'v1', plural: 'customresourcedefinitions', kind: 'CustomResourceDefinition', namespaced: false };
+export const ENDPOINT_SLICES: ResourceType = {
+  group: 'discovery.k8s.io',
+  version: 'v1',
+  plural: 'endpointslices',
+  kind: 'EndpointSlice',
+  namespaced: true,
+};
+export const LEASES: ResourceType = {
+  group: 'coordination.k8s.io',
+  version: 'v1',
+  plural: 'leases',
+  kind: 'Lease',
+  namespaced: true,
+};
+export const CRDS: ResourceType = {
+  group: 'apiextensions.k8s.io',
+  version: 'v1',
+  plural: 'customresourcedefinitions',
+  kind: 'CustomResourceDefinition',
+  namespaced: false,
+};
 
 /** Herald's own kinds, all namespaced, by kind name. */
 export function heraldResource(kind: string): ResourceType {

@@ -15,7 +15,9 @@ export interface ReviewedUser {
   readonly extra?: Readonly<Record<string, readonly string[]>>;
 }
 
-export type TokenReviewResult = { readonly authenticated: true; readonly user: ReviewedUser } | { readonly authenticated: false; readonly error: string };
+export type TokenReviewResult =
+  | { readonly authenticated: true; readonly user: ReviewedUser }
+  | { readonly authenticated: false; readonly error: string };
 
 /** A request to authorize: a non-resource URL (`/metrics`) and a verb (`get`). */
 export interface NonResourceRequest {
@@ -42,17 +44,28 @@ const strings = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is
 export function apiServerReviewer(client: KubeClient): Reviewer {
   return {
     async tokenReview(token, audiences) {
-      const out = await client.request(HttpMethod.POST, '/apis/authentication.k8s.io/v1/tokenreviews', {}, {
-        apiVersion: 'authentication.k8s.io/v1',
-        kind: 'TokenReview',
-        spec: { token, ...(audiences.length > 0 ? { audiences } : {}) },
-      });
+      const out = await client.request(
+        HttpMethod.POST,
+        '/apis/authentication.k8s.io/v1/tokenreviews',
+        {},
+        {
+          apiVersion: 'authentication.k8s.io/v1',
+          kind: 'TokenReview',
+          spec: { token, ...(audiences.length > 0 ? { audiences } : {}) },
+        },
+      );
       const status = isObj(out) && isObj(out['status']) ? out['status'] : {};
       const user = isObj(status['user']) ? status['user'] : {};
       if (status['authenticated'] !== true || typeof user['username'] !== 'string') {
-        return { authenticated: false, error: typeof status['error'] === 'string' && status['error'] !== '' ? status['error'] : 'token not authenticated' };
+        return {
+          authenticated: false,
+          error:
+            typeof status['error'] === 'string' && status['error'] !== '' ? status['error'] : 'token not authenticated',
+        };
       }
-      const extra = isObj(user['extra']) ? Object.fromEntries(Object.entries(user['extra']).map(([k, v]) => [k, strings(v)])) : undefined;
+      const extra = isObj(user['extra'])
+        ? Object.fromEntries(Object.entries(user['extra']).map(([k, v]) => [k, strings(v)]))
+        : undefined;
       return {
         authenticated: true,
         user: {
@@ -64,19 +77,27 @@ export function apiServerReviewer(client: KubeClient): Reviewer {
       };
     },
     async subjectAccessReview(user, request) {
-      const out = await client.request(HttpMethod.POST, '/apis/authorization.k8s.io/v1/subjectaccessreviews', {}, {
-        apiVersion: 'authorization.k8s.io/v1',
-        kind: 'SubjectAccessReview',
-        spec: {
-          user: user.username,
-          groups: user.groups,
-          ...(user.uid !== undefined ? { uid: user.uid } : {}),
-          ...(user.extra !== undefined ? { extra: user.extra } : {}),
-          nonResourceAttributes: { path: request.path, verb: request.verb },
+      const out = await client.request(
+        HttpMethod.POST,
+        '/apis/authorization.k8s.io/v1/subjectaccessreviews',
+        {},
+        {
+          apiVersion: 'authorization.k8s.io/v1',
+          kind: 'SubjectAccessReview',
+          spec: {
+            user: user.username,
+            groups: user.groups,
+            ...(user.uid !== undefined ? { uid: user.uid } : {}),
+            ...(user.extra !== undefined ? { extra: user.extra } : {}),
+            nonResourceAttributes: { path: request.path, verb: request.verb },
+          },
         },
-      });
+      );
       const status = isObj(out) && isObj(out['status']) ? out['status'] : {};
-      return { allowed: status['allowed'] === true && status['denied'] !== true, reason: typeof status['reason'] === 'string' ? status['reason'] : '' };
+      return {
+        allowed: status['allowed'] === true && status['denied'] !== true,
+        reason: typeof status['reason'] === 'string' ? status['reason'] : '',
+      };
     },
   };
 }

@@ -19,7 +19,11 @@ export interface Condition {
  * Returns the conditions with `next` set; lastTransitionTime moves only when the status
  * changes. Returns the same array object when nothing changed.
  */
-export function setCondition(conditions: readonly Condition[] | undefined, next: Omit<Condition, 'lastTransitionTime'>, now: string): Condition[] {
+export function setCondition(
+  conditions: readonly Condition[] | undefined,
+  next: Omit<Condition, 'lastTransitionTime'>,
+  now: string,
+): Condition[] {
   const list = [...(conditions ?? [])];
   const i = list.findIndex((c) => c.type === next.type);
   const old = i >= 0 ? list[i] : undefined;
@@ -27,7 +31,13 @@ export function setCondition(conditions: readonly Condition[] | undefined, next:
     ...next,
     lastTransitionTime: old && old.status === next.status ? old.lastTransitionTime : now,
   };
-  if (old && old.status === merged.status && old.reason === merged.reason && old.message === merged.message && old.observedGeneration === merged.observedGeneration) {
+  if (
+    old &&
+    old.status === merged.status &&
+    old.reason === merged.reason &&
+    old.message === merged.message &&
+    old.observedGeneration === merged.observedGeneration
+  ) {
     return conditions as Condition[];
   }
   if (i >= 0) list[i] = merged;
@@ -41,7 +51,10 @@ export interface StatusWriterOptions {
   readonly maxAttempts?: number;
 }
 
-export type StatusOutcome<T> = { result: 'written'; object: T; attempts: number } | { result: 'unchanged'; object: T; attempts: number } | { result: 'gone'; attempts: number };
+export type StatusOutcome<T> =
+  | { result: 'written'; object: T; attempts: number }
+  | { result: 'unchanged'; object: T; attempts: number }
+  | { result: 'gone'; attempts: number };
 
 export class StatusWriter {
   private readonly maxAttempts: number;
@@ -51,7 +64,13 @@ export class StatusWriter {
   }
 
   /** Reads (or starts from `cached`), lets `write` send a change, and on 409 reads again and retries. */
-  private async retrying<T extends KubeObject>(type: ResourceType, namespace: string | undefined, name: string, cached: T | undefined, write: (current: T) => Promise<T> | undefined): Promise<StatusOutcome<T>> {
+  private async retrying<T extends KubeObject>(
+    type: ResourceType,
+    namespace: string | undefined,
+    name: string,
+    cached: T | undefined,
+    write: (current: T) => Promise<T> | undefined,
+  ): Promise<StatusOutcome<T>> {
     let current: T | undefined = cached;
     for (let attempt = 1; ; attempt++) {
       current ??= await this.opts.client.tryGet<T>(type, namespace, name);
@@ -72,7 +91,13 @@ export class StatusWriter {
    * `mutate` gets a copy of the latest object and returns the new status, or undefined for
    * "no change". Starts from `cached` when given (saving a read), re-reading after conflicts.
    */
-  update<T extends KubeObject>(type: ResourceType, namespace: string | undefined, name: string, mutate: (obj: T) => unknown, cached?: T): Promise<StatusOutcome<T>> {
+  update<T extends KubeObject>(
+    type: ResourceType,
+    namespace: string | undefined,
+    name: string,
+    mutate: (obj: T) => unknown,
+    cached?: T,
+  ): Promise<StatusOutcome<T>> {
     return this.retrying(type, namespace, name, cached, (current) => {
       const status = mutate(structuredClone(current));
       return status === undefined ? undefined : this.opts.client.replaceStatus<T>(type, { ...current, status });
@@ -83,10 +108,21 @@ export class StatusWriter {
    * The same with a main-resource write (annotations, labels, finalizers): `mutate` returns
    * the whole new object or undefined.
    */
-  updateObject<T extends KubeObject>(type: ResourceType, namespace: string | undefined, name: string, mutate: (obj: T) => T | undefined, cached?: T): Promise<StatusOutcome<T>> {
+  updateObject<T extends KubeObject>(
+    type: ResourceType,
+    namespace: string | undefined,
+    name: string,
+    mutate: (obj: T) => T | undefined,
+    cached?: T,
+  ): Promise<StatusOutcome<T>> {
     return this.retrying(type, namespace, name, cached, (current) => {
       const next = mutate(structuredClone(current));
-      return next === undefined ? undefined : this.opts.client.replace<T>(type, { ...next, metadata: { ...next.metadata, resourceVersion: current.metadata.resourceVersion! } });
+      return next === undefined
+        ? undefined
+        : this.opts.client.replace<T>(type, {
+            ...next,
+            metadata: { ...next.metadata, resourceVersion: current.metadata.resourceVersion! },
+          });
     });
   }
 }

@@ -11,45 +11,83 @@ import type { IssueSink, OutputObject } from './types.js';
 interface KindMap {
   readonly copy: readonly string[];
   /** Field → reason; `object: true` means the object cannot be imported at all when set. */
-  readonly refuse?: Readonly<Record<string, { reason: string; object?: boolean; when?: (v: unknown, spec: JsonObject) => boolean }>>;
+  readonly refuse?: Readonly<
+    Record<string, { reason: string; object?: boolean; when?: (v: unknown, spec: JsonObject) => boolean }>
+  >;
 }
 
 const PEER_FIELDS = [
-  'myASN', 'peerASN', 'dynamicASN', 'peerAddress', 'sourceAddress', 'peerPort', 'holdTime', 'keepaliveTime', 'connectTime',
-  'routerID', 'nodeSelectors', 'password', 'passwordSecret', 'bfdProfile', 'enableGracefulRestart', 'ebgpMultiHop',
-  'disableMP', 'dualStackAddressFamily',
+  'myASN',
+  'peerASN',
+  'dynamicASN',
+  'peerAddress',
+  'sourceAddress',
+  'peerPort',
+  'holdTime',
+  'keepaliveTime',
+  'connectTime',
+  'routerID',
+  'nodeSelectors',
+  'password',
+  'passwordSecret',
+  'bfdProfile',
+  'enableGracefulRestart',
+  'ebgpMultiHop',
+  'disableMP',
+  'dualStackAddressFamily',
 ];
 
 export const KIND_MAPS: Readonly<Record<string, KindMap>> = {
   IPAddressPool: { copy: ['addresses', 'autoAssign', 'avoidBuggyIPs', 'serviceAllocation'] },
   L2Advertisement: { copy: ['ipAddressPools', 'ipAddressPoolSelectors', 'nodeSelectors', 'interfaces'] },
   BGPAdvertisement: {
-    copy: ['aggregationLength', 'aggregationLengthV6', 'localPref', 'communities', 'ipAddressPools', 'ipAddressPoolSelectors', 'nodeSelectors', 'peers'],
+    copy: [
+      'aggregationLength',
+      'aggregationLengthV6',
+      'localPref',
+      'communities',
+      'ipAddressPools',
+      'ipAddressPoolSelectors',
+      'nodeSelectors',
+      'peers',
+    ],
   },
   BGPPeer: {
     copy: [...PEER_FIELDS, 'vrf'],
     refuse: {
       vrf: {
-        reason: "sessions in a VRF are not supported by Herald's speaker (it peers from the default routing table, which may reach a different network); the peer is not imported",
+        reason:
+          "sessions in a VRF are not supported by Herald's speaker (it peers from the default routing table, which may reach a different network); the peer is not imported",
         object: true,
         when: (v) => v !== '',
       },
       interface: {
-        reason: 'unnumbered BGP (a peer found on an interface) is not supported by Herald; the peer is not imported: give it a peerAddress',
+        reason:
+          'unnumbered BGP (a peer found on an interface) is not supported by Herald; the peer is not imported: give it a peerAddress',
         object: true,
       },
       localASN: {
-        reason: 'a per-session local AS is not supported by Herald (every session uses myASN); the peer is not imported',
+        reason:
+          'a per-session local AS is not supported by Herald (every session uses myASN); the peer is not imported',
         object: true,
         when: (v, spec) => v !== spec['myASN'],
       },
     },
   },
   BFDProfile: {
-    copy: ['receiveInterval', 'transmitInterval', 'detectMultiplier', 'echoInterval', 'echoMode', 'passiveMode', 'minimumTtl'],
+    copy: [
+      'receiveInterval',
+      'transmitInterval',
+      'detectMultiplier',
+      'echoInterval',
+      'echoMode',
+      'passiveMode',
+      'minimumTtl',
+    ],
     refuse: {
       echoMode: {
-        reason: "echo mode is not supported by Herald's BFD; echoMode is left out (false): failures are detected at the profile's asynchronous intervals",
+        reason:
+          "echo mode is not supported by Herald's BFD; echoMode is left out (false): failures are detected at the profile's asynchronous intervals",
         when: (v) => v === true,
       },
     },
@@ -112,7 +150,13 @@ export function mapSpec(kind: string, spec: JsonObject, sink: IssueSink): Record
 }
 
 /** A MetalLB CR of a mapped kind → the Herald object (or undefined when it cannot be imported). */
-export function mapResource(raw: JsonObject, kind: string, name: string, namespace: string, sink: IssueSink): OutputObject | undefined {
+export function mapResource(
+  raw: JsonObject,
+  kind: string,
+  name: string,
+  namespace: string,
+  sink: IssueSink,
+): OutputObject | undefined {
   const spec = isObject(raw['spec']) ? raw['spec'] : {};
   const mapped = mapSpec(kind, spec, sink);
   if (!mapped) return undefined;
@@ -123,7 +167,10 @@ export function mapResource(raw: JsonObject, kind: string, name: string, namespa
     const rest = { ...ps };
     delete rest['namespace'];
     mapped['passwordSecret'] = rest;
-    sink.note('spec.passwordSecret', `Herald reads the Secret from ${namespace}: copy Secret ${from ?? 'metallb-system'}/${secretName} (type kubernetes.io/basic-auth) there (the import does so when the Secret is among its inputs)`);
+    sink.note(
+      'spec.passwordSecret',
+      `Herald reads the Secret from ${namespace}: copy Secret ${from ?? 'metallb-system'}/${secretName} (type kubernetes.io/basic-auth) there (the import does so when the Secret is among its inputs)`,
+    );
   }
   return { apiVersion: API_VERSION, kind, metadata: outputMeta(raw['metadata'], name, namespace), spec: mapped };
 }

@@ -12,7 +12,15 @@ import { IssueSink, type MigrateIssue, type MigrateOptions, type MigrateResult, 
 export type { MigrateOptions, MigrateResult, OutputObject } from './types.js';
 
 const METALLB_GROUPS = ['metallb.io', 'metallb.universe.tf'];
-const KIND_ORDER = ['Secret', 'Community', 'BFDProfile', 'IPAddressPool', 'BGPPeer', 'L2Advertisement', 'BGPAdvertisement'];
+const KIND_ORDER = [
+  'Secret',
+  'Community',
+  'BFDProfile',
+  'IPAddressPool',
+  'BGPPeer',
+  'L2Advertisement',
+  'BGPAdvertisement',
+];
 
 function groupOf(apiVersion: string): string {
   const i = apiVersion.indexOf('/');
@@ -21,7 +29,10 @@ function groupOf(apiVersion: string): string {
 
 function metaOf(raw: JsonObject): { name: string; namespace: string } {
   const md = isObject(raw['metadata']) ? raw['metadata'] : {};
-  return { name: typeof md['name'] === 'string' ? md['name'] : '', namespace: typeof md['namespace'] === 'string' ? md['namespace'] : '' };
+  return {
+    name: typeof md['name'] === 'string' ? md['name'] : '',
+    namespace: typeof md['namespace'] === 'string' ? md['namespace'] : '',
+  };
 }
 
 function label(kind: string, m: { name: string; namespace: string }, index: number): string {
@@ -53,7 +64,13 @@ export function importMetalLB(inputs: readonly unknown[], opts: MigrateOptions):
   let ignored = 0;
   inputs.forEach((raw, index) => {
     if (!isObject(raw)) {
-      issues.push({ severity: 'unsupported', input: index, object: `object #${index + 1}`, field: '', reason: 'not a mapping; left out' });
+      issues.push({
+        severity: 'unsupported',
+        input: index,
+        object: `object #${index + 1}`,
+        field: '',
+        reason: 'not a mapping; left out',
+      });
       return;
     }
     const apiVersion = typeof raw['apiVersion'] === 'string' ? raw['apiVersion'] : '';
@@ -76,7 +93,8 @@ export function importMetalLB(inputs: readonly unknown[], opts: MigrateOptions):
       return;
     }
     if (!m.name) sink.unsupported('metadata.name', 'required; the object is left out');
-    else if (METALLB_STATUS_KINDS.includes(kind)) sink.note('', `${kind} is status written by MetalLB; Herald's speakers and controller write their own`);
+    else if (METALLB_STATUS_KINDS.includes(kind))
+      sink.note('', `${kind} is status written by MetalLB; Herald's speakers and controller write their own`);
     else if (kind === 'AddressPool') out.push(...mapAddressPool(raw, m.name, ns, sink));
     else if (KIND_MAPS[kind]) {
       const o = mapResource(raw, kind, m.name, ns, sink);
@@ -86,7 +104,11 @@ export function importMetalLB(inputs: readonly unknown[], opts: MigrateOptions):
   });
 
   // Secrets referenced by a peer's passwordSecret move with it; other Secrets are left alone.
-  const wanted = new Set(out.filter((o) => o.kind === 'BGPPeer').map((o) => (isObject(o.spec?.['passwordSecret']) ? String(o.spec['passwordSecret']['name']) : '')));
+  const wanted = new Set(
+    out
+      .filter((o) => o.kind === 'BGPPeer')
+      .map((o) => (isObject(o.spec?.['passwordSecret']) ? String(o.spec['passwordSecret']['name']) : '')),
+  );
   for (const { raw, index } of secrets) {
     const m = metaOf(raw);
     if (!wanted.has(m.name)) {
@@ -94,9 +116,16 @@ export function importMetalLB(inputs: readonly unknown[], opts: MigrateOptions):
       continue;
     }
     const copy: OutputObject = { apiVersion: 'v1', kind: 'Secret', metadata: outputMeta(raw['metadata'], m.name, ns) };
-    for (const k of ['type', 'data', 'stringData', 'immutable']) if (raw[k] !== undefined) Object.assign(copy, { [k]: raw[k] });
+    for (const k of ['type', 'data', 'stringData', 'immutable'])
+      if (raw[k] !== undefined) Object.assign(copy, { [k]: raw[k] });
     out.push(copy);
-    issues.push({ severity: 'note', input: index, object: label('Secret', m, index), field: '', reason: `copied to ${ns} for a BGPPeer's passwordSecret` });
+    issues.push({
+      severity: 'note',
+      input: index,
+      object: label('Secret', m, index),
+      field: '',
+      reason: `copied to ${ns} for a BGPPeer's passwordSecret`,
+    });
   }
 
   // One object per kind and name: a second one would overwrite the first when applied.
@@ -105,12 +134,20 @@ export function importMetalLB(inputs: readonly unknown[], opts: MigrateOptions):
   for (const o of out) {
     const key = `${o.kind}/${o.metadata.name}`;
     if (seen.has(key)) {
-      issues.push({ severity: 'unsupported', input: -1, object: `${o.kind} ${ns}/${o.metadata.name}`, field: 'metadata.name', reason: `a second ${o.kind} with this name in ${ns} (inputs from several namespaces?); only the first is written` });
+      issues.push({
+        severity: 'unsupported',
+        input: -1,
+        object: `${o.kind} ${ns}/${o.metadata.name}`,
+        field: 'metadata.name',
+        reason: `a second ${o.kind} with this name in ${ns} (inputs from several namespaces?); only the first is written`,
+      });
       continue;
     }
     seen.add(key);
     unique.push(o);
   }
-  unique.sort((a, b) => KIND_ORDER.indexOf(a.kind) - KIND_ORDER.indexOf(b.kind) || a.metadata.name.localeCompare(b.metadata.name));
+  unique.sort(
+    (a, b) => KIND_ORDER.indexOf(a.kind) - KIND_ORDER.indexOf(b.kind) || a.metadata.name.localeCompare(b.metadata.name),
+  );
   return { objects: unique, issues, ignored };
 }

@@ -4,7 +4,12 @@
 export interface OutputObject {
   readonly apiVersion: string;
   readonly kind: string;
-  readonly metadata: { name: string; namespace: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+  readonly metadata: {
+    name: string;
+    namespace: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+  };
   readonly spec?: Record<string, unknown>;
   readonly [field: string]: unknown;
 }

@@ -124,7 +124,8 @@ export function ipToBytes(ip: IP): Buffer {
 }
 
 export function ipFromBytes(bytes: Uint8Array): IP {
-  if (bytes.length !== 4 && bytes.length !== 16) throw new ParseError(String(bytes.length), 'an address has 4 or 16 bytes');
+  if (bytes.length !== 4 && bytes.length !== 16)
+    throw new ParseError(String(bytes.length), 'an address has 4 or 16 bytes');
   let v = 0n;
   for (const b of bytes) v = (v << 8n) | BigInt(b);
   return { family: bytes.length === 4 ? 'IPv4' : 'IPv6', value: v };

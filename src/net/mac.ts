@@ -4,9 +4,10 @@ import { ParseError } from '../core/errors.js';
 export type MAC = Buffer;
 
 export function parseMAC(text: string): MAC {
-  const m = /^([0-9a-fA-F]{2})([:-])([0-9a-fA-F]{2})\2([0-9a-fA-F]{2})\2([0-9a-fA-F]{2})\2([0-9a-fA-F]{2})\2([0-9a-fA-F]{2})$/.exec(
-    text.trim(),
-  );
+  const m =
+    /^([0-9a-fA-F]{2})([:-])([0-9a-fA-F]{2})\2([0-9a-fA-F]{2})\2([0-9a-fA-F]{2})\2([0-9a-fA-F]{2})\2([0-9a-fA-F]{2})$/.exec(
+      text.trim(),
+    );
   if (!m) throw new ParseError(text, `"${text}" is not a MAC address`);
   return Buffer.from([m[1], m[3], m[4], m[5], m[6], m[7]].map((h) => parseInt(h!, 16)));
 }

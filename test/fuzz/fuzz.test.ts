@@ -20,8 +20,14 @@ describe('fuzzing (100k seeded inputs per target)', () => {
       const total = r.outcomes.reduce((n, [, c]) => n + c, 0);
       expect(total).to.equal(CI_RUNS);
       const seen = new Set(r.outcomes.map(([o]) => o));
-      for (const o of MUST_REACH[t.name] ?? []) expect(seen.has(o), `${t.name} never reached ${o}: ${JSON.stringify(r.outcomes)}`).to.equal(true);
-      console.log(`      ${t.name}: ${CI_RUNS} inputs in ${(r.ms / 1000).toFixed(1)} s; ${r.outcomes.slice(0, 6).map(([o, n]) => `${o} ${n}`).join(', ')}${r.outcomes.length > 6 ? ', …' : ''}`);
+      for (const o of MUST_REACH[t.name] ?? [])
+        expect(seen.has(o), `${t.name} never reached ${o}: ${JSON.stringify(r.outcomes)}`).to.equal(true);
+      console.log(
+        `      ${t.name}: ${CI_RUNS} inputs in ${(r.ms / 1000).toFixed(1)} s; ${r.outcomes
+          .slice(0, 6)
+          .map(([o, n]) => `${o} ${n}`)
+          .join(', ')}${r.outcomes.length > 6 ? ', …' : ''}`,
+      );
     });
   }
 });

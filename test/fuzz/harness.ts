@@ -41,10 +41,18 @@ export function runTarget(t: FuzzTarget, opts: { runs: number; seed: number }): 
   );
   if (r.failed) {
     const why = r.errorInstance instanceof Error ? r.errorInstance.message : String(r.errorInstance);
-    throw new FuzzFailure(`${t.name}: ${why}\n${fc.defaultReportMessage(r) ?? 'failed'}\nreplay: seed ${opts.seed}, path "${r.counterexamplePath ?? ''}"`);
+    throw new FuzzFailure(
+      `${t.name}: ${why}\n${fc.defaultReportMessage(r) ?? 'failed'}\nreplay: seed ${opts.seed}, path "${r.counterexamplePath ?? ''}"`,
+    );
   }
   // Shrinking runs count too when a property fails; on success every count is one run.
-  return { name: t.name, runs: opts.runs, seed: opts.seed, ms: performance.now() - t0, outcomes: [...counts.entries()].sort((a, b) => b[1] - a[1]) };
+  return {
+    name: t.name,
+    runs: opts.runs,
+    seed: opts.seed,
+    ms: performance.now() - t0,
+    outcomes: [...counts.entries()].sort((a, b) => b[1] - a[1]),
+  };
 }
 
 /** Throws FuzzFailure (not an assertion library error, so the message stays whole). */
@@ -56,12 +64,21 @@ export function must(cond: boolean, what: string): asserts cond {
 export function canon(v: unknown): string {
   return JSON.stringify(v, (_k, x: unknown) => {
     if (typeof x === 'bigint') return `${x}n`;
-    if (x && typeof x === 'object' && (x as { type?: unknown }).type === 'Buffer' && Array.isArray((x as { data?: unknown }).data)) {
+    if (
+      x &&
+      typeof x === 'object' &&
+      (x as { type?: unknown }).type === 'Buffer' &&
+      Array.isArray((x as { data?: unknown }).data)
+    ) {
       return `0x${Buffer.from((x as { data: number[] }).data).toString('hex')}`;
     }
     if (x && typeof x === 'object' && !Array.isArray(x)) {
       const o = x as Record<string, unknown>;
-      return Object.fromEntries(Object.keys(o).sort().map((k) => [k, o[k]]));
+      return Object.fromEntries(
+        Object.keys(o)
+          .sort()
+          .map((k) => [k, o[k]]),
+      );
     }
     return x;
   });
@@ -70,7 +87,11 @@ export function canon(v: unknown): string {
 /** A valid input with bytes flipped, cut or stretched (the bytes before `keepHead` are never flipped). */
 export function mutated(valid: fc.Arbitrary<Buffer>, keepHead = 0): fc.Arbitrary<Buffer> {
   return fc
-    .tuple(valid, fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 6 }), fc.integer({ min: -16, max: 16 }))
+    .tuple(
+      valid,
+      fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 6 }),
+      fc.integer({ min: -16, max: 16 }),
+    )
     .map(([src, flips, stretch]) => {
       let buf = Buffer.from(src);
       for (const [at, v] of flips) if (buf.length > keepHead) buf[keepHead + (at % (buf.length - keepHead))] = v;
@@ -89,5 +110,7 @@ export const junk: fc.Arbitrary<unknown> = fc.oneof(
   fc.string({ maxLength: 8 }),
   fc.constantFrom('', '192.0.2.1', '2001:db8::1', '10s', 'In', 'true', '-1', 'a/b'),
   fc.array(fc.oneof(fc.integer(), fc.string({ maxLength: 4 })), { maxLength: 3 }),
-  fc.dictionary(fc.constantFrom('a', 'name', 'key', 'operator'), fc.oneof(fc.integer(), fc.string({ maxLength: 4 })), { maxKeys: 2 }),
+  fc.dictionary(fc.constantFrom('a', 'name', 'key', 'operator'), fc.oneof(fc.integer(), fc.string({ maxLength: 4 })), {
+    maxKeys: 2,
+  }),
 );

@@ -5,7 +5,15 @@ import type { FuzzTarget } from './harness.js';
 import { arpTarget, ethernetTarget, ndpTarget } from './layer2.js';
 import { swimTarget } from './swim.js';
 
-export const FUZZ_TARGETS: readonly FuzzTarget[] = [bgpDecoder, bgpFramer, arpTarget, ndpTarget, ethernetTarget, swimTarget, configTarget];
+export const FUZZ_TARGETS: readonly FuzzTarget[] = [
+  bgpDecoder,
+  bgpFramer,
+  arpTarget,
+  ndpTarget,
+  ethernetTarget,
+  swimTarget,
+  configTarget,
+];
 
 /** Outcomes each target must reach in a CI run, so a generator that stopped reaching the interesting cases fails. */
 export const MUST_REACH: Readonly<Record<string, readonly string[]>> = {

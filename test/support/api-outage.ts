@@ -38,14 +38,23 @@ export interface OutageFigures {
 }
 
 /** Calls `onChange` with every Service change from now on; returns how to stop. */
-async function watchServices(e: SpeakerCluster, onChange: (type: string, o: KubeObject, rv: string) => void): Promise<() => void> {
+async function watchServices(
+  e: SpeakerCluster,
+  onChange: (type: string, o: KubeObject, rv: string) => void,
+): Promise<() => void> {
   const embedded = e.c!.embedded;
   if (embedded) {
     const store = embedded.core.store;
     const sub = store.subscribe('services', store.currentRv(), (ch) => onChange(ch.type, ch.object, String(ch.rv)));
     return () => sub.unsubscribe();
   }
-  const inf = new Informer({ client: e.c!.client, type: SERVICES, clock: systemClock(), logger: nullLogger, backoff: { baseMs: 200, maxMs: 1000 } });
+  const inf = new Informer({
+    client: e.c!.client,
+    type: SERVICES,
+    clock: systemClock(),
+    logger: nullLogger,
+    backoff: { baseMs: 200, maxMs: 1000 },
+  });
   inf.addHandlers({
     onUpdate: (o) => onChange('MODIFIED', o, o.metadata.resourceVersion ?? ''),
     onDelete: (o) => onChange('DELETED', o, o.metadata.resourceVersion ?? ''),
@@ -55,12 +64,38 @@ async function watchServices(e: SpeakerCluster, onChange: (type: string, o: Kube
   return () => inf.stop();
 }
 
-const ingressOf = (o: Record<string, unknown>): string => ((o['status'] as { loadBalancer?: { ingress?: { ip?: string }[] } } | undefined)?.loadBalancer?.ingress ?? []).map((i) => i.ip ?? '').sort().join(',');
+const ingressOf = (o: Record<string, unknown>): string =>
+  ((o['status'] as { loadBalancer?: { ingress?: { ip?: string }[] } } | undefined)?.loadBalancer?.ingress ?? [])
+    .map((i) => i.ip ?? '')
+    .sort()
+    .join(',');
 
-async function service(c: KubeClient, name: string, pool: string, nodeIps: Readonly<Record<string, string>>): Promise<string> {
-  await c.create(SERVICES, { metadata: { name, namespace: 'default', annotations: { 'herald.dev/address-pool': pool } }, spec: { type: 'LoadBalancer', selector: { app: name }, ports: [{ port: 80 }] } });
-  await c.create(ENDPOINT_SLICES, { metadata: { name: `${name}-1`, namespace: 'default', labels: { 'kubernetes.io/service-name': name } }, addressType: 'IPv4', endpoints: Object.entries(nodeIps).map(([node, ip]) => ({ addresses: [ip], nodeName: node, conditions: { ready: true } })), ports: [{ port: 80 }] } as KubeObject);
-  return eventually(async () => ingressOf(await c.get(SERVICES, 'default', name)) || undefined, `an address for ${name}`, 30_000, 50);
+async function service(
+  c: KubeClient,
+  name: string,
+  pool: string,
+  nodeIps: Readonly<Record<string, string>>,
+): Promise<string> {
+  await c.create(SERVICES, {
+    metadata: { name, namespace: 'default', annotations: { 'herald.dev/address-pool': pool } },
+    spec: { type: 'LoadBalancer', selector: { app: name }, ports: [{ port: 80 }] },
+  });
+  await c.create(ENDPOINT_SLICES, {
+    metadata: { name: `${name}-1`, namespace: 'default', labels: { 'kubernetes.io/service-name': name } },
+    addressType: 'IPv4',
+    endpoints: Object.entries(nodeIps).map(([node, ip]) => ({
+      addresses: [ip],
+      nodeName: node,
+      conditions: { ready: true },
+    })),
+    ports: [{ port: 80 }],
+  } as KubeObject);
+  return eventually(
+    async () => ingressOf(await c.get(SERVICES, 'default', name)) || undefined,
+    `an address for ${name}`,
+    30_000,
+    50,
+  );
 }
 
 /** The node addresses BIRD routes `prefix` through. */
@@ -78,7 +113,9 @@ export function nextHops(e: SpeakerCluster, prefix: string): Set<string> {
 
 /** The MACs that answered one arping round for `ip` from the client namespace. */
 export function arpAnswers(e: SpeakerCluster, ip: string): Set<string> {
-  const r = spawnSync('ip', ['netns', 'exec', e.net!.name('cli'), 'arping', '-c', '1', '-w', '1', '-I', 'eth0', ip], { encoding: 'utf8' });
+  const r = spawnSync('ip', ['netns', 'exec', e.net!.name('cli'), 'arping', '-c', '1', '-w', '1', '-I', 'eth0', ip], {
+    encoding: 'utf8',
+  });
   return new Set([...r.stdout.toUpperCase().matchAll(/\[([0-9A-F:]{17})\]/g)].map((m) => m[1]!));
 }
 
@@ -89,27 +126,44 @@ export function arpAnswers(e: SpeakerCluster, ip: string): Set<string> {
  * Lease view can list a member that SWIM has not heard from yet.
  */
 export function membershipLog(log: string, from: number, source: 'any' | 'swim' = 'any'): string[] {
-  return log.slice(from).split('\n').filter((l) => l.includes('"speaker membership"')).map((l) => {
-    try {
-      const rec = JSON.parse(l) as { alive?: unknown; component?: unknown };
-      return source === 'swim' && rec.component !== 'swim' ? '' : String(rec.alive ?? '');
-    } catch {
-      return '';
-    }
-  }).filter((a) => a !== '');
+  return log
+    .slice(from)
+    .split('\n')
+    .filter((l) => l.includes('"speaker membership"'))
+    .map((l) => {
+      try {
+        const rec = JSON.parse(l) as { alive?: unknown; component?: unknown };
+        return source === 'swim' && rec.component !== 'swim' ? '' : String(rec.alive ?? '');
+      } catch {
+        return '';
+      }
+    })
+    .filter((a) => a !== '');
 }
 
-export async function runApiOutage(e: SpeakerCluster, nodeIps: Readonly<Record<string, string>>, outageMs: number): Promise<OutageFigures> {
+export async function runApiOutage(
+  e: SpeakerCluster,
+  nodeIps: Readonly<Record<string, string>>,
+  outageMs: number,
+): Promise<OutageFigures> {
   const c = e.c!.client;
   const nodes = Object.keys(nodeIps).length;
   const bgpIp = await service(c, 'routed-web', 'routed', nodeIps);
   const l2Ip = await service(c, 'lan-web', 'lan', nodeIps);
   const prefix = `${bgpIp}/32`;
-  await eventually(() => nextHops(e, prefix).size === nodes || undefined, `${prefix} from every node at BIRD`, 60_000, 100);
+  await eventually(
+    () => nextHops(e, prefix).size === nodes || undefined,
+    `${prefix} from every node at BIRD`,
+    60_000,
+    100,
+  );
   await eventually(() => arpAnswers(e, l2Ip).size === 1 || undefined, `ARP answers for ${l2Ip}`, 30_000, 200);
 
   // Every Service change from here on: an assigned address may never change or vanish.
-  const held = new Map([['default/routed-web', bgpIp], ['default/lan-web', l2Ip]]);
+  const held = new Map([
+    ['default/routed-web', bgpIp],
+    ['default/lan-web', l2Ip],
+  ]);
   const losses: string[] = [];
   let serviceChanges = 0;
   const unwatch = await watchServices(e, (type, o, rv) => {
@@ -160,11 +214,27 @@ export async function runApiOutage(e: SpeakerCluster, nodeIps: Readonly<Record<s
     const late = await service(c, 'late-web', 'routed', nodeIps).catch((err: unknown) => {
       throw new Error(`after the outage a new Service got no address: ${(err as Error).message}`);
     });
-    await eventually(() => nextHops(e, `${late}/32`).size === nodes || undefined, `the new Service's /32 from every node at BIRD after the outage`, 120_000, 100);
+    await eventually(
+      () => nextHops(e, `${late}/32`).size === nodes || undefined,
+      `the new Service's /32 from every node at BIRD after the outage`,
+      120_000,
+      100,
+    );
     const recoveryMs = performance.now() - t1;
     // And the old ones are still announced.
     if (nextHops(e, prefix).size !== nodes) birdMisses++;
-    return { outageMs: outage, how: embedded ? 'hang+503' : 'killed', birdChecks, birdMisses, arpChecks, arpMisses, maxAnswering, serviceChanges, addressLosses: losses, recoveryMs };
+    return {
+      outageMs: outage,
+      how: embedded ? 'hang+503' : 'killed',
+      birdChecks,
+      birdMisses,
+      arpChecks,
+      arpMisses,
+      maxAnswering,
+      serviceChanges,
+      addressLosses: losses,
+      recoveryMs,
+    };
   } finally {
     unwatch();
     if (embedded) {

@@ -21,7 +21,11 @@ export async function startTestCluster(opts: ApiServerOptions & { herald?: boole
     for (const crd of loadCrds()) {
       const body: Record<string, unknown> = { ...crd };
       delete body['file'];
-      server.core.create(server.core.registry.lookup('apiextensions.k8s.io', 'v1', 'customresourcedefinitions')!, undefined, body);
+      server.core.create(
+        server.core.registry.lookup('apiextensions.k8s.io', 'v1', 'customresourcedefinitions')!,
+        undefined,
+        body,
+      );
     }
   }
   return {
@@ -45,7 +49,12 @@ export function withHeraldCluster(suite: Mocha.Suite, use: (c: TestCluster) => v
 }
 
 /** Polls `fn` until it returns a value other than undefined/false, or fails after the deadline. */
-export async function eventually<T>(fn: () => T | undefined | false | Promise<T | undefined | false>, what: string, timeoutMs = 10_000, everyMs = 10): Promise<T> {
+export async function eventually<T>(
+  fn: () => T | undefined | false | Promise<T | undefined | false>,
+  what: string,
+  timeoutMs = 10_000,
+  everyMs = 10,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastErr: unknown;
   for (;;) {
@@ -61,7 +70,9 @@ export async function eventually<T>(fn: () => T | undefined | false | Promise<T 
 }
 
 /** Rejects with the KubeApiError a call throws, or fails when it succeeds. */
-export async function apiError(p: Promise<unknown>): Promise<{ statusCode: number; reason: string; message: string; status?: Record<string, unknown> }> {
+export async function apiError(
+  p: Promise<unknown>,
+): Promise<{ statusCode: number; reason: string; message: string; status?: Record<string, unknown> }> {
   try {
     await p;
   } catch (err) {

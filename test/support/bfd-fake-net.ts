@@ -39,10 +39,21 @@ export class FakeBfdNet {
         this.bound.add(key);
         return {
           send: (data, to, port) => {
-            const d = { from: o.localAddress ?? address, srcPort: o.port, to, port, ttl: o.ttl, at: this.clock.now(), data: Buffer.from(data) };
+            const d = {
+              from: o.localAddress ?? address,
+              srcPort: o.port,
+              to,
+              port,
+              ttl: o.ttl,
+              at: this.clock.now(),
+              data: Buffer.from(data),
+            };
             this.sent.push(d);
             if (this.cut.has(d.from) || this.cut.has(to)) return;
-            this.clock.setTimeout(() => this.receivers.get(`${to}|${port}`)?.(d.data, d.from, d.srcPort, d.ttl - this.hops), 0);
+            this.clock.setTimeout(
+              () => this.receivers.get(`${to}|${port}`)?.(d.data, d.from, d.srcPort, d.ttl - this.hops),
+              0,
+            );
           },
           close: () => this.bound.delete(key),
         };

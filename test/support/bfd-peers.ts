@@ -10,7 +10,18 @@ import type { Netns } from './netns.js';
 export interface BfdDriverStatus {
   readonly at: number;
   readonly bgp?: string;
-  readonly bfd: { state?: string; diagnostic?: string; error?: string; negotiated?: { txMs: number; detectMs: number; remoteDesiredMinTxMs: number; remoteRequiredMinRxMs: number; remoteDetectMult: number } } | null;
+  readonly bfd: {
+    state?: string;
+    diagnostic?: string;
+    error?: string;
+    negotiated?: {
+      txMs: number;
+      detectMs: number;
+      remoteDesiredMinTxMs: number;
+      remoteRequiredMinRxMs: number;
+      remoteDetectMult: number;
+    };
+  } | null;
 }
 
 export class BfdDriver {
@@ -19,7 +30,12 @@ export class BfdDriver {
   private readonly proc: ChildProcess;
 
   constructor(net: Netns, ns: string) {
-    this.proc = net.spawn(ns, process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'test', 'support', 'bfd-driver.ts')], { cwd: REPO_ROOT });
+    this.proc = net.spawn(
+      ns,
+      process.execPath,
+      ['--import', 'tsx', join(REPO_ROOT, 'test', 'support', 'bfd-driver.ts')],
+      { cwd: REPO_ROOT },
+    );
     createInterface({ input: this.proc.stdout! }).on('line', (l) => {
       try {
         const o = JSON.parse(l) as BfdDriverStatus & { log?: string; fields?: Record<string, unknown> };
@@ -59,10 +75,15 @@ export class BfdDriver {
   }
 
   wait(what: string, fn: (s: BfdDriverStatus) => boolean, timeoutMs = 15_000): Promise<BfdDriverStatus> {
-    return eventually(() => {
-      const s = this.last();
-      return s && fn(s) ? s : undefined;
-    }, what, timeoutMs, 10);
+    return eventually(
+      () => {
+        const s = this.last();
+        return s && fn(s) ? s : undefined;
+      },
+      what,
+      timeoutMs,
+      10,
+    );
   }
 }
 
@@ -83,21 +104,44 @@ export interface FrrBfdPeer {
 export class FrrBfdd {
   private proc: ChildProcess | undefined;
 
-  constructor(private readonly net: Netns, private readonly ns: string, private readonly dir: string, config: string) {
+  constructor(
+    private readonly net: Netns,
+    private readonly ns: string,
+    private readonly dir: string,
+    config: string,
+  ) {
     writeFileSync(join(dir, 'frr.conf'), `hostname r\n${config}`);
     // bfdd drops to the frr user: it must be able to write its pid file and sockets here.
     chmodSync(dir, 0o777);
   }
 
   async start(): Promise<void> {
-    this.proc = this.net.spawn(this.ns, '/usr/lib/frr/bfdd', ['-f', join(this.dir, 'frr.conf'), '-i', join(this.dir, 'bfdd.pid'), '--vty_socket', this.dir, '-P', '0', '--bfdctl', join(this.dir, 'bfdd.sock'), '-z', join(this.dir, 'zserv.api')]);
-    await eventually(() => {
-      try {
-        return this.peers().length > 0 || undefined;
-      } catch {
-        return undefined;
-      }
-    }, 'FRR bfdd to start', 15_000, 50);
+    this.proc = this.net.spawn(this.ns, '/usr/lib/frr/bfdd', [
+      '-f',
+      join(this.dir, 'frr.conf'),
+      '-i',
+      join(this.dir, 'bfdd.pid'),
+      '--vty_socket',
+      this.dir,
+      '-P',
+      '0',
+      '--bfdctl',
+      join(this.dir, 'bfdd.sock'),
+      '-z',
+      join(this.dir, 'zserv.api'),
+    ]);
+    await eventually(
+      () => {
+        try {
+          return this.peers().length > 0 || undefined;
+        } catch {
+          return undefined;
+        }
+      },
+      'FRR bfdd to start',
+      15_000,
+      50,
+    );
   }
 
   kill(): void {
@@ -105,7 +149,9 @@ export class FrrBfdd {
   }
 
   peers(): FrrBfdPeer[] {
-    return JSON.parse(this.net.exec(this.ns, ['vtysh', '--vty_socket', this.dir, '-c', 'show bfd peers json'])) as FrrBfdPeer[];
+    return JSON.parse(
+      this.net.exec(this.ns, ['vtysh', '--vty_socket', this.dir, '-c', 'show bfd peers json']),
+    ) as FrrBfdPeer[];
   }
 
   peer(): FrrBfdPeer {
@@ -115,9 +161,14 @@ export class FrrBfdd {
   }
 
   wait(what: string, fn: (p: FrrBfdPeer) => boolean, timeoutMs = 15_000): Promise<FrrBfdPeer> {
-    return eventually(() => {
-      const p = this.peer();
-      return fn(p) ? p : undefined;
-    }, what, timeoutMs, 20);
+    return eventually(
+      () => {
+        const p = this.peer();
+        return fn(p) ? p : undefined;
+      },
+      what,
+      timeoutMs,
+      20,
+    );
   }
 }

@@ -83,7 +83,14 @@ createInterface({ input: process.stdin }).on('line', (line) => {
       peerAddress: parseIP(c.peerAddress),
       ...(c.peerPort ? { peerPort: c.peerPort } : {}),
       ...(c.localAddress ? { localAddress: c.localAddress } : {}),
-      transport: tracked(c.md5Key || c.ttl ? nativeTcpTransport(loadNative(), { ...(c.md5Key ? { md5Key: c.md5Key } : {}), ...(c.ttl ? { ttl: c.ttl } : {}) }) : tcpTransport),
+      transport: tracked(
+        c.md5Key || c.ttl
+          ? nativeTcpTransport(loadNative(), {
+              ...(c.md5Key ? { md5Key: c.md5Key } : {}),
+              ...(c.ttl ? { ttl: c.ttl } : {}),
+            })
+          : tcpTransport,
+      ),
       clock,
       logger,
       ...(c.nextHopV4 ? { nextHopV4: parseIP(c.nextHopV4) } : {}),
@@ -104,7 +111,15 @@ createInterface({ input: process.stdin }).on('line', (line) => {
           extendedMessage: c.extendedMessage === true,
           fourOctetAs: c.myAsn,
           other: [],
-          ...(c.gracefulRestart ? { gracefulRestart: { restarting: false, restartTime: c.gracefulRestart, families: c.families.map((f) => ({ afi: f === 'IPv4' ? 1 : 2, safi: 1, forwardingPreserved: true })) } } : {}),
+          ...(c.gracefulRestart
+            ? {
+                gracefulRestart: {
+                  restarting: false,
+                  restartTime: c.gracefulRestart,
+                  families: c.families.map((f) => ({ afi: f === 'IPv4' ? 1 : 2, safi: 1, forwardingPreserved: true })),
+                },
+              }
+            : {}),
         },
       },
     });
@@ -130,9 +145,19 @@ createInterface({ input: process.stdin }).on('line', (line) => {
       void listener.start().then(() => out({ event: 'listening', lastError: listener?.failure() }));
     }
   } else if (msg.cmd === 'set' && session) {
-    routes = (msg['routes'] as { prefix: string; communities?: number[]; largeCommunities?: [number, number, number][]; localPref?: number }[]).map(
-      (r): Route => ({ prefix: parseCIDR(r.prefix), ...(r.communities ? { communities: r.communities } : {}), ...(r.largeCommunities ? { largeCommunities: r.largeCommunities } : {}), ...(r.localPref !== undefined ? { localPref: r.localPref } : {}) }),
-    );
+    routes = (
+      msg['routes'] as {
+        prefix: string;
+        communities?: number[];
+        largeCommunities?: [number, number, number][];
+        localPref?: number;
+      }[]
+    ).map((r): Route => ({
+      prefix: parseCIDR(r.prefix),
+      ...(r.communities ? { communities: r.communities } : {}),
+      ...(r.largeCommunities ? { largeCommunities: r.largeCommunities } : {}),
+      ...(r.localPref !== undefined ? { localPref: r.localPref } : {}),
+    }));
     session.setAdvertisements(routes);
     out({ event: 'set', count: routes.length, stats: session.stats });
   } else if (msg.cmd === 'range' && session) {
@@ -141,24 +166,48 @@ createInterface({ input: process.stdin }).on('line', (line) => {
     for (const r of msg['ranges'] as { base: string; count: number }[]) {
       const base = parseIP(r.base);
       const bits = base.family === 'IPv4' ? 32 : 128;
-      for (let i = 0; i < r.count; i++) routes.push({ prefix: { family: base.family, base: base.value + BigInt(i), prefixLength: bits } });
+      for (let i = 0; i < r.count; i++)
+        routes.push({ prefix: { family: base.family, base: base.value + BigInt(i), prefixLength: bits } });
     }
     session.setAdvertisements(routes);
     out({ event: 'set', count: routes.length, stats: session.stats });
   } else if (msg.cmd === 'remove' && session) {
     const gone = parseCIDR(msg['prefix'] as string);
-    routes = routes.filter((r) => !(r.prefix.family === gone.family && r.prefix.base === gone.base && r.prefix.prefixLength === gone.prefixLength));
+    routes = routes.filter(
+      (r) =>
+        !(
+          r.prefix.family === gone.family &&
+          r.prefix.base === gone.base &&
+          r.prefix.prefixLength === gone.prefixLength
+        ),
+    );
     session.setAdvertisements(routes);
     out({ event: 'removed', prefix: msg['prefix'] });
   } else if (msg.cmd === 'stats' && session) {
-    out({ event: 'stats', state: session.state(), stats: session.stats, lastError: session.lastErrorMessage(), listenerError: listener?.failure() });
+    out({
+      event: 'stats',
+      state: session.state(),
+      stats: session.stats,
+      lastError: session.lastErrorMessage(),
+      listenerError: listener?.failure(),
+    });
   } else if (msg.cmd === 'health') {
     // Soak checks: what the process holds once settled (forced GC when run with --expose-gc).
     (globalThis as { gc?: () => void }).gc?.();
     const resources: Record<string, number> = {};
     for (const r of process.getActiveResourcesInfo()) resources[r] = (resources[r] ?? 0) + 1;
     const m = process.memoryUsage();
-    out({ event: 'health', resources, fds: readdirSync('/proc/self/fd').length, rss: m.rss, heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers, state: session?.state(), stats: session?.stats });
+    out({
+      event: 'health',
+      resources,
+      fds: readdirSync('/proc/self/fd').length,
+      rss: m.rss,
+      heapUsed: m.heapUsed,
+      external: m.external,
+      arrayBuffers: m.arrayBuffers,
+      state: session?.state(),
+      stats: session?.stats,
+    });
   } else if (msg.cmd === 'stop') {
     stopping = true;
     listener?.close();

@@ -28,7 +28,12 @@ export interface Health {
 const ROUTE_BASE = '2001:db8:100::';
 
 function birdConfig(holdTime: number): string {
-  return birdConf({ routerId: '192.0.2.254', as: 65001, log: true, neighbors: [{ address: '2001:db8::1', as: 65000, local: '2001:db8::2', holdTime, channels: { ipv6: {} } }] });
+  return birdConf({
+    routerId: '192.0.2.254',
+    as: 65001,
+    log: true,
+    neighbors: [{ address: '2001:db8::1', as: 65000, local: '2001:db8::2', holdTime, channels: { ipv6: {} } }],
+  });
 }
 
 export class BgpFlapRig {
@@ -38,7 +43,11 @@ export class BgpFlapRig {
   private r = '';
   driver: HeraldDriver | undefined;
 
-  constructor(private readonly net: Netns, private routes: number, private readonly holdTime = 9) {}
+  constructor(
+    private readonly net: Netns,
+    private routes: number,
+    private readonly holdTime = 9,
+  ) {}
 
   private get ctl(): string {
     return join(this.dir, 'bird.ctl');
@@ -60,8 +69,21 @@ export class BgpFlapRig {
   }
 
   private async startBird(): Promise<void> {
-    this.bird = this.net.spawn(this.r, 'bird', ['-f', '-c', join(this.dir, 'bird.conf'), '-s', this.ctl, '-P', join(this.dir, 'bird.pid')]);
-    await eventually(() => this.birdc('show', 'status').includes('Daemon is up') || undefined, 'BIRD to start', 10_000, 50);
+    this.bird = this.net.spawn(this.r, 'bird', [
+      '-f',
+      '-c',
+      join(this.dir, 'bird.conf'),
+      '-s',
+      this.ctl,
+      '-P',
+      join(this.dir, 'bird.pid'),
+    ]);
+    await eventually(
+      () => this.birdc('show', 'status').includes('Daemon is up') || undefined,
+      'BIRD to start',
+      10_000,
+      50,
+    );
   }
 
   private async birdExited(): Promise<void> {
@@ -77,7 +99,15 @@ export class BgpFlapRig {
     writeFileSync(join(this.dir, 'bird.conf'), birdConfig(this.holdTime));
     await this.startBird();
     this.driver = new HeraldDriver(this.net, this.h, nodeArgs);
-    this.driver.send({ cmd: 'start', peerAddress: '2001:db8::2', myAsn: 65000, peerAsn: 65001, routerId: '192.0.2.1', holdTime: this.holdTime, families: ['IPv6'] });
+    this.driver.send({
+      cmd: 'start',
+      peerAddress: '2001:db8::2',
+      myAsn: 65000,
+      peerAsn: 65001,
+      routerId: '192.0.2.1',
+      holdTime: this.holdTime,
+      families: ['IPv6'],
+    });
     this.driver.send({ cmd: 'range', ranges: [{ base: ROUTE_BASE, count: this.routes }] });
     await this.allRoutes(60_000);
   }
@@ -85,7 +115,12 @@ export class BgpFlapRig {
   /** Waits until BIRD has the session Established and every route; returns the ms it took. */
   async allRoutes(timeoutMs = 30_000): Promise<number> {
     const t0 = performance.now();
-    await eventually(() => (this.routeCount() === this.routes && this.established()) || undefined, `all ${this.routes} routes at BIRD`, timeoutMs, 50);
+    await eventually(
+      () => (this.routeCount() === this.routes && this.established()) || undefined,
+      `all ${this.routes} routes at BIRD`,
+      timeoutMs,
+      50,
+    );
     return performance.now() - t0;
   }
 
@@ -111,10 +146,15 @@ export class BgpFlapRig {
     this.driver!.send({ cmd: 'range', ranges: [{ base: ROUTE_BASE, count: this.routes + more }] });
     // Kill as soon as BIRD has some but not all of the new routes.
     let seen = 0;
-    await eventually(() => {
-      seen = this.routeCount();
-      return seen > this.routes || undefined;
-    }, 'the first new routes at BIRD', 10_000, 5);
+    await eventually(
+      () => {
+        seen = this.routeCount();
+        return seen > this.routes || undefined;
+      },
+      'the first new routes at BIRD',
+      10_000,
+      5,
+    );
     this.bird!.kill('SIGKILL');
     await this.birdExited();
     this.routes += more;
@@ -126,7 +166,12 @@ export class BgpFlapRig {
     const d = this.driver!;
     const before = d.events.length;
     d.send({ cmd: 'health' });
-    const e = await eventually(() => d.events.slice(before).find((x: DriverEvent) => x.event === 'health'), 'the driver health reply', 10_000, 10);
+    const e = await eventually(
+      () => d.events.slice(before).find((x: DriverEvent) => x.event === 'health'),
+      'the driver health reply',
+      10_000,
+      10,
+    );
     return e as unknown as Health;
   }
 

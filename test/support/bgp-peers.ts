@@ -21,7 +21,12 @@ export class HeraldDriver {
   private readonly proc: ChildProcess;
 
   constructor(net: Netns, ns: string, nodeArgs: readonly string[] = []) {
-    this.proc = net.spawn(ns, process.execPath, [...nodeArgs, '--import', 'tsx', join(REPO_ROOT, 'test', 'support', 'bgp-driver.ts')], { cwd: REPO_ROOT });
+    this.proc = net.spawn(
+      ns,
+      process.execPath,
+      [...nodeArgs, '--import', 'tsx', join(REPO_ROOT, 'test', 'support', 'bgp-driver.ts')],
+      { cwd: REPO_ROOT },
+    );
     createInterface({ input: this.proc.stdout! }).on('line', (l) => {
       try {
         this.events.push(JSON.parse(l) as DriverEvent);
@@ -62,7 +67,11 @@ export class Bird {
   readonly dir: string;
   readonly ctl: string;
 
-  constructor(private readonly net: Netns, private readonly ns: string, config: string) {
+  constructor(
+    private readonly net: Netns,
+    private readonly ns: string,
+    config: string,
+  ) {
     this.dir = mkdtempSync(join(tmpdir(), 'herald-bird-'));
     this.ctl = join(this.dir, 'bird.ctl');
     writeFileSync(join(this.dir, 'bird.conf'), config);
@@ -74,17 +83,24 @@ export class Bird {
   }
 
   async ready(): Promise<void> {
-    await eventually(() => {
-      try {
-        return this.birdc('show', 'status').includes('Daemon is up') || undefined;
-      } catch {
-        return undefined;
-      }
-    }, 'BIRD to start', 10_000, 50);
+    await eventually(
+      () => {
+        try {
+          return this.birdc('show', 'status').includes('Daemon is up') || undefined;
+        } catch {
+          return undefined;
+        }
+      },
+      'BIRD to start',
+      10_000,
+      50,
+    );
   }
 
   protocolState(name: string): string {
-    const line = this.birdc('show', 'protocols', name).split('\n').find((l) => l.startsWith(name));
+    const line = this.birdc('show', 'protocols', name)
+      .split('\n')
+      .find((l) => l.startsWith(name));
     return line ?? '';
   }
 
@@ -109,8 +125,17 @@ export class Bird {
 }
 
 /** gobgpd.toml for a passive router (hold 9 s) with one neighbor and the given families. */
-export function gobgpdConfig(o: { as: number; routerId: string; local: string; neighbor: string; peerAs: number; families: readonly ('ipv4' | 'ipv6')[] }): string {
-  const afiSafis = o.families.map((f) => `  [[neighbors.afi-safis]]\n    [neighbors.afi-safis.config]\n      afi-safi-name = "${f}-unicast"\n`).join('');
+export function gobgpdConfig(o: {
+  as: number;
+  routerId: string;
+  local: string;
+  neighbor: string;
+  peerAs: number;
+  families: readonly ('ipv4' | 'ipv6')[];
+}): string {
+  const afiSafis = o.families
+    .map((f) => `  [[neighbors.afi-safis]]\n    [neighbors.afi-safis.config]\n      afi-safi-name = "${f}-unicast"\n`)
+    .join('');
   return `[global.config]
   as = ${o.as}
   router-id = "${o.routerId}"

@@ -25,7 +25,22 @@ function message(type: number, body: Buffer): Buffer {
 
 function open(): Buffer {
   // Capabilities: multiprotocol IPv4 unicast, route refresh, 4-octet AS.
-  const caps = Buffer.from([1, 4, 0, 1, 0, 1, 2, 0, 65, 4, (myAs >>> 24) & 255, (myAs >>> 16) & 255, (myAs >>> 8) & 255, myAs & 255]);
+  const caps = Buffer.from([
+    1,
+    4,
+    0,
+    1,
+    0,
+    1,
+    2,
+    0,
+    65,
+    4,
+    (myAs >>> 24) & 255,
+    (myAs >>> 16) & 255,
+    (myAs >>> 8) & 255,
+    myAs & 255,
+  ]);
   const params = Buffer.concat([Buffer.from([2, caps.length]), caps]);
   const body = Buffer.alloc(10);
   body[0] = 4;
@@ -44,7 +59,7 @@ function nlriOf(body: Buffer): string[] {
   const al = body.readUInt16BE(2 + wl);
   const nlri = body.subarray(4 + wl + al);
   const out: string[] = [];
-  for (let i = 0; i < nlri.length; ) {
+  for (let i = 0; i < nlri.length;) {
     const len = nlri[i]!;
     const bytes = Math.ceil(len / 8);
     const addr = [0, 0, 0, 0].map((_, k) => (k < bytes ? nlri[i + 1 + k]! : 0));

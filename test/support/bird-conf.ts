@@ -88,7 +88,8 @@ function neighbor(n: BirdNeighbor, as: number): string {
   if (n.startupHoldTime !== undefined) lines.push(`  startup hold time ${n.startupHoldTime};`);
   if (n.fastRetry) lines.push('  connect delay time 1;', '  connect retry time 1;', '  error wait time 1,2;');
   if (n.password !== undefined) lines.push(`  password "${n.password}";`);
-  if (n.multihop !== undefined && n.multihop !== false) lines.push(n.multihop === true ? '  multihop;' : `  multihop ${n.multihop};`);
+  if (n.multihop !== undefined && n.multihop !== false)
+    lines.push(n.multihop === true ? '  multihop;' : `  multihop ${n.multihop};`);
   if (n.ttlSecurity) lines.push('  ttl security on;');
   if (n.gracefulRestart) lines.push('  graceful restart on;');
   if (n.bfd) lines.push('  bfd on;');

@@ -44,7 +44,12 @@ export interface ChaosFigures {
   readonly seed: number;
   readonly ops: number;
   readonly opsRefused: number;
-  readonly restarts: { readonly sigkill: number; readonly sigterm: number; readonly selfExit: number; readonly sigtermOver10s: number };
+  readonly restarts: {
+    readonly sigkill: number;
+    readonly sigterm: number;
+    readonly selfExit: number;
+    readonly sigtermOver10s: number;
+  };
   readonly faults: number;
   readonly serviceChanges: number;
   readonly duplicates: readonly string[];
@@ -75,7 +80,10 @@ function addresses(cidrs: readonly string[]): string[] {
   return out;
 }
 
-const ipsOf = (o: KubeObject): string[] => ((o['status'] as { loadBalancer?: { ingress?: { ip?: string }[] } } | undefined)?.loadBalancer?.ingress ?? []).map((i) => i.ip ?? '');
+const ipsOf = (o: KubeObject): string[] =>
+  ((o['status'] as { loadBalancer?: { ingress?: { ip?: string }[] } } | undefined)?.loadBalancer?.ingress ?? []).map(
+    (i) => i.ip ?? '',
+  );
 
 function rssMB(pid: number | undefined): number {
   try {
@@ -100,7 +108,21 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosFigures> {
   let faults = 0;
   let refused = 0;
   const spawnReplica = (i: number): void => {
-    replicas[i] = spawnController(kubeconfig, ['--leader-elect', '--lease-duration', '2', '--renew-deadline', '1.5', '--retry-period', '0.25', '--log-level', 'info'], { POD_NAME: `replica-${i}-${Date.now()}` });
+    replicas[i] = spawnController(
+      kubeconfig,
+      [
+        '--leader-elect',
+        '--lease-duration',
+        '2',
+        '--renew-deadline',
+        '1.5',
+        '--retry-period',
+        '0.25',
+        '--log-level',
+        'info',
+      ],
+      { POD_NAME: `replica-${i}-${Date.now()}` },
+    );
   };
   const invariant = new ServiceInvariant(c.server.core.store);
   const requests = new Map<string, Req>();
@@ -110,7 +132,10 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosFigures> {
     let last = -1;
     let since = Date.now();
     while (Date.now() < end) {
-      const n = invariant.report().changes + (c.server.requestCounts.get('create events') ?? 0) + (c.server.requestCounts.get('patch events') ?? 0);
+      const n =
+        invariant.report().changes +
+        (c.server.requestCounts.get('create events') ?? 0) +
+        (c.server.requestCounts.get('patch events') ?? 0);
       if (n !== last) {
         last = n;
         since = Date.now();
@@ -120,8 +145,14 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosFigures> {
   };
   try {
     await c.client.create(NAMESPACES, { metadata: { name: NS } });
-    await c.client.create(POOLS, { metadata: { name: 'p1', namespace: NS }, spec: { addresses: [P1[0]!] } } as KubeObject);
-    await c.client.create(POOLS, { metadata: { name: 'p2', namespace: NS }, spec: { addresses: [P2[0]!], autoAssign: false } } as KubeObject);
+    await c.client.create(POOLS, {
+      metadata: { name: 'p1', namespace: NS },
+      spec: { addresses: [P1[0]!] },
+    } as KubeObject);
+    await c.client.create(POOLS, {
+      metadata: { name: 'p2', namespace: NS },
+      spec: { addresses: [P2[0]!], autoAssign: false },
+    } as KubeObject);
     spawnReplica(0);
     spawnReplica(1);
     for (let step = 0; step < opts.ops; step++) {
@@ -153,11 +184,24 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosFigures> {
           if (f < 0.1) c.server.faults.dropWatches();
           else if (f < 0.2) c.server.faults.compact();
           else if (f < 0.3) c.server.faults.setLatency(pick([0, 5, 20, 50]));
-          else if (f < 0.4) c.server.faults.failNext({ resource: 'services', verb: pick(['patch', 'update']), subresource: 'status', count: 1, status: 'hang' });
+          else if (f < 0.4)
+            c.server.faults.failNext({
+              resource: 'services',
+              verb: pick(['patch', 'update']),
+              subresource: 'status',
+              count: 1,
+              status: 'hang',
+            });
           else if (f < 0.5) c.server.faults.clear();
           else {
             c.server.faults.failNext({
-              resource: pick(['services', 'events', 'ipaddresspools.herald.dev', 'namespaces', 'configurationstates.herald.dev']),
+              resource: pick([
+                'services',
+                'events',
+                'ipaddresspools.herald.dev',
+                'namespaces',
+                'configurationstates.herald.dev',
+              ]),
               ...(rnd() < 0.7 ? { verb: pick(['patch', 'update', 'create', 'list', 'watch', 'get']) } : {}),
               count: 1 + Math.floor(rnd() * 3),
               status: pick([409, 429, 500, 503] as const),
@@ -165,9 +209,24 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosFigures> {
           }
         } else if (r < 0.55) {
           const name = pick(NAMES);
-          const req: Req = pick<Req>([{ kind: 'auto' }, { kind: 'auto' }, { kind: 'ip', ip: pick(REQUESTED) }, { kind: 'pool' }, { kind: 'share', port: pick([53, 80, 443]) }]);
+          const req: Req = pick<Req>([
+            { kind: 'auto' },
+            { kind: 'auto' },
+            { kind: 'ip', ip: pick(REQUESTED) },
+            { kind: 'pool' },
+            { kind: 'share', port: pick([53, 80, 443]) },
+          ]);
           if (!requests.has(name)) {
-            await c.client.create(SERVICES, { metadata: { name, namespace: 'default', annotations: Object.fromEntries(Object.entries(annotations(req)).filter(([, v]) => v !== null)) as Record<string, string> }, spec: { type: 'LoadBalancer', ports: [{ port: req.kind === 'share' ? req.port : 8080 }] } });
+            await c.client.create(SERVICES, {
+              metadata: {
+                name,
+                namespace: 'default',
+                annotations: Object.fromEntries(
+                  Object.entries(annotations(req)).filter(([, v]) => v !== null),
+                ) as Record<string, string>,
+              },
+              spec: { type: 'LoadBalancer', ports: [{ port: req.kind === 'share' ? req.port : 8080 }] },
+            });
             requests.set(name, req);
           } else if (requests.get(name)!.kind !== 'share' && req.kind !== 'share') {
             await c.client.patch(SERVICES, 'default', name, { metadata: { annotations: annotations(req) } });
@@ -183,8 +242,13 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosFigures> {
           const which = rnd() < 0.6 ? 'p1' : 'p2';
           const exists = await c.client.tryGet(POOLS, NS, which);
           if (which === 'p2' && exists && rnd() < 0.2) await c.client.delete(POOLS, NS, which);
-          else if (exists) await c.client.patch(POOLS, NS, which, { spec: { addresses: [pick(which === 'p1' ? P1 : P2)] } });
-          else await c.client.create(POOLS, { metadata: { name: which, namespace: NS }, spec: { addresses: [pick(P2)], autoAssign: false } } as KubeObject);
+          else if (exists)
+            await c.client.patch(POOLS, NS, which, { spec: { addresses: [pick(which === 'p1' ? P1 : P2)] } });
+          else
+            await c.client.create(POOLS, {
+              metadata: { name: which, namespace: NS },
+              spec: { addresses: [pick(P2)], autoAssign: false },
+            } as KubeObject);
         }
       } catch (err) {
         // An operation hit an injected fault, which the server answers before doing anything:
@@ -218,27 +282,54 @@ export async function runChaos(opts: ChaosOptions): Promise<ChaosFigures> {
       if (holder && started && changing === 0) break;
       if (Date.now() > deadline) {
         const tails = replicas.map((p, i) => `replica ${i}: ${p!.log().split('\n').slice(-8).join('\n')}`).join('\n');
-        throw new Error(`seed ${opts.seed}: the cluster did not settle (lease holder ${holder ?? 'none'}, started ${started}, ${changing} Service changes in the last pass)\n${tails}`);
+        throw new Error(
+          `seed ${opts.seed}: the cluster did not settle (lease holder ${holder ?? 'none'}, started ${started}, ${changing} Service changes in the last pass)\n${tails}`,
+        );
       }
     }
     await quiet(2000, 30_000);
     const settleMs = Date.now() - settleStart;
     // Pending with room.
     const svcs = (await c.client.list(SERVICES, { namespace: 'default' })).items;
-    log(svcs.map((s) => `${s.metadata.name}=${ipsOf(s).join(",")}:${JSON.stringify(requests.get(s.metadata.name))}`).join(" "));
-    const pools = new Map((await c.client.list(POOLS, { namespace: NS })).items.map((p) => [p.metadata.name, addresses((p['spec'] as { addresses: string[] }).addresses)]));
+    log(
+      svcs
+        .map((s) => `${s.metadata.name}=${ipsOf(s).join(',')}:${JSON.stringify(requests.get(s.metadata.name))}`)
+        .join(' '),
+    );
+    const pools = new Map(
+      (await c.client.list(POOLS, { namespace: NS })).items.map((p) => [
+        p.metadata.name,
+        addresses((p['spec'] as { addresses: string[] }).addresses),
+      ]),
+    );
     const used = new Set(svcs.flatMap(ipsOf));
     const free = (pool: string): boolean => (pools.get(pool) ?? []).some((ip) => !used.has(ip));
     const pendingWithRoom: string[] = [];
     for (const s of svcs) {
       const req = requests.get(s.metadata.name);
       if (!req || ipsOf(s).length > 0) continue;
-      const room = req.kind === 'ip' ? [...pools.values()].some((a) => a.includes(req.ip)) && !used.has(req.ip) : free(req.kind === 'pool' ? 'p2' : 'p1');
-      if (room) pendingWithRoom.push(`${s.metadata.name} (${JSON.stringify(req)}) pending: ${JSON.stringify((s['status'] as { conditions?: unknown[] } | undefined)?.conditions ?? [])}`);
+      const room =
+        req.kind === 'ip'
+          ? [...pools.values()].some((a) => a.includes(req.ip)) && !used.has(req.ip)
+          : free(req.kind === 'pool' ? 'p2' : 'p1');
+      if (room)
+        pendingWithRoom.push(
+          `${s.metadata.name} (${JSON.stringify(req)}) pending: ${JSON.stringify((s['status'] as { conditions?: unknown[] } | undefined)?.conditions ?? [])}`,
+        );
     }
-    const events = (await c.client.listAll(EVENTS, { namespace: 'default' })).items.filter((e) => (e['source'] as { component?: string } | undefined)?.component === 'herald-controller');
-    const seen = events.map((e) => ({ uid: String((e['involvedObject'] as { uid?: string }).uid ?? ''), reason: String(e['reason']), message: String(e['message']) }));
-    const eventsLost = missingEvents(svcs, seen, { nowMs: Date.now(), windowMs: Number.MAX_SAFE_INTEGER, managed: () => true }).map((m) => `${m.ref.name}: ${m.e.reason} ${m.e.message}`);
+    const events = (await c.client.listAll(EVENTS, { namespace: 'default' })).items.filter(
+      (e) => (e['source'] as { component?: string } | undefined)?.component === 'herald-controller',
+    );
+    const seen = events.map((e) => ({
+      uid: String((e['involvedObject'] as { uid?: string }).uid ?? ''),
+      reason: String(e['reason']),
+      message: String(e['message']),
+    }));
+    const eventsLost = missingEvents(svcs, seen, {
+      nowMs: Date.now(),
+      windowMs: Number.MAX_SAFE_INTEGER,
+      managed: () => true,
+    }).map((m) => `${m.ref.name}: ${m.e.reason} ${m.e.message}`);
     const report = invariant.report();
     return {
       seed: opts.seed,

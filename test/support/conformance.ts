@@ -10,5 +10,8 @@ export function pool(name: string, addresses: string[], extra: Record<string, un
 
 /** A LoadBalancer Service in `default` with one `http` port 80. */
 export function svc(name: string, spec: Record<string, unknown> = {}, meta: Record<string, unknown> = {}): KubeObject {
-  return { metadata: { name, namespace: 'default', ...meta }, spec: { type: 'LoadBalancer', ports: [{ name: 'http', port: 80 }], ...spec } };
+  return {
+    metadata: { name, namespace: 'default', ...meta },
+    spec: { type: 'LoadBalancer', ports: [{ name: 'http', port: 80 }], ...spec },
+  };
 }

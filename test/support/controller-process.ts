@@ -13,15 +13,38 @@ export interface ControllerProcess {
   readonly exited: Promise<number | string>;
 }
 
-export function spawnController(kubeconfig: string, args: readonly string[] = [], env: Record<string, string> = {}): ControllerProcess {
-  const proc = spawn(process.execPath, [join(REPO_ROOT, 'bin', 'herald.js'), 'controller', '--kubeconfig', kubeconfig, '--metrics-port', '0', '--metrics-host', '127.0.0.1', '--namespace', 'herald-system', ...(args.includes('--log-level') ? [] : ['--log-level', 'debug']), ...args], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+export function spawnController(
+  kubeconfig: string,
+  args: readonly string[] = [],
+  env: Record<string, string> = {},
+): ControllerProcess {
+  const proc = spawn(
+    process.execPath,
+    [
+      join(REPO_ROOT, 'bin', 'herald.js'),
+      'controller',
+      '--kubeconfig',
+      kubeconfig,
+      '--metrics-port',
+      '0',
+      '--metrics-host',
+      '127.0.0.1',
+      '--namespace',
+      'herald-system',
+      ...(args.includes('--log-level') ? [] : ['--log-level', 'debug']),
+      ...args,
+    ],
+    {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let out = '';
   proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
   proc.stderr!.on('data', (d: Buffer) => (out += d.toString()));
-  const exited = new Promise<number | string>((resolve) => proc.once('exit', (code, sig) => resolve(code ?? sig ?? -1)));
+  const exited = new Promise<number | string>((resolve) =>
+    proc.once('exit', (code, sig) => resolve(code ?? sig ?? -1)),
+  );
   return {
     proc,
     log: () => out,

@@ -62,5 +62,7 @@ export function loadSamples(): { file: string; object: Record<string, unknown> }
   return readdirSync(dir)
     .filter((f) => f.endsWith('.yaml'))
     .sort()
-    .flatMap((file) => loadYamlFile(join(dir, file)).map((object) => ({ file, object: object as Record<string, unknown> })));
+    .flatMap((file) =>
+      loadYamlFile(join(dir, file)).map((object) => ({ file, object: object as Record<string, unknown> })),
+    );
 }

@@ -14,7 +14,10 @@ import { hasTool } from './tools.js';
 export const CHART_DIR = join(REPO_ROOT, 'charts', 'herald');
 export const MANIFESTS_DIR = join(REPO_ROOT, 'manifests');
 
-export type K8sObject = Record<string, unknown> & { kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> } };
+export type K8sObject = Record<string, unknown> & {
+  kind: string;
+  metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+};
 
 export interface RunResult {
   readonly code: number;
@@ -43,7 +46,10 @@ export async function helmBinary(ctx: Mocha.Context): Promise<string> {
   const cached = await run('sh', ['scripts/go-tool.sh', 'helm'], { ...process.env, HERALD_TOOL_BUILD: 'never' });
   if (cached.code === 0) return cached.stdout.trim();
   if (!hasTool('go')) {
-    if (process.env['CI'] === 'true') throw new Error(`helm is not built and Go is missing; CI must install Go (scripts/install-deps.sh): ${cached.stderr.trim()}`);
+    if (process.env['CI'] === 'true')
+      throw new Error(
+        `helm is not built and Go is missing; CI must install Go (scripts/install-deps.sh): ${cached.stderr.trim()}`,
+      );
     ctx.skip();
   }
   const built = await run('sh', ['scripts/go-tool.sh', 'helm']);
@@ -70,7 +76,11 @@ export async function helmWithValues(helm: string, args: readonly string[], valu
 }
 
 /** `helm template herald charts/herald -n <namespace> -f <values>`; throws with helm's message on failure. */
-export async function helmTemplate(helm: string, values: object = {}, namespace = 'herald-system'): Promise<K8sObject[]> {
+export async function helmTemplate(
+  helm: string,
+  values: object = {},
+  namespace = 'herald-system',
+): Promise<K8sObject[]> {
   const r = await helmWithValues(helm, ['template', 'herald', CHART_DIR, '--namespace', namespace], values);
   if (r.code !== 0) throw new Error(`helm template failed: ${r.stderr.trim()}`);
   return parseObjects(r.stdout);
@@ -88,7 +98,14 @@ export async function kustomizeWithComponents(components: readonly string[]): Pr
   try {
     // kustomize takes only relative paths to other kustomizations.
     const rel = (p: string): string => relative(dir, p);
-    const lines = ['apiVersion: kustomize.config.k8s.io/v1beta1', 'kind: Kustomization', 'resources:', `  - ${rel(MANIFESTS_DIR)}`, 'components:', ...components.map((c) => `  - ${rel(join(MANIFESTS_DIR, 'components', c))}`)];
+    const lines = [
+      'apiVersion: kustomize.config.k8s.io/v1beta1',
+      'kind: Kustomization',
+      'resources:',
+      `  - ${rel(MANIFESTS_DIR)}`,
+      'components:',
+      ...components.map((c) => `  - ${rel(join(MANIFESTS_DIR, 'components', c))}`),
+    ];
     writeFileSync(join(dir, 'kustomization.yaml'), `${lines.join('\n')}\n`);
     return await kustomize(dir);
   } finally {
@@ -97,7 +114,12 @@ export async function kustomizeWithComponents(components: readonly string[]): Pr
 }
 
 /** The labels every Helm release adds; the drift comparison removes them (and only them). */
-export const HELM_RELEASE_LABELS = ['helm.sh/chart', 'app.kubernetes.io/managed-by', 'app.kubernetes.io/instance', 'app.kubernetes.io/version'] as const;
+export const HELM_RELEASE_LABELS = [
+  'helm.sh/chart',
+  'app.kubernetes.io/managed-by',
+  'app.kubernetes.io/instance',
+  'app.kubernetes.io/version',
+] as const;
 
 export function withoutReleaseLabels(o: K8sObject): K8sObject {
   const copy = structuredClone(o);

@@ -9,7 +9,13 @@
  * once: a watch whose headers never arrive cannot be aborted by the client (its process
  * then waits for the server's watch timeout to exit).
  */
-import { request as httpRequest, createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  request as httpRequest,
+  createServer,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import { createServer as createHttpsServer, request as httpsRequest } from 'node:https';
 import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
@@ -35,15 +41,29 @@ export interface HoldingProxy {
 }
 
 /** `unixSocket`: also serve on this Unix socket (programs in a network namespace reach it through lab/ns-forwarder.ts). */
-export async function startHoldingProxy(kc: KubeConfig, tls?: { cert: Buffer; key: Buffer }, opts: { readonly unixSocket?: string } = {}): Promise<HoldingProxy> {
+export async function startHoldingProxy(
+  kc: KubeConfig,
+  tls?: { cert: Buffer; key: Buffer },
+  opts: { readonly unixSocket?: string } = {},
+): Promise<HoldingProxy> {
   const cluster = kc.getCurrentCluster();
   if (!cluster) throw new Error('the kubeconfig has no current cluster');
   const upstream = new URL(cluster.server);
-  const ca = cluster.caData ? Buffer.from(cluster.caData, 'base64') : cluster.caFile ? readFileSync(cluster.caFile) : undefined;
+  const ca = cluster.caData
+    ? Buffer.from(cluster.caData, 'base64')
+    : cluster.caFile
+      ? readFileSync(cluster.caFile)
+      : undefined;
   const heldSockets: ServerResponse[] = [];
   const held: HeldRequest[] = [];
   const forward = (req: IncomingMessage, res: ServerResponse, body: Buffer): void => {
-    const opts = { hostname: upstream.hostname, port: upstream.port, method: req.method, path: req.url, headers: { ...req.headers, host: upstream.host } };
+    const opts = {
+      hostname: upstream.hostname,
+      port: upstream.port,
+      method: req.method,
+      path: req.url,
+      headers: { ...req.headers, host: upstream.host },
+    };
     const up = upstream.protocol === 'https:' ? httpsRequest({ ...opts, ...(ca ? { ca } : {}) }) : httpRequest(opts);
     up.on('response', (r) => {
       // One request per connection: an idle kept-alive connection to the proxy must not
@@ -69,7 +89,12 @@ export async function startHoldingProxy(kc: KubeConfig, tls?: { cert: Buffer; ke
       const out = new KubeConfig();
       const user = kc.getCurrentUser()!;
       const cert = tls && cluster.caData ? { caData: cluster.caData } : { skipTLSVerify: true };
-      out.loadFromOptions({ clusters: [{ name: 'proxy', server: proxy.url, ...cert }], users: [user], contexts: [{ name: 'proxy', cluster: 'proxy', user: user.name }], currentContext: 'proxy' });
+      out.loadFromOptions({
+        clusters: [{ name: 'proxy', server: proxy.url, ...cert }],
+        users: [user],
+        contexts: [{ name: 'proxy', cluster: 'proxy', user: user.name }],
+        currentContext: 'proxy',
+      });
       return out.exportConfig();
     },
     release: () => {

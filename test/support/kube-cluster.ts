@@ -8,7 +8,13 @@
 import { writeFileSync } from 'node:fs';
 import { HttpMethod, KubeConfig } from '@kubernetes/client-node';
 import type { ApiServer } from '../../lab/apiserver/index.js';
-import { forwardUnixSocket, kubeconfigWithToken, requestToken, waitServed, type SocketForwarder } from '../../lab/real-api.js';
+import {
+  forwardUnixSocket,
+  kubeconfigWithToken,
+  requestToken,
+  waitServed,
+  type SocketForwarder,
+} from '../../lab/real-api.js';
 import { NAMESPACES, KubeClient } from '../../src/k8s/index.js';
 import { startTestCluster } from './apiserver.js';
 import { loadCrds } from './crds.js';
@@ -60,7 +66,11 @@ export function skipOnReal(ctx: Mocha.Context, reason: string): void {
 
 export async function startKubeCluster(opts: KubeClusterOptions = {}): Promise<KubeCluster> {
   if (kubeLane() === 'embedded') {
-    const t = await startTestCluster({ ...(opts.herald ? { herald: true } : {}), ...(opts.enforceRbac ? { enforceRbac: true } : {}), ...(opts.unixSocket ? { unixSocket: opts.unixSocket } : {}) });
+    const t = await startTestCluster({
+      ...(opts.herald ? { herald: true } : {}),
+      ...(opts.enforceRbac ? { enforceRbac: true } : {}),
+      ...(opts.unixSocket ? { unixSocket: opts.unixSocket } : {}),
+    });
     return {
       lane: 'embedded',
       url: t.server.url,
@@ -84,7 +94,8 @@ export async function startKubeCluster(opts: KubeClusterOptions = {}): Promise<K
     const client = new KubeClient(kc);
     if (opts.herald) await installCrds(client);
     if (opts.unixSocket) forwarder = await forwardUnixSocket(opts.unixSocket, Number(new URL(real.url).port));
-    const kubeconfig = (token?: string): string => (token === undefined ? real.kubeconfig : kubeconfigWithToken(client, token));
+    const kubeconfig = (token?: string): string =>
+      token === undefined ? real.kubeconfig : kubeconfigWithToken(client, token);
     return {
       lane: 'real',
       url: real.url,
@@ -117,10 +128,19 @@ export { applyWithClient, resourceTypeFor, waitServed } from '../../lab/real-api
 export async function installCrds(client: KubeClient): Promise<void> {
   const crds = loadCrds();
   for (const crd of crds) {
-    const body: Record<string, unknown> = { apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', ...crd };
+    const body: Record<string, unknown> = {
+      apiVersion: 'apiextensions.k8s.io/v1',
+      kind: 'CustomResourceDefinition',
+      ...crd,
+    };
     delete body['file'];
     // Strict, as kubectl sends it: a real server then refuses unknown schema fields.
-    await client.request(HttpMethod.POST, '/apis/apiextensions.k8s.io/v1/customresourcedefinitions', { fieldValidation: 'Strict' }, body);
+    await client.request(
+      HttpMethod.POST,
+      '/apis/apiextensions.k8s.io/v1/customresourcedefinitions',
+      { fieldValidation: 'Strict' },
+      body,
+    );
   }
   for (const crd of crds) await waitServed(client, crd.metadata.name);
 }
@@ -129,7 +149,13 @@ async function serviceAccountToken(client: KubeClient, ns: string, sa: string): 
   const tolerateExists = (err: unknown): void => {
     if ((err as { statusCode?: number }).statusCode !== 409) throw err;
   };
-  if (!(await client.tryGet(NAMESPACES, undefined, ns))) await client.create(NAMESPACES, { metadata: { name: ns } }).catch(tolerateExists);
-  await client.create({ group: '', version: 'v1', plural: 'serviceaccounts', kind: 'ServiceAccount', namespaced: true }, { metadata: { name: sa, namespace: ns } }).catch(tolerateExists);
+  if (!(await client.tryGet(NAMESPACES, undefined, ns)))
+    await client.create(NAMESPACES, { metadata: { name: ns } }).catch(tolerateExists);
+  await client
+    .create(
+      { group: '', version: 'v1', plural: 'serviceaccounts', kind: 'ServiceAccount', namespaced: true },
+      { metadata: { name: sa, namespace: ns } },
+    )
+    .catch(tolerateExists);
   return requestToken(client, ns, sa);
 }

@@ -20,11 +20,20 @@ import { NetlinkLinks } from '../../speaker/layer2/links.js';
 
 const out = (o: unknown): boolean => process.stdout.write(`${JSON.stringify(o)}\n`);
 const lineLogger = (base: LogFields = {}): Logger => {
-  const at = (level: string) => (message: string, fields?: LogFields) => out({ log: message, level, ...base, ...fields });
-  return { error: at('error'), warn: at('warn'), info: at('info'), debug: () => undefined, child: (f) => lineLogger({ ...base, ...f }) };
+  const at = (level: string) => (message: string, fields?: LogFields) =>
+    out({ log: message, level, ...base, ...fields });
+  return {
+    error: at('error'),
+    warn: at('warn'),
+    info: at('info'),
+    debug: () => undefined,
+    child: (f) => lineLogger({ ...base, ...f }),
+  };
 };
 
-const want = Object.entries(JSON.parse(process.argv[2] ?? '{}') as Record<string, string[]>).map(([ip, interfaces]) => ({ ip: parseIP(ip), interfaces }));
+const want = Object.entries(JSON.parse(process.argv[2] ?? '{}') as Record<string, string[]>).map(
+  ([ip, interfaces]) => ({ ip: parseIP(ip), interfaces }),
+);
 const argv3 = JSON.parse(process.argv[3] ?? '{}') as string[] | { arpFilter?: boolean; excludeInterfaces?: string[] };
 const extra = Array.isArray(argv3) ? { excludeInterfaces: argv3 } : argv3;
 const excludeInterfaces = extra.excludeInterfaces;
@@ -45,9 +54,22 @@ const links = new NetlinkLinks({ native, logger });
 await links.start();
 const decide = (): void => {
   const r = engine.setOwned(want);
-  out({ owned: Object.fromEntries(engine.owns()), failed: Object.fromEntries(r.failed), deferred: Object.fromEntries(r.deferred), taken: r.taken, released: r.released });
+  out({
+    owned: Object.fromEntries(engine.owns()),
+    failed: Object.fromEntries(r.failed),
+    deferred: Object.fromEntries(r.deferred),
+    taken: r.taken,
+    released: r.released,
+  });
 };
-const engine: L2Engine = new L2Engine({ native, links, clock: systemClock(), logger, ...(excludeInterfaces ? { excludeInterfaces } : {}), onChange: () => setImmediate(decide) });
+const engine: L2Engine = new L2Engine({
+  native,
+  links,
+  clock: systemClock(),
+  logger,
+  ...(excludeInterfaces ? { excludeInterfaces } : {}),
+  onChange: () => setImmediate(decide),
+});
 const r = engine.setOwned(want);
 out({ ready: true, owned: Object.fromEntries(engine.owns()), failed: Object.fromEntries(r.failed) });
 let last = '';

@@ -7,7 +7,13 @@ import { readFileSync } from 'node:fs';
 import { loadNative } from '../../native/index.js';
 import { parseMAC } from '../../src/net/mac.js';
 import { formatIP, parseIP } from '../../src/net/ip.js';
-import { gratuitousArpReply, multicastMac, parseFrame, solicitedNode, unsolicitedAdvertisement } from '../../speaker/layer2/frames.js';
+import {
+  gratuitousArpReply,
+  multicastMac,
+  parseFrame,
+  solicitedNode,
+  unsolicitedAdvertisement,
+} from '../../speaker/layer2/frames.js';
 import { respond } from '../../speaker/layer2/responder.js';
 
 const [ifname, ...ips] = process.argv.slice(2) as [string, ...string[]];
@@ -26,5 +32,8 @@ sock.start((frame) => {
   if (r.answer) sock.send(r.frame);
   process.stdout.write(`${JSON.stringify(r.answer ? { answered: formatIP(r.ip) } : { noAnswer: r.reason })}\n`);
 });
-for (const ip of ips.map(parseIP)) sock.send(ip.family === 'IPv4' ? gratuitousArpReply(ip, mac) : unsolicitedAdvertisement(ip, mac));
-process.stdout.write(`${JSON.stringify({ ready: true, mac: [...mac].map((b) => b.toString(16).padStart(2, '0')).join(':') })}\n`);
+for (const ip of ips.map(parseIP))
+  sock.send(ip.family === 'IPv4' ? gratuitousArpReply(ip, mac) : unsolicitedAdvertisement(ip, mac));
+process.stdout.write(
+  `${JSON.stringify({ ready: true, mac: [...mac].map((b) => b.toString(16).padStart(2, '0')).join(':') })}\n`,
+);

@@ -15,4 +15,6 @@ links.onChange((changes) => {
   }
 });
 await links.start();
-process.stdout.write(`${JSON.stringify({ ready: true, links: links.interfaces().map((i) => ({ name: i.name, index: i.index, up: i.up, mtu: i.mtu })) })}\n`);
+process.stdout.write(
+  `${JSON.stringify({ ready: true, links: links.interfaces().map((i) => ({ name: i.name, index: i.index, up: i.up, mtu: i.mtu })) })}\n`,
+);

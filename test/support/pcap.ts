@@ -5,11 +5,12 @@ export function readPcap(path: string): Buffer[] {
   const data = readFileSync(path);
   const magic = data.readUInt32LE(0);
   const le = magic === 0xa1b2c3d4 || magic === 0xa1b23c4d;
-  if (!le && data.readUInt32BE(0) !== 0xa1b2c3d4 && data.readUInt32BE(0) !== 0xa1b23c4d) throw new Error(`${path}: not a pcap file`);
+  if (!le && data.readUInt32BE(0) !== 0xa1b2c3d4 && data.readUInt32BE(0) !== 0xa1b23c4d)
+    throw new Error(`${path}: not a pcap file`);
   const u32 = (off: number): number => (le ? data.readUInt32LE(off) : data.readUInt32BE(off));
   if (u32(20) !== 1) throw new Error(`${path}: link type ${u32(20)}, not Ethernet`);
   const frames: Buffer[] = [];
-  for (let off = 24; off + 16 <= data.length; ) {
+  for (let off = 24; off + 16 <= data.length;) {
     const captured = u32(off + 8);
     frames.push(data.subarray(off + 16, off + 16 + captured));
     off += 16 + captured;
@@ -63,10 +64,13 @@ export function readPcapTimed(path: string): { ms: number; frame: Buffer }[] {
   const nano = (le ? magic : data.readUInt32BE(0)) === 0xa1b23c4d;
   const u32 = (off: number): number => (le ? data.readUInt32LE(off) : data.readUInt32BE(off));
   const out: { ms: number; frame: Buffer }[] = [];
-  for (let off = 24; off + 16 <= data.length; ) {
+  for (let off = 24; off + 16 <= data.length;) {
     const captured = u32(off + 8);
     if (off + 16 + captured > data.length) break; // a record cut short by the capture ending
-    out.push({ ms: u32(off) * 1000 + u32(off + 4) / (nano ? 1e6 : 1e3), frame: data.subarray(off + 16, off + 16 + captured) });
+    out.push({
+      ms: u32(off) * 1000 + u32(off + 4) / (nano ? 1e6 : 1e3),
+      frame: data.subarray(off + 16, off + 16 + captured),
+    });
     off += 16 + captured;
   }
   return out;

@@ -10,7 +10,12 @@ export interface PoolSpec {
 }
 
 export function poolObject(name: string, spec: PoolSpec, labels: Record<string, string> = {}): Record<string, unknown> {
-  return { apiVersion: 'herald.dev/v1beta1', kind: 'IPAddressPool', metadata: { name, namespace: 'herald-system', labels }, spec };
+  return {
+    apiVersion: 'herald.dev/v1beta1',
+    kind: 'IPAddressPool',
+    metadata: { name, namespace: 'herald-system', labels },
+    spec,
+  };
 }
 
 export function makePools(specs: Record<string, PoolSpec>): Pool[] {

@@ -27,13 +27,24 @@ const SCRIPT = join(REPO_ROOT, 'scripts', 'kube-up.sh');
 function run(args: string[], env: Record<string, string> = {}): Promise<string> {
   return new Promise((resolve, reject) => {
     // A test never pays for the build: scripts/test.sh (or kube-up.sh build) does it first.
-    const p = spawn('sh', [SCRIPT, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env, HERALD_KUBE_BUILD: 'never' } });
+    const p = spawn('sh', [SCRIPT, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...env, HERALD_KUBE_BUILD: 'never' },
+    });
     let out = '';
     let err = '';
     p.stdout.on('data', (d: Buffer) => (out += d.toString()));
     p.stderr.on('data', (d: Buffer) => (err += d.toString()));
     p.on('error', reject);
-    p.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`kube-up.sh ${args.join(' ')} exited ${String(code)}: ${err.trim().split('\n').slice(-20).join('\n')}`))));
+    p.on('close', (code) =>
+      code === 0
+        ? resolve(out)
+        : reject(
+            new Error(
+              `kube-up.sh ${args.join(' ')} exited ${String(code)}: ${err.trim().split('\n').slice(-20).join('\n')}`,
+            ),
+          ),
+    );
   });
 }
 
@@ -42,11 +53,18 @@ export async function startRealKube(settings: Record<string, string> = {}): Prom
   // The free ports kube-up.sh picks can be taken by someone else before its servers bind
   // them: one more try (each failed start has removed what it made).
   const out = await run(['start'], settings).catch(() => run(['start'], settings));
-  const env = new Map(out.split('\n').flatMap((l) => (/^[A-Z_]+=/.test(l) ? [[l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)] as const] : [])));
+  const env = new Map(
+    out
+      .split('\n')
+      .flatMap((l) =>
+        /^[A-Z_]+=/.test(l) ? [[l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)] as const] : [],
+      ),
+  );
   const dir = env.get('HERALD_KUBE_DIR');
   const url = env.get('HERALD_KUBE_URL');
   const kubeconfigPath = env.get('KUBECONFIG');
-  if (!dir || !url || !kubeconfigPath) throw new Error(`kube-up.sh start printed no HERALD_KUBE_DIR/HERALD_KUBE_URL/KUBECONFIG: ${out}`);
+  if (!dir || !url || !kubeconfigPath)
+    throw new Error(`kube-up.sh start printed no HERALD_KUBE_DIR/HERALD_KUBE_URL/KUBECONFIG: ${out}`);
   return {
     url,
     dir,

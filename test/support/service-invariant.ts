@@ -47,7 +47,11 @@ function requestOf(o: Obj): string {
 }
 
 function shownOf(o: Obj, prior: Shown | undefined): Shown {
-  const spec = (o['spec'] ?? {}) as { ports?: { protocol?: string; port?: number }[]; externalTrafficPolicy?: string; selector?: Record<string, string> };
+  const spec = (o['spec'] ?? {}) as {
+    ports?: { protocol?: string; port?: number }[];
+    externalTrafficPolicy?: string;
+    selector?: Record<string, string>;
+  };
   const status = (o['status'] ?? {}) as { loadBalancer?: { ingress?: { ip?: string }[] } };
   const ips = (status.loadBalancer?.ingress ?? []).map((i) => i.ip ?? '').filter((ip) => ip !== '');
   const a = ANN(o);
@@ -56,7 +60,12 @@ function shownOf(o: Obj, prior: Shown | undefined): Shown {
   for (const ip of ips) since.set(ip, prior?.since.get(ip) ?? request);
   return {
     ips,
-    share: (a['herald.dev/allow-shared-ip'] ?? a['metallb.io/allow-shared-ip'] ?? a['metallb.universe.tf/allow-shared-ip'] ?? '').trim(),
+    share: (
+      a['herald.dev/allow-shared-ip'] ??
+      a['metallb.io/allow-shared-ip'] ??
+      a['metallb.universe.tf/allow-shared-ip'] ??
+      ''
+    ).trim(),
     ports: (spec.ports ?? []).map((p) => `${p.protocol ?? 'TCP'}/${p.port ?? 0}`),
     policy: spec.externalTrafficPolicy ?? 'Cluster',
     selector: JSON.stringify(Object.entries(spec.selector ?? {}).sort()),
@@ -80,7 +89,8 @@ export class ServiceInvariant {
 
   /** Starts from the Services the store holds now. */
   constructor(store: Store) {
-    for (const o of store.list('services')) this.shown.set(`${o.metadata.namespace}/${o.metadata.name}`, shownOf(o, undefined));
+    for (const o of store.list('services'))
+      this.shown.set(`${o.metadata.namespace}/${o.metadata.name}`, shownOf(o, undefined));
     this.unsubscribe = store.subscribe('services', store.currentRv(), (c) => this.onChange(c)).unsubscribe;
   }
 
@@ -94,7 +104,8 @@ export class ServiceInvariant {
     }
     const now = shownOf(c.object, prior);
     for (const ip of prior?.ips ?? []) {
-      if (!now.ips.includes(ip) && prior!.since.get(ip) === now.request) this.moves.push(`rv ${c.rv}: ${key} lost ${ip} although its request did not change`);
+      if (!now.ips.includes(ip) && prior!.since.get(ip) === now.request)
+        this.moves.push(`rv ${c.rv}: ${key} lost ${ip} although its request did not change`);
     }
     this.shown.set(key, now);
     for (const ip of now.ips) {

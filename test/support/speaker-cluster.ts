@@ -49,7 +49,11 @@ export class SpeakerCluster {
      * `bird`: the router's `protocol bfd` (see birdConf) and options for its session to every node (e.g. `{ bfd: true }`);
      * `holdingProxy`: the speakers reach the API server through test/support/holding-proxy.ts (`proxy`), the controller directly.
      */
-    private readonly opts: { readonly wrap?: readonly string[]; readonly bird?: { readonly bfd?: BirdConfOptions['bfd']; readonly neighbor?: Partial<BirdNeighbor> }; readonly holdingProxy?: boolean } = {},
+    private readonly opts: {
+      readonly wrap?: readonly string[];
+      readonly bird?: { readonly bfd?: BirdConfOptions['bfd']; readonly neighbor?: Partial<BirdNeighbor> };
+      readonly holdingProxy?: boolean;
+    } = {},
   ) {}
 
   /** The namespace of a node. */
@@ -60,7 +64,24 @@ export class SpeakerCluster {
   /** Starts (or, after it died, starts again) the speaker of a node, under `wrap` if given, with `args` added; its log goes to `logs`. */
   spawnSpeaker(name: string, wrap = this.opts.wrap, args: readonly string[] = []): ChildProcess {
     const kc = join(this.dir!, `${name}.kubeconfig`);
-    const cmd = [...(wrap ?? []), process.execPath, join(REPO_ROOT, 'bin', 'herald.js'), 'speaker', '--kubeconfig', kc, '--node', name, '--metrics-port', '7473', '--metrics-host', '127.0.0.1', '--metrics-secure=false', '--log-level', 'info', ...args];
+    const cmd = [
+      ...(wrap ?? []),
+      process.execPath,
+      join(REPO_ROOT, 'bin', 'herald.js'),
+      'speaker',
+      '--kubeconfig',
+      kc,
+      '--node',
+      name,
+      '--metrics-port',
+      '7473',
+      '--metrics-host',
+      '127.0.0.1',
+      '--metrics-secure=false',
+      '--log-level',
+      'info',
+      ...args,
+    ];
     const p = (this.speakers[name] = this.net!.spawn(this.nodeNs(name), cmd[0]!, cmd.slice(1), { cwd: REPO_ROOT }));
     this.logs[name] ??= '';
     p.stderr!.on('data', (d: Buffer) => {
@@ -85,15 +106,38 @@ export class SpeakerCluster {
     const client = net.add('cli');
     net.attach(lan, client, ['192.0.2.200/24']);
     await c.client.create(NAMESPACES, { metadata: { name: this.ns } });
-    const neighbors = Object.entries(this.nodeIps).map(([name, ip]) => ({ name, address: ip, as: 65000, local: '192.0.2.254', ...this.opts.bird?.neighbor }));
-    this.bird = new Bird(net, router, birdConf({ routerId: '192.0.2.254', as: 65001, neighbors, ...(this.opts.bird?.bfd ? { bfd: this.opts.bird.bfd } : {}) }));
+    const neighbors = Object.entries(this.nodeIps).map(([name, ip]) => ({
+      name,
+      address: ip,
+      as: 65000,
+      local: '192.0.2.254',
+      ...this.opts.bird?.neighbor,
+    }));
+    this.bird = new Bird(
+      net,
+      router,
+      birdConf({
+        routerId: '192.0.2.254',
+        as: 65001,
+        neighbors,
+        ...(this.opts.bird?.bfd ? { bfd: this.opts.bird.bfd } : {}),
+      }),
+    );
     await this.bird.ready();
     for (const [name, ip] of Object.entries(this.nodeIps)) {
       const ns = net.add(name.replace('node-', 'n'));
       this.ports[name] = net.attach(lan, ns, [`${ip}/24`]);
       this.macs[name] = net.exec(ns, ['cat', '/sys/class/net/eth0/address']).trim().toUpperCase();
-      await c.client.create(NODES, { metadata: { name, labels: { 'kubernetes.io/hostname': name } }, status: { conditions: [{ type: 'Ready', status: 'True' }], addresses: [{ type: 'InternalIP', address: ip }] } });
-      this.forwarders[name] = net.spawn(ns, process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'lab', 'ns-forwarder.ts'), '6443', this.proxy ? proxySock : sock], { cwd: REPO_ROOT });
+      await c.client.create(NODES, {
+        metadata: { name, labels: { 'kubernetes.io/hostname': name } },
+        status: { conditions: [{ type: 'Ready', status: 'True' }], addresses: [{ type: 'InternalIP', address: ip }] },
+      });
+      this.forwarders[name] = net.spawn(
+        ns,
+        process.execPath,
+        ['--import', 'tsx', join(REPO_ROOT, 'lab', 'ns-forwarder.ts'), '6443', this.proxy ? proxySock : sock],
+        { cwd: REPO_ROOT },
+      );
       const kc = join(dir, `${name}.kubeconfig`);
       if (this.proxy) writeFileSync(kc, this.proxy.kubeconfig());
       else c.writeKubeconfig(kc);
@@ -102,12 +146,34 @@ export class SpeakerCluster {
       this.spawnSpeaker(name);
     }
     const pool = heraldResource('IPAddressPool');
-    await c.client.create(pool, { metadata: { name: 'lan', namespace: this.ns }, spec: { addresses: ['192.0.2.64/28'] } } as KubeObject);
-    await c.client.create(pool, { metadata: { name: 'routed', namespace: this.ns }, spec: { addresses: ['203.0.113.0/28'] } } as KubeObject);
-    await c.client.create(heraldResource('L2Advertisement'), { metadata: { name: 'lan', namespace: this.ns }, spec: { ipAddressPools: ['lan'] } } as KubeObject);
-    await c.client.create(heraldResource('BGPAdvertisement'), { metadata: { name: 'routed', namespace: this.ns }, spec: { ipAddressPools: ['routed'] } } as KubeObject);
-    await c.client.create(heraldResource('BGPPeer'), { metadata: { name: 'router', namespace: this.ns }, spec: { myASN: 65000, peerASN: 65001, peerAddress: '192.0.2.254', holdTime: '9s' } } as KubeObject);
-    this.controller = new Controller({ client: c.client, clock: systemClock(), logger: new RecordingLogger(), registry: createMetricsRegistry({ defaultMetrics: false }), namespace: this.ns, poolStatusDelayMs: 10 });
+    await c.client.create(pool, {
+      metadata: { name: 'lan', namespace: this.ns },
+      spec: { addresses: ['192.0.2.64/28'] },
+    } as KubeObject);
+    await c.client.create(pool, {
+      metadata: { name: 'routed', namespace: this.ns },
+      spec: { addresses: ['203.0.113.0/28'] },
+    } as KubeObject);
+    await c.client.create(heraldResource('L2Advertisement'), {
+      metadata: { name: 'lan', namespace: this.ns },
+      spec: { ipAddressPools: ['lan'] },
+    } as KubeObject);
+    await c.client.create(heraldResource('BGPAdvertisement'), {
+      metadata: { name: 'routed', namespace: this.ns },
+      spec: { ipAddressPools: ['routed'] },
+    } as KubeObject);
+    await c.client.create(heraldResource('BGPPeer'), {
+      metadata: { name: 'router', namespace: this.ns },
+      spec: { myASN: 65000, peerASN: 65001, peerAddress: '192.0.2.254', holdTime: '9s' },
+    } as KubeObject);
+    this.controller = new Controller({
+      client: c.client,
+      clock: systemClock(),
+      logger: new RecordingLogger(),
+      registry: createMetricsRegistry({ defaultMetrics: false }),
+      namespace: this.ns,
+      poolStatusDelayMs: 10,
+    });
     await this.controller.start();
   }
 
@@ -126,7 +192,12 @@ export class SpeakerCluster {
  * installed, and network namespaces need root: under CI both are failures, not skips) and
  * stopped after them, even when a test failed.
  */
-export function useSpeakerCluster(ns: string, nodeIps: Record<string, string>, opts?: ConstructorParameters<typeof SpeakerCluster>[2], tools: readonly string[] = ['bird']): SpeakerCluster {
+export function useSpeakerCluster(
+  ns: string,
+  nodeIps: Record<string, string>,
+  opts?: ConstructorParameters<typeof SpeakerCluster>[2],
+  tools: readonly string[] = ['bird'],
+): SpeakerCluster {
   const e = new SpeakerCluster(ns, nodeIps, opts);
   before(async function () {
     for (const t of tools) requireTool(this, t);

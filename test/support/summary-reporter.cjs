@@ -16,7 +16,9 @@ class SummaryReporter extends Mocha.reporters.Spec {
     runner.once(EVENT_RUN_END, () => {
       const s = runner.stats ?? { passes: 0, failures: 0, pending: 0 };
       for (const line of realSkips) process.stdout.write(`not on the real server: ${line}\n`);
-      process.stdout.write(`mocha: ${s.passes} passed, ${s.failures} failed, ${s.pending} skipped${realSkips.length ? ` (${realSkips.length} on the real server only)` : ''}\n`);
+      process.stdout.write(
+        `mocha: ${s.passes} passed, ${s.failures} failed, ${s.pending} skipped${realSkips.length ? ` (${realSkips.length} on the real server only)` : ''}\n`,
+      );
       if (process.env.CI === 'true' && s.pending > realSkips.length) {
         process.stdout.write('under CI no test may skip: install what it needs in scripts/install-deps.sh\n');
         process.exitCode = 1;

@@ -46,7 +46,9 @@ export function processHealth(pid: number): ProcessHealth {
   for (const fd of names) {
     let target = '?';
     try {
-      target = readlinkSync(`/proc/${pid}/fd/${fd}`).replace(/:\[\d+\]$/, '').replace(/^\/.*$/, 'file');
+      target = readlinkSync(`/proc/${pid}/fd/${fd}`)
+        .replace(/:\[\d+\]$/, '')
+        .replace(/^\/.*$/, 'file');
     } catch {
       // closed between the listing and the read
     }
@@ -64,15 +66,49 @@ function readFileSyncSafe(path: string): string {
   }
 }
 
-export async function runSwimLinkFlaps(e: SpeakerCluster, nodeIps: Readonly<Record<string, string>>, flaps: number, opts: { warmAfter?: number; settleMs?: number; onFlap?: (i: number) => void } = {}): Promise<LinkFlapFigures> {
+export async function runSwimLinkFlaps(
+  e: SpeakerCluster,
+  nodeIps: Readonly<Record<string, string>>,
+  flaps: number,
+  opts: { warmAfter?: number; settleMs?: number; onFlap?: (i: number) => void } = {},
+): Promise<LinkFlapFigures> {
   const c = e.c!.client;
   const ns = 'herald-system';
-  if (!(await c.tryGet(SECRETS, ns, 'herald-memberlist'))) await c.create(SECRETS, { metadata: { name: 'herald-memberlist', namespace: ns }, data: { secretkey: Buffer.from('swim-link-flaps-key-0123456789abcdef').toString('base64') } } as KubeObject);
-  for (const node of Object.keys(nodeIps)) await eventually(() => (e.logs[node] ?? '').includes('SWIM failure detector running') || undefined, `SWIM on ${node}`, 30_000, 100);
+  if (!(await c.tryGet(SECRETS, ns, 'herald-memberlist')))
+    await c.create(SECRETS, {
+      metadata: { name: 'herald-memberlist', namespace: ns },
+      data: { secretkey: Buffer.from('swim-link-flaps-key-0123456789abcdef').toString('base64') },
+    } as KubeObject);
+  for (const node of Object.keys(nodeIps))
+    await eventually(
+      () => (e.logs[node] ?? '').includes('SWIM failure detector running') || undefined,
+      `SWIM on ${node}`,
+      30_000,
+      100,
+    );
   const name = 'flap-web';
-  await c.create(SERVICES, { metadata: { name, namespace: 'default', annotations: { 'herald.dev/address-pool': 'lan' } }, spec: { type: 'LoadBalancer', selector: { app: name }, ports: [{ port: 80 }] } });
-  await c.create(ENDPOINT_SLICES, { metadata: { name: `${name}-1`, namespace: 'default', labels: { 'kubernetes.io/service-name': name } }, addressType: 'IPv4', endpoints: Object.entries(nodeIps).map(([node, ip]) => ({ addresses: [ip], nodeName: node, conditions: { ready: true } })), ports: [{ port: 80 }] } as KubeObject);
-  const ip = await eventually(async () => ((await c.get(SERVICES, 'default', name))['status'] as { loadBalancer?: { ingress?: { ip: string }[] } }).loadBalancer?.ingress?.[0]?.ip, `an address for ${name}`, 30_000, 50);
+  await c.create(SERVICES, {
+    metadata: { name, namespace: 'default', annotations: { 'herald.dev/address-pool': 'lan' } },
+    spec: { type: 'LoadBalancer', selector: { app: name }, ports: [{ port: 80 }] },
+  });
+  await c.create(ENDPOINT_SLICES, {
+    metadata: { name: `${name}-1`, namespace: 'default', labels: { 'kubernetes.io/service-name': name } },
+    addressType: 'IPv4',
+    endpoints: Object.entries(nodeIps).map(([node, ip]) => ({
+      addresses: [ip],
+      nodeName: node,
+      conditions: { ready: true },
+    })),
+    ports: [{ port: 80 }],
+  } as KubeObject);
+  const ip = await eventually(
+    async () =>
+      ((await c.get(SERVICES, 'default', name))['status'] as { loadBalancer?: { ingress?: { ip: string }[] } })
+        .loadBalancer?.ingress?.[0]?.ip,
+    `an address for ${name}`,
+    30_000,
+    50,
+  );
   const nodeOf = (mac: string): string | undefined => Object.entries(e.macs).find(([, m]) => m === mac)?.[0];
   /** The one node answering for the address (arping from the client), or undefined. */
   const answering = (): string | undefined => {
@@ -88,33 +124,65 @@ export async function runSwimLinkFlaps(e: SpeakerCluster, nodeIps: Readonly<Reco
   // passed this wait on a Lease line while SWIM had not heard from the victim, and then never
   // logged it gone).
   const everyone = Object.keys(nodeIps);
-  await eventually(() => {
-    const alive = membershipLog(e.logs[observer] ?? '', 0, 'swim').at(-1);
-    return (alive !== undefined && everyone.every((n) => alive.split(',').includes(n))) || undefined;
-  }, `${observer}'s SWIM to see every member alive`, 60_000, 50);
+  await eventually(
+    () => {
+      const alive = membershipLog(e.logs[observer] ?? '', 0, 'swim').at(-1);
+      return (alive !== undefined && everyone.every((n) => alive.split(',').includes(n))) || undefined;
+    },
+    `${observer}'s SWIM to see every member alive`,
+    60_000,
+    50,
+  );
   const pids = Object.fromEntries(others.map((n) => [n, e.speakers[n]!.pid!]));
-  const health = (): Record<string, ProcessHealth> => Object.fromEntries(others.map((n) => [n, processHealth(pids[n]!)]));
-  const link = (state: 'up' | 'down'): void => void e.net!.exec(e.nodeNs(victim), ['ip', 'link', 'set', 'dev', 'eth0', state]);
-  const out = { detectMs: [] as number[], takeoverMs: [] as number[], rejoinMs: [] as number[], backMs: [] as number[] };
+  const health = (): Record<string, ProcessHealth> =>
+    Object.fromEntries(others.map((n) => [n, processHealth(pids[n]!)]));
+  const link = (state: 'up' | 'down'): void =>
+    void e.net!.exec(e.nodeNs(victim), ['ip', 'link', 'set', 'dev', 'eth0', state]);
+  const out = {
+    detectMs: [] as number[],
+    takeoverMs: [] as number[],
+    rejoinMs: [] as number[],
+    backMs: [] as number[],
+  };
   let warm: Record<string, ProcessHealth> = {};
   try {
     for (let i = 0; i < flaps; i++) {
       const from = (e.logs[observer] ?? '').length;
       const t0 = performance.now();
       link('down');
-      await eventually(() => membershipLog(e.logs[observer] ?? '', from, 'swim').some((a) => !a.includes(victim)) || undefined, `${observer} to see ${victim} gone (flap ${i + 1})`, 30_000, 20);
+      await eventually(
+        () => membershipLog(e.logs[observer] ?? '', from, 'swim').some((a) => !a.includes(victim)) || undefined,
+        `${observer} to see ${victim} gone (flap ${i + 1})`,
+        30_000,
+        20,
+      );
       out.detectMs.push(performance.now() - t0);
-      await eventually(() => {
-        const n = answering();
-        return n !== undefined && n !== victim ? n : undefined;
-      }, `another node to answer for ${ip} (flap ${i + 1})`, 30_000, 20);
+      await eventually(
+        () => {
+          const n = answering();
+          return n !== undefined && n !== victim ? n : undefined;
+        },
+        `another node to answer for ${ip} (flap ${i + 1})`,
+        30_000,
+        20,
+      );
       out.takeoverMs.push(performance.now() - t0);
       const t1 = performance.now();
       const back = (e.logs[observer] ?? '').length;
       link('up');
-      await eventually(() => membershipLog(e.logs[observer] ?? '', back, 'swim').some((a) => a.includes(victim)) || undefined, `${observer} to see ${victim} back (flap ${i + 1})`, 60_000, 20);
+      await eventually(
+        () => membershipLog(e.logs[observer] ?? '', back, 'swim').some((a) => a.includes(victim)) || undefined,
+        `${observer} to see ${victim} back (flap ${i + 1})`,
+        60_000,
+        20,
+      );
       out.rejoinMs.push(performance.now() - t1);
-      await eventually(() => answering() === victim || undefined, `${victim} to answer for ${ip} again (flap ${i + 1})`, 60_000, 20);
+      await eventually(
+        () => answering() === victim || undefined,
+        `${victim} to answer for ${ip} again (flap ${i + 1})`,
+        60_000,
+        20,
+      );
       out.backMs.push(performance.now() - t1);
       if (i + 1 === (opts.warmAfter ?? 2)) warm = health();
       opts.onFlap?.(i + 1);
@@ -124,6 +192,8 @@ export async function runSwimLinkFlaps(e: SpeakerCluster, nodeIps: Readonly<Reco
   }
   // The bench lets the last flap's timers run out before the end reading; a test polls instead.
   if (opts.settleMs) await new Promise((r) => setTimeout(r, opts.settleMs));
-  const exited = Object.keys(nodeIps).filter((n) => e.speakers[n]!.exitCode !== null || e.speakers[n]!.signalCode !== null);
+  const exited = Object.keys(nodeIps).filter(
+    (n) => e.speakers[n]!.exitCode !== null || e.speakers[n]!.signalCode !== null,
+  );
   return { flaps, victim, ...out, warm, end: health(), exited, health };
 }

@@ -77,7 +77,8 @@ function main(): void {
   let markAt = performance.now();
 
   const report = (): HostReport => {
-    const sum = (k: 'sent' | 'sentBytes' | 'received' | 'rejected'): number => members.reduce((a, m) => a + m.counters[k], 0);
+    const sum = (k: 'sent' | 'sentBytes' | 'received' | 'rejected'): number =>
+      members.reduce((a, m) => a + m.counters[k], 0);
     const cpu = process.cpuUsage(markCpu);
     return {
       sent: sum('sent'),

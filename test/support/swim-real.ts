@@ -60,7 +60,25 @@ function lossRules(port: number, loss: number): string[][] {
   return [
     ['add', 'table', 'inet', TABLE],
     ['add', 'chain', 'inet', TABLE, 'out', '{ type filter hook output priority 0; policy accept; }'],
-    ['add', 'rule', 'inet', TABLE, 'out', 'udp', 'dport', String(port), 'counter', 'numgen', 'random', 'mod', '10000', '<', String(per10k), 'counter', 'drop'],
+    [
+      'add',
+      'rule',
+      'inet',
+      TABLE,
+      'out',
+      'udp',
+      'dport',
+      String(port),
+      'counter',
+      'numgen',
+      'random',
+      'mod',
+      '10000',
+      '<',
+      String(per10k),
+      'counter',
+      'drop',
+    ],
     // What the kernel answers for a crashed member whose address stays up: port unreachable.
     ['add', 'rule', 'inet', TABLE, 'out', 'icmp', 'type', 'destination-unreachable', 'counter'],
   ];
@@ -116,24 +134,45 @@ export class RealSwimCluster {
       const ns = this.net.add(`n${j}`);
       (this.namespaces as string[]).push(ns);
       const mine = this.names.filter((_, i) => i % o.namespaces === j);
-      this.net.attach(br, ns, mine.map((n) => `${address(this.names.indexOf(n))}/24`));
+      this.net.attach(
+        br,
+        ns,
+        mine.map((n) => `${address(this.names.indexOf(n))}/24`),
+      );
       for (const cmd of lossRules(o.port ?? 7946, o.loss ?? 0)) this.net.exec(ns, ['nft', ...cmd]);
-      const groups = [mine.filter((n) => !o.alone.includes(n)), ...mine.filter((n) => o.alone.includes(n)).map((n) => [n])];
+      const groups = [
+        mine.filter((n) => !o.alone.includes(n)),
+        ...mine.filter((n) => o.alone.includes(n)).map((n) => [n]),
+      ];
       for (const group of groups) {
         if (group.length === 0) continue;
         const cfg: HostConfig = { key, port: o.port ?? 7946, members, host: group };
-        const proc = this.net.spawn(ns, process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'test', 'support', 'swim-member-host.ts'), JSON.stringify(cfg)], { cwd: REPO_ROOT });
+        const proc = this.net.spawn(
+          ns,
+          process.execPath,
+          ['--import', 'tsx', join(REPO_ROOT, 'test', 'support', 'swim-member-host.ts'), JSON.stringify(cfg)],
+          { cwd: REPO_ROOT },
+        );
         const host: Host = { ns, names: group, proc, ready: false, reports: [] };
         this.hosts.push(host);
-        proc.stderr!.on('data', (d: Buffer) => process.stderr.write(`[${group.length === 1 ? group[0] : ns}] ${d.toString()}`));
+        proc.stderr!.on('data', (d: Buffer) =>
+          process.stderr.write(`[${group.length === 1 ? group[0] : ns}] ${d.toString()}`),
+        );
         createInterface({ input: proc.stdout! }).on('line', (line) => this.line(host, line));
       }
     }
-    await waitFor(() => {
-      const dead = this.hosts.find((h) => h.proc.exitCode !== null);
-      if (dead) throw new Error(`the member process for ${dead.names.join(', ')} exited (${dead.proc.exitCode}) before binding`);
-      return this.hosts.every((h) => h.ready);
-    }, 'every member to bind its socket', o.startTimeoutMs ?? 120_000);
+    await waitFor(
+      () => {
+        const dead = this.hosts.find((h) => h.proc.exitCode !== null);
+        if (dead)
+          throw new Error(
+            `the member process for ${dead.names.join(', ')} exited (${dead.proc.exitCode}) before binding`,
+          );
+        return this.hosts.every((h) => h.ready);
+      },
+      'every member to bind its socket',
+      o.startTimeoutMs ?? 120_000,
+    );
   }
 
   private line(host: Host, line: string): void {
@@ -222,7 +261,10 @@ export class RealSwimCluster {
   interfaceTxBytes(): number {
     let total = 0;
     for (const ns of this.namespaces) {
-      const links = JSON.parse(run('ip', ['-n', ns, '-j', '-s', 'link', 'show'])) as { ifname: string; stats64?: { tx?: { bytes?: number } } }[];
+      const links = JSON.parse(run('ip', ['-n', ns, '-j', '-s', 'link', 'show'])) as {
+        ifname: string;
+        stats64?: { tx?: { bytes?: number } };
+      }[];
       for (const l of links) if (l.ifname === 'eth0' || l.ifname === 'lo') total += l.stats64?.tx?.bytes ?? 0;
     }
     return total;
@@ -232,8 +274,11 @@ export class RealSwimCluster {
   datagramsDropped(): { sent: number; dropped: number; unreachables: number; unreachableBytes: number } {
     const sum = { sent: 0, dropped: 0, unreachables: 0, unreachableBytes: 0 };
     for (const ns of this.namespaces) {
-      const counts = [...this.net.exec(ns, ['nft', 'list', 'table', 'inet', TABLE]).matchAll(/counter packets (\d+) bytes (\d+)/g)].map((m) => [Number(m[1]), Number(m[2])] as const);
-      if (counts.length !== 3) throw new Error(`${ns}: expected three counters in table ${TABLE}, got ${counts.length}`);
+      const counts = [
+        ...this.net.exec(ns, ['nft', 'list', 'table', 'inet', TABLE]).matchAll(/counter packets (\d+) bytes (\d+)/g),
+      ].map((m) => [Number(m[1]), Number(m[2])] as const);
+      if (counts.length !== 3)
+        throw new Error(`${ns}: expected three counters in table ${TABLE}, got ${counts.length}`);
       sum.sent += counts[0]![0];
       sum.dropped += counts[1]![0];
       sum.unreachables += counts[2]![0];
@@ -245,12 +290,18 @@ export class RealSwimCluster {
   /** Kills every process and deletes every namespace (safe to call twice). */
   async teardown(): Promise<void> {
     await this.net.teardown();
-    await waitFor(() => this.hosts.every((h) => h.proc.exitCode !== null || h.proc.signalCode !== null), 'every member process to exit', 10_000);
+    await waitFor(
+      () => this.hosts.every((h) => h.proc.exitCode !== null || h.proc.signalCode !== null),
+      'every member process to exit',
+      10_000,
+    );
   }
 
   /** Whether anything this cluster created is left: namespaces with its prefix, or running processes. */
   leftovers(): string[] {
-    const procs = this.hosts.filter((h) => h.proc.exitCode === null && h.proc.signalCode === null).map((h) => `process of ${h.names.join(',')}`);
+    const procs = this.hosts
+      .filter((h) => h.proc.exitCode === null && h.proc.signalCode === null)
+      .map((h) => `process of ${h.names.join(',')}`);
     return [...Netns.existing(this.opts.prefix), ...procs];
   }
 }

@@ -8,6 +8,7 @@ export function hasTool(name: string): boolean {
 /** Call in a before() hook: skips the suite locally, fails it under CI. */
 export function requireTool(ctx: Mocha.Context, name: string): void {
   if (hasTool(name)) return;
-  if (process.env['CI'] === 'true') throw new Error(`${name} is not installed; CI must install it (scripts/install-deps.sh)`);
+  if (process.env['CI'] === 'true')
+    throw new Error(`${name} is not installed; CI must install it (scripts/install-deps.sh)`);
   ctx.skip();
 }

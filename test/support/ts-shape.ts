@@ -53,9 +53,12 @@ export function createShapeChecker(repoRoot: string): ShapeChecker {
       case 'string': {
         if (!allFlags(t, ts.TypeFlags.StringLike)) out.push(`${path}: schema says string, TypeScript has ${shown}`);
         if (schema.enum) {
-          const literals = members(t).filter((m) => m.isStringLiteral()).map((m) => (m as ts.StringLiteralType).value);
+          const literals = members(t)
+            .filter((m) => m.isStringLiteral())
+            .map((m) => (m as ts.StringLiteralType).value);
           const want = schema.enum.map(String).sort();
-          if (literals.length === 0) out.push(`${path}: schema has enum [${want.join(', ')}], TypeScript has plain ${shown}`);
+          if (literals.length === 0)
+            out.push(`${path}: schema has enum [${want.join(', ')}], TypeScript has plain ${shown}`);
           else if (literals.sort().join('|') !== want.join('|')) {
             out.push(`${path}: enum [${want.join(', ')}] but TypeScript has ${shown}`);
           }
@@ -64,7 +67,8 @@ export function createShapeChecker(repoRoot: string): ShapeChecker {
       }
       case 'integer':
       case 'number':
-        if (!allFlags(t, ts.TypeFlags.NumberLike)) out.push(`${path}: schema says ${schema.type}, TypeScript has ${shown}`);
+        if (!allFlags(t, ts.TypeFlags.NumberLike))
+          out.push(`${path}: schema says ${schema.type}, TypeScript has ${shown}`);
         return;
       case 'boolean':
         if (!allFlags(t, ts.TypeFlags.BooleanLike)) out.push(`${path}: schema says boolean, TypeScript has ${shown}`);
@@ -96,7 +100,9 @@ export function createShapeChecker(repoRoot: string): ShapeChecker {
           }
           const optional = (sym.flags & ts.SymbolFlags.Optional) !== 0;
           if (required.has(name) === optional) {
-            out.push(`${path}.${name}: ${required.has(name) ? 'required in the schema but optional' : 'optional in the schema but required'} in TypeScript`);
+            out.push(
+              `${path}.${name}: ${required.has(name) ? 'required in the schema but optional' : 'optional in the schema but required'} in TypeScript`,
+            );
           }
           compare(sub, propType(sym), `${path}.${name}`, out);
         }

@@ -19,14 +19,19 @@ export async function send(client: KubeClient, obj: Record<string, unknown>): Pr
   const meta = (obj['metadata'] ?? {}) as { name?: string; namespace?: string };
   const namespace = type.namespaced ? (meta.namespace ?? 'default') : undefined;
   try {
-    const out = await client.create(type, { ...obj, metadata: { ...meta, ...(namespace ? { namespace } : {}) } } as KubeObject);
+    const out = await client.create(type, {
+      ...obj,
+      metadata: { ...meta, ...(namespace ? { namespace } : {}) },
+    } as KubeObject);
     return { verdict: 'accepted', created: { type, namespace, name: out.metadata.name } };
   } catch (err) {
     const e = err as { statusCode?: number; reason?: string; status?: { details?: { causes?: { field?: string }[] } } };
     if (e.statusCode === undefined) throw err;
     // kube-apiserver adds a cause with field "<nil>" when schema errors kept the CEL rules from
     // running ("some validation rules were not checked"); it names no field (docs/apiserver.md).
-    const fields = [...new Set((e.status?.details?.causes ?? []).map((c) => c.field ?? '').filter((f) => f !== '' && f !== '<nil>'))].sort();
+    const fields = [
+      ...new Set((e.status?.details?.causes ?? []).map((c) => c.field ?? '').filter((f) => f !== '' && f !== '<nil>')),
+    ].sort();
     return { verdict: `${e.statusCode} ${String(e.reason)} [${fields.join(', ')}]` };
   }
 }
@@ -36,7 +41,8 @@ export async function sendAll(client: KubeClient, docs: readonly Record<string, 
   const sent: Sent[] = [];
   for (const d of docs) sent.push(await send(client, d));
   for (const s of [...sent].reverse()) {
-    if (s.created && s.created.type.kind !== 'Namespace') await client.tryDelete(s.created.type, s.created.namespace, s.created.name);
+    if (s.created && s.created.type.kind !== 'Namespace')
+      await client.tryDelete(s.created.type, s.created.namespace, s.created.name);
   }
   return sent.map((s) => s.verdict);
 }
@@ -48,7 +54,9 @@ export function parseDocs(text: string): Record<string, unknown>[] | Error {
   if (bad) return new Error(bad.errors[0]!.message);
   try {
     // Some faults (an alias to an anchor never set) only show when the document is built.
-    return docs.map((d) => d.toJS() as unknown).filter((d): d is Record<string, unknown> => typeof d === 'object' && d !== null);
+    return docs
+      .map((d) => d.toJS() as unknown)
+      .filter((d): d is Record<string, unknown> => typeof d === 'object' && d !== null);
   } catch (err) {
     return err instanceof Error ? err : new Error(String(err));
   }

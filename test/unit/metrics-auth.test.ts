@@ -6,11 +6,20 @@
 import { expect } from 'chai';
 import { FakeClock } from '../../src/core/clock.js';
 import { RecordingLogger } from '../../src/core/logger.js';
-import type { AccessReviewResult, NonResourceRequest, Reviewer, ReviewedUser, TokenReviewResult } from '../../src/k8s/reviews.js';
+import type {
+  AccessReviewResult,
+  NonResourceRequest,
+  Reviewer,
+  ReviewedUser,
+  TokenReviewResult,
+} from '../../src/k8s/reviews.js';
 import { DEFAULT_AUTH_CACHE_TTL_MS, DelegatedAuth } from '../../src/metrics-auth.js';
 import { metricsSecurityFrom } from '../../src/cli/metrics-flags.js';
 
-const SCRAPER: ReviewedUser = { username: 'system:serviceaccount:monitoring:prometheus', groups: ['system:serviceaccounts', 'system:authenticated'] };
+const SCRAPER: ReviewedUser = {
+  username: 'system:serviceaccount:monitoring:prometheus',
+  groups: ['system:serviceaccounts', 'system:authenticated'],
+};
 
 /** Answers from tables; records every review; `fail` makes the API server unreachable. */
 class RecordingReviewer implements Reviewer {
@@ -36,7 +45,9 @@ class RecordingReviewer implements Reviewer {
   async subjectAccessReview(user: ReviewedUser, request: NonResourceRequest): Promise<AccessReviewResult> {
     this.accessReviews.push({ user: user.username, request });
     await this.wait();
-    return this.allowed.has(user.username) ? { allowed: true, reason: 'RBAC: allowed' } : { allowed: false, reason: '' };
+    return this.allowed.has(user.username)
+      ? { allowed: true, reason: 'RBAC: allowed' }
+      : { allowed: false, reason: '' };
   }
 }
 
@@ -47,17 +58,40 @@ describe('metrics: delegated authentication and authorization', () => {
   let auth: DelegatedAuth;
   beforeEach(() => {
     clock = new FakeClock();
-    reviewer = new RecordingReviewer({ good: SCRAPER, nosy: { username: 'system:serviceaccount:default:nosy', groups: ['system:authenticated'] } }, new Set([SCRAPER.username]));
+    reviewer = new RecordingReviewer(
+      { good: SCRAPER, nosy: { username: 'system:serviceaccount:default:nosy', groups: ['system:authenticated'] } },
+      new Set([SCRAPER.username]),
+    );
     logger = new RecordingLogger();
     auth = new DelegatedAuth({ reviewer, clock, logger });
   });
 
   const cases: { name: string; header: string | undefined; want: Record<string, unknown> }[] = [
-    { name: 'no Authorization header: 401 noToken, no review', header: undefined, want: { allowed: false, status: 401, reason: 'noToken' } },
-    { name: 'a Basic header: 401 noToken', header: 'Basic Zm9vOmJhcg==', want: { allowed: false, status: 401, reason: 'noToken' } },
-    { name: 'an unknown token: 401 badToken', header: 'Bearer wrong', want: { allowed: false, status: 401, reason: 'badToken' } },
-    { name: 'an authenticated user without the permission: 403 forbidden', header: 'Bearer nosy', want: { allowed: false, status: 403, reason: 'forbidden' } },
-    { name: 'an authorized token: allowed, with the user', header: 'Bearer good', want: { allowed: true, user: SCRAPER.username } },
+    {
+      name: 'no Authorization header: 401 noToken, no review',
+      header: undefined,
+      want: { allowed: false, status: 401, reason: 'noToken' },
+    },
+    {
+      name: 'a Basic header: 401 noToken',
+      header: 'Basic Zm9vOmJhcg==',
+      want: { allowed: false, status: 401, reason: 'noToken' },
+    },
+    {
+      name: 'an unknown token: 401 badToken',
+      header: 'Bearer wrong',
+      want: { allowed: false, status: 401, reason: 'badToken' },
+    },
+    {
+      name: 'an authenticated user without the permission: 403 forbidden',
+      header: 'Bearer nosy',
+      want: { allowed: false, status: 403, reason: 'forbidden' },
+    },
+    {
+      name: 'an authorized token: allowed, with the user',
+      header: 'Bearer good',
+      want: { allowed: true, user: SCRAPER.username },
+    },
     { name: 'the scheme is case-insensitive', header: 'bearer good', want: { allowed: true, user: SCRAPER.username } },
   ];
   for (const tc of cases) {
@@ -70,7 +104,9 @@ describe('metrics: delegated authentication and authorization', () => {
   it('asks about the non-resource URL and verb, for the user the TokenReview named', async () => {
     await auth.check('Bearer good', '/metrics', 'get');
     expect(reviewer.tokenReviews).to.deep.equal(['good']);
-    expect(reviewer.accessReviews).to.deep.equal([{ user: SCRAPER.username, request: { path: '/metrics', verb: 'get' } }]);
+    expect(reviewer.accessReviews).to.deep.equal([
+      { user: SCRAPER.username, request: { path: '/metrics', verb: 'get' } },
+    ]);
   });
 
   it('caches both answers until the TTL passes, then asks again', async () => {
@@ -100,7 +136,11 @@ describe('metrics: delegated authentication and authorization', () => {
 
   it('a failed review answers 503, is logged, and is not cached', async () => {
     reviewer.fail = true;
-    expect(await auth.check('Bearer good', '/metrics', 'get')).to.include({ allowed: false, status: 503, reason: 'reviewFailed' });
+    expect(await auth.check('Bearer good', '/metrics', 'get')).to.include({
+      allowed: false,
+      status: 503,
+      reason: 'reviewFailed',
+    });
     expect(logger.records.some((r) => r.level === 'error' && r.fields['event'] === 'tokenReviewFailed')).to.equal(true);
     reviewer.fail = false;
     expect(await auth.check('Bearer good', '/metrics', 'get')).to.include({ allowed: true });
@@ -115,7 +155,11 @@ describe('metrics: delegated authentication and authorization', () => {
       for (let i = 0; i < 100 && !cond(); i++) await new Promise((r) => setImmediate(r));
       expect(cond(), 'condition never held').to.equal(true);
     };
-    const all = Promise.all([auth.check('Bearer good', '/metrics', 'get'), auth.check('Bearer good', '/metrics', 'get'), auth.check('Bearer good', '/metrics', 'get')]);
+    const all = Promise.all([
+      auth.check('Bearer good', '/metrics', 'get'),
+      auth.check('Bearer good', '/metrics', 'get'),
+      auth.check('Bearer good', '/metrics', 'get'),
+    ]);
     await settle(() => held.length === 1);
     held.shift()!();
     await settle(() => held.length === 1 && reviewer.accessReviews.length === 1);
@@ -140,7 +184,9 @@ describe('metrics: delegated authentication and authorization', () => {
   it('never keeps the token itself', async () => {
     await auth.check('Bearer good', '/metrics', 'get');
     expect(JSON.stringify(logger.records)).to.not.include('good"');
-    const caches = JSON.stringify([...((auth as unknown as { authn: { entries: Map<string, unknown> } }).authn.entries.keys())]);
+    const caches = JSON.stringify([
+      ...(auth as unknown as { authn: { entries: Map<string, unknown> } }).authn.entries.keys(),
+    ]);
     expect(caches).to.not.include('good');
   });
 });
@@ -148,11 +194,17 @@ describe('metrics: delegated authentication and authorization', () => {
 describe('metrics: --metrics-secure and the certificate flags', () => {
   const cases: { name: string; args: Parameters<typeof metricsSecurityFrom>[0]; want: unknown }[] = [
     { name: 'secure by default, self-signed', args: { 'metrics-secure': true }, want: {} },
-    { name: 'secure with given files', args: { 'metrics-secure': true, 'metrics-cert-file': 'c.pem', 'metrics-key-file': 'k.pem' }, want: { certFile: 'c.pem', keyFile: 'k.pem' } },
+    {
+      name: 'secure with given files',
+      args: { 'metrics-secure': true, 'metrics-cert-file': 'c.pem', 'metrics-key-file': 'k.pem' },
+      want: { certFile: 'c.pem', keyFile: 'k.pem' },
+    },
     { name: '--metrics-secure=false: plain HTTP', args: { 'metrics-secure': false }, want: undefined },
   ];
   for (const tc of cases) it(tc.name, () => expect(metricsSecurityFrom(tc.args)).to.deep.equal(tc.want));
   it('refuses certificate files with plain HTTP', () => {
-    expect(() => metricsSecurityFrom({ 'metrics-secure': false, 'metrics-cert-file': 'c.pem' })).to.throw(/need --metrics-secure/);
+    expect(() => metricsSecurityFrom({ 'metrics-secure': false, 'metrics-cert-file': 'c.pem' })).to.throw(
+      /need --metrics-secure/,
+    );
   });
 });

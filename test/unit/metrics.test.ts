@@ -12,7 +12,12 @@ import type { AuthDecision, RequestAuthorizer } from '../../src/metrics-auth.js'
 import { selfSignedCertificate } from '../../src/tls.js';
 
 /** GET over HTTPS, verifying the server with `ca`. */
-function httpsGet(port: number, path: string, ca: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
+function httpsGet(
+  port: number,
+  path: string,
+  ca: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
   return new Promise((resolve, reject) => {
     const req = httpsRequest({ host: '127.0.0.1', port, path, ca, servername: 'localhost', headers }, (res) => {
       let body = '';
@@ -30,7 +35,9 @@ class TableAuthorizer implements RequestAuthorizer {
   constructor(private readonly answers: Record<string, AuthDecision>) {}
   check(header: string | undefined, path: string, verb: string): Promise<AuthDecision> {
     this.asked.push({ header, path, verb });
-    return Promise.resolve(this.answers[header ?? ''] ?? { allowed: false, status: 401, reason: 'noToken', message: 'Unauthorized' });
+    return Promise.resolve(
+      this.answers[header ?? ''] ?? { allowed: false, status: 401, reason: 'noToken', message: 'Unauthorized' },
+    );
   }
 }
 
@@ -40,7 +47,13 @@ describe('metrics and ops server', () => {
     const c = new Counter({ name: 'herald_test_total', help: 'test', registers: [registry] });
     c.inc(3);
     let why: string | undefined = 'caches not synced';
-    const ops = await startOpsServer({ registry, port: 0, host: '127.0.0.1', notReadyReason: () => why, logger: nullLogger });
+    const ops = await startOpsServer({
+      registry,
+      port: 0,
+      host: '127.0.0.1',
+      notReadyReason: () => why,
+      logger: nullLogger,
+    });
     try {
       const base = `http://127.0.0.1:${ops.port}`;
       const metrics = await (await fetch(`${base}/metrics`)).text();
@@ -60,29 +73,55 @@ describe('metrics and ops server', () => {
   it('secured: HTTPS, /metrics only when the authorizer allows, health paths open', async () => {
     const registry = createMetricsRegistry({ defaultMetrics: false });
     new Counter({ name: 'herald_secret_total', help: 'test', registers: [registry] }).inc();
-    const certificate = await selfSignedCertificate({ commonName: 'test', dnsNames: ['localhost'], ips: ['127.0.0.1'] });
+    const certificate = await selfSignedCertificate({
+      commonName: 'test',
+      dnsNames: ['localhost'],
+      ips: ['127.0.0.1'],
+    });
     const authorizer = new TableAuthorizer({
       'Bearer ok': { allowed: true, user: 'scraper' },
-      'Bearer nosy': { allowed: false, status: 403, reason: 'forbidden', message: 'Forbidden (user=nosy, verb=get, path=/metrics)' },
+      'Bearer nosy': {
+        allowed: false,
+        status: 403,
+        reason: 'forbidden',
+        message: 'Forbidden (user=nosy, verb=get, path=/metrics)',
+      },
       'Bearer down': { allowed: false, status: 503, reason: 'reviewFailed', message: 'authentication is unavailable' },
     });
-    const ops = await startOpsServer({ registry, port: 0, host: '127.0.0.1', healthPort: 0, notReadyReason: () => undefined, logger: nullLogger, secure: { certificate, authorizer } });
+    const ops = await startOpsServer({
+      registry,
+      port: 0,
+      host: '127.0.0.1',
+      healthPort: 0,
+      notReadyReason: () => undefined,
+      logger: nullLogger,
+      secure: { certificate, authorizer },
+    });
     try {
       expect(ops.scheme).to.equal('https');
       const ok = await httpsGet(ops.port, '/metrics', certificate.cert, { authorization: 'Bearer ok' });
-      expect([ok.status, ok.body]).to.satisfy(([st, b]: [number, string]) => st === 200 && /^herald_secret_total 1$/m.test(b));
+      expect([ok.status, ok.body]).to.satisfy(
+        ([st, b]: [number, string]) => st === 200 && /^herald_secret_total 1$/m.test(b),
+      );
       const none = await httpsGet(ops.port, '/metrics', certificate.cert);
       expect([none.status, none.headers['www-authenticate']]).to.deep.equal([401, 'Bearer realm="herald"']);
       expect(none.body).to.not.include('herald_secret_total');
       const nosy = await httpsGet(ops.port, '/metrics', certificate.cert, { authorization: 'Bearer nosy' });
       expect([nosy.status, nosy.body]).to.deep.equal([403, 'Forbidden (user=nosy, verb=get, path=/metrics)\n']);
-      expect((await httpsGet(ops.port, '/metrics', certificate.cert, { authorization: 'Bearer down' })).status).to.equal(503);
+      expect(
+        (await httpsGet(ops.port, '/metrics', certificate.cert, { authorization: 'Bearer down' })).status,
+      ).to.equal(503);
       expect(authorizer.asked.map((a) => [a.path, a.verb])).to.deep.equal(Array(4).fill(['/metrics', 'get']));
       expect((await httpsGet(ops.port, '/healthz', certificate.cert)).status).to.equal(200);
       expect((await httpsGet(ops.port, '/readyz', certificate.cert)).status).to.equal(200);
       expect(authorizer.asked).to.have.length(4);
       // Plain HTTP is refused on the HTTPS port.
-      expect(await fetch(`http://127.0.0.1:${ops.port}/healthz`).then(() => 'answered', () => 'refused')).to.equal('refused');
+      expect(
+        await fetch(`http://127.0.0.1:${ops.port}/healthz`).then(
+          () => 'answered',
+          () => 'refused',
+        ),
+      ).to.equal('refused');
       // The plain health port: probes only.
       const health = `http://127.0.0.1:${ops.healthPort!}`;
       expect((await fetch(`${health}/healthz`)).status).to.equal(200);
@@ -103,7 +142,14 @@ describe('metrics and ops server', () => {
     writeFileSync(keyFile, first.key);
     const logger = new RecordingLogger();
     const authorizer = new TableAuthorizer({});
-    const ops = await startOpsServer({ registry: createMetricsRegistry({ defaultMetrics: false }), port: 0, host: '127.0.0.1', notReadyReason: () => undefined, logger, secure: { certificate: first, authorizer, files: { certFile, keyFile, pollMs: 20 } } });
+    const ops = await startOpsServer({
+      registry: createMetricsRegistry({ defaultMetrics: false }),
+      port: 0,
+      host: '127.0.0.1',
+      notReadyReason: () => undefined,
+      logger,
+      secure: { certificate: first, authorizer, files: { certFile, keyFile, pollMs: 20 } },
+    });
     const servedCN = (): Promise<string> =>
       new Promise((resolve, reject) => {
         const s = tlsConnect({ host: '127.0.0.1', port: ops.port, rejectUnauthorized: false }, () => {
@@ -116,7 +162,10 @@ describe('metrics and ops server', () => {
       expect(await servedCN()).to.equal('first');
       // A half-done renewal (new certificate, old key) is refused and logged.
       writeFileSync(certFile, second.cert);
-      await eventually(() => logger.records.some((r) => r.fields['event'] === 'certificateReloadFailed'), `the failed reload: ${JSON.stringify(logger.records)}`);
+      await eventually(
+        () => logger.records.some((r) => r.fields['event'] === 'certificateReloadFailed'),
+        `the failed reload: ${JSON.stringify(logger.records)}`,
+      );
       expect(await servedCN()).to.equal('first');
       writeFileSync(keyFile, second.key);
       await eventually(async () => (await servedCN()) === 'second', 'the renewed certificate');
@@ -129,9 +178,25 @@ describe('metrics and ops server', () => {
 
   it('a health port already taken fails the start with EADDRINUSE', async () => {
     const registry = createMetricsRegistry({ defaultMetrics: false });
-    const first = await startOpsServer({ registry, port: 0, host: '127.0.0.1', notReadyReason: () => undefined, logger: nullLogger });
+    const first = await startOpsServer({
+      registry,
+      port: 0,
+      host: '127.0.0.1',
+      notReadyReason: () => undefined,
+      logger: nullLogger,
+    });
     try {
-      const err = await startOpsServer({ registry, port: 0, host: '127.0.0.1', healthPort: first.port, notReadyReason: () => undefined, logger: nullLogger }).then(() => undefined, (e: unknown) => e as NodeJS.ErrnoException);
+      const err = await startOpsServer({
+        registry,
+        port: 0,
+        host: '127.0.0.1',
+        healthPort: first.port,
+        notReadyReason: () => undefined,
+        logger: nullLogger,
+      }).then(
+        () => undefined,
+        (e: unknown) => e as NodeJS.ErrnoException,
+      );
       expect(err?.code).to.equal('EADDRINUSE');
     } finally {
       await first.close();

@@ -18,7 +18,10 @@ const rec = (v: unknown): Rec => (v !== null && typeof v === 'object' && !Array.
 const arr = (v: unknown): Rec[] => (Array.isArray(v) ? (v as Rec[]) : []);
 
 /** True when every selector label is on the Pod (Services select by equality only). */
-export function selects(selector: Readonly<Record<string, string>>, labels: Readonly<Record<string, string>> | undefined): boolean {
+export function selects(
+  selector: Readonly<Record<string, string>>,
+  labels: Readonly<Record<string, string>> | undefined,
+): boolean {
   const entries = Object.entries(selector);
   return entries.length > 0 && entries.every(([k, v]) => labels?.[k] === v);
 }
@@ -33,7 +36,9 @@ function podReady(pod: Obj): boolean {
 
 function podIPs(pod: Obj): string[] {
   const st = rec(pod['status']);
-  const ips = arr(st['podIPs']).map((p) => String(p['ip'] ?? '')).filter((ip) => ip !== '');
+  const ips = arr(st['podIPs'])
+    .map((p) => String(p['ip'] ?? ''))
+    .filter((ip) => ip !== '');
   if (ips.length === 0 && typeof st['podIP'] === 'string' && st['podIP'] !== '') ips.push(st['podIP']);
   return ips;
 }
@@ -44,7 +49,8 @@ function targetPortOn(sp: Rec, pod: Obj): number | undefined {
   if (typeof t === 'number') return t;
   if (typeof t === 'string' && /^\d+$/.test(t)) return Number(t);
   for (const c of arr(rec(pod['spec'])['containers'])) {
-    for (const p of arr(c['ports'])) if (p['name'] === t && typeof p['containerPort'] === 'number') return p['containerPort'];
+    for (const p of arr(c['ports']))
+      if (p['name'] === t && typeof p['containerPort'] === 'number') return p['containerPort'];
   }
   return undefined;
 }
@@ -76,7 +82,12 @@ export function desiredSlices(service: Obj, pods: readonly Obj[]): Obj[] {
       if (ips.length === 0) continue;
       const resolved = servicePorts.map((sp) => ({ sp, port: targetPortOn(sp, pod) }));
       if (resolved.some((r) => r.port === undefined)) continue;
-      ports ??= resolved.map((r) => ({ ...(r.sp['name'] ? { name: r.sp['name'] } : { name: '' }), port: r.port, protocol: r.sp['protocol'] ?? 'TCP', ...(r.sp['appProtocol'] ? { appProtocol: r.sp['appProtocol'] } : {}) }));
+      ports ??= resolved.map((r) => ({
+        ...(r.sp['name'] ? { name: r.sp['name'] } : { name: '' }),
+        port: r.port,
+        protocol: r.sp['protocol'] ?? 'TCP',
+        ...(r.sp['appProtocol'] ? { appProtocol: r.sp['appProtocol'] } : {}),
+      }));
       const terminating = pod.metadata.deletionTimestamp !== undefined;
       const ready = podReady(pod);
       const nodeName = rec(pod['spec'])['nodeName'];
@@ -94,11 +105,26 @@ export function desiredSlices(service: Obj, pods: readonly Obj[]): Obj[] {
         name: sliceName(service.metadata.name, family),
         namespace: ns,
         labels: { [SERVICE_NAME]: service.metadata.name, [MANAGED_BY]: CONTROLLER_NAME },
-        ownerReferences: [{ apiVersion: 'v1', kind: 'Service', name: service.metadata.name, uid: service.metadata.uid, controller: true, blockOwnerDeletion: true }],
+        ownerReferences: [
+          {
+            apiVersion: 'v1',
+            kind: 'Service',
+            name: service.metadata.name,
+            uid: service.metadata.uid,
+            controller: true,
+            blockOwnerDeletion: true,
+          },
+        ],
       },
       addressType: family,
       endpoints,
-      ports: ports ?? servicePorts.map((sp) => ({ name: sp['name'] ?? '', port: typeof sp['targetPort'] === 'number' ? sp['targetPort'] : sp['port'], protocol: sp['protocol'] ?? 'TCP' })),
+      ports:
+        ports ??
+        servicePorts.map((sp) => ({
+          name: sp['name'] ?? '',
+          port: typeof sp['targetPort'] === 'number' ? sp['targetPort'] : sp['port'],
+          protocol: sp['protocol'] ?? 'TCP',
+        })),
     } as unknown as Obj;
   });
 }

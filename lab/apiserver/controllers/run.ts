@@ -31,7 +31,14 @@ export function startControllers(core: ApiCore): Controllers {
   const DEPLOYMENTS = info('apps', 'deployments');
   const REPLICASETS = info('apps', 'replicasets');
   const SLICES = info('discovery.k8s.io', 'endpointslices');
-  const dirty = { deployments: new Set<string>(), replicaSets: new Set<string>(), services: new Set<string>(), namespaces: new Set<string>(), schedule: false, garbage: true };
+  const dirty = {
+    deployments: new Set<string>(),
+    replicaSets: new Set<string>(),
+    services: new Set<string>(),
+    namespaces: new Set<string>(),
+    schedule: false,
+    garbage: true,
+  };
   let timer: NodeJS.Immediate | undefined;
   let waiters: (() => void)[] = [];
   let stopped = false;
@@ -64,13 +71,20 @@ export function startControllers(core: ApiCore): Controllers {
   };
   const writeStatus = (ri: ResourceInfo, o: Obj, status: Rec): void => {
     if (same(rec(o['status']), { ...rec(o['status']), ...status })) return;
-    core.update(ri, o.metadata.namespace, o.metadata.name, { ...o, status: { ...rec(o['status']), ...status } }, 'status');
+    core.update(
+      ri,
+      o.metadata.namespace,
+      o.metadata.name,
+      { ...o, status: { ...rec(o['status']), ...status } },
+      'status',
+    );
   };
   const ownerKeys = (o: Obj): string[] => {
     const r = controllerOf(o);
     return r?.name ? [`${o.metadata.namespace ?? ''}/${r.name}`] : [];
   };
-  const exists = (ri: ResourceInfo, ns: string | undefined, name: string, uid: string): boolean => core.store.get(ri.group === '' ? ri.resource : `${ri.resource}.${ri.group}`, ns, name)?.metadata.uid === uid;
+  const exists = (ri: ResourceInfo, ns: string | undefined, name: string, uid: string): boolean =>
+    core.store.get(ri.group === '' ? ri.resource : `${ri.resource}.${ri.group}`, ns, name)?.metadata.uid === uid;
 
   const pass = (): void => {
     timer = undefined;
@@ -114,14 +128,27 @@ export function startControllers(core: ApiCore): Controllers {
     // after an owner was deleted).
     const collect = dirty.garbage;
     dirty.garbage = false;
-    if (collect) for (const [ri, list] of [[PODS, core.store.list('pods')], [REPLICASETS, core.store.list('replicasets.apps')], [SLICES, core.store.list('endpointslices.discovery.k8s.io')]] as const) {
-      for (const o of list) {
-        const owner = controllerOf(o);
-        if (!owner?.name || !owner.uid) continue;
-        const ownerInfo = owner.kind === 'ReplicaSet' ? REPLICASETS : owner.kind === 'Deployment' ? DEPLOYMENTS : owner.kind === 'Service' ? SERVICES : undefined;
-        if (ownerInfo && !exists(ownerInfo, o.metadata.namespace, owner.name, owner.uid)) attempt(o, ri.kind, 'FailedDelete', () => core.delete(ri, o.metadata.namespace, o.metadata.name));
+    if (collect)
+      for (const [ri, list] of [
+        [PODS, core.store.list('pods')],
+        [REPLICASETS, core.store.list('replicasets.apps')],
+        [SLICES, core.store.list('endpointslices.discovery.k8s.io')],
+      ] as const) {
+        for (const o of list) {
+          const owner = controllerOf(o);
+          if (!owner?.name || !owner.uid) continue;
+          const ownerInfo =
+            owner.kind === 'ReplicaSet'
+              ? REPLICASETS
+              : owner.kind === 'Deployment'
+                ? DEPLOYMENTS
+                : owner.kind === 'Service'
+                  ? SERVICES
+                  : undefined;
+          if (ownerInfo && !exists(ownerInfo, o.metadata.namespace, owner.name, owner.uid))
+            attempt(o, ri.kind, 'FailedDelete', () => core.delete(ri, o.metadata.namespace, o.metadata.name));
+        }
       }
-    }
     // Scheduler.
     if (dirty.schedule) {
       dirty.schedule = false;
@@ -131,8 +158,16 @@ export function startControllers(core: ApiCore): Controllers {
         if (spec['nodeName'] || pod.metadata.deletionTimestamp) continue;
         const r = schedule(pod, nodes, core.store.list('pods'));
         attempt(pod, 'Pod', 'FailedScheduling', () => {
-          if (r.node !== undefined) core.update(PODS, pod.metadata.namespace, pod.metadata.name, { ...pod, spec: { ...spec, nodeName: r.node } });
-          else writeStatus(PODS, pod, { phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: r.reason }] });
+          if (r.node !== undefined)
+            core.update(PODS, pod.metadata.namespace, pod.metadata.name, {
+              ...pod,
+              spec: { ...spec, nodeName: r.node },
+            });
+          else
+            writeStatus(PODS, pod, {
+              phase: 'Pending',
+              conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: r.reason }],
+            });
         });
       }
     }
@@ -153,13 +188,23 @@ export function startControllers(core: ApiCore): Controllers {
       const want = desiredSlices(s, core.store.list('pods', ns));
       if (want.length === 0) continue;
       attempt(s, 'Service', 'FailedToUpdateEndpointSlices', () => {
-        const have = core.store.list('endpointslices.discovery.k8s.io', ns).filter((x) => x.metadata.labels?.[SERVICE_NAME] === s.metadata.name && x.metadata.labels?.[MANAGED_BY] === CONTROLLER_NAME);
+        const have = core.store
+          .list('endpointslices.discovery.k8s.io', ns)
+          .filter(
+            (x) =>
+              x.metadata.labels?.[SERVICE_NAME] === s.metadata.name &&
+              x.metadata.labels?.[MANAGED_BY] === CONTROLLER_NAME,
+          );
         for (const w of want) {
           const cur = have.find((h) => h.metadata.name === w.metadata.name);
           if (!cur) core.create(SLICES, ns, w);
-          else if (!same([cur['endpoints'], cur['ports'], cur['addressType']], [w['endpoints'], w['ports'], w['addressType']])) core.update(SLICES, ns, cur.metadata.name, { ...cur, endpoints: w['endpoints'], ports: w['ports'] });
+          else if (
+            !same([cur['endpoints'], cur['ports'], cur['addressType']], [w['endpoints'], w['ports'], w['addressType']])
+          )
+            core.update(SLICES, ns, cur.metadata.name, { ...cur, endpoints: w['endpoints'], ports: w['ports'] });
         }
-        for (const h of have) if (!want.some((w) => w.metadata.name === h.metadata.name)) core.delete(SLICES, ns, h.metadata.name);
+        for (const h of have)
+          if (!want.some((w) => w.metadata.name === h.metadata.name)) core.delete(SLICES, ns, h.metadata.name);
       });
     }
     const w = waiters;
@@ -195,7 +240,9 @@ export function startControllers(core: ApiCore): Controllers {
     }
     kick();
   };
-  const subs = ['pods', 'replicasets.apps', 'deployments.apps', 'services', 'nodes'].map((r) => core.store.subscribe(r, core.store.currentRv(), on));
+  const subs = ['pods', 'replicasets.apps', 'deployments.apps', 'services', 'nodes'].map((r) =>
+    core.store.subscribe(r, core.store.currentRv(), on),
+  );
   // Whatever exists already (a server started with objects applied).
   for (const d of core.store.list('deployments.apps')) dirty.deployments.add(key(d));
   for (const s of core.store.list('services')) dirty.services.add(key(s));

@@ -11,7 +11,8 @@ import type { Obj } from '../store.js';
 type Rec = Record<string, unknown>;
 const rec = (v: unknown): Rec => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Rec) : {});
 const arr = (v: unknown): Rec[] => (Array.isArray(v) ? (v as Rec[]) : []);
-const replicasOf = (o: Obj): number => (typeof rec(o['spec'])['replicas'] === 'number' ? (rec(o['spec'])['replicas'] as number) : 1);
+const replicasOf = (o: Obj): number =>
+  typeof rec(o['spec'])['replicas'] === 'number' ? (rec(o['spec'])['replicas'] as number) : 1;
 
 const TEMPLATE_HASH = 'pod-template-hash';
 
@@ -34,11 +35,22 @@ export function ownedBy(o: Obj, owner: Obj): boolean {
 }
 
 function ownerRef(owner: Obj, apiVersion: string, kind: string): Rec {
-  return { apiVersion, kind, name: owner.metadata.name, uid: owner.metadata.uid, controller: true, blockOwnerDeletion: true };
+  return {
+    apiVersion,
+    kind,
+    name: owner.metadata.name,
+    uid: owner.metadata.uid,
+    controller: true,
+    blockOwnerDeletion: true,
+  };
 }
 
 export function templateHash(template: unknown): string {
-  return createHash('sha256').update(JSON.stringify(template ?? {})).digest('hex').slice(0, 10).replace(/[^a-z0-9]/g, 'x');
+  return createHash('sha256')
+    .update(JSON.stringify(template ?? {}))
+    .digest('hex')
+    .slice(0, 10)
+    .replace(/[^a-z0-9]/g, 'x');
 }
 
 export function podReady(pod: Obj): boolean {
@@ -71,7 +83,8 @@ export function planDeployment(d: Obj, replicaSets: readonly Obj[], pods: readon
     } else if (replicasOf(rs) !== 0) scale.push({ name: rs.metadata.name, replicas: 0 });
     else if (!pods.some((p) => ownedBy(p, rs))) remove.push(rs.metadata.name);
   }
-  const podsOf = (rs: Obj | undefined): Obj[] => (rs ? pods.filter((p) => ownedBy(p, rs) && !p.metadata.deletionTimestamp) : []);
+  const podsOf = (rs: Obj | undefined): Obj[] =>
+    rs ? pods.filter((p) => ownedBy(p, rs) && !p.metadata.deletionTimestamp) : [];
   const all = mine.flatMap((rs) => podsOf(rs));
   const updated = podsOf(current);
   const ready = all.filter(podReady).length;
@@ -82,18 +95,39 @@ export function planDeployment(d: Obj, replicaSets: readonly Obj[], pods: readon
     readyReplicas: ready,
     availableReplicas: ready,
     unavailableReplicas: Math.max(0, want - ready),
-    conditions: [{ type: 'Available', status: ready >= want ? 'True' : 'False', reason: ready >= want ? 'MinimumReplicasAvailable' : 'MinimumReplicasUnavailable', message: ready >= want ? 'Deployment has minimum availability.' : 'Deployment does not have minimum availability.' }],
+    conditions: [
+      {
+        type: 'Available',
+        status: ready >= want ? 'True' : 'False',
+        reason: ready >= want ? 'MinimumReplicasAvailable' : 'MinimumReplicasUnavailable',
+        message:
+          ready >= want ? 'Deployment has minimum availability.' : 'Deployment does not have minimum availability.',
+      },
+    ],
   };
-  const labels = { ...(rec(template['metadata'])['labels'] as Record<string, string> | undefined), [TEMPLATE_HASH]: hash };
+  const labels = {
+    ...(rec(template['metadata'])['labels'] as Record<string, string> | undefined),
+    [TEMPLATE_HASH]: hash,
+  };
   const create = current
     ? undefined
     : ({
         apiVersion: 'apps/v1',
         kind: 'ReplicaSet',
-        metadata: { name, namespace: d.metadata.namespace, labels, ownerReferences: [ownerRef(d, 'apps/v1', 'Deployment')] },
+        metadata: {
+          name,
+          namespace: d.metadata.namespace,
+          labels,
+          ownerReferences: [ownerRef(d, 'apps/v1', 'Deployment')],
+        },
         spec: {
           replicas: want,
-          selector: { matchLabels: { ...(rec(rec(spec['selector'])['matchLabels']) as Record<string, string>), [TEMPLATE_HASH]: hash } },
+          selector: {
+            matchLabels: {
+              ...(rec(rec(spec['selector'])['matchLabels']) as Record<string, string>),
+              [TEMPLATE_HASH]: hash,
+            },
+          },
           template: { ...template, metadata: { ...rec(template['metadata']), labels } },
         },
       } as unknown as Obj);
@@ -109,37 +143,72 @@ export interface ReplicaSetPlan {
 /** `suffix` gives each new Pod's name its random part (injected: tests pass a counter). */
 export function planReplicaSet(rs: Obj, pods: readonly Obj[], suffix: () => string): ReplicaSetPlan {
   const want = replicasOf(rs);
-  const mine = pods.filter((p) => ownedBy(p, rs) && !p.metadata.deletionTimestamp).sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
+  const mine = pods
+    .filter((p) => ownedBy(p, rs) && !p.metadata.deletionTimestamp)
+    .sort((a, b) => a.metadata.name.localeCompare(b.metadata.name));
   const template = rec(rec(rs['spec'])['template']);
   const create: Obj[] = [];
   for (let i = mine.length; i < want; i++) {
     create.push({
       apiVersion: 'v1',
       kind: 'Pod',
-      metadata: { ...rec(template['metadata']), name: `${rs.metadata.name}-${suffix()}`, namespace: rs.metadata.namespace, ownerReferences: [ownerRef(rs, 'apps/v1', 'ReplicaSet')] },
+      metadata: {
+        ...rec(template['metadata']),
+        name: `${rs.metadata.name}-${suffix()}`,
+        namespace: rs.metadata.namespace,
+        ownerReferences: [ownerRef(rs, 'apps/v1', 'ReplicaSet')],
+      },
       spec: rec(template['spec']),
     } as unknown as Obj);
   }
   // Scale down: not-ready Pods first, then the newest names.
-  const remove = mine.length > want ? [...mine].sort((a, b) => Number(podReady(a)) - Number(podReady(b)) || b.metadata.name.localeCompare(a.metadata.name)).slice(0, mine.length - want).map((p) => p.metadata.name) : [];
+  const remove =
+    mine.length > want
+      ? [...mine]
+          .sort((a, b) => Number(podReady(a)) - Number(podReady(b)) || b.metadata.name.localeCompare(a.metadata.name))
+          .slice(0, mine.length - want)
+          .map((p) => p.metadata.name)
+      : [];
   const ready = mine.filter(podReady).length;
-  return { create, remove, status: { replicas: mine.length, fullyLabeledReplicas: mine.length, readyReplicas: ready, availableReplicas: ready, observedGeneration: rs.metadata.generation ?? 1 } };
+  return {
+    create,
+    remove,
+    status: {
+      replicas: mine.length,
+      fullyLabeledReplicas: mine.length,
+      readyReplicas: ready,
+      availableReplicas: ready,
+      observedGeneration: rs.metadata.generation ?? 1,
+    },
+  };
 }
 
 export type ScheduleResult = { readonly node: string } | { readonly node?: undefined; readonly reason: string };
 
 function nodeReady(n: Obj): boolean {
-  return arr(rec(n['status'])['conditions']).some((c) => c['type'] === 'Ready' && c['status'] === 'True') && rec(n['spec'])['unschedulable'] !== true;
+  return (
+    arr(rec(n['status'])['conditions']).some((c) => c['type'] === 'Ready' && c['status'] === 'True') &&
+    rec(n['spec'])['unschedulable'] !== true
+  );
 }
 
 export function schedule(pod: Obj, nodes: readonly Obj[], pods: readonly Obj[]): ScheduleResult {
   const selector = rec(rec(pod['spec'])['nodeSelector']) as Record<string, string>;
-  const fits = nodes.filter((n) => nodeReady(n) && Object.entries(selector).every(([k, v]) => n.metadata.labels?.[k] === v));
-  if (fits.length === 0) return { reason: `0/${nodes.length} nodes are available: ${nodes.length === 0 ? 'no nodes' : Object.keys(selector).length > 0 ? "node(s) didn't match Pod's node affinity/selector or are not Ready" : 'node(s) not Ready'}` };
+  const fits = nodes.filter(
+    (n) => nodeReady(n) && Object.entries(selector).every(([k, v]) => n.metadata.labels?.[k] === v),
+  );
+  if (fits.length === 0)
+    return {
+      reason: `0/${nodes.length} nodes are available: ${nodes.length === 0 ? 'no nodes' : Object.keys(selector).length > 0 ? "node(s) didn't match Pod's node affinity/selector or are not Ready" : 'node(s) not Ready'}`,
+    };
   // Spread a controller's Pods first (as the default scheduler's topology spreading does), then all Pods.
   const owner = controllerOf(pod)?.uid;
   const on = (n: Obj): Obj[] => pods.filter((p) => rec(p['spec'])['nodeName'] === n.metadata.name);
-  const siblings = (n: Obj): number => (owner === undefined ? 0 : on(n).filter((p) => controllerOf(p)?.uid === owner).length);
-  const best = [...fits].sort((a, b) => siblings(a) - siblings(b) || on(a).length - on(b).length || a.metadata.name.localeCompare(b.metadata.name))[0]!;
+  const siblings = (n: Obj): number =>
+    owner === undefined ? 0 : on(n).filter((p) => controllerOf(p)?.uid === owner).length;
+  const best = [...fits].sort(
+    (a, b) =>
+      siblings(a) - siblings(b) || on(a).length - on(b).length || a.metadata.name.localeCompare(b.metadata.name),
+  )[0]!;
   return { node: best.metadata.name };
 }

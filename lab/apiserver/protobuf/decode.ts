@@ -10,7 +10,14 @@
 import protobuf from 'protobufjs';
 import { META_PROTO, RESOURCE_PROTO, RUNTIME_PROTO, UTIL_PROTO } from './schema-meta.js';
 import { CORE_PROTO } from './schema-core.js';
-import { APPS_PROTO, AUTHORIZATION_PROTO, COORDINATION_PROTO, DISCOVERY_PROTO, POLICY_PROTO, RBAC_PROTO } from './schema-groups.js';
+import {
+  APPS_PROTO,
+  AUTHORIZATION_PROTO,
+  COORDINATION_PROTO,
+  DISCOVERY_PROTO,
+  POLICY_PROTO,
+  RBAC_PROTO,
+} from './schema-groups.js';
 
 export const PROTOBUF_MAGIC = Buffer.from([0x6b, 0x38, 0x73, 0x00]);
 
@@ -47,12 +54,44 @@ export const PROTOBUF_KINDS: readonly string[] = Object.keys(KINDS);
  * value, which encoding/json would omit.
  */
 const POINTERS = new Set([
-  'DeploymentSpec.replicas', 'ReplicaSetSpec.replicas', 'revisionHistoryLimit', 'progressDeadlineSeconds', 'terminationGracePeriodSeconds', 'activeDeadlineSeconds',
-  'automountServiceAccountToken', 'enableServiceLinks', 'allocateLoadBalancerNodePorts', 'ready', 'serving', 'terminating',
-  'immutable', 'optional', 'privileged', 'runAsNonRoot', 'runAsUser', 'runAsGroup', 'readOnlyRootFilesystem',
-  'allowPrivilegeEscalation', 'fsGroup', 'hostUsers', 'setHostnameAsFQDN', 'shareProcessNamespace', 'defaultMode', 'mode',
-  'tolerationSeconds', 'controller', 'blockOwnerDeletion', 'priority', 'leaseDurationSeconds', 'leaseTransitions',
-  'deletionGracePeriodSeconds', 'gracePeriodSeconds', 'orphanDependents', 'maxSurge', 'maxUnavailable', 'minAvailable',
+  'DeploymentSpec.replicas',
+  'ReplicaSetSpec.replicas',
+  'revisionHistoryLimit',
+  'progressDeadlineSeconds',
+  'terminationGracePeriodSeconds',
+  'activeDeadlineSeconds',
+  'automountServiceAccountToken',
+  'enableServiceLinks',
+  'allocateLoadBalancerNodePorts',
+  'ready',
+  'serving',
+  'terminating',
+  'immutable',
+  'optional',
+  'privileged',
+  'runAsNonRoot',
+  'runAsUser',
+  'runAsGroup',
+  'readOnlyRootFilesystem',
+  'allowPrivilegeEscalation',
+  'fsGroup',
+  'hostUsers',
+  'setHostnameAsFQDN',
+  'shareProcessNamespace',
+  'defaultMode',
+  'mode',
+  'tolerationSeconds',
+  'controller',
+  'blockOwnerDeletion',
+  'priority',
+  'leaseDurationSeconds',
+  'leaseTransitions',
+  'deletionGracePeriodSeconds',
+  'gracePeriodSeconds',
+  'orphanDependents',
+  'maxSurge',
+  'maxUnavailable',
+  'minAvailable',
 ]);
 
 /** Embedded Go structs (`json:",inline"`): their fields belong to the parent object. */
@@ -64,7 +103,19 @@ export class ProtobufError extends Error {}
 
 function buildRoot(): protobuf.Root {
   const root = new protobuf.Root();
-  for (const text of [META_PROTO, UTIL_PROTO, RESOURCE_PROTO, RUNTIME_PROTO, CORE_PROTO, APPS_PROTO, DISCOVERY_PROTO, RBAC_PROTO, POLICY_PROTO, COORDINATION_PROTO, AUTHORIZATION_PROTO]) {
+  for (const text of [
+    META_PROTO,
+    UTIL_PROTO,
+    RESOURCE_PROTO,
+    RUNTIME_PROTO,
+    CORE_PROTO,
+    APPS_PROTO,
+    DISCOVERY_PROTO,
+    RBAC_PROTO,
+    POLICY_PROTO,
+    COORDINATION_PROTO,
+    AUTHORIZATION_PROTO,
+  ]) {
     protobuf.parse(text, root, { keepCase: true });
   }
   root.resolveAll();
@@ -137,7 +188,10 @@ function message(type: protobuf.Type, bytes: Uint8Array, path: string): unknown 
     const id = tag >>> 3;
     const wire = tag & 7;
     const f = type.fieldsById[id];
-    if (!f) throw new ProtobufError(`${path}: field ${id} of ${type.fullName.slice(1)} is not understood by this server; send the object as JSON or YAML (kubectl create -f / apply -f)`);
+    if (!f)
+      throw new ProtobufError(
+        `${path}: field ${id} of ${type.fullName.slice(1)} is not understood by this server; send the object as JSON or YAML (kubectl create -f / apply -f)`,
+      );
     const at = `${path}.${f.name}`;
     if (f instanceof protobuf.MapField) {
       const entry = protobuf.Reader.create(r.bytes());
@@ -146,7 +200,11 @@ function message(type: protobuf.Type, bytes: Uint8Array, path: string): unknown 
       while (entry.pos < entry.len) {
         const t = entry.uint32();
         if (t >>> 3 === 1) key = entry.string();
-        else if (t >>> 3 === 2) value = f.resolvedType instanceof protobuf.Type ? message(f.resolvedType, entry.bytes(), `${at}[${key}]`) : scalar(f.type, entry);
+        else if (t >>> 3 === 2)
+          value =
+            f.resolvedType instanceof protobuf.Type
+              ? message(f.resolvedType, entry.bytes(), `${at}[${key}]`)
+              : scalar(f.type, entry);
         else entry.skipType(t & 7);
       }
       const map = (out[f.name] ??= {}) as Record<string, unknown>;
@@ -169,7 +227,13 @@ function message(type: protobuf.Type, bytes: Uint8Array, path: string): unknown 
   }
   for (const [k, v] of Object.entries(out)) {
     const f = type.fields[k];
-    if (!f?.repeated && !(f instanceof protobuf.MapField) && isZero(v) && !((POINTERS.has(k) || POINTERS.has(`${type.name}.${k}`)) && v !== '' && v !== undefined)) delete out[k];
+    if (
+      !f?.repeated &&
+      !(f instanceof protobuf.MapField) &&
+      isZero(v) &&
+      !((POINTERS.has(k) || POINTERS.has(`${type.name}.${k}`)) && v !== '' && v !== undefined)
+    )
+      delete out[k];
     // A zero IntOrString targetPort means "the same as port" (the API server defaults it).
     if (k === 'targetPort' && v === 0) delete out[k];
   }
@@ -188,14 +252,23 @@ function message(type: protobuf.Type, bytes: Uint8Array, path: string): unknown 
  * kind). Throws ProtobufError with a message for the client when it cannot.
  */
 export function decodeProtobuf(body: Buffer): Record<string, unknown> {
-  if (body.length < 4 || !body.subarray(0, 4).equals(PROTOBUF_MAGIC)) throw new ProtobufError('the body does not start with the Kubernetes protobuf magic number');
+  if (body.length < 4 || !body.subarray(0, 4).equals(PROTOBUF_MAGIC))
+    throw new ProtobufError('the body does not start with the Kubernetes protobuf magic number');
   const root = schema();
-  const unknown = message(root.lookupType('k8s.io.apimachinery.pkg.runtime.Unknown'), body.subarray(4), 'Unknown') as Record<string, unknown>;
+  const unknown = message(
+    root.lookupType('k8s.io.apimachinery.pkg.runtime.Unknown'),
+    body.subarray(4),
+    'Unknown',
+  ) as Record<string, unknown>;
   const meta = (unknown['typeMeta'] ?? {}) as { apiVersion?: string; kind?: string };
-  if (unknown['contentEncoding']) throw new ProtobufError(`content encoding ${String(unknown['contentEncoding'])} is not supported`);
+  if (unknown['contentEncoding'])
+    throw new ProtobufError(`content encoding ${String(unknown['contentEncoding'])} is not supported`);
   const gvk = `${meta.apiVersion ?? ''}/${meta.kind ?? ''}`;
   const name = KINDS[gvk];
-  if (!name) throw new ProtobufError(`protobuf bodies are decoded for ${PROTOBUF_KINDS.join(', ')}; not for ${gvk} (send it as JSON or YAML)`);
+  if (!name)
+    throw new ProtobufError(
+      `protobuf bodies are decoded for ${PROTOBUF_KINDS.join(', ')}; not for ${gvk} (send it as JSON or YAML)`,
+    );
   const raw = Buffer.from(String(unknown['raw'] ?? ''), 'base64');
   const obj = message(root.lookupType(name), raw, meta.kind!) as Record<string, unknown>;
   return { apiVersion: meta.apiVersion, kind: meta.kind, ...obj };

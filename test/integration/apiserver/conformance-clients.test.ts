@@ -21,13 +21,35 @@ describe('embedded API server: conformance through client-node', function () {
       expect(api.versions).to.deep.equal(['v1']);
       const apis = (await c.client.request('GET' as never, '/apis')) as { groups: { name: string }[] };
       const names = apis.groups.map((g) => g.name);
-      for (const g of ['herald.dev', 'discovery.k8s.io', 'coordination.k8s.io', 'rbac.authorization.k8s.io', 'apiextensions.k8s.io', 'events.k8s.io']) {
+      for (const g of [
+        'herald.dev',
+        'discovery.k8s.io',
+        'coordination.k8s.io',
+        'rbac.authorization.k8s.io',
+        'apiextensions.k8s.io',
+        'events.k8s.io',
+      ]) {
         expect(names).to.include(g);
       }
-      const core = (await c.client.request('GET' as never, '/api/v1')) as { resources: { name: string; namespaced: boolean }[] };
+      const core = (await c.client.request('GET' as never, '/api/v1')) as {
+        resources: { name: string; namespaced: boolean }[];
+      };
       const coreNames = core.resources.map((r) => r.name);
-      for (const r of ['namespaces', 'services', 'services/status', 'nodes', 'nodes/status', 'pods', 'secrets', 'configmaps', 'events']) expect(coreNames).to.include(r);
-      const herald = (await c.client.request('GET' as never, '/apis/herald.dev/v1beta1')) as { resources: { name: string; kind: string }[] };
+      for (const r of [
+        'namespaces',
+        'services',
+        'services/status',
+        'nodes',
+        'nodes/status',
+        'pods',
+        'secrets',
+        'configmaps',
+        'events',
+      ])
+        expect(coreNames).to.include(r);
+      const herald = (await c.client.request('GET' as never, '/apis/herald.dev/v1beta1')) as {
+        resources: { name: string; kind: string }[];
+      };
       expect(herald.resources.map((r) => r.kind)).to.include.members(['IPAddressPool', 'BGPPeer', 'ServiceL2Status']);
     });
   });
@@ -36,7 +58,10 @@ describe('embedded API server: conformance through client-node', function () {
     it('CoreV1Api creates, reads, lists and deletes a namespace and a service', async () => {
       const core = c.kc.makeApiClient(CoreV1Api);
       await core.createNamespace({ body: { metadata: { name: 'typed' } } });
-      const created = await core.createNamespacedService({ namespace: 'typed', body: { metadata: { name: 'web' }, spec: { type: 'LoadBalancer', ports: [{ port: 80 }] } } });
+      const created = await core.createNamespacedService({
+        namespace: 'typed',
+        body: { metadata: { name: 'web' }, spec: { type: 'LoadBalancer', ports: [{ port: 80 }] } },
+      });
       expect(created.spec?.clusterIP).to.match(/^198\.19\./);
       const list = await core.listNamespacedService({ namespace: 'typed' });
       expect(list.items.map((s) => s.metadata?.name)).to.deep.equal(['web']);
@@ -53,7 +78,13 @@ describe('embedded API server: conformance through client-node', function () {
     it('CustomObjectsApi reads Herald custom resources', async () => {
       await c.client.create(POOLS, pool('typed-pool', ['192.0.2.0/28']));
       const api = c.kc.makeApiClient(CustomObjectsApi);
-      const got = (await api.getNamespacedCustomObject({ group: 'herald.dev', version: 'v1beta1', namespace: 'default', plural: 'ipaddresspools', name: 'typed-pool' })) as KubeObject;
+      const got = (await api.getNamespacedCustomObject({
+        group: 'herald.dev',
+        version: 'v1beta1',
+        namespace: 'default',
+        plural: 'ipaddresspools',
+        name: 'typed-pool',
+      })) as KubeObject;
       expect((got['spec'] as { addresses: string[] }).addresses).to.deep.equal(['192.0.2.0/28']);
       await c.client.delete(POOLS, 'default', 'typed-pool');
     });

@@ -16,7 +16,13 @@ describe('embedded API server: conformance through client-node', function () {
     before(async () => {
       await c.client.create(NAMESPACES, { metadata: { name: 'sel' } });
       for (let i = 0; i < 7; i++) {
-        await c.client.create(CONFIGMAPS, { metadata: { name: `cm-${i}`, namespace: 'sel', labels: { tier: i % 2 === 0 ? 'even' : 'odd', idx: String(i) } } });
+        await c.client.create(CONFIGMAPS, {
+          metadata: {
+            name: `cm-${i}`,
+            namespace: 'sel',
+            labels: { tier: i % 2 === 0 ? 'even' : 'odd', idx: String(i) },
+          },
+        });
       }
     });
 
@@ -32,7 +38,11 @@ describe('embedded API server: conformance through client-node', function () {
     ];
     for (const tc of cases) {
       it(`selects: ${tc.name}`, async () => {
-        const out = await c.client.list(CONFIGMAPS, { namespace: 'sel', ...(tc.label ? { labelSelector: tc.label } : {}), ...(tc.field ? { fieldSelector: tc.field } : {}) });
+        const out = await c.client.list(CONFIGMAPS, {
+          namespace: 'sel',
+          ...(tc.label ? { labelSelector: tc.label } : {}),
+          ...(tc.field ? { fieldSelector: tc.field } : {}),
+        });
         expect(names(out.items)).to.deep.equal(tc.want);
       });
     }
@@ -71,10 +81,15 @@ describe('embedded API server: conformance through client-node', function () {
       const seen: string[] = [];
       let bookmarks = 0;
       const w = new Watch(c.kc);
-      const ctl = await w.watch('/api/v1/namespaces/watch/configmaps', { resourceVersion: start.resourceVersion, allowWatchBookmarks: true }, (type: string, obj: KubeObject) => {
-        if (type === 'BOOKMARK') bookmarks++;
-        else seen.push(`${type} ${obj.metadata.name}`);
-      }, () => undefined);
+      const ctl = await w.watch(
+        '/api/v1/namespaces/watch/configmaps',
+        { resourceVersion: start.resourceVersion, allowWatchBookmarks: true },
+        (type: string, obj: KubeObject) => {
+          if (type === 'BOOKMARK') bookmarks++;
+          else seen.push(`${type} ${obj.metadata.name}`);
+        },
+        () => undefined,
+      );
       try {
         await c.client.create(CONFIGMAPS, { metadata: { name: 'w1', namespace: 'watch' } });
         await c.client.patch(CONFIGMAPS, 'watch', 'w1', { data: { a: '1' } });
@@ -90,7 +105,12 @@ describe('embedded API server: conformance through client-node', function () {
       const start = await c.client.list(CONFIGMAPS, { namespace: 'watch' });
       await c.client.create(CONFIGMAPS, { metadata: { name: 'early', namespace: 'watch' } });
       const seen: string[] = [];
-      const s = await c.client.watch(CONFIGMAPS, { namespace: 'watch', resourceVersion: start.resourceVersion }, (t, o) => seen.push(`${t} ${o.metadata.name}`), () => undefined);
+      const s = await c.client.watch(
+        CONFIGMAPS,
+        { namespace: 'watch', resourceVersion: start.resourceVersion },
+        (t, o) => seen.push(`${t} ${o.metadata.name}`),
+        () => undefined,
+      );
       try {
         await eventually(() => seen.length === 1, 'replayed event');
         expect(seen).to.deep.equal(['ADDED early']);
@@ -102,7 +122,12 @@ describe('embedded API server: conformance through client-node', function () {
     it('a label-selected watch sees an object leave the selection as DELETED', async () => {
       await c.client.create(CONFIGMAPS, { metadata: { name: 'lbl', namespace: 'watch', labels: { keep: 'yes' } } });
       const seen: string[] = [];
-      const s = await c.client.watch(CONFIGMAPS, { namespace: 'watch', labelSelector: 'keep=yes', resourceVersion: '0' }, (t, o) => seen.push(`${t} ${o.metadata.name}`), () => undefined);
+      const s = await c.client.watch(
+        CONFIGMAPS,
+        { namespace: 'watch', labelSelector: 'keep=yes', resourceVersion: '0' },
+        (t, o) => seen.push(`${t} ${o.metadata.name}`),
+        () => undefined,
+      );
       try {
         await eventually(() => seen.length === 1, 'initial ADDED');
         await c.client.patch(CONFIGMAPS, 'watch', 'lbl', { metadata: { labels: { keep: 'no' } } });
@@ -119,9 +144,14 @@ describe('embedded API server: conformance through client-node', function () {
       c.server.faults.compact();
       const events: { type: string; code?: number }[] = [];
       let ended = false;
-      await c.client.watch(CONFIGMAPS, { namespace: 'watch', resourceVersion: old.resourceVersion }, (t, o) => events.push({ type: t, code: (o as unknown as { code?: number }).code! }), () => {
-        ended = true;
-      });
+      await c.client.watch(
+        CONFIGMAPS,
+        { namespace: 'watch', resourceVersion: old.resourceVersion },
+        (t, o) => events.push({ type: t, code: (o as unknown as { code?: number }).code! }),
+        () => {
+          ended = true;
+        },
+      );
       await eventually(() => ended, 'watch to end');
       expect(events).to.deep.equal([{ type: 'ERROR', code: 410 }]);
     });

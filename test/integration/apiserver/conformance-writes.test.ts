@@ -15,8 +15,14 @@ describe('embedded API server: conformance through client-node', function () {
 
   describe('object metadata and errors', () => {
     it('assigns uid, creationTimestamp, generation and a resourceVersion that only grows', async () => {
-      const a = await c.client.create(CONFIGMAPS, { metadata: { name: 'rv-a', namespace: 'default' }, data: { x: '1' } });
-      const b = await c.client.create(CONFIGMAPS, { metadata: { name: 'rv-b', namespace: 'default' }, data: { x: '1' } });
+      const a = await c.client.create(CONFIGMAPS, {
+        metadata: { name: 'rv-a', namespace: 'default' },
+        data: { x: '1' },
+      });
+      const b = await c.client.create(CONFIGMAPS, {
+        metadata: { name: 'rv-b', namespace: 'default' },
+        data: { x: '1' },
+      });
       expect(a.metadata.uid).to.match(/^[0-9a-f-]{36}$/);
       expect(a.metadata.uid).to.not.equal(b.metadata.uid);
       expect(a.metadata.creationTimestamp).to.match(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
@@ -26,7 +32,10 @@ describe('embedded API server: conformance through client-node', function () {
     });
 
     it('409 AlreadyExists, 409 Conflict on a stale resourceVersion, 404 as a Status', async () => {
-      const first = await c.client.create(CONFIGMAPS, { metadata: { name: 'dup', namespace: 'default' }, data: { a: '1' } });
+      const first = await c.client.create(CONFIGMAPS, {
+        metadata: { name: 'dup', namespace: 'default' },
+        data: { a: '1' },
+      });
       const dup = await apiError(c.client.create(CONFIGMAPS, { metadata: { name: 'dup', namespace: 'default' } }));
       expect([dup.statusCode, dup.reason]).to.deep.equal([409, 'AlreadyExists']);
       await c.client.replace(CONFIGMAPS, { ...first, data: { a: '2' } });
@@ -48,7 +57,9 @@ describe('embedded API server: conformance through client-node', function () {
     });
 
     it('generateName gives a unique name', async () => {
-      const a = await c.client.create(CONFIGMAPS, { metadata: { name: '', generateName: 'gen-', namespace: 'default' } });
+      const a = await c.client.create(CONFIGMAPS, {
+        metadata: { name: '', generateName: 'gen-', namespace: 'default' },
+      });
       expect(a.metadata.name).to.match(/^gen-[a-z0-9]{5}$/);
     });
   });
@@ -57,21 +68,35 @@ describe('embedded API server: conformance through client-node', function () {
     it('a /status write changes only status; a main write never changes status; generation follows spec', async () => {
       const p = await c.client.create(POOLS, pool('gen', ['192.0.2.0/28']));
       expect(p.metadata.generation).to.equal(1);
-      const withStatus = await c.client.replaceStatus(POOLS, { ...p, spec: { addresses: ['192.0.2.64/28'] }, status: { assignedIPv4: '3' } });
+      const withStatus = await c.client.replaceStatus(POOLS, {
+        ...p,
+        spec: { addresses: ['192.0.2.64/28'] },
+        status: { assignedIPv4: '3' },
+      });
       expect(withStatus['status']).to.deep.equal({ assignedIPv4: '3' });
       expect((withStatus['spec'] as { addresses: string[] }).addresses).to.deep.equal(['192.0.2.0/28']);
       expect(withStatus.metadata.generation).to.equal(1);
-      const main = await c.client.replace(POOLS, { ...withStatus, spec: { addresses: ['192.0.2.32/28'] }, status: { assignedIPv4: '99' } });
+      const main = await c.client.replace(POOLS, {
+        ...withStatus,
+        spec: { addresses: ['192.0.2.32/28'] },
+        status: { assignedIPv4: '99' },
+      });
       expect(main['status']).to.deep.equal({ assignedIPv4: '3' });
       expect(main.metadata.generation).to.equal(2);
       const labelled = await c.client.patch(POOLS, 'default', 'gen', { metadata: { labels: { a: 'b' } } });
       expect(labelled.metadata.generation).to.equal(2);
-      const created = await c.client.create(POOLS, { ...pool('gen2', ['192.0.2.128/28']), status: { assignedIPv4: '5' } });
+      const created = await c.client.create(POOLS, {
+        ...pool('gen2', ['192.0.2.128/28']),
+        status: { assignedIPv4: '5' },
+      });
       expect(created['status']).to.equal(undefined);
     });
 
     it('an update that changes nothing keeps the resourceVersion', async () => {
-      const a = await c.client.create(CONFIGMAPS, { metadata: { name: 'noop', namespace: 'default' }, data: { k: 'v' } });
+      const a = await c.client.create(CONFIGMAPS, {
+        metadata: { name: 'noop', namespace: 'default' },
+        data: { k: 'v' },
+      });
       const b = await c.client.replace(CONFIGMAPS, a);
       expect(b.metadata.resourceVersion).to.equal(a.metadata.resourceVersion);
     });
@@ -86,17 +111,50 @@ describe('embedded API server: conformance through client-node', function () {
 
     it('JSON patch (RFC 6902) with test, add, remove', async () => {
       await c.client.create(CONFIGMAPS, { metadata: { name: 'jp', namespace: 'default' }, data: { a: '1' } });
-      const out = await c.client.patch(CONFIGMAPS, 'default', 'jp', [{ op: 'test', path: '/data/a', value: '1' }, { op: 'add', path: '/data/b', value: '2' }, { op: 'remove', path: '/data/a' }], { kind: 'json' });
+      const out = await c.client.patch(
+        CONFIGMAPS,
+        'default',
+        'jp',
+        [
+          { op: 'test', path: '/data/a', value: '1' },
+          { op: 'add', path: '/data/b', value: '2' },
+          { op: 'remove', path: '/data/a' },
+        ],
+        { kind: 'json' },
+      );
       expect(out['data']).to.deep.equal({ b: '2' });
-      const failed = await apiError(c.client.patch(CONFIGMAPS, 'default', 'jp', [{ op: 'test', path: '/data/b', value: 'x' }], { kind: 'json' }));
+      const failed = await apiError(
+        c.client.patch(CONFIGMAPS, 'default', 'jp', [{ op: 'test', path: '/data/b', value: 'x' }], { kind: 'json' }),
+      );
       expect(failed.statusCode).to.equal(422);
     });
 
     it('strategic merge patch merges Service ports by port and finalizers as a set', async () => {
-      await c.client.create(SERVICES, svc('smp', { ports: [{ name: 'http', port: 80 }, { name: 'https', port: 443 }] }, { finalizers: ['a.example/x'] }));
-      const out = await c.client.patch(SERVICES, 'default', 'smp', { metadata: { finalizers: ['b.example/y'] }, spec: { ports: [{ port: 443, targetPort: 8443 }] } }, { kind: 'strategic' });
+      await c.client.create(
+        SERVICES,
+        svc(
+          'smp',
+          {
+            ports: [
+              { name: 'http', port: 80 },
+              { name: 'https', port: 443 },
+            ],
+          },
+          { finalizers: ['a.example/x'] },
+        ),
+      );
+      const out = await c.client.patch(
+        SERVICES,
+        'default',
+        'smp',
+        { metadata: { finalizers: ['b.example/y'] }, spec: { ports: [{ port: 443, targetPort: 8443 }] } },
+        { kind: 'strategic' },
+      );
       const ports = (out['spec'] as { ports: { port: number; targetPort: number; name: string }[] }).ports;
-      expect(ports.map((p) => [p.name, p.port, p.targetPort])).to.deep.equal([['http', 80, 80], ['https', 443, 8443]]);
+      expect(ports.map((p) => [p.name, p.port, p.targetPort])).to.deep.equal([
+        ['http', 80, 80],
+        ['https', 443, 8443],
+      ]);
       expect(out.metadata.finalizers).to.deep.equal(['a.example/x', 'b.example/y']);
       await c.client.patch(SERVICES, 'default', 'smp', { metadata: { finalizers: null } }, { kind: 'merge' });
       await c.client.delete(SERVICES, 'default', 'smp');
@@ -104,33 +162,72 @@ describe('embedded API server: conformance through client-node', function () {
 
     it('strategic merge patch is refused for custom resources (415), as kube does', async () => {
       await c.client.create(POOLS, pool('smp-pool', ['192.0.2.0/30']));
-      const e = await apiError(c.client.patch(POOLS, 'default', 'smp-pool', { spec: { autoAssign: false } }, { kind: 'strategic' }));
+      const e = await apiError(
+        c.client.patch(POOLS, 'default', 'smp-pool', { spec: { autoAssign: false } }, { kind: 'strategic' }),
+      );
       expect(e.statusCode).to.equal(415);
     });
 
     it('a resourceVersion inside a patch is a precondition', async () => {
-      const a = await c.client.create(CONFIGMAPS, { metadata: { name: 'prc', namespace: 'default' }, data: { a: '1' } });
+      const a = await c.client.create(CONFIGMAPS, {
+        metadata: { name: 'prc', namespace: 'default' },
+        data: { a: '1' },
+      });
       await c.client.patch(CONFIGMAPS, 'default', 'prc', { data: { a: '2' } });
-      const e = await apiError(c.client.patch(CONFIGMAPS, 'default', 'prc', { metadata: { resourceVersion: a.metadata.resourceVersion }, data: { a: '3' } }));
+      const e = await apiError(
+        c.client.patch(CONFIGMAPS, 'default', 'prc', {
+          metadata: { resourceVersion: a.metadata.resourceVersion },
+          data: { a: '3' },
+        }),
+      );
       expect(e.statusCode).to.equal(409);
     });
 
     it('metadata through /status: kept for a Service (its status strategy resets only the spec), ignored for a custom resource', async () => {
       await c.client.create(SERVICES, svc('stm'));
-      const out = await c.client.patch(SERVICES, 'default', 'stm', { metadata: { annotations: { 'herald.dev/ip-allocated-from-pool': 'p' } }, status: { loadBalancer: { ingress: [{ ip: '192.0.2.9', ipMode: 'VIP' }] } } }, { kind: 'strategic', status: true });
+      const out = await c.client.patch(
+        SERVICES,
+        'default',
+        'stm',
+        {
+          metadata: { annotations: { 'herald.dev/ip-allocated-from-pool': 'p' } },
+          status: { loadBalancer: { ingress: [{ ip: '192.0.2.9', ipMode: 'VIP' }] } },
+        },
+        { kind: 'strategic', status: true },
+      );
       expect(out.metadata.annotations).to.deep.equal({ 'herald.dev/ip-allocated-from-pool': 'p' });
       await c.client.create(POOLS, pool('stm', ['192.0.2.16/28']));
-      const cr = await c.client.patch(POOLS, 'default', 'stm', { metadata: { annotations: { a: 'b' } }, status: { assignedIPv4: '1' } }, { status: true });
+      const cr = await c.client.patch(
+        POOLS,
+        'default',
+        'stm',
+        { metadata: { annotations: { a: 'b' } }, status: { assignedIPv4: '1' } },
+        { status: true },
+      );
       expect(cr.metadata.annotations ?? {}).to.deep.equal({});
       expect(cr['status']).to.deep.equal({ assignedIPv4: '1' });
     });
 
     it('status patch touches only status', async () => {
       await c.client.create(SERVICES, svc('stp'));
-      const out = await c.client.patch(SERVICES, 'default', 'stp', { spec: { type: 'ClusterIP' }, status: { loadBalancer: { ingress: [{ ip: '192.0.2.7', ipMode: 'VIP' }] } } }, { status: true });
+      const out = await c.client.patch(
+        SERVICES,
+        'default',
+        'stp',
+        { spec: { type: 'ClusterIP' }, status: { loadBalancer: { ingress: [{ ip: '192.0.2.7', ipMode: 'VIP' }] } } },
+        { status: true },
+      );
       expect((out['spec'] as { type: string }).type).to.equal('LoadBalancer');
       expect(out['status']).to.deep.equal({ loadBalancer: { ingress: [{ ip: '192.0.2.7', ipMode: 'VIP' }] } });
-      const bad = await apiError(c.client.patch(SERVICES, 'default', 'stp', { status: { loadBalancer: { ingress: [{ ip: 'not-an-ip' }] } } }, { status: true }));
+      const bad = await apiError(
+        c.client.patch(
+          SERVICES,
+          'default',
+          'stp',
+          { status: { loadBalancer: { ingress: [{ ip: 'not-an-ip' }] } } },
+          { status: true },
+        ),
+      );
       expect(bad.statusCode).to.equal(422);
       expect(bad.message).to.include('status.loadBalancer.ingress[0].ip');
     });
@@ -138,11 +235,15 @@ describe('embedded API server: conformance through client-node', function () {
 
   describe('finalizers and deletion', () => {
     it('delete with finalizers sets deletionTimestamp; removing the last finalizer deletes', async () => {
-      await c.client.create(CONFIGMAPS, { metadata: { name: 'fin', namespace: 'default', finalizers: ['herald.dev/test'] } });
+      await c.client.create(CONFIGMAPS, {
+        metadata: { name: 'fin', namespace: 'default', finalizers: ['herald.dev/test'] },
+      });
       await c.client.delete(CONFIGMAPS, 'default', 'fin');
       const marked = await c.client.get(CONFIGMAPS, 'default', 'fin');
       expect(marked.metadata.deletionTimestamp).to.be.a('string');
-      const added = await apiError(c.client.patch(CONFIGMAPS, 'default', 'fin', { metadata: { finalizers: ['herald.dev/test', 'other/x'] } }));
+      const added = await apiError(
+        c.client.patch(CONFIGMAPS, 'default', 'fin', { metadata: { finalizers: ['herald.dev/test', 'other/x'] } }),
+      );
       expect(added.statusCode).to.equal(422);
       await c.client.patch(CONFIGMAPS, 'default', 'fin', { metadata: { finalizers: [] } });
       expect(await c.client.tryGet(CONFIGMAPS, 'default', 'fin')).to.equal(undefined);
@@ -152,7 +253,9 @@ describe('embedded API server: conformance through client-node', function () {
       const o = await c.client.create(CONFIGMAPS, { metadata: { name: 'pre', namespace: 'default' } });
       const e = await apiError(c.client.delete(CONFIGMAPS, 'default', 'pre', { preconditions: { uid: 'wrong' } }));
       expect(e.statusCode).to.equal(409);
-      await c.client.delete(CONFIGMAPS, 'default', 'pre', { preconditions: { uid: o.metadata.uid!, resourceVersion: o.metadata.resourceVersion! } });
+      await c.client.delete(CONFIGMAPS, 'default', 'pre', {
+        preconditions: { uid: o.metadata.uid!, resourceVersion: o.metadata.resourceVersion! },
+      });
     });
 
     it('deleting a namespace removes what it holds', async () => {
@@ -176,7 +279,12 @@ describe('embedded API server: conformance through client-node', function () {
 
     it('runs x-kubernetes-validations CEL rules', async () => {
       const PEERS = heraldResource('BGPPeer');
-      const e = await apiError(c.client.create(PEERS, { metadata: { name: 'both', namespace: 'default' }, spec: { myASN: 64512, peerASN: 64513, dynamicASN: 'external', peerAddress: '192.0.2.1' } }));
+      const e = await apiError(
+        c.client.create(PEERS, {
+          metadata: { name: 'both', namespace: 'default' },
+          spec: { myASN: 64512, peerASN: 64513, dynamicASN: 'external', peerAddress: '192.0.2.1' },
+        }),
+      );
       expect(e.statusCode).to.equal(422);
       expect(e.message).to.include('set exactly one of peerASN and dynamicASN');
     });
@@ -190,14 +298,34 @@ describe('embedded API server: conformance through client-node', function () {
     });
 
     it('serves a CRD created at run time, and removes its objects when it is deleted', async () => {
-      const CRDS_T = { group: 'apiextensions.k8s.io', version: 'v1', plural: 'customresourcedefinitions', kind: 'CustomResourceDefinition', namespaced: false };
+      const CRDS_T = {
+        group: 'apiextensions.k8s.io',
+        version: 'v1',
+        plural: 'customresourcedefinitions',
+        kind: 'CustomResourceDefinition',
+        namespaced: false,
+      };
       await c.client.create(CRDS_T, {
         metadata: { name: 'widgets.example.test' },
         spec: {
           group: 'example.test',
           scope: 'Cluster',
           names: { plural: 'widgets', singular: 'widget', kind: 'Widget', listKind: 'WidgetList' },
-          versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', properties: { spec: { type: 'object', properties: { size: { type: 'integer', minimum: 1, default: 3 } } } } } } }],
+          versions: [
+            {
+              name: 'v1',
+              served: true,
+              storage: true,
+              schema: {
+                openAPIV3Schema: {
+                  type: 'object',
+                  properties: {
+                    spec: { type: 'object', properties: { size: { type: 'integer', minimum: 1, default: 3 } } },
+                  },
+                },
+              },
+            },
+          ],
         },
       });
       const W = { group: 'example.test', version: 'v1', plural: 'widgets', kind: 'Widget', namespaced: false };
@@ -227,7 +355,10 @@ describe('embedded API server: conformance through client-node', function () {
     });
 
     it('dual-stack: RequireDualStack gets one clusterIP per family in ipFamilies order', async () => {
-      const s = await c.client.create(SERVICES, svc('dual', { ipFamilyPolicy: 'RequireDualStack', ipFamilies: ['IPv6', 'IPv4'] }));
+      const s = await c.client.create(
+        SERVICES,
+        svc('dual', { ipFamilyPolicy: 'RequireDualStack', ipFamilies: ['IPv6', 'IPv4'] }),
+      );
       const spec = s['spec'] as { clusterIPs: string[]; ipFamilies: string[] };
       expect(spec.ipFamilies).to.deep.equal(['IPv6', 'IPv4']);
       expect(spec.clusterIPs[0]).to.include(':');
@@ -235,7 +366,10 @@ describe('embedded API server: conformance through client-node', function () {
     });
 
     it('allocateLoadBalancerNodePorts=false gives no nodePorts; Local gets a healthCheckNodePort', async () => {
-      const s = await c.client.create(SERVICES, svc('nonp', { allocateLoadBalancerNodePorts: false, externalTrafficPolicy: 'Local' }));
+      const s = await c.client.create(
+        SERVICES,
+        svc('nonp', { allocateLoadBalancerNodePorts: false, externalTrafficPolicy: 'Local' }),
+      );
       const spec = s['spec'] as { ports: { nodePort?: number }[]; healthCheckNodePort?: number };
       expect(spec.ports[0]!.nodePort).to.equal(undefined);
       expect(spec.healthCheckNodePort).to.be.within(30000, 32767);
@@ -244,7 +378,10 @@ describe('embedded API server: conformance through client-node', function () {
     it('keeps allocated values on an update that omits them, and loadBalancerClass is immutable', async () => {
       const s = await c.client.create(SERVICES, svc('cls', { loadBalancerClass: 'herald.dev/lb' }));
       const spec = s['spec'] as { clusterIP: string; ports: { nodePort: number }[] };
-      const replaced = await c.client.replace(SERVICES, { ...s, spec: { type: 'LoadBalancer', loadBalancerClass: 'herald.dev/lb', ports: [{ name: 'http', port: 80 }] } });
+      const replaced = await c.client.replace(SERVICES, {
+        ...s,
+        spec: { type: 'LoadBalancer', loadBalancerClass: 'herald.dev/lb', ports: [{ name: 'http', port: 80 }] },
+      });
       const rs = replaced['spec'] as unknown as { clusterIP: string; ports: { nodePort: number }[] };
       expect(rs.clusterIP).to.equal(spec.clusterIP);
       expect(rs.ports[0]!.nodePort).to.equal(spec.ports[0]!.nodePort);

@@ -33,15 +33,26 @@ describe('BFD TTL checks through a router (netns)', function () {
     const profile = { transmitInterval: 100, receiveInterval: 100 };
     da.start({ myASN: 65000, peerASN: 65001, peerAddress: '198.51.100.1' }, profile);
     db.start({ myASN: 65001, peerASN: 65000, peerAddress: '192.0.2.1' }, profile);
-    const why = await eventually(() => da.logs.find((l) => l.log.includes('TTL 254, not 255')), 'the TTL complaint', 10_000, 20);
+    const why = await eventually(
+      () => da.logs.find((l) => l.log.includes('TTL 254, not 255')),
+      'the TTL complaint',
+      10_000,
+      20,
+    );
     expect(why.log).to.include('RFC 5881');
     expect(da.last()?.bfd?.state).to.equal('Down');
     await da.stop();
     await db.stop();
     const ma = new BfdDriver(netns(), a);
     const mb = new BfdDriver(netns(), b);
-    ma.start({ myASN: 65000, peerASN: 65001, peerAddress: '198.51.100.1', ebgpMultiHop: true }, { ...profile, minimumTtl: 254 });
-    mb.start({ myASN: 65001, peerASN: 65000, peerAddress: '192.0.2.1', ebgpMultiHop: true }, { ...profile, minimumTtl: 254 });
+    ma.start(
+      { myASN: 65000, peerASN: 65001, peerAddress: '198.51.100.1', ebgpMultiHop: true },
+      { ...profile, minimumTtl: 254 },
+    );
+    mb.start(
+      { myASN: 65001, peerASN: 65000, peerAddress: '192.0.2.1', ebgpMultiHop: true },
+      { ...profile, minimumTtl: 254 },
+    );
     await ma.wait('multi-hop Up', (s) => s.bfd?.state === 'Up');
     await mb.wait('multi-hop Up', (s) => s.bfd?.state === 'Up');
     await ma.stop();
@@ -50,15 +61,22 @@ describe('BFD TTL checks through a router (netns)', function () {
 
   it('udpTtlSocket sends with the TTL asked for and reports the TTL received (IPv4 and IPv6)', async () => {
     const native = loadNative();
-    for (const [family, lo] of [[4, '127.0.0.1'], [6, '::1']] as const) {
+    for (const [family, lo] of [
+      [4, '127.0.0.1'],
+      [6, '::1'],
+    ] as const) {
       const got: { data: string; ttl: number; port: number }[] = [];
-      const rx = native.udpTtlSocket({ family, address: lo, port: 0 }, (d, _a, port, ttl) => got.push({ data: d.toString(), ttl, port }));
+      const rx = native.udpTtlSocket({ family, address: lo, port: 0 }, (d, _a, port, ttl) =>
+        got.push({ data: d.toString(), ttl, port }),
+      );
       const tx = native.udpTtlSocket({ family, address: lo, port: 0, ttl: 17 });
       try {
         tx.send(Buffer.from('x'), lo, rx.port);
         await eventually(() => got.length > 0 || undefined, `a datagram over IPv${family}`, 5000, 5);
         expect(got[0]).to.deep.equal({ data: 'x', ttl: 17, port: tx.port });
-        expect(() => native.udpTtlSocket({ family, address: lo, port: rx.port })).to.throw().with.property('code', 'EADDRINUSE');
+        expect(() => native.udpTtlSocket({ family, address: lo, port: rx.port }))
+          .to.throw()
+          .with.property('code', 'EADDRINUSE');
       } finally {
         rx.close();
         tx.close();

@@ -37,8 +37,11 @@ describe('BFD against FRR bfdd and BIRD (netns)', function () {
     return { h, r, hIf: aIf };
   };
 
-  const frr = (r: string, peerLine: string, timers = '  receive-interval 200\n  transmit-interval 150\n  detect-multiplier 3\n'): FrrBfdd =>
-    new FrrBfdd(netns(), r, dir, `bfd\n ${peerLine}\n${timers} !\n!\n`);
+  const frr = (
+    r: string,
+    peerLine: string,
+    timers = '  receive-interval 200\n  transmit-interval 150\n  detect-multiplier 3\n',
+  ): FrrBfdd => new FrrBfdd(netns(), r, dir, `bfd\n ${peerLine}\n${timers} !\n!\n`);
 
   /** Time from `t0` until `fn` holds, polled every 10 ms. */
   const elapsedUntil = async (t0: number, what: string, fn: () => boolean, timeoutMs = 10_000): Promise<number> => {
@@ -52,15 +55,34 @@ describe('BFD against FRR bfdd and BIRD (netns)', function () {
     await bfdd.start();
     const herald = new BfdDriver(netns(), h);
     herald.start(PEER, { transmitInterval: 100, receiveInterval: 120, detectMultiplier: 3 });
-    const up = await herald.wait('Herald BFD Up at the fast rate', (s) => s.bfd?.state === 'Up' && s.bfd.negotiated?.remoteDesiredMinTxMs === 150);
+    const up = await herald.wait(
+      'Herald BFD Up at the fast rate',
+      (s) => s.bfd?.state === 'Up' && s.bfd.negotiated?.remoteDesiredMinTxMs === 150,
+    );
     // We send at max(our 100, FRR's required 200); we detect at 3 x max(our 120, FRR's 150).
-    expect(up.bfd?.negotiated).to.deep.include({ txMs: 200, detectMs: 450, remoteRequiredMinRxMs: 200, remoteDetectMult: 3 });
-    const seen = await bfdd.wait('FRR to see Herald Up with its intervals', (p) => p.status === 'up' && p['remote-transmit-interval'] === 100);
-    expect(seen).to.deep.include({ 'remote-receive-interval': 120, 'remote-transmit-interval': 100, 'remote-detect-multiplier': 3, multihop: false });
+    expect(up.bfd?.negotiated).to.deep.include({
+      txMs: 200,
+      detectMs: 450,
+      remoteRequiredMinRxMs: 200,
+      remoteDetectMult: 3,
+    });
+    const seen = await bfdd.wait(
+      'FRR to see Herald Up with its intervals',
+      (p) => p.status === 'up' && p['remote-transmit-interval'] === 100,
+    );
+    expect(seen).to.deep.include({
+      'remote-receive-interval': 120,
+      'remote-transmit-interval': 100,
+      'remote-detect-multiplier': 3,
+      multihop: false,
+    });
     const t0 = performance.now();
     await herald.stop();
     const ms = await elapsedUntil(t0, 'FRR to take the session down', () => bfdd.peer().status === 'down');
-    expect(bfdd.peer()).to.deep.include({ diagnostic: 'neighbor signaled session down', 'remote-diagnostic': 'administratively down' });
+    expect(bfdd.peer()).to.deep.include({
+      diagnostic: 'neighbor signaled session down',
+      'remote-diagnostic': 'administratively down',
+    });
     expect(ms).to.be.below(2000);
   });
 
@@ -112,23 +134,43 @@ describe('BFD against FRR bfdd and BIRD (netns)', function () {
     const bfdd = frr(r, `peer ${HERALD} multihop local-address ${ROUTER}`);
     await bfdd.start();
     const herald = new BfdDriver(netns(), h);
-    herald.start({ ...PEER, ebgpMultiHop: true, sourceAddress: HERALD }, { transmitInterval: 100, receiveInterval: 100, passiveMode: true, minimumTtl: 250 });
-    await herald.wait('Herald Up over multi-hop', (s) => s.bfd?.state === 'Up' && s.bfd.negotiated?.remoteDesiredMinTxMs === 150);
+    herald.start(
+      { ...PEER, ebgpMultiHop: true, sourceAddress: HERALD },
+      { transmitInterval: 100, receiveInterval: 100, passiveMode: true, minimumTtl: 250 },
+    );
+    await herald.wait(
+      'Herald Up over multi-hop',
+      (s) => s.bfd?.state === 'Up' && s.bfd.negotiated?.remoteDesiredMinTxMs === 150,
+    );
     const p = await bfdd.wait('FRR Up (multihop)', (x) => x.status === 'up' && x['remote-transmit-interval'] === 100);
     expect(p.multihop).to.equal(true);
-    expect(herald.logs.some((l) => l.fields['event'] === 'bfdUp' && l.fields['component'] === 'bfd' && l.fields['bfd'] === 'multihop')).to.equal(true);
+    expect(
+      herald.logs.some(
+        (l) => l.fields['event'] === 'bfdUp' && l.fields['component'] === 'bfd' && l.fields['bfd'] === 'multihop',
+      ),
+    ).to.equal(true);
   });
 
-  it('FRR bfdd: detectMultiplier is what the router multiplies by (as in MetalLB\'s FRR): profile 2 against FRR\'s 10', async () => {
+  it("FRR bfdd: detectMultiplier is what the router multiplies by (as in MetalLB's FRR): profile 2 against FRR's 10", async () => {
     const { h, r } = topology();
-    const bfdd = frr(r, `peer ${HERALD} local-address ${ROUTER}`, '  receive-interval 100\n  transmit-interval 100\n  detect-multiplier 10\n');
+    const bfdd = frr(
+      r,
+      `peer ${HERALD} local-address ${ROUTER}`,
+      '  receive-interval 100\n  transmit-interval 100\n  detect-multiplier 10\n',
+    );
     await bfdd.start();
     const herald = new BfdDriver(netns(), h);
     herald.start(PEER, { transmitInterval: 100, receiveInterval: 100, detectMultiplier: 2 });
-    const up = await herald.wait('Up at 100 ms', (s) => s.bfd?.state === 'Up' && s.bfd.negotiated?.remoteDesiredMinTxMs === 100);
+    const up = await herald.wait(
+      'Up at 100 ms',
+      (s) => s.bfd?.state === 'Up' && s.bfd.negotiated?.remoteDesiredMinTxMs === 100,
+    );
     // Herald waits FRR's 10 x 100 ms; FRR waits Herald's 2 x 100 ms.
     expect(up.bfd?.negotiated).to.deep.include({ detectMs: 1000, remoteDetectMult: 10 });
-    await bfdd.wait('FRR Up', (p) => p.status === 'up' && p['remote-transmit-interval'] === 100 && p['remote-detect-multiplier'] === 2);
+    await bfdd.wait(
+      'FRR Up',
+      (p) => p.status === 'up' && p['remote-transmit-interval'] === 100 && p['remote-detect-multiplier'] === 2,
+    );
     const t0 = performance.now();
     herald.kill();
     const ms = await elapsedUntil(t0, 'FRR to detect Herald gone', () => bfdd.peer().status === 'down');
@@ -143,7 +185,10 @@ describe('BFD against FRR bfdd and BIRD (netns)', function () {
     await bfdd.start();
     const herald = new BfdDriver(netns(), h);
     herald.start({ ...PEER, peerAddress: '2001:db8::2' }, { transmitInterval: 100, receiveInterval: 100 });
-    await herald.wait('Herald Up over IPv6', (s) => s.bfd?.state === 'Up' && s.bfd.negotiated?.remoteDesiredMinTxMs === 150);
+    await herald.wait(
+      'Herald Up over IPv6',
+      (s) => s.bfd?.state === 'Up' && s.bfd.negotiated?.remoteDesiredMinTxMs === 150,
+    );
     await bfdd.wait('FRR Up over IPv6', (p) => p.status === 'up' && p['remote-transmit-interval'] === 100);
     await herald.stop();
     await bfdd.wait('FRR down by AdminDown', (p) => p.status === 'down');
@@ -155,10 +200,16 @@ describe('BFD against FRR bfdd and BIRD (netns)', function () {
       routerId: ROUTER,
       as: 65001,
       bfd: 'interface "*" { min rx interval 150 ms; min tx interval 120 ms; multiplier 4; };',
-      neighbors: [{ address: HERALD, as: 65000, local: ROUTER, bfd: true, extra: 'connect delay time 1; error wait time 1,2;' }],
+      neighbors: [
+        { address: HERALD, as: 65000, local: ROUTER, bfd: true, extra: 'connect delay time 1; error wait time 1,2;' },
+      ],
     });
 
-  const birdBfd = (bird: Bird): string => bird.birdc('show', 'bfd', 'sessions').split('\n').find((l) => l.startsWith(HERALD)) ?? '';
+  const birdBfd = (bird: Bird): string =>
+    bird
+      .birdc('show', 'bfd', 'sessions')
+      .split('\n')
+      .find((l) => l.startsWith(HERALD)) ?? '';
 
   it('BIRD: Up beside BGP with the configured intervals; BIRD killed -> Herald resets BGP long before the 9 s hold timer', async () => {
     const { h, r } = topology();
@@ -167,18 +218,36 @@ describe('BFD against FRR bfdd and BIRD (netns)', function () {
       await bird.ready();
       const herald = new BfdDriver(netns(), h);
       herald.start(PEER, { transmitInterval: 100, receiveInterval: 110, detectMultiplier: 3 }, ['203.0.113.7/32']);
-      const up = await herald.wait('Established with BFD Up', (s) => s.bgp === 'Established' && s.bfd?.state === 'Up' && s.bfd.negotiated?.remoteDesiredMinTxMs === 120);
+      const up = await herald.wait(
+        'Established with BFD Up',
+        (s) => s.bgp === 'Established' && s.bfd?.state === 'Up' && s.bfd.negotiated?.remoteDesiredMinTxMs === 120,
+      );
       // We send at max(100, BIRD's 150) and detect at BIRD's 4 x max(our 110, its 120).
       expect(up.bfd?.negotiated).to.deep.include({ txMs: 150, detectMs: 480, remoteDetectMult: 4 });
       // BIRD: Up, sending at 120 ms, timeout 3 x max(150, 100) = 450 ms.
-      await eventually(() => /\bUp\b.*\s0\.120\s+0\.450/.test(birdBfd(bird)) || undefined, 'BIRD BFD Up with 0.120/0.450', 10_000, 50);
-      await eventually(() => bird.routes('master4').includes('203.0.113.7/32') || undefined, 'the route at BIRD', 20_000, 50);
+      await eventually(
+        () => /\bUp\b.*\s0\.120\s+0\.450/.test(birdBfd(bird)) || undefined,
+        'BIRD BFD Up with 0.120/0.450',
+        10_000,
+        50,
+      );
+      await eventually(
+        () => bird.routes('master4').includes('203.0.113.7/32') || undefined,
+        'the route at BIRD',
+        20_000,
+        50,
+      );
       const pid = readFileSync(join(bird.dir, 'bird.pid'), 'utf8').trim();
       const t0 = performance.now();
       netns().exec(r, ['kill', '-9', pid]);
-      const ms = await elapsedUntil(t0, 'Herald to reset BGP', () => herald.logs.some((l) => l.fields['event'] === 'sessionReset'));
+      const ms = await elapsedUntil(t0, 'Herald to reset BGP', () =>
+        herald.logs.some((l) => l.fields['event'] === 'sessionReset'),
+      );
       const reset = herald.logs.find((l) => l.fields['event'] === 'sessionReset')!;
-      expect(reset.fields).to.deep.include({ peer: 'router', reason: 'BFD session down (controlDetectionTimeExpired)' });
+      expect(reset.fields).to.deep.include({
+        peer: 'router',
+        reason: 'BFD session down (controlDetectionTimeExpired)',
+      });
       expect(ms).to.be.below(1500);
       await herald.wait('BGP no longer Established', (s) => s.bgp !== 'Established', 5000);
     } finally {
@@ -186,27 +255,50 @@ describe('BFD against FRR bfdd and BIRD (netns)', function () {
     }
   });
 
-  it('BIRD: a cut link -> BIRD withdraws Herald\'s route within the Detection Time; heals; a graceful stop is AdminDown at BIRD', async () => {
+  it("BIRD: a cut link -> BIRD withdraws Herald's route within the Detection Time; heals; a graceful stop is AdminDown at BIRD", async () => {
     const { h, r, hIf } = topology();
     const bird = new Bird(netns(), r, birdConfig());
     try {
       await bird.ready();
       let herald = new BfdDriver(netns(), h);
       herald.start(PEER, { transmitInterval: 100, receiveInterval: 100, detectMultiplier: 3 }, ['203.0.113.7/32']);
-      await eventually(() => bird.routes('master4').includes('203.0.113.7/32') || undefined, 'the route at BIRD', 20_000, 50);
+      await eventually(
+        () => bird.routes('master4').includes('203.0.113.7/32') || undefined,
+        'the route at BIRD',
+        20_000,
+        50,
+      );
       await eventually(() => /\bUp\b/.test(birdBfd(bird)) || undefined, 'BIRD BFD Up', 10_000, 50);
       let t0 = performance.now();
       netns().exec(h, ['ip', 'link', 'set', hIf, 'down']);
-      const ms = await elapsedUntil(t0, 'BIRD to withdraw the route', () => !bird.routes('master4').includes('203.0.113.7/32'));
+      const ms = await elapsedUntil(
+        t0,
+        'BIRD to withdraw the route',
+        () => !bird.routes('master4').includes('203.0.113.7/32'),
+      );
       expect(ms).to.be.below(1500);
       netns().exec(h, ['ip', 'link', 'set', hIf, 'up']);
-      await eventually(() => bird.routes('master4').includes('203.0.113.7/32') || undefined, 'the route back at BIRD', 30_000, 50);
+      await eventually(
+        () => bird.routes('master4').includes('203.0.113.7/32') || undefined,
+        'the route back at BIRD',
+        30_000,
+        50,
+      );
       await herald.stop();
       // A slow profile (BIRD would need 20 x 150 ms = 3 s to detect): Down at once means AdminDown arrived.
       herald = new BfdDriver(netns(), h);
       herald.start(PEER, { transmitInterval: 100, receiveInterval: 100, detectMultiplier: 20 }, ['203.0.113.7/32']);
-      await herald.wait('Up again', (s) => s.bfd?.state === 'Up' && s.bfd.negotiated?.remoteDesiredMinTxMs === 120, 30_000);
-      await eventually(() => /\bUp\b.*\s3\.000\s*$/.test(birdBfd(bird)) || undefined, 'BIRD BFD Up with a 3 s timeout', 10_000, 50);
+      await herald.wait(
+        'Up again',
+        (s) => s.bfd?.state === 'Up' && s.bfd.negotiated?.remoteDesiredMinTxMs === 120,
+        30_000,
+      );
+      await eventually(
+        () => /\bUp\b.*\s3\.000\s*$/.test(birdBfd(bird)) || undefined,
+        'BIRD BFD Up with a 3 s timeout',
+        10_000,
+        50,
+      );
       t0 = performance.now();
       await herald.stop();
       const down = await elapsedUntil(t0, 'BIRD BFD Down', () => /\bDown\b/.test(birdBfd(bird)));

@@ -35,7 +35,16 @@ const cases: Case[] = [
   {
     name: 'the defaults: passive, hold 9, IPv4 importing everything and exporting nothing',
     conf: { routerId: '192.0.2.254', as: 65001, neighbors: [{ address: '192.0.2.1', as: 65000 }] },
-    has: ['router id 192.0.2.254;', 'protocol device {}', 'protocol bgp herald {', 'local as 65001;', 'neighbor 192.0.2.1 as 65000;', 'passive on;', 'hold time 9;', 'ipv4 { import all; export none; };'],
+    has: [
+      'router id 192.0.2.254;',
+      'protocol device {}',
+      'protocol bgp herald {',
+      'local as 65001;',
+      'neighbor 192.0.2.1 as 65000;',
+      'passive on;',
+      'hold time 9;',
+      'ipv4 { import all; export none; };',
+    ],
     hasNot: ['ipv6 {', 'password', 'bfd', 'log stderr'],
   },
   {
@@ -46,7 +55,24 @@ const cases: Case[] = [
       log: true,
       bfd: 'interface "*" { interval 100 ms; };',
       neighbors: [
-        { name: 'node-a', address: '192.0.2.1', as: 65000, port: 1180, local: '192.0.2.254', localPort: 1179, localAs: 65003, passive: false, password: 'a key', multihop: 2, gracefulRestart: true, bfd: true, holdTime: 3, startupHoldTime: 3, fastRetry: true, extra: 'error forget time 10;' },
+        {
+          name: 'node-a',
+          address: '192.0.2.1',
+          as: 65000,
+          port: 1180,
+          local: '192.0.2.254',
+          localPort: 1179,
+          localAs: 65003,
+          passive: false,
+          password: 'a key',
+          multihop: 2,
+          gracefulRestart: true,
+          bfd: true,
+          holdTime: 3,
+          startupHoldTime: 3,
+          fastRetry: true,
+          extra: 'error forget time 10;',
+        },
       ],
     },
     has: [
@@ -76,7 +102,17 @@ const cases: Case[] = [
       extra: 'filter tagged { bgp_community.add((65001,100)); accept; }',
       neighbors: [
         { name: 'a', address: '192.0.2.1', as: 65000, ttlSecurity: true },
-        { name: 'b', address: '2001:db8::1', as: 65000, local: '2001:db8::2', multihop: true, channels: { ipv4: { import: 'none', export: { filter: 'tagged' } }, ipv6: { import: 'none', export: 'all', extra: 'next hop address 2001:db8::2;' } } },
+        {
+          name: 'b',
+          address: '2001:db8::1',
+          as: 65000,
+          local: '2001:db8::2',
+          multihop: true,
+          channels: {
+            ipv4: { import: 'none', export: { filter: 'tagged' } },
+            ipv6: { import: 'none', export: 'all', extra: 'next hop address 2001:db8::2;' },
+          },
+        },
       ],
     },
     has: [
@@ -108,7 +144,11 @@ describe('birdConf(): BIRD 2 configuration from typed options', function () {
   }
 
   it('BIRD rejects what it should: the check above is not vacuous', () => {
-    const text = birdConf({ routerId: '192.0.2.254', as: 65001, neighbors: [{ address: '192.0.2.1', as: 65000, extra: 'no such statement;' }] });
+    const text = birdConf({
+      routerId: '192.0.2.254',
+      as: 65001,
+      neighbors: [{ address: '192.0.2.1', as: 65000, extra: 'no such statement;' }],
+    });
     expect(birdParses(text)).to.match(/syntax error|unknown|error/i);
   });
 });

@@ -47,20 +47,35 @@ describe('BGP: Cease subcodes a router sees when a BGPPeer is deleted or the spe
     const herald = new BfdDriver(netns(), h);
     herald.start({ myASN: 65000, peerASN: 65001, peerAddress: '192.0.2.2' }, undefined, ['203.0.113.30/32']);
     await herald.wait('Herald Established', (s) => s.bgp === 'Established', 30_000);
-    await eventually(() => bird.routes('master4').includes('203.0.113.30/32') || undefined, 'the route at BIRD', 15_000, 50);
+    await eventually(
+      () => bird.routes('master4').includes('203.0.113.30/32') || undefined,
+      'the route at BIRD',
+      15_000,
+      50,
+    );
     return { bird, herald };
   };
 
   it('deleting the BGPPeer: BIRD receives Cease / Peer de-configured and withdraws the route', async () => {
     const { bird, herald } = await setup();
     herald.deletePeer();
-    const info = await eventually(() => {
-      const all = bird.birdc('show', 'protocols', 'all', 'herald');
-      return /Received: Peer de-configured/i.test(all) ? all : undefined;
-    }, 'BIRD to report the Cease subcode', 15_000, 50);
+    const info = await eventually(
+      () => {
+        const all = bird.birdc('show', 'protocols', 'all', 'herald');
+        return /Received: Peer de-configured/i.test(all) ? all : undefined;
+      },
+      'BIRD to report the Cease subcode',
+      15_000,
+      50,
+    );
     expect(info).to.not.match(/Administrative shutdown/i);
     expect(bird.routes('master4')).to.not.include('203.0.113.30/32');
-    const removed = await eventually(() => herald.logs.find((l) => l.fields['event'] === 'sessionRemoved'), 'the speaker to log the removal', 5_000, 20);
+    const removed = await eventually(
+      () => herald.logs.find((l) => l.fields['event'] === 'sessionRemoved'),
+      'the speaker to log the removal',
+      5_000,
+      20,
+    );
     expect(removed.fields).to.deep.include({ peer: 'router', reason: 'peer no longer selects this node' });
     await herald.stop();
   });
@@ -72,15 +87,35 @@ describe('BGP: Cease subcodes a router sees when a BGPPeer is deleted or the spe
     try {
       const log = join(dir, 'bird.log');
       const { bird, herald } = await setup(BIRD_CONF.replace('log stderr all;', `log "${log}" all;`));
-      herald.start({ myASN: 65000, peerASN: 65001, peerAddress: '192.0.2.2', holdTime: '30s' }, undefined, ['203.0.113.30/32']);
-      const text = await eventually(() => {
-        const t = existsSync(log) ? readFileSync(log, 'utf8') : '';
-        return /Received: Other configuration change/i.test(t) ? t : undefined;
-      }, 'BIRD to log the Cease subcode', 15_000, 50);
+      herald.start({ myASN: 65000, peerASN: 65001, peerAddress: '192.0.2.2', holdTime: '30s' }, undefined, [
+        '203.0.113.30/32',
+      ]);
+      const text = await eventually(
+        () => {
+          const t = existsSync(log) ? readFileSync(log, 'utf8') : '';
+          return /Received: Other configuration change/i.test(t) ? t : undefined;
+        },
+        'BIRD to log the Cease subcode',
+        15_000,
+        50,
+      );
       expect(text).to.not.match(/Received: (Peer de-configured|Administrative shutdown)/i);
-      const removed = await eventually(() => herald.logs.find((l) => l.fields['event'] === 'sessionRemoved'), 'the speaker to log the removal', 5_000, 20);
+      const removed = await eventually(
+        () => herald.logs.find((l) => l.fields['event'] === 'sessionRemoved'),
+        'the speaker to log the removal',
+        5_000,
+        20,
+      );
       expect(removed.fields).to.deep.include({ peer: 'router', reason: 'peer changed' });
-      await eventually(() => (bird.protocolState('herald').includes('Established') && bird.routes('master4').includes('203.0.113.30/32')) || undefined, 'the route at BIRD over the new session', 30_000, 50);
+      await eventually(
+        () =>
+          (bird.protocolState('herald').includes('Established') &&
+            bird.routes('master4').includes('203.0.113.30/32')) ||
+          undefined,
+        'the route at BIRD over the new session',
+        30_000,
+        50,
+      );
       await herald.stop();
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -90,10 +125,15 @@ describe('BGP: Cease subcodes a router sees when a BGPPeer is deleted or the spe
   it('stopping the speaker: BIRD receives Cease / Administrative shutdown', async () => {
     const { bird, herald } = await setup();
     await herald.stop();
-    const info = await eventually(() => {
-      const all = bird.birdc('show', 'protocols', 'all', 'herald');
-      return /Received: Administrative shutdown/i.test(all) ? all : undefined;
-    }, 'BIRD to report the Cease subcode', 15_000, 50);
+    const info = await eventually(
+      () => {
+        const all = bird.birdc('show', 'protocols', 'all', 'herald');
+        return /Received: Administrative shutdown/i.test(all) ? all : undefined;
+      },
+      'BIRD to report the Cease subcode',
+      15_000,
+      50,
+    );
     expect(info).to.not.match(/Peer de-configured/i);
   });
 });

@@ -35,7 +35,9 @@ describe('BGP graceful restart against FRR (netns)', function () {
     net.link(h, [`${HERALD}/24`], r, [`${ROUTER}/24`]);
     const dir = mkdtempSync(join(tmpdir(), 'herald-gr-'));
     dirs.push(dir);
-    writeFileSync(join(dir, 'frr.conf'), `hostname r
+    writeFileSync(
+      join(dir, 'frr.conf'),
+      `hostname r
 router bgp 65001
  bgp router-id ${ROUTER}
  bgp graceful-restart
@@ -48,12 +50,28 @@ router bgp 65001
  address-family ipv4 unicast
   neighbor ${HERALD} activate
  exit-address-family
-`);
-    net.spawn(r, '/usr/lib/frr/bgpd', ['-Z', '-S', '-f', join(dir, 'frr.conf'), '-i', join(dir, 'bgpd.pid'), '--vty_socket', dir, '-P', '0', '-l', ROUTER, '-n']);
+`,
+    );
+    net.spawn(r, '/usr/lib/frr/bgpd', [
+      '-Z',
+      '-S',
+      '-f',
+      join(dir, 'frr.conf'),
+      '-i',
+      join(dir, 'bgpd.pid'),
+      '--vty_socket',
+      dir,
+      '-P',
+      '0',
+      '-l',
+      ROUTER,
+      '-n',
+    ]);
     const vtysh = (cmd: string): string => net.exec(r, ['vtysh', '--vty_socket', dir, '-c', cmd]);
     const paths = (): Map<string, FrrPath> => {
       try {
-        const routes = (JSON.parse(vtysh('show bgp ipv4 unicast json')) as { routes?: Record<string, FrrPath[]> }).routes ?? {};
+        const routes =
+          (JSON.parse(vtysh('show bgp ipv4 unicast json')) as { routes?: Record<string, FrrPath[]> }).routes ?? {};
         return new Map(Object.entries(routes).map(([p, ps]) => [p, ps[0]!]));
       } catch {
         return new Map();
@@ -61,30 +79,61 @@ router bgp 65001
     };
     const neighbor = (): Record<string, unknown> => {
       try {
-        return (JSON.parse(vtysh(`show bgp neighbors ${HERALD} json`)) as Record<string, Record<string, unknown>>)[HERALD] ?? {};
+        return (
+          (JSON.parse(vtysh(`show bgp neighbors ${HERALD} json`)) as Record<string, Record<string, unknown>>)[HERALD] ??
+          {}
+        );
       } catch {
         return {};
       }
     };
 
-    const start = { cmd: 'start', peerAddress: ROUTER, myAsn: 65000, peerAsn: 65001, routerId: HERALD, holdTime: 9, families: ['IPv4'], gracefulRestart: 120 };
+    const start = {
+      cmd: 'start',
+      peerAddress: ROUTER,
+      myAsn: 65000,
+      peerAsn: 65001,
+      routerId: HERALD,
+      holdTime: 9,
+      families: ['IPv4'],
+      gracefulRestart: 120,
+    };
     const first = new HeraldDriver(net, h);
     first.send(start);
     first.send({ cmd: 'set', routes: [{ prefix: '203.0.113.30/32' }, { prefix: '203.0.113.31/32' }] });
     await first.waitState('Established', 40_000);
-    await eventually(() => (paths().has('203.0.113.30/32') && paths().has('203.0.113.31/32')) || undefined, 'both routes at FRR', 30_000, 100);
+    await eventually(
+      () => (paths().has('203.0.113.30/32') && paths().has('203.0.113.31/32')) || undefined,
+      'both routes at FRR',
+      30_000,
+      100,
+    );
     expect(JSON.stringify(neighbor())).to.match(/gracefulRestart|graceful/i);
 
     // A crash: no Cease, the kernel resets the connection.
     first.kill();
-    await eventually(() => (paths().get('203.0.113.30/32')?.stale && paths().get('203.0.113.31/32')?.stale) || undefined, 'both routes kept, stale', 30_000, 100);
+    await eventually(
+      () => (paths().get('203.0.113.30/32')?.stale && paths().get('203.0.113.31/32')?.stale) || undefined,
+      'both routes kept, stale',
+      30_000,
+      100,
+    );
 
     // The restarted speaker has only one of them now.
     const second = new HeraldDriver(net, h);
     second.send({ ...start, restarted: true });
     second.send({ cmd: 'set', routes: [{ prefix: '203.0.113.30/32' }] });
     await second.waitState('Established', 40_000);
-    await eventually(() => (!paths().has('203.0.113.31/32') && paths().get('203.0.113.30/32')?.stale !== true && paths().has('203.0.113.30/32')) || undefined, 'End-of-RIB: the stale route gone, the other fresh', 30_000, 100);
+    await eventually(
+      () =>
+        (!paths().has('203.0.113.31/32') &&
+          paths().get('203.0.113.30/32')?.stale !== true &&
+          paths().has('203.0.113.30/32')) ||
+        undefined,
+      'End-of-RIB: the stale route gone, the other fresh',
+      30_000,
+      100,
+    );
     expect(paths().get('203.0.113.30/32')?.nexthops?.[0]?.ip).to.equal(HERALD);
   });
 });

@@ -10,7 +10,11 @@ import { birdConf } from '../../support/bird-conf.js';
 import { useNetns } from '../../support/netns.js';
 
 /** BIRD connects out (not passive) and retries every second. */
-const birdConfig = birdConf({ routerId: '192.0.2.254', as: 65001, neighbors: [{ address: '192.0.2.1', as: 65000, local: '192.0.2.2', passive: false, fastRetry: true }] });
+const birdConfig = birdConf({
+  routerId: '192.0.2.254',
+  as: 65001,
+  neighbors: [{ address: '192.0.2.1', as: 65000, local: '192.0.2.2', passive: false, fastRetry: true }],
+});
 
 describe('BGP listener retry on the real clock (netns, BIRD 2)', function () {
   this.timeout(60_000);
@@ -21,7 +25,17 @@ describe('BGP listener retry on the real clock (netns, BIRD 2)', function () {
   });
 
   const start = (herald: HeraldDriver, extra: Record<string, unknown> = {}): void =>
-    herald.send({ cmd: 'start', peerAddress: '192.0.2.2', myAsn: 65000, peerAsn: 65001, routerId: '192.0.2.1', holdTime: 9, families: ['IPv4'], passive: true, ...extra });
+    herald.send({
+      cmd: 'start',
+      peerAddress: '192.0.2.2',
+      myAsn: 65000,
+      peerAsn: 65001,
+      routerId: '192.0.2.1',
+      holdTime: 9,
+      families: ['IPv4'],
+      passive: true,
+      ...extra,
+    });
 
   async function routeReachesBird(herald: HeraldDriver, r: string, prefix: string): Promise<void> {
     const bird = new Bird(netns(), r, birdConfig);
@@ -41,7 +55,12 @@ describe('BGP listener retry on the real clock (netns, BIRD 2)', function () {
     const first = await eventually(() => herald.events.find((e) => e.event === 'listening'), 'the first listen');
     expect(first.lastError).to.match(/^cannot listen on BGP port 179: .*EADDRNOTAVAIL/);
     netns().exec(h, ['ip', 'addr', 'add', '192.0.2.1/24', 'dev', aIf]);
-    await eventually(() => herald.events.find((e) => e.event === 'listener' && e.lastError === undefined), 'the retried listen to work', 30_000, 50);
+    await eventually(
+      () => herald.events.find((e) => e.event === 'listener' && e.lastError === undefined),
+      'the retried listen to work',
+      30_000,
+      50,
+    );
     await routeReachesBird(herald, r, '203.0.113.30/32');
   });
 
@@ -49,14 +68,22 @@ describe('BGP listener retry on the real clock (netns, BIRD 2)', function () {
     const h = netns().add('h');
     const r = netns().add('r');
     netns().link(h, ['192.0.2.1/24'], r, ['192.0.2.2/24']);
-    const blocker = netns().spawn(h, process.execPath, ['-e', "require('node:net').createServer().listen(179, '::', () => console.log('held'))"]);
+    const blocker = netns().spawn(h, process.execPath, [
+      '-e',
+      "require('node:net').createServer().listen(179, '::', () => console.log('held'))",
+    ]);
     await new Promise<void>((resolve) => blocker.stdout!.once('data', () => resolve()));
     const herald = new HeraldDriver(netns(), h);
     start(herald);
     const first = await eventually(() => herald.events.find((e) => e.event === 'listening'), 'the first listen');
     expect(first.lastError).to.match(/^cannot listen on BGP port 179: .*EADDRINUSE/);
     blocker.kill('SIGKILL');
-    await eventually(() => herald.events.find((e) => e.event === 'listener' && e.lastError === undefined), 'the retried listen to work', 30_000, 50);
+    await eventually(
+      () => herald.events.find((e) => e.event === 'listener' && e.lastError === undefined),
+      'the retried listen to work',
+      30_000,
+      50,
+    );
     await routeReachesBird(herald, r, '203.0.113.31/32');
   });
 });

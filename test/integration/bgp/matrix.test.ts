@@ -47,7 +47,15 @@ function startBird(net: Netns, ns: string, c: Case, ctx: { cleanups: (() => void
       routerId: '192.0.2.2',
       as: c.ibgp ? 65000 : 65001,
       direct: [fam],
-      neighbors: [{ address: c.v6 ? HERALD.v6 : HERALD.v4, as: 65000, local: c.v6 ? ROUTER.v6 : ROUTER.v4, ...(c.ibgp ? { extra: 'direct;' } : {}), channels: { [fam]: {} } }],
+      neighbors: [
+        {
+          address: c.v6 ? HERALD.v6 : HERALD.v4,
+          as: 65000,
+          local: c.v6 ? ROUTER.v6 : ROUTER.v4,
+          ...(c.ibgp ? { extra: 'direct;' } : {}),
+          channels: { [fam]: {} },
+        },
+      ],
     }),
   );
   ctx.cleanups.push(() => bird.cleanup());
@@ -75,8 +83,12 @@ function startBird(net: Netns, ns: string, c: Case, ctx: { cleanups: (() => void
         nextHop: /BGP\.next_hop: (\S+)/.exec(e)?.[1] ?? '',
         asPath: (/BGP\.as_path:(.*)/.exec(e)?.[1] ?? '').trim(),
         ...(c.ibgp && lp ? { localPref: Number(lp[1]) } : {}),
-        communities: [...((/BGP\.community: (.*)/.exec(e)?.[1] ?? '').matchAll(/\((\d+),(\d+)\)/g))].map((x) => `${x[1]}:${x[2]}`),
-        largeCommunities: [...((/BGP\.large_community: (.*)/.exec(e)?.[1] ?? '').matchAll(/\((\d+), (\d+), (\d+)\)/g))].map((x) => `${x[1]}:${x[2]}:${x[3]}`),
+        communities: [...(/BGP\.community: (.*)/.exec(e)?.[1] ?? '').matchAll(/\((\d+),(\d+)\)/g)].map(
+          (x) => `${x[1]}:${x[2]}`,
+        ),
+        largeCommunities: [
+          ...(/BGP\.large_community: (.*)/.exec(e)?.[1] ?? '').matchAll(/\((\d+), (\d+), (\d+)\)/g),
+        ].map((x) => `${x[1]}:${x[2]}:${x[3]}`),
       };
     },
   };
@@ -85,7 +97,9 @@ function startBird(net: Netns, ns: string, c: Case, ctx: { cleanups: (() => void
 function startFrr(net: Netns, ns: string, c: Case, { dir }: { dir: string }): Router {
   const fam = c.v6 ? 'ipv6' : 'ipv4';
   const neighbor = c.v6 ? HERALD.v6 : HERALD.v4;
-  writeFileSync(join(dir, 'frr.conf'), `hostname r
+  writeFileSync(
+    join(dir, 'frr.conf'),
+    `hostname r
 router bgp ${c.ibgp ? 65000 : 65001}
  bgp router-id 192.0.2.2
  no bgp ebgp-requires-policy
@@ -96,19 +110,45 @@ router bgp ${c.ibgp ? 65000 : 65001}
  address-family ${fam} unicast
   neighbor ${neighbor} activate
  exit-address-family
-`);
-  net.spawn(ns, '/usr/lib/frr/bgpd', ['-Z', '-S', '-f', join(dir, 'frr.conf'), '-i', join(dir, 'bgpd.pid'), '--vty_socket', dir, '-P', '0', '-l', c.v6 ? ROUTER.v6 : ROUTER.v4, '-n']);
+`,
+  );
+  net.spawn(ns, '/usr/lib/frr/bgpd', [
+    '-Z',
+    '-S',
+    '-f',
+    join(dir, 'frr.conf'),
+    '-i',
+    join(dir, 'bgpd.pid'),
+    '--vty_socket',
+    dir,
+    '-P',
+    '0',
+    '-l',
+    c.v6 ? ROUTER.v6 : ROUTER.v4,
+    '-n',
+  ]);
   const vtysh = (cmd: string): string => net.exec(ns, ['vtysh', '--vty_socket', dir, '-c', cmd]);
   return {
     prefixes: () => {
       try {
-        return Object.keys((JSON.parse(vtysh(`show bgp ${fam} unicast json`)) as { routes?: Record<string, unknown> }).routes ?? {});
+        return Object.keys(
+          (JSON.parse(vtysh(`show bgp ${fam} unicast json`)) as { routes?: Record<string, unknown> }).routes ?? {},
+        );
       } catch {
         return [];
       }
     },
     route: (prefix) => {
-      const d = JSON.parse(vtysh(`show bgp ${fam} unicast ${prefix} json`)) as { paths?: { aspath: { string: string }; locPrf?: number; localpref?: number; community?: { string: string }; largeCommunity?: { string: string }; nexthops: { ip: string; scope?: string }[] }[] };
+      const d = JSON.parse(vtysh(`show bgp ${fam} unicast ${prefix} json`)) as {
+        paths?: {
+          aspath: { string: string };
+          locPrf?: number;
+          localpref?: number;
+          community?: { string: string };
+          largeCommunity?: { string: string };
+          nexthops: { ip: string; scope?: string }[];
+        }[];
+      };
       const p = d.paths?.[0];
       if (!p) return undefined;
       return {
@@ -125,13 +165,31 @@ router bgp ${c.ibgp ? 65000 : 65001}
 
 function startGobgp(net: Netns, ns: string, c: Case, { dir }: { dir: string }): Router {
   const sock = join(dir, 'api.sock');
-  writeFileSync(join(dir, 'gobgpd.toml'), gobgpdConfig({ as: c.ibgp ? 65000 : 65001, routerId: '192.0.2.2', local: c.v6 ? ROUTER.v6 : ROUTER.v4, neighbor: c.v6 ? HERALD.v6 : HERALD.v4, peerAs: 65000, families: [c.v6 ? 'ipv6' : 'ipv4'] }));
+  writeFileSync(
+    join(dir, 'gobgpd.toml'),
+    gobgpdConfig({
+      as: c.ibgp ? 65000 : 65001,
+      routerId: '192.0.2.2',
+      local: c.v6 ? ROUTER.v6 : ROUTER.v4,
+      neighbor: c.v6 ? HERALD.v6 : HERALD.v4,
+      peerAs: 65000,
+      families: [c.v6 ? 'ipv6' : 'ipv4'],
+    }),
+  );
   net.spawn(ns, 'gobgpd', ['-f', join(dir, 'gobgpd.toml'), '-p', '--pprof-disable', '--api-hosts', `unix://${sock}`]);
-  type Attr = { type: number; as_paths?: { asns: number[] }[]; nexthop?: string; value?: unknown; communities?: number[] };
+  type Attr = {
+    type: number;
+    as_paths?: { asns: number[] }[];
+    nexthop?: string;
+    value?: unknown;
+    communities?: number[];
+  };
   type Large = { ASN: number; LocalData1: number; LocalData2: number };
   const rib = (): Record<string, { nexthop?: string; attrs: Attr[] }[]> => {
     try {
-      return JSON.parse(net.exec(ns, ['gobgp', '--target', `unix://${sock}`, 'global', 'rib', '-a', c.v6 ? 'ipv6' : 'ipv4', '-j'])) as Record<string, { nexthop?: string; attrs: Attr[] }[]>;
+      return JSON.parse(
+        net.exec(ns, ['gobgp', '--target', `unix://${sock}`, 'global', 'rib', '-a', c.v6 ? 'ipv6' : 'ipv4', '-j']),
+      ) as Record<string, { nexthop?: string; attrs: Attr[] }[]>;
     } catch {
       return {};
     }
@@ -141,14 +199,19 @@ function startGobgp(net: Netns, ns: string, c: Case, { dir }: { dir: string }): 
     route: (prefix) => {
       const p = rib()[prefix]?.[0];
       if (!p) return undefined;
-      const nh = p.attrs.find((a) => a.type === 3)?.nexthop ?? p.attrs.find((a) => a.type === 14)?.nexthop ?? p.nexthop ?? '';
+      const nh =
+        p.attrs.find((a) => a.type === 3)?.nexthop ?? p.attrs.find((a) => a.type === 14)?.nexthop ?? p.nexthop ?? '';
       const lp = p.attrs.find((a) => a.type === 5)?.value;
       return {
         nextHop: nh,
         asPath: (p.attrs.find((a) => a.type === 2)?.as_paths ?? []).flatMap((s) => s.asns).join(' '),
         ...(c.ibgp && typeof lp === 'number' ? { localPref: lp } : {}),
-        communities: (p.attrs.find((a) => a.type === 8)?.communities ?? []).map((x) => `${Math.floor(x / 65536)}:${x % 65536}`),
-        largeCommunities: ((p.attrs.find((a) => a.type === 32)?.value as Large[] | undefined) ?? []).map((l) => `${l.ASN}:${l.LocalData1}:${l.LocalData2}`),
+        communities: (p.attrs.find((a) => a.type === 8)?.communities ?? []).map(
+          (x) => `${Math.floor(x / 65536)}:${x % 65536}`,
+        ),
+        largeCommunities: ((p.attrs.find((a) => a.type === 32)?.value as Large[] | undefined) ?? []).map(
+          (l) => `${l.ASN}:${l.LocalData1}:${l.LocalData2}`,
+        ),
       };
     },
   };
@@ -175,11 +238,32 @@ describe('BGP interop matrix: BIRD, FRR, GoBGP × eBGP, iBGP × IPv4, IPv6 trans
           cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
           const router = start(net, r, { v6, ibgp }, { dir, cleanups });
           const herald = new HeraldDriver(net, h);
-          herald.send({ cmd: 'start', peerAddress: v6 ? ROUTER.v6 : ROUTER.v4, myAsn: 65000, peerAsn: ibgp ? 65000 : 65001, routerId: HERALD.v4, holdTime: 9, families: [v6 ? 'IPv6' : 'IPv4'] });
+          herald.send({
+            cmd: 'start',
+            peerAddress: v6 ? ROUTER.v6 : ROUTER.v4,
+            myAsn: 65000,
+            peerAsn: ibgp ? 65000 : 65001,
+            routerId: HERALD.v4,
+            holdTime: 9,
+            families: [v6 ? 'IPv6' : 'IPv4'],
+          });
           await herald.waitState('Established', 40_000);
-          const [kept, gone] = v6 ? ['2001:db8:7::10/128', '2001:db8:7::11/128'] : ['203.0.113.40/32', '203.0.113.41/32'];
-          herald.send({ cmd: 'set', routes: [{ prefix: kept, communities: [65000 * 65536 + 7], largeCommunities: [[65000, 7, 8]], localPref: 250 }, { prefix: gone }] });
-          await eventually(() => (router.prefixes().includes(kept) && router.prefixes().includes(gone)) || undefined, `both prefixes at ${name}`, 30_000, 100);
+          const [kept, gone] = v6
+            ? ['2001:db8:7::10/128', '2001:db8:7::11/128']
+            : ['203.0.113.40/32', '203.0.113.41/32'];
+          herald.send({
+            cmd: 'set',
+            routes: [
+              { prefix: kept, communities: [65000 * 65536 + 7], largeCommunities: [[65000, 7, 8]], localPref: 250 },
+              { prefix: gone },
+            ],
+          });
+          await eventually(
+            () => (router.prefixes().includes(kept) && router.prefixes().includes(gone)) || undefined,
+            `both prefixes at ${name}`,
+            30_000,
+            100,
+          );
           expect(router.prefixes().sort()).to.deep.equal([kept, gone].sort());
           const seen = router.route(kept)!;
           expect(seen.nextHop).to.equal(v6 ? HERALD.v6 : HERALD.v4);
@@ -187,8 +271,18 @@ describe('BGP interop matrix: BIRD, FRR, GoBGP × eBGP, iBGP × IPv4, IPv6 trans
           expect(seen.communities).to.deep.equal(['65000:7']);
           expect(seen.largeCommunities).to.deep.equal(['65000:7:8']);
           if (ibgp) expect(seen.localPref).to.equal(250);
-          herald.send({ cmd: 'set', routes: [{ prefix: kept, communities: [65000 * 65536 + 7], largeCommunities: [[65000, 7, 8]], localPref: 250 }] });
-          await eventually(() => !router.prefixes().includes(gone) || undefined, `the withdrawal at ${name}`, 30_000, 100);
+          herald.send({
+            cmd: 'set',
+            routes: [
+              { prefix: kept, communities: [65000 * 65536 + 7], largeCommunities: [[65000, 7, 8]], localPref: 250 },
+            ],
+          });
+          await eventually(
+            () => !router.prefixes().includes(gone) || undefined,
+            `the withdrawal at ${name}`,
+            30_000,
+            100,
+          );
           expect(router.prefixes()).to.deep.equal([kept]);
         });
       }

@@ -13,7 +13,12 @@ import { useNetns } from '../../support/netns.js';
 
 /** BIRD (AS 65001) retrying quickly, facing Herald (AS 65000) at `address`; IPv4 unless `n` says otherwise. */
 const birdConfig = (address: string, local: string, n: Partial<BirdNeighbor>): string =>
-  birdConf({ routerId: '192.0.2.254', as: 65001, log: true, neighbors: [{ address, as: 65000, local, fastRetry: true, ...n }] });
+  birdConf({
+    routerId: '192.0.2.254',
+    as: 65001,
+    log: true,
+    neighbors: [{ address, as: 65000, local, fastRetry: true, ...n }],
+  });
 
 describe('BGP listener: passive sessions and collisions against BIRD 2 (netns)', function () {
   this.timeout(60_000);
@@ -49,7 +54,16 @@ describe('BGP listener: passive sessions and collisions against BIRD 2 (netns)',
   it('passive: never connects out; BIRD connects to the listener and learns the routes', async () => {
     const { h, r } = topology();
     const herald = new HeraldDriver(netns(), h);
-    herald.send({ cmd: 'start', peerAddress: '192.0.2.2', myAsn: 65000, peerAsn: 65001, routerId: '192.0.2.1', holdTime: 9, families: ['IPv4'], passive: true });
+    herald.send({
+      cmd: 'start',
+      peerAddress: '192.0.2.2',
+      myAsn: 65000,
+      peerAsn: 65001,
+      routerId: '192.0.2.1',
+      holdTime: 9,
+      families: ['IPv4'],
+      passive: true,
+    });
     await eventually(() => herald.events.find((e) => e.event === 'listening'), 'the listener');
     const bird = await withBird(birdConfig('192.0.2.1', '192.0.2.2', { passive: false }), r);
     await herald.waitState('Established');
@@ -64,7 +78,17 @@ describe('BGP listener: passive sessions and collisions against BIRD 2 (netns)',
   it('passive with TCP-MD5: the key set on the listening socket lets BIRD in', async () => {
     const { h, r } = topology();
     const herald = new HeraldDriver(netns(), h);
-    herald.send({ cmd: 'start', peerAddress: '192.0.2.2', myAsn: 65000, peerAsn: 65001, routerId: '192.0.2.1', holdTime: 9, families: ['IPv4'], passive: true, md5Key: 'listen-secret' });
+    herald.send({
+      cmd: 'start',
+      peerAddress: '192.0.2.2',
+      myAsn: 65000,
+      peerAsn: 65001,
+      routerId: '192.0.2.1',
+      holdTime: 9,
+      families: ['IPv4'],
+      passive: true,
+      md5Key: 'listen-secret',
+    });
     const listening = await eventually(() => herald.events.find((e) => e.event === 'listening'), 'the listener');
     expect(listening.lastError).to.equal(undefined);
     const bird = await withBird(birdConfig('192.0.2.1', '192.0.2.2', { passive: false, password: 'listen-secret' }), r);
@@ -77,12 +101,30 @@ describe('BGP listener: passive sessions and collisions against BIRD 2 (netns)',
     const { h, r } = topology();
     const bird = await withBird(birdConfig('192.0.2.1', '192.0.2.2', { passive: true, password: 'right-key' }), r);
     const herald = new HeraldDriver(netns(), h);
-    herald.send({ cmd: 'start', peerAddress: '192.0.2.2', myAsn: 65000, peerAsn: 65001, routerId: '192.0.2.1', holdTime: 9, families: ['IPv4'], md5Key: 'wrong-key' });
-    const stats = await eventually(() => {
-      herald.send({ cmd: 'stats' });
-      return herald.events.find((e) => e.event === 'stats' && e.lastError?.includes('MD5 mismatches are silent on the wire'));
-    }, 'the hint in lastError', 30_000, 200);
-    expect(stats.lastError).to.match(/^connect to 192\.0\.2\.2 port 179: no answer before the next attempt; .*check the password on both sides/);
+    herald.send({
+      cmd: 'start',
+      peerAddress: '192.0.2.2',
+      myAsn: 65000,
+      peerAsn: 65001,
+      routerId: '192.0.2.1',
+      holdTime: 9,
+      families: ['IPv4'],
+      md5Key: 'wrong-key',
+    });
+    const stats = await eventually(
+      () => {
+        herald.send({ cmd: 'stats' });
+        return herald.events.find(
+          (e) => e.event === 'stats' && e.lastError?.includes('MD5 mismatches are silent on the wire'),
+        );
+      },
+      'the hint in lastError',
+      30_000,
+      200,
+    );
+    expect(stats.lastError).to.match(
+      /^connect to 192\.0\.2\.2 port 179: no answer before the next attempt; .*check the password on both sides/,
+    );
     expect(stats.state).to.not.equal('Established');
     expect(bird.protocolState('herald')).to.not.include('Established');
   });
@@ -91,7 +133,16 @@ describe('BGP listener: passive sessions and collisions against BIRD 2 (netns)',
     it(`passive with TTL 255 (ebgpMultiHop) over IPv${v6 ? 6 : 4}: accepted connections carry it and pass BIRD's TTL security (GTSM)`, async () => {
       const { h, r } = topology();
       const [heraldIp, birdIp] = v6 ? ['2001:db8::1', '2001:db8::2'] : ['192.0.2.1', '192.0.2.2'];
-      const start = { cmd: 'start', peerAddress: birdIp, myAsn: 65000, peerAsn: 65001, routerId: '192.0.2.1', holdTime: 3, families: [v6 ? 'IPv6' : 'IPv4'], passive: true };
+      const start = {
+        cmd: 'start',
+        peerAddress: birdIp,
+        myAsn: 65000,
+        peerAsn: 65001,
+        routerId: '192.0.2.1',
+        holdTime: 3,
+        families: [v6 ? 'IPv6' : 'IPv4'],
+        passive: true,
+      };
       // BIRD connects and then sets IP_MINTTL 255: Herald's KEEPALIVE with the default TTL is
       // dropped, BIRD never gets to Established and the session fails on a hold timer. (Its
       // NOTIFICATION and FIN are dropped too: BIRD gives up on that connection only when its
@@ -99,8 +150,21 @@ describe('BGP listener: passive sessions and collisions against BIRD 2 (netns)',
       const plain = new HeraldDriver(netns(), h);
       plain.send(start);
       await eventually(() => plain.events.find((e) => e.event === 'listening'), 'the listener');
-      const bird = await withBird(birdConfig(heraldIp, birdIp, { passive: false, ttlSecurity: true, startupHoldTime: 3, channels: v6 ? { ipv6: {} } : { ipv4: {} } }), r);
-      await eventually(() => plain.events.find((e) => e.event === 'state' && e.state === 'Idle' && e.reason), 'the default-TTL session to fail', 30_000, 50);
+      const bird = await withBird(
+        birdConfig(heraldIp, birdIp, {
+          passive: false,
+          ttlSecurity: true,
+          startupHoldTime: 3,
+          channels: v6 ? { ipv6: {} } : { ipv4: {} },
+        }),
+        r,
+      );
+      await eventually(
+        () => plain.events.find((e) => e.event === 'state' && e.state === 'Idle' && e.reason),
+        'the default-TTL session to fail',
+        30_000,
+        50,
+      );
       expect(bird.protocolState('herald')).to.not.include('Established');
       plain.send({ cmd: 'stop' });
       await eventually(() => plain.exited() || undefined, 'the first driver to exit');
@@ -109,8 +173,14 @@ describe('BGP listener: passive sessions and collisions against BIRD 2 (netns)',
       await herald.waitState('Established', 30_000);
       const prefix = v6 ? '2001:db8:100::22/128' : '203.0.113.22/32';
       herald.send({ cmd: 'set', routes: [{ prefix }] });
-      await eventually(() => bird.routes(v6 ? 'master6' : 'master4').includes(prefix) || undefined, 'the route at BIRD');
-      await eventually(() => bird.protocolState('herald').includes('Established') || undefined, 'BIRD to be Established');
+      await eventually(
+        () => bird.routes(v6 ? 'master6' : 'master4').includes(prefix) || undefined,
+        'the route at BIRD',
+      );
+      await eventually(
+        () => bird.protocolState('herald').includes('Established') || undefined,
+        'BIRD to be Established',
+      );
     });
   }
 
@@ -118,7 +188,16 @@ describe('BGP listener: passive sessions and collisions against BIRD 2 (netns)',
     const { h, r } = topology();
     const bird = await withBird(birdConfig('192.0.2.1', '192.0.2.2', { passive: false }), r);
     const herald = new HeraldDriver(netns(), h);
-    herald.send({ cmd: 'start', peerAddress: '192.0.2.2', myAsn: 65000, peerAsn: 65001, routerId: '192.0.2.1', holdTime: 9, families: ['IPv4'], listen: true });
+    herald.send({
+      cmd: 'start',
+      peerAddress: '192.0.2.2',
+      myAsn: 65000,
+      peerAsn: 65001,
+      routerId: '192.0.2.1',
+      holdTime: 9,
+      families: ['IPv4'],
+      listen: true,
+    });
     await herald.waitState('Established');
     herald.send({ cmd: 'set', routes: [{ prefix: '203.0.113.22/32' }] });
     await eventually(() => bird.routes('master4').includes('203.0.113.22/32') || undefined, 'the route at BIRD');
@@ -128,9 +207,21 @@ describe('BGP listener: passive sessions and collisions against BIRD 2 (netns)',
 
   it('dualStackAddressFamily: IPv4 prefixes over an IPv6 session carry the IPv4 next hop', async () => {
     const { h, r } = topology();
-    const bird = await withBird(birdConfig('2001:db8::1', '2001:db8::2', { passive: true, channels: { ipv4: {}, ipv6: {} } }), r);
+    const bird = await withBird(
+      birdConfig('2001:db8::1', '2001:db8::2', { passive: true, channels: { ipv4: {}, ipv6: {} } }),
+      r,
+    );
     const herald = new HeraldDriver(netns(), h);
-    herald.send({ cmd: 'start', peerAddress: '2001:db8::2', myAsn: 65000, peerAsn: 65001, routerId: '192.0.2.1', holdTime: 9, families: ['IPv4', 'IPv6'], nextHopV4: '192.0.2.1' });
+    herald.send({
+      cmd: 'start',
+      peerAddress: '2001:db8::2',
+      myAsn: 65000,
+      peerAsn: 65001,
+      routerId: '192.0.2.1',
+      holdTime: 9,
+      families: ['IPv4', 'IPv6'],
+      nextHopV4: '192.0.2.1',
+    });
     await herald.waitState('Established');
     herald.send({ cmd: 'set', routes: [{ prefix: '203.0.113.23/32' }, { prefix: '2001:db8:5::23/128' }] });
     const v4 = await eventually(() => {
@@ -138,33 +229,63 @@ describe('BGP listener: passive sessions and collisions against BIRD 2 (netns)',
       return t.includes('203.0.113.23/32') ? t : undefined;
     }, 'the IPv4 route at BIRD');
     expect(v4).to.match(/BGP\.next_hop: 192\.0\.2\.1\b/);
-    await eventually(() => bird.routes('master6').includes('2001:db8:5::23/128') || undefined, 'the IPv6 route at BIRD');
+    await eventually(
+      () => bird.routes('master6').includes('2001:db8:5::23/128') || undefined,
+      'the IPv6 route at BIRD',
+    );
   });
 
   for (const gr of [true, false]) {
-    it(gr ? 'graceful stop with graceful restart: no Cease, BIRD keeps the route; the restarted speaker sets the R bit and takes it over' : 'graceful stop without graceful restart: Cease, BIRD withdraws the route', async () => {
-      const { h, r } = topology();
-      const bird = await withBird(birdConfig('192.0.2.1', '192.0.2.2', { passive: true, gracefulRestart: gr }), r);
-      const start = { cmd: 'start', peerAddress: '192.0.2.2', myAsn: 65000, peerAsn: 65001, routerId: '192.0.2.1', holdTime: 9, families: ['IPv4'], ...(gr ? { gracefulRestart: 120 } : {}) };
-      const first = new HeraldDriver(netns(), h);
-      first.send(start);
-      await first.waitState('Established');
-      first.send({ cmd: 'set', routes: [{ prefix: '203.0.113.24/32' }] });
-      await eventually(() => bird.routes('master4').includes('203.0.113.24/32') || undefined, 'the route at BIRD');
-      first.send({ cmd: 'stop', graceful: true });
-      await eventually(() => !bird.protocolState('herald').includes('Established') || undefined, 'BIRD to see the session close', 20_000, 100);
-      if (!gr) {
-        await eventually(() => !bird.routes('master4').includes('203.0.113.24/32') || undefined, 'the withdrawal at BIRD');
-        expect(bird.birdc('show', 'protocols', 'all', 'herald')).to.match(/Cease|Administrative shutdown/i);
-        return;
-      }
-      expect(bird.routes('master4')).to.include('203.0.113.24/32');
-      const second = new HeraldDriver(netns(), h);
-      second.send({ ...start, restarted: true });
-      second.send({ cmd: 'set', routes: [{ prefix: '203.0.113.24/32' }] });
-      await second.waitState('Established');
-      await eventually(() => bird.protocolState('herald').includes('Established') || undefined, 'the session back at BIRD', 20_000, 100);
-      expect(bird.routes('master4')).to.include('203.0.113.24/32');
-    });
+    it(
+      gr
+        ? 'graceful stop with graceful restart: no Cease, BIRD keeps the route; the restarted speaker sets the R bit and takes it over'
+        : 'graceful stop without graceful restart: Cease, BIRD withdraws the route',
+      async () => {
+        const { h, r } = topology();
+        const bird = await withBird(birdConfig('192.0.2.1', '192.0.2.2', { passive: true, gracefulRestart: gr }), r);
+        const start = {
+          cmd: 'start',
+          peerAddress: '192.0.2.2',
+          myAsn: 65000,
+          peerAsn: 65001,
+          routerId: '192.0.2.1',
+          holdTime: 9,
+          families: ['IPv4'],
+          ...(gr ? { gracefulRestart: 120 } : {}),
+        };
+        const first = new HeraldDriver(netns(), h);
+        first.send(start);
+        await first.waitState('Established');
+        first.send({ cmd: 'set', routes: [{ prefix: '203.0.113.24/32' }] });
+        await eventually(() => bird.routes('master4').includes('203.0.113.24/32') || undefined, 'the route at BIRD');
+        first.send({ cmd: 'stop', graceful: true });
+        await eventually(
+          () => !bird.protocolState('herald').includes('Established') || undefined,
+          'BIRD to see the session close',
+          20_000,
+          100,
+        );
+        if (!gr) {
+          await eventually(
+            () => !bird.routes('master4').includes('203.0.113.24/32') || undefined,
+            'the withdrawal at BIRD',
+          );
+          expect(bird.birdc('show', 'protocols', 'all', 'herald')).to.match(/Cease|Administrative shutdown/i);
+          return;
+        }
+        expect(bird.routes('master4')).to.include('203.0.113.24/32');
+        const second = new HeraldDriver(netns(), h);
+        second.send({ ...start, restarted: true });
+        second.send({ cmd: 'set', routes: [{ prefix: '203.0.113.24/32' }] });
+        await second.waitState('Established');
+        await eventually(
+          () => bird.protocolState('herald').includes('Established') || undefined,
+          'the session back at BIRD',
+          20_000,
+          100,
+        );
+        expect(bird.routes('master4')).to.include('203.0.113.24/32');
+      },
+    );
   }
 });

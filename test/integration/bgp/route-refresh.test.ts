@@ -26,7 +26,9 @@ describe('BGP ROUTE-REFRESH per family against FRR bgpd (netns)', function () {
     const h = netns().add('h');
     const r = netns().add('r');
     netns().link(h, ['192.0.2.1/24', '2001:db8::1/64'], r, ['192.0.2.2/24', '2001:db8::2/64']);
-    writeFileSync(join(dir, 'frr.conf'), `hostname r
+    writeFileSync(
+      join(dir, 'frr.conf'),
+      `hostname r
 router bgp 65001
  bgp router-id 192.0.2.2
  no bgp ebgp-requires-policy
@@ -40,21 +42,52 @@ router bgp 65001
  address-family ipv6 unicast
   neighbor 192.0.2.1 activate
  exit-address-family
-`);
-    netns().spawn(r, '/usr/lib/frr/bgpd', ['-Z', '-S', '-f', join(dir, 'frr.conf'), '-i', join(dir, 'bgpd.pid'), '--vty_socket', dir, '-P', '0', '-l', '192.0.2.2', '-n']);
+`,
+    );
+    netns().spawn(r, '/usr/lib/frr/bgpd', [
+      '-Z',
+      '-S',
+      '-f',
+      join(dir, 'frr.conf'),
+      '-i',
+      join(dir, 'bgpd.pid'),
+      '--vty_socket',
+      dir,
+      '-P',
+      '0',
+      '-l',
+      '192.0.2.2',
+      '-n',
+    ]);
     const vtysh = (cmd: string): string => netns().exec(r, ['vtysh', '--vty_socket', dir, '-c', cmd]);
-    await eventually(() => {
-      try {
-        return vtysh('show bgp summary') !== undefined || undefined;
-      } catch {
-        return undefined;
-      }
-    }, 'FRR to start', 15_000, 100);
+    await eventually(
+      () => {
+        try {
+          return vtysh('show bgp summary') !== undefined || undefined;
+        } catch {
+          return undefined;
+        }
+      },
+      'FRR to start',
+      15_000,
+      100,
+    );
     const herald = new HeraldDriver(netns(), h);
-    herald.send({ cmd: 'start', peerAddress: '192.0.2.2', myAsn: 65000, peerAsn: 65001, routerId: '192.0.2.1', holdTime: 9, families: ['IPv4', 'IPv6'], nextHopV6: '2001:db8::1' });
+    herald.send({
+      cmd: 'start',
+      peerAddress: '192.0.2.2',
+      myAsn: 65000,
+      peerAsn: 65001,
+      routerId: '192.0.2.1',
+      holdTime: 9,
+      families: ['IPv4', 'IPv6'],
+      nextHopV6: '2001:db8::1',
+    });
     await herald.waitState('Established');
     herald.send({ cmd: 'set', routes: [{ prefix: '203.0.113.40/32' }, { prefix: '2001:db8:40::1/128' }] });
-    const received = (family: 'ipv4' | 'ipv6'): number => (JSON.parse(vtysh(`show bgp ${family} unicast summary json`)) as { peers?: Record<string, { pfxRcd?: number }> }).peers?.['192.0.2.1']?.pfxRcd ?? 0;
+    const received = (family: 'ipv4' | 'ipv6'): number =>
+      (JSON.parse(vtysh(`show bgp ${family} unicast summary json`)) as { peers?: Record<string, { pfxRcd?: number }> })
+        .peers?.['192.0.2.1']?.pfxRcd ?? 0;
     await eventually(() => (received('ipv4') === 1 && received('ipv6') === 1) || undefined, 'both routes at FRR');
     const sent = async (): Promise<number> => {
       const n = herald.events.length;
@@ -67,11 +100,21 @@ router bgp 65001
     expect(base).to.equal(4);
     vtysh('clear bgp ipv4 unicast 192.0.2.1 soft in');
     let after = base;
-    await eventually(async () => ((after = await sent()) > base) || undefined, 'the answer to the IPv4 refresh', 20_000, 50);
+    await eventually(
+      async () => (after = await sent()) > base || undefined,
+      'the answer to the IPv4 refresh',
+      20_000,
+      50,
+    );
     expect(after - base).to.equal(2);
     vtysh('clear bgp ipv6 unicast 192.0.2.1 soft in');
     let after6 = after;
-    await eventually(async () => ((after6 = await sent()) > after) || undefined, 'the answer to the IPv6 refresh', 20_000, 50);
+    await eventually(
+      async () => (after6 = await sent()) > after || undefined,
+      'the answer to the IPv6 refresh',
+      20_000,
+      50,
+    );
     expect(after6 - after).to.equal(2);
     expect(herald.state()).to.equal('Established');
     expect(received('ipv4')).to.equal(1);

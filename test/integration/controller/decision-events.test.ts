@@ -33,11 +33,21 @@ describe(`controller decision Events across a SIGKILL (${kubeLane()} API server)
     spec: { type: 'LoadBalancer', ports: [{ port: 80 }] },
   });
   const get = (name: string) => c.client.get(SERVICES, 'default', name);
-  const ips = (o: KubeObject): string[] => ((o['status'] as { loadBalancer?: { ingress?: { ip: string }[] } } | undefined)?.loadBalancer?.ingress ?? []).map((i) => i.ip);
-  const assigned = (name: string) => eventually(async () => (ips(await get(name)).length > 0 ? ips(await get(name)) : undefined), `${name} assigned`, 30_000);
+  const ips = (o: KubeObject): string[] =>
+    ((o['status'] as { loadBalancer?: { ingress?: { ip: string }[] } } | undefined)?.loadBalancer?.ingress ?? []).map(
+      (i) => i.ip,
+    );
+  const assigned = (name: string) =>
+    eventually(
+      async () => (ips(await get(name)).length > 0 ? ips(await get(name)) : undefined),
+      `${name} assigned`,
+      30_000,
+    );
   /** What the server kept: "reason: message" of every Event about the Service. */
   const kept = async (name: string, reason: string): Promise<string[]> =>
-    (await c.client.list(EVENTS, { namespace: 'default', fieldSelector: `involvedObject.name=${name}` })).items.filter((e) => e['reason'] === reason).map((e) => String(e['message']));
+    (await c.client.list(EVENTS, { namespace: 'default', fieldSelector: `involvedObject.name=${name}` })).items
+      .filter((e) => e['reason'] === reason)
+      .map((e) => String(e['message']));
   const heldReasons = (): string[] => proxy.held.map((h) => String((JSON.parse(h.body) as { reason?: string }).reason));
   const t0 = Date.now();
   const step = (what: string): void => {
@@ -47,7 +57,8 @@ describe(`controller decision Events across a SIGKILL (${kubeLane()} API server)
     step('controller start');
     return spawnController(kubeconfig);
   };
-  const started = (p: ControllerProcess) => eventually(() => p.log().includes('controller started'), 'the controller started', 30_000);
+  const started = (p: ControllerProcess) =>
+    eventually(() => p.log().includes('controller started'), 'the controller started', 30_000);
   const holdEvents = (): void => {
     proxy.hold = (method, path) => method === 'POST' && /\/api\/v1\/namespaces\/[^/]+\/events(\?|$)/.test(path);
   };
@@ -72,10 +83,14 @@ describe(`controller decision Events across a SIGKILL (${kubeLane()} API server)
     kubeconfig = join(dir, 'kubeconfig');
     writeFileSync(kubeconfig, proxy.kubeconfig());
     await c.client.create(NAMESPACES, { metadata: { name: NS } });
-    await c.client.create(heraldResource('IPAddressPool'), { metadata: { name: 'main', namespace: NS }, spec: { addresses: ['192.0.2.0/28'] } } as KubeObject);
+    await c.client.create(heraldResource('IPAddressPool'), {
+      metadata: { name: 'main', namespace: NS },
+      spec: { addresses: ['192.0.2.0/28'] },
+    } as KubeObject);
   });
   afterEach(async function () {
-    if (this.currentTest?.state === 'failed' && ctl) process.stderr.write(`controller log:\n${ctl.log().split('\n').slice(-30).join('\n')}\n`);
+    if (this.currentTest?.state === 'failed' && ctl)
+      process.stderr.write(`controller log:\n${ctl.log().split('\n').slice(-30).join('\n')}\n`);
     proxy.hold = undefined;
     proxy.release();
     await ctl?.kill('SIGKILL');
@@ -94,18 +109,36 @@ describe(`controller decision Events across a SIGKILL (${kubeLane()} API server)
     await ctl.kill('SIGKILL');
     // A Service restored from a backup showing the address another Service holds.
     await c.client.create(SERVICES, svc('restored'));
-    await c.client.patch(SERVICES, 'default', 'restored', { status: { loadBalancer: { ingress: [{ ip: held }] } } }, { status: true });
+    await c.client.patch(
+      SERVICES,
+      'default',
+      'restored',
+      { status: { loadBalancer: { ingress: [{ ip: held }] } } },
+      { status: true },
+    );
     holdEvents();
     ctl = start();
-    await eventually(() => ctl!.log().includes('the IPConflict Event for default/restored is not written yet'), 'the move to wait for its IPConflict Event', 30_000);
+    await eventually(
+      () => ctl!.log().includes('the IPConflict Event for default/restored is not written yet'),
+      'the move to wait for its IPConflict Event',
+      30_000,
+    );
     expect(ips(await get('restored')), 'the move waits for its Event').to.deep.equal([held]);
     await crash();
     expect(await kept('restored', 'IPConflict')).to.deep.equal([]);
     ctl = start();
-    const moved = await eventually(async () => (ips(await get('restored')).some((ip) => ip !== held) ? ips(await get('restored')) : undefined), 'restored moved', 30_000);
+    const moved = await eventually(
+      async () => (ips(await get('restored')).some((ip) => ip !== held) ? ips(await get('restored')) : undefined),
+      'restored moved',
+      30_000,
+    );
     const told = await kept('restored', 'IPConflict');
     expect(told, 'one IPConflict Event').to.have.length(1);
-    expect(told[0]).to.match(new RegExp(`^${held.replace(/\./g, '\\.')} is held by default/holder \\(\\w+\\); assigned ${moved.join(', ').replace(/\./g, '\\.')} instead$`));
+    expect(told[0]).to.match(
+      new RegExp(
+        `^${held.replace(/\./g, '\\.')} is held by default/holder \\(\\w+\\); assigned ${moved.join(', ').replace(/\./g, '\\.')} instead$`,
+      ),
+    );
     expect(ips(await get('holder'))).to.deep.equal([held]);
   });
 
@@ -116,20 +149,33 @@ describe(`controller decision Events across a SIGKILL (${kubeLane()} API server)
     await started(ctl);
     holdEvents();
     await c.client.patch(SERVICES, 'default', 'leaving', { spec: { type: 'ClusterIP' } });
-    await eventually(() => ctl!.log().includes('the IPReleased Event for default/leaving is not written yet'), 'the release to wait for its IPReleased Event', 30_000);
+    await eventually(
+      () => ctl!.log().includes('the IPReleased Event for default/leaving is not written yet'),
+      'the release to wait for its IPReleased Event',
+      30_000,
+    );
     const waiting = await get('leaving');
     // A real server clears status.loadBalancer itself on the type change; the embedded one does not.
     if (c.lane === 'embedded') expect(ips(waiting), 'the release waits for its Event').to.deep.equal(had);
-    expect(waiting.metadata.annotations?.[POOL], 'the pool annotation (what says Herald gave addresses) stays').to.equal('main');
+    expect(
+      waiting.metadata.annotations?.[POOL],
+      'the pool annotation (what says Herald gave addresses) stays',
+    ).to.equal('main');
     await crash();
     expect(await kept('leaving', 'IPReleased')).to.deep.equal([]);
     ctl = start();
-    await eventually(async () => {
-      const o = await get('leaving');
-      return ips(o).length === 0 && o.metadata.annotations?.[POOL] === undefined;
-    }, 'leaving released', 30_000);
+    await eventually(
+      async () => {
+        const o = await get('leaving');
+        return ips(o).length === 0 && o.metadata.annotations?.[POOL] === undefined;
+      },
+      'leaving released',
+      30_000,
+    );
     const what = c.lane === 'embedded' ? had.join(', ') : 'its addresses from pool "main"';
-    expect(await kept('leaving', 'IPReleased')).to.deep.equal([`released ${what}: the Service is no longer of type LoadBalancer`]);
+    expect(await kept('leaving', 'IPReleased')).to.deep.equal([
+      `released ${what}: the Service is no longer of type LoadBalancer`,
+    ]);
   });
 
   it('SIGTERM while a release waits for its hung Event exits within 5 s; the next start tells it and releases', async () => {
@@ -139,7 +185,11 @@ describe(`controller decision Events across a SIGKILL (${kubeLane()} API server)
     await started(ctl);
     holdEvents();
     await c.client.patch(SERVICES, 'default', 'leaving-term', { spec: { type: 'ClusterIP' } });
-    await eventually(() => ctl!.log().includes('the IPReleased Event for default/leaving-term is not written yet'), 'the release to wait for its IPReleased Event', 30_000);
+    await eventually(
+      () => ctl!.log().includes('the IPReleased Event for default/leaving-term is not written yet'),
+      'the release to wait for its IPReleased Event',
+      30_000,
+    );
     const { exit, ms } = await ctl.kill('SIGTERM');
     ctl = undefined;
     expect(exit).to.equal(0);
@@ -148,9 +198,15 @@ describe(`controller decision Events across a SIGKILL (${kubeLane()} API server)
     proxy.release();
     expect(await kept('leaving-term', 'IPReleased')).to.deep.equal([]);
     ctl = start();
-    await eventually(async () => (await get('leaving-term')).metadata.annotations?.[POOL] === undefined, 'leaving-term released', 30_000);
+    await eventually(
+      async () => (await get('leaving-term')).metadata.annotations?.[POOL] === undefined,
+      'leaving-term released',
+      30_000,
+    );
     const what = c.lane === 'embedded' ? had.join(', ') : 'its addresses from pool "main"';
-    expect(await kept('leaving-term', 'IPReleased')).to.deep.equal([`released ${what}: the Service is no longer of type LoadBalancer`]);
+    expect(await kept('leaving-term', 'IPReleased')).to.deep.equal([
+      `released ${what}: the Service is no longer of type LoadBalancer`,
+    ]);
   });
 
   it('MetalLBAnnotation: told by the next start after a SIGKILL, and not again by the one after', async () => {
@@ -159,16 +215,26 @@ describe(`controller decision Events across a SIGKILL (${kubeLane()} API server)
     holdEvents();
     await c.client.create(SERVICES, svc('from-metallb', { 'metallb.universe.tf/address-pool': 'main' }));
     await assigned('from-metallb');
-    await eventually(() => heldReasons().includes('MetalLBAnnotation') || undefined, 'the MetalLBAnnotation Event write to hang', 30_000);
+    await eventually(
+      () => heldReasons().includes('MetalLBAnnotation') || undefined,
+      'the MetalLBAnnotation Event write to hang',
+      30_000,
+    );
     await crash();
     expect(await kept('from-metallb', 'MetalLBAnnotation')).to.deep.equal([]);
     ctl = start();
-    await eventually(async () => (await kept('from-metallb', 'MetalLBAnnotation')).length > 0, 'the MetalLBAnnotation Event', 30_000);
+    await eventually(
+      async () => (await kept('from-metallb', 'MetalLBAnnotation')).length > 0,
+      'the MetalLBAnnotation Event',
+      30_000,
+    );
     await ctl.kill('SIGKILL');
     ctl = start();
     await started(ctl);
     await barrier('after-metallb');
-    expect(await kept('from-metallb', 'MetalLBAnnotation')).to.deep.equal(["honouring MetalLB annotation(s) metallb.universe.tf/address-pool; Herald's herald.dev/ names are preferred"]);
+    expect(await kept('from-metallb', 'MetalLBAnnotation')).to.deep.equal([
+      "honouring MetalLB annotation(s) metallb.universe.tf/address-pool; Herald's herald.dev/ names are preferred",
+    ]);
     expect(await kept('from-metallb', 'IPAllocated'), 'the lost IPAllocated Event is re-derived too').to.have.length(1);
   });
 });

@@ -21,10 +21,18 @@ describe('controller Events across crashes, shutdowns and API faults', function 
   let kubeconfig: string;
   let ctl: ControllerProcess | undefined;
 
-  const create = (name: string) => c.client.create(SERVICES, { metadata: { name, namespace: 'default' }, spec: { type: 'LoadBalancer', ports: [{ port: 80 }] } });
-  const ipOf = async (name: string): Promise<string | undefined> => ((await c.client.get(SERVICES, 'default', name))['status'] as { loadBalancer?: { ingress?: { ip: string }[] } }).loadBalancer?.ingress?.[0]?.ip;
+  const create = (name: string) =>
+    c.client.create(SERVICES, {
+      metadata: { name, namespace: 'default' },
+      spec: { type: 'LoadBalancer', ports: [{ port: 80 }] },
+    });
+  const ipOf = async (name: string): Promise<string | undefined> =>
+    ((await c.client.get(SERVICES, 'default', name))['status'] as { loadBalancer?: { ingress?: { ip: string }[] } })
+      .loadBalancer?.ingress?.[0]?.ip;
   const allocated = async (name: string): Promise<string[]> =>
-    (await c.client.list(EVENTS, { namespace: 'default', fieldSelector: `involvedObject.name=${name}` })).items.filter((e) => e['reason'] === 'IPAllocated').map((e) => String(e['message']));
+    (await c.client.list(EVENTS, { namespace: 'default', fieldSelector: `involvedObject.name=${name}` })).items
+      .filter((e) => e['reason'] === 'IPAllocated')
+      .map((e) => String(e['message']));
   const eventCreates = (): number => c.server.requestCounts.get('create events') ?? 0;
 
   before(async () => {
@@ -33,7 +41,10 @@ describe('controller Events across crashes, shutdowns and API faults', function 
     kubeconfig = join(dir, 'kubeconfig');
     c.server.writeKubeconfig(kubeconfig);
     await c.client.create(NAMESPACES, { metadata: { name: NS } });
-    await c.client.create(heraldResource('IPAddressPool'), { metadata: { name: 'main', namespace: NS }, spec: { addresses: ['192.0.2.0/24'] } } as KubeObject);
+    await c.client.create(heraldResource('IPAddressPool'), {
+      metadata: { name: 'main', namespace: NS },
+      spec: { addresses: ['192.0.2.0/24'] },
+    } as KubeObject);
   });
   afterEach(async () => {
     c.server.faults.clear();
@@ -74,7 +85,8 @@ describe('controller Events across crashes, shutdowns and API faults', function 
     expect(ctl.log()).to.include('stopping with Events unwritten');
     c.server.faults.clear();
     ctl = spawnController(kubeconfig);
-    for (const n of names) await eventually(async () => (await allocated(n)).length === 1, `${n}'s IPAllocated Event`, 20_000);
+    for (const n of names)
+      await eventually(async () => (await allocated(n)).length === 1, `${n}'s IPAllocated Event`, 20_000);
   });
 
   it('Event writes that fail with 503 or a dropped connection are retried', async () => {
@@ -82,12 +94,20 @@ describe('controller Events across crashes, shutdowns and API faults', function 
     await eventually(() => ctl!.log().includes('controller started'), 'the controller started', 20_000);
     c.server.faults.failNext({ resource: 'events', verb: 'create', count: 2, status: 503 });
     await create('flaky');
-    await eventually(async () => (await allocated('flaky')).length === 1, "flaky's IPAllocated Event after two 503s", 20_000);
+    await eventually(
+      async () => (await allocated('flaky')).length === 1,
+      "flaky's IPAllocated Event after two 503s",
+      20_000,
+    );
     const before = eventCreates();
     c.server.faults.failNext({ resource: 'events', verb: 'create', count: 1, status: 'hang' });
     await create('dropped');
     await eventually(() => eventCreates() > before, 'the Event write to hang', 20_000);
     c.server.faults.clear(); // ends the hung request: the client sees its connection drop
-    await eventually(async () => (await allocated('dropped')).length === 1, "dropped's IPAllocated Event after the connection dropped", 20_000);
+    await eventually(
+      async () => (await allocated('dropped')).length === 1,
+      "dropped's IPAllocated Event after the connection dropped",
+      20_000,
+    );
   });
 });

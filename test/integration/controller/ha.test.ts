@@ -23,24 +23,54 @@ describe(`controller HA with leader election (processes, ${kubeLane()} API serve
   const logs = new Map<string, string>();
 
   const spawnController = (name: string, kubeconfig: string): void => {
-    const p = spawn(process.execPath, [join(REPO_ROOT, 'bin', 'herald.js'), 'controller', '--kubeconfig', kubeconfig, '--leader-elect', '--lease-duration', '2', '--renew-deadline', '1.5', '--retry-period', '0.25', '--metrics-port', '0', '--metrics-host', '127.0.0.1', '--namespace', NS, '--log-level', 'debug'], {
-      env: { ...process.env, POD_NAME: name },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const p = spawn(
+      process.execPath,
+      [
+        join(REPO_ROOT, 'bin', 'herald.js'),
+        'controller',
+        '--kubeconfig',
+        kubeconfig,
+        '--leader-elect',
+        '--lease-duration',
+        '2',
+        '--renew-deadline',
+        '1.5',
+        '--retry-period',
+        '0.25',
+        '--metrics-port',
+        '0',
+        '--metrics-host',
+        '127.0.0.1',
+        '--namespace',
+        NS,
+        '--log-level',
+        'debug',
+      ],
+      {
+        env: { ...process.env, POD_NAME: name },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     logs.set(name, '');
     p.stdout!.on('data', (d: Buffer) => logs.set(name, logs.get(name)! + d.toString()));
     p.stderr!.on('data', (d: Buffer) => logs.set(name, logs.get(name)! + d.toString()));
     procs.set(name, p);
   };
-  const holder = async (): Promise<string | undefined> => ((await c.client.tryGet(LEASES, NS, 'herald-controller'))?.['spec'] as { holderIdentity?: string } | undefined)?.holderIdentity || undefined;
+  const holder = async (): Promise<string | undefined> =>
+    ((await c.client.tryGet(LEASES, NS, 'herald-controller'))?.['spec'] as { holderIdentity?: string } | undefined)
+      ?.holderIdentity || undefined;
   const ipOf = async (name: string): Promise<string | undefined> =>
-    ((await c.client.get(SERVICES, 'default', name))['status'] as { loadBalancer?: { ingress?: { ip: string }[] } }).loadBalancer?.ingress?.[0]?.ip;
+    ((await c.client.get(SERVICES, 'default', name))['status'] as { loadBalancer?: { ingress?: { ip: string }[] } })
+      .loadBalancer?.ingress?.[0]?.ip;
 
   before(async () => {
     c = await startKubeCluster({ herald: true });
     dir = mkdtempSync(join(tmpdir(), 'herald-ha-'));
     await c.client.create(NAMESPACES, { metadata: { name: NS } });
-    await c.client.create(heraldResource('IPAddressPool'), { metadata: { name: 'main', namespace: NS }, spec: { addresses: ['192.0.2.0/29'] } } as KubeObject);
+    await c.client.create(heraldResource('IPAddressPool'), {
+      metadata: { name: 'main', namespace: NS },
+      spec: { addresses: ['192.0.2.0/29'] },
+    } as KubeObject);
     const kc = join(dir, 'kubeconfig');
     c.writeKubeconfig(kc);
     spawnController('a', kc);
@@ -54,13 +84,25 @@ describe(`controller HA with leader election (processes, ${kubeLane()} API serve
 
   it('one leads and assigns; killed, the other leads within the lease duration and keeps every address', async () => {
     const leader = await eventually(holder, 'a leader', 20_000);
-    await c.client.create(SERVICES, { metadata: { name: 'one', namespace: 'default' }, spec: { type: 'LoadBalancer', ports: [{ port: 80 }] } });
+    await c.client.create(SERVICES, {
+      metadata: { name: 'one', namespace: 'default' },
+      spec: { type: 'LoadBalancer', ports: [{ port: 80 }] },
+    });
     expect(await eventually(() => ipOf('one'), 'one to get an address', 20_000)).to.equal('192.0.2.0');
     const standby = leader === 'a' ? 'b' : 'a';
     procs.get(leader)!.kill('SIGKILL');
-    await eventually(async () => ((await holder()) === standby ? true : undefined), `${standby} to take the lease`, 20_000);
-    await c.client.create(SERVICES, { metadata: { name: 'two', namespace: 'default' }, spec: { type: 'LoadBalancer', ports: [{ port: 80 }] } });
-    expect(await eventually(() => ipOf('two'), 'two to get an address from the new leader', 20_000)).to.equal('192.0.2.1');
+    await eventually(
+      async () => ((await holder()) === standby ? true : undefined),
+      `${standby} to take the lease`,
+      20_000,
+    );
+    await c.client.create(SERVICES, {
+      metadata: { name: 'two', namespace: 'default' },
+      spec: { type: 'LoadBalancer', ports: [{ port: 80 }] },
+    });
+    expect(await eventually(() => ipOf('two'), 'two to get an address from the new leader', 20_000)).to.equal(
+      '192.0.2.1',
+    );
     expect(await ipOf('one')).to.equal('192.0.2.0');
     expect(logs.get(standby)).to.include('became leader');
   });

@@ -29,16 +29,24 @@ describe('controller: address handover and waiting Services', function () {
   let controller: Controller;
   let invariant: ServiceInvariant;
 
-  const ips = (o: KubeObject): string[] => ((o['status'] as { loadBalancer?: { ingress?: { ip: string }[] } }).loadBalancer?.ingress ?? []).map((i) => i.ip);
-  const cond = (o: KubeObject): Cond | undefined => ((o['status'] as { conditions?: Cond[] }).conditions ?? []).find((x) => x.type === 'herald.dev/AddressAssigned');
+  const ips = (o: KubeObject): string[] =>
+    ((o['status'] as { loadBalancer?: { ingress?: { ip: string }[] } }).loadBalancer?.ingress ?? []).map((i) => i.ip);
+  const cond = (o: KubeObject): Cond | undefined =>
+    ((o['status'] as { conditions?: Cond[] }).conditions ?? []).find((x) => x.type === 'herald.dev/AddressAssigned');
   const get = (name: string) => c.client.get(SERVICES, 'default', name);
   const create = (name: string, annotations: Record<string, string> = {}) =>
-    c.client.create(SERVICES, { metadata: { name, namespace: 'default', annotations }, spec: { type: 'LoadBalancer', ports: [{ port: 80 }] } });
+    c.client.create(SERVICES, {
+      metadata: { name, namespace: 'default', annotations },
+      spec: { type: 'LoadBalancer', ports: [{ port: 80 }] },
+    });
   const waitIPs = (name: string, want: string[]) =>
-    eventually(async () => {
-      const o = await get(name);
-      return JSON.stringify(ips(o)) === JSON.stringify(want) ? o : undefined;
-    }, `${name} to show ${want.join(',') || 'nothing'}`);
+    eventually(
+      async () => {
+        const o = await get(name);
+        return JSON.stringify(ips(o)) === JSON.stringify(want) ? o : undefined;
+      },
+      `${name} to show ${want.join(',') || 'nothing'}`,
+    );
   const waitReason = (name: string, reason: string) =>
     eventually(async () => {
       const o = await get(name);
@@ -49,10 +57,27 @@ describe('controller: address handover and waiting Services', function () {
   before(async () => {
     c = await startTestCluster({ herald: true });
     await c.client.create(NAMESPACES, { metadata: { name: NS } });
-    await c.client.create(POOLS, { metadata: { name: 'h', namespace: NS }, spec: { addresses: ['192.0.2.0/29'] } } as KubeObject);
-    await c.client.create(POOLS, { metadata: { name: 'w', namespace: NS }, spec: { addresses: ['198.51.100.0/30'], autoAssign: false } } as KubeObject);
-    await c.client.create(POOLS, { metadata: { name: 'r', namespace: NS }, spec: { addresses: ['203.0.113.0/30'], autoAssign: false } } as KubeObject);
-    controller = new Controller({ client: c.client, clock: systemClock(), logger: new RecordingLogger(), registry: createMetricsRegistry({ defaultMetrics: false }), namespace: NS, workers: 4, poolStatusDelayMs: 10 });
+    await c.client.create(POOLS, {
+      metadata: { name: 'h', namespace: NS },
+      spec: { addresses: ['192.0.2.0/29'] },
+    } as KubeObject);
+    await c.client.create(POOLS, {
+      metadata: { name: 'w', namespace: NS },
+      spec: { addresses: ['198.51.100.0/30'], autoAssign: false },
+    } as KubeObject);
+    await c.client.create(POOLS, {
+      metadata: { name: 'r', namespace: NS },
+      spec: { addresses: ['203.0.113.0/30'], autoAssign: false },
+    } as KubeObject);
+    controller = new Controller({
+      client: c.client,
+      clock: systemClock(),
+      logger: new RecordingLogger(),
+      registry: createMetricsRegistry({ defaultMetrics: false }),
+      namespace: NS,
+      workers: 4,
+      poolStatusDelayMs: 10,
+    });
     await controller.start();
     invariant = new ServiceInvariant(c.server.core.store);
   });
@@ -76,7 +101,13 @@ describe('controller: address handover and waiting Services', function () {
     const before = statusWrites('patch');
     c.server.faults.failNext({ resource: 'services', verb: 'patch', count: 1, status: 'hang' });
     const a0 = await get('a0');
-    await c.client.replace(SERVICES, { ...a0, metadata: { ...a0.metadata, annotations: { ...a0.metadata.annotations, 'herald.dev/load-balancer-ips': '192.0.2.6' } } });
+    await c.client.replace(SERVICES, {
+      ...a0,
+      metadata: {
+        ...a0.metadata,
+        annotations: { ...a0.metadata.annotations, 'herald.dev/load-balancer-ips': '192.0.2.6' },
+      },
+    });
     await eventually(() => statusWrites('patch') > before, "a0's status write to hang");
     await create('n1');
     await waitIPs('n1', ['192.0.2.7']);

@@ -24,7 +24,10 @@ describe('controller and speaker identify themselves on writes', function () {
     c = await startTestCluster({ herald: true });
     dir = mkdtempSync(join(tmpdir(), 'herald-ua-'));
     await c.client.create(NAMESPACES, { metadata: { name: NS } });
-    await c.client.create(heraldResource('IPAddressPool'), { metadata: { name: 'main', namespace: NS }, spec: { addresses: ['192.0.2.0/29'] } } as KubeObject);
+    await c.client.create(heraldResource('IPAddressPool'), {
+      metadata: { name: 'main', namespace: NS },
+      spec: { addresses: ['192.0.2.0/29'] },
+    } as KubeObject);
   });
   after(async () => {
     await ctl?.kill('SIGKILL');
@@ -36,17 +39,43 @@ describe('controller and speaker identify themselves on writes', function () {
     const kubeconfig = join(dir, 'kubeconfig');
     // The test itself only creates the Service; everything else written is the controller's.
     c.server.writeKubeconfig(kubeconfig);
-    ctl = spawnController(kubeconfig, ['--leader-elect', '--lease-duration', '2', '--renew-deadline', '1.5', '--retry-period', '0.25']);
+    ctl = spawnController(kubeconfig, [
+      '--leader-elect',
+      '--lease-duration',
+      '2',
+      '--renew-deadline',
+      '1.5',
+      '--retry-period',
+      '0.25',
+    ]);
     c.server.writeAgents.clear();
-    await c.client.create(SERVICES, { metadata: { name: 'web', namespace: 'default' }, spec: { type: 'LoadBalancer', ports: [{ port: 80 }] } });
-    await eventually(async () => {
-      const ev = await c.client.list(heraldResource('ConfigurationState'), { namespace: NS });
-      const svc = await c.client.get(SERVICES, 'default', 'web');
-      return ev.items.length > 0 && ((svc['status'] as { loadBalancer?: { ingress?: unknown[] } }).loadBalancer?.ingress ?? []).length > 0;
-    }, 'the controller to assign and report', 20_000);
-    await eventually(() => [...c.server.writeAgents.keys()].some((k) => k.startsWith('create events')), 'an Event', 20_000);
+    await c.client.create(SERVICES, {
+      metadata: { name: 'web', namespace: 'default' },
+      spec: { type: 'LoadBalancer', ports: [{ port: 80 }] },
+    });
+    await eventually(
+      async () => {
+        const ev = await c.client.list(heraldResource('ConfigurationState'), { namespace: NS });
+        const svc = await c.client.get(SERVICES, 'default', 'web');
+        return (
+          ev.items.length > 0 &&
+          ((svc['status'] as { loadBalancer?: { ingress?: unknown[] } }).loadBalancer?.ingress ?? []).length > 0
+        );
+      },
+      'the controller to assign and report',
+      20_000,
+    );
+    await eventually(
+      () => [...c.server.writeAgents.keys()].some((k) => k.startsWith('create events')),
+      'an Event',
+      20_000,
+    );
     const writes = [...c.server.writeAgents.keys()].filter((k) => !k.startsWith('create services '));
-    for (const kind of [' leases.coordination.k8s.io ', 'patch services/status ', 'create events ']) expect(writes.some((k) => k.includes(kind)), `${kind} in ${writes.join('; ')}`).to.equal(true);
+    for (const kind of [' leases.coordination.k8s.io ', 'patch services/status ', 'create events '])
+      expect(
+        writes.some((k) => k.includes(kind)),
+        `${kind} in ${writes.join('; ')}`,
+      ).to.equal(true);
     for (const k of writes) expect(k, k).to.match(/ ua=herald-controller fieldManager=herald-controller$/);
   });
 
@@ -56,9 +85,15 @@ describe('controller and speaker identify themselves on writes', function () {
     ctl = undefined;
     const speaker = KubeClient.fromString(c.server.kubeconfig(), { userAgent: 'herald-speaker' });
     c.server.writeAgents.clear();
-    await speaker.create(SERVICES, { metadata: { name: 'probe', namespace: 'default' }, spec: { type: 'ClusterIP', ports: [{ port: 80 }] } });
+    await speaker.create(SERVICES, {
+      metadata: { name: 'probe', namespace: 'default' },
+      spec: { type: 'ClusterIP', ports: [{ port: 80 }] },
+    });
     await speaker.patch(SERVICES, 'default', 'probe', { metadata: { labels: { a: 'b' } } });
     speaker.close();
-    expect([...c.server.writeAgents.keys()].sort()).to.deep.equal(['create services ua=herald-speaker fieldManager=herald-speaker', 'patch services ua=herald-speaker fieldManager=herald-speaker']);
+    expect([...c.server.writeAgents.keys()].sort()).to.deep.equal([
+      'create services ua=herald-speaker fieldManager=herald-speaker',
+      'patch services ua=herald-speaker fieldManager=herald-speaker',
+    ]);
   });
 });

@@ -26,7 +26,10 @@ describe('controller: the memberlist Secret despite API failures', function () {
     c = await startTestCluster({ herald: true });
     dir = mkdtempSync(join(tmpdir(), 'herald-memberlist-'));
     await c.client.create(NAMESPACES, { metadata: { name: NS } });
-    await c.client.create(heraldResource('IPAddressPool'), { metadata: { name: 'main', namespace: NS }, spec: { addresses: ['192.0.2.0/29'] } } as KubeObject);
+    await c.client.create(heraldResource('IPAddressPool'), {
+      metadata: { name: 'main', namespace: NS },
+      spec: { addresses: ['192.0.2.0/29'] },
+    } as KubeObject);
   });
   after(async () => {
     await ctl?.kill('SIGKILL');
@@ -41,10 +44,17 @@ describe('controller: the memberlist Secret despite API failures', function () {
     c.server.faults.failNext({ resource: 'secrets', verb: 'create', count: 2, status: 503 });
     c.server.faults.failNext({ resource: 'secrets', verb: 'create', count: 1, status: 500 });
     ctl = spawnController(kubeconfig);
-    const secret = await eventually(() => c.client.tryGet(SECRETS, NS, MEMBERLIST_SECRET), 'the memberlist Secret', 30_000);
+    const secret = await eventually(
+      () => c.client.tryGet(SECRETS, NS, MEMBERLIST_SECRET),
+      'the memberlist Secret',
+      30_000,
+    );
     const key = Buffer.from(String((secret['data'] as Record<string, string>)[MEMBERLIST_SECRET_KEY]), 'base64');
     expect(key.length, 'the key (base64 of 32 random bytes)').to.equal(44);
-    const failures = ctl.log().split('\n').filter((l) => l.includes('"memberlistSecretFailed"'));
+    const failures = ctl
+      .log()
+      .split('\n')
+      .filter((l) => l.includes('"memberlistSecretFailed"'));
     expect(failures.length, ctl.log()).to.equal(3);
     for (const l of failures) expect(l).to.include('will retry').and.include(`${NS}/${MEMBERLIST_SECRET}`);
     await eventually(() => ctl!.log().includes('"memberlistSecretCreated"') || undefined, 'the created line', 10_000);

@@ -14,7 +14,14 @@ import { createMetricsRegistry } from '../../../src/metrics.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ENDPOINT_SLICES, Informer, NAMESPACES, SERVICES, heraldResource, type KubeObject } from '../../../src/k8s/index.js';
+import {
+  ENDPOINT_SLICES,
+  Informer,
+  NAMESPACES,
+  SERVICES,
+  heraldResource,
+  type KubeObject,
+} from '../../../src/k8s/index.js';
 import { eventually, startTestCluster, type TestCluster } from '../../support/apiserver.js';
 import { spawnController } from '../../support/controller-process.js';
 import { controllerSettled } from '../../support/settle.js';
@@ -28,17 +35,30 @@ describe('controller on a server without ipMode (Kubernetes 1.28)', function () 
   let ctl: Controller | undefined;
 
   const start = async (resyncMs = 0): Promise<Controller> => {
-    const x = new Controller({ client: c.client, clock: systemClock(), logger: new RecordingLogger(), registry: createMetricsRegistry({ defaultMetrics: false }), namespace: NS, workers: 4, poolStatusDelayMs: 10, resyncMs });
+    const x = new Controller({
+      client: c.client,
+      clock: systemClock(),
+      logger: new RecordingLogger(),
+      registry: createMetricsRegistry({ defaultMetrics: false }),
+      namespace: NS,
+      workers: 4,
+      poolStatusDelayMs: 10,
+      resyncMs,
+    });
     await x.start();
     return x;
   };
   const patches = (): number => c.server.requestCounts.get('patch services/status') ?? 0;
-  const settle = (x: Controller): Promise<void> => controllerSettled(x, () => c.server.core.store.currentRv(), { polls: 10, everyMs: 20 });
+  const settle = (x: Controller): Promise<void> =>
+    controllerSettled(x, () => c.server.core.store.currentRv(), { polls: 10, everyMs: 20 });
 
   before(async () => {
     c = await startTestCluster({ herald: true, kubernetesMinor: 28 });
     await c.client.create(NAMESPACES, { metadata: { name: NS } });
-    await c.client.create(heraldResource('IPAddressPool'), { metadata: { name: 'main', namespace: NS }, spec: { addresses: ['192.0.2.0/24'] } } as KubeObject);
+    await c.client.create(heraldResource('IPAddressPool'), {
+      metadata: { name: 'main', namespace: NS },
+      spec: { addresses: ['192.0.2.0/24'] },
+    } as KubeObject);
   });
   afterEach(async () => {
     await ctl?.stop();
@@ -50,11 +70,23 @@ describe('controller on a server without ipMode (Kubernetes 1.28)', function () 
 
   it('writes each Service once, and not again after a restart or on resyncs', async () => {
     ctl = await start();
-    for (let i = 0; i < N; i++) await c.client.create(SERVICES, { metadata: { name: `s${i}`, namespace: 'default' }, spec: { type: 'LoadBalancer', ports: [{ port: 80 }] } });
-    await eventually(async () => (await c.client.list(SERVICES, { namespace: 'default' })).items.filter((s) => ((s['status'] as { loadBalancer?: { ingress?: unknown[] } }).loadBalancer?.ingress ?? []).length > 0).length === N, 'every Service assigned');
+    for (let i = 0; i < N; i++)
+      await c.client.create(SERVICES, {
+        metadata: { name: `s${i}`, namespace: 'default' },
+        spec: { type: 'LoadBalancer', ports: [{ port: 80 }] },
+      });
+    await eventually(
+      async () =>
+        (await c.client.list(SERVICES, { namespace: 'default' })).items.filter(
+          (s) => ((s['status'] as { loadBalancer?: { ingress?: unknown[] } }).loadBalancer?.ingress ?? []).length > 0,
+        ).length === N,
+      'every Service assigned',
+    );
     await settle(ctl);
     const s0 = await c.client.get(SERVICES, 'default', 's0');
-    expect((s0['status'] as { loadBalancer: { ingress: Record<string, unknown>[] } }).loadBalancer.ingress[0]).to.deep.equal({ ip: '192.0.2.0' });
+    expect(
+      (s0['status'] as { loadBalancer: { ingress: Record<string, unknown>[] } }).loadBalancer.ingress[0],
+    ).to.deep.equal({ ip: '192.0.2.0' });
     const first = patches();
     // One write per Service, plus at most one per Service before the server's answer was seen.
     expect(first).to.be.within(N, 2 * N);
@@ -89,17 +121,28 @@ describe('controller on a server without spec.loadBalancerClass (Kubernetes 1.20
     const t0 = Date.now();
     expect(await p.exited).to.equal(1);
     expect(Date.now() - t0).to.be.below(20_000);
-    expect(p.log()).to.include('--lb-class example.com/lb: the API server (v1.20.0-herald) has no spec.loadBalancerClass');
+    expect(p.log()).to.include(
+      '--lb-class example.com/lb: the API server (v1.20.0-herald) has no spec.loadBalancerClass',
+    );
   });
 
   it('an informer on an API the server does not serve names it and what follows', async () => {
     const logger = new RecordingLogger();
-    const inf = new Informer({ client: c.client, clock: systemClock(), logger, type: ENDPOINT_SLICES, backoff: { baseMs: 20, maxMs: 50 }, purpose: 'Services with externalTrafficPolicy Local are not announced' });
+    const inf = new Informer({
+      client: c.client,
+      clock: systemClock(),
+      logger,
+      type: ENDPOINT_SLICES,
+      backoff: { baseMs: 20, maxMs: 50 },
+      purpose: 'Services with externalTrafficPolicy Local are not announced',
+    });
     inf.start();
     try {
       const line = await eventually(() => logger.records.find((r) => r.level === 'error'), 'an error line');
       expect(line.fields).to.deep.include({ component: 'informer', event: 'resourceNotServed' });
-      expect(line.message).to.equal('the API server does not serve discovery.k8s.io/v1 endpointslices (EndpointSlice); Services with externalTrafficPolicy Local are not announced until it does; retrying');
+      expect(line.message).to.equal(
+        'the API server does not serve discovery.k8s.io/v1 endpointslices (EndpointSlice); Services with externalTrafficPolicy Local are not announced until it does; retrying',
+      );
     } finally {
       inf.stop();
     }

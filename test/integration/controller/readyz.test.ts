@@ -46,7 +46,10 @@ describe('controller /readyz', function () {
   before(async () => {
     c = await startTestCluster({ herald: true });
     await c.client.create(NAMESPACES, { metadata: { name: NS } });
-    await c.client.create(heraldResource('IPAddressPool'), { metadata: { name: 'main', namespace: NS }, spec: { addresses: ['192.0.2.0/29'] } } as KubeObject);
+    await c.client.create(heraldResource('IPAddressPool'), {
+      metadata: { name: 'main', namespace: NS },
+      spec: { addresses: ['192.0.2.0/29'] },
+    } as KubeObject);
   });
   afterEach(async () => {
     for (const s of stops.splice(0)) s();

@@ -19,7 +19,11 @@ const NS = 'herald-system';
 // Services live in their own namespace: a real server keeps default/kubernetes.
 const SVC_NS = 'restart-property';
 
-type Req = { kind: 'auto' } | { kind: 'ip'; ip: string } | { kind: 'pool'; pool: string } | { kind: 'share'; key: string; port: number };
+type Req =
+  | { kind: 'auto' }
+  | { kind: 'ip'; ip: string }
+  | { kind: 'pool'; pool: string }
+  | { kind: 'share'; key: string; port: number };
 
 type Op =
   | { op: 'create'; svc: number; req: Req }
@@ -36,8 +40,14 @@ const reqArb: fc.Arbitrary<Req> = fc.oneof(
 );
 
 const opArb = fc.oneof(
-  { weight: 4, arbitrary: fc.record({ op: fc.constant('create' as const), svc: fc.integer({ min: 0, max: 5 }), req: reqArb }) },
-  { weight: 2, arbitrary: fc.record({ op: fc.constant('update' as const), svc: fc.integer({ min: 0, max: 5 }), req: reqArb }) },
+  {
+    weight: 4,
+    arbitrary: fc.record({ op: fc.constant('create' as const), svc: fc.integer({ min: 0, max: 5 }), req: reqArb }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({ op: fc.constant('update' as const), svc: fc.integer({ min: 0, max: 5 }), req: reqArb }),
+  },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('delete' as const), svc: fc.integer({ min: 0, max: 5 }) }) },
   {
     weight: 1,
@@ -85,11 +95,24 @@ describe(`controller: restart property on the ${kubeLane()} API server`, functio
     await fc.assert(
       fc.asyncProperty(fc.array(opArb, { minLength: 5, maxLength: 18 }), async (ops) => {
         // A clean slate for each run.
-        for (const s of (await c.client.list(SERVICES, { namespace: SVC_NS })).items) await c.client.delete(SERVICES, SVC_NS, s.metadata.name);
-        for (const p of (await c.client.list(POOLS, { namespace: NS })).items) await c.client.delete(POOLS, NS, p.metadata.name);
-        await c.client.create(POOLS, { metadata: { name: 'p1', namespace: NS }, spec: { addresses: ['192.0.2.0/30'] } });
+        for (const s of (await c.client.list(SERVICES, { namespace: SVC_NS })).items)
+          await c.client.delete(SERVICES, SVC_NS, s.metadata.name);
+        for (const p of (await c.client.list(POOLS, { namespace: NS })).items)
+          await c.client.delete(POOLS, NS, p.metadata.name);
+        await c.client.create(POOLS, {
+          metadata: { name: 'p1', namespace: NS },
+          spec: { addresses: ['192.0.2.0/30'] },
+        });
         const start = async (): Promise<Controller> => {
-          const ctl = new Controller({ client: c.client, clock: systemClock(), logger: new RecordingLogger(), registry: createMetricsRegistry({ defaultMetrics: false }), namespace: NS, workers: 4, poolStatusDelayMs: 10 });
+          const ctl = new Controller({
+            client: c.client,
+            clock: systemClock(),
+            logger: new RecordingLogger(),
+            registry: createMetricsRegistry({ defaultMetrics: false }),
+            namespace: NS,
+            workers: 4,
+            poolStatusDelayMs: 10,
+          });
           await ctl.start();
           return ctl;
         };
@@ -100,13 +123,24 @@ describe(`controller: restart property on the ${kubeLane()} API server`, functio
           for (const op of ops) {
             const name = 'svc' in op ? `s${op.svc}` : '';
             if (op.op === 'create' && !requests.has(name)) {
-              await c.client.create(SERVICES, { metadata: { name, namespace: SVC_NS, annotations: annotations(op.req) }, spec: { type: 'LoadBalancer', ports: [{ name: 'p', port: port(op.req) }] } });
+              await c.client.create(SERVICES, {
+                metadata: { name, namespace: SVC_NS, annotations: annotations(op.req) },
+                spec: { type: 'LoadBalancer', ports: [{ name: 'p', port: port(op.req) }] },
+              });
               requests.set(name, op.req);
               lastIPs.delete(name);
             } else if (op.op === 'update' && requests.has(name)) {
               const cur = await c.client.get(SERVICES, SVC_NS, name);
-              const keep = Object.fromEntries(Object.entries(cur.metadata.annotations ?? {}).filter(([k]) => k === 'herald.dev/ip-allocated-from-pool'));
-              await c.client.replace(SERVICES, { ...cur, metadata: { ...cur.metadata, annotations: { ...keep, ...annotations(op.req) } }, spec: { ...(cur['spec'] as object), ports: [{ name: 'p', port: port(op.req) }] } });
+              const keep = Object.fromEntries(
+                Object.entries(cur.metadata.annotations ?? {}).filter(
+                  ([k]) => k === 'herald.dev/ip-allocated-from-pool',
+                ),
+              );
+              await c.client.replace(SERVICES, {
+                ...cur,
+                metadata: { ...cur.metadata, annotations: { ...keep, ...annotations(op.req) } },
+                spec: { ...(cur['spec'] as object), ports: [{ name: 'p', port: port(op.req) }] },
+              });
               if (JSON.stringify(requests.get(name)) !== JSON.stringify(op.req)) lastIPs.delete(name);
               requests.set(name, op.req);
             } else if (op.op === 'delete' && requests.has(name)) {
@@ -118,7 +152,11 @@ describe(`controller: restart property on the ${kubeLane()} API server`, functio
               if (op.addresses === null) {
                 if (exists) await c.client.delete(POOLS, NS, op.name);
               } else if (exists) await c.client.patch(POOLS, NS, op.name, { spec: { addresses: op.addresses } });
-              else await c.client.create(POOLS, { metadata: { name: op.name, namespace: NS }, spec: { addresses: op.addresses } } as KubeObject);
+              else
+                await c.client.create(POOLS, {
+                  metadata: { name: op.name, namespace: NS },
+                  spec: { addresses: op.addresses },
+                } as KubeObject);
             } else if (op.op === 'restart') {
               await ctl.stop();
               ctl = await start();
@@ -128,27 +166,40 @@ describe(`controller: restart property on the ${kubeLane()} API server`, functio
             const svcs = (await c.client.list(SERVICES, { namespace: SVC_NS })).items;
             const holders = new Map<string, string[]>();
             for (const s of svcs) {
-              const ips = ((s['status'] as { loadBalancer?: { ingress?: { ip: string }[] } }).loadBalancer?.ingress ?? []).map((i) => i.ip);
+              const ips = (
+                (s['status'] as { loadBalancer?: { ingress?: { ip: string }[] } }).loadBalancer?.ingress ?? []
+              ).map((i) => i.ip);
               for (const ip of ips) holders.set(ip, [...(holders.get(ip) ?? []), s.metadata.name]);
               const before = lastIPs.get(s.metadata.name);
-              if (before && before.length > 0) for (const ip of before) expect(ips, `${s.metadata.name} moved from ${before.join(',')} after ${JSON.stringify(op)}`).to.include(ip);
+              if (before && before.length > 0)
+                for (const ip of before)
+                  expect(
+                    ips,
+                    `${s.metadata.name} moved from ${before.join(',')} after ${JSON.stringify(op)}`,
+                  ).to.include(ip);
               if (ips.length > 0) lastIPs.set(s.metadata.name, ips);
             }
             for (const [ip, names] of holders) {
               if (names.length < 2) continue;
               const reqs = names.map((n) => requests.get(n)!);
-              expect(reqs.every((r) => r.kind === 'share' && r.key === (reqs[0] as { key: string }).key), `${ip} held by ${names.join(', ')}`).to.equal(true);
+              expect(
+                reqs.every((r) => r.kind === 'share' && r.key === (reqs[0] as { key: string }).key),
+                `${ip} held by ${names.join(', ')}`,
+              ).to.equal(true);
               const ports = reqs.map(port);
               expect(new Set(ports).size, `${ip} port conflict among ${names.join(', ')}`).to.equal(ports.length);
             }
           }
           // Satisfiable: with a roomy pool added, every Service without a pinned request is assigned.
-          await c.client.create(POOLS, { metadata: { name: 'roomy', namespace: NS }, spec: { addresses: ['203.0.113.0/24'] } });
+          await c.client.create(POOLS, {
+            metadata: { name: 'roomy', namespace: NS },
+            spec: { addresses: ['203.0.113.0/24'] },
+          });
           await settle(ctl);
           for (const s of (await c.client.list(SERVICES, { namespace: SVC_NS })).items) {
             const r = requests.get(s.metadata.name)!;
             if (r.kind !== 'auto' && r.kind !== 'share') continue;
-            const ips = ((s['status'] as { loadBalancer?: { ingress?: unknown[] } }).loadBalancer?.ingress ?? []);
+            const ips = (s['status'] as { loadBalancer?: { ingress?: unknown[] } }).loadBalancer?.ingress ?? [];
             expect(ips.length, `${s.metadata.name} (${JSON.stringify(r)}) unassigned`).to.be.greaterThan(0);
           }
         } finally {
@@ -160,10 +211,27 @@ describe(`controller: restart property on the ${kubeLane()} API server`, functio
         // Shrunk counterexamples of bugs found here, replayed every run.
         examples: [
           // A pool edit looked like a change of the Service's pool request and moved its address.
-          [[{ op: 'create', svc: 0, req: { kind: 'pool', pool: 'p1' } }, { op: 'pool', name: 'p1', addresses: ['192.0.2.2/31'] }, { op: 'restart' }, { op: 'pool', name: 'p1', addresses: ['192.0.2.0/30'] }, { op: 'restart' }, { op: 'create', svc: 0, req: { kind: 'auto' } }, { op: 'restart' }]],
+          [
+            [
+              { op: 'create', svc: 0, req: { kind: 'pool', pool: 'p1' } },
+              { op: 'pool', name: 'p1', addresses: ['192.0.2.2/31'] },
+              { op: 'restart' },
+              { op: 'pool', name: 'p1', addresses: ['192.0.2.0/30'] },
+              { op: 'restart' },
+              { op: 'create', svc: 0, req: { kind: 'auto' } },
+              { op: 'restart' },
+            ],
+          ],
           // After a pool edit another pool held the address; the allocator adopted that pool as
           // the origin and then saw the Service's own pool request as changed.
-          [[{ op: 'create', svc: 0, req: { kind: 'pool', pool: 'p1' } }, { op: 'pool', name: 'p2', addresses: ['192.0.2.0/30'] }, { op: 'pool', name: 'p1', addresses: ['198.51.100.0/30'] }, { op: 'update', svc: 0, req: { kind: 'pool', pool: 'p1' } }]],
+          [
+            [
+              { op: 'create', svc: 0, req: { kind: 'pool', pool: 'p1' } },
+              { op: 'pool', name: 'p2', addresses: ['192.0.2.0/30'] },
+              { op: 'pool', name: 'p1', addresses: ['198.51.100.0/30'] },
+              { op: 'update', svc: 0, req: { kind: 'pool', pool: 'p1' } },
+            ],
+          ],
         ],
       },
     );

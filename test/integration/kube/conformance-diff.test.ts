@@ -12,7 +12,8 @@ import { kubeLane, startKubeCluster, type KubeCluster } from '../../support/kube
 
 /** Step id -> why the embedded server answers differently (each also in docs/apiserver.md). */
 const EXPLAINED: Record<string, string> = {
-  'configmap create': 'the embedded server sets metadata.generation on every kind; kube-apiserver only where the strategy tracks it',
+  'configmap create':
+    'the embedded server sets metadata.generation on every kind; kube-apiserver only where the strategy tracks it',
   'configmap create, dryRun=All': 'dryRun=All is ignored: the object is created',
   'get after a dry-run create': 'dryRun=All is ignored: the object is created',
   'server-side apply without fieldManager': 'accepted; kube-apiserver requires fieldManager for apply (422)',
@@ -20,15 +21,19 @@ const EXPLAINED: Record<string, string> = {
   'create with an invalid finalizer name': 'no metadata validation (finalizer names)',
   'list items carry kind': 'list items carry kind/apiVersion; kube-apiserver omits them',
   'list from a resourceVersion far in the future': 'the 504 lacks the ResourceVersionTooLarge cause',
-  'watch from resourceVersion 1': 'an ERROR 410 at once; kube-apiserver replays the history it still has (until a compaction)',
+  'watch from resourceVersion 1':
+    'an ERROR 410 at once; kube-apiserver replays the history it still has (until a compaction)',
   'watch with an unsupported field selector': 'a 200 stream with an ERROR event; kube-apiserver answers 400',
-  'remove the last finalizer': 'the patch that removes the last finalizer of a deleting object answers with the object before the patch',
+  'remove the last finalizer':
+    'the patch that removes the last finalizer of a deleting object answers with the object before the patch',
   'delete without finalizers': 'DELETE answers with the deleted object; kube-apiserver with a Status for ConfigMaps',
   'Service LoadBalancer with clusterIP None': 'no Service spec validation: a headless LoadBalancer is accepted',
-  'Service ClusterIP with externalTrafficPolicy Local': 'externalTrafficPolicy on a ClusterIP Service is dropped; kube-apiserver answers 422',
+  'Service ClusterIP with externalTrafficPolicy Local':
+    'externalTrafficPolicy on a ClusterIP Service is dropped; kube-apiserver answers 422',
   'Service bogus sessionAffinity': 'no Service spec validation: an unknown sessionAffinity is stored',
   'Service status ingress': 'kube-apiserver defaults ingress ipMode to VIP; the embedded server leaves it unset',
-  'Service status condition without lastTransitionTime': 'kube-apiserver returns lastTransitionTime: null; the embedded server omits the key',
+  'Service status condition without lastTransitionTime':
+    'kube-apiserver returns lastTransitionTime: null; the embedded server omits the key',
   'Lease with an invalid time': 'an unparsable MicroTime is stored; kube-apiserver answers 400',
   'Event create': 'kube-apiserver returns reportingComponent ""; the embedded server omits it',
   'Event about an object in another namespace': 'accepted; kube-apiserver answers 422 (involvedObject.namespace)',
@@ -62,7 +67,10 @@ if (kubeLane() === 'real') {
       });
       expect(unexplained, `unexplained differences:\n${unexplained.join('\n')}`).to.deep.equal([]);
       const gone = Object.keys(EXPLAINED).filter((id) => !differing.has(id));
-      expect(gone, 'explained differences that no longer differ (remove them from EXPLAINED and docs/apiserver.md)').to.deep.equal([]);
+      expect(
+        gone,
+        'explained differences that no longer differ (remove them from EXPLAINED and docs/apiserver.md)',
+      ).to.deep.equal([]);
     });
   });
 }

@@ -24,7 +24,8 @@ if (kubeLane() === 'real') {
     before(async () => {
       embedded = await startTestCluster({ herald: true });
       real = await startKubeCluster({ herald: true });
-      for (const c of [embedded.client, real.client]) await c.create(NAMESPACES, { metadata: { name: 'herald-system' } });
+      for (const c of [embedded.client, real.client])
+        await c.create(NAMESPACES, { metadata: { name: 'herald-system' } });
     });
     after(async () => {
       await embedded?.server.stop();
@@ -32,7 +33,10 @@ if (kubeLane() === 'real') {
     });
 
     it('gives every invalid fixture and every sample the same verdict and field paths on both', async () => {
-      const files = [...readdirSync(INVALID).map((f) => join(INVALID, f)), ...readdirSync(SAMPLES).map((f) => join(SAMPLES, f))].filter((f) => f.endsWith('.yaml'));
+      const files = [
+        ...readdirSync(INVALID).map((f) => join(INVALID, f)),
+        ...readdirSync(SAMPLES).map((f) => join(SAMPLES, f)),
+      ].filter((f) => f.endsWith('.yaml'));
       const differences: string[] = [];
       const verdicts: string[] = [];
       let yamlErrors = 0;
@@ -53,7 +57,9 @@ if (kubeLane() === 'real') {
       expect(differences, `verdicts that differ:\n${differences.join('\n')}`).to.deep.equal([]);
       // Not vacuous: the schema and CEL rules reject some fixtures, and every sample is accepted.
       expect(verdicts.filter((v) => / 422 Invalid /.test(v)).length, verdicts.join('\n')).to.be.greaterThan(5);
-      expect(verdicts.filter((v) => v.startsWith('crds/samples/') && !v.endsWith(': accepted') && !v.includes('Namespace/'))).to.deep.equal([]);
+      expect(
+        verdicts.filter((v) => v.startsWith('crds/samples/') && !v.endsWith(': accepted') && !v.includes('Namespace/')),
+      ).to.deep.equal([]);
       // 39-yaml-syntax and 41-yaml-alias are not YAML a server could be sent.
       expect(yamlErrors).to.equal(2);
     });

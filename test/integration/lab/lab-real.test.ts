@@ -63,11 +63,19 @@ if (kubeLane() === 'real') {
     });
 
     it('demo Services answer (L2 v4, L2 v6, BGP; the owner answers ARP/NDP); kubectl create deployment + expose --type LoadBalancer gets an address that answers; Ctrl-C removes everything', async () => {
-      const run = herald(['lab', '--kubernetes', 'real', '--json', '--nodes', '2', '--port', '0', '--state-dir', state], { HERALD_KUBE_BUILD: 'never' });
+      const run = herald(
+        ['lab', '--kubernetes', 'real', '--json', '--nodes', '2', '--port', '0', '--state-dir', state],
+        { HERALD_KUBE_BUILD: 'never' },
+      );
       const exited = (): void => {
         if (run.stderr().includes('herald lab: stopped')) throw new Error(`the lab stopped:\n${run.stderr()}`);
       };
-      const demo = await eventually(() => (exited(), lastTable(run.stdout())?.allReachable ? lastTable(run.stdout()) : undefined), 'every demo Service served', 360_000, 500);
+      const demo = await eventually(
+        () => (exited(), lastTable(run.stdout())?.allReachable ? lastTable(run.stdout()) : undefined),
+        'every demo Service served',
+        360_000,
+        500,
+      );
       expect(run.stderr()).to.match(/API https:\/\/127\.0\.0\.1:\d+ \(kube-apiserver\)/);
       const row = (svc: string): LabRow => demo.services.find((r) => r.service === `default/${svc}`)!;
       expect(row('web-l2')).to.deep.include({ pool: 'lan-v4', mode: 'L2' });
@@ -81,37 +89,86 @@ if (kubeLane() === 'real') {
         expect(row(svc).curl.node, svc).to.match(/^node-[ab]$/);
         expect(row(svc).reason, svc).to.equal(undefined);
       }
-      for (const svc of ['web-l2', 'web-l2-v6']) expect(row(svc).neighbour, svc).to.deep.include({ ok: true, node: row(svc).announcedBy[0], owner: row(svc).announcedBy[0] });
+      for (const svc of ['web-l2', 'web-l2-v6'])
+        expect(row(svc).neighbour, svc).to.deep.include({
+          ok: true,
+          node: row(svc).announcedBy[0],
+          owner: row(svc).announcedBy[0],
+        });
 
       // kubectl against the printed kubeconfig, as on a cluster.
       const kc = join(state, 'kubeconfig');
-      const created = await kubectl(kc, 'create', 'deployment', 'web-kubectl', '--image=herald/demo-pod', '--replicas=2', '--port=8080');
+      const created = await kubectl(
+        kc,
+        'create',
+        'deployment',
+        'web-kubectl',
+        '--image=herald/demo-pod',
+        '--replicas=2',
+        '--port=8080',
+      );
       expect(created.code, created.err).to.equal(0);
-      const exposed = await kubectl(kc, 'expose', 'deployment', 'web-kubectl', '--type=LoadBalancer', '--port=80', '--target-port=8080');
+      const exposed = await kubectl(
+        kc,
+        'expose',
+        'deployment',
+        'web-kubectl',
+        '--type=LoadBalancer',
+        '--port=80',
+        '--target-port=8080',
+      );
       expect(exposed.code, exposed.err).to.equal(0);
-      const mine = await eventually(() => {
-        exited();
-        const r = lastTable(run.stdout())?.services.find((x) => x.service === 'default/web-kubectl');
-        return r?.curl.ok && r.neighbour?.ok ? r : undefined;
-      }, 'the kubectl-exposed Service served', 180_000, 500);
+      const mine = await eventually(
+        () => {
+          exited();
+          const r = lastTable(run.stdout())?.services.find((x) => x.service === 'default/web-kubectl');
+          return r?.curl.ok && r.neighbour?.ok ? r : undefined;
+        },
+        'the kubectl-exposed Service served',
+        180_000,
+        500,
+      );
       expect(mine).to.deep.include({ pool: 'lan-v4', mode: 'L2' });
       expect(mine.curl.pod).to.match(/^web-kubectl-[0-9a-z]{8,10}-[0-9a-z]{5}$/);
       const svc = await kubectl(kc, 'get', 'svc', 'web-kubectl', '--no-headers');
       expect(svc.code, svc.err).to.equal(0);
       // NAME TYPE CLUSTER-IP EXTERNAL-IP PORT(S) AGE
-      expect(svc.out.trim().split(/\s+/).slice(0, 4)).to.deep.equal(['web-kubectl', 'LoadBalancer', svc.out.trim().split(/\s+/)[2], mine.ip]);
+      expect(svc.out.trim().split(/\s+/).slice(0, 4)).to.deep.equal([
+        'web-kubectl',
+        'LoadBalancer',
+        svc.out.trim().split(/\s+/)[2],
+        mine.ip,
+      ]);
       const pods = await kubectl(kc, 'get', 'pods', '-l', 'app=web-kubectl', '--no-headers');
-      expect(pods.out.trim().split('\n').map((l) => l.split(/\s+/).slice(1, 3).join(' '))).to.deep.equal(['1/1 Running', '1/1 Running']);
+      expect(
+        pods.out
+          .trim()
+          .split('\n')
+          .map((l) => l.split(/\s+/).slice(1, 3).join(' ')),
+      ).to.deep.equal(['1/1 Running', '1/1 Running']);
 
       // Every Pod runs, also those whose QoS class the server computed from their resources
       // (manifests/' controller Deployment: Burstable; the lab's status write must keep it).
       let notRunning = '';
-      await eventually(async () => {
-        const r = await kubectl(kc, 'get', 'pods', '-A', '--field-selector=status.phase!=Running', '--no-headers');
-        notRunning = `${r.code} ${r.out}${r.err}`;
-        return r.code === 0 && r.out.trim() === '' ? true : undefined;
-      }, 'every Pod Running', 30_000, 500).catch((err: Error) => expect.fail(`${err.message}: ${notRunning}`));
-      const burstable = await kubectl(kc, 'get', 'pods', '-n', 'herald-system', '-o', 'jsonpath={range .items[*]}{.status.qosClass} {.status.phase}{"\\n"}{end}');
+      await eventually(
+        async () => {
+          const r = await kubectl(kc, 'get', 'pods', '-A', '--field-selector=status.phase!=Running', '--no-headers');
+          notRunning = `${r.code} ${r.out}${r.err}`;
+          return r.code === 0 && r.out.trim() === '' ? true : undefined;
+        },
+        'every Pod Running',
+        30_000,
+        500,
+      ).catch((err: Error) => expect.fail(`${err.message}: ${notRunning}`));
+      const burstable = await kubectl(
+        kc,
+        'get',
+        'pods',
+        '-n',
+        'herald-system',
+        '-o',
+        'jsonpath={range .items[*]}{.status.qosClass} {.status.phase}{"\\n"}{end}',
+      );
       expect(burstable.out.trim().split('\n')).to.include('Burstable Running');
 
       run.kill('SIGINT');

@@ -47,12 +47,25 @@ describe('herald lab', function () {
   };
 
   it('--once --json: every demo Service answers from its Pods through L2 v4, L2 v6 and BGP, the owner answers ARP/NDP, failover completes, nothing is left', async () => {
-    const run = herald(['lab', '--once', '--json', '--nodes', '2', '--port', '0', '--state-dir', state, '--scenario', 'failover']);
+    const run = herald([
+      'lab',
+      '--once',
+      '--json',
+      '--nodes',
+      '2',
+      '--port',
+      '0',
+      '--state-dir',
+      state,
+      '--scenario',
+      'failover',
+    ]);
     const { code, out, err } = await run.done;
     expect(code, err).to.equal(0);
     const result = JSON.parse(out.trim().split('\n').at(-1)!) as LabResult & { allReachable: boolean };
     expect(result.allReachable).to.equal(true);
-    const row = (svc: string): LabResult['services'][number] => result.services.find((r) => r.service === `default/${svc}`)!;
+    const row = (svc: string): LabResult['services'][number] =>
+      result.services.find((r) => r.service === `default/${svc}`)!;
     expect(row('web-l2')).to.deep.include({ pool: 'lan-v4', mode: 'L2' });
     expect(row('web-l2').ip).to.match(/^192\.0\.2\.\d+$/);
     expect(row('web-l2-v6')).to.deep.include({ pool: 'lan-v6', mode: 'L2' });
@@ -66,7 +79,11 @@ describe('herald lab', function () {
       expect(row(svc).reason, svc).to.equal(undefined);
     }
     for (const svc of ['web-l2', 'web-l2-v6']) {
-      expect(row(svc).neighbour, svc).to.deep.include({ ok: true, node: row(svc).announcedBy[0], owner: row(svc).announcedBy[0] });
+      expect(row(svc).neighbour, svc).to.deep.include({
+        ok: true,
+        node: row(svc).announcedBy[0],
+        owner: row(svc).announcedBy[0],
+      });
     }
     expect(result.scenario).to.deep.include({ name: 'failover', ok: true });
     expect(result.scenario!.to).to.not.equal(result.scenario!.from);
@@ -76,9 +93,26 @@ describe('herald lab', function () {
     nothingLeft();
   });
 
-  for (const [scenario, router] of [['bgp-withdraw', 'frr'], ['local', 'gobgp']] as const) {
+  for (const [scenario, router] of [
+    ['bgp-withdraw', 'frr'],
+    ['local', 'gobgp'],
+  ] as const) {
     it(`--once --scenario ${scenario} --router ${router}: the router follows (stopped speaker withdrawn / only the endpoint's node), traffic keeps flowing`, async () => {
-      const run = herald(['lab', '--once', '--json', '--nodes', '2', '--port', '0', '--state-dir', state, '--scenario', scenario, '--router', router]);
+      const run = herald([
+        'lab',
+        '--once',
+        '--json',
+        '--nodes',
+        '2',
+        '--port',
+        '0',
+        '--state-dir',
+        state,
+        '--scenario',
+        scenario,
+        '--router',
+        router,
+      ]);
       const { code, out, err } = await run.done;
       expect(code, err).to.equal(0);
       const result = JSON.parse(out.trim().split('\n').at(-1)!) as LabResult;
@@ -92,12 +126,21 @@ describe('herald lab', function () {
   it('a lab killed with SIGKILL leaves namespaces and processes that "herald lab down" removes', async () => {
     const run = herald(['lab', '--json', '--nodes', '1', '--port', '0', '--state-dir', state]);
     // Up far enough that every kind of process runs (the first table is printed).
-    await eventually(() => run.stdout().includes('"services"') || undefined, 'the lab to print its first table', 120_000, 200);
+    await eventually(
+      () => run.stdout().includes('"services"') || undefined,
+      'the lab to print its first table',
+      120_000,
+      200,
+    );
     expect(processesWith(state).length).to.be.greaterThan(2);
     run.kill('SIGKILL');
     await run.done;
     expect(Netns.existing(labPrefix(state)).length).to.be.greaterThan(0);
-    const down = spawnSync(process.execPath, [join(REPO_ROOT, 'bin', 'herald.js'), 'lab', 'down', '--state-dir', state], { encoding: 'utf8' });
+    const down = spawnSync(
+      process.execPath,
+      [join(REPO_ROOT, 'bin', 'herald.js'), 'lab', 'down', '--state-dir', state],
+      { encoding: 'utf8' },
+    );
     expect(down.status, down.stderr).to.equal(0);
     expect(down.stdout).to.match(/removed \d+ namespaces/);
     nothingLeft();

@@ -17,7 +17,10 @@ describe('lab table: the ARP/NDP answer must come from the Layer 2 owner', funct
   let c: TestCluster;
   before(async () => {
     c = await startTestCluster({ herald: true });
-    await c.client.create({ group: '', version: 'v1', plural: 'namespaces', kind: 'Namespace', namespaced: false }, { metadata: { name: 'herald-system' } });
+    await c.client.create(
+      { group: '', version: 'v1', plural: 'namespaces', kind: 'Namespace', namespaced: false },
+      { metadata: { name: 'herald-system' } },
+    );
   });
   after(async () => {
     await c?.server.stop();
@@ -37,11 +40,37 @@ describe('lab table: the ARP/NDP answer must come from the Layer 2 owner', funct
       });
       const macs = new Map(nodes.map((x) => [x.mac, x.name]));
       const name = `svc-${ip.includes(':') ? 'v6' : 'v4'}`;
-      await c.client.create(SERVICES, { metadata: { name, namespace: 'default' }, spec: { type: 'LoadBalancer', ipFamilies: [ip.includes(':') ? 'IPv6' : 'IPv4'], ports: [{ port: 80 }] } });
-      await c.client.patch(SERVICES, 'default', name, { status: { loadBalancer: { ingress: [{ ip }] } } }, { status: true });
-      await c.client.create(heraldResource('ServiceL2Status'), { metadata: { name: `${name}-node-a`, namespace: 'herald-system' } } as KubeObject);
-      await c.client.patch(heraldResource('ServiceL2Status'), 'herald-system', `${name}-node-a`, { status: { node: 'node-a', serviceName: name, serviceNamespace: 'default', interfaces: [{ name: 'eth0' }] } }, { status: true });
-      const row = async (): Promise<LabRow> => (await observe({ view: storeView(c.server.core.store), client, macs, heraldNamespace: 'herald-system', now: () => Date.now() })).find((r) => r.service === `default/${name}`)!;
+      await c.client.create(SERVICES, {
+        metadata: { name, namespace: 'default' },
+        spec: { type: 'LoadBalancer', ipFamilies: [ip.includes(':') ? 'IPv6' : 'IPv4'], ports: [{ port: 80 }] },
+      });
+      await c.client.patch(
+        SERVICES,
+        'default',
+        name,
+        { status: { loadBalancer: { ingress: [{ ip }] } } },
+        { status: true },
+      );
+      await c.client.create(heraldResource('ServiceL2Status'), {
+        metadata: { name: `${name}-node-a`, namespace: 'herald-system' },
+      } as KubeObject);
+      await c.client.patch(
+        heraldResource('ServiceL2Status'),
+        'herald-system',
+        `${name}-node-a`,
+        { status: { node: 'node-a', serviceName: name, serviceNamespace: 'default', interfaces: [{ name: 'eth0' }] } },
+        { status: true },
+      );
+      const row = async (): Promise<LabRow> =>
+        (
+          await observe({
+            view: storeView(c.server.core.store),
+            client,
+            macs,
+            heraldNamespace: 'herald-system',
+            now: () => Date.now(),
+          })
+        ).find((r) => r.service === `default/${name}`)!;
       const host = `${ip}/${ip.includes(':') ? 128 : 32}`;
       const dad = ip.includes(':') ? ['nodad'] : [];
 

@@ -21,7 +21,9 @@ export function processesWith(dir: string): string[] {
 
 /** Link names in the root namespace. */
 export function rootLinks(): string[] {
-  return (JSON.parse(spawnSync('ip', ['-j', 'link', 'show'], { encoding: 'utf8' }).stdout) as { ifname: string }[]).map((l) => l.ifname).sort();
+  return (JSON.parse(spawnSync('ip', ['-j', 'link', 'show'], { encoding: 'utf8' }).stdout) as { ifname: string }[])
+    .map((l) => l.ifname)
+    .sort();
 }
 
 export interface HeraldRun {
@@ -33,12 +35,20 @@ export interface HeraldRun {
 
 /** `env` is added to this process's environment. */
 export function herald(args: string[], env: Record<string, string> = {}): HeraldRun {
-  const p = spawn(process.execPath, [join(REPO_ROOT, 'bin', 'herald.js'), ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+  const p = spawn(process.execPath, [join(REPO_ROOT, 'bin', 'herald.js'), ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
+  });
   let out = '';
   let err = '';
   p.stdout.on('data', (d: Buffer) => (out += d.toString()));
   p.stderr.on('data', (d: Buffer) => (err += d.toString()));
-  return { done: new Promise((resolve) => p.on('exit', (code) => resolve({ code, out, err }))), kill: (s) => p.kill(s), stdout: () => out, stderr: () => err };
+  return {
+    done: new Promise((resolve) => p.on('exit', (code) => resolve({ code, out, err }))),
+    kill: (s) => p.kill(s),
+    stdout: () => out,
+    stderr: () => err,
+  };
 }
 
 /** kubectl against a lab (asynchronous: the lab keeps serving meanwhile). */

@@ -17,7 +17,16 @@ import { herald, type HeraldRun } from './support.js';
 
 function chromium(args: string[], profile: string): Promise<{ code: number | null; out: string; err: string }> {
   return new Promise((resolve) => {
-    const p = spawn('chromium', ['--headless=new', '--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage', `--user-data-dir=${profile}`, '--window-size=1200,900', '--virtual-time-budget=4000', ...args]);
+    const p = spawn('chromium', [
+      '--headless=new',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-dev-shm-usage',
+      `--user-data-dir=${profile}`,
+      '--window-size=1200,900',
+      '--virtual-time-budget=4000',
+      ...args,
+    ]);
     let out = '';
     let err = '';
     p.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -48,15 +57,37 @@ describe('herald lab --web in headless Chromium', function () {
 
   it('shows the router, the nodes with Established sessions and the demo Services served, and updates', async () => {
     run = herald(['lab', '--json', '--nodes', '2', '--port', '0', '--state-dir', state, '--web', '0']);
-    const url = await eventually(() => /web view: (http:\/\/127\.0\.0\.1:\d+\/)/.exec(run!.stderr())?.[1], 'the web view address', 120_000, 200);
+    const url = await eventually(
+      () => /web view: (http:\/\/127\.0\.0\.1:\d+\/)/.exec(run!.stderr())?.[1],
+      'the web view address',
+      120_000,
+      200,
+    );
     // Served and established, as the lab itself sees it.
-    await eventually(() => run!.stdout().split('\n').some((l) => l.includes('"allReachable":true')) || undefined, 'the demo Services to be served', 150_000, 500);
+    await eventually(
+      () =>
+        run!
+          .stdout()
+          .split('\n')
+          .some((l) => l.includes('"allReachable":true')) || undefined,
+      'the demo Services to be served',
+      150_000,
+      500,
+    );
     const profile = mkdtempSync(join(tmpdir(), 'herald-chromium-'));
     try {
-      const dom = await eventually(async () => {
-        const r = await chromium(['--dump-dom', url], profile);
-        return /data-session="node-b:Established"/.test(r.out) && (r.out.match(/data-service="default\/web-[^"]+" data-ok="true"/g) ?? []).length >= 3 ? r.out : undefined;
-      }, 'the page to show both sessions Established and the three demo Services served', 60_000, 1000);
+      const dom = await eventually(
+        async () => {
+          const r = await chromium(['--dump-dom', url], profile);
+          return /data-session="node-b:Established"/.test(r.out) &&
+            (r.out.match(/data-service="default\/web-[^"]+" data-ok="true"/g) ?? []).length >= 3
+            ? r.out
+            : undefined;
+        },
+        'the page to show both sessions Established and the three demo Services served',
+        60_000,
+        1000,
+      );
       expect(dom).to.include('data-role="router"');
       expect(dom).to.include('router (bird) AS 64512');
       expect(dom).to.match(/data-node="node-a"/);

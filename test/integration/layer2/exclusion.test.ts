@@ -32,12 +32,33 @@ function rig(net: Netns): Rig {
   net.exec(node, ['ip', 'link', 'set', la.aIf, 'down']);
   net.exec(node, ['ip', 'link', 'set', la.aIf, 'name', 'lxc1a2b']);
   net.exec(node, ['ip', 'link', 'set', 'lxc1a2b', 'up']);
-  const macOf = (ifname: string): string => net.exec(node, ['cat', `/sys/class/net/${ifname}/address`]).trim().toUpperCase();
-  return { net, node, lxcPeer: { ns: a, ifname: la.bIf }, ethPeer: { ns: b, ifname: lb.bIf }, lxcMac: macOf('lxc1a2b'), ethMac: macOf(lb.aIf) };
+  const macOf = (ifname: string): string =>
+    net
+      .exec(node, ['cat', `/sys/class/net/${ifname}/address`])
+      .trim()
+      .toUpperCase();
+  return {
+    net,
+    node,
+    lxcPeer: { ns: a, ifname: la.bIf },
+    ethPeer: { ns: b, ifname: lb.bIf },
+    lxcMac: macOf('lxc1a2b'),
+    ethMac: macOf(lb.aIf),
+  };
 }
 
-async function startEngine(r: Rig, owned: Record<string, string[]>, exclude?: string[]): Promise<Record<string, unknown>> {
-  const args = ['--import', 'tsx', join(REPO_ROOT, 'test', 'support', 'l2-engine.ts'), JSON.stringify(owned), ...(exclude ? [JSON.stringify(exclude)] : [])];
+async function startEngine(
+  r: Rig,
+  owned: Record<string, string[]>,
+  exclude?: string[],
+): Promise<Record<string, unknown>> {
+  const args = [
+    '--import',
+    'tsx',
+    join(REPO_ROOT, 'test', 'support', 'l2-engine.ts'),
+    JSON.stringify(owned),
+    ...(exclude ? [JSON.stringify(exclude)] : []),
+  ];
   const p = r.net.spawn(r.node, process.execPath, args, { cwd: REPO_ROOT });
   const lines: Record<string, unknown>[] = [];
   createInterface({ input: p.stdout! }).on('line', (l) => lines.push(JSON.parse(l) as Record<string, unknown>));
@@ -46,7 +67,10 @@ async function startEngine(r: Rig, owned: Record<string, string[]>, exclude?: st
 }
 
 function arping(peer: { ns: string; ifname: string }, ip: string): { out: string; code: number } {
-  const r = spawnSync('ip', ['netns', 'exec', peer.ns, 'arping', '-c', '2', '-w', '2', '-I', peer.ifname, ip], { encoding: 'utf8', timeout: 10_000 });
+  const r = spawnSync('ip', ['netns', 'exec', peer.ns, 'arping', '-c', '2', '-w', '2', '-I', peer.ifname, ip], {
+    encoding: 'utf8',
+    timeout: 10_000,
+  });
   return { out: `${r.stdout}${r.stderr}`.toUpperCase(), code: r.status ?? -1 };
 }
 

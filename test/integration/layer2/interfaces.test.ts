@@ -25,12 +25,21 @@ describe('layer2 engine: only the selected interfaces answer (netns, arping)', f
     const b = net.add('b');
     const la = net.link(node, ['192.0.2.1/25'], a, ['192.0.2.2/25']);
     const lb = net.link(node, ['198.51.100.1/24'], b, ['198.51.100.2/24']);
-    const macOf = (ns: string, ifname: string): string => net.exec(ns, ['cat', `/sys/class/net/${ifname}/address`]).trim().toUpperCase();
+    const macOf = (ns: string, ifname: string): string =>
+      net
+        .exec(ns, ['cat', `/sys/class/net/${ifname}/address`])
+        .trim()
+        .toUpperCase();
 
     // 203.0.113.10 on the node–a link only (as `interfaces: [va0]` would say);
     // 198.51.100.20 with no list: the link on 198.51.100.0/24, the node–b one.
     const owned = { '203.0.113.10': [la.aIf], '198.51.100.20': [] };
-    const p = net.spawn(node, process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'test', 'support', 'l2-engine.ts'), JSON.stringify(owned)], { cwd: REPO_ROOT });
+    const p = net.spawn(
+      node,
+      process.execPath,
+      ['--import', 'tsx', join(REPO_ROOT, 'test', 'support', 'l2-engine.ts'), JSON.stringify(owned)],
+      { cwd: REPO_ROOT },
+    );
     const lines: Record<string, unknown>[] = [];
     createInterface({ input: p.stdout! }).on('line', (l) => lines.push(JSON.parse(l) as Record<string, unknown>));
     p.stderr!.on('data', (d: Buffer) => process.stderr.write(`[l2-engine] ${d.toString()}`));
@@ -39,7 +48,10 @@ describe('layer2 engine: only the selected interfaces answer (netns, arping)', f
     expect(ready['failed']).to.deep.equal({});
 
     const arping = (ns: string, ifname: string, ip: string): { out: string; code: number } => {
-      const r = spawnSync('ip', ['netns', 'exec', ns, 'arping', '-c', '2', '-w', '2', '-I', ifname, ip], { encoding: 'utf8', timeout: 10_000 });
+      const r = spawnSync('ip', ['netns', 'exec', ns, 'arping', '-c', '2', '-w', '2', '-I', ifname, ip], {
+        encoding: 'utf8',
+        timeout: 10_000,
+      });
       return { out: `${r.stdout}${r.stderr}`.toUpperCase(), code: r.status ?? -1 };
     };
     const answered = (r: { out: string; code: number }, mac: string): void => {
@@ -55,6 +67,9 @@ describe('layer2 engine: only the selected interfaces answer (netns, arping)', f
     answered(arping(b, lb.bIf, '198.51.100.20'), macOf(node, lb.aIf));
     silent(arping(a, la.bIf, '198.51.100.20'));
     // The engine saw requests only on the interfaces it listens on: two answered probes each.
-    await eventually(() => lines.some((l) => (l['counters'] as { answers?: number } | undefined)?.answers === 4) || undefined, 'the engine to count 4 answers');
+    await eventually(
+      () => lines.some((l) => (l['counters'] as { answers?: number } | undefined)?.answers === 4) || undefined,
+      'the engine to count 4 answers',
+    );
   });
 });

@@ -10,7 +10,17 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect } from 'chai';
 import { requireTool } from '../../support/tools.js';
-import { compareObjects, firstDifference, helmBinary, helmTemplate, type K8sObject, kustomize, kustomizeWithComponents, MANIFESTS_DIR, objectKey } from '../../support/helm.js';
+import {
+  compareObjects,
+  firstDifference,
+  helmBinary,
+  helmTemplate,
+  type K8sObject,
+  kustomize,
+  kustomizeWithComponents,
+  MANIFESTS_DIR,
+  objectKey,
+} from '../../support/helm.js';
 
 /**
  * The chart values that render what each kustomize component adds. Every directory of
@@ -47,14 +57,22 @@ describe('charts/herald agrees with manifests/ (no drift)', function () {
 
   it('the comparison names the object and the first differing field', () => {
     const deploy = base.find((o) => o.kind === 'Deployment')!;
-    const changed = structuredClone(deploy) as K8sObject & { spec: { template: { spec: { containers: { args: string[] }[] } } } };
+    const changed = structuredClone(deploy) as K8sObject & {
+      spec: { template: { spec: { containers: { args: string[] }[] } } };
+    };
     changed.spec.template.spec.containers[0]!.args.push('--lb-class=x');
-    changed.metadata.labels = { ...changed.metadata.labels, 'helm.sh/chart': 'herald-0.1.0', 'app.kubernetes.io/name': 'other' };
+    changed.metadata.labels = {
+      ...changed.metadata.labels,
+      'helm.sh/chart': 'herald-0.1.0',
+      'app.kubernetes.io/name': 'other',
+    };
     expect(compareObjects([changed], [deploy])).to.deep.equal([
       'Deployment herald-system/herald-controller: first difference at metadata.labels["app.kubernetes.io/name"]: chart "other", manifests/ "herald"',
     ]);
     expect(firstDifference(changed.spec, deploy.spec)?.path).to.equal('template.spec.containers[0].args[4]');
-    expect(compareObjects([], [deploy])).to.deep.equal(['Deployment herald-system/herald-controller: in manifests/, not in the chart']);
+    expect(compareObjects([], [deploy])).to.deep.equal([
+      'Deployment herald-system/herald-controller: in manifests/, not in the chart',
+    ]);
   });
 
   it('default values render every object of manifests/ except the Namespace, field by field', async () => {
@@ -63,7 +81,10 @@ describe('charts/herald agrees with manifests/ (no drift)', function () {
     // the Pod Security labels) only when namespace.create is set, compared in the next test.
     const ns = base.filter((o) => o.kind === 'Namespace').map(objectKey);
     expect(ns).to.deep.equal(['Namespace herald-system']);
-    const problems = compareObjects(chart, base.filter((o) => o.kind !== 'Namespace'));
+    const problems = compareObjects(
+      chart,
+      base.filter((o) => o.kind !== 'Namespace'),
+    );
     expect(problems, problems.join('\n')).to.deep.equal([]);
     expect(chart.length).to.equal(base.length - 1);
   });
@@ -75,7 +96,10 @@ describe('charts/herald agrees with manifests/ (no drift)', function () {
 
   it('every kustomize component has chart values in the table', () => {
     const missing = components().filter((c) => !(c in COMPONENT_VALUES));
-    expect(missing, `manifests/components/${missing.join(', ')} has no entry in COMPONENT_VALUES of test/integration/manifests/helm-drift.test.ts: add the chart values that render the same objects (and the chart templates if missing)`).to.deep.equal([]);
+    expect(
+      missing,
+      `manifests/components/${missing.join(', ')} has no entry in COMPONENT_VALUES of test/integration/manifests/helm-drift.test.ts: add the chart values that render the same objects (and the chart templates if missing)`,
+    ).to.deep.equal([]);
   });
 
   // One comparison per component present (the chart side of a table entry may come first:
@@ -84,7 +108,10 @@ describe('charts/herald agrees with manifests/ (no drift)', function () {
     it(`component ${name}: the chart with its values renders what manifests/ with the component renders`, async () => {
       const values = { ...COMPONENT_VALUES[name], namespace: { create: true } };
       const problems = compareObjects(await helmTemplate(helm, values), await kustomizeWithComponents([name]));
-      expect(problems, `chart values ${JSON.stringify(COMPONENT_VALUES[name])} vs manifests/components/${name}:\n${problems.join('\n')}`).to.deep.equal([]);
+      expect(
+        problems,
+        `chart values ${JSON.stringify(COMPONENT_VALUES[name])} vs manifests/components/${name}:\n${problems.join('\n')}`,
+      ).to.deep.equal([]);
     });
   }
 });

@@ -22,14 +22,22 @@ import { controllerWorksUnderItsRbac, forbidden } from '../../support/rbac-check
 
 const NS = 'lb-system';
 const VALUES = { namespace: { create: true }, networkpolicies: { enabled: true } };
-const CLUSTER_ROLE_BINDINGS: ResourceType = { group: 'rbac.authorization.k8s.io', version: 'v1', plural: 'clusterrolebindings', kind: 'ClusterRoleBinding', namespaced: false };
-
+const CLUSTER_ROLE_BINDINGS: ResourceType = {
+  group: 'rbac.authorization.k8s.io',
+  version: 'v1',
+  plural: 'clusterrolebindings',
+  kind: 'ClusterRoleBinding',
+  namespaced: false,
+};
 
 /** `p`, or a failure naming what it waited for and the denials logged meanwhile, after `ms`. */
 async function withDeadline<T>(p: Promise<T>, ms: number, what: string, logger: RecordingLogger): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} not done after ${ms} ms; denied: ${JSON.stringify(forbidden(logger))}`)), ms);
+    timer = setTimeout(
+      () => reject(new Error(`${what} not done after ${ms} ms; denied: ${JSON.stringify(forbidden(logger))}`)),
+      ms,
+    );
   });
   try {
     return await Promise.race([p, late]);
@@ -55,17 +63,31 @@ describe('charts/herald installed: rendered objects applied, Herald running unde
 
   it(`applies cleanly to the ${kubeLane()} API server (strict field validation)`, async function () {
     this.timeout(120_000);
-    expect(objects.map((o) => o.kind)).to.include.members(['Namespace', 'CustomResourceDefinition', 'Deployment', 'DaemonSet', 'NetworkPolicy']);
+    expect(objects.map((o) => o.kind)).to.include.members([
+      'Namespace',
+      'CustomResourceDefinition',
+      'Deployment',
+      'DaemonSet',
+      'NetworkPolicy',
+    ]);
     const results = await applyWithClient(c.client, objects);
     expect(results.filter((r) => !r.ok)).to.deep.equal([]);
     expect(results).to.have.length(objects.length);
-    const ns = await c.client.get({ group: '', version: 'v1', plural: 'namespaces', kind: 'Namespace', namespaced: false }, undefined, NS);
+    const ns = await c.client.get(
+      { group: '', version: 'v1', plural: 'namespaces', kind: 'Namespace', namespaced: false },
+      undefined,
+      NS,
+    );
     expect(ns.metadata.labels).to.include({ 'pod-security.kubernetes.io/enforce': 'privileged' });
   });
 
   it('the controller assigns, writes pool status, ConfigurationState, its Lease and the memberlist Secret with only its RBAC', async function () {
     this.timeout(120_000);
-    await controllerWorksUnderItsRbac(c, NS, { pool: '198.51.100.0/28', firstIp: '198.51.100.0', identity: 'helm-test' });
+    await controllerWorksUnderItsRbac(c, NS, {
+      pool: '198.51.100.0/28',
+      firstIp: '198.51.100.0',
+      identity: 'helm-test',
+    });
   });
 
   it('a speaker syncs, writes its ConfigurationState and membership Lease, and deletes the Lease on stop, with only its RBAC', async function () {
@@ -76,25 +98,47 @@ describe('charts/herald installed: rendered objects applied, Herald running unde
     const logger = new RecordingLogger();
     // No packets: no Layer 2 (native addon withheld), no SWIM, no BGP listener; what is
     // exercised is every list/watch and write the speaker makes through the API.
-    const speaker = new Speaker({ client: sa, clock: systemClock(), logger, registry: createMetricsRegistry({ defaultMetrics: false }), node, namespace: NS, native: { error: 'not loaded: this test checks API access only' }, memberPort: 0, bgpListen: false });
+    const speaker = new Speaker({
+      client: sa,
+      clock: systemClock(),
+      logger,
+      registry: createMetricsRegistry({ defaultMetrics: false }),
+      node,
+      namespace: NS,
+      native: { error: 'not loaded: this test checks API access only' },
+      memberPort: 0,
+      bgpListen: false,
+    });
     let stopped = false;
     try {
       // A missing list/watch grant keeps its informer from syncing: fail naming the denial.
       await withDeadline(speaker.start(), 30_000, "the speaker's informers syncing", logger);
       expect(speaker.notReadyReason()).to.equal(undefined);
-      const state = await eventually(() => c.client.tryGet(heraldResource('ConfigurationState'), NS, `speaker-${node}`), 'the speaker ConfigurationState', 30_000);
+      const state = await eventually(
+        () => c.client.tryGet(heraldResource('ConfigurationState'), NS, `speaker-${node}`),
+        'the speaker ConfigurationState',
+        30_000,
+      );
       expect(state.metadata.labels).to.include({ 'herald.dev/node': node });
-      await eventually(() => c.client.tryGet(LEASES, NS, `herald-speaker-${node}`), 'the speaker membership Lease', 30_000);
+      await eventually(
+        () => c.client.tryGet(LEASES, NS, `herald-speaker-${node}`),
+        'the speaker membership Lease',
+        30_000,
+      );
       await speaker.stop();
       stopped = true;
-      await eventually(async () => ((await c.client.tryGet(LEASES, NS, `herald-speaker-${node}`)) ? undefined : true), 'the Lease deleted on stop', 30_000);
+      await eventually(
+        async () => ((await c.client.tryGet(LEASES, NS, `herald-speaker-${node}`)) ? undefined : true),
+        'the Lease deleted on stop',
+        30_000,
+      );
       expect(forbidden(logger), JSON.stringify(forbidden(logger))).to.deep.equal([]);
     } finally {
       if (!stopped) await speaker.stop();
     }
   });
 
-  it('secured /metrics: each component\'s reviews pass with only its RBAC; a scraper bound to herald-metrics-reader is allowed, another forbidden', async function () {
+  it("secured /metrics: each component's reviews pass with only its RBAC; a scraper bound to herald-metrics-reader is allowed, another forbidden", async function () {
     this.timeout(120_000);
     await c.client.create(CLUSTER_ROLE_BINDINGS, {
       metadata: { name: 'helm-test-scraper' },
@@ -107,20 +151,51 @@ describe('charts/herald installed: rendered objects applied, Herald running unde
       const logger = new RecordingLogger();
       // The component's own client sends the TokenReview and SubjectAccessReview: without
       // the rendered grants the API server refuses them and every scrape answers 503.
-      const auth = new DelegatedAuth({ reviewer: apiServerReviewer(await c.clientAs(NS, component)), clock: systemClock(), logger });
+      const auth = new DelegatedAuth({
+        reviewer: apiServerReviewer(await c.clientAs(NS, component)),
+        clock: systemClock(),
+        logger,
+      });
       // RBAC may take a moment to see the new binding (the real server's authorizer cache).
-      await eventually(async () => ((await auth.check(`Bearer ${allowed}`, '/metrics', 'get')).allowed ? true : undefined), `${component}: the scraper allowed`, 30_000);
-      expect(await auth.check(`Bearer ${other}`, '/metrics', 'get'), component).to.deep.include({ allowed: false, status: 403, reason: 'forbidden' });
-      expect(await auth.check('Bearer not-a-token', '/metrics', 'get'), component).to.deep.include({ allowed: false, status: 401, reason: 'badToken' });
-      expect(logger.records.filter((r) => r.level === 'error'), component).to.deep.equal([]);
+      await eventually(
+        async () => ((await auth.check(`Bearer ${allowed}`, '/metrics', 'get')).allowed ? true : undefined),
+        `${component}: the scraper allowed`,
+        30_000,
+      );
+      expect(await auth.check(`Bearer ${other}`, '/metrics', 'get'), component).to.deep.include({
+        allowed: false,
+        status: 403,
+        reason: 'forbidden',
+      });
+      expect(await auth.check('Bearer not-a-token', '/metrics', 'get'), component).to.deep.include({
+        allowed: false,
+        status: 401,
+        reason: 'badToken',
+      });
+      expect(
+        logger.records.filter((r) => r.level === 'error'),
+        component,
+      ).to.deep.equal([]);
     }
   });
 });
 
-const DEPLOYMENTS: ResourceType = { group: 'apps', version: 'v1', plural: 'deployments', kind: 'Deployment', namespaced: true };
-const CLUSTER_ROLES: ResourceType = { group: 'rbac.authorization.k8s.io', version: 'v1', plural: 'clusterroles', kind: 'ClusterRole', namespaced: false };
+const DEPLOYMENTS: ResourceType = {
+  group: 'apps',
+  version: 'v1',
+  plural: 'deployments',
+  kind: 'Deployment',
+  namespaced: true,
+};
+const CLUSTER_ROLES: ResourceType = {
+  group: 'rbac.authorization.k8s.io',
+  version: 'v1',
+  plural: 'clusterroles',
+  kind: 'ClusterRole',
+  namespaced: false,
+};
 
-describe('helm install / upgrade / uninstall of charts/herald (the README\'s command)', function () {
+describe("helm install / upgrade / uninstall of charts/herald (the README's command)", function () {
   this.timeout(60 * 60_000); // the first run on a machine may wait for the helm build
   let c: KubeCluster;
   let helm: string;
@@ -146,19 +221,52 @@ describe('helm install / upgrade / uninstall of charts/herald (the README\'s com
   it(`installs, upgrades with new values and uninstalls on the ${kubeLane()} API server`, async function () {
     this.timeout(180_000);
     // No kubelet runs the pods, so helm must not wait for them (Helm 4 waits only for hooks by default).
-    const out = await helmRun('install', 'herald', CHART_DIR, '-n', 'herald-system', '--create-namespace', '--timeout', '60s');
+    const out = await helmRun(
+      'install',
+      'herald',
+      CHART_DIR,
+      '-n',
+      'herald-system',
+      '--create-namespace',
+      '--timeout',
+      '60s',
+    );
     expect(out).to.match(/STATUS: deployed/);
     const deploy = await c.client.get(DEPLOYMENTS, 'herald-system', 'herald-controller');
-    expect(deploy.metadata.labels).to.include({ 'app.kubernetes.io/managed-by': 'Helm', 'app.kubernetes.io/instance': 'herald' });
+    expect(deploy.metadata.labels).to.include({
+      'app.kubernetes.io/managed-by': 'Helm',
+      'app.kubernetes.io/instance': 'herald',
+    });
     expect(await c.client.tryGet(CRDS, undefined, 'ipaddresspools.herald.dev')).to.not.equal(undefined);
 
-    await helmRun('upgrade', 'herald', CHART_DIR, '-n', 'herald-system', '--set', 'controller.logLevel=debug,loadBalancerClass=example.com/herald', '--timeout', '60s');
+    await helmRun(
+      'upgrade',
+      'herald',
+      CHART_DIR,
+      '-n',
+      'herald-system',
+      '--set',
+      'controller.logLevel=debug,loadBalancerClass=example.com/herald',
+      '--timeout',
+      '60s',
+    );
     const upgraded = await c.client.get(DEPLOYMENTS, 'herald-system', 'herald-controller');
-    const args = (upgraded['spec'] as { template: { spec: { containers: { args: string[] }[] } } }).template.spec.containers[0]!.args;
-    expect(args).to.deep.equal(['controller', '--leader-elect', '--log-level=debug', '--health-port=7474', '--lb-class=example.com/herald']);
+    const args = (upgraded['spec'] as { template: { spec: { containers: { args: string[] }[] } } }).template.spec
+      .containers[0]!.args;
+    expect(args).to.deep.equal([
+      'controller',
+      '--leader-elect',
+      '--log-level=debug',
+      '--health-port=7474',
+      '--lb-class=example.com/herald',
+    ]);
 
     await helmRun('uninstall', 'herald', '-n', 'herald-system', '--timeout', '60s');
-    await eventually(async () => ((await c.client.tryGet(DEPLOYMENTS, 'herald-system', 'herald-controller')) ? undefined : true), 'the Deployment removed', 30_000);
+    await eventually(
+      async () => ((await c.client.tryGet(DEPLOYMENTS, 'herald-system', 'herald-controller')) ? undefined : true),
+      'the Deployment removed',
+      30_000,
+    );
     expect(await c.client.tryGet(CLUSTER_ROLES, undefined, 'herald-speaker')).to.equal(undefined);
   });
 });

@@ -39,7 +39,10 @@ describe('container image layout (the Dockerfile, built without Docker)', functi
   it('the runtime stage runs the compiled CLI with production dependencies only', async () => {
     // Stage 1: `npm run build` (into our own directory, not the repository's dist/).
     const dist = join(root, 'dist');
-    const build = spawnSync(process.execPath, [join(REPO_ROOT, 'scripts', 'build.mjs'), '--outDir', dist], { cwd: REPO_ROOT, encoding: 'utf8' });
+    const build = spawnSync(process.execPath, [join(REPO_ROOT, 'scripts', 'build.mjs'), '--outDir', dist], {
+      cwd: REPO_ROOT,
+      encoding: 'utf8',
+    });
     expect(build.status, build.stdout + build.stderr).to.equal(0);
     // client-node arrives as a bundle of what Herald uses, not as the whole package.
     const bundled = readFileSync(join(dist, 'src', 'k8s', 'client-node.js'), 'utf8');
@@ -49,7 +52,14 @@ describe('container image layout (the Dockerfile, built without Docker)', functi
     // Stage 2: what the Dockerfile copies from the build stage.
     const runtime = dockerfile().filter((l) => l.startsWith('COPY --from=build'));
     const copied = runtime.map((l) => l.split(/\s+/)[2]!.replace('/src/', ''));
-    expect(copied).to.have.members(['package.json', 'node_modules', 'dist', 'bin', 'build/Release/herald_native.node', 'crds']);
+    expect(copied).to.have.members([
+      'package.json',
+      'node_modules',
+      'dist',
+      'bin',
+      'build/Release/herald_native.node',
+      'crds',
+    ]);
     const img = join(root, 'herald');
     mkdirSync(img);
     cpSync(join(REPO_ROOT, 'package.json'), join(img, 'package.json'));
@@ -57,9 +67,14 @@ describe('container image layout (the Dockerfile, built without Docker)', functi
     cpSync(join(REPO_ROOT, 'crds'), join(img, 'crds'), { recursive: true });
     cpSync(dist, join(img, 'dist'), { recursive: true });
     mkdirSync(join(img, 'build', 'Release'), { recursive: true });
-    cpSync(join(REPO_ROOT, 'build', 'Release', 'herald_native.node'), join(img, 'build', 'Release', 'herald_native.node'));
+    cpSync(
+      join(REPO_ROOT, 'build', 'Release', 'herald_native.node'),
+      join(img, 'build', 'Release', 'herald_native.node'),
+    );
     // node_modules after `npm prune --omit=dev`: links to the production packages only.
-    const prod = spawnSync('npm', ['ls', '--omit=dev', '--parseable', '--all'], { cwd: REPO_ROOT, encoding: 'utf8' }).stdout.split('\n').filter((p) => p.startsWith(join(REPO_ROOT, 'node_modules') + '/'));
+    const prod = spawnSync('npm', ['ls', '--omit=dev', '--parseable', '--all'], { cwd: REPO_ROOT, encoding: 'utf8' })
+      .stdout.split('\n')
+      .filter((p) => p.startsWith(join(REPO_ROOT, 'node_modules') + '/'));
     for (const p of new Set(prod)) {
       const rel = relative(join(REPO_ROOT, 'node_modules'), p);
       if (rel.includes('node_modules')) continue;
@@ -69,7 +84,11 @@ describe('container image layout (the Dockerfile, built without Docker)', functi
     }
     expect(existsSync(join(img, 'node_modules', 'tsx'))).to.equal(false);
     const herald = (...args: string[]): { status: number | null; out: string } => {
-      const r = spawnSync(process.execPath, [join(img, 'bin', 'herald.js'), ...args], { cwd: img, encoding: 'utf8', env: { ...process.env, NODE_ENV: 'production', NODE_OPTIONS: '' } });
+      const r = spawnSync(process.execPath, [join(img, 'bin', 'herald.js'), ...args], {
+        cwd: img,
+        encoding: 'utf8',
+        env: { ...process.env, NODE_ENV: 'production', NODE_OPTIONS: '' },
+      });
       return { status: r.status, out: r.stdout + r.stderr };
     };
     const valid = herald('validate', '-f', join(REPO_ROOT, 'crds', 'samples'));
@@ -95,7 +114,10 @@ describe('container image layout (the Dockerfile, built without Docker)', functi
         console.log('watch saw', await seen);
         process.exit(0);`;
       const r = await new Promise<string>((resolve) => {
-        const p = spawn(process.execPath, ['--input-type=module', '-e', script], { cwd: img, env: { ...process.env, NODE_OPTIONS: '' } });
+        const p = spawn(process.execPath, ['--input-type=module', '-e', script], {
+          cwd: img,
+          env: { ...process.env, NODE_OPTIONS: '' },
+        });
         let out = '';
         p.stdout.on('data', (d: Buffer) => (out += d.toString()));
         p.stderr.on('data', (d: Buffer) => (out += d.toString()));
@@ -106,7 +128,15 @@ describe('container image layout (the Dockerfile, built without Docker)', functi
       cluster.client.close();
       await cluster.stop();
     }
-    const addon = spawnSync(process.execPath, ['--input-type=module', '-e', `import('${join(img, 'dist', 'native', 'index.js')}').then((m) => { m.loadNative(); console.log('addon ok'); })`], { cwd: img, encoding: 'utf8' });
+    const addon = spawnSync(
+      process.execPath,
+      [
+        '--input-type=module',
+        '-e',
+        `import('${join(img, 'dist', 'native', 'index.js')}').then((m) => { m.loadNative(); console.log('addon ok'); })`,
+      ],
+      { cwd: img, encoding: 'utf8' },
+    );
     expect(addon.stdout + addon.stderr).to.include('addon ok');
   });
 });

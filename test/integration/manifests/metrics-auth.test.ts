@@ -23,7 +23,13 @@ import { kustomize, MANIFESTS_DIR } from '../../support/helm.js';
 
 const NS = 'herald-system';
 const SCRAPERS = 'metrics-auth-test';
-const CLUSTER_ROLE_BINDINGS: ResourceType = { group: 'rbac.authorization.k8s.io', version: 'v1', plural: 'clusterrolebindings', kind: 'ClusterRoleBinding', namespaced: false };
+const CLUSTER_ROLE_BINDINGS: ResourceType = {
+  group: 'rbac.authorization.k8s.io',
+  version: 'v1',
+  plural: 'clusterrolebindings',
+  kind: 'ClusterRoleBinding',
+  namespaced: false,
+};
 
 interface Answer {
   readonly status: number;
@@ -34,12 +40,23 @@ interface Answer {
 /** GET over HTTPS; `ca` verifies the server, else any certificate is taken (as a scraper with insecureSkipVerify). */
 function get(port: number, path: string, token?: string, ca?: string): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const req = httpsRequest({ host: '127.0.0.1', port, path, method: 'GET', servername: 'localhost', ...(ca ? { ca } : { rejectUnauthorized: false }), headers: token !== undefined ? { authorization: `Bearer ${token}` } : {} }, (res) => {
-      let body = '';
-      const peerCN = String((res.socket as TLSSocket).getPeerCertificate().subject?.CN ?? '');
-      res.on('data', (d: Buffer) => (body += d.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, peerCN }));
-    });
+    const req = httpsRequest(
+      {
+        host: '127.0.0.1',
+        port,
+        path,
+        method: 'GET',
+        servername: 'localhost',
+        ...(ca ? { ca } : { rejectUnauthorized: false }),
+        headers: token !== undefined ? { authorization: `Bearer ${token}` } : {},
+      },
+      (res) => {
+        let body = '';
+        const peerCN = String((res.socket as TLSSocket).getPeerCertificate().subject?.CN ?? '');
+        res.on('data', (d: Buffer) => (body += d.toString()));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body, peerCN }));
+      },
+    );
     req.on('error', reject);
     req.end();
   });
@@ -74,9 +91,31 @@ describe(`secured /metrics of the controller and the speaker (${kubeLane()} API 
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'herald-metrics-reader' },
       subjects: [{ kind: 'ServiceAccount', name: 'prometheus', namespace: SCRAPERS }],
     });
-    controller = await runController({ client: await c.clientAs(NS, 'herald-controller'), logger: new RecordingLogger(), namespace: NS, leaderElect: false, metricsPort: 0, metricsHost: '127.0.0.1', healthPort: 0, metricsSecurity: {}, stopSignal: stopSignal() });
+    controller = await runController({
+      client: await c.clientAs(NS, 'herald-controller'),
+      logger: new RecordingLogger(),
+      namespace: NS,
+      leaderElect: false,
+      metricsPort: 0,
+      metricsHost: '127.0.0.1',
+      healthPort: 0,
+      metricsSecurity: {},
+      stopSignal: stopSignal(),
+    });
     dones.push(controller.done);
-    const s = await runSpeaker({ client: await c.clientAs(NS, 'herald-speaker'), logger: new RecordingLogger(), node: 'metrics-node', namespace: NS, metricsPort: 0, metricsHost: '127.0.0.1', healthPort: 0, metricsSecurity: {}, memberPort: 0, bgpListen: false, stopSignal: stopSignal() });
+    const s = await runSpeaker({
+      client: await c.clientAs(NS, 'herald-speaker'),
+      logger: new RecordingLogger(),
+      node: 'metrics-node',
+      namespace: NS,
+      metricsPort: 0,
+      metricsHost: '127.0.0.1',
+      healthPort: 0,
+      metricsSecurity: {},
+      memberPort: 0,
+      bgpListen: false,
+      stopSignal: stopSignal(),
+    });
     dones.push(s.done);
     speaker = s;
   });
@@ -93,10 +132,15 @@ describe(`secured /metrics of the controller and the speaker (${kubeLane()} API 
     it(`${who}: a token allowed by herald-metrics-reader gets the metrics over HTTPS (200)`, async () => {
       // A new binding reaches a real server's authorizer a moment later, and Herald caches a
       // denial for ten seconds: poll past both.
-      const r = await eventually(async () => {
-        const a = await get(ports().metricsPort, '/metrics', allowed);
-        return a.status === 200 ? a : undefined;
-      }, 'the scraper to be allowed', 40_000, 500);
+      const r = await eventually(
+        async () => {
+          const a = await get(ports().metricsPort, '/metrics', allowed);
+          return a.status === 200 ? a : undefined;
+        },
+        'the scraper to be allowed',
+        40_000,
+        500,
+      );
       expect(r.body).to.include(`component="${who}"`);
       expect(r.body).to.match(/^# HELP herald_/m);
       expect(r.peerCN).to.equal(`herald-${who}`);
@@ -120,24 +164,47 @@ describe(`secured /metrics of the controller and the speaker (${kubeLane()} API 
       expect((await get(ports().metricsPort, '/healthz')).status).to.equal(200);
       const health = ports().healthPort!;
       expect((await fetch(`http://127.0.0.1:${health}/healthz`)).status).to.equal(200);
-      await eventually(async () => (await fetch(`http://127.0.0.1:${health}/readyz`)).status === 200, `${who} ready`, 30_000, 100);
+      await eventually(
+        async () => (await fetch(`http://127.0.0.1:${health}/readyz`)).status === 200,
+        `${who} ready`,
+        30_000,
+        100,
+      );
       // The health port never serves the metrics.
       expect((await fetch(`http://127.0.0.1:${health}/metrics`)).status).to.equal(404);
     });
   }
 
   it('serves a given certificate and key (verified by its CA) instead of a self-signed one', async () => {
-    const pem = await selfSignedCertificate({ commonName: 'herald-metrics-given', dnsNames: ['localhost'], ips: ['127.0.0.1'] });
+    const pem = await selfSignedCertificate({
+      commonName: 'herald-metrics-given',
+      dnsNames: ['localhost'],
+      ips: ['127.0.0.1'],
+    });
     writeFileSync(join(dir, 'tls.crt'), pem.cert);
     writeFileSync(join(dir, 'tls.key'), pem.key, { mode: 0o600 });
-    const r = await runController({ client: await c.clientAs(NS, 'herald-controller'), logger: new RecordingLogger(), namespace: NS, leaderElect: false, metricsPort: 0, metricsHost: '127.0.0.1', metricsSecurity: { certFile: join(dir, 'tls.crt'), keyFile: join(dir, 'tls.key') }, stopSignal: stopSignal() });
+    const r = await runController({
+      client: await c.clientAs(NS, 'herald-controller'),
+      logger: new RecordingLogger(),
+      namespace: NS,
+      leaderElect: false,
+      metricsPort: 0,
+      metricsHost: '127.0.0.1',
+      metricsSecurity: { certFile: join(dir, 'tls.crt'), keyFile: join(dir, 'tls.key') },
+      stopSignal: stopSignal(),
+    });
     dones.push(r.done);
     const a = await get(r.metricsPort, '/healthz', undefined, pem.cert);
     expect([a.status, a.peerCN]).to.deep.equal([200, 'herald-metrics-given']);
-    const m = await eventually(async () => {
-      const x = await get(r.metricsPort, '/metrics', allowed, pem.cert);
-      return x.status === 200 ? x : undefined;
-    }, 'the scraper to be allowed', 40_000, 500);
+    const m = await eventually(
+      async () => {
+        const x = await get(r.metricsPort, '/metrics', allowed, pem.cert);
+        return x.status === 200 ? x : undefined;
+      },
+      'the scraper to be allowed',
+      40_000,
+      500,
+    );
     expect(m.body).to.include('component="controller"');
   });
 });

@@ -14,7 +14,13 @@ import { applyWithClient, type KubeCluster, kubeLane, startKubeCluster } from '.
 import { requireTool } from '../../support/tools.js';
 import { kustomize, MANIFESTS_DIR } from '../../support/helm.js';
 
-const NETWORK_POLICIES: ResourceType = { group: 'networking.k8s.io', version: 'v1', plural: 'networkpolicies', kind: 'NetworkPolicy', namespaced: true };
+const NETWORK_POLICIES: ResourceType = {
+  group: 'networking.k8s.io',
+  version: 'v1',
+  plural: 'networkpolicies',
+  kind: 'NetworkPolicy',
+  namespaced: true,
+};
 
 type Obj = Record<string, unknown>;
 interface Port {
@@ -23,14 +29,25 @@ interface Port {
 }
 interface Policy {
   metadata: { name: string; namespace?: string };
-  spec: { podSelector: { matchLabels?: Record<string, string> }; policyTypes: string[]; ingress?: { ports?: Port[] }[]; egress?: { ports?: Port[] }[] };
+  spec: {
+    podSelector: { matchLabels?: Record<string, string> };
+    policyTypes: string[];
+    ingress?: { ports?: Port[] }[];
+    egress?: { ports?: Port[] }[];
+  };
 }
 interface Workload {
   kind: string;
-  spec: { template: { metadata: { labels: Record<string, string> }; spec: { containers: { ports?: { containerPort: number; protocol?: string }[] }[] } } };
+  spec: {
+    template: {
+      metadata: { labels: Record<string, string> };
+      spec: { containers: { ports?: { containerPort: number; protocol?: string }[] }[] };
+    };
+  };
 }
 
-const key = (p: { protocol?: string; port?: number | string; containerPort?: number }): string => `${p.protocol ?? 'TCP'}/${String(p.port ?? p.containerPort)}`;
+const key = (p: { protocol?: string; port?: number | string; containerPort?: number }): string =>
+  `${p.protocol ?? 'TCP'}/${String(p.port ?? p.containerPort)}`;
 
 describe(`manifests/components/network-policy (${kubeLane()} API server)`, function () {
   this.timeout(120_000);
@@ -43,7 +60,10 @@ describe(`manifests/components/network-policy (${kubeLane()} API server)`, funct
     // An overlay as a user writes one: the base plus the component, by relative paths.
     dir = mkdtempSync(join(tmpdir(), 'herald-netpol-'));
     const manifests = relative(dir, join(REPO_ROOT, 'manifests'));
-    writeFileSync(join(dir, 'kustomization.yaml'), `apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [${manifests}]\ncomponents: [${manifests}/components/network-policy]\n`);
+    writeFileSync(
+      join(dir, 'kustomization.yaml'),
+      `apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\nresources: [${manifests}]\ncomponents: [${manifests}/components/network-policy]\n`,
+    );
     objects = await kustomize(dir);
   });
   after(async () => {
@@ -55,22 +75,38 @@ describe(`manifests/components/network-policy (${kubeLane()} API server)`, funct
   const workload = (kind: string): Workload => objects.find((o) => o['kind'] === kind) as unknown as Workload;
 
   it('adds a default deny and one policy each for the controller and the speaker, in herald-system', () => {
-    expect(policies().map((p) => `${p.metadata.namespace ?? ''}/${p.metadata.name}`).sort()).to.deep.equal(['herald-system/herald-controller', 'herald-system/herald-default-deny', 'herald-system/herald-speaker']);
+    expect(
+      policies()
+        .map((p) => `${p.metadata.namespace ?? ''}/${p.metadata.name}`)
+        .sort(),
+    ).to.deep.equal([
+      'herald-system/herald-controller',
+      'herald-system/herald-default-deny',
+      'herald-system/herald-speaker',
+    ]);
     const deny = policies().find((p) => p.metadata.name === 'herald-default-deny')!;
     expect(deny.spec).to.deep.equal({ podSelector: {}, policyTypes: ['Ingress', 'Egress'] });
   });
 
-  for (const [name, kind] of [['herald-controller', 'Deployment'], ['herald-speaker', 'DaemonSet']] as const) {
+  for (const [name, kind] of [
+    ['herald-controller', 'Deployment'],
+    ['herald-speaker', 'DaemonSet'],
+  ] as const) {
     it(`${name} selects the ${kind}'s Pods and opens exactly the ports they declare`, () => {
       const p = policies().find((x) => x.metadata.name === name)!;
       const w = workload(kind);
       const labels = w.spec.template.metadata.labels;
       for (const [k, v] of Object.entries(p.spec.podSelector.matchLabels ?? {})) expect(labels[k], k).to.equal(v);
       expect(p.spec.podSelector.matchLabels).to.not.deep.equal({});
-      const declared = w.spec.template.spec.containers.flatMap((ct) => ct.ports ?? []).map(key).sort();
+      const declared = w.spec.template.spec.containers
+        .flatMap((ct) => ct.ports ?? [])
+        .map(key)
+        .sort();
       const opened = (p.spec.ingress ?? []).flatMap((r) => r.ports ?? []).map(key);
       // The speaker also opens the protocol ports it listens on without declaring them (BGP, BFD).
-      expect(opened.filter((x) => !declared.includes(x)).sort()).to.deep.equal(name === 'herald-speaker' ? ['TCP/179', 'UDP/3784', 'UDP/4784'] : []);
+      expect(opened.filter((x) => !declared.includes(x)).sort()).to.deep.equal(
+        name === 'herald-speaker' ? ['TCP/179', 'UDP/3784', 'UDP/4784'] : [],
+      );
       expect(declared.filter((x) => !opened.includes(x))).to.deep.equal([]);
     });
   }
@@ -93,7 +129,9 @@ describe(`manifests/components/network-policy (${kubeLane()} API server)`, funct
     c = await startKubeCluster({ enforceRbac: true });
     const results = await applyWithClient(c.client, objects);
     expect(results.filter((r) => !r.ok)).to.deep.equal([]);
-    const stored = (await c.client.list(NETWORK_POLICIES, { namespace: 'herald-system' })).items.map((o) => o.metadata.name).sort();
+    const stored = (await c.client.list(NETWORK_POLICIES, { namespace: 'herald-system' })).items
+      .map((o) => o.metadata.name)
+      .sort();
     expect(stored).to.deep.equal(['herald-controller', 'herald-default-deny', 'herald-speaker']);
     const spk = (await c.client.get(NETWORK_POLICIES, 'herald-system', 'herald-speaker')) as unknown as Policy;
     expect((spk.spec.ingress ?? []).flatMap((r) => r.ports ?? []).map(key)).to.include('UDP/7946');

@@ -35,8 +35,19 @@ describe('Prometheus alert rules', () => {
     const rules = parse(await rulesText()) as RuleFile;
     const alerts = rules.groups.flatMap((g) => g.rules).filter((r) => r.alert);
     expect(alerts.map((a) => a.alert)).to.have.members([
-      'HeraldConfigNotLoaded', 'HeraldConfigStale', 'HeraldAddressPoolExhausted', 'HeraldAddressPoolUsageCritical', 'HeraldAddressPoolUsageHigh',
-      'HeraldServicePending', 'HeraldBGPSessionDown', 'HeraldBFDSessionDown', 'HeraldLayer2OwnerFlapping', 'HeraldSpeakerDown', 'HeraldSpeakersAbsent', 'HeraldControllerDown', 'HeraldControllerNotLeading',
+      'HeraldConfigNotLoaded',
+      'HeraldConfigStale',
+      'HeraldAddressPoolExhausted',
+      'HeraldAddressPoolUsageCritical',
+      'HeraldAddressPoolUsageHigh',
+      'HeraldServicePending',
+      'HeraldBGPSessionDown',
+      'HeraldBFDSessionDown',
+      'HeraldLayer2OwnerFlapping',
+      'HeraldSpeakerDown',
+      'HeraldSpeakersAbsent',
+      'HeraldControllerDown',
+      'HeraldControllerNotLeading',
     ]);
     for (const a of alerts) {
       expect(['warning', 'critical'], `${a.alert} severity`).to.include(a.labels?.['severity']);
@@ -48,7 +59,9 @@ describe('Prometheus alert rules', () => {
   it('prometheusrule.yaml is generated from the rule file and holds the same groups', async () => {
     const text = await rulesText();
     const obj = await readFile(PROMETHEUS_RULE_FILE, 'utf8');
-    expect(obj, 'prometheusrule.yaml is out of date: run npx tsx scripts/prometheus-rule.ts').to.equal(renderPrometheusRule(text));
+    expect(obj, 'prometheusrule.yaml is out of date: run npx tsx scripts/prometheus-rule.ts').to.equal(
+      renderPrometheusRule(text),
+    );
     const pr = parse(obj) as { kind: string; spec: unknown };
     expect(pr.kind).to.equal('PrometheusRule');
     expect(pr.spec).to.deep.equal(parse(text));
@@ -61,8 +74,14 @@ describe('Prometheus alert rules', () => {
     for (const r of rules.groups.flatMap((g) => g.rules)) {
       if (!r.alert) continue;
       const mine = cases.filter((c) => c.alertname === r.alert);
-      expect(mine.some((c) => (c.exp_alerts ?? []).length > 0), `${r.alert}: no case where it fires`).to.equal(true);
-      expect(mine.some((c) => (c.exp_alerts ?? []).length === 0), `${r.alert}: no case where it stays silent`).to.equal(true);
+      expect(
+        mine.some((c) => (c.exp_alerts ?? []).length > 0),
+        `${r.alert}: no case where it fires`,
+      ).to.equal(true);
+      expect(
+        mine.some((c) => (c.exp_alerts ?? []).length === 0),
+        `${r.alert}: no case where it stays silent`,
+      ).to.equal(true);
     }
   });
 
@@ -92,15 +111,27 @@ describe('Prometheus alert rules', () => {
       const dir = await mkdtemp(join(tmpdir(), 'herald-rules-'));
       try {
         const bad = join(dir, 'bad.yaml');
-        await writeFile(bad, (await rulesText()).replace('herald_config_stale_bool == 1', 'herald_config_stale_bool == == 1'));
+        await writeFile(
+          bad,
+          (await rulesText()).replace('herald_config_stale_bool == 1', 'herald_config_stale_bool == == 1'),
+        );
         const checked = await run(promtool, ['check', 'rules', bad]);
         expect(checked.code).to.not.equal(0);
         expect(checked.stdout + checked.stderr).to.match(/parse error|unexpected/);
         // The real rules, one alert's threshold moved: the same synthetic series must catch it.
         const moved = join(dir, 'moved.yaml');
-        await writeFile(moved, (await rulesText()).replace('herald:pool_usage:ratio > 0.75 and', 'herald:pool_usage:ratio > 0.76 and'));
+        await writeFile(
+          moved,
+          (await rulesText()).replace('herald:pool_usage:ratio > 0.75 and', 'herald:pool_usage:ratio > 0.76 and'),
+        );
         const tests = join(dir, 'tests.yaml');
-        await writeFile(tests, (await readFile(PROMTOOL_TESTS, 'utf8')).replace('../../../manifests/components/prometheus/herald-rules.yaml', 'moved.yaml'));
+        await writeFile(
+          tests,
+          (await readFile(PROMTOOL_TESTS, 'utf8')).replace(
+            '../../../manifests/components/prometheus/herald-rules.yaml',
+            'moved.yaml',
+          ),
+        );
         const tested = await run(promtool, ['test', 'rules', tests], dir);
         expect(tested.code, tested.stdout).to.not.equal(0);
         expect(tested.stdout + tested.stderr).to.contain('HeraldAddressPoolUsageHigh');
@@ -116,7 +147,10 @@ describe('Prometheus alert rules', () => {
       const dir = await mkdtemp(join(tmpdir(), 'herald-kust-'));
       try {
         const rel = relative(dir, REPO_ROOT);
-        await writeFile(join(dir, 'kustomization.yaml'), `resources: [${rel}/manifests]\ncomponents: [${rel}/manifests/components/prometheus]\n`);
+        await writeFile(
+          join(dir, 'kustomization.yaml'),
+          `resources: [${rel}/manifests]\ncomponents: [${rel}/manifests/components/prometheus]\n`,
+        );
         const out = await new Promise<string>((resolve, reject) => {
           const p = spawn('kubectl', ['kustomize', dir]);
           let o = '';
@@ -125,22 +159,39 @@ describe('Prometheus alert rules', () => {
           p.stderr.on('data', (d: Buffer) => (e += d.toString()));
           p.on('close', (code) => (code === 0 ? resolve(o) : reject(new Error(`kubectl kustomize: ${e}`))));
         });
-        type Obj = { kind: string; metadata: { name: string; namespace?: string; labels?: Record<string, string> }; spec: Record<string, unknown> };
+        type Obj = {
+          kind: string;
+          metadata: { name: string; namespace?: string; labels?: Record<string, string> };
+          spec: Record<string, unknown>;
+        };
         const objs = parseAllDocuments(out).map((d) => d.toJS() as Obj);
         const monitors = objs.filter((o) => o.kind === 'ServiceMonitor');
         expect(monitors.map((m) => m.metadata.name).sort()).to.deep.equal(['herald-controller', 'herald-speaker']);
         for (const m of monitors) {
           expect(m.metadata.namespace).to.equal('herald-system');
           const sel = (m.spec['selector'] as { matchLabels: Record<string, string> }).matchLabels;
-          const matched = objs.filter((o) => o.kind === 'Service' && Object.entries(sel).every(([k, v]) => o.metadata.labels?.[k] === v));
-          expect(matched.map((s) => s.metadata.name), m.metadata.name).to.deep.equal([`${m.metadata.name}-metrics`]);
+          const matched = objs.filter(
+            (o) => o.kind === 'Service' && Object.entries(sel).every(([k, v]) => o.metadata.labels?.[k] === v),
+          );
+          expect(
+            matched.map((s) => s.metadata.name),
+            m.metadata.name,
+          ).to.deep.equal([`${m.metadata.name}-metrics`]);
           const ports = (matched[0]!.spec['ports'] as { name: string }[]).map((p) => p.name);
-          const endpoints = m.spec['endpoints'] as { port: string; honorLabels: boolean; relabelings: { targetLabel: string; replacement: string }[] }[];
+          const endpoints = m.spec['endpoints'] as {
+            port: string;
+            honorLabels: boolean;
+            relabelings: { targetLabel: string; replacement: string }[];
+          }[];
           for (const ep of endpoints) {
             expect(ports).to.include(ep.port);
             expect(ep.honorLabels).to.equal(true);
             // The job label the rules' up{} selectors use.
-            expect(ep.relabelings).to.deep.include({ action: 'replace', targetLabel: 'job', replacement: m.metadata.name });
+            expect(ep.relabelings).to.deep.include({
+              action: 'replace',
+              targetLabel: 'job',
+              replacement: m.metadata.name,
+            });
           }
         }
         const rule = objs.find((o) => o.kind === 'PrometheusRule');

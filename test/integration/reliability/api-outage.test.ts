@@ -19,12 +19,15 @@ describe('reliability: the API server unreachable', function () {
 
   it('20 s without the API: routes stay at BIRD, ARP answered, no address lost; recovery without restart', async () => {
     const f = await runApiOutage(e, NODE_IPS, 20_000);
-    process.stdout.write(`      API ${f.how} for ${(f.outageMs / 1000).toFixed(1)} s: BIRD polled ${f.birdChecks} times, ${f.arpChecks} arping rounds, ${f.serviceChanges} Service changes seen; new Service at BIRD ${(f.recoveryMs / 1000).toFixed(1)} s after\n`);
+    process.stdout.write(
+      `      API ${f.how} for ${(f.outageMs / 1000).toFixed(1)} s: BIRD polled ${f.birdChecks} times, ${f.arpChecks} arping rounds, ${f.serviceChanges} Service changes seen; new Service at BIRD ${(f.recoveryMs / 1000).toFixed(1)} s after\n`,
+    );
     expect(f.birdChecks).to.be.above(10);
-    expect(f.birdMisses, 'polls of BIRD missing a node\'s route').to.equal(0);
+    expect(f.birdMisses, "polls of BIRD missing a node's route").to.equal(0);
     expect(f.arpMisses, 'arping rounds without an answer').to.equal(0);
     expect(f.maxAnswering, 'MACs answering one arping round').to.equal(1);
     expect(f.addressLosses, 'Service addresses changed or lost').to.deep.equal([]);
-    for (const [node, p] of Object.entries(e.speakers)) expect(p.exitCode, `${node}'s speaker is still the same process`).to.equal(null);
+    for (const [node, p] of Object.entries(e.speakers))
+      expect(p.exitCode, `${node}'s speaker is still the same process`).to.equal(null);
   });
 });

@@ -43,7 +43,9 @@ describe('reliability: BGP session flaps against BIRD (netns)', function () {
     await rig.start();
     const more = 30_000;
     const { seenBeforeKill } = await rig.killMidUpdate(more);
-    expect(seenBeforeKill, 'BIRD was killed with part of the batch in').to.be.above(100).and.below(100 + more);
+    expect(seenBeforeKill, 'BIRD was killed with part of the batch in')
+      .to.be.above(100)
+      .and.below(100 + more);
     await rig.allRoutes(60_000);
     expect(rig.routeCount()).to.equal(100 + more);
   });

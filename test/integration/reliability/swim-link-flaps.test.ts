@@ -24,11 +24,22 @@ describe('reliability: SWIM member flaps by link cut (speaker processes, arping)
     expect(f.backMs).to.have.length(4);
     expect(f.exited, 'speakers that exited').to.deep.equal([]);
     // One fd of slack per kind for a keep-alive connection to the API that happens to be open.
-    await eventually(() => {
-      const now = f.health();
-      return Object.entries(now).every(([node, h]) => Object.entries(h.byKind).every(([kind, n]) => n <= (f.warm[node]!.byKind[kind] ?? 0) + 1)) || undefined;
-    }, "the other speakers' fds back to what they held after the 2nd flap", 20_000, 200).catch((err: unknown) => {
-      throw new Error(`${(err as Error).message}: after flap 2 ${JSON.stringify(f.warm)}, now ${JSON.stringify(f.health())}`);
+    await eventually(
+      () => {
+        const now = f.health();
+        return (
+          Object.entries(now).every(([node, h]) =>
+            Object.entries(h.byKind).every(([kind, n]) => n <= (f.warm[node]!.byKind[kind] ?? 0) + 1),
+          ) || undefined
+        );
+      },
+      "the other speakers' fds back to what they held after the 2nd flap",
+      20_000,
+      200,
+    ).catch((err: unknown) => {
+      throw new Error(
+        `${(err as Error).message}: after flap 2 ${JSON.stringify(f.warm)}, now ${JSON.stringify(f.health())}`,
+      );
     });
   });
 });

@@ -20,12 +20,27 @@ describe(`speaker: Lease membership (${kubeLane()} API server, fake clock)`, fun
   let clock: FakeClock;
   const members: LeaseMembership[] = [];
   const member = (node: string): LeaseMembership => {
-    const m = new LeaseMembership({ client: cluster.client, clock, logger: nullLogger, namespace: NS, node, onChange: () => undefined });
+    const m = new LeaseMembership({
+      client: cluster.client,
+      clock,
+      logger: nullLogger,
+      namespace: NS,
+      node,
+      onChange: () => undefined,
+    });
     members.push(m);
     return m;
   };
-  const renewTime = async (node: string): Promise<string> => String(((await cluster.client.get(LEASES, NS, `${SPEAKER_LEASE_PREFIX}${node}`))['spec'] as { renewTime?: string }).renewTime);
-  const leaseSpec = async (node: string): Promise<{ leaseDurationSeconds?: number; renewTime?: string }> => (await cluster.client.get(LEASES, NS, `${SPEAKER_LEASE_PREFIX}${node}`))['spec'] as { leaseDurationSeconds?: number; renewTime?: string };
+  const renewTime = async (node: string): Promise<string> =>
+    String(
+      ((await cluster.client.get(LEASES, NS, `${SPEAKER_LEASE_PREFIX}${node}`))['spec'] as { renewTime?: string })
+        .renewTime,
+    );
+  const leaseSpec = async (node: string): Promise<{ leaseDurationSeconds?: number; renewTime?: string }> =>
+    (await cluster.client.get(LEASES, NS, `${SPEAKER_LEASE_PREFIX}${node}`))['spec'] as {
+      leaseDurationSeconds?: number;
+      renewTime?: string;
+    };
 
   beforeEach(async () => {
     cluster = await startKubeCluster();
@@ -74,7 +89,10 @@ describe(`speaker: Lease membership (${kubeLane()} API server, fake clock)`, fun
     // Until its informer has seen the Lease the membership rightly creates (then patches); a
     // real server's watch lags a little behind the create, so wait for the cache.
     const cache = (a as unknown as { informer: { get(key: string): unknown } }).informer;
-    await eventually(() => cache.get(`${NS}/${SPEAKER_LEASE_PREFIX}a`) !== undefined, "the membership's informer to hold its Lease");
+    await eventually(
+      () => cache.get(`${NS}/${SPEAKER_LEASE_PREFIX}a`) !== undefined,
+      "the membership's informer to hold its Lease",
+    );
     for (let i = 0; i < 3; i++) {
       const before = await renewTime('a');
       calls.length = 0;

@@ -92,19 +92,47 @@ describe('Layer 2 link chaos: 3 nodes, 50 random link flaps, every announcement 
     const ips: string[] = [];
     for (let i = 0; i < 4; i++) {
       const name = `chaos-${i}`;
-      await c.client.create(SERVICES, { metadata: { name, namespace: 'default' }, spec: { type: 'LoadBalancer', selector: { app: name }, ports: [{ port: 80 }] } });
-      await c.client.create(ENDPOINT_SLICES, { metadata: { name: `${name}-1`, namespace: 'default', labels: { 'kubernetes.io/service-name': name } }, addressType: 'IPv4', endpoints: NODES.map((n) => ({ addresses: [NODE_IPS[n]!], nodeName: n, conditions: { ready: true } })), ports: [{ port: 80 }] } as KubeObject);
-      ips.push(await eventually(async () => ((await c.client.get(SERVICES, 'default', name))['status'] as { loadBalancer?: { ingress?: { ip: string }[] } }).loadBalancer?.ingress?.[0]?.ip, `${name} to get an address`));
+      await c.client.create(SERVICES, {
+        metadata: { name, namespace: 'default' },
+        spec: { type: 'LoadBalancer', selector: { app: name }, ports: [{ port: 80 }] },
+      });
+      await c.client.create(ENDPOINT_SLICES, {
+        metadata: { name: `${name}-1`, namespace: 'default', labels: { 'kubernetes.io/service-name': name } },
+        addressType: 'IPv4',
+        endpoints: NODES.map((n) => ({ addresses: [NODE_IPS[n]!], nodeName: n, conditions: { ready: true } })),
+        ports: [{ port: 80 }],
+      } as KubeObject);
+      ips.push(
+        await eventually(
+          async () =>
+            (
+              (await c.client.get(SERVICES, 'default', name))['status'] as {
+                loadBalancer?: { ingress?: { ip: string }[] };
+              }
+            ).loadBalancer?.ingress?.[0]?.ip,
+          `${name} to get an address`,
+        ),
+      );
     }
-    const ownerOf = (ip: string, up: ReadonlySet<string>): string | undefined => electOwner(ip, NODES.filter((n) => up.has(n)).map((node) => ({ node, weight: 0 }))).owner;
+    const ownerOf = (ip: string, up: ReadonlySet<string>): string | undefined =>
+      electOwner(
+        ip,
+        NODES.filter((n) => up.has(n)).map((node) => ({ node, weight: 0 })),
+      ).owner;
 
     /** arping from the client: the MACs that answered, upper case. */
     const ask = (ip: string, count = 1): Promise<string[]> =>
       new Promise((resolve) => {
-        const p = spawn('ip', ['netns', 'exec', client, 'arping', '-c', String(count), '-w', String(count + 1), '-I', 'eth0', ip], { stdio: ['ignore', 'pipe', 'ignore'] });
+        const p = spawn(
+          'ip',
+          ['netns', 'exec', client, 'arping', '-c', String(count), '-w', String(count + 1), '-I', 'eth0', ip],
+          { stdio: ['ignore', 'pipe', 'ignore'] },
+        );
         let out = '';
         p.stdout.on('data', (d: Buffer) => (out += d.toString()));
-        p.on('close', () => resolve([...new Set([...out.toUpperCase().matchAll(/\[([0-9A-F:]{17})\]/g)].map((m) => m[1]!))]));
+        p.on('close', () =>
+          resolve([...new Set([...out.toUpperCase().matchAll(/\[([0-9A-F:]{17})\]/g)].map((m) => m[1]!))]),
+        );
       });
     const answeredOnlyBy = async (ip: string, node: string): Promise<boolean> => {
       const macs = await ask(ip, 2);
@@ -112,7 +140,13 @@ describe('Layer 2 link chaos: 3 nodes, 50 random link flaps, every announcement 
     };
 
     // Before the chaos: every IP is answered by its owner only.
-    for (const ip of ips) await eventually(() => answeredOnlyBy(ip, ownerOf(ip, new Set(NODES))!), `${ip} answered by its owner only (${label})`, 60_000, 200);
+    for (const ip of ips)
+      await eventually(
+        () => answeredOnlyBy(ip, ownerOf(ip, new Set(NODES))!),
+        `${ip} answered by its owner only (${label})`,
+        60_000,
+        200,
+      );
 
     const pcap = join(dir, 'client.pcap');
     dump = await startTcpdump(client, ['-U', '-n', '-i', 'eth0', '-w', pcap, 'arp']);
@@ -122,7 +156,9 @@ describe('Layer 2 link chaos: 3 nodes, 50 random link flaps, every announcement 
     let rounds = 0;
     const prober = (async () => {
       while (probing) {
-        await new Promise<void>((r) => spawn('ip', ['netns', 'exec', client, 'ip', 'neigh', 'flush', 'dev', 'eth0']).on('close', () => r()));
+        await new Promise<void>((r) =>
+          spawn('ip', ['netns', 'exec', client, 'ip', 'neigh', 'flush', 'dev', 'eth0']).on('close', () => r()),
+        );
         await Promise.all(ips.map((ip) => ask(ip)));
         rounds++;
       }
@@ -131,7 +167,8 @@ describe('Layer 2 link chaos: 3 nodes, 50 random link flaps, every announcement 
     // Ground truth: when each node's links (own and bridge side) were up.
     const down = new Map<string, Set<'own' | 'bridge'>>(NODES.map((n) => [n, new Set()]));
     const history: { at: number; up: Set<string> }[] = [{ at: Date.now(), up: new Set(NODES) }];
-    const record = (): void => void history.push({ at: Date.now(), up: new Set(NODES.filter((n) => down.get(n)!.size === 0)) });
+    const record = (): void =>
+      void history.push({ at: Date.now(), up: new Set(NODES.filter((n) => down.get(n)!.size === 0)) });
     const flaps: string[] = [];
     for (let i = 0; i < FLAPS; i++) {
       const node = NODES[Math.floor(random() * NODES.length)]!;
@@ -152,13 +189,25 @@ describe('Layer 2 link chaos: 3 nodes, 50 random link flaps, every announcement 
     const chaosEnd = Date.now();
 
     // Left alone: each IP answered by exactly its owner, everyone up.
-    for (const ip of ips) await eventually(() => answeredOnlyBy(ip, ownerOf(ip, new Set(NODES))!), `${ip} answered by its owner only after the chaos (${label}; flaps: ${flaps.join(', ')})`, 30_000, 200);
+    for (const ip of ips)
+      await eventually(
+        () => answeredOnlyBy(ip, ownerOf(ip, new Set(NODES))!),
+        `${ip} answered by its owner only after the chaos (${label}; flaps: ${flaps.join(', ')})`,
+        30_000,
+        200,
+      );
     probing = false;
     await prober;
     // tcpdump -U writes each packet as it reads it, in order: once a marker ARP the client sends
     // after the last probe is in the file, every packet before it is too.
     await ask(MARKER_IP);
-    await eventually(() => readPcapTimed(pcap).some(({ frame }) => frame.readUInt16BE(12) === 0x0806 && frame.subarray(38, 42).join('.') === MARKER_IP) || undefined, 'the marker ARP in the capture');
+    await eventually(
+      () =>
+        readPcapTimed(pcap).some(
+          ({ frame }) => frame.readUInt16BE(12) === 0x0806 && frame.subarray(38, 42).join('.') === MARKER_IP,
+        ) || undefined,
+      'the marker ARP in the capture',
+    );
     await dump.stop();
 
     // Every gratuitous ARP and ARP reply for a Service IP: from an owner of that IP within the window before it.
@@ -167,10 +216,11 @@ describe('Layer 2 link chaos: 3 nodes, 50 random link flaps, every announcement 
       const owners = new Set<string>();
       const o = ownerOf(ip, upAt(t - SETTLE_WINDOW_MS));
       if (o) owners.add(o);
-      for (const h of history) if (h.at > t - SETTLE_WINDOW_MS && h.at <= t) {
-        const x = ownerOf(ip, h.up);
-        if (x) owners.add(x);
-      }
+      for (const h of history)
+        if (h.at > t - SETTLE_WINDOW_MS && h.at <= t) {
+          const x = ownerOf(ip, h.up);
+          if (x) owners.add(x);
+        }
       return owners;
     };
     const bad: string[] = [];
@@ -179,7 +229,10 @@ describe('Layer 2 link chaos: 3 nodes, 50 random link flaps, every announcement 
     for (const { ms, frame } of readPcapTimed(pcap)) {
       if (frame.length < 42 || frame.readUInt16BE(12) !== 0x0806) continue;
       const op = frame.readUInt16BE(20);
-      const senderMac = [...frame.subarray(22, 28)].map((b) => b.toString(16).padStart(2, '0')).join(':').toUpperCase();
+      const senderMac = [...frame.subarray(22, 28)]
+        .map((b) => b.toString(16).padStart(2, '0'))
+        .join(':')
+        .toUpperCase();
       const senderIp = [...frame.subarray(28, 32)].join('.');
       const targetIp = [...frame.subarray(38, 42)].join('.');
       if (!ips.includes(senderIp)) continue;
@@ -189,15 +242,27 @@ describe('Layer 2 link chaos: 3 nodes, 50 random link flaps, every announcement 
       else replies++;
       const node = macToNode.get(senderMac) ?? senderMac;
       const owners = ownersNear(senderIp, ms);
-      if (!owners.has(node)) bad.push(`${new Date(ms).toISOString()} ${isGratuitous ? 'gratuitous ARP' : 'reply'} for ${senderIp} from ${node} (owners then: ${[...owners].join(', ') || 'none'})`);
+      if (!owners.has(node))
+        bad.push(
+          `${new Date(ms).toISOString()} ${isGratuitous ? 'gratuitous ARP' : 'reply'} for ${senderIp} from ${node} (owners then: ${[...owners].join(', ') || 'none'})`,
+        );
     }
-    process.stderr.write(`      ${label}: ${FLAPS} flaps in ${Math.round((chaosEnd - history[0]!.at) / 1000)} s, ${rounds} probe rounds, ${gratuitous} gratuitous ARPs and ${replies} replies checked\n`);
+    process.stderr.write(
+      `      ${label}: ${FLAPS} flaps in ${Math.round((chaosEnd - history[0]!.at) / 1000)} s, ${rounds} probe rounds, ${gratuitous} gratuitous ARPs and ${replies} replies checked\n`,
+    );
     expect(bad, `${label}; flaps: ${flaps.join(', ')}`).to.deep.equal([]);
     // Only true things were said: a node cut off wrote no Warning about interfaces (they all
     // exist), and every ServiceL2Status names the interface really answered on.
-    const warnings = (await c.client.list(EVENTS, { namespace: 'default' })).items.filter((ev) => ev['type'] === 'Warning' && String(ev['reason']).startsWith('announce'));
-    expect(warnings.map((ev) => ev['message']), label).to.deep.equal([]);
-    const statuses = (await c.client.list(heraldResource('ServiceL2Status'), { namespace: NS })).items.map((o) => o['status'] as { interfaces?: { name: string }[] } | undefined);
+    const warnings = (await c.client.list(EVENTS, { namespace: 'default' })).items.filter(
+      (ev) => ev['type'] === 'Warning' && String(ev['reason']).startsWith('announce'),
+    );
+    expect(
+      warnings.map((ev) => ev['message']),
+      label,
+    ).to.deep.equal([]);
+    const statuses = (await c.client.list(heraldResource('ServiceL2Status'), { namespace: NS })).items.map(
+      (o) => o['status'] as { interfaces?: { name: string }[] } | undefined,
+    );
     expect(statuses.length).to.be.greaterThan(0);
     for (const st of statuses) expect(st?.interfaces, label).to.deep.equal([{ name: 'eth0' }]);
     expect(gratuitous, 'gratuitous ARPs captured').to.be.greaterThan(0);

@@ -23,7 +23,8 @@ interface Shard {
   services?: { namespace: string; name: string; peers?: number[] }[];
 }
 /** A write (not a read or a watch) of a Service status object. */
-const STATUS_WRITE = /\/apis\/herald\.dev\/v1beta1\/namespaces\/[^/]+\/(servicebgpstatuses|servicel2statuses|bgpnodestatuses)(\/|\?|$)/;
+const STATUS_WRITE =
+  /\/apis\/herald\.dev\/v1beta1\/namespaces\/[^/]+\/(servicebgpstatuses|servicel2statuses|bgpnodestatuses)(\/|\?|$)/;
 
 describe(`speaker status writes held (${kubeLane()} API server, one node, BIRD): routes never wait for status`, function () {
   this.timeout(180_000);
@@ -31,25 +32,48 @@ describe(`speaker status writes held (${kubeLane()} API server, one node, BIRD):
 
   const service = async (name: string): Promise<string> => {
     const c = e.c!;
-    await c.client.create(SERVICES, { metadata: { name, namespace: 'default', annotations: { 'herald.dev/address-pool': 'routed' } }, spec: { type: 'LoadBalancer', selector: { app: name }, ports: [{ port: 80 }] } });
-    await c.client.create(ENDPOINT_SLICES, { metadata: { name: `${name}-1`, namespace: 'default', labels: { 'kubernetes.io/service-name': name } }, addressType: 'IPv4', endpoints: [{ addresses: ['192.0.2.1'], nodeName: 'node-a', conditions: { ready: true } }], ports: [{ port: 80 }] } as KubeObject);
-    return eventually(async () => ((await c.client.get(SERVICES, 'default', name))['status'] as { loadBalancer?: { ingress?: { ip: string }[] } }).loadBalancer?.ingress?.[0]?.ip, `${name} to get an address`);
+    await c.client.create(SERVICES, {
+      metadata: { name, namespace: 'default', annotations: { 'herald.dev/address-pool': 'routed' } },
+      spec: { type: 'LoadBalancer', selector: { app: name }, ports: [{ port: 80 }] },
+    });
+    await c.client.create(ENDPOINT_SLICES, {
+      metadata: { name: `${name}-1`, namespace: 'default', labels: { 'kubernetes.io/service-name': name } },
+      addressType: 'IPv4',
+      endpoints: [{ addresses: ['192.0.2.1'], nodeName: 'node-a', conditions: { ready: true } }],
+      ports: [{ port: 80 }],
+    } as KubeObject);
+    return eventually(
+      async () =>
+        ((await c.client.get(SERVICES, 'default', name))['status'] as { loadBalancer?: { ingress?: { ip: string }[] } })
+          .loadBalancer?.ingress?.[0]?.ip,
+      `${name} to get an address`,
+    );
   };
-  const routeAtBird = (ip: string, what: string): Promise<true> => eventually(() => (e.bird!.routes('master4').includes(`${ip}/32`) ? true : undefined), what, 60_000, 200);
+  const routeAtBird = (ip: string, what: string): Promise<true> =>
+    eventually(() => (e.bird!.routes('master4').includes(`${ip}/32`) ? true : undefined), what, 60_000, 200);
   /** The nodeAssigned Events on Services in `default`, as `service: message`. */
   const nodeAssigned = async (): Promise<string[]> =>
-    (await e.c!.client.list(EVENTS, { namespace: 'default' })).items.filter((x) => x['reason'] === 'nodeAssigned').map((x) => `${String((x['involvedObject'] as { name?: string }).name)}: ${String(x['message'])}`);
-  const statusOf = (name: string): Promise<KubeObject | undefined> => e.c!.client.tryGet(BGP_STATUS, NS, `bgp-default-${name}-node-a`);
+    (await e.c!.client.list(EVENTS, { namespace: 'default' })).items
+      .filter((x) => x['reason'] === 'nodeAssigned')
+      .map((x) => `${String((x['involvedObject'] as { name?: string }).name)}: ${String(x['message'])}`);
+  const statusOf = (name: string): Promise<KubeObject | undefined> =>
+    e.c!.client.tryGet(BGP_STATUS, NS, `bgp-default-${name}-node-a`);
   /** The Services node-a's only shard lists (names in `default`), once it lists all of `want`. */
   const shardListing = (want: string[], what: string): Promise<Shard> =>
-    eventually(async () => {
-      const st = (await e.c!.client.tryGet(NODE_STATUS, NS, 'node-a-0'))?.['status'] as Shard | undefined;
-      const names = new Set((st?.services ?? []).map((x) => x.name));
-      return st && want.every((n) => names.has(n)) ? st : undefined;
-    }, what, 60_000, 200);
+    eventually(
+      async () => {
+        const st = (await e.c!.client.tryGet(NODE_STATUS, NS, 'node-a-0'))?.['status'] as Shard | undefined;
+        const names = new Set((st?.services ?? []).map((x) => x.name));
+        return st && want.every((n) => names.has(n)) ? st : undefined;
+      },
+      what,
+      60_000,
+      200,
+    );
 
   afterEach(function () {
-    if (this.currentTest?.state === 'failed') process.stderr.write(`speaker log:\n${(e.logs['node-a'] ?? '').split('\n').slice(-40).join('\n')}\n`);
+    if (this.currentTest?.state === 'failed')
+      process.stderr.write(`speaker log:\n${(e.logs['node-a'] ?? '').split('\n').slice(-40).join('\n')}\n`);
     if (e.proxy) {
       e.proxy.hold = undefined;
       e.proxy.release();
@@ -67,7 +91,13 @@ describe(`speaker status writes held (${kubeLane()} API server, one node, BIRD):
     const held = await service('held-1');
     await routeAtBird(held, 'a route at BIRD while status writes hang');
     // The speaker did try to write its status, and that write is the one hanging.
-    await eventually(() => (proxy.held.some((r) => r.path.includes('bgpnodestatuses') && r.body.includes('held-1')) ? true : undefined), 'the held status write listing held-1', 30_000, 100);
+    await eventually(
+      () =>
+        proxy.held.some((r) => r.path.includes('bgpnodestatuses') && r.body.includes('held-1')) ? true : undefined,
+      'the held status write listing held-1',
+      30_000,
+      100,
+    );
     // A pass after that (the status pass still hangs) announces the next Service too.
     const next = await service('held-2');
     await routeAtBird(next, 'a second route at BIRD while the status pass hangs');
@@ -79,7 +109,9 @@ describe(`speaker status writes held (${kubeLane()} API server, one node, BIRD):
     proxy.release();
     const st = await shardListing(['before', 'held-1', 'held-2'], 'the BGPNodeStatus listing every Service');
     expect(st).to.deep.include({ node: 'node-a', peers: ['router'] });
-    expect(st.services).to.deep.equal(['before', 'held-1', 'held-2'].map((name) => ({ namespace: 'default', name, peers: [0] })));
+    expect(st.services).to.deep.equal(
+      ['before', 'held-1', 'held-2'].map((name) => ({ namespace: 'default', name, peers: [0] })),
+    );
     expect(e.logs['node-a']).to.match(/could not write BGPNodeStatus node-a-0, will retry/);
     // Per node, not per Service: no ServiceBGPStatus, and no Event per announced Service.
     expect((await e.c!.client.list(BGP_STATUS, { namespace: NS })).items).to.deep.equal([]);
@@ -94,17 +126,41 @@ describe(`speaker status writes held (${kubeLane()} API server, one node, BIRD):
     const gone = new Promise((resolve) => old.once('exit', resolve));
     old.kill('SIGKILL');
     await gone;
-    expect(await e.c!.client.tryGet(NODE_STATUS, NS, 'node-a-0'), 'a killed speaker leaves its shard').to.not.equal(undefined);
+    expect(await e.c!.client.tryGet(NODE_STATUS, NS, 'node-a-0'), 'a killed speaker leaves its shard').to.not.equal(
+      undefined,
+    );
     e.spawnSpeaker('node-a', undefined, ['--service-status=per-service']);
     for (const name of ['before', 'held-1', 'held-2']) {
-      const st = await eventually(async () => (await statusOf(name))?.['status'] as { serviceName?: string; peers?: string[] } | undefined, `the ServiceBGPStatus of ${name}`, 60_000, 200);
+      const st = await eventually(
+        async () => (await statusOf(name))?.['status'] as { serviceName?: string; peers?: string[] } | undefined,
+        `the ServiceBGPStatus of ${name}`,
+        60_000,
+        200,
+      );
       expect(st).to.deep.include({ node: 'node-a', serviceName: name, serviceNamespace: 'default', peers: ['router'] });
     }
-    await eventually(async () => ((await e.c!.client.tryGet(NODE_STATUS, NS, 'node-a-0')) === undefined ? true : undefined), 'the leftover BGPNodeStatus deleted', 30_000, 200);
+    await eventually(
+      async () => ((await e.c!.client.tryGet(NODE_STATUS, NS, 'node-a-0')) === undefined ? true : undefined),
+      'the leftover BGPNodeStatus deleted',
+      30_000,
+      200,
+    );
     await e.c!.client.delete(BGP_STATUS, NS, 'bgp-default-held-1-node-a');
-    await eventually(async () => ((await statusOf('held-1'))?.['status'] ? true : undefined), 'the deleted ServiceBGPStatus written again', 30_000, 200);
+    await eventually(
+      async () => ((await statusOf('held-1'))?.['status'] ? true : undefined),
+      'the deleted ServiceBGPStatus written again',
+      30_000,
+      200,
+    );
     // Per-service keeps MetalLB's nodeAssigned Event per announced Service.
-    const told = await eventually(async () => ((await nodeAssigned()).length >= 3 ? nodeAssigned() : undefined), 'nodeAssigned Events in per-service mode', 30_000, 200);
-    expect(told.map((m) => m.replace(/announcing \S+ /, 'announcing IP ')).sort()).to.deep.equal(['before', 'held-1', 'held-2'].map((n) => `${n}: announcing IP from node node-a via BGP to router`));
+    const told = await eventually(
+      async () => ((await nodeAssigned()).length >= 3 ? nodeAssigned() : undefined),
+      'nodeAssigned Events in per-service mode',
+      30_000,
+      200,
+    );
+    expect(told.map((m) => m.replace(/announcing \S+ /, 'announcing IP ')).sort()).to.deep.equal(
+      ['before', 'held-1', 'held-2'].map((n) => `${n}: announcing IP from node node-a via BGP to router`),
+    );
   });
 });

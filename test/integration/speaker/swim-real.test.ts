@@ -52,7 +52,11 @@ describe('speaker: SWIM members on real UDP in namespaces (bench/swim-real harne
 
     const killedAt = await c.kill('node-2');
     const others = c.names.filter((n) => n !== 'node-2');
-    await poll(() => c.notAliveAt('node-2').length === others.length && others.every((o) => c.view(o, 'node-2') === 'dead'), 'every other member to declare node-2 dead', 60_000);
+    await poll(
+      () => c.notAliveAt('node-2').length === others.length && others.every((o) => c.view(o, 'node-2') === 'dead'),
+      'every other member to declare node-2 dead',
+      60_000,
+    );
     for (const o of others) {
       const tr = c.transitions.find((t) => t.observer === o && t.member === 'node-2' && t.state === 'dead');
       expect(tr, o).to.not.equal(undefined);

@@ -36,7 +36,15 @@ describe('speaker: SWIM over real UDP (loopback), HMAC-authenticated', function 
 
   beforeEach(async () => {
     port = await freePort();
-    a = new SwimMembership({ node: 'a', key: KEY, port, clock: systemClock(), logger: nullLogger, addressOf: (n) => ({ a: '127.0.0.1', b: '127.0.0.2' })[n], onChange: () => undefined });
+    a = new SwimMembership({
+      node: 'a',
+      key: KEY,
+      port,
+      clock: systemClock(),
+      logger: nullLogger,
+      addressOf: (n) => ({ a: '127.0.0.1', b: '127.0.0.2' })[n],
+      onChange: () => undefined,
+    });
     await a.start();
     a.setMembers(['a', 'b']);
     b = createSocket({ type: 'udp4', reuseAddr: true });
@@ -47,7 +55,8 @@ describe('speaker: SWIM over real UDP (loopback), HMAC-authenticated', function 
       const m = JSON.parse(env.m) as Record<string, unknown>;
       fromA.push(m);
       // b is a well-behaved member: it acks a's probes, so it stays alive however slow the run.
-      if (m['type'] === 'ping') b.send(signed({ type: 'ack', seq: m['seq'], from: 'b', updates: [] }), port, '127.0.0.1');
+      if (m['type'] === 'ping')
+        b.send(signed({ type: 'ack', seq: m['seq'], from: 'b', updates: [] }), port, '127.0.0.1');
     });
   });
   afterEach(async () => {
@@ -64,10 +73,21 @@ describe('speaker: SWIM over real UDP (loopback), HMAC-authenticated', function 
     expect([...a.alive()].sort()).to.deep.equal(['a', 'b']);
 
     // Forged: the wrong key, claiming b left and c is alive.
-    const lie = { type: 'ping', seq: 42, from: 'c', updates: [{ name: 'b', state: 'left', incarnation: 99 }, { name: 'c', state: 'alive', incarnation: 1 }] };
+    const lie = {
+      type: 'ping',
+      seq: 42,
+      from: 'c',
+      updates: [
+        { name: 'b', state: 'left', incarnation: 99 },
+        { name: 'c', state: 'alive', incarnation: 1 },
+      ],
+    };
     send(signed(lie, Buffer.from('not-the-key')));
     // A good signature over a different body.
-    const good = JSON.parse(signed({ type: 'ping', seq: 43, from: 'b', updates: [] }).toString()) as { m: string; h: string };
+    const good = JSON.parse(signed({ type: 'ping', seq: 43, from: 'b', updates: [] }).toString()) as {
+      m: string;
+      h: string;
+    };
     send(Buffer.from(JSON.stringify({ m: JSON.stringify(lie), h: good.h })));
     // Not even JSON, and JSON without a signature.
     send(Buffer.from([0xde, 0xad, 0xbe, 0xef]));

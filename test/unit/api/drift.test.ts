@@ -26,7 +26,11 @@ function newAjv(): Ajv {
 
 /** Every CEL rule in a schema, with the schema node it sits on and its path. */
 function celRules(schema: JsonSchema, path = ''): { path: string; rule: string; message: string }[] {
-  const here = (schema['x-kubernetes-validations'] ?? []).map((v) => ({ path, rule: v.rule, message: v.message ?? '' }));
+  const here = (schema['x-kubernetes-validations'] ?? []).map((v) => ({
+    path,
+    rule: v.rule,
+    message: v.message ?? '',
+  }));
   const below = [
     ...Object.entries(schema.properties ?? {}).flatMap(([k, s]) => celRules(s, `${path}.${k}`)),
     ...(schema.items ? celRules(schema.items, `${path}[]`) : []),
@@ -71,7 +75,12 @@ describe('api: CRDs and src/api stay in step', () => {
       expect(crd.metadata.name, info.kind).to.equal(`${info.plural}.${GROUP}`);
       expect(crd.spec.group).to.equal(GROUP);
       expect(crd.spec.scope).to.equal('Namespaced');
-      expect(crd.spec.names).to.include({ kind: info.kind, plural: info.plural, singular: info.singular, listKind: `${info.kind}List` });
+      expect(crd.spec.names).to.include({
+        kind: info.kind,
+        plural: info.plural,
+        singular: info.singular,
+        listKind: `${info.kind}List`,
+      });
       expect(crd.spec.names.shortNames).to.deep.equal([info.shortName]);
       expect(crd.spec.versions.map((v) => v.name)).to.deep.equal([VERSION]);
       expect(API_VERSION).to.equal(`${GROUP}/${VERSION}`);
@@ -172,22 +181,90 @@ describe('api: CEL rules reject what they should', () => {
   const peer = schemaOf(crds.find((c) => c.spec.names.kind === 'BGPPeer')!);
   const pool = schemaOf(crds.find((c) => c.spec.names.kind === 'IPAddressPool')!);
   const peerRules = celRules(peer).filter((r) => r.path === '.spec');
-  const exprRules = celRules(pool).filter((r) => r.path === '.spec.serviceAllocation.namespaceSelectors[].matchExpressions[]');
+  const exprRules = celRules(pool).filter(
+    (r) => r.path === '.spec.serviceAllocation.namespaceSelectors[].matchExpressions[]',
+  );
   const failing = (rules: typeof peerRules, self: unknown): string[] =>
     rules.filter((r) => evaluateCel(r.rule, { self }) !== true).map((r) => r.message);
 
   const cases: { name: string; rules: () => typeof peerRules; self: unknown; fails: string[] }[] = [
-    { name: 'peerASN and dynamicASN both set', rules: () => peerRules, self: { myASN: 1, peerASN: 2, dynamicASN: 'external', peerAddress: '192.0.2.1', ebgpMultiHop: false }, fails: ['set exactly one of peerASN and dynamicASN'] },
-    { name: 'neither peerASN nor dynamicASN', rules: () => peerRules, self: { myASN: 1, peerAddress: '192.0.2.1', ebgpMultiHop: false }, fails: ['set exactly one of peerASN and dynamicASN'] },
-    { name: 'password and passwordSecret', rules: () => peerRules, self: { myASN: 1, peerASN: 2, peerAddress: '192.0.2.1', password: 'x', passwordSecret: { name: 's' }, ebgpMultiHop: false }, fails: ['set either password or passwordSecret, not both'] },
-    { name: 'ebgpMultiHop on iBGP', rules: () => peerRules, self: { myASN: 7, peerASN: 7, peerAddress: '192.0.2.1', ebgpMultiHop: true }, fails: ['ebgpMultiHop applies to eBGP sessions only'] },
-    { name: 'ebgpMultiHop on dynamic internal', rules: () => peerRules, self: { myASN: 7, dynamicASN: 'internal', peerAddress: '192.0.2.1', ebgpMultiHop: true }, fails: ['ebgpMultiHop applies to eBGP sessions only'] },
-    { name: 'MetalLB localASN is refused, not pruned', rules: () => peerRules, self: { myASN: 7, peerASN: 8, peerAddress: '192.0.2.1', ebgpMultiHop: false, localASN: 9 }, fails: ['localASN is not supported by Herald (every session uses myASN as its local AS); remove localASN and set myASN'] },
-    { name: 'MetalLB interface (unnumbered) is refused, not pruned', rules: () => peerRules, self: { myASN: 7, peerASN: 8, ebgpMultiHop: false, interface: 'eth1' }, fails: ["interface (unnumbered BGP) is not supported by Herald; remove interface and set peerAddress to the router's address"] },
-    { name: 'ebgpMultiHop on eBGP is fine', rules: () => peerRules, self: { myASN: 7, peerASN: 8, peerAddress: '192.0.2.1', ebgpMultiHop: true }, fails: [] },
-    { name: 'In without values', rules: () => exprRules, self: { key: 'a', operator: 'In' }, fails: ['In and NotIn need values; Exists and DoesNotExist take none'] },
-    { name: 'Exists with values', rules: () => exprRules, self: { key: 'a', operator: 'Exists', values: ['x'] }, fails: ['In and NotIn need values; Exists and DoesNotExist take none'] },
-    { name: 'NotIn with values is fine', rules: () => exprRules, self: { key: 'a', operator: 'NotIn', values: ['x'] }, fails: [] },
+    {
+      name: 'peerASN and dynamicASN both set',
+      rules: () => peerRules,
+      self: { myASN: 1, peerASN: 2, dynamicASN: 'external', peerAddress: '192.0.2.1', ebgpMultiHop: false },
+      fails: ['set exactly one of peerASN and dynamicASN'],
+    },
+    {
+      name: 'neither peerASN nor dynamicASN',
+      rules: () => peerRules,
+      self: { myASN: 1, peerAddress: '192.0.2.1', ebgpMultiHop: false },
+      fails: ['set exactly one of peerASN and dynamicASN'],
+    },
+    {
+      name: 'password and passwordSecret',
+      rules: () => peerRules,
+      self: {
+        myASN: 1,
+        peerASN: 2,
+        peerAddress: '192.0.2.1',
+        password: 'x',
+        passwordSecret: { name: 's' },
+        ebgpMultiHop: false,
+      },
+      fails: ['set either password or passwordSecret, not both'],
+    },
+    {
+      name: 'ebgpMultiHop on iBGP',
+      rules: () => peerRules,
+      self: { myASN: 7, peerASN: 7, peerAddress: '192.0.2.1', ebgpMultiHop: true },
+      fails: ['ebgpMultiHop applies to eBGP sessions only'],
+    },
+    {
+      name: 'ebgpMultiHop on dynamic internal',
+      rules: () => peerRules,
+      self: { myASN: 7, dynamicASN: 'internal', peerAddress: '192.0.2.1', ebgpMultiHop: true },
+      fails: ['ebgpMultiHop applies to eBGP sessions only'],
+    },
+    {
+      name: 'MetalLB localASN is refused, not pruned',
+      rules: () => peerRules,
+      self: { myASN: 7, peerASN: 8, peerAddress: '192.0.2.1', ebgpMultiHop: false, localASN: 9 },
+      fails: [
+        'localASN is not supported by Herald (every session uses myASN as its local AS); remove localASN and set myASN',
+      ],
+    },
+    {
+      name: 'MetalLB interface (unnumbered) is refused, not pruned',
+      rules: () => peerRules,
+      self: { myASN: 7, peerASN: 8, ebgpMultiHop: false, interface: 'eth1' },
+      fails: [
+        "interface (unnumbered BGP) is not supported by Herald; remove interface and set peerAddress to the router's address",
+      ],
+    },
+    {
+      name: 'ebgpMultiHop on eBGP is fine',
+      rules: () => peerRules,
+      self: { myASN: 7, peerASN: 8, peerAddress: '192.0.2.1', ebgpMultiHop: true },
+      fails: [],
+    },
+    {
+      name: 'In without values',
+      rules: () => exprRules,
+      self: { key: 'a', operator: 'In' },
+      fails: ['In and NotIn need values; Exists and DoesNotExist take none'],
+    },
+    {
+      name: 'Exists with values',
+      rules: () => exprRules,
+      self: { key: 'a', operator: 'Exists', values: ['x'] },
+      fails: ['In and NotIn need values; Exists and DoesNotExist take none'],
+    },
+    {
+      name: 'NotIn with values is fine',
+      rules: () => exprRules,
+      self: { key: 'a', operator: 'NotIn', values: ['x'] },
+      fails: [],
+    },
   ];
   for (const tc of cases) {
     it(tc.name, () => {

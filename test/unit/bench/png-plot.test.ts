@@ -8,7 +8,11 @@ function chunks(png: Buffer): { type: string; body: Buffer; crc: number }[] {
   const out: { type: string; body: Buffer; crc: number }[] = [];
   for (let o = 8; o < png.length;) {
     const len = png.readUInt32BE(o);
-    out.push({ type: png.toString('ascii', o + 4, o + 8), body: png.subarray(o + 8, o + 8 + len), crc: png.readUInt32BE(o + 8 + len) });
+    out.push({
+      type: png.toString('ascii', o + 4, o + 8),
+      body: png.subarray(o + 8, o + 8 + len),
+      crc: png.readUInt32BE(o + 8 + len),
+    });
     o += 12 + len;
   }
   return out;
@@ -25,7 +29,9 @@ describe('bench: PNG plot', () => {
     // The CRC of an empty IEND chunk is the constant every PNG ends with.
     expect(cs[2]!.crc).to.equal(0xae426082);
     const ihdr = cs[0]!.body;
-    expect([ihdr.readUInt32BE(0), ihdr.readUInt32BE(4), ihdr[8], ihdr[9], ihdr[10], ihdr[11], ihdr[12]]).to.deep.equal([4, 3, 8, 2, 0, 0, 0]);
+    expect([ihdr.readUInt32BE(0), ihdr.readUInt32BE(4), ihdr[8], ihdr[9], ihdr[10], ihdr[11], ihdr[12]]).to.deep.equal([
+      4, 3, 8, 2, 0, 0, 0,
+    ]);
     const raw = inflateSync(cs[1]!.body);
     expect(raw.length).to.equal((4 * 3 + 1) * 3);
     // Row 2, filter byte then pixel 1.
@@ -36,7 +42,23 @@ describe('bench: PNG plot', () => {
   });
 
   it('draws each series in its colour', () => {
-    const png = plotPanels([{ series: [{ color: [200, 0, 0], points: [[1000, 1], [10_000, 5], [100_000, NaN]] }] }], [1000, 10_000, 100_000]);
+    const png = plotPanels(
+      [
+        {
+          series: [
+            {
+              color: [200, 0, 0],
+              points: [
+                [1000, 1],
+                [10_000, 5],
+                [100_000, NaN],
+              ],
+            },
+          ],
+        },
+      ],
+      [1000, 10_000, 100_000],
+    );
     const cs = chunks(png);
     const ihdr = cs[0]!.body;
     const w = ihdr.readUInt32BE(0);

@@ -13,9 +13,29 @@ describe('bench: SWIM simulator', () => {
     const key = Buffer.from('k');
     const cases: SwimMessage[] = [
       { type: 'ping', seq: 0, from: 'node-1', updates: [] },
-      { type: 'ack', seq: 123_456, from: 'node-17', updates: [{ name: 'node-22', state: 'suspect', incarnation: 10 }, { name: 'n', state: 'alive', incarnation: 0 }] },
-      { type: 'pingReq', seq: 9, from: 'a', target: 'node-4999', updates: [{ name: 'x', state: 'dead', incarnation: 3 }] },
-      { type: 'indirectAck', seq: 99, from: 'b', target: 'c', updates: [{ name: 'y', state: 'left', incarnation: 1_000_000 }] },
+      {
+        type: 'ack',
+        seq: 123_456,
+        from: 'node-17',
+        updates: [
+          { name: 'node-22', state: 'suspect', incarnation: 10 },
+          { name: 'n', state: 'alive', incarnation: 0 },
+        ],
+      },
+      {
+        type: 'pingReq',
+        seq: 9,
+        from: 'a',
+        target: 'node-4999',
+        updates: [{ name: 'x', state: 'dead', incarnation: 3 }],
+      },
+      {
+        type: 'indirectAck',
+        seq: 99,
+        from: 'b',
+        target: 'c',
+        updates: [{ name: 'y', state: 'left', incarnation: 1_000_000 }],
+      },
     ];
     for (const m of cases) expect(datagramBytes(m), m.type).to.equal(encodeDatagram(m, key).length);
   });
@@ -40,7 +60,15 @@ describe('bench: SWIM simulator', () => {
   });
 
   it('a crashed member is declared dead by every live member, and no live one is', () => {
-    const r = runScenario({ nodes: 60, seed: 3, network: quiet, warmupMs: 20_000, kills: 3, killEveryMs: 4000, measureMs: 20_000 });
+    const r = runScenario({
+      nodes: 60,
+      seed: 3,
+      network: quiet,
+      warmupMs: 20_000,
+      kills: 3,
+      killEveryMs: 4000,
+      measureMs: 20_000,
+    });
     expect(r.firstDeadMs).to.have.length(3);
     for (const ms of r.firstDeadMs) expect(ms).to.be.within(0, 5000);
     for (const ms of r.allDeadMs) expect(ms).to.be.at.least(0);
@@ -70,21 +98,33 @@ describe('bench: SWIM simulator', () => {
 
   it('reads crashes and false judgements from the judgements alone (shared with bench/swim-real)', () => {
     // c crashes at 1000 and d at 2000; a and b run to the end.
-    const killedAt = new Map([['c', 1000], ['d', 2000]]);
-    const t = (at: number, observer: string, member: string, state: 'alive' | 'suspect' | 'dead' | 'left') => ({ at, observer, member, state });
-    const r = judge([
-      t(500, 'a', 'b', 'suspect'), // a live member suspected: a false suspicion
-      t(600, 'a', 'b', 'alive'),
-      t(800, 'c', 'b', 'suspect'), // the same suspicion, spread by gossip: one more judgement, no new episode
-      t(850, 'c', 'b', 'alive'),
-      t(900, 'b', 'd', 'dead'), // d declared dead while it ran: a false death
-      t(1300, 'd', 'c', 'dead'), // first, but d crashes later: it does not count for "all"
-      t(1400, 'a', 'c', 'dead'),
-      t(1700, 'b', 'c', 'dead'), // every survivor now
-      t(2600, 'a', 'd', 'dead'), // b held d dead since before the crash: never again after it
-      t(2700, 'b', 'a', 'suspect'), // a new episode: another member
-      t(3900, 'b', 'a', 'suspect'), // and another: over 1 s after the last
-    ], killedAt, new Set(['a', 'b']));
+    const killedAt = new Map([
+      ['c', 1000],
+      ['d', 2000],
+    ]);
+    const t = (at: number, observer: string, member: string, state: 'alive' | 'suspect' | 'dead' | 'left') => ({
+      at,
+      observer,
+      member,
+      state,
+    });
+    const r = judge(
+      [
+        t(500, 'a', 'b', 'suspect'), // a live member suspected: a false suspicion
+        t(600, 'a', 'b', 'alive'),
+        t(800, 'c', 'b', 'suspect'), // the same suspicion, spread by gossip: one more judgement, no new episode
+        t(850, 'c', 'b', 'alive'),
+        t(900, 'b', 'd', 'dead'), // d declared dead while it ran: a false death
+        t(1300, 'd', 'c', 'dead'), // first, but d crashes later: it does not count for "all"
+        t(1400, 'a', 'c', 'dead'),
+        t(1700, 'b', 'c', 'dead'), // every survivor now
+        t(2600, 'a', 'd', 'dead'), // b held d dead since before the crash: never again after it
+        t(2700, 'b', 'a', 'suspect'), // a new episode: another member
+        t(3900, 'b', 'a', 'suspect'), // and another: over 1 s after the last
+      ],
+      killedAt,
+      new Set(['a', 'b']),
+    );
     expect(r.firstDeadMs).to.deep.equal([300, 600]);
     expect(r.allDeadMs[0]).to.equal(700);
     expect(Number.isNaN(r.allDeadMs[1])).to.equal(true);

@@ -24,7 +24,11 @@ const FLAG_TABLES: Readonly<Record<string, CommandName>> = {
 async function helpOf(args: string[]): Promise<string> {
   const c = capture();
   let text = '';
-  await heraldParser(c.io, () => Promise.resolve(), () => undefined).parseAsync(args, {}, (_err, _argv, output) => {
+  await heraldParser(
+    c.io,
+    () => Promise.resolve(),
+    () => undefined,
+  ).parseAsync(args, {}, (_err, _argv, output) => {
     text = output;
   });
   return text;
@@ -35,12 +39,17 @@ function optionsIn(help: string): Set<string> {
   const out = new Set<string>();
   for (const m of help.matchAll(/^ {2,6}((?:-[a-zA-Z], )*)--([a-z0-9-]+)/gm)) {
     out.add(`--${m[2]}`);
-    for (const s of (m[1] ?? '').split(',').map((x) => x.trim()).filter(Boolean)) out.add(s);
+    for (const s of (m[1] ?? '')
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean))
+      out.add(s);
   }
   return out;
 }
 
-const flagsIn = (text: string): string[] => [...text.matchAll(/(?<![\w-])(--?[a-z][a-z0-9-]*)/g)].map((m) => m[1]!.replace(/^--no-/, '--'));
+const flagsIn = (text: string): string[] =>
+  [...text.matchAll(/(?<![\w-])(--?[a-z][a-z0-9-]*)/g)].map((m) => m[1]!.replace(/^--no-/, '--'));
 
 /** What the documentation says each command takes, and where. */
 function documented(): Map<CommandName | 'global', Map<string, string>> {
@@ -49,7 +58,12 @@ function documented(): Map<CommandName | 'global', Map<string, string>> {
     if (!out.has(cmd)) out.set(cmd, new Map());
     if (!out.get(cmd)!.has(flag)) out.get(cmd)!.set(flag, where);
   };
-  const files = ['README.md', ...readdirSync(join(REPO_ROOT, 'docs')).filter((f) => f.endsWith('.md')).map((f) => `docs/${f}`)];
+  const files = [
+    'README.md',
+    ...readdirSync(join(REPO_ROOT, 'docs'))
+      .filter((f) => f.endsWith('.md'))
+      .map((f) => `docs/${f}`),
+  ];
   for (const file of files) {
     const text = readFileSync(join(REPO_ROOT, file), 'utf8');
     const lines = text.split('\n');
@@ -95,8 +109,16 @@ describe('CLI help and documentation name the same options', () => {
       const missing = [...named].filter(([f]) => !has.has(f)).map(([f, where]) => `${f} (${where})`);
       expect(missing, `documented for herald ${cmd} but not an option`).to.deep.equal([]);
       // Each option counts as documented when its long name or one of its aliases is.
-      const groups = [...help.matchAll(/^ {2,6}((?:-[a-zA-Z], )*)--([a-z0-9-]+)/gm)].map((m) => [`--${m[2]}`, ...(m[1] ?? '').split(',').map((x) => x.trim()).filter(Boolean)]);
-      const undocumented = groups.filter((g) => g[0] !== '--help' && g[0] !== '--log-level' && !g.some((f) => named.has(f))).map((g) => g[0]);
+      const groups = [...help.matchAll(/^ {2,6}((?:-[a-zA-Z], )*)--([a-z0-9-]+)/gm)].map((m) => [
+        `--${m[2]}`,
+        ...(m[1] ?? '')
+          .split(',')
+          .map((x) => x.trim())
+          .filter(Boolean),
+      ]);
+      const undocumented = groups
+        .filter((g) => g[0] !== '--help' && g[0] !== '--log-level' && !g.some((f) => named.has(f)))
+        .map((g) => g[0]);
       expect(undocumented, `options of herald ${cmd} the documentation never names`).to.deep.equal([]);
     });
   }

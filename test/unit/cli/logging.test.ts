@@ -20,7 +20,13 @@ describe('cli/logging (winston adapter)', () => {
     log.child({ component: 'controller' }).info('assigned', { service: 'default/web', ip: '192.0.2.1' });
     await flush();
     const rec = JSON.parse(s.lines()[0]!) as Record<string, unknown>;
-    expect(rec).to.include({ level: 'info', message: 'assigned', component: 'controller', service: 'default/web', ip: '192.0.2.1' });
+    expect(rec).to.include({
+      level: 'info',
+      message: 'assigned',
+      component: 'controller',
+      service: 'default/web',
+      ip: '192.0.2.1',
+    });
     expect(rec['timestamp']).to.be.a('string');
   });
 

@@ -23,14 +23,19 @@ function walk(node: unknown, path: string, kind: string, out: RuleSite[]): void 
   const rules = o['x-kubernetes-validations'];
   if (Array.isArray(rules)) for (const r of rules as Array<{ rule: string }>) out.push({ kind, path, rule: r.rule });
   const props = o['properties'];
-  if (props && typeof props === 'object') for (const [k, v] of Object.entries(props)) walk(v, path ? `${path}.${k}` : k, kind, out);
+  if (props && typeof props === 'object')
+    for (const [k, v] of Object.entries(props)) walk(v, path ? `${path}.${k}` : k, kind, out);
   if (o['items']) walk(o['items'], `${path}[]`, kind, out);
 }
 
 function ruleSites(): RuleSite[] {
   const out: RuleSite[] = [];
-  for (const f of readdirSync('crds').filter((n) => n.endsWith('.yaml') && n !== 'kustomization.yaml').sort()) {
-    const crd = parse(readFileSync(`crds/${f}`, 'utf8')) as { spec: { names: { kind: string }; versions: Array<{ schema: { openAPIV3Schema: unknown } }> } };
+  for (const f of readdirSync('crds')
+    .filter((n) => n.endsWith('.yaml') && n !== 'kustomization.yaml')
+    .sort()) {
+    const crd = parse(readFileSync(`crds/${f}`, 'utf8')) as {
+      spec: { names: { kind: string }; versions: Array<{ schema: { openAPIV3Schema: unknown } }> };
+    };
     for (const v of crd.spec.versions) walk(v.schema.openAPIV3Schema, '', crd.spec.names.kind, out);
   }
   return out;
@@ -66,17 +71,33 @@ interface Case {
   readonly spec: (site: RuleSite) => { obj: unknown; field: string } | undefined;
 }
 
-const SELECTOR_RULE = "self.operator in ['In', 'NotIn'] ? (has(self.values) && size(self.values) > 0) : (!has(self.values) || size(self.values) == 0)";
+const SELECTOR_RULE =
+  "self.operator in ['In', 'NotIn'] ? (has(self.values) && size(self.values) > 0) : (!has(self.values) || size(self.values) == 0)";
 
 /** Per rule: objects that break it (each must be refused with an error on `field`), and one that keeps it. */
 const CASES: Record<string, { broken: Case[]; kept: (site: RuleSite) => unknown }> = {
   [SELECTOR_RULE]: {
     broken: [
       { name: 'In without values', spec: (s: RuleSite) => objectWith(s.kind, s.path, { key: 'a', operator: 'In' }) },
-      { name: 'NotIn with an empty list', spec: (s: RuleSite) => objectWith(s.kind, s.path, { key: 'a', operator: 'NotIn', values: [] }) },
-      { name: 'Exists with values', spec: (s: RuleSite) => objectWith(s.kind, s.path, { key: 'a', operator: 'Exists', values: ['b'] }) },
-      { name: 'DoesNotExist with values', spec: (s: RuleSite) => objectWith(s.kind, s.path, { key: 'a', operator: 'DoesNotExist', values: ['b'] }) },
-    ].map((c) => ({ name: c.name, spec: (s: RuleSite) => { const r = c.spec(s); return { obj: r.obj, field: `${r.field}.values` }; } })),
+      {
+        name: 'NotIn with an empty list',
+        spec: (s: RuleSite) => objectWith(s.kind, s.path, { key: 'a', operator: 'NotIn', values: [] }),
+      },
+      {
+        name: 'Exists with values',
+        spec: (s: RuleSite) => objectWith(s.kind, s.path, { key: 'a', operator: 'Exists', values: ['b'] }),
+      },
+      {
+        name: 'DoesNotExist with values',
+        spec: (s: RuleSite) => objectWith(s.kind, s.path, { key: 'a', operator: 'DoesNotExist', values: ['b'] }),
+      },
+    ].map((c) => ({
+      name: c.name,
+      spec: (s: RuleSite) => {
+        const r = c.spec(s);
+        return { obj: r.obj, field: `${r.field}.values` };
+      },
+    })),
     kept: (s) => objectWith(s.kind, s.path, { key: 'a', operator: 'In', values: ['b'] }).obj,
   },
   'has(self.peerASN) != has(self.dynamicASN)': {
@@ -87,16 +108,28 @@ const CASES: Record<string, { broken: Case[]; kept: (site: RuleSite) => unknown 
     kept: () => peerWith({ peerASN: undefined, dynamicASN: 'external' }, '').obj,
   },
   '!(has(self.password) && has(self.passwordSecret))': {
-    broken: [{ name: 'both password and passwordSecret', spec: () => peerWith({ password: 'p', passwordSecret: { name: 's' } }, 'spec.passwordSecret') }],
+    broken: [
+      {
+        name: 'both password and passwordSecret',
+        spec: () => peerWith({ password: 'p', passwordSecret: { name: 's' } }, 'spec.passwordSecret'),
+      },
+    ],
     kept: () => peerWith({ password: 'p' }, '').obj,
   },
-  "!(self.ebgpMultiHop && ((has(self.peerASN) && self.peerASN == self.myASN) || (has(self.dynamicASN) && self.dynamicASN == 'internal')))": {
-    broken: [
-      { name: 'ebgpMultiHop with peerASN == myASN', spec: () => peerWith({ ebgpMultiHop: true, peerASN: 64500 }, 'spec.ebgpMultiHop') },
-      { name: 'ebgpMultiHop with dynamicASN internal', spec: () => peerWith({ ebgpMultiHop: true, peerASN: undefined, dynamicASN: 'internal' }, 'spec.ebgpMultiHop') },
-    ],
-    kept: () => peerWith({ ebgpMultiHop: true }, '').obj,
-  },
+  "!(self.ebgpMultiHop && ((has(self.peerASN) && self.peerASN == self.myASN) || (has(self.dynamicASN) && self.dynamicASN == 'internal')))":
+    {
+      broken: [
+        {
+          name: 'ebgpMultiHop with peerASN == myASN',
+          spec: () => peerWith({ ebgpMultiHop: true, peerASN: 64500 }, 'spec.ebgpMultiHop'),
+        },
+        {
+          name: 'ebgpMultiHop with dynamicASN internal',
+          spec: () => peerWith({ ebgpMultiHop: true, peerASN: undefined, dynamicASN: 'internal' }, 'spec.ebgpMultiHop'),
+        },
+      ],
+      kept: () => peerWith({ ebgpMultiHop: true }, '').obj,
+    },
   '!has(self.localASN)': {
     broken: [{ name: 'a localASN (MetalLB v1beta2)', spec: () => peerWith({ localASN: 64510 }, 'spec.localASN') }],
     kept: () => peerWith({}, '').obj,
@@ -114,7 +147,10 @@ function peerWith(extra: Record<string, unknown>, field: string): { obj: unknown
 }
 
 const MODEL: Record<string, 'pools' | 'l2Advertisements' | 'bgpAdvertisements' | 'peers'> = {
-  IPAddressPool: 'pools', L2Advertisement: 'l2Advertisements', BGPAdvertisement: 'bgpAdvertisements', BGPPeer: 'peers',
+  IPAddressPool: 'pools',
+  L2Advertisement: 'l2Advertisements',
+  BGPAdvertisement: 'bgpAdvertisements',
+  BGPPeer: 'peers',
 };
 
 describe('config: every CRD CEL rule is also checked without CEL', () => {
@@ -131,8 +167,13 @@ describe('config: every CRD CEL rule is also checked without CEL', () => {
       it(`${site.kind} ${site.path}: ${b.name} is refused, naming the object and field`, () => {
         const { obj, field } = b.spec(site)!;
         const r = parseConfig([obj]);
-        const hit = r.errors.find((e) => e.object.kind === site.kind && e.object.name === 'x' && e.field === field && !e.transient);
-        expect(hit, `no error on ${site.kind} x ${field}; got:\n${r.errors.map((e) => e.message).join('\n')}`).to.not.equal(undefined);
+        const hit = r.errors.find(
+          (e) => e.object.kind === site.kind && e.object.name === 'x' && e.field === field && !e.transient,
+        );
+        expect(
+          hit,
+          `no error on ${site.kind} x ${field}; got:\n${r.errors.map((e) => e.message).join('\n')}`,
+        ).to.not.equal(undefined);
         expect(r.config[MODEL[site.kind]!].has('x')).to.equal(false);
       });
     }

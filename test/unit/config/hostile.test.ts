@@ -14,7 +14,10 @@ import { errorEntries, MAX_STATE_ERRORS } from '../../../src/config/report.js';
 
 const H = 'herald.dev/v1beta1';
 const pool = (name: string, addresses: unknown[], annotations: Record<string, string> = {}, created?: string) => ({
-  apiVersion: H, kind: 'IPAddressPool', metadata: { name, annotations, ...(created ? { creationTimestamp: created } : {}) }, spec: { addresses },
+  apiVersion: H,
+  kind: 'IPAddressPool',
+  metadata: { name, annotations, ...(created ? { creationTimestamp: created } : {}) },
+  spec: { addresses },
 });
 
 describe('config against hostile input', () => {
@@ -36,12 +39,16 @@ describe('config against hostile input', () => {
   });
 
   it('1,024 pools that all overlap the first: one error each, the first pool keeps serving', () => {
-    const objs = Array.from({ length: 1024 }, (_, i) => pool(`p${String(i).padStart(4, '0')}`, ['198.51.100.0/24', `2001:db8:${i.toString(16)}::/64`]));
+    const objs = Array.from({ length: 1024 }, (_, i) =>
+      pool(`p${String(i).padStart(4, '0')}`, ['198.51.100.0/24', `2001:db8:${i.toString(16)}::/64`]),
+    );
     const r = parseConfig(objs);
     expect(r.config.pools.size).to.equal(1);
     expect(r.config.pools.has('p0000')).to.equal(true);
     expect(r.errors.length).to.equal(1023);
-    expect(r.errors[0]!.reason).to.equal('"198.51.100.0/24" overlaps 198.51.100.0/24 of IPAddressPool p0000; pools must not overlap');
+    expect(r.errors[0]!.reason).to.equal(
+      '"198.51.100.0/24" overlaps 198.51.100.0/24 of IPAddressPool p0000; pools must not overlap',
+    );
   });
 
   it('the sweep finds an overlap for exactly the entries brute force does', () => {
@@ -50,7 +57,7 @@ describe('config against hostile input', () => {
       return { text: '', range: { family: 'IPv4', first, last: first + BigInt(n) }, cidrs: [] };
     });
     const v6 = fc.tuple(fc.integer({ min: 0, max: 255 }), fc.integer({ min: 0, max: 40 })).map(([a, n]): PoolEntry => {
-      const first = 0x20010db8n << 96n | BigInt(a);
+      const first = (0x20010db8n << 96n) | BigInt(a);
       return { text: '', range: { family: 'IPv6', first, last: first + BigInt(n) }, cidrs: [] };
     });
     fc.assert(
@@ -104,11 +111,13 @@ describe('config against hostile input', () => {
     expect(ok.errors.map((e) => e.message)).to.deep.equal([]);
     const hint = parseConfig([pool('p', ['240.0.0.0/28'])]);
     expect(hint.errors[0]!.reason).to.include('herald.dev/allow-reserved-ranges');
-    const still = parseConfig([pool('p', ['255.255.255.255', '127.0.0.1'], { 'herald.dev/allow-reserved-ranges': 'true' })]);
+    const still = parseConfig([
+      pool('p', ['255.255.255.255', '127.0.0.1'], { 'herald.dev/allow-reserved-ranges': 'true' }),
+    ]);
     expect(still.errors.map((e) => e.field)).to.deep.equal(['spec.addresses[0]', 'spec.addresses[1]']);
   });
 
-  it('errors name the entry\'s position in spec.addresses, even after entries that did not parse', () => {
+  it("errors name the entry's position in spec.addresses, even after entries that did not parse", () => {
     const r = parseConfig([pool('p', [42, 'nonsense', '192.0.2.0/28', '127.0.0.1', '192.0.2.1'])]);
     expect(r.errors.map((e) => `${e.field}: ${e.reason.slice(0, 24)}`)).to.have.members([
       'spec.addresses[0]: must be a string (a CIDR',
@@ -125,14 +134,43 @@ describe('config against hostile input', () => {
     expect(r.errors.length).to.equal(150);
     const entries = errorEntries(r.errors, 'controller');
     expect(entries.length).to.equal(MAX_STATE_ERRORS + 1);
-    expect(entries.at(-1)).to.deep.equal({ kind: 'ConfigurationState', name: 'controller', field: 'errors', reason: '50 more error(s) not listed (150 in all)' });
-    expect(entries[0]).to.deep.equal({ kind: 'IPAddressPool', name: 'p0', field: 'spec.addresses[0]', reason: r.errors[0]!.reason });
-    const transient = errorEntries(Array.from({ length: 3 }, () => ({ object: { kind: 'L2Advertisement', name: 'a' }, field: 'x', reason: 'r', transient: true })), 's', 2);
+    expect(entries.at(-1)).to.deep.equal({
+      kind: 'ConfigurationState',
+      name: 'controller',
+      field: 'errors',
+      reason: '50 more error(s) not listed (150 in all)',
+    });
+    expect(entries[0]).to.deep.equal({
+      kind: 'IPAddressPool',
+      name: 'p0',
+      field: 'spec.addresses[0]',
+      reason: r.errors[0]!.reason,
+    });
+    const transient = errorEntries(
+      Array.from({ length: 3 }, () => ({
+        object: { kind: 'L2Advertisement', name: 'a' },
+        field: 'x',
+        reason: 'r',
+        transient: true,
+      })),
+      's',
+      2,
+    );
     expect(transient.at(-1)).to.deep.include({ transient: true, reason: '1 more error(s) not listed (3 in all)' });
   });
 
   it('documentation and private ranges stay valid', () => {
-    const r = parseConfig([pool('p', ['192.0.2.0/24', '198.51.100.0/24', '203.0.113.0/24', '2001:db8::/64', '10.0.0.0/8', '100.64.0.0/10', 'fd00::/64'])]);
+    const r = parseConfig([
+      pool('p', [
+        '192.0.2.0/24',
+        '198.51.100.0/24',
+        '203.0.113.0/24',
+        '2001:db8::/64',
+        '10.0.0.0/8',
+        '100.64.0.0/10',
+        'fd00::/64',
+      ]),
+    ]);
     expect(r.errors.map((e) => e.message)).to.deep.equal([]);
   });
 
@@ -145,7 +183,12 @@ describe('config against hostile input', () => {
     expect(sink.countFor(a)).to.equal(100);
     expect(sink.hardCountFor(a)).to.equal(50);
     expect(sink.errors.length).to.equal(MAX_ERRORS_PER_OBJECT + 2);
-    expect(sink.errors.filter((e) => e.object === a).map((e) => e.field).slice(0, 3)).to.deep.equal(['f0', 'f1', 'f2']);
+    expect(
+      sink.errors
+        .filter((e) => e.object === a)
+        .map((e) => e.field)
+        .slice(0, 3),
+    ).to.deep.equal(['f0', 'f1', 'f2']);
     expect(capList([1, 2, 3], 2)).to.deep.equal({ shown: [1, 2], omitted: 1 });
     expect(capList([1], 2)).to.deep.equal({ shown: [1], omitted: 0 });
   });
@@ -154,13 +197,25 @@ describe('config against hostile input', () => {
     const r = parseConfig([pool('broken', ['0.0.0.0/0']), pool('good', ['192.0.2.0/28'])]);
     const a = new Allocator();
     a.setPools(r.config.pools.values(), r.invalidPools);
-    const ask = (requestedPool: string) => a.assign({
-      key: 'ns/s', namespace: 'ns', labels: {}, namespaceLabels: {}, families: ['IPv4'], familyPolicy: 'SingleStack', requestedIPs: [],
-      requestedPool, ports: [{ protocol: 'TCP', port: 80 }], trafficPolicy: 'Cluster', selector: {},
-    });
+    const ask = (requestedPool: string) =>
+      a.assign({
+        key: 'ns/s',
+        namespace: 'ns',
+        labels: {},
+        namespaceLabels: {},
+        families: ['IPv4'],
+        familyPolicy: 'SingleStack',
+        requestedIPs: [],
+        requestedPool,
+        ports: [{ protocol: 'TCP', port: 80 }],
+        trafficPolicy: 'Cluster',
+        selector: {},
+      });
     const bad = ask('broken');
     expect(bad).to.deep.include({ ok: false, reason: 'PoolInvalid' });
-    expect(bad.ok ? '' : bad.message).to.equal('pool "broken" is invalid: spec.addresses[0]: "0.0.0.0/0" is the whole IPv4 address space; a pool lists the addresses set aside for Services');
+    expect(bad.ok ? '' : bad.message).to.equal(
+      'pool "broken" is invalid: spec.addresses[0]: "0.0.0.0/0" is the whole IPv4 address space; a pool lists the addresses set aside for Services',
+    );
     expect(ask('nope')).to.deep.include({ ok: false, reason: 'PoolNotFound' });
     expect(ask('good')).to.deep.include({ ok: true, pool: 'good' });
   });

@@ -5,14 +5,31 @@ import { anySelectorMatches, selectorMatches, type LabelSelector } from '../../.
 
 describe('config/duration', () => {
   const cases: Array<[string, number | undefined]> = [
-    ['90s', 90_000], ['1m30s', 90_000], ['500ms', 500], ['1h', 3_600_000], ['0', 0], ['0s', 0], ['1.5s', 1500],
-    ['', undefined], ['s', undefined], ['10', undefined], ['10 s', undefined], ['-5s', undefined], ['5d', undefined],
+    ['90s', 90_000],
+    ['1m30s', 90_000],
+    ['500ms', 500],
+    ['1h', 3_600_000],
+    ['0', 0],
+    ['0s', 0],
+    ['1.5s', 1500],
+    ['', undefined],
+    ['s', undefined],
+    ['10', undefined],
+    ['10 s', undefined],
+    ['-5s', undefined],
+    ['5d', undefined],
   ];
-  for (const [text, ms] of cases) it(`${JSON.stringify(text)} -> ${ms}`, () => expect(parseDuration(text)).to.equal(ms));
+  for (const [text, ms] of cases)
+    it(`${JSON.stringify(text)} -> ${ms}`, () => expect(parseDuration(text)).to.equal(ms));
 });
 
 describe('config/community', () => {
-  const good: Array<[string, string]> = [['0:0', '0:0'], ['65535:65535', '65535:65535'], ['large:0:0:0', 'large:0:0:0'], ['Large:4294967295:1:2', 'large:4294967295:1:2']];
+  const good: Array<[string, string]> = [
+    ['0:0', '0:0'],
+    ['65535:65535', '65535:65535'],
+    ['large:0:0:0', 'large:0:0:0'],
+    ['Large:4294967295:1:2', 'large:4294967295:1:2'],
+  ];
   for (const [text, out] of good) {
     it(`parses ${text}`, () => {
       const r = parseCommunity(text);
@@ -44,7 +61,9 @@ describe('config/label-selector', () => {
   for (const [name, s, labels, want] of cases) it(name, () => expect(selectorMatches(s, labels)).to.equal(want));
   it('a list of selectors: empty matches all, otherwise any', () => {
     expect(anySelectorMatches([], {})).to.equal(true);
-    expect(anySelectorMatches([sel({ matchLabels: { a: '1' } }), sel({ matchLabels: { b: '1' } })], { b: '1' })).to.equal(true);
+    expect(
+      anySelectorMatches([sel({ matchLabels: { a: '1' } }), sel({ matchLabels: { b: '1' } })], { b: '1' }),
+    ).to.equal(true);
     expect(anySelectorMatches([sel({ matchLabels: { a: '1' } })], { b: '1' })).to.equal(false);
   });
 });

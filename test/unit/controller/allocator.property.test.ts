@@ -12,7 +12,14 @@ const POOL_SETS = [
 ].map((s) => makePools(s));
 
 type Op =
-  | { kind: 'assign'; svc: number; key: string | undefined; port: number; ip: string | undefined; policy: 'SingleStack' | 'RequireDualStack' | 'PreferDualStack' }
+  | {
+      kind: 'assign';
+      svc: number;
+      key: string | undefined;
+      port: number;
+      ip: string | undefined;
+      policy: 'SingleStack' | 'RequireDualStack' | 'PreferDualStack';
+    }
   | { kind: 'release'; svc: number }
   | { kind: 'pools'; set: number };
 
@@ -72,7 +79,8 @@ describe('allocator: properties', () => {
               const now = res.ips.map(formatIP).join(',');
               // An unchanged request keeps its addresses (it may only gain a second family).
               if (sameRequest && last.has(r.key)) {
-                for (const old of last.get(r.key)!.split(',')) expect(now.split(','), `${r.key} kept ${old}`).to.include(old);
+                for (const old of last.get(r.key)!.split(','))
+                  expect(now.split(','), `${r.key} kept ${old}`).to.include(old);
               }
               requests.set(r.key, r);
               last.set(r.key, now);
@@ -85,10 +93,14 @@ describe('allocator: properties', () => {
           // Invariant: holders of one address may all share it.
           const byIP = new Map<string, string[]>();
           for (const key of requests.keys()) {
-            for (const ip of a.assignmentOf(key)?.ips ?? []) byIP.set(formatIP(ip), [...(byIP.get(formatIP(ip)) ?? []), key]);
+            for (const ip of a.assignmentOf(key)?.ips ?? [])
+              byIP.set(formatIP(ip), [...(byIP.get(formatIP(ip)) ?? []), key]);
           }
           for (const [, keys] of byIP) {
-            for (const x of keys) for (const y of keys) if (x !== y) expect(sharingProblem(requests.get(x)!, requests.get(y)!), `${x} and ${y}`).to.equal(undefined);
+            for (const x of keys)
+              for (const y of keys)
+                if (x !== y)
+                  expect(sharingProblem(requests.get(x)!, requests.get(y)!), `${x} and ${y}`).to.equal(undefined);
           }
         }
       }),

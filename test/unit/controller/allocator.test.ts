@@ -28,7 +28,15 @@ function req(key: string, r: Req = {}): ServiceRequest {
 }
 
 type Step =
-  | { assign: string; with?: Req; current?: string[]; want: string[] | FailureReason; pool?: string; notInPool?: boolean; changed?: boolean }
+  | {
+      assign: string;
+      with?: Req;
+      current?: string[];
+      want: string[] | FailureReason;
+      pool?: string;
+      notInPool?: boolean;
+      changed?: boolean;
+    }
   | { release: string }
   | { drain: string; ips: string[] }
   | { undrain: string; freed: number }
@@ -92,7 +100,11 @@ const scripts: Script[] = [
       { assign: 'ns/s3', with: { requestedIPs: ['198.51.100.2'], requestedPool: 'a' }, want: 'RequestedIPNotInPool' },
       { assign: 'ns/s4', with: { requestedIPs: ['198.51.100.2'] }, want: ['198.51.100.2'], pool: 'b' },
       { assign: 'ns/s5', with: { requestedIPs: ['198.51.100.2'] }, want: 'RequestedIPInUse' },
-      { assign: 'ns/s6', with: { requestedIPs: ['192.0.2.1', '198.51.100.1'], familyPolicy: 'SingleStack' }, want: 'InvalidRequest' },
+      {
+        assign: 'ns/s6',
+        with: { requestedIPs: ['192.0.2.1', '198.51.100.1'], familyPolicy: 'SingleStack' },
+        want: 'InvalidRequest',
+      },
     ],
   },
   {
@@ -114,8 +126,14 @@ const scripts: Script[] = [
   {
     name: 'serviceAllocation: namespaces and selectors exclude, even when named',
     pools: {
-      team: { addresses: ['192.0.2.0/31'], serviceAllocation: { priority: 1, namespaces: ['team'], serviceSelectors: [{ matchLabels: { tier: 'web' } }] } },
-      labelled: { addresses: ['192.0.2.8/31'], serviceAllocation: { priority: 2, namespaceSelectors: [{ matchLabels: { env: 'prod' } }] } },
+      team: {
+        addresses: ['192.0.2.0/31'],
+        serviceAllocation: { priority: 1, namespaces: ['team'], serviceSelectors: [{ matchLabels: { tier: 'web' } }] },
+      },
+      labelled: {
+        addresses: ['192.0.2.8/31'],
+        serviceAllocation: { priority: 2, namespaceSelectors: [{ matchLabels: { env: 'prod' } }] },
+      },
       open: { addresses: ['198.51.100.0/31'] },
     },
     steps: [
@@ -130,14 +148,47 @@ const scripts: Script[] = [
     name: 'sharing: same key, disjoint ports, same policy share; anything else does not',
     pools: { a: { addresses: ['192.0.2.0/30'] } },
     steps: [
-      { assign: 'ns/dns-tcp', with: { sharingKey: 'dns', ports: [{ protocol: 'TCP', port: 53 }] }, want: ['192.0.2.0'] },
-      { assign: 'ns/dns-udp', with: { sharingKey: 'dns', ports: [{ protocol: 'UDP', port: 53 }] }, want: ['192.0.2.0'] },
-      { assign: 'ns/dns-dup', with: { sharingKey: 'dns', ports: [{ protocol: 'UDP', port: 53 }] }, want: ['192.0.2.1'] },
+      {
+        assign: 'ns/dns-tcp',
+        with: { sharingKey: 'dns', ports: [{ protocol: 'TCP', port: 53 }] },
+        want: ['192.0.2.0'],
+      },
+      {
+        assign: 'ns/dns-udp',
+        with: { sharingKey: 'dns', ports: [{ protocol: 'UDP', port: 53 }] },
+        want: ['192.0.2.0'],
+      },
+      {
+        assign: 'ns/dns-dup',
+        with: { sharingKey: 'dns', ports: [{ protocol: 'UDP', port: 53 }] },
+        want: ['192.0.2.1'],
+      },
       { assign: 'ns/x1', with: { requestedIPs: ['192.0.2.0'] }, want: 'RequestedIPInUse' },
-      { assign: 'ns/x2', with: { requestedIPs: ['192.0.2.0'], sharingKey: 'other', ports: [{ protocol: 'TCP', port: 99 }] }, want: 'SharingKeyMismatch' },
-      { assign: 'ns/x3', with: { requestedIPs: ['192.0.2.0'], sharingKey: 'dns', ports: [{ protocol: 'TCP', port: 53 }] }, want: 'PortConflict' },
-      { assign: 'ns/x4', with: { requestedIPs: ['192.0.2.0'], sharingKey: 'dns', ports: [{ protocol: 'TCP', port: 853 }], trafficPolicy: 'Local' }, want: 'PolicyMismatch' },
-      { assign: 'ns/x5', with: { requestedIPs: ['192.0.2.0'], sharingKey: 'dns', ports: [{ protocol: 'TCP', port: 853 }] }, want: ['192.0.2.0'] },
+      {
+        assign: 'ns/x2',
+        with: { requestedIPs: ['192.0.2.0'], sharingKey: 'other', ports: [{ protocol: 'TCP', port: 99 }] },
+        want: 'SharingKeyMismatch',
+      },
+      {
+        assign: 'ns/x3',
+        with: { requestedIPs: ['192.0.2.0'], sharingKey: 'dns', ports: [{ protocol: 'TCP', port: 53 }] },
+        want: 'PortConflict',
+      },
+      {
+        assign: 'ns/x4',
+        with: {
+          requestedIPs: ['192.0.2.0'],
+          sharingKey: 'dns',
+          ports: [{ protocol: 'TCP', port: 853 }],
+          trafficPolicy: 'Local',
+        },
+        want: 'PolicyMismatch',
+      },
+      {
+        assign: 'ns/x5',
+        with: { requestedIPs: ['192.0.2.0'], sharingKey: 'dns', ports: [{ protocol: 'TCP', port: 853 }] },
+        want: ['192.0.2.0'],
+      },
       { release: 'ns/dns-tcp' },
       { release: 'ns/dns-udp' },
       { stats: 'a', v4: ['2', '2'] },
@@ -149,27 +200,86 @@ const scripts: Script[] = [
     name: 'sharing with Local policy needs identical selectors',
     pools: { a: V4 },
     steps: [
-      { assign: 'ns/l1', with: { sharingKey: 'k', trafficPolicy: 'Local', selector: { app: 'x' }, ports: [{ protocol: 'TCP', port: 1 }] }, want: ['192.0.2.0'] },
-      { assign: 'ns/l2', with: { sharingKey: 'k', trafficPolicy: 'Local', selector: { app: 'x' }, ports: [{ protocol: 'TCP', port: 2 }] }, want: ['192.0.2.0'] },
-      { assign: 'ns/l3', with: { requestedIPs: ['192.0.2.0'], sharingKey: 'k', trafficPolicy: 'Local', selector: { app: 'y' }, ports: [{ protocol: 'TCP', port: 3 }] }, want: 'PolicyMismatch' },
+      {
+        assign: 'ns/l1',
+        with: {
+          sharingKey: 'k',
+          trafficPolicy: 'Local',
+          selector: { app: 'x' },
+          ports: [{ protocol: 'TCP', port: 1 }],
+        },
+        want: ['192.0.2.0'],
+      },
+      {
+        assign: 'ns/l2',
+        with: {
+          sharingKey: 'k',
+          trafficPolicy: 'Local',
+          selector: { app: 'x' },
+          ports: [{ protocol: 'TCP', port: 2 }],
+        },
+        want: ['192.0.2.0'],
+      },
+      {
+        assign: 'ns/l3',
+        with: {
+          requestedIPs: ['192.0.2.0'],
+          sharingKey: 'k',
+          trafficPolicy: 'Local',
+          selector: { app: 'y' },
+          ports: [{ protocol: 'TCP', port: 3 }],
+        },
+        want: 'PolicyMismatch',
+      },
     ],
   },
   {
     name: 'dual-stack policies',
-    pools: { v4only: { addresses: ['192.0.2.0/31'], serviceAllocation: { priority: 1 } }, dual: { addresses: ['198.51.100.0/31', '2001:db8::/127'], serviceAllocation: { priority: 2 } } },
+    pools: {
+      v4only: { addresses: ['192.0.2.0/31'], serviceAllocation: { priority: 1 } },
+      dual: { addresses: ['198.51.100.0/31', '2001:db8::/127'], serviceAllocation: { priority: 2 } },
+    },
     steps: [
       { assign: 'ns/single', want: ['192.0.2.0'], pool: 'v4only' },
       { assign: 'ns/v6', with: { families: ['IPv6'] }, want: ['2001:db8::'], pool: 'dual' },
-      { assign: 'ns/require', with: { familyPolicy: 'RequireDualStack', families: ['IPv6', 'IPv4'] }, want: ['2001:db8::1', '198.51.100.0'], pool: 'dual' },
-      { assign: 'ns/prefer', with: { familyPolicy: 'PreferDualStack', families: ['IPv4', 'IPv6'] }, want: ['192.0.2.1'], pool: 'v4only' },
-      { assign: 'ns/require2', with: { familyPolicy: 'RequireDualStack', families: ['IPv4', 'IPv6'] }, want: 'PoolExhausted' },
-      { assign: 'ns/both', with: { familyPolicy: 'RequireDualStack', families: ['IPv4', 'IPv6'], requestedIPs: ['198.51.100.1', '2001:db8::1'] }, want: 'RequestedIPInUse' },
+      {
+        assign: 'ns/require',
+        with: { familyPolicy: 'RequireDualStack', families: ['IPv6', 'IPv4'] },
+        want: ['2001:db8::1', '198.51.100.0'],
+        pool: 'dual',
+      },
+      {
+        assign: 'ns/prefer',
+        with: { familyPolicy: 'PreferDualStack', families: ['IPv4', 'IPv6'] },
+        want: ['192.0.2.1'],
+        pool: 'v4only',
+      },
+      {
+        assign: 'ns/require2',
+        with: { familyPolicy: 'RequireDualStack', families: ['IPv4', 'IPv6'] },
+        want: 'PoolExhausted',
+      },
+      {
+        assign: 'ns/both',
+        with: {
+          familyPolicy: 'RequireDualStack',
+          families: ['IPv4', 'IPv6'],
+          requestedIPs: ['198.51.100.1', '2001:db8::1'],
+        },
+        want: 'RequestedIPInUse',
+      },
     ],
   },
   {
     name: 'RequireDualStack fails on a single-family pool with FamilyUnavailable',
     pools: { a: V4 },
-    steps: [{ assign: 'ns/d', with: { familyPolicy: 'RequireDualStack', families: ['IPv4', 'IPv6'] }, want: 'FamilyUnavailable' }],
+    steps: [
+      {
+        assign: 'ns/d',
+        with: { familyPolicy: 'RequireDualStack', families: ['IPv4', 'IPv6'] },
+        want: 'FamilyUnavailable',
+      },
+    ],
   },
   {
     name: 'PreferDualStack gains its second family when the pool grows',
@@ -177,7 +287,12 @@ const scripts: Script[] = [
     steps: [
       { assign: 'ns/p', with: { familyPolicy: 'PreferDualStack', families: ['IPv4', 'IPv6'] }, want: ['192.0.2.0'] },
       { pools: { a: { addresses: ['192.0.2.0/31', '2001:db8::/126'] } } },
-      { assign: 'ns/p', with: { familyPolicy: 'PreferDualStack', families: ['IPv4', 'IPv6'] }, want: ['192.0.2.0', '2001:db8::'], changed: true },
+      {
+        assign: 'ns/p',
+        with: { familyPolicy: 'PreferDualStack', families: ['IPv4', 'IPv6'] },
+        want: ['192.0.2.0', '2001:db8::'],
+        changed: true,
+      },
     ],
   },
   {
@@ -187,7 +302,13 @@ const scripts: Script[] = [
       { assign: 'ns/old', current: ['192.0.2.2'], want: ['192.0.2.2'], changed: false },
       { assign: 'ns/new', current: ['192.0.2.2'], want: ['192.0.2.0'], changed: true },
       { assign: 'ns/req', current: ['192.0.2.2'], with: { requestedIPs: ['192.0.2.2'] }, want: 'RequestedIPInUse' },
-      { assign: 'ns/moved', current: ['192.0.2.3'], with: { requestedIPs: ['192.0.2.1'] }, want: ['192.0.2.1'], changed: true },
+      {
+        assign: 'ns/moved',
+        current: ['192.0.2.3'],
+        with: { requestedIPs: ['192.0.2.1'] },
+        want: ['192.0.2.1'],
+        changed: true,
+      },
     ],
   },
   {
@@ -305,7 +426,10 @@ describe('allocator: script tables', () => {
           if (step.v4) expect([String(s.IPv4.assigned), String(s.IPv4.available)], `${at} v4`).to.deep.equal(step.v4);
           if (step.v6) expect([String(s.IPv6.assigned), String(s.IPv6.available)], `${at} v6`).to.deep.equal(step.v6);
         } else {
-          const r = a.assign(req(step.assign, step.with), step.current ? { ips: step.current.map(parseIP) } : undefined);
+          const r = a.assign(
+            req(step.assign, step.with),
+            step.current ? { ips: step.current.map(parseIP) } : undefined,
+          );
           if (typeof step.want === 'string') {
             expect(r.ok ? r.ips.map(formatIP) : r.reason, `${at}: ${r.ok ? '' : r.message}`).to.equal(step.want);
           } else {

@@ -6,11 +6,23 @@ import { FakeClock } from '../../../src/core/clock.js';
 import type { ObjectReference } from '../../../src/k8s/index.js';
 
 const REF: ObjectReference = { apiVersion: 'v1', kind: 'Service', name: 'a', namespace: 'default', uid: 'u-a' };
-const CONFLICT: EventIntent = { type: 'Warning', reason: 'IPConflict', message: '192.0.2.0 is held by default/b (RequestedIPInUse); assigned 192.0.2.1 instead' };
-const ALLOCATED: EventIntent = { type: 'Normal', reason: 'IPAllocated', message: 'assigned 192.0.2.1 from pool "main"' };
+const CONFLICT: EventIntent = {
+  type: 'Warning',
+  reason: 'IPConflict',
+  message: '192.0.2.0 is held by default/b (RequestedIPInUse); assigned 192.0.2.1 instead',
+};
+const ALLOCATED: EventIntent = {
+  type: 'Normal',
+  reason: 'IPAllocated',
+  message: 'assigned 192.0.2.1 from pool "main"',
+};
 
 /** A writer whose answers the test gives, one per write. */
-function writer(): { calls: EventIntent[]; answer: (ok: boolean) => void; record: (ref: ObjectReference, e: EventIntent) => Promise<boolean> } {
+function writer(): {
+  calls: EventIntent[];
+  answer: (ok: boolean) => void;
+  record: (ref: ObjectReference, e: EventIntent) => Promise<boolean>;
+} {
   const calls: EventIntent[] = [];
   const waiting: ((ok: boolean) => void)[] = [];
   return {
@@ -47,7 +59,10 @@ describe('controller: decision Events before the decision', () => {
     const w = writer();
     const d = new DecisionEvents({ clock, record: w.record, waitMs: 2000 });
     d.owe('default/a', [CONFLICT]);
-    const first = d.settle('default/a', REF).then(() => 'settled', (e: unknown) => e);
+    const first = d.settle('default/a', REF).then(
+      () => 'settled',
+      (e: unknown) => e,
+    );
     await turn();
     clock.advance(2000);
     expect(await first).to.be.instanceOf(EventNotWritten);
@@ -63,7 +78,10 @@ describe('controller: decision Events before the decision', () => {
     const w = writer();
     const d = new DecisionEvents({ clock, record: w.record });
     d.owe('default/a', [CONFLICT]);
-    const first = d.settle('default/a', REF).then(() => 'settled', (e: unknown) => e);
+    const first = d.settle('default/a', REF).then(
+      () => 'settled',
+      (e: unknown) => e,
+    );
     await turn();
     w.answer(false);
     expect(await first).to.be.instanceOf(EventNotWritten);

@@ -15,7 +15,12 @@ function rig(): { clock: FakeClock; queue: WorkQueue; pump: EventPump; recorded:
   const clock = new FakeClock();
   const queue = new WorkQueue({ clock });
   const recorded: string[] = [];
-  const pump = new EventPump({ clock, work: queue, delayMs: 2000, record: (r, e) => recorded.push(`${r.name} ${e.reason}`) });
+  const pump = new EventPump({
+    clock,
+    work: queue,
+    delayMs: 2000,
+    record: (r, e) => recorded.push(`${r.name} ${e.reason}`),
+  });
   return { clock, queue, pump, recorded };
 }
 

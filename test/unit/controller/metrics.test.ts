@@ -31,8 +31,14 @@ describe('controller metrics', () => {
       { labels: { pool: 'v6', family: 'IPv6' }, value: 2 },
     ]);
     pools.delete('v6');
-    expect((await samplesOf(registry, 'herald_pool_addresses_total')).map((s) => s.labels['pool'])).to.deep.equal(['v4', 'v4']);
-    expect((await samplesOf(registry, 'herald_pool_addresses_in_use')).map((s) => s.labels['pool'])).to.deep.equal(['v4', 'v4']);
+    expect((await samplesOf(registry, 'herald_pool_addresses_total')).map((s) => s.labels['pool'])).to.deep.equal([
+      'v4',
+      'v4',
+    ]);
+    expect((await samplesOf(registry, 'herald_pool_addresses_in_use')).map((s) => s.labels['pool'])).to.deep.equal([
+      'v4',
+      'v4',
+    ]);
   });
 
   it('one pending series per waiting Service with its reason, gone once it has an address', async () => {
@@ -45,12 +51,18 @@ describe('controller metrics', () => {
       { labels: { service: 'shop/cart', reason: 'PoolExhausted', component: 'controller' }, value: 1 },
     ]);
     pending.delete('shop/cart');
-    expect(await samplesOf(registry, 'herald_controller_service_pending', ['component'])).to.deep.equal([{ labels: { service: 'shop/api', reason: 'NoMatchingPool' }, value: 1 }]);
+    expect(await samplesOf(registry, 'herald_controller_service_pending', ['component'])).to.deep.equal([
+      { labels: { service: 'shop/api', reason: 'NoMatchingPool' }, value: 1 },
+    ]);
   });
 
   it('configuration gauges: 0/0 before the first pass, then loaded, stale while errors last', async () => {
     const { metrics, registry } = setup();
-    const read = async () => [...(await samplesOf(registry, 'herald_config_loaded_bool')), ...(await samplesOf(registry, 'herald_config_stale_bool'))].map((s) => s.value);
+    const read = async () =>
+      [
+        ...(await samplesOf(registry, 'herald_config_loaded_bool')),
+        ...(await samplesOf(registry, 'herald_config_stale_bool')),
+      ].map((s) => s.value);
     expect(await read()).to.deep.equal([0, 0]);
     metrics.config.observe(0);
     expect(await read()).to.deep.equal([1, 0]);

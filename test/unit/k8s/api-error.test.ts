@@ -1,7 +1,15 @@
 /** KubeApiError: one stable `code` per kind of failure, so callers branch on it (not on statusCode or text). */
 import { expect } from 'chai';
 import { HeraldError } from '../../../src/core/errors.js';
-import { KubeApiError, isAlreadyExists, isConflict, isGone, isNotFound, kubeApiErrorCode, type KubeErrorReason } from '../../../src/k8s/api-error.js';
+import {
+  KubeApiError,
+  isAlreadyExists,
+  isConflict,
+  isGone,
+  isNotFound,
+  kubeApiErrorCode,
+  type KubeErrorReason,
+} from '../../../src/k8s/api-error.js';
 
 describe('KubeApiError codes', () => {
   const cases: { status: number; reason: KubeErrorReason; code: string }[] = [
@@ -41,7 +49,8 @@ describe('KubeApiError codes', () => {
       [new KubeApiError(500, 'InternalError', 'x'), [false, false, false, false]],
       [new Error('plain'), [false, false, false, false]],
     ] as const;
-    for (const [err, want] of table) expect([isNotFound(err), isConflict(err), isAlreadyExists(err), isGone(err)]).to.deep.equal(want);
+    for (const [err, want] of table)
+      expect([isNotFound(err), isConflict(err), isAlreadyExists(err), isGone(err)]).to.deep.equal(want);
   });
 
   it('keeps the cause and the Status object', () => {

@@ -54,7 +54,13 @@ describe('k8s: work queue', () => {
   it('backs off exponentially per key and forgets on success', () => {
     const clock = new FakeClock();
     const q = new WorkQueue({ clock, baseDelayMs: 10, maxDelayMs: 100 });
-    expect([q.addRateLimited('a'), q.addRateLimited('a'), q.addRateLimited('a'), q.addRateLimited('a'), q.addRateLimited('a')]).to.deep.equal([10, 20, 40, 80, 100]);
+    expect([
+      q.addRateLimited('a'),
+      q.addRateLimited('a'),
+      q.addRateLimited('a'),
+      q.addRateLimited('a'),
+      q.addRateLimited('a'),
+    ]).to.deep.equal([10, 20, 40, 80, 100]);
     // The key waits for the earliest retry it was given.
     expect(q.len()).to.equal(0);
     clock.advance(9);

@@ -1,6 +1,12 @@
 import { expect } from 'chai';
 import { jsonPatch, mergePatch, strategicMergePatch, PatchError, type Json } from '../../../lab/apiserver/patch.js';
-import { matchFields, matchLabels, parseFieldSelector, parseLabelSelector, SelectorError } from '../../../lab/apiserver/selectors.js';
+import {
+  matchFields,
+  matchLabels,
+  parseFieldSelector,
+  parseLabelSelector,
+  SelectorError,
+} from '../../../lab/apiserver/selectors.js';
 import { applyDefaults, compileSchema, prune } from '../../../lab/apiserver/schema.js';
 
 describe('lab apiserver: merge patch (RFC 7386 appendix A)', () => {
@@ -13,7 +19,11 @@ describe('lab apiserver: merge patch (RFC 7386 appendix A)', () => {
     [{ a: 'c' }, { a: ['b'] }, { a: ['b'] }],
     [{ a: { b: 'c' } }, { a: { b: 'd', c: null } }, { a: { b: 'd' } }],
     [{ a: [{ b: 'c' }] }, { a: [1] }, { a: [1] }],
-    [['a', 'b'], ['c', 'd'], ['c', 'd']],
+    [
+      ['a', 'b'],
+      ['c', 'd'],
+      ['c', 'd'],
+    ],
     [{ a: 'b' }, ['c'], ['c']],
     [{ e: null }, { a: 1 }, { e: null, a: 1 }],
     [[1, 2], { a: 'b', c: null }, { a: 'b' }],
@@ -29,13 +39,33 @@ describe('lab apiserver: merge patch (RFC 7386 appendix A)', () => {
 describe('lab apiserver: JSON patch (RFC 6902)', () => {
   const doc: Json = { foo: ['bar', 'baz'], obj: { a: 1 } };
   const cases: { name: string; ops: unknown; want?: Json; error?: RegExp }[] = [
-    { name: 'add into an array', ops: [{ op: 'add', path: '/foo/1', value: 'qux' }], want: { foo: ['bar', 'qux', 'baz'], obj: { a: 1 } } },
-    { name: 'append with -', ops: [{ op: 'add', path: '/foo/-', value: 'end' }], want: { foo: ['bar', 'baz', 'end'], obj: { a: 1 } } },
+    {
+      name: 'add into an array',
+      ops: [{ op: 'add', path: '/foo/1', value: 'qux' }],
+      want: { foo: ['bar', 'qux', 'baz'], obj: { a: 1 } },
+    },
+    {
+      name: 'append with -',
+      ops: [{ op: 'add', path: '/foo/-', value: 'end' }],
+      want: { foo: ['bar', 'baz', 'end'], obj: { a: 1 } },
+    },
     { name: 'remove', ops: [{ op: 'remove', path: '/obj/a' }], want: { foo: ['bar', 'baz'], obj: {} } },
-    { name: 'replace', ops: [{ op: 'replace', path: '/obj/a', value: 2 }], want: { foo: ['bar', 'baz'], obj: { a: 2 } } },
+    {
+      name: 'replace',
+      ops: [{ op: 'replace', path: '/obj/a', value: 2 }],
+      want: { foo: ['bar', 'baz'], obj: { a: 2 } },
+    },
     { name: 'move', ops: [{ op: 'move', from: '/obj/a', path: '/b' }], want: { foo: ['bar', 'baz'], obj: {}, b: 1 } },
-    { name: 'copy', ops: [{ op: 'copy', from: '/foo/0', path: '/c' }], want: { foo: ['bar', 'baz'], obj: { a: 1 }, c: 'bar' } },
-    { name: 'escaped pointer', ops: [{ op: 'add', path: '/obj/a~1b', value: 1 }], want: { foo: ['bar', 'baz'], obj: { a: 1, 'a/b': 1 } } },
+    {
+      name: 'copy',
+      ops: [{ op: 'copy', from: '/foo/0', path: '/c' }],
+      want: { foo: ['bar', 'baz'], obj: { a: 1 }, c: 'bar' },
+    },
+    {
+      name: 'escaped pointer',
+      ops: [{ op: 'add', path: '/obj/a~1b', value: 1 }],
+      want: { foo: ['bar', 'baz'], obj: { a: 1, 'a/b': 1 } },
+    },
     { name: 'test passes', ops: [{ op: 'test', path: '/foo', value: ['bar', 'baz'] }], want: doc },
     { name: 'test fails', ops: [{ op: 'test', path: '/obj/a', value: 2 }], error: /test failed/ },
     { name: 'remove a missing path', ops: [{ op: 'remove', path: '/nope' }], error: /does not exist/ },
@@ -58,16 +88,101 @@ describe('lab apiserver: JSON patch (RFC 6902)', () => {
 });
 
 describe('lab apiserver: strategic merge patch', () => {
-  const svc: Json = { metadata: { finalizers: ['a'] }, spec: { ports: [{ name: 'http', port: 80 }, { name: 'https', port: 443 }], selector: { app: 'x' } }, status: { conditions: [{ type: 'A', status: 'True' }] } };
+  const svc: Json = {
+    metadata: { finalizers: ['a'] },
+    spec: {
+      ports: [
+        { name: 'http', port: 80 },
+        { name: 'https', port: 443 },
+      ],
+      selector: { app: 'x' },
+    },
+    status: { conditions: [{ type: 'A', status: 'True' }] },
+  };
   const cases: { name: string; patch: Json; want: Json }[] = [
-    { name: 'merges list items by key', patch: { spec: { ports: [{ port: 443, targetPort: 8443 }] } }, want: { ...(svc as object), spec: { ports: [{ name: 'http', port: 80 }, { name: 'https', port: 443, targetPort: 8443 }], selector: { app: 'x' } } } as Json },
-    { name: '$patch: delete removes an item', patch: { spec: { ports: [{ port: 80, $patch: 'delete' }] } }, want: { ...(svc as object), spec: { ports: [{ name: 'https', port: 443 }], selector: { app: 'x' } } } as Json },
-    { name: 'finalizers are a set', patch: { metadata: { finalizers: ['b', 'a'] } }, want: { ...(svc as object), metadata: { finalizers: ['a', 'b'] } } as Json },
-    { name: '$deleteFromPrimitiveList', patch: { metadata: { '$deleteFromPrimitiveList/finalizers': ['a'] } }, want: { ...(svc as object), metadata: { finalizers: [] } } as Json },
-    { name: 'status conditions merge by type', patch: { status: { conditions: [{ type: 'B', status: 'False' }] } }, want: { ...(svc as object), status: { conditions: [{ type: 'A', status: 'True' }, { type: 'B', status: 'False' }] } } as Json },
-    { name: '$patch: replace on a map', patch: { spec: { selector: { $patch: 'replace', app: 'y' } } }, want: { ...(svc as object), spec: { ports: [{ name: 'http', port: 80 }, { name: 'https', port: 443 }], selector: { app: 'y' } } } as Json },
-    { name: '$setElementOrder reorders', patch: { spec: { '$setElementOrder/ports': [{ port: 443 }, { port: 80 }] } }, want: { ...(svc as object), spec: { ports: [{ name: 'https', port: 443 }, { name: 'http', port: 80 }], selector: { app: 'x' } } } as Json },
-    { name: 'null deletes a key', patch: { spec: { selector: null } }, want: { ...(svc as object), spec: { ports: [{ name: 'http', port: 80 }, { name: 'https', port: 443 }] } } as Json },
+    {
+      name: 'merges list items by key',
+      patch: { spec: { ports: [{ port: 443, targetPort: 8443 }] } },
+      want: {
+        ...(svc as object),
+        spec: {
+          ports: [
+            { name: 'http', port: 80 },
+            { name: 'https', port: 443, targetPort: 8443 },
+          ],
+          selector: { app: 'x' },
+        },
+      } as Json,
+    },
+    {
+      name: '$patch: delete removes an item',
+      patch: { spec: { ports: [{ port: 80, $patch: 'delete' }] } },
+      want: { ...(svc as object), spec: { ports: [{ name: 'https', port: 443 }], selector: { app: 'x' } } } as Json,
+    },
+    {
+      name: 'finalizers are a set',
+      patch: { metadata: { finalizers: ['b', 'a'] } },
+      want: { ...(svc as object), metadata: { finalizers: ['a', 'b'] } } as Json,
+    },
+    {
+      name: '$deleteFromPrimitiveList',
+      patch: { metadata: { '$deleteFromPrimitiveList/finalizers': ['a'] } },
+      want: { ...(svc as object), metadata: { finalizers: [] } } as Json,
+    },
+    {
+      name: 'status conditions merge by type',
+      patch: { status: { conditions: [{ type: 'B', status: 'False' }] } },
+      want: {
+        ...(svc as object),
+        status: {
+          conditions: [
+            { type: 'A', status: 'True' },
+            { type: 'B', status: 'False' },
+          ],
+        },
+      } as Json,
+    },
+    {
+      name: '$patch: replace on a map',
+      patch: { spec: { selector: { $patch: 'replace', app: 'y' } } },
+      want: {
+        ...(svc as object),
+        spec: {
+          ports: [
+            { name: 'http', port: 80 },
+            { name: 'https', port: 443 },
+          ],
+          selector: { app: 'y' },
+        },
+      } as Json,
+    },
+    {
+      name: '$setElementOrder reorders',
+      patch: { spec: { '$setElementOrder/ports': [{ port: 443 }, { port: 80 }] } },
+      want: {
+        ...(svc as object),
+        spec: {
+          ports: [
+            { name: 'https', port: 443 },
+            { name: 'http', port: 80 },
+          ],
+          selector: { app: 'x' },
+        },
+      } as Json,
+    },
+    {
+      name: 'null deletes a key',
+      patch: { spec: { selector: null } },
+      want: {
+        ...(svc as object),
+        spec: {
+          ports: [
+            { name: 'http', port: 80 },
+            { name: 'https', port: 443 },
+          ],
+        },
+      } as Json,
+    },
   ];
   for (const tc of cases) it(tc.name, () => expect(strategicMergePatch(svc, tc.patch)).to.deep.equal(tc.want));
 });
@@ -90,13 +205,17 @@ describe('lab apiserver: selectors', () => {
     { sel: 'n<5', match: false },
     { sel: 'example.com/key=web', match: false },
   ];
-  for (const tc of cases) it(`label selector "${tc.sel}" -> ${tc.match}`, () => expect(matchLabels(parseLabelSelector(tc.sel), labels)).to.equal(tc.match));
+  for (const tc of cases)
+    it(`label selector "${tc.sel}" -> ${tc.match}`, () =>
+      expect(matchLabels(parseLabelSelector(tc.sel), labels)).to.equal(tc.match));
   for (const bad of ['a in (b', 'a=b)', 'a b c', 'n>x', '=x', 'a=b c']) {
     it(`refuses label selector "${bad}"`, () => expect(() => parseLabelSelector(bad)).to.throw(SelectorError));
   }
   it('field selectors support = == != and only the fields allowed', () => {
     const obj = { metadata: { name: 'x', namespace: 'ns' }, spec: { nodeName: 'n1' } };
-    expect(matchFields(parseFieldSelector('metadata.name=x,spec.nodeName!=n2', ['metadata.name', 'spec.nodeName']), obj)).to.equal(true);
+    expect(
+      matchFields(parseFieldSelector('metadata.name=x,spec.nodeName!=n2', ['metadata.name', 'spec.nodeName']), obj),
+    ).to.equal(true);
     expect(matchFields(parseFieldSelector('spec.nodeName==n2', ['spec.nodeName']), obj)).to.equal(false);
     expect(() => parseFieldSelector('spec.other=1', ['metadata.name'])).to.throw(SelectorError, /not supported/);
   });
@@ -115,16 +234,34 @@ describe('lab apiserver: structural schema handling', () => {
           free: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
           items: { type: 'array', items: { type: 'object', properties: { k: { type: 'string', default: 'd' } } } },
         },
-        'x-kubernetes-validations': [{ rule: "!has(self.mode) || self.mode != 'b' || self.size > 2", message: 'mode b needs size > 2' }],
+        'x-kubernetes-validations': [
+          { rule: "!has(self.mode) || self.mode != 'b' || self.size > 2", message: 'mode b needs size > 2' },
+        ],
       },
     },
   };
   it('prunes undeclared fields but keeps maps, preserved objects and metadata', () => {
-    const out = prune({ apiVersion: 'x/v1', kind: 'K', metadata: { name: 'n', extra: 1 }, spec: { size: 1, junk: true, tags: { a: 'b' }, free: { any: { thing: 1 } } }, top: 1 }, schema);
-    expect(out).to.deep.equal({ apiVersion: 'x/v1', kind: 'K', metadata: { name: 'n', extra: 1 }, spec: { size: 1, tags: { a: 'b' }, free: { any: { thing: 1 } } } });
+    const out = prune(
+      {
+        apiVersion: 'x/v1',
+        kind: 'K',
+        metadata: { name: 'n', extra: 1 },
+        spec: { size: 1, junk: true, tags: { a: 'b' }, free: { any: { thing: 1 } } },
+        top: 1,
+      },
+      schema,
+    );
+    expect(out).to.deep.equal({
+      apiVersion: 'x/v1',
+      kind: 'K',
+      metadata: { name: 'n', extra: 1 },
+      spec: { size: 1, tags: { a: 'b' }, free: { any: { thing: 1 } } },
+    });
   });
   it('defaults only inside objects that exist, including array items', () => {
-    expect(applyDefaults({ spec: { items: [{}, { k: 'x' }] } }, schema)).to.deep.equal({ spec: { size: 3, items: [{ k: 'd' }, { k: 'x' }] } });
+    expect(applyDefaults({ spec: { items: [{}, { k: 'x' }] } }, schema)).to.deep.equal({
+      spec: { size: 3, items: [{ k: 'd' }, { k: 'x' }] },
+    });
     expect(applyDefaults({}, schema)).to.deep.equal({});
   });
   it('reports enum, minimum and CEL failures with field paths', () => {

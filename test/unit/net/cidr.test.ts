@@ -1,8 +1,18 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
 import {
-  cidrContains, cidrOf, cidrToRange, formatCIDR, formatRange, parseCIDR, parseRange, rangeAsCIDR, rangeSize,
-  rangeToCIDRs, smallestCoveringPrefix, type IPRange,
+  cidrContains,
+  cidrOf,
+  cidrToRange,
+  formatCIDR,
+  formatRange,
+  parseCIDR,
+  parseRange,
+  rangeAsCIDR,
+  rangeSize,
+  rangeToCIDRs,
+  smallestCoveringPrefix,
+  type IPRange,
 } from '../../../src/net/cidr.js';
 import { parseIP } from '../../../src/net/ip.js';
 
@@ -21,9 +31,20 @@ describe('net/cidr', () => {
       expect(rangeSize(cidrToRange(c))).to.equal(size);
     });
   }
-  const badCidrs = ['192.0.2.0', '192.0.2.0/33', '192.0.2.1/24', '2001:db8::/129', '192.0.2.0/-1', '192.0.2.0/ 24', 'x/24'];
+  const badCidrs = [
+    '192.0.2.0',
+    '192.0.2.0/33',
+    '192.0.2.1/24',
+    '2001:db8::/129',
+    '192.0.2.0/-1',
+    '192.0.2.0/ 24',
+    'x/24',
+  ];
   for (const text of badCidrs) {
-    it(`refuses CIDR ${JSON.stringify(text)}`, () => expect(() => parseCIDR(text)).to.throw().with.property('code', 'ParseError'));
+    it(`refuses CIDR ${JSON.stringify(text)}`, () =>
+      expect(() => parseCIDR(text))
+        .to.throw()
+        .with.property('code', 'ParseError'));
   }
   const ranges: Array<[string, string, bigint]> = [
     ['198.51.100.10-198.51.100.50', '198.51.100.10-198.51.100.50', 41n],
@@ -40,7 +61,10 @@ describe('net/cidr', () => {
     });
   }
   for (const text of ['', '192.0.2.9-192.0.2.1', '192.0.2.1-2001:db8::1', '192.0.2.1-', '-192.0.2.1']) {
-    it(`refuses range ${JSON.stringify(text)}`, () => expect(() => parseRange(text)).to.throw().with.property('code', 'ParseError'));
+    it(`refuses range ${JSON.stringify(text)}`, () =>
+      expect(() => parseRange(text))
+        .to.throw()
+        .with.property('code', 'ParseError'));
   }
   it('contains and cidrOf agree', () => {
     const c = parseCIDR('2001:db8:1::/48');
@@ -52,10 +76,18 @@ describe('net/cidr', () => {
 
   const v4range = fc
     .tuple(fc.bigInt({ min: 0n, max: (1n << 32n) - 1n }), fc.bigInt({ min: 0n, max: 1n << 20n }))
-    .map(([first, len]): IPRange => ({ family: 'IPv4', first, last: first + len > (1n << 32n) - 1n ? (1n << 32n) - 1n : first + len }));
+    .map(([first, len]): IPRange => ({
+      family: 'IPv4',
+      first,
+      last: first + len > (1n << 32n) - 1n ? (1n << 32n) - 1n : first + len,
+    }));
   const v6range = fc
     .tuple(fc.bigInt({ min: 0n, max: (1n << 128n) - 1n }), fc.bigInt({ min: 0n, max: 1n << 70n }))
-    .map(([first, len]): IPRange => ({ family: 'IPv6', first, last: first + len > (1n << 128n) - 1n ? (1n << 128n) - 1n : first + len }));
+    .map(([first, len]): IPRange => ({
+      family: 'IPv6',
+      first,
+      last: first + len > (1n << 128n) - 1n ? (1n << 128n) - 1n : first + len,
+    }));
 
   it('rangeToCIDRs covers exactly the range with aligned, ordered, disjoint blocks', () => {
     fc.assert(

@@ -4,7 +4,11 @@ import { IntervalSet } from '../../../src/net/interval-set.js';
 
 /** A reference model: a plain Set of small bigints. */
 const DOMAIN = 64;
-const op = fc.record({ add: fc.boolean(), lo: fc.integer({ min: 0, max: DOMAIN }), len: fc.integer({ min: 0, max: 12 }) });
+const op = fc.record({
+  add: fc.boolean(),
+  lo: fc.integer({ min: 0, max: DOMAIN }),
+  len: fc.integer({ min: 0, max: 12 }),
+});
 
 function apply(ops: Array<{ add: boolean; lo: number; len: number }>): { set: IntervalSet; model: Set<number> } {
   const set = new IntervalSet();
@@ -46,18 +50,23 @@ describe('net/IntervalSet', () => {
 
   it('firstGap, firstIn, countIn, overlaps and covers agree with the model', () => {
     fc.assert(
-      fc.property(fc.array(op, { maxLength: 30 }), fc.integer({ min: 0, max: DOMAIN }), fc.integer({ min: 0, max: 20 }), (ops, lo, len) => {
-        const { set, model } = apply(ops);
-        const hi = lo + len;
-        const inside: number[] = [];
-        const outside: number[] = [];
-        for (let x = lo; x <= hi; x++) (model.has(x) ? inside : outside).push(x);
-        expect(set.firstGap(BigInt(lo), BigInt(hi))).to.equal(outside.length ? BigInt(outside[0]!) : undefined);
-        expect(set.firstIn(BigInt(lo), BigInt(hi))).to.equal(inside.length ? BigInt(inside[0]!) : undefined);
-        expect(set.countIn(BigInt(lo), BigInt(hi))).to.equal(BigInt(inside.length));
-        expect(set.overlaps(BigInt(lo), BigInt(hi))).to.equal(inside.length > 0);
-        expect(set.covers(BigInt(lo), BigInt(hi))).to.equal(outside.length === 0);
-      }),
+      fc.property(
+        fc.array(op, { maxLength: 30 }),
+        fc.integer({ min: 0, max: DOMAIN }),
+        fc.integer({ min: 0, max: 20 }),
+        (ops, lo, len) => {
+          const { set, model } = apply(ops);
+          const hi = lo + len;
+          const inside: number[] = [];
+          const outside: number[] = [];
+          for (let x = lo; x <= hi; x++) (model.has(x) ? inside : outside).push(x);
+          expect(set.firstGap(BigInt(lo), BigInt(hi))).to.equal(outside.length ? BigInt(outside[0]!) : undefined);
+          expect(set.firstIn(BigInt(lo), BigInt(hi))).to.equal(inside.length ? BigInt(inside[0]!) : undefined);
+          expect(set.countIn(BigInt(lo), BigInt(hi))).to.equal(BigInt(inside.length));
+          expect(set.overlaps(BigInt(lo), BigInt(hi))).to.equal(inside.length > 0);
+          expect(set.covers(BigInt(lo), BigInt(hi))).to.equal(outside.length === 0);
+        },
+      ),
     );
   });
 

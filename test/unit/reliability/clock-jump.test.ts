@@ -63,7 +63,11 @@ function udpDelivered(inFlight: () => number): () => Promise<void> {
 
 /** Both ends of an in-memory TCP connection; data is delivered on a later tick, as sockets do. */
 function pipe(): [Connection, Connection] {
-  const ends = [0, 1].map(() => ({ data: [] as ((b: Buffer) => void)[], close: [] as ((e?: Error) => void)[], closed: false }));
+  const ends = [0, 1].map(() => ({
+    data: [] as ((b: Buffer) => void)[],
+    close: [] as ((e?: Error) => void)[],
+    closed: false,
+  }));
   const make = (me: number, local: string): Connection => ({
     localAddress: local,
     write: (b) => {
@@ -87,7 +91,10 @@ function pipe(): [Connection, Connection] {
   return [make(0, '192.0.2.1'), make(1, '192.0.2.2')];
 }
 
-function session(clock: FakeClock, o: { name: string; peer: string; as: number; peerAs: number; id: string; transport: Transport; passive: boolean }): BgpSession {
+function session(
+  clock: FakeClock,
+  o: { name: string; peer: string; as: number; peerAs: number; id: string; transport: Transport; passive: boolean },
+): BgpSession {
   return new BgpSession({
     name: o.name,
     peerAddress: parseIP(o.peer),
@@ -102,7 +109,13 @@ function session(clock: FakeClock, o: { name: string; peer: string; as: number; 
       holdTime: 9,
       connectRetryTime: 2,
       passive: o.passive,
-      capabilities: { multiprotocol: [{ afi: 1, safi: 1 }], routeRefresh: true, extendedMessage: false, fourOctetAs: o.as, other: [] },
+      capabilities: {
+        multiprotocol: [{ afi: 1, safi: 1 }],
+        routeRefresh: true,
+        extendedMessage: false,
+        fourOctetAs: o.as,
+        other: [],
+      },
     },
   });
 }
@@ -118,8 +131,24 @@ describe('reliability: the wall clock jumping ±1 h', () => {
         return Promise.resolve(mine);
       },
     };
-    const a = session(clock, { name: 'a', peer: '192.0.2.2', as: 65000, peerAs: 65001, id: '192.0.2.1', transport, passive: false });
-    const b = session(clock, { name: 'b', peer: '192.0.2.1', as: 65001, peerAs: 65000, id: '192.0.2.2', transport: { connect: () => Promise.reject(new Error('passive')) }, passive: true });
+    const a = session(clock, {
+      name: 'a',
+      peer: '192.0.2.2',
+      as: 65000,
+      peerAs: 65001,
+      id: '192.0.2.1',
+      transport,
+      passive: false,
+    });
+    const b = session(clock, {
+      name: 'b',
+      peer: '192.0.2.1',
+      as: 65001,
+      peerAs: 65000,
+      id: '192.0.2.2',
+      transport: { connect: () => Promise.reject(new Error('passive')) },
+      passive: true,
+    });
     held.b = b;
     b.start();
     a.start();
@@ -146,7 +175,16 @@ describe('reliability: the wall clock jumping ±1 h', () => {
     const clock = new JumpClock();
     const key = Buffer.from('clock-jump-test-key-0123456789abcdef');
     const port = 17946 + (process.pid % 1000);
-    const a = new SwimMembership({ node: 'a', key, port, clock, logger: nullLogger, random: () => 0.5, addressOf: (n) => ({ a: '127.0.0.1', b: '127.0.0.2' })[n], onChange: () => undefined });
+    const a = new SwimMembership({
+      node: 'a',
+      key,
+      port,
+      clock,
+      logger: nullLogger,
+      random: () => 0.5,
+      addressOf: (n) => ({ a: '127.0.0.1', b: '127.0.0.2' })[n],
+      onChange: () => undefined,
+    });
     // Member b is this test's socket on 127.0.0.2 (the more specific bind receives what is sent to it): it acks a's pings while `answering`.
     const b = createSocket({ type: 'udp4', reuseAddr: true });
     await new Promise<void>((resolve) => b.bind(port, '127.0.0.2', resolve));
@@ -161,7 +199,9 @@ describe('reliability: the wall clock jumping ±1 h', () => {
       bSent++;
     });
     // a's datagrams all go to b; b's acks all go to a.
-    const udpSettle = udpDelivered(() => a.counters.sent - bReceived + (bSent - a.counters.received - a.counters.rejected));
+    const udpSettle = udpDelivered(
+      () => a.counters.sent - bReceived + (bSent - a.counters.received - a.counters.rejected),
+    );
     await a.start();
     try {
       a.setMembers(['a', 'b']);

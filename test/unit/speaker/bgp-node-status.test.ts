@@ -4,7 +4,14 @@
  * once per shard and indexed, a change to one Service touching one shard.
  */
 import { expect } from 'chai';
-import { bgpNodeStatusObjects, fnv32a, SHARD_SIZE, shardCount, shardOf, shardsWritten } from '../../../speaker/bgp-node-status.js';
+import {
+  bgpNodeStatusObjects,
+  fnv32a,
+  SHARD_SIZE,
+  shardCount,
+  shardOf,
+  shardsWritten,
+} from '../../../speaker/bgp-node-status.js';
 
 interface Shard {
   node: string;
@@ -14,12 +21,18 @@ interface Shard {
   peers: string[];
   services: { namespace: string; name: string; peers: number[] }[];
 }
-const parsed = (m: Map<string, string>): Map<string, Shard> => new Map([...m].map(([k, v]) => [k, JSON.parse(v) as Shard]));
-const svcs = (n: number, peers = ['router']): { service: string; peers: string[] }[] => Array.from({ length: n }, (_, i) => ({ service: `ns-${i % 7}/svc-${i}`, peers }));
+const parsed = (m: Map<string, string>): Map<string, Shard> =>
+  new Map([...m].map(([k, v]) => [k, JSON.parse(v) as Shard]));
+const svcs = (n: number, peers = ['router']): { service: string; peers: string[] }[] =>
+  Array.from({ length: n }, (_, i) => ({ service: `ns-${i % 7}/svc-${i}`, peers }));
 
 describe('BGPNodeStatus shards', () => {
   // FNV-1a 32-bit test vectors (Fowler/Noll/Vo reference: "" -> 0x811c9dc5, "a" -> 0xe40c292c, "foobar" -> 0xbf9cf968).
-  for (const [input, want] of [['', 0x811c9dc5], ['a', 0xe40c292c], ['foobar', 0xbf9cf968]] as const) {
+  for (const [input, want] of [
+    ['', 0x811c9dc5],
+    ['a', 0xe40c292c],
+    ['foobar', 0xbf9cf968],
+  ] as const) {
     it(`fnv32a(${JSON.stringify(input)}) = 0x${want.toString(16)}`, () => expect(fnv32a(input)).to.equal(want));
   }
 
@@ -33,7 +46,8 @@ describe('BGPNodeStatus shards', () => {
     { name: 'a large drop shrinks to what 75 % fill needs', announced: 3000, current: 50, want: 2 },
     { name: 'growth from a larger current: the needed count', announced: 120_000, current: 50, want: 60 },
   ];
-  for (const tc of counts) it(`shard count: ${tc.name}`, () => expect(shardCount(tc.announced, tc.current)).to.equal(tc.want));
+  for (const tc of counts)
+    it(`shard count: ${tc.name}`, () => expect(shardCount(tc.announced, tc.current)).to.equal(tc.want));
 
   it('a restart keeps the shard count an earlier run left (the largest `shards` seen), else 1', () => {
     const earlier = [...bgpNodeStatusObjects('node-a', svcs(3000), 3).values()];
@@ -66,14 +80,27 @@ describe('BGPNodeStatus shards', () => {
   });
 
   it('peers are named once per shard and each Service indexes the ones that get its routes; two IPs of one Service merge', () => {
-    const objs = parsed(bgpNodeStatusObjects('node-a', [
-      { service: 'default/web', peers: ['tor-b'] },
-      { service: 'default/web', peers: ['tor-a'] },
-      { service: 'default/db', peers: ['tor-b'] },
-    ], 1));
+    const objs = parsed(
+      bgpNodeStatusObjects(
+        'node-a',
+        [
+          { service: 'default/web', peers: ['tor-b'] },
+          { service: 'default/web', peers: ['tor-a'] },
+          { service: 'default/db', peers: ['tor-b'] },
+        ],
+        1,
+      ),
+    );
     expect(objs.get('node-a-0')).to.deep.equal({
-      node: 'node-a', shard: 0, shards: 1, serviceCount: 2, peers: ['tor-a', 'tor-b'],
-      services: [{ namespace: 'default', name: 'db', peers: [1] }, { namespace: 'default', name: 'web', peers: [0, 1] }],
+      node: 'node-a',
+      shard: 0,
+      shards: 1,
+      serviceCount: 2,
+      peers: ['tor-a', 'tor-b'],
+      services: [
+        { namespace: 'default', name: 'db', peers: [1] },
+        { namespace: 'default', name: 'web', peers: [0, 1] },
+      ],
     });
   });
 
@@ -85,7 +112,7 @@ describe('BGPNodeStatus shards', () => {
     expect(bgpNodeStatusObjects('node-a', [], 1).size).to.equal(0);
   });
 
-  it('a 2,000-Service shard stays far below etcd\'s 1.5 MB object limit', () => {
+  it("a 2,000-Service shard stays far below etcd's 1.5 MB object limit", () => {
     const text = [...bgpNodeStatusObjects('node-a', svcs(SHARD_SIZE, ['router-one', 'router-two']), 1).values()][0]!;
     expect(text.length).to.be.below(200_000);
   });

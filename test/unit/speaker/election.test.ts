@@ -12,14 +12,18 @@ const even = (nodes: readonly string[]): Candidate[] => nodes.map((node) => ({ n
 
 function permutations<T>(items: readonly T[]): T[][] {
   if (items.length <= 1) return [[...items]];
-  return items.flatMap((x, i) => permutations([...items.slice(0, i), ...items.slice(i + 1)]).map((rest) => [x, ...rest]));
+  return items.flatMap((x, i) =>
+    permutations([...items.slice(0, i), ...items.slice(i + 1)]).map((rest) => [x, ...rest]),
+  );
 }
 
 const order = (e: Election): readonly string[] => (e.owner === undefined ? [] : e.order);
 
 describe('speaker: owner election', () => {
   it('hashes "<node>#<ip>" with sha256', () => {
-    expect(electionHash('node-a', '192.0.2.10')).to.equal('d4b84135501a6622f43f01422f65d768d1a4637914be8add4e31f107336b8068');
+    expect(electionHash('node-a', '192.0.2.10')).to.equal(
+      'd4b84135501a6622f43f01422f65d768d1a4637914be8add4e31f107336b8068',
+    );
   });
 
   const pinned: { ip: string; order: string[] }[] = [
@@ -52,7 +56,12 @@ describe('speaker: owner election', () => {
     {
       name: 'weights order first, the hash breaks ties within a weight',
       ip: '192.0.2.10',
-      candidates: [{ node: 'node-a', weight: 50 }, { node: 'node-b', weight: 50 }, { node: 'node-c', weight: 1 }, { node: 'node-d', weight: 0 }],
+      candidates: [
+        { node: 'node-a', weight: 50 },
+        { node: 'node-b', weight: 50 },
+        { node: 'node-c', weight: 1 },
+        { node: 'node-d', weight: 0 },
+      ],
       order: ['node-b', 'node-a', 'node-c', 'node-d'],
     },
     {
@@ -64,7 +73,11 @@ describe('speaker: owner election', () => {
     {
       name: 'a NaN weight counts as 0',
       ip: '192.0.2.10',
-      candidates: [{ node: 'node-d', weight: Number.NaN }, { node: 'node-a', weight: 1 }, ...even(['node-b', 'node-c'])],
+      candidates: [
+        { node: 'node-d', weight: Number.NaN },
+        { node: 'node-a', weight: 1 },
+        ...even(['node-b', 'node-c']),
+      ],
       order: ['node-a', 'node-d', 'node-c', 'node-b'],
     },
     {
@@ -87,7 +100,8 @@ describe('speaker: owner election', () => {
     { name: 'surrounding blanks', a: ' 192.0.2.10 ', b: '192.0.2.10' },
   ];
   for (const tc of spellings) {
-    it(`elects the same owner for ${tc.name}`, () => expect(electOwner(tc.a, even(NODES))).to.deep.equal(electOwner(tc.b, even(NODES))));
+    it(`elects the same owner for ${tc.name}`, () =>
+      expect(electOwner(tc.a, even(NODES))).to.deep.equal(electOwner(tc.b, even(NODES))));
   }
 
   it('gives the same answer for the same inputs', () => {

@@ -38,6 +38,8 @@ describe('speaker metrics: herald_speaker_bgp_session_up', () => {
     // A deleted peer (no session, no failure) leaves no series behind.
     sessions = new Map([['up', session('Established')]]);
     failures = new Map();
-    expect(await samplesOf(registry, 'herald_speaker_bgp_session_up', ['component', 'node'])).to.deep.equal([{ labels: { peer: 'up' }, value: 1 }]);
+    expect(await samplesOf(registry, 'herald_speaker_bgp_session_up', ['component', 'node'])).to.deep.equal([
+      { labels: { peer: 'up' }, value: 1 },
+    ]);
   });
 });

@@ -72,7 +72,12 @@ class HoldingClient {
   };
 
   readonly writer = {
-    update: async <T extends KubeObject>(_t: unknown, _ns: string | undefined, name: string, mutate: (o: T) => unknown) => {
+    update: async <T extends KubeObject>(
+      _t: unknown,
+      _ns: string | undefined,
+      name: string,
+      mutate: (o: T) => unknown,
+    ) => {
       await this.gate(`status ${name}`);
       const obj = this.objects.get(name) as T;
       this.status.set(name, mutate(obj));
@@ -82,10 +87,29 @@ class HoldingClient {
 }
 
 function statusWriter(h: HoldingClient, clock: FakeClock, log = new RecordingLogger()): ServiceStatusWriter {
-  return new ServiceStatusWriter({ client: h.client, writer: h.writer, namespace: NS, node: 'node-a', log, clock, random: () => 0, backoff: { baseMs: 1000, maxMs: 8000 }, kinds: [{ type: BGP_STATUS, minIntervalMs: 0 }], own: new Map() });
+  return new ServiceStatusWriter({
+    client: h.client,
+    writer: h.writer,
+    namespace: NS,
+    node: 'node-a',
+    log,
+    clock,
+    random: () => 0,
+    backoff: { baseMs: 1000, maxMs: 8000 },
+    kinds: [{ type: BGP_STATUS, minIntervalMs: 0 }],
+    own: new Map(),
+  });
 }
 
-const setOf = (services: readonly string[]): ReadonlyMap<string, ReadonlyMap<string, string>> => new Map([[BGP_STATUS.plural, bgpServiceStatusObjects('node-a', services, { bgp: new Map([['router', [{ prefix: '203.0.113.1/32' } as never]]]) })]]);
+const setOf = (services: readonly string[]): ReadonlyMap<string, ReadonlyMap<string, string>> =>
+  new Map([
+    [
+      BGP_STATUS.plural,
+      bgpServiceStatusObjects('node-a', services, {
+        bgp: new Map([['router', [{ prefix: '203.0.113.1/32' } as never]]]),
+      }),
+    ],
+  ]);
 const names = (n: number, from = 0): string[] => Array.from({ length: n }, (_, i) => `default/svc-${from + i}`);
 
 describe('Service status writer (decision 015 step 0: routes never wait for status)', () => {
@@ -95,13 +119,31 @@ describe('Service status writer (decision 015 step 0: routes never wait for stat
     h.holding = true;
     const st = statusWriter(h, clock);
     const applied: string[][] = [];
-    const manager = { apply: (_peers: unknown, routes: Map<string, { prefix: string }[]>) => void applied.push([...(routes.get('router') ?? [])].map((r) => r.prefix)), failures: () => new Map(), lastErrors: () => new Map(), states: () => new Map(), bfd: {}, stopAll: () => undefined } as unknown as BgpManager;
+    const manager = {
+      apply: (_peers: unknown, routes: Map<string, { prefix: string }[]>) =>
+        void applied.push([...(routes.get('router') ?? [])].map((r) => r.prefix)),
+      failures: () => new Map(),
+      lastErrors: () => new Map(),
+      states: () => new Map(),
+      bfd: {},
+      stopAll: () => undefined,
+    } as unknown as BgpManager;
     const bgp = new BgpAnnouncer({ node: 'node-a', manager, events: () => undefined, told: new Told() });
     const config = parseConfig([]).config;
     // What Speaker.sync does at its end: routes to the sessions, then only an offer to the status writer.
     const pass = async (services: readonly string[]): Promise<void> => {
-      const decisions: ServiceDecision[] = services.map((s, i) => ({ service: s, ip: parseIP(`203.0.113.${i + 1}`), l2: { announce: false, reason: 'notOwner' }, bgp: { announce: true }, peers: ['router'] }));
-      const view: BgpView = { decisions, routes: new Map([['router', decisions.map((_d, i) => ({ prefix: `203.0.113.${i + 1}/32` }) as never)]]), config };
+      const decisions: ServiceDecision[] = services.map((s, i) => ({
+        service: s,
+        ip: parseIP(`203.0.113.${i + 1}`),
+        l2: { announce: false, reason: 'notOwner' },
+        bgp: { announce: true },
+        peers: ['router'],
+      }));
+      const view: BgpView = {
+        decisions,
+        routes: new Map([['router', decisions.map((_d, i) => ({ prefix: `203.0.113.${i + 1}/32` }) as never)]]),
+        config,
+      };
       const a = await bgp.setBalancers(view);
       st.offer(setOf(a.services));
     };
@@ -119,7 +161,11 @@ describe('Service status writer (decision 015 step 0: routes never wait for stat
     await st.idle();
     // One more pass with the newest set (24 Services), not one per offer.
     expect(st.passes).to.equal(2);
-    expect([...h.status.keys()].sort()).to.deep.equal(names(24).map((s) => `bgp-default-${s.split('/')[1]}-node-a`).sort());
+    expect([...h.status.keys()].sort()).to.deep.equal(
+      names(24)
+        .map((s) => `bgp-default-${s.split('/')[1]}-node-a`)
+        .sort(),
+    );
   });
 
   it('many offers during one pass: exactly one more pass, over the newest set', async () => {
@@ -170,8 +216,18 @@ describe('Service status writer (decision 015 step 0: routes never wait for stat
     const clock = new FakeClock();
     const h = new HoldingClient();
     const NODE_STATUS = heraldResource('BGPNodeStatus');
-    const st = new ServiceStatusWriter({ client: h.client, writer: h.writer, namespace: NS, node: 'node-a', log: new RecordingLogger(), clock, kinds: [{ type: NODE_STATUS, minIntervalMs: 1000 }], own: new Map() });
-    const shards = (a: string, b?: string): ReadonlyMap<string, ReadonlyMap<string, string>> => new Map([[NODE_STATUS.plural, new Map([['node-a-0', a], ...(b ? [['node-a-1', b] as const] : [])])]]);
+    const st = new ServiceStatusWriter({
+      client: h.client,
+      writer: h.writer,
+      namespace: NS,
+      node: 'node-a',
+      log: new RecordingLogger(),
+      clock,
+      kinds: [{ type: NODE_STATUS, minIntervalMs: 1000 }],
+      own: new Map(),
+    });
+    const shards = (a: string, b?: string): ReadonlyMap<string, ReadonlyMap<string, string>> =>
+      new Map([[NODE_STATUS.plural, new Map([['node-a-0', a], ...(b ? [['node-a-1', b] as const] : [])])]]);
     const writes = (): string[] => h.calls.filter((c) => c.startsWith('status '));
     st.offer(shards('{"v":1}'));
     await st.idle();
@@ -205,7 +261,10 @@ describe('Service status writer (decision 015 step 0: routes never wait for stat
     await flush();
     const stopped = st.stop(10_000);
     await flush();
-    expect(h.calls.some((c) => c.startsWith('delete')), 'nothing deleted while the pass runs').to.equal(false);
+    expect(
+      h.calls.some((c) => c.startsWith('delete')),
+      'nothing deleted while the pass runs',
+    ).to.equal(false);
     h.holding = false;
     h.release();
     await stopped;
@@ -239,7 +298,10 @@ describe('CoalescingWorker', () => {
     const clock = new FakeClock();
     const seen: number[] = [];
     const results: PassResult[] = [{ outcome: 'due', afterMs: 1000 }, { outcome: 'done' }];
-    const w = new CoalescingWorker<number>({ clock, pass: (v) => (seen.push(v), Promise.resolve(results.shift() ?? { outcome: 'done' })) });
+    const w = new CoalescingWorker<number>({
+      clock,
+      pass: (v) => (seen.push(v), Promise.resolve(results.shift() ?? { outcome: 'done' })),
+    });
     w.offer(7);
     await w.idle();
     clock.advance(999);
@@ -254,7 +316,10 @@ describe('CoalescingWorker', () => {
     const clock = new FakeClock();
     const seen: number[] = [];
     let release: (() => void) | undefined;
-    const w = new CoalescingWorker<number>({ clock, pass: (v) => (seen.push(v), new Promise<PassResult>((r) => (release = () => r({ outcome: 'done' })))) });
+    const w = new CoalescingWorker<number>({
+      clock,
+      pass: (v) => (seen.push(v), new Promise<PassResult>((r) => (release = () => r({ outcome: 'done' })))),
+    });
     w.again();
     expect(seen).to.deep.equal([]);
     w.offer(1);
@@ -277,7 +342,10 @@ describe('CoalescingWorker', () => {
     const clock = new FakeClock();
     const seen: number[] = [];
     const results: PassResult[] = [{ outcome: 'due', afterMs: 1000 }];
-    const w = new CoalescingWorker<number>({ clock, pass: (v) => (seen.push(v), Promise.resolve(results.shift() ?? { outcome: 'done' })) });
+    const w = new CoalescingWorker<number>({
+      clock,
+      pass: (v) => (seen.push(v), Promise.resolve(results.shift() ?? { outcome: 'done' })),
+    });
     w.offer(1);
     await w.idle();
     w.offer(2);

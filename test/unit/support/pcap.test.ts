@@ -23,7 +23,14 @@ function frame(seq: number, payload: string, src = '192.0.2.1'): Buffer {
 
 describe('tcpStream', () => {
   it('orders segments, drops retransmitted bytes and ignores the other side', () => {
-    const frames = [frame(1000, 'abc'), frame(1006, 'ghi'), frame(1003, 'def'), frame(1003, 'def'), frame(1004, 'efg'), frame(5, 'zzz', '192.0.2.2')];
+    const frames = [
+      frame(1000, 'abc'),
+      frame(1006, 'ghi'),
+      frame(1003, 'def'),
+      frame(1003, 'def'),
+      frame(1004, 'efg'),
+      frame(5, 'zzz', '192.0.2.2'),
+    ];
     expect(tcpStream(frames, '192.0.2.1', { dst: 179 }).toString()).to.equal('abcdefghi');
   });
 
@@ -34,6 +41,8 @@ describe('tcpStream', () => {
 
   it('names a hole the capture left instead of splicing the bytes around it', () => {
     const frames = [frame(1000, 'abc'), frame(1006, 'ghi')];
-    expect(() => tcpStream(frames, '192.0.2.1', { dst: 179 })).to.throw('the capture misses 3 bytes of the stream from 192.0.2.1 after byte 3');
+    expect(() => tcpStream(frames, '192.0.2.1', { dst: 179 })).to.throw(
+      'the capture misses 3 bytes of the stream from 192.0.2.1 after byte 3',
+    );
   });
 });

@@ -13,8 +13,15 @@ const ROUTER = '192.0.2.2';
 
 function config(profile: Record<string, unknown> | undefined, peer: Record<string, unknown> = {}) {
   return parseConfig([
-    ...(profile ? [{ apiVersion: H, kind: 'BFDProfile', metadata: { name: 'fast', namespace: 'herald-system' }, spec: profile }] : []),
-    { apiVersion: H, kind: 'BGPPeer', metadata: { name: 'router', namespace: 'herald-system' }, spec: { myASN: 65000, peerASN: 65001, peerAddress: ROUTER, bfdProfile: 'fast', ...peer } },
+    ...(profile
+      ? [{ apiVersion: H, kind: 'BFDProfile', metadata: { name: 'fast', namespace: 'herald-system' }, spec: profile }]
+      : []),
+    {
+      apiVersion: H,
+      kind: 'BGPPeer',
+      metadata: { name: 'router', namespace: 'herald-system' },
+      spec: { myASN: 65000, peerASN: 65001, peerAddress: ROUTER, bfdProfile: 'fast', ...peer },
+    },
   ]);
 }
 
@@ -23,9 +30,29 @@ function setup() {
   const net = new FakeBfdNet(clock);
   const log = new RecordingLogger();
   const resets: { peer: string; reason: string; at: number }[] = [];
-  const binding = createBfdBinding({ sockets: net.host(NODE), clock, random: () => 0.5, logger: log, resetBgp: (peer, reason) => resets.push({ peer, reason, at: clock.now() }) });
-  const router = new BfdEngine({ sockets: net.host(ROUTER), clock, random: () => 0.25, logger: log.child({ host: 'router' }) });
-  const rs = router.add({ key: 'node', peerAddress: NODE, multiHop: false, minimumTtl: 254, timers: { desiredMinTxMs: 100, requiredMinRxMs: 100, detectMult: 3, passive: false } }, () => undefined);
+  const binding = createBfdBinding({
+    sockets: net.host(NODE),
+    clock,
+    random: () => 0.5,
+    logger: log,
+    resetBgp: (peer, reason) => resets.push({ peer, reason, at: clock.now() }),
+  });
+  const router = new BfdEngine({
+    sockets: net.host(ROUTER),
+    clock,
+    random: () => 0.25,
+    logger: log.child({ host: 'router' }),
+  });
+  const rs = router.add(
+    {
+      key: 'node',
+      peerAddress: NODE,
+      multiHop: false,
+      minimumTtl: 254,
+      timers: { desiredMinTxMs: 100, requiredMinRxMs: 100, detectMult: 3, passive: false },
+    },
+    () => undefined,
+  );
   if (typeof rs === 'string') throw new Error(rs);
   return { clock, net, log, resets, binding, router };
 }
@@ -37,7 +64,11 @@ describe('BGPPeer bfdProfile binding', () => {
     t.binding.apply([...c.config.peers.values()], c.config.bfdProfiles);
     t.clock.advance(3000);
     // We send at max(150, router's 100); we wait 3 x max(our 200, router's 100).
-    expect(bfdStatusView(t.binding.status('router'))).to.deep.equal({ state: 'Up', transmitInterval: 150, detectionTime: 600 });
+    expect(bfdStatusView(t.binding.status('router'))).to.deep.equal({
+      state: 'Up',
+      transmitInterval: 150,
+      detectionTime: 600,
+    });
     // The router detects at our multiplier: 4 x max(its 100, our 150).
     expect(t.router.get('node')!.negotiated()).to.deep.include({ detectMs: 600, txMs: 200 });
     expect(t.binding.sessions().get('router')).to.deep.include({ state: 'Up' });
@@ -58,7 +89,10 @@ describe('BGPPeer bfdProfile binding', () => {
     expect(t.resets).to.have.length(1);
     expect(t.resets[0]).to.deep.include({ peer: 'router', reason: 'BFD session down (controlDetectionTimeExpired)' });
     expect(t.resets[0]!.at - cut).to.be.at.most(300);
-    expect(bfdStatusView(t.binding.status('router'))).to.deep.include({ state: 'Down', diagnostic: 'controlDetectionTimeExpired' });
+    expect(bfdStatusView(t.binding.status('router'))).to.deep.include({
+      state: 'Down',
+      diagnostic: 'controlDetectionTimeExpired',
+    });
   });
 
   it('leaves BGP alone when the router takes BFD administratively down (RFC 5882 §3.2)', () => {
@@ -93,7 +127,12 @@ describe('BGPPeer bfdProfile binding', () => {
     const c = config(undefined);
     t.binding.apply([...c.config.peers.values()], c.config.bfdProfiles);
     expect(t.binding.status('router')?.error).to.match(/BFDProfile "fast" does not exist or is invalid/);
-    const none = createBfdBinding({ nativeError: 'addon not built', clock: t.clock, logger: t.log, resetBgp: () => undefined });
+    const none = createBfdBinding({
+      nativeError: 'addon not built',
+      clock: t.clock,
+      logger: t.log,
+      resetBgp: () => undefined,
+    });
     const ok = config({});
     none.apply([...ok.config.peers.values()], ok.config.bfdProfiles);
     expect(none.status('router')?.error).to.equal("BFD needs Herald's native addon: addon not built");
@@ -101,7 +140,9 @@ describe('BGPPeer bfdProfile binding', () => {
 
   it('refuses echoMode in the BFDProfile with a clear error; passiveMode and minimumTtl are read', () => {
     const echo = config({ echoMode: true });
-    expect(echo.errors.map((e) => e.message)).to.deep.include('BFDProfile herald-system/fast: spec.echoMode: echo mode is not supported by Herald: set echoMode to false (asynchronous mode detects failures at the profile\'s intervals)');
+    expect(echo.errors.map((e) => e.message)).to.deep.include(
+      "BFDProfile herald-system/fast: spec.echoMode: echo mode is not supported by Herald: set echoMode to false (asynchronous mode detects failures at the profile's intervals)",
+    );
     expect(echo.config.bfdProfiles.size).to.equal(0);
     const ok = config({ passiveMode: true, minimumTtl: 250 });
     expect(ok.config.bfdProfiles.get('fast')).to.deep.include({ passiveMode: true, minimumTtl: 250, echoMode: false });

@@ -18,7 +18,13 @@ function seeded(seed: number): () => number {
   };
 }
 
-const timers = (o: Partial<BfdTimers> = {}): BfdTimers => ({ desiredMinTxMs: 100, requiredMinRxMs: 100, detectMult: 3, passive: false, ...o });
+const timers = (o: Partial<BfdTimers> = {}): BfdTimers => ({
+  desiredMinTxMs: 100,
+  requiredMinRxMs: 100,
+  detectMult: 3,
+  passive: false,
+  ...o,
+});
 
 function setup(o: { a?: Partial<BfdTimers>; b?: Partial<BfdTimers>; multiHop?: boolean; minimumTtl?: number } = {}) {
   const clock = new FakeClock(0);
@@ -26,8 +32,19 @@ function setup(o: { a?: Partial<BfdTimers>; b?: Partial<BfdTimers>; multiHop?: b
   const log = new RecordingLogger();
   const changes: { host: string; state: BfdState; diag: number; at: number }[] = [];
   const mk = (self: string, peer: string, t: Partial<BfdTimers> | undefined, seed: number) => {
-    const engine = new BfdEngine({ sockets: net.host(self), clock, random: seeded(seed), logger: log.child({ host: self }) });
-    const spec: BfdPeerSpec = { key: `to-${peer}`, peerAddress: peer, multiHop: o.multiHop ?? false, minimumTtl: o.minimumTtl ?? 254, timers: timers(t) };
+    const engine = new BfdEngine({
+      sockets: net.host(self),
+      clock,
+      random: seeded(seed),
+      logger: log.child({ host: self }),
+    });
+    const spec: BfdPeerSpec = {
+      key: `to-${peer}`,
+      peerAddress: peer,
+      multiHop: o.multiHop ?? false,
+      minimumTtl: o.minimumTtl ?? 254,
+      timers: timers(t),
+    };
     const s = engine.add(spec, (state, diag) => changes.push({ host: self, state, diag, at: clock.now() }));
     if (typeof s === 'string') throw new Error(s);
     return { engine, session: s };
@@ -39,7 +56,10 @@ function setup(o: { a?: Partial<BfdTimers>; b?: Partial<BfdTimers>; multiHop?: b
 
 describe('BFD engine (RFC 5880 over RFC 5881/5883 UDP)', () => {
   it('comes Up both ways, then runs the configured intervals after a Poll Sequence', () => {
-    const t = setup({ a: { desiredMinTxMs: 50, requiredMinRxMs: 200 }, b: { desiredMinTxMs: 300, requiredMinRxMs: 100 } });
+    const t = setup({
+      a: { desiredMinTxMs: 50, requiredMinRxMs: 200 },
+      b: { desiredMinTxMs: 300, requiredMinRxMs: 100 },
+    });
     t.clock.advance(3000);
     expect(t.a.session.state()).to.equal('Up');
     expect(t.b.session.state()).to.equal('Up');
@@ -72,10 +92,15 @@ describe('BFD engine (RFC 5880 over RFC 5881/5883 UDP)', () => {
   });
 
   it('holds the transmit interval with 75-100 % jitter, 75-90 % with a Detect Mult of 1', () => {
-    for (const [mult, hi] of [[3, 1.0], [1, 0.9]] as const) {
+    for (const [mult, hi] of [
+      [3, 1.0],
+      [1, 0.9],
+    ] as const) {
       const t = setup({ a: { detectMult: mult }, b: { detectMult: mult } });
       t.clock.advance(20_000);
-      const times = t.net.sent.filter((d) => d.from === A && d.at > 3000 && !decodeControl(d.data).final).map((d) => d.at);
+      const times = t.net.sent
+        .filter((d) => d.from === A && d.at > 3000 && !decodeControl(d.data).final)
+        .map((d) => d.at);
       const gaps = times.slice(1).map((x, i) => x - times[i]!);
       expect(gaps.length).to.be.greaterThan(100);
       expect(Math.min(...gaps)).to.be.at.least(75);
@@ -121,7 +146,9 @@ describe('BFD engine (RFC 5880 over RFC 5881/5883 UDP)', () => {
     t.clock.advance(5000);
     expect(t.a.session.state()).to.equal('Down');
     expect(t.a.session.stats.packetsDiscarded).to.be.greaterThan(2);
-    expect(t.log.records.filter((r) => r.message.includes('TTL 254, not 255') && r.fields['host'] === A)).to.have.length(1);
+    expect(
+      t.log.records.filter((r) => r.message.includes('TTL 254, not 255') && r.fields['host'] === A),
+    ).to.have.length(1);
   });
 
   it('multi-hop: accepts a TTL down to minimumTtl, discards below', () => {
@@ -133,7 +160,9 @@ describe('BFD engine (RFC 5880 over RFC 5881/5883 UDP)', () => {
     low.net.hops = 6;
     low.clock.advance(3000);
     expect(low.a.session.state()).to.equal('Down');
-    expect(low.log.records.some((r) => r.message.includes('TTL 249, below the BFDProfile\'s minimumTtl 250'))).to.equal(true);
+    expect(low.log.records.some((r) => r.message.includes("TTL 249, below the BFDProfile's minimumTtl 250"))).to.equal(
+      true,
+    );
   });
 
   it('passive mode sends nothing until the peer speaks; two passive ends stay silent', () => {
@@ -151,7 +180,18 @@ describe('BFD engine (RFC 5880 over RFC 5881/5883 UDP)', () => {
   it('discards authenticated packets with a clear error (no authentication configured)', () => {
     const t = setup();
     t.net.cut.add(B);
-    const p = encodeControl({ diag: 0, state: 'Down', poll: false, final: false, detectMult: 3, myDiscriminator: 9, yourDiscriminator: 0, desiredMinTxMs: 1000, requiredMinRxMs: 100, requiredMinEchoRxMs: 0 });
+    const p = encodeControl({
+      diag: 0,
+      state: 'Down',
+      poll: false,
+      final: false,
+      detectMult: 3,
+      myDiscriminator: 9,
+      yourDiscriminator: 0,
+      desiredMinTxMs: 1000,
+      requiredMinRxMs: 100,
+      requiredMinEchoRxMs: 0,
+    });
     const auth = Buffer.concat([p, Buffer.from([4, 28, 1, 0, 0, 0, 0, 1]), Buffer.alloc(20)]);
     auth[1] = auth[1]! | 0x04;
     auth[3] = auth.length;
@@ -159,12 +199,27 @@ describe('BFD engine (RFC 5880 over RFC 5881/5883 UDP)', () => {
     t.net.inject(A, 3784, auth, B, 255);
     expect(t.a.session.state()).to.equal('Down');
     expect(t.a.session.stats.packetsDiscarded).to.equal(2);
-    expect(t.log.records.filter((r) => r.level === 'error' && r.message.includes('Keyed SHA1') && r.message.includes('no authentication'))).to.have.length(1);
+    expect(
+      t.log.records.filter(
+        (r) => r.level === 'error' && r.message.includes('Keyed SHA1') && r.message.includes('no authentication'),
+      ),
+    ).to.have.length(1);
   });
 
   it('ignores packets from unknown peers and malformed ones', () => {
     const t = setup();
-    const p = encodeControl({ diag: 0, state: 'Down', poll: false, final: false, detectMult: 3, myDiscriminator: 9, yourDiscriminator: 0, desiredMinTxMs: 1000, requiredMinRxMs: 100, requiredMinEchoRxMs: 0 });
+    const p = encodeControl({
+      diag: 0,
+      state: 'Down',
+      poll: false,
+      final: false,
+      detectMult: 3,
+      myDiscriminator: 9,
+      yourDiscriminator: 0,
+      desiredMinTxMs: 1000,
+      requiredMinRxMs: 100,
+      requiredMinEchoRxMs: 0,
+    });
     t.net.inject(A, 3784, p, '192.0.2.99', 255);
     t.net.inject(A, 3784, Buffer.alloc(10), B, 255);
     expect(t.a.engine.malformedPackets()).to.equal(1);

@@ -17,20 +17,62 @@ const cases: { from: BfdState; event: FsmEvent; to: BfdState; diag?: number; act
   { from: 'Down', event: recv('Up'), to: 'Down', actions: [] },
   { from: 'Down', event: recv('AdminDown'), to: 'Down', actions: [] },
   { from: 'Down', event: { type: 'DetectTimeout' }, to: 'Down', actions: ['forgetRemote'] },
-  { from: 'Down', event: { type: 'AdminDown' }, to: 'AdminDown', diag: DIAG.administrativelyDown, actions: ['sendNow'] },
+  {
+    from: 'Down',
+    event: { type: 'AdminDown' },
+    to: 'AdminDown',
+    diag: DIAG.administrativelyDown,
+    actions: ['sendNow'],
+  },
   { from: 'Down', event: { type: 'Enable' }, to: 'Down', actions: [] },
   { from: 'Init', event: recv('Down'), to: 'Init', actions: [] },
   { from: 'Init', event: recv('Init'), to: 'Up', diag: DIAG.none, actions: ['sendNow', 'up'] },
   { from: 'Init', event: recv('Up'), to: 'Up', diag: DIAG.none, actions: ['sendNow', 'up'] },
   { from: 'Init', event: recv('AdminDown'), to: 'Down', diag: DIAG.neighborSignaledSessionDown, actions: ['sendNow'] },
-  { from: 'Init', event: { type: 'DetectTimeout' }, to: 'Down', diag: DIAG.controlDetectionTimeExpired, actions: ['sendNow', 'forgetRemote'] },
-  { from: 'Init', event: { type: 'AdminDown' }, to: 'AdminDown', diag: DIAG.administrativelyDown, actions: ['sendNow'] },
+  {
+    from: 'Init',
+    event: { type: 'DetectTimeout' },
+    to: 'Down',
+    diag: DIAG.controlDetectionTimeExpired,
+    actions: ['sendNow', 'forgetRemote'],
+  },
+  {
+    from: 'Init',
+    event: { type: 'AdminDown' },
+    to: 'AdminDown',
+    diag: DIAG.administrativelyDown,
+    actions: ['sendNow'],
+  },
   { from: 'Up', event: recv('Up'), to: 'Up', actions: [] },
   { from: 'Up', event: recv('Init'), to: 'Up', actions: [] },
-  { from: 'Up', event: recv('Down'), to: 'Down', diag: DIAG.neighborSignaledSessionDown, actions: ['sendNow', 'down:3'] },
-  { from: 'Up', event: recv('AdminDown'), to: 'Down', diag: DIAG.neighborSignaledSessionDown, actions: ['sendNow', 'down:3'] },
-  { from: 'Up', event: { type: 'DetectTimeout' }, to: 'Down', diag: DIAG.controlDetectionTimeExpired, actions: ['sendNow', 'down:1', 'forgetRemote'] },
-  { from: 'Up', event: { type: 'AdminDown' }, to: 'AdminDown', diag: DIAG.administrativelyDown, actions: ['sendNow', 'down:7'] },
+  {
+    from: 'Up',
+    event: recv('Down'),
+    to: 'Down',
+    diag: DIAG.neighborSignaledSessionDown,
+    actions: ['sendNow', 'down:3'],
+  },
+  {
+    from: 'Up',
+    event: recv('AdminDown'),
+    to: 'Down',
+    diag: DIAG.neighborSignaledSessionDown,
+    actions: ['sendNow', 'down:3'],
+  },
+  {
+    from: 'Up',
+    event: { type: 'DetectTimeout' },
+    to: 'Down',
+    diag: DIAG.controlDetectionTimeExpired,
+    actions: ['sendNow', 'down:1', 'forgetRemote'],
+  },
+  {
+    from: 'Up',
+    event: { type: 'AdminDown' },
+    to: 'AdminDown',
+    diag: DIAG.administrativelyDown,
+    actions: ['sendNow', 'down:7'],
+  },
 ];
 
 describe('BFD FSM (RFC 5880 §6.8.6)', () => {
@@ -45,6 +87,9 @@ describe('BFD FSM (RFC 5880 §6.8.6)', () => {
   }
 
   it('keeps the last diagnostic while Down, so the peer learns why', () => {
-    expect(transition(at('Down', DIAG.controlDetectionTimeExpired), recv('Down')).state).to.deep.equal({ name: 'Init', diag: DIAG.controlDetectionTimeExpired });
+    expect(transition(at('Down', DIAG.controlDetectionTimeExpired), recv('Down')).state).to.deep.equal({
+      name: 'Init',
+      diag: DIAG.controlDetectionTimeExpired,
+    });
   });
 });

@@ -21,10 +21,32 @@ class LateClock implements Clock {
 }
 
 function upSession(clock: Clock, sent: { at: number; data: Buffer }[], random = () => 0.5): BfdSession {
-  const s = new BfdSession({ localDiscr: 1, timers: { desiredMinTxMs: 100, requiredMinRxMs: 100, detectMult: 3, passive: false }, clock, random, logger: nullLogger, send: (data) => sent.push({ at: clock.monotonic(), data }) });
+  const s = new BfdSession({
+    localDiscr: 1,
+    timers: { desiredMinTxMs: 100, requiredMinRxMs: 100, detectMult: 3, passive: false },
+    clock,
+    random,
+    logger: nullLogger,
+    send: (data) => sent.push({ at: clock.monotonic(), data }),
+  });
   s.start();
   const from = (state: 'Down' | 'Init' | 'Up', extra: { final?: boolean } = {}): void =>
-    s.receive(decodeControl(encodeControl({ diag: 0, state, poll: false, final: extra.final ?? false, detectMult: 255, myDiscriminator: 2, yourDiscriminator: state === 'Down' ? 0 : 1, desiredMinTxMs: 100, requiredMinRxMs: 100, requiredMinEchoRxMs: 0 })));
+    s.receive(
+      decodeControl(
+        encodeControl({
+          diag: 0,
+          state,
+          poll: false,
+          final: extra.final ?? false,
+          detectMult: 255,
+          myDiscriminator: 2,
+          yourDiscriminator: state === 'Down' ? 0 : 1,
+          desiredMinTxMs: 100,
+          requiredMinRxMs: 100,
+          requiredMinEchoRxMs: 0,
+        }),
+      ),
+    );
   from('Init');
   // The peer's Detect Mult of 255 keeps the session Up without more packets in these tests.
   from('Up', { final: true });
@@ -67,7 +89,22 @@ describe('BFD session transmit schedule', () => {
     const s = upSession(fake, sent);
     fake.advance(500);
     const n = sent.length;
-    s.receive(decodeControl(encodeControl({ diag: 0, state: 'Up', poll: true, final: false, detectMult: 255, myDiscriminator: 2, yourDiscriminator: 1, desiredMinTxMs: 100, requiredMinRxMs: 100, requiredMinEchoRxMs: 0 })));
+    s.receive(
+      decodeControl(
+        encodeControl({
+          diag: 0,
+          state: 'Up',
+          poll: true,
+          final: false,
+          detectMult: 255,
+          myDiscriminator: 2,
+          yourDiscriminator: 1,
+          desiredMinTxMs: 100,
+          requiredMinRxMs: 100,
+          requiredMinEchoRxMs: 0,
+        }),
+      ),
+    );
     expect(sent).to.have.length(n + 1);
     expect(decodeControl(sent.at(-1)!.data)).to.deep.include({ final: true, poll: false, state: 'Up' });
     const lastPeriodic = sent[n - 1]!.at;
@@ -78,7 +115,14 @@ describe('BFD session transmit schedule', () => {
   it('sends at one packet per second while not Up (§6.8.3), and nothing after close()', () => {
     const fake = new FakeClock(0);
     const sent: { at: number; data: Buffer }[] = [];
-    const s = new BfdSession({ localDiscr: 1, timers: { desiredMinTxMs: 50, requiredMinRxMs: 50, detectMult: 3, passive: false }, clock: fake, random: () => 0, logger: nullLogger, send: (data) => sent.push({ at: fake.monotonic(), data }) });
+    const s = new BfdSession({
+      localDiscr: 1,
+      timers: { desiredMinTxMs: 50, requiredMinRxMs: 50, detectMult: 3, passive: false },
+      clock: fake,
+      random: () => 0,
+      logger: nullLogger,
+      send: (data) => sent.push({ at: fake.monotonic(), data }),
+    });
     s.start();
     fake.advance(3100);
     expect(sent.map((x) => x.at)).to.deep.equal([0, 750, 1500, 2250, 3000]);

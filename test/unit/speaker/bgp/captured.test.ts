@@ -20,7 +20,7 @@ const EXPORTED = ['198.51.100.0/24', '203.0.113.128/25', '2001:db8:100::/48', '2
 function messages(name: string): { raw: Buffer; message: BgpMessage }[] {
   const stream = tcpStream(readPcap(join(REPO_ROOT, 'test', 'fixtures', 'bgp', `${name}.pcap`)), ROUTER, 179);
   const out: { raw: Buffer; message: BgpMessage }[] = [];
-  for (let off = 0; off < stream.length; ) {
+  for (let off = 0; off < stream.length;) {
     const len = stream.readUInt16BE(off + 16);
     const raw = stream.subarray(off, off + len);
     const r = decode(raw, DEFAULT_CODEC);
@@ -79,7 +79,10 @@ for (const name of ['bird', 'frr', 'gobgp']) {
     const eor = name === 'bird' ? ['1/1', '2/1'] : [];
     it(`sends keepalives, and End-of-RIB for ${eor.length > 0 ? eor.join(' and ') : 'no family'} (recognised as such)`, () => {
       expect(msgs.some((m) => m.message.type === 'keepalive')).to.equal(true);
-      const marks = updates.map((u) => isEndOfRib(u)).filter((f) => f !== undefined).map((f) => `${f.afi}/${f.safi}`);
+      const marks = updates
+        .map((u) => isEndOfRib(u))
+        .filter((f) => f !== undefined)
+        .map((f) => `${f.afi}/${f.safi}`);
       expect(marks).to.deep.equal(eor);
     });
 

@@ -24,17 +24,55 @@ const ALLOWED: Record<number, readonly number[]> = {
 
 const SEEDS: BgpMessage[] = [
   { type: 'keepalive' },
-  { type: 'open', version: 4, myAs: 65000, holdTime: 90, bgpId: '192.0.2.1', capabilities: { multiprotocol: [{ afi: 1, safi: 1 }, { afi: 2, safi: 1 }], routeRefresh: true, extendedMessage: true, other: [], fourOctetAs: 4200000000, gracefulRestart: { restarting: true, restartTime: 120, families: [{ afi: 1, safi: 1, forwardingPreserved: true }] } } },
+  {
+    type: 'open',
+    version: 4,
+    myAs: 65000,
+    holdTime: 90,
+    bgpId: '192.0.2.1',
+    capabilities: {
+      multiprotocol: [
+        { afi: 1, safi: 1 },
+        { afi: 2, safi: 1 },
+      ],
+      routeRefresh: true,
+      extendedMessage: true,
+      other: [],
+      fourOctetAs: 4200000000,
+      gracefulRestart: {
+        restarting: true,
+        restartTime: 120,
+        families: [{ afi: 1, safi: 1, forwardingPreserved: true }],
+      },
+    },
+  },
   {
     type: 'update',
     withdrawn: [parseCIDR('198.51.100.0/24')],
-    attributes: { origin: 0, asPath: [{ type: AS_SEQUENCE, asns: [65000, 65001] }], nextHop: parseIP('192.0.2.1'), med: 5, localPref: 200, communities: [0xfde80064], largeCommunities: [[65000, 1, 2]] },
+    attributes: {
+      origin: 0,
+      asPath: [{ type: AS_SEQUENCE, asns: [65000, 65001] }],
+      nextHop: parseIP('192.0.2.1'),
+      med: 5,
+      localPref: 200,
+      communities: [0xfde80064],
+      largeCommunities: [[65000, 1, 2]],
+    },
     nlri: [parseCIDR('203.0.113.1/32'), parseCIDR('203.0.113.128/25')],
   },
   {
     type: 'update',
     withdrawn: [],
-    attributes: { origin: 2, asPath: [], mpReach: { afi: 2, safi: 1, nextHops: [parseIP('2001:db8::1')], nlri: [parseCIDR('2001:db8:1::/48'), parseCIDR('2001:db8::5/128')] } },
+    attributes: {
+      origin: 2,
+      asPath: [],
+      mpReach: {
+        afi: 2,
+        safi: 1,
+        nextHops: [parseIP('2001:db8::1')],
+        nlri: [parseCIDR('2001:db8:1::/48'), parseCIDR('2001:db8::5/128')],
+      },
+    },
     nlri: [],
   },
   { type: 'notification', code: 6, subcode: 2, data: Buffer.from('bye') },
@@ -50,14 +88,25 @@ function check(buf: Buffer, opts: CodecOptions): void {
   }
   if (!r.ok) {
     // A decoder defect must fail the run, whatever NOTIFICATION it would send.
-    expect(r.error.kind, `internal decoder error on ${buf.toString('hex')}: ${r.error.reason}`).to.not.equal('internal');
-    expect(r.error.code, `a decode error is a header, OPEN or UPDATE error (§6.1-§6.3); ${buf.toString('hex')}`).to.be.oneOf([1, 2, 3]);
+    expect(r.error.kind, `internal decoder error on ${buf.toString('hex')}: ${r.error.reason}`).to.not.equal(
+      'internal',
+    );
+    expect(
+      r.error.code,
+      `a decode error is a header, OPEN or UPDATE error (§6.1-§6.3); ${buf.toString('hex')}`,
+    ).to.be.oneOf([1, 2, 3]);
     expect(ALLOWED[r.error.code], `code ${r.error.code} for ${buf.toString('hex')}`).to.not.equal(undefined);
-    expect(ALLOWED[r.error.code]).to.include(r.error.subcode, `subcode ${r.error.code}/${r.error.subcode} for ${buf.toString('hex')}`);
+    expect(ALLOWED[r.error.code]).to.include(
+      r.error.subcode,
+      `subcode ${r.error.code}/${r.error.subcode} for ${buf.toString('hex')}`,
+    );
     expect(r.error.reason).to.be.a('string').and.not.equal('');
     return;
   }
-  expect(() => encode(r.message, { ...opts, maxMessageSize: 65535 }), `re-encoding ${buf.toString('hex')}`).to.not.throw();
+  expect(
+    () => encode(r.message, { ...opts, maxMessageSize: 65535 }),
+    `re-encoding ${buf.toString('hex')}`,
+  ).to.not.throw();
 }
 
 function header(type: number, body: Buffer): Buffer {
@@ -72,9 +121,14 @@ describe('bgp codec under fuzzing (fast-check)', () => {
 
   it('random bodies behind a well-formed header never throw and refuse with an allowed code', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 6 }), fc.uint8Array({ maxLength: 300 }), fc.boolean(), (type, body, four) => {
-        check(header(type, Buffer.from(body)), opts[four ? 0 : 1]!);
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 6 }),
+        fc.uint8Array({ maxLength: 300 }),
+        fc.boolean(),
+        (type, body, four) => {
+          check(header(type, Buffer.from(body)), opts[four ? 0 : 1]!);
+        },
+      ),
       { numRuns: 3000 },
     );
   });
@@ -102,8 +156,16 @@ describe('bgp codec under fuzzing (fast-check)', () => {
   });
 
   it('fails on an internal decoder error (the check is not a catch-all)', () => {
-    const broken = { maxMessageSize: 4096, get fourOctetAs(): boolean { throw new RangeError('bug'); } } as CodecOptions;
-    const update = encode({ type: 'update', withdrawn: [], attributes: { origin: 0, asPath: [] }, nlri: [] }, DEFAULT_CODEC);
+    const broken = {
+      maxMessageSize: 4096,
+      get fourOctetAs(): boolean {
+        throw new RangeError('bug');
+      },
+    } as CodecOptions;
+    const update = encode(
+      { type: 'update', withdrawn: [], attributes: { origin: 0, asPath: [] }, nlri: [] },
+      DEFAULT_CODEC,
+    );
     expect(() => check(update, broken)).to.throw(/internal decoder error/);
   });
 

@@ -4,7 +4,12 @@
  */
 import { expect } from 'chai';
 import { decode, encode } from '../../../../speaker/bgp/codec.js';
-import { DEFAULT_CODEC, decodeErrorKind, type CodecOptions, type OpenMessage } from '../../../../speaker/bgp/messages.js';
+import {
+  DEFAULT_CODEC,
+  decodeErrorKind,
+  type CodecOptions,
+  type OpenMessage,
+} from '../../../../speaker/bgp/messages.js';
 import { HeraldError } from '../../../../src/core/errors.js';
 
 const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
@@ -38,8 +43,17 @@ describe('bgp codec: OPEN optional parameters', () => {
 
   it('more than fits in 255 bytes uses RFC 9072 extended parameters, and the decoder reads them', () => {
     const m: OpenMessage = {
-      type: 'open', version: 4, myAs: 65000, holdTime: 90, bgpId: '192.0.2.1',
-      capabilities: { multiprotocol: [{ afi: 1, safi: 1 }], routeRefresh: true, extendedMessage: false, other: Array.from({ length: 60 }, (_, i) => ({ code: 128 + i, value: Buffer.from([i, i, i]) })) },
+      type: 'open',
+      version: 4,
+      myAs: 65000,
+      holdTime: 90,
+      bgpId: '192.0.2.1',
+      capabilities: {
+        multiprotocol: [{ afi: 1, safi: 1 }],
+        routeRefresh: true,
+        extendedMessage: false,
+        other: Array.from({ length: 60 }, (_, i) => ({ code: 128 + i, value: Buffer.from([i, i, i]) })),
+      },
     };
     const bytes = encode(m, DEFAULT_CODEC);
     // Non-Ext OP Len 255, Non-Ext OP Type 255, 2-byte length, then type 2 with a 2-byte length.
@@ -56,7 +70,10 @@ describe('bgp codec: OPEN optional parameters', () => {
     const ext = Buffer.concat([hex('ff ff'), Buffer.from([0, params.length]), params]);
     const r = decode(openBytes(ext), DEFAULT_CODEC);
     expect(r).to.deep.include({ ok: true });
-    expect((r as { message: OpenMessage }).message.capabilities).to.deep.include({ multiprotocol: [{ afi: 1, safi: 1 }], routeRefresh: true });
+    expect((r as { message: OpenMessage }).message.capabilities).to.deep.include({
+      multiprotocol: [{ afi: 1, safi: 1 }],
+      routeRefresh: true,
+    });
   });
 
   it('a truncated or overlong extended field is malformed (OPEN error, not internal)', () => {
@@ -74,8 +91,16 @@ describe('bgp codec: OPEN optional parameters', () => {
 describe('bgp codec: internal errors are tagged', () => {
   it('a throw inside the decoder becomes kind internal with Cease, never a §6 header error', () => {
     // Options whose getter throws stand in for a decoder bug reached while reading an UPDATE.
-    const broken = { maxMessageSize: 4096, get fourOctetAs(): boolean { throw new TypeError('boom'); } } as CodecOptions;
-    const update = encode({ type: 'update', withdrawn: [], attributes: { origin: 0, asPath: [] }, nlri: [] }, DEFAULT_CODEC);
+    const broken = {
+      maxMessageSize: 4096,
+      get fourOctetAs(): boolean {
+        throw new TypeError('boom');
+      },
+    } as CodecOptions;
+    const update = encode(
+      { type: 'update', withdrawn: [], attributes: { origin: 0, asPath: [] }, nlri: [] },
+      DEFAULT_CODEC,
+    );
     const r = decode(update, broken);
     expect(r.ok).to.equal(false);
     if (r.ok) return;

@@ -6,7 +6,13 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import { decode, encode } from '../../../../speaker/bgp/codec.js';
 import { Framer } from '../../../../speaker/bgp/framer.js';
-import { DEFAULT_CODEC, isEndOfRib, treatAsWithdraw, type OpenMessage, type UpdateMessage } from '../../../../speaker/bgp/messages.js';
+import {
+  DEFAULT_CODEC,
+  isEndOfRib,
+  treatAsWithdraw,
+  type OpenMessage,
+  type UpdateMessage,
+} from '../../../../speaker/bgp/messages.js';
 import { endOfRib, packAnnouncements, packWithdrawals } from '../../../../speaker/bgp/packer.js';
 import { formatCIDR } from '../../../../src/net/cidr.js';
 import { parseIP } from '../../../../src/net/ip.js';
@@ -37,12 +43,22 @@ describe('bgp codec: messages from hand-written bytes', () => {
     const m = (r as { message: OpenMessage }).message;
     expect(m).to.deep.include({ version: 4, myAs: 23456, holdTime: 90, bgpId: '192.0.2.1' });
     expect(m.capabilities).to.deep.equal({
-      multiprotocol: [{ afi: 1, safi: 1 }, { afi: 2, safi: 1 }],
+      multiprotocol: [
+        { afi: 1, safi: 1 },
+        { afi: 2, safi: 1 },
+      ],
       routeRefresh: true,
       extendedMessage: false,
       other: [],
       fourOctetAs: 1040000,
-      gracefulRestart: { restarting: true, restartTime: 120, families: [{ afi: 1, safi: 1, forwardingPreserved: true }, { afi: 2, safi: 1, forwardingPreserved: false }] },
+      gracefulRestart: {
+        restarting: true,
+        restartTime: 120,
+        families: [
+          { afi: 1, safi: 1, forwardingPreserved: true },
+          { afi: 2, safi: 1, forwardingPreserved: false },
+        ],
+      },
     });
     expect(decode(encode(m, DEFAULT_CODEC), DEFAULT_CODEC)).to.deep.equal(r);
   });
@@ -88,17 +104,34 @@ describe('bgp codec: messages from hand-written bytes', () => {
     const r = decode(bytes, twoByte);
     expect(r.ok).to.equal(true);
     const u = (r as { message: UpdateMessage }).message;
-    expect(u.attributes).to.deep.equal({ origin: 0, asPath: [{ type: 2, asns: [23456] }], nextHop: parseIP('192.0.2.1'), as4Path: [{ type: 2, asns: [4200000001] }] });
+    expect(u.attributes).to.deep.equal({
+      origin: 0,
+      asPath: [{ type: 2, asns: [23456] }],
+      nextHop: parseIP('192.0.2.1'),
+      as4Path: [{ type: 2, asns: [4200000001] }],
+    });
     expect(encode(u, twoByte).equals(bytes)).to.equal(true);
     // The 4-byte AS in AS_PATH itself is written as AS_TRANS on a 2-octet session.
-    const direct = encode({ type: 'update', withdrawn: [], nlri: u.nlri, attributes: { origin: 0, asPath: [{ type: 2, asns: [4200000001] }], nextHop: parseIP('192.0.2.1') } }, twoByte);
+    const direct = encode(
+      {
+        type: 'update',
+        withdrawn: [],
+        nlri: u.nlri,
+        attributes: { origin: 0, asPath: [{ type: 2, asns: [4200000001] }], nextHop: parseIP('192.0.2.1') },
+      },
+      twoByte,
+    );
     expect(direct.includes(hex('40 02 04 02 01 5ba0'))).to.equal(true);
   });
 
   it('UPDATE with MP_REACH_NLRI for IPv6, and MP_UNREACH_NLRI (RFC 4760)', () => {
     const mp = '0002 01 10 20010db8000000000000000000000001 00 80 20010db8000000000000000000000064'; // nh 2001:db8::1, 2001:db8::64/128
     const mpBuf = hex(mp);
-    const attrs = Buffer.concat([hex('40 01 01 00 40 02 00'), hex(`80 0e ${mpBuf.length.toString(16).padStart(2, '0')}`), mpBuf]);
+    const attrs = Buffer.concat([
+      hex('40 01 01 00 40 02 00'),
+      hex(`80 0e ${mpBuf.length.toString(16).padStart(2, '0')}`),
+      mpBuf,
+    ]);
     const body = Buffer.concat([hex('0000'), Buffer.from([0, attrs.length]), attrs]);
     const bytes = Buffer.concat([hex(MARKER), Buffer.from([0, 19 + body.length, 2]), body]);
     const u = (decode(bytes, DEFAULT_CODEC) as { message: UpdateMessage }).message;
@@ -110,15 +143,24 @@ describe('bgp codec: messages from hand-written bytes', () => {
   it('End-of-RIB for IPv4 (empty UPDATE) and IPv6 (empty MP_UNREACH_NLRI), RFC 4724 §2', () => {
     const v4 = hex(`${MARKER} 0017 02 0000 0000`);
     expect(encode(endOfRib(1), DEFAULT_CODEC).equals(v4)).to.equal(true);
-    expect(isEndOfRib((decode(v4, DEFAULT_CODEC) as { message: UpdateMessage }).message)).to.deep.equal({ afi: 1, safi: 1 });
+    expect(isEndOfRib((decode(v4, DEFAULT_CODEC) as { message: UpdateMessage }).message)).to.deep.equal({
+      afi: 1,
+      safi: 1,
+    });
     const v6 = hex(`${MARKER} 001d 02 0000 0006 800f 03 0002 01`);
     expect(encode(endOfRib(2), DEFAULT_CODEC).equals(v6)).to.equal(true);
-    expect(isEndOfRib((decode(v6, DEFAULT_CODEC) as { message: UpdateMessage }).message)).to.deep.equal({ afi: 2, safi: 1 });
+    expect(isEndOfRib((decode(v6, DEFAULT_CODEC) as { message: UpdateMessage }).message)).to.deep.equal({
+      afi: 2,
+      safi: 1,
+    });
   });
 
   it('NOTIFICATION and ROUTE-REFRESH', () => {
     const n = hex(`${MARKER} 0017 03 06 02 dead`);
-    expect(decode(n, DEFAULT_CODEC)).to.deep.equal({ ok: true, message: { type: 'notification', code: 6, subcode: 2, data: hex('dead') } });
+    expect(decode(n, DEFAULT_CODEC)).to.deep.equal({
+      ok: true,
+      message: { type: 'notification', code: 6, subcode: 2, data: hex('dead') },
+    });
     const rr = hex(`${MARKER} 0017 05 0002 00 01`);
     expect(decode(rr, DEFAULT_CODEC)).to.deep.equal({ ok: true, message: { type: 'routeRefresh', afi: 2, safi: 1 } });
     expect(encode({ type: 'routeRefresh', afi: 2, safi: 1 }, DEFAULT_CODEC).equals(rr)).to.equal(true);
@@ -133,10 +175,25 @@ describe('bgp codec: errors carry the NOTIFICATION of RFC 4271 §6', () => {
     { name: 'unknown type', bytes: `${MARKER} 0013 09`, code: 1, subcode: 3, data: '09' },
     { name: 'OPEN version 3', bytes: `${MARKER} 001d 01 03 fde8 005a c0000201 00`, code: 2, subcode: 1, data: '0004' },
     { name: 'OPEN hold time 2', bytes: `${MARKER} 001d 01 04 fde8 0002 c0000201 00`, code: 2, subcode: 6 },
-    { name: 'OPEN unsupported optional parameter', bytes: `${MARKER} 0021 01 04 fde8 005a c0000201 04 01 02 0000`, code: 2, subcode: 4 },
+    {
+      name: 'OPEN unsupported optional parameter',
+      bytes: `${MARKER} 0021 01 04 fde8 005a c0000201 04 01 02 0000`,
+      code: 2,
+      subcode: 4,
+    },
     { name: 'UPDATE withdrawn length overruns', bytes: `${MARKER} 0017 02 00ff 0000`, code: 3, subcode: 1 },
-    { name: 'UPDATE attribute overruns the attribute field', bytes: `${MARKER} 001b 02 0000 0004 40 01 05 00`, code: 3, subcode: 5 },
-    { name: 'UPDATE unrecognized well-known attribute', bytes: `${MARKER} 001b 02 0000 0004 40 63 01 00`, code: 3, subcode: 2 },
+    {
+      name: 'UPDATE attribute overruns the attribute field',
+      bytes: `${MARKER} 001b 02 0000 0004 40 01 05 00`,
+      code: 3,
+      subcode: 5,
+    },
+    {
+      name: 'UPDATE unrecognized well-known attribute',
+      bytes: `${MARKER} 001b 02 0000 0004 40 63 01 00`,
+      code: 3,
+      subcode: 2,
+    },
     { name: 'UPDATE invalid NLRI field', bytes: `${MARKER} 001a 02 0000 0000 21 c0 00`, code: 3, subcode: 10 },
   ];
   for (const tc of cases) {
@@ -154,8 +211,18 @@ describe('bgp codec: errors carry the NOTIFICATION of RFC 4271 §6', () => {
   const withdraws: { name: string; attrs: string; why: RegExp; subcode: number }[] = [
     { name: 'invalid ORIGIN value', attrs: '40 01 01 07 40 02 00 40 03 04 c0000201', why: /ORIGIN/, subcode: 6 },
     { name: 'missing NEXT_HOP', attrs: '40 01 01 00 40 02 00', why: /missing well-known attribute 3/, subcode: 3 },
-    { name: 'malformed AS_PATH', attrs: '40 01 01 00 40 02 03 02 05 00 40 03 04 c0000201', why: /AS_PATH/, subcode: 11 },
-    { name: 'LOCAL_PREF of 3 bytes', attrs: '40 01 01 00 40 02 00 40 03 04 c0000201 40 05 03 000001', why: /LOCAL_PREF/, subcode: 5 },
+    {
+      name: 'malformed AS_PATH',
+      attrs: '40 01 01 00 40 02 03 02 05 00 40 03 04 c0000201',
+      why: /AS_PATH/,
+      subcode: 11,
+    },
+    {
+      name: 'LOCAL_PREF of 3 bytes',
+      attrs: '40 01 01 00 40 02 00 40 03 04 c0000201 40 05 03 000001',
+      why: /LOCAL_PREF/,
+      subcode: 5,
+    },
     { name: 'wrong flags on ORIGIN', attrs: '80 01 01 00 40 02 00 40 03 04 c0000201', why: /flags/, subcode: 4 },
   ];
   for (const tc of withdraws) {
@@ -167,7 +234,11 @@ describe('bgp codec: errors carry the NOTIFICATION of RFC 4271 §6', () => {
       expect(r.ok).to.equal(true);
       const withdraw = treatAsWithdraw((r as { message: UpdateMessage }).message);
       expect(withdraw?.reason).to.match(tc.why);
-      expect([withdraw?.handling, withdraw?.code, withdraw?.subcode]).to.deep.equal(['treat-as-withdraw', 3, tc.subcode]);
+      expect([withdraw?.handling, withdraw?.code, withdraw?.subcode]).to.deep.equal([
+        'treat-as-withdraw',
+        3,
+        tc.subcode,
+      ]);
     });
   }
 });
@@ -175,7 +246,23 @@ describe('bgp codec: errors carry the NOTIFICATION of RFC 4271 §6', () => {
 describe('bgp framer', () => {
   const msgs = [
     encode({ type: 'keepalive' }, DEFAULT_CODEC),
-    encode({ type: 'open', version: 4, myAs: 65000, holdTime: 90, bgpId: '192.0.2.1', capabilities: { multiprotocol: [{ afi: 1, safi: 1 }], routeRefresh: true, extendedMessage: false, other: [], fourOctetAs: 65000 } }, DEFAULT_CODEC),
+    encode(
+      {
+        type: 'open',
+        version: 4,
+        myAs: 65000,
+        holdTime: 90,
+        bgpId: '192.0.2.1',
+        capabilities: {
+          multiprotocol: [{ afi: 1, safi: 1 }],
+          routeRefresh: true,
+          extendedMessage: false,
+          other: [],
+          fourOctetAs: 65000,
+        },
+      },
+      DEFAULT_CODEC,
+    ),
     encode(endOfRib(2), DEFAULT_CODEC),
   ];
   const stream = Buffer.concat(msgs);
@@ -184,7 +271,10 @@ describe('bgp framer', () => {
     for (let cut = 0; cut <= stream.length; cut++) {
       const f = new Framer();
       const out = [...f.push(stream.subarray(0, cut)).messages, ...f.push(stream.subarray(cut)).messages];
-      expect(out.map((b) => b.toString('hex')), `cut ${cut}`).to.deep.equal(msgs.map((b) => b.toString('hex')));
+      expect(
+        out.map((b) => b.toString('hex')),
+        `cut ${cut}`,
+      ).to.deep.equal(msgs.map((b) => b.toString('hex')));
     }
     const f = new Framer();
     const out: Buffer[] = [];
@@ -220,7 +310,11 @@ describe('bgp packer', () => {
   const attrs = { origin: 0 as const, asPath: [{ type: 2 as const, asns: [65000] }] };
 
   it('fills IPv4 UPDATEs to the 4096-byte limit and never beyond', () => {
-    const prefixes = Array.from({ length: 2000 }, (_, i) => ({ family: 'IPv4' as const, base: (0xcb007100n << 0n) + BigInt(i), prefixLength: 32 }));
+    const prefixes = Array.from({ length: 2000 }, (_, i) => ({
+      family: 'IPv4' as const,
+      base: (0xcb007100n << 0n) + BigInt(i),
+      prefixLength: 32,
+    }));
     const ups = packAnnouncements(prefixes, attrs, [parseIP('192.0.2.1')], opts);
     const sizes = ups.map((u) => encode(u, opts).length);
     expect(Math.max(...sizes)).to.be.at.most(4096);
@@ -230,7 +324,11 @@ describe('bgp packer', () => {
   });
 
   it('packs IPv6 into MP_REACH_NLRI and withdrawals into MP_UNREACH_NLRI within the limit', () => {
-    const prefixes = Array.from({ length: 1000 }, (_, i) => ({ family: 'IPv6' as const, base: (0x20010db8n << 96n) + BigInt(i), prefixLength: 128 }));
+    const prefixes = Array.from({ length: 1000 }, (_, i) => ({
+      family: 'IPv6' as const,
+      base: (0x20010db8n << 96n) + BigInt(i),
+      prefixLength: 128,
+    }));
     const ups = packAnnouncements(prefixes, attrs, [parseIP('2001:db8::1')], opts);
     for (const u of ups) expect(encode(u, opts).length).to.be.at.most(4096);
     expect(ups.reduce((n, u) => n + u.attributes.mpReach!.nlri.length, 0)).to.equal(1000);
@@ -238,6 +336,8 @@ describe('bgp packer', () => {
     for (const u of wd) expect(encode(u, opts).length).to.be.at.most(4096);
     expect(wd.reduce((n, u) => n + u.attributes.mpUnreach!.withdrawn.length, 0)).to.equal(1000);
     const back = decode(encode(wd[0]!, opts), opts);
-    expect((back as { message: UpdateMessage }).message.attributes.mpUnreach!.withdrawn.length).to.equal(wd[0]!.attributes.mpUnreach!.withdrawn.length);
+    expect((back as { message: UpdateMessage }).message.attributes.mpUnreach!.withdrawn.length).to.equal(
+      wd[0]!.attributes.mpUnreach!.withdrawn.length,
+    );
   });
 });

@@ -8,7 +8,13 @@ import { decode, encode } from '../../../../speaker/bgp/codec.js';
 import { collisionWinner, keepNewConnection } from '../../../../speaker/bgp/collision.js';
 import { Framer } from '../../../../speaker/bgp/framer.js';
 import { INITIAL, transition, type FsmConfig } from '../../../../speaker/bgp/fsm.js';
-import { DEFAULT_CODEC, type BgpMessage, type Capabilities, type OpenMessage, type UpdateMessage } from '../../../../speaker/bgp/messages.js';
+import {
+  DEFAULT_CODEC,
+  type BgpMessage,
+  type Capabilities,
+  type OpenMessage,
+  type UpdateMessage,
+} from '../../../../speaker/bgp/messages.js';
 import { BgpSession } from '../../../../speaker/bgp/session.js';
 import type { Connection, Transport } from '../../../../speaker/bgp/transport.js';
 import { FakeClock } from '../../../../src/core/clock.js';
@@ -82,17 +88,51 @@ const flush = async (): Promise<void> => {
 
 const PEER_ID = '192.0.2.2';
 const gr = { restarting: false, restartTime: 120, families: [{ afi: 1, safi: 1, forwardingPreserved: true }] };
-const caps = (extra: Partial<Capabilities> = {}): Capabilities => ({ multiprotocol: [{ afi: 1, safi: 1 }], routeRefresh: true, extendedMessage: false, other: [], fourOctetAs: 65001, ...extra });
-const peerOpen = (extra: Partial<Capabilities> = {}, bgpId = PEER_ID): OpenMessage => ({ type: 'open', version: 4, myAs: 65001, holdTime: 9, bgpId, capabilities: caps(extra) });
+const caps = (extra: Partial<Capabilities> = {}): Capabilities => ({
+  multiprotocol: [{ afi: 1, safi: 1 }],
+  routeRefresh: true,
+  extendedMessage: false,
+  other: [],
+  fourOctetAs: 65001,
+  ...extra,
+});
+const peerOpen = (extra: Partial<Capabilities> = {}, bgpId = PEER_ID): OpenMessage => ({
+  type: 'open',
+  version: 4,
+  myAs: 65001,
+  holdTime: 9,
+  bgpId,
+  capabilities: caps(extra),
+});
 
 function fsmConfig(o: Partial<FsmConfig> = {}): FsmConfig {
-  return { myAsn: 65000, peerAsn: 65001, routerId: '192.0.2.1', holdTime: 9, connectRetryTime: 5, capabilities: { ...caps(), fourOctetAs: 65000 }, ...o };
+  return {
+    myAsn: 65000,
+    peerAsn: 65001,
+    routerId: '192.0.2.1',
+    holdTime: 9,
+    connectRetryTime: 5,
+    capabilities: { ...caps(), fourOctetAs: 65000 },
+    ...o,
+  };
 }
 
-function setup(o: Partial<FsmConfig> = {}, restarted = false): { transport: ManualTransport; clock: FakeClock; session: BgpSession } {
+function setup(
+  o: Partial<FsmConfig> = {},
+  restarted = false,
+): { transport: ManualTransport; clock: FakeClock; session: BgpSession } {
   const transport = new ManualTransport();
   const clock = new FakeClock();
-  const session = new BgpSession({ name: 'peer', peerAddress: parseIP(PEER_ID), transport, clock, logger: new RecordingLogger(), random: () => 0, fsm: fsmConfig(o), restarted });
+  const session = new BgpSession({
+    name: 'peer',
+    peerAddress: parseIP(PEER_ID),
+    transport,
+    clock,
+    logger: new RecordingLogger(),
+    random: () => 0,
+    fsm: fsmConfig(o),
+    restarted,
+  });
   session.setAdvertisements([{ prefix: parseCIDR('203.0.113.7/32') }]);
   return { transport, clock, session };
 }
@@ -112,20 +152,102 @@ describe('bgp collision resolution (pure, §6.8)', () => {
   });
 
   const cfg = fsmConfig();
-  const cases: { name: string; state: 'OpenSent' | 'OpenConfirm' | 'Established' | 'Active'; existingLocal: boolean; newLocal: boolean; open: OpenMessage; keepNew: boolean }[] = [
-    { name: 'peer ID higher: its connection (the new one) wins over ours', state: 'OpenConfirm', existingLocal: true, newLocal: false, open: peerOpen(), keepNew: true },
-    { name: 'our ID higher: our existing connection wins', state: 'OpenConfirm', existingLocal: true, newLocal: false, open: peerOpen({}, '192.0.2.0'), keepNew: false },
-    { name: 'our ID higher, ours is the new one: it wins', state: 'OpenSent', existingLocal: false, newLocal: true, open: peerOpen({}, '192.0.2.0'), keepNew: true },
-    { name: 'peer ID higher, ours is the new one: the existing (the peer\'s) wins', state: 'OpenSent', existingLocal: false, newLocal: true, open: peerOpen(), keepNew: false },
-    { name: 'both opened by the peer: the newer one', state: 'OpenConfirm', existingLocal: false, newLocal: false, open: peerOpen({}, '192.0.2.0'), keepNew: true },
-    { name: 'Established is kept against a plain new connection', state: 'Established', existingLocal: true, newLocal: false, open: peerOpen(), keepNew: false },
-    { name: 'Established is replaced by the restarted peer (same ID, graceful restart)', state: 'Established', existingLocal: true, newLocal: false, open: peerOpen({ gracefulRestart: gr }), keepNew: true },
-    { name: 'nothing to collide with once the old connection is gone', state: 'Active', existingLocal: true, newLocal: false, open: peerOpen({}, '192.0.2.0'), keepNew: true },
+  const cases: {
+    name: string;
+    state: 'OpenSent' | 'OpenConfirm' | 'Established' | 'Active';
+    existingLocal: boolean;
+    newLocal: boolean;
+    open: OpenMessage;
+    keepNew: boolean;
+  }[] = [
+    {
+      name: 'peer ID higher: its connection (the new one) wins over ours',
+      state: 'OpenConfirm',
+      existingLocal: true,
+      newLocal: false,
+      open: peerOpen(),
+      keepNew: true,
+    },
+    {
+      name: 'our ID higher: our existing connection wins',
+      state: 'OpenConfirm',
+      existingLocal: true,
+      newLocal: false,
+      open: peerOpen({}, '192.0.2.0'),
+      keepNew: false,
+    },
+    {
+      name: 'our ID higher, ours is the new one: it wins',
+      state: 'OpenSent',
+      existingLocal: false,
+      newLocal: true,
+      open: peerOpen({}, '192.0.2.0'),
+      keepNew: true,
+    },
+    {
+      name: "peer ID higher, ours is the new one: the existing (the peer's) wins",
+      state: 'OpenSent',
+      existingLocal: false,
+      newLocal: true,
+      open: peerOpen(),
+      keepNew: false,
+    },
+    {
+      name: 'both opened by the peer: the newer one',
+      state: 'OpenConfirm',
+      existingLocal: false,
+      newLocal: false,
+      open: peerOpen({}, '192.0.2.0'),
+      keepNew: true,
+    },
+    {
+      name: 'Established is kept against a plain new connection',
+      state: 'Established',
+      existingLocal: true,
+      newLocal: false,
+      open: peerOpen(),
+      keepNew: false,
+    },
+    {
+      name: 'Established is replaced by the restarted peer (same ID, graceful restart)',
+      state: 'Established',
+      existingLocal: true,
+      newLocal: false,
+      open: peerOpen({ gracefulRestart: gr }),
+      keepNew: true,
+    },
+    {
+      name: 'nothing to collide with once the old connection is gone',
+      state: 'Active',
+      existingLocal: true,
+      newLocal: false,
+      open: peerOpen({}, '192.0.2.0'),
+      keepNew: true,
+    },
   ];
   for (const c of cases) {
     it(c.name, () => {
-      const negotiated = { peerAs: 65001, peerId: PEER_ID, holdTime: 9, keepaliveTime: 3, fourOctetAs: true, extendedMessage: false, families: [{ afi: 1, safi: 1 }], routeRefresh: true, peerGracefulRestart: false, ibgp: false };
-      expect(keepNewConnection({ state: c.state, initiatedLocally: c.existingLocal, negotiated }, c.newLocal, c.open, cfg, 65001)).to.equal(c.keepNew);
+      const negotiated = {
+        peerAs: 65001,
+        peerId: PEER_ID,
+        holdTime: 9,
+        keepaliveTime: 3,
+        fourOctetAs: true,
+        extendedMessage: false,
+        families: [{ afi: 1, safi: 1 }],
+        routeRefresh: true,
+        peerGracefulRestart: false,
+        ibgp: false,
+      };
+      expect(
+        keepNewConnection(
+          { state: c.state, initiatedLocally: c.existingLocal, negotiated },
+          c.newLocal,
+          c.open,
+          cfg,
+          65001,
+        ),
+      ).to.equal(c.keepNew);
     });
   }
 });
@@ -138,10 +260,17 @@ describe('bgp fsm: passive peers (PassiveTcpEstablishment)', () => {
     expect(t.actions).to.deep.equal([]);
   });
   it('a lost connection goes back to Active to wait, never connecting out', () => {
-    const t = transition({ name: 'OpenSent', connectRetryCounter: 0, failures: 0 }, { type: 'TcpConnectionFails' }, cfg);
+    const t = transition(
+      { name: 'OpenSent', connectRetryCounter: 0, failures: 0 },
+      { type: 'TcpConnectionFails' },
+      cfg,
+    );
     expect(t.state.name).to.equal('Active');
     expect(t.actions.map((a) => a.type)).to.deep.equal(['stopTimer', 'drop']);
-    expect(transition({ name: 'Active', connectRetryCounter: 0, failures: 0 }, { type: 'ConnectRetryTimerExpires' }, cfg).actions).to.deep.equal([]);
+    expect(
+      transition({ name: 'Active', connectRetryCounter: 0, failures: 0 }, { type: 'ConnectRetryTimerExpires' }, cfg)
+        .actions,
+    ).to.deep.equal([]);
   });
 });
 
@@ -174,7 +303,7 @@ describe('bgp session: passive peers and collisions (in-memory connections)', ()
     expect(p.received).to.deep.equal([]);
   });
 
-  it('peer ID higher: the peer\'s incoming connection wins, ours gets Cease 6/7, routes flow on the winner', async () => {
+  it("peer ID higher: the peer's incoming connection wins, ours gets Cease 6/7, routes flow on the winner", async () => {
     const { transport, session } = setup();
     session.start();
     await flush();
@@ -213,7 +342,7 @@ describe('bgp session: passive peers and collisions (in-memory connections)', ()
     expect(announced(ours)).to.deep.equal(['203.0.113.7/32']);
   });
 
-  it('our connect completing after we took the peer\'s becomes the second connection and wins when our ID is higher', async () => {
+  it("our connect completing after we took the peer's becomes the second connection and wins when our ID is higher", async () => {
     const { transport, session } = setup({ routerId: '198.51.100.9' });
     session.start();
     await flush();
@@ -271,7 +400,10 @@ describe('bgp session: passive peers and collisions (in-memory connections)', ()
   });
 
   it('a restarted speaker sets the Restart State bit on its first OPEN only', async () => {
-    const { transport, clock, session } = setup({ capabilities: { ...caps(), fourOctetAs: 65000, gracefulRestart: gr } }, true);
+    const { transport, clock, session } = setup(
+      { capabilities: { ...caps(), fourOctetAs: 65000, gracefulRestart: gr } },
+      true,
+    );
     session.start();
     await flush();
     const p = transport.complete();

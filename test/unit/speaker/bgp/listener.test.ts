@@ -17,12 +17,21 @@ import { parseIP } from '../../../../src/net/ip.js';
 
 /** Connects that hang until aborted (a peer that never answers). */
 const silent: Transport = {
-  connect: (o) => new Promise((_resolve, reject) => o.signal?.addEventListener('abort', () => reject(new Error('aborted')))),
+  connect: (o) =>
+    new Promise((_resolve, reject) => o.signal?.addEventListener('abort', () => reject(new Error('aborted')))),
 };
 
 function peers(port: number): Peer[] {
-  const H = (name: string, spec: Record<string, unknown>): Record<string, unknown> => ({ apiVersion: 'herald.dev/v1beta1', kind: 'BGPPeer', metadata: { name, namespace: 'herald-system' }, spec: { myASN: 65000, peerASN: 65001, peerPort: port, ...spec } });
-  const parsed = parseConfig([H('rtr-passive', { peerAddress: '192.0.2.2', passive: true }), H('rtr-active', { peerAddress: '192.0.2.3' })]);
+  const H = (name: string, spec: Record<string, unknown>): Record<string, unknown> => ({
+    apiVersion: 'herald.dev/v1beta1',
+    kind: 'BGPPeer',
+    metadata: { name, namespace: 'herald-system' },
+    spec: { myASN: 65000, peerASN: 65001, peerPort: port, ...spec },
+  });
+  const parsed = parseConfig([
+    H('rtr-passive', { peerAddress: '192.0.2.2', passive: true }),
+    H('rtr-active', { peerAddress: '192.0.2.3' }),
+  ]);
   expect(parsed.errors).to.deep.equal([]);
   return [...parsed.config.peers.values()].sort((a, b) => a.name.localeCompare(b.name));
 }
@@ -68,9 +77,20 @@ describe('bgp listener: a failed listen is retried with backoff (fake clock)', (
     const clock = new FakeClock();
     const logger = new RecordingLogger();
     let changes = 0;
-    const m = new BgpManager({ clock, logger, transport: silent, random: () => 0, listen: { host: '127.0.0.1' }, nodeAddresses: () => ({ v4: parseIP('192.0.2.1') }), onChange: () => changes++ });
+    const m = new BgpManager({
+      clock,
+      logger,
+      transport: silent,
+      random: () => 0,
+      listen: { host: '127.0.0.1' },
+      nodeAddresses: () => ({ v4: parseIP('192.0.2.1') }),
+      onChange: () => changes++,
+    });
     m.apply(peers(port), new Map());
-    const first = await until(() => logger.records.find((r) => r.fields['event'] === 'listenerFailed' && r.level === 'error'), 'the first failure');
+    const first = await until(
+      () => logger.records.find((r) => r.fields['event'] === 'listenerFailed' && r.level === 'error'),
+      'the first failure',
+    );
     expect(first.level).to.equal('error');
     expect(first.fields).to.deep.include({ port, peers: ['rtr-active', 'rtr-passive'], retryInMs: 1000, attempt: 1 });
     expect(String(first.fields['error'])).to.include('EADDRINUSE');
@@ -86,7 +106,10 @@ describe('bgp listener: a failed listen is retried with backoff (fake clock)', (
     await new Promise((r) => setImmediate(r));
     expect(attempts()).to.equal(1);
     clock.advance(1);
-    const second = await until(() => logger.records.find((r) => r.fields['event'] === 'listenerFailed' && r.level === 'warn'), 'the first retry');
+    const second = await until(
+      () => logger.records.find((r) => r.fields['event'] === 'listenerFailed' && r.level === 'warn'),
+      'the first retry',
+    );
     expect(second.fields).to.deep.include({ retryInMs: 2000, attempt: 2 });
     expect(changes).to.equal(1);
 

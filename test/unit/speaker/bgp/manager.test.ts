@@ -8,7 +8,12 @@ import { expect } from 'chai';
 import { decode, encode } from '../../../../speaker/bgp/codec.js';
 import { Framer } from '../../../../speaker/bgp/framer.js';
 import { BgpManager, peerFingerprint } from '../../../../speaker/bgp/manager.js';
-import { DEFAULT_CODEC, type BgpMessage, type NotificationMessage, type OpenMessage } from '../../../../speaker/bgp/messages.js';
+import {
+  DEFAULT_CODEC,
+  type BgpMessage,
+  type NotificationMessage,
+  type OpenMessage,
+} from '../../../../speaker/bgp/messages.js';
 import type { ConnectOptions, Connection, Transport } from '../../../../speaker/bgp/transport.js';
 import { parseConfig } from '../../../../src/config/parse.js';
 import type { Peer } from '../../../../src/config/model.js';
@@ -42,7 +47,20 @@ class Routers implements Transport {
           if (!r.ok) continue;
           rec.received.push(r.message);
           if (r.message.type === 'open') {
-            const mine: OpenMessage = { type: 'open', version: 4, myAs: 65001, holdTime: 90, bgpId: '192.0.2.254', capabilities: { multiprotocol: [{ afi: 1, safi: 1 }], routeRefresh: true, extendedMessage: false, other: [], fourOctetAs: 65001 } };
+            const mine: OpenMessage = {
+              type: 'open',
+              version: 4,
+              myAs: 65001,
+              holdTime: 90,
+              bgpId: '192.0.2.254',
+              capabilities: {
+                multiprotocol: [{ afi: 1, safi: 1 }],
+                routeRefresh: true,
+                extendedMessage: false,
+                other: [],
+                fourOctetAs: 65001,
+              },
+            };
             queueMicrotask(() => {
               answer(mine);
               answer({ type: 'keepalive' });
@@ -63,7 +81,9 @@ class Routers implements Transport {
   }
 
   notifications(c: RouterConn): [number, number][] {
-    return c.received.filter((m): m is NotificationMessage => m.type === 'notification').map((m) => [m.code, m.subcode]);
+    return c.received
+      .filter((m): m is NotificationMessage => m.type === 'notification')
+      .map((m) => [m.code, m.subcode]);
   }
 }
 
@@ -72,27 +92,48 @@ const flush = async (): Promise<void> => {
 };
 
 /** BGPPeers from CR specs (undefined fields left out); `missingSecret`: a password Secret that does not exist is expected. */
-function parsePeers(specs: Record<string, Record<string, unknown>>, extra: Record<string, unknown>[] = [], missingSecret = false): Peer[] {
+function parsePeers(
+  specs: Record<string, Record<string, unknown>>,
+  extra: Record<string, unknown>[] = [],
+  missingSecret = false,
+): Peer[] {
   const objs = Object.entries(specs).map(([name, spec]) => ({
     apiVersion: 'herald.dev/v1beta1',
     kind: 'BGPPeer',
     metadata: { name, namespace: 'herald-system' },
-    spec: Object.fromEntries(Object.entries({ myASN: 65000, peerASN: 65001, ...spec }).filter(([, v]) => v !== undefined)),
+    spec: Object.fromEntries(
+      Object.entries({ myASN: 65000, peerASN: 65001, ...spec }).filter(([, v]) => v !== undefined),
+    ),
   }));
   const parsed = parseConfig([...objs, ...extra]);
-  expect(parsed.errors.map(String).filter((e) => !(missingSecret && /Secret .* does not exist/.test(e)))).to.deep.equal([]);
+  expect(parsed.errors.map(String).filter((e) => !(missingSecret && /Secret .* does not exist/.test(e)))).to.deep.equal(
+    [],
+  );
   return [...parsed.config.peers.values()].sort((a, b) => a.name.localeCompare(b.name));
 }
 
-function setup(opts: { nodeV4?: boolean } = {}): { routers: Routers; clock: FakeClock; logger: RecordingLogger; m: BgpManager } {
+function setup(opts: { nodeV4?: boolean } = {}): {
+  routers: Routers;
+  clock: FakeClock;
+  logger: RecordingLogger;
+  m: BgpManager;
+} {
   const routers = new Routers();
   const clock = new FakeClock();
   const logger = new RecordingLogger();
-  const m = new BgpManager({ clock, logger, transport: routers, random: () => 0, listen: false, nodeAddresses: () => (opts.nodeV4 === false ? {} : { v4: parseIP('192.0.2.1') }) });
+  const m = new BgpManager({
+    clock,
+    logger,
+    transport: routers,
+    random: () => 0,
+    listen: false,
+    nodeAddresses: () => (opts.nodeV4 === false ? {} : { v4: parseIP('192.0.2.1') }),
+  });
   return { routers, clock, logger, m };
 }
 
-const routes = (peer: string, ...prefixes: string[]): Map<string, { prefix: ReturnType<typeof parseCIDR> }[]> => new Map([[peer, prefixes.map((p) => ({ prefix: parseCIDR(p) }))]]);
+const routes = (peer: string, ...prefixes: string[]): Map<string, { prefix: ReturnType<typeof parseCIDR> }[]> =>
+  new Map([[peer, prefixes.map((p) => ({ prefix: parseCIDR(p) }))]]);
 
 describe('bgp manager: sessions follow the BGPPeers (in-memory routers, fake clock)', () => {
   it('opens a session per peer and keeps it (no reconnect) while the peer is unchanged; routes follow each apply', async () => {
@@ -122,7 +163,9 @@ describe('bgp manager: sessions follow the BGPPeers (in-memory routers, fake clo
     expect(routers.notifications(old!)).to.deep.equal([[6, 6]]);
     expect(fresh).to.not.equal(undefined);
     expect(m.states().get('changed')?.state()).to.equal('Established');
-    expect(logger.records.filter((r) => r.fields['event'] === 'sessionRemoved').map((r) => r.fields)).to.have.deep.members([
+    expect(
+      logger.records.filter((r) => r.fields['event'] === 'sessionRemoved').map((r) => r.fields),
+    ).to.have.deep.members([
       { event: 'sessionRemoved', peer: 'changed', reason: 'peer changed' },
       { event: 'sessionRemoved', peer: 'gone', reason: 'peer no longer selects this node' },
     ]);
@@ -139,10 +182,27 @@ describe('bgp manager: sessions follow the BGPPeers (in-memory routers, fake clo
   });
 
   const cannot: { name: string; spec: Record<string, unknown>; nodeV4?: boolean; why: RegExp }[] = [
-    { name: 'a password Secret that does not exist', spec: { peerAddress: '192.0.2.2', passwordSecret: { name: 'nope', namespace: 'herald-system' } }, why: /the password Secret herald-system\/nope is missing/ },
-    { name: 'a password without the native addon', spec: { peerAddress: '192.0.2.2', password: 'secret' }, why: /need Herald's native addon: not loaded/ },
-    { name: 'ebgpMultiHop (a TTL) without the native addon', spec: { peerAddress: '192.0.2.2', ebgpMultiHop: true }, why: /need Herald's native addon/ },
-    { name: 'no router ID and no IPv4 node address', spec: { peerAddress: '2001:db8::2' }, nodeV4: false, why: /no router ID/ },
+    {
+      name: 'a password Secret that does not exist',
+      spec: { peerAddress: '192.0.2.2', passwordSecret: { name: 'nope', namespace: 'herald-system' } },
+      why: /the password Secret herald-system\/nope is missing/,
+    },
+    {
+      name: 'a password without the native addon',
+      spec: { peerAddress: '192.0.2.2', password: 'secret' },
+      why: /need Herald's native addon: not loaded/,
+    },
+    {
+      name: 'ebgpMultiHop (a TTL) without the native addon',
+      spec: { peerAddress: '192.0.2.2', ebgpMultiHop: true },
+      why: /need Herald's native addon/,
+    },
+    {
+      name: 'no router ID and no IPv4 node address',
+      spec: { peerAddress: '2001:db8::2' },
+      nodeV4: false,
+      why: /no router ID/,
+    },
   ];
   for (const tc of cannot) {
     it(`reports a peer that cannot have a session: ${tc.name}`, async () => {
@@ -182,12 +242,24 @@ describe('bgp manager: peer fingerprints (what makes a BGPPeer "changed")', () =
     { name: 'dualStackAddressFamily', spec: { dualStackAddressFamily: true } },
   ];
   const same: { name: string; spec: Record<string, unknown> }[] = [
-    { name: 'nodeSelectors (they decide which nodes run it, not the session)', spec: { nodeSelectors: [{ matchLabels: { rack: 'a' } }] } },
+    {
+      name: 'nodeSelectors (they decide which nodes run it, not the session)',
+      spec: { nodeSelectors: [{ matchLabels: { rack: 'a' } }] },
+    },
     { name: 'bfdProfile (BFD runs beside the session)', spec: { bfdProfile: 'fast' } },
   ];
   const fp = (spec: Record<string, unknown>): string => {
     const full = { ...base, ...spec };
-    const bfd = spec['bfdProfile'] ? [{ apiVersion: 'herald.dev/v1beta1', kind: 'BFDProfile', metadata: { name: 'fast', namespace: 'herald-system' }, spec: {} }] : [];
+    const bfd = spec['bfdProfile']
+      ? [
+          {
+            apiVersion: 'herald.dev/v1beta1',
+            kind: 'BFDProfile',
+            metadata: { name: 'fast', namespace: 'herald-system' },
+            spec: {},
+          },
+        ]
+      : [];
     return peerFingerprint(parsePeers({ p: full }, bfd)[0]!);
   };
   const plain = fp({});
@@ -199,10 +271,21 @@ describe('bgp manager: peer fingerprints (what makes a BGPPeer "changed")', () =
     it(`does not change with ${tc.name}`, () => expect(fp(tc.spec)).to.equal(plain));
   }
 
-  it('a Secret password changes it when the Secret\'s value changes, not the Secret\'s name alone', () => {
+  it("a Secret password changes it when the Secret's value changes, not the Secret's name alone", () => {
     const p = parsePeers({ p: { ...base, passwordSecret: { name: 's', namespace: 'herald-system' } } }, [], true)[0]!;
-    const withValue = (value: string | undefined): Peer => ({ ...p, password: { ...(p.password as Extract<Peer['password'], { kind: 'secret' }>), ...(value !== undefined ? { value } : {}) } });
+    const withValue = (value: string | undefined): Peer => ({
+      ...p,
+      password: {
+        ...(p.password as Extract<Peer['password'], { kind: 'secret' }>),
+        ...(value !== undefined ? { value } : {}),
+      },
+    });
     expect(peerFingerprint(withValue('one'))).to.not.equal(peerFingerprint(withValue('two')));
-    expect(peerFingerprint(withValue('one'))).to.equal(peerFingerprint({ ...withValue('one'), password: { ...(withValue('one').password as Extract<Peer['password'], { kind: 'secret' }>), name: 'other' } }));
+    expect(peerFingerprint(withValue('one'))).to.equal(
+      peerFingerprint({
+        ...withValue('one'),
+        password: { ...(withValue('one').password as Extract<Peer['password'], { kind: 'secret' }>), name: 'other' },
+      }),
+    );
   });
 });

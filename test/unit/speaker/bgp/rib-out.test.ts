@@ -6,21 +6,53 @@ import type { Negotiated } from '../../../../speaker/bgp/negotiate.js';
 import { DEFAULT_CODEC, type UpdateMessage } from '../../../../speaker/bgp/messages.js';
 import { AdjRibOut, type DiffContext, type Route } from '../../../../speaker/bgp/rib-out.js';
 
-const negotiated = (families: number[]): Negotiated => ({ peerAs: 65001, peerId: '192.0.2.2', holdTime: 90, keepaliveTime: 30, fourOctetAs: true, extendedMessage: false, families: families.map((afi) => ({ afi, safi: 1 })), routeRefresh: true, peerGracefulRestart: false, ibgp: false });
-const ctx = (families = [1, 2], hops: { v4?: IP; v6?: IP } = { v4: parseIP('192.0.2.1'), v6: parseIP('2001:db8::1') }): DiffContext => ({ negotiated: negotiated(families), myAsn: 65000, codec: DEFAULT_CODEC, nextHop: (f) => (f === 'IPv4' ? hops.v4 : hops.v6) });
-const route = (p: string, communities?: number[]): Route => ({ prefix: parseCIDR(p), ...(communities ? { communities } : {}) });
-const announced = (us: UpdateMessage[]): string[] => us.flatMap((u) => [...u.nlri, ...(u.attributes.mpReach?.nlri ?? [])].map(formatCIDR)).sort();
-const withdrawn = (us: UpdateMessage[]): string[] => us.flatMap((u) => [...u.withdrawn, ...(u.attributes.mpUnreach?.withdrawn ?? [])].map(formatCIDR)).sort();
+const negotiated = (families: number[]): Negotiated => ({
+  peerAs: 65001,
+  peerId: '192.0.2.2',
+  holdTime: 90,
+  keepaliveTime: 30,
+  fourOctetAs: true,
+  extendedMessage: false,
+  families: families.map((afi) => ({ afi, safi: 1 })),
+  routeRefresh: true,
+  peerGracefulRestart: false,
+  ibgp: false,
+});
+const ctx = (
+  families = [1, 2],
+  hops: { v4?: IP; v6?: IP } = { v4: parseIP('192.0.2.1'), v6: parseIP('2001:db8::1') },
+): DiffContext => ({
+  negotiated: negotiated(families),
+  myAsn: 65000,
+  codec: DEFAULT_CODEC,
+  nextHop: (f) => (f === 'IPv4' ? hops.v4 : hops.v6),
+});
+const route = (p: string, communities?: number[]): Route => ({
+  prefix: parseCIDR(p),
+  ...(communities ? { communities } : {}),
+});
+const announced = (us: UpdateMessage[]): string[] =>
+  us.flatMap((u) => [...u.nlri, ...(u.attributes.mpReach?.nlri ?? [])].map(formatCIDR)).sort();
+const withdrawn = (us: UpdateMessage[]): string[] =>
+  us.flatMap((u) => [...u.withdrawn, ...(u.attributes.mpUnreach?.withdrawn ?? [])].map(formatCIDR)).sort();
 
 describe('bgp: Adj-RIB-Out', () => {
   it('a full diff sends everything; an incremental one only what changed', () => {
     const rib = new AdjRibOut();
-    const all = Array.from({ length: 2000 }, (_, i) => route(`198.51.100.${i % 250}/32`)).filter((r, i, a) => a.findIndex((x) => formatCIDR(x.prefix) === formatCIDR(r.prefix)) === i);
+    const all = Array.from({ length: 2000 }, (_, i) => route(`198.51.100.${i % 250}/32`)).filter(
+      (r, i, a) => a.findIndex((x) => formatCIDR(x.prefix) === formatCIDR(r.prefix)) === i,
+    );
     rib.setDesired([...all, route('2001:db8::7/128'), route('203.0.113.0/24')]);
     expect(announced(rib.diff(ctx(), true))).to.have.length(all.length + 2);
     expect(rib.diff(ctx(), false)).to.deep.equal([]);
     // One removed, one re-tagged, one added.
-    rib.setDesired([...all.slice(1, -1), route(formatCIDR(all.at(-1)!.prefix), [65000 * 65536 + 1]), route('2001:db8::7/128'), route('203.0.113.0/24'), route('2001:db8::8/128')]);
+    rib.setDesired([
+      ...all.slice(1, -1),
+      route(formatCIDR(all.at(-1)!.prefix), [65000 * 65536 + 1]),
+      route('2001:db8::7/128'),
+      route('203.0.113.0/24'),
+      route('2001:db8::8/128'),
+    ]);
     const us = rib.diff(ctx(), false);
     expect(withdrawn(us)).to.deep.equal([formatCIDR(all[0]!.prefix)]);
     expect(announced(us)).to.deep.equal([formatCIDR(all.at(-1)!.prefix), '2001:db8::8/128'].sort());
@@ -53,7 +85,14 @@ describe('bgp: Adj-RIB-Out', () => {
 
   it('keys IPv4 /32s across the whole address space, and other prefixes by text', () => {
     const rib = new AdjRibOut();
-    const edge = ['0.0.0.0/32', '127.255.255.255/32', '128.0.0.0/32', '255.255.255.255/32', '0.0.0.0/0', '198.51.100.0/24'];
+    const edge = [
+      '0.0.0.0/32',
+      '127.255.255.255/32',
+      '128.0.0.0/32',
+      '255.255.255.255/32',
+      '0.0.0.0/0',
+      '198.51.100.0/24',
+    ];
     rib.setDesired(edge.map((p) => route(p)));
     expect(announced(rib.diff(ctx([1]), true))).to.deep.equal([...edge].sort());
     rib.setDesired([]);

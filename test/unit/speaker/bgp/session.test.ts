@@ -75,7 +75,20 @@ class ScriptedPeer implements Transport {
   }
 
   open(holdTime = 9): void {
-    this.send({ type: 'open', version: 4, myAs: 65001, holdTime, bgpId: '192.0.2.2', capabilities: { multiprotocol: [{ afi: 1, safi: 1 }], routeRefresh: true, extendedMessage: false, other: [], fourOctetAs: 65001 } });
+    this.send({
+      type: 'open',
+      version: 4,
+      myAs: 65001,
+      holdTime,
+      bgpId: '192.0.2.2',
+      capabilities: {
+        multiprotocol: [{ afi: 1, safi: 1 }],
+        routeRefresh: true,
+        extendedMessage: false,
+        other: [],
+        fourOctetAs: 65001,
+      },
+    });
     this.send({ type: 'keepalive' });
   }
 
@@ -98,7 +111,20 @@ function setup(): { peer: ScriptedPeer; clock: FakeClock; session: BgpSession } 
     clock,
     logger: new RecordingLogger(),
     random: () => 0,
-    fsm: { myAsn: 65000, peerAsn: 65001, routerId: '192.0.2.1', holdTime: 9, connectRetryTime: 5, capabilities: { multiprotocol: [{ afi: 1, safi: 1 }], routeRefresh: true, extendedMessage: false, other: [], fourOctetAs: 65000 } },
+    fsm: {
+      myAsn: 65000,
+      peerAsn: 65001,
+      routerId: '192.0.2.1',
+      holdTime: 9,
+      connectRetryTime: 5,
+      capabilities: {
+        multiprotocol: [{ afi: 1, safi: 1 }],
+        routeRefresh: true,
+        extendedMessage: false,
+        other: [],
+        fourOctetAs: 65000,
+      },
+    },
   });
   return { peer, clock, session };
 }
@@ -136,7 +162,10 @@ describe('bgp session (scripted peer, fake clock)', () => {
     expect(isEndOfRib(first[1]!)).to.deep.equal({ afi: 1, safi: 1 });
     session.setAdvertisements([r('203.0.113.2/32'), r('203.0.113.3/32')]);
     const next = peer.updates().slice(2);
-    expect(next.map((u) => ({ w: u.withdrawn.map(formatCIDR), n: u.nlri.map(formatCIDR) }))).to.deep.equal([{ w: ['203.0.113.1/32'], n: [] }, { w: [], n: ['203.0.113.3/32'] }]);
+    expect(next.map((u) => ({ w: u.withdrawn.map(formatCIDR), n: u.nlri.map(formatCIDR) }))).to.deep.equal([
+      { w: ['203.0.113.1/32'], n: [] },
+      { w: [], n: ['203.0.113.3/32'] },
+    ]);
     session.setAdvertisements([r('203.0.113.2/32'), r('203.0.113.3/32')]);
     expect(peer.updates().length).to.equal(4);
   });
@@ -177,13 +206,34 @@ describe('bgp session (scripted peer, fake clock)', () => {
     return Buffer.concat([Buffer.alloc(16, 0xff), Buffer.from([0, 19 + body.length, 2]), body]);
   };
 
-  const decodeErrors: { name: string; before?: 'OpenSent'; update: string; notification?: [number, number]; state: string }[] = [
+  const decodeErrors: {
+    name: string;
+    before?: 'OpenSent';
+    update: string;
+    notification?: [number, number];
+    state: string;
+  }[] = [
     // RFC 7606: an invalid ORIGIN withdraws the UPDATE's routes; the session stays up.
-    { name: 'an attribute error treated as withdraw keeps the session', update: '40 01 01 07 40 02 00 40 03 04 c0000201', state: 'Established' },
+    {
+      name: 'an attribute error treated as withdraw keeps the session',
+      update: '40 01 01 07 40 02 00 40 03 04 c0000201',
+      state: 'Established',
+    },
     // An MP_REACH_NLRI whose next hop overruns it cannot be parsed, so it resets the session (RFC 7606 §5.3): 3/9.
-    { name: 'a session-reset UPDATE error in Established sends its section 6.3 NOTIFICATION', update: '40 01 01 00 40 02 00 40 03 04 c0000201 80 0e 05 0001010400', notification: [3, 9], state: 'Idle' },
+    {
+      name: 'a session-reset UPDATE error in Established sends its section 6.3 NOTIFICATION',
+      update: '40 01 01 00 40 02 00 40 03 04 c0000201 80 0e 05 0001010400',
+      notification: [3, 9],
+      state: 'Idle',
+    },
     // Before Established any UPDATE error is an FSM error (RFC 4271 §8.2.2), subcode 1 in OpenSent (RFC 6608).
-    { name: 'an UPDATE error in OpenSent is an FSM error with the RFC 6608 subcode', before: 'OpenSent', update: '40 01 01 00 40 02 00 40 03 04 c0000201 80 0e 05 0001010400', notification: [5, 1], state: 'Idle' },
+    {
+      name: 'an UPDATE error in OpenSent is an FSM error with the RFC 6608 subcode',
+      before: 'OpenSent',
+      update: '40 01 01 00 40 02 00 40 03 04 c0000201 80 0e 05 0001010400',
+      notification: [5, 1],
+      state: 'Idle',
+    },
   ];
   for (const tc of decodeErrors) {
     it(`decode errors by their handling: ${tc.name}`, async () => {
@@ -193,7 +243,10 @@ describe('bgp session (scripted peer, fake clock)', () => {
       if (!tc.before) peer.open();
       const sent = peer.received.length;
       peer.sendRaw(updateWith(tc.update));
-      const notifications = peer.received.slice(sent).filter((m) => m.type === 'notification').map((m) => [(m as { code: number }).code, (m as { subcode: number }).subcode]);
+      const notifications = peer.received
+        .slice(sent)
+        .filter((m) => m.type === 'notification')
+        .map((m) => [(m as { code: number }).code, (m as { subcode: number }).subcode]);
       expect(notifications).to.deep.equal(tc.notification ? [tc.notification] : []);
       expect(session.state()).to.equal(tc.state);
     });
@@ -203,7 +256,14 @@ describe('bgp session (scripted peer, fake clock)', () => {
     const { peer, session } = setup();
     session.start();
     await flush();
-    peer.send({ type: 'open', version: 4, myAs: 65099, holdTime: 9, bgpId: '192.0.2.2', capabilities: { multiprotocol: [], routeRefresh: false, extendedMessage: false, other: [], fourOctetAs: 65099 } });
+    peer.send({
+      type: 'open',
+      version: 4,
+      myAs: 65099,
+      holdTime: 9,
+      bgpId: '192.0.2.2',
+      capabilities: { multiprotocol: [], routeRefresh: false, extendedMessage: false, other: [], fourOctetAs: 65099 },
+    });
     expect(peer.received.at(-1)).to.deep.include({ type: 'notification', code: 2, subcode: 2 });
   });
 
@@ -225,19 +285,54 @@ describe('bgp session (scripted peer, fake clock)', () => {
 
   it('a ROUTE-REFRESH for one family re-sends only that family and only its End-of-RIB; one for a family not negotiated is ignored', async () => {
     const peer = new ScriptedPeer();
-    const both = [{ afi: 1, safi: 1 }, { afi: 2, safi: 1 }];
-    const session = new BgpSession({ name: 'peer', peerAddress: parseIP('192.0.2.2'), nextHopV6: parseIP('2001:db8::1'), transport: peer, clock: new FakeClock(), logger: new RecordingLogger(), random: () => 0, fsm: { myAsn: 65000, peerAsn: 65001, routerId: '192.0.2.1', holdTime: 9, connectRetryTime: 5, capabilities: { multiprotocol: both, routeRefresh: true, extendedMessage: false, other: [], fourOctetAs: 65000 } } });
+    const both = [
+      { afi: 1, safi: 1 },
+      { afi: 2, safi: 1 },
+    ];
+    const session = new BgpSession({
+      name: 'peer',
+      peerAddress: parseIP('192.0.2.2'),
+      nextHopV6: parseIP('2001:db8::1'),
+      transport: peer,
+      clock: new FakeClock(),
+      logger: new RecordingLogger(),
+      random: () => 0,
+      fsm: {
+        myAsn: 65000,
+        peerAsn: 65001,
+        routerId: '192.0.2.1',
+        holdTime: 9,
+        connectRetryTime: 5,
+        capabilities: {
+          multiprotocol: both,
+          routeRefresh: true,
+          extendedMessage: false,
+          other: [],
+          fourOctetAs: 65000,
+        },
+      },
+    });
     session.setAdvertisements([r('203.0.113.1/32'), r('203.0.113.2/32'), r('2001:db8:5::1/128')]);
     session.start();
     await flush();
-    peer.send({ type: 'open', version: 4, myAs: 65001, holdTime: 9, bgpId: '192.0.2.2', capabilities: { multiprotocol: both, routeRefresh: true, extendedMessage: false, other: [], fourOctetAs: 65001 } });
+    peer.send({
+      type: 'open',
+      version: 4,
+      myAs: 65001,
+      holdTime: 9,
+      bgpId: '192.0.2.2',
+      capabilities: { multiprotocol: both, routeRefresh: true, extendedMessage: false, other: [], fourOctetAs: 65001 },
+    });
     peer.send({ type: 'keepalive' });
     expect(session.state()).to.equal('Established');
     /** What an UPDATE carries, as text: announced and withdrawn prefixes, or the End-of-RIB it is. */
     const show = (u: UpdateMessage): string => {
       const eor = isEndOfRib(u);
       if (eor) return `EoR ${eor.afi}/${eor.safi}`;
-      return [...u.nlri, ...(u.attributes.mpReach?.nlri ?? [])].map((p) => `+${formatCIDR(p)}`).concat([...u.withdrawn, ...(u.attributes.mpUnreach?.withdrawn ?? [])].map((p) => `-${formatCIDR(p)}`)).join(' ');
+      return [...u.nlri, ...(u.attributes.mpReach?.nlri ?? [])]
+        .map((p) => `+${formatCIDR(p)}`)
+        .concat([...u.withdrawn, ...(u.attributes.mpUnreach?.withdrawn ?? [])].map((p) => `-${formatCIDR(p)}`))
+        .join(' ');
     };
     const since = (n: number): string[] => peer.updates().slice(n).map(show);
     expect(since(0)).to.deep.equal(['+203.0.113.1/32 +203.0.113.2/32', '+2001:db8:5::1/128', 'EoR 1/1', 'EoR 2/1']);
@@ -290,7 +385,28 @@ describe('bgp session (scripted peer, fake clock)', () => {
   it('the jitter adds up to a fifth to each delay', async () => {
     const peer = new ScriptedPeer();
     const clock = new FakeClock();
-    const session = new BgpSession({ name: 'peer', peerAddress: parseIP('192.0.2.2'), transport: peer, clock, logger: new RecordingLogger(), random: () => 1, fsm: { myAsn: 65000, peerAsn: 65001, routerId: '192.0.2.1', holdTime: 9, connectRetryTime: 30, capabilities: { multiprotocol: [{ afi: 1, safi: 1 }], routeRefresh: true, extendedMessage: false, other: [], fourOctetAs: 65000 } } });
+    const session = new BgpSession({
+      name: 'peer',
+      peerAddress: parseIP('192.0.2.2'),
+      transport: peer,
+      clock,
+      logger: new RecordingLogger(),
+      random: () => 1,
+      fsm: {
+        myAsn: 65000,
+        peerAsn: 65001,
+        routerId: '192.0.2.1',
+        holdTime: 9,
+        connectRetryTime: 30,
+        capabilities: {
+          multiprotocol: [{ afi: 1, safi: 1 }],
+          routeRefresh: true,
+          extendedMessage: false,
+          other: [],
+          fourOctetAs: 65000,
+        },
+      },
+    });
     peer.refuse = true;
     session.start();
     await flush();
@@ -322,13 +438,39 @@ describe('bgp session (scripted peer, fake clock)', () => {
   it('with a TCP-MD5 password, an unanswered connect (abandoned or timed out) says MD5 mismatches are silent; a refusal does not', async () => {
     const peer = new ScriptedPeer();
     const clock = new FakeClock();
-    const session = new BgpSession({ name: 'peer', peerAddress: parseIP('192.0.2.2'), tcpMd5: true, transport: peer, clock, logger: new RecordingLogger(), random: () => 0, fsm: { myAsn: 65000, peerAsn: 65001, routerId: '192.0.2.1', holdTime: 9, connectRetryTime: 5, capabilities: { multiprotocol: [{ afi: 1, safi: 1 }], routeRefresh: true, extendedMessage: false, other: [], fourOctetAs: 65000 } } });
+    const session = new BgpSession({
+      name: 'peer',
+      peerAddress: parseIP('192.0.2.2'),
+      tcpMd5: true,
+      transport: peer,
+      clock,
+      logger: new RecordingLogger(),
+      random: () => 0,
+      fsm: {
+        myAsn: 65000,
+        peerAsn: 65001,
+        routerId: '192.0.2.1',
+        holdTime: 9,
+        connectRetryTime: 5,
+        capabilities: {
+          multiprotocol: [{ afi: 1, safi: 1 }],
+          routeRefresh: true,
+          extendedMessage: false,
+          other: [],
+          fourOctetAs: 65000,
+        },
+      },
+    });
     peer.hang = true;
     session.start();
     await flush();
     await waitsBetweenConnects(peer, clock, 1);
-    expect(session.lastErrorMessage()).to.equal(`connect to 192.0.2.2 port 179: no answer before the next attempt; ${MD5_SILENT_HINT}`);
-    expect(MD5_SILENT_HINT).to.include('MD5 mismatches are silent on the wire').and.include('check the password on both sides');
+    expect(session.lastErrorMessage()).to.equal(
+      `connect to 192.0.2.2 port 179: no answer before the next attempt; ${MD5_SILENT_HINT}`,
+    );
+    expect(MD5_SILENT_HINT)
+      .to.include('MD5 mismatches are silent on the wire')
+      .and.include('check the password on both sides');
     // The transport's own connect timeout (ETIMEDOUT) gets the hint too.
     peer.hang = false;
     peer.refuseWith = Object.assign(new Error('connect to 192.0.2.2:179 timed out'), { code: 'ETIMEDOUT' });
@@ -345,12 +487,44 @@ describe('bgp session (scripted peer, fake clock)', () => {
 
   it('over an IPv6 session, IPv4 prefixes travel in MP_REACH_NLRI / MP_UNREACH_NLRI with the IPv4 next hop', async () => {
     const peer = new ScriptedPeer();
-    const both = [{ afi: 1, safi: 1 }, { afi: 2, safi: 1 }];
-    const session = new BgpSession({ name: 'peer', peerAddress: parseIP('2001:db8::2'), nextHopV4: parseIP('192.0.2.1'), transport: peer, clock: new FakeClock(), logger: new RecordingLogger(), random: () => 0, fsm: { myAsn: 65000, peerAsn: 65001, routerId: '192.0.2.1', holdTime: 9, connectRetryTime: 5, capabilities: { multiprotocol: both, routeRefresh: true, extendedMessage: false, other: [], fourOctetAs: 65000 } } });
+    const both = [
+      { afi: 1, safi: 1 },
+      { afi: 2, safi: 1 },
+    ];
+    const session = new BgpSession({
+      name: 'peer',
+      peerAddress: parseIP('2001:db8::2'),
+      nextHopV4: parseIP('192.0.2.1'),
+      transport: peer,
+      clock: new FakeClock(),
+      logger: new RecordingLogger(),
+      random: () => 0,
+      fsm: {
+        myAsn: 65000,
+        peerAsn: 65001,
+        routerId: '192.0.2.1',
+        holdTime: 9,
+        connectRetryTime: 5,
+        capabilities: {
+          multiprotocol: both,
+          routeRefresh: true,
+          extendedMessage: false,
+          other: [],
+          fourOctetAs: 65000,
+        },
+      },
+    });
     session.setAdvertisements([r('203.0.113.1/32')]);
     session.start();
     await flush();
-    peer.send({ type: 'open', version: 4, myAs: 65001, holdTime: 9, bgpId: '192.0.2.2', capabilities: { multiprotocol: both, routeRefresh: true, extendedMessage: false, other: [], fourOctetAs: 65001 } });
+    peer.send({
+      type: 'open',
+      version: 4,
+      myAs: 65001,
+      holdTime: 9,
+      bgpId: '192.0.2.2',
+      capabilities: { multiprotocol: both, routeRefresh: true, extendedMessage: false, other: [], fourOctetAs: 65001 },
+    });
     peer.send({ type: 'keepalive' });
     expect(session.state()).to.equal('Established');
     const updates = peer.received.filter((m): m is UpdateMessage => m.type === 'update' && !isEndOfRib(m));
@@ -358,21 +532,51 @@ describe('bgp session (scripted peer, fake clock)', () => {
     expect(updates[0]!.nlri).to.deep.equal([]);
     expect(updates[0]!.attributes.nextHop).to.equal(undefined);
     const mp = updates[0]!.attributes.mpReach!;
-    expect([mp.afi, mp.safi, mp.nextHops.map((h) => h.family), mp.nlri.map(formatCIDR)]).to.deep.equal([1, 1, ['IPv4'], ['203.0.113.1/32']]);
+    expect([mp.afi, mp.safi, mp.nextHops.map((h) => h.family), mp.nlri.map(formatCIDR)]).to.deep.equal([
+      1,
+      1,
+      ['IPv4'],
+      ['203.0.113.1/32'],
+    ]);
     session.setAdvertisements([]);
     const last = peer.received[peer.received.length - 1] as UpdateMessage;
     expect(last.withdrawn).to.deep.equal([]);
-    expect([last.attributes.mpUnreach?.afi, last.attributes.mpUnreach?.withdrawn.map(formatCIDR)]).to.deep.equal([1, ['203.0.113.1/32']]);
+    expect([last.attributes.mpUnreach?.afi, last.attributes.mpUnreach?.withdrawn.map(formatCIDR)]).to.deep.equal([
+      1,
+      ['203.0.113.1/32'],
+    ]);
     session.stop();
   });
 
   it('connects to the configured port from the configured local address', async () => {
     const peer = new ScriptedPeer();
-    const session = new BgpSession({ name: 'peer', peerAddress: parseIP('192.0.2.2'), peerPort: 1179, localAddress: '192.0.2.9', transport: peer, clock: new FakeClock(), logger: new RecordingLogger(), random: () => 0, fsm: { myAsn: 65000, peerAsn: 65001, routerId: '192.0.2.1', holdTime: 9, connectRetryTime: 5, capabilities: { multiprotocol: [{ afi: 1, safi: 1 }], routeRefresh: true, extendedMessage: false, other: [], fourOctetAs: 65000 } } });
+    const session = new BgpSession({
+      name: 'peer',
+      peerAddress: parseIP('192.0.2.2'),
+      peerPort: 1179,
+      localAddress: '192.0.2.9',
+      transport: peer,
+      clock: new FakeClock(),
+      logger: new RecordingLogger(),
+      random: () => 0,
+      fsm: {
+        myAsn: 65000,
+        peerAsn: 65001,
+        routerId: '192.0.2.1',
+        holdTime: 9,
+        connectRetryTime: 5,
+        capabilities: {
+          multiprotocol: [{ afi: 1, safi: 1 }],
+          routeRefresh: true,
+          extendedMessage: false,
+          other: [],
+          fourOctetAs: 65000,
+        },
+      },
+    });
     session.start();
     await flush();
     expect(peer.options[0]).to.deep.include({ host: '192.0.2.2', port: 1179, localAddress: '192.0.2.9' });
     session.stop();
   });
-
 });

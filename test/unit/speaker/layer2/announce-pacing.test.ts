@@ -5,7 +5,15 @@
  * announcements, and drops what is pending on release and on interface removal.
  */
 import { expect } from 'chai';
-import { Announcer, DEFAULT_ANNOUNCE_INTERVAL_MS, DEFAULT_ANNOUNCE_RATE, DEFAULT_ANNOUNCE_REPEATS, PACE_TICK_MS, defaultBurst, type AnnouncerOptions } from '../../../../speaker/layer2/announcer.js';
+import {
+  Announcer,
+  DEFAULT_ANNOUNCE_INTERVAL_MS,
+  DEFAULT_ANNOUNCE_RATE,
+  DEFAULT_ANNOUNCE_REPEATS,
+  PACE_TICK_MS,
+  defaultBurst,
+  type AnnouncerOptions,
+} from '../../../../speaker/layer2/announcer.js';
 import { FakeClock } from '../../../../src/core/clock.js';
 import { formatIP, parseIP, type IP } from '../../../../src/net/ip.js';
 
@@ -37,7 +45,12 @@ const byFamily = (ip: IP): number => (ip.family === 'IPv4' ? 2 : 1);
  * as an IPv4 one does: the takeovers of 10,000 below use IPv6 documentation addresses (there
  * are only 768 IPv4 ones) at the cost of IPv4.
  */
-function setup(opts: Partial<Omit<AnnouncerOptions, 'clock' | 'send'>> = {}): { a: Announcer; clock: FakeClock; sent: Sent[]; t0: number } {
+function setup(opts: Partial<Omit<AnnouncerOptions, 'clock' | 'send'>> = {}): {
+  a: Announcer;
+  clock: FakeClock;
+  sent: Sent[];
+  t0: number;
+} {
   const clock = new FakeClock();
   const sent: Sent[] = [];
   const frames = opts.frames ?? ((): number => 2);
@@ -68,7 +81,11 @@ function maxInWindow(sent: readonly Sent[], ifname: string, windowMs: number): n
 }
 
 /** Splits the sends into first announcements (the first send of each key) and repeats, with their positions. */
-function firstsAndRepeats(sent: readonly Sent[]): { firsts: number[]; repeats: number[]; perKey: Map<string, number[]> } {
+function firstsAndRepeats(sent: readonly Sent[]): {
+  firsts: number[];
+  repeats: number[];
+  perKey: Map<string, number[]>;
+} {
   const perKey = new Map<string, number[]>();
   const firsts: number[] = [];
   const repeats: number[] = [];
@@ -86,7 +103,13 @@ const WINDOWS_MS = [1, 10, 100, 1000, 5000];
 describe('layer2: announcement pacing (FakeClock)', () => {
   it('defaults: 2000 frames/s per interface, a burst of 200 (100 ms worth), 5 repeats a second apart', () => {
     const { a } = setup();
-    expect([a.ratePerSecond, a.burst, DEFAULT_ANNOUNCE_RATE, DEFAULT_ANNOUNCE_REPEATS, DEFAULT_ANNOUNCE_INTERVAL_MS]).to.deep.equal([2000, 200, 2000, 5, 1000]);
+    expect([
+      a.ratePerSecond,
+      a.burst,
+      DEFAULT_ANNOUNCE_RATE,
+      DEFAULT_ANNOUNCE_REPEATS,
+      DEFAULT_ANNOUNCE_INTERVAL_MS,
+    ]).to.deep.equal([2000, 200, 2000, 5, 1000]);
     expect([defaultBurst(10), defaultBurst(5), defaultBurst(Infinity)]).to.deep.equal([2, 2, Infinity]);
   });
 
@@ -103,9 +126,16 @@ describe('layer2: announcement pacing (FakeClock)', () => {
     expect(a.active()).to.equal(0);
     expect(clock.pending()).to.equal(0);
 
-    for (const w of WINDOWS_MS) expect(maxInWindow(sent, 'eth0', w), `window ${w} ms`).to.be.at.most(a.burst + (a.ratePerSecond * w) / 1000);
+    for (const w of WINDOWS_MS)
+      expect(maxInWindow(sent, 'eth0', w), `window ${w} ms`).to.be.at.most(a.burst + (a.ratePerSecond * w) / 1000);
     // Steady state, the burst spent: 1 s windows starting after the first second hold at most the rate.
-    expect(maxInWindow(sent.filter((s) => s.at - t0 >= 1000), 'eth0', 1000)).to.be.at.most(a.ratePerSecond + 2 * PACE_TICK_MS * (a.ratePerSecond / 1000));
+    expect(
+      maxInWindow(
+        sent.filter((s) => s.at - t0 >= 1000),
+        'eth0',
+        1000,
+      ),
+    ).to.be.at.most(a.ratePerSecond + 2 * PACE_TICK_MS * (a.ratePerSecond / 1000));
 
     const { firsts, repeats, perKey } = firstsAndRepeats(sent);
     expect(firsts).to.have.length(10_000);
@@ -115,7 +145,8 @@ describe('layer2: announcement pacing (FakeClock)', () => {
     expect(lastFirst).to.be.at.least(9900 - PACE_TICK_MS); // really paced, not sent at once
     for (const [key, times] of perKey) {
       expect(times, key).to.have.length(1 + DEFAULT_ANNOUNCE_REPEATS);
-      for (let i = 1; i < times.length; i++) expect(times[i]! - times[i - 1]!, key).to.be.at.least(DEFAULT_ANNOUNCE_INTERVAL_MS);
+      for (let i = 1; i < times.length; i++)
+        expect(times[i]! - times[i - 1]!, key).to.be.at.least(DEFAULT_ANNOUNCE_INTERVAL_MS);
     }
     // The whole run: 120,000 frames at 2000/s, plus the burst.
     expect(sent.reduce((n, s) => n + s.frames, 0)).to.equal(120_000);
@@ -135,7 +166,11 @@ describe('layer2: announcement pacing (FakeClock)', () => {
     expect(a.backlog('eth0').withinMs).to.equal(Math.ceil(((4400 - 50) / 500) * 1000) + PACE_TICK_MS);
     expect(a.backlog('eth1').withinMs).to.equal(Math.ceil(((3000 - 50) / 500) * 1000) + PACE_TICK_MS);
     clock.advance(200_000);
-    for (const ifname of ['eth0', 'eth1']) for (const w of WINDOWS_MS) expect(maxInWindow(sent, ifname, w), `${ifname}, window ${w} ms`).to.be.at.most(a.burst + (a.ratePerSecond * w) / 1000);
+    for (const ifname of ['eth0', 'eth1'])
+      for (const w of WINDOWS_MS)
+        expect(maxInWindow(sent, ifname, w), `${ifname}, window ${w} ms`).to.be.at.most(
+          a.burst + (a.ratePerSecond * w) / 1000,
+        );
     const lastFirst = (ifname: string): number => {
       const { firsts } = firstsAndRepeats(sent.filter((s) => s.ifname === ifname));
       return sent.filter((s) => s.ifname === ifname)[Math.max(...firsts)]!.at - t0;
@@ -162,7 +197,8 @@ describe('layer2: announcement pacing (FakeClock)', () => {
     expect(Math.max(...firstIdx)).to.be.below(firstOldRepeat === -1 ? Infinity : firstOldRepeat);
     // The bucket may be empty at the takeover: 2,000 frames at 2000/s, plus one tick.
     expect(after[Math.max(...firstIdx)]!.at - takenAt).to.be.at.most(1000 + PACE_TICK_MS);
-    for (const w of WINDOWS_MS) expect(maxInWindow(sent, 'eth0', w)).to.be.at.most(a.burst + (a.ratePerSecond * w) / 1000);
+    for (const w of WINDOWS_MS)
+      expect(maxInWindow(sent, 'eth0', w)).to.be.at.most(a.burst + (a.ratePerSecond * w) / 1000);
     expect(firstsAndRepeats(sent).perKey.size).to.equal(2000);
     for (const times of firstsAndRepeats(sent).perKey.values()) expect(times).to.have.length(6);
     expect(sent[0]!.at).to.equal(t0);
@@ -224,11 +260,17 @@ describe('layer2: announcement pacing (FakeClock)', () => {
       },
     };
     const sent: Sent[] = [];
-    const a = new Announcer({ clock, ratePerSecond: 10_000, repeats: 1, frames: () => 2, send: (ip) => {
-      sent.push({ at: t, key: formatIP(ip), ifname: 'eth0', frames: 2 });
-      t += 0.05;
-      return 2;
-    } });
+    const a = new Announcer({
+      clock,
+      ratePerSecond: 10_000,
+      repeats: 1,
+      frames: () => 2,
+      send: (ip) => {
+        sent.push({ at: t, key: formatIP(ip), ifname: 'eth0', frames: 2 });
+        t += 0.05;
+        return 2;
+      },
+    });
     for (const ip of addresses(10_000)) a.announce(ip, 'eth0');
     while (timer) {
       const due: { at: number; fn: () => void } = timer;
@@ -237,7 +279,8 @@ describe('layer2: announcement pacing (FakeClock)', () => {
       due.fn();
     }
     expect(sent).to.have.length(20_000);
-    for (const w of WINDOWS_MS) expect(maxInWindow(sent, 'eth0', w), `window ${w} ms`).to.be.at.most(a.burst + (a.ratePerSecond * w) / 1000);
+    for (const w of WINDOWS_MS)
+      expect(maxInWindow(sent, 'eth0', w), `window ${w} ms`).to.be.at.most(a.burst + (a.ratePerSecond * w) / 1000);
   });
 
   it('a send that sent nothing (link down) is not charged: the queue drains without waiting', () => {

@@ -23,7 +23,11 @@ function packet(i: number): Layer2Packet {
 }
 
 /** The node owns the addresses the kernel answered for, on its interface. */
-const owned = new Map([['192.0.2.1', new Set(['eth0'])], ['2001:db8::1', new Set(['eth0'])], ['2001:db8::3', new Set(['eth0'])]]);
+const owned = new Map([
+  ['192.0.2.1', new Set(['eth0'])],
+  ['2001:db8::1', new Set(['eth0'])],
+  ['2001:db8::3', new Set(['eth0'])],
+]);
 
 describe('layer2: codec against captured Linux frames', () => {
   it('holds the nine frames of the capture', () => {
@@ -45,7 +49,10 @@ describe('layer2: codec against captured Linux frames', () => {
 
   it("decodes the kernel's ARP reply as an answer, not a question", () => {
     expect(packet(1)).to.include({ kind: 'arp', op: 2 });
-    expect(decide({ received: parseFrame(frames[1]!), ifname: 'eth0', mac: NODE_MAC, owned })).to.deep.include({ answer: false, reason: 'notARequest' });
+    expect(decide({ received: parseFrame(frames[1]!), ifname: 'eth0', mac: NODE_MAC, owned })).to.deep.include({
+      answer: false,
+      reason: 'notARequest',
+    });
   });
 
   it('decodes both gratuitous forms (arping -U request, -A reply) as announcements', () => {
@@ -54,10 +61,22 @@ describe('layer2: codec against captured Linux frames', () => {
       if (p.kind !== 'arp') throw new Error('not ARP');
       expect(formatIP(p.senderIP)).to.equal('192.0.2.2');
       expect(formatIP(p.targetIP)).to.equal('192.0.2.2');
-      const a = decide({ received: parseFrame(frames[i]!), ifname: 'eth0', mac: NODE_MAC, owned: new Map([['192.0.2.2', new Set(['eth0'])]]) });
+      const a = decide({
+        received: parseFrame(frames[i]!),
+        ifname: 'eth0',
+        mac: NODE_MAC,
+        owned: new Map([['192.0.2.2', new Set(['eth0'])]]),
+      });
       expect(a.answer, `frame ${i + 1}`).to.equal(false);
     }
-    expect(decide({ received: parseFrame(frames[2]!), ifname: 'eth0', mac: NODE_MAC, owned: new Map([['192.0.2.2', new Set(['eth0'])]]) })).to.deep.include({ answer: false, reason: 'gratuitous' });
+    expect(
+      decide({
+        received: parseFrame(frames[2]!),
+        ifname: 'eth0',
+        mac: NODE_MAC,
+        owned: new Map([['192.0.2.2', new Set(['eth0'])]]),
+      }),
+    ).to.deep.include({ answer: false, reason: 'gratuitous' });
   });
 
   it('drops router solicitations with a reason (they are not neighbour questions)', () => {

@@ -10,7 +10,13 @@ import { RecordingLogger } from '../../../../src/core/logger.js';
 import { parseIP } from '../../../../src/net/ip.js';
 import type { PacketSocketHandle } from '../../../../native/index.js';
 import { PACE_TICK_MS } from '../../../../speaker/layer2/announcer.js';
-import { DEFAULT_LINK_GRACE_MS, DEFAULT_REJOIN_HOLD_MS, L2Engine, type L2EngineOptions, type OwnedIP } from '../../../../speaker/layer2/engine.js';
+import {
+  DEFAULT_LINK_GRACE_MS,
+  DEFAULT_REJOIN_HOLD_MS,
+  L2Engine,
+  type L2EngineOptions,
+  type OwnedIP,
+} from '../../../../speaker/layer2/engine.js';
 import { WATCHDOG_INTERVAL_MS } from '../../../../speaker/layer2/link-sockets.js';
 import type { Iface, LinkChange, LinkSource } from '../../../../speaker/layer2/links.js';
 
@@ -25,7 +31,10 @@ class FakeLinks implements LinkSource {
   }
   set(name: string, patch: Partial<Iface>, kind: LinkChange['kind']): void {
     const i = this.ifaces.findIndex((x) => x.name === name);
-    const next = { ...(this.ifaces[i] ?? { name, index: 0, mac: Buffer.alloc(6), up: true, mtu: 1500, addrs: [] }), ...patch };
+    const next = {
+      ...(this.ifaces[i] ?? { name, index: 0, mac: Buffer.alloc(6), up: true, mtu: 1500, addrs: [] }),
+      ...patch,
+    };
     if (kind === 'removed') this.ifaces.splice(i, 1);
     else if (i >= 0) this.ifaces[i] = next;
     else this.ifaces.push(next);
@@ -81,23 +90,56 @@ const MAC = Buffer.from([2, 0, 0, 0, 0, 1]);
 /** Gratuitous frames sent for `ip` (ARP target / NA target in the frame) since `from`. */
 function gratuitousFor(ip: string, s: FakeSocket, from = 0): number {
   const addr = parseIP(ip);
-  return s.sent.slice(from).filter((f) => (addr.family === 'IPv4' ? f.readUInt16BE(12) === 0x0806 && f.subarray(38, 42).equals(Buffer.from(ip.split('.').map(Number))) : f.readUInt16BE(12) === 0x86dd && f.readUInt8(54) === 136)).length;
+  return s.sent
+    .slice(from)
+    .filter((f) =>
+      addr.family === 'IPv4'
+        ? f.readUInt16BE(12) === 0x0806 && f.subarray(38, 42).equals(Buffer.from(ip.split('.').map(Number)))
+        : f.readUInt16BE(12) === 0x86dd && f.readUInt8(54) === 136,
+    ).length;
 }
 
-function setup(agrees?: (since: number) => boolean, extra: Partial<L2EngineOptions> = {}): { engine: L2Engine; clock: FakeClock; changes: () => number; log: RecordingLogger } {
+function setup(
+  agrees?: (since: number) => boolean,
+  extra: Partial<L2EngineOptions> = {},
+): { engine: L2Engine; clock: FakeClock; changes: () => number; log: RecordingLogger } {
   links = new FakeLinks();
-  links.ifaces = [{ name: 'eth0', index: 2, mac: MAC, up: true, mtu: 1500, addrs: [{ ip: parseIP('192.0.2.1'), prefix: 24 }, { ip: parseIP('2001:db8::1'), prefix: 64 }] }];
+  links.ifaces = [
+    {
+      name: 'eth0',
+      index: 2,
+      mac: MAC,
+      up: true,
+      mtu: 1500,
+      addrs: [
+        { ip: parseIP('192.0.2.1'), prefix: 24 },
+        { ip: parseIP('2001:db8::1'), prefix: 64 },
+      ],
+    },
+  ];
   FakeSocket.all = [];
   FakeSocket.failOpen = 0;
   const clock = new FakeClock();
   const log = new RecordingLogger();
   let n = 0;
-  const engine = new L2Engine({ native: { PacketSocket: FakeSocket }, links, clock, logger: log, onChange: () => n++, announceRepeats: 2, announceIntervalMs: 1000, random: () => 0, ...(agrees ? { membershipAgreesSince: agrees } : {}), ...extra });
+  const engine = new L2Engine({
+    native: { PacketSocket: FakeSocket },
+    links,
+    clock,
+    logger: log,
+    onChange: () => n++,
+    announceRepeats: 2,
+    announceIntervalMs: 1000,
+    random: () => 0,
+    ...(agrees ? { membershipAgreesSince: agrees } : {}),
+    ...extra,
+  });
   return { engine, clock, changes: () => n, log };
 }
 
 /** What the speaker hands the engine: each IP with the interfaces the advertisement names. */
-const owning = (m: Record<string, string[]>): OwnedIP[] => Object.entries(m).map(([ip, interfaces]) => ({ ip: parseIP(ip), interfaces }));
+const owning = (m: Record<string, string[]>): OwnedIP[] =>
+  Object.entries(m).map(([ip, interfaces]) => ({ ip: parseIP(ip), interfaces }));
 const want = owning({ [V4]: [], [V6]: [] });
 
 describe('layer2 engine: link events (FakeClock, fake sockets)', () => {
@@ -187,7 +229,20 @@ describe('layer2 engine: link events (FakeClock, fake sockets)', () => {
     links.set('eth0', {}, 'removed');
     expect(old.closed).to.equal(true);
     expect(engine.setOwned(want).failed.get(V4)).to.deep.include({ reason: 'noInterface' });
-    links.set('eth0', { index: 7, mac: MAC, up: true, mtu: 1500, addrs: [{ ip: parseIP('192.0.2.1'), prefix: 24 }, { ip: parseIP('2001:db8::1'), prefix: 64 }] }, 'added');
+    links.set(
+      'eth0',
+      {
+        index: 7,
+        mac: MAC,
+        up: true,
+        mtu: 1500,
+        addrs: [
+          { ip: parseIP('192.0.2.1'), prefix: 24 },
+          { ip: parseIP('2001:db8::1'), prefix: 64 },
+        ],
+      },
+      'added',
+    );
     // Back: nothing new until membership agrees again (no membership here: the hold's end).
     expect(engine.setOwned(want).deferred.get(V4)?.reason).to.equal('rejoining');
     clock.advance(DEFAULT_REJOIN_HOLD_MS);
@@ -213,7 +268,9 @@ describe('layer2 engine: link events (FakeClock, fake sockets)', () => {
     expect(now.groups).to.deep.equal(['3333ff00000a']);
     expect(now.arpTargets).to.deep.equal([0xc000020a]);
     expect(gratuitousFor(V4, now)).to.equal(2);
-    expect(log.records.some((r) => r.fields['event'] === 'socketStalled' && r.fields['interface'] === 'eth0')).to.equal(true);
+    expect(log.records.some((r) => r.fields['event'] === 'socketStalled' && r.fields['interface'] === 'eth0')).to.equal(
+      true,
+    );
   });
 
   it('leaves a socket alone while it reads what arrives', () => {
@@ -236,7 +293,9 @@ describe('layer2 engine: link events (FakeClock, fake sockets)', () => {
     clock.advance(60_000);
     expect(FakeSocket.all).to.have.length(1);
     expect(gratuitousFor(V4, FakeSocket.all[0]!)).to.be.greaterThan(0);
-    const tries = log.records.filter((x) => x.fields['event'] === 'interfaceOpenFailed').map((x) => x.fields['retryInMs']);
+    const tries = log.records
+      .filter((x) => x.fields['event'] === 'interfaceOpenFailed')
+      .map((x) => x.fields['retryInMs']);
     expect(tries).to.deep.equal([500, 1000]);
   });
 
@@ -250,14 +309,26 @@ describe('layer2 engine: link events (FakeClock, fake sockets)', () => {
 
   describe('a large takeover, paced (500 frames/s, a burst of 50)', () => {
     // 250 IPv4 (2 frames each: request and reply forms) and 2,000 IPv6 (1 frame): 2,500 frames.
-    const many = owning(Object.fromEntries([...Array.from({ length: 250 }, (_, i) => `192.0.2.${i + 2}`), ...Array.from({ length: 2000 }, (_, i) => `2001:db8::1:${i.toString(16)}`)].map((ip) => [ip, []])));
+    const many = owning(
+      Object.fromEntries(
+        [
+          ...Array.from({ length: 250 }, (_, i) => `192.0.2.${i + 2}`),
+          ...Array.from({ length: 2000 }, (_, i) => `2001:db8::1:${i.toString(16)}`),
+        ].map((ip) => [ip, []]),
+      ),
+    );
     const frameCount = (s: FakeSocket): number => s.sent.length;
 
     it('logs the bound, never sends more than the bucket allows, and announces every IP', () => {
       const { engine, clock, log } = setup(undefined, { announceRate: 500 });
       expect(engine.setOwned(many).taken).to.have.length(2250);
       const paced = log.records.find((r) => r.fields['event'] === 'announcePaced');
-      expect(paced?.fields).to.deep.include({ interface: 'eth0', frames: 2450, framesPerSecond: 500, allFirstWithinMs: 4900 + PACE_TICK_MS });
+      expect(paced?.fields).to.deep.include({
+        interface: 'eth0',
+        frames: 2450,
+        framesPerSecond: 500,
+        allFirstWithinMs: 4900 + PACE_TICK_MS,
+      });
       const s = FakeSocket.all[0]!;
       expect(frameCount(s)).to.equal(50);
       let last = frameCount(s);
@@ -267,7 +338,9 @@ describe('layer2 engine: link events (FakeClock, fake sockets)', () => {
         last = frameCount(s);
       }
       // By the bound every IP has had its first announcement: each ARP target and NA target seen.
-      const targets = new Set(s.sent.map((f) => (f.readUInt16BE(12) === 0x0806 ? f.subarray(38, 42) : f.subarray(62, 78)).toString('hex')));
+      const targets = new Set(
+        s.sent.map((f) => (f.readUInt16BE(12) === 0x0806 ? f.subarray(38, 42) : f.subarray(62, 78)).toString('hex')),
+      );
       expect(targets.size).to.equal(2250);
       expect(engine.counters.gratuitous).to.be.at.least(2250);
       clock.advance(60_000);
@@ -302,7 +375,23 @@ describe('layer2 engine: link events (FakeClock, fake sockets)', () => {
     // who-has 192.0.2.10 from 02:00:00:00:00:xx (hand-built: Ethernet, ARP request).
     const ask = (last: number): Buffer => {
       const mac = `0200000000${last.toString(16).padStart(2, '0')}`;
-      return Buffer.from(['ffffffffffff', mac, '0806', '0001', '0800', '06', '04', '0001', mac, 'c0000202', '000000000000', 'c000020a'].join(''), 'hex');
+      return Buffer.from(
+        [
+          'ffffffffffff',
+          mac,
+          '0806',
+          '0001',
+          '0800',
+          '06',
+          '04',
+          '0001',
+          mac,
+          'c0000202',
+          '000000000000',
+          'c000020a',
+        ].join(''),
+        'hex',
+      );
     };
     const mark = s.sent.length;
     for (let i = 0; i < 200; i++) s.onFrame!(ask(0x66));

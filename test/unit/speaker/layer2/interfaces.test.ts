@@ -1,19 +1,37 @@
 /** Which interfaces a node answers on for a service IP, and the exclusion globs. */
 import { expect } from 'chai';
 import { selectInterfaces } from '../../../../speaker/layer2/engine.js';
-import { DEFAULT_EXCLUDED_INTERFACES, interfaceMatcher, parseInterfaceExclusions } from '../../../../speaker/layer2/interface-filter.js';
+import {
+  DEFAULT_EXCLUDED_INTERFACES,
+  interfaceMatcher,
+  parseInterfaceExclusions,
+} from '../../../../speaker/layer2/interface-filter.js';
 import { parseIP } from '../../../../src/net/ip.js';
 
 const mac = Buffer.alloc(6);
 const ifaces = [
-  { name: 'eth0', mac, addrs: [{ ip: parseIP('192.0.2.1'), prefix: 24 }, { ip: parseIP('2001:db8::1'), prefix: 64 }] },
+  {
+    name: 'eth0',
+    mac,
+    addrs: [
+      { ip: parseIP('192.0.2.1'), prefix: 24 },
+      { ip: parseIP('2001:db8::1'), prefix: 64 },
+    ],
+  },
   { name: 'eth1', mac, addrs: [{ ip: parseIP('198.51.100.1'), prefix: 24 }] },
   { name: 'veth12ab', mac, addrs: [] },
   { name: 'cni0', mac, addrs: [{ ip: parseIP('203.0.113.1'), prefix: 28 }] },
   { name: 'bond0', mac, addrs: [] },
   { name: 'lxc9f3e', mac, addrs: [] },
   // kube-proxy in IPVS mode puts every Service IP on kube-ipvs0 as a /32.
-  { name: 'kube-ipvs0', mac, addrs: [{ ip: parseIP('198.51.100.77'), prefix: 32 }, { ip: parseIP('203.0.113.200'), prefix: 32 }] },
+  {
+    name: 'kube-ipvs0',
+    mac,
+    addrs: [
+      { ip: parseIP('198.51.100.77'), prefix: 32 },
+      { ip: parseIP('203.0.113.200'), prefix: 32 },
+    ],
+  },
 ];
 
 describe('layer2: interface selection', () => {
@@ -21,16 +39,47 @@ describe('layer2: interface selection', () => {
     { name: "the advertisement's interfaces win", ip: '192.0.2.50', wanted: ['eth1'], want: ['eth1'] },
     { name: 'a named interface wins even when excluded', ip: '192.0.2.50', wanted: ['lxc9f3e'], want: ['lxc9f3e'] },
     { name: 'unknown wanted interfaces are ignored', ip: '192.0.2.50', wanted: ['eth9'], want: [] },
-    { name: 'otherwise the interface whose subnet holds the IP (v4), never kube-ipvs0', ip: '198.51.100.77', wanted: [], want: ['eth1'] },
+    {
+      name: 'otherwise the interface whose subnet holds the IP (v4), never kube-ipvs0',
+      ip: '198.51.100.77',
+      wanted: [],
+      want: ['eth1'],
+    },
     { name: 'otherwise the interface whose subnet holds the IP (v6)', ip: '2001:db8::50', wanted: [], want: ['eth0'] },
-    { name: 'otherwise every interface not excluded (never veth/cni/lxc/kube-ipvs0)', ip: '203.0.113.200', wanted: [], want: ['eth0', 'eth1', 'bond0'] },
-    { name: 'an excluded interface holding the subnet is passed over', ip: '203.0.113.5', wanted: [], want: ['eth0', 'eth1', 'bond0'] },
-    { name: 'a custom list replaces the defaults', ip: '203.0.113.200', wanted: [], exclude: ['eth*', 'kube-ipvs0'], want: ['veth12ab', 'cni0', 'bond0', 'lxc9f3e'] },
-    { name: 'a custom list may exclude an interface holding the subnet', ip: '192.0.2.50', wanted: [], exclude: ['eth0'], want: ['eth1', 'veth12ab', 'cni0', 'bond0', 'lxc9f3e', 'kube-ipvs0'] },
+    {
+      name: 'otherwise every interface not excluded (never veth/cni/lxc/kube-ipvs0)',
+      ip: '203.0.113.200',
+      wanted: [],
+      want: ['eth0', 'eth1', 'bond0'],
+    },
+    {
+      name: 'an excluded interface holding the subnet is passed over',
+      ip: '203.0.113.5',
+      wanted: [],
+      want: ['eth0', 'eth1', 'bond0'],
+    },
+    {
+      name: 'a custom list replaces the defaults',
+      ip: '203.0.113.200',
+      wanted: [],
+      exclude: ['eth*', 'kube-ipvs0'],
+      want: ['veth12ab', 'cni0', 'bond0', 'lxc9f3e'],
+    },
+    {
+      name: 'a custom list may exclude an interface holding the subnet',
+      ip: '192.0.2.50',
+      wanted: [],
+      exclude: ['eth0'],
+      want: ['eth1', 'veth12ab', 'cni0', 'bond0', 'lxc9f3e', 'kube-ipvs0'],
+    },
     { name: 'an empty list excludes nothing', ip: '203.0.113.5', wanted: [], exclude: [], want: ['cni0'] },
   ];
   for (const tc of cases) {
-    it(tc.name, () => expect(selectInterfaces(parseIP(tc.ip), tc.wanted, ifaces, ...(tc.exclude ? [interfaceMatcher(tc.exclude)] : []))).to.deep.equal(tc.want));
+    it(tc.name, () =>
+      expect(
+        selectInterfaces(parseIP(tc.ip), tc.wanted, ifaces, ...(tc.exclude ? [interfaceMatcher(tc.exclude)] : [])),
+      ).to.deep.equal(tc.want),
+    );
   }
 });
 
@@ -54,8 +103,28 @@ describe('layer2: interface exclusion globs', () => {
 
   it("the defaults cover Cilium's lxc*, kube-ipvs0 and the earlier prefixes", () => {
     const match = interfaceMatcher(DEFAULT_EXCLUDED_INTERFACES);
-    for (const n of ['lo', 'lxc12ab', 'lxc_health', 'cilium_host', 'kube-ipvs0', 'veth9', 'cni0', 'docker0', 'flannel.1', 'cali123', 'vxlan.calico', 'tunl0', 'virbr0', 'br-5f2e9a0c4d1b', 'nodelocaldns', 'cbr0', 'dummy0']) expect(match(n), n).to.equal(true);
-    for (const n of ['eth0', 'ens3', 'enp1s0f0', 'bond0', 'eno1', 'wlan0', 'br0', 'br-lan', 'br-ex', 'vlan10']) expect(match(n), n).to.equal(false);
+    for (const n of [
+      'lo',
+      'lxc12ab',
+      'lxc_health',
+      'cilium_host',
+      'kube-ipvs0',
+      'veth9',
+      'cni0',
+      'docker0',
+      'flannel.1',
+      'cali123',
+      'vxlan.calico',
+      'tunl0',
+      'virbr0',
+      'br-5f2e9a0c4d1b',
+      'nodelocaldns',
+      'cbr0',
+      'dummy0',
+    ])
+      expect(match(n), n).to.equal(true);
+    for (const n of ['eth0', 'ens3', 'enp1s0f0', 'bond0', 'eno1', 'wlan0', 'br0', 'br-lan', 'br-ex', 'vlan10'])
+      expect(match(n), n).to.equal(false);
   });
 
   const parses: { name: string; text: string; want: string[] }[] = [
@@ -71,5 +140,7 @@ describe('layer2: interface exclusion globs', () => {
     { text: 'lxc[0-9]', error: /"lxc\[0-9\]" is not an interface name glob/ },
     { text: 'averyveryverylongname*', error: /can match no interface \(names are at most 15 characters\)/ },
   ];
-  for (const tc of bad) it(`refuses ${JSON.stringify(tc.text)} with a clear error`, () => expect(() => parseInterfaceExclusions(tc.text)).to.throw(tc.error));
+  for (const tc of bad)
+    it(`refuses ${JSON.stringify(tc.text)} with a clear error`, () =>
+      expect(() => parseInterfaceExclusions(tc.text)).to.throw(tc.error));
 });

@@ -2,7 +2,18 @@
 import { expect } from 'chai';
 import { formatIP } from '../../../../src/net/ip.js';
 import { LinkTable } from '../../../../speaker/layer2/links.js';
-import { dumpRequest, IFF_LOWER_UP, IFF_RUNNING, IFF_UP, parseNetlink, RTM_DELLINK, RTM_NEWADDR, RTM_NEWLINK, type ByteOrder, type NetlinkMessage } from '../../../../speaker/layer2/netlink.js';
+import {
+  dumpRequest,
+  IFF_LOWER_UP,
+  IFF_RUNNING,
+  IFF_UP,
+  parseNetlink,
+  RTM_DELLINK,
+  RTM_NEWADDR,
+  RTM_NEWLINK,
+  type ByteOrder,
+  type NetlinkMessage,
+} from '../../../../speaker/layer2/netlink.js';
 
 /** One rtattr: u16 length (header included), u16 type, payload padded to 4. */
 function attr(type: number, payload: Buffer, order: ByteOrder = 'LE'): Buffer {
@@ -36,14 +47,25 @@ function message(type: number, body: Buffer, seq = 7, order: ByteOrder = 'LE'): 
 /** ifinfomsg: family, pad, type u16, index i32, flags u32, change u32; then IFLA_IFNAME (3), IFLA_MTU (4), IFLA_ADDRESS (1). */
 function link(type: number, index: number, name: string, flags: number, mtu: number, order: ByteOrder = 'LE'): Buffer {
   const info = Buffer.alloc(16);
-  const u32 = (v: number, at: number): void => void (order === 'LE' ? info.writeUInt32LE(v, at) : info.writeUInt32BE(v, at));
+  const u32 = (v: number, at: number): void =>
+    void (order === 'LE' ? info.writeUInt32LE(v, at) : info.writeUInt32BE(v, at));
   u32(index, 4);
   u32(flags, 8);
   u32(0xffffffff, 12);
   const mtuBuf = Buffer.alloc(4);
   if (order === 'LE') mtuBuf.writeUInt32LE(mtu);
   else mtuBuf.writeUInt32BE(mtu);
-  return message(type, Buffer.concat([info, attr(3, Buffer.from(`${name}\0`), order), attr(4, mtuBuf, order), attr(1, Buffer.from([2, 0, 0, 0, 0, index]), order)]), 7, order);
+  return message(
+    type,
+    Buffer.concat([
+      info,
+      attr(3, Buffer.from(`${name}\0`), order),
+      attr(4, mtuBuf, order),
+      attr(1, Buffer.from([2, 0, 0, 0, 0, index]), order),
+    ]),
+    7,
+    order,
+  );
 }
 
 /** ifaddrmsg: family, prefixlen, flags, scope, index u32; then IFA_ADDRESS (1) and IFA_LOCAL (2). */
@@ -76,7 +98,13 @@ describe('layer2: rtnetlink codec', () => {
     const six = Buffer.alloc(16);
     six.writeUInt32BE(0x20010db8, 0);
     six.writeUInt8(1, 15);
-    const r = parseNetlink(Buffer.concat([address(RTM_NEWADDR, 5, 2, 24, v4('192.0.2.1'), v4('192.0.2.99')), address(RTM_NEWADDR, 5, 10, 64, six)]), 'LE');
+    const r = parseNetlink(
+      Buffer.concat([
+        address(RTM_NEWADDR, 5, 2, 24, v4('192.0.2.1'), v4('192.0.2.99')),
+        address(RTM_NEWADDR, 5, 10, 64, six),
+      ]),
+      'LE',
+    );
     expect(r.ok).to.equal(true);
     const [a, b] = r.messages as Extract<NetlinkMessage, { type: 'address' }>[];
     expect([formatIP(a!.ip), a!.prefix, a!.index]).to.deep.equal(['192.0.2.1', 24, 5]);
@@ -87,7 +115,10 @@ describe('layer2: rtnetlink codec', () => {
     const err = Buffer.alloc(4);
     err.writeInt32LE(-16);
     const r = parseNetlink(Buffer.concat([message(3, Buffer.alloc(4), 11), message(2, err, 12)]), 'LE');
-    expect(r.messages).to.deep.equal([{ type: 'done', seq: 11 }, { type: 'error', seq: 12, errno: 16 }]);
+    expect(r.messages).to.deep.equal([
+      { type: 'done', seq: 11 },
+      { type: 'error', seq: 12, errno: 16 },
+    ]);
   });
 
   it('stops at a message whose length overruns the datagram, keeping what came before', () => {
@@ -107,13 +138,18 @@ describe('layer2: rtnetlink codec', () => {
   });
 
   it('builds dump requests: header length, type, NLM_F_REQUEST|NLM_F_DUMP, sequence', () => {
-    expect(dumpRequest('links', 3, 'LE').toString('hex')).to.equal('20000000' + '1200' + '0103' + '03000000' + '00000000' + '00'.repeat(16));
-    expect(dumpRequest('addresses', 4, 'LE').toString('hex')).to.equal('18000000' + '1600' + '0103' + '04000000' + '00000000' + '00'.repeat(8));
+    expect(dumpRequest('links', 3, 'LE').toString('hex')).to.equal(
+      '20000000' + '1200' + '0103' + '03000000' + '00000000' + '00'.repeat(16),
+    );
+    expect(dumpRequest('addresses', 4, 'LE').toString('hex')).to.equal(
+      '18000000' + '1600' + '0103' + '04000000' + '00000000' + '00'.repeat(8),
+    );
   });
 });
 
 describe('layer2: link table', () => {
-  const kinds = (changes: readonly { kind: string; name: string }[]): string[] => changes.map((c) => `${c.kind} ${c.name}`);
+  const kinds = (changes: readonly { kind: string; name: string }[]): string[] =>
+    changes.map((c) => `${c.kind} ${c.name}`);
   const one = (b: Buffer): NetlinkMessage => parseNetlink(b, 'LE').messages[0]!;
 
   it('reports a link added, going down and up, its MTU and addresses changing, and removed', () => {
@@ -132,7 +168,9 @@ describe('layer2: link table', () => {
   it('reports an interface created again under the same name with a new ifindex', () => {
     const t = new LinkTable();
     t.apply(one(link(RTM_NEWLINK, 5, 'eth0', UP, 1500)));
-    expect(t.apply(one(link(RTM_NEWLINK, 8, 'eth0', UP, 1500)))).to.deep.equal([{ kind: 'recreated', name: 'eth0', index: 8 }]);
+    expect(t.apply(one(link(RTM_NEWLINK, 8, 'eth0', UP, 1500)))).to.deep.equal([
+      { kind: 'recreated', name: 'eth0', index: 8 },
+    ]);
     expect(t.interfaces().map((i) => i.index)).to.deep.equal([8]);
   });
 

@@ -20,9 +20,15 @@ function onesComplement(src: string, dst: string, icmp: string): string {
 }
 
 function arp(o: { op?: string; sha?: string; spa: string; tpa: string }): Buffer {
-  const ip4 = (t: string): string => t.split('.').map((n) => Number(n).toString(16).padStart(2, '0')).join('');
+  const ip4 = (t: string): string =>
+    t
+      .split('.')
+      .map((n) => Number(n).toString(16).padStart(2, '0'))
+      .join('');
   const sha = o.sha ?? '020000000002';
-  return hex(`ffffffffffff ${sha} 0806 0001 0800 06 04 ${o.op ?? '0001'} ${sha} ${ip4(o.spa)} 000000000000 ${ip4(o.tpa)}`);
+  return hex(
+    `ffffffffffff ${sha} 0806 0001 0800 06 04 ${o.op ?? '0001'} ${sha} ${ip4(o.spa)} 000000000000 ${ip4(o.tpa)}`,
+  );
 }
 
 function ns(o: { src: string; dst?: string; target: string; ethSrc?: string; sll?: string }): Buffer {
@@ -44,39 +50,172 @@ const outcome = (a: Answer): string => (a.answer ? a.kind : a.reason);
 
 describe('layer2: responder decision', () => {
   const cases: { name: string; frame: Buffer; ifname: string; want: string }[] = [
-    { name: 'ARP who-has an owned IP on its interface', frame: arp({ spa: '192.0.2.2', tpa: '192.0.2.10' }), ifname: 'eth0', want: 'arpReply' },
-    { name: 'ARP who-has an owned IP on its second interface', frame: arp({ spa: '192.0.2.2', tpa: '192.0.2.20' }), ifname: 'eth2', want: 'arpReply' },
-    { name: 'ARP who-has an owned IP on another interface', frame: arp({ spa: '192.0.2.2', tpa: '192.0.2.10' }), ifname: 'eth1', want: 'wrongInterface' },
-    { name: 'ARP who-has an IP not owned', frame: arp({ spa: '192.0.2.2', tpa: '192.0.2.11' }), ifname: 'eth0', want: 'notOwned' },
-    { name: 'ARP reply for an owned IP', frame: arp({ op: '0002', spa: '192.0.2.2', tpa: '192.0.2.10' }), ifname: 'eth0', want: 'notARequest' },
-    { name: 'ARP op 3 (RARP)', frame: arp({ op: '0003', spa: '192.0.2.2', tpa: '192.0.2.10' }), ifname: 'eth0', want: 'notARequest' },
-    { name: 'RFC 5227 probe for an owned IP', frame: arp({ spa: '0.0.0.0', tpa: '192.0.2.10' }), ifname: 'eth0', want: 'probeReply' },
-    { name: 'RFC 5227 probe for an IP not owned', frame: arp({ spa: '0.0.0.0', tpa: '192.0.2.11' }), ifname: 'eth0', want: 'notOwned' },
-    { name: 'another host announcing an owned IP', frame: arp({ spa: '192.0.2.10', tpa: '192.0.2.10' }), ifname: 'eth0', want: 'gratuitous' },
-    { name: 'our own announcement seen again', frame: arp({ sha: '02000000000a', spa: '192.0.2.10', tpa: '192.0.2.10' }), ifname: 'eth0', want: 'ownFrame' },
-    { name: 'our own request seen again', frame: arp({ sha: '02000000000a', spa: '192.0.2.1', tpa: '192.0.2.10' }), ifname: 'eth0', want: 'ownFrame' },
-    { name: 'NS for an owned IP', frame: ns({ src: '2001:db8::2', target: '2001:db8::a', sll: '020000000002' }), ifname: 'eth0', want: 'solicitedAdvertisement' },
-    { name: 'NS for an owned IP on another interface', frame: ns({ src: '2001:db8::2', target: '2001:db8::a', sll: '020000000002' }), ifname: 'eth1', want: 'wrongInterface' },
-    { name: 'NS for an IP not owned', frame: ns({ src: '2001:db8::2', target: '2001:db8::b', sll: '020000000002' }), ifname: 'eth0', want: 'notOwned' },
-    { name: 'DAD NS for an owned IP', frame: ns({ src: '::', target: '2001:db8::a' }), ifname: 'eth0', want: 'dadProbe' },
-    { name: 'DAD NS for an IP not owned', frame: ns({ src: '::', target: '2001:db8::b' }), ifname: 'eth0', want: 'notOwned' },
-    { name: 'our own NS seen again', frame: ns({ src: '2001:db8::a', target: '2001:db8::a', ethSrc: '02000000000a' }), ifname: 'eth0', want: 'ownFrame' },
-    { name: 'NS with hop limit 64', frame: Buffer.from(ns({ src: '2001:db8::2', target: '2001:db8::a' }).fill(64, 21, 22)), ifname: 'eth0', want: 'malformed' },
-    { name: 'ARP who-has from the broadcast MAC', frame: arp({ sha: 'ffffffffffff', spa: '192.0.2.2', tpa: '192.0.2.10' }), ifname: 'eth0', want: 'multicastSender' },
-    { name: 'ARP who-has from a multicast MAC', frame: arp({ sha: '01005e000001', spa: '192.0.2.2', tpa: '192.0.2.10' }), ifname: 'eth0', want: 'multicastSender' },
-    { name: 'RFC 5227 probe from the broadcast MAC', frame: arp({ sha: 'ffffffffffff', spa: '0.0.0.0', tpa: '192.0.2.10' }), ifname: 'eth0', want: 'multicastSender' },
-    { name: 'NS with a multicast source link-layer option', frame: ns({ src: '2001:db8::2', target: '2001:db8::a', sll: '333300000001' }), ifname: 'eth0', want: 'multicastSender' },
-    { name: 'NS from a broadcast frame source', frame: ns({ src: '2001:db8::2', target: '2001:db8::a', ethSrc: 'ffffffffffff' }), ifname: 'eth0', want: 'multicastSender' },
-    { name: 'DAD NS from a multicast frame source', frame: ns({ src: '::', target: '2001:db8::a', ethSrc: '333300000001' }), ifname: 'eth0', want: 'multicastSender' },
+    {
+      name: 'ARP who-has an owned IP on its interface',
+      frame: arp({ spa: '192.0.2.2', tpa: '192.0.2.10' }),
+      ifname: 'eth0',
+      want: 'arpReply',
+    },
+    {
+      name: 'ARP who-has an owned IP on its second interface',
+      frame: arp({ spa: '192.0.2.2', tpa: '192.0.2.20' }),
+      ifname: 'eth2',
+      want: 'arpReply',
+    },
+    {
+      name: 'ARP who-has an owned IP on another interface',
+      frame: arp({ spa: '192.0.2.2', tpa: '192.0.2.10' }),
+      ifname: 'eth1',
+      want: 'wrongInterface',
+    },
+    {
+      name: 'ARP who-has an IP not owned',
+      frame: arp({ spa: '192.0.2.2', tpa: '192.0.2.11' }),
+      ifname: 'eth0',
+      want: 'notOwned',
+    },
+    {
+      name: 'ARP reply for an owned IP',
+      frame: arp({ op: '0002', spa: '192.0.2.2', tpa: '192.0.2.10' }),
+      ifname: 'eth0',
+      want: 'notARequest',
+    },
+    {
+      name: 'ARP op 3 (RARP)',
+      frame: arp({ op: '0003', spa: '192.0.2.2', tpa: '192.0.2.10' }),
+      ifname: 'eth0',
+      want: 'notARequest',
+    },
+    {
+      name: 'RFC 5227 probe for an owned IP',
+      frame: arp({ spa: '0.0.0.0', tpa: '192.0.2.10' }),
+      ifname: 'eth0',
+      want: 'probeReply',
+    },
+    {
+      name: 'RFC 5227 probe for an IP not owned',
+      frame: arp({ spa: '0.0.0.0', tpa: '192.0.2.11' }),
+      ifname: 'eth0',
+      want: 'notOwned',
+    },
+    {
+      name: 'another host announcing an owned IP',
+      frame: arp({ spa: '192.0.2.10', tpa: '192.0.2.10' }),
+      ifname: 'eth0',
+      want: 'gratuitous',
+    },
+    {
+      name: 'our own announcement seen again',
+      frame: arp({ sha: '02000000000a', spa: '192.0.2.10', tpa: '192.0.2.10' }),
+      ifname: 'eth0',
+      want: 'ownFrame',
+    },
+    {
+      name: 'our own request seen again',
+      frame: arp({ sha: '02000000000a', spa: '192.0.2.1', tpa: '192.0.2.10' }),
+      ifname: 'eth0',
+      want: 'ownFrame',
+    },
+    {
+      name: 'NS for an owned IP',
+      frame: ns({ src: '2001:db8::2', target: '2001:db8::a', sll: '020000000002' }),
+      ifname: 'eth0',
+      want: 'solicitedAdvertisement',
+    },
+    {
+      name: 'NS for an owned IP on another interface',
+      frame: ns({ src: '2001:db8::2', target: '2001:db8::a', sll: '020000000002' }),
+      ifname: 'eth1',
+      want: 'wrongInterface',
+    },
+    {
+      name: 'NS for an IP not owned',
+      frame: ns({ src: '2001:db8::2', target: '2001:db8::b', sll: '020000000002' }),
+      ifname: 'eth0',
+      want: 'notOwned',
+    },
+    {
+      name: 'DAD NS for an owned IP',
+      frame: ns({ src: '::', target: '2001:db8::a' }),
+      ifname: 'eth0',
+      want: 'dadProbe',
+    },
+    {
+      name: 'DAD NS for an IP not owned',
+      frame: ns({ src: '::', target: '2001:db8::b' }),
+      ifname: 'eth0',
+      want: 'notOwned',
+    },
+    {
+      name: 'our own NS seen again',
+      frame: ns({ src: '2001:db8::a', target: '2001:db8::a', ethSrc: '02000000000a' }),
+      ifname: 'eth0',
+      want: 'ownFrame',
+    },
+    {
+      name: 'NS with hop limit 64',
+      frame: Buffer.from(ns({ src: '2001:db8::2', target: '2001:db8::a' }).fill(64, 21, 22)),
+      ifname: 'eth0',
+      want: 'malformed',
+    },
+    {
+      name: 'ARP who-has from the broadcast MAC',
+      frame: arp({ sha: 'ffffffffffff', spa: '192.0.2.2', tpa: '192.0.2.10' }),
+      ifname: 'eth0',
+      want: 'multicastSender',
+    },
+    {
+      name: 'ARP who-has from a multicast MAC',
+      frame: arp({ sha: '01005e000001', spa: '192.0.2.2', tpa: '192.0.2.10' }),
+      ifname: 'eth0',
+      want: 'multicastSender',
+    },
+    {
+      name: 'RFC 5227 probe from the broadcast MAC',
+      frame: arp({ sha: 'ffffffffffff', spa: '0.0.0.0', tpa: '192.0.2.10' }),
+      ifname: 'eth0',
+      want: 'multicastSender',
+    },
+    {
+      name: 'NS with a multicast source link-layer option',
+      frame: ns({ src: '2001:db8::2', target: '2001:db8::a', sll: '333300000001' }),
+      ifname: 'eth0',
+      want: 'multicastSender',
+    },
+    {
+      name: 'NS from a broadcast frame source',
+      frame: ns({ src: '2001:db8::2', target: '2001:db8::a', ethSrc: 'ffffffffffff' }),
+      ifname: 'eth0',
+      want: 'multicastSender',
+    },
+    {
+      name: 'DAD NS from a multicast frame source',
+      frame: ns({ src: '::', target: '2001:db8::a', ethSrc: '333300000001' }),
+      ifname: 'eth0',
+      want: 'multicastSender',
+    },
     { name: 'a runt frame', frame: hex('ffffffffffff'), ifname: 'eth0', want: 'malformed' },
-    { name: 'an IPv4 packet', frame: hex('ffffffffffff 020000000002 0800 45000014'), ifname: 'eth0', want: 'malformed' },
+    {
+      name: 'an IPv4 packet',
+      frame: hex('ffffffffffff 020000000002 0800 45000014'),
+      ifname: 'eth0',
+      want: 'malformed',
+    },
   ];
   for (const tc of cases) {
-    it(`${tc.name}: ${tc.want}`, () => expect(outcome(decide({ received: parseFrame(tc.frame), ifname: tc.ifname, mac: MAC, owned: OWNED }))).to.equal(tc.want));
+    it(`${tc.name}: ${tc.want}`, () =>
+      expect(outcome(decide({ received: parseFrame(tc.frame), ifname: tc.ifname, mac: MAC, owned: OWNED }))).to.equal(
+        tc.want,
+      ));
   }
 
   it('says why a malformed frame was dropped', () => {
-    const r = decide({ received: parseFrame(hex('ffffffffffff 020000000002 0800 45000014')), ifname: 'eth0', mac: MAC, owned: OWNED });
+    const r = decide({
+      received: parseFrame(hex('ffffffffffff 020000000002 0800 45000014')),
+      ifname: 'eth0',
+      mac: MAC,
+      owned: OWNED,
+    });
     expect(r).to.deep.equal({ answer: false, reason: 'malformed', detail: 'unsupportedEthertype' });
   });
 

@@ -33,7 +33,10 @@ describe('membership: split-brain guard', () => {
     for (const t of [1000, 31_000, 120_000]) {
       const r = g.check(1, t, 'eth0');
       expect(r.allowed).to.equal(false);
-      if (!r.allowed) expect(r.reason).to.equal("this node's link eth0 is down: it sees 1 of the 3 speakers and announces nothing until the link is back");
+      if (!r.allowed)
+        expect(r.reason).to.equal(
+          "this node's link eth0 is down: it sees 1 of the 3 speakers and announces nothing until the link is back",
+        );
     }
     // Back: the others are heard again, nothing was lowered meanwhile.
     expect(g.check(3, 121_000).allowed).to.equal(true);

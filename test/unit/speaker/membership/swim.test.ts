@@ -13,7 +13,11 @@ class World {
   private readonly due = new Map<string, number>();
   ticks = 0;
 
-  constructor(names: string[], seed = 1, private readonly driven = false) {
+  constructor(
+    names: string[],
+    seed = 1,
+    private readonly driven = false,
+  ) {
     let s = seed;
     const random = (): number => {
       s = (s * 16807) % 2147483647;
@@ -207,7 +211,9 @@ describe('membership: SWIM failure detector (simulated network, fake clock)', ()
       const { a, now } = suspecting();
       // The next period, well within the 400 ms suspicion time.
       const { sends } = a.tick(now);
-      const nudge = sends.find((s) => s.to === 'b' && s.message.updates.some((u) => u.name === 'b' && u.state === 'suspect'));
+      const nudge = sends.find(
+        (s) => s.to === 'b' && s.message.updates.some((u) => u.name === 'b' && u.state === 'suspect'),
+      );
       expect(nudge, JSON.stringify(sends)).to.not.equal(undefined);
       // b answers with its refutation: a believes it at once.
       const b = new Swim({ self: 'b', random: () => 0 });
@@ -239,7 +245,10 @@ describe('membership: SWIM failure detector (simulated network, fake clock)', ()
       a.setKnown(names);
       // Meet everyone (29 alive news), then hear that m7 died.
       for (const n of names.slice(1)) a.receive({ type: 'ping', seq: 1, from: n, updates: [] }, 0);
-      const first = a.receive({ type: 'ping', seq: 2, from: 'm1', updates: [{ name: 'm7', state: 'dead', incarnation: 0 }] }, 1000).sends[0]!;
+      const first = a.receive(
+        { type: 'ping', seq: 2, from: 'm1', updates: [{ name: 'm7', state: 'dead', incarnation: 0 }] },
+        1000,
+      ).sends[0]!;
       const carried: string[][] = [first.message.updates.slice(1).map((u) => `${u.name}:${u.state}`)];
       for (let i = 0; i < 19; i++) {
         const ack = a.receive({ type: 'ping', seq: 10 + i, from: 'm2', updates: [] }, 1000 + i).sends[0]!;
