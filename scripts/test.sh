@@ -27,6 +27,8 @@ if [ "$lanes" = both ]; then
 fi
 echo "== typecheck"; npx tsc -p tsconfig.json --noEmit
 echo "== lint"; npx eslint .
+# Layout is prettier's (npm run format fixes it).
+echo "== format"; npx prettier --check --log-level warn "**/*.{ts,mjs,js,cjs}"
 # Unused exports and files fail the run (knip.json names the entry points).
 echo "== unused exports and files"; npx knip --exports --files
 if [ "$#" -eq 0 ]; then set -- 'test/**/*.test.ts'; fi
