@@ -15,7 +15,18 @@ import type { Logger } from '../src/core/logger.js';
 import { parseConfig } from '../src/config/parse.js';
 import { capList } from '../src/config/reader.js';
 import type { ConfigError } from '../src/core/errors.js';
-import { EventRecorder, Informer, NAMESPACES, SERVICES, StatusWriter, WorkQueue, heraldResource, type KubeClient, type KubeObject, type ObjectReference } from '../src/k8s/index.js';
+import {
+  EventRecorder,
+  Informer,
+  NAMESPACES,
+  SERVICES,
+  StatusWriter,
+  WorkQueue,
+  heraldResource,
+  type KubeClient,
+  type KubeObject,
+  type ObjectReference,
+} from '../src/k8s/index.js';
 import { formatIP } from '../src/net/ip.js';
 import { Allocator } from './allocator/allocator.js';
 import type { ServiceRequest } from './allocator/types.js';
@@ -25,10 +36,15 @@ import { listControllerEvents, missingEvents } from './event-rederive.js';
 import { EventPump, settlesWithin } from './event-pump.js';
 import { reconcileService, type EventIntent } from './reconcile.js';
 import { serviceKey, type ServiceObject } from '../src/api/service.js';
-import { viewService, type ServiceView } from './service-view.js';
+import { cachedService, viewService, type ServiceView } from './service-view.js';
 import { makeMetrics, type Metrics } from './metrics.js';
-import { conditionsOf, ensureMemberlistSecret, writeConfigurationState, writePoolStatus, type StatusDeps } from './status-objects.js';
-
+import {
+  conditionsOf,
+  ensureMemberlistSecret,
+  writeConfigurationState,
+  writePoolStatus,
+  type StatusDeps,
+} from './status-objects.js';
 
 const POOLS = heraldResource('IPAddressPool');
 /** The pool queue's key for the speakers' memberlist Secret (retried there until it exists). */
@@ -97,25 +113,63 @@ export class Controller {
 
   constructor(private readonly opts: ControllerOptions) {
     this.log = opts.logger.child({ component: 'controller' });
-    const base = { client: opts.client, clock: opts.clock, logger: this.log, ...(opts.random ? { random: opts.random } : {}), pageSize: 500 };
+    const base = {
+      client: opts.client,
+      clock: opts.clock,
+      logger: this.log,
+      ...(opts.random ? { random: opts.random } : {}),
+      pageSize: 500,
+    };
     const waits = 'the controller does not start (no Service is given an address)';
-    this.services = new Informer({ ...base, type: SERVICES, resyncMs: opts.resyncMs ?? 0, purpose: waits });
+    this.services = new Informer({
+      ...base,
+      type: SERVICES,
+      resyncMs: opts.resyncMs ?? 0,
+      transform: cachedService,
+      purpose: waits,
+    });
     this.namespaces = new Informer({ ...base, type: NAMESPACES, purpose: waits });
-    this.pools = new Informer({ ...base, type: POOLS, namespace: opts.namespace, purpose: `${waits}; apply Herald's CRDs (kubectl apply -k crds/)` });
+    this.pools = new Informer({
+      ...base,
+      type: POOLS,
+      namespace: opts.namespace,
+      purpose: `${waits}; apply Herald's CRDs (kubectl apply -k crds/)`,
+    });
     this.queue = new WorkQueue({ clock: opts.clock, baseDelayMs: 50, maxDelayMs: 60_000 });
     this.poolQueue = new WorkQueue({ clock: opts.clock, baseDelayMs: 100, maxDelayMs: 60_000 });
     this.writer = new StatusWriter({ client: opts.client });
-    this.events = new EventRecorder({ client: opts.client, clock: opts.clock, logger: this.log, component: CONTROLLER_NAME });
-    this.eventPump = new EventPump({ clock: opts.clock, work: this.queue, delayMs: EVENT_DELAY_MS, record: (ref, e) => void this.events.record(ref, e.type, e.reason, e.message) });
+    this.events = new EventRecorder({
+      client: opts.client,
+      clock: opts.clock,
+      logger: this.log,
+      component: CONTROLLER_NAME,
+    });
+    this.eventPump = new EventPump({
+      clock: opts.clock,
+      work: this.queue,
+      delayMs: EVENT_DELAY_MS,
+      record: (ref, e) => this.events.post(ref, e.type, e.reason, e.message),
+    });
     this.metrics = makeMetrics(opts.registry, {
-      pools: () => this.allocator.poolNames().flatMap((p) => {
-        const stats = this.allocator.stats(p);
-        return stats ? [[p, stats] as const] : [];
-      }),
+      pools: () =>
+        this.allocator.poolNames().flatMap((p) => {
+          const stats = this.allocator.stats(p);
+          return stats ? [[p, stats] as const] : [];
+        }),
       pending: () => this.waiting.entries(),
     });
-    this.decisions = new DecisionEvents({ clock: opts.clock, record: (ref, e) => this.events.record(ref, e.type, e.reason, e.message) });
-    this.writes = new ServiceWrites({ client: opts.client, writer: this.writer, clock: opts.clock, metrics: this.metrics, counts: this.counts, emit: (ref, e) => this.emit(ref, e) });
+    this.decisions = new DecisionEvents({
+      clock: opts.clock,
+      record: (ref, e) => this.events.record(ref, e.type, e.reason, e.message),
+    });
+    this.writes = new ServiceWrites({
+      client: opts.client,
+      writer: this.writer,
+      clock: opts.clock,
+      metrics: this.metrics,
+      counts: this.counts,
+      emit: (ref, e) => this.emit(ref, e),
+    });
   }
 
   isReady(): boolean {
@@ -135,14 +189,19 @@ export class Controller {
     });
     this.namespaces.addHandlers({
       onUpdate: (o, old) => {
-        if (JSON.stringify(o.metadata.labels ?? {}) !== JSON.stringify(old.metadata.labels ?? {})) this.enqueueNamespace(o.metadata.name);
+        if (JSON.stringify(o.metadata.labels ?? {}) !== JSON.stringify(old.metadata.labels ?? {}))
+          this.enqueueNamespace(o.metadata.name);
       },
     });
     const onPools = (): void => {
       if (this.ready) this.reloadPools(true);
     };
     // Only spec changes matter: a status write (ours) must not trigger a reload.
-    this.pools.addHandlers({ onAdd: onPools, onUpdate: (o, old) => (o.metadata.generation !== old.metadata.generation ? onPools() : undefined), onDelete: onPools });
+    this.pools.addHandlers({
+      onAdd: onPools,
+      onUpdate: (o, old) => (o.metadata.generation !== old.metadata.generation ? onPools() : undefined),
+      onDelete: onPools,
+    });
     this.services.addIndexer('namespace', (o) => [o.metadata.namespace ?? '']);
     this.services.start();
     this.namespaces.start();
@@ -154,7 +213,11 @@ export class Controller {
     const seen = await seenEvents;
     if (seen) {
       this.decisions.seen(seen);
-      const derived = missingEvents(this.services.list(), seen, { nowMs: this.opts.clock.now(), windowMs: 3_600_000, managed: (s) => this.view(s).managed.yes });
+      const derived = missingEvents(this.services.list(), seen, {
+        nowMs: this.opts.clock.now(),
+        windowMs: 3_600_000,
+        managed: (s) => this.view(s).managed.yes,
+      });
       for (const d of derived) this.emit(d.ref, d.e);
       if (derived.length > 0) this.log.info('re-derived Events lost before this start', { events: derived.length });
     }
@@ -168,7 +231,11 @@ export class Controller {
       // Retried from the pool queue, with its backoff, until it is there.
       this.memberlistFailed(err, this.poolQueue.addRateLimited(MEMBERLIST_KEY));
     }
-    this.log.info('controller started', { event: 'started', services: this.services.list().length, pools: this.allocator.poolNames().length });
+    this.log.info('controller started', {
+      event: 'started',
+      services: this.services.list().length,
+      pools: this.allocator.poolNames().length,
+    });
   }
 
   /** Service Events wait for the queued Service writes they describe (see EventPump). */
@@ -196,7 +263,11 @@ export class Controller {
     if (!workers) this.log.warn('stopping with Service writes unanswered', { event: 'stoppedUnflushed' });
     await this.eventPump.idle();
     const flushed = await this.events.flushWithin(this.opts.eventFlushMs ?? 2000);
-    if (!flushed) this.log.warn('stopping with Events unwritten; the next start re-derives the important ones from status', { event: 'stoppedUnflushed', unwritten: this.events.pending() });
+    if (!flushed)
+      this.log.warn('stopping with Events unwritten; the next start re-derives the important ones from status', {
+        event: 'stoppedUnflushed',
+        unwritten: this.events.pending(),
+      });
     this.events.close();
   }
 
@@ -227,11 +298,20 @@ export class Controller {
   }
 
   private view(svc: ServiceObject): ServiceView {
-    return viewService(svc, this.namespaceLabels(svc.metadata.namespace ?? 'default'), this.opts.lbClass !== undefined ? { lbClass: this.opts.lbClass } : {});
+    return viewService(
+      svc,
+      this.namespaceLabels(svc.metadata.namespace ?? 'default'),
+      this.opts.lbClass !== undefined ? { lbClass: this.opts.lbClass } : {},
+    );
   }
 
   private byAge<T extends ServiceObject>(list: T[]): T[] {
-    return [...list].sort((a, b) => (a.metadata.creationTimestamp ?? '').localeCompare(b.metadata.creationTimestamp ?? '') || confirmedAt(a).localeCompare(confirmedAt(b)) || serviceKey(a).localeCompare(serviceKey(b)));
+    return [...list].sort(
+      (a, b) =>
+        (a.metadata.creationTimestamp ?? '').localeCompare(b.metadata.creationTimestamp ?? '') ||
+        confirmedAt(a).localeCompare(confirmedAt(b)) ||
+        serviceKey(a).localeCompare(serviceKey(b)),
+    );
   }
 
   /**
@@ -265,10 +345,21 @@ export class Controller {
     this.configErrors = parsed.errors;
     this.metrics.config.observe(parsed.errors.length);
     const logged = capList(parsed.errors, MAX_LOGGED_CONFIG_ERRORS);
-    for (const e of logged.shown) this.log.warn('invalid IPAddressPool', { event: 'invalidPool', pool: e.object.name, field: e.field, reason: e.reason });
-    if (logged.omitted > 0) this.log.warn('more pool errors not logged (see ConfigurationState and pool conditions)', { omitted: logged.omitted, total: parsed.errors.length });
+    for (const e of logged.shown)
+      this.log.warn('invalid IPAddressPool', {
+        event: 'invalidPool',
+        pool: e.object.name,
+        field: e.field,
+        reason: e.reason,
+      });
+    if (logged.omitted > 0)
+      this.log.warn('more pool errors not logged (see ConfigurationState and pool conditions)', {
+        omitted: logged.omitted,
+        total: parsed.errors.length,
+      });
     const { notInPool } = this.allocator.setPools(parsed.config.pools.values(), parsed.invalidPools);
-    if (notInPool.length > 0) this.log.warn('addresses outside every pool are kept', { event: 'addressesOutsidePools', services: notInPool });
+    if (notInPool.length > 0)
+      this.log.warn('addresses outside every pool are kept', { event: 'addressesOutsidePools', services: notInPool });
     if (requeue) this.retryWaiting();
     for (const p of this.pools.list()) this.poolQueue.add(p.metadata.name);
     this.poolQueue.add('\u0000configurationstate');
@@ -286,7 +377,10 @@ export class Controller {
     const assigned = this.byAge(this.services.list().filter((s) => (s.status?.loadBalancer?.ingress ?? []).length > 0));
     const all = assigned.map((s) => this.view(s));
     const views = all.filter((v) => v.managed.yes && !('invalid' in v.request));
-    const current = (v: ServiceView) => ({ ips: v.currentIPs, ...(v.currentPool !== undefined ? { pool: v.currentPool } : {}) });
+    const current = (v: ServiceView) => ({
+      ips: v.currentIPs,
+      ...(v.currentPool !== undefined ? { pool: v.currentPool } : {}),
+    });
     const rest = views.filter((v) => !this.allocator.keep(v.request as ServiceRequest, current(v)));
     // What every other Service shows (Herald's, or that Herald gave) stays reserved until its
     // first write is acknowledged, so the second pass and pending Services cannot take it.
@@ -295,7 +389,13 @@ export class Controller {
       const r = this.allocator.assign(view.request as ServiceRequest, current(view));
       if (r.ok && r.conflict) {
         const held = r.conflict.ips.map(formatIP).join(', ');
-        this.decisions.owe(view.key, [{ type: 'Warning', reason: 'IPConflict', message: `${held} is held by ${r.conflict.holder} (${r.conflict.reason}); assigned ${r.ips.map(formatIP).join(', ')} instead` }]);
+        this.decisions.owe(view.key, [
+          {
+            type: 'Warning',
+            reason: 'IPConflict',
+            message: `${held} is held by ${r.conflict.holder} (${r.conflict.reason}); assigned ${r.ips.map(formatIP).join(', ')} instead`,
+          },
+        ]);
       }
     }
     this.log.info('start-up replay done', { servicesWithAddresses: assigned.length, kept: views.length - rest.length });
@@ -312,7 +412,12 @@ export class Controller {
         this.queue.forget(key);
       } catch (err) {
         const delay = this.queue.addRateLimited(key);
-        this.log.warn('service sync failed, will retry', { event: 'syncFailed', service: key, error: errorMessage(err), retryInMs: delay });
+        this.log.warn('service sync failed, will retry', {
+          event: 'syncFailed',
+          service: key,
+          error: errorMessage(err),
+          retryInMs: delay,
+        });
       } finally {
         end();
         this.queue.done(key);
@@ -339,16 +444,26 @@ export class Controller {
     // What the status shows counts only when the addresses are Herald's (as at start-up): those
     // of a Service served by another implementation are none of Herald's business.
     const shown = view.managed.yes || view.currentPool !== undefined ? view.currentIPs : [];
-    this.allocator.drain(key, [...(before?.ips ?? []), ...shown].filter((ip) => !keeps.has(formatIP(ip))));
+    this.allocator.drain(
+      key,
+      [...(before?.ips ?? []), ...shown].filter((ip) => !keeps.has(formatIP(ip))),
+    );
     const drained = this.allocator.drainedBy(key).length > 0;
     // Addresses still reserved for it were Herald's: clear them even if its annotation is gone.
     if (desired.kind === 'unmanaged' && drained && !desired.clearStatus) desired = { ...desired, clearStatus: true };
     if (desired.kind === 'managed' && desired.result === 'failed') this.waiting.set(key, desired.condition.reason);
     else this.waiting.delete(key);
     // Pool status is coalesced: at most one write per pool per second.
-    for (const pool of new Set([before?.pool, after?.pool])) if (pool) this.poolQueue.addAfter(pool, this.opts.poolStatusDelayMs ?? 1000);
+    for (const pool of new Set([before?.pool, after?.pool]))
+      if (pool) this.poolQueue.addAfter(pool, this.opts.poolStatusDelayMs ?? 1000);
     const [namespace, name] = key.split('/') as [string, string];
-    await this.decisions.settle(key, { apiVersion: 'v1', kind: 'Service', name, namespace, ...(svc.metadata.uid ? { uid: svc.metadata.uid } : {}) });
+    await this.decisions.settle(key, {
+      apiVersion: 'v1',
+      kind: 'Service',
+      name,
+      namespace,
+      ...(svc.metadata.uid ? { uid: svc.metadata.uid } : {}),
+    });
     await this.writes.write(svc, desired, drained);
     if (this.allocator.undrain(key) > 0) this.retryWaiting();
   }
@@ -365,7 +480,13 @@ export class Controller {
       } catch (err) {
         const delay = this.poolQueue.addRateLimited(key);
         if (key === MEMBERLIST_KEY) this.memberlistFailed(err, delay);
-        else this.log.warn('pool status write failed, will retry', { event: 'statusWriteFailed', pool: key, error: errorMessage(err), retryInMs: delay });
+        else
+          this.log.warn('pool status write failed, will retry', {
+            event: 'statusWriteFailed',
+            pool: key,
+            error: errorMessage(err),
+            retryInMs: delay,
+          });
       } finally {
         this.poolQueue.done(key);
       }
@@ -379,7 +500,12 @@ export class Controller {
   }
 
   private memberlistFailed(err: unknown, retryInMs: number): void {
-    this.log.warn('could not create the memberlist secret, will retry', { event: 'memberlistSecretFailed', secret: `${this.opts.namespace}/${MEMBERLIST_SECRET}`, error: errorMessage(err), retryInMs });
+    this.log.warn('could not create the memberlist secret, will retry', {
+      event: 'memberlistSecretFailed',
+      secret: `${this.opts.namespace}/${MEMBERLIST_SECRET}`,
+      error: errorMessage(err),
+      retryInMs,
+    });
   }
 
   private ensureMemberlistSecret(): Promise<void> {
@@ -391,6 +517,14 @@ export class Controller {
   }
 
   private statusDeps(): StatusDeps {
-    return { client: this.opts.client, writer: this.writer, clock: this.opts.clock, log: this.log, namespace: this.opts.namespace, configErrors: this.configErrors, events: this.events };
+    return {
+      client: this.opts.client,
+      writer: this.writer,
+      clock: this.opts.clock,
+      log: this.log,
+      namespace: this.opts.namespace,
+      configErrors: this.configErrors,
+      events: this.events,
+    };
   }
 }

@@ -8,7 +8,22 @@ import { expect } from 'chai';
 import type { ApiServer } from '../../../lab/apiserver/index.js';
 import { FakeClock, systemClock } from '../../../src/core/clock.js';
 import { RecordingLogger } from '../../../src/core/logger.js';
-import { CONFIGMAPS, EVENTS, EventRecorder, Informer, KubeClient, LEASES, LeaderElector, NAMESPACES, SERVICES, StatusWriter, objectKey, setCondition, type Condition, type KubeObject } from '../../../src/k8s/index.js';
+import {
+  CONFIGMAPS,
+  EVENTS,
+  EventRecorder,
+  Informer,
+  KubeClient,
+  LEASES,
+  LeaderElector,
+  NAMESPACES,
+  SERVICES,
+  StatusWriter,
+  objectKey,
+  setCondition,
+  type Condition,
+  type KubeObject,
+} from '../../../src/k8s/index.js';
 import { eventually } from '../../support/apiserver.js';
 import { kubeLane, skipOnReal, startKubeCluster } from '../../support/kube-cluster.js';
 
@@ -28,7 +43,10 @@ const targets: Target[] = [
 ];
 const real = process.env['HERALD_TEST_KUBECONFIG'];
 if (real) {
-  targets.push({ name: `real cluster (${real})`, setup: () => Promise.resolve({ client: KubeClient.fromFile(real), teardown: () => Promise.resolve() }) });
+  targets.push({
+    name: `real cluster (${real})`,
+    setup: () => Promise.resolve({ client: KubeClient.fromFile(real), teardown: () => Promise.resolve() }),
+  });
 }
 const NO_FAULTS = 'fault injection (dropped watches, forced 410s, injected errors) exists only on the embedded server';
 
@@ -54,16 +72,28 @@ for (const target of targets) {
       let informer: Informer;
       const log: string[] = [];
       before(async () => {
-        informer = new Informer({ client, type: CONFIGMAPS, namespace: ns, clock: systemClock(), logger, backoff: { baseMs: 20, maxMs: 200 }, pageSize: 2 });
+        informer = new Informer({
+          client,
+          type: CONFIGMAPS,
+          namespace: ns,
+          clock: systemClock(),
+          logger,
+          backoff: { baseMs: 20, maxMs: 200 },
+          pageSize: 2,
+        });
         informer.addHandlers({
           onAdd: (o) => log.push(`add ${o.metadata.name} ${JSON.stringify(o['data'] ?? {})}`),
           onUpdate: (o, old) => {
-            if (o.metadata.resourceVersion !== old.metadata.resourceVersion) log.push(`update ${o.metadata.name} ${JSON.stringify(o['data'] ?? {})}`);
+            if (o.metadata.resourceVersion !== old.metadata.resourceVersion)
+              log.push(`update ${o.metadata.name} ${JSON.stringify(o['data'] ?? {})}`);
           },
           onDelete: (o) => log.push(`delete ${o.metadata.name}`),
         });
         informer.addIndexer('tier', (o) => [o.metadata.labels?.['tier'] ?? '']);
-        for (const n of ['a', 'b', 'c']) await client.create(CONFIGMAPS, { metadata: { name: n, namespace: ns, labels: { tier: n === 'c' ? 'gold' : 'std' } } });
+        for (const n of ['a', 'b', 'c'])
+          await client.create(CONFIGMAPS, {
+            metadata: { name: n, namespace: ns, labels: { tier: n === 'c' ? 'gold' : 'std' } },
+          });
         informer.start();
         await informer.waitForSync();
       });
@@ -92,7 +122,13 @@ for (const target of targets) {
           dropped += embedded!.faults.dropWatches();
           await client.patch(CONFIGMAPS, ns, 'a', { data: { v: String(10 + i) } });
         }
-        await settle(['update a {"v":"10"}', 'update a {"v":"11"}', 'update a {"v":"12"}', 'update a {"v":"13"}', 'update a {"v":"14"}']);
+        await settle([
+          'update a {"v":"10"}',
+          'update a {"v":"11"}',
+          'update a {"v":"12"}',
+          'update a {"v":"13"}',
+          'update a {"v":"14"}',
+        ]);
         expect(dropped).to.be.greaterThan(0);
         expect(informer.stats.watches).to.be.at.least(watchesBefore + dropped);
       });
@@ -115,12 +151,34 @@ for (const target of targets) {
 
     describe('informer transform', () => {
       it('caches and hands out only what the transform keeps, on list, watch and delete', async () => {
-        const keep = (o: KubeObject): KubeObject => ({ metadata: { name: o.metadata.name, namespace: o.metadata.namespace!, resourceVersion: o.metadata.resourceVersion! }, data: { v: (o['data'] as Record<string, string> | undefined)?.['v'] ?? '' } });
-        await client.create(CONFIGMAPS, { metadata: { name: 'tx-a', namespace: ns, labels: { big: 'yes' } }, data: { v: '1', blob: 'x'.repeat(1000) } });
-        const inf = new Informer({ client, type: CONFIGMAPS, namespace: ns, clock: systemClock(), logger, transform: keep });
+        const keep = (o: KubeObject): KubeObject => ({
+          metadata: {
+            name: o.metadata.name,
+            namespace: o.metadata.namespace!,
+            resourceVersion: o.metadata.resourceVersion!,
+          },
+          data: { v: (o['data'] as Record<string, string> | undefined)?.['v'] ?? '' },
+        });
+        await client.create(CONFIGMAPS, {
+          metadata: { name: 'tx-a', namespace: ns, labels: { big: 'yes' } },
+          data: { v: '1', blob: 'x'.repeat(1000) },
+        });
+        const inf = new Informer({
+          client,
+          type: CONFIGMAPS,
+          namespace: ns,
+          clock: systemClock(),
+          logger,
+          transform: keep,
+        });
         const seen: string[] = [];
         const mine = (o: KubeObject): boolean => o.metadata.name === 'tx-a';
-        inf.addHandlers({ onAdd: (o) => (mine(o) ? seen.push(`add ${JSON.stringify(o['data'])} ${o.metadata.labels ? 'labels' : ''}`) : undefined), onUpdate: (o) => (mine(o) ? seen.push(`update ${JSON.stringify(o['data'])}`) : undefined), onDelete: (o) => (mine(o) ? seen.push(`delete ${JSON.stringify(o['data'])}`) : undefined) });
+        inf.addHandlers({
+          onAdd: (o) =>
+            mine(o) ? seen.push(`add ${JSON.stringify(o['data'])} ${o.metadata.labels ? 'labels' : ''}`) : undefined,
+          onUpdate: (o) => (mine(o) ? seen.push(`update ${JSON.stringify(o['data'])}`) : undefined),
+          onDelete: (o) => (mine(o) ? seen.push(`delete ${JSON.stringify(o['data'])}`) : undefined),
+        });
         inf.start();
         try {
           await inf.waitForSync();
@@ -143,7 +201,10 @@ for (const target of targets) {
       it('re-delivers every cached object as an update each resync period (injected clock)', async () => {
         const clock = new FakeClock();
         const inf = new Informer({ client, type: SERVICES, namespace: 'default', clock, logger, resyncMs: 30_000 });
-        await client.create(SERVICES, { metadata: { name: 'resync', namespace: 'default' }, spec: { ports: [{ port: 80 }] } });
+        await client.create(SERVICES, {
+          metadata: { name: 'resync', namespace: 'default' },
+          spec: { ports: [{ port: 80 }] },
+        });
         const resynced: string[] = [];
         inf.addHandlers({ onUpdate: (o, old) => (o === old ? resynced.push(o.metadata.name) : undefined) });
         inf.start();
@@ -166,10 +227,17 @@ for (const target of targets) {
     describe('status writer', () => {
       it('writes a condition through /status and keeps lastTransitionTime when the status holds', async () => {
         const writer = new StatusWriter({ client });
-        await client.create(SERVICES, { metadata: { name: 'sw', namespace: ns }, spec: { type: 'LoadBalancer', ports: [{ port: 80 }] } });
+        await client.create(SERVICES, {
+          metadata: { name: 'sw', namespace: ns },
+          spec: { type: 'LoadBalancer', ports: [{ port: 80 }] },
+        });
         const cond = (status: 'True' | 'False', at: string) => (o: KubeObject) => {
           const st = (o['status'] ?? {}) as { conditions?: Condition[] };
-          const next = setCondition(st.conditions, { type: 'herald.dev/AddressAssigned', status, reason: 'Test', message: 'm' }, at);
+          const next = setCondition(
+            st.conditions,
+            { type: 'herald.dev/AddressAssigned', status, reason: 'Test', message: 'm' },
+            at,
+          );
           return next === st.conditions ? undefined : { ...st, conditions: next };
         };
         const first = await writer.update(SERVICES, ns, 'sw', cond('True', '2026-01-01T00:00:00Z'));
@@ -177,14 +245,28 @@ for (const target of targets) {
         const same = await writer.update(SERVICES, ns, 'sw', cond('True', '2026-01-02T00:00:00Z'));
         expect(same.result).to.equal('unchanged');
         const got = await client.get(SERVICES, ns, 'sw');
-        expect((got['status'] as { conditions: Condition[] }).conditions[0]!.lastTransitionTime).to.equal('2026-01-01T00:00:00Z');
+        expect((got['status'] as { conditions: Condition[] }).conditions[0]!.lastTransitionTime).to.equal(
+          '2026-01-01T00:00:00Z',
+        );
       });
 
-      it('re-reads and re-applies after a real conflict, keeping the other writer\'s change', async () => {
+      it("re-reads and re-applies after a real conflict, keeping the other writer's change", async () => {
         const writer = new StatusWriter({ client });
         const stale = await client.get(SERVICES, ns, 'sw');
-        await client.patch(SERVICES, ns, 'sw', { status: { loadBalancer: { ingress: [{ ip: '192.0.2.1' }] } } }, { status: true });
-        const out = await writer.update(SERVICES, ns, 'sw', (o) => ({ ...(o['status'] as object), conditions: [] }), stale);
+        await client.patch(
+          SERVICES,
+          ns,
+          'sw',
+          { status: { loadBalancer: { ingress: [{ ip: '192.0.2.1' }] } } },
+          { status: true },
+        );
+        const out = await writer.update(
+          SERVICES,
+          ns,
+          'sw',
+          (o) => ({ ...(o['status'] as object), conditions: [] }),
+          stale,
+        );
         expect(out.attempts).to.equal(2);
         const got = await client.get(SERVICES, ns, 'sw');
         // kube-apiserver also defaults ipMode (VIP) and drops the empty conditions list (docs/apiserver.md).
@@ -224,6 +306,36 @@ for (const target of targets) {
         expect(failed['source']).to.deep.equal({ component: 'herald-controller' });
         expect((failed['involvedObject'] as { uid: string }).uid).to.equal(svc.metadata.uid);
       });
+
+      it('writes posted Events in order from its queue; flush waits for all, close drops the rest and counts them', async () => {
+        const svc = await client.get(SERVICES, ns, 'sw');
+        const rec = new EventRecorder({ client, clock: systemClock(), logger, component: 'herald-controller' });
+        const ref = { apiVersion: 'v1', kind: 'Service', name: 'sw', namespace: ns, uid: svc.metadata.uid! };
+        // More than the queue's compaction step (1024), so written entries are let go of mid-burst.
+        const n = 1100;
+        for (let i = 0; i < n; i++) rec.post(ref, 'Normal', 'QueueOrder', `event ${i}`);
+        const waited = rec.record(ref, 'Normal', 'QueueOrder', 'last');
+        expect(rec.pending()).to.equal(n + 1);
+        await rec.flush();
+        expect(await waited).to.equal(true);
+        expect(rec.stats).to.include({ recorded: n + 1, written: n + 1, failed: 0, dropped: 0 });
+        const events = (
+          await client.list(EVENTS, { namespace: ns, fieldSelector: 'involvedObject.name=sw,reason=QueueOrder' })
+        ).items;
+        // Written one at a time, in order: no Event's firstTimestamp (to the second) is before the one posted ahead of it.
+        const byMessage = new Map(events.map((e) => [String(e['message']), String(e['firstTimestamp'])]));
+        expect(byMessage.size).to.equal(n + 1);
+        for (let i = 1; i < n; i++)
+          expect(byMessage.get(`event ${i}`)! >= byMessage.get(`event ${i - 1}`)!, `event ${i}`).to.equal(true);
+
+        for (let i = 0; i < 5; i++) rec.post(ref, 'Normal', 'QueueDropped', `dropped ${i}`);
+        const dropped = rec.record(ref, 'Normal', 'QueueDropped', 'dropped last');
+        rec.close();
+        expect(await dropped).to.equal(false);
+        await rec.flush();
+        expect(rec.stats.dropped).to.be.at.least(5);
+        expect(rec.pending()).to.equal(0);
+      });
     });
 
     describe('leader election', () => {
@@ -252,12 +364,25 @@ for (const target of targets) {
           b.start();
           // b must not take a lease that a keeps renewing.
           const first = (await client.get(LEASES, ns, 'herald-controller'))['spec'] as { renewTime: string };
-          await eventually(async () => (((await client.get(LEASES, ns, 'herald-controller'))['spec'] as { renewTime: string }).renewTime !== first.renewTime ? true : undefined), 'a to renew');
+          await eventually(
+            async () =>
+              ((await client.get(LEASES, ns, 'herald-controller'))['spec'] as { renewTime: string }).renewTime !==
+              first.renewTime
+                ? true
+                : undefined,
+            'a to renew',
+          );
           expect(b.isLeader()).to.equal(false);
           await a.stop({ release: false });
-          const lastRenew = Date.parse((((await client.get(LEASES, ns, 'herald-controller'))['spec'] as { renewTime: string }).renewTime));
+          const lastRenew = Date.parse(
+            ((await client.get(LEASES, ns, 'herald-controller'))['spec'] as { renewTime: string }).renewTime,
+          );
           await eventually(() => b.isLeader(), 'b to lead', 20_000);
-          const lease = (await client.get(LEASES, ns, 'herald-controller'))['spec'] as { holderIdentity: string; leaseTransitions: number; acquireTime: string };
+          const lease = (await client.get(LEASES, ns, 'herald-controller'))['spec'] as {
+            holderIdentity: string;
+            leaseTransitions: number;
+            acquireTime: string;
+          };
           expect([lease.holderIdentity, lease.leaseTransitions]).to.deep.equal(['b', 1]);
           // Safety, from the Lease's own timestamps: b acquired only after a's lease ran out.
           expect(Date.parse(lease.acquireTime) - lastRenew, 'b acquired before the lease expired').to.be.at.least(1500);
