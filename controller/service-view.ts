@@ -3,11 +3,26 @@
  * responsible for it, its allocation request, and the addresses its status already shows.
  * Bad input (an unparsable annotation) becomes a reason, never a throw.
  */
-import { ADDRESS_POOL, ALLOW_SHARED_IP, IP_ALLOCATED_FROM_POOL, LOAD_BALANCER_IPS, SERVICE_CONDITION_ADDRESS_ASSIGNED, readAnnotation } from '../src/api/annotations.js';
-import { ingressIPs, responsibility, serviceKey, trafficPolicy, type NotResponsible, type ServiceObject } from '../src/api/service.js';
+import {
+  ADDRESS_POOL,
+  ALLOW_SHARED_IP,
+  IP_ALLOCATED_FROM_POOL,
+  LOAD_BALANCER_IPS,
+  SERVICE_CONDITION_ADDRESS_ASSIGNED,
+  readAnnotation,
+} from '../src/api/annotations.js';
+import {
+  ingressIPs,
+  responsibility,
+  serviceKey,
+  trafficPolicy,
+  type NotResponsible,
+  type ServiceObject,
+} from '../src/api/service.js';
 import type { Labels } from '../src/config/label-selector.js';
 import { tryParseIP, type IP, type IPFamily } from '../src/net/ip.js';
 import type { FamilyPolicy, ServiceRequest } from './allocator/types.js';
+import type { KubeObject } from '../src/k8s/index.js';
 
 /** Why the controller leaves a Service alone: the shared rules' reasons, or the Service is being deleted. */
 export type Unmanaged = NotResponsible | 'deleted';
@@ -43,7 +58,9 @@ export function viewService(svc: ServiceObject, namespaceLabels: Labels, opts: {
   const annotations = svc.metadata.annotations ?? {};
   const currentIPs = ingressIPs(svc.status);
   const currentPool = annotations[IP_ALLOCATED_FROM_POOL];
-  const managed: ServiceView['managed'] = svc.metadata.deletionTimestamp ? { yes: false, reason: 'deleted' } : responsibility(spec, opts.lbClass);
+  const managed: ServiceView['managed'] = svc.metadata.deletionTimestamp
+    ? { yes: false, reason: 'deleted' }
+    : responsibility(spec, opts.lbClass);
 
   const metallb: string[] = [];
   const pool = readAnnotation(annotations, ADDRESS_POOL);
@@ -57,7 +74,9 @@ export function viewService(svc: ServiceObject, namespaceLabels: Labels, opts: {
     name: svc.metadata.name,
     managed,
     currentIPs,
-    heraldCondition: (svc.status?.conditions ?? []).some((c) => (c as { type?: unknown } | null)?.type === SERVICE_CONDITION_ADDRESS_ASSIGNED),
+    heraldCondition: (svc.status?.conditions ?? []).some(
+      (c) => (c as { type?: unknown } | null)?.type === SERVICE_CONDITION_ADDRESS_ASSIGNED,
+    ),
     ...(currentPool !== undefined ? { currentPool } : {}),
     metallbAnnotations: metallb,
   };
@@ -67,19 +86,25 @@ export function viewService(svc: ServiceObject, namespaceLabels: Labels, opts: {
   if (ipsAnn) requestedText.push(...splitList(ipsAnn.value));
   if (spec.loadBalancerIP) {
     if (requestedText.length > 0 && !requestedText.includes(spec.loadBalancerIP)) {
-      return invalid(`spec.loadBalancerIP ${spec.loadBalancerIP} disagrees with annotation ${ipsAnn!.from} "${ipsAnn!.value}"`);
+      return invalid(
+        `spec.loadBalancerIP ${spec.loadBalancerIP} disagrees with annotation ${ipsAnn!.from} "${ipsAnn!.value}"`,
+      );
     }
     if (requestedText.length === 0) requestedText.push(spec.loadBalancerIP);
   }
   const requestedIPs: IP[] = [];
   for (const t of requestedText) {
     const ip = tryParseIP(t);
-    if (!ip) return invalid(`${ipsAnn && ipsAnn.value.includes(t) ? `annotation ${ipsAnn.from}` : 'spec.loadBalancerIP'}: "${t}" is not an IP address`);
+    if (!ip)
+      return invalid(
+        `${ipsAnn && ipsAnn.value.includes(t) ? `annotation ${ipsAnn.from}` : 'spec.loadBalancerIP'}: "${t}" is not an IP address`,
+      );
     requestedIPs.push(ip);
   }
   const families = (spec.ipFamilies ?? []).filter((f): f is IPFamily => f === 'IPv4' || f === 'IPv6');
   const policy = (spec.ipFamilyPolicy ?? 'SingleStack') as FamilyPolicy;
-  if (!['SingleStack', 'PreferDualStack', 'RequireDualStack'].includes(policy)) return invalid(`spec.ipFamilyPolicy "${policy}" is not supported`);
+  if (!['SingleStack', 'PreferDualStack', 'RequireDualStack'].includes(policy))
+    return invalid(`spec.ipFamilyPolicy "${policy}" is not supported`);
   if (pool && pool.value.trim() === '') return invalid(`annotation ${pool.from} is empty`);
   const request: ServiceRequest = {
     key,
@@ -96,4 +121,47 @@ export function viewService(svc: ServiceObject, namespaceLabels: Labels, opts: {
     selector: spec.selector ?? {},
   };
   return { ...base, request };
+}
+
+const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
+
+/**
+ * What the controller's informer keeps of a Service (its transform): the metadata without
+ * managedFields and kubectl's last-applied copy, the spec fields viewService reads, and the
+ * whole status. The cached object is never written back whole (a status replace starts from
+ * a fresh read), so what is left out here is never lost on the server.
+ */
+export function cachedService(o: KubeObject): KubeObject {
+  const metadata: Record<string, unknown> = { ...o.metadata };
+  delete metadata['managedFields'];
+  const annotations = o.metadata.annotations;
+  const kept =
+    annotations && LAST_APPLIED in annotations
+      ? Object.fromEntries(Object.entries(annotations).filter(([k]) => k !== LAST_APPLIED))
+      : annotations;
+  const spec = (o['spec'] ?? undefined) as ServiceObject['spec'] | undefined;
+  const out: KubeObject = {
+    ...o,
+    metadata: { ...metadata, ...(kept ? { annotations: kept } : {}) } as KubeObject['metadata'],
+  };
+  if (spec) {
+    out['spec'] = {
+      ...(spec.type !== undefined ? { type: spec.type } : {}),
+      ...(spec.loadBalancerClass !== undefined ? { loadBalancerClass: spec.loadBalancerClass } : {}),
+      ...(spec.loadBalancerIP !== undefined ? { loadBalancerIP: spec.loadBalancerIP } : {}),
+      ...(spec.ipFamilies !== undefined ? { ipFamilies: spec.ipFamilies } : {}),
+      ...(spec.ipFamilyPolicy !== undefined ? { ipFamilyPolicy: spec.ipFamilyPolicy } : {}),
+      ...(spec.externalTrafficPolicy !== undefined ? { externalTrafficPolicy: spec.externalTrafficPolicy } : {}),
+      ...(spec.selector !== undefined ? { selector: spec.selector } : {}),
+      ...(spec.ports !== undefined
+        ? {
+            ports: spec.ports.map((p) => ({
+              ...(p.protocol !== undefined ? { protocol: p.protocol } : {}),
+              ...(p.port !== undefined ? { port: p.port } : {}),
+            })),
+          }
+        : {}),
+    };
+  }
+  return out;
 }

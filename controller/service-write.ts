@@ -8,7 +8,15 @@
  */
 import { IP_ALLOCATED_FROM_POOL, SERVICE_CONDITION_ADDRESS_ASSIGNED } from '../src/api/annotations.js';
 import type { Clock } from '../src/core/clock.js';
-import { SERVICES, isNotFound, setCondition, type KubeClient, type KubeObject, type ObjectReference, type StatusWriter } from '../src/k8s/index.js';
+import {
+  SERVICES,
+  isNotFound,
+  setCondition,
+  type KubeClient,
+  type KubeObject,
+  type ObjectReference,
+  type StatusWriter,
+} from '../src/k8s/index.js';
 import { formatIP } from '../src/net/ip.js';
 import type { Desired, EventIntent } from './reconcile.js';
 import type { ServiceObject } from '../src/api/service.js';
@@ -44,13 +52,17 @@ export class ServiceWrites {
   private sameIngress(current: readonly Ingress[], wanted: readonly Ingress[]): boolean {
     const a = this.kept(current);
     const b = this.kept(wanted);
-    return a.length === b.length && a.every((x, i) => x.ip === b[i]!.ip && x.ipMode === b[i]!.ipMode && x.hostname === undefined);
+    return (
+      a.length === b.length &&
+      a.every((x, i) => x.ip === b[i]!.ip && x.ipMode === b[i]!.ipMode && x.hostname === undefined)
+    );
   }
 
   /** Learns from the server's answer whether it kept the ipMode Herald sent. */
   private learn(sent: readonly Ingress[], answer: KubeObject): void {
     if (sent.length === 0) return;
-    const got = ((answer['status'] as { loadBalancer?: { ingress?: Ingress[] } } | undefined)?.loadBalancer?.ingress ?? []) as Ingress[];
+    const got = ((answer['status'] as { loadBalancer?: { ingress?: Ingress[] } } | undefined)?.loadBalancer?.ingress ??
+      []) as Ingress[];
     if (got.length === 0) return;
     this.keepsIPMode = got.every((i) => i.ipMode !== undefined);
   }
@@ -61,7 +73,12 @@ export class ServiceWrites {
    */
   private guess(svc: ServiceObject): void {
     const ingress = (svc.status?.loadBalancer?.ingress ?? []) as Ingress[];
-    if (this.keepsIPMode !== undefined || ingress.length === 0 || svc.metadata.annotations?.[IP_ALLOCATED_FROM_POOL] === undefined) return;
+    if (
+      this.keepsIPMode !== undefined ||
+      ingress.length === 0 ||
+      svc.metadata.annotations?.[IP_ALLOCATED_FROM_POOL] === undefined
+    )
+      return;
     if (ingress.some((i) => i.ip !== undefined && i.ipMode === undefined)) this.keepsIPMode = false;
   }
 
@@ -83,11 +100,17 @@ export class ServiceWrites {
           (o) => {
             const st = { ...((o['status'] as Record<string, unknown>) ?? {}) };
             const conds = conditionsOf(o).filter((c) => c.type !== SERVICE_CONDITION_ADDRESS_ASSIGNED);
-            const next: Record<string, unknown> = { ...st, ...(desired.clearStatus ? { loadBalancer: {} } : {}), conditions: conds };
+            const next: Record<string, unknown> = {
+              ...st,
+              ...(desired.clearStatus ? { loadBalancer: {} } : {}),
+              conditions: conds,
+            };
             if (conds.length === 0) delete next['conditions'];
             return JSON.stringify(next) === JSON.stringify(st) ? undefined : next;
           },
-          force ? undefined : svc,
+          // Always from a fresh read: the cache keeps only part of a Service (cachedService),
+          // and a replace through /status writes its metadata too.
+          undefined,
         );
         if (out.result === 'gone') return 'gone';
         if (out.result === 'written') {
@@ -96,20 +119,29 @@ export class ServiceWrites {
         }
       }
       if (svc.metadata.annotations?.[IP_ALLOCATED_FROM_POOL] !== undefined && desired.clearStatus) {
-        if (!(await this.patch(ns, name, { metadata: { annotations: { [IP_ALLOCATED_FROM_POOL]: null } } }, false))) return 'gone';
+        if (!(await this.patch(ns, name, { metadata: { annotations: { [IP_ALLOCATED_FROM_POOL]: null } } }, false)))
+          return 'gone';
         outcome = 'written';
       }
       events.push(...desired.events);
     } else {
       const oldCond = conditionsOf(svc).find((c) => c.type === SERVICE_CONDITION_ADDRESS_ASSIGNED);
-      const conditionChanged = !oldCond || oldCond.status !== desired.condition.status || oldCond.reason !== desired.condition.reason || oldCond.message !== desired.condition.message;
+      const conditionChanged =
+        !oldCond ||
+        oldCond.status !== desired.condition.status ||
+        oldCond.reason !== desired.condition.reason ||
+        oldCond.message !== desired.condition.message;
       const ingress = desired.ips.map((ip) => ({ ip: formatIP(ip), ipMode: 'VIP' }));
       // Status and annotation go out in one write: a strategic-merge patch to services/status
       // that touches only the ingress list, Herald's own condition (merged by type) and the
       // pool annotation (a Service's status strategy resets only the spec, so metadata written
       // through /status is kept). It needs no resourceVersion and cannot conflict with others.
       const current = conditionsOf(svc);
-      const conds = setCondition(current, { ...desired.condition, observedGeneration: svc.metadata.generation ?? 1 }, now);
+      const conds = setCondition(
+        current,
+        { ...desired.condition, observedGeneration: svc.metadata.generation ?? 1 },
+        now,
+      );
       const ours = conds.find((x) => x.type === SERVICE_CONDITION_ADDRESS_ASSIGNED)!;
       const curIngress = (svc.status?.loadBalancer?.ingress ?? []) as Ingress[];
       const annotation = svc.metadata.annotations?.[IP_ALLOCATED_FROM_POOL];
@@ -133,18 +165,37 @@ export class ServiceWrites {
         } else if ((e.reason === 'AllocationFailed' || e.reason === 'IPNotInPool') && !conditionChanged) continue;
         events.push(e);
       }
-      if (desired.result === 'assigned' && events.some((e) => e.reason === 'IPAllocated')) this.deps.metrics.allocations.inc();
-      if (desired.result === 'failed' && conditionChanged) this.deps.metrics.failures.inc({ reason: desired.condition.reason });
+      if (desired.result === 'assigned' && events.some((e) => e.reason === 'IPAllocated'))
+        this.deps.metrics.allocations.inc();
+      if (desired.result === 'failed' && conditionChanged)
+        this.deps.metrics.failures.inc({ reason: desired.condition.reason });
     }
-    const ref = { apiVersion: 'v1', kind: 'Service', name, namespace: ns, ...(svc.metadata.uid ? { uid: svc.metadata.uid } : {}) };
+    const ref = {
+      apiVersion: 'v1',
+      kind: 'Service',
+      name,
+      namespace: ns,
+      ...(svc.metadata.uid ? { uid: svc.metadata.uid } : {}),
+    };
     for (const e of events) this.deps.emit(ref, e);
     return outcome;
   }
 
   /** The server's answer, or undefined when the Service is gone. */
-  private async patch(ns: string, name: string, body: Record<string, unknown>, status: boolean): Promise<KubeObject | undefined> {
+  private async patch(
+    ns: string,
+    name: string,
+    body: Record<string, unknown>,
+    status: boolean,
+  ): Promise<KubeObject | undefined> {
     try {
-      const out = await this.deps.client.patch(SERVICES, ns, name, body, status ? { kind: 'strategic', status: true } : {});
+      const out = await this.deps.client.patch(
+        SERVICES,
+        ns,
+        name,
+        body,
+        status ? { kind: 'strategic', status: true } : {},
+      );
       this.deps.counts.writes++;
       return out;
     } catch (err) {
