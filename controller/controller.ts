@@ -36,7 +36,7 @@ import { listControllerEvents, missingEvents } from './event-rederive.js';
 import { EventPump, settlesWithin } from './event-pump.js';
 import { reconcileService, type EventIntent } from './reconcile.js';
 import { serviceKey, type ServiceObject } from '../src/api/service.js';
-import { cachedService, viewService, type ServiceView } from './service-view.js';
+import { viewService, type ServiceView } from './service-view.js';
 import { makeMetrics, type Metrics } from './metrics.js';
 import {
   conditionsOf,
@@ -125,7 +125,6 @@ export class Controller {
       ...base,
       type: SERVICES,
       resyncMs: opts.resyncMs ?? 0,
-      transform: cachedService,
       purpose: waits,
     });
     this.namespaces = new Informer({ ...base, type: NAMESPACES, purpose: waits });

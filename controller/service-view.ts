@@ -22,7 +22,6 @@ import {
 import type { Labels } from '../src/config/label-selector.js';
 import { tryParseIP, type IP, type IPFamily } from '../src/net/ip.js';
 import type { FamilyPolicy, ServiceRequest } from './allocator/types.js';
-import type { KubeObject } from '../src/k8s/index.js';
 
 /** Why the controller leaves a Service alone: the shared rules' reasons, or the Service is being deleted. */
 export type Unmanaged = NotResponsible | 'deleted';
@@ -121,47 +120,4 @@ export function viewService(svc: ServiceObject, namespaceLabels: Labels, opts: {
     selector: spec.selector ?? {},
   };
   return { ...base, request };
-}
-
-const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
-
-/**
- * What the controller's informer keeps of a Service (its transform): the metadata without
- * managedFields and kubectl's last-applied copy, the spec fields viewService reads, and the
- * whole status. The cached object is never written back whole (a status replace starts from
- * a fresh read), so what is left out here is never lost on the server.
- */
-export function cachedService(o: KubeObject): KubeObject {
-  const metadata: Record<string, unknown> = { ...o.metadata };
-  delete metadata['managedFields'];
-  const annotations = o.metadata.annotations;
-  const kept =
-    annotations && LAST_APPLIED in annotations
-      ? Object.fromEntries(Object.entries(annotations).filter(([k]) => k !== LAST_APPLIED))
-      : annotations;
-  const spec = (o['spec'] ?? undefined) as ServiceObject['spec'] | undefined;
-  const out: KubeObject = {
-    ...o,
-    metadata: { ...metadata, ...(kept ? { annotations: kept } : {}) } as KubeObject['metadata'],
-  };
-  if (spec) {
-    out['spec'] = {
-      ...(spec.type !== undefined ? { type: spec.type } : {}),
-      ...(spec.loadBalancerClass !== undefined ? { loadBalancerClass: spec.loadBalancerClass } : {}),
-      ...(spec.loadBalancerIP !== undefined ? { loadBalancerIP: spec.loadBalancerIP } : {}),
-      ...(spec.ipFamilies !== undefined ? { ipFamilies: spec.ipFamilies } : {}),
-      ...(spec.ipFamilyPolicy !== undefined ? { ipFamilyPolicy: spec.ipFamilyPolicy } : {}),
-      ...(spec.externalTrafficPolicy !== undefined ? { externalTrafficPolicy: spec.externalTrafficPolicy } : {}),
-      ...(spec.selector !== undefined ? { selector: spec.selector } : {}),
-      ...(spec.ports !== undefined
-        ? {
-            ports: spec.ports.map((p) => ({
-              ...(p.protocol !== undefined ? { protocol: p.protocol } : {}),
-              ...(p.port !== undefined ? { port: p.port } : {}),
-            })),
-          }
-        : {}),
-    };
-  }
-  return out;
 }

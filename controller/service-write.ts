@@ -108,9 +108,7 @@ export class ServiceWrites {
             if (conds.length === 0) delete next['conditions'];
             return JSON.stringify(next) === JSON.stringify(st) ? undefined : next;
           },
-          // Always from a fresh read: the cache keeps only part of a Service (cachedService),
-          // and a replace through /status writes its metadata too.
-          undefined,
+          force ? undefined : svc,
         );
         if (out.result === 'gone') return 'gone';
         if (out.result === 'written') {

@@ -3,9 +3,8 @@
  * (not Herald's, invalid request) and of the request it builds.
  */
 import { expect } from 'chai';
-import { cachedService, viewService, type ServiceView } from '../../../controller/service-view.js';
+import { viewService, type ServiceView } from '../../../controller/service-view.js';
 import type { ServiceObject } from '../../../src/api/service.js';
-import type { KubeObject } from '../../../src/k8s/index.js';
 import { formatIP } from '../../../src/net/ip.js';
 
 type Meta = Partial<ServiceObject['metadata']>;
@@ -135,67 +134,6 @@ describe('controller: viewService', () => {
       expect(summary(viewService(tc.s, {}, tc.lbClass !== undefined ? { lbClass: tc.lbClass } : {}))).to.equal(tc.want);
     });
   }
-
-  it('reads the same view from what the informer caches (cachedService) in every case above', () => {
-    for (const tc of cases) {
-      const opts = tc.lbClass !== undefined ? { lbClass: tc.lbClass } : {};
-      expect(viewService(cachedService(tc.s as KubeObject) as ServiceObject, {}, opts), tc.name).to.deep.equal(
-        viewService(tc.s, {}, opts),
-      );
-    }
-  });
-
-  it('cachedService leaves out managedFields, the last-applied copy and the spec fields it never reads; status stays whole', () => {
-    const status = {
-      loadBalancer: { ingress: [{ ip: '192.0.2.5', ipMode: 'VIP' }] },
-      conditions: [{ type: 'herald.dev/AddressAssigned', status: 'True', reason: 'Assigned' }],
-    };
-    const o: KubeObject = {
-      metadata: {
-        name: 'web',
-        namespace: 'shop',
-        uid: 'u1',
-        resourceVersion: '7',
-        generation: 2,
-        labels: { app: 'web' },
-        annotations: {
-          'herald.dev/ip-allocated-from-pool': 'lan',
-          'kubectl.kubernetes.io/last-applied-configuration': '{"big":true}',
-        },
-        managedFields: [{ manager: 'kubectl' }],
-      } as KubeObject['metadata'],
-      spec: {
-        type: 'LoadBalancer',
-        clusterIP: '198.51.100.10',
-        clusterIPs: ['198.51.100.10'],
-        sessionAffinity: 'None',
-        selector: { app: 'web' },
-        ports: [{ name: 'http', protocol: 'TCP', port: 80, targetPort: 8080, nodePort: 30080 }],
-        externalTrafficPolicy: 'Local',
-      },
-      status,
-    };
-    const c = cachedService(o);
-    expect(c.metadata).to.deep.equal({
-      name: 'web',
-      namespace: 'shop',
-      uid: 'u1',
-      resourceVersion: '7',
-      generation: 2,
-      labels: { app: 'web' },
-      annotations: { 'herald.dev/ip-allocated-from-pool': 'lan' },
-    });
-    expect(c['spec']).to.deep.equal({
-      type: 'LoadBalancer',
-      selector: { app: 'web' },
-      ports: [{ protocol: 'TCP', port: 80 }],
-      externalTrafficPolicy: 'Local',
-    });
-    expect(c['status']).to.deep.equal(status);
-    // The object the server sent is not changed.
-    expect(o.metadata).to.have.property('managedFields');
-    expect((o['spec'] as { clusterIP?: string }).clusterIP).to.equal('198.51.100.10');
-  });
 
   it('key, current addresses (hostnames and bad text left out), current pool and the MetalLB annotations in use', () => {
     const o = svc(
