@@ -19,7 +19,11 @@
  * BIRD, RSS settled and peak, idle CPU, the Services in its BGP status objects (BGPNodeStatus,
  * or ServiceBGPStatus with `--service-status per-service`) and API writes.
  *
- *   sudo npm run bench:scale -- [--n 1000,10000] [--png FILE] [--skip-speaker] [--service-status per-node|per-service]
+ * `--controller-heap-mb M` runs the controller with `--max-old-space-size=M` (V8's heap
+ * limit; in a container Node.js derives it from the memory limit): what it needs when V8 may
+ * not grow its heap lazily up to the default limit of a large machine.
+ *
+ *   sudo npm run bench:scale -- [--n 1000,10000] [--png FILE] [--skip-speaker] [--service-status per-node|per-service] [--controller-heap-mb M]
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -151,7 +155,12 @@ function metricSum(text: string, name: string): number {
 const ingressOf = (o: KubeObject): string =>
   JSON.stringify((o['status'] as { loadBalancer?: { ingress?: unknown[] } } | undefined)?.loadBalancer?.ingress ?? []);
 
-async function controllerRun(n: number, cmd: string[], dir: string): Promise<ControllerRow> {
+async function controllerRun(
+  n: number,
+  cmd: string[],
+  dir: string,
+  heapMb: number | undefined,
+): Promise<ControllerRow> {
   const sock = join(dir, `api-${n}.sock`);
   const kubeconfig = join(dir, `kubeconfig-${n}`);
   const api = spawn(
@@ -173,6 +182,7 @@ async function controllerRun(n: number, cmd: string[], dir: string): Promise<Con
     spawn(
       process.execPath,
       [
+        ...(heapMb !== undefined ? [`--max-old-space-size=${heapMb}`] : []),
         ...cmd,
         'controller',
         '--kubeconfig',
@@ -410,6 +420,10 @@ const f = (v: number, d = 1): string => (Number.isFinite(v) ? v.toFixed(d) : 'n/
 async function main(): Promise<void> {
   const ns = list('n', [1000, 10_000]);
   const skipSpeaker = process.argv.includes('--skip-speaker');
+  const hi = process.argv.indexOf('--controller-heap-mb');
+  const heapMb = hi >= 0 ? Number(process.argv[hi + 1]) : undefined;
+  if (heapMb !== undefined && !(Number.isInteger(heapMb) && heapMb > 0))
+    throw new Error(`--controller-heap-mb ${process.argv[hi + 1] ?? ''}: not a whole number of MB`);
   const si = process.argv.indexOf('--service-status');
   const serviceStatus = si >= 0 ? process.argv[si + 1]! : 'per-node';
   const pi = process.argv.indexOf('--png');
@@ -430,10 +444,10 @@ async function main(): Promise<void> {
   try {
     const cmd = heraldCommand(dir, false);
     for (const n of ns) {
-      const c = await controllerRun(n, cmd, dir);
+      const c = await controllerRun(n, cmd, dir, heapMb);
       ctl.push(c);
       console.log(
-        `  controller N=${n}: all assigned ${f(c.secs, 2)} s from its start (${f(n / c.secs, 0)}/s); last API write (Events included) ${f(c.writesDoneSecs, 0)} s; plain status-patch loop, 16 at a time ${f(c.refSecs, 2)} s (${f(n / c.refSecs, 0)}/s); CPU ${f(c.cpuSecs)} s; RSS peak ${f(c.peakMb)} MB, settled ${f(c.settledMb)} MB; idle CPU ${f(c.idleCpu, 2)} %; API writes ${f(c.writesPerService, 2)}/Service (${c.writeKinds}); load ${f(c.load)}`,
+        `  controller N=${n}${heapMb !== undefined ? ` (--max-old-space-size=${heapMb})` : ''}: all assigned ${f(c.secs, 2)} s from its start (${f(n / c.secs, 0)}/s); last API write (Events included) ${f(c.writesDoneSecs, 0)} s; plain status-patch loop, 16 at a time ${f(c.refSecs, 2)} s (${f(n / c.refSecs, 0)}/s); CPU ${f(c.cpuSecs)} s; RSS peak ${f(c.peakMb)} MB, settled ${f(c.settledMb)} MB; idle CPU ${f(c.idleCpu, 2)} %; API writes ${f(c.writesPerService, 2)}/Service (${c.writeKinds}); load ${f(c.load)}`,
       );
       console.log(
         `  controller N=${n} restart: ready ${f(c.restartReadySecs, 2)} s from its start, every Service re-checked ${f(c.restartIdleSecs, 2)} s; API writes ${c.restartWrites}; moved addresses ${c.moved}`,

@@ -121,7 +121,12 @@ export class Controller {
       pageSize: 500,
     };
     const waits = 'the controller does not start (no Service is given an address)';
-    this.services = new Informer({ ...base, type: SERVICES, resyncMs: opts.resyncMs ?? 0, purpose: waits });
+    this.services = new Informer({
+      ...base,
+      type: SERVICES,
+      resyncMs: opts.resyncMs ?? 0,
+      purpose: waits,
+    });
     this.namespaces = new Informer({ ...base, type: NAMESPACES, purpose: waits });
     this.pools = new Informer({
       ...base,
@@ -142,7 +147,7 @@ export class Controller {
       clock: opts.clock,
       work: this.queue,
       delayMs: EVENT_DELAY_MS,
-      record: (ref, e) => void this.events.record(ref, e.type, e.reason, e.message),
+      record: (ref, e) => this.events.post(ref, e.type, e.reason, e.message),
     });
     this.metrics = makeMetrics(opts.registry, {
       pools: () =>

@@ -306,6 +306,36 @@ for (const target of targets) {
         expect(failed['source']).to.deep.equal({ component: 'herald-controller' });
         expect((failed['involvedObject'] as { uid: string }).uid).to.equal(svc.metadata.uid);
       });
+
+      it('writes posted Events in order from its queue; flush waits for all, close drops the rest and counts them', async () => {
+        const svc = await client.get(SERVICES, ns, 'sw');
+        const rec = new EventRecorder({ client, clock: systemClock(), logger, component: 'herald-controller' });
+        const ref = { apiVersion: 'v1', kind: 'Service', name: 'sw', namespace: ns, uid: svc.metadata.uid! };
+        // More than the queue's compaction step (1024), so written entries are let go of mid-burst.
+        const n = 1100;
+        for (let i = 0; i < n; i++) rec.post(ref, 'Normal', 'QueueOrder', `event ${i}`);
+        const waited = rec.record(ref, 'Normal', 'QueueOrder', 'last');
+        expect(rec.pending()).to.equal(n + 1);
+        await rec.flush();
+        expect(await waited).to.equal(true);
+        expect(rec.stats).to.include({ recorded: n + 1, written: n + 1, failed: 0, dropped: 0 });
+        const events = (
+          await client.list(EVENTS, { namespace: ns, fieldSelector: 'involvedObject.name=sw,reason=QueueOrder' })
+        ).items;
+        // Written one at a time, in order: no Event's firstTimestamp (to the second) is before the one posted ahead of it.
+        const byMessage = new Map(events.map((e) => [String(e['message']), String(e['firstTimestamp'])]));
+        expect(byMessage.size).to.equal(n + 1);
+        for (let i = 1; i < n; i++)
+          expect(byMessage.get(`event ${i}`)! >= byMessage.get(`event ${i - 1}`)!, `event ${i}`).to.equal(true);
+
+        for (let i = 0; i < 5; i++) rec.post(ref, 'Normal', 'QueueDropped', `dropped ${i}`);
+        const dropped = rec.record(ref, 'Normal', 'QueueDropped', 'dropped last');
+        rec.close();
+        expect(await dropped).to.equal(false);
+        await rec.flush();
+        expect(rec.stats.dropped).to.be.at.least(5);
+        expect(rec.pending()).to.equal(0);
+      });
     });
 
     describe('leader election', () => {
