@@ -443,6 +443,8 @@ async function bench(
     await assign(`s-${i}`, benchIP(i));
   });
   const assignedSecs = (performance.now() - tCreate) / 1000;
+  const progress = (what: string): boolean => process.stderr.write(`bench/speaker: ${what}\n`);
+  progress(`${n} Services created and assigned in ${assignedSecs.toFixed(1)} s; speaker RSS ${mb(rssBytes(pid))} MB`);
   // The trial Services exist with endpoints from the start; they get addresses one at a time later.
   await pool(trials, 4, async (i) => {
     await client.create(SERVICES, service(`t-${i}`));
@@ -451,8 +453,12 @@ async function bench(
   const tAssigned = performance.now();
   await until(async () => (alive(), (await bird.routeCount()) >= n), `${n} routes at BIRD`, 600_000, 100);
   const allRoutesSecs = (performance.now() - tAssigned) / 1000;
+  progress(
+    `all ${n} routes at BIRD ${allRoutesSecs.toFixed(1)} s after the last assignment; speaker RSS ${mb(rssBytes(pid))} MB`,
+  );
   await until(() => (alive(), statuses.size >= n), `${n} Services in ${statuses.kind}`, 600_000, 100);
   const statusSecs = (performance.now() - tAssigned) / 1000;
+  progress(`all ${n} Services in ${statuses.kind} ${statusSecs.toFixed(1)} s after the last assignment`);
 
   // Steady state: RSS and CPU over the window, beside BIRD and the API server in the same window.
   // The burst leaves garbage that V8 returns over the next seconds: settled means RSS steady.
@@ -465,6 +471,9 @@ async function bench(
   const [cpu, birdCpu, apiCpu] = await cpuPercent([pid, birdPid, apiPid], windowSecs * 1000, hz);
   const rssAfterWindow = rssBytes(pid);
   const writes = apiWrites ? await apiWrites.by('herald-speaker') : undefined;
+  progress(
+    `RSS settled ${mb(rss)} MB after ${settledSecs.toFixed(0)} s, peak ${mb(peakRss)} MB; idle CPU ${cpu!.toFixed(2)} %; trials next`,
+  );
 
   // Latency trials: patch one Service's status, poll BIRD's control socket until the route is there.
   const routeMs: number[] = [];
