@@ -7,20 +7,13 @@
  * with a few writes in flight; a kind may limit how often one object is rewritten. Failed
  * writes are logged with the object's name and retried with backoff.
  */
-import { NODE_LABEL } from '../src/api/names.js';
 import type { BackoffOptions } from '../src/core/backoff.js';
 import type { Clock } from '../src/core/clock.js';
 import { errorMessage } from '../src/core/errors.js';
 import type { Logger } from '../src/core/logger.js';
-import {
-  isAlreadyExists,
-  type Informer,
-  type KubeClient,
-  type KubeObject,
-  type ResourceType,
-  type StatusWriter,
-} from '../src/k8s/index.js';
+import { type Informer, type KubeClient, type ResourceType, type StatusWriter } from '../src/k8s/index.js';
 import { CoalescingWorker, forEachBounded, type PassResult } from './coalescing-worker.js';
+import { nodeStatusObject } from './status-objects.js';
 import type { StatusSet } from './status-sets.js';
 
 /** Writes in flight at once: not one after another (10k Services), not a flood either. */
@@ -175,20 +168,8 @@ export class ServiceStatusWriter {
 
   /** Creates the object when missing (a create ignores `status`), then writes its status. */
   private async write(type: ResourceType, name: string, text: string): Promise<void> {
-    const { client, namespace } = this.o;
     const status = JSON.parse(text) as Record<string, unknown>;
-    let obj: KubeObject | undefined = await client.tryGet(type, namespace, name);
-    if (!obj) {
-      try {
-        obj = await client.create(type, {
-          metadata: { name, namespace, labels: { [NODE_LABEL]: this.o.node } },
-          spec: {},
-        });
-      } catch (err) {
-        if (!isAlreadyExists(err)) throw err;
-        obj = await client.get(type, namespace, name);
-      }
-    }
-    await this.o.writer.update(type, namespace, name, () => status, obj);
+    const obj = await nodeStatusObject(this.o.client, type, { namespace: this.o.namespace, name, node: this.o.node });
+    await this.o.writer.update(type, this.o.namespace, name, () => status, obj);
   }
 }

@@ -8,7 +8,15 @@ import { errorMessage } from '../src/core/errors.js';
 import type { BGPSessionBFDStatus } from '../src/api/types.js';
 import { errorEntries } from '../src/config/report.js';
 import type { Logger } from '../src/core/logger.js';
-import { heraldResource, isAlreadyExists, isNotFound, type KubeClient, type StatusWriter } from '../src/k8s/index.js';
+import {
+  heraldResource,
+  isAlreadyExists,
+  isNotFound,
+  type KubeClient,
+  type KubeObject,
+  type ResourceType,
+  type StatusWriter,
+} from '../src/k8s/index.js';
 import { dnsName } from './status-sets.js';
 import { sortedJson } from './views.js';
 
@@ -17,6 +25,29 @@ export const BGP_STATUS = heraldResource('ServiceBGPStatus');
 export const BGP_NODE_STATUS = heraldResource('BGPNodeStatus');
 const SESSION_STATE = heraldResource('BGPSessionState');
 const CONFIG_STATE = heraldResource('ConfigurationState');
+
+/**
+ * This node's status object `name` as it is on the server, created (empty, labelled with the
+ * node) when missing: a create ignores `status`, so the caller then writes it through
+ * `/status`. One created meanwhile by an earlier write of this node is read instead.
+ */
+export async function nodeStatusObject(
+  client: Pick<KubeClient, 'tryGet' | 'get' | 'create'>,
+  type: ResourceType,
+  o: { readonly namespace: string; readonly name: string; readonly node: string },
+): Promise<KubeObject> {
+  const found = await client.tryGet(type, o.namespace, o.name);
+  if (found) return found;
+  try {
+    return await client.create(type, {
+      metadata: { name: o.name, namespace: o.namespace, labels: { [NODE_LABEL]: o.node } },
+      spec: {},
+    });
+  } catch (err) {
+    if (!isAlreadyExists(err)) throw err;
+    return client.get(type, o.namespace, o.name);
+  }
+}
 
 export interface StatusObjectsOptions {
   readonly client: KubeClient;
@@ -57,12 +88,11 @@ export class SpeakerStatusObjects {
     if (text === this.lastConfigState) return;
     const name = dnsName('speaker', this.o.node);
     try {
-      const obj =
-        (await this.o.client.tryGet(CONFIG_STATE, this.o.namespace, name)) ??
-        (await this.o.client.create(CONFIG_STATE, {
-          metadata: { name, namespace: this.o.namespace, labels: { [NODE_LABEL]: this.o.node } },
-          spec: {},
-        }));
+      const obj = await nodeStatusObject(this.o.client, CONFIG_STATE, {
+        namespace: this.o.namespace,
+        name,
+        node: this.o.node,
+      });
       await this.o.writer.update(CONFIG_STATE, this.o.namespace, name, () => status, obj);
       this.lastConfigState = text;
     } catch (err) {
@@ -113,12 +143,11 @@ export class SpeakerStatusObjects {
       const last = this.lastSession.get(name);
       if (last && last.text === text && now - last.at < 60_000) continue;
       try {
-        const obj =
-          (await this.o.client.tryGet(SESSION_STATE, this.o.namespace, name)) ??
-          (await this.o.client.create(SESSION_STATE, {
-            metadata: { name, namespace: this.o.namespace, labels: { [NODE_LABEL]: this.o.node } },
-            spec: {},
-          }));
+        const obj = await nodeStatusObject(this.o.client, SESSION_STATE, {
+          namespace: this.o.namespace,
+          name,
+          node: this.o.node,
+        });
         await this.o.writer.update(
           SESSION_STATE,
           this.o.namespace,
