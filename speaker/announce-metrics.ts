@@ -16,7 +16,7 @@ export interface SpeakerPass {
   /** Every Service IP the speaker considered, and whether this node announces it via BGP. */
   readonly decisions: readonly {
     readonly service: string;
-    readonly ip: string;
+    readonly ipText: string;
     readonly bgp: { readonly announce: boolean };
   }[];
   readonly configErrors: readonly unknown[];
@@ -29,7 +29,8 @@ export class AnnounceMetrics {
   private owned = new Set<string>();
   /** IPs that have an ownership counter, so one whose Service is gone can be dropped. */
   private readonly counted = new Set<string>();
-  private announced: readonly { ip: string; service: string; protocol: 'layer2' | 'bgp' }[] = [];
+  /** The last pass: the announced series are made from it when scraped, not on every pass (100k Services). */
+  private last: SpeakerPass | undefined;
 
   constructor(registry: Registry, node: string) {
     this.config = registerConfigMetrics(registry);
@@ -46,34 +47,37 @@ export class AnnounceMetrics {
       registers: [registry],
       collect: () => {
         gauge.reset();
-        for (const a of this.announced) gauge.set({ ...a, node }, 1);
+        const pass = this.last;
+        if (!pass) return;
+        for (const ip of pass.l2Owned.keys()) {
+          const services = pass.l2.get(ip)?.services ?? [];
+          for (const service of services.length > 0 ? services : [''])
+            gauge.set({ ip, service, protocol: 'layer2', node }, 1);
+        }
+        for (const d of pass.decisions)
+          if (d.bgp.announce) gauge.set({ ip: d.ipText, service: d.service, protocol: 'bgp', node }, 1);
       },
     });
   }
 
   observe(pass: SpeakerPass): void {
     this.config.observe(pass.configErrors.length);
-    const announced: { ip: string; service: string; protocol: 'layer2' | 'bgp' }[] = [];
     for (const ip of pass.l2Owned.keys()) {
-      const services = pass.l2.get(ip)?.services ?? [];
-      for (const service of services.length > 0 ? services : ['']) announced.push({ ip, service, protocol: 'layer2' });
-      if (!this.owned.has(ip)) {
-        this.changes.inc({ ip });
-        this.counted.add(ip);
-      }
-    }
-    const seen = new Set<string>();
-    for (const d of pass.decisions) {
-      seen.add(d.ip);
-      if (d.bgp.announce) announced.push({ ip: d.ip, service: d.service, protocol: 'bgp' });
+      if (this.owned.has(ip)) continue;
+      this.changes.inc({ ip });
+      this.counted.add(ip);
     }
     // An IP no Service holds any more takes its counter with it (a returning IP starts again: a reset).
-    for (const ip of this.counted) {
-      if (seen.has(ip) || pass.l2Owned.has(ip)) continue;
-      this.changes.remove({ ip });
-      this.counted.delete(ip);
+    const released = [...this.counted].filter((ip) => !pass.l2Owned.has(ip));
+    if (released.length > 0) {
+      const held = new Set(pass.decisions.map((d) => d.ipText));
+      for (const ip of released) {
+        if (held.has(ip)) continue;
+        this.changes.remove({ ip });
+        this.counted.delete(ip);
+      }
     }
     this.owned = new Set(pass.l2Owned.keys());
-    this.announced = announced;
+    this.last = pass;
   }
 }

@@ -6,18 +6,19 @@
  * Service back and forth.
  */
 import { dnsName } from './status-sets.js';
-import { sortedJson } from './views.js';
 
 /** Services per shard the count aims at: 2,000 entries of ~60 bytes, far below etcd's 1.5 MB object limit. */
 export const SHARD_SIZE = 2000;
 /** A shrink happens only once the smaller count would be at most this full (hysteresis). */
 const SHRINK_FILL = 0.75;
 
-/** FNV-1a, 32 bits, over the UTF-8 bytes of `s`. */
+/** FNV-1a, 32 bits, over the UTF-8 bytes of `s` (Service keys are ASCII: no encoding made for them). */
 export function fnv32a(s: string): number {
   let h = 0x811c9dc5;
-  for (const b of Buffer.from(s, 'utf8')) {
-    h ^= b;
+  const bytes = /^[\x00-\x7f]*$/.test(s) ? undefined : Buffer.from(s, 'utf8');
+  const n = bytes ? bytes.length : s.length;
+  for (let i = 0; i < n; i++) {
+    h ^= bytes ? bytes[i]! : s.charCodeAt(i);
     h = Math.imul(h, 0x01000193) >>> 0;
   }
   return h >>> 0;
@@ -63,37 +64,111 @@ export interface AnnouncedService {
   readonly peers: readonly string[];
 }
 
+/**
+ * The BGPNodeStatus objects of one node, kept up to date one Service at a time: a change
+ * marks its shard, and only marked shards have their text made again (at 100k Services,
+ * remaking all 50 shards on every pass cost more than the rest of the pass).
+ */
+export class BgpNodeStatusShards {
+  /** Service -> the peers that get its routes. */
+  private readonly peersOf = new Map<string, readonly string[]>();
+  /** Shard -> its Services. */
+  private readonly members = new Map<number, Set<string>>();
+  /** Object name -> status text, for shards that have Services. */
+  private readonly texts = new Map<string, string>();
+  private readonly dirty = new Set<number>();
+  private shards = 1;
+
+  constructor(private readonly node: string) {}
+
+  /** Services announced. */
+  get size(): number {
+    return this.peersOf.size;
+  }
+
+  /** A Service announced to `peers`, or (undefined or []) not announced. */
+  set(service: string, peers: readonly string[] | undefined): void {
+    const old = this.peersOf.get(service);
+    const now = peers && peers.length > 0 ? peers : undefined;
+    if (old === now || (old && now && old.length === now.length && old.every((p, i) => p === now[i]))) return;
+    const k = shardOf(service, this.shards);
+    this.dirty.add(k);
+    if (now) {
+      this.peersOf.set(service, now);
+      let m = this.members.get(k);
+      if (!m) this.members.set(k, (m = new Set()));
+      m.add(service);
+    } else {
+      this.peersOf.delete(service);
+      this.members.get(k)?.delete(service);
+    }
+  }
+
+  /** Spreads the Services over `shards` objects (a change moves most Services). */
+  resize(shards: number): void {
+    if (shards === this.shards) return;
+    for (const k of this.members.keys()) this.dirty.add(k);
+    this.shards = shards;
+    this.members.clear();
+    for (const service of this.peersOf.keys()) {
+      const k = shardOf(service, shards);
+      let m = this.members.get(k);
+      if (!m) this.members.set(k, (m = new Set()));
+      m.add(service);
+      this.dirty.add(k);
+    }
+  }
+
+  /** Object name -> status text (no Services, no objects). */
+  objects(): ReadonlyMap<string, string> {
+    for (const k of this.dirty) {
+      const name = dnsName(this.node, String(k));
+      const services = [...(this.members.get(k) ?? [])].sort();
+      if (services.length === 0) {
+        this.members.delete(k);
+        this.texts.delete(name);
+        continue;
+      }
+      this.texts.set(name, this.shardText(k, services));
+    }
+    this.dirty.clear();
+    return this.texts;
+  }
+
+  /** The status of one shard as JSON with its keys in sorted order (built so, not sorted afterwards). */
+  private shardText(k: number, services: readonly string[]): string {
+    const peers = [...new Set(services.flatMap((s) => this.peersOf.get(s)!))].sort();
+    const index = new Map(peers.map((p, i) => [p, i]));
+    const entries = services.map((svc) => {
+      const [namespace, name] = svc.split('/') as [string, string];
+      const at = [...new Set(this.peersOf.get(svc)!)].map((p) => index.get(p)!).sort((a, b) => a - b);
+      return { name, namespace, peers: at };
+    });
+    return JSON.stringify({
+      node: this.node,
+      peers,
+      serviceCount: entries.length,
+      services: entries,
+      shard: k,
+      shards: this.shards,
+    });
+  }
+}
+
 /** The BGPNodeStatus objects of a node: name -> status as sorted JSON. No Services, no objects. */
 export function bgpNodeStatusObjects(
   node: string,
   announced: readonly AnnouncedService[],
   shards: number,
 ): Map<string, string> {
-  const peersOf = new Map<string, Set<string>>();
+  const peersOf = new Map<string, string[]>();
   for (const a of announced) {
-    let set = peersOf.get(a.service);
-    if (!set) peersOf.set(a.service, (set = new Set()));
-    for (const p of a.peers) set.add(p);
+    const list = peersOf.get(a.service);
+    if (list) list.push(...a.peers);
+    else peersOf.set(a.service, [...a.peers]);
   }
-  const byShard = new Map<number, string[]>();
-  for (const svc of [...peersOf.keys()].sort()) {
-    const k = shardOf(svc, shards);
-    const list = byShard.get(k);
-    if (list) list.push(svc);
-    else byShard.set(k, [svc]);
-  }
-  const out = new Map<string, string>();
-  for (const [k, services] of byShard) {
-    const peers = [...new Set(services.flatMap((s) => [...peersOf.get(s)!]))].sort();
-    const index = new Map(peers.map((p, i) => [p, i]));
-    const entries = services.map((svc) => {
-      const [namespace, name] = svc.split('/') as [string, string];
-      return { namespace, name, peers: [...peersOf.get(svc)!].map((p) => index.get(p)!).sort((a, b) => a - b) };
-    });
-    out.set(
-      dnsName(node, String(k)),
-      sortedJson({ node, shard: k, shards, serviceCount: entries.length, peers, services: entries }),
-    );
-  }
-  return out;
+  const index = new BgpNodeStatusShards(node);
+  index.resize(shards);
+  for (const [service, peers] of peersOf) index.set(service, [...new Set(peers)].sort());
+  return new Map(index.objects());
 }

@@ -11,6 +11,7 @@ import type { TrafficPolicy } from '../src/api/service.js';
 import { formatIP, type IP } from '../src/net/ip.js';
 import type { Route } from './bgp/session.js';
 import { electOwner, type Candidate } from './election.js';
+import { DesiredIndex } from './desired-index.js';
 
 export type NoAnnounce =
   | 'notOwner'
@@ -42,19 +43,25 @@ export interface EndpointInfo {
   readonly ready: boolean;
 }
 
-export interface DesiredInputs {
+/** What every Service's decisions read besides the Service itself and its endpoints. */
+export interface DesiredContext {
   readonly node: string;
   readonly config: Config;
+  /** Nodes whose speaker is alive (membership), this one included. */
+  readonly liveSpeakers: ReadonlySet<string>;
+}
+
+export interface DesiredInputs extends DesiredContext {
   readonly services: readonly ServiceInfo[];
   /** Endpoints per service key (from EndpointSlices). */
   readonly endpoints: ReadonlyMap<string, readonly EndpointInfo[]>;
-  /** Nodes whose speaker is alive (membership), this one included. */
-  readonly liveSpeakers: ReadonlySet<string>;
 }
 
 export interface ServiceDecision {
   readonly service: string;
   readonly ip: IP;
+  /** `ip` as text (formatIP), made once. */
+  readonly ipText: string;
   readonly l2: Decision;
   readonly bgp: Decision;
   /** The BGP peers that get a route for this Service IP (sorted; empty unless `bgp` announces). */
@@ -121,14 +128,14 @@ function endpointsOk(svc: ServiceInfo, eps: readonly EndpointInfo[], node: strin
 }
 
 function l2Decision(
-  inp: DesiredInputs,
+  inp: DesiredContext,
   svc: ServiceInfo,
-  ip: IP,
+  eps: readonly EndpointInfo[],
+  ipText: string,
   pool: Pool,
 ): { decision: Decision; interfaces: string[] } {
   const advs: L2Advertisement[] = [...inp.config.l2Advertisements.values()].filter((a) => advertises(a, pool, svc));
   if (advs.length === 0) return { decision: { announce: false, reason: 'noMatchingAdvertisement' }, interfaces: [] };
-  const eps = inp.endpoints.get(svc.key) ?? [];
   const me = inp.config.nodes.get(inp.node);
   const eligible = (name: string): Decision => {
     const n = inp.config.nodes.get(name);
@@ -151,14 +158,15 @@ function l2Decision(
         .reduce((s, p) => s + p.weight, 0);
       return { node: name, weight };
     });
-  const e = electOwner(formatIP(ip), candidates);
+  const e = electOwner(ipText, candidates);
   if (e.owner === undefined) return { decision: { announce: false, reason: 'noCandidates' }, interfaces };
   return { decision: e.owner === inp.node ? { announce: true } : { announce: false, reason: 'notOwner' }, interfaces };
 }
 
 function bgpRoutes(
-  inp: DesiredInputs,
+  inp: DesiredContext,
   svc: ServiceInfo,
+  eps: readonly EndpointInfo[],
   ip: IP,
   pool: Pool,
 ): { decision: Decision; routes: { peer: string; route: Route }[] } {
@@ -169,7 +177,7 @@ function bgpRoutes(
   if (excluded(me)) return { decision: { announce: false, reason: 'nodeExcluded' }, routes: [] };
   const mine = advs.filter((a) => nodeSelected(a.nodeSelectors, me));
   if (mine.length === 0) return { decision: { announce: false, reason: 'nodeNotSelected' }, routes: [] };
-  const ep = endpointsOk(svc, inp.endpoints.get(svc.key) ?? [], inp.node);
+  const ep = endpointsOk(svc, eps, inp.node);
   if (!ep.announce) return { decision: ep, routes: [] };
   const peers = [...inp.config.peers.values()].filter((p) => nodeSelected(p.nodeSelectors, me));
   const routes: { peer: string; route: Route }[] = [];
@@ -200,60 +208,118 @@ function bgpRoutes(
   return { decision: { announce: true }, routes };
 }
 
-export function desiredState(inp: DesiredInputs): DesiredState {
-  const l2 = new Map<string, { ip: IP; interfaces: string[]; services: string[] }>();
-  const bgp = new Map<string, Map<string, Route>>();
+/** One Layer 2 IP a Service wants this node to answer for. */
+export interface ServiceL2 {
+  readonly ipText: string;
+  readonly ip: IP;
+  readonly interfaces: readonly string[];
+}
+
+/** One route a Service wants a peer to get; `key` names the prefix with its attributes (shared IPs share it). */
+export interface ServiceRoute {
+  readonly peer: string;
+  readonly key: string;
+  readonly route: Route;
+}
+
+/** What one Service contributes to this node's desired state. */
+export interface ServiceDesired {
+  readonly decisions: readonly ServiceDecision[];
+  readonly l2: readonly ServiceL2[];
+  readonly routes: readonly ServiceRoute[];
+}
+
+function routeKey(route: Route): string {
+  return JSON.stringify([
+    formatIP({ family: route.prefix.family, value: route.prefix.base }),
+    route.prefix.prefixLength,
+    route.communities ?? [],
+    route.largeCommunities ?? [],
+    route.localPref ?? null,
+  ]);
+}
+
+/** The decisions, Layer 2 IPs and routes of one Service, from the context and its endpoints. */
+export function serviceDesired(ctx: DesiredContext, svc: ServiceInfo, eps: readonly EndpointInfo[]): ServiceDesired {
   const decisions: ServiceDecision[] = [];
-  const services = [...inp.services].sort((a, b) => a.key.localeCompare(b.key));
-  for (const svc of services) {
-    for (const ip of svc.ips) {
-      const ipText = formatIP(ip);
-      const pool = poolFor(inp.config, svc, ip);
-      if (!pool) {
-        decisions.push({
-          service: svc.key,
-          ip,
-          l2: { announce: false, reason: 'poolNotFound' },
-          bgp: { announce: false, reason: 'poolNotFound' },
-          peers: [],
-        });
-        continue;
-      }
-      const l = l2Decision(inp, svc, ip, pool);
-      if (l.decision.announce) {
-        const cur = l2.get(ipText) ?? { ip, interfaces: [], services: [] };
-        cur.interfaces = [...new Set([...cur.interfaces, ...l.interfaces])].sort();
-        cur.services.push(svc.key);
-        l2.set(ipText, cur);
-      }
-      const b = bgpRoutes(inp, svc, ip, pool);
-      for (const { peer, route } of b.routes) {
-        const m = bgp.get(peer) ?? new Map<string, Route>();
-        // Shared IPs: one route per prefix and attribute set, kept while any Service wants it.
-        m.set(
-          JSON.stringify([
-            formatIP({ family: route.prefix.family, value: route.prefix.base }),
-            route.prefix.prefixLength,
-            route.communities ?? [],
-            route.largeCommunities ?? [],
-            route.localPref ?? null,
-          ]),
-          route,
-        );
-        bgp.set(peer, m);
-      }
-      decisions.push({
-        service: svc.key,
-        ip,
-        l2: l.decision,
-        bgp: b.decision,
-        peers: [...new Set(b.routes.map((r) => r.peer))].sort(),
-      });
+  const l2: ServiceL2[] = [];
+  const routes: ServiceRoute[] = [];
+  for (const ip of svc.ips) {
+    const ipText = formatIP(ip);
+    const pool = poolFor(ctx.config, svc, ip);
+    if (!pool) {
+      const no: Decision = { announce: false, reason: 'poolNotFound' };
+      decisions.push({ service: svc.key, ip, ipText, l2: no, bgp: no, peers: [] });
+      continue;
     }
+    const l = l2Decision(ctx, svc, eps, ipText, pool);
+    if (l.decision.announce) l2.push({ ipText, ip, interfaces: l.interfaces });
+    const b = bgpRoutes(ctx, svc, eps, ip, pool);
+    for (const { peer, route } of b.routes) routes.push({ peer, key: routeKey(route), route });
+    decisions.push({
+      service: svc.key,
+      ip,
+      ipText,
+      l2: l.decision,
+      bgp: b.decision,
+      peers: [...new Set(b.routes.map((r) => r.peer))].sort(),
+    });
   }
-  return {
-    l2,
-    bgp: new Map([...bgp].map(([peer, m]) => [peer, [...m.values()]])),
-    decisions,
-  };
+  return { decisions, l2, routes };
+}
+
+function sameDecision(a: Decision, b: Decision): boolean {
+  return a.announce === b.announce && (a.announce || a.reason === (b as { reason: NoAnnounce }).reason);
+}
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+/** Whether two results of serviceDesired say the same (a recomputed Service that did not change keeps its old one). */
+export function sameServiceDesired(a: ServiceDesired, b: ServiceDesired): boolean {
+  return (
+    a.decisions.length === b.decisions.length &&
+    a.decisions.every((d, i) => {
+      const e = b.decisions[i]!;
+      return (
+        d.service === e.service &&
+        d.ipText === e.ipText &&
+        sameDecision(d.l2, e.l2) &&
+        sameDecision(d.bgp, e.bgp) &&
+        sameList(d.peers, e.peers)
+      );
+    }) &&
+    a.l2.length === b.l2.length &&
+    a.l2.every((l, i) => l.ipText === b.l2[i]!.ipText && sameList(l.interfaces, b.l2[i]!.interfaces)) &&
+    a.routes.length === b.routes.length &&
+    a.routes.every((r, i) => r.peer === b.routes[i]!.peer && r.key === b.routes[i]!.key)
+  );
+}
+
+export function desiredState(inp: DesiredInputs): DesiredState {
+  const index = new DesiredIndex();
+  for (const svc of [...inp.services].sort((a, b) => a.key.localeCompare(b.key)))
+    index.set(svc.key, serviceDesired(inp, svc, inp.endpoints.get(svc.key) ?? []));
+  return index.state();
+}
+
+/**
+ * The part of the context every Service's decisions read, as text: when it is the same as at
+ * the last pass, only the Services that changed need their decisions again.
+ */
+export function contextKey(ctx: DesiredContext): string {
+  const { config } = ctx;
+  return JSON.stringify(
+    [
+      ctx.node,
+      [...ctx.liveSpeakers].sort(),
+      [...config.pools.values()],
+      [...config.l2Advertisements.values()],
+      [...config.bgpAdvertisements.values()],
+      [...config.peers.values()].map((p) => [p.name, p.nodeSelectors]),
+      [...config.nodes.values()],
+    ],
+    (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v),
+  );
 }

@@ -33,38 +33,53 @@ export function configObjects(
   return objects;
 }
 
-/** The Services this speaker announces: Herald's (type and class) and holding an address. */
+/** A Service this speaker announces (Herald's by type and class, and holding an address), else undefined. */
+export function serviceInfo(s: ServiceObject, lbClass: string | undefined): ServiceInfo | undefined {
+  if (!responsibility(s.spec, lbClass).yes) return undefined;
+  const ips = ingressIPs(s.status);
+  if (ips.length === 0) return undefined;
+  const pool = s.metadata.annotations?.[IP_ALLOCATED_FROM_POOL];
+  return {
+    key: serviceKey(s),
+    labels: s.metadata.labels ?? {},
+    ips,
+    ...(pool ? { pool } : {}),
+    trafficPolicy: trafficPolicy(s.spec),
+  };
+}
+
+/** The Services this speaker announces. */
 export function servicesToAnnounce(services: readonly ServiceObject[], lbClass: string | undefined): ServiceInfo[] {
   const out: ServiceInfo[] = [];
   for (const s of services) {
-    if (!responsibility(s.spec, lbClass).yes) continue;
-    const ips = ingressIPs(s.status);
-    if (ips.length === 0) continue;
-    const pool = s.metadata.annotations?.[IP_ALLOCATED_FROM_POOL];
-    out.push({
-      key: serviceKey(s),
-      labels: s.metadata.labels ?? {},
-      ips,
-      ...(pool ? { pool } : {}),
-      trafficPolicy: trafficPolicy(s.spec),
-    });
+    const info = serviceInfo(s, lbClass);
+    if (info) out.push(info);
   }
   return out;
 }
 
-/** Endpoints (node, readiness) per Service key, from EndpointSlices; an endpoint without conditions is ready. */
+/** The Service (key) an EndpointSlice belongs to, and its endpoints (node, readiness); an endpoint without conditions is ready. */
+export function sliceEndpoints(sl: Cached): { service: string; endpoints: EndpointInfo[] } | undefined {
+  const svc = sl.metadata.labels?.[SERVICE_NAME_LABEL];
+  if (!svc) return undefined;
+  const service = serviceKey({
+    metadata: { name: svc, ...(sl.metadata.namespace !== undefined ? { namespace: sl.metadata.namespace } : {}) },
+  });
+  const endpoints = (
+    (sl['endpoints'] as { nodeName?: string; conditions?: { ready?: boolean } }[] | undefined) ?? []
+  ).map((e) => ({ node: e.nodeName ?? '', ready: e.conditions?.ready !== false }));
+  return { service, endpoints };
+}
+
+/** Endpoints per Service key, from EndpointSlices. */
 export function endpointsByService(slices: readonly Cached[]): Map<string, EndpointInfo[]> {
   const endpoints = new Map<string, EndpointInfo[]>();
   for (const sl of slices) {
-    const svc = sl.metadata.labels?.[SERVICE_NAME_LABEL];
-    if (!svc) continue;
-    const key = serviceKey({
-      metadata: { name: svc, ...(sl.metadata.namespace !== undefined ? { namespace: sl.metadata.namespace } : {}) },
-    });
-    const list = endpoints.get(key) ?? [];
-    for (const e of (sl['endpoints'] as { nodeName?: string; conditions?: { ready?: boolean } }[] | undefined) ?? [])
-      list.push({ node: e.nodeName ?? '', ready: e.conditions?.ready !== false });
-    endpoints.set(key, list);
+    const e = sliceEndpoints(sl);
+    if (!e) continue;
+    const list = endpoints.get(e.service);
+    if (list) list.push(...e.endpoints);
+    else endpoints.set(e.service, e.endpoints);
   }
   return endpoints;
 }

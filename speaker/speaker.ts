@@ -25,22 +25,24 @@ import {
   WorkQueue,
   type KubeClient,
 } from '../src/k8s/index.js';
-import { serviceKey } from '../src/api/service.js';
-import { formatIP, type IP } from '../src/net/ip.js';
+import type { ServiceObject } from '../src/api/service.js';
+import type { IP } from '../src/net/ip.js';
 import type { NativeAddon } from '../native/index.js';
 import { BgpAnnouncer } from './announcers/bgp.js';
 import { Layer2Announcer } from './announcers/layer2.js';
 import type { ServiceEvents } from './announcers/protocol.js';
 import { BgpManager } from './bgp/manager.js';
 import { AnnounceMetrics } from './announce-metrics.js';
-import { desiredState } from './desired.js';
-import { configObjects, endpointsByService, internalIP, nodeAddresses, servicesToAnnounce } from './inputs.js';
+import { contextKey, sameServiceDesired, serviceDesired, type DesiredContext, type DesiredState } from './desired.js';
+import { DesiredIndex } from './desired-index.js';
+import { configObjects, internalIP, nodeAddresses } from './inputs.js';
+import { ServiceInputs } from './service-inputs.js';
 import { L2Engine } from './layer2/engine.js';
 import { NetlinkLinks } from './layer2/links.js';
 import { notReadyNodes, SPEAKER_POD_SELECTOR } from './membership/pod-readiness.js';
 import { MembershipView } from './membership/view.js';
 import { SpeakerMetrics } from './metrics.js';
-import { bgpNodeStatusObjects, shardCount, shardsWritten } from './bgp-node-status.js';
+import { BgpNodeStatusShards, shardCount, shardsWritten } from './bgp-node-status.js';
 import { ServiceStatusWriter } from './service-status.js';
 import { bgpServiceStatusObjects, l2StatusObjects, type ServiceStatusMode } from './status-sets.js';
 import { BGP_NODE_STATUS, BGP_STATUS, L2_STATUS, SpeakerStatusObjects } from './status-objects.js';
@@ -55,6 +57,8 @@ const FULL_RESYNC_MS = 5 * 60_000;
  * its status update: the next comparison waits until the informer has caught up.
  */
 const STATUS_MIN_INTERVAL_MS = 1000;
+/** A pass recomputing many Services lets the event loop run after this many (BGP keepalives, informer events). */
+const YIELD_EVERY = 1000;
 /** On stop, how long the status pass in progress may take before this node's status objects are deleted anyway. */
 const STATUS_STOP_WAIT_MS = 10_000;
 const HERALD_KINDS = [
@@ -108,6 +112,14 @@ export class Speaker {
   private readonly told = new Told();
   /** Something changed since the last pass started. */
   private dirty = true;
+  /** Each announced Service's inputs, kept from Service and EndpointSlice events. */
+  private readonly inputs: ServiceInputs;
+  /** The desired state, recomputed per Service: only those whose inputs changed, or all when the context did. */
+  private readonly index = new DesiredIndex();
+  /** contextKey() at the last pass (undefined: recompute every Service). */
+  private lastContext: string | undefined;
+  /** The BGPNodeStatus objects, kept per Service like the desired state (per-node mode). */
+  private readonly bgpShards: BgpNodeStatusShards;
   private lastSync = 0;
   private readonly links?: NetlinkLinks;
   private readonly bgp: BgpManager;
@@ -128,6 +140,8 @@ export class Speaker {
 
   constructor(private readonly opts: SpeakerOptions) {
     this.log = opts.logger.child({ component: 'speaker', node: opts.node });
+    this.inputs = new ServiceInputs(opts.lbClass);
+    this.bgpShards = new BgpNodeStatusShards(opts.node);
     const base = { client: opts.client, clock: opts.clock, logger: this.log };
     this.services = new Informer({ ...base, type: SERVICES, transform: serviceView });
     this.slices = new Informer({
@@ -283,8 +297,25 @@ export class Speaker {
     for (const inf of this.informers) {
       // This node's own status objects change with every write of them: the status writer
       // compares again (a deleted or edited one is written again); no announcement pass needed.
-      const changed = own.has(inf) ? () => this.serviceStatus.recheck() : () => this.kick();
-      inf.addHandlers({ onAdd: changed, onUpdate: changed, onDelete: changed });
+      if (own.has(inf)) {
+        const changed = (): void => this.serviceStatus.recheck();
+        inf.addHandlers({ onAdd: changed, onUpdate: changed, onDelete: changed });
+      } else if (inf === this.services || inf === this.slices) {
+        // Per Service: only a change to what the decisions read asks for a pass, and only that Service is recomputed.
+        const take =
+          inf === this.services
+            ? (o: unknown, gone: boolean): boolean => this.inputs.service(o as ServiceObject, gone)
+            : (o: unknown, gone: boolean): boolean =>
+                this.inputs.slice(o as Parameters<ServiceInputs['slice']>[0], gone);
+        inf.addHandlers({
+          onAdd: (o) => take(o, false) && this.kick(),
+          onUpdate: (o) => take(o, false) && this.kick(),
+          onDelete: (o) => take(o, true) && this.kick(),
+        });
+      } else {
+        const changed = (): void => this.kick();
+        inf.addHandlers({ onAdd: changed, onUpdate: changed, onDelete: changed });
+      }
       inf.start();
     }
     await Promise.all(this.informers.map((i) => i.waitForSync()));
@@ -354,18 +385,14 @@ export class Speaker {
       parsed.config.secrets.get(`${this.opts.namespace}/${MEMBERLIST_SECRET}`)?.data[MEMBERLIST_SECRET_KEY],
     );
     this.membership.setMembers(this.nodes.list().map((n) => n.metadata.name));
-    const serviceObjects = this.services.list();
-    const services = servicesToAnnounce(serviceObjects, this.opts.lbClass);
     const members = this.membership.pass(notReadyNodes(this.pods.list()));
-    const desired = desiredState({
+    const { state: desired, changed } = await this.desiredState({
       node: this.opts.node,
       config: parsed.config,
-      services,
-      endpoints: endpointsByService(this.slices.list()),
       liveSpeakers: members.candidates,
     });
     this.tellNodeMissing();
-    this.told.pruneServices(new Set(serviceObjects.map(serviceKey)));
+    this.told.pruneServices({ has: (key) => this.services.get(key) !== undefined });
     const l2 = await this.layer2.setBalancers({
       decisions: desired.decisions,
       owners: desired.l2,
@@ -381,31 +408,58 @@ export class Speaker {
     this.announceMetrics.observe({
       l2Owned: this.layer2.owned(),
       l2: desired.l2,
-      decisions: desired.decisions.map((d) => ({ ...d, ip: formatIP(d.ip) })),
+      decisions: desired.decisions,
       configErrors: parsed.errors,
     });
-    this.offerServiceStatus(l2.services, bgp.services, desired);
+    this.offerServiceStatus(l2.services, bgp.services, desired, changed);
+  }
+
+  /**
+   * The desired state after recomputing the Services whose inputs changed since the last
+   * pass, or every Service when the context changed (configuration, nodes, live speakers).
+   * Lets the event loop run every YIELD_EVERY Services; what changes meanwhile is recomputed
+   * at the next pass. Returns the state and the Services recomputed.
+   */
+  private async desiredState(ctx: DesiredContext): Promise<{ state: DesiredState; changed: ReadonlySet<string> }> {
+    const key = contextKey(ctx);
+    let keys = this.inputs.takeDirty();
+    if (key !== this.lastContext) keys = new Set([...keys, ...this.index.keys(), ...this.inputs.keys()]);
+    // Until every Service is recomputed, a failed pass must recompute them all again.
+    this.lastContext = undefined;
+    let n = 0;
+    for (const service of keys) {
+      const info = this.inputs.info(service);
+      const part = info ? serviceDesired(ctx, info, this.inputs.endpoints(service)) : undefined;
+      const old = this.index.get(service);
+      this.index.set(service, part && old && sameServiceDesired(old, part) ? old : part);
+      if (++n % YIELD_EVERY === 0) await new Promise((resolve) => setImmediate(resolve));
+    }
+    this.lastContext = key;
+    return { state: this.index.state(), changed: keys };
   }
 
   /** Only records the status wanted: the background writer catches up, the next pass never waits for it. */
   private offerServiceStatus(
     l2Services: readonly string[],
     bgpServices: readonly string[],
-    desired: ReturnType<typeof desiredState>,
+    desired: DesiredState,
+    changed: ReadonlySet<string>,
   ): void {
     const { node } = this.opts;
     const set = new Map([[L2_STATUS.plural, l2StatusObjects(node, l2Services, desired, this.layer2.owned())]]);
     if (this.opts.serviceStatus === 'per-service')
       set.set(BGP_STATUS.plural, bgpServiceStatusObjects(node, bgpServices, desired));
     else {
-      const announced = desired.decisions
-        .filter((d) => d.bgp.announce)
-        .map((d) => ({ service: d.service, peers: d.peers }));
+      for (const service of changed) {
+        const announced = this.index.get(service)?.decisions.filter((d) => d.bgp.announce) ?? [];
+        this.bgpShards.set(service, [...new Set(announced.flatMap((d) => d.peers))].sort());
+      }
       this.shards ??= shardsWritten(
         (this.ownStatus.get(BGP_NODE_STATUS.plural)?.list() ?? []).map((o) => String(o['statusText'] ?? '')),
       );
-      this.shards = shardCount(new Set(announced.map((a) => a.service)).size, this.shards);
-      set.set(BGP_NODE_STATUS.plural, bgpNodeStatusObjects(node, announced, this.shards));
+      this.shards = shardCount(this.bgpShards.size, this.shards);
+      this.bgpShards.resize(this.shards);
+      set.set(BGP_NODE_STATUS.plural, new Map(this.bgpShards.objects()));
     }
     this.serviceStatus.offer(set);
   }

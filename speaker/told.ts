@@ -57,7 +57,7 @@ export class Told {
   }
 
   /** Forgets what was told about Services not in `live` (deleted ones). */
-  pruneServices(live: ReadonlySet<string>): void {
+  pruneServices(live: Pick<ReadonlySet<string>, 'has'>): void {
     this.forgetWhere((k) => k.kind === 'bgpFailed' && !live.has(k.service));
   }
 

@@ -8,7 +8,6 @@
  */
 import { anySelectorMatches } from '../../src/config/label-selector.js';
 import type { Config, Peer } from '../../src/config/model.js';
-import { formatIP } from '../../src/net/ip.js';
 import { bfdStatusView } from '../bfd/binding.js';
 import type { BgpManager } from '../bgp/manager.js';
 import type { Decision, DesiredState, ServiceDecision } from '../desired.js';
@@ -55,24 +54,11 @@ export class BgpAnnouncer implements ProtocolAnnouncer<BgpView> {
     const { manager, node, told } = this.opts;
     manager.apply(peersOfNode(view.config, node), view.routes, view.config.bfdProfiles);
     const mine = view.decisions.filter((d) => this.shouldAnnounce(d).announce);
-    const now = new Set<string>();
-    for (const d of mine) {
-      const ip = formatIP(d.ip);
-      const key = JSON.stringify([d.service, ip]);
-      now.add(key);
-      if (this.announced.has(key) || this.opts.tellAnnounced === false) continue;
-      this.opts.events(
-        d.service,
-        'Normal',
-        'nodeAssigned',
-        `announcing ${ip} from node ${node} via BGP to ${d.peers.join(', ') || 'no peer'}`,
-      );
-    }
-    this.announced = now;
+    if (this.opts.tellAnnounced !== false) this.tellAnnounced(mine);
     for (const [peer, cause] of manager.failures()) {
       for (const d of mine) {
         if (!d.peers.includes(peer)) continue;
-        const ip = formatIP(d.ip);
+        const ip = d.ipText;
         if (!told.first({ kind: 'bgpFailed', peer, service: d.service, ip, cause })) continue;
         this.opts.events(
           d.service,
@@ -84,9 +70,26 @@ export class BgpAnnouncer implements ProtocolAnnouncer<BgpView> {
     }
     return Promise.resolve({
       protocol: 'bgp',
-      ips: [...new Set(mine.map((d) => formatIP(d.ip)))],
+      ips: [...new Set(mine.map((d) => d.ipText))],
       services: mine.map((d) => d.service),
     });
+  }
+
+  /** A nodeAssigned Event for each Service IP announced now and not at the last pass. */
+  private tellAnnounced(mine: readonly ServiceDecision[]): void {
+    const now = new Set<string>();
+    for (const d of mine) {
+      const key = JSON.stringify([d.service, d.ipText]);
+      now.add(key);
+      if (this.announced.has(key)) continue;
+      this.opts.events(
+        d.service,
+        'Normal',
+        'nodeAssigned',
+        `announcing ${d.ipText} from node ${this.opts.node} via BGP to ${d.peers.join(', ') || 'no peer'}`,
+      );
+    }
+    this.announced = now;
   }
 
   /** Each peer's session for BGPSessionState; peers without a session are Idle with the reason. */

@@ -84,6 +84,8 @@ export class AdjRibOut {
   private dirty = new Set<PrefixKey>();
 
   private gen = 0;
+  /** The list of the last setDesired. */
+  private last: readonly Route[] | undefined;
 
   /**
    * The whole set of routes the peer should have. Updated in place (entries that stay are
@@ -91,6 +93,9 @@ export class AdjRibOut {
    * one of them changing, this walk is all the work.
    */
   setDesired(routes: readonly Route[]): void {
+    // The speaker hands an unchanged peer the same (never mutated) list again: nothing to walk.
+    if (routes === this.last) return;
+    this.last = routes;
     const gen = ++this.gen;
     for (const r of routes) {
       const k = prefixKey(r.prefix);

@@ -21,10 +21,10 @@ function pass(p: {
   const l2 = new Map(Object.entries(p.l2 ?? {}).map(([ip, services]) => [ip, { services }]));
   const decisions = [
     ...Object.entries(p.l2 ?? {}).flatMap(([ip, services]) =>
-      services.map((service) => ({ service, ip, bgp: { announce: false } })),
+      services.map((service) => ({ service, ipText: ip, bgp: { announce: false } })),
     ),
-    ...(p.bgp ?? []).map(([service, ip]) => ({ service, ip, bgp: { announce: true } })),
-    ...(p.other ?? []).map(([service, ip]) => ({ service, ip, bgp: { announce: false } })),
+    ...(p.bgp ?? []).map(([service, ip]) => ({ service, ipText: ip, bgp: { announce: true } })),
+    ...(p.other ?? []).map(([service, ip]) => ({ service, ipText: ip, bgp: { announce: false } })),
   ];
   return {
     l2Owned: new Map([...l2.keys()].map((ip) => [ip, ['eth0']])),

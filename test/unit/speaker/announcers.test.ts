@@ -17,7 +17,7 @@ const YES: Decision = { announce: true };
 const NOT_OWNER: Decision = { announce: false, reason: 'notOwner' };
 
 function decision(service: string, ip: string, l2: Decision, bgp: Decision, peers: string[] = []): ServiceDecision {
-  return { service, ip: parseIP(ip), l2, bgp, peers };
+  return { service, ip: parseIP(ip), ipText: ip, l2, bgp, peers };
 }
 
 /** Records every setOwned; answers with what the test scripted for the next call. */

@@ -135,6 +135,7 @@ describe('Service status writer (decision 015 step 0: routes never wait for stat
       const decisions: ServiceDecision[] = services.map((s, i) => ({
         service: s,
         ip: parseIP(`203.0.113.${i + 1}`),
+        ipText: `203.0.113.${i + 1}`,
         l2: { announce: false, reason: 'notOwner' },
         bgp: { announce: true },
         peers: ['router'],
