@@ -8,12 +8,15 @@ import type { BgpBfdBinding } from './bfd/binding.js';
 import { registerBfdMetrics } from './bfd/metrics.js';
 import type { BgpSession } from './bgp/session.js';
 import type { Announced } from './announcers/protocol.js';
+import type { PacingState } from './layer2/announcer.js';
 
 export interface SpeakerMetricSources {
   /** The L2 engine's frame counters (requests, answers, …), updated in place. */
   readonly l2Counters: Readonly<Record<string, number>>;
   /** The L2 sockets' own counters (reopened, socketErrors, stalls, kernelDrops); {} without an engine. */
   readonly l2SocketCounters: () => Readonly<Record<string, number>>;
+  /** Gratuitous announcements the L2 pace holds back; undefined without an engine. */
+  readonly l2Pacing?: () => PacingState | undefined;
   readonly bgpSessions: () => ReadonlyMap<string, Pick<BgpSession, 'state' | 'stats'>>;
   /** Peers that could not get a session at all (no password Secret, no listener, …), with the cause. */
   readonly bgpFailures?: () => ReadonlyMap<string, string>;
@@ -40,6 +43,25 @@ export class SpeakerMetrics {
         for (const [k, v] of Object.entries(src.l2Counters)) l2Frames.set({ kind: k }, v);
         for (const [k, v] of Object.entries(src.l2SocketCounters())) l2Frames.set({ kind: k }, v);
       },
+    });
+    const queued: Gauge = new Gauge({
+      name: 'herald_speaker_l2_announcements_queued',
+      help: 'Gratuitous ARP/NA announcements waiting for the interface pace (--l2-announce-rate): first ones (kind="first") and repeats due (kind="repeat")',
+      labelNames: ['interface', 'kind'],
+      registers: [registry],
+      collect: () => {
+        queued.reset();
+        for (const [ifname, q] of src.l2Pacing?.()?.queued ?? []) {
+          queued.set({ interface: ifname, kind: 'first' }, q.first);
+          queued.set({ interface: ifname, kind: 'repeat' }, q.repeat);
+        }
+      },
+    });
+    const delayed: Gauge = new Gauge({
+      name: 'herald_speaker_l2_announcements_delayed_total',
+      help: 'Gratuitous ARP/NA announcements sent after their time because the interface pace (--l2-announce-rate) had no frame left',
+      registers: [registry],
+      collect: () => delayed.set(src.l2Pacing?.()?.delayed ?? 0),
     });
     const sessionUp: Gauge = new Gauge({
       name: 'herald_speaker_bgp_session_up',

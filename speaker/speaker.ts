@@ -221,6 +221,7 @@ export class Speaker {
     this.metrics = new SpeakerMetrics(opts.registry, {
       l2Counters,
       l2SocketCounters: () => engine?.socketCounters() ?? {},
+      l2Pacing: () => engine?.pacing(),
       bgpSessions: () => this.bgp.states(),
       bgpFailures: () => this.bgp.failures(),
       bfd: () => this.bgp.bfd,

@@ -63,6 +63,8 @@ interface Run {
   readonly ip: IP;
   readonly ifname: string;
   readonly key: string;
+  /** Clock time it was queued (when its first announcement became due). */
+  readonly queuedAt: number;
   left: number;
   /** In the first-announcement queue, waiting for a repeat, or finished/stopped. */
   state: 'first' | 'repeat' | 'done';
@@ -81,6 +83,10 @@ class Fifo<T> {
   }
   peek(): T | undefined {
     return this.items[this.head];
+  }
+  /** Oldest first. */
+  *[Symbol.iterator](): Iterator<T> {
+    for (let i = this.head; i < this.items.length; i++) yield this.items[i]!;
   }
   shift(): T | undefined {
     const x = this.items[this.head];
@@ -105,6 +111,16 @@ interface Lane {
   /** Frames of the first announcements still queued. */
   firstFrames: number;
   firstCount: number;
+  /** The last pass ended waiting for tokens: what it sends next past its time was held back by the pace. */
+  held: boolean;
+}
+
+/** What the pace holds back, for metrics. */
+export interface PacingState {
+  /** Per interface announced on (until it is removed): first announcements queued, repeats due and not yet sent. */
+  readonly queued: ReadonlyMap<string, { readonly first: number; readonly repeat: number }>;
+  /** Announcements sent after their time because the interface's bucket was empty, since start. */
+  readonly delayed: number;
 }
 
 export class Announcer {
@@ -116,6 +132,7 @@ export class Announcer {
   readonly burst: number;
   private timer: TimerHandle | undefined;
   private timerAt = Infinity;
+  private delayed = 0;
 
   constructor(private readonly opts: AnnouncerOptions) {
     this.repeats = opts.repeats ?? DEFAULT_ANNOUNCE_REPEATS;
@@ -144,6 +161,7 @@ export class Announcer {
         repeats: new Fifo(),
         firstFrames: 0,
         firstCount: 0,
+        held: false,
       };
       this.lanes.set(ifname, l);
     }
@@ -158,7 +176,8 @@ export class Announcer {
   announce(ip: IP, ifname: string): void {
     const key = Announcer.key(ip, ifname);
     this.end(this.runs.get(key));
-    const run: Run = { ip, ifname, key, left: this.repeats, state: 'first', frames: this.cost(ip) };
+    const queuedAt = this.opts.clock.monotonic();
+    const run: Run = { ip, ifname, key, queuedAt, left: this.repeats, state: 'first', frames: this.cost(ip) };
     this.runs.set(key, run);
     const lane = this.lane(ifname);
     lane.firsts.push(run);
@@ -195,6 +214,8 @@ export class Announcer {
       lane.tokens = Math.min(this.burst, lane.tokens + ((now - lane.at) * this.ratePerSecond) / 1000);
     }
     lane.at = now;
+    const held = lane.held;
+    lane.held = false;
     for (;;) {
       while (lane.firsts.peek()?.state === 'done') lane.firsts.shift();
       while (lane.repeats.size > 0 && lane.repeats.peek()!.run.state !== 'repeat') lane.repeats.shift();
@@ -202,10 +223,19 @@ export class Announcer {
       const repeat = first ? undefined : lane.repeats.peek();
       const run = first ?? repeat?.run;
       if (!run) return Infinity;
-      if (repeat && repeat.due > now) return Math.max(repeat.due, this.tokensAt(lane, run.frames, now));
+      if (repeat && repeat.due > now) {
+        const ready = this.tokensAt(lane, run.frames, now);
+        // Not enough tokens by its due time (PACE_TICK_MS granularity included): the pace holds it back.
+        lane.held = ready > repeat.due;
+        return Math.max(repeat.due, ready);
+      }
       // 1e-9: a wake-up computed for exactly enough tokens must find them despite rounding.
-      if (Number.isFinite(this.ratePerSecond) && lane.tokens + 1e-9 < run.frames)
+      if (Number.isFinite(this.ratePerSecond) && lane.tokens + 1e-9 < run.frames) {
+        lane.held = true;
         return this.tokensAt(lane, run.frames, now);
+      }
+      // Due before now and the bucket was empty meanwhile (a late timer alone is no delay).
+      if (held && (first ? run.queuedAt : repeat!.due) < now) this.delayed++;
       if (first) {
         lane.firsts.shift();
         lane.firstFrames -= run.frames;
@@ -279,6 +309,24 @@ export class Announcer {
   /** Runs with announcements still to send. */
   active(): number {
     return this.runs.size;
+  }
+
+  /**
+   * What waits for the pace now, per interface, and how many announcements went out late for
+   * it so far. Counting the due repeats walks them: as many as are late, not the whole queue.
+   */
+  pacing(): PacingState {
+    const now = this.opts.clock.monotonic();
+    const queued = new Map<string, { first: number; repeat: number }>();
+    for (const [ifname, lane] of this.lanes) {
+      let repeat = 0;
+      for (const r of lane.repeats) {
+        if (r.due > now) break;
+        if (r.run.state === 'repeat') repeat++;
+      }
+      queued.set(ifname, { first: lane.firstCount, repeat });
+    }
+    return { queued, delayed: this.delayed };
   }
 
   /**

@@ -12,7 +12,7 @@ import type { Logger } from '../../src/core/logger.js';
 import { cidrContains, cidrOf } from '../../src/net/cidr.js';
 import { formatIP, type IP } from '../../src/net/ip.js';
 import type { NativeAddon, PacketSocketHandle } from '../../native/index.js';
-import { Announcer, DEFAULT_ANNOUNCE_RATE } from './announcer.js';
+import { Announcer, DEFAULT_ANNOUNCE_RATE, type PacingState } from './announcer.js';
 import {
   describePacket,
   gratuitousArpReply,
@@ -443,6 +443,11 @@ export class L2Engine {
   /** (IP, interface) pairs with gratuitous announcements still to send. */
   announcing(): number {
     return this.announcer.active();
+  }
+
+  /** Gratuitous announcements waiting for each interface's pace, and how many went out late for it. */
+  pacing(): PacingState {
+    return this.announcer.pacing();
   }
 
   owns(): Map<string, string[]> {

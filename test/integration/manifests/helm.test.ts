@@ -84,7 +84,12 @@ const cases: Case[] = [
       }
       expect(objs.filter((o) => OPTIONAL_KINDS.includes(o.kind)).map((o) => o.kind)).to.deep.equal([]);
       expect(find(objs, 'CustomResourceDefinition')).to.have.length(KINDS.length);
-      expect(ctr(speaker(objs)).args).to.deep.equal(['speaker', '--log-level=info', '--health-port=7475']);
+      expect(ctr(speaker(objs)).args).to.deep.equal([
+        'speaker',
+        '--log-level=info',
+        '--health-port=7475',
+        '--l2-announce-rate=2000',
+      ]);
       // Secured metrics: the review grants on both ClusterRoles, and the scrapers' ClusterRole.
       for (const name of ['herald-controller', 'herald-speaker']) {
         const rules = (
@@ -143,6 +148,7 @@ const cases: Case[] = [
         'speaker',
         '--log-level=info',
         '--health-port=7475',
+        '--l2-announce-rate=2000',
         '--metrics-secure=false',
       ]);
       for (const name of ['herald-controller', 'herald-speaker']) {
@@ -191,6 +197,7 @@ const cases: Case[] = [
         'speaker',
         '--log-level=warn',
         '--health-port=7475',
+        '--l2-announce-rate=2000',
         '--lb-class=example.com/herald',
       ]);
     },
@@ -276,6 +283,18 @@ const cases: Case[] = [
     },
   },
   {
+    name: 'speaker.l2AnnounceRate: the --l2-announce-rate flag, a fraction as written',
+    values: { speaker: { l2AnnounceRate: 0.5 } },
+    check: (objs) => {
+      expect(ctr(speaker(objs)).args).to.deep.equal([
+        'speaker',
+        '--log-level=info',
+        '--health-port=7475',
+        '--l2-announce-rate=0.5',
+      ]);
+    },
+  },
+  {
     name: 'memberlist disabled: --member-port=0 and no UDP port',
     values: { speaker: { memberlist: { enabled: false } } },
     check: (objs) => {
@@ -283,6 +302,7 @@ const cases: Case[] = [
         'speaker',
         '--log-level=info',
         '--health-port=7475',
+        '--l2-announce-rate=2000',
         '--member-port=0',
       ]);
       expect(ctr(speaker(objs)).ports.map((p) => p.name)).to.deep.equal(['metrics', 'health']);
@@ -529,6 +549,16 @@ const bad: { name: string; values: object; message: RegExp }[] = [
     name: 'a memberlist port out of range',
     values: { speaker: { memberlist: { mlBindPort: 70000 } } },
     message: /\/speaker\/memberlist\/mlBindPort/,
+  },
+  {
+    name: 'a gratuitous announcement rate of 0',
+    values: { speaker: { l2AnnounceRate: 0 } },
+    message: /\/speaker\/l2AnnounceRate.*exclusiveMinimum/,
+  },
+  {
+    name: 'a gratuitous announcement rate that is no number',
+    values: { speaker: { l2AnnounceRate: 'fast' } },
+    message: /\/speaker\/l2AnnounceRate.*want number/,
   },
   { name: 'zero controller replicas', values: { controller: { replicas: 0 } }, message: /\/controller\/replicas/ },
 ];

@@ -24,6 +24,7 @@ import { kubeLane, type KubeCluster } from '../../support/kube-cluster.js';
 import { Bird } from '../../support/bgp-peers.js';
 import { birdConf, type BirdConfOptions } from '../../support/bird-conf.js';
 import { startTcpdump } from '../../support/tcpdump.js';
+import { parseExposition, type Sample } from '../../support/prom-text.js';
 import { canUseNetns, type Netns } from '../../support/netns.js';
 import { SpeakerCluster } from '../../support/speaker-cluster.js';
 import { requireTool } from '../../support/tools.js';
@@ -223,6 +224,74 @@ describe(`speakers end to end (${kubeLane()} API server, controller, 3 node name
       30_000,
       200,
     );
+  });
+
+  it('Layer 2 pacing: the owner restarted with --l2-announce-rate 1 reports its repeats queued and delayed; at the default nothing waits', async () => {
+    const ip = (
+      (await c.client.get(SERVICES, 'default', 'web'))['status'] as { loadBalancer: { ingress: { ip: string }[] } }
+    ).loadBalancer.ingress[0]!.ip;
+    const owner = electOwner(ip, ALL).owner!;
+    const samples = (): Sample[] =>
+      parseExposition(
+        spawnSync('ip', ['netns', 'exec', e.nodeNs(owner), 'curl', '-s', 'http://127.0.0.1:7473/metrics'], {
+          encoding: 'utf8',
+        }).stdout,
+      ).samples;
+    const pacing = (ss: Sample[]): Record<'first' | 'repeat' | 'delayed', number | undefined> => {
+      const q = (kind: string): number | undefined =>
+        ss.find(
+          (x) =>
+            x.name === 'herald_speaker_l2_announcements_queued' &&
+            x.labels['interface'] === 'eth0' &&
+            x.labels['kind'] === kind,
+        )?.value;
+      return {
+        first: q('first'),
+        repeat: q('repeat'),
+        delayed: ss.find((x) => x.name === 'herald_speaker_l2_announcements_delayed_total')?.value,
+      };
+    };
+    // The default pace (2000 frames/s, 200 at once): one IP's announcements never wait.
+    expect(pacing(samples())).to.deep.equal({ first: 0, repeat: 0, delayed: 0 });
+    const restart = async (args: string[]): Promise<void> => {
+      const old = speakers[owner]!;
+      const gone = new Promise((resolve) => old.once('exit', resolve));
+      old.kill('SIGKILL');
+      await gone;
+      e.spawnSpeaker(owner, undefined, args);
+    };
+    // One frame a second, a burst of 2: the first announcement (2 frames) goes at once, each
+    // repeat falls due a second later with one token and waits a second more.
+    await restart(['--l2-announce-rate', '1']);
+    try {
+      let sawRepeatQueued = false;
+      const seen = await eventually(
+        () => {
+          const p = pacing(samples());
+          if ((p.repeat ?? 0) > 0) sawRepeatQueued = true;
+          return sawRepeatQueued && (p.delayed ?? 0) >= 1 ? p : undefined;
+        },
+        `${owner} to report a repeat queued, then delayed`,
+        40_000,
+        100,
+      );
+      expect(seen.first).to.equal(0);
+    } finally {
+      await restart([]);
+      await eventually(
+        () => {
+          const r = spawnSync(
+            'ip',
+            ['netns', 'exec', net.name('cli'), 'arping', '-c', '2', '-w', '2', '-I', 'eth0', ip],
+            { encoding: 'utf8' },
+          );
+          return r.status === 0 && r.stdout.toUpperCase().includes(`[${macs[owner]!}]`) ? true : undefined;
+        },
+        `ARP answers from ${owner} again at the default pace`,
+        30_000,
+        200,
+      );
+    }
   });
 
   it('BGP: the router learns the /32 from every node; deleting the Service withdraws it', async () => {

@@ -24,6 +24,16 @@ describe('herald speaker/controller: hardening flags', () => {
       error: /--l2-announce-rate: gratuitous frames a second per interface must be a number > 0, got NaN/,
     },
     {
+      name: 'a negative gratuitous rate',
+      argv: ['speaker', '--node', 'n1', '--kubeconfig', '/nonexistent', '--l2-announce-rate=-1'],
+      error: /--l2-announce-rate: gratuitous frames a second per interface must be a number > 0, got -1/,
+    },
+    {
+      name: 'an unbounded gratuitous rate (unpaced is for benches only)',
+      argv: ['speaker', '--node', 'n1', '--kubeconfig', '/nonexistent', '--l2-announce-rate', 'Infinity'],
+      error: /--l2-announce-rate: gratuitous frames a second per interface must be a number > 0, got Infinity/,
+    },
+    {
       name: 'a certificate with plain HTTP (speaker)',
       argv: [
         'speaker',

@@ -331,6 +331,8 @@ describe('layer2 engine: link events (FakeClock, fake sockets)', () => {
       });
       const s = FakeSocket.all[0]!;
       expect(frameCount(s)).to.equal(50);
+      // The burst took 25 IPv4 announcements; the rest wait (the speaker's queued gauge).
+      expect(engine.pacing()).to.deep.equal({ queued: new Map([['eth0', { first: 2225, repeat: 0 }]]), delayed: 0 });
       let last = frameCount(s);
       for (let t = 0; t < 4910; t += 100) {
         clock.advance(100);
@@ -347,6 +349,9 @@ describe('layer2 engine: link events (FakeClock, fake sockets)', () => {
       expect(engine.counters.gratuitous).to.equal(2250 * 3);
       expect(frameCount(s)).to.equal(2500 * 3);
       expect(engine.announcing()).to.equal(0);
+      const p = engine.pacing();
+      expect(p.queued).to.deep.equal(new Map([['eth0', { first: 0, repeat: 0 }]]));
+      expect(p.delayed).to.be.at.least(2225);
     });
 
     it('drops what is pending on the IPs released and on an interface removed', () => {
@@ -365,6 +370,7 @@ describe('layer2 engine: link events (FakeClock, fake sockets)', () => {
       clock.advance(1000);
       links.set('eth0', {}, 'removed');
       expect(engine.announcing()).to.equal(0);
+      expect(engine.pacing().queued).to.deep.equal(new Map());
     });
   });
 
