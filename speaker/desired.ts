@@ -28,6 +28,28 @@ export type NoAnnounce =
 
 export type Decision = { readonly announce: true } | { readonly announce: false; readonly reason: NoAnnounce };
 
+/** Decisions are shared objects (100k Services hold one each), never changed. */
+const YES: Decision = { announce: true };
+const NOS = new Map<NoAnnounce, Decision>();
+function no(reason: NoAnnounce): Decision {
+  let d = NOS.get(reason);
+  if (!d) NOS.set(reason, (d = { announce: false, reason }));
+  return d;
+}
+
+/** Lists many Services hold the same of (their peers), shared; bounded, as the configuration names few peers. */
+const LISTS = new Map<string, readonly string[]>();
+const NONE: readonly never[] = [];
+function shared(list: readonly string[]): readonly string[] {
+  if (list.length === 0) return NONE;
+  const key = list.join('\n');
+  const have = LISTS.get(key);
+  if (have) return have;
+  if (LISTS.size >= 1000) LISTS.clear();
+  LISTS.set(key, list);
+  return list;
+}
+
 export interface ServiceInfo {
   /** `namespace/name`. */
   readonly key: string;
@@ -121,10 +143,9 @@ function excluded(node: NodeInfo | undefined): boolean {
 
 function endpointsOk(svc: ServiceInfo, eps: readonly EndpointInfo[], node: string): Decision {
   const ready = eps.filter((e) => e.ready);
-  if (ready.length === 0) return { announce: false, reason: 'noHealthyEndpoints' };
-  if (svc.trafficPolicy === 'Local' && !ready.some((e) => e.node === node))
-    return { announce: false, reason: 'noLocalEndpoints' };
-  return { announce: true };
+  if (ready.length === 0) return no('noHealthyEndpoints');
+  if (svc.trafficPolicy === 'Local' && !ready.some((e) => e.node === node)) return no('noLocalEndpoints');
+  return YES;
 }
 
 function l2Decision(
@@ -135,15 +156,15 @@ function l2Decision(
   pool: Pool,
 ): { decision: Decision; interfaces: string[] } {
   const advs: L2Advertisement[] = [...inp.config.l2Advertisements.values()].filter((a) => advertises(a, pool, svc));
-  if (advs.length === 0) return { decision: { announce: false, reason: 'noMatchingAdvertisement' }, interfaces: [] };
+  if (advs.length === 0) return { decision: no('noMatchingAdvertisement'), interfaces: [] };
   const me = inp.config.nodes.get(inp.node);
   const eligible = (name: string): Decision => {
     const n = inp.config.nodes.get(name);
-    if (excluded(n)) return { announce: false, reason: 'nodeExcluded' };
-    if (!advs.some((a) => nodeSelected(a.nodeSelectors, n))) return { announce: false, reason: 'nodeNotSelected' };
+    if (excluded(n)) return no('nodeExcluded');
+    if (!advs.some((a) => nodeSelected(a.nodeSelectors, n))) return no('nodeNotSelected');
     return endpointsOk(svc, eps, name);
   };
-  const mine: Decision = me === undefined ? { announce: false, reason: 'nodeNotFound' } : eligible(inp.node);
+  const mine: Decision = me === undefined ? no('nodeNotFound') : eligible(inp.node);
   const interfaces = [
     ...new Set(advs.filter((a) => nodeSelected(a.nodeSelectors, me)).flatMap((a) => a.interfaces)),
   ].sort();
@@ -159,8 +180,8 @@ function l2Decision(
       return { node: name, weight };
     });
   const e = electOwner(ipText, candidates);
-  if (e.owner === undefined) return { decision: { announce: false, reason: 'noCandidates' }, interfaces };
-  return { decision: e.owner === inp.node ? { announce: true } : { announce: false, reason: 'notOwner' }, interfaces };
+  if (e.owner === undefined) return { decision: no('noCandidates'), interfaces };
+  return { decision: e.owner === inp.node ? YES : no('notOwner'), interfaces };
 }
 
 function bgpRoutes(
@@ -172,11 +193,11 @@ function bgpRoutes(
 ): { decision: Decision; routes: { peer: string; route: Route }[] } {
   const me = inp.config.nodes.get(inp.node);
   const advs: BgpAdvertisement[] = [...inp.config.bgpAdvertisements.values()].filter((a) => advertises(a, pool, svc));
-  if (advs.length === 0) return { decision: { announce: false, reason: 'noMatchingAdvertisement' }, routes: [] };
-  if (me === undefined) return { decision: { announce: false, reason: 'nodeNotFound' }, routes: [] };
-  if (excluded(me)) return { decision: { announce: false, reason: 'nodeExcluded' }, routes: [] };
+  if (advs.length === 0) return { decision: no('noMatchingAdvertisement'), routes: [] };
+  if (me === undefined) return { decision: no('nodeNotFound'), routes: [] };
+  if (excluded(me)) return { decision: no('nodeExcluded'), routes: [] };
   const mine = advs.filter((a) => nodeSelected(a.nodeSelectors, me));
-  if (mine.length === 0) return { decision: { announce: false, reason: 'nodeNotSelected' }, routes: [] };
+  if (mine.length === 0) return { decision: no('nodeNotSelected'), routes: [] };
   const ep = endpointsOk(svc, eps, inp.node);
   if (!ep.announce) return { decision: ep, routes: [] };
   const peers = [...inp.config.peers.values()].filter((p) => nodeSelected(p.nodeSelectors, me));
@@ -204,8 +225,8 @@ function bgpRoutes(
       });
     }
   }
-  if (routes.length === 0) return { decision: { announce: false, reason: 'noPeers' }, routes: [] };
-  return { decision: { announce: true }, routes };
+  if (routes.length === 0) return { decision: no('noPeers'), routes: [] };
+  return { decision: YES, routes };
 }
 
 /** One Layer 2 IP a Service wants this node to answer for. */
@@ -229,14 +250,11 @@ export interface ServiceDesired {
   readonly routes: readonly ServiceRoute[];
 }
 
-function routeKey(route: Route): string {
-  return JSON.stringify([
-    formatIP({ family: route.prefix.family, value: route.prefix.base }),
-    route.prefix.prefixLength,
-    route.communities ?? [],
-    route.largeCommunities ?? [],
-    route.localPref ?? null,
-  ]);
+/** A route as a key: its prefix, and its attributes only when it has any (the usual route has none). */
+function routeKey(route: Route, baseText: string): string {
+  const prefix = `${baseText}/${route.prefix.prefixLength}`;
+  if (!route.communities && !route.largeCommunities && route.localPref === undefined) return prefix;
+  return JSON.stringify([prefix, route.communities ?? [], route.largeCommunities ?? [], route.localPref ?? null]);
 }
 
 /** The decisions, Layer 2 IPs and routes of one Service, from the context and its endpoints. */
@@ -248,24 +266,31 @@ export function serviceDesired(ctx: DesiredContext, svc: ServiceInfo, eps: reado
     const ipText = formatIP(ip);
     const pool = poolFor(ctx.config, svc, ip);
     if (!pool) {
-      const no: Decision = { announce: false, reason: 'poolNotFound' };
-      decisions.push({ service: svc.key, ip, ipText, l2: no, bgp: no, peers: [] });
+      const none = no('poolNotFound');
+      decisions.push({ service: svc.key, ip, ipText, l2: none, bgp: none, peers: NONE });
       continue;
     }
     const l = l2Decision(ctx, svc, eps, ipText, pool);
     if (l.decision.announce) l2.push({ ipText, ip, interfaces: l.interfaces });
     const b = bgpRoutes(ctx, svc, eps, ip, pool);
-    for (const { peer, route } of b.routes) routes.push({ peer, key: routeKey(route), route });
+    for (const { peer, route } of b.routes) {
+      const base = route.prefix.prefixLength === (ip.family === 'IPv4' ? 32 : 128) ? ipText : undefined;
+      routes.push({
+        peer,
+        key: routeKey(route, base ?? formatIP({ family: route.prefix.family, value: route.prefix.base })),
+        route,
+      });
+    }
     decisions.push({
       service: svc.key,
       ip,
       ipText,
       l2: l.decision,
       bgp: b.decision,
-      peers: [...new Set(b.routes.map((r) => r.peer))].sort(),
+      peers: shared([...new Set(b.routes.map((r) => r.peer))].sort()),
     });
   }
-  return { decisions, l2, routes };
+  return { decisions, l2: l2.length > 0 ? l2 : NONE, routes: routes.length > 0 ? routes : NONE };
 }
 
 function sameDecision(a: Decision, b: Decision): boolean {

@@ -27,13 +27,31 @@ function sameEndpoints(a: readonly EndpointInfo[], b: readonly EndpointInfo[]): 
 
 const NONE: readonly EndpointInfo[] = [];
 
+/** Endpoints are shared objects, one per node and readiness (100k Services hold them), never changed. */
+const ENDPOINTS = new Map<string, EndpointInfo>();
+function endpoint(e: EndpointInfo): EndpointInfo {
+  const key = `${e.ready ? '+' : '-'}${e.node}`;
+  let have = ENDPOINTS.get(key);
+  if (!have) {
+    if (ENDPOINTS.size >= 100_000) ENDPOINTS.clear();
+    ENDPOINTS.set(key, (have = e));
+  }
+  return have;
+}
+
+interface SliceEndpoints {
+  readonly service: string;
+  readonly endpoints: readonly EndpointInfo[];
+}
+
 export class ServiceInputs {
   private readonly infos = new Map<string, ServiceInfo>();
-  /** Service key -> slice key -> that slice's endpoints. */
-  private readonly slicesOf = new Map<string, Map<string, readonly EndpointInfo[]>>();
-  /** Slice key -> the Service it belongs to. */
-  private readonly sliceService = new Map<string, string>();
-  private readonly endpointsOf = new Map<string, readonly EndpointInfo[]>();
+  /** Slice key -> its Service and endpoints. */
+  private readonly slices = new Map<string, SliceEndpoints>();
+  /** Service key -> its slice's key, or keys when it has several (most have one: no collection each). */
+  private readonly slicesOf = new Map<string, string | string[]>();
+  /** Endpoints of Services with several slices, joined once. */
+  private readonly joined = new Map<string, readonly EndpointInfo[]>();
   private dirty = new Set<string>();
 
   constructor(private readonly lbClass: string | undefined) {}
@@ -52,32 +70,43 @@ export class ServiceInputs {
   /** An EndpointSlice added, updated or (`gone`) deleted; true when a Service's endpoints changed. */
   slice(obj: Slice, gone: boolean): boolean {
     const sliceKey = serviceKey(obj);
-    const now = gone ? undefined : sliceEndpoints(obj);
-    const before = this.sliceService.get(sliceKey);
-    let changed = false;
-    if (before !== undefined && before !== now?.service) changed = this.setSlice(before, sliceKey, undefined);
+    const e = gone ? undefined : sliceEndpoints(obj);
+    const now = e && { service: e.service, endpoints: e.endpoints.map(endpoint) };
+    const before = this.slices.get(sliceKey);
+    if (before && now && before.service === now.service && sameEndpoints(before.endpoints, now.endpoints)) return false;
+    if (!before && !now) return false;
+    if (before) {
+      this.slices.delete(sliceKey);
+      this.unlink(before.service, sliceKey);
+    }
     if (now) {
-      this.sliceService.set(sliceKey, now.service);
-      changed = this.setSlice(now.service, sliceKey, now.endpoints) || changed;
-    } else this.sliceService.delete(sliceKey);
-    return changed;
+      this.slices.set(sliceKey, now);
+      this.link(now.service, sliceKey);
+    }
+    return true;
   }
 
-  private setSlice(service: string, sliceKey: string, endpoints: readonly EndpointInfo[] | undefined): boolean {
-    let slices = this.slicesOf.get(service);
-    const old = slices?.get(sliceKey);
-    if (old === undefined && endpoints === undefined) return false;
-    if (old !== undefined && endpoints !== undefined && sameEndpoints(old, endpoints)) return false;
-    if (endpoints) {
-      if (!slices) this.slicesOf.set(service, (slices = new Map()));
-      slices.set(sliceKey, endpoints);
-    } else {
-      slices?.delete(sliceKey);
-      if (slices?.size === 0) this.slicesOf.delete(service);
+  private link(service: string, sliceKey: string): void {
+    const have = this.slicesOf.get(service);
+    if (have === undefined) this.slicesOf.set(service, sliceKey);
+    else if (typeof have === 'string') this.slicesOf.set(service, [have, sliceKey]);
+    else have.push(sliceKey);
+    this.changed(service);
+  }
+
+  private unlink(service: string, sliceKey: string): void {
+    const have = this.slicesOf.get(service);
+    if (have === sliceKey) this.slicesOf.delete(service);
+    else if (Array.isArray(have)) {
+      const rest = have.filter((k) => k !== sliceKey);
+      this.slicesOf.set(service, rest.length === 1 ? rest[0]! : rest);
     }
-    this.endpointsOf.delete(service);
+    this.changed(service);
+  }
+
+  private changed(service: string): void {
+    this.joined.delete(service);
     this.dirty.add(service);
-    return true;
   }
 
   /** The Services whose inputs changed since the last call. */
@@ -98,12 +127,11 @@ export class ServiceInputs {
 
   /** All endpoints of a Service, over its slices. */
   endpoints(key: string): readonly EndpointInfo[] {
-    let eps = this.endpointsOf.get(key);
-    if (eps) return eps;
-    const slices = this.slicesOf.get(key);
-    if (!slices) return NONE;
-    eps = slices.size === 1 ? [...slices.values()][0]! : [...slices.values()].flat();
-    this.endpointsOf.set(key, eps);
+    const of = this.slicesOf.get(key);
+    if (of === undefined) return NONE;
+    if (typeof of === 'string') return this.slices.get(of)?.endpoints ?? NONE;
+    let eps = this.joined.get(key);
+    if (!eps) this.joined.set(key, (eps = of.flatMap((k) => this.slices.get(k)?.endpoints ?? NONE)));
     return eps;
   }
 }
