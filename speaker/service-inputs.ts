@@ -5,7 +5,14 @@
  * decisions read (a resync, another field, a Service not Herald's) changes nothing here.
  */
 import { serviceKey, type ServiceObject } from '../src/api/service.js';
-import type { EndpointInfo, ServiceInfo } from './desired.js';
+import type { DesiredIndex } from './desired-index.js';
+import {
+  sameServiceDesired,
+  serviceDesired,
+  type DesiredContext,
+  type EndpointInfo,
+  type ServiceInfo,
+} from './desired.js';
 import { serviceInfo, sliceEndpoints } from './inputs.js';
 
 type Slice = Parameters<typeof sliceEndpoints>[0];
@@ -133,5 +140,27 @@ export class ServiceInputs {
     let eps = this.joined.get(key);
     if (!eps) this.joined.set(key, (eps = of.flatMap((k) => this.slices.get(k)?.endpoints ?? NONE)));
     return eps;
+  }
+}
+
+/**
+ * Recomputes the desired state of `services` from their inputs (a Service gone or no longer
+ * announced is removed); one whose result says the same keeps its old part, so what follows
+ * sees nothing changed. Lets the event loop run every `yieldEvery` Services.
+ */
+export async function recompute(
+  index: DesiredIndex,
+  inputs: ServiceInputs,
+  ctx: DesiredContext,
+  services: Iterable<string>,
+  yieldEvery = Infinity,
+): Promise<void> {
+  let n = 0;
+  for (const service of services) {
+    const info = inputs.info(service);
+    const part = info ? serviceDesired(ctx, info, inputs.endpoints(service)) : undefined;
+    const old = index.get(service);
+    index.set(service, part && old && sameServiceDesired(old, part) ? old : part);
+    if (++n % yieldEvery === 0) await new Promise((resolve) => setImmediate(resolve));
   }
 }

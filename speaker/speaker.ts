@@ -33,10 +33,10 @@ import { Layer2Announcer } from './announcers/layer2.js';
 import type { ServiceEvents } from './announcers/protocol.js';
 import { BgpManager } from './bgp/manager.js';
 import { AnnounceMetrics } from './announce-metrics.js';
-import { contextKey, sameServiceDesired, serviceDesired, type DesiredContext, type DesiredState } from './desired.js';
+import { contextKey, type DesiredContext, type DesiredState } from './desired.js';
 import { DesiredIndex } from './desired-index.js';
 import { configObjects, internalIP, nodeAddresses } from './inputs.js';
-import { ServiceInputs } from './service-inputs.js';
+import { recompute, ServiceInputs } from './service-inputs.js';
 import { L2Engine } from './layer2/engine.js';
 import { NetlinkLinks } from './layer2/links.js';
 import { notReadyNodes, SPEAKER_POD_SELECTOR } from './membership/pod-readiness.js';
@@ -427,14 +427,7 @@ export class Speaker {
     if (key !== this.lastContext) keys = new Set([...keys, ...this.index.keys(), ...this.inputs.keys()]);
     // Until every Service is recomputed, a failed pass must recompute them all again.
     this.lastContext = undefined;
-    let n = 0;
-    for (const service of keys) {
-      const info = this.inputs.info(service);
-      const part = info ? serviceDesired(ctx, info, this.inputs.endpoints(service)) : undefined;
-      const old = this.index.get(service);
-      this.index.set(service, part && old && sameServiceDesired(old, part) ? old : part);
-      if (++n % YIELD_EVERY === 0) await new Promise((resolve) => setImmediate(resolve));
-    }
+    await recompute(this.index, this.inputs, ctx, keys, YIELD_EVERY);
     this.lastContext = key;
     return { state: this.index.state(), changed: keys };
   }

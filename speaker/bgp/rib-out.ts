@@ -130,6 +130,11 @@ export class AdjRibOut {
     for (const [k, d] of this.desired) if (d.route.prefix.family === family) this.dirty.add(k);
   }
 
+  /** Prefixes the peer should have. */
+  desiredCount(): number {
+    return this.desired.size;
+  }
+
   sentCount(): number {
     return this.sent.size;
   }
