@@ -20,6 +20,8 @@ interface Cached {
   readonly [field: string]: unknown;
 }
 
+const NO_LABELS: Readonly<Record<string, string>> = Object.freeze({});
+
 /** Herald's objects by kind, Nodes and Secrets, typed as `parseConfig` expects them. */
 export function configObjects(
   herald: Iterable<readonly [string, readonly Cached[]]>,
@@ -34,14 +36,18 @@ export function configObjects(
 }
 
 /** A Service this speaker announces (Herald's by type and class, and holding an address), else undefined. */
-export function serviceInfo(s: ServiceObject, lbClass: string | undefined): ServiceInfo | undefined {
+export function serviceInfo(
+  s: ServiceObject,
+  lbClass: string | undefined,
+  key = serviceKey(s),
+): ServiceInfo | undefined {
   if (!responsibility(s.spec, lbClass).yes) return undefined;
   const ips = ingressIPs(s.status);
   if (ips.length === 0) return undefined;
   const pool = s.metadata.annotations?.[IP_ALLOCATED_FROM_POOL];
   return {
-    key: serviceKey(s),
-    labels: s.metadata.labels ?? {},
+    key,
+    labels: s.metadata.labels ?? NO_LABELS,
     ips,
     ...(pool ? { pool } : {}),
     trafficPolicy: trafficPolicy(s.spec),

@@ -65,8 +65,8 @@ export class ServiceInputs {
 
   /** A Service added, updated or (`gone`) deleted; true when its decisions may change. */
   service(obj: ServiceObject, gone: boolean): boolean {
-    const key = serviceKey(obj);
-    const info = gone ? undefined : serviceInfo(obj, this.lbClass);
+    const key = this.canonical(serviceKey(obj));
+    const info = gone ? undefined : serviceInfo(obj, this.lbClass, key);
     if (sameInfo(this.infos.get(key), info)) return false;
     if (info) this.infos.set(key, info);
     else this.infos.delete(key);
@@ -78,7 +78,7 @@ export class ServiceInputs {
   slice(obj: Slice, gone: boolean): boolean {
     const sliceKey = serviceKey(obj);
     const e = gone ? undefined : sliceEndpoints(obj);
-    const now = e && { service: e.service, endpoints: e.endpoints.map(endpoint) };
+    const now = e && { service: this.canonical(e.service), endpoints: e.endpoints.map(endpoint) };
     const before = this.slices.get(sliceKey);
     if (before && now && before.service === now.service && sameEndpoints(before.endpoints, now.endpoints)) return false;
     if (!before && !now) return false;
@@ -91,6 +91,16 @@ export class ServiceInputs {
       this.link(now.service, sliceKey);
     }
     return true;
+  }
+
+  /** The key string already kept for this Service, so 100k Services keep one copy each. */
+  private canonical(key: string): string {
+    return this.infos.get(key)?.key ?? this.slices.get(this.firstSlice(key) ?? '')?.service ?? key;
+  }
+
+  private firstSlice(service: string): string | undefined {
+    const of = this.slicesOf.get(service);
+    return typeof of === 'string' ? of : of?.[0];
   }
 
   private link(service: string, sliceKey: string): void {

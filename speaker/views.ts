@@ -9,11 +9,27 @@ import type { KubeObject } from '../src/k8s/index.js';
 
 /** The label an EndpointSlice names its Service by. */
 
+/**
+ * Strings few distinct values share (namespaces, types, policies, pools, node names), one copy
+ * each: parsed from JSON, every object has its own (100k Services held 100k "LoadBalancer").
+ */
+const STRINGS = new Map<string, string>();
+function shared<T extends string | undefined>(s: T): T {
+  if (s === undefined) return s;
+  const have = STRINGS.get(s);
+  if (have !== undefined) return have as T;
+  if (STRINGS.size >= 10_000) STRINGS.clear();
+  STRINGS.set(s, s);
+  return s;
+}
+
+const READY = { true: { ready: true }, false: { ready: false } } as const;
+
 function meta(o: KubeObject, extra: Partial<KubeObject['metadata']> = {}): KubeObject['metadata'] {
   const m = o.metadata;
   return {
     name: m.name,
-    ...(m.namespace !== undefined ? { namespace: m.namespace } : {}),
+    ...(m.namespace !== undefined ? { namespace: shared(m.namespace) } : {}),
     ...(m.resourceVersion !== undefined ? { resourceVersion: m.resourceVersion } : {}),
     ...extra,
   };
@@ -32,12 +48,14 @@ export function serviceView(o: KubeObject): KubeObject {
     metadata: meta(o, {
       ...(o.metadata.uid !== undefined ? { uid: o.metadata.uid } : {}),
       ...(o.metadata.labels ? { labels: o.metadata.labels } : {}),
-      ...(pool !== undefined ? { annotations: { [IP_ALLOCATED_FROM_POOL]: pool } } : {}),
+      ...(pool !== undefined ? { annotations: { [IP_ALLOCATED_FROM_POOL]: shared(pool) } } : {}),
     }),
     spec: {
-      ...(spec.type !== undefined ? { type: spec.type } : {}),
-      ...(spec.loadBalancerClass != null ? { loadBalancerClass: spec.loadBalancerClass } : {}),
-      ...(spec.externalTrafficPolicy !== undefined ? { externalTrafficPolicy: spec.externalTrafficPolicy } : {}),
+      ...(spec.type !== undefined ? { type: shared(spec.type) } : {}),
+      ...(spec.loadBalancerClass != null ? { loadBalancerClass: shared(spec.loadBalancerClass) } : {}),
+      ...(spec.externalTrafficPolicy !== undefined
+        ? { externalTrafficPolicy: shared(spec.externalTrafficPolicy) }
+        : {}),
     },
     status: { loadBalancer: { ingress } },
   };
@@ -49,8 +67,8 @@ export function endpointSliceView(o: KubeObject): KubeObject {
   const endpoints = (
     (o['endpoints'] as { nodeName?: string; conditions?: { ready?: boolean } }[] | undefined) ?? []
   ).map((e) => ({
-    ...(e.nodeName !== undefined ? { nodeName: e.nodeName } : {}),
-    ...(e.conditions?.ready !== undefined ? { conditions: { ready: e.conditions.ready } } : {}),
+    ...(e.nodeName !== undefined ? { nodeName: shared(e.nodeName) } : {}),
+    ...(e.conditions?.ready !== undefined ? { conditions: READY[e.conditions.ready ? 'true' : 'false'] } : {}),
   }));
   return { metadata: meta(o, svc !== undefined ? { labels: { [SERVICE_NAME_LABEL]: svc } } : {}), endpoints };
 }

@@ -49,7 +49,8 @@ export type TrafficPolicy = 'Cluster' | 'Local';
 
 /** `namespace/name`; a Service without a namespace is in `default`. */
 export function serviceKey(obj: { metadata: { name: string; namespace?: string } }): string {
-  return `${obj.metadata.namespace ?? 'default'}/${obj.metadata.name}`;
+  // join makes one flat string; a template literal makes a rope of three that every Map keeping the key retains (100k Services).
+  return [obj.metadata.namespace ?? 'default', obj.metadata.name].join('/');
 }
 
 /**
