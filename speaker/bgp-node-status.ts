@@ -64,16 +64,37 @@ export interface AnnouncedService {
   readonly peers: readonly string[];
 }
 
+/** One shard: its Services in sorted order, how many of them each peer serves, and their entries' text. */
+interface Shard {
+  readonly services: string[];
+  readonly peerRefs: Map<string, number>;
+  /** Service -> its entry as JSON, valid while the shard's peer list is `peersKey`. */
+  readonly entries: Map<string, string>;
+  peersKey: string;
+}
+
+/** Where `x` is, or would go, in the sorted `xs` (code-unit order, as Array.prototype.sort). */
+function position(xs: readonly string[], x: string): number {
+  let lo = 0;
+  let hi = xs.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (xs[mid]! < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
 /**
  * The BGPNodeStatus objects of one node, kept up to date one Service at a time: a change
- * marks its shard, and only marked shards have their text made again (at 100k Services,
- * remaking all 50 shards on every pass cost more than the rest of the pass).
+ * marks its shard, and only marked shards have their text made again, from the entries'
+ * text kept per Service (at 100k Services, remaking the shards from scratch on every pass of
+ * a burst took more CPU than all the rest of the speaker).
  */
 export class BgpNodeStatusShards {
   /** Service -> the peers that get its routes. */
   private readonly peersOf = new Map<string, readonly string[]>();
-  /** Shard -> its Services. */
-  private readonly members = new Map<number, Set<string>>();
+  private readonly shardList = new Map<number, Shard>();
   /** Object name -> status text, for shards that have Services. */
   private readonly texts = new Map<string, string>();
   private readonly dirty = new Set<number>();
@@ -86,35 +107,29 @@ export class BgpNodeStatusShards {
     return this.peersOf.size;
   }
 
-  /** A Service announced to `peers`, or (undefined or []) not announced. */
+  /** A Service announced to `peers` (sorted), or (undefined or []) not announced. */
   set(service: string, peers: readonly string[] | undefined): void {
     const old = this.peersOf.get(service);
     const now = peers && peers.length > 0 ? peers : undefined;
     if (old === now || (old && now && old.length === now.length && old.every((p, i) => p === now[i]))) return;
     const k = shardOf(service, this.shards);
-    this.dirty.add(k);
+    if (old) this.leave(k, service, old);
     if (now) {
       this.peersOf.set(service, now);
-      let m = this.members.get(k);
-      if (!m) this.members.set(k, (m = new Set()));
-      m.add(service);
-    } else {
-      this.peersOf.delete(service);
-      this.members.get(k)?.delete(service);
-    }
+      this.join(k, service, now);
+    } else this.peersOf.delete(service);
+    this.dirty.add(k);
   }
 
   /** Spreads the Services over `shards` objects (a change moves most Services). */
   resize(shards: number): void {
     if (shards === this.shards) return;
-    for (const k of this.members.keys()) this.dirty.add(k);
+    for (const k of this.shardList.keys()) this.dirty.add(k);
     this.shards = shards;
-    this.members.clear();
-    for (const service of this.peersOf.keys()) {
+    this.shardList.clear();
+    for (const [service, peers] of this.peersOf) {
       const k = shardOf(service, shards);
-      let m = this.members.get(k);
-      if (!m) this.members.set(k, (m = new Set()));
-      m.add(service);
+      this.join(k, service, peers);
       this.dirty.add(k);
     }
   }
@@ -123,35 +138,64 @@ export class BgpNodeStatusShards {
   objects(): ReadonlyMap<string, string> {
     for (const k of this.dirty) {
       const name = dnsName(this.node, String(k));
-      const services = [...(this.members.get(k) ?? [])].sort();
-      if (services.length === 0) {
-        this.members.delete(k);
+      const shard = this.shardList.get(k);
+      if (!shard || shard.services.length === 0) {
+        this.shardList.delete(k);
         this.texts.delete(name);
         continue;
       }
-      this.texts.set(name, this.shardText(k, services));
+      this.texts.set(name, this.shardText(k, shard));
     }
     this.dirty.clear();
     return this.texts;
   }
 
-  /** The status of one shard as JSON with its keys in sorted order (built so, not sorted afterwards). */
-  private shardText(k: number, services: readonly string[]): string {
-    const peers = [...new Set(services.flatMap((s) => this.peersOf.get(s)!))].sort();
+  private join(k: number, service: string, peers: readonly string[]): void {
+    let shard = this.shardList.get(k);
+    if (!shard)
+      this.shardList.set(k, (shard = { services: [], peerRefs: new Map(), entries: new Map(), peersKey: '' }));
+    shard.services.splice(position(shard.services, service), 0, service);
+    for (const p of new Set(peers)) shard.peerRefs.set(p, (shard.peerRefs.get(p) ?? 0) + 1);
+  }
+
+  private leave(k: number, service: string, peers: readonly string[]): void {
+    const shard = this.shardList.get(k);
+    if (!shard) return;
+    const at = position(shard.services, service);
+    if (shard.services[at] === service) shard.services.splice(at, 1);
+    shard.entries.delete(service);
+    for (const p of new Set(peers)) {
+      const n = (shard.peerRefs.get(p) ?? 0) - 1;
+      if (n > 0) shard.peerRefs.set(p, n);
+      else shard.peerRefs.delete(p);
+    }
+  }
+
+  /**
+   * The status of one shard as JSON with its keys in sorted order: node, peers, serviceCount,
+   * services (each: name, namespace, peers as indexes into the shard's peers), shard, shards.
+   */
+  private shardText(k: number, shard: Shard): string {
+    const peers = [...shard.peerRefs.keys()].sort();
+    const peersKey = peers.join('\n');
+    if (peersKey !== shard.peersKey) {
+      shard.entries.clear();
+      shard.peersKey = peersKey;
+    }
     const index = new Map(peers.map((p, i) => [p, i]));
-    const entries = services.map((svc) => {
-      const [namespace, name] = svc.split('/') as [string, string];
-      const at = [...new Set(this.peersOf.get(svc)!)].map((p) => index.get(p)!).sort((a, b) => a - b);
-      return { name, namespace, peers: at };
+    const entries = shard.services.map((svc) => {
+      let text = shard.entries.get(svc);
+      if (text === undefined) {
+        const [namespace, name] = svc.split('/') as [string, string];
+        const at = [...new Set(this.peersOf.get(svc)!)].map((p) => index.get(p)!).sort((a, b) => a - b);
+        shard.entries.set(svc, (text = JSON.stringify({ name, namespace, peers: at })));
+      }
+      return text;
     });
-    return JSON.stringify({
-      node: this.node,
-      peers,
-      serviceCount: entries.length,
-      services: entries,
-      shard: k,
-      shards: this.shards,
-    });
+    return (
+      `{"node":${JSON.stringify(this.node)},"peers":${JSON.stringify(peers)},"serviceCount":${entries.length},` +
+      `"services":[${entries.join(',')}],"shard":${k},"shards":${this.shards}}`
+    );
   }
 }
 

@@ -49,7 +49,7 @@ import { BGP_NODE_STATUS, BGP_STATUS, L2_STATUS, SpeakerStatusObjects } from './
 import { Told } from './told.js';
 import { endpointSliceView, ownStatusView, serviceView } from './views.js';
 
-/** A full pass at least this often even when no event asked for one. */
+/** A pass recomputing every Service at least this often, even when no event asked for one. */
 const FULL_RESYNC_MS = 5 * 60_000;
 /**
  * Each status object is written at most once a second (decision 015: per BGPNodeStatus shard).
@@ -118,9 +118,10 @@ export class Speaker {
   private readonly index = new DesiredIndex();
   /** contextKey() at the last pass (undefined: recompute every Service). */
   private lastContext: string | undefined;
+  /** When a pass last recomputed every Service (monotonic ms). */
+  private lastFull = 0;
   /** The BGPNodeStatus objects, kept per Service like the desired state (per-node mode). */
   private readonly bgpShards: BgpNodeStatusShards;
-  private lastSync = 0;
   private readonly links?: NetlinkLinks;
   private readonly bgp: BgpManager;
   private readonly layer2: Layer2Announcer;
@@ -339,13 +340,17 @@ export class Speaker {
 
   /**
    * Called periodically: recomputes only when something changed that no event reports (the
-   * split-brain guard's settle window ending), or when the last full pass is FULL_RESYNC_MS old
-   * (a safety net); with 10k Services a pass is not free, and an idle speaker stays idle.
+   * split-brain guard's settle window ending), or, recomputing every Service, when the last such
+   * pass is FULL_RESYNC_MS old (a safety net); with 100k Services that pass is not free, and an
+   * idle speaker stays idle.
    */
   resync(): void {
     if (!this.ready || this.stopped) return;
     const now = this.opts.clock.monotonic();
-    if (this.membership.guardChanged() || this.dirty || now - this.lastSync >= FULL_RESYNC_MS) this.kick();
+    const safetyNet = now - this.lastFull >= FULL_RESYNC_MS;
+    // The safety net recomputes every Service, as if an event had been missed.
+    if (safetyNet) this.lastContext = undefined;
+    if (this.membership.guardChanged() || this.dirty || safetyNet) this.kick();
   }
 
   private kick(): void {
@@ -373,7 +378,6 @@ export class Speaker {
   private async sync(): Promise<void> {
     // Events from here on ask for another pass.
     this.dirty = false;
-    this.lastSync = this.opts.clock.monotonic();
     const parsed = parseConfig(
       configObjects(
         [...this.herald].map(([kind, inf]) => [kind, inf.list()] as const),
@@ -424,7 +428,10 @@ export class Speaker {
   private async desiredState(ctx: DesiredContext): Promise<{ state: DesiredState; changed: ReadonlySet<string> }> {
     const key = contextKey(ctx);
     let keys = this.inputs.takeDirty();
-    if (key !== this.lastContext) keys = new Set([...keys, ...this.index.keys(), ...this.inputs.keys()]);
+    if (key !== this.lastContext) {
+      keys = new Set([...keys, ...this.index.keys(), ...this.inputs.keys()]);
+      this.lastFull = this.opts.clock.monotonic();
+    }
     // Until every Service is recomputed, a failed pass must recompute them all again.
     this.lastContext = undefined;
     await recompute(this.index, this.inputs, ctx, keys, YIELD_EVERY);

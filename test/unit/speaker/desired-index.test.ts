@@ -217,12 +217,39 @@ describe('BGPNodeStatus shards kept per Service', () => {
       if (rnd() < 0.05) count = 1 + Math.floor(rnd() * 4);
       shards.resize(count);
       const got = shards.objects();
-      const want = bgpNodeStatusObjects(
-        'node-a',
-        [...now].map(([service, p]) => ({ service, peers: p })),
-        count,
+      expect(new Map(got), `step ${step}`).to.deep.equal(
+        bgpNodeStatusObjects(
+          'node-a',
+          [...now].map(([service, p]) => ({ service, peers: p })),
+          count,
+        ),
       );
-      expect(new Map(got), `step ${step}`).to.deep.equal(want);
+      // And what each says, built here the plain way: Services by fnv32a mod count, sorted; peers as indexes.
+      const want = new Map<string, unknown>();
+      for (let k = 0; k < count; k++) {
+        const services = [...now.keys()].filter((svc) => fnv32a(svc) % count === k).sort();
+        if (services.length === 0) continue;
+        const peers = [...new Set(services.flatMap((svc) => now.get(svc)!))].sort();
+        want.set(`node-a-${k}`, {
+          node: 'node-a',
+          shard: k,
+          shards: count,
+          serviceCount: services.length,
+          peers,
+          services: services.map((svc) => ({
+            namespace: svc.split('/')[0],
+            name: svc.split('/')[1],
+            peers: now
+              .get(svc)!
+              .map((p) => peers.indexOf(p))
+              .sort((a, b) => a - b),
+          })),
+        });
+      }
+      expect(
+        new Map([...got].map(([name, text]) => [name, JSON.parse(text) as unknown])),
+        `step ${step}`,
+      ).to.deep.equal(want);
       for (const text of got.values()) expect(text).to.equal(sortedJson(JSON.parse(text)));
     }
   });
