@@ -49,7 +49,7 @@ import { BGP_NODE_STATUS, BGP_STATUS, L2_STATUS, SpeakerStatusObjects } from './
 import { Told } from './told.js';
 import { endpointSliceView, ownStatusView, serviceView } from './views.js';
 
-/** A pass recomputing every Service at least this often, even when no event asked for one. */
+/** After this long without a pass, one that recomputes every Service, though no event asked for it. */
 const FULL_RESYNC_MS = 5 * 60_000;
 /**
  * Each status object is written at most once a second (decision 015: per BGPNodeStatus shard).
@@ -118,8 +118,8 @@ export class Speaker {
   private readonly index = new DesiredIndex();
   /** contextKey() at the last pass (undefined: recompute every Service). */
   private lastContext: string | undefined;
-  /** When a pass last recomputed every Service (monotonic ms). */
-  private lastFull = 0;
+  /** When the last pass started (monotonic ms). */
+  private lastPass = 0;
   /** The BGPNodeStatus objects, kept per Service like the desired state (per-node mode). */
   private readonly bgpShards: BgpNodeStatusShards;
   private readonly links?: NetlinkLinks;
@@ -340,14 +340,14 @@ export class Speaker {
 
   /**
    * Called periodically: recomputes only when something changed that no event reports (the
-   * split-brain guard's settle window ending), or, recomputing every Service, when the last such
-   * pass is FULL_RESYNC_MS old (a safety net); with 100k Services that pass is not free, and an
-   * idle speaker stays idle.
+   * split-brain guard's settle window ending), or, recomputing every Service, when no pass ran
+   * for FULL_RESYNC_MS (a safety net); with 100k Services that pass is not free, and an idle
+   * speaker stays idle.
    */
   resync(): void {
     if (!this.ready || this.stopped) return;
     const now = this.opts.clock.monotonic();
-    const safetyNet = now - this.lastFull >= FULL_RESYNC_MS;
+    const safetyNet = now - this.lastPass >= FULL_RESYNC_MS;
     // The safety net recomputes every Service, as if an event had been missed.
     if (safetyNet) this.lastContext = undefined;
     if (this.membership.guardChanged() || this.dirty || safetyNet) this.kick();
@@ -378,6 +378,7 @@ export class Speaker {
   private async sync(): Promise<void> {
     // Events from here on ask for another pass.
     this.dirty = false;
+    this.lastPass = this.opts.clock.monotonic();
     const parsed = parseConfig(
       configObjects(
         [...this.herald].map(([kind, inf]) => [kind, inf.list()] as const),
@@ -430,7 +431,6 @@ export class Speaker {
     let keys = this.inputs.takeDirty();
     if (key !== this.lastContext) {
       keys = new Set([...keys, ...this.index.keys(), ...this.inputs.keys()]);
-      this.lastFull = this.opts.clock.monotonic();
     }
     // Until every Service is recomputed, a failed pass must recompute them all again.
     this.lastContext = undefined;
