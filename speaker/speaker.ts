@@ -429,13 +429,21 @@ export class Speaker {
   private async desiredState(ctx: DesiredContext): Promise<{ state: DesiredState; changed: ReadonlySet<string> }> {
     const key = contextKey(ctx);
     let keys = this.inputs.takeDirty();
-    if (key !== this.lastContext) {
-      keys = new Set([...keys, ...this.index.keys(), ...this.inputs.keys()]);
-    }
+    const all = key !== this.lastContext;
+    if (all) keys = new Set([...keys, ...this.index.keys(), ...this.inputs.keys()]);
+    const reason = this.lastContext === undefined ? 'start or safety net' : 'configuration, nodes or live speakers';
     // Until every Service is recomputed, a failed pass must recompute them all again.
     this.lastContext = undefined;
+    const started = this.opts.clock.monotonic();
     await recompute(this.index, this.inputs, ctx, keys, YIELD_EVERY);
     this.lastContext = key;
+    if (all)
+      this.log.info('recomputed every Service', {
+        event: 'recomputedAll',
+        reason,
+        services: keys.size,
+        ms: Math.round(this.opts.clock.monotonic() - started),
+      });
     return { state: this.index.state(), changed: keys };
   }
 
