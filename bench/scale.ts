@@ -306,6 +306,10 @@ async function controllerRun(
     // The peak over the whole run (the assignment burst and the garbage collected after it).
     const peak = peakRssBytes(pid);
     const w = await writes.by('herald-controller');
+    // Printed now as well: a restart that fails (out of heap) still leaves these.
+    console.error(
+      `  controller N=${n} first process: all assigned ${f(secs, 2)} s; CPU ${f(cpuSecs)} s; RSS peak ${f(mb(peak))} MB, settled ${f(mb(settled))} MB; API writes ${f(w.total / n, 2)}/Service; load ${f(loadavg()[0]!)}`,
+    );
 
     // Restart: the same program again, against the Services the first one assigned.
     const before = new Map(addresses);
