@@ -10,9 +10,10 @@
  * other Services by a plain loop, 16 at a time (what "one status write per Service" costs).
  * Then a controller restart: time until its /readyz answers 200 (caches synced, start-up
  * replay done) and until every Service has been re-checked (the reconcile count reaches N,
- * nothing queued), its API writes, and how many addresses changed (must be 0). The figures
- * after "all assigned" wait until the controller has stopped writing (its Events trail: N
- * created and 10 s quiet, or 30 s quiet).
+ * nothing queued), its peak RSS and the most heap in use its /metrics showed meanwhile (the
+ * restart lists every Service and the Events it wrote), its API writes, and how many
+ * addresses changed (must be 0). The figures after "all assigned" wait until the controller
+ * has stopped writing (its Events trail: N created and 10 s quiet, or 30 s quiet).
  *
  * Speaker: bench/speaker.ts (BGP mode, one speaker against BIRD in network namespaces) at the
  * same N, run as a child and its figures read from its output: time until every route is at
@@ -64,6 +65,10 @@ interface ControllerRow {
   restartReadySecs: number;
   restartIdleSecs: number;
   restartWrites: number;
+  /** The restarted controller's peak RSS (VmHWM) once it has re-checked every Service. */
+  restartPeakMb: number;
+  /** The most heap in use its /metrics showed meanwhile (sampled every 0.25 s). */
+  restartHeapMb: number;
   moved: number;
   load: number;
 }
@@ -301,6 +306,10 @@ async function controllerRun(
     // The peak over the whole run (the assignment burst and the garbage collected after it).
     const peak = peakRssBytes(pid);
     const w = await writes.by('herald-controller');
+    // Printed now as well: a restart that fails (out of heap) still leaves these.
+    console.error(
+      `  controller N=${n} first process: all assigned ${f(secs, 2)} s; CPU ${f(cpuSecs)} s; RSS peak ${f(mb(peak))} MB, settled ${f(mb(settled))} MB; API writes ${f(w.total / n, 2)}/Service; load ${f(loadavg()[0]!)}`,
+    );
 
     // Restart: the same program again, against the Services the first one assigned.
     const before = new Map(addresses);
@@ -322,6 +331,7 @@ async function controllerRun(
       100,
     );
     const restartReadySecs = (performance.now() - t1) / 1000;
+    let restartHeap = 0;
     await until(
       async () => {
         running(again);
@@ -329,6 +339,7 @@ async function controllerRun(
         if (r && r.status !== 200)
           throw new Error(`the restarted controller's /metrics answered ${r.status}: ${r.body.slice(0, 200)}`);
         const m = r?.body ?? '';
+        restartHeap = Math.max(restartHeap, metricSum(m, 'herald_nodejs_heap_size_used_bytes'));
         return (
           metricSum(m, 'herald_controller_reconcile_duration_seconds_count') >= n &&
           metricSum(m, 'herald_controller_queue_depth') === 0
@@ -339,6 +350,7 @@ async function controllerRun(
       250,
     );
     const restartIdleSecs = (performance.now() - t1) / 1000;
+    const restartPeak = peakRssBytes(again.pid!);
     let moved = 0;
     for (const o of (await client.listAll(SERVICES, { namespace: 'bench', limit: 1000 })).items)
       if (before.get(o.metadata.name) !== ingressOf(o)) moved++;
@@ -358,6 +370,8 @@ async function controllerRun(
       restartReadySecs,
       restartIdleSecs,
       restartWrites,
+      restartPeakMb: mb(restartPeak),
+      restartHeapMb: mb(restartHeap),
       moved,
       load: loadavg()[0]!,
     };
@@ -450,7 +464,7 @@ async function main(): Promise<void> {
         `  controller N=${n}${heapMb !== undefined ? ` (--max-old-space-size=${heapMb})` : ''}: all assigned ${f(c.secs, 2)} s from its start (${f(n / c.secs, 0)}/s); last API write (Events included) ${f(c.writesDoneSecs, 0)} s; plain status-patch loop, 16 at a time ${f(c.refSecs, 2)} s (${f(n / c.refSecs, 0)}/s); CPU ${f(c.cpuSecs)} s; RSS peak ${f(c.peakMb)} MB, settled ${f(c.settledMb)} MB; idle CPU ${f(c.idleCpu, 2)} %; API writes ${f(c.writesPerService, 2)}/Service (${c.writeKinds}); load ${f(c.load)}`,
       );
       console.log(
-        `  controller N=${n} restart: ready ${f(c.restartReadySecs, 2)} s from its start, every Service re-checked ${f(c.restartIdleSecs, 2)} s; API writes ${c.restartWrites}; moved addresses ${c.moved}`,
+        `  controller N=${n} restart: ready ${f(c.restartReadySecs, 2)} s from its start, every Service re-checked ${f(c.restartIdleSecs, 2)} s; RSS peak ${f(c.restartPeakMb)} MB, heap in use at most ${f(c.restartHeapMb)} MB (its /metrics); API writes ${c.restartWrites}; moved addresses ${c.moved}`,
       );
       if (skipSpeaker) continue;
       const s = await speakerRun(n, serviceStatus);

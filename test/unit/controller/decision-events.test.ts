@@ -103,6 +103,22 @@ describe('controller: decision Events before the decision', () => {
     expect(d.onServerAtStart('u-b', CONFLICT)).to.equal(false);
   });
 
+  it('of the Events held at start, only the reasons a start asks about are kept', () => {
+    const d = new DecisionEvents({ clock: new FakeClock(), record: writer().record });
+    const METALLB: EventIntent = {
+      type: 'Normal',
+      reason: 'MetalLBAnnotation',
+      message: 'uses MetalLB annotation metallb.universe.tf/address-pool',
+    };
+    const RELEASED: EventIntent = { type: 'Normal', reason: 'IPReleased', message: 'released 192.0.2.1' };
+    d.seen([CONFLICT, RELEASED, METALLB, ALLOCATED].map((e) => ({ uid: 'u-a', reason: e.reason, message: e.message })));
+    expect(d.onServerAtStart('u-a', CONFLICT)).to.equal(true);
+    expect(d.onServerAtStart('u-a', RELEASED)).to.equal(true);
+    expect(d.onServerAtStart('u-a', METALLB)).to.equal(true);
+    // One per Service at 100k: not kept (nothing asks, and the keys were ~30 MB).
+    expect(d.onServerAtStart('u-a', ALLOCATED)).to.equal(false);
+  });
+
   it('a deleted Service owes nothing', async () => {
     const w = writer();
     const d = new DecisionEvents({ clock: new FakeClock(), record: w.record });

@@ -1,7 +1,11 @@
-/** Which Events a start re-derives from status: table cases over missingEvents (pure). */
+/**
+ * Which Events a start re-derives from status: table cases over missingEvents (pure); and
+ * listControllerEvents over a recording fake of the client's paged list.
+ */
 import { expect } from 'chai';
-import { missingEvents, type SeenEvent } from '../../../controller/event-rederive.js';
-import type { KubeObject } from '../../../src/k8s/index.js';
+import { listControllerEvents, missingEvents, type SeenEvent } from '../../../controller/event-rederive.js';
+import { RecordingLogger, nullLogger } from '../../../src/core/logger.js';
+import type { KubeObject, ListOptions, ListResult, ResourceType } from '../../../src/k8s/index.js';
 
 const NOW = Date.parse('2026-01-01T12:00:00Z');
 
@@ -119,4 +123,55 @@ describe('controller: Events re-derived from status', () => {
         });
     });
   }
+});
+
+describe('controller: the Events a start reads', () => {
+  const event = (i: number, component: string): KubeObject => ({
+    metadata: { name: `e-${i}`, namespace: 'default' },
+    involvedObject: { kind: 'Service', name: `s-${i}`, namespace: 'default', uid: `u-${i}` },
+    reason: 'IPAllocated',
+    message: `assigned 192.0.2.${i} from pool "main"`,
+    source: { component },
+  });
+  /** Pages of two; records what each call asked for. */
+  function pagedClient(events: KubeObject[], fail?: Error) {
+    const calls: ListOptions[] = [];
+    return {
+      calls,
+      list: <T extends KubeObject>(t: ResourceType, opts: ListOptions = {}): Promise<ListResult<T>> => {
+        calls.push(opts);
+        expect(t.plural).to.equal('events');
+        if (fail) return Promise.reject(fail);
+        const from = Number(opts.continue ?? '0');
+        const next = from + 2 < events.length ? { continue: String(from + 2) } : {};
+        return Promise.resolve({ items: events.slice(from, from + 2) as T[], resourceVersion: '7', ...next });
+      },
+    };
+  }
+
+  it('reads every page, one at a time, and keeps only what herald-controller wrote', async () => {
+    const events = [0, 1, 2, 3, 4].map((i) => event(i, i === 2 ? 'someone-else' : 'herald-controller'));
+    const client = pagedClient(events);
+    const seen = await listControllerEvents(client, nullLogger);
+    expect(seen).to.deep.equal(
+      [0, 1, 3, 4].map((i) => ({
+        uid: `u-${i}`,
+        reason: 'IPAllocated',
+        message: `assigned 192.0.2.${i} from pool "main"`,
+      })),
+    );
+    expect(client.calls).to.deep.equal([
+      { fieldSelector: 'involvedObject.kind=Service', limit: 500 },
+      { fieldSelector: 'involvedObject.kind=Service', limit: 500, continue: '2' },
+      { fieldSelector: 'involvedObject.kind=Service', limit: 500, continue: '4' },
+    ]);
+  });
+
+  it('answers undefined, and says so, when the Events cannot be listed', async () => {
+    const log = new RecordingLogger();
+    expect(await listControllerEvents(pagedClient([], new Error('events is forbidden')), log)).to.equal(undefined);
+    expect(log.records.map((r) => [r.level, r.fields['event'], r.fields['error']])).to.deep.equal([
+      ['warn', 'eventListFailed', 'events is forbidden'],
+    ]);
+  });
 });
