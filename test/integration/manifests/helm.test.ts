@@ -295,6 +295,32 @@ const cases: Case[] = [
     },
   },
   {
+    name: 'controller.nodeOptions and speaker.nodeOptions: each container\'s NODE_OPTIONS; "" sets none',
+    values: {
+      controller: { nodeOptions: '--max-old-space-size=768' },
+      speaker: { nodeOptions: '--max-semi-space-size=1 --max-old-space-size=512' },
+    },
+    check: (objs) => {
+      const env = (w: Workload): { name: string; value?: string }[] =>
+        (ctr(w) as Container & { env: { name: string; value?: string }[] }).env;
+      expect(env(controller(objs))).to.deep.include({ name: 'NODE_OPTIONS', value: '--max-old-space-size=768' });
+      expect(env(speaker(objs))).to.deep.include({
+        name: 'NODE_OPTIONS',
+        value: '--max-semi-space-size=1 --max-old-space-size=512',
+      });
+    },
+  },
+  {
+    name: 'speaker.nodeOptions "" and the default controller: no NODE_OPTIONS in either',
+    values: { speaker: { nodeOptions: '' } },
+    check: (objs) => {
+      for (const w of [controller(objs), speaker(objs)])
+        expect((ctr(w) as Container & { env: { name: string }[] }).env.map((e) => e.name)).to.not.include(
+          'NODE_OPTIONS',
+        );
+    },
+  },
+  {
     name: 'memberlist disabled: --member-port=0 and no UDP port',
     values: { speaker: { memberlist: { enabled: false } } },
     check: (objs) => {
