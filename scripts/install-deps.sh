@@ -23,10 +23,11 @@ if [ -n "$need" ]; then
   fi
 fi
 
-# npm ci when the installed tree was not made from this package.json + package-lock.json (by
-# content, not mtime: a fresh checkout or a worktree sharing node_modules has new mtimes, and
-# npm ci would empty a node_modules other checkouts use).
-want=$(cat package.json package-lock.json | sha256sum | cut -d' ' -f1)
+# npm ci when the installed tree was not made from this package-lock.json (by content, not
+# mtime: a fresh checkout or a worktree sharing node_modules has new mtimes, and npm ci would
+# empty a node_modules other checkouts use). The lock alone: it carries package.json's
+# dependencies too, and a new npm script is no reason to reinstall.
+want=$(sha256sum package-lock.json | cut -d' ' -f1)
 stamp=node_modules/.herald-installed
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "install-deps: npm ci"

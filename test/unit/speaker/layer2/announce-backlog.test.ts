@@ -5,6 +5,7 @@
  * against what the recorded sends show (a FakeClock fires every timer on time, so a send
  * later than its due time was held back by the pace), and on hand-worked scripts.
  */
+import { MovingClock } from '../../../support/moving-clock.js';
 import { expect } from 'chai';
 import { Announcer, type AnnouncerOptions } from '../../../../speaker/layer2/announcer.js';
 import { FakeClock } from '../../../../src/core/clock.js';
@@ -134,26 +135,11 @@ describe('layer2: the pacer backlog (queued and delayed announcements)', () => {
   });
 
   it('a timer that fires late (as a busy event loop makes it) is no delay of the pace', () => {
-    let t = 0;
-    let timer: { at: number; fn: () => void } | undefined;
-    const clock = {
-      now: () => t,
-      monotonic: () => t,
-      setTimeout: (fn: () => void, ms: number) => {
-        const me = { at: t + ms, fn };
-        timer = me;
-        return { cancel: () => void (timer === me ? (timer = undefined) : undefined) };
-      },
-    };
+    const clock = new MovingClock();
     const sent: number[] = [];
-    const a = new Announcer({ clock, repeats: 5, send: () => void sent.push(t) });
+    const a = new Announcer({ clock, repeats: 5, send: () => void sent.push(clock.t) });
     for (const ip of v6(20)) a.announce(ip, 'eth0');
-    while (timer) {
-      const due: { at: number; fn: () => void } = timer;
-      timer = undefined;
-      t = due.at + 7; // every wake-up 7 ms late
-      due.fn();
-    }
+    clock.drain((due) => due + 7); // every wake-up 7 ms late
     expect(sent).to.have.length(120);
     expect(sent.at(-1)).to.equal(5 * 1007);
     expect(a.pacing().delayed).to.equal(0);

@@ -4,6 +4,7 @@
  * announcement before any repeat and within the stated bound, gives every IP all its
  * announcements, and drops what is pending on release and on interface removal.
  */
+import { MovingClock } from '../../../support/moving-clock.js';
 import { expect } from 'chai';
 import {
   Announcer,
@@ -248,17 +249,7 @@ describe('layer2: announcement pacing (FakeClock)', () => {
 
   it('the bound holds on a clock that moves while frames go out (50 µs an announcement), as the real one does', () => {
     // FakeClock stands still inside a callback; this one moves with every send.
-    let t = 0;
-    let timer: { at: number; fn: () => void } | undefined;
-    const clock = {
-      now: () => t,
-      monotonic: () => t,
-      setTimeout: (fn: () => void, ms: number) => {
-        const me = { at: t + ms, fn };
-        timer = me;
-        return { cancel: () => void (timer === me ? (timer = undefined) : undefined) };
-      },
-    };
+    const clock = new MovingClock();
     const sent: Sent[] = [];
     const a = new Announcer({
       clock,
@@ -266,18 +257,13 @@ describe('layer2: announcement pacing (FakeClock)', () => {
       repeats: 1,
       frames: () => 2,
       send: (ip) => {
-        sent.push({ at: t, key: formatIP(ip), ifname: 'eth0', frames: 2 });
-        t += 0.05;
+        sent.push({ at: clock.t, key: formatIP(ip), ifname: 'eth0', frames: 2 });
+        clock.t += 0.05;
         return 2;
       },
     });
     for (const ip of addresses(10_000)) a.announce(ip, 'eth0');
-    while (timer) {
-      const due: { at: number; fn: () => void } = timer;
-      timer = undefined;
-      t = Math.max(t, due.at);
-      due.fn();
-    }
+    clock.drain((due, now) => Math.max(now, due));
     expect(sent).to.have.length(20_000);
     for (const w of WINDOWS_MS)
       expect(maxInWindow(sent, 'eth0', w), `window ${w} ms`).to.be.at.most(a.burst + (a.ratePerSecond * w) / 1000);
