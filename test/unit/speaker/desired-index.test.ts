@@ -4,6 +4,7 @@
  * the per-Service inputs notice only changes the decisions read; the context key moves with
  * what every Service reads; BGPNodeStatus shards kept per Service equal those made at once.
  */
+import { heraldObject, nodeObject } from '../../support/config-objects.js';
 import { expect } from 'chai';
 import { bgpNodeStatusObjects, BgpNodeStatusShards, fnv32a } from '../../../speaker/bgp-node-status.js';
 import {
@@ -23,18 +24,8 @@ import { parseConfig } from '../../../src/config/parse.js';
 import { parseIP } from '../../../src/net/ip.js';
 import { seeded } from '../../support/seeded.js';
 
-const H = (kind: string, name: string, spec: Record<string, unknown>, labels: Record<string, string> = {}) => ({
-  apiVersion: 'herald.dev/v1beta1',
-  kind,
-  metadata: { name, namespace: 'herald-system', labels },
-  spec,
-});
-const node = (name: string, labels: Record<string, string> = {}) => ({
-  apiVersion: 'v1',
-  kind: 'Node',
-  metadata: { name, labels: { 'kubernetes.io/hostname': name, ...labels } },
-  status: { conditions: [] },
-});
+const H = heraldObject;
+const node = nodeObject;
 
 function configOf(rackA: string[] = ['node-a']) {
   const parsed = parseConfig([

@@ -1,4 +1,5 @@
 /** The speaker's desired state: every reason, v4/v6/dual-stack, both traffic policies, sharing, selectors. */
+import { heraldObject, nodeObject } from '../../support/config-objects.js';
 import { expect } from 'chai';
 import { desiredState, type DesiredInputs, type EndpointInfo, type ServiceInfo } from '../../../speaker/desired.js';
 import { electOwner } from '../../../speaker/election.js';
@@ -6,27 +7,8 @@ import { parseConfig } from '../../../src/config/parse.js';
 import { formatCIDR } from '../../../src/net/cidr.js';
 import { formatIP, parseIP } from '../../../src/net/ip.js';
 
-const H = (
-  kind: string,
-  name: string,
-  spec: Record<string, unknown>,
-  labels: Record<string, string> = {},
-): Record<string, unknown> => ({
-  apiVersion: 'herald.dev/v1beta1',
-  kind,
-  metadata: { name, namespace: 'herald-system', labels },
-  spec,
-});
-const node = (
-  name: string,
-  labels: Record<string, string> = {},
-  networkUnavailable = false,
-): Record<string, unknown> => ({
-  apiVersion: 'v1',
-  kind: 'Node',
-  metadata: { name, labels: { 'kubernetes.io/hostname': name, ...labels } },
-  status: { conditions: networkUnavailable ? [{ type: 'NetworkUnavailable', status: 'True' }] : [] },
-});
+const H = heraldObject;
+const node = nodeObject;
 
 const base = [
   H('IPAddressPool', 'l2v4', { addresses: ['192.0.2.0/28'] }, { mode: 'l2' }),
