@@ -16,10 +16,9 @@ import { IP_ALLOCATED_FROM_POOL } from '../src/api/annotations.js';
 import type { KubeObject } from '../src/k8s/index.js';
 import { AdjRibOut } from '../speaker/bgp/rib-out.js';
 import { BgpNodeStatusShards, bgpNodeStatusObjects, shardCount } from '../speaker/bgp-node-status.js';
-import { contextKey, desiredState, type DesiredContext } from '../speaker/desired.js';
-import { DesiredIndex } from '../speaker/desired-index.js';
+import { announcedPeers, desiredState, type DesiredContext } from '../speaker/desired.js';
 import { endpointsByService, servicesToAnnounce } from '../speaker/inputs.js';
-import { recompute, ServiceInputs } from '../speaker/service-inputs.js';
+import { PerServiceDesired, type ServiceInputs } from '../speaker/service-inputs.js';
 import { endpointSliceView, serviceView } from '../speaker/views.js';
 import { arg, pct } from './support/common.js';
 
@@ -91,25 +90,20 @@ function fullPass(ctx: DesiredContext, services: KubeObject[], slices: KubeObjec
   return bgpNodeStatusObjects(NODE, announced, shardCount(announced.length, 1)).size;
 }
 
-/** The pass now: the changed Services' inputs taken from their events, only they recomputed. */
+/** The pass now: the changed Services' inputs taken from their events, only they recomputed (as the speaker does). */
 class IncrementalPass {
-  readonly inputs = new ServiceInputs(undefined);
-  readonly index = new DesiredIndex();
+  readonly desired = new PerServiceDesired(undefined);
   readonly shards = new BgpNodeStatusShards(NODE);
-  private context: string | undefined;
+
+  get inputs(): ServiceInputs {
+    return this.desired.inputs;
+  }
 
   async run(ctx: DesiredContext, rib: AdjRibOut): Promise<number> {
-    const key = contextKey(ctx);
-    let keys = this.inputs.takeDirty();
-    if (key !== this.context) keys = new Set([...keys, ...this.index.keys(), ...this.inputs.keys()]);
-    await recompute(this.index, this.inputs, ctx, keys);
-    this.context = key;
-    const state = this.index.state();
+    const { changed } = await this.desired.update(ctx);
+    const state = this.desired.index.state();
     rib.setDesired(state.bgp.get(PEER) ?? []);
-    for (const s of keys) {
-      const part = this.index.get(s);
-      this.shards.set(s, part?.decisions.some((d) => d.bgp.announce) ? [PEER] : undefined);
-    }
+    for (const s of changed) this.shards.set(s, announcedPeers(this.desired.index.get(s)));
     this.shards.resize(shardCount(this.shards.size, 1));
     return this.shards.objects().size;
   }

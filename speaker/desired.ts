@@ -293,6 +293,12 @@ export function serviceDesired(ctx: DesiredContext, svc: ServiceInfo, eps: reado
   return { decisions, l2: l2.length > 0 ? l2 : NONE, routes: routes.length > 0 ? routes : NONE };
 }
 
+/** The peers that get a Service's routes from this node (sorted; none when it is not announced over BGP). */
+export function announcedPeers(part: ServiceDesired | undefined): readonly string[] {
+  const announced = part?.decisions.filter((d) => d.bgp.announce) ?? [];
+  return [...new Set(announced.flatMap((d) => d.peers))].sort();
+}
+
 function sameDecision(a: Decision, b: Decision): boolean {
   return a.announce === b.announce && (a.announce || a.reason === (b as { reason: NoAnnounce }).reason);
 }

@@ -5,8 +5,9 @@
  * decisions read (a resync, another field, a Service not Herald's) changes nothing here.
  */
 import { serviceKey, type ServiceObject } from '../src/api/service.js';
-import type { DesiredIndex } from './desired-index.js';
+import { DesiredIndex } from './desired-index.js';
 import {
+  contextKey,
   sameServiceDesired,
   serviceDesired,
   type DesiredContext,
@@ -153,24 +154,58 @@ export class ServiceInputs {
   }
 }
 
+/** What one update of the desired state did. */
+export interface DesiredUpdate {
+  /** The Services recomputed. */
+  readonly changed: ReadonlySet<string>;
+  /** Every Service was recomputed: the context changed, or (`fromScratch`) there was none to compare with. */
+  readonly all: boolean;
+  /** No earlier context: the first update, one after a failed update, or after invalidate() (the safety net). */
+  readonly fromScratch: boolean;
+}
+
 /**
- * Recomputes the desired state of `services` from their inputs (a Service gone or no longer
- * announced is removed); one whose result says the same keeps its old part, so what follows
- * sees nothing changed. Lets the event loop run every `yieldEvery` Services.
+ * The desired state kept per Service between passes (decision 016): the inputs from events,
+ * the index of every Service's part, and the context of the last update. An update recomputes
+ * the Services whose inputs changed, or every Service when the context did.
  */
-export async function recompute(
-  index: DesiredIndex,
-  inputs: ServiceInputs,
-  ctx: DesiredContext,
-  services: Iterable<string>,
-  yieldEvery = Infinity,
-): Promise<void> {
-  let n = 0;
-  for (const service of services) {
-    const info = inputs.info(service);
-    const part = info ? serviceDesired(ctx, info, inputs.endpoints(service)) : undefined;
-    const old = index.get(service);
-    index.set(service, part && old && sameServiceDesired(old, part) ? old : part);
-    if (++n % yieldEvery === 0) await new Promise((resolve) => setImmediate(resolve));
+export class PerServiceDesired {
+  readonly inputs: ServiceInputs;
+  readonly index = new DesiredIndex();
+  /** contextKey() at the last update (undefined: recompute every Service). */
+  private context: string | undefined;
+
+  constructor(lbClass: string | undefined) {
+    this.inputs = new ServiceInputs(lbClass);
+  }
+
+  /** The next update recomputes every Service, as if an event had been missed. */
+  invalidate(): void {
+    this.context = undefined;
+  }
+
+  /**
+   * Recomputes; a Service gone or no longer announced is removed, and one whose result says
+   * the same keeps its old part, so what follows sees nothing changed. Lets the event loop run
+   * every `yieldEvery` Services; what changes meanwhile is recomputed at the next update.
+   */
+  async update(ctx: DesiredContext, yieldEvery = Infinity): Promise<DesiredUpdate> {
+    const key = contextKey(ctx);
+    const fromScratch = this.context === undefined;
+    const all = key !== this.context;
+    let changed = this.inputs.takeDirty();
+    if (all) changed = new Set([...changed, ...this.index.keys(), ...this.inputs.keys()]);
+    // Until every Service is recomputed, a failed update must recompute them all again.
+    this.context = undefined;
+    let n = 0;
+    for (const service of changed) {
+      const info = this.inputs.info(service);
+      const part = info ? serviceDesired(ctx, info, this.inputs.endpoints(service)) : undefined;
+      const old = this.index.get(service);
+      this.index.set(service, part && old && sameServiceDesired(old, part) ? old : part);
+      if (++n % yieldEvery === 0) await new Promise((resolve) => setImmediate(resolve));
+    }
+    this.context = key;
+    return { changed, all, fromScratch };
   }
 }

@@ -33,10 +33,9 @@ import { Layer2Announcer } from './announcers/layer2.js';
 import type { ServiceEvents } from './announcers/protocol.js';
 import { BgpManager } from './bgp/manager.js';
 import { AnnounceMetrics } from './announce-metrics.js';
-import { contextKey, type DesiredContext, type DesiredState } from './desired.js';
-import { DesiredIndex } from './desired-index.js';
+import { announcedPeers, type DesiredContext, type DesiredState } from './desired.js';
 import { configObjects, internalIP, nodeAddresses } from './inputs.js';
-import { recompute, ServiceInputs } from './service-inputs.js';
+import { PerServiceDesired, type ServiceInputs } from './service-inputs.js';
 import { L2Engine } from './layer2/engine.js';
 import { NetlinkLinks } from './layer2/links.js';
 import { notReadyNodes, SPEAKER_POD_SELECTOR } from './membership/pod-readiness.js';
@@ -112,12 +111,8 @@ export class Speaker {
   private readonly told = new Told();
   /** Something changed since the last pass started. */
   private dirty = true;
-  /** Each announced Service's inputs, kept from Service and EndpointSlice events. */
-  private readonly inputs: ServiceInputs;
-  /** The desired state, recomputed per Service: only those whose inputs changed, or all when the context did. */
-  private readonly index = new DesiredIndex();
-  /** contextKey() at the last pass (undefined: recompute every Service). */
-  private lastContext: string | undefined;
+  /** Each announced Service's inputs (kept from Service and EndpointSlice events) and desired state, recomputed per Service. */
+  private readonly desired: PerServiceDesired;
   /** When the last pass started (monotonic ms). */
   private lastPass = 0;
   /** The BGPNodeStatus objects, kept per Service like the desired state (per-node mode). */
@@ -141,7 +136,7 @@ export class Speaker {
 
   constructor(private readonly opts: SpeakerOptions) {
     this.log = opts.logger.child({ component: 'speaker', node: opts.node });
-    this.inputs = new ServiceInputs(opts.lbClass);
+    this.desired = new PerServiceDesired(opts.lbClass);
     this.bgpShards = new BgpNodeStatusShards(opts.node);
     const base = { client: opts.client, clock: opts.clock, logger: this.log };
     this.services = new Informer({ ...base, type: SERVICES, transform: serviceView });
@@ -306,9 +301,9 @@ export class Speaker {
         // Per Service: only a change to what the decisions read asks for a pass, and only that Service is recomputed.
         const take =
           inf === this.services
-            ? (o: unknown, gone: boolean): boolean => this.inputs.service(o as ServiceObject, gone)
+            ? (o: unknown, gone: boolean): boolean => this.desired.inputs.service(o as ServiceObject, gone)
             : (o: unknown, gone: boolean): boolean =>
-                this.inputs.slice(o as Parameters<ServiceInputs['slice']>[0], gone);
+                this.desired.inputs.slice(o as Parameters<ServiceInputs['slice']>[0], gone);
         inf.addHandlers({
           onAdd: (o) => take(o, false) && this.kick(),
           onUpdate: (o) => take(o, false) && this.kick(),
@@ -349,7 +344,7 @@ export class Speaker {
     const now = this.opts.clock.monotonic();
     const safetyNet = now - this.lastPass >= FULL_RESYNC_MS;
     // The safety net recomputes every Service, as if an event had been missed.
-    if (safetyNet) this.lastContext = undefined;
+    if (safetyNet) this.desired.invalidate();
     if (this.membership.guardChanged() || this.dirty || safetyNet) this.kick();
   }
 
@@ -427,24 +422,16 @@ export class Speaker {
    * at the next pass. Returns the state and the Services recomputed.
    */
   private async desiredState(ctx: DesiredContext): Promise<{ state: DesiredState; changed: ReadonlySet<string> }> {
-    const key = contextKey(ctx);
-    let keys = this.inputs.takeDirty();
-    const all = key !== this.lastContext;
-    if (all) keys = new Set([...keys, ...this.index.keys(), ...this.inputs.keys()]);
-    const reason = this.lastContext === undefined ? 'start or safety net' : 'configuration, nodes or live speakers';
-    // Until every Service is recomputed, a failed pass must recompute them all again.
-    this.lastContext = undefined;
     const started = this.opts.clock.monotonic();
-    await recompute(this.index, this.inputs, ctx, keys, YIELD_EVERY);
-    this.lastContext = key;
-    if (all)
+    const update = await this.desired.update(ctx, YIELD_EVERY);
+    if (update.all)
       this.log.info('recomputed every Service', {
         event: 'recomputedAll',
-        reason,
-        services: keys.size,
+        reason: update.fromScratch ? 'start or safety net' : 'configuration, nodes or live speakers',
+        services: update.changed.size,
         ms: Math.round(this.opts.clock.monotonic() - started),
       });
-    return { state: this.index.state(), changed: keys };
+    return { state: this.desired.index.state(), changed: update.changed };
   }
 
   /** Only records the status wanted: the background writer catches up, the next pass never waits for it. */
@@ -459,10 +446,7 @@ export class Speaker {
     if (this.opts.serviceStatus === 'per-service')
       set.set(BGP_STATUS.plural, bgpServiceStatusObjects(node, bgpServices, desired));
     else {
-      for (const service of changed) {
-        const announced = this.index.get(service)?.decisions.filter((d) => d.bgp.announce) ?? [];
-        this.bgpShards.set(service, [...new Set(announced.flatMap((d) => d.peers))].sort());
-      }
+      for (const service of changed) this.bgpShards.set(service, announcedPeers(this.desired.index.get(service)));
       this.shards ??= shardsWritten(
         (this.ownStatus.get(BGP_NODE_STATUS.plural)?.list() ?? []).map((o) => String(o['statusText'] ?? '')),
       );

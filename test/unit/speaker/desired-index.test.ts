@@ -18,7 +18,7 @@ import {
   type ServiceInfo,
 } from '../../../speaker/desired.js';
 import { DesiredIndex } from '../../../speaker/desired-index.js';
-import { ServiceInputs } from '../../../speaker/service-inputs.js';
+import { PerServiceDesired, ServiceInputs } from '../../../speaker/service-inputs.js';
 import { sortedJson } from '../../../speaker/views.js';
 import { parseConfig } from '../../../src/config/parse.js';
 import { parseIP } from '../../../src/net/ip.js';
@@ -190,6 +190,50 @@ describe('speaker per-Service inputs', () => {
     expect(inputs.slice(slice('a-1', 'a', []), true)).to.equal(true);
     expect(inputs.endpoints('ns/a')).to.deep.equal([]);
     expect(inputs.slice({ metadata: { name: 'stray', namespace: 'ns' } }, false), 'no Service label').to.equal(false);
+  });
+});
+
+describe('speaker desired state kept between passes', () => {
+  const service = (name: string, ip: string) => ({
+    metadata: { name, namespace: 'ns' },
+    spec: { type: 'LoadBalancer' },
+    status: { loadBalancer: { ingress: [{ ip }] } },
+  });
+  const slice = (svc: string, ready: boolean) => ({
+    metadata: { name: `${svc}-1`, namespace: 'ns', labels: { 'kubernetes.io/service-name': svc } },
+    endpoints: [{ nodeName: 'node-b', conditions: { ready } }],
+  });
+
+  it('recomputes the changed Services, all of them when the context changes or after invalidate, and keeps a part that says the same', async () => {
+    const ctx: DesiredContext = { node: 'node-a', config: configOf(), liveSpeakers: new Set(['node-a', 'node-b']) };
+    const d = new PerServiceDesired(undefined);
+    for (const name of ['a', 'b', 'c']) {
+      d.inputs.service(service(name, `203.0.113.${name.charCodeAt(0) - 96}`), false);
+      d.inputs.slice(slice(name, true), false);
+    }
+    const first = await d.update(ctx);
+    expect(first).to.deep.include({ all: true, fromScratch: true });
+    expect([...first.changed].sort()).to.deep.equal(['ns/a', 'ns/b', 'ns/c']);
+    expect(d.index.state().bgp.get('rack-a')).to.have.length(3);
+    const partB = d.index.get('ns/b');
+
+    d.inputs.slice(slice('a', false), false);
+    const one = await d.update(ctx);
+    expect(one).to.deep.include({ all: false, fromScratch: false });
+    expect([...one.changed]).to.deep.equal(['ns/a']);
+    expect(d.index.state().bgp.get('rack-a'), 'ns/a has no ready endpoint').to.have.length(2);
+
+    const relabelled = await d.update({ ...ctx, config: configOf(['node-a', 'node-b']) });
+    expect(relabelled).to.deep.include({ all: true, fromScratch: false });
+    expect(relabelled.changed.size).to.equal(3);
+    expect(d.index.get('ns/b'), 'same decisions: the old part').to.equal(partB);
+
+    expect((await d.update({ ...ctx, config: configOf(['node-a', 'node-b']) })).changed.size).to.equal(0);
+    d.invalidate();
+    expect(await d.update({ ...ctx, config: configOf(['node-a', 'node-b']) })).to.deep.include({
+      all: true,
+      fromScratch: true,
+    });
   });
 });
 
